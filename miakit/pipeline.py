@@ -1,0 +1,423 @@
+"""Pipelines: raw session folders (contract 1) -> one built dataset (contract 2).
+
+A pipeline is data: a YAML file under ``pipelines/`` listing named stages in order, each with its
+parameters (see ``pipelines/mia.yaml``). Its content is hashed into the dataset's provenance, with
+the hashes of every input file, so a build knows whether a store is already up to date.
+
+Reading order of this module:
+1. :class:`PipelineSpec` and :func:`load_pipeline`: the definition.
+2. :data:`STEPS`: what each stage name does to a :class:`SessionState` (thin adapters over the pure
+   functions in :mod:`miakit.stages`).
+3. :func:`process_session`: one session through the stages -> a segment (or a reason to leave it out).
+4. :func:`build_dataset`: every session, then one Zarr store and its catalog entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from miakit import __version__
+from miakit.contracts.dataset import SCHEMA, segment_of_frame
+from miakit.contracts.session import SessionMeta, find_sessions, validate_session
+from miakit.errors import InputError, MiakitError, PipelineError, SessionError
+from miakit.layout import BODY_25, MUSCLES
+from miakit.stages.quality import QualityReport
+
+# -- 1. the definition --------------------------------------------------------------------------
+
+
+class PipelineSpec(BaseModel):
+    """A pipeline definition (``pipelines/NAME.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    description: str = ""
+    rate_hz: float = Field(10.0, gt=0)
+    chunk_frames: int = Field(2048, gt=0)
+    stages: list[dict[str, dict[str, Any]]]
+
+    path: str = Field("", exclude=True)
+    sha256: str = Field("", exclude=True)
+
+    @field_validator("stages")
+    @classmethod
+    def _stages(cls, stages: list[dict[str, dict[str, Any]]]) -> list[dict[str, dict[str, Any]]]:
+        for i, stage in enumerate(stages):
+            if not isinstance(stage, dict) or len(stage) != 1:
+                raise ValueError(f"stage {i} must be a mapping of one stage name to its parameters")
+            (name, params), = stage.items()
+            if name not in STEPS:
+                raise ValueError(f"unknown stage {name!r}; known stages: {sorted(STEPS)}")
+            if params is not None and not isinstance(params, dict):
+                raise ValueError(f"parameters of stage {name!r} must be a mapping")
+        return [{name: dict(params or {})} for stage in stages for name, params in stage.items()]
+
+    def steps(self) -> list[tuple[str, dict[str, Any]]]:
+        return [next(iter(stage.items())) for stage in self.stages]
+
+
+def pipeline_search_path() -> list[Path]:
+    """Folders searched for a pipeline name: $MIAKIT_PIPELINES, ./pipelines, miakit's own pipelines/."""
+    paths = [Path(p) for p in os.environ.get("MIAKIT_PIPELINES", "").split(os.pathsep) if p]
+    return paths + [Path.cwd() / "pipelines", Path(__file__).resolve().parents[1] / "pipelines"]
+
+
+def load_pipeline(name_or_path: str | Path = "mia") -> PipelineSpec:
+    """Load a pipeline by name (searched in :func:`pipeline_search_path`) or path, and check it."""
+    candidate = Path(name_or_path)
+    if not (candidate.suffix in (".yaml", ".yml") or candidate.exists()):
+        found = [f / f"{name_or_path}.yaml" for f in pipeline_search_path() if (f / f"{name_or_path}.yaml").is_file()]
+        if not found:
+            known = sorted({p.stem for f in pipeline_search_path() if f.is_dir() for p in f.glob("*.yaml")})
+            raise PipelineError(str(name_or_path), "unknown pipeline", expected=f"one of {known} or a path", found=str(name_or_path))
+        candidate = found[0]
+    if not candidate.is_file():
+        raise PipelineError(candidate, "no such pipeline file")
+    content = candidate.read_bytes()
+    try:
+        data = yaml.safe_load(content)
+    except yaml.YAMLError:
+        raise PipelineError(candidate, "not valid YAML") from None
+    if not isinstance(data, dict):
+        raise PipelineError(candidate, expected="a mapping", found=type(data).__name__)
+    try:
+        spec = PipelineSpec(**data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field_name = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise PipelineError(candidate, err["msg"].removeprefix("Value error, "), field=field_name) from None
+    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode()
+    return spec.model_copy(update={"path": str(candidate), "sha256": hashlib.sha256(canonical).hexdigest()})
+
+
+# -- 2. the stages ------------------------------------------------------------------------------
+
+
+@dataclass
+class SessionState:
+    """What the stages of one session pass along, filled in stage by stage."""
+
+    folder: Path
+    meta: SessionMeta
+    rate_hz: float
+    report: QualityReport
+    decoded: Any = None
+    keypoint_start: float | None = None  # host time of keypoint frame 0
+    keypoint_frames: int = 0
+    grid: np.ndarray | None = None  # host times of the grid
+    emg: np.ndarray | None = None  # (frames, muscles) in MUSCLES order, NaN where missing
+    emg_clean: np.ndarray | None = None
+    keypoints: np.ndarray | None = None  # (frames, 25, 2)
+    score: np.ndarray | None = None  # (frames, 25)
+    valid: np.ndarray | None = None
+    image_size: tuple[int, int] = (0, 0)
+    log: list[str] = field(default_factory=list)
+
+
+def _decode_emg(state: SessionState) -> None:
+    from miakit.stages.decode import decode_emg
+    from miakit.stages.quality import dropped_samples
+
+    state.decoded = decode_emg(state.folder, state.meta)
+    state.report.packets = state.decoded.packets
+    state.report.bad_packets = state.decoded.bad_packets
+    state.report.dropped_samples = sum(dropped_samples(s.device_seq) for s in state.decoded.sensors.values())
+    missing = [s for s, samples in state.decoded.sensors.items() if len(samples.arrival) == 0]
+    if missing:
+        raise SessionError(state.folder, "no EMG from a mapped sensor", field="sensors", found=missing)
+
+
+def _align(state: SessionState, *, method: str = "clock") -> None:
+    if method != "clock":
+        raise PipelineError(state.folder, "unknown alignment method", field="align.method", expected="'clock'", found=method)
+    kp = state.meta.keypoints
+    if kp is None:
+        raise SessionError(state.folder / "session.yaml", "the session has no keypoints", field="keypoints")
+    from miakit.stages.openpose import list_frames
+
+    state.keypoint_start = kp.start_host_time
+    state.keypoint_frames = len(list_frames(state.folder / kp.dir))
+    state.image_size = (kp.width, kp.height)
+
+
+def _grid(state: SessionState) -> None:
+    from miakit.stages.grid import make_grid
+
+    kp = state.meta.keypoints
+    emg_start = max(float(s.arrival.min()) for s in state.decoded.sensors.values())
+    emg_stop = min(float(s.arrival.max()) for s in state.decoded.sensors.values())
+    kp_stop = state.keypoint_start + (state.keypoint_frames - 1) / kp.fps
+    start = max(emg_start, state.keypoint_start)
+    stop = min(emg_stop, kp_stop)
+    state.grid = make_grid(start, stop, rate_hz=state.rate_hz)
+    if len(state.grid) < 2:
+        raise SessionError(state.folder, "EMG and keypoints do not overlap in time", found=f"EMG {emg_start:.1f}-{emg_stop:.1f} s, keypoints {state.keypoint_start:.1f}-{kp_stop:.1f} s")
+
+
+def _emg_to_grid(state: SessionState, *, max_gap_s: float = 0.35) -> None:
+    from miakit.stages.grid import sample_times, to_grid
+
+    rate = state.decoded.profile.rate_hz
+    emg = np.full((len(state.grid), len(MUSCLES)), np.nan)
+    for sensor, muscle in state.meta.sensors.items():
+        samples = state.decoded.sensors[sensor]
+        times = sample_times(samples.arrival, samples.device_seq, rate)
+        emg[:, MUSCLES.index(muscle)] = to_grid(times, samples.values[:, 0], state.grid, max_gap_s=max_gap_s)
+    state.emg = emg
+    if state.meta.truth is not None:
+        import pandas as pd
+
+        truth = pd.read_csv(state.folder / state.meta.truth.file)
+        clean = np.full_like(emg, np.nan)
+        for muscle in state.meta.sensors.values():
+            clean[:, MUSCLES.index(muscle)] = to_grid(truth["time"].to_numpy(), truth[muscle].to_numpy(), state.grid, max_gap_s=max_gap_s)
+        state.emg_clean = clean
+
+
+def _keypoints_to_grid(state: SessionState, *, source: str = "session") -> None:
+    from miakit.stages.grid import nearest_frames
+    from miakit.stages.openpose import read_folder
+
+    if source != "session":
+        raise PipelineError(state.folder, "unknown keypoint source", field="keypoints_to_grid.source", expected="'session'", found=source)
+    kp = state.meta.keypoints
+    index = nearest_frames(state.grid, start=state.keypoint_start, fps=kp.fps, n_frames=state.keypoint_frames)
+    numbers, points = read_folder(state.folder / kp.dir, frames=np.unique(index[index >= 0]))
+    lookup = {int(n): i for i, n in enumerate(numbers)}
+    keypoints = np.full((len(state.grid), len(BODY_25), 2), np.nan, dtype=np.float32)
+    score = np.zeros((len(state.grid), len(BODY_25)), dtype=np.float32)
+    for row, frame in enumerate(index):
+        if frame >= 0 and int(frame) in lookup:
+            p = points[lookup[int(frame)]]
+            keypoints[row] = p[:, :2]
+            score[row] = p[:, 2]
+    state.keypoints, state.score = keypoints, np.clip(score, 0.0, 1.0)
+
+
+def _quality(state: SessionState, *, min_score: float = 0.3, min_keypoints: int = 12, min_valid_fraction: float = 0.5) -> None:
+    from miakit.stages.quality import frame_validity
+
+    r = state.report
+    recorded = state.emg[:, [MUSCLES.index(m) for m in state.meta.sensors.values()]]
+    state.valid = frame_validity(recorded, state.score, min_score=min_score, min_keypoints=min_keypoints)
+    r.frames = len(state.grid)
+    r.valid_frames = int(state.valid.sum())
+    r.emg_coverage = float(np.isfinite(recorded).all(axis=1).mean())
+    present = state.score >= min_score
+    r.pose_coverage = float((present.sum(axis=1) >= min_keypoints).mean())
+    r.mean_pose_score = float(state.score[present].mean()) if present.any() else 0.0
+    if r.valid_fraction < min_valid_fraction:
+        r.reason = f"only {r.valid_fraction:.0%} of frames valid (needs {min_valid_fraction:.0%}): EMG coverage {r.emg_coverage:.0%}, pose coverage {r.pose_coverage:.0%}"
+
+
+STEPS: dict[str, Callable[..., None]] = {
+    "decode_emg": _decode_emg,
+    "align": _align,
+    "grid": _grid,
+    "emg_to_grid": _emg_to_grid,
+    "keypoints_to_grid": _keypoints_to_grid,
+    "quality": _quality,
+}
+"""Stage name (as written in a pipeline file) -> what it does to the session's state."""
+
+
+# -- 3. one session -----------------------------------------------------------------------------
+
+
+@dataclass
+class SessionResult:
+    report: QualityReport
+    segment: dict[str, Any] | None = None  # arrays and fields of one segment, None if left out
+
+
+def process_session(folder: str | Path, spec: PipelineSpec) -> SessionResult:
+    """Run one session through the pipeline's stages. Bad input is reported, never raised."""
+    folder = Path(folder)
+    report = QualityReport(session=folder.name)
+    try:
+        meta = validate_session(folder)
+        report.session = meta.session_id
+        report.truncated = meta.truncated
+        state = SessionState(folder=folder, meta=meta, rate_hz=spec.rate_hz, report=report)
+        for name, params in spec.steps():
+            try:
+                STEPS[name](state, **params)
+            except TypeError as exc:
+                if "unexpected keyword" in str(exc):
+                    raise PipelineError(spec.path or spec.name, f"bad parameter for stage {name!r}: {exc}") from None
+                raise
+            state.log.append(f"{name}({', '.join(f'{k}={v!r}' for k, v in params.items())})")
+    except MiakitError as exc:
+        report.reason = str(exc)
+        return SessionResult(report=report)
+    if not report.kept:
+        return SessionResult(report=report)
+    flags = ["truncated"] if meta.truncated else []
+    source = "synthetic" if meta.keypoints and meta.keypoints.estimator == "synthetic" else "recording"
+    return SessionResult(
+        report=report,
+        segment={
+            "id": meta.session_id,
+            "session": meta.session_id,
+            "subject": meta.subject,
+            "exercise": meta.exercise or "",
+            "source": source,
+            "flags": ",".join(flags),
+            "image_size": state.image_size,
+            "time": state.grid - state.grid[0],
+            "emg": state.emg.astype(np.float32),
+            "emg_clean": None if state.emg_clean is None else state.emg_clean.astype(np.float32),
+            "keypoints": state.keypoints.astype(np.float32),
+            "score": state.score.astype(np.float32),
+            "valid": state.valid,
+        },
+    )
+
+
+def session_sha256(folder: str | Path) -> str:
+    """A hash over every file of a session folder (names and bytes), in sorted order."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+# -- 4. the whole build -------------------------------------------------------------------------
+
+
+def assemble(segments: list[dict[str, Any]], *, spec: PipelineSpec, provenance: dict[str, Any], emg_units: str = "device units"):
+    """Concatenate segments into one contract-2 Dataset (in memory)."""
+    import xarray as xr
+
+    n = [len(s["time"]) for s in segments]
+    start = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64) if segments else np.zeros(0, np.int64)
+
+    def cat(key, shape, dtype, fill):
+        if not segments:
+            return np.full((0, *shape), fill, dtype=dtype)
+        return np.concatenate([s[key] if s[key] is not None else np.full((len(s["time"]), *shape), fill, dtype) for s in segments]).astype(dtype)
+
+    data_vars = {
+        "emg": (("frame", "muscle"), cat("emg", (len(MUSCLES),), np.float32, np.nan), {"units": emg_units}),
+        "keypoints": (("frame", "keypoint", "space"), cat("keypoints", (len(BODY_25), 2), np.float32, np.nan), {"units": "pixels"}),
+        "keypoint_score": (("frame", "keypoint"), cat("score", (len(BODY_25),), np.float32, 0.0)),
+        "time": (("frame",), cat("time", (), np.float64, np.nan), {"units": "s"}),
+        "valid": (("frame",), cat("valid", (), bool, False)),
+        "segment_session": (("segment",), np.array([s["session"] for s in segments], dtype=str)),
+        "segment_subject": (("segment",), np.array([s["subject"] for s in segments], dtype=str)),
+        "segment_exercise": (("segment",), np.array([s["exercise"] for s in segments], dtype=str)),
+        "segment_split": (("segment",), np.array([s.get("split", "") for s in segments], dtype=str)),
+        "segment_start": (("segment",), start),
+        "segment_length": (("segment",), np.asarray(n, dtype=np.int64)),
+        "segment_image_width": (("segment",), np.array([s["image_size"][0] for s in segments], dtype=np.int32)),
+        "segment_image_height": (("segment",), np.array([s["image_size"][1] for s in segments], dtype=np.int32)),
+        "segment_source": (("segment",), np.array([s["source"] for s in segments], dtype=str)),
+        "segment_flags": (("segment",), np.array([s["flags"] for s in segments], dtype=str)),
+    }
+    if any(s.get("emg_clean") is not None for s in segments):
+        data_vars["emg_clean"] = (("frame", "muscle"), cat("emg_clean", (len(MUSCLES),), np.float32, np.nan), {"units": emg_units})
+    ds = xr.Dataset(
+        data_vars,
+        coords={
+            "muscle": list(MUSCLES),
+            "keypoint": list(BODY_25),
+            "space": ["x", "y"],
+            "segment": np.array([s["id"] for s in segments], dtype=str),
+        },
+        attrs={
+            "schema": SCHEMA,
+            "rate_hz": spec.rate_hz,
+            "muscles": list(MUSCLES),
+            "keypoint_layout": "BODY_25",
+            "emg_units": emg_units,
+            "provenance": provenance,
+        },
+    )
+    return ds
+
+
+@dataclass
+class BuildResult:
+    store: str
+    reports: list[QualityReport]
+    up_to_date: bool = False
+    frames: int = 0
+    segments: int = 0
+
+
+def build_dataset(
+    sessions_dir: str | Path,
+    out: str | Path,
+    *,
+    pipeline: str | Path = "mia",
+    force: bool = False,
+    progress: bool = True,
+) -> BuildResult:
+    """Build every session folder under ``sessions_dir`` into one Zarr store at ``out``.
+
+    Re-running with the same inputs and pipeline is a no-op (the store's provenance says it is up
+    to date); ``force=True`` rewrites it, with identical data. Sessions that fail a check are
+    reported with their reason and left out; the others are built.
+    """
+    from miakit.progress import track
+    from miakit.store import open_store, write_dataset
+
+    spec = load_pipeline(pipeline)
+    folders = find_sessions(sessions_dir)
+    if not folders:
+        raise InputError(sessions_dir, "no session folders (no session.yaml found below it)")
+    hashes = {str(f.relative_to(sessions_dir) if f != Path(sessions_dir) else f.name): session_sha256(f) for f in track(folders, "hashing inputs", enabled=progress)}
+    inputs_sha = hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()
+    if not force and _up_to_date(out, spec.sha256, inputs_sha):
+        ds = open_store(out)
+        return BuildResult(store=str(out), reports=[], up_to_date=True, frames=ds.sizes["frame"], segments=ds.sizes["segment"])
+
+    results = [process_session(f, spec) for f in track(folders, "building sessions", enabled=progress)]
+    segments = [r.segment for r in results if r.segment is not None]
+    provenance = {
+        "pipeline": spec.name,
+        "pipeline_sha256": spec.sha256,
+        "pipeline_definition": spec.model_dump(mode="json"),
+        "inputs_sha256": inputs_sha,
+        "inputs": hashes,
+        "miakit_version": __version__,
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    if not segments:
+        first = next((r.report.reason for r in results), "")
+        raise InputError(sessions_dir, f"no session passed the checks; first reason: {first}")
+    ds = assemble(segments, spec=spec, provenance=provenance)
+    write_dataset(ds, out, chunk_frames=spec.chunk_frames)
+    return BuildResult(store=str(out), reports=[r.report for r in results], frames=ds.sizes["frame"], segments=ds.sizes["segment"])
+
+
+def _up_to_date(out: str | Path, pipeline_sha: str, inputs_sha: str) -> bool:
+    from miakit.store import open_store
+
+    if "://" not in str(out) and not Path(out).exists():
+        return False
+    try:
+        prov = open_store(out).attrs["provenance"]
+    except MiakitError:
+        return False
+    return prov.get("pipeline_sha256") == pipeline_sha and prov.get("inputs_sha256") == inputs_sha
+
+
+__all__ = [
+    "PipelineSpec", "load_pipeline", "process_session", "build_dataset", "assemble", "session_sha256",
+    "segment_of_frame", "STEPS",
+]  # fmt: skip

@@ -1,0 +1,59 @@
+"""Summary tables printed at the end of long commands (rich tables on standard output)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def print_build_summary(result) -> None:
+    """One row per session: kept or left out (with the reason), frames, coverage, packets."""
+    from rich.table import Table
+
+    c = _console()
+    if result.up_to_date:
+        c.print(f"[green]up to date[/]: {result.store} ({result.segments} segments, {result.frames} frames); nothing to do")
+        return
+    table = Table(title=f"build summary: {result.store}", show_lines=False)
+    for col in ("session", "status", "frames", "valid", "EMG", "pose", "score", "packets", "bad", "dropped", "note"):
+        table.add_column(col, justify="right" if col not in ("session", "status", "note") else "left")
+    for r in result.reports:
+        status = "[green]kept[/]" if r.kept else "[red]left out[/]"
+        note = r.reason or ("truncated" if r.truncated else "")
+        table.add_row(
+            r.session, status, str(r.frames), f"{r.valid_fraction:.0%}", f"{r.emg_coverage:.0%}",
+            f"{r.pose_coverage:.0%}", f"{r.mean_pose_score:.2f}", str(r.packets), str(r.bad_packets),
+            str(r.dropped_samples), note,
+        )  # fmt: skip
+    c.print(table)
+    kept = sum(r.kept for r in result.reports)
+    c.print(f"{kept} of {len(result.reports)} sessions kept: {result.segments} segments, {result.frames} frames at 10 Hz")
+
+
+def print_dataset_info(ds) -> None:
+    from rich.table import Table
+
+    c = _console()
+    valid = np.asarray(ds["valid"].values)
+    c.print(f"[bold]{ds.attrs['schema']}[/]  {ds.sizes['frame']} frames at {ds.attrs['rate_hz']} Hz "
+            f"({ds.sizes['frame'] / float(ds.attrs['rate_hz']) / 60:.1f} min), {ds.sizes['segment']} segments, "
+            f"{valid.mean():.0%} valid")  # fmt: skip
+    prov = ds.attrs["provenance"]
+    c.print(f"pipeline {prov['pipeline']} ({prov['pipeline_sha256'][:12]}), inputs {prov['inputs_sha256'][:12]}, "
+            f"miakit {prov['miakit_version']}, built {prov['built_at']}")  # fmt: skip
+    table = Table(title="minutes of valid data per subject and exercise")
+    subjects = sorted({str(s) for s in ds["segment_subject"].values})
+    table.add_column("exercise")
+    for s in subjects:
+        table.add_column(s, justify="right")
+    minutes: dict[tuple[str, str], float] = {}
+    for sub, ex, start, n in zip(ds["segment_subject"].values, ds["segment_exercise"].values, ds["segment_start"].values, ds["segment_length"].values):
+        minutes[(str(ex), str(sub))] = minutes.get((str(ex), str(sub)), 0.0) + valid[start : start + n].sum() / float(ds.attrs["rate_hz"]) / 60
+    for ex in sorted({e for e, _ in minutes}):
+        table.add_row(ex, *(f"{minutes.get((ex, s), 0):.1f}" for s in subjects))
+    c.print(table)

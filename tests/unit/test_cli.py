@@ -1,0 +1,51 @@
+"""The command line: instant help, one-line errors, exit status 2 for bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def run(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "miakit.cli", *args], capture_output=True, text=True, **kwargs)
+
+
+def test_help_imports_nothing_heavy():
+    code = (
+        "import sys; from miakit.cli import app; "
+        "heavy = [m for m in ('torch', 'cv2', 'mediapipe', 'bleak', 'bumble', 'matplotlib', 'xarray', 'zarr', 'dask', 'scipy') if m in sys.modules]; "
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_version_and_help_of_every_command():
+    assert run("--version").stdout.startswith("miakit ")
+    top = run("--help")
+    assert top.returncode == 0
+    for command in ("demo", "synth", "build-dataset", "train", "bench", "info"):
+        assert command in top.stdout
+        result = run(command, "--help")
+        assert result.returncode == 0 and "Usage" in result.stdout, command
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path):
+    result = run("build-dataset", str(tmp_path), "--out", str(tmp_path / "x.zarr"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {tmp_path}: no session folders (no session.yaml found below it)"
+    result = run("info", str(tmp_path / "none.zarr"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith("none.zarr: no such dataset store")
+
+
+def test_build_dataset_command_registers_in_catalog(session_factory, tmp_path):
+    session_factory("a")
+    store = tmp_path / "ds.zarr"
+    cat = tmp_path / "catalog.yaml"
+    result = run("build-dataset", str(tmp_path / "sessions"), "--out", str(store), "--catalog", str(cat), "--name", "mine")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(store)
+    assert "kept" in result.stdout
+    info = run("info", "mine", "--catalog", str(cat))
+    assert info.returncode == 0 and "miakit-dataset/1" in info.stdout and "squat" in info.stdout

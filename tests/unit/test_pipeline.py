@@ -1,0 +1,133 @@
+"""build-dataset on session folders: values on the grid, gaps, flags, idempotence, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import miakit
+from miakit.errors import InputError, PipelineError
+from miakit.layout import MUSCLES
+from miakit.pipeline import build_dataset, load_pipeline
+
+
+def _tree_digest(root: Path) -> str:
+    digest = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            digest.update(str(p.relative_to(root)).encode() + p.read_bytes())
+    return digest.hexdigest()
+
+
+def test_emg_lands_on_the_grid_with_its_true_values(session_factory, tmp_path):
+    session_factory("a", duration_s=20)
+    out = tmp_path / "ds.zarr"
+    build_dataset(tmp_path / "sessions", out, progress=False)
+    ds = miakit.open_dataset(out).load()
+    # write_session's sensor i sends 20 + 15 sin(pi t + i) sampled at its own (jittered) clock
+    t0 = 0.4  # the grid starts with the first keypoint frame
+    t = t0 + ds["time"].values
+    for i, muscle in enumerate(["RightBicep", "LeftQuad"]):
+        expected = 20 + 15 * np.sin(np.pi * t + i)
+        got = ds["emg"].sel(muscle=muscle).values
+        # integer packets (+-0.5) and linear interpolation of a 0.5 Hz sine at 10 Hz
+        assert np.nanmax(np.abs(got - expected)) < 1.2
+    assert np.isnan(ds["emg"].sel(muscle="LeftBicep")).all()  # not recorded
+    assert ds["valid"].all()
+
+
+def test_gaps_stay_gaps_truncated_flagged_bad_packets_counted(session_factory, tmp_path):
+    session_factory("a", drop=(4.0, 6.0), bad_payloads=5, close=False)
+    result = build_dataset(tmp_path / "sessions", tmp_path / "ds.zarr", progress=False)
+    (report,) = result.reports
+    assert report.truncated and report.bad_packets == 5
+    assert report.dropped_samples >= 19
+    ds = miakit.open_dataset(tmp_path / "ds.zarr").load()
+    assert ds["segment_flags"].values[0] == "truncated"
+    t = 0.4 + ds["time"].values
+    gap = (t > 4.2) & (t < 5.8)
+    assert np.isnan(ds["emg"].sel(muscle="RightBicep").values[gap]).all()
+    assert not ds["valid"].values[gap].any() and ds["valid"].values[~gap].mean() > 0.85
+
+
+def test_rebuild_is_a_no_op_and_force_gives_identical_data(session_factory, tmp_path):
+    session_factory("a")
+    session_factory("b", seed=3)
+    out = tmp_path / "ds.zarr"
+    build_dataset(tmp_path / "sessions", out, progress=False)
+    before = _tree_digest(out)
+    again = build_dataset(tmp_path / "sessions", out, progress=False)
+    assert again.up_to_date and _tree_digest(out) == before
+    first = miakit.open_dataset(out).load()
+    build_dataset(tmp_path / "sessions", out, progress=False, force=True)
+    second = miakit.open_dataset(out).load()
+    assert first.drop_attrs().identical(second.drop_attrs())
+    assert first.attrs["provenance"]["inputs_sha256"] == second.attrs["provenance"]["inputs_sha256"]
+
+
+def test_changed_input_or_pipeline_rebuilds(session_factory, tmp_path):
+    folder = session_factory("a")
+    out = tmp_path / "ds.zarr"
+    build_dataset(tmp_path / "sessions", out, progress=False)
+    with (folder / "events.csv").open("a") as fh:
+        fh.write("11.000000,marker,,start:squat\n")
+    assert not build_dataset(tmp_path / "sessions", out, progress=False).up_to_date
+    spec = Path(load_pipeline("mia").path).read_text().replace("max_gap_s: 0.35", "max_gap_s: 0.25")
+    (tmp_path / "p.yaml").write_text(spec)
+    result = build_dataset(tmp_path / "sessions", out, pipeline=tmp_path / "p.yaml", progress=False)
+    assert not result.up_to_date
+    assert miakit.open_dataset(out).attrs["provenance"]["pipeline_definition"]["stages"][3] == {"emg_to_grid": {"max_gap_s": 0.25}}
+
+
+def test_bad_sessions_are_left_out_with_reason(session_factory, tmp_path):
+    session_factory("good")
+    session_factory("nokp", keypoints=False)
+    broken = session_factory("broken")
+    (broken / "session.yaml").write_text("schema: [\n")
+    result = build_dataset(tmp_path / "sessions", tmp_path / "ds.zarr", progress=False)
+    reasons = {r.session: r.reason for r in result.reports}
+    assert reasons["good"] == ""
+    assert "the session has no keypoints" in reasons["nokp"]
+    assert "not valid YAML" in reasons["broken"]
+    assert result.segments == 1
+
+
+def test_nothing_to_build_is_a_clear_error(tmp_path, session_factory):
+    with pytest.raises(InputError, match="no session folders"):
+        build_dataset(tmp_path, tmp_path / "ds.zarr", progress=False)
+    session_factory("nokp", keypoints=False)
+    with pytest.raises(InputError, match="no session passed the checks; first reason: .*no keypoints"):
+        build_dataset(tmp_path / "sessions", tmp_path / "ds.zarr", progress=False)
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("name: x\nstages:\n  - fly: {}\n", "stages: unknown stage 'fly'"),
+        ("name: x\nstages: []\nrate_hz: -1\n", "rate_hz"),
+        ("stages: []\n", "name: Field required"),
+        ("name: x\nstages:\n  - grid: {a: 1}\n  - decode_emg: {}\n", None),
+    ],
+)
+def test_bad_pipeline_definitions(tmp_path, text, words, session_factory):
+    (tmp_path / "p.yaml").write_text(text)
+    if words:
+        with pytest.raises(PipelineError) as info:
+            load_pipeline(tmp_path / "p.yaml")
+        assert words in str(info.value)
+    else:  # loads, but the bad parameter is reported per session when it runs
+        session_factory("a")
+        with pytest.raises(InputError, match="bad parameter for stage 'grid'"):
+            build_dataset(tmp_path / "sessions", tmp_path / "ds.zarr", pipeline=tmp_path / "p.yaml", progress=False)
+    with pytest.raises(PipelineError, match="unknown pipeline"):
+        load_pipeline("nonexistent")
+
+
+def test_muscle_layout_is_the_default(session_factory, tmp_path):
+    session_factory("a")
+    build_dataset(tmp_path / "sessions", tmp_path / "ds.zarr", progress=False)
+    ds = miakit.open_dataset(tmp_path / "ds.zarr")
+    assert list(ds.muscle.values) == list(MUSCLES) == ds.attrs["muscles"]
