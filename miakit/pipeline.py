@@ -142,7 +142,7 @@ def _align(state: SessionState, *, method: str = "clock") -> None:
         raise PipelineError(state.folder, "unknown alignment method", field="align.method", expected="'clock'", found=method)
     kp = state.meta.keypoints
     if kp is None:
-        raise SessionError(state.folder / "session.yaml", "the session has no keypoints", field="keypoints")
+        return  # no keypoints yet: estimated from the video later, or an EMG-only build
     from miakit.stages.openpose import list_frames
 
     state.keypoint_start = kp.start_host_time
@@ -156,12 +156,14 @@ def _grid(state: SessionState) -> None:
     kp = state.meta.keypoints
     emg_start = max(float(s.arrival.min()) for s in state.decoded.sensors.values())
     emg_stop = min(float(s.arrival.max()) for s in state.decoded.sensors.values())
-    kp_stop = state.keypoint_start + (state.keypoint_frames - 1) / kp.fps
-    start = max(emg_start, state.keypoint_start)
-    stop = min(emg_stop, kp_stop)
+    start, stop = emg_start, emg_stop
+    if state.keypoint_start is not None:
+        kp_stop = state.keypoint_start + (state.keypoint_frames - 1) / kp.fps
+        start, stop = max(emg_start, state.keypoint_start), min(emg_stop, kp_stop)
     state.grid = make_grid(start, stop, rate_hz=state.rate_hz)
     if len(state.grid) < 2:
-        raise SessionError(state.folder, "EMG and keypoints do not overlap in time", found=f"EMG {emg_start:.1f}-{emg_stop:.1f} s, keypoints {state.keypoint_start:.1f}-{kp_stop:.1f} s")
+        found = f"EMG {emg_start:.1f}-{emg_stop:.1f} s" + (f", keypoints {state.keypoint_start:.1f}-{kp_stop:.1f} s" if state.keypoint_start is not None else "")
+        raise SessionError(state.folder, "EMG and keypoints do not overlap in time", found=found)
 
 
 def _emg_to_grid(state: SessionState, *, max_gap_s: float = 0.35) -> None:
@@ -185,12 +187,21 @@ def _emg_to_grid(state: SessionState, *, max_gap_s: float = 0.35) -> None:
 
 
 def _keypoints_to_grid(state: SessionState, *, source: str = "session") -> None:
+    """source: ``session`` (the keypoints the session carries), ``none`` (an EMG-only build)."""
     from miakit.stages.grid import nearest_frames
     from miakit.stages.openpose import read_folder
 
-    if source != "session":
-        raise PipelineError(state.folder, "unknown keypoint source", field="keypoints_to_grid.source", expected="'session'", found=source)
+    if source not in ("session", "none"):
+        raise PipelineError(state.folder, "unknown keypoint source", field="keypoints_to_grid.source", expected="'session' or 'none'", found=source)
+    if source == "none":
+        state.keypoints = np.full((len(state.grid), len(BODY_25), 2), np.nan, dtype=np.float32)
+        state.score = np.zeros((len(state.grid), len(BODY_25)), dtype=np.float32)
+        return
     kp = state.meta.keypoints
+    if kp is None:
+        raise SessionError(
+            state.folder / "session.yaml", "the session has no keypoints (for EMG alone, build with --pipeline emg-only)", field="keypoints"
+        )
     index = nearest_frames(state.grid, start=state.keypoint_start, fps=kp.fps, n_frames=state.keypoint_frames)
     numbers, points = read_folder(state.folder / kp.dir, frames=np.unique(index[index >= 0]))
     lookup = {int(n): i for i, n in enumerate(numbers)}
@@ -204,12 +215,15 @@ def _keypoints_to_grid(state: SessionState, *, source: str = "session") -> None:
     state.keypoints, state.score = keypoints, np.clip(score, 0.0, 1.0)
 
 
-def _quality(state: SessionState, *, min_score: float = 0.3, min_keypoints: int = 12, min_valid_fraction: float = 0.5) -> None:
+def _quality(
+    state: SessionState, *, min_score: float = 0.3, min_keypoints: int = 12, min_valid_fraction: float = 0.5, require_pose: bool = True
+) -> None:
+    """``require_pose: false`` for EMG-only builds: a frame is valid when its EMG is."""
     from miakit.stages.quality import frame_validity
 
     r = state.report
     recorded = state.emg[:, [MUSCLES.index(m) for m in state.meta.sensors.values()]]
-    state.valid = frame_validity(recorded, state.score, min_score=min_score, min_keypoints=min_keypoints)
+    state.valid = frame_validity(recorded, state.score, min_score=min_score, min_keypoints=min_keypoints if require_pose else 0)
     r.frames = len(state.grid)
     r.valid_frames = int(state.valid.sum())
     r.emg_coverage = float(np.isfinite(recorded).all(axis=1).mean())
@@ -284,22 +298,170 @@ def process_session(folder: str | Path, spec: PipelineSpec) -> SessionResult:
     )
 
 
+# -- 4. the whole build -------------------------------------------------------------------------
+#
+# plan_build: which sessions there are, their hashes, which are already processed ("parts").
+# build_dataset: process the missing parts (serially, on local worker processes, or on a dask
+# cluster), then write the store from the parts (template, chunk-aligned regions, finalize).
+# Parts are per-session results kept beside the store until the store is written, so an
+# interrupted build resumes where it stopped.
+
+
+def _fs(location: str | Path):
+    import fsspec
+
+    return fsspec.core.url_to_fs(str(location))
+
+
+def list_sessions(root: str | Path) -> list[str]:
+    """Session folders under ``root`` (a local path or an fsspec URL), sorted."""
+    from miakit.store import is_url
+
+    if not is_url(root):
+        return [str(p) for p in find_sessions(root)]
+    fs, path = _fs(root)
+    protocol = str(root).split("://", 1)[0]
+    found = sorted(p.rsplit("/", 1)[0] for p in fs.glob(path.rstrip("/") + "/**/session.yaml"))
+    if fs.exists(path.rstrip("/") + "/session.yaml"):
+        found = [path.rstrip("/")]
+    return [f"{protocol}://{p.lstrip('/')}" if protocol != "file" else p for p in found]
+
+
 def session_sha256(folder: str | Path) -> str:
-    """A hash over every file of a session folder (names and bytes), in sorted order."""
-    folder = Path(folder)
+    """A hash over every file of a session folder (relative names and bytes), in sorted order."""
+    from miakit.store import is_url
+
     digest = hashlib.sha256()
+    if is_url(folder):
+        fs, root = _fs(folder)
+        for path in sorted(fs.find(root)):
+            digest.update(path[len(root):].lstrip("/").encode() + b"\0")
+            digest.update(fs.cat_file(path))
+        return digest.hexdigest()
+    folder = Path(folder)
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
         with path.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
 
 
-# -- 4. the whole build -------------------------------------------------------------------------
+@dataclass
+class SessionPlan:
+    folder: str
+    key: str  # the folder relative to the sessions root
+    sha256: str
+    part: Path  # where its processed result goes
+    done: bool  # a part with the same inputs and pipeline exists
 
 
-def assemble(segments: list[dict[str, Any]], *, spec: PipelineSpec, provenance: dict[str, Any], emg_units: str = "device units"):
+@dataclass
+class BuildPlan:
+    spec: PipelineSpec
+    out: str
+    sessions: list[SessionPlan]
+    parts_dir: Path
+    inputs_sha256: str
+    up_to_date: bool
+
+
+def parts_dir_for(out: str | Path) -> Path:
+    """Where per-session results wait for the store: ``STORE.zarr.parts`` beside a local store,
+    a folder in the user's cache for a store at a URL."""
+    from miakit.store import is_url
+
+    if not is_url(out):
+        return Path(f"{str(out).rstrip('/')}.parts")
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "miakit" / "parts"
+    return cache / hashlib.sha256(str(out).encode()).hexdigest()[:16]
+
+
+def plan_build(sessions_dir: str | Path, out: str | Path, *, pipeline: str | Path = "mia", progress: bool = False) -> BuildPlan:
+    """What a build would do, without doing it."""
+    from miakit.progress import track
+    from miakit.store import exists
+
+    spec = load_pipeline(pipeline)
+    folders = list_sessions(sessions_dir)
+    if not folders:
+        raise InputError(sessions_dir, "no session folders (no session.yaml found below it)")
+    root = str(sessions_dir).rstrip("/")
+    parts_dir = parts_dir_for(out)
+    sessions = []
+    for folder in track(folders, "hashing inputs", enabled=progress):
+        key = folder[len(root):].strip("/") or folder.rstrip("/").rsplit("/", 1)[-1]
+        sha = session_sha256(folder)
+        part = parts_dir / f"{key.replace('/', '__')}-{sha[:16]}-{spec.sha256[:16]}"
+        sessions.append(SessionPlan(folder=folder, key=key, sha256=sha, part=part, done=(part / "report.json").is_file()))
+    inputs_sha = hashlib.sha256(json.dumps({s.key: s.sha256 for s in sessions}, sort_keys=True).encode()).hexdigest()
+    up_to_date = exists(out) and _store_matches(out, spec.sha256, inputs_sha)
+    return BuildPlan(spec=spec, out=str(out), sessions=sessions, parts_dir=parts_dir, inputs_sha256=inputs_sha, up_to_date=up_to_date)
+
+
+def _store_matches(out: str | Path, pipeline_sha: str, inputs_sha: str) -> bool:
+    from miakit.store import open_store
+
+    try:
+        prov = open_store(out).attrs["provenance"]
+    except MiakitError:
+        return False
+    return prov.get("pipeline_sha256") == pipeline_sha and prov.get("inputs_sha256") == inputs_sha
+
+
+def run_part(folder: str, part: str | Path, spec: PipelineSpec) -> dict[str, Any]:
+    """Process one session and save its result as a part (written to a temporary name, then
+    renamed, so a part exists whole or not at all). Runs on a worker; returns the report."""
+    import shutil
+    import tempfile
+    from dataclasses import asdict
+
+    from miakit.store import is_url
+
+    part = Path(part)
+    with tempfile.TemporaryDirectory(prefix="miakit-session-") as staging:
+        local = folder
+        if is_url(folder):  # stage a remote session folder in locally, once
+            fs, path = _fs(folder)
+            local = str(Path(staging) / "session")
+            fs.get(path.rstrip("/") + "/", local, recursive=True)
+        result = process_session(local, spec)
+    if is_url(folder) and result.report.session == "session":
+        result.report.session = folder.rstrip("/").rsplit("/", 1)[-1]
+    report = asdict(result.report)
+    tmp = part.with_name(part.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    if result.segment is not None:
+        seg = result.segment
+        arrays = {k: seg[k] for k in ("time", "emg", "keypoints", "score", "valid")}
+        if seg["emg_clean"] is not None:
+            arrays["emg_clean"] = seg["emg_clean"]
+        np.savez(tmp / "segment.npz", **arrays)
+        fields = {k: seg[k] for k in ("id", "session", "subject", "exercise", "source", "flags", "image_size")}
+        (tmp / "segment.json").write_text(json.dumps(fields))
+    (tmp / "report.json").write_text(json.dumps(report))
+    shutil.rmtree(part, ignore_errors=True)
+    os.replace(tmp, part)
+    return report
+
+
+def load_part(part: Path) -> tuple[QualityReport, dict[str, Any] | None]:
+    report = QualityReport(**json.loads((part / "report.json").read_text()))
+    if not (part / "segment.npz").is_file():
+        return report, None
+    with np.load(part / "segment.npz", allow_pickle=False) as npz:
+        segment = {k: npz[k] for k in npz.files}
+    segment.update(json.loads((part / "segment.json").read_text()))
+    segment["image_size"] = tuple(segment["image_size"])
+    segment.setdefault("emg_clean", None)
+    return report, segment
+
+
+def assemble(
+    segments: list[dict[str, Any]], *, spec: PipelineSpec, provenance: dict[str, Any], emg_units: str = "device units",
+    modalities: tuple[str, ...] = ("emg", "pose"),
+):
     """Concatenate segments into one contract-2 Dataset (in memory)."""
     import xarray as xr
 
@@ -344,6 +506,7 @@ def assemble(segments: list[dict[str, Any]], *, spec: PipelineSpec, provenance: 
             "muscles": list(MUSCLES),
             "keypoint_layout": "BODY_25",
             "emg_units": emg_units,
+            "modalities": list(modalities),
             "provenance": provenance,
         },
     )
@@ -357,6 +520,7 @@ class BuildResult:
     up_to_date: bool = False
     frames: int = 0
     segments: int = 0
+    reused: int = 0  # sessions whose part an earlier, interrupted build had already made
 
 
 def build_dataset(
@@ -364,60 +528,124 @@ def build_dataset(
     out: str | Path,
     *,
     pipeline: str | Path = "mia",
+    workers: int = 1,
+    scheduler: str | None = None,
     force: bool = False,
+    keep_parts: bool = False,
+    lock_timeout_s: float = 0.0,
     progress: bool = True,
 ) -> BuildResult:
     """Build every session folder under ``sessions_dir`` into one Zarr store at ``out``.
 
-    Re-running with the same inputs and pipeline is a no-op (the store's provenance says it is up
-    to date); ``force=True`` rewrites it, with identical data. Sessions that fail a check are
-    reported with their reason and left out; the others are built.
+    - Re-running with the same inputs and pipeline is a no-op; ``force=True`` rewrites the store,
+      with identical data.
+    - Sessions that fail a check are reported with their reason and left out; the rest is built.
+    - ``workers > 1`` processes sessions on that many local processes (dask.distributed);
+      ``scheduler="tcp://host:port"`` uses an existing dask cluster (its workers must reach the
+      session folders and this machine's parts folder, e.g. over a shared file system).
+      Either way the store is identical to a serial build's.
+    - An interrupted build resumes: sessions already processed with the same inputs and pipeline
+      are not processed again.
+    - Only one build writes a store at a time: a second one fails clearly (or waits up to
+      ``lock_timeout_s``).
     """
+    import shutil
+
+    from filelock import FileLock, Timeout
+
     from miakit.progress import track
-    from miakit.store import open_store, write_dataset
 
-    spec = load_pipeline(pipeline)
-    folders = find_sessions(sessions_dir)
-    if not folders:
-        raise InputError(sessions_dir, "no session folders (no session.yaml found below it)")
-    hashes = {str(f.relative_to(sessions_dir) if f != Path(sessions_dir) else f.name): session_sha256(f) for f in track(folders, "hashing inputs", enabled=progress)}
-    inputs_sha = hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()
-    if not force and _up_to_date(out, spec.sha256, inputs_sha):
-        ds = open_store(out)
-        return BuildResult(store=str(out), reports=[], up_to_date=True, frames=ds.sizes["frame"], segments=ds.sizes["segment"])
+    plan = plan_build(sessions_dir, out, pipeline=pipeline, progress=progress)
+    if plan.up_to_date and not force:
+        return _existing(plan)
+    plan.parts_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(plan.parts_dir) + ".lock")
+    try:
+        lock.acquire(timeout=lock_timeout_s)
+    except Timeout:
+        raise MiakitError(f"{out}: another build is writing this store (lock {lock.lock_file}); wait for it to finish") from None
+    try:
+        todo = [s for s in plan.sessions if not s.done or force]
+        _run_parts(todo, plan.spec, workers=workers, scheduler=scheduler, progress=progress)
+        loaded = [load_part(s.part) for s in track(plan.sessions, "reading parts", enabled=progress and len(plan.sessions) > 50)]
+        reports = [r for r, _ in loaded]
+        segments = [seg for _, seg in loaded if seg is not None]
+        if not segments:
+            first = next((r.reason for r in reports if r.reason), "")
+            raise InputError(sessions_dir, f"no session passed the checks; first reason: {first}")
+        pose = all(params.get("source") != "none" for name, params in plan.spec.steps() if name == "keypoints_to_grid")
+        ds = assemble(segments, spec=plan.spec, provenance=_provenance(plan), modalities=("emg", "pose") if pose else ("emg",))
+        from miakit.store import write_dataset
 
-    results = [process_session(f, spec) for f in track(folders, "building sessions", enabled=progress)]
-    segments = [r.segment for r in results if r.segment is not None]
-    provenance = {
-        "pipeline": spec.name,
-        "pipeline_sha256": spec.sha256,
-        "pipeline_definition": spec.model_dump(mode="json"),
-        "inputs_sha256": inputs_sha,
-        "inputs": hashes,
+        write_dataset(ds, out, chunk_frames=plan.spec.chunk_frames, progress=progress)
+        if not keep_parts:
+            shutil.rmtree(plan.parts_dir, ignore_errors=True)
+    finally:
+        lock.release()
+    return BuildResult(
+        store=str(out), reports=reports, frames=ds.sizes["frame"], segments=ds.sizes["segment"],
+        reused=len(plan.sessions) - len(todo),
+    )  # fmt: skip
+
+
+def _existing(plan: BuildPlan) -> BuildResult:
+    from miakit.store import open_store
+
+    ds = open_store(plan.out)
+    return BuildResult(store=plan.out, reports=[], up_to_date=True, frames=ds.sizes["frame"], segments=ds.sizes["segment"])
+
+
+def _provenance(plan: BuildPlan) -> dict[str, Any]:
+    return {
+        "pipeline": plan.spec.name,
+        "pipeline_sha256": plan.spec.sha256,
+        "pipeline_definition": plan.spec.model_dump(mode="json"),
+        "inputs_sha256": plan.inputs_sha256,
+        "inputs": {s.key: s.sha256 for s in plan.sessions},
         "miakit_version": __version__,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    if not segments:
-        first = next((r.report.reason for r in results), "")
-        raise InputError(sessions_dir, f"no session passed the checks; first reason: {first}")
-    ds = assemble(segments, spec=spec, provenance=provenance)
-    write_dataset(ds, out, chunk_frames=spec.chunk_frames)
-    return BuildResult(store=str(out), reports=[r.report for r in results], frames=ds.sizes["frame"], segments=ds.sizes["segment"])
 
 
-def _up_to_date(out: str | Path, pipeline_sha: str, inputs_sha: str) -> bool:
-    from miakit.store import open_store
+def _run_parts(todo: list[SessionPlan], spec: PipelineSpec, *, workers: int, scheduler: str | None, progress: bool) -> None:
+    from miakit.progress import progress_bar, track
 
-    if "://" not in str(out) and not Path(out).exists():
-        return False
+    if not todo:
+        return
+    if workers <= 1 and scheduler is None:
+        for s in track(todo, "building sessions", enabled=progress):
+            run_part(s.folder, s.part, spec)
+        return
+    from distributed import Client, LocalCluster, as_completed
+
+    if scheduler is not None:
+        client, cluster = Client(scheduler), None
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
     try:
-        prov = open_store(out).attrs["provenance"]
-    except MiakitError:
+        futures = [client.submit(run_part, s.folder, str(s.part), spec, pure=False, key=f"session-{s.part.name}") for s in todo]
+        with progress_bar() if progress else _null() as bar:
+            task = bar.add_task(f"building sessions on {workers if scheduler is None else 'the cluster'} workers", total=len(futures)) if progress else None
+            for future in as_completed(futures):
+                future.result()  # raise a worker's unexpected error here
+                if progress:
+                    bar.advance(task)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+class _null:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
         return False
-    return prov.get("pipeline_sha256") == pipeline_sha and prov.get("inputs_sha256") == inputs_sha
 
 
 __all__ = [
-    "PipelineSpec", "load_pipeline", "process_session", "build_dataset", "assemble", "session_sha256",
-    "segment_of_frame", "STEPS",
+    "PipelineSpec", "load_pipeline", "process_session", "plan_build", "build_dataset", "assemble",
+    "session_sha256", "list_sessions", "segment_of_frame", "STEPS",
 ]  # fmt: skip

@@ -31,8 +31,29 @@ def print_build_summary(result) -> None:
             str(r.dropped_samples), note,
         )  # fmt: skip
     c.print(table)
+    if result.reused:
+        c.print(f"resumed: {result.reused} sessions were already processed by an interrupted build")
     kept = sum(r.kept for r in result.reports)
     c.print(f"{kept} of {len(result.reports)} sessions kept: {result.segments} segments, {result.frames} frames at 10 Hz")
+
+
+def print_build_plan(plan) -> None:
+    """What a build would do: the pipeline's stages, each session and whether it is built."""
+    from rich.table import Table
+
+    c = _console()
+    c.print(f"pipeline [bold]{plan.spec.name}[/] ({plan.spec.path}, sha256 {plan.spec.sha256[:12]}), {plan.spec.rate_hz} Hz")
+    for i, (name, params) in enumerate(plan.spec.steps(), 1):
+        c.print(f"  {i}. {name}" + (f" {params}" if params else ""))
+    table = Table(title=f"plan for {plan.out}")
+    for col in ("session", "inputs sha256", "status"):
+        table.add_column(col)
+    for s in plan.sessions:
+        status = "in the store" if plan.up_to_date else ("processed (part kept)" if s.done else "to build")
+        table.add_row(s.key, s.sha256[:12], status)
+    c.print(table)
+    todo = 0 if plan.up_to_date else sum(not s.done for s in plan.sessions)
+    c.print(f"store is {'up to date' if plan.up_to_date else 'to be written'}; {todo} of {len(plan.sessions)} sessions to process")
 
 
 def print_dataset_info(ds) -> None:

@@ -62,6 +62,11 @@ ATTRS = {
     "emg_units": "units of emg",
     "provenance": "pipeline name and hash, input hashes, miakit version, build time",
 }
+OPTIONAL_ATTRS = {
+    "modalities": "what the frames carry: ['emg', 'pose'] (default), or ['emg'] for an EMG-only dataset "
+    "(keypoints all missing; valid then concerns the EMG alone)",
+    "complete": "false while a build writes the store (readers refuse it), true after",
+}
 PROVENANCE_KEYS = ("pipeline", "pipeline_sha256", "inputs_sha256", "miakit_version", "built_at")
 
 
@@ -104,6 +109,9 @@ def validate_dataset(ds, *, where: str = "<dataset>", deep: bool = False):
             where, "muscle layout disagrees with the muscle coordinate", field="attrs.muscles",
             expected=[str(m) for m in ds["muscle"].values], found=ds.attrs["muscles"],
         )  # fmt: skip
+    modalities = ds.attrs.get("modalities", ["emg", "pose"])
+    if not set(modalities) <= {"emg", "pose"} or "emg" not in modalities:
+        raise DatasetError(where, "unknown modalities", field="attrs.modalities", expected="['emg', 'pose'] or ['emg']", found=modalities)
     prov = ds.attrs["provenance"]
     if not isinstance(prov, dict) or any(k not in prov for k in PROVENANCE_KEYS):
         raise DatasetError(where, "incomplete provenance", field="attrs.provenance", expected=list(PROVENANCE_KEYS), found=prov)

@@ -49,3 +49,12 @@ def test_build_dataset_command_registers_in_catalog(session_factory, tmp_path):
     assert "kept" in result.stdout
     info = run("info", "mine", "--catalog", str(cat))
     assert info.returncode == 0 and "miakit-dataset/1" in info.stdout and "squat" in info.stdout
+
+
+def test_dry_run_shows_the_plan_and_builds_nothing(session_factory, tmp_path):
+    session_factory("a")
+    store = tmp_path / "ds.zarr"
+    result = run("build-dataset", str(tmp_path / "sessions"), "--out", str(store), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "decode_emg" in result.stdout and "to build" in result.stdout and "1 of 1 sessions to process" in result.stdout
+    assert not store.exists()

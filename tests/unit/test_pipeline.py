@@ -131,3 +131,56 @@ def test_muscle_layout_is_the_default(session_factory, tmp_path):
     build_dataset(tmp_path / "sessions", tmp_path / "ds.zarr", progress=False)
     ds = miakit.open_dataset(tmp_path / "ds.zarr")
     assert list(ds.muscle.values) == list(MUSCLES) == ds.attrs["muscles"]
+
+
+def test_interrupted_build_resumes_and_store_is_never_half_valid(session_factory, tmp_path):
+    from miakit.pipeline import plan_build, run_part
+    from miakit.errors import DatasetError
+    from miakit.store import write_template
+
+    for name in ("a", "b", "c"):
+        session_factory(name, seed=ord(name))
+    out = tmp_path / "ds.zarr"
+    plan = plan_build(tmp_path / "sessions", out)
+    run_part(plan.sessions[0].folder, plan.sessions[0].part, plan.spec)  # the build died after one session
+    assert [s.done for s in plan_build(tmp_path / "sessions", out).sessions] == [True, False, False]
+    # a store whose writing was interrupted after its template is refused by readers
+    serial = tmp_path / "serial.zarr"
+    build_dataset(tmp_path / "sessions", serial, progress=False, keep_parts=False)
+    write_template(miakit.open_dataset(serial).load(), out)
+    with pytest.raises(DatasetError, match="incomplete store"):
+        miakit.open_dataset(out)
+    result = build_dataset(tmp_path / "sessions", out, progress=False)
+    assert result.reused == 1 and result.segments == 3
+    assert miakit.open_dataset(out).load().drop_attrs().identical(miakit.open_dataset(serial).load().drop_attrs())
+    assert not Path(f"{out}.parts").exists()  # parts are removed once the store is written
+
+
+def test_a_second_build_into_the_same_store_fails_clearly(session_factory, tmp_path):
+    from filelock import FileLock
+
+    from miakit.errors import MiakitError
+
+    session_factory("a")
+    out = tmp_path / "ds.zarr"
+    Path(f"{out}.parts").mkdir()
+    with FileLock(f"{out}.parts.lock"):
+        with pytest.raises(MiakitError, match="another build is writing this store"):
+            build_dataset(tmp_path / "sessions", out, progress=False)
+
+
+def test_sessions_and_store_on_a_non_local_filesystem(session_factory, tmp_path):
+    import fsspec
+
+    session_factory("a")
+    session_factory("b", seed=2)
+    fs = fsspec.filesystem("memory")
+    fs.put(str(tmp_path / "sessions"), "/lab/sessions", recursive=True)
+    url = "memory://lab/out.zarr"
+    result = build_dataset("memory://lab/sessions", url, progress=False)
+    assert result.segments == 2
+    remote = miakit.open_dataset(url).load()
+    build_dataset(tmp_path / "sessions", tmp_path / "local.zarr", progress=False)
+    local = miakit.open_dataset(tmp_path / "local.zarr").load()
+    assert remote.drop_attrs().identical(local.drop_attrs())
+    assert build_dataset("memory://lab/sessions", url, progress=False).up_to_date

@@ -1,0 +1,18 @@
+"""A serial build and a 2-worker dask build give identical stores."""
+
+from __future__ import annotations
+
+import miakit
+from miakit.pipeline import build_dataset
+
+
+def test_serial_and_two_workers_identical(session_factory, tmp_path):
+    for i, name in enumerate(["a", "b", "c", "d"]):
+        session_factory(name, seed=i, duration_s=8)
+    build_dataset(tmp_path / "sessions", tmp_path / "serial.zarr", progress=False)
+    result = build_dataset(tmp_path / "sessions", tmp_path / "two.zarr", workers=2, progress=False)
+    assert result.segments == 4
+    serial = miakit.open_dataset(tmp_path / "serial.zarr").load()
+    two = miakit.open_dataset(tmp_path / "two.zarr").load()
+    assert serial.drop_attrs().identical(two.drop_attrs())
+    assert serial.attrs["provenance"]["inputs_sha256"] == two.attrs["provenance"]["inputs_sha256"]
