@@ -70,22 +70,32 @@ def synth(
 
 @app.command("build-dataset")
 def build_dataset_cmd(
-    sessions_dir: Path = typer.Argument(..., help="A session folder, or a folder holding session folders."),
-    out: Path = typer.Option(..., "--out", help="The Zarr store to write (STORE.zarr)."),
+    sessions_dir: str = typer.Argument(..., help="A session folder, or a folder holding session folders (a path or an fsspec URL)."),
+    out: str = typer.Option(..., "--out", help="The Zarr store to write, STORE.zarr (a path or an fsspec URL)."),
     pipeline: str = typer.Option("mia", "--pipeline", help="Pipeline name (pipelines/NAME.yaml) or path."),
-    catalog: Path = typer.Option(None, "--catalog", help="Catalog to register the store in [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
-    name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Process sessions on N local worker processes (dask)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of an existing dask.distributed scheduler (tcp://host:port)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan (sessions, stages, what is already built) and stop."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when the store is up to date."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog to register the store in [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
+    name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
 ) -> None:
-    """Build raw session folders into a 10 Hz Zarr dataset and register it in the catalog."""
+    """Build raw session folders into a 10 Hz Zarr dataset and register it in the catalog.
+
+    Re-running on unchanged inputs is a no-op; an interrupted build resumes where it stopped.
+    Sessions that fail a check are listed with the reason and left out.
+    """
     from miakit.catalog import add_entry, dataset_metadata, default_catalog_path
-    from miakit.pipeline import build_dataset
-    from miakit.report_tables import print_build_summary
+    from miakit.pipeline import build_dataset, plan_build
+    from miakit.report_tables import print_build_plan, print_build_summary
     from miakit.store import open_store
 
-    result = build_dataset(sessions_dir, out, pipeline=pipeline, force=force)
+    if dry_run:
+        print_build_plan(plan_build(sessions_dir, out, pipeline=pipeline, progress=True))
+        return
+    result = build_dataset(sessions_dir, out, pipeline=pipeline, workers=workers, scheduler=scheduler, force=force)
     print_build_summary(result)
-    name = name or Path(str(out)).stem
+    name = name or Path(str(out).rstrip("/")).stem
     ds = open_store(out)
     add_entry(catalog or default_catalog_path(), name, out, description=f"built from {sessions_dir} by pipeline {pipeline}", metadata=dataset_metadata(ds))
     typer.echo(str(out))
@@ -151,6 +161,14 @@ def bench(
     config = apply_overrides(TrainConfig.demo(), set_ or [])
     result = run_in_distribution(miakit.open_dataset(dataset, catalog=catalog), out, config=config, checkpoint=checkpoint)
     typer.echo(str(result.report))
+
+
+# -- record / ble (hardware-facing; their modules import only typer at start-up) ----------------
+
+from miakit.record.cli import ble_app, record  # noqa: E402
+
+app.command("record")(record)
+app.add_typer(ble_app, name="ble")
 
 
 # -- the demo -----------------------------------------------------------------------------------

@@ -1,0 +1,392 @@
+"""The BLE recorder core, written against bleak's public API only.
+
+:class:`BleRecorder` scans for the sensors of a device profile, connects them one at a time,
+subscribes, then streams all at once. Every notification is stamped with the host's monotonic clock
+on arrival and appended, raw, to the session (:class:`~miakit.record.session_writer.SessionWriter`).
+On a disconnect it writes the event, reconnects with exponential back-off (scan, connect,
+resubscribe) while the other sensors keep streaming, and on success writes ``reconnect`` and a
+``gap`` event whose detail holds the gap's start and end. A stream that goes quiet for longer than
+``stall_s`` while connected is a ``gap`` too, written when it resumes.
+
+The radio is injected: ``backend_kwargs`` pass straight to ``BleakScanner`` / ``BleakClient``
+(``{}`` for the platform's own back end; ``{"backend": BumbleScanner/BumbleClient, "radio": r}``
+for emulated sensors, see :class:`BleBackend`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from miakit.errors import DeviceError
+from miakit.record.decoders import DecodeError
+from miakit.record.profiles import Profile
+from miakit.record.session_writer import SessionWriter
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["BleBackend", "SensorStats", "BleRecorder", "scan", "matches_profile"]
+
+
+@dataclass
+class BleBackend:
+    """Which bleak back ends to use, and extra keyword arguments for them."""
+
+    scanner: type | None = None
+    client: type | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def scanner_kwargs(self) -> dict[str, Any]:
+        return {"backend": self.scanner, **self.kwargs} if self.scanner else dict(self.kwargs)
+
+    def client_kwargs(self) -> dict[str, Any]:
+        return {"backend": self.client, **self.kwargs} if self.client else dict(self.kwargs)
+
+    @classmethod
+    def emulated(cls, radio) -> "BleBackend":
+        """The bumble back end on ``radio`` (a :class:`~miakit.record.bumble_backend.BumbleRadio`)."""
+        from miakit.record.bumble_backend import BumbleClient, BumbleScanner
+
+        return cls(scanner=BumbleScanner, client=BumbleClient, kwargs={"radio": radio})
+
+
+def matches_profile(profile: Profile, name: str | None, service_uuids: list[str]) -> bool:
+    """Whether an advertisement looks like a sensor of ``profile`` (name prefix or service UUID)."""
+    prefix = profile.match.name_prefix
+    if prefix and name and name.startswith(prefix):
+        return True
+    wanted = {u.lower() for u in profile.match.service_uuids}
+    return bool(wanted & {u.lower() for u in service_uuids})
+
+
+async def scan(backend: BleBackend, *, timeout_s: float, profile: Profile | None = None, wanted: set[str] | None = None):
+    """Scan for ``timeout_s`` seconds (less once every ``wanted`` name or address is seen).
+
+    Returns ``{address: (BLEDevice, AdvertisementData)}``, only sensors of ``profile`` where given.
+    """
+    from bleak import BleakScanner
+
+    found: dict[str, tuple[Any, Any]] = {}
+    done = asyncio.Event()
+
+    def on_advert(device, adv) -> None:
+        if profile is not None and not matches_profile(profile, adv.local_name or device.name, adv.service_uuids):
+            return
+        found[device.address] = (device, adv)
+        if wanted and wanted <= {k for d, a in found.values() for k in (d.address, d.name, a.local_name) if k}:
+            done.set()
+
+    async with BleakScanner(on_advert, **backend.scanner_kwargs()):
+        try:
+            await asyncio.wait_for(done.wait(), timeout_s)
+        except TimeoutError:
+            pass
+    return found
+
+
+@dataclass
+class SensorStats:
+    """What the live view shows about one sensor."""
+
+    sensor: str
+    muscle: str
+    state: str = "waiting"
+    packets: int = 0
+    bad_packets: int = 0
+    drops: int = 0
+    """Packets missing according to the device's own counter (where the packet carries one)."""
+    disconnects: int = 0
+    last_value: float = float("nan")
+    last_time: float | None = None
+    last_device_seq: int | None = None
+    recent: deque = field(default_factory=lambda: deque(maxlen=256))
+
+    def rate_hz(self, now: float, window_s: float = 2.0) -> float:
+        """Notifications per second over the last ``window_s`` seconds."""
+        n = sum(1 for t in self.recent if t > now - window_s)
+        return n / window_s
+
+
+class _Link:
+    def __init__(self, sensor: str, muscle: str, device):
+        self.sensor = sensor
+        self.device = device
+        self.client = None
+        self.stats = SensorStats(sensor, muscle)
+        self.lost = asyncio.Event()
+        self.lost_at: float | None = None
+
+
+class BleRecorder:
+    """Record the sensors of ``sensors`` (sensor name or address -> muscle) into ``writer``."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        writer: SessionWriter,
+        sensors: dict[str, str],
+        *,
+        backend: BleBackend | None = None,
+        scan_timeout_s: float = 10.0,
+        connect_timeout_s: float = 10.0,
+        backoff_s: tuple[float, float] = (0.1, 5.0),
+        stall_s: float | None = None,
+    ):
+        self.profile = profile
+        self.writer = writer
+        self.sensors = dict(sensors)
+        self.backend = backend or BleBackend()
+        self.scan_timeout_s = scan_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.backoff_s = backoff_s
+        self.stall_s = stall_s if stall_s is not None else max(1.0, 5.0 / (profile.rate_hz or 10.0))
+        self.t0 = writer.meta.clock.host_monotonic_at_start
+        self.links: dict[str, _Link] = {}
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    def now(self) -> float:
+        """Seconds since the session's start, on the host's monotonic clock."""
+        return time.monotonic() - self.t0
+
+    @property
+    def stats(self) -> list[SensorStats]:
+        return [link.stats for link in self.links.values()]
+
+    # -- find ------------------------------------------------------------------------------------
+    async def find(self) -> None:
+        """Scan until every mapped sensor is seen; :class:`DeviceError` names the missing ones."""
+        found = await find_sensors(self.profile, self.sensors, backend=self.backend, timeout_s=self.scan_timeout_s)
+        self.links = {s: _Link(s, self.sensors[s], device) for s, device in found.items()}
+
+    # -- connect and stream ----------------------------------------------------------------------
+    async def connect_all(self) -> None:
+        """Connect and subscribe each sensor in turn (one at a time, as adapters prefer)."""
+        for link in self.links.values():
+            try:
+                await self._connect(link)
+            except Exception as exc:
+                raise DeviceError(f"{link.sensor}: could not connect and subscribe ({exc})") from None
+            self.writer.add_event(self.now(), "connect", link.sensor, link.device.address)
+
+    async def _connect(self, link: _Link) -> None:
+        from bleak import BleakClient
+
+        link.stats.state = "connecting"
+        client = BleakClient(
+            link.device,
+            disconnected_callback=lambda c, link=link: self._on_disconnect(link),
+            timeout=self.connect_timeout_s,
+            **self.backend.client_kwargs(),
+        )
+        await client.connect()
+        try:
+            if self.profile.start_command:
+                cmd = self.profile.start_command
+                await client.write_gatt_char(cmd.characteristic_uuid, bytes.fromhex(cmd.hex), response=True)
+            await client.start_notify(
+                self.profile.characteristic_uuid, lambda _c, data, link=link: self._on_notify(link, data)
+            )
+        except Exception:
+            await client.disconnect()
+            raise
+        link.client = client
+        link.lost.clear()
+        link.stats.state = "streaming"
+
+    def _on_notify(self, link: _Link, data: bytearray) -> None:
+        t = time.monotonic() - self.t0
+        stats = link.stats
+        if stats.last_time is not None and t - stats.last_time > self.stall_s and link.lost_at is None:
+            self.writer.add_event(t, "gap", link.sensor, f"stalled start={stats.last_time:.6f} end={t:.6f}")
+        self.writer.add_packet(t, link.sensor, data)
+        stats.packets += 1
+        stats.last_time = t
+        stats.recent.append(t)
+        if stats.state == "stalled":
+            stats.state = "streaming"
+        try:
+            decoded = self.profile.decode(data)
+        except DecodeError:
+            stats.bad_packets += 1
+            return
+        stats.last_value = float(decoded.values[-1, 0])
+        if decoded.seq is not None:
+            if stats.last_device_seq is not None:
+                stats.drops += (decoded.seq - stats.last_device_seq - 1) % 65536
+            stats.last_device_seq = decoded.seq
+
+    def _on_disconnect(self, link: _Link) -> None:
+        t = self.now()
+        link.lost_at = t
+        link.client = None
+        link.stats.disconnects += 1
+        link.stats.state = "reconnecting"
+        link.stats.last_device_seq = None
+        self.writer.add_event(t, "disconnect", link.sensor, "")
+        link.lost.set()
+
+    async def _keep_connected(self, link: _Link) -> None:
+        """Wait for a loss; then reconnect with back-off until it works or the recording stops."""
+        while not self._stopping.is_set():
+            await _first(link.lost.wait(), self._stopping.wait())
+            if self._stopping.is_set():
+                return
+            delay = self.backoff_s[0]
+            while not self._stopping.is_set():
+                if await self._try_reconnect(link):
+                    break
+                await _first(asyncio.sleep(delay), self._stopping.wait())
+                delay = min(delay * 2, self.backoff_s[1])
+
+    async def _try_reconnect(self, link: _Link) -> bool:
+        seen = await scan(self.backend, timeout_s=max(0.5, 2 * self.backoff_s[0]), wanted={link.device.address})
+        if link.device.address not in seen:
+            return False
+        link.device = seen[link.device.address][0]
+        try:
+            await self._connect(link)
+        except Exception as exc:
+            logger.info("%s: reconnect failed: %r", link.sensor, exc)
+            link.stats.state = "reconnecting"
+            return False
+        t = self.now()
+        start = link.lost_at if link.lost_at is not None else t
+        self.writer.add_event(t, "reconnect", link.sensor, link.device.address)
+        self.writer.add_event(t, "gap", link.sensor, f"disconnected start={start:.6f} end={t:.6f}")
+        link.lost_at = None
+        link.stats.last_time = None
+        return True
+
+    async def stream(self) -> None:
+        """Keep every sensor connected until :meth:`stop` is called."""
+        self._tasks = [asyncio.create_task(self._keep_connected(link)) for link in self.links.values()]
+        self.writer.add_event(self.now(), "start", "", f"{len(self.links)} sensors")
+        stall_watch = asyncio.create_task(self._watch_stalls())
+        await self._stopping.wait()
+        stall_watch.cancel()
+        await asyncio.gather(*self._tasks, stall_watch, return_exceptions=True)
+
+    async def _watch_stalls(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            now = self.now()
+            for link in self.links.values():
+                s = link.stats
+                if s.state == "streaming" and s.last_time is not None and now - s.last_time > self.stall_s:
+                    s.state = "stalled"
+
+    def stop(self) -> None:
+        """Ask :meth:`stream` to return (safe to call from a signal handler on the loop)."""
+        self._stopping.set()
+
+    async def close(self) -> None:
+        """Stop streaming, send the stop command, disconnect, and write the ``stop`` event."""
+        self._stopping.set()
+        for link in self.links.values():
+            client = link.client
+            link.client = None
+            if client is None:
+                continue
+            try:
+                if self.profile.stop_command:
+                    cmd = self.profile.stop_command
+                    await client.write_gatt_char(cmd.characteristic_uuid, bytes.fromhex(cmd.hex), response=True)
+                await client.disconnect()
+            except Exception as exc:
+                logger.info("%s: disconnect failed: %r", link.sensor, exc)
+            link.stats.state = "closed"
+        self.writer.add_event(self.now(), "stop", "", "")
+
+
+async def find_sensors(profile: Profile, sensors: dict[str, str], *, backend: BleBackend, timeout_s: float) -> dict:
+    """Scan for the sensors named in ``sensors`` (advertised name or address) -> ``{sensor: BLEDevice}``.
+
+    Raises :class:`DeviceError` naming the ones not seen within ``timeout_s``.
+    """
+    seen = await scan(backend, timeout_s=timeout_s, profile=profile, wanted=set(sensors))
+    by_key: dict[str, Any] = {}
+    for device, adv in seen.values():
+        for key in (device.address, device.name, adv.local_name):
+            if key:
+                by_key[key] = device
+    missing = [s for s in sensors if s not in by_key]
+    if missing:
+        names = sorted({d.name or d.address for d, _ in seen.values()})
+        raise DeviceError(
+            f"sensor(s) {', '.join(missing)} not found after a {timeout_s:g} s scan for profile "
+            f"{profile.name!r} (seen: {', '.join(names) or 'none'})"
+        )
+    return {s: by_key[s] for s in sensors}
+
+
+async def _first(*aws) -> None:
+    """Wait until the first of ``aws`` finishes; cancel the rest."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
+
+
+async def inspect_device(
+    device: str, *, listen_s: float, timeout_s: float, emulated=None, echo=print
+) -> list[tuple[float, str, bytes]]:
+    """Dump the GATT table of ``device`` (address or name), then log notifications for ``listen_s``.
+
+    Every characteristic that can notify or indicate is subscribed; each notification is printed
+    with its host monotonic time (seconds since the listening started), characteristic and raw hex.
+    Readable characteristics show their value. ``emulated`` is ``(profile, radio, emulator, backend)``
+    from the CLI's ``--emulate``. Returns the notifications logged.
+    """
+    from bleak import BleakClient
+
+    backend = BleBackend()
+    emulator = None
+    if emulated is not None:
+        _profile, radio, emulator, backend = emulated()
+        await radio.start()
+        await emulator.start()
+    log: list[tuple[float, str, bytes]] = []
+    try:
+        seen = await scan(backend, timeout_s=timeout_s, wanted={device})
+        match = [d for d, a in seen.values() if device in (d.address, d.name, a.local_name)]
+        if not match:
+            raise DeviceError(f"device {device!r} not found after a {timeout_s:g} s scan")
+        async with BleakClient(match[0], timeout=timeout_s, **backend.client_kwargs()) as client:
+            echo(f"device {match[0].address} name={match[0].name!r} mtu={client.mtu_size}")
+            notifying = []
+            for service in client.services:
+                echo(f"service {service.uuid} handle={service.handle} ({service.description})")
+                for char in service.characteristics:
+                    value = ""
+                    if "read" in char.properties:
+                        try:
+                            value = f" value={bytes(await client.read_gatt_char(char)).hex()}"
+                        except Exception as exc:
+                            value = f" value=<unreadable: {exc.__class__.__name__}>"
+                    echo(f"  characteristic {char.uuid} handle={char.handle} [{','.join(char.properties)}]{value}")
+                    for desc in char.descriptors:
+                        echo(f"    descriptor {desc.uuid} handle={desc.handle}")
+                    if {"notify", "indicate"} & set(char.properties) and not char.uuid.startswith("00002a05"):
+                        notifying.append(char)
+            t0 = time.monotonic()
+            for char in notifying:
+
+                def on_data(sender, data, uuid=char.uuid) -> None:
+                    t = time.monotonic() - t0
+                    log.append((t, uuid, bytes(data)))
+                    echo(f"notify {t:10.6f} {uuid} {bytes(data).hex()}")
+
+                await client.start_notify(char, on_data)
+            await asyncio.sleep(listen_s)
+    finally:
+        if emulator is not None:
+            await emulator.stop()
+    echo(f"{len(log)} notifications in {listen_s:g} s")
+    return log

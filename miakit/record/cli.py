@@ -1,0 +1,107 @@
+"""``miakit record`` and ``miakit ble scan|inspect`` (registered by :mod:`miakit.cli`).
+
+Only typer and the standard library at module level; the rest is imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+ble_app = typer.Typer(help="Look at BLE sensors: scan for them, dump a device's GATT table and notifications.",
+                      no_args_is_help=True, add_completion=False, rich_markup_mode=None)  # fmt: skip
+
+
+def record(
+    recorder: str = typer.Option(..., "--recorder", help="Device profile name (recorders/NAME.yaml) or path."),
+    out: Path = typer.Option(..., "--out", help="Folder to write the session folder into."),
+    emulate: bool = typer.Option(False, "--emulate", help="Record emulated sensors (bumble) instead of real ones."),
+    duration: Optional[float] = typer.Option(None, "--duration", min=0.1, help="Stop after this many seconds (else Ctrl-C)."),
+    subject: str = typer.Option("S01", "--subject", help="Subject id."),
+    exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise recorded (marked start and stop)."),
+    sensors: Optional[Path] = typer.Option(None, "--sensors", help="YAML map: sensor name or address -> muscle."),
+    video: Optional[str] = typer.Option(None, "--video", help="A phone video to import, or camera:N, a stream URL, live:FILE."),
+    emulate_source: Optional[Path] = typer.Option(None, "--emulate-source", help="With --emulate: a UCI EMG file to stream instead of synthetic EMG."),
+    scan_timeout: float = typer.Option(10.0, "--scan-timeout", help="Seconds to scan for the sensors before giving up."),
+    no_sync: bool = typer.Option(False, "--no-sync", help="Skip the sync step (the clap marked after 1 s)."),
+) -> None:
+    """Record a session: BLE EMG sensors (+ video) into a session folder; prints the folder last."""
+    from miakit.record.recorder import RecordPlan, record_session
+
+    plan = RecordPlan(
+        recorder=recorder, out=out, emulate=emulate, duration_s=duration, subject=subject, exercise=exercise,
+        sensors=sensors, video=video, emulate_source=emulate_source, scan_timeout_s=scan_timeout,
+        sync_after_s=None if no_sync else 1.0, on_event=lambda text: typer.echo(text, err=True),
+    )  # fmt: skip
+    folder = record_session(plan)
+    typer.echo(str(folder))
+
+
+def _emulated(profile_name: str, count: int):
+    """(backend, emulator) for --emulate: ``count`` sensors of the profile streaming a test ramp."""
+    import numpy as np
+
+    from miakit.record.ble import BleBackend
+    from miakit.record.bumble_backend import BumbleRadio
+    from miakit.record.emulator import Emulator, sensor_names
+    from miakit.record.profiles import load_profile
+
+    profile = load_profile(profile_name)
+    radio = BumbleRadio()
+    names = sensor_names(profile, count)
+    ramp = np.abs(np.sin(np.linspace(0, 6 * np.pi, 600))) * 400
+    return profile, radio, Emulator(profile, {n: ramp for n in names}, link=radio.link), BleBackend.emulated(radio)
+
+
+@ble_app.command("scan")
+def ble_scan(
+    timeout: float = typer.Option(5.0, "--timeout", help="Seconds to scan."),
+    recorder: Optional[str] = typer.Option(None, "--recorder", help="Only sensors of this profile."),
+    emulate: bool = typer.Option(False, "--emulate", help="Scan emulated sensors (bumble) instead of the radio."),
+) -> None:
+    """List nearby BLE devices with their advertised names, services and signal strength."""
+
+    async def run() -> list[str]:
+        from miakit.record.ble import BleBackend, scan
+        from miakit.record.profiles import load_profile
+
+        profile = load_profile(recorder) if recorder else None
+        emulator = None
+        backend = BleBackend()
+        if emulate:
+            profile_e, radio, emulator, backend = _emulated(recorder or "m40", 8)
+            await radio.start()
+            await emulator.start()
+        try:
+            seen = await scan(backend, timeout_s=timeout, profile=profile)
+        finally:
+            if emulator is not None:
+                await emulator.stop()
+        return [
+            f"{d.address}  {(a.local_name or d.name or '?'):<16} rssi={a.rssi:<4} services={','.join(a.service_uuids) or '-'}"
+            for d, a in sorted(seen.values(), key=lambda x: x[0].name or x[0].address)
+        ]
+
+    lines = asyncio.run(run())
+    for line in lines:
+        typer.echo(line)
+    typer.echo(f"{len(lines)} devices")
+
+
+@ble_app.command("inspect")
+def ble_inspect(
+    device: str = typer.Argument(..., help="The device's address or advertised name."),
+    listen: float = typer.Option(5.0, "--listen", help="Seconds to log notifications from every notifying characteristic."),
+    timeout: float = typer.Option(10.0, "--timeout", help="Seconds to scan for the device."),
+    emulate: bool = typer.Option(False, "--emulate", help="Inspect an emulated sensor (an m40 unless --recorder says)."),
+    recorder: str = typer.Option("m40", "--recorder", help="With --emulate: the profile the emulated sensors speak."),
+) -> None:
+    """Dump a device's whole GATT table, then log raw notifications with host times."""
+    from miakit.record.ble import inspect_device
+
+    make = (lambda: _emulated(recorder, 2)) if emulate else None
+    asyncio.run(inspect_device(device, listen_s=listen, timeout_s=timeout, emulated=make, echo=typer.echo))

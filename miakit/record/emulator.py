@@ -1,0 +1,364 @@
+"""Emulated EMG sensors: bumble peripherals that speak a device profile's protocol.
+
+Each :class:`EmulatedSensor` is a bumble Device on a shared :class:`bumble.link.LocalLink`. It
+advertises the profile's name prefix and service UUID (every 20 ms, so connects take tens of ms),
+serves the profile's GATT service, and once a central subscribes it notifies one sample per tick of
+a given signal, encoded as the profile's decoder expects (m40 counter+envelope packets, MyoWare
+ASCII, plain arrays). Ticks follow the wall clock: a sensor that is disconnected or stalled loses
+those samples, as a real one does.
+
+Faults (:class:`Faults`) make it misbehave on purpose: disconnects (the sensor drops the link and
+stays silent for a while), dropped notifications, a sensor that never appears, a stalled stream.
+Every notification actually handed to a subscribed connection is logged in
+:attr:`EmulatedSensor.sent`, which is what the reliability tests compare a session against.
+
+Signals: :func:`synthetic_signals` (miakit's synthetic EMG) and :func:`uci_signals` (real EMG from
+the UCI "EMG Physical Action" set, reduced to a 10 Hz moving-RMS envelope).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import struct
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from miakit.layout import MUSCLES
+from miakit.record.decoders import encode_m40_envelope_v1
+from miakit.record.profiles import Profile
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "Disconnect", "Stall", "Faults", "EmulatedSensor", "Emulator", "ENCODERS", "sensor_names",
+    "synthetic_signals", "uci_signals",
+]  # fmt: skip
+
+ADVERTISING_INTERVAL_MS = 20.0
+LINK_DRAIN_S = 0.02
+"""How long a sensor that drops its link on purpose stays silent first, so nothing is in flight."""
+
+Encoder = Callable[[int, float], bytes]
+"""(tick number, value in device units) -> the payload of one notification."""
+
+ENCODERS: dict[str, Encoder] = {
+    "m40_envelope_v1": encode_m40_envelope_v1,
+    "ascii_float": lambda k, v: f"{v:.2f}".encode("ascii"),
+    "int16_le": lambda k, v: struct.pack("<h", int(np.clip(round(v), -32768, 32767))),
+    "uint16_le": lambda k, v: struct.pack("<H", int(np.clip(round(v), 0, 65535))),
+    "float32_le": lambda k, v: struct.pack("<f", float(v)),
+}
+"""Encoders for the decoders in :mod:`miakit.record.decoders` (one sample per notification)."""
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    """At ``at_s`` seconds after streaming starts, ``sensor`` drops the link and stays away ``down_s``."""
+
+    sensor: str
+    at_s: float
+    down_s: float
+
+
+@dataclass(frozen=True)
+class Stall:
+    """From ``at_s`` for ``duration_s`` seconds, ``sensor`` stays connected but sends nothing."""
+
+    sensor: str
+    at_s: float
+    duration_s: float
+
+
+@dataclass
+class Faults:
+    """What the emulator does wrong, on purpose."""
+
+    disconnects: list[Disconnect] = field(default_factory=list)
+    stalls: list[Stall] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    """Sensors that never advertise."""
+    drop_probability: float = 0.0
+    """Chance that a notification is silently not sent (the radio lost it)."""
+    seed: int = 0
+
+    @classmethod
+    def random_disconnects(
+        cls, sensors: list[str], *, count: int, duration_s: float, down_s: tuple[float, float] = (0.3, 1.5), seed: int = 0
+    ) -> "Faults":
+        """``count`` disconnects of random sensors at random times in the middle of ``duration_s``."""
+        rng = random.Random(seed)
+        events = [
+            Disconnect(rng.choice(sensors), rng.uniform(0.15, 0.75) * duration_s, rng.uniform(*down_s))
+            for _ in range(count)
+        ]
+        return cls(disconnects=sorted(events, key=lambda d: d.at_s), seed=seed)
+
+
+def sensor_names(profile: Profile, count: int = len(MUSCLES)) -> list[str]:
+    """Advertised names of ``count`` emulated sensors of a profile: ``M40-01``, ``M40-02``, ..."""
+    prefix = profile.match.name_prefix or profile.name
+    return [f"{prefix}-{i + 1:02d}" for i in range(count)]
+
+
+class EmulatedSensor:
+    """One bumble peripheral streaming ``signal`` (device units) at ``rate_hz`` notifications/s."""
+
+    def __init__(self, name: str, address: str, profile: Profile, signal: np.ndarray, *, rate_hz: float, link, faults: Faults):
+        from bumble.controller import Controller
+        from bumble.core import UUID, AdvertisingData
+        from bumble.device import Device
+        from bumble.gatt import Characteristic, Service
+        from bumble.hci import Address
+        from bumble.host import Host
+        from bumble.transport.common import AsyncPipeSink
+
+        if profile.decoder not in ENCODERS:
+            raise ValueError(f"the emulator cannot speak decoder {profile.decoder!r}; it knows {sorted(ENCODERS)}")
+        self.name = name
+        self.address = address
+        self.profile = profile
+        self.signal = np.asarray(signal, dtype=float).ravel()
+        self.rate_hz = rate_hz
+        self.faults = faults
+        self.encode = ENCODERS[profile.decoder]
+        self.sent: list[tuple[float, bytes]] = []
+        """(emulator loop time, payload) of every notification handed to a subscribed connection."""
+        self.commands: list[bytes] = []
+        """Bytes the central wrote to the command characteristic (start and stop commands)."""
+        self.connection = None
+        self.subscribed = False
+        self._down_until = 0.0
+        self._leaving = False
+        self._rng = random.Random(zlib.crc32(f"{faults.seed}:{name}".encode()))
+
+        controller = Controller(f"emu-{name}", link=link, public_address=address)
+        self.device = Device(name=name, address=Address(address), host=Host(controller, AsyncPipeSink(controller)))
+        self.characteristic = Characteristic(
+            UUID(profile.characteristic_uuid),
+            Characteristic.Properties.READ | Characteristic.Properties.NOTIFY,
+            Characteristic.READABLE,
+            self.encode(0, 0.0),
+        )
+        characteristics = [self.characteristic]
+        command_uuids = {c.characteristic_uuid for c in (profile.start_command, profile.stop_command) if c}
+        for uuid in command_uuids - {profile.characteristic_uuid}:
+            characteristics.append(
+                Characteristic(
+                    UUID(uuid),
+                    Characteristic.Properties.WRITE | Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
+                    Characteristic.WRITEABLE,
+                    CommandValue(self.commands),
+                )
+            )
+        self.device.add_service(Service(UUID(profile.service_uuid), characteristics))
+        self.device.advertising_data = bytes(
+            AdvertisingData(
+                [
+                    (AdvertisingData.FLAGS, bytes([0x06])),
+                    (AdvertisingData.COMPLETE_LOCAL_NAME, name.encode("utf-8")),
+                    (
+                        AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
+                        UUID(profile.service_uuid).to_bytes(),
+                    ),
+                ]
+            )
+        )
+        self.device.on(Device.EVENT_CONNECTION, self._on_connection)
+        self.characteristic.on("subscription", self._on_subscription)
+
+    # -- link ------------------------------------------------------------------------------------
+    async def power_on(self) -> None:
+        await self.device.power_on()
+
+    async def advertise(self) -> None:
+        if not self.device.is_advertising:
+            await self.device.start_advertising(
+                advertising_interval_min=ADVERTISING_INTERVAL_MS, advertising_interval_max=ADVERTISING_INTERVAL_MS
+            )
+
+    def _on_connection(self, connection) -> None:
+        self.connection = connection
+        self.subscribed = False
+        connection.on("disconnection", self._on_disconnection)
+
+    def _on_subscription(self, bearer, notify_enabled: bool, indicate_enabled: bool) -> None:
+        if bearer is self.connection:
+            self.subscribed = notify_enabled
+
+    def _on_disconnection(self, reason: int) -> None:
+        self.connection = None
+        self.subscribed = False
+        delay = max(0.0, self._down_until - asyncio.get_running_loop().time())
+        asyncio.get_running_loop().call_later(delay, lambda: asyncio.ensure_future(self._readvertise()))
+
+    async def _readvertise(self) -> None:
+        try:
+            await self.advertise()
+        except Exception as exc:  # the emulator is shutting down
+            logger.debug("%s: advertising not restarted: %r", self.name, exc)
+
+    async def drop_link(self, down_s: float) -> None:
+        """Fault: drop the connection and stay silent (not advertising) for ``down_s`` seconds."""
+        loop = asyncio.get_running_loop()
+        self._down_until = loop.time() + down_s
+        if self.connection is not None:
+            # Stop sending first and let packets already on the link arrive, then drop it: a
+            # notification is either delivered or never sent, so tests can compare exactly.
+            self._leaving = True
+            await asyncio.sleep(LINK_DRAIN_S)
+            if self.connection is not None:
+                await self.connection.disconnect()
+            self._leaving = False
+
+    # -- streaming -------------------------------------------------------------------------------
+    async def stream(self, t0: float) -> None:
+        """Notify one sample per tick from loop time ``t0``, forever (the signal loops)."""
+        loop = asyncio.get_running_loop()
+        stalls = [s for s in self.faults.stalls if s.sensor == self.name]
+        period = 1.0 / self.rate_hz
+        tick = 0
+        while True:
+            delay = t0 + tick * period - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elapsed = tick * period
+            if self.connection is not None and self.subscribed and not self._leaving:
+                stalled = any(s.at_s <= elapsed < s.at_s + s.duration_s for s in stalls)
+                dropped = self.faults.drop_probability and self._rng.random() < self.faults.drop_probability
+                if not stalled and not dropped:
+                    payload = self.encode(tick, float(self.signal[tick % len(self.signal)]))
+                    self.sent.append((loop.time(), payload))
+                    await self.device.notify_subscriber(self.connection, self.characteristic, payload)
+            tick += 1
+
+
+class CommandValue:
+    """A writable characteristic value that records what the central wrote."""
+
+    def __init__(self, log: list[bytes]):
+        self.log = log
+
+    def read(self, connection) -> bytes:
+        return self.log[-1] if self.log else b""
+
+    def write(self, connection, value: bytes) -> None:
+        self.log.append(bytes(value))
+
+
+class Emulator:
+    """A set of emulated sensors of one profile, on one link, with faults.
+
+    ``signals`` maps each sensor's advertised name to its signal in device units (one value per
+    notification). Use ``async with Emulator(...)`` or :meth:`start` / :meth:`stop`.
+    """
+
+    def __init__(
+        self,
+        profile: Profile,
+        signals: dict[str, np.ndarray],
+        *,
+        link=None,
+        rate_hz: float | None = None,
+        faults: Faults | None = None,
+    ):
+        from bumble.link import LocalLink
+
+        self.profile = profile
+        self.link = link or LocalLink()
+        self.rate_hz = rate_hz or profile.rate_hz or 10.0
+        self.faults = faults or Faults()
+        unknown = {f.sensor for f in [*self.faults.disconnects, *self.faults.stalls]} | set(self.faults.missing)
+        unknown -= set(signals)
+        if unknown:
+            raise ValueError(f"faults name sensors the emulator does not have: {sorted(unknown)}")
+        self.sensors = [
+            EmulatedSensor(name, f"E0:00:00:00:{i // 256:02X}:{i % 256 + 1:02X}", profile, sig,
+                           rate_hz=self.rate_hz, link=self.link, faults=self.faults)
+            for i, (name, sig) in enumerate(signals.items())
+        ]  # fmt: skip
+        self._tasks: list[asyncio.Task] = []
+        self.t0: float | None = None
+
+    def __getitem__(self, name: str) -> EmulatedSensor:
+        for sensor in self.sensors:
+            if sensor.name == name:
+                return sensor
+        raise KeyError(name)
+
+    async def start(self) -> None:
+        """Power on, advertise (all but the missing sensors), start streaming and the fault schedule."""
+        loop = asyncio.get_running_loop()
+        for sensor in self.sensors:
+            await sensor.power_on()
+            if sensor.name not in self.faults.missing:
+                await sensor.advertise()
+        self.t0 = loop.time()
+        self._tasks = [asyncio.create_task(s.stream(self.t0), name=f"emu-{s.name}") for s in self.sensors]
+        self._tasks += [asyncio.create_task(self._disconnect_later(d)) for d in self.faults.disconnects]
+
+    async def _disconnect_later(self, fault: Disconnect) -> None:
+        assert self.t0 is not None
+        await asyncio.sleep(max(0.0, self.t0 + fault.at_s - asyncio.get_running_loop().time()))
+        await self[fault.sensor].drop_link(fault.down_s)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        for sensor in self.sensors:
+            try:
+                if sensor.device.is_advertising:
+                    await sensor.device.stop_advertising()
+            except Exception as exc:  # the link may already be torn down
+                logger.debug("%s: %r", sensor.name, exc)
+
+    async def __aenter__(self) -> "Emulator":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+
+# -- signals -------------------------------------------------------------------------------------
+def synthetic_signals(
+    names: list[str], *, exercise: str, duration_s: float, rate_hz: float = 10.0, seed: int = 0, subject: int = 0
+) -> dict[str, np.ndarray]:
+    """Synthetic EMG (``miakit.synth.emg_signal``), one muscle per sensor in MUSCLES order."""
+    from miakit.synth.sessions import emg_signal
+
+    emg = np.asarray(emg_signal(exercise, duration_s=duration_s, rate_hz=rate_hz, seed=seed, subject=subject))
+    return {name: emg[:, i % emg.shape[1]] for i, name in enumerate(names)}
+
+
+UCI_COLUMNS = ("R-Bic", "R-Tri", "L-Bic", "L-Tri", "R-Thi", "R-Ham", "L-Thi", "L-Ham")
+"""Column order of the UCI EMG Physical Action files."""
+UCI_MUSCLES = ("RightBicep", "RightTricep", "LeftBicep", "LeftTricep", "RightQuad", "RightHamstring", "LeftQuad", "LeftHamstring")
+"""The miakit muscle of each UCI column."""
+
+
+def uci_signals(
+    path: str | Path, names: list[str], *, muscles: list[str] | None = None, rate_hz: float = 10.0, source_rate_hz: float = 1000.0
+) -> dict[str, np.ndarray]:
+    """Real EMG from one UCI "EMG Physical Action" file as a ``rate_hz`` envelope per sensor.
+
+    The file holds 8 tab-separated columns of raw sEMG at about 1 kHz. Each column is centred,
+    rectified and reduced to the RMS of consecutive windows of ``1 / rate_hz`` seconds; sensor ``i``
+    streams column ``i``.
+    """
+    raw = np.loadtxt(path, dtype=float)
+    if raw.ndim != 2 or raw.shape[1] != len(UCI_COLUMNS):
+        raise ValueError(f"{path}: expected {len(UCI_COLUMNS)} columns, found shape {raw.shape}")
+    window = max(1, int(round(source_rate_hz / rate_hz)))
+    n = raw.shape[0] // window
+    centred = raw[: n * window] - raw.mean(axis=0)
+    rms = np.sqrt((centred.reshape(n, window, -1) ** 2).mean(axis=1))
+    columns = [UCI_MUSCLES.index(m) for m in muscles] if muscles is not None else range(len(names))
+    return {name: rms[:, c % rms.shape[1]] for name, c in zip(names, columns)}

@@ -1,0 +1,230 @@
+"""Record one session: device profile + sensor map + sources -> a session folder (contract 1).
+
+:func:`record_session` is what ``miakit record`` runs. Everything that can be wrong with the input
+(a wrong profile, a bad sensor map, an unwritable output folder, a missing sensor) is raised as one
+clear line before any recording starts. Then it connects the sensors one at a time, marks the
+exercise and the sync moment, streams until ``duration_s`` passes or :func:`request_stop` (Ctrl-C),
+and closes the session. With ``emulate=True`` the sensors are bumble peripherals on an in-memory
+link, streaming synthetic EMG (or a UCI file given as ``emulate_source``), reached through the same
+bleak code as real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from miakit.errors import DeviceError, SessionError
+from miakit.layout import EXERCISES, MUSCLES
+from miakit.record.profiles import Profile, load_profile
+
+__all__ = ["RecordPlan", "load_sensor_map", "record_session", "record_session_async", "session_id_for"]
+
+
+@dataclass
+class RecordPlan:
+    """What to record. Sizes are in physical units (seconds)."""
+
+    recorder: str | Path
+    out: Path
+    emulate: bool = False
+    duration_s: float | None = None
+    subject: str = "S01"
+    exercise: str | None = None
+    sensors: Path | dict[str, str] | None = None
+    video: str | None = None
+    emulate_source: Path | None = None
+    """A UCI EMG file streamed by the emulated sensors instead of synthetic EMG."""
+    faults: object | None = None
+    """An :class:`~miakit.record.emulator.Faults` for the emulated sensors."""
+    emulate_rate_hz: float | None = None
+    scan_timeout_s: float = 10.0
+    sync_after_s: float | None = 1.0
+    """Mark the sync moment (the subject claps) this long after streaming starts; None: no sync step."""
+    live_view: bool | None = None
+    monitor_every_s: float = 5.0
+    on_event: Callable[[str], None] | None = field(default=None, repr=False)
+
+
+def session_id_for(subject: str, exercise: str | None, when: datetime) -> str:
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{subject}_{exercise or 'session'}")
+    return f"{safe}_{when.strftime('%Y%m%dT%H%M%S')}"
+
+
+def load_sensor_map(source: Path | dict[str, str]) -> dict[str, str]:
+    """A sensor map (sensor name or address -> muscle), from a YAML file or a dict; checked."""
+    where = str(source) if isinstance(source, Path) else "<sensor map>"
+    if isinstance(source, Path):
+        if not source.is_file():
+            raise SessionError(source, "no such sensor map file")
+        try:
+            source = yaml.safe_load(source.read_text())
+        except yaml.YAMLError:
+            raise SessionError(where, "not valid YAML") from None
+    if not isinstance(source, dict) or not source:
+        raise SessionError(where, expected="a mapping of sensor name -> muscle", found=source)
+    mapping = {str(k): str(v) for k, v in source.items()}
+    for sensor, muscle in mapping.items():
+        if muscle not in MUSCLES:
+            raise SessionError(where, "unknown muscle", field=sensor, expected=f"one of {list(MUSCLES)}", found=muscle)
+    muscles = list(mapping.values())
+    dupes = sorted({m for m in muscles if muscles.count(m) > 1})
+    if dupes:
+        raise SessionError(where, "a muscle is mapped twice", field=dupes[0])
+    return mapping
+
+
+def _check_out(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SessionError(out, f"cannot create the output folder ({exc.strerror})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise SessionError(out, "the output folder is not writable")
+
+
+def _emulated_signals(plan: RecordPlan, profile: Profile, names: list[str], rate_hz: float) -> dict:
+    from miakit.record.emulator import synthetic_signals, uci_signals
+
+    if plan.emulate_source is not None:
+        return uci_signals(plan.emulate_source, names, muscles=list(MUSCLES[: len(names)]), rate_hz=rate_hz)
+    try:
+        from miakit.synth.sessions import emg_signal  # noqa: F401
+    except ImportError:
+        raise DeviceError(
+            "synthetic EMG for --emulate needs miakit.synth.sessions.emg_signal, which this install lacks; "
+            "pass --emulate-source FILE (a UCI EMG file) instead"
+        ) from None
+    duration = max(plan.duration_s or 60.0, 10.0) + 10.0
+    return synthetic_signals(names, exercise=plan.exercise or EXERCISES[0], duration_s=duration, rate_hz=rate_hz)
+
+
+_STOP: asyncio.Event | None = None
+
+
+def request_stop() -> None:
+    """Stop the recording in progress cleanly (what Ctrl-C does)."""
+    if _STOP is not None:
+        _STOP.set()
+
+
+async def record_session_async(plan: RecordPlan) -> Path:
+    """Record one session per ``plan``; returns the session folder."""
+    global _STOP
+    from miakit.record.ble import BleBackend, BleRecorder, find_sensors, scan
+    from miakit.record.monitor import run_monitor
+    from miakit.record.session_writer import SessionWriter
+    from miakit.record.video import LiveCapture, import_video, mark_sync, parse_video_source
+
+    say = plan.on_event or (lambda text: None)
+    profile = load_profile(plan.recorder)
+    profile_bytes = Path(profile.path).read_bytes()
+    if plan.exercise is not None and plan.exercise not in EXERCISES:
+        raise SessionError("--exercise", "unknown exercise", expected=f"one of {list(EXERCISES)}", found=plan.exercise)
+    sensors = load_sensor_map(plan.sensors) if plan.sensors is not None else None
+    video = parse_video_source(plan.video) if plan.video else None
+    if video and not video[2] and not Path(video[1]).is_file():
+        raise SessionError(video[1], "no such video file")
+    _check_out(plan.out)
+
+    emulator = None
+    if plan.emulate:
+        from miakit.record.bumble_backend import BumbleRadio
+        from miakit.record.emulator import Emulator, sensor_names
+
+        radio = BumbleRadio()
+        names = sensor_names(profile, len(MUSCLES))
+        rate = plan.emulate_rate_hz or profile.rate_hz or 10.0
+        emulator = Emulator(profile, _emulated_signals(plan, profile, names, rate), link=radio.link, rate_hz=rate, faults=plan.faults)
+        await radio.start()
+        await emulator.start()
+        backend = BleBackend.emulated(radio)
+        if sensors is None:
+            sensors = dict(zip(names, MUSCLES))
+    else:
+        backend = BleBackend()
+    try:
+        if sensors is None:
+            seen = await scan(backend, timeout_s=plan.scan_timeout_s, profile=profile)
+            found = sorted((d.name or d.address) for d, _ in seen.values())
+            sensors = dict(zip(found, MUSCLES))
+            if not sensors:
+                raise DeviceError(f"no sensor of profile {profile.name!r} found after a {plan.scan_timeout_s:g} s scan")
+        say(f"scanning for {len(sensors)} sensors ({profile.name})")
+        devices = await find_sensors(profile, sensors, backend=backend, timeout_s=plan.scan_timeout_s)
+
+        start = datetime.now(timezone.utc)
+        t0 = time.monotonic()
+        writer = SessionWriter(
+            plan.out / session_id_for(plan.subject, plan.exercise, start), session_id=session_id_for(plan.subject, plan.exercise, start),
+            subject=plan.subject, exercise=plan.exercise, profile=profile, profile_bytes=profile_bytes, sensors=sensors,
+            start_time=start, host_monotonic_at_start=t0, emulated=plan.emulate,
+            clock_notes="every host_time is time.monotonic() minus host_monotonic_at_start, stamped on arrival",
+        )  # fmt: skip
+        recorder = BleRecorder(profile, writer, sensors, backend=backend, scan_timeout_s=plan.scan_timeout_s)
+        from miakit.record.ble import _Link
+
+        recorder.links = {s: _Link(s, sensors[s], devices[s]) for s in sensors}
+        capture = None
+        try:
+            say(f"recording into {writer.folder}")
+            await recorder.connect_all()
+            if video and not video[2]:
+                import_video(writer, video[1])
+            elif video:
+                capture = LiveCapture(writer, video[1], kind=video[0])
+                capture.start()
+            if plan.exercise:
+                writer.add_event(recorder.now(), "marker", "", f"start:{plan.exercise}")
+            stop = asyncio.Event()
+            _STOP = stop
+            loop = asyncio.get_running_loop()
+            try:
+                loop.add_signal_handler(signal.SIGINT, stop.set)
+            except (NotImplementedError, RuntimeError):  # not the main thread
+                pass
+            streaming = asyncio.create_task(recorder.stream())
+            monitor = asyncio.create_task(
+                run_monitor(lambda: recorder.stats, recorder.now, stop, live=plan.live_view, every_s=plan.monitor_every_s,
+                            title=f"miakit record: {writer.folder.name}")
+            )  # fmt: skip
+            sync = None
+            if plan.sync_after_s is not None:
+                sync = loop.call_later(plan.sync_after_s, lambda: (say("SYNC: clap now"), mark_sync(writer, what="clap")))
+            if plan.duration_s is not None:
+                loop.call_later(plan.duration_s, stop.set)
+            await stop.wait()
+            if sync is not None:
+                sync.cancel()
+            try:
+                loop.remove_signal_handler(signal.SIGINT)
+            except (NotImplementedError, RuntimeError):
+                pass
+            recorder.stop()
+            await asyncio.gather(streaming, monitor, return_exceptions=True)
+            if plan.exercise:
+                writer.add_event(recorder.now(), "marker", "", f"stop:{plan.exercise}")
+        finally:
+            _STOP = None
+            await recorder.close()
+            if capture is not None:
+                capture.stop()
+            writer.close()
+        return writer.folder
+    finally:
+        if emulator is not None:
+            await emulator.stop()
+
+
+def record_session(plan: RecordPlan) -> Path:
+    """Synchronous :func:`record_session_async`."""
+    return asyncio.run(record_session_async(plan))
