@@ -170,6 +170,12 @@ from miakit.record.cli import ble_app, record  # noqa: E402
 app.command("record")(record)
 app.add_typer(ble_app, name="ble")
 
+# -- import (the public MIA release, the UCI EMG set) -------------------------------------------
+
+from miakit.importers.cli import import_app  # noqa: E402
+
+app.add_typer(import_app, name="import")
+
 
 # -- the demo -----------------------------------------------------------------------------------
 

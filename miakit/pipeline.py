@@ -27,10 +27,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from miakit import __version__
-from miakit.contracts.dataset import SCHEMA, segment_of_frame
+from miakit.contracts.dataset import SCHEMA
 from miakit.contracts.session import SessionMeta, find_sessions, validate_session
 from miakit.errors import InputError, MiakitError, PipelineError, SessionError
 from miakit.layout import BODY_25, MUSCLES
+from miakit.segments import Segment, assemble
 from miakit.stages.quality import QualityReport
 
 # -- 1. the definition --------------------------------------------------------------------------
@@ -251,7 +252,7 @@ STEPS: dict[str, Callable[..., None]] = {
 @dataclass
 class SessionResult:
     report: QualityReport
-    segment: dict[str, Any] | None = None  # arrays and fields of one segment, None if left out
+    segment: Segment | None = None  # None where the session is left out
 
 
 def process_session(folder: str | Path, spec: PipelineSpec) -> SessionResult:
@@ -276,26 +277,15 @@ def process_session(folder: str | Path, spec: PipelineSpec) -> SessionResult:
         return SessionResult(report=report)
     if not report.kept:
         return SessionResult(report=report)
-    flags = ["truncated"] if meta.truncated else []
     source = "synthetic" if meta.keypoints and meta.keypoints.estimator == "synthetic" else "recording"
-    return SessionResult(
-        report=report,
-        segment={
-            "id": meta.session_id,
-            "session": meta.session_id,
-            "subject": meta.subject,
-            "exercise": meta.exercise or "",
-            "source": source,
-            "flags": ",".join(flags),
-            "image_size": state.image_size,
-            "time": state.grid - state.grid[0],
-            "emg": state.emg.astype(np.float32),
-            "emg_clean": None if state.emg_clean is None else state.emg_clean.astype(np.float32),
-            "keypoints": state.keypoints.astype(np.float32),
-            "score": state.score.astype(np.float32),
-            "valid": state.valid,
-        },
-    )
+    segment = Segment(
+        id=meta.session_id, session=meta.session_id, subject=meta.subject, exercise=meta.exercise or "",
+        split="", source=source, emg=state.emg.astype(np.float32), keypoints=state.keypoints.astype(np.float32),
+        keypoint_score=state.score.astype(np.float32), valid=state.valid, image_width=state.image_size[0],
+        image_height=state.image_size[1], flags=("truncated",) if meta.truncated else (),
+        emg_clean=None if state.emg_clean is None else state.emg_clean.astype(np.float32), rate_hz=state.rate_hz,
+    )  # fmt: skip
+    return SessionResult(report=report, segment=segment)
 
 
 # -- 4. the whole build -------------------------------------------------------------------------
@@ -433,84 +423,25 @@ def run_part(folder: str, part: str | Path, spec: PipelineSpec) -> dict[str, Any
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     if result.segment is not None:
-        seg = result.segment
-        arrays = {k: seg[k] for k in ("time", "emg", "keypoints", "score", "valid")}
-        if seg["emg_clean"] is not None:
-            arrays["emg_clean"] = seg["emg_clean"]
+        seg = asdict(result.segment)
+        arrays = {k: v for k, v in seg.items() if isinstance(v, np.ndarray)}
         np.savez(tmp / "segment.npz", **arrays)
-        fields = {k: seg[k] for k in ("id", "session", "subject", "exercise", "source", "flags", "image_size")}
-        (tmp / "segment.json").write_text(json.dumps(fields))
+        (tmp / "segment.json").write_text(json.dumps({k: v for k, v in seg.items() if k not in arrays and v is not None}))
     (tmp / "report.json").write_text(json.dumps(report))
     shutil.rmtree(part, ignore_errors=True)
     os.replace(tmp, part)
     return report
 
 
-def load_part(part: Path) -> tuple[QualityReport, dict[str, Any] | None]:
+def load_part(part: Path) -> tuple[QualityReport, Segment | None]:
     report = QualityReport(**json.loads((part / "report.json").read_text()))
     if not (part / "segment.npz").is_file():
         return report, None
     with np.load(part / "segment.npz", allow_pickle=False) as npz:
-        segment = {k: npz[k] for k in npz.files}
-    segment.update(json.loads((part / "segment.json").read_text()))
-    segment["image_size"] = tuple(segment["image_size"])
-    segment.setdefault("emg_clean", None)
-    return report, segment
-
-
-def assemble(
-    segments: list[dict[str, Any]], *, spec: PipelineSpec, provenance: dict[str, Any], emg_units: str = "device units",
-    modalities: tuple[str, ...] = ("emg", "pose"),
-):
-    """Concatenate segments into one contract-2 Dataset (in memory)."""
-    import xarray as xr
-
-    n = [len(s["time"]) for s in segments]
-    start = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64) if segments else np.zeros(0, np.int64)
-
-    def cat(key, shape, dtype, fill):
-        if not segments:
-            return np.full((0, *shape), fill, dtype=dtype)
-        return np.concatenate([s[key] if s[key] is not None else np.full((len(s["time"]), *shape), fill, dtype) for s in segments]).astype(dtype)
-
-    data_vars = {
-        "emg": (("frame", "muscle"), cat("emg", (len(MUSCLES),), np.float32, np.nan), {"units": emg_units}),
-        "keypoints": (("frame", "keypoint", "space"), cat("keypoints", (len(BODY_25), 2), np.float32, np.nan), {"units": "pixels"}),
-        "keypoint_score": (("frame", "keypoint"), cat("score", (len(BODY_25),), np.float32, 0.0)),
-        "time": (("frame",), cat("time", (), np.float64, np.nan), {"units": "s"}),
-        "valid": (("frame",), cat("valid", (), bool, False)),
-        "segment_session": (("segment",), np.array([s["session"] for s in segments], dtype=str)),
-        "segment_subject": (("segment",), np.array([s["subject"] for s in segments], dtype=str)),
-        "segment_exercise": (("segment",), np.array([s["exercise"] for s in segments], dtype=str)),
-        "segment_split": (("segment",), np.array([s.get("split", "") for s in segments], dtype=str)),
-        "segment_start": (("segment",), start),
-        "segment_length": (("segment",), np.asarray(n, dtype=np.int64)),
-        "segment_image_width": (("segment",), np.array([s["image_size"][0] for s in segments], dtype=np.int32)),
-        "segment_image_height": (("segment",), np.array([s["image_size"][1] for s in segments], dtype=np.int32)),
-        "segment_source": (("segment",), np.array([s["source"] for s in segments], dtype=str)),
-        "segment_flags": (("segment",), np.array([s["flags"] for s in segments], dtype=str)),
-    }
-    if any(s.get("emg_clean") is not None for s in segments):
-        data_vars["emg_clean"] = (("frame", "muscle"), cat("emg_clean", (len(MUSCLES),), np.float32, np.nan), {"units": emg_units})
-    ds = xr.Dataset(
-        data_vars,
-        coords={
-            "muscle": list(MUSCLES),
-            "keypoint": list(BODY_25),
-            "space": ["x", "y"],
-            "segment": np.array([s["id"] for s in segments], dtype=str),
-        },
-        attrs={
-            "schema": SCHEMA,
-            "rate_hz": spec.rate_hz,
-            "muscles": list(MUSCLES),
-            "keypoint_layout": "BODY_25",
-            "emg_units": emg_units,
-            "modalities": list(modalities),
-            "provenance": provenance,
-        },
-    )
-    return ds
+        arrays = {k: npz[k] for k in npz.files}
+    fields = json.loads((part / "segment.json").read_text())
+    fields["flags"] = tuple(fields.get("flags", ()))
+    return report, Segment(**fields, **arrays)
 
 
 @dataclass
@@ -573,8 +504,7 @@ def build_dataset(
         if not segments:
             first = next((r.reason for r in reports if r.reason), "")
             raise InputError(sessions_dir, f"no session passed the checks; first reason: {first}")
-        pose = all(params.get("source") != "none" for name, params in plan.spec.steps() if name == "keypoints_to_grid")
-        ds = assemble(segments, spec=plan.spec, provenance=_provenance(plan), modalities=("emg", "pose") if pose else ("emg",))
+        ds = assemble(segments, muscles=list(MUSCLES), attrs=_attrs(plan))
         from miakit.store import write_dataset
 
         write_dataset(ds, out, chunk_frames=plan.spec.chunk_frames, progress=progress)
@@ -593,6 +523,19 @@ def _existing(plan: BuildPlan) -> BuildResult:
 
     ds = open_store(plan.out)
     return BuildResult(store=plan.out, reports=[], up_to_date=True, frames=ds.sizes["frame"], segments=ds.sizes["segment"])
+
+
+def _attrs(plan: BuildPlan) -> dict[str, Any]:
+    pose = all(params.get("source") != "none" for name, params in plan.spec.steps() if name == "keypoints_to_grid")
+    return {
+        "schema": SCHEMA,
+        "rate_hz": plan.spec.rate_hz,
+        "muscles": list(MUSCLES),
+        "keypoint_layout": "BODY_25",
+        "emg_units": "device units",
+        "modalities": ["emg", "pose"] if pose else ["emg"],
+        "provenance": _provenance(plan),
+    }
 
 
 def _provenance(plan: BuildPlan) -> dict[str, Any]:
@@ -646,6 +589,6 @@ class _null:
 
 
 __all__ = [
-    "PipelineSpec", "load_pipeline", "process_session", "plan_build", "build_dataset", "assemble",
-    "session_sha256", "list_sessions", "segment_of_frame", "STEPS",
+    "PipelineSpec", "load_pipeline", "process_session", "plan_build", "build_dataset",
+    "session_sha256", "list_sessions", "STEPS",
 ]  # fmt: skip

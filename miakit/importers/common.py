@@ -1,0 +1,69 @@
+"""What both importers share: provenance and the import report (segments: :mod:`miakit.segments`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from miakit.errors import InputError
+from miakit.segments import Segment, assemble  # noqa: F401  (the importers' building blocks)
+
+
+@dataclass
+class ImportReport:
+    """What an import did: the store, per-group rows for a summary table, what it skipped and why."""
+
+    store: str
+    rows: list[dict] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    n_segments: int = 0
+    n_frames: int = 0
+    n_valid: int = 0
+    catalog_entry: str | None = None
+
+
+def sha256_json(value) -> str:
+    """A stable hash of a JSON-able value (keys sorted)."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def provenance(*, pipeline: str, parameters: dict, inputs_sha256: str, inputs_hashed: str) -> dict:
+    """The contract-2 provenance block, plus the parameters and what the input hash covers."""
+    from miakit import __version__
+
+    return {
+        "pipeline": pipeline,
+        "pipeline_sha256": sha256_json({"pipeline": pipeline, **parameters}),
+        "parameters": parameters,
+        "inputs_sha256": inputs_sha256,
+        "inputs_hashed": inputs_hashed,
+        "miakit_version": __version__,
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def write_and_register(ds, out: str | Path, report: ImportReport, *, catalog: str | Path | None, name: str | None, description: str) -> None:
+    """Write ``ds`` with :func:`miakit.store.write_dataset`; add a catalog entry if ``catalog`` is given
+    (named ``name``, default the store's name without ``.zarr``)."""
+    from miakit.store import write_dataset
+
+    write_dataset(ds, out)
+    report.store = str(out)
+    if catalog is not None:
+        from miakit.catalog import add_entry, dataset_metadata
+
+        entry = name or Path(str(out)).name.removesuffix(".zarr")
+        metadata = {**dataset_metadata(ds), "source": str(ds["segment_source"].values[0]) if ds.sizes["segment"] else ""}
+        add_entry(catalog, entry, str(out), description=description, metadata=metadata)
+        report.catalog_entry = entry
+
+
+def nothing_imported(root: str | Path, report: ImportReport) -> InputError:
+    """The error for an import where every input was damaged."""
+    first = f"{report.skipped[0][0]}: {report.skipped[0][1]}" if report.skipped else "none"
+    return InputError(root, "nothing could be imported", expected="at least one readable input", found=f"{len(report.skipped)} damaged; first {first}")

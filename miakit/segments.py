@@ -1,0 +1,103 @@
+"""Segments: continuous pieces on the 10 Hz grid, and their concatenation into a contract-2 Dataset.
+
+Every producer of datasets (the pipeline, the importers) hands :func:`assemble` a list of
+:class:`Segment`; the result is validated by the writer (:func:`miakit.store.write_dataset`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from miakit.layout import BODY_25, RATE_HZ
+
+
+@dataclass
+class Segment:
+    """One continuous piece on the 10 Hz grid, ready to be concatenated into a dataset."""
+
+    id: str
+    session: str
+    subject: str
+    exercise: str
+    split: str
+    source: str
+    emg: np.ndarray  # (n, muscle) float
+    keypoints: np.ndarray | None = None  # (n, 25, 2) pixels; None: all NaN
+    keypoint_score: np.ndarray | None = None  # (n, 25) in [0, 1]; None: all 0
+    valid: np.ndarray | None = None  # (n,) bool; None: EMG finite in every muscle
+    image_width: int = 0
+    image_height: int = 0
+    flags: tuple[str, ...] = ()
+    emg_clean: np.ndarray | None = None  # (n, muscle) noise-free activation where known (synthetic)
+    rate_hz: float = RATE_HZ
+
+    @property
+    def length(self) -> int:
+        return int(self.emg.shape[0])
+
+
+
+def assemble(segments: list[Segment], *, muscles: list[str], attrs: dict):
+    """Concatenate ``segments`` into one contract-2 :class:`xarray.Dataset` (not yet validated)."""
+    import xarray as xr
+
+    n_kp = len(BODY_25)
+    lengths = np.array([s.length for s in segments], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if len(segments) else lengths
+
+    def cat(parts: list[np.ndarray], tail: tuple[int, ...], dtype) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros((0, *tail), dtype=dtype)
+
+    emg = cat([s.emg for s in segments], (len(muscles),), np.float32)
+    keypoints = cat(
+        [s.keypoints if s.keypoints is not None else np.full((s.length, n_kp, 2), np.nan) for s in segments],
+        (n_kp, 2), np.float32,
+    )  # fmt: skip
+    score = cat(
+        [s.keypoint_score if s.keypoint_score is not None else np.zeros((s.length, n_kp)) for s in segments],
+        (n_kp,), np.float32,
+    )  # fmt: skip
+    valid = cat(
+        [s.valid if s.valid is not None else np.isfinite(s.emg).all(axis=1) for s in segments], (), bool
+    )
+    time = cat([np.arange(s.length) / s.rate_hz for s in segments], (), np.float64)
+
+    def text(values) -> np.ndarray:
+        return np.array(list(values), dtype=str) if len(segments) else np.array([], dtype="<U1")
+
+    seg = ("segment",)
+    ds = xr.Dataset(
+        {
+            "emg": (("frame", "muscle"), emg),
+            "keypoints": (("frame", "keypoint", "space"), keypoints),
+            "keypoint_score": (("frame", "keypoint"), score),
+            "time": (("frame",), time),
+            "valid": (("frame",), valid),
+            "segment_session": (seg, text(s.session for s in segments)),
+            "segment_subject": (seg, text(s.subject for s in segments)),
+            "segment_exercise": (seg, text(s.exercise for s in segments)),
+            "segment_split": (seg, text(s.split for s in segments)),
+            "segment_start": (seg, starts),
+            "segment_length": (seg, lengths),
+            "segment_image_width": (seg, np.array([s.image_width for s in segments], dtype=np.int64)),
+            "segment_image_height": (seg, np.array([s.image_height for s in segments], dtype=np.int64)),
+            "segment_source": (seg, text(s.source for s in segments)),
+            "segment_flags": (seg, text(",".join(s.flags) for s in segments)),
+        },
+        coords={
+            "muscle": np.array(muscles, dtype=str),
+            "keypoint": np.array(BODY_25, dtype=str),
+            "space": np.array(["x", "y"], dtype=str),
+            "segment": text(s.id for s in segments),
+        },
+        attrs=attrs,
+    )
+    if any(s.emg_clean is not None for s in segments):
+        clean = cat([s.emg_clean if s.emg_clean is not None else np.full_like(s.emg, np.nan) for s in segments], (len(muscles),), np.float32)
+        ds["emg_clean"] = (("frame", "muscle"), clean, {"units": attrs.get("emg_units", "")})
+    ds["emg"].attrs["units"] = attrs.get("emg_units", "")
+    ds["time"].attrs["units"] = "s"
+    ds["keypoints"].attrs["units"] = "pixels"
+    return ds
