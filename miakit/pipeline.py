@@ -138,6 +138,34 @@ def _decode_emg(state: SessionState) -> None:
         raise SessionError(state.folder, "no EMG from a mapped sensor", field="sensors", found=missing)
 
 
+def _raw_emg_envelope(
+    state: SessionState, *, low_hz: float = 20.0, high_hz: float = 450.0, notch_hz: float | None = None,
+    envelope: str = "rms", window_s: float = 0.1,
+) -> None:
+    """Raw sEMG devices (profile kind ``raw``): band-pass, notch, rectify, envelope, resample to the
+    grid's rate (:func:`miakit.stages.emg.condition_raw`). Envelope devices pass through untouched."""
+    import xarray as xr
+
+    from miakit.stages.emg import condition_raw
+    from miakit.stages.grid import sample_times
+
+    profile = state.decoded.profile
+    if profile.kind != "raw":
+        return
+    if not profile.rate_hz:
+        raise PipelineError(profile.path, "a raw sEMG profile needs its sample rate", field="rate_hz", found=None)
+    for samples in state.decoded.sensors.values():
+        # no device counter: the samples are taken as regular at the nominal rate (a line fitted
+        # through the arrival times); a gap in arrival longer than 2 s starts a new run
+        times = sample_times(samples.arrival, np.arange(len(samples.arrival)), profile.rate_hz)
+        raw = xr.DataArray(samples.values[:, 0], dims="time", coords={"time": times}, attrs={"rate_hz": profile.rate_hz})
+        env = condition_raw(raw, low_hz=low_hz, high_hz=high_hz, notch_hz=notch_hz, envelope=envelope, window_s=window_s, rate_hz=state.rate_hz)
+        samples.arrival = env["time"].values
+        samples.values = env.values[:, None]
+        samples.device_seq = None
+    state.decoded.profile = profile.model_copy(update={"rate_hz": state.rate_hz, "kind": "envelope"})
+
+
 def _align(state: SessionState, *, method: str = "clock") -> None:
     if method != "clock":
         raise PipelineError(state.folder, "unknown alignment method", field="align.method", expected="'clock'", found=method)
@@ -237,6 +265,7 @@ def _quality(
 
 STEPS: dict[str, Callable[..., None]] = {
     "decode_emg": _decode_emg,
+    "raw_emg_envelope": _raw_emg_envelope,
     "align": _align,
     "grid": _grid,
     "emg_to_grid": _emg_to_grid,

@@ -184,3 +184,42 @@ def test_sessions_and_store_on_a_non_local_filesystem(session_factory, tmp_path)
     local = miakit.open_dataset(tmp_path / "local.zarr").load()
     assert remote.drop_attrs().identical(local.drop_attrs())
     assert build_dataset("memory://lab/sessions", url, progress=False).up_to_date
+
+
+def test_raw_semg_device_becomes_an_envelope_on_the_grid(tmp_path):
+    """A generic raw-sEMG sensor (int16 at 1 kHz, 20 samples a notification) through the mia pipeline."""
+    from datetime import datetime, timezone
+
+    from miakit.contracts.session import KeypointsInfo
+    from miakit.record.profiles import load_profile
+    from miakit.record.session_writer import SessionWriter
+    from miakit.stages.openpose import frame_filename, write_frame
+
+    from conftest import standing_pose
+
+    rng = np.random.default_rng(0)
+    profile = load_profile("generic")
+    folder = tmp_path / "sessions" / "raw"
+    writer = SessionWriter(
+        folder, session_id="raw", subject="s", exercise="squat", profile=profile,
+        profile_bytes=Path(profile.path).read_bytes(), sensors={"EMG-1": "LeftQuad"},
+        start_time=datetime(2026, 1, 1, tzinfo=timezone.utc), host_monotonic_at_start=0.0,
+    )  # fmt: skip
+    t = np.arange(12_000) / 1000.0
+    bursts = (np.sin(2 * np.pi * 0.25 * t) > 0).astype(float)  # 2 s on, 2 s off
+    raw = (rng.normal(0, 1, t.size) * (50 + 800 * bursts)).clip(-32000, 32000).astype("<i2")
+    for i in range(0, t.size, 20):
+        writer.add_packet(t[i + 19] + rng.uniform(0.0075, 0.03), "EMG-1", raw[i : i + 20].tobytes())
+    (folder / "keypoints").mkdir()
+    for f in range(300):
+        write_frame(folder / "keypoints" / frame_filename(f), [standing_pose(0.5 + f / 30)])
+    writer.set_keypoints(KeypointsInfo(format="openpose_json", dir="keypoints", fps=30, width=1080, height=1920, start_host_time=0.5, estimator="openpose"))
+    writer.close()
+
+    build_dataset(tmp_path / "sessions", tmp_path / "ds.zarr", progress=False)
+    ds = miakit.open_dataset(tmp_path / "ds.zarr").load()
+    env = ds["emg"].sel(muscle="LeftQuad").values
+    on = np.sin(2 * np.pi * 0.25 * (0.5 + ds["time"].values)) > 0
+    inner = np.abs(np.sin(2 * np.pi * 0.25 * (0.5 + ds["time"].values))) > 0.5  # away from the edges
+    assert np.nanmean(env[on & inner]) > 8 * np.nanmean(env[~on & inner])
+    assert np.nanmean(env[on & inner]) == pytest.approx(850, rel=0.2)  # the RMS of the burst
