@@ -166,9 +166,19 @@ def _raw_emg_envelope(
     state.decoded.profile = profile.model_copy(update={"rate_hz": state.rate_hz, "kind": "envelope"})
 
 
-def _align(state: SessionState, *, method: str = "clock") -> None:
-    if method != "clock":
-        raise PipelineError(state.folder, "unknown alignment method", field="align.method", expected="'clock'", found=method)
+def _align(
+    state: SessionState, *, method: str = "clock", window_s: float = 3.0, max_offset_s: float = 1.0,
+    emg_lead_s: float = 0.075, min_confidence: float = 0.3,
+) -> None:
+    """Where keypoint frame 0 lies on the host clock.
+
+    ``clock``: as the session says (``keypoints.start_host_time``). ``sync``: refined around the
+    session's sync event (a clap or a jump) by cross-correlating keypoint motion with the EMG
+    (:mod:`miakit.stages.align`); kept only when the match is confident, else the clock stands and
+    the report says why.
+    """
+    if method not in ("clock", "sync"):
+        raise PipelineError(state.folder, "unknown alignment method", field="align.method", expected="'clock' or 'sync'", found=method)
     kp = state.meta.keypoints
     if kp is None:
         return  # no keypoints yet: estimated from the video later, or an EMG-only build
@@ -177,6 +187,47 @@ def _align(state: SessionState, *, method: str = "clock") -> None:
     state.keypoint_start = kp.start_host_time
     state.keypoint_frames = len(list_frames(state.folder / kp.dir))
     state.image_size = (kp.width, kp.height)
+    if method == "sync":
+        _refine_by_sync(state, window_s=window_s, max_offset_s=max_offset_s, emg_lead_s=emg_lead_s, min_confidence=min_confidence)
+
+
+def _refine_by_sync(state: SessionState, *, window_s: float, max_offset_s: float, emg_lead_s: float, min_confidence: float) -> None:
+    import pandas as pd
+
+    from miakit.contracts.session import EVENTS_FILE
+    from miakit.stages.align import emg_activity, estimate_offset, motion_energy
+    from miakit.stages.grid import make_grid, sample_times, to_grid
+    from miakit.stages.openpose import read_folder
+
+    events = pd.read_csv(state.folder / EVENTS_FILE, keep_default_na=False)
+    sync = events[events["kind"] == "sync"]
+    if sync.empty:
+        state.report.notes.append("no sync event: clock alignment kept")
+        return
+    t_sync = float(sync["host_time"].iloc[0])
+    kp = state.meta.keypoints
+    lo, hi = t_sync - window_s - max_offset_s, t_sync + window_s + max_offset_s
+    first = max(0, int(np.floor((lo - state.keypoint_start) * kp.fps)))
+    last = min(state.keypoint_frames - 1, int(np.ceil((hi - state.keypoint_start) * kp.fps)))
+    if last - first < 10:
+        state.report.notes.append("sync event outside the video: clock alignment kept")
+        return
+    numbers, points = read_folder(state.folder / kp.dir, frames=np.arange(first, last + 1))
+    motion_t = state.keypoint_start + numbers / kp.fps
+    motion = motion_energy(points[:, :, :2], points[:, :, 2], fps=kp.fps)
+    fine = make_grid(lo - max_offset_s, hi + max_offset_s, rate_hz=100.0)
+    rate = state.decoded.profile.rate_hz
+    emg = np.column_stack([
+        to_grid(sample_times(s.arrival, s.device_seq, rate), s.values[:, 0], fine, max_gap_s=0.35)
+        for s in state.decoded.sensors.values()
+    ])  # fmt: skip
+    found = estimate_offset(motion_t, motion, fine, emg_activity(emg), max_offset_s=max_offset_s, emg_lead_s=emg_lead_s)
+    state.report.sync_confidence = round(found.confidence, 3)
+    if found.confidence < min_confidence:
+        state.report.notes.append(f"sync match not confident ({found.confidence:.2f} < {min_confidence}): clock alignment kept")
+        return
+    state.report.sync_offset_s = round(found.offset_s, 3)
+    state.keypoint_start += found.offset_s
 
 
 def _grid(state: SessionState) -> None:

@@ -20,15 +20,16 @@ def print_build_summary(result) -> None:
         c.print(f"[green]up to date[/]: {result.store} ({result.segments} segments, {result.frames} frames); nothing to do")
         return
     table = Table(title=f"build summary: {result.store}", show_lines=False)
-    for col in ("session", "status", "frames", "valid", "EMG", "pose", "score", "packets", "bad", "dropped", "note"):
+    for col in ("session", "status", "frames", "valid", "EMG", "pose", "score", "packets", "bad", "dropped", "sync", "note"):
         table.add_column(col, justify="right" if col not in ("session", "status", "note") else "left")
     for r in result.reports:
         status = "[green]kept[/]" if r.kept else "[red]left out[/]"
-        note = r.reason or ("truncated" if r.truncated else "")
+        note = r.reason or "; ".join((["truncated"] if r.truncated else []) + r.notes)
+        sync = "" if r.sync_confidence is None else (f"{r.sync_offset_s:+.2f} s ({r.sync_confidence:.2f})" if r.sync_offset_s is not None else f"kept clock ({r.sync_confidence:.2f})")
         table.add_row(
             r.session, status, str(r.frames), f"{r.valid_fraction:.0%}", f"{r.emg_coverage:.0%}",
             f"{r.pose_coverage:.0%}", f"{r.mean_pose_score:.2f}", str(r.packets), str(r.bad_packets),
-            str(r.dropped_samples), note,
+            str(r.dropped_samples), sync, note,
         )  # fmt: skip
     c.print(table)
     if result.reused:

@@ -20,8 +20,9 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-def standing_pose(t: float, *, width: int = 1080, height: int = 1920) -> np.ndarray:
-    """A simple upright BODY_25 pose (25, 3) whose right arm swings with time."""
+def standing_pose(t: float, *, width: int = 1080, height: int = 1920, clap_at: float | None = None) -> np.ndarray:
+    """A simple upright BODY_25 pose (25, 3) whose right arm swings with time; with ``clap_at``,
+    both wrists meet in front of the chest around that time (a fast, brief movement)."""
     from miakit.layout import KP
 
     cx, top = width / 2, height * 0.2
@@ -38,6 +39,11 @@ def standing_pose(t: float, *, width: int = 1080, height: int = 1920) -> np.ndar
     angle = 0.8 * np.sin(2 * np.pi * 0.5 * t)
     ex, ey = pts["RElbow"]
     pts["RWrist"] = (ex - 190 * np.sin(angle), ey + 190 * np.cos(angle))
+    if clap_at is not None:
+        w = float(np.exp(-(((t - clap_at) / 0.12) ** 2)))
+        for side in ("RWrist", "LWrist"):
+            x, y = pts[side]
+            pts[side] = (x + w * (cx - x), y + w * (top + 250 - y))
     out = np.zeros((25, 3))
     for name, (x, y) in pts.items():
         out[KP[name]] = (x, y, 0.9)
@@ -57,9 +63,13 @@ def write_session(
     keypoints: bool = True,
     exercise: str = "squat",
     subject: str = "subject01",
+    clap_at: float | None = None,
+    clock_error_s: float = 0.0,
 ) -> Path:
     """A small but complete session written by SessionWriter: M40 packets with BLE-like jitter,
-    OpenPose keypoints at 30 fps. ``drop`` = (start_s, stop_s) of a disconnect on the first sensor."""
+    OpenPose keypoints at 30 fps. ``drop`` = (start_s, stop_s) of a disconnect on the first sensor.
+    ``clap_at``: a sync clap at that host time (wrists meet; every muscle bursts 75 ms earlier) and a
+    ``sync`` event. ``clock_error_s``: session.yaml states the keypoints' start this much too late."""
     from miakit.contracts.session import KeypointsInfo
     from miakit.record.decoders import encode_m40_envelope_v1
     from miakit.record.profiles import load_profile
@@ -82,6 +92,8 @@ def write_session(
             if drop and i == 0 and drop[0] <= t < drop[1]:
                 continue
             value = 20 + 15 * np.sin(2 * np.pi * 0.5 * t + i)
+            if clap_at is not None:
+                value += 120 * np.exp(-(((t - clap_at + 0.075) / 0.1) ** 2))
             rows.append((t + rng.uniform(0.0075, 0.045), sensor, encode_m40_envelope_v1(k, value)))
     rows.sort(key=lambda r: r[0])
     writer.add_event(0.0, "start")
@@ -92,8 +104,13 @@ def write_session(
         kp_dir.mkdir()
         n = int((duration_s - keypoint_start - 0.5) * 30)
         for f in range(n):
-            write_frame(kp_dir / frame_filename(f), [standing_pose(keypoint_start + f / 30)])
-        writer.set_keypoints(KeypointsInfo(format="openpose_json", dir="keypoints", fps=30, width=1080, height=1920, start_host_time=keypoint_start, estimator="openpose"))
+            write_frame(kp_dir / frame_filename(f), [standing_pose(keypoint_start + f / 30, clap_at=clap_at)])
+        writer.set_keypoints(KeypointsInfo(
+            format="openpose_json", dir="keypoints", fps=30, width=1080, height=1920,
+            start_host_time=keypoint_start + clock_error_s, estimator="openpose",
+        ))  # fmt: skip
+    if clap_at is not None:
+        writer.add_event(clap_at - 0.3, "sync", detail="clap")  # the recorder's cue comes a little early
     if close:
         writer.add_event(duration_s, "stop")
         writer.close()

@@ -21,6 +21,8 @@ class QualityReport:
     bad_packets: int = 0
     dropped_samples: int = 0
     truncated: bool = False
+    sync_offset_s: float | None = None  # the video shift the sync event gave, where it was applied
+    sync_confidence: float | None = None  # 0..1, where a sync event was looked at
     reason: str = ""
     notes: list[str] = field(default_factory=list)
 

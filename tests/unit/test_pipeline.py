@@ -79,7 +79,7 @@ def test_changed_input_or_pipeline_rebuilds(session_factory, tmp_path):
     (tmp_path / "p.yaml").write_text(spec)
     result = build_dataset(tmp_path / "sessions", out, pipeline=tmp_path / "p.yaml", progress=False)
     assert not result.up_to_date
-    assert miakit.open_dataset(out).attrs["provenance"]["pipeline_definition"]["stages"][3] == {"emg_to_grid": {"max_gap_s": 0.25}}
+    assert miakit.open_dataset(out).attrs["provenance"]["pipeline_definition"]["stages"][4] == {"emg_to_grid": {"max_gap_s": 0.25}}
 
 
 def test_bad_sessions_are_left_out_with_reason(session_factory, tmp_path):
