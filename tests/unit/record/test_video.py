@@ -29,9 +29,12 @@ def _as_phone_video(src, dst, *, created: datetime, rotation_matrix=(0, 1, -1, 0
     struct.pack_into(">I", data, mvhd + 8, secs)
     tkhd = data.index(b"tkhd")
     assert data[tkhd + 4] == 0
-    matrix = tkhd + 4 + 4 + 20 + 8 + 8 + 4
+    # tkhd v0: type, version+flags, 20 bytes of times/ids/duration, 8 reserved, layer, group,
+    # volume, reserved (8), then the 3x3 matrix row by row: a b u / c d v / x y w (16.16 fixed)
+    matrix = tkhd + 4 + 4 + 20 + 8 + 8
     a, b, c, d = (v * 65536 for v in rotation_matrix)
-    struct.pack_into(">4i", data, matrix, a, b, c, d)
+    struct.pack_into(">2i", data, matrix, a, b)
+    struct.pack_into(">2i", data, matrix + 12, c, d)
     dst.write_bytes(bytes(data))
     return dst
 

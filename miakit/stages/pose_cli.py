@@ -1,0 +1,87 @@
+"""``miakit pose VIDEO --out FILE``: the keypoints of one video, for a quick look.
+
+The output format follows the suffix of FILE: ``.zarr`` (the xarray layout of
+:mod:`miakit.stages.pose`, Zarr format 2, consolidated) or ``.csv`` (one row per grid time:
+``time, frame_time, <keypoint>_x, <keypoint>_y, <keypoint>_score`` for the 25 BODY_25 points).
+A summary table goes to standard error at the end; the last line on standard output is FILE.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+OUTPUT_SUFFIXES = (".zarr", ".csv")
+
+
+def pose(
+    video: Path = typer.Argument(..., help="The video (MP4/MOV from a phone or camera)."),
+    out: Path = typer.Option(..., "--out", help="Where to write the keypoints: FILE.zarr or FILE.csv."),
+    backend: str = typer.Option("mediapipe", "--backend", help="Pose back end (mediapipe)."),
+    rate_hz: float = typer.Option(10.0, "--rate-hz", min=0.1, help="Rate of the output grid, in Hz."),
+) -> None:
+    """Estimate BODY_25 keypoints of the person in VIDEO on a RATE_HZ grid and write them to OUT."""
+    from miakit.errors import InputError
+    from miakit.stages.pose import estimate_pose
+
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise InputError(out, "unknown output format", field="--out", expected=" or ".join(OUTPUT_SUFFIXES), found=out.suffix or "no suffix")
+    timings: dict = {}
+    ds = estimate_pose(video, rate_hz=rate_hz, backend=backend, progress=True, timings=timings)
+    write_keypoints(ds, out)
+    _summary(ds, timings, video=video, out=out)
+    typer.echo(str(out))
+
+
+def write_keypoints(ds, out: Path) -> None:
+    """Write a keypoints dataset to ``out`` (.zarr or .csv), replacing what was there."""
+    import shutil
+
+    import numpy as np
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".zarr":
+        from miakit.contracts.dataset import ZARR_OPTIONS
+
+        if out.exists():
+            shutil.rmtree(out)
+        ds.to_zarr(out, mode="w", **ZARR_OPTIONS)
+        return
+    names = [str(k) for k in ds["keypoint"].values]
+    header = ["time", "frame_time"] + [f"{k}_{c}" for k in names for c in ("x", "y", "score")]
+    xy = ds["keypoints"].values
+    score = ds["keypoint_score"].values[:, :, None]
+    table = np.concatenate([xy, score], axis=2).reshape(len(ds["time"]), -1)
+    table = np.column_stack([ds["time"].values, ds["frame_time"].values, table])
+    np.savetxt(out, table, delimiter=",", header=",".join(header), comments="", fmt="%.6g")
+
+
+def _summary(ds, timings: dict, *, video: Path, out: Path) -> None:
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    score = ds["keypoint_score"].values
+    with_person = int(ds.attrs["frames_with_person"])
+    table = Table(title=f"pose: {video.name}", show_header=True)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    rows = [
+        ("image (displayed)", f"{ds.attrs['width']}x{ds.attrs['height']}, rotation {ds.attrs['rotation']}"),
+        ("video frame rate", f"{ds.attrs['fps']:.3g} fps"),
+        ("grid", f"{ds.sizes['time']} times at {ds.attrs['rate_hz']:g} Hz"),
+        ("with a person", f"{with_person} of {ds.sizes['time']}"),
+        ("mean keypoint score", f"{float(np.mean(score[score > 0])) if (score > 0).any() else 0:.3f}"),
+        ("estimator", str(ds.attrs["estimator"])),
+    ]
+    if timings:
+        rows += [
+            ("decode", f"{timings['decode_fps']:.1f} frames/s"),
+            ("inference", f"{timings['inference_fps']:.1f} frames/s"),
+            ("overall", f"{timings['overall_fps']:.1f} frames/s ({timings['setup_s']:.1f} s to start)"),
+        ]
+    rows.append(("written", str(out)))
+    for row in rows:
+        table.add_row(*row)
+    Console(stderr=True).print(table)

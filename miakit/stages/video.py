@@ -1,0 +1,364 @@
+"""Video decoding for the 10 Hz grid: probe a file, then decode only the frames a list of times needs.
+
+Frames come out as the viewer sees them: OpenCV's FFmpeg back end applies the container's rotation
+(the display matrix a phone writes when it films in portrait), and sizes are of that displayed image.
+Times are presentation timestamps (seconds from the first frame), so variable-frame-rate phone videos
+land on the right grid times. MP4 and QuickTime files are also read at the box level (standard
+library only) for what OpenCV does not tell: truncation, the creation time, and whether the frame
+rate varies.
+
+cv2 is imported inside the functions that use it.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from miakit.errors import InputError
+
+_MP4_EPOCH = datetime(1904, 1, 1, tzinfo=timezone.utc)
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"udta", b"edts"}
+_VFR_SPREAD = 0.05
+"""Frame steps that differ by more than this fraction of their median (and by more than the two
+ticks of rounding a muxer may add) make a video variable-frame-rate."""
+
+
+@dataclass(frozen=True)
+class VideoMeta:
+    """What a video holds, as displayed.
+
+    ``width`` and ``height`` are of the displayed image (rotation applied); ``rotation`` is the
+    clockwise rotation in degrees (0, 90, 180, 270) that the player applies to the coded frames;
+    ``fps`` is the nominal (for a VFR video: average) frame rate; ``duration_s`` the span the frames
+    cover; ``creation_time`` an ISO 8601 string from the container, or None where it has none;
+    ``variable_frame_rate`` is True where the container's frame durations vary (False where the
+    container does not say).
+    """
+
+    path: Path
+    fps: float
+    frames: int
+    width: int
+    height: int
+    rotation: int
+    duration_s: float
+    creation_time: str | None
+    variable_frame_rate: bool
+
+
+@dataclass(frozen=True)
+class _Mp4Info:
+    creation_time: str | None
+    frames: int | None
+    duration_s: float | None
+    variable_frame_rate: bool
+
+
+def probe_video(path: str | Path) -> VideoMeta:
+    """Read a video's metadata and check that its first frame decodes.
+
+    Raises InputError (one line naming the file) for a missing, empty, truncated or unreadable file.
+    """
+    import cv2
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such video file")
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(path, "empty video file", expected="video data", found="0 bytes")
+    mp4 = _read_mp4(path) if _looks_like_mp4(path) else None
+
+    cap = _open(path)
+    try:
+        if not cap.grab():
+            raise InputError(path, "no decodable frame (truncated or damaged video)")
+        fps = float(cap.get(cv2.CAP_PROP_FPS))
+        counted = int(round(cap.get(cv2.CAP_PROP_FRAME_COUNT)))
+        width = int(round(cap.get(cv2.CAP_PROP_FRAME_WIDTH)))
+        height = int(round(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        rotation = int(round(cap.get(cv2.CAP_PROP_ORIENTATION_META))) % 360
+    finally:
+        cap.release()
+    if not fps > 0 or not np.isfinite(fps):
+        raise InputError(path, "no frame rate in the video", field="fps", expected="> 0", found=fps)
+    frames = mp4.frames if mp4 and mp4.frames else counted
+    if frames <= 0:
+        raise InputError(path, "no frames in the video", field="frames", expected="> 0", found=frames)
+    duration = mp4.duration_s if mp4 and mp4.duration_s else frames / fps
+    return VideoMeta(
+        path=path,
+        fps=fps,
+        frames=frames,
+        width=width,
+        height=height,
+        rotation=rotation,
+        duration_s=float(duration),
+        creation_time=mp4.creation_time if mp4 else None,
+        variable_frame_rate=mp4.variable_frame_rate if mp4 else False,
+    )
+
+
+def frames_at(
+    path: str | Path,
+    times_s: np.ndarray,
+    *,
+    meta: VideoMeta | None = None,
+    max_offset_s: float | None = None,
+) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Decode, for each requested time, the frame whose presentation time is nearest to it.
+
+    ``times_s`` are seconds from the video's first frame, ascending. Yields
+    ``(index into times_s, that frame's time in seconds from the first frame, BGR image)`` with the
+    rotation applied, in the order of ``times_s``. A time with no frame within ``max_offset_s``
+    (default: one nominal frame interval, ``1 / fps``) is skipped: a gap in a variable-frame-rate
+    video, or a time past either end. When times are closer together than frames, one image object
+    is yielded for several times.
+
+    The file is decoded once, front to back: frames are only grabbed (decoded, not converted) until
+    one may be the nearest to the next requested time; only those are converted to BGR.
+    """
+    import cv2
+
+    times = np.asarray(times_s, dtype=np.float64).ravel()
+    if times.size == 0:
+        return
+    if np.any(np.diff(times) < 0) or not np.all(np.isfinite(times)):
+        raise ValueError("times_s must be finite and ascending")
+    meta = meta or probe_video(path)
+    interval = 1.0 / meta.fps
+    tolerance = interval if max_offset_s is None else float(max_offset_s)
+    # A frame before the requested time is converted when it may turn out to be the nearest one.
+    # At a constant rate that is within half an interval; at a variable rate, the next frame may
+    # come late, so any frame within the tolerance may be the nearest.
+    lead = tolerance if meta.variable_frame_rate else 0.5 * interval * 1.001
+
+    cap = _open(path)
+    try:
+        j, n = 0, times.size
+        held: tuple[float, np.ndarray] | None = None
+        first: float | None = None
+        number = -1
+        while j < n and cap.grab():
+            number += 1
+            stamp = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            first = stamp if first is None else first
+            p = stamp - first
+            is_last = number >= meta.frames - 1
+            current: np.ndarray | None = None
+            while j < n:
+                t = times[j]
+                held_gap = abs(held[0] - t) if held is not None else np.inf
+                if p < t:
+                    window = tolerance if is_last else lead
+                    if p >= t - window and t - p < held_gap:
+                        current = _retrieve(cap, path) if current is None else current
+                        held = (p, current)
+                    break
+                if held_gap > p - t:
+                    current = _retrieve(cap, path) if current is None else current
+                    held = (p, current)
+                if abs(held[0] - t) <= tolerance:
+                    yield j, float(held[0]), held[1]
+                j += 1
+        while j < n and held is not None:
+            if abs(held[0] - times[j]) <= tolerance:
+                yield j, float(held[0]), held[1]
+            j += 1
+    finally:
+        cap.release()
+
+
+def _open(path: Path):
+    import cv2
+
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        cap.release()
+        raise InputError(path, "not a readable video (truncated, damaged or an unknown format)")
+    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+    return cap
+
+
+def _retrieve(cap, path: Path) -> np.ndarray:
+    ok, image = cap.retrieve()
+    if not ok or image is None:
+        raise InputError(path, "a frame could not be decoded (damaged video)")
+    return image
+
+
+# -- MP4 / QuickTime boxes ------------------------------------------------------------------------
+
+
+def _looks_like_mp4(path: Path) -> bool:
+    with path.open("rb") as f:
+        head = f.read(12)
+    return len(head) >= 8 and head[4:8] in {b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"}
+
+
+def _read_mp4(path: Path) -> _Mp4Info:
+    """Walk the top-level boxes (checking none runs past the end), then read the moov box."""
+    size = path.stat().st_size
+    moov: bytes | None = None
+    with path.open("rb") as f:
+        offset = 0
+        while offset < size:
+            f.seek(offset)
+            header = f.read(16)
+            if len(header) < 8:
+                raise InputError(path, "truncated video: a box header is cut off", found=f"{size} bytes")
+            box_size, kind = struct.unpack(">I4s", header[:8])
+            head_len = 8
+            if box_size == 1:
+                if len(header) < 16:
+                    raise InputError(path, "truncated video: a box header is cut off", found=f"{size} bytes")
+                box_size = struct.unpack(">Q", header[8:16])[0]
+                head_len = 16
+            elif box_size == 0:
+                box_size = size - offset
+            if box_size < head_len:
+                raise InputError(path, "damaged video: a box has an impossible size", field=kind.decode("latin-1"), found=box_size)
+            if offset + box_size > size:
+                name = kind.decode("latin-1")
+                raise InputError(
+                    path,
+                    f"truncated video: box '{name}' runs past the end of the file",
+                    expected=f"{offset + box_size} bytes",
+                    found=f"{size} bytes",
+                )
+            if kind == b"moov":
+                f.seek(offset + head_len)
+                moov = f.read(box_size - head_len)
+            offset += box_size
+    if moov is None:
+        raise InputError(path, "truncated video: no 'moov' box (the recording was never finalized?)")
+    return _parse_moov(moov)
+
+
+def _boxes(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """The (type, payload) of each box in ``data``; stops at a malformed one."""
+    offset = 0
+    while offset + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        head = 8
+        if size == 1 and offset + 16 <= len(data):
+            size = struct.unpack(">Q", data[offset + 8 : offset + 16])[0]
+            head = 16
+        elif size == 0:
+            size = len(data) - offset
+        if size < head or offset + size > len(data):
+            return
+        yield kind, data[offset + head : offset + size]
+        offset += size
+
+
+def _find(data: bytes, *path: bytes) -> list[bytes]:
+    """Payloads of every box reached by following the box types in ``path``."""
+    found = [data]
+    for kind in path:
+        found = [payload for parent in found for k, payload in _boxes(parent) if k == kind]
+    return found
+
+
+def _parse_moov(moov: bytes) -> _Mp4Info:
+    created = _mvhd_creation_time(moov)
+    apple = _apple_creation_date(moov)
+    frames = duration = None
+    vfr = False
+    for trak in _find(moov, b"trak"):
+        handler = _find(trak, b"mdia", b"hdlr")
+        if not handler or handler[0][8:12] != b"vide":
+            continue
+        mdhd = _find(trak, b"mdia", b"mdhd")
+        stamps = _presentation_ticks(trak)
+        scale = _mdhd_timescale(mdhd[0]) if mdhd else 0
+        if stamps is not None and stamps[0].size and scale:
+            pts, last = stamps
+            frames = int(pts.size)
+            duration = float(pts[-1] - pts[0] + last) / scale
+            vfr = _varies(np.diff(pts))
+        break
+    return _Mp4Info(creation_time=apple or created, frames=frames, duration_s=duration, variable_frame_rate=vfr)
+
+
+def _mvhd_creation_time(moov: bytes) -> str | None:
+    mvhd = _find(moov, b"mvhd")
+    if not mvhd or len(mvhd[0]) < 12:
+        return None
+    body = mvhd[0]
+    seconds = struct.unpack(">Q", body[4:12])[0] if body[0] == 1 else struct.unpack(">I", body[4:8])[0]
+    if seconds == 0:
+        return None
+    return (_MP4_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _apple_creation_date(moov: bytes) -> str | None:
+    """``com.apple.quicktime.creationdate`` from moov/meta (keys + ilst), as an iPhone writes it."""
+    for meta in _find(moov, b"meta") + _find(moov, b"udta", b"meta"):
+        if meta[4:8] not in (b"hdlr", b"keys", b"ilst"):
+            meta = meta[4:]  # an ISO full box: version and flags first
+        keys = _find(meta, b"keys")
+        if not keys or len(keys[0]) < 8:
+            continue
+        names, offset, body = [], 8, keys[0]
+        for _ in range(struct.unpack(">I", body[4:8])[0]):
+            if offset + 8 > len(body):
+                break
+            size = struct.unpack(">I", body[offset : offset + 4])[0]
+            names.append(body[offset + 8 : offset + size].decode("utf-8", "replace"))
+            offset += max(size, 8)
+        for kind, item in _boxes(b"".join(_find(meta, b"ilst"))):
+            index = struct.unpack(">I", kind)[0]
+            if 1 <= index <= len(names) and names[index - 1] == "com.apple.quicktime.creationdate":
+                data = _find(item, b"data")
+                if data and len(data[0]) > 8:
+                    return data[0][8:].decode("utf-8", "replace").strip() or None
+    return None
+
+
+def _mdhd_timescale(mdhd: bytes) -> int:
+    if mdhd[0] == 1:
+        return struct.unpack(">I", mdhd[20:24])[0]
+    return struct.unpack(">I", mdhd[12:16])[0]
+
+
+def _table(box: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The (count, value) entries of an stts or ctts box; ctts version 1 values are signed."""
+    count = struct.unpack(">I", box[4:8])[0]
+    dtype = ">i4" if box[0] == 1 else ">u4"
+    table = np.frombuffer(box[8 : 8 + 8 * count], dtype=dtype).reshape(-1, 2).astype(np.int64)
+    return np.abs(table[:, 0]), table[:, 1]
+
+
+def _presentation_ticks(trak: bytes) -> tuple[np.ndarray, int] | None:
+    """Sorted presentation times of a track's samples (ticks of its timescale), and the last
+    sample's duration. Decode times come from stts; ctts shifts them where frames are reordered."""
+    stbl = _find(trak, b"mdia", b"minf", b"stbl")
+    stts = _find(stbl[0], b"stts") if stbl else []
+    if not stts or len(stts[0]) < 8:
+        return None
+    counts, values = _table(stts[0])
+    durations = np.repeat(values, counts)
+    if durations.size == 0:
+        return np.zeros(0, np.int64), 0
+    pts = np.concatenate([[0], np.cumsum(durations)[:-1]])
+    ctts = _find(stbl[0], b"ctts")
+    if ctts and len(ctts[0]) >= 8:
+        shift_counts, shifts = _table(ctts[0])
+        offsets = np.repeat(shifts, shift_counts)[: pts.size]
+        pts[: offsets.size] += offsets
+    return np.sort(pts), int(durations[-1])
+
+
+def _varies(steps: np.ndarray) -> bool:
+    """Whether the steps (in ticks) between frames differ by more than rounding explains."""
+    if steps.size < 2:
+        return False
+    median = float(np.median(steps))
+    return bool(median > 0 and (steps.max() - steps.min()) > max(2, _VFR_SPREAD * median))
