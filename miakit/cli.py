@@ -170,6 +170,12 @@ from miakit.record.cli import ble_app, record  # noqa: E402
 app.command("record")(record)
 app.add_typer(ble_app, name="ble")
 
+# -- pose (keypoints of one video, for a quick look) --------------------------------------------
+
+from miakit.stages.pose_cli import pose  # noqa: E402
+
+app.command("pose")(pose)
+
 # -- import (the public MIA release, the UCI EMG set) -------------------------------------------
 
 from miakit.importers.cli import import_app  # noqa: E402

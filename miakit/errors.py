@@ -34,6 +34,8 @@ class InputError(MiakitError):
             problem = f"expected {expected}, found {_short(found)}"
         elif expected is not None:
             problem = f"{problem} (expected {expected}, found {_short(found)})"
+        elif found is not None:
+            problem = f"{problem} (found {_short(found)})"
         super().__init__(f"{head}: {problem}")
 
 

@@ -113,8 +113,9 @@ class SessionState:
     rate_hz: float
     report: QualityReport
     decoded: Any = None
-    keypoint_start: float | None = None  # host time of keypoint frame 0
+    keypoint_start: float | None = None  # host time of keypoint (or video) frame 0
     keypoint_frames: int = 0
+    keypoint_fps: float = 0.0
     grid: np.ndarray | None = None  # host times of the grid
     emg: np.ndarray | None = None  # (frames, muscles) in MUSCLES order, NaN where missing
     emg_clean: np.ndarray | None = None
@@ -179,12 +180,21 @@ def _align(
     """
     if method not in ("clock", "sync"):
         raise PipelineError(state.folder, "unknown alignment method", field="align.method", expected="'clock' or 'sync'", found=method)
-    kp = state.meta.keypoints
+    kp, video = state.meta.keypoints, state.meta.video
+    if kp is None and video is not None:  # keypoints come from the video (keypoints_to_grid)
+        from miakit.stages.video import probe_video
+
+        probed = probe_video(state.folder / video.file)
+        state.keypoint_start, state.keypoint_fps = video.start_host_time, probed.fps
+        state.keypoint_frames, state.image_size = probed.frames, (probed.width, probed.height)
+        if method == "sync":
+            state.report.notes.append("sync refinement needs keypoints at the camera's rate: clock alignment kept")
+        return
     if kp is None:
-        return  # no keypoints yet: estimated from the video later, or an EMG-only build
+        return  # an EMG-only build
     from miakit.stages.openpose import list_frames
 
-    state.keypoint_start = kp.start_host_time
+    state.keypoint_start, state.keypoint_fps = kp.start_host_time, kp.fps
     state.keypoint_frames = len(list_frames(state.folder / kp.dir))
     state.image_size = (kp.width, kp.height)
     if method == "sync":
@@ -233,13 +243,16 @@ def _refine_by_sync(state: SessionState, *, window_s: float, max_offset_s: float
 def _grid(state: SessionState) -> None:
     from miakit.stages.grid import make_grid
 
-    kp = state.meta.keypoints
     emg_start = max(float(s.arrival.min()) for s in state.decoded.sensors.values())
     emg_stop = min(float(s.arrival.max()) for s in state.decoded.sensors.values())
     start, stop = emg_start, emg_stop
     if state.keypoint_start is not None:
-        kp_stop = state.keypoint_start + (state.keypoint_frames - 1) / kp.fps
+        kp_stop = state.keypoint_start + (state.keypoint_frames - 1) / state.keypoint_fps
         start, stop = max(emg_start, state.keypoint_start), min(emg_stop, kp_stop)
+        # keep the grid in phase with the camera's frame 0, so video time k / rate is a grid point
+        start = state.keypoint_start + np.ceil((start - state.keypoint_start) * state.rate_hz - 1e-9) / state.rate_hz
+        if stop - start < 0.9 * (emg_stop - emg_start):
+            state.report.notes.append(f"video covers {max(stop - start, 0):.1f} of {emg_stop - emg_start:.1f} s of EMG")
     state.grid = make_grid(start, stop, rate_hz=state.rate_hz)
     if len(state.grid) < 2:
         found = f"EMG {emg_start:.1f}-{emg_stop:.1f} s" + (f", keypoints {state.keypoint_start:.1f}-{kp_stop:.1f} s" if state.keypoint_start is not None else "")
@@ -266,23 +279,27 @@ def _emg_to_grid(state: SessionState, *, max_gap_s: float = 0.35) -> None:
         state.emg_clean = clean
 
 
-def _keypoints_to_grid(state: SessionState, *, source: str = "session") -> None:
-    """source: ``session`` (the keypoints the session carries), ``none`` (an EMG-only build)."""
+def _keypoints_to_grid(state: SessionState, *, source: str = "auto", estimator: str = "mediapipe") -> None:
+    """source: ``session`` (the keypoints the session carries, OpenPose JSON), ``video`` (pose
+    estimation on the session's video with ``estimator``), ``auto`` (session keypoints where there
+    are any, else the video), ``none`` (an EMG-only build)."""
     from miakit.stages.grid import nearest_frames
     from miakit.stages.openpose import read_folder
 
-    if source not in ("session", "none"):
-        raise PipelineError(state.folder, "unknown keypoint source", field="keypoints_to_grid.source", expected="'session' or 'none'", found=source)
+    if source not in ("auto", "session", "video", "none"):
+        raise PipelineError(state.folder, "unknown keypoint source", field="keypoints_to_grid.source", expected="auto, session, video or none", found=source)
     if source == "none":
         state.keypoints = np.full((len(state.grid), len(BODY_25), 2), np.nan, dtype=np.float32)
         state.score = np.zeros((len(state.grid), len(BODY_25)), dtype=np.float32)
         return
     kp = state.meta.keypoints
+    if source == "video" or (source == "auto" and kp is None and state.meta.video is not None):
+        return _pose_from_video(state, estimator=estimator)
     if kp is None:
         raise SessionError(
-            state.folder / "session.yaml", "the session has no keypoints (for EMG alone, build with --pipeline emg-only)", field="keypoints"
+            state.folder / "session.yaml", "the session has no keypoints and no video (for EMG alone, build with --pipeline emg-only)", field="keypoints"
         )
-    index = nearest_frames(state.grid, start=state.keypoint_start, fps=kp.fps, n_frames=state.keypoint_frames)
+    index = nearest_frames(state.grid, start=state.keypoint_start, fps=state.keypoint_fps, n_frames=state.keypoint_frames)
     numbers, points = read_folder(state.folder / kp.dir, frames=np.unique(index[index >= 0]))
     lookup = {int(n): i for i, n in enumerate(numbers)}
     keypoints = np.full((len(state.grid), len(BODY_25), 2), np.nan, dtype=np.float32)
@@ -293,6 +310,23 @@ def _keypoints_to_grid(state: SessionState, *, source: str = "session") -> None:
             keypoints[row] = p[:, :2]
             score[row] = p[:, 2]
     state.keypoints, state.score = keypoints, np.clip(score, 0.0, 1.0)
+
+
+def _pose_from_video(state: SessionState, *, estimator: str) -> None:
+    from miakit.stages.pose import estimate_pose
+
+    if state.meta.video is None:
+        raise SessionError(state.folder / "session.yaml", "no video to estimate keypoints from", field="video")
+    pose = estimate_pose(state.folder / state.meta.video.file, rate_hz=state.rate_hz, backend=estimator, progress=False)
+    # the grid is in phase with the video's frame 0 (see _grid): grid point g is video time g - start
+    index = np.rint((state.grid - state.keypoint_start) * state.rate_hz).astype(np.int64)
+    ok = (index >= 0) & (index < pose.sizes["time"])
+    keypoints = np.full((len(state.grid), len(BODY_25), 2), np.nan, dtype=np.float32)
+    score = np.zeros((len(state.grid), len(BODY_25)), dtype=np.float32)
+    keypoints[ok] = pose["keypoints"].values[index[ok]]
+    score[ok] = np.nan_to_num(pose["keypoint_score"].values[index[ok]])
+    state.keypoints, state.score = keypoints, np.clip(score, 0.0, 1.0)
+    state.image_size = (int(pose.attrs["width"]), int(pose.attrs["height"]))
 
 
 def _quality(
@@ -357,7 +391,7 @@ def process_session(folder: str | Path, spec: PipelineSpec) -> SessionResult:
         return SessionResult(report=report)
     if not report.kept:
         return SessionResult(report=report)
-    source = "synthetic" if meta.keypoints and meta.keypoints.estimator == "synthetic" else "recording"
+    source = "synthetic" if (meta.keypoints and meta.keypoints.estimator == "synthetic") or meta.recorder.emulated else "recording"
     segment = Segment(
         id=meta.session_id, session=meta.session_id, subject=meta.subject, exercise=meta.exercise or "",
         split="", source=source, emg=state.emg.astype(np.float32), keypoints=state.keypoints.astype(np.float32),

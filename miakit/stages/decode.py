@@ -65,9 +65,20 @@ def read_packets(folder: str | Path) -> pd.DataFrame:
         raise SessionError(path, f"unreadable EMG file ({exc.__class__.__name__})") from None
     df["host_time"] = pd.to_numeric(df["host_time"], errors="coerce")
     df["seq"] = pd.to_numeric(df["seq"], errors="coerce")
-    # A row cut short by a crash parses with an empty or odd-length payload; drop it.
-    ok = df["host_time"].notna() & df["seq"].notna() & (df["payload"].str.len() % 2 == 0)
-    return df[ok].reset_index(drop=True)
+    ok = df["host_time"].notna() & np.isfinite(df["host_time"]) & df["seq"].notna() & (df["payload"].str.len() % 2 == 0)
+    # Only the last row may be damaged: a crash cuts the file mid-row. Anything else is corruption.
+    bad = np.flatnonzero(~ok.to_numpy())
+    if len(bad) and bad[0] != len(df) - 1:
+        raise SessionError(path, "unreadable row", field=f"line {bad[0] + 2}", expected="host_time,sensor,seq,payload-hex", found=",".join(str(v) for v in df.iloc[bad[0]].tolist()))
+    df = df[ok].reset_index(drop=True)
+    backwards = np.flatnonzero(np.diff(df["host_time"].to_numpy()) < 0)
+    if len(backwards):
+        row = backwards[0] + 1
+        raise SessionError(
+            path, "host times go backwards (rows are appended as notifications arrive)", field=f"line {row + 2}",
+            expected=f">= {float(df['host_time'].iloc[row - 1])}", found=float(df["host_time"].iloc[row]),
+        )  # fmt: skip
+    return df
 
 
 def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None = None) -> DecodedEMG:

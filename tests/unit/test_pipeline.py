@@ -208,8 +208,10 @@ def test_raw_semg_device_becomes_an_envelope_on_the_grid(tmp_path):
     t = np.arange(12_000) / 1000.0
     bursts = (np.sin(2 * np.pi * 0.25 * t) > 0).astype(float)  # 2 s on, 2 s off
     raw = (rng.normal(0, 1, t.size) * (50 + 800 * bursts)).clip(-32000, 32000).astype("<i2")
-    for i in range(0, t.size, 20):
-        writer.add_packet(t[i + 19] + rng.uniform(0.0075, 0.03), "EMG-1", raw[i : i + 20].tobytes())
+    sent = t[19::20]
+    arrival = np.maximum.accumulate(sent + rng.uniform(0.0075, 0.03, sent.size))  # a link delivers in order
+    for k, host_time in enumerate(arrival):
+        writer.add_packet(host_time, "EMG-1", raw[20 * k : 20 * k + 20].tobytes())
     (folder / "keypoints").mkdir()
     for f in range(300):
         write_frame(folder / "keypoints" / frame_filename(f), [standing_pose(0.5 + f / 30)])
