@@ -1,0 +1,307 @@
+"""Write synthetic raw session folders (contract 1) that the pipeline cannot tell from a recording.
+
+One session is one subject doing one exercise for ``duration_s`` seconds:
+
+- ``emg.csv``: the packets 8 M40-profile sensors (``M40-01`` .. ``M40-08``, one per muscle in
+  MUSCLES order) would send. Each samples at 10 Hz on its own clock (a start offset within 0.1 s
+  after it connects, a drift of up to +-50 ppm); a packet carries the device counter and the
+  integer envelope (``encode_m40_envelope_v1``). The host receives it one BLE connection event
+  later (a per-sensor connection interval of 7.5 to 45 ms), and now and then 2 or 3 packets queue
+  up and arrive together. Rows are written in arrival order.
+- ``events.csv``: ``start``, a ``connect`` per sensor, ``marker start:<exercise>`` /
+  ``stop:<exercise>`` around the filmed part, ``stop``.
+- ``keypoints/``: OpenPose BODY_25 JSON at 30 fps in 1080x1920 pixels, as if a pose estimator had
+  run (pixel noise, confidence scores, missing points out of frame). Frame 0 is at a host time
+  0.2 to 1.5 s after the session starts; the last frame comes a little before the EMG ends.
+- ``video.mp4`` (optional): a 270x480, 15 fps skeleton preview (:mod:`miakit.synth.render`).
+- ``truth.csv``: the noise-free EMG (device units) on the host clock at 0, 0.1, 0.2, ... s, so a
+  benchmark can report the noise floor.
+
+Everything is drawn from ``numpy.random.default_rng([seed, subject, exercise, stream])``, and the
+session's start time is derived from the seed: the same arguments give byte-identical folders,
+and a session does not depend on which other sessions are generated with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Literal, Sequence
+
+import numpy as np
+
+from miakit.contracts.session import KeypointsInfo, TruthInfo, VideoInfo
+from miakit.layout import EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES
+from miakit.synth.activation import add_sensor_noise, emg_curve, sample_curve
+from miakit.synth.motion import Motion, estimate_keypoints, project
+from miakit.synth.subjects import Subject, make_subject
+
+SENSORS: dict[str, str] = {f"M40-{i + 1:02d}": m for i, m in enumerate(MUSCLES)}
+"""Sensor id -> muscle, in MUSCLES order."""
+EMG_RATE_HZ = 10.0
+KEYPOINT_FPS = 30.0
+VIDEO_FPS = 15.0
+VIDEO_SCALE = 0.25
+KEYPOINT_DIR = "keypoints"
+VIDEO_FILE = "video.mp4"
+
+# streams of random numbers, one per purpose, so that changing one never shifts another
+_TIMING, _KEYPOINTS, _NOISE, _BLE, _DROP = 1, 2, 3, 4, 5
+
+
+def _rng(seed: int, subject: int, exercise: str, stream: int) -> np.random.Generator:
+    return np.random.default_rng([seed, subject, EXERCISES.index(exercise), stream])
+
+
+def start_time(seed: int, subject: int, exercise: str) -> datetime:
+    """A fixed wall-clock start (UTC) for a synthetic session, derived from its seed and ids."""
+    base = datetime(2024, 1, 8, 9, 0, tzinfo=timezone.utc)
+    return base + timedelta(days=seed % 1000, hours=subject % 10, minutes=2 * EXERCISES.index(exercise))
+
+
+@dataclass
+class Packets:
+    """One sensor's stream: device counters, sample times and arrival times on the host clock."""
+
+    sensor: str
+    counter: np.ndarray
+    sample_time: np.ndarray
+    arrival_time: np.ndarray
+    value: np.ndarray
+
+
+@dataclass
+class SensorClock:
+    connect_s: float
+    first_sample_s: float
+    drift: float
+    interval_s: float
+    """The BLE connection interval: a notification waits up to this long for the next event."""
+
+
+def sensor_clocks(rng: np.random.Generator, n: int = len(SENSORS)) -> list[SensorClock]:
+    clocks = []
+    for i in range(n):
+        connect = 0.03 + 0.025 * i + float(rng.uniform(0.0, 0.015))
+        clocks.append(
+            SensorClock(
+                connect_s=connect,
+                first_sample_s=connect + float(rng.uniform(0.0, 0.1)),
+                drift=float(rng.uniform(-50e-6, 50e-6)),
+                interval_s=float(rng.uniform(0.0075, 0.045)),
+            )
+        )
+    return clocks
+
+
+def arrival_times(sample_time: np.ndarray, interval_s: float, rng: np.random.Generator, *, burst_p: float = 0.03) -> np.ndarray:
+    """Host arrival times: the next connection event plus a little processing; in a burst, 2 or 3
+    packets wait and arrive together. Never earlier than the packet before (order is kept)."""
+    n = sample_time.size
+    arrive = sample_time + rng.uniform(0.0, interval_s, n) + rng.uniform(0.0005, 0.002, n)
+    k = 0
+    while k < n:
+        if rng.random() < burst_p:
+            size = int(rng.integers(2, 4))
+            last = min(k + size, n) - 1
+            release = arrive[last] + interval_s * float(rng.integers(1, 3))
+            arrive[k : last + 1] = release + 0.0003 * np.arange(last + 1 - k)
+            k = last + 1
+        else:
+            k += 1
+    return np.maximum.accumulate(arrive)
+
+
+@dataclass
+class Simulation:
+    """Everything one session is made of, before it is written."""
+
+    subject: Subject
+    exercise: str
+    motion: Motion
+    duration_s: float
+    keypoint_start_s: float
+    keypoint_times: np.ndarray
+    keypoints: np.ndarray
+    """(frames, 25, 3) what the pose estimator reported."""
+    skeleton: np.ndarray
+    """(frames, 25, 3) the true projected skeleton (score 1 where in frame, else 0)."""
+    truth_times: np.ndarray
+    truth: np.ndarray
+    """(samples, 8) noise-free EMG in device units at ``truth_times`` (host clock)."""
+    packets: list[Packets]
+
+
+def simulate(subject: Subject, exercise: str, *, seed: int = 0, duration_s: float = 30.0, drop_fraction: float = 0.0) -> Simulation:
+    """Simulate one session in memory (see the module docstring for what is in it)."""
+    if exercise not in EXERCISES:
+        raise ValueError(f"unknown exercise {exercise!r}; expected one of {list(EXERCISES)}")
+    if duration_s < 3.0:
+        raise ValueError(f"duration_s must be at least 3 s, found {duration_s}")
+    timing = _rng(seed, subject.index, exercise, _TIMING)
+    kp_start = float(timing.uniform(0.2, min(1.5, duration_s / 4)))
+    kp_end = duration_s - float(timing.uniform(0.2, 0.6))
+    motion = Motion(exercise, subject, seed, start_s=kp_start + float(timing.uniform(0.3, 1.0)))
+
+    n_frames = int(np.floor((kp_end - kp_start) * KEYPOINT_FPS))
+    kp_times = kp_start + np.arange(n_frames) / KEYPOINT_FPS
+    kin = motion.kinematics(kp_times)
+    keypoints = estimate_keypoints(kin, _rng(seed, subject.index, exercise, _KEYPOINTS))
+    xy, _ = project(kin.joints, subject)
+    inside = (xy[..., 0] >= 0) & (xy[..., 0] <= IMAGE_WIDTH - 1) & (xy[..., 1] >= 0) & (xy[..., 1] <= IMAGE_HEIGHT - 1)
+    skeleton = np.concatenate([xy, inside[..., None].astype(np.float64)], axis=-1)
+
+    truth_times = np.arange(int(np.floor(duration_s * EMG_RATE_HZ)) + 1) / EMG_RATE_HZ
+    curve = emg_curve(motion, 0.0, duration_s)
+    truth = sample_curve(curve, truth_times)
+
+    ble, noise, drop = (_rng(seed, subject.index, exercise, s) for s in (_BLE, _NOISE, _DROP))
+    packets = []
+    for j, (sensor, clock) in enumerate(zip(SENSORS, sensor_clocks(ble))):
+        count = int(np.floor((duration_s - clock.first_sample_s) * EMG_RATE_HZ / (1 + clock.drift))) + 1
+        counter = np.arange(count)
+        sample_time = clock.first_sample_s + counter / EMG_RATE_HZ * (1 + clock.drift)
+        arrive = arrival_times(sample_time, clock.interval_s, ble)
+        value = add_sensor_noise(sample_curve(curve, sample_time)[:, j], subject, j, noise)
+        keep = drop.random(count) >= drop_fraction if drop_fraction > 0 else np.ones(count, bool)
+        packets.append(Packets(sensor, counter[keep], sample_time[keep], arrive[keep], value[keep]))
+    return Simulation(subject, exercise, motion, duration_s, kp_start, kp_times, keypoints, skeleton, truth_times, truth, packets)
+
+
+def write_session(
+    folder: str | Path, sim: Simulation, *, seed: int = 0, video: bool = False
+) -> Path:
+    """Write a simulated session as a raw session folder; returns the folder."""
+    from miakit.record.decoders import encode_m40_envelope_v1
+    from miakit.record.profiles import find_profile_file, load_profile
+    from miakit.record.session_writer import SessionWriter
+    from miakit.stages.openpose import frame_filename, write_frame
+
+    folder = Path(folder)
+    profile = load_profile("m40")
+    profile_bytes = find_profile_file("m40").read_bytes()
+    subject, exercise = sim.subject, sim.exercise
+    kp_end = float(sim.keypoint_times[-1]) if sim.keypoint_times.size else sim.keypoint_start_s
+    with SessionWriter(
+        folder,
+        session_id=f"synth-{subject.name}-{exercise}-seed{seed}",
+        subject=subject.name,
+        exercise=exercise,
+        profile=profile,
+        profile_bytes=profile_bytes,
+        sensors=SENSORS,
+        start_time=start_time(seed, subject.index, exercise),
+        host_monotonic_at_start=0.0,
+        emulated=True,
+        clock_notes="synthetic session (miakit.synth): sensors sample on their own drifting clocks; "
+        "video and keypoints are on the host clock",
+    ) as writer:
+        clocks = sensor_clocks(_rng(seed, subject.index, exercise, _BLE))
+        events = [(0.0, "start", "", f"synthetic seed={seed}")]
+        events += [(c.connect_s, "connect", s, "") for s, c in zip(SENSORS, clocks)]
+        events += [(sim.keypoint_start_s, "marker", "", f"start:{exercise}"), (kp_end, "marker", "", f"stop:{exercise}")]
+        events += [(sim.duration_s + 0.05, "stop", "", "")]
+        for t, kind, sensor, detail in sorted(events, key=lambda e: e[0]):
+            writer.add_event(t, kind, sensor, detail)
+
+        rows = [(float(a), p.sensor, int(c), float(v)) for p in sim.packets for a, c, v in zip(p.arrival_time, p.counter, p.value)]
+        rows.sort(key=lambda r: (r[0], r[1]))
+        for arrival, sensor, counter, value in rows:
+            writer.add_packet(arrival, sensor, encode_m40_envelope_v1(counter, value))
+
+        kp_dir = folder / KEYPOINT_DIR
+        kp_dir.mkdir()
+        for i, person in enumerate(sim.keypoints):
+            write_frame(kp_dir / frame_filename(i), [person])
+        writer.set_keypoints(
+            KeypointsInfo(
+                format="openpose_json", dir=KEYPOINT_DIR, fps=KEYPOINT_FPS, width=IMAGE_WIDTH, height=IMAGE_HEIGHT,
+                start_host_time=round(sim.keypoint_start_s, 6), estimator="synthetic",
+            )
+        )  # fmt: skip
+        if video:
+            from miakit.synth.render import render_skeleton_video
+
+            frames = render_skeleton_video(
+                folder / VIDEO_FILE, sim.skeleton, keypoint_fps=KEYPOINT_FPS, fps=VIDEO_FPS, scale=VIDEO_SCALE,
+                title=f"{subject.name} {exercise}",
+            )  # fmt: skip
+            writer.set_video(
+                VideoInfo(
+                    file=VIDEO_FILE, source="synthetic", fps=VIDEO_FPS, width=round(IMAGE_WIDTH * VIDEO_SCALE),
+                    height=round(IMAGE_HEIGHT * VIDEO_SCALE), start_host_time=round(sim.keypoint_start_s, 6), frames=frames,
+                )
+            )  # fmt: skip
+        _write_truth(folder / TruthInfo().file, sim.truth_times, sim.truth)
+        writer.set_truth(TruthInfo())
+    return folder
+
+
+def _write_truth(path: Path, times: np.ndarray, truth: np.ndarray) -> None:
+    lines = ["time," + ",".join(SENSORS.values())]
+    lines += [f"{t:.3f}," + ",".join(f"{v:.3f}" for v in row) for t, row in zip(times, truth)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def generate_sessions(
+    out: str | Path,
+    *,
+    subjects: int = 3,
+    seed: int = 0,
+    exercises: Sequence[str] = EXERCISES,
+    duration_s: float = 30.0,
+    video: Literal["none", "first", "all"] = "first",
+    progress: bool = True,
+    drop_fraction: float = 0.0,
+) -> list[Path]:
+    """Write one session folder per (subject, exercise) as ``out/<subject>/<exercise>/``.
+
+    ``video="first"`` renders a skeleton preview for the first exercise of each subject, ``"all"``
+    for every session. ``drop_fraction`` drops that share of the EMG packets (as a weak radio
+    link would). Returns the folders, sorted. Folders are written once: an existing session
+    raises :class:`~miakit.errors.SessionError`.
+    """
+    from miakit.progress import progress_bar
+
+    if video not in ("none", "first", "all"):
+        raise ValueError(f"video must be 'none', 'first' or 'all', found {video!r}")
+    unknown = [e for e in exercises if e not in EXERCISES]
+    if unknown:
+        raise ValueError(f"unknown exercise {unknown[0]!r}; expected one of {list(EXERCISES)}")
+    out = Path(out)
+    jobs = [(make_subject(i, seed=seed), ex, video == "all" or (video == "first" and k == 0))
+            for i in range(subjects) for k, ex in enumerate(exercises)]  # fmt: skip
+    folders: list[Path] = []
+
+    def run(advance=lambda: None) -> None:
+        for subject, exercise, with_video in jobs:
+            sim = simulate(subject, exercise, seed=seed, duration_s=duration_s, drop_fraction=drop_fraction)
+            folders.append(write_session(out / subject.name / exercise, sim, seed=seed, video=with_video))
+            advance()
+
+    if progress:
+        with progress_bar() as bar:
+            task = bar.add_task("synthesize sessions", total=len(jobs))
+            run(lambda: bar.advance(task))
+    else:
+        run()
+    return sorted(folders)
+
+
+def emg_signal(exercise: str, *, duration_s: float, rate_hz: float = 10.0, seed: int = 0, subject: int = 0) -> np.ndarray:
+    """(samples, 8) noisy EMG in device units (non-negative integers), MUSCLES order.
+
+    The same subject and model as :func:`generate_sessions`, sampled at ``k / rate_hz`` seconds for
+    ``k < duration_s * rate_hz``, for streaming without writing a session.
+    """
+    if rate_hz <= 0 or duration_s <= 0:
+        raise ValueError(f"rate_hz and duration_s must be positive, found {rate_hz} and {duration_s}")
+    person = make_subject(subject, seed=seed)
+    motion = Motion(exercise, person, seed, start_s=0.5)
+    times = np.arange(int(np.floor(duration_s * rate_hz))) / rate_hz
+    if times.size == 0:
+        return np.zeros((0, len(MUSCLES)))
+    truth = sample_curve(emg_curve(motion, 0.0, float(times[-1])), times)
+    noise = _rng(seed, subject, exercise, _NOISE)
+    return np.stack([add_sensor_noise(truth[:, j], person, j, noise) for j in range(len(MUSCLES))], axis=-1)
