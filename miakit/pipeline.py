@@ -168,7 +168,7 @@ def _raw_emg_envelope(
 
 
 def _align(
-    state: SessionState, *, method: str = "clock", window_s: float = 3.0, max_offset_s: float = 1.0,
+    state: SessionState, *, method: str = "clock", window_s: float = 1.5, max_offset_s: float = 1.0,
     emg_lead_s: float = 0.075, min_confidence: float = 0.3,
 ) -> None:
     """Where keypoint frame 0 lies on the host clock.
@@ -205,7 +205,7 @@ def _refine_by_sync(state: SessionState, *, window_s: float, max_offset_s: float
     import pandas as pd
 
     from miakit.contracts.session import EVENTS_FILE
-    from miakit.stages.align import emg_activity, estimate_offset, motion_energy
+    from miakit.stages.align import emg_activity, estimate_offset, hip_rise, motion_energy, wrist_closeness
     from miakit.stages.grid import make_grid, sample_times, to_grid
     from miakit.stages.openpose import read_folder
 
@@ -214,24 +214,37 @@ def _refine_by_sync(state: SessionState, *, window_s: float, max_offset_s: float
     if sync.empty:
         state.report.notes.append("no sync event: clock alignment kept")
         return
-    t_sync = float(sync["host_time"].iloc[0])
-    kp = state.meta.keypoints
-    lo, hi = t_sync - window_s - max_offset_s, t_sync + window_s + max_offset_s
-    first = max(0, int(np.floor((lo - state.keypoint_start) * kp.fps)))
-    last = min(state.keypoint_frames - 1, int(np.ceil((hi - state.keypoint_start) * kp.fps)))
+    cue, what = float(sync["host_time"].iloc[0]), str(sync["detail"].iloc[0]).strip().lower()
+    # the subject moves within window_s of the cue; the video's stated clock may be off by max_offset_s
+    lo, hi = cue - 0.3, cue + window_s
+    fps = state.keypoint_fps
+    first = max(0, int(np.floor((lo - max_offset_s - 0.5 - state.keypoint_start) * fps)))
+    last = min(state.keypoint_frames - 1, int(np.ceil((hi + max_offset_s + 0.5 - state.keypoint_start) * fps)))
     if last - first < 10:
         state.report.notes.append("sync event outside the video: clock alignment kept")
         return
-    numbers, points = read_folder(state.folder / kp.dir, frames=np.arange(first, last + 1))
-    motion_t = state.keypoint_start + numbers / kp.fps
-    motion = motion_energy(points[:, :, :2], points[:, :, 2], fps=kp.fps)
-    fine = make_grid(lo - max_offset_s, hi + max_offset_s, rate_hz=100.0)
+    numbers, points = read_folder(state.folder / state.meta.keypoints.dir, frames=np.arange(first, last + 1))
+    xy, score = points[:, :, :2], points[:, :, 2]
+    if what == "clap":
+        motion, muscles = wrist_closeness(xy, score), ("Bicep", "Tricep")
+    elif what == "jump":
+        motion, muscles = hip_rise(xy, score, fps=fps), ("Quad", "Hamstring")
+    else:
+        motion, muscles = motion_energy(xy, score, fps=fps), ("",)
+    fine = make_grid(lo, hi, rate_hz=100.0)
     rate = state.decoded.profile.rate_hz
-    emg = np.column_stack([
+    columns = [
         to_grid(sample_times(s.arrival, s.device_seq, rate), s.values[:, 0], fine, max_gap_s=0.35)
-        for s in state.decoded.sensors.values()
-    ])  # fmt: skip
-    found = estimate_offset(motion_t, motion, fine, emg_activity(emg), max_offset_s=max_offset_s, emg_lead_s=emg_lead_s)
+        for sensor, s in state.decoded.sensors.items()
+        if state.meta.sensors[sensor].endswith(muscles)
+    ]
+    if not columns:
+        state.report.notes.append(f"no sensor on the muscles a {what or 'sync'} moves: clock alignment kept")
+        return
+    found = estimate_offset(
+        state.keypoint_start + numbers / fps, motion, fine, emg_activity(np.column_stack(columns)),
+        max_offset_s=max_offset_s, emg_lead_s=emg_lead_s,
+    )  # fmt: skip
     state.report.sync_confidence = round(found.confidence, 3)
     if found.confidence < min_confidence:
         state.report.notes.append(f"sync match not confident ({found.confidence:.2f} < {min_confidence}): clock alignment kept")
@@ -251,7 +264,7 @@ def _grid(state: SessionState) -> None:
         start, stop = max(emg_start, state.keypoint_start), min(emg_stop, kp_stop)
         # keep the grid in phase with the camera's frame 0, so video time k / rate is a grid point
         start = state.keypoint_start + np.ceil((start - state.keypoint_start) * state.rate_hz - 1e-9) / state.rate_hz
-        if stop - start < 0.9 * (emg_stop - emg_start):
+        if (emg_stop - emg_start) - (stop - start) > max(2.0, 0.1 * (emg_stop - emg_start)):
             state.report.notes.append(f"video covers {max(stop - start, 0):.1f} of {emg_stop - emg_start:.1f} s of EMG")
     state.grid = make_grid(start, stop, rate_hz=state.rate_hz)
     if len(state.grid) < 2:

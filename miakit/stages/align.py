@@ -2,14 +2,17 @@
 
 A phone films on its own clock, so the keypoints' start time in ``session.yaml`` is only a first
 estimate (the container's creation time, or the recorder's host stamp). The sync event refines it:
-the subject claps or jumps while the recorder marks the moment (a ``sync`` event), which shows as a
-spike in keypoint motion and a burst in the EMG. Around that event:
+the recorder cues the subject and marks the moment (a ``sync`` event, detail ``clap`` or ``jump``);
+the subject claps (or jumps) within about a second, then pauses before exercising. That shows as
+a movement in the keypoints and a burst in the muscles that make it:
 
-1. ``motion_energy``: keypoint speed summed over the body, scaled by torso length (per second);
-2. ``emg_activity``: the EMG envelopes, each scaled by its own spread, summed over muscles;
-3. ``estimate_offset``: the shift of the video that best lines the two up, by cross-correlation
-   (Pearson r over the window, 10 ms steps, parabolic refinement of the peak), allowing for the
-   electromechanical delay (EMG leads the motion it causes by ``emg_lead_s``).
+1. the movement: for a clap, how close the wrists are (:func:`wrist_closeness`); for a jump, how
+   fast the hips rise (:func:`hip_rise`); otherwise the whole body's speed (:func:`motion_energy`);
+2. the burst: the EMG envelopes of the muscles that move (arms for a clap, legs for a jump, all
+   otherwise), each scaled by its own spread and summed (:func:`emg_activity`);
+3. :func:`estimate_offset`: over a short window of EMG after the cue, the shift of the video that
+   best lines the two up (Pearson r, 10 ms steps, parabolic refinement of the peak), allowing for
+   the electromechanical delay (EMG leads the motion it causes by ``emg_lead_s``).
 
 The result is an offset (seconds to add to the video's times) and a confidence: the peak correlation
 and how far it stands above the best other lag.
@@ -54,6 +57,24 @@ def motion_energy(keypoints: np.ndarray, score: np.ndarray, *, fps: float, min_s
     return np.concatenate([energy[:1], energy]) if len(energy) else np.zeros(len(keypoints))
 
 
+def wrist_closeness(keypoints: np.ndarray, score: np.ndarray, *, min_score: float = 0.3) -> np.ndarray:
+    """How close the wrists are, in torso lengths, negated (frames,): peaks when the hands meet."""
+    pts = np.where((score >= min_score)[..., None], keypoints, np.nan).astype(np.float64)
+    torso = np.nanmedian(np.linalg.norm(pts[:, KP["Neck"]] - pts[:, KP["MidHip"]], axis=-1))
+    gap = np.linalg.norm(pts[:, KP["RWrist"]] - pts[:, KP["LWrist"]], axis=-1) / (torso if np.isfinite(torso) else 1.0)
+    gap = np.where(np.isfinite(gap), gap, np.nanmax(gap) if np.isfinite(gap).any() else 0.0)
+    return -gap
+
+
+def hip_rise(keypoints: np.ndarray, score: np.ndarray, *, fps: float, min_score: float = 0.3) -> np.ndarray:
+    """Upward speed of the mid-hip in torso lengths per second (image y grows downward) (frames,)."""
+    pts = np.where((score >= min_score)[..., None], keypoints, np.nan).astype(np.float64)
+    torso = np.nanmedian(np.linalg.norm(pts[:, KP["Neck"]] - pts[:, KP["MidHip"]], axis=-1))
+    y = pts[:, KP["MidHip"], 1]
+    rise = -np.gradient(np.nan_to_num(y, nan=np.nanmedian(y) if np.isfinite(y).any() else 0.0)) * fps
+    return rise / (torso if np.isfinite(torso) else 1.0)
+
+
 def emg_activity(values: np.ndarray) -> np.ndarray:
     """EMG envelopes (samples, muscles) -> one activity trace: each muscle scaled by its spread, summed."""
     values = np.asarray(values, dtype=np.float64)
@@ -72,26 +93,30 @@ def estimate_offset(
     emg_lead_s: float = 0.075,
     step_s: float = 0.01,
     min_separation_s: float = 0.25,
+    transient_s: float = 0.5,
 ) -> Offset:
     """The shift d of the motion trace (its true times are ``motion_t + d``) that best matches the EMG.
 
-    For each candidate d in [-max_offset_s, max_offset_s], the EMG is read at
-    ``motion_t + d - emg_lead_s`` and correlated with the motion (Pearson r).
+    Both traces are first stripped of what changes slower than ``transient_s`` (a moving average
+    is subtracted), so the brief sync movement, not the exercise's rhythm, drives the match. The
+    EMG window is fixed; for each candidate d in [-max_offset_s, max_offset_s] the motion is read
+    at ``emg_t + emg_lead_s - d`` (its stated clock) and correlated with the EMG (Pearson r).
     """
     motion_t, motion = np.asarray(motion_t, float), np.asarray(motion, float)
-    order = np.argsort(emg_t)
-    emg_t, emg = np.asarray(emg_t, float)[order], np.asarray(emg, float)[order]
-    finite = np.isfinite(emg)
-    emg_t, emg = emg_t[finite], emg[finite]
+    emg_t, emg = np.asarray(emg_t, float), np.asarray(emg, float)
+    keep = np.isfinite(emg)
+    emg_t, emg = emg_t[keep], emg[keep]
+    motion = _transient(motion, motion_t, transient_s)
+    emg = _transient(emg, emg_t, transient_s)
     lags = np.arange(-max_offset_s, max_offset_s + step_s / 2, step_s)
     r = np.full(len(lags), -1.0)
     for i, d in enumerate(lags):
-        at = motion_t + d - emg_lead_s
-        inside = (at >= emg_t[0]) & (at <= emg_t[-1])
+        at = emg_t + emg_lead_s - d
+        inside = (at >= motion_t[0]) & (at <= motion_t[-1])
         if inside.sum() < 10:
             continue
-        e = np.interp(at[inside], emg_t, emg)
-        m = motion[inside]
+        m = np.interp(at[inside], motion_t, motion)
+        e = emg[inside]
         if e.std() == 0 or m.std() == 0:
             continue
         r[i] = float(np.corrcoef(m, e)[0, 1])
@@ -105,3 +130,13 @@ def estimate_offset(
     far = np.abs(lags - lags[best]) >= min_separation_s
     second = float(r[far].max()) if far.any() else -1.0
     return Offset(offset_s=offset, correlation=float(r[best]), margin=float(r[best] - second))
+
+
+def _transient(x: np.ndarray, t: np.ndarray, window_s: float) -> np.ndarray:
+    """``x`` minus its moving average over ``window_s`` (``t`` evenly spaced)."""
+    if len(x) < 3:
+        return x
+    width = max(1, int(round(window_s / float(np.median(np.diff(t))))))
+    kernel = np.ones(width) / width
+    padded = np.pad(x, width, mode="edge")
+    return x - np.convolve(padded, kernel, mode="same")[width:-width]

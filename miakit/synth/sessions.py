@@ -131,10 +131,50 @@ class Simulation:
     truth: np.ndarray
     """(samples, 8) noise-free EMG in device units at ``truth_times`` (host clock)."""
     packets: list[Packets]
+    clap_s: float | None = None
+    """host time of the sync clap (the subject claps once before the exercise), where there is one"""
+    clock_error_s: float = 0.0
+    """how much too late session.yaml states the video's and keypoints' start (an injected error)"""
 
 
-def simulate(subject: Subject, exercise: str, *, seed: int = 0, duration_s: float = 30.0, drop_fraction: float = 0.0) -> Simulation:
-    """Simulate one session in memory (see the module docstring for what is in it)."""
+SYNC_CLAP_AFTER_S = 0.5
+"""The sync clap comes this long after the camera starts; the exercise starts after it."""
+CLAP_WIDTH_S = 0.08
+CLAP_AMPLITUDE = 80.0
+"""A clap is a brief co-contraction of the arm muscles (device units at its peak)."""
+
+
+def clap_activation(times: np.ndarray, clap_s: float, emd_s: float) -> np.ndarray:
+    """(len(times), 8) extra EMG of a clap at ``clap_s``: both biceps and triceps burst, ``emd_s`` earlier."""
+    burst = CLAP_AMPLITUDE * np.exp(-(((np.asarray(times) - (clap_s - emd_s)) / CLAP_WIDTH_S) ** 2))
+    arms = np.array([m.endswith(("Bicep", "Tricep")) for m in MUSCLES], dtype=np.float64)
+    return burst[:, None] * arms[None, :]
+
+
+def clap_keypoints(keypoints: np.ndarray, times: np.ndarray, clap_s: float) -> np.ndarray:
+    """Keypoints with the wrists (and, half as far, the elbows) swung together in front of the chest."""
+    from miakit.layout import KP
+
+    out = keypoints.copy()
+    weight = np.exp(-(((np.asarray(times) - clap_s) / 0.12) ** 2))[:, None]
+    neck, hip = keypoints[:, KP["Neck"], :2], keypoints[:, KP["MidHip"], :2]
+    chest = neck + 0.35 * (hip - neck)
+    for name, reach in (("RWrist", 1.0), ("LWrist", 1.0), ("RElbow", 0.5), ("LElbow", 0.5)):
+        xy = keypoints[:, KP[name], :2]
+        out[:, KP[name], :2] = np.where(np.isfinite(chest), xy + reach * weight * (chest - xy), xy)
+    return out
+
+
+def simulate(
+    subject: Subject, exercise: str, *, seed: int = 0, duration_s: float = 30.0, drop_fraction: float = 0.0,
+    sync_clap: bool = True, clock_error_s: float = 0.0,
+) -> Simulation:
+    """Simulate one session in memory (see the module docstring for what is in it).
+
+    ``sync_clap``: the subject claps once, :data:`SYNC_CLAP_AFTER_S` after the camera starts, and the
+    recorder marks a ``sync`` event, as in a real session. ``clock_error_s``: write the video's and
+    keypoints' start that much too late in ``session.yaml`` (to test alignment).
+    """
     if exercise not in EXERCISES:
         raise ValueError(f"unknown exercise {exercise!r}; expected one of {list(EXERCISES)}")
     if duration_s < 3.0:
@@ -142,18 +182,25 @@ def simulate(subject: Subject, exercise: str, *, seed: int = 0, duration_s: floa
     timing = _rng(seed, subject.index, exercise, _TIMING)
     kp_start = float(timing.uniform(0.2, min(1.5, duration_s / 4)))
     kp_end = duration_s - float(timing.uniform(0.2, 0.6))
-    motion = Motion(exercise, subject, seed, start_s=kp_start + float(timing.uniform(0.3, 1.0)))
+    clap_s = kp_start + SYNC_CLAP_AFTER_S if sync_clap else None
+    first_move = clap_s + 1.5 if sync_clap else kp_start + 0.3  # a pause after the clap, as instructed
+    motion = Motion(exercise, subject, seed, start_s=first_move + float(timing.uniform(0.0, 0.7)))
 
     n_frames = int(np.floor((kp_end - kp_start) * KEYPOINT_FPS))
     kp_times = kp_start + np.arange(n_frames) / KEYPOINT_FPS
     kin = motion.kinematics(kp_times)
     keypoints = estimate_keypoints(kin, _rng(seed, subject.index, exercise, _KEYPOINTS))
     xy, _ = project(kin.joints, subject)
+    if clap_s is not None:
+        keypoints = clap_keypoints(keypoints, kp_times, clap_s)
+        xy = clap_keypoints(np.concatenate([xy, np.ones((*xy.shape[:2], 1))], axis=-1), kp_times, clap_s)[..., :2]
     inside = (xy[..., 0] >= 0) & (xy[..., 0] <= IMAGE_WIDTH - 1) & (xy[..., 1] >= 0) & (xy[..., 1] <= IMAGE_HEIGHT - 1)
     skeleton = np.concatenate([xy, inside[..., None].astype(np.float64)], axis=-1)
 
     truth_times = np.arange(int(np.floor(duration_s * EMG_RATE_HZ)) + 1) / EMG_RATE_HZ
     curve = emg_curve(motion, 0.0, duration_s)
+    if clap_s is not None:
+        curve = (curve[0], curve[1] + clap_activation(curve[0], clap_s, subject.emd_s))
     truth = sample_curve(curve, truth_times)
 
     ble, noise, drop = (_rng(seed, subject.index, exercise, s) for s in (_BLE, _NOISE, _DROP))
@@ -166,7 +213,10 @@ def simulate(subject: Subject, exercise: str, *, seed: int = 0, duration_s: floa
         value = add_sensor_noise(sample_curve(curve, sample_time)[:, j], subject, j, noise)
         keep = drop.random(count) >= drop_fraction if drop_fraction > 0 else np.ones(count, bool)
         packets.append(Packets(sensor, counter[keep], sample_time[keep], arrive[keep], value[keep]))
-    return Simulation(subject, exercise, motion, duration_s, kp_start, kp_times, keypoints, skeleton, truth_times, truth, packets)
+    return Simulation(
+        subject, exercise, motion, duration_s, kp_start, kp_times, keypoints, skeleton, truth_times, truth, packets,
+        clap_s=clap_s, clock_error_s=clock_error_s,
+    )  # fmt: skip
 
 
 def write_session(
@@ -202,6 +252,8 @@ def write_session(
         events += [(c.connect_s, "connect", s, "") for s, c in zip(SENSORS, clocks)]
         events += [(sim.keypoint_start_s, "marker", "", f"start:{exercise}"), (kp_end, "marker", "", f"stop:{exercise}")]
         events += [(sim.duration_s + 0.05, "stop", "", "")]
+        if sim.clap_s is not None:  # the recorder cues the clap a moment before the subject claps
+            events += [(sim.clap_s - 0.25, "sync", "", "clap")]
         for t, kind, sensor, detail in sorted(events, key=lambda e: e[0]):
             writer.add_event(t, kind, sensor, detail)
 
@@ -217,7 +269,7 @@ def write_session(
         writer.set_keypoints(
             KeypointsInfo(
                 format="openpose_json", dir=KEYPOINT_DIR, fps=KEYPOINT_FPS, width=IMAGE_WIDTH, height=IMAGE_HEIGHT,
-                start_host_time=round(sim.keypoint_start_s, 6), estimator="synthetic",
+                start_host_time=round(sim.keypoint_start_s + sim.clock_error_s, 6), estimator="synthetic",
             )
         )  # fmt: skip
         if video:
@@ -230,7 +282,7 @@ def write_session(
             writer.set_video(
                 VideoInfo(
                     file=VIDEO_FILE, source="synthetic", fps=VIDEO_FPS, width=round(IMAGE_WIDTH * VIDEO_SCALE),
-                    height=round(IMAGE_HEIGHT * VIDEO_SCALE), start_host_time=round(sim.keypoint_start_s, 6), frames=frames,
+                    height=round(IMAGE_HEIGHT * VIDEO_SCALE), start_host_time=round(sim.keypoint_start_s + sim.clock_error_s, 6), frames=frames,
                 )
             )  # fmt: skip
         _write_truth(folder / TruthInfo().file, sim.truth_times, sim.truth)
