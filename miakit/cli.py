@@ -176,6 +176,13 @@ from miakit.stages.pose_cli import pose  # noqa: E402
 
 app.command("pose")(pose)
 
+# -- plot / render (pictures of every stage) -----------------------------------------------------
+
+from miakit.viz.cli import plot_app, render  # noqa: E402
+
+app.add_typer(plot_app, name="plot")
+app.command("render")(render)
+
 # -- import (the public MIA release, the UCI EMG set) -------------------------------------------
 
 from miakit.importers.cli import import_app  # noqa: E402

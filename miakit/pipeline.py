@@ -124,6 +124,29 @@ class SessionState:
     valid: np.ndarray | None = None
     image_size: tuple[int, int] = (0, 0)
     log: list[str] = field(default_factory=list)
+    sync: SyncMatch | None = None  # what the sync refinement compared (align method sync), for plots
+
+
+@dataclass
+class SyncMatch:
+    """What the sync refinement compared and found: the traces around the sync event, for plots.
+
+    Times are host seconds. ``motion_t`` are the keypoint frames' times on the stated clock (before
+    the offset); ``emg_t`` is the 100 Hz grid of ``emg``, the activity of the muscles the movement
+    uses (:func:`miakit.stages.align.emg_activity`). ``applied`` is whether the offset was kept.
+    """
+
+    cue: float
+    kind: str
+    muscles: tuple[str, ...]
+    motion_t: np.ndarray
+    motion: np.ndarray
+    emg_t: np.ndarray
+    emg: np.ndarray
+    offset_s: float
+    confidence: float
+    emg_lead_s: float
+    applied: bool
 
 
 def _decode_emg(state: SessionState) -> None:
@@ -198,10 +221,12 @@ def _align(
     state.keypoint_frames = len(list_frames(state.folder / kp.dir))
     state.image_size = (kp.width, kp.height)
     if method == "sync":
-        _refine_by_sync(state, window_s=window_s, max_offset_s=max_offset_s, emg_lead_s=emg_lead_s, min_confidence=min_confidence)
+        state.sync = _refine_by_sync(state, window_s=window_s, max_offset_s=max_offset_s, emg_lead_s=emg_lead_s, min_confidence=min_confidence)
 
 
-def _refine_by_sync(state: SessionState, *, window_s: float, max_offset_s: float, emg_lead_s: float, min_confidence: float) -> None:
+def _refine_by_sync(state: SessionState, *, window_s: float, max_offset_s: float, emg_lead_s: float, min_confidence: float) -> SyncMatch | None:
+    """Move ``state.keypoint_start`` by the offset found around the sync event, where confident.
+    Returns what was compared (None where there was nothing to compare; the report says why)."""
     import pandas as pd
 
     from miakit.contracts.session import EVENTS_FILE
@@ -213,7 +238,7 @@ def _refine_by_sync(state: SessionState, *, window_s: float, max_offset_s: float
     sync = events[events["kind"] == "sync"]
     if sync.empty:
         state.report.notes.append("no sync event: clock alignment kept")
-        return
+        return None
     cue, what = float(sync["host_time"].iloc[0]), str(sync["detail"].iloc[0]).strip().lower()
     # the subject moves within window_s of the cue; the video's stated clock may be off by max_offset_s
     lo, hi = cue - 0.3, cue + window_s
@@ -222,7 +247,7 @@ def _refine_by_sync(state: SessionState, *, window_s: float, max_offset_s: float
     last = min(state.keypoint_frames - 1, int(np.ceil((hi + max_offset_s + 0.5 - state.keypoint_start) * fps)))
     if last - first < 10:
         state.report.notes.append("sync event outside the video: clock alignment kept")
-        return
+        return None
     numbers, points = read_folder(state.folder / state.meta.keypoints.dir, frames=np.arange(first, last + 1))
     xy, score = points[:, :, :2], points[:, :, 2]
     if what == "clap":
@@ -240,17 +265,21 @@ def _refine_by_sync(state: SessionState, *, window_s: float, max_offset_s: float
     ]
     if not columns:
         state.report.notes.append(f"no sensor on the muscles a {what or 'sync'} moves: clock alignment kept")
-        return
-    found = estimate_offset(
-        state.keypoint_start + numbers / fps, motion, fine, emg_activity(np.column_stack(columns)),
-        max_offset_s=max_offset_s, emg_lead_s=emg_lead_s,
+        return None
+    motion_t, activity = state.keypoint_start + numbers / fps, emg_activity(np.column_stack(columns))
+    found = estimate_offset(motion_t, motion, fine, activity, max_offset_s=max_offset_s, emg_lead_s=emg_lead_s)
+    match = SyncMatch(
+        cue=cue, kind=what, muscles=muscles, motion_t=motion_t, motion=motion, emg_t=fine, emg=activity,
+        offset_s=found.offset_s, confidence=found.confidence, emg_lead_s=emg_lead_s, applied=False,
     )  # fmt: skip
     state.report.sync_confidence = round(found.confidence, 3)
     if found.confidence < min_confidence:
         state.report.notes.append(f"sync match not confident ({found.confidence:.2f} < {min_confidence}): clock alignment kept")
-        return
+        return match
     state.report.sync_offset_s = round(found.offset_s, 3)
     state.keypoint_start += found.offset_s
+    match.applied = True
+    return match
 
 
 def _grid(state: SessionState) -> None:

@@ -1,0 +1,334 @@
+"""Plots of every stage, each one function returning a :class:`matplotlib.figure.Figure`.
+
+- :func:`session_emg`: a raw session's decoded EMG per sensor over host time, gaps and events.
+- :func:`alignment`: the sync match (keypoint motion vs EMG activity) before and after the offset.
+- :func:`pose_confidence`: keypoint scores over a dataset segment (heat map and mean).
+- :func:`dataset_summary`: valid minutes per subject and exercise; EMG distribution per muscle.
+- :func:`predicted_vs_measured`: measured and predicted EMG per muscle (the paper's Figure 6).
+
+Figures are made with :class:`matplotlib.figure.Figure` directly (the Agg canvas, no pyplot, no
+global state, nothing shown); :func:`save_figure` writes one. Lines and images carry labels
+(``Line2D.get_label()``, ``Artist.get_gid()``) so a test or a notebook can read what was drawn.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from miakit.errors import InputError
+from miakit.layout import BODY_25, MUSCLES
+
+DPI = 100
+EVENT_STYLE: dict[str, tuple[str, str]] = {
+    "marker": ("tab:green", "-"),
+    "sync": ("tab:red", "-"),
+    "disconnect": ("tab:orange", "--"),
+    "reconnect": ("tab:blue", "--"),
+    "gap": ("tab:orange", ":"),
+    "error": ("black", ":"),
+}
+"""Event kinds drawn as vertical lines, with their colour and line style."""
+
+
+def _figure(width_in: float, height_in: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
+
+
+def save_figure(fig, out: str | Path) -> Path:
+    """Write ``fig`` to ``out`` (PNG, SVG or PDF by suffix) at the figure's own dpi, so that data
+    coordinates map to the same pixels as on the figure's canvas."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=fig.dpi)
+    return out
+
+
+def break_gaps(t: np.ndarray, y: np.ndarray, *, max_gap_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Insert a NaN between consecutive samples more than ``max_gap_s`` apart, so a line plot
+    breaks there instead of drawing across the gap. ``t`` ascending; returns new (t, y)."""
+    t, y = np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    at = np.flatnonzero(np.diff(t) > max_gap_s) + 1
+    return np.insert(t, at, (t[at - 1] + t[at]) / 2), np.insert(y, at, np.nan)
+
+
+# -- a raw session -------------------------------------------------------------------------------
+
+
+def session_emg(session_dir: str | Path, *, max_gap_s: float = 0.35, kinds: Sequence[str] = tuple(EVENT_STYLE)):
+    """A session's decoded EMG, one panel per sensor, over host time (device units).
+
+    Each sample sits at its host time (from the device counter where the packets carry one, as the
+    pipeline's grid stage puts it); the line breaks where samples are more than ``max_gap_s`` apart
+    (a disconnect, dropped packets). Events of ``kinds`` are vertical lines with their detail as a
+    label: on every panel, or on their own sensor's panel where the event names a sensor.
+    """
+    import pandas as pd
+
+    from miakit.contracts.session import EVENTS_FILE, validate_session
+    from miakit.stages.decode import decode_emg
+    from miakit.stages.grid import sample_times
+
+    folder = Path(session_dir)
+    meta = validate_session(folder)
+    decoded = decode_emg(folder, meta)
+    rate = decoded.profile.rate_hz
+    events = pd.read_csv(folder / EVENTS_FILE, keep_default_na=False, dtype={"sensor": str, "detail": str})
+    events = events[events["kind"].isin(list(kinds))]
+
+    sensors = list(meta.sensors)
+    fig = _figure(11, 1.0 + 1.15 * len(sensors))
+    axes = fig.subplots(len(sensors), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, sensor in zip(axes, sensors):
+        samples = decoded.sensors[sensor]
+        times = sample_times(samples.arrival, samples.device_seq, rate)
+        for c in range(samples.values.shape[1]):
+            t, y = break_gaps(times, samples.values[:, c], max_gap_s=max_gap_s)
+            ax.plot(t, y, lw=0.8, color="0.15", label=sensor if c == 0 else f"{sensor}[{c}]")
+        ax.set_ylabel(f"{sensor}\n{meta.sensors[sensor]}", fontsize=8, rotation=0, ha="right", va="center")
+        ax.tick_params(labelsize=7)
+        mine = events[(events["sensor"] == "") | (events["sensor"] == sensor)]
+        for _, ev in mine.iterrows():
+            colour, style = EVENT_STYLE.get(ev["kind"], ("0.5", ":"))
+            ax.axvline(float(ev["host_time"]), color=colour, ls=style, lw=1.0, gid=f"event:{ev['kind']}")
+            if ev["sensor"] or ax is axes[0]:
+                text = f"{ev['kind']} {ev['detail']}".strip()
+                ax.annotate(
+                    text, (float(ev["host_time"]), 1.0), xycoords=("data", "axes fraction"), rotation=90,
+                    fontsize=6.5, color=colour, ha="right", va="top", xytext=(-1, -2), textcoords="offset points",
+                )  # fmt: skip
+    axes[-1].set_xlabel("host time (s)")
+    units = decoded.profile.units
+    fig.suptitle(
+        f"{meta.session_id}: raw EMG per sensor ({units}), subject {meta.subject}, "
+        f"{meta.exercise or 'exercises by marker'}, profile {decoded.profile.name}",
+        fontsize=10,
+    )  # fmt: skip
+    return fig
+
+
+def alignment(session_dir: str | Path, *, pipeline: str | Path = "mia"):
+    """The sync match of a session: keypoint motion vs EMG activity around the sync event, on the
+    stated video clock (top) and after the offset the pipeline found (bottom).
+
+    Runs the pipeline's own stages up to ``align`` (:func:`miakit.viz.common.session_state`) and
+    plots what its sync refinement compared (:class:`miakit.pipeline.SyncMatch`). The EMG activity
+    is drawn ``emg_lead_s`` later than it was measured (EMG leads the movement it causes), so in the
+    bottom panel the two peaks coincide where the match is right. Each trace is scaled to [0, 1]
+    over what is shown.
+    """
+    from miakit.viz.common import session_state, stage_params
+
+    folder = Path(session_dir)
+    params = stage_params(pipeline, "align")
+    if params.get("method", "clock") != "sync":
+        raise InputError(folder, f"pipeline {pipeline!r} aligns by the clock alone: no sync match to plot", field="align.method", expected="sync", found=params.get("method", "clock"))
+    state = session_state(folder, pipeline=pipeline, until="align")
+    match = state.sync
+    if match is None:
+        why = next((n for n in state.report.notes if "clock alignment kept" in n), "no sync match")
+        raise InputError(folder, f"nothing to plot: {why}")
+
+    lead = match.emg_lead_s
+    emg_t = match.emg_t + lead
+    lo, hi = float(emg_t[0]) - 0.3, float(emg_t[-1]) + 0.3
+    verdict = "applied" if match.applied else "not applied (below the pipeline's min_confidence)"
+    fig = _figure(10, 5.5)
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    panels = (
+        (top, match.motion_t, "before: the video's stated clock", "before"),
+        (bottom, match.motion_t + match.offset_s, f"after: video shifted by {match.offset_s:+.3f} s ({verdict})", "after"),
+    )
+    what = {"clap": "wrist closeness (clap)", "jump": "hip rise (jump)"}.get(match.kind, "body motion energy")
+    muscles = "+".join(m for m in match.muscles if m) or "all muscles"
+    for ax, motion_t, title, gid in panels:
+        ax.plot(motion_t, _unit(match.motion, motion_t, lo, hi), color="tab:blue", lw=1.4, label=f"motion: {what}", gid=f"{gid}:motion")
+        ax.plot(emg_t, _unit(match.emg, emg_t, lo, hi), color="tab:red", lw=1.4, label=f"EMG activity ({muscles}), drawn +{lead * 1000:.0f} ms", gid=f"{gid}:emg")
+        ax.axvline(match.cue, color="0.4", ls="--", lw=1, gid="cue")
+        ax.annotate(f"cue: {match.kind or 'sync'}", (match.cue, 1.0), xycoords=("data", "axes fraction"), fontsize=8, color="0.3", xytext=(3, -10), textcoords="offset points")
+        ax.set_title(title, fontsize=10, loc="left")
+        ax.set_ylabel("scaled to [0, 1]")
+        ax.set_xlim(lo, hi)
+    top.legend(fontsize=8, loc="upper right")
+    bottom.set_xlabel("host time (s)")
+    fig.suptitle(f"{state.meta.session_id}: sync alignment (confidence {match.confidence:.2f}, pipeline {Path(str(pipeline)).stem})", fontsize=11)
+    return fig
+
+
+def _unit(y: np.ndarray, t: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """``y`` scaled so that its part with ``lo <= t <= hi`` spans [0, 1]."""
+    y = np.asarray(y, dtype=np.float64)
+    shown = y[(t >= lo) & (t <= hi) & np.isfinite(y)]
+    if shown.size == 0:
+        return y
+    low, high = float(shown.min()), float(shown.max())
+    return (y - low) / (high - low) if high > low else y - low
+
+
+# -- a built dataset -----------------------------------------------------------------------------
+
+
+def pose_confidence(dataset: Any, segment: str | int, *, min_score: float = 0.3, catalog: str | Path | None = None):
+    """Keypoint scores of one dataset segment over time: a heat map (keypoints x time, 0 to 1) and,
+    below, the mean score and the fraction of keypoints scored at least ``min_score``; frames the
+    dataset marks invalid are shaded grey."""
+    from miakit.viz.common import as_dataset, find_segment, where_of
+
+    ds = as_dataset(dataset, catalog=catalog)
+    seg = find_segment(ds, segment, where=where_of(dataset))
+    score = np.asarray(ds["keypoint_score"][seg.frames].values, dtype=np.float64)
+    time = np.asarray(ds["time"][seg.frames].values, dtype=np.float64)
+    valid = np.asarray(ds["valid"][seg.frames].values, dtype=bool)
+    if seg.length == 0:
+        raise InputError(seg.id, "the segment has no frames")
+    dt = 1.0 / float(ds.attrs.get("rate_hz", 10.0))
+    names = [str(k) for k in ds["keypoint"].values] if "keypoint" in ds.coords else list(BODY_25)
+
+    fig = _figure(11, 6.5)
+    heat, line = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1.2))
+    image = heat.imshow(
+        score.T, aspect="auto", interpolation="nearest", cmap="viridis", vmin=0.0, vmax=1.0,
+        extent=(time[0] - dt / 2, time[-1] + dt / 2, len(names) - 0.5, -0.5),
+    )  # fmt: skip
+    image.set_gid("keypoint_score")
+    heat.set_yticks(range(len(names)), names, fontsize=6.5)
+    heat.set_title("keypoint score", fontsize=10, loc="left")
+    fig.colorbar(image, ax=heat, label="score", pad=0.01)
+    line.plot(time, score.mean(axis=1), color="tab:blue", lw=1.2, label="mean score", gid="mean")
+    line.plot(time, (score >= min_score).mean(axis=1), color="tab:orange", lw=1.0, label=f"fraction scored >= {min_score}", gid="present")
+    for start, stop in _runs(~valid):
+        line.axvspan(time[start] - dt / 2, time[stop - 1] + dt / 2, color="0.85", lw=0, gid="invalid")
+    line.set_ylim(-0.02, 1.02)
+    line.set_xlabel("time in segment (s)")
+    line.legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"pose confidence: {seg.id} (subject {seg.subject}, {seg.exercise}), {seg.length} frames, {valid.mean():.0%} valid", fontsize=11)
+    return fig
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) index pairs of the runs of True in ``mask``."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+def valid_minutes(ds) -> tuple[list[str], list[str], np.ndarray]:
+    """Minutes of valid frames per subject and exercise: (subjects, exercises, minutes[subject, exercise])."""
+    from miakit.contracts.dataset import segment_of_frame
+
+    subjects_of = np.asarray(ds["segment_subject"].values).astype(str)
+    exercises_of = np.asarray(ds["segment_exercise"].values).astype(str)
+    subjects, exercises = sorted(set(subjects_of)), sorted(set(exercises_of))
+    per_segment = np.bincount(segment_of_frame(ds), weights=np.asarray(ds["valid"].values, dtype=np.float64), minlength=len(subjects_of))
+    minutes = np.zeros((len(subjects), len(exercises)))
+    for s, e, frames in zip(subjects_of, exercises_of, per_segment):
+        minutes[subjects.index(s), exercises.index(e)] += frames / float(ds.attrs.get("rate_hz", 10.0)) / 60.0
+    return subjects, exercises, minutes
+
+
+def dataset_summary(dataset: Any, *, catalog: str | Path | None = None):
+    """A dataset at a glance: minutes of valid data per subject and exercise (a heat map with the
+    numbers written in), and the distribution of each muscle's EMG over valid frames (box plots:
+    median, quartiles, whiskers at the 5th and 95th percentiles, no outliers)."""
+    from miakit.viz.common import as_dataset, dataset_label
+
+    ds = as_dataset(dataset, catalog=catalog)
+    subjects, exercises, minutes = valid_minutes(ds)
+    valid = np.asarray(ds["valid"].values, dtype=bool)
+    emg = np.asarray(ds["emg"].values, dtype=np.float64)[valid]
+    muscles = [str(m) for m in ds["muscle"].values]
+
+    fig = _figure(max(9.0, 0.45 * len(exercises) + 3), 4.0 + 0.3 * len(subjects) + 3.2)
+    top, bottom = fig.subplots(2, 1, height_ratios=(max(1.5, 0.3 * len(subjects) + 1), 3.2))
+    image = top.imshow(minutes, aspect="auto", cmap="Blues", vmin=0, interpolation="nearest")
+    image.set_gid("valid_minutes")
+    top.set_xticks(range(len(exercises)), exercises, rotation=45, ha="right", fontsize=7.5)
+    top.set_yticks(range(len(subjects)), subjects, fontsize=7.5)
+    if minutes.size <= 600:
+        high = minutes.max() if minutes.size else 0
+        for (i, j), value in np.ndenumerate(minutes):
+            top.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=6.5, color="white" if value > 0.6 * high else "black")
+    fig.colorbar(image, ax=top, label="valid minutes", pad=0.01)
+    top.set_title(f"valid data: {minutes.sum():.1f} minutes, {len(subjects)} subjects x {len(exercises)} exercises", fontsize=10, loc="left")
+
+    columns = [emg[:, k][np.isfinite(emg[:, k])] for k in range(len(muscles))]
+    boxes = bottom.boxplot(columns, whis=(5, 95), showfliers=False, patch_artist=True, widths=0.6)
+    for patch in boxes["boxes"]:
+        patch.set_facecolor("#9ecae1")
+    for k, median in enumerate(boxes["medians"]):
+        median.set_color("black")
+        median.set_gid(f"median:{muscles[k]}")
+    bottom.set_xticks(range(1, len(muscles) + 1), muscles, fontsize=8)
+    bottom.set_ylabel(str(ds.attrs.get("emg_units", "")))
+    bottom.set_title("EMG per muscle over valid frames (whiskers: 5th to 95th percentile)", fontsize=10, loc="left")
+    fig.suptitle(f"dataset summary ({dataset_label(ds)}): {ds.sizes['segment']} segments, {int(valid.sum())} of {ds.sizes['frame']} frames valid", fontsize=11)
+    return fig
+
+
+# -- predictions ---------------------------------------------------------------------------------
+
+
+def predicted_vs_measured(
+    time: np.ndarray,
+    measured: np.ndarray,
+    predicted: np.ndarray | None = None,
+    *,
+    muscles: Sequence[str] = MUSCLES,
+    title: str = "",
+    units: str = "device units",
+    ncols: int = 4,
+):
+    """One small panel per muscle: measured (black) and, where given, predicted (red) EMG over time
+    (the paper's Figure 6). Plain arrays, so any model can feed it: ``time`` (frames,) in seconds,
+    ``measured`` and ``predicted`` (frames, muscles) in the same units. Gaps (NaN) stay gaps."""
+    time = np.asarray(time, dtype=np.float64)
+    measured = np.asarray(measured, dtype=np.float64)
+    muscles = list(muscles)
+    expected = (len(time), len(muscles))
+    if measured.shape != expected:
+        raise ValueError(f"measured: expected shape {expected} (frames, muscles), found {measured.shape}")
+    if predicted is not None:
+        predicted = np.asarray(predicted, dtype=np.float64)
+        if predicted.shape != expected:
+            raise ValueError(f"predicted: expected shape {expected} (frames, muscles), found {predicted.shape}")
+    ncols = max(1, min(ncols, len(muscles)))
+    nrows = int(np.ceil(len(muscles) / ncols))
+    fig = _figure(3.0 * ncols, 2.1 * nrows + 0.6)
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
+    for k, (ax, muscle) in enumerate(zip(axes, muscles)):
+        ax.plot(time, measured[:, k], color="black", lw=1.0, label="measured", gid=f"measured:{muscle}")
+        if predicted is not None:
+            ax.plot(time, predicted[:, k], color="tab:red", lw=1.0, label="predicted", gid=f"predicted:{muscle}")
+        ax.set_title(muscle, fontsize=9)
+        ax.tick_params(labelsize=7)
+        if k % ncols == 0:
+            ax.set_ylabel(units, fontsize=8)
+    for ax in axes[len(muscles):]:
+        ax.set_visible(False)
+    for ax in axes[max(0, len(muscles) - ncols): len(muscles)]:
+        ax.set_xlabel("time (s)", fontsize=8)
+    axes[0].legend(fontsize=7, loc="upper right")
+    fig.suptitle(title or ("predicted vs measured EMG" if predicted is not None else "measured EMG"), fontsize=11)
+    return fig
+
+
+def segment_emg(dataset: Any, segment: str | int, *, predicted: np.ndarray | None = None, catalog: str | Path | None = None):
+    """:func:`predicted_vs_measured` for one dataset segment (``predicted``: (frames, muscles) or None)."""
+    from miakit.viz.common import as_dataset, find_segment, where_of
+
+    ds = as_dataset(dataset, catalog=catalog)
+    seg = find_segment(ds, segment, where=where_of(dataset))
+    return predicted_vs_measured(
+        ds["time"][seg.frames].values, ds["emg"][seg.frames].values, predicted,
+        muscles=[str(m) for m in ds["muscle"].values], units=str(ds.attrs.get("emg_units", "")),
+        title=f"{seg.id} (subject {seg.subject}, {seg.exercise}): " + ("predicted vs measured EMG" if predicted is not None else "measured EMG"),
+    )  # fmt: skip
+
+
+__all__ = [
+    "session_emg", "alignment", "pose_confidence", "dataset_summary", "predicted_vs_measured", "segment_emg",
+    "valid_minutes", "break_gaps", "save_figure",
+]  # fmt: skip

@@ -1,0 +1,495 @@
+"""The muscle overlay video: a session or a dataset segment drawn frame by frame (the bottom row of
+the paper's Figure 1).
+
+Each output frame holds one panel (measured EMG) or two side by side (measured | predicted): the
+session's video frame where there is one (else a dark background), the BODY_25 skeleton, and the 8
+muscles as thick segments on the limbs, coloured from relaxed (blue) to flexed (red):
+
+- biceps: the upper arm (shoulder to elbow), on the side towards the body's midline;
+- triceps: the upper arm, on the side away from the midline;
+- quads: the thigh (hip to knee), away from the midline; hamstrings: the thigh, towards it.
+
+A frontal 2D view cannot show front and back of a limb, so the two muscles of a limb are drawn side
+by side along it (:func:`muscle_segments` says exactly where). Colour = the EMG scaled per muscle by a
+stated :class:`EmgScale` (default: the 1st to the 99th percentile of that muscle over the dataset's
+valid frames, or over the session for a session); predictions use the measured scale, so equal
+colours mean equal EMG. The scale is written under the panels.
+
+The file is MP4, H.264 (yuv420p, ``+faststart``), which browsers play, written with PyAV's libx264;
+where PyAV or libx264 is missing, OpenCV's MPEG-4 part 2 ('mp4v') is the fallback, which desktop
+players read but browsers may not (:attr:`RenderResult.codec` says which). cv2 and PyAV are imported
+only when a video is made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from miakit.errors import InputError
+from miakit.layout import BODY_25_EDGES, IMAGE_HEIGHT, IMAGE_WIDTH, KP, MUSCLES
+
+RELAXED_TO_FLEXED = np.array([(59, 76, 192), (221, 221, 221), (180, 4, 38)], dtype=np.float64)
+"""RGB colours at levels 0 (relaxed), 0.5 and 1 (flexed): the ends and middle of 'coolwarm'."""
+NO_DATA = (128, 128, 128)
+"""BGR colour of a muscle whose EMG is missing (NaN) at that frame."""
+BACKGROUND = (40, 28, 28)
+"""BGR colour behind the skeleton where there is no video frame."""
+BONE = (215, 215, 215)
+HEADER_PX, FOOTER_PX = 30, 40
+
+# muscle suffix -> (joint name at the top of the bone, at its bottom, side: +1 away from the midline)
+MUSCLE_BONES: dict[str, tuple[str, str, int]] = {
+    "Bicep": ("Shoulder", "Elbow", -1),
+    "Tricep": ("Shoulder", "Elbow", +1),
+    "Quad": ("Hip", "Knee", +1),
+    "Hamstring": ("Hip", "Knee", -1),
+}
+SPAN = (0.2, 0.8)
+"""The part of the bone a muscle covers (fractions from the top joint)."""
+OFFSET = 0.06
+"""How far a muscle's line sits beside the bone, as a fraction of the body's size (the torso's
+length, neck to mid-hip, where present; else the bone's length twice over)."""
+WIDTH = 0.07
+"""A muscle's line width, as a fraction of the body's size. Both use the torso, not the bone, so a
+limb pointing at the camera (short on screen) keeps muscles as wide as the others."""
+
+
+# -- colour ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmgScale:
+    """Per-muscle EMG values drawn as fully relaxed (``low``) and fully flexed (``high``)."""
+
+    low: np.ndarray
+    high: np.ndarray
+    description: str
+
+    def level(self, emg: np.ndarray) -> np.ndarray:
+        """EMG (..., muscles) -> activation level in [0, 1]; NaN stays NaN."""
+        span = np.where(self.high > self.low, self.high - self.low, 1.0)
+        with np.errstate(invalid="ignore"):
+            return np.clip((np.asarray(emg, dtype=np.float64) - self.low) / span, 0.0, 1.0)
+
+
+def emg_scale(emg: np.ndarray, *, low_percentile: float = 1.0, high_percentile: float = 99.0, source: str = "the data") -> EmgScale:
+    """The scale from the ``low_percentile`` to the ``high_percentile`` of each muscle (column) of
+    ``emg`` (frames, muscles), NaN ignored; a muscle with no data gets 0 to 1."""
+    emg = np.asarray(emg, dtype=np.float64)
+    low, high = np.zeros(emg.shape[1]), np.ones(emg.shape[1])
+    for k in range(emg.shape[1]):
+        column = emg[:, k][np.isfinite(emg[:, k])]
+        if column.size:
+            low[k], high[k] = np.percentile(column, [low_percentile, high_percentile])
+    text = f"colour: {_ordinal(low_percentile)} to {_ordinal(high_percentile)} percentile of each muscle in {source}"
+    return EmgScale(low=low, high=high, description=text)
+
+
+def dataset_emg_scale(ds, **percentiles: float) -> EmgScale:
+    """:func:`emg_scale` over a dataset's valid frames."""
+    valid = np.asarray(ds["valid"].values, dtype=bool)
+    return emg_scale(np.asarray(ds["emg"].values)[valid], source="the dataset (valid frames)", **percentiles)
+
+
+def _ordinal(p: float) -> str:
+    n = int(p) if float(p).is_integer() else p
+    suffix = "th" if isinstance(n, float) or 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def activation_colour(level: np.ndarray) -> np.ndarray:
+    """Activation level(s) in [0, 1] -> BGR uint8 colour(s) (..., 3), blue through light grey to red;
+    NaN -> :data:`NO_DATA`."""
+    level = np.asarray(level, dtype=np.float64)
+    x = np.clip(np.nan_to_num(level, nan=0.0), 0.0, 1.0) * 2.0
+    i = np.minimum(x.astype(int), 1)
+    f = (x - i)[..., None]
+    rgb = RELAXED_TO_FLEXED[i] * (1 - f) + RELAXED_TO_FLEXED[i + 1] * f
+    bgr = np.rint(rgb[..., ::-1]).astype(np.uint8)
+    bgr[np.isnan(level)] = NO_DATA
+    return bgr
+
+
+# -- geometry -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MuscleSegment:
+    """Where a muscle is drawn, in the keypoints' pixel coordinates."""
+
+    muscle: str
+    start: np.ndarray
+    end: np.ndarray
+    width: float
+
+    @property
+    def midpoint(self) -> np.ndarray:
+        return (self.start + self.end) / 2
+
+
+def muscle_segments(keypoints: np.ndarray, score: np.ndarray, *, min_score: float = 0.3, muscles=MUSCLES) -> dict[str, MuscleSegment]:
+    """Where each muscle goes on this pose (25, 2): a line beside its bone (:data:`MUSCLE_BONES`),
+    over :data:`SPAN` of it, :data:`OFFSET` of the body's size away from it and :data:`WIDTH` of it
+    wide. Muscles whose joints are missing (score below ``min_score``) are left out."""
+    keypoints = np.asarray(keypoints, dtype=np.float64)
+    present = (np.asarray(score) >= min_score) & np.isfinite(keypoints).all(axis=1)
+    torso = [KP[n] for n in ("Neck", "MidHip", "RShoulder", "LShoulder", "RHip", "LHip") if present[KP[n]]]
+    centre = keypoints[torso].mean(axis=0) if torso else None
+    neck, hip = KP["Neck"], KP["MidHip"]
+    body = float(np.linalg.norm(keypoints[neck] - keypoints[hip])) if present[neck] and present[hip] else None
+    out = {}
+    for muscle in muscles:
+        side = "L" if muscle.startswith("Left") else "R" if muscle.startswith("Right") else ""
+        kind = muscle.removeprefix("Left").removeprefix("Right")
+        if not side or kind not in MUSCLE_BONES:
+            continue
+        top_name, bottom_name, outward = MUSCLE_BONES[kind]
+        a, b = KP[side + top_name], KP[side + bottom_name]
+        if not (present[a] and present[b]):
+            continue
+        top, bottom = keypoints[a], keypoints[b]
+        length = float(np.linalg.norm(bottom - top))
+        if length < 1e-6:
+            continue
+        u = (bottom - top) / length
+        normal = np.array([-u[1], u[0]])
+        middle = (top + bottom) / 2
+        away = middle - centre if centre is not None else (1.0 if side == "L" else -1.0) * np.array([1.0, 0.0])
+        if np.dot(normal, away) < 0:
+            normal = -normal  # now points away from the midline
+        size = body if body else 2.0 * length
+        shift = normal * outward * OFFSET * size
+        out[muscle] = MuscleSegment(
+            muscle=muscle, start=top + u * SPAN[0] * length + shift, end=top + u * SPAN[1] * length + shift, width=WIDTH * size
+        )
+    return out
+
+
+# -- drawing --------------------------------------------------------------------------------------
+
+
+def draw_body(image: np.ndarray, keypoints: np.ndarray, score: np.ndarray, level: np.ndarray | None, *, scale: tuple[float, float], muscles=MUSCLES, min_score: float = 0.3) -> None:
+    """Draw the skeleton and the muscles (coloured by ``level`` (muscles,) in [0, 1], NaN: no data)
+    on ``image`` (BGR, in place). ``scale`` = (x, y) factors from keypoint pixels to image pixels."""
+    import cv2
+
+    sx, sy = scale
+    size = max(image.shape[:2])
+    present = (np.asarray(score) >= min_score) & np.isfinite(keypoints).all(axis=1)
+    pts = np.asarray(keypoints, dtype=np.float64) * np.array([sx, sy])
+    bone = max(1, round(size / 320))
+    for i, j in BODY_25_EDGES:
+        if present[i] and present[j]:
+            cv2.line(image, _px(pts[i]), _px(pts[j]), BONE, bone, cv2.LINE_AA)
+    for k in np.flatnonzero(present):
+        cv2.circle(image, _px(pts[k]), bone + 1, BONE, -1, cv2.LINE_AA)
+    if level is None:
+        return
+    colours = activation_colour(level)
+    for muscle, seg in muscle_segments(keypoints, score, min_score=min_score, muscles=muscles).items():
+        index = list(muscles).index(muscle)
+        width = max(3, round(seg.width * sy))
+        a, b = _px(seg.start * [sx, sy]), _px(seg.end * [sx, sy])
+        cv2.line(image, a, b, (20, 20, 20), width + 2, cv2.LINE_AA)
+        cv2.line(image, a, b, tuple(int(c) for c in colours[index]), width, cv2.LINE_AA)
+
+
+def _px(p: np.ndarray) -> tuple[int, int]:
+    return int(round(float(p[0]))), int(round(float(p[1])))
+
+
+def _colour_bar(width: int, height: int, description: str) -> np.ndarray:
+    import cv2
+
+    bar = np.zeros((height, width, 3), dtype=np.uint8)
+    left, right = 62, width - 52
+    if right > left:
+        gradient = activation_colour(np.linspace(0.0, 1.0, right - left))
+        bar[4:16, left:right] = gradient[None]
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    cv2.putText(bar, "relaxed", (4, 14), font, 0.38, (230, 230, 230), 1, cv2.LINE_AA)
+    cv2.putText(bar, "flexed", (right + 5, 14), font, 0.38, (230, 230, 230), 1, cv2.LINE_AA)
+    cv2.putText(bar, _fit(description, width, 0.34), (4, 32), font, 0.34, (200, 200, 200), 1, cv2.LINE_AA)
+    return bar
+
+
+def _fit(text: str, width: int, font_scale: float) -> str:
+    """``text`` shortened with an ellipsis to fit ``width`` pixels at ``font_scale``."""
+    import cv2
+
+    while text and cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)[0][0] > width - 8:
+        text = text[:-4] + "..."
+    return text
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+
+class Mp4Writer:
+    """Write BGR frames to an MP4: H.264 with PyAV (libx264, yuv420p, +faststart) where it can,
+    else MPEG-4 part 2 with OpenCV. ``codec`` says which ('h264' or 'mpeg4')."""
+
+    def __init__(self, path: str | Path, *, fps: float, width: int, height: int, crf: int = 18):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.size = (width, height)
+        self._container = self._stream = self._cv = None
+        try:
+            self._open_av(fps, crf)
+            self.codec = "h264"
+        except (ImportError, ValueError, OSError) as exc:  # no PyAV, or a PyAV without libx264
+            self._close_av()
+            self._open_cv(fps, exc)
+            self.codec = "mpeg4"
+
+    def _open_av(self, fps: float, crf: int) -> None:
+        from fractions import Fraction
+
+        import av
+
+        av.codec.Codec("libx264", "w")
+        self._container = av.open(str(self.path), mode="w", options={"movflags": "+faststart"})
+        self._stream = self._container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        self._stream.width, self._stream.height = self.size
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.options = {"crf": str(crf), "preset": "veryfast"}
+
+    def _close_av(self) -> None:
+        if self._container is not None:
+            self._container.close()
+        self._container = self._stream = None
+
+    def _open_cv(self, fps: float, why: Exception) -> None:
+        import cv2
+
+        self._cv = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), self.size)
+        if not self._cv.isOpened():
+            raise InputError(self.path, f"no video writer available (PyAV: {why}; OpenCV could not open 'mp4v')")
+
+    def write(self, bgr: np.ndarray) -> None:
+        if bgr.shape[1::-1] != self.size:
+            raise ValueError(f"frame size {bgr.shape[1::-1]} differs from the video's {self.size}")
+        if self._cv is not None:
+            self._cv.write(bgr)
+            return
+        import av
+
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(bgr), format="bgr24")
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+
+    def close(self) -> None:
+        if self._cv is not None:
+            self._cv.release()
+            self._cv = None
+        if self._container is not None:
+            for packet in self._stream.encode(None):
+                self._container.mux(packet)
+            self._close_av()
+
+    def __enter__(self) -> "Mp4Writer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# -- a segment ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VideoSource:
+    """A video to draw under a segment: ``times`` are, for each frame of the segment, the seconds
+    from the video's first frame to show (a frame with no video frame near it gets the background)."""
+
+    path: Path
+    times: np.ndarray
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    path: Path
+    frames: int
+    width: int
+    height: int
+    fps: float
+    codec: str
+    panels: tuple[str, ...]
+    panel_size: tuple[int, int]
+    """(width, height) of one panel; panel ``i`` starts at x = i * width, y = :data:`HEADER_PX`"""
+    keypoint_scale: tuple[float, float]
+    """(x, y) factors from the segment's keypoint pixels to panel pixels"""
+    scale: EmgScale
+
+
+def render_segment(
+    dataset: Any,
+    segment: str | int,
+    out: str | Path,
+    *,
+    predicted: np.ndarray | None = None,
+    scale: EmgScale | None = None,
+    video: VideoSource | None = None,
+    panel_height: int = 640,
+    min_score: float = 0.3,
+    catalog: str | Path | None = None,
+    progress: bool = True,
+) -> RenderResult:
+    """Draw one dataset segment as an MP4 at the dataset's rate (10 frames per second).
+
+    ``predicted`` (frames of the segment, muscles), in the dataset's EMG units, adds a second panel
+    (any model can fill it; the command line fills it from a checkpoint with
+    ``miakit.learn.predict.predict_segment``). ``scale`` defaults to :func:`dataset_emg_scale`.
+    ``video`` puts that video's frames under the drawing (else a dark background). Panels are
+    ``panel_height`` pixels high, as wide as the segment's image aspect needs.
+    """
+    from miakit.progress import track
+    from miakit.viz.common import as_dataset, find_segment, where_of
+
+    ds = as_dataset(dataset, catalog=catalog)
+    seg = find_segment(ds, segment, where=where_of(dataset))
+    if seg.length == 0:
+        raise InputError(seg.id, "the segment has no frames")
+    muscles = [str(m) for m in ds["muscle"].values]
+    emg = np.asarray(ds["emg"][seg.frames].values, dtype=np.float64)
+    if predicted is not None:
+        predicted = np.asarray(predicted, dtype=np.float64)
+        if predicted.shape != emg.shape:
+            raise InputError(seg.id, "predictions do not match the segment", field="predicted", expected=f"shape {emg.shape} (frames, muscles)", found=predicted.shape)
+    scale = scale or dataset_emg_scale(ds)
+    keypoints = np.asarray(ds["keypoints"][seg.frames].values, dtype=np.float64)
+    score = np.asarray(ds["keypoint_score"][seg.frames].values, dtype=np.float64)
+    time = np.asarray(ds["time"][seg.frames].values, dtype=np.float64)
+    image_w, image_h = (seg.image_width, seg.image_height) if seg.image_width > 0 and seg.image_height > 0 else (IMAGE_WIDTH, IMAGE_HEIGHT)
+    panel_h = int(panel_height) // 2 * 2
+    panel_w = max(2, int(round(panel_h * image_w / image_h / 2)) * 2)
+    kp_scale = (panel_w / image_w, panel_h / image_h)
+    layers = [("measured", scale.level(emg))] + ([("predicted", scale.level(predicted))] if predicted is not None else [])
+    width, height = panel_w * len(layers), HEADER_PX + panel_h + FOOTER_PX
+    footer = _colour_bar(width, FOOTER_PX, f"{scale.description}; grey: no EMG")
+    fps = float(ds.attrs.get("rate_hz", 10.0))
+
+    with Mp4Writer(out, fps=fps, width=width, height=height) as writer:
+        frames = _video_frames(video, seg.length)
+        for k in track(range(seg.length), f"rendering {seg.id}", enabled=progress):
+            under = next(frames)
+            canvas = np.zeros((height, width, 3), dtype=np.uint8)
+            for p, (name, level) in enumerate(layers):
+                panel = canvas[HEADER_PX : HEADER_PX + panel_h, p * panel_w : (p + 1) * panel_w]
+                panel[:] = _resize(under, panel_w, panel_h) if under is not None else BACKGROUND
+                draw_body(panel, keypoints[k], score[k], level[k], scale=kp_scale, muscles=muscles, min_score=min_score)
+                _header(canvas, p * panel_w, panel_w, name, time[k] if p == 0 else None)
+            canvas[HEADER_PX + panel_h :] = footer
+            writer.write(canvas)
+    return RenderResult(
+        path=Path(out), frames=seg.length, width=width, height=height, fps=fps, codec=writer.codec,
+        panels=tuple(name for name, _ in layers), panel_size=(panel_w, panel_h), keypoint_scale=kp_scale, scale=scale,
+    )  # fmt: skip
+
+
+def _header(canvas: np.ndarray, x: int, width: int, name: str, time_s: float | None) -> None:
+    import cv2
+
+    text = name if time_s is None else f"{name}  t = {time_s:5.1f} s"
+    cv2.putText(canvas, _fit(text, width, 0.5), (x + 6, HEADER_PX - 9), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (240, 240, 240), 1, cv2.LINE_AA)
+
+
+def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    import cv2
+
+    if image.shape[1] == width and image.shape[0] == height:
+        return image
+    interpolation = cv2.INTER_AREA if image.shape[0] > height else cv2.INTER_LINEAR
+    return cv2.resize(image, (width, height), interpolation=interpolation)
+
+
+def _video_frames(video: VideoSource | None, n: int) -> Iterator[np.ndarray | None]:
+    """For each of the segment's ``n`` frames, the video image to draw under it, or None."""
+    if video is None:
+        yield from (None for _ in range(n))
+        return
+    from miakit.stages.video import frames_at
+
+    times = np.asarray(video.times, dtype=np.float64)
+    if len(times) != n:
+        raise ValueError(f"video.times: expected {n} times (one per segment frame), found {len(times)}")
+    found = frames_at(video.path, times)
+    pending = next(found, None)
+    for k in range(n):
+        if pending is not None and pending[0] == k:
+            yield pending[2]
+            pending = next(found, None)
+        else:
+            yield None
+
+
+# -- a session ------------------------------------------------------------------------------------
+
+
+def session_dataset(session_dir: str | Path, *, pipeline: str | Path = "mia"):
+    """A session run through ``pipeline``'s stages, as a one-segment in-memory dataset (contract 2,
+    validated), with the session's video (or None) timed to its frames: ``(ds, VideoSource | None)``.
+
+    The video is placed where the alignment put the keypoints: its stated start, moved by the
+    offset the sync stage found (the keypoints come from the same camera).
+    """
+    from datetime import datetime, timezone
+
+    from miakit import __version__
+    from miakit.contracts.dataset import SCHEMA, validate_dataset
+    from miakit.pipeline import load_pipeline
+    from miakit.segments import Segment, assemble
+    from miakit.viz.common import session_state
+
+    folder = Path(session_dir)
+    spec = load_pipeline(pipeline)
+    state = session_state(folder, pipeline=spec.path or pipeline)
+    meta = state.meta
+    segment = Segment(
+        id=meta.session_id, session=meta.session_id, subject=meta.subject, exercise=meta.exercise or "", split="",
+        source="session", emg=state.emg.astype(np.float32), keypoints=state.keypoints.astype(np.float32),
+        keypoint_score=state.score.astype(np.float32), valid=state.valid, image_width=state.image_size[0],
+        image_height=state.image_size[1], rate_hz=state.rate_hz,
+        emg_clean=None if state.emg_clean is None else state.emg_clean.astype(np.float32),
+    )  # fmt: skip
+    attrs = {
+        "schema": SCHEMA, "rate_hz": spec.rate_hz, "muscles": list(MUSCLES), "keypoint_layout": "BODY_25",
+        "emg_units": state.decoded.profile.units,
+        "provenance": {
+            "pipeline": spec.name, "pipeline_sha256": spec.sha256, "inputs_sha256": "", "inputs": {meta.session_id: str(folder)},
+            "miakit_version": __version__, "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    }  # fmt: skip
+    ds = validate_dataset(assemble([segment], muscles=list(MUSCLES), attrs=attrs), where=str(folder))
+    if meta.video is None:
+        return ds, None
+    stated = meta.keypoints.start_host_time if meta.keypoints is not None else meta.video.start_host_time
+    video_start = meta.video.start_host_time + (state.keypoint_start - stated if state.keypoint_start is not None else 0.0)
+    return ds, VideoSource(path=folder / meta.video.file, times=state.grid - video_start)
+
+
+def render_session(
+    session_dir: str | Path,
+    out: str | Path,
+    *,
+    pipeline: str | Path = "mia",
+    predicted: np.ndarray | None = None,
+    panel_height: int = 640,
+    progress: bool = True,
+) -> RenderResult:
+    """Draw a raw session as an MP4: its video (where it has one) and its EMG on the pipeline's 10 Hz
+    grid (:func:`session_dataset`), coloured by the session's own scale (1st to 99th percentile of
+    each muscle). ``predicted``: (frames, muscles) for a second panel, as in :func:`render_segment`."""
+    ds, video = session_dataset(session_dir, pipeline=pipeline)
+    scale = emg_scale(np.asarray(ds["emg"].values), source="this session")
+    return render_segment(ds, 0, out, predicted=predicted, scale=scale, video=video, panel_height=panel_height, progress=progress)
+
+
+__all__ = [
+    "render_segment", "render_session", "session_dataset", "EmgScale", "emg_scale", "dataset_emg_scale",
+    "activation_colour", "muscle_segments", "MuscleSegment", "draw_body", "Mp4Writer", "VideoSource", "RenderResult",
+]  # fmt: skip

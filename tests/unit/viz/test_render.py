@@ -1,0 +1,214 @@
+"""The overlay video: written as H.264 MP4, decoded back, and checked pixel by pixel: a flexed muscle
+is red, a relaxed one blue, a missing one grey, predictions in their own panel, and the session's own
+video frames under the drawing."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import make_dataset, upright_pose
+
+from miakit.errors import MiakitError
+from miakit.layout import MUSCLES
+from miakit.viz import render as rv
+
+
+def _decode(path: Path) -> tuple[str, list[np.ndarray]]:
+    """The codec and every frame (BGR) of a video, read back with PyAV."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        codec = stream.codec_context.name
+        frames = [f.to_ndarray(format="bgr24") for f in container.decode(stream)]
+    return codec, frames
+
+
+def _pixel(frame: np.ndarray, result: rv.RenderResult, panel: int, xy: np.ndarray) -> np.ndarray:
+    """The mean BGR colour (3x3) at keypoint-pixel position ``xy`` in ``panel`` of a decoded frame."""
+    sx, sy = result.keypoint_scale
+    col = int(round(xy[0] * sx)) + panel * result.panel_size[0]
+    row = int(round(xy[1] * sy)) + rv.HEADER_PX
+    return frame[row - 1 : row + 2, col - 1 : col + 2].reshape(-1, 3).mean(axis=0)
+
+
+def _red(bgr) -> bool:
+    return bgr[2] > 140 and bgr[0] < 110
+
+
+def _blue(bgr) -> bool:
+    return bgr[0] > 140 and bgr[2] < 110
+
+
+def test_activation_colours_run_from_blue_to_red():
+    colours = rv.activation_colour(np.array([0.0, 0.5, 1.0, np.nan]))
+    assert _blue(colours[0]) and _red(colours[2])
+    assert tuple(colours[1]) == (221, 221, 221) and tuple(colours[3]) == rv.NO_DATA
+
+
+def test_muscles_sit_on_their_limbs():
+    pose = upright_pose()
+    segs = rv.muscle_segments(pose, np.ones(25))
+    assert set(segs) == set(MUSCLES)
+    hip, knee = pose[12], pose[13]  # LHip, LKnee
+    quad, ham = segs["LeftQuad"].midpoint, segs["LeftHamstring"].midpoint
+    assert hip[1] < quad[1] < knee[1] and hip[1] < ham[1] < knee[1]  # along the thigh
+    mid_x = pose[8][0]  # MidHip: the subject's left leg is on the image's right
+    assert abs(quad[0] - mid_x) > abs(ham[0] - mid_x)  # quads away from the midline, hamstrings towards it
+    assert abs(segs["RightTricep"].midpoint[0] - mid_x) > abs(segs["RightBicep"].midpoint[0] - mid_x)
+    score = np.ones(25)
+    score[13] = 0.0  # no left knee: no left thigh muscles
+    assert "LeftQuad" not in rv.muscle_segments(pose, score) and "RightQuad" in rv.muscle_segments(pose, score)
+
+
+def test_segment_video_shows_flexed_red_relaxed_blue_and_predictions(tmp_path):
+    n = 20
+    emg = np.full((n, 8), 10.0)
+    quad, bicep, ham = MUSCLES.index("LeftQuad"), MUSCLES.index("RightBicep"), MUSCLES.index("RightHamstring")
+    emg[10:, quad] = 100.0  # the left quad flexes halfway through
+    emg[:, ham] = np.nan  # no right hamstring sensor
+    predicted = emg.copy()
+    predicted[:, quad] = 10.0  # the model misses it
+    predicted[:, bicep] = 100.0  # and sees a flexed right bicep
+    ds = make_dataset([{"id": "seg", "subject": "S1", "exercise": "squat", "emg": emg}])
+    scale = rv.EmgScale(low=np.zeros(8), high=np.full(8, 100.0), description="colour: 0 to 100 device units")
+    out = tmp_path / "overlay.mp4"
+    result = rv.render_segment(ds, "seg", out, predicted=predicted, scale=scale, panel_height=480, progress=False)
+    assert result.panels == ("measured", "predicted") and result.codec == "h264"
+
+    codec, frames = _decode(out)
+    assert codec == "h264" and len(frames) == n
+    assert frames[0].shape == (result.height, result.width, 3) and result.width == 2 * result.panel_size[0]
+    segs = rv.muscle_segments(upright_pose(), np.full(25, 0.9))
+    at = {m: segs[m].midpoint for m in ("LeftQuad", "RightBicep", "RightHamstring")}
+    assert _blue(_pixel(frames[5], result, 0, at["LeftQuad"]))  # relaxed before
+    assert _red(_pixel(frames[15], result, 0, at["LeftQuad"]))  # flexed after
+    assert _blue(_pixel(frames[15], result, 1, at["LeftQuad"]))  # predicted relaxed
+    assert _blue(_pixel(frames[15], result, 0, at["RightBicep"])) and _red(_pixel(frames[15], result, 1, at["RightBicep"]))
+    grey = _pixel(frames[15], result, 0, at["RightHamstring"])
+    assert np.ptp(grey) < 25 and 100 < grey.mean() < 160  # no data: grey
+    # no video: the dark background around the body, with the stated scale drawn below
+    corner = frames[0][rv.HEADER_PX + 5 : rv.HEADER_PX + 20, 5:20].reshape(-1, 3).mean(axis=0)
+    np.testing.assert_allclose(corner, rv.BACKGROUND, atol=6)
+    bar = frames[0][result.height - rv.FOOTER_PX + 10, :]
+    assert _blue(bar[70]) and _red(bar[result.width - 60])
+
+
+def test_segment_video_default_scale_is_the_datasets_percentiles(tmp_path):
+    emg = np.linspace(0, 100, 30)[:, None].repeat(8, axis=1)
+    ds = make_dataset([{"id": "seg", "subject": "S1", "exercise": "squat", "emg": emg}])
+    result = rv.render_segment(ds, 0, tmp_path / "m.mp4", panel_height=320, progress=False)
+    assert result.panels == ("measured",)
+    np.testing.assert_allclose(result.scale.low, 1.0)
+    np.testing.assert_allclose(result.scale.high, 99.0)
+    assert "1st to 99th percentile" in result.scale.description
+    _, frames = _decode(result.path)
+    at = rv.muscle_segments(upright_pose(), np.ones(25))["RightQuad"].midpoint
+    assert _blue(_pixel(frames[0], result, 0, at)) and _red(_pixel(frames[-1], result, 0, at))
+
+
+def test_predictions_of_the_wrong_shape_are_refused(tmp_path):
+    ds = make_dataset([{"id": "seg", "subject": "S1", "exercise": "squat", "emg": np.ones((10, 8))}])
+    with pytest.raises(MiakitError, match="predictions do not match"):
+        rv.render_segment(ds, "seg", tmp_path / "x.mp4", predicted=np.ones((9, 8)), progress=False)
+
+
+def test_session_video_draws_over_the_sessions_own_frames(synth_session, tmp_path):
+    from miakit.stages.video import frames_at
+
+    ds, video = rv.session_dataset(synth_session)
+    assert video is not None and len(video.times) == ds.sizes["frame"]
+    result = rv.render_session(synth_session, tmp_path / "session.mp4", panel_height=480, progress=False)
+    codec, frames = _decode(result.path)
+    assert codec == "h264" and len(frames) == ds.sizes["frame"]
+    k = len(frames) // 2
+    (_, _, source), = list(frames_at(video.path, video.times[k : k + 1]))
+    pw, ph = result.panel_size
+    import cv2
+
+    source = cv2.resize(source, (pw, ph), interpolation=cv2.INTER_AREA)
+    drawn = frames[k][rv.HEADER_PX : rv.HEADER_PX + ph, :pw]
+    # the top of the frame (the preview's caption, above the body) is the session's video, not a background
+    top = slice(0, ph // 8)
+    assert np.abs(drawn[top].astype(int) - source[top].astype(int)).mean() < 8
+    assert np.abs(drawn[top].astype(int) - np.array(rv.BACKGROUND)).mean() > np.abs(drawn[top].astype(int) - source[top].astype(int)).mean() + 3
+    assert (source[top].max(axis=2) > 150).sum() > 20  # the caption is there to be seen
+    # the video is timed by the alignment: the preview's own joints (white dots) lie under the
+    # session's keypoints at each frame's time (not at the 0.4 s late time session.yaml states)
+    assert _joint_hits(ds, video, video.times) > 0.97
+    assert _joint_hits(ds, video, video.times + 0.4) < 0.9
+    # and the muscles are drawn on the pose at that frame, in the session's own scale
+    score = ds["keypoint_score"].values[k]
+    segs = rv.muscle_segments(ds["keypoints"].values[k], score)
+    level = result.scale.level(ds["emg"].values[k])
+    for muscle, seg in segs.items():
+        want = rv.activation_colour(level[MUSCLES.index(muscle)]).astype(float)
+        got = _pixel(frames[k], result, 0, seg.midpoint)
+        assert np.abs(got - want).max() < 45, (muscle, got, want)
+
+
+def _joint_hits(ds, video: rv.VideoSource, times: np.ndarray) -> float:
+    """The share of present keypoints (every 4th frame) that land on a bright pixel of the video
+    frame shown at ``times`` (the synthetic preview draws its joints as white dots)."""
+    from miakit.stages.video import frames_at
+
+    keypoints, score = ds["keypoints"].values, ds["keypoint_score"].values
+    width = ds["segment_image_width"].values[0]
+    hits = []
+    for j, _, image in frames_at(video.path, times[::4]):
+        k = 4 * j
+        bright = image.max(axis=2) > 180
+        for x, y in np.rint(keypoints[k][score[k] > 0.3] * image.shape[1] / width).astype(int):
+            hits.append(bright[max(0, y - 2) : y + 3, max(0, x - 2) : x + 3].any())
+    return float(np.mean(hits))
+
+
+# -- the commands ---------------------------------------------------------------------------------
+
+
+def _app():
+    import typer
+
+    from miakit.viz.cli import plot_app, render
+
+    app = typer.Typer()
+    app.command("render")(render)
+    app.add_typer(plot_app, name="plot")
+    return app
+
+
+def test_render_and_plot_commands(synth_session, tmp_path):
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    out = tmp_path / "cli.mp4"
+    result = runner.invoke(_app(), ["render", str(synth_session), "--out", str(out), "--height", "320"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == str(out)
+    codec, frames = _decode(out)
+    assert codec == "h264" and frames[0].shape[0] == rv.HEADER_PX + 320 + rv.FOOTER_PX
+
+    png = tmp_path / "emg.png"
+    result = runner.invoke(_app(), ["plot", "session-emg", str(synth_session), "--out", str(png)])
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    result = runner.invoke(_app(), ["render", str(synth_session), "--dataset", "x", "--segment", "0", "--out", str(out)])
+    assert result.exit_code == 2 and "either SESSION_DIR or --dataset" in " ".join(result.output.replace("│", " ").split())
+
+
+@pytest.mark.skipif(importlib.util.find_spec("miakit.learn.predict") is not None, reason="miakit.learn.predict exists now")
+def test_checkpoint_without_the_predictor_says_so(tmp_path):
+    from typer.testing import CliRunner
+
+    ds = make_dataset([{"id": "seg", "subject": "S1", "exercise": "squat", "emg": np.ones((10, 8))}])
+    store = tmp_path / "d.zarr"
+    from miakit.store import write_dataset
+
+    write_dataset(ds, store)
+    result = CliRunner().invoke(_app(), ["render", "--dataset", str(store), "--segment", "seg", "--out", str(tmp_path / "x.mp4"), "--checkpoint", str(tmp_path / "m.pt")])
+    assert isinstance(result.exception, MiakitError)
+    assert str(result.exception) == "prediction needs miakit.learn.predict (not available)"
