@@ -55,22 +55,26 @@ def test_eight_sensors_20s_random_disconnects_nothing_lost_or_doubled(tmp_path):
         await recorder.connect_all()
         task = asyncio.create_task(recorder.stream())
         await asyncio.sleep(duration)
+        stopped_at = asyncio.get_running_loop().time()
         recorder.stop()
         await task
         await recorder.close()
         writer.close()
         await emulator.stop()
-        return emulator, writer.folder
+        return emulator, writer.folder, stopped_at
 
-    emulator, folder = asyncio.run(run())
+    emulator, folder, stopped_at = asyncio.run(run())
     validate_session(folder)
     rows = _rows(folder / "emg.csv")
     events = _rows(folder / "events.csv")
     for name in names:
         got = [bytes.fromhex(r["payload"]) for r in rows if r["sensor"] == name]
         sent = [payload for _, payload in emulator[name].sent]
-        assert len(sent) > 100
-        assert got == sent, f"{name}: {len(got)} recorded, {len(sent)} sent while connected"
+        # the sensors keep streaming while the recorder stops: what was sent while it recorded
+        # (up to 0.2 s before the stop) must all be there; anything later may or may not be
+        recorded_span = sum(1 for t, _ in emulator[name].sent if t < stopped_at - 0.2)
+        assert recorded_span > 100
+        assert got == sent[: len(got)] and len(got) >= recorded_span, f"{name}: {len(got)} recorded, {recorded_span} sent while recording"
         times = [float(r["host_time"]) for r in rows if r["sensor"] == name]
         assert times == sorted(times)
     planned = sorted((d.sensor for d in faults.disconnects))

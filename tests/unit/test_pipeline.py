@@ -195,7 +195,7 @@ def test_raw_semg_device_becomes_an_envelope_on_the_grid(tmp_path):
     from miakit.record.session_writer import SessionWriter
     from miakit.stages.openpose import frame_filename, write_frame
 
-    from conftest import standing_pose
+    from session_builders import standing_pose
 
     rng = np.random.default_rng(0)
     profile = load_profile("generic")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_dataset
+from viz_builders import make_dataset
 
 from miakit.errors import InputError
 from miakit.layout import MUSCLES

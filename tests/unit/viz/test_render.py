@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_dataset, upright_pose
+from viz_builders import make_dataset, upright_pose
 
 from miakit.errors import MiakitError
 from miakit.layout import MUSCLES

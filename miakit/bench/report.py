@@ -1,0 +1,122 @@
+"""Benchmark reports: Markdown tables and PNG plots (matplotlib with the Agg backend).
+
+Plots are written beside the report and linked by relative path, so the folder can be moved or
+published as it is.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+MODEL_LABELS = {"random": "Random", "nn": "Nearest Neighbour", "cnn": "CNN", "transformer": "Transformer", "noise_floor": "noise floor"}
+COLORS = {"random": "#bbbbbb", "nn": "#6b8fb3", "cnn": "#8fb36b", "transformer": "#d9822b", "noise_floor": "#333333"}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def markdown_table(df, *, digits: int = 2, index_name: str = "") -> str:
+    """A pipe table of ``df`` (index as the first column); floats rounded, NaN shown as '-'."""
+
+    def cell(v) -> str:
+        if isinstance(v, (float, np.floating)):
+            return "-" if math.isnan(v) else f"{v:.{digits}f}"
+        return str(v)
+
+    header = [index_name or (df.index.name or "")] + [MODEL_LABELS.get(str(c), str(c)) for c in df.columns]
+    rows = ["| " + " | ".join(header) + " |", "|" + "|".join([" --- "] + [" ---: "] * len(df.columns)) + "|"]
+    for i, name in enumerate(df.index):
+        cells = [cell(df[c].iloc[i]) for c in df.columns]  # by column, so integer columns stay integers
+        rows.append("| " + " | ".join([f"**{name}**" if name == "mean" else str(name)] + cells) + " |")
+    return "\n".join(rows)
+
+
+def plot_per_exercise(table, path: str | Path, *, models: tuple[str, ...], title: str = "RMSE per exercise") -> Path:
+    """Grouped horizontal bars: one group per exercise (and the mean), one bar per model."""
+    plt = _pyplot()
+    rows = list(table.index)
+    fig, ax = plt.subplots(figsize=(8, 0.12 * len(rows) * (len(models) + 1) + 1.5))
+    height = 0.8 / len(models)
+    y = np.arange(len(rows))
+    for i, model in enumerate(models):
+        ax.barh(y + i * height, table[model].values, height=height, label=MODEL_LABELS.get(model, model), color=COLORS.get(model))
+    if "noise_floor" in table and table["noise_floor"].notna().any():
+        ax.scatter(table["noise_floor"].values, y + 0.4 - height / 2, marker="|", s=120, color=COLORS["noise_floor"], label="noise floor", zorder=3)
+    ax.set_yticks(y + 0.4 - height / 2, rows)
+    ax.invert_yaxis()
+    ax.set_xlabel("RMSE (raw EMG units)")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    return _save(fig, path)
+
+
+def plot_example(true: np.ndarray, preds: dict[str, np.ndarray], muscles: list[str], path: str | Path, *, title: str = "") -> Path:
+    """One window: true EMG (black) and each model's prediction, one panel per muscle."""
+    plt = _pyplot()
+    n = len(muscles)
+    cols = 2 if n > 1 else 1
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(9, 1.6 * rows + 0.6), sharex=True, squeeze=False)
+    steps = np.arange(true.shape[-1]) / 10.0
+    for m, ax in enumerate(axes.ravel()):
+        if m >= n:
+            ax.axis("off")
+            continue
+        ax.plot(steps, true[m], color="black", lw=1.5, label="measured")
+        for name, pred in preds.items():
+            ax.plot(steps, pred[m], color=COLORS.get(name), lw=1.2, label=MODEL_LABELS.get(name, name))
+        ax.set_title(muscles[m], fontsize=8, loc="left")
+        ax.tick_params(labelsize=7)
+    axes[0, 0].legend(fontsize=6, loc="upper right")
+    for ax in axes[-1]:
+        ax.set_xlabel("seconds", fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    return _save(fig, path)
+
+
+def plot_history(history, path: str | Path) -> Path:
+    """Validation RMSE and training loss over steps."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.plot(history["step"], history["val_rmse"], marker="o", color=COLORS["transformer"], label="validation RMSE")
+    ax.set_xlabel("step")
+    ax.set_ylabel("validation RMSE (raw units)")
+    twin = ax.twinx()
+    twin.plot(history["step"], history["train_loss"], color="#888888", ls="--", label="training loss (scaled MSE)")
+    twin.set_ylabel("training loss")
+    fig.legend(loc="upper right", fontsize=7)
+    return _save(fig, path)
+
+
+def _save(fig, path: str | Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_report(path: str | Path, *, title: str, sections: list[tuple[str, str]]) -> Path:
+    """Write a Markdown report: a title, then (heading, body) sections in order."""
+    path = Path(path)
+    text = [f"# {title}", ""]
+    for heading, body in sections:
+        text += [f"## {heading}", "", body.rstrip(), ""]
+    path.write_text("\n".join(text))
+    return path
+
+
+def image(path: Path, report: Path, alt: str) -> str:
+    """A Markdown image link to ``path``, relative to the report's folder."""
+    return f"![{alt}]({Path(path).resolve().relative_to(Path(report).resolve().parent).as_posix()})"

@@ -1,0 +1,248 @@
+"""The paper's models: the Transformer, the CNN, Nearest Neighbour and Random.
+
+Every model maps inputs ``x`` of shape (batch, steps, features) (features = 2 x keypoints,
+normalized) to EMG ``y`` of shape (batch, muscles, steps). Sizes come from the data
+(``n_features``, ``n_muscles``), never fixed to 25 keypoints or 8 muscles.
+
+Parameter counts for 25 keypoints (50 features) and 8 muscles, 30-step windows:
+- ``PaperTransformer``: 2,430,856 (conv embedding 57,728; four encoder layers 593,024 each; head 1,032)
+- ``PaperCNN``: 284,424
+- ``NearestNeighbour`` and ``RandomBaseline``: 0 (they store the training windows)
+
+Both neural models begin with a fixed :class:`InputScaling` (identity unless the trainer sets the
+training mean and std of each input feature; buffers, not parameters).
+
+torch is imported inside :func:`build_model` and the classes are built on first use, so importing
+this module costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import numpy as np
+
+NEURAL = ("transformer", "cnn")
+"""The models the trainer trains (torch modules); the others are fitted by storing windows."""
+
+
+def build_model(name: str, *, n_features: int, n_muscles: int, seed: int = 0, **kwargs):
+    """Make the model called ``name`` (a key of :data:`MODELS`) for this data's sizes.
+
+    ``seed`` seeds the Random baseline's choices; extra keyword arguments go to the model.
+    """
+    if name not in MODELS:
+        from miakit.errors import InputError
+
+        raise InputError("model", "unknown model", expected=f"one of {list(MODELS)}", found=name)
+    return MODELS[name](n_features=n_features, n_muscles=n_muscles, seed=seed, **kwargs)
+
+
+def count_parameters(model) -> int:
+    """Number of trainable parameters (0 for the non-parametric baselines)."""
+    if not hasattr(model, "parameters"):
+        return 0
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def __getattr__(name: str):
+    """``PaperTransformer`` and ``PaperCNN`` are built (importing torch) on first access."""
+    if name in ("PaperTransformer", "PaperCNN", "PositionalEncoding", "InputScaling"):
+        return _torch_classes()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@cache
+def _torch_classes() -> dict[str, type]:
+    import torch
+    from torch import nn
+
+    class PositionalEncoding(nn.Module):
+        """Sinusoidal positional encoding (Vaswani et al.), added to (B, T, d), then dropout."""
+
+        def __init__(self, d_model: int, *, dropout: float = 0.1, max_len: int = 1000):
+            super().__init__()
+            self.dropout = nn.Dropout(dropout)
+            position = torch.arange(max_len).unsqueeze(1)
+            div = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+            pe = torch.zeros(max_len, d_model)
+            pe[:, 0::2] = torch.sin(position * div)
+            pe[:, 1::2] = torch.cos(position * div)
+            self.register_buffer("pe", pe, persistent=False)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.dropout(x + self.pe[: x.shape[1]])
+
+    class InputScaling(nn.Module):
+        """Fixed (not learned) per-feature centring and scaling of the inputs, then a clamp to +-10.
+
+        Identity by default (mean 0, std 1: the paper's inputs pass unchanged). The trainer sets
+        the training mean and std (``TrainConfig.standardize``): an affine reparameterization of
+        the first layer that the layer could represent itself, but that makes training converge
+        in minutes rather than hours, since normalized keypoints vary by a few hundredths around
+        0.5. Stored with the model's state, so a checkpoint carries it.
+        """
+
+        def __init__(self, n_features: int):
+            super().__init__()
+            self.register_buffer("mean", torch.zeros(n_features))
+            self.register_buffer("std", torch.ones(n_features))
+
+        def set(self, mean, std) -> None:
+            with torch.no_grad():
+                self.mean.copy_(torch.as_tensor(mean, dtype=self.mean.dtype))
+                self.std.copy_(torch.as_tensor(std, dtype=self.std.dtype).clamp_min(1e-6))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return ((x - self.mean) / self.std).clamp(-10.0, 10.0)
+
+    class PaperTransformer(nn.Module):
+        """The paper's Transformer: a local motion encoder and a global feature encoder.
+
+        Conv2d(1, d_model, kernel (features, 9), padding (0, 4)) embeds each step from all
+        coordinates over 9 steps; sinusoidal positions (dropout 0.1); a 4-layer, 8-head post-norm
+        TransformerEncoder (feed-forward 2048, PyTorch defaults, no mask); Linear(d_model,
+        muscles) per step, then ReLU. (B, T, F) -> (B, M, T).
+        """
+
+        def __init__(
+            self, *, n_features: int, n_muscles: int, d_model: int = 128, n_heads: int = 8, n_layers: int = 4,
+            dim_feedforward: int = 2048, dropout: float = 0.1, kernel_steps: int = 9,
+        ):  # fmt: skip
+            super().__init__()
+            self.scale_inputs = InputScaling(n_features)
+            self.embed = nn.Conv2d(1, d_model, kernel_size=(n_features, kernel_steps), padding=(0, kernel_steps // 2))
+            self.positions = PositionalEncoding(d_model, dropout=dropout)
+            layer = nn.TransformerEncoderLayer(d_model, n_heads, dim_feedforward=dim_feedforward, dropout=dropout, batch_first=True)
+            self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+            self.head = nn.Linear(d_model, n_muscles)
+
+        def features(self, x: torch.Tensor) -> torch.Tensor:
+            """The encoder's per-step representation, (B, T, d_model)."""
+            h = self.embed(self.scale_inputs(x).transpose(1, 2).unsqueeze(1))  # (B, d, 1, T)
+            h = h.squeeze(2).transpose(1, 2)  # (B, T, d)
+            return self.encoder(self.positions(h))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.relu(self.head(self.features(x))).transpose(1, 2)
+
+    class PaperCNN(nn.Module):
+        """The paper's CNN: five convolutions with 128, 64, 128, 64 and n_muscles channels.
+
+        The first kernel spans all coordinates x 9 steps, the rest 9 steps (padding 4); batch
+        norm after the first three; ReLU between layers. (B, T, F) -> (B, M, T).
+        """
+
+        def __init__(self, *, n_features: int, n_muscles: int, kernel_steps: int = 9):
+            super().__init__()
+            pad = kernel_steps // 2
+            self.scale_inputs = InputScaling(n_features)
+            self.first = nn.Conv2d(1, 128, kernel_size=(n_features, kernel_steps), padding=(0, pad))
+            self.body = nn.Sequential(
+                nn.BatchNorm1d(128), nn.ReLU(),
+                nn.Conv1d(128, 64, kernel_steps, padding=pad), nn.BatchNorm1d(64), nn.ReLU(),
+                nn.Conv1d(64, 128, kernel_steps, padding=pad), nn.BatchNorm1d(128), nn.ReLU(),
+                nn.Conv1d(128, 64, kernel_steps, padding=pad), nn.ReLU(),
+                nn.Conv1d(64, n_muscles, kernel_steps, padding=pad),
+            )  # fmt: skip
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.body(self.first(self.scale_inputs(x).transpose(1, 2).unsqueeze(1)).squeeze(2))
+
+    return {"InputScaling": InputScaling, "PositionalEncoding": PositionalEncoding, "PaperTransformer": PaperTransformer, "PaperCNN": PaperCNN}
+
+
+class NearestNeighbour:
+    """Copy the EMG window of the closest training window of the same subject.
+
+    Closeness is the L2 distance between flattened (normalized) keypoint windows. No learned
+    parameters. ``fit`` stores the training windows; ``predict`` searches them in blocks.
+    """
+
+    def __init__(self, *, block: int = 512):
+        self.block = block
+        self._x: np.ndarray | None = None
+
+    def fit(self, x: np.ndarray, y: np.ndarray, group: np.ndarray) -> NearestNeighbour:
+        """``x`` (N, T, F), ``y`` (N, M, T), ``group`` (N,): the subject of each window."""
+        _check_fit(x, y, group)
+        self._x, self._y, self._group = x.reshape(len(x), -1).astype(np.float32), y, np.asarray(group).astype(str)
+        self._sq = np.einsum("ij,ij->i", self._x, self._x)
+        return self
+
+    def neighbours(self, x: np.ndarray, group: np.ndarray) -> np.ndarray:
+        """Index of each query window's nearest training window of the same group (-1: none)."""
+        if self._x is None:
+            raise RuntimeError("NearestNeighbour.fit must be called before predict")
+        q = x.reshape(len(x), -1).astype(np.float32)
+        group = np.asarray(group).astype(str)
+        out = np.full(len(q), -1, dtype=np.int64)
+        for g in np.unique(group):
+            rows, cand = np.flatnonzero(group == g), np.flatnonzero(self._group == g)
+            if len(cand) == 0:
+                continue
+            db, db_sq = self._x[cand], self._sq[cand]
+            for i in range(0, len(rows), self.block):
+                r = rows[i : i + self.block]
+                d = db_sq[None, :] - 2.0 * (q[r] @ db.T)  # |q|^2 is the same for every candidate
+                out[r] = cand[np.argmin(d, axis=1)]
+        return out
+
+    def predict(self, x: np.ndarray, group: np.ndarray) -> np.ndarray:
+        """EMG windows (N, M, T) of the nearest neighbours; zeros where a group has no training window."""
+        idx = self.neighbours(x, group)
+        y = np.zeros((len(x),) + self._y.shape[1:], dtype=self._y.dtype)
+        y[idx >= 0] = self._y[idx[idx >= 0]]
+        return y
+
+
+class RandomBaseline:
+    """Predict a random training window of the same exercise (seeded). No learned parameters."""
+
+    def __init__(self, *, seed: int = 0):
+        self.seed = seed
+        self._y: np.ndarray | None = None
+
+    def fit(self, x: np.ndarray, y: np.ndarray, group: np.ndarray) -> RandomBaseline:
+        """``y`` (N, M, T) and ``group`` (N,): the exercise of each window; ``x`` is not used."""
+        _check_fit(x, y, group)
+        self._y, self._group = y, np.asarray(group).astype(str)
+        return self
+
+    def predict(self, x: np.ndarray, group: np.ndarray) -> np.ndarray:
+        if self._y is None:
+            raise RuntimeError("RandomBaseline.fit must be called before predict")
+        rng = np.random.default_rng(self.seed)
+        group = np.asarray(group).astype(str)
+        y = np.zeros((len(x),) + self._y.shape[1:], dtype=self._y.dtype)
+        for g in np.unique(group):
+            rows, cand = np.flatnonzero(group == g), np.flatnonzero(self._group == g)
+            if len(cand):
+                y[rows] = self._y[rng.choice(cand, size=len(rows))]
+        return y
+
+
+def _transformer(*, n_features: int, n_muscles: int, seed: int = 0, **kwargs):
+    return _torch_classes()["PaperTransformer"](n_features=n_features, n_muscles=n_muscles, **kwargs)
+
+
+def _cnn(*, n_features: int, n_muscles: int, seed: int = 0, **kwargs):
+    return _torch_classes()["PaperCNN"](n_features=n_features, n_muscles=n_muscles, **kwargs)
+
+
+def _nearest(*, n_features: int, n_muscles: int, seed: int = 0, **kwargs) -> NearestNeighbour:
+    return NearestNeighbour(**kwargs)
+
+
+def _random(*, n_features: int, n_muscles: int, seed: int = 0, **kwargs) -> RandomBaseline:
+    return RandomBaseline(seed=seed, **kwargs)
+
+
+MODELS = {"transformer": _transformer, "cnn": _cnn, "nn": _nearest, "random": _random}
+"""The registry: model name -> factory taking ``n_features``, ``n_muscles``, ``seed`` and model options."""
+
+
+def _check_fit(x: np.ndarray, y: np.ndarray, group: np.ndarray) -> None:
+    if x.ndim != 3 or y.ndim != 3 or len(x) != len(y) or len(group) != len(x):
+        raise ValueError(f"expected x (N, T, F), y (N, M, T), group (N,); got {x.shape}, {y.shape}, {np.shape(group)}")

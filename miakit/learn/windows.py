@@ -1,0 +1,214 @@
+"""Windows for learning: an index of fixed-length windows, splits, and the arrays they read.
+
+A window is ``window`` consecutive frames of one segment, all valid, all on the same side of a
+split. Windows are described by their first frame (:class:`WindowIndex`); the frames themselves
+are read once per variable from the (lazy, dask-backed) dataset by :func:`load_frames` and
+gathered per batch, so a window index costs a few integers per window.
+
+Model inputs follow the paper: keypoints divided by the segment's image width (x) and height (y),
+missing points (NaN) set to 0, flattened per frame as ``(keypoint, space)`` -> ``2 * n_keypoints``
+features. EMG stays on its raw scale here; the trainer divides it by ``emg_scale``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from miakit.contracts.dataset import segment_of_frame
+from miakit.errors import DatasetError
+
+SPLITS = ("train", "val", "test")
+GAP = -1
+
+
+@dataclass(frozen=True)
+class WindowIndex:
+    """Windows of ``window`` frames, one row each: first frame, segment, subject, exercise."""
+
+    window: int
+    start: np.ndarray  # int64, index of the first frame in the dataset
+    segment: np.ndarray  # int64, index along the segment dim
+    subject: np.ndarray  # str
+    exercise: np.ndarray  # str
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def select(self, mask: np.ndarray) -> WindowIndex:
+        """The windows where ``mask`` (bool, or integer positions) selects."""
+        return WindowIndex(self.window, self.start[mask], self.segment[mask], self.subject[mask], self.exercise[mask])
+
+    def frames(self) -> np.ndarray:
+        """Frame indices of every window, shape (n_windows, window)."""
+        return self.start[:, None] + np.arange(self.window)[None, :]
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Train, validation and test windows of one experiment."""
+
+    train: WindowIndex
+    val: WindowIndex
+    test: WindowIndex
+
+    def sizes(self) -> dict[str, int]:
+        return {name: len(getattr(self, name)) for name in SPLITS}
+
+
+@dataclass(frozen=True)
+class FrameArrays:
+    """Per-frame model inputs and targets, materialized once from a dataset."""
+
+    inputs: np.ndarray  # (frame, 2 * keypoint) float32, normalized, NaN -> 0
+    emg: np.ndarray  # (frame, muscle) float32, raw scale
+    emg_clean: np.ndarray | None  # (frame, muscle) float32 or None
+    muscles: tuple[str, ...]
+    keypoints: tuple[str, ...]
+
+    @property
+    def n_features(self) -> int:
+        return self.inputs.shape[1]
+
+    @property
+    def n_muscles(self) -> int:
+        return self.emg.shape[1]
+
+    def gather(self, index: WindowIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Inputs (N, T, F), targets (N, M, T) and clean targets (N, M, T) or None, raw EMG scale."""
+        frames = index.frames()
+        x = self.inputs[frames]
+        y = self.emg[frames].transpose(0, 2, 1)
+        clean = None if self.emg_clean is None else self.emg_clean[frames].transpose(0, 2, 1)
+        return x, y, clean
+
+
+def load_frames(ds) -> FrameArrays:
+    """Read keypoints and EMG once and normalize keypoints per segment (x / width, y / height)."""
+    seg = segment_of_frame(ds)
+    width = np.asarray(ds["segment_image_width"].values, dtype=np.float32)[seg]
+    height = np.asarray(ds["segment_image_height"].values, dtype=np.float32)[seg]
+    if np.any(width <= 0) or np.any(height <= 0):
+        raise DatasetError("<dataset>", "image size must be positive", field="segment_image_width/height")
+    kp = np.asarray(ds["keypoints"].values, dtype=np.float32)  # (frame, keypoint, space)
+    kp = kp / np.stack([width, height], axis=-1)[:, None, :]
+    kp = np.nan_to_num(kp, nan=0.0, posinf=0.0, neginf=0.0)
+    emg = np.asarray(ds["emg"].values, dtype=np.float32)
+    clean = np.asarray(ds["emg_clean"].values, dtype=np.float32) if "emg_clean" in ds.data_vars else None
+    return FrameArrays(
+        inputs=np.ascontiguousarray(kp.reshape(kp.shape[0], -1)), emg=emg, emg_clean=clean,
+        muscles=tuple(str(m) for m in ds["muscle"].values), keypoints=tuple(str(k) for k in ds["keypoint"].values),
+    )  # fmt: skip
+
+
+def windows_where(ds, label: np.ndarray, *, window: int, stride: int) -> dict[int, WindowIndex]:
+    """Windows of ``window`` frames whose frames share one segment, one label and are all valid.
+
+    ``label`` gives every frame an integer label (negative: no window may cover it). Within each
+    run of frames with the same segment and label, windows start every ``stride`` frames from the
+    run's first frame. Returns one :class:`WindowIndex` per non-negative label.
+    """
+    if window < 1 or stride < 1:
+        raise ValueError(f"window and stride must be >= 1, got window={window}, stride={stride}")
+    seg = segment_of_frame(ds)
+    valid = np.asarray(ds["valid"].values, dtype=bool)
+    label = np.asarray(label, dtype=np.int64)
+    if label.shape != seg.shape:
+        raise ValueError(f"label must have one entry per frame ({seg.shape}), got {label.shape}")
+    n_labels = int(label.max()) + 1 if len(label) else 0
+    key = np.where(valid & (label >= 0), seg * max(n_labels, 1) + label, -1)
+    change = np.concatenate([[0], np.cumsum(key[1:] != key[:-1])])
+    position = np.arange(len(key))
+    run_start = np.maximum.accumulate(np.where(np.concatenate([[True], key[1:] != key[:-1]]), position, 0))
+    starts = position[: max(len(key) - window + 1, 0)]
+    ok = (key[starts] >= 0) & (change[starts + window - 1] == change[starts]) & ((starts - run_start[starts]) % stride == 0)
+    starts = starts[ok]
+    subjects = np.asarray(ds["segment_subject"].values).astype(str)
+    exercises = np.asarray(ds["segment_exercise"].values).astype(str)
+    out = {}
+    for value in range(n_labels):
+        s = starts[label[starts] == value]
+        g = seg[s]
+        out[value] = WindowIndex(window, s.astype(np.int64), g.astype(np.int64), subjects[g], exercises[g])
+    return out
+
+
+def in_distribution_labels(ds, *, window: int, test_fraction: float = 0.2, val_fraction: float = 0.1) -> np.ndarray:
+    """Label every frame 0 (train), 1 (val), 2 (test) or -1 (gap), per (subject, exercise).
+
+    Within each (subject, exercise), frames in time order (segments in dataset order): the last
+    ``test_fraction`` are test; a gap of ``window`` frames; of what remains, the last
+    ``val_fraction`` is validation (at least one window's worth where the group leaves room for
+    two more windows); another gap of ``window`` frames; the rest trains. So no train window
+    overlaps or touches a validation or test window.
+    """
+    if not (0 < test_fraction < 1 and 0 <= val_fraction < 1):
+        raise ValueError(f"fractions must be in (0, 1): test_fraction={test_fraction}, val_fraction={val_fraction}")
+    seg = segment_of_frame(ds)
+    subjects = np.asarray(ds["segment_subject"].values).astype(str)[seg]
+    exercises = np.asarray(ds["segment_exercise"].values).astype(str)[seg]
+    label = np.full(len(seg), GAP, dtype=np.int64)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, pair in enumerate(zip(subjects.tolist(), exercises.tolist())):
+        groups.setdefault(pair, []).append(i)
+    for frames in groups.values():
+        frames = np.asarray(frames)
+        n = len(frames)
+        cut_test = int(round(n * (1 - test_fraction)))
+        train_end = max(cut_test - window, 0)
+        val_len = int(round(train_end * val_fraction))
+        if 0 < val_len < window and train_end >= 3 * window:  # room for a validation window
+            val_len = window
+        cut_val = train_end - val_len if val_fraction > 0 else train_end
+        pos = np.arange(n)
+        label[frames[pos >= cut_test]] = 2
+        label[frames[(pos >= cut_val) & (pos < train_end)]] = 1 if val_fraction > 0 else GAP
+        label[frames[pos < (cut_val - window if val_fraction > 0 else train_end)]] = 0
+    return label
+
+
+def split_in_distribution(
+    ds, *, window: int = 30, stride: int = 1, eval_stride: int | None = None,
+    test_fraction: float = 0.2, val_fraction: float = 0.1,
+) -> Splits:  # fmt: skip
+    """The in-distribution split: about 80/20 in time within each subject and exercise.
+
+    Train windows start every ``stride`` frames; validation and test windows every
+    ``eval_stride`` frames (default: ``window``, non-overlapping like the paper's clips).
+    """
+    label = in_distribution_labels(ds, window=window, test_fraction=test_fraction, val_fraction=val_fraction)
+    eval_stride = eval_stride or window
+    train = windows_where(ds, np.where(label == 0, 0, GAP), window=window, stride=stride).get(0)
+    evals = windows_where(ds, np.where(label >= 1, label - 1, GAP), window=window, stride=eval_stride)
+    empty = WindowIndex(window, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, str), np.zeros(0, str))
+    splits = Splits(train=train or empty, val=evals.get(0, empty), test=evals.get(1, empty))
+    if len(splits.train) == 0 or len(splits.test) == 0:
+        raise DatasetError(
+            "<dataset>", "too few valid frames for a split", field="valid",
+            expected=f"train and test windows of {window} valid frames", found=splits.sizes(),
+        )  # fmt: skip
+    return splits
+
+
+class WindowDataset:
+    """A map-style torch dataset of windows: item ``i`` is ``(x (T, F), y (M, T))`` float32 tensors.
+
+    ``y`` is divided by ``emg_scale`` (the paper trains on EMG / 100). Works with
+    ``torch.utils.data.DataLoader``.
+    """
+
+    def __init__(self, frames: FrameArrays, index: WindowIndex, *, emg_scale: float = 100.0):
+        self.frames = frames
+        self.index = index
+        self.emg_scale = emg_scale
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int):
+        import torch
+
+        rows = self.frames.inputs[self.index.start[i] : self.index.start[i] + self.index.window]
+        emg = self.frames.emg[self.index.start[i] : self.index.start[i] + self.index.window].T / self.emg_scale
+        return torch.from_numpy(np.ascontiguousarray(rows)), torch.from_numpy(np.ascontiguousarray(emg))
