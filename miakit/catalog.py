@@ -151,9 +151,21 @@ def add_entry(
         data["sources"][name] = entry
         catalog_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = catalog_path.with_name(catalog_path.name + ".tmp")
-        tmp.write_text(yaml.safe_dump(data, sort_keys=False))
+        tmp.write_text(_header(catalog_path) + yaml.safe_dump(data, sort_keys=False))
         os.replace(tmp, catalog_path)
     return Catalog(catalog_path, data)[name]
+
+
+def _header(path: Path) -> str:
+    """The comment lines at the top of an existing catalog file, kept when it is rewritten."""
+    if not path.is_file():
+        return ""
+    lines = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line + "\n")
+    return "".join(lines)
 
 
 def open_dataset(name_or_path: str | Path, *, catalog: str | Path | Catalog | None = None, validate: bool = True):

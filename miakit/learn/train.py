@@ -61,7 +61,7 @@ class TrainConfig:
         of 2e-3 bring the Transformer level with or below Nearest Neighbour; 1e-3 is too slow
         for this budget and 3e-3 diverges.
         """
-        base = dict(lr=2e-3, warmup_steps=50, max_steps=500, eval_every=50, patience=5, max_seconds=150.0)
+        base = dict(lr=2e-3, warmup_steps=50, max_steps=500, eval_every=50, patience=5, max_seconds=150.0, eval_stride=10)
         return replace(cls(), **{**base, **changes})
 
     def __post_init__(self) -> None:

@@ -373,6 +373,7 @@ class Motion:
     """Host time the first repetition starts; before it the subject stands still."""
     tempo: float = field(init=False)
     _amp: np.ndarray = field(init=False, repr=False)
+    _pace: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.exercise not in EXERCISE_DEFS:
@@ -380,6 +381,8 @@ class Motion:
         rng = np.random.default_rng([self.seed, self.subject.index, EXERCISES.index(self.exercise), 11])
         self.tempo = self.subject.tempo * float(rng.uniform(0.93, 1.07))
         self._amp = np.clip(1.0 + 0.05 * rng.standard_normal(4096), 0.85, 1.15)
+        # People do not repeat like metronomes: each repetition takes its own time (about +-8%).
+        self._pace = np.clip(1.0 + 0.08 * rng.standard_normal(4096), 0.8, 1.25)
 
     @property
     def definition(self) -> Exercise:
@@ -426,8 +429,12 @@ class Motion:
         u = (t - self.start_s) * self.tempo
         before = u < 0
         u = np.maximum(u, 0.0)
-        cycle = np.minimum((u // period).astype(np.int64), len(self._amp) - 1)
-        r = u - cycle * period
+        # repetition k lasts period * pace[k] (in the subject's tempo); r is the time within it,
+        # mapped back onto the exercise's canonical period
+        cycle_ends = np.cumsum(period * self._pace)
+        cycle = np.minimum(np.searchsorted(cycle_ends, u, side="right"), len(self._amp) - 1)
+        cycle_start = np.where(cycle > 0, cycle_ends[np.maximum(cycle - 1, 0)], 0.0)
+        r = np.minimum((u - cycle_start) / self._pace[cycle], period)
         idx = np.minimum(np.searchsorted(ends, r, side="right"), len(keys) - 1)
         frac = np.clip((r - starts[idx]) / moves[idx], 0.0, 1.0)
         s = frac**3 * (10 - 15 * frac + 6 * frac**2)  # minimum jerk

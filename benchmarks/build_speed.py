@@ -1,0 +1,85 @@
+"""Whole-build speed: sessions per minute, serial and on 2 local dask workers, same sessions.
+
+    python benchmarks/build_speed.py [--sessions 40] [--duration 30] [--workers 2] [--video]
+
+Synthetic sessions (keypoints as OpenPose JSON, like sessions whose pose already ran) are written
+once; each build starts from scratch (no parts, no store). ``--video`` instead builds sessions
+that carry a real phone-style video and no keypoints, so the build runs MediaPipe pose estimation
+(the heavy, realistic case; needs ../shared/data/video). The stores of both builds are compared
+(they must be identical). Reports wall time, sessions per minute and the speed-up; with
+``--json FILE`` also writes them as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from miakit.layout import EXERCISES
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_sessions(root: Path, n: int, duration_s: float, video: bool) -> None:
+    from miakit.synth.sessions import simulate, write_session
+    from miakit.synth.subjects import make_subject
+
+    for i in range(n):
+        sim = simulate(make_subject(i % 4, seed=1), EXERCISES[i % len(EXERCISES)], seed=1, duration_s=duration_s)
+        folder = write_session(root / f"s{i:03d}", sim, seed=1)
+        if video:  # swap the keypoints for a real video: the pipeline must estimate the pose
+            import yaml
+
+            src = REPO.parent / "shared" / "data" / "video" / "pose2sim-single-cam01.mp4"
+            shutil.rmtree(folder / "keypoints")
+            shutil.copy(src, folder / "video.mp4")
+            meta = yaml.safe_load((folder / "session.yaml").read_text())
+            meta["keypoints"] = None
+            meta["video"] = {"file": "video.mp4", "source": "phone", "fps": 60.0, "width": 1080, "height": 1920,
+                             "rotation": 0, "frames": 100, "start_host_time": 1.0, "frame_times": None, "creation_time": None}  # fmt: skip
+            (folder / "session.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+
+
+def timed_build(sessions: Path, out: Path, workers: int) -> float:
+    from miakit.pipeline import build_dataset
+
+    t0 = time.perf_counter()
+    build_dataset(sessions, out, workers=workers, progress=False)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=40)
+    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--video", action="store_true", help="sessions with a real video, no keypoints (runs MediaPipe)")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    import miakit
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        make_sessions(tmp / "sessions", args.sessions, args.duration, args.video)
+        serial = timed_build(tmp / "sessions", tmp / "serial.zarr", 1)
+        parallel = timed_build(tmp / "sessions", tmp / "parallel.zarr", args.workers)
+        same = miakit.open_dataset(tmp / "serial.zarr").load().drop_attrs().identical(miakit.open_dataset(tmp / "parallel.zarr").load().drop_attrs())
+    result = {
+        "sessions": args.sessions, "kind": "video (MediaPipe)" if args.video else "keypoints (OpenPose JSON)",
+        "serial_s": round(serial, 2), "parallel_s": round(parallel, 2), "workers": args.workers,
+        "serial_sessions_per_min": round(args.sessions / serial * 60, 1),
+        "parallel_sessions_per_min": round(args.sessions / parallel * 60, 1),
+        "speedup": round(serial / parallel, 2), "identical_stores": bool(same),
+    }  # fmt: skip
+    for key, value in result.items():
+        print(f"{key:26s} {value}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
