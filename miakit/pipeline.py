@@ -408,7 +408,41 @@ STEPS: dict[str, Callable[..., None]] = {
 @dataclass
 class SessionResult:
     report: QualityReport
-    segment: Segment | None = None  # None where the session is left out
+    segments: list[Segment] = field(default_factory=list)  # empty where the session is left out
+
+
+MIN_SEGMENT_S = 1.0
+"""A marked exercise shorter than this on the grid is not made a segment."""
+
+
+def exercise_intervals(folder: Path, meta: SessionMeta) -> list[tuple[str, float, float]]:
+    """(exercise, start, stop) host-time intervals of a session.
+
+    A session recorded for one exercise (``exercise`` in session.yaml) is one interval covering
+    everything. A session recorded with markers (``exercise: null``) has one interval per
+    ``marker start:<exercise>`` ... ``marker stop:<exercise>`` pair in events.csv; a start without
+    its stop (the recording was cut) runs to the end.
+    """
+    if meta.exercise:
+        return [(meta.exercise, -np.inf, np.inf)]
+    import pandas as pd
+
+    from miakit.contracts.session import EVENTS_FILE
+
+    events = pd.read_csv(folder / EVENTS_FILE, keep_default_na=False)
+    markers = events[events["kind"] == "marker"].sort_values("host_time", kind="stable")
+    open_: dict[str, float] = {}
+    intervals = []
+    for t, detail in zip(markers["host_time"], markers["detail"].astype(str)):
+        action, _, exercise = detail.partition(":")
+        if action == "start" and exercise:
+            open_[exercise] = float(t)
+        elif action == "stop" and exercise in open_:
+            intervals.append((exercise, open_.pop(exercise), float(t)))
+    intervals += [(exercise, start, np.inf) for exercise, start in open_.items()]
+    if not intervals:
+        raise SessionError(folder / EVENTS_FILE, "no exercise: session.yaml has exercise null and events.csv no start:/stop: markers")
+    return sorted(intervals, key=lambda i: i[1])
 
 
 def process_session(folder: str | Path, spec: PipelineSpec) -> SessionResult:
@@ -433,15 +467,31 @@ def process_session(folder: str | Path, spec: PipelineSpec) -> SessionResult:
         return SessionResult(report=report)
     if not report.kept:
         return SessionResult(report=report)
+    try:
+        intervals = exercise_intervals(folder, meta)
+    except MiakitError as exc:
+        report.reason = str(exc)
+        return SessionResult(report=report)
     source = "synthetic" if (meta.keypoints and meta.keypoints.estimator == "synthetic") or meta.recorder.emulated else "recording"
-    segment = Segment(
-        id=meta.session_id, session=meta.session_id, subject=meta.subject, exercise=meta.exercise or "",
-        split="", source=source, emg=state.emg.astype(np.float32), keypoints=state.keypoints.astype(np.float32),
-        keypoint_score=state.score.astype(np.float32), valid=state.valid, image_width=state.image_size[0],
-        image_height=state.image_size[1], flags=("truncated",) if meta.truncated else (),
-        emg_clean=None if state.emg_clean is None else state.emg_clean.astype(np.float32), rate_hz=state.rate_hz,
-    )  # fmt: skip
-    return SessionResult(report=report, segment=segment)
+    segments = []
+    for k, (exercise, start, stop) in enumerate(intervals):
+        rows = np.flatnonzero((state.grid >= start) & (state.grid <= stop))
+        if len(rows) < MIN_SEGMENT_S * state.rate_hz:
+            report.notes.append(f"{exercise}: marked for too short a time on the grid, left out")
+            continue
+        sl = slice(rows[0], rows[-1] + 1)
+        segments.append(Segment(
+            id=meta.session_id if len(intervals) == 1 else f"{meta.session_id}-{k:02d}-{exercise}",
+            session=meta.session_id, subject=meta.subject, exercise=exercise, split="", source=source,
+            emg=state.emg[sl].astype(np.float32), keypoints=state.keypoints[sl].astype(np.float32),
+            keypoint_score=state.score[sl].astype(np.float32), valid=state.valid[sl],
+            image_width=state.image_size[0], image_height=state.image_size[1],
+            flags=("truncated",) if meta.truncated else (),
+            emg_clean=None if state.emg_clean is None else state.emg_clean[sl].astype(np.float32), rate_hz=state.rate_hz,
+        ))  # fmt: skip
+    if not segments:
+        report.reason = "no marked exercise long enough to keep"
+    return SessionResult(report=report, segments=segments)
 
 
 # -- 4. the whole build -------------------------------------------------------------------------
@@ -578,26 +628,27 @@ def run_part(folder: str, part: str | Path, spec: PipelineSpec) -> dict[str, Any
     tmp = part.with_name(part.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    if result.segment is not None:
-        seg = asdict(result.segment)
+    for i, segment in enumerate(result.segments):
+        seg = asdict(segment)
         arrays = {k: v for k, v in seg.items() if isinstance(v, np.ndarray)}
-        np.savez(tmp / "segment.npz", **arrays)
-        (tmp / "segment.json").write_text(json.dumps({k: v for k, v in seg.items() if k not in arrays and v is not None}))
+        np.savez(tmp / f"segment{i:03d}.npz", **arrays)
+        (tmp / f"segment{i:03d}.json").write_text(json.dumps({k: v for k, v in seg.items() if k not in arrays and v is not None}))
     (tmp / "report.json").write_text(json.dumps(report))
     shutil.rmtree(part, ignore_errors=True)
     os.replace(tmp, part)
     return report
 
 
-def load_part(part: Path) -> tuple[QualityReport, Segment | None]:
+def load_part(part: Path) -> tuple[QualityReport, list[Segment]]:
     report = QualityReport(**json.loads((part / "report.json").read_text()))
-    if not (part / "segment.npz").is_file():
-        return report, None
-    with np.load(part / "segment.npz", allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    fields = json.loads((part / "segment.json").read_text())
-    fields["flags"] = tuple(fields.get("flags", ()))
-    return report, Segment(**fields, **arrays)
+    segments = []
+    for npz_path in sorted(part.glob("segment*.npz")):
+        with np.load(npz_path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        fields = json.loads(npz_path.with_suffix(".json").read_text())
+        fields["flags"] = tuple(fields.get("flags", ()))
+        segments.append(Segment(**fields, **arrays))
+    return report, segments
 
 
 @dataclass
@@ -656,7 +707,7 @@ def build_dataset(
         _run_parts(todo, plan.spec, workers=workers, scheduler=scheduler, progress=progress)
         loaded = [load_part(s.part) for s in track(plan.sessions, "reading parts", enabled=progress and len(plan.sessions) > 50)]
         reports = [r for r, _ in loaded]
-        segments = [seg for _, seg in loaded if seg is not None]
+        segments = [seg for _, segs in loaded for seg in segs]
         if not segments:
             first = next((r.reason for r in reports if r.reason), "")
             raise InputError(sessions_dir, f"no session passed the checks; first reason: {first}")

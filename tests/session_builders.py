@@ -49,13 +49,15 @@ def write_session(
     bad_payloads: int = 0,
     close: bool = True,
     keypoints: bool = True,
-    exercise: str = "squat",
+    exercise: str | None = "squat",
     subject: str = "subject01",
     clap_at: float | None = None,
     clock_error_s: float = 0.0,
+    markers: list[tuple[float, str]] = (),
 ) -> Path:
     """A small but complete session written by SessionWriter: M40 packets with BLE-like jitter,
     OpenPose keypoints at 30 fps. ``drop`` = (start_s, stop_s) of a disconnect on the first sensor.
+    ``markers``: (host time, detail) marker events such as (2.0, "start:squat").
     ``clap_at``: a sync clap at that host time (wrists meet; every muscle bursts 75 ms earlier) and a
     ``sync`` event. ``clock_error_s``: session.yaml states the keypoints' start this much too late."""
     from miakit.contracts.session import KeypointsInfo
@@ -85,6 +87,8 @@ def write_session(
             rows.append((t + rng.uniform(0.0075, 0.045), sensor, encode_m40_envelope_v1(k, value)))
     rows.sort(key=lambda r: r[0])
     writer.add_event(0.0, "start")
+    for t, detail in markers:
+        writer.add_event(t, "marker", detail=detail)
     for j, (t, sensor, payload) in enumerate(rows):
         writer.add_packet(t, sensor, payload if j >= bad_payloads else b"\xff")
     if keypoints:

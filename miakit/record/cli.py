@@ -23,6 +23,8 @@ def record(
     duration: Optional[float] = typer.Option(None, "--duration", min=0.1, help="Stop after this many seconds (else Ctrl-C)."),
     subject: str = typer.Option("S01", "--subject", help="Subject id."),
     exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise recorded (marked start and stop)."),
+    protocol: Optional[str] = typer.Option(None, "--protocol", help="Several exercises in one session, in order: 'squat:30,running:20' (seconds each); each is announced and marked."),
+    rest: float = typer.Option(5.0, "--rest", min=0.0, help="Seconds of rest between the exercises of --protocol."),
     sensors: Optional[Path] = typer.Option(None, "--sensors", help="YAML map: sensor name or address -> muscle."),
     video: Optional[str] = typer.Option(None, "--video", help="A phone video to import, or camera:N, a stream URL, live:FILE."),
     emulate_source: Optional[Path] = typer.Option(None, "--emulate-source", help="With --emulate: a UCI EMG file to stream instead of synthetic EMG."),
@@ -30,10 +32,11 @@ def record(
     no_sync: bool = typer.Option(False, "--no-sync", help="Skip the sync step (the clap marked after 1 s)."),
 ) -> None:
     """Record a session: BLE EMG sensors (+ video) into a session folder; prints the folder last."""
-    from miakit.record.recorder import RecordPlan, record_session
+    from miakit.record.recorder import RecordPlan, parse_protocol, record_session
 
     plan = RecordPlan(
         recorder=recorder, out=out, emulate=emulate, duration_s=duration, subject=subject, exercise=exercise,
+        protocol=parse_protocol(protocol) if protocol else None, rest_s=rest,
         sensors=sensors, video=video, emulate_source=emulate_source, scan_timeout_s=scan_timeout,
         sync_after_s=None if no_sync else 1.0, on_event=lambda text: typer.echo(text, err=True),
     )  # fmt: skip

@@ -27,7 +27,10 @@ from miakit.errors import DeviceError, SessionError
 from miakit.layout import EXERCISES, MUSCLES
 from miakit.record.profiles import Profile, load_profile
 
-__all__ = ["RecordPlan", "load_sensor_map", "record_session", "record_session_async", "session_id_for"]
+__all__ = [
+    "RecordPlan", "load_sensor_map", "parse_protocol", "protocol_schedule", "record_session", "record_session_async",
+    "session_id_for",
+]  # fmt: skip
 
 
 @dataclass
@@ -40,6 +43,10 @@ class RecordPlan:
     duration_s: float | None = None
     subject: str = "S01"
     exercise: str | None = None
+    protocol: list[tuple[str, float]] | None = None
+    """Several exercises in one session: (exercise, seconds) in order, each marked start and stop,
+    with ``rest_s`` between them; they begin after the sync step. Excludes ``exercise``."""
+    rest_s: float = 5.0
     sensors: Path | dict[str, str] | None = None
     video: str | None = None
     emulate_source: Path | None = None
@@ -53,6 +60,34 @@ class RecordPlan:
     live_view: bool | None = None
     monitor_every_s: float = 5.0
     on_event: Callable[[str], None] | None = field(default=None, repr=False)
+
+
+def parse_protocol(text: str) -> list[tuple[str, float]]:
+    """``"squat:30,running:20"`` -> [("squat", 30.0), ("running", 20.0)], checked against the exercises."""
+    steps = []
+    for item in (part.strip() for part in text.split(",") if part.strip()):
+        name, sep, secs = item.partition(":")
+        try:
+            seconds = float(secs) if sep else float("nan")
+        except ValueError:
+            seconds = float("nan")
+        if name not in EXERCISES:
+            raise SessionError("--protocol", "unknown exercise", expected=f"one of {list(EXERCISES)}", found=name)
+        if not seconds > 0:
+            raise SessionError("--protocol", "each step needs its seconds", expected="exercise:seconds, e.g. squat:30", found=item)
+        steps.append((name, seconds))
+    if not steps:
+        raise SessionError("--protocol", "empty protocol", expected="exercise:seconds[,exercise:seconds...]", found=text)
+    return steps
+
+
+def protocol_schedule(protocol: list[tuple[str, float]], *, begin_s: float, rest_s: float) -> list[tuple[float, str]]:
+    """Marker times relative to the start of streaming: [(t, "start:squat"), (t, "stop:squat"), ...]."""
+    out, t = [], begin_s
+    for exercise, seconds in protocol:
+        out += [(t, f"start:{exercise}"), (t + seconds, f"stop:{exercise}")]
+        t += seconds + rest_s
+    return out
 
 
 def session_id_for(subject: str, exercise: str | None, when: datetime) -> str:
@@ -130,6 +165,8 @@ async def record_session_async(plan: RecordPlan) -> Path:
     profile_bytes = Path(profile.path).read_bytes()
     if plan.exercise is not None and plan.exercise not in EXERCISES:
         raise SessionError("--exercise", "unknown exercise", expected=f"one of {list(EXERCISES)}", found=plan.exercise)
+    if plan.exercise is not None and plan.protocol:
+        raise SessionError("--protocol", "give either --exercise or --protocol, not both")
     sensors = load_sensor_map(plan.sensors) if plan.sensors is not None else None
     video = parse_video_source(plan.video) if plan.video else None
     if video and not video[2] and not Path(video[1]).is_file():
@@ -200,8 +237,18 @@ async def record_session_async(plan: RecordPlan) -> Path:
             sync = None
             if plan.sync_after_s is not None:
                 sync = loop.call_later(plan.sync_after_s, lambda: (say("SYNC: clap now"), mark_sync(writer, what="clap")))
-            if plan.duration_s is not None:
-                loop.call_later(plan.duration_s, stop.set)
+            duration_s = plan.duration_s
+            if plan.protocol:
+                begin = (plan.sync_after_s or 0.0) + 2.0
+                schedule = protocol_schedule(plan.protocol, begin_s=begin, rest_s=plan.rest_s)
+                for at, detail in schedule:
+                    action, _, exercise = detail.partition(":")
+                    words = f"NOW: {exercise}" if action == "start" else f"stop {exercise}, rest"
+                    loop.call_later(at, lambda d=detail, w=words: (say(w), writer.add_event(recorder.now(), "marker", "", d)))
+                if duration_s is None:
+                    duration_s = schedule[-1][0] + 1.0
+            if duration_s is not None:
+                loop.call_later(duration_s, stop.set)
             await stop.wait()
             if sync is not None:
                 sync.cancel()

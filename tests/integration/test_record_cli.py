@@ -55,3 +55,40 @@ def test_record_emulated_synthetic_emg(tmp_path):
     result = CliRunner().invoke(_app(), ["record", "--recorder", "m40", "--out", str(tmp_path), "--emulate", "--duration", "2.5"])
     assert result.exit_code == 0, result.output
     _check_session(result.output, exercise=None)
+
+
+def test_protocol_of_several_exercises_becomes_one_segment_each(tmp_path):
+    """`--protocol` announces and marks each exercise; build-dataset cuts the session at the markers."""
+    import subprocess
+    import sys
+
+    import miakit
+
+    result = subprocess.run(
+        [sys.executable, "-m", "miakit.cli", "record", "--recorder", "m40", "--emulate", "--out", str(tmp_path),
+         "--protocol", "squat:2,running:2", "--rest", "0.5"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    assert "NOW: squat" in result.stderr and "NOW: running" in result.stderr
+    with open(folder / "events.csv", newline="") as fh:
+        markers = [(float(e["host_time"]), e["detail"]) for e in csv.DictReader(fh) if e["kind"] == "marker"]
+    assert [d for _, d in markers] == ["start:squat", "stop:squat", "start:running", "stop:running"]
+    assert markers[1][0] - markers[0][0] == pytest.approx(2.0, abs=0.2)
+    store = tmp_path / "s.zarr"
+    built = subprocess.run(
+        [sys.executable, "-m", "miakit.cli", "build-dataset", str(folder), "--out", str(store), "--pipeline", "emg-only",
+         "--catalog", str(tmp_path / "catalog.yaml")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr[-2000:]
+    ds = miakit.open_dataset(store)
+    assert list(ds["segment_exercise"].values) == ["squat", "running"]
+    assert all(abs(n - 20) <= 2 for n in ds["segment_length"].values)
+
+
+def test_bad_protocol_is_one_line(tmp_path):
+    result = CliRunner().invoke(_app(), ["record", "--recorder", "m40", "--emulate", "--out", str(tmp_path), "--protocol", "squat:30,flying"])
+    assert result.exit_code != 0
+    assert "--protocol: unknown exercise" in str(result.exception) or "--protocol" in result.output

@@ -225,3 +225,25 @@ def test_raw_semg_device_becomes_an_envelope_on_the_grid(tmp_path):
     inner = np.abs(np.sin(2 * np.pi * 0.25 * (0.5 + ds["time"].values))) > 0.5  # away from the edges
     assert np.nanmean(env[on & inner]) > 8 * np.nanmean(env[~on & inner])
     assert np.nanmean(env[on & inner]) == pytest.approx(850, rel=0.2)  # the RMS of the burst
+
+
+def test_markers_split_a_session_into_exercise_segments(session_factory, tmp_path):
+    markers = [(1.0, "start:squat"), (4.0, "stop:squat"), (5.0, "start:running"), (9.0, "stop:running"), (10.0, "start:twist")]
+    session_factory("multi", exercise=None, markers=markers, duration_s=12)
+    result = build_dataset(tmp_path / "sessions", tmp_path / "ds.zarr", progress=False)
+    assert result.segments == 3
+    ds = miakit.open_dataset(tmp_path / "ds.zarr")
+    assert list(ds["segment_exercise"].values) == ["squat", "running", "twist"]
+    assert list(ds["segment"].values) == ["multi-00-squat", "multi-01-running", "multi-02-twist"]
+    assert set(ds["segment_session"].values) == {"multi"}
+    lengths = ds["segment_length"].values
+    assert abs(lengths[0] - 31) <= 1 and abs(lengths[1] - 41) <= 1  # 1.0-4.0 s and 5.0-9.0 s at 10 Hz
+    assert lengths[2] >= 10  # twist was never stopped: it runs to the end of the grid
+
+
+def test_a_session_without_exercise_or_markers_is_left_out(session_factory, tmp_path):
+    session_factory("good")
+    session_factory("nomark", exercise=None)
+    result = build_dataset(tmp_path / "sessions", tmp_path / "ds.zarr", progress=False)
+    reasons = {r.session: r.reason for r in result.reports}
+    assert "no start:/stop: markers" in reasons["nomark"]
