@@ -81,3 +81,56 @@ def test_session_yaml_with_wrong_fields(tmp_path, session_factory, bad_value):
         (folder / "session.yaml").write_text(yaml.safe_dump(data))
 
     assert f"session.yaml: {key}:" in _build_with_bad(tmp_path, session_factory, damage)
+
+
+def _with_video(folder, video_bytes: bytes | None = None, *, source=None, start_host_time=1.0):
+    """Replace a session's keypoints with a video (so the pipeline must estimate the pose)."""
+    import shutil
+
+    import yaml
+
+    shutil.rmtree(folder / "keypoints")
+    target = folder / "video.mp4"
+    if source is not None:
+        shutil.copy(source, target)
+    else:
+        target.write_bytes(video_bytes)
+    meta = yaml.safe_load((folder / "session.yaml").read_text())
+    meta["keypoints"] = None
+    meta["video"] = {"file": "video.mp4", "source": "phone", "fps": 60.0, "width": 1080, "height": 1920, "rotation": 0,
+                     "frames": 100, "start_host_time": start_host_time, "frame_times": None, "creation_time": None}  # fmt: skip
+    (folder / "session.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+
+
+def test_zero_byte_video(tmp_path, session_factory):
+    reason = _build_with_bad(tmp_path, session_factory, lambda f: _with_video(f, b""))
+    assert "video.mp4" in reason
+
+
+def test_truncated_video(tmp_path, session_factory, shared_data):
+    source = (shared_data / "video" / "pose2sim-single-cam01.mp4").read_bytes()
+    reason = _build_with_bad(tmp_path, session_factory, lambda f: _with_video(f, source[: len(source) // 3]))
+    assert "video.mp4" in reason
+
+
+def test_no_person_in_view(tmp_path, session_factory):
+    import cv2
+    import numpy as np
+
+    def damage(folder):
+        _with_video(folder, b"")
+        writer = cv2.VideoWriter(str(folder / "video.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30, (270, 480))
+        for i in range(90):  # 3 s of an empty room
+            writer.write(np.full((480, 270, 3), 40 + i % 5, np.uint8))
+        writer.release()
+
+    assert "no person in view" in _build_with_bad(tmp_path, session_factory, damage)
+
+
+def test_video_shorter_than_the_emg_is_built_with_a_note(tmp_path, session_factory, shared_data):
+    folder = session_factory("short", duration_s=12)
+    _with_video(folder, source=shared_data / "video" / "pose2sim-single-cam01.mp4", start_host_time=2.0)  # 1.7 s of video
+    result = build_dataset(tmp_path / "sessions", tmp_path / "ds.zarr", progress=False)
+    (report,) = result.reports
+    assert report.kept and any(n.startswith("video covers 1.6 of") for n in report.notes), report.notes
+    assert 15 <= result.frames <= 18  # only where both are present
