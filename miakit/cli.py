@@ -163,6 +163,13 @@ def bench(
     typer.echo(str(result.report))
 
 
+from miakit.bench.cli import paper  # noqa: E402
+from miakit.bench.speed_cli import speed  # noqa: E402
+
+bench_app.command("paper")(paper)
+bench_app.command("speed")(speed)
+
+
 # -- record / ble (hardware-facing; their modules import only typer at start-up) ----------------
 
 from miakit.record.cli import ble_app, record  # noqa: E402
@@ -175,6 +182,12 @@ app.add_typer(ble_app, name="ble")
 from miakit.stages.pose_cli import pose  # noqa: E402
 
 app.command("pose")(pose)
+
+# -- predict (muscle activation from any video) -------------------------------------------------
+
+from miakit.learn.predict_cli import predict  # noqa: E402
+
+app.command("predict")(predict)
 
 # -- plot / render (pictures of every stage) -----------------------------------------------------
 

@@ -1,13 +1,18 @@
 """``miakit demo``: the whole flow on an embedded default, with no hardware and no downloads.
 
 synthetic sessions -> build-dataset -> catalog entry -> train the paper's Transformer -> the
-in-distribution benchmark -> a Markdown report (its path is returned).
+in-distribution benchmark -> a Markdown report (its path is returned) -> pictures: one test segment
+as a muscle overlay video (measured beside predicted) and the plots of every stage, in
+``out/figures/``, linked from the report and from ``out/README.md``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
+from miakit.errors import InputError
 from miakit.progress import console
 
 
@@ -36,6 +41,104 @@ def run_demo(out: str | Path = "miakit-demo", *, subjects: int = 3, duration_s: 
     ds = open_store(store)
     entry = add_entry(catalog or default_catalog_path(), "demo", store, description="Synthetic sessions built by `miakit demo`", metadata=dataset_metadata(ds))
     c.print(f"registered as [bold]demo[/] in {Path(catalog or default_catalog_path())} ({entry.urlpath})")
-    c.rule("[bold]3/4 train the paper's Transformer and 4/4 benchmark")
+    c.rule("[bold]3/5 train the paper's Transformer and 4/5 benchmark")
     bench = run_in_distribution(ds, out / "bench", config=TrainConfig.demo())
+    c.rule("[bold]5/5 pictures: an overlay video and the plots")
+    figures = make_figures(ds, bench.checkpoint, sessions, out / "figures")
+    link_figures(Path(bench.report), out / "README.md", figures)
+    c.print(f"pictures in {out / 'figures'}; see {out / 'README.md'}")
     return Path(bench.report)
+
+
+FIGURES = {
+    "overlay.mp4": "a test segment as video: measured (left) and predicted (right) muscles, relaxed blue to flexed red",
+    "overlay_frame.png": "one frame of that video (the one where the measured muscles are most flexed)",
+    "predicted_vs_measured.png": "the same segment: measured and predicted EMG per muscle",
+    "pose_confidence.png": "the same segment: keypoint scores over time",
+    "dataset_summary.png": "the dataset: valid minutes per subject and exercise, EMG per muscle",
+    "session_emg.png": "the segment's raw session: EMG per sensor with gaps and events",
+    "alignment.png": "the session's sync alignment: motion vs EMG before and after the offset",
+}
+"""The pictures the demo makes, by file name, with what each shows."""
+
+
+def make_figures(ds, checkpoint: str | Path, sessions: str | Path, folder: str | Path, *, panel_height: int = 480) -> dict[str, Path]:
+    """Draw one test segment of ``ds`` (the first segment with a test window) as an overlay video
+    with the ``checkpoint``'s predictions, and save the plots of every stage into ``folder``;
+    returns {file name: path} in the order of :data:`FIGURES` (a plot that cannot be made, such as
+    an alignment for a session without a sync event, is left out with a note)."""
+    from miakit.contracts.session import find_sessions, read_meta
+    from miakit.learn.predict import load, predict_segment
+    from miakit.learn.windows import split_in_distribution
+    from miakit.viz import plots
+    from miakit.viz.render import render_segment
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    ckpt = load(checkpoint)
+    config = ckpt.config
+    splits = split_in_distribution(
+        ds, window=config.window, stride=config.stride, eval_stride=config.eval_stride or None,
+        test_fraction=config.test_fraction, val_fraction=config.val_fraction,
+    )  # fmt: skip
+    segment = str(ds["segment"].values[int(splits.test.segment[0])])
+    index = [str(s) for s in ds["segment"].values].index(segment)
+    predicted = predict_segment(ckpt, ds, segment)
+    out = {name: folder / name for name in FIGURES}
+
+    video = render_segment(ds, segment, out["overlay.mp4"], predicted=predicted, panel_height=panel_height)
+    seg_frames = slice(int(ds["segment_start"].values[index]), int(ds["segment_start"].values[index] + ds["segment_length"].values[index]))
+    level = video.scale.level(np.asarray(ds["emg"][seg_frames].values))
+    busiest = int(np.nanargmax(np.nan_to_num(np.nanmean(level, axis=1), nan=-1.0)))  # the most flexed frame shows the colours
+    _save_frame(video.path, busiest, out["overlay_frame.png"])
+    plots.save_figure(plots.segment_emg(ds, segment, predicted=predicted), out["predicted_vs_measured.png"])
+    plots.save_figure(plots.pose_confidence(ds, segment), out["pose_confidence.png"])
+    plots.save_figure(plots.dataset_summary(ds), out["dataset_summary.png"])
+    session_id = str(ds["segment_session"].values[index])
+    folders = [f for f in find_sessions(sessions) if read_meta(f).session_id == session_id]
+    notes = []
+    if folders:
+        plots.save_figure(plots.session_emg(folders[0]), out["session_emg.png"])
+        try:
+            plots.save_figure(plots.alignment(folders[0]), out["alignment.png"])
+        except InputError as exc:
+            notes.append(str(exc))
+    else:
+        notes.append(f"no session folder {session_id!r} under {sessions}: no session plots")
+    for note in notes:
+        console().print(f"[yellow]note:[/] {note}")
+    return {name: path for name, path in out.items() if path.exists()}
+
+
+def _save_frame(video: Path, number: int, png: Path) -> None:
+    """Save frame ``number`` of ``video`` as a PNG (PyAV)."""
+    import av
+
+    with av.open(str(video)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i == number:
+                frame.to_image().save(png)
+                return
+
+
+def link_figures(report: Path, readme: Path, figures: dict[str, Path]) -> None:
+    """Append a "Pictures" section to ``report`` and write ``readme``: each picture by relative
+    path (PNGs shown inline, the video as a link)."""
+    import os
+
+    def section(base: Path) -> str:
+        lines = []
+        for name, path in figures.items():
+            rel = Path(os.path.relpath(path, base.parent)).as_posix()
+            shown = f"[{name}]({rel})" if path.suffix == ".mp4" else f"![{name}]({rel})"
+            lines.append(f"- {FIGURES[name]}: {shown}\n" if path.suffix == ".mp4" else f"{FIGURES[name]}:\n\n{shown}\n")
+        return "\n".join(lines)
+
+    text = report.read_text().rstrip() + "\n\n## Pictures\n\n" + section(report) + "\n"
+    report.write_text(text)
+    readme.write_text(
+        "# miakit demo\n\n"
+        f"The benchmark report: [{Path(os.path.relpath(report, readme.parent)).as_posix()}]"
+        f"({Path(os.path.relpath(report, readme.parent)).as_posix()}). "
+        "The synthetic sessions are in `sessions/`, the dataset in `demo.zarr`.\n\n## Pictures\n\n" + section(readme) + "\n"
+    )

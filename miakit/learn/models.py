@@ -7,6 +7,7 @@ normalized) to EMG ``y`` of shape (batch, muscles, steps). Sizes come from the d
 Parameter counts for 25 keypoints (50 features) and 8 muscles, 30-step windows:
 - ``PaperTransformer``: 2,430,856 (conv embedding 57,728; four encoder layers 593,024 each; head 1,032)
 - ``PaperCNN``: 284,424
+- ``MiakitModel`` (``miakit``): 430,856 for 50 features, 462,856 for 100 (hip-centred + velocities)
 - ``NearestNeighbour`` and ``RandomBaseline``: 0 (they store the training windows)
 
 Both neural models begin with a fixed :class:`InputScaling` (identity unless the trainer sets the
@@ -23,7 +24,7 @@ from functools import cache
 
 import numpy as np
 
-NEURAL = ("transformer", "cnn")
+NEURAL = ("transformer", "cnn", "miakit", "miakit-postnorm")
 """The models the trainer trains (torch modules); the others are fitted by storing windows."""
 
 
@@ -48,7 +49,7 @@ def count_parameters(model) -> int:
 
 def __getattr__(name: str):
     """``PaperTransformer`` and ``PaperCNN`` are built (importing torch) on first access."""
-    if name in ("PaperTransformer", "PaperCNN", "PositionalEncoding", "InputScaling"):
+    if name in ("PaperTransformer", "PaperCNN", "PositionalEncoding", "InputScaling", "MiakitModel"):
         return _torch_classes()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -150,7 +151,45 @@ def _torch_classes() -> dict[str, type]:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.body(self.first(self.scale_inputs(x).transpose(1, 2).unsqueeze(1)).squeeze(2))
 
-    return {"InputScaling": InputScaling, "PositionalEncoding": PositionalEncoding, "PaperTransformer": PaperTransformer, "PaperCNN": PaperCNN}
+    class MiakitModel(nn.Module):
+        """miakit's model: a small pre-norm Transformer over per-step embeddings of a short window.
+
+        Conv1d(features, d_model, kernel_steps, padding kernel_steps // 2) embeds each step from its
+        neighbours; sinusoidal positions (dropout); ``n_layers`` encoder layers with GELU,
+        layer norm before attention and feed-forward (``norm_first``; the paper's is post-norm) and
+        a final layer norm; Linear(d_model, muscles) per step with no ReLU, so no muscle starts
+        dead. About 0.4 M parameters with the defaults (the paper's Transformer: 2.4 M).
+        (B, T, F) -> (B, M, T).
+        """
+
+        def __init__(
+            self, *, n_features: int, n_muscles: int, d_model: int = 128, n_heads: int = 4, n_layers: int = 3,
+            dim_feedforward: int = 256, dropout: float = 0.1, kernel_steps: int = 5, norm_first: bool = True,
+        ):  # fmt: skip
+            super().__init__()
+            self.scale_inputs = InputScaling(n_features)
+            self.embed = nn.Conv1d(n_features, d_model, kernel_steps, padding=kernel_steps // 2)
+            self.positions = PositionalEncoding(d_model, dropout=dropout)
+            layer = nn.TransformerEncoderLayer(
+                d_model, n_heads, dim_feedforward=dim_feedforward, dropout=dropout, activation="gelu",
+                batch_first=True, norm_first=norm_first,
+            )  # fmt: skip
+            self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+            self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
+            self.head = nn.Linear(d_model, n_muscles)
+
+        def features(self, x: torch.Tensor) -> torch.Tensor:
+            """The encoder's per-step representation, (B, T, d_model)."""
+            h = self.embed(self.scale_inputs(x).transpose(1, 2)).transpose(1, 2)  # (B, T, d)
+            return self.norm(self.encoder(self.positions(h)))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(self.features(x)).transpose(1, 2)
+
+    return {
+        "InputScaling": InputScaling, "PositionalEncoding": PositionalEncoding, "PaperTransformer": PaperTransformer,
+        "PaperCNN": PaperCNN, "MiakitModel": MiakitModel,
+    }  # fmt: skip
 
 
 class NearestNeighbour:
@@ -231,6 +270,15 @@ def _cnn(*, n_features: int, n_muscles: int, seed: int = 0, **kwargs):
     return _torch_classes()["PaperCNN"](n_features=n_features, n_muscles=n_muscles, **kwargs)
 
 
+def _miakit(*, n_features: int, n_muscles: int, seed: int = 0, **kwargs):
+    return _torch_classes()["MiakitModel"](n_features=n_features, n_muscles=n_muscles, **kwargs)
+
+
+def _miakit_postnorm(*, n_features: int, n_muscles: int, seed: int = 0, **kwargs):
+    """The miakit model with the paper's post-norm layers (for the ablation)."""
+    return _torch_classes()["MiakitModel"](n_features=n_features, n_muscles=n_muscles, **{"norm_first": False, **kwargs})
+
+
 def _nearest(*, n_features: int, n_muscles: int, seed: int = 0, **kwargs) -> NearestNeighbour:
     return NearestNeighbour(**kwargs)
 
@@ -239,7 +287,10 @@ def _random(*, n_features: int, n_muscles: int, seed: int = 0, **kwargs) -> Rand
     return RandomBaseline(seed=seed, **kwargs)
 
 
-MODELS = {"transformer": _transformer, "cnn": _cnn, "nn": _nearest, "random": _random}
+MODELS = {
+    "transformer": _transformer, "cnn": _cnn, "miakit": _miakit, "miakit-postnorm": _miakit_postnorm,
+    "nn": _nearest, "random": _random,
+}  # fmt: skip
 """The registry: model name -> factory taking ``n_features``, ``n_muscles``, ``seed`` and model options."""
 
 

@@ -9,6 +9,10 @@ in ``out/checkpoint.pt``, the latest state in ``out/last.pt`` and the curve in
 A checkpoint holds the model and optimizer states, the config, the step, the best metric, the
 early-stopping counter, the history and every RNG state (torch, CUDA, numpy, python and the batch
 sampler), so ``resume=True`` continues exactly where ``last.pt`` left off.
+
+Under ``torchrun`` the same call trains data-parallel (:mod:`miakit.learn.distributed`): every rank
+draws the same global batch of ``batch_size`` windows and trains on its share, gradients are
+averaged (DistributedDataParallel: gloo on CPU, nccl on CUDA), and only rank 0 writes files.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from miakit.errors import InputError
+from miakit.learn.distributed import from_environment, is_main_process
 from miakit.learn.models import NEURAL, build_model
 from miakit.learn.windows import FrameArrays, Splits, load_frames, split_in_distribution
 
@@ -52,6 +57,9 @@ class TrainConfig:
     amp: bool = True  # bfloat16 autocast on CUDA (ignored on CPU)
     standardize: bool = True  # the model centres and scales inputs by their training mean/std (see InputScaling)
     max_seconds: float = 0.0  # stop after this much training wall time (the schedule keeps pace); 0: no limit
+    dropout: float = -1.0  # probability of every dropout layer; -1: the model's own (0.1 in the paper's Transformer)
+    features: str = "paper"  # model inputs, see miakit.learn.features (e.g. body+vel+subject)
+    augment: str = "none"  # none, or mirror (adds left-right mirrored training windows)
 
     @classmethod
     def demo(cls, **changes) -> TrainConfig:
@@ -70,8 +78,14 @@ class TrainConfig:
         for name in ("window", "stride", "batch_size", "max_steps", "eval_every", "patience"):
             if getattr(self, name) < 1:
                 raise InputError("train config", "must be at least 1", field=name, found=getattr(self, name))
+        if not (self.dropout == -1.0 or 0.0 <= self.dropout < 1.0):
+            raise InputError("train config", "not a probability", field="dropout", expected="-1 (the model's own) or 0 <= p < 1", found=self.dropout)
         if self.lr <= 0 or self.emg_scale <= 0:
             raise InputError("train config", "must be positive", field="lr/emg_scale", found=(self.lr, self.emg_scale))
+        from miakit.learn.features import check_augment, parse_features
+
+        parse_features(self.features)
+        check_augment(self.augment)
 
 
 @dataclass
@@ -85,6 +99,7 @@ class TrainResult:
     history: typing.Any  # pandas DataFrame: step, lr, train_loss, val_rmse, elapsed_s
     wall_s: float
     stopped: str  # max_steps, early_stopping, max_seconds, until_step
+    model: typing.Any = None  # the trained torch module in its last state (on every rank under torchrun)
 
 
 def apply_overrides(config: TrainConfig, overrides: list[str] | tuple[str, ...]) -> TrainConfig:
@@ -146,12 +161,14 @@ def resolve_device(name: str) -> str:
 def train(
     ds, config: TrainConfig, out: str | Path, *, progress: bool = True, resume: bool = False,
     splits: Splits | None = None, frames: FrameArrays | None = None, until_step: int | None = None,
+    init: str | Path | None = None,
 ) -> TrainResult:  # fmt: skip
     """Train ``config.model`` on ``ds`` and write ``out/checkpoint.pt``, ``out/last.pt``, ``out/history.csv``.
 
     ``splits`` defaults to the in-distribution split; ``frames`` to :func:`load_frames` of ``ds``.
     ``until_step`` stops the run at that step as if interrupted (the schedule still runs to
-    ``max_steps``); ``resume=True`` continues from ``out/last.pt`` exactly.
+    ``max_steps``); ``resume=True`` continues from ``out/last.pt`` exactly. ``init`` (a checkpoint of
+    the same model and data shape) fine-tunes: training starts from its weights.
     """
     import pandas as pd
     import torch
@@ -159,18 +176,26 @@ def train(
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(config.device)
+    ctx = from_environment(config.device)  # one process, or this rank of a torchrun job (miakit.learn.distributed)
+    ctx.check_batch(config.batch_size)
+    device = ctx.device
     splits = splits or split_in_distribution(
         ds, window=config.window, stride=config.stride, eval_stride=config.eval_stride or None,
         test_fraction=config.test_fraction, val_fraction=config.val_fraction,
     )  # fmt: skip
     frames = frames or load_frames(ds)
+    if config.features != "paper" or config.augment != "none":  # frames: the paper's inputs, as load_frames gives them
+        from miakit.learn.features import prepare_inputs
+
+        frames, splits = prepare_inputs(ds, frames, splits, features=config.features, augment=config.augment)
     seed_everything(config.seed)
     model = build_model(config.model, n_features=frames.n_features, n_muscles=frames.n_muscles).to(device)
     _start_at_the_mean(model, frames.emg[splits.train.frames()].mean(axis=(0, 1)) / config.emg_scale)
     if config.standardize:
         seen = frames.inputs[np.unique(splits.train.frames())]
         model.scale_inputs.set(seen.mean(axis=0), seen.std(axis=0))
+    if init is not None:  # fine-tuning: start from another run's weights (its input scaling included)
+        model.load_state_dict(torch.load(init, map_location=device, weights_only=True)["model"])
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sampler = torch.Generator().manual_seed(config.seed)
     meta = _meta(ds, frames, config)
@@ -178,6 +203,8 @@ def train(
     if resume and (out / "last.pt").exists():
         state = _restore(out / "last.pt", model, opt, sampler, config)
 
+    _set_dropout(model, config.dropout)
+    net = ctx.wrap(model)  # DistributedDataParallel under torchrun, else the model
     inputs = torch.from_numpy(frames.inputs).to(device)
     targets = torch.from_numpy(frames.emg / np.float32(config.emg_scale)).to(device)
     starts = torch.from_numpy(splits.train.start)
@@ -185,33 +212,34 @@ def train(
     x_val, y_val, _ = frames.gather(splits.val)
     amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.amp and device.startswith("cuda"))
     step, losses, stopped, t0 = state["step"], [], "max_steps", time.perf_counter() - state["elapsed_s"]
+    clock = (lambda: ctx.agree(time.perf_counter() - t0)) if config.max_seconds else (lambda: time.perf_counter() - t0)
 
-    with _progress(progress, config.max_steps, step) as bar:
+    with _progress(progress and ctx.main, config.max_steps, step) as bar:
         while step < config.max_steps:
-            lr = lr_at(_schedule_step(step, time.perf_counter() - t0, config), lr=config.lr, min_lr=config.min_lr,
+            lr = lr_at(_schedule_step(step, clock(), config), lr=config.lr, min_lr=config.min_lr,
                        warmup_steps=config.warmup_steps, max_steps=config.max_steps)  # fmt: skip
             for group in opt.param_groups:
                 group["lr"] = lr
             pick = starts[torch.randint(len(starts), (config.batch_size,), generator=sampler)].to(device)
-            frame_idx = pick[:, None] + offsets  # (B, T)
+            frame_idx = ctx.shard(pick)[:, None] + offsets  # (B / processes, T): this rank's share
             x, y = inputs[frame_idx], targets[frame_idx].transpose(1, 2)
             model.train()
             with amp:
-                loss = F.mse_loss(model(x).float(), y)
+                loss = F.mse_loss(net(x).float(), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             opt.step()
             step += 1
-            losses.append(loss.item())
+            losses.append(loss.detach())  # no device sync per step
             bar(step, state["best_val_rmse"])
 
-            out_of_time = bool(config.max_seconds) and time.perf_counter() - t0 > config.max_seconds
+            out_of_time = bool(config.max_seconds) and clock() > config.max_seconds
             if step % config.eval_every == 0 or step == config.max_steps or out_of_time:
-                val = rmse_of(model, x_val, y_val, emg_scale=config.emg_scale, device=device, amp=config.amp)
+                val = ctx.rmse(model, x_val, y_val, emg_scale=config.emg_scale, amp=config.amp)
                 elapsed = time.perf_counter() - t0
-                state["history"].append({"step": step, "lr": lr, "train_loss": float(np.mean(losses)), "val_rmse": val, "elapsed_s": elapsed})
+                state["history"].append({"step": step, "lr": lr, "train_loss": ctx.mean(losses), "val_rmse": val, "elapsed_s": elapsed})
                 losses = []
                 improved = not (val >= state["best_val_rmse"])  # NaN (no validation windows) counts as better
                 state.update(step=step, elapsed_s=elapsed, bad_evals=0 if improved else state["bad_evals"] + 1)
@@ -219,7 +247,8 @@ def train(
                     state["best_val_rmse"] = val
                     _save(out / "checkpoint.pt", model, opt, sampler, config, state, meta)
                 _save(out / "last.pt", model, opt, sampler, config, state, meta)
-                pd.DataFrame(state["history"]).to_csv(out / "history.csv", index=False)
+                if ctx.main:
+                    pd.DataFrame(state["history"]).to_csv(out / "history.csv", index=False)
                 if state["bad_evals"] >= config.patience:
                     stopped = "early_stopping"
                     break
@@ -235,8 +264,23 @@ def train(
     if not (out / "checkpoint.pt").exists():  # stopped before the first evaluation
         _save(out / "checkpoint.pt", model, opt, sampler, config, state, meta)
     history = pd.DataFrame(state["history"], columns=["step", "lr", "train_loss", "val_rmse", "elapsed_s"])
-    history.to_csv(out / "history.csv", index=False)
-    return TrainResult(out / "checkpoint.pt", out / "last.pt", state["best_val_rmse"], step, history, state["elapsed_s"], stopped)
+    if ctx.main:
+        history.to_csv(out / "history.csv", index=False)
+    ctx.close()
+    return TrainResult(out / "checkpoint.pt", out / "last.pt", state["best_val_rmse"], step, history, state["elapsed_s"], stopped, model)
+
+
+def _set_dropout(model, p: float) -> None:
+    """Set every dropout probability of ``model`` (dropout layers and attention) to ``p``; -1 leaves them."""
+    import torch
+
+    if p == -1.0:
+        return
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = p
+        elif isinstance(module, torch.nn.MultiheadAttention):
+            module.dropout = p
 
 
 def _start_at_the_mean(model, mean: np.ndarray) -> None:
@@ -321,6 +365,9 @@ def _meta(ds, frames: FrameArrays, config: TrainConfig) -> dict:
 
 
 def _save(path: Path, model, opt, sampler, config: TrainConfig, state: dict, meta: dict) -> None:
+    """Write a checkpoint atomically (rank 0 only; the other ranks hold the same state)."""
+    if not is_main_process():
+        return
     import torch
 
     kind, keys, pos, has_gauss, cached = np.random.get_state()

@@ -178,10 +178,16 @@ def split_in_distribution(
     ``eval_stride`` frames (default: ``window``, non-overlapping like the paper's clips).
     """
     label = in_distribution_labels(ds, window=window, test_fraction=test_fraction, val_fraction=val_fraction)
+    return splits_from_labels(ds, label, window=window, stride=stride, eval_stride=eval_stride)
+
+
+def splits_from_labels(ds, label: np.ndarray, *, window: int, stride: int = 1, eval_stride: int | None = None) -> Splits:
+    """Windows of frames labelled 0 (train, every ``stride``), 1 (val) and 2 (test, every ``eval_stride``,
+    default ``window``); raises :class:`DatasetError` when train or test has no window."""
     eval_stride = eval_stride or window
     train = windows_where(ds, np.where(label == 0, 0, GAP), window=window, stride=stride).get(0)
     evals = windows_where(ds, np.where(label >= 1, label - 1, GAP), window=window, stride=eval_stride)
-    empty = WindowIndex(window, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, str), np.zeros(0, str))
+    empty = _empty(window)
     splits = Splits(train=train or empty, val=evals.get(0, empty), test=evals.get(1, empty))
     if len(splits.train) == 0 or len(splits.test) == 0:
         raise DatasetError(
@@ -189,6 +195,143 @@ def split_in_distribution(
             expected=f"train and test windows of {window} valid frames", found=splits.sizes(),
         )  # fmt: skip
     return splits
+
+
+def _empty(window: int) -> WindowIndex:
+    return WindowIndex(window, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, str), np.zeros(0, str))
+
+
+# -- held-out splits: whole segments for test, validation carved from the end of train in time ---------
+
+
+def segment_table(ds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per segment: subject, exercise and the source's split ('' where it defines none), as str arrays."""
+    subjects = np.asarray(ds["segment_subject"].values).astype(str)
+    exercises = np.asarray(ds["segment_exercise"].values).astype(str)
+    split = np.asarray(ds["segment_split"].values).astype(str) if "segment_split" in ds.data_vars else np.full(len(subjects), "")
+    return subjects, exercises, split
+
+
+def holdout_labels(ds, train_segments: np.ndarray, test_segments: np.ndarray, *, window: int, val_fraction: float = 0.1) -> np.ndarray:
+    """Label frames 0 (train), 1 (val), 2 (test) or -1 (unused) from per-segment masks.
+
+    Frames of ``test_segments`` are test. Within each (subject, exercise) of ``train_segments``
+    (frames in time order, segments in dataset order), the last ``val_fraction`` is validation
+    (at least one window where the group has room for three), then a gap of ``window`` frames
+    back to the training frames, so no train window touches a validation window. Test and train
+    are whole, different segments, and windows never cross segments, so they never overlap.
+    """
+    train_segments, test_segments = np.asarray(train_segments, bool), np.asarray(test_segments, bool)
+    if np.any(train_segments & test_segments):
+        raise ValueError("a segment cannot be both train and test")
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    seg = segment_of_frame(ds)
+    subjects, exercises, _ = segment_table(ds)
+    label = np.full(len(seg), GAP, dtype=np.int64)
+    label[test_segments[seg]] = 2
+    in_train = np.flatnonzero(train_segments[seg])
+    pairs = np.stack([subjects[seg[in_train]], exercises[seg[in_train]]], axis=1)
+    _, group_of = np.unique(pairs, axis=0, return_inverse=True) if len(pairs) else (None, np.zeros(0, np.int64))
+    for group in np.unique(group_of):
+        frames = in_train[group_of.ravel() == group]  # dataset order = time order within a (subject, exercise)
+        n = len(frames)
+        val_len = int(round(n * val_fraction))
+        if 0 < val_fraction and val_len < window and n >= 3 * window:
+            val_len = window
+        if val_len == 0:
+            label[frames] = 0
+            continue
+        pos = np.arange(n)
+        label[frames[pos >= n - val_len]] = 1
+        label[frames[pos < n - val_len - window]] = 0
+    return label
+
+
+def split_holdout(
+    ds, train_segments: np.ndarray, test_segments: np.ndarray, *, window: int = 30, stride: int = 1,
+    eval_stride: int | None = None, val_fraction: float = 0.1,
+) -> Splits:  # fmt: skip
+    """Train on ``train_segments`` (validation carved from their end), test on ``test_segments``."""
+    label = holdout_labels(ds, train_segments, test_segments, window=window, val_fraction=val_fraction)
+    return splits_from_labels(ds, label, window=window, stride=stride, eval_stride=eval_stride)
+
+
+def split_leave_one_exercise_out(ds, exercise: str, *, window: int = 30, stride: int = 1, eval_stride: int | None = None, val_fraction: float = 0.1) -> Splits:
+    """Test on every segment of ``exercise``; train on every other exercise (the paper's Table 1, right)."""
+    _, exercises, _ = segment_table(ds)
+    _require(exercise, exercises, "segment_exercise")
+    test = exercises == exercise
+    return split_holdout(ds, ~test, test, window=window, stride=stride, eval_stride=eval_stride, val_fraction=val_fraction)
+
+
+def split_leave_one_subject_out(ds, subject: str, *, window: int = 30, stride: int = 1, eval_stride: int | None = None, val_fraction: float = 0.1) -> Splits:
+    """Test on every segment of ``subject``; train on every other subject."""
+    subjects, _, _ = segment_table(ds)
+    _require(subject, subjects, "segment_subject")
+    test = subjects == subject
+    return split_holdout(ds, ~test, test, window=window, stride=stride, eval_stride=eval_stride, val_fraction=val_fraction)
+
+
+def has_release_split(ds) -> bool:
+    """Whether the dataset's source defines its own split (``segment_split`` holds both train and val)."""
+    _, _, split = segment_table(ds)
+    return {"train", "val"} <= set(split.tolist())
+
+
+def split_release(ds, *, window: int = 30, stride: int = 1, eval_stride: int | None = None, val_fraction: float = 0.1) -> Splits:
+    """The source's own split: test on its ``val`` segments, train on its ``train`` segments (with
+    our validation carved from their end, since the source's val is the test set here)."""
+    _, _, split = segment_table(ds)
+    if not has_release_split(ds):
+        raise DatasetError("<dataset>", "the dataset defines no split of its own", field="segment_split", expected="train and val", found=sorted(set(split.tolist())))
+    return split_holdout(ds, split == "train", split == "val", window=window, stride=stride, eval_stride=eval_stride, val_fraction=val_fraction)
+
+
+@dataclass(frozen=True)
+class TransferSplits:
+    """Subject transfer: ``pretrain`` on the source subject, then per ``k`` the target's first ``k``
+    exercises for training (fine-tuning, or from scratch); every split tests on the same target
+    exercises (``test_exercises``)."""
+
+    source: str
+    target: str
+    pretrain: Splits
+    by_k: dict[int, Splits]
+    train_exercises: tuple[str, ...]  # the target's exercises in the order they are added
+    test_exercises: tuple[str, ...]
+
+
+def split_subject_transfer(
+    ds, *, source: str, target: str, ks: tuple[int, ...], window: int = 30, stride: int = 1,
+    eval_stride: int | None = None, val_fraction: float = 0.1,
+) -> TransferSplits:  # fmt: skip
+    """Splits for the paper's Figure 7: train on ``source``; fine-tune on growing numbers ``ks`` of
+    ``target``'s exercises (sorted by name); test on ``target``'s exercises after the largest ``k``.
+
+    The pretraining split tests on the same target test exercises, so its test RMSE is the
+    zero-shot point (k = 0). ``ks`` larger than the target's exercise count minus one are dropped.
+    """
+    subjects, exercises, _ = segment_table(ds)
+    _require(source, subjects, "segment_subject")
+    _require(target, subjects, "segment_subject")
+    if source == target:
+        raise ValueError("source and target subjects must differ")
+    order = sorted(set(exercises[subjects == target].tolist()))
+    ks = tuple(sorted({int(k) for k in ks if 1 <= k <= len(order) - 1}))
+    if not ks:
+        raise DatasetError("<dataset>", "too few exercises of the target subject for subject transfer", field="segment_exercise",
+                           expected="at least 2", found=len(order))  # fmt: skip
+    test = (subjects == target) & np.isin(exercises, order[max(ks):])
+    common = dict(window=window, stride=stride, eval_stride=eval_stride, val_fraction=val_fraction)
+    pretrain = split_holdout(ds, subjects == source, test, **common)
+    by_k = {k: split_holdout(ds, (subjects == target) & np.isin(exercises, order[:k]), test, **common) for k in ks}
+    return TransferSplits(source, target, pretrain, by_k, tuple(order[: max(ks)]), tuple(order[max(ks):]))
+
+
+def _require(value: str, present: np.ndarray, field: str) -> None:
+    if value not in set(present.tolist()):
+        raise DatasetError("<dataset>", "no such value", field=field, expected=f"one of {sorted(set(present.tolist()))}", found=value)
 
 
 class WindowDataset:

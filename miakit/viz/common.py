@@ -109,14 +109,8 @@ def dataset_label(ds) -> str:
 
 
 def predict_segment(checkpoint: str | Path, ds, segment_id: str) -> np.ndarray:
-    """Predicted EMG (frames of the segment, muscles) from a trained checkpoint, by
-    ``miakit.learn.predict.predict_segment``; a one-line MiakitError where that is not installed."""
-    import importlib.util
-
-    from miakit.errors import MiakitError
-
-    if importlib.util.find_spec("miakit.learn.predict") is None:
-        raise MiakitError("prediction needs miakit.learn.predict (not available)")
+    """Predicted EMG (frames of the segment, muscles) from a trained checkpoint
+    (:func:`miakit.learn.predict.predict_segment`)."""
     from miakit.learn.predict import predict_segment as predict
 
     return np.asarray(predict(checkpoint, ds, segment_id))

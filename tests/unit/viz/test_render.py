@@ -4,7 +4,6 @@ video frames under the drawing."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -198,17 +197,3 @@ def test_render_and_plot_commands(synth_session, tmp_path):
 
     result = runner.invoke(_app(), ["render", str(synth_session), "--dataset", "x", "--segment", "0", "--out", str(out)])
     assert result.exit_code == 2 and "either SESSION_DIR or --dataset" in " ".join(result.output.replace("│", " ").split())
-
-
-@pytest.mark.skipif(importlib.util.find_spec("miakit.learn.predict") is not None, reason="miakit.learn.predict exists now")
-def test_checkpoint_without_the_predictor_says_so(tmp_path):
-    from typer.testing import CliRunner
-
-    ds = make_dataset([{"id": "seg", "subject": "S1", "exercise": "squat", "emg": np.ones((10, 8))}])
-    store = tmp_path / "d.zarr"
-    from miakit.store import write_dataset
-
-    write_dataset(ds, store)
-    result = CliRunner().invoke(_app(), ["render", "--dataset", str(store), "--segment", "seg", "--out", str(tmp_path / "x.mp4"), "--checkpoint", str(tmp_path / "m.pt")])
-    assert isinstance(result.exception, MiakitError)
-    assert str(result.exception) == "prediction needs miakit.learn.predict (not available)"

@@ -1,0 +1,181 @@
+"""The ablation: the paper's Transformer against the miakit model, each idea removed one at a time.
+
+Every variant is trained with the same budget (the profile's :class:`TrainConfig`: steps, batch,
+learning-rate schedule, seed) and scored by mean RMSE (raw EMG scale) on
+
+- **in-distribution**: the test windows of the in-distribution split, RMSE per exercise, then the
+  mean over exercises (as :mod:`miakit.bench.indist`);
+- **leave-one-exercise-out (LOEO)**: for each of the profile's held-out exercises, train on every
+  other exercise and test on all windows of the held-out one; the mean over those folds.
+
+``run_ablation`` writes ``out/ablation.csv`` and ``out/ablation.md`` (one row per variant, with the
+change relative to the paper's Transformer) and each run's training folder under ``out/runs/``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from miakit.errors import InputError
+from miakit.learn import metrics
+from miakit.learn.train import TrainConfig, load_checkpoint, predict, train
+from miakit.learn.windows import Splits, load_frames, split_holdout, split_in_distribution
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row of the ablation: a model name, a feature spec and an augmentation."""
+
+    name: str
+    model: str
+    features: str
+    augment: str
+
+
+MIAKIT = dict(model="miakit", features="body+vel+subject", augment="mirror")
+"""The miakit model with every idea on."""
+
+VARIANTS: tuple[Variant, ...] = (
+    Variant("paper Transformer", "transformer", "paper", "none"),
+    Variant("miakit (all ideas)", **MIAKIT),
+    Variant("- hip-centred, torso-scaled keypoints", **{**MIAKIT, "features": "paper+vel+subject"}),
+    Variant("- velocities", **{**MIAKIT, "features": "body+subject"}),
+    Variant("- mirror augmentation", **{**MIAKIT, "augment": "none"}),
+    Variant("- per-subject calibration", **{**MIAKIT, "features": "body+vel"}),
+    Variant("- pre-norm (post-norm layers)", **{**MIAKIT, "model": "miakit-postnorm"}),
+    Variant("miakit architecture only (paper inputs)", "miakit", "paper", "none"),
+)
+"""The paper's Transformer, the full miakit model, then each idea removed one at a time, and the
+miakit architecture with none of the input ideas."""
+
+PROFILES: dict[str, dict] = {
+    "smoke": dict(config=dict(max_steps=20, eval_every=10, warmup_steps=5), loeo_exercises=1, variants=(0, 1)),
+    "short": dict(config=dict(max_steps=150, eval_every=50, warmup_steps=20), loeo_exercises=1, variants=(0, 1)),
+    "quick": dict(config=dict(max_steps=300, eval_every=50), loeo_exercises=2, variants=None),
+    "full": dict(config=dict(max_steps=500, eval_every=50), loeo_exercises=4, variants=None),
+}
+"""``config``: changes to :meth:`TrainConfig.demo` (no wall-time cap, so every variant gets the
+same steps); ``loeo_exercises``: how many held-out exercises (spread evenly over the sorted
+exercise names, one fold each); ``variants``: indices into :data:`VARIANTS` (None: all)."""
+
+
+@dataclass
+class AblationResult:
+    table: object  # DataFrame: one row per variant
+    csv: Path
+    markdown: Path
+
+
+def profile_config(profile: str) -> tuple[TrainConfig, int, tuple[Variant, ...]]:
+    """The base config, the number of LOEO folds and the variants of ``profile``."""
+    if profile not in PROFILES:
+        raise InputError("ablation", "unknown profile", field="profile", expected=f"one of {list(PROFILES)}", found=profile)
+    p = PROFILES[profile]
+    config = TrainConfig.demo(max_seconds=0.0, **p["config"])
+    variants = VARIANTS if p["variants"] is None else tuple(VARIANTS[i] for i in p["variants"])
+    return config, p["loeo_exercises"], variants
+
+
+def held_out_exercises(ds, n: int) -> list[str]:
+    """``n`` exercises spread evenly over the dataset's sorted exercise names."""
+    names = sorted(set(np.asarray(ds["segment_exercise"].values).astype(str).tolist()))
+    if n > len(names) - 1:
+        raise InputError("ablation", "too few exercises for leave-one-exercise-out", field="segment_exercise", expected=f"more than {n}", found=len(names))
+    return [names[int(i)] for i in np.linspace(0, len(names) - 1, n + 2)[1:-1].round()]
+
+
+def run_ablation(ds, out: str | Path, *, profile: str = "quick", progress: bool = True) -> AblationResult:
+    """Train every variant of ``profile`` in-distribution and on each LOEO fold; write the table.
+
+    Returns the table (columns ``in_distribution``, ``loeo``, their change against the paper's
+    Transformer in percent, ``parameters``, ``train_s``) and the paths of the CSV and Markdown.
+    """
+    import pandas as pd
+
+    from miakit.learn.models import build_model, count_parameters
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    base, n_loeo, variants = profile_config(profile)
+    frames = load_frames(ds)
+    folds = held_out_exercises(ds, n_loeo)
+    exercises = np.asarray(ds["segment_exercise"].values).astype(str)
+    experiments: dict[str, Splits] = {"in_distribution": split_in_distribution(ds, window=base.window, stride=base.stride, eval_stride=base.eval_stride)}
+    for ex in folds:
+        experiments[f"loeo:{ex}"] = split_holdout(ds, exercises != ex, exercises == ex, window=base.window, stride=base.stride,
+                                                  eval_stride=base.eval_stride, val_fraction=base.val_fraction)  # fmt: skip
+    rows = []
+    for i, v in enumerate(variants):
+        config = replace(base, model=v.model, features=v.features, augment=v.augment)
+        scores, seconds = {}, 0.0
+        for name, splits in experiments.items():
+            run = out / "runs" / f"{i}-{v.model}-{v.features}-{v.augment}" / name.replace(":", "-")
+            result = train(ds, config, run, progress=progress, splits=splits, frames=frames)
+            scores[name], seconds = _test_rmse(ds, frames, splits, result.checkpoint), seconds + result.wall_s
+        n_features = _n_features(ds, frames, config)
+        rows.append({
+            "variant": v.name, "model": v.model, "features": v.features, "augment": v.augment,
+            "in_distribution": scores["in_distribution"],
+            "loeo": float(np.mean([scores[f"loeo:{ex}"] for ex in folds])),
+            **{f"loeo:{ex}": scores[f"loeo:{ex}"] for ex in folds},
+            "parameters": count_parameters(build_model(v.model, n_features=n_features, n_muscles=frames.n_muscles)),
+            "train_s": seconds,
+        })  # fmt: skip
+    table = pd.DataFrame(rows).set_index("variant")
+    ref = table.iloc[0]
+    for col in ("in_distribution", "loeo"):
+        table[f"{col}_vs_paper_%"] = 100.0 * (table[col] / ref[col] - 1.0)
+    csv, md = out / "ablation.csv", out / "ablation.md"
+    table.to_csv(csv)
+    md.write_text(_markdown(table, ds, base, folds, profile))
+    (out / "ablation.json").write_text(json.dumps({"profile": profile, "config": asdict(base), "loeo_exercises": folds}, indent=2))
+    return AblationResult(table, csv, md)
+
+
+def _test_rmse(ds, frames, splits: Splits, checkpoint: Path) -> float:
+    """Mean over exercises of the test RMSE of ``checkpoint`` (inputs built as its config says)."""
+    from miakit.learn.features import prepare_inputs
+
+    model, config, _ = load_checkpoint(checkpoint)
+    inputs, _ = prepare_inputs(ds, frames, splits, features=config.features)
+    x, y, _ = inputs.gather(splits.test)
+    pred = predict(model, x, emg_scale=config.emg_scale)
+    ex = splits.test.exercise
+    return float(np.mean([metrics.rmse(pred[ex == e], y[ex == e]) for e in sorted(set(ex.tolist()))]))
+
+
+def _n_features(ds, frames, config: TrainConfig) -> int:
+    from miakit.learn.features import frame_features
+
+    return frame_features(ds, config.features).shape[1]
+
+
+def _markdown(table, ds, config: TrainConfig, folds: list[str], profile: str) -> str:
+    lines = [
+        f"# Ablation ({profile} profile)",
+        "",
+        "Mean test RMSE on the raw EMG scale (lower is better); the change is against the paper's Transformer.",
+        "",
+        "| variant | model | features | augment | in-distribution | vs paper | LOEO | vs paper | parameters | train s |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in table.iterrows():
+        lines.append(
+            f"| {name} | {r['model']} | {r['features']} | {r['augment']} | {r['in_distribution']:.2f} | "
+            f"{r['in_distribution_vs_paper_%']:+.1f}% | {r['loeo']:.2f} | {r['loeo_vs_paper_%']:+.1f}% | "
+            f"{int(r['parameters']):,} | {r['train_s']:.0f} |"
+        )
+    subjects = sorted(set(np.asarray(ds["segment_subject"].values).astype(str).tolist()))
+    lines += [
+        "",
+        f"- dataset: {ds.sizes['frame']} frames, {ds.sizes['segment']} segments, {len(subjects)} subjects",
+        f"- every run: `{json.dumps({k: v for k, v in asdict(config).items() if k not in ('model', 'features', 'augment')})}`",
+        f"- LOEO: one fold per held-out exercise ({', '.join(folds)}), train on all other exercises; the mean over folds",
+        "- in-distribution: last 20% of each subject x exercise for test; RMSE per exercise, mean over exercises",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,28 @@
+"""``miakit bench paper``: the paper's experiments as one suite (registered under ``bench_app`` in miakit/cli.py).
+
+Thin: parses, calls :func:`miakit.bench.paper.run_paper`, prints the report's path as the last line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def paper(
+    dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path."),
+    out: Path = typer.Option(..., "--out", help="Folder for report.md, CSV tables and PNG figures."),
+    profile: str = typer.Option("default", "--profile", help="quick (CI minutes), default (over lunch) or full (the paper's scale)."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
+) -> None:
+    """The paper's experiments: Table 1 (in-distribution, leave-one-exercise-out), Table 2 (window
+    lengths), Figure 7 (subject transfer), Figure 8 (retrieval similarity), Figure 6 (examples)."""
+    import miakit
+    from miakit.bench.paper import get_profile, run_paper
+
+    chosen = get_profile(profile)  # a bad name fails before the dataset is read
+    result = run_paper(miakit.open_dataset(dataset, catalog=catalog), out, profile=chosen)
+    typer.echo(f"{len(result.experiments)} runs in {result.wall_s:.0f} s")
+    typer.echo(str(result.report))

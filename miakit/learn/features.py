@@ -1,0 +1,171 @@
+"""Model input features and mirror augmentation.
+
+A feature spec is a base, optionally followed by ``+``-separated additions:
+
+- ``paper``: the paper's inputs, keypoints divided by the image width (x) and height (y), missing
+  points 0 (exactly :func:`miakit.learn.windows.load_frames`).
+- ``body``: keypoints relative to the hips (``MidHip``, else the mean of ``RHip`` and ``LHip``) in
+  torso lengths (the segment's median ``Neck``-``MidHip`` distance in pixels), so the subject's
+  place in the image, distance to the camera and size drop out. The ``MidHip`` entry is replaced by
+  the hips' offset from their median position in the segment (in torso lengths), so jumps and
+  steps stay visible. Missing points are 0.
+- ``+vel``: adds the per-second change of every base feature (frame to frame times ``rate_hz``;
+  0 at a segment's first frame and where either frame misses the point).
+- ``+subject``: adds a one-hot of the frame's subject (a per-subject calibration: the model can
+  learn each subject's EMG gain). The subjects are the dataset's sorted subject names unless given.
+
+Mirror augmentation (``augment="mirror"``) adds a mirrored copy of every training window: the
+image flipped left to right (x -> width - x), each keypoint swapped with its counterpart
+(:data:`miakit.layout.MIRROR_KEYPOINT`) and each muscle with its counterpart
+(:data:`miakit.layout.MIRROR_MUSCLE`). Names come from the dataset; a layout without a
+counterpart for some keypoint or muscle is refused with an :class:`~miakit.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from miakit.contracts.dataset import segment_of_frame
+from miakit.errors import InputError
+from miakit.layout import MIRROR_KEYPOINT, MIRROR_MUSCLE
+from miakit.learn.windows import FrameArrays, Splits, WindowIndex
+
+BASES = ("paper", "body")
+ADDITIONS = ("vel", "subject")
+AUGMENTS = ("none", "mirror")
+BODY_NEEDS = ("Neck", "MidHip", "RHip", "LHip")
+
+
+def parse_features(spec: str) -> tuple[str, frozenset[str]]:
+    """``"body+vel"`` -> ``("body", {"vel"})``; an unknown base or addition is an InputError."""
+    base, *extra = [part.strip() for part in str(spec).split("+")]
+    if base not in BASES or any(e not in ADDITIONS for e in extra) or len(set(extra)) != len(extra):
+        raise InputError(
+            "train config", "unknown feature spec", field="features",
+            expected=f"one of {list(BASES)} followed by any of {['+' + a for a in ADDITIONS]}", found=spec,
+        )  # fmt: skip
+    return base, frozenset(extra)
+
+
+def check_augment(augment: str) -> str:
+    """``augment`` if it is one of :data:`AUGMENTS`, else an InputError."""
+    if augment not in AUGMENTS:
+        raise InputError("train config", "unknown augmentation", field="augment", expected=f"one of {list(AUGMENTS)}", found=augment)
+    return augment
+
+
+def frame_features(ds, spec: str = "paper", *, subjects: Sequence[str] | None = None, mirrored: bool = False) -> np.ndarray:
+    """Per-frame model inputs (frame, features) float32 for feature ``spec``; ``mirrored``: of the mirrored body."""
+    base, extra = parse_features(spec)
+    seg = segment_of_frame(ds)
+    names = [str(k) for k in ds["keypoint"].values]
+    width = np.asarray(ds["segment_image_width"].values, dtype=np.float32)[seg]
+    height = np.asarray(ds["segment_image_height"].values, dtype=np.float32)[seg]
+    if np.any(width <= 0) or np.any(height <= 0):
+        raise InputError("<dataset>", "image size must be positive", field="segment_image_width/height")
+    kp = np.asarray(ds["keypoints"].values, dtype=np.float32)  # (frame, keypoint, space), pixels
+    if mirrored:
+        kp = kp[:, mirror_permutation(names, MIRROR_KEYPOINT, what="keypoint")].copy()
+        kp[..., 0] = width[:, None] - kp[..., 0]
+    if base == "paper":
+        pos = kp / np.stack([width, height], axis=-1)[:, None, :]
+    else:
+        pos = _body_relative(kp, seg, names)
+    parts = [pos.reshape(len(pos), -1)]
+    if "vel" in extra:
+        parts.append(_velocity(parts[0], seg, rate_hz=float(ds.attrs.get("rate_hz", 10.0))))
+    parts = [np.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0) for p in parts]
+    if "subject" in extra:
+        parts.append(_subject_one_hot(ds, seg, subjects))
+    return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
+
+
+def mirror_permutation(names: Sequence[str], mirror: dict[str, str], *, what: str) -> np.ndarray:
+    """Index of each name's mirror counterpart within ``names``; InputError where one is missing."""
+    position = {n: i for i, n in enumerate(names)}
+    missing = [n for n in names if mirror.get(n) not in position]
+    if missing:
+        raise InputError(
+            "<dataset>", f"mirror augmentation needs a left/right counterpart for every {what}", field=what,
+            expected=f"names of miakit.layout.MIRROR_{what.upper()} with both sides present", found=missing[:5],
+        )  # fmt: skip
+    return np.array([position[mirror[n]] for n in names], dtype=np.int64)
+
+
+def prepare_inputs(
+    ds, frames: FrameArrays, splits: Splits, *, features: str = "paper", augment: str = "none",
+    subjects: Sequence[str] | None = None,
+) -> tuple[FrameArrays, Splits]:  # fmt: skip
+    """Replace ``frames.inputs`` by the ``features`` of ``ds`` and, for ``augment="mirror"``,
+    append a mirrored copy of every frame and of every training window (validation and test
+    windows are unchanged, they index the original frames).
+
+    ``frames`` are :func:`~miakit.learn.windows.load_frames` of ``ds`` (its EMG is reused).
+    """
+    check_augment(augment)
+    inputs = frame_features(ds, features, subjects=subjects)
+    out = replace(frames, inputs=inputs)
+    if augment == "none":
+        return out, splits
+    muscle_perm = mirror_permutation(list(frames.muscles), MIRROR_MUSCLE, what="muscle")
+    m_inputs = frame_features(ds, features, subjects=subjects, mirrored=True)
+    n = len(inputs)
+    out = replace(
+        out, inputs=np.concatenate([inputs, m_inputs]), emg=np.concatenate([frames.emg, frames.emg[:, muscle_perm]]),
+        emg_clean=None if frames.emg_clean is None else np.concatenate([frames.emg_clean, frames.emg_clean[:, muscle_perm]]),
+    )  # fmt: skip
+    t = splits.train
+    train = WindowIndex(
+        t.window, np.concatenate([t.start, t.start + n]), np.concatenate([t.segment, t.segment]),
+        np.concatenate([t.subject, t.subject]), np.concatenate([t.exercise, t.exercise]),
+    )  # fmt: skip
+    return out, Splits(train=train, val=splits.val, test=splits.test)
+
+
+def _body_relative(kp: np.ndarray, seg: np.ndarray, names: list[str]) -> np.ndarray:
+    """Keypoints relative to the hips in torso lengths; the MidHip row: hip offset from its segment median."""
+    missing = [n for n in BODY_NEEDS if n not in names]
+    if missing:
+        raise InputError(
+            "<dataset>", "hip-centred features need the BODY_25 torso keypoints", field="keypoint",
+            expected=list(BODY_NEEDS), found=f"missing {missing}",
+        )  # fmt: skip
+    at = {n: names.index(n) for n in BODY_NEEDS}
+    hip = kp[:, at["MidHip"]]
+    hip = np.where(np.isnan(hip), 0.5 * (kp[:, at["RHip"]] + kp[:, at["LHip"]]), hip)
+    torso = np.linalg.norm(kp[:, at["Neck"]] - hip, axis=-1)  # (frame,)
+    seg_torso = np.ones(int(seg.max()) + 1 if len(seg) else 0, dtype=np.float32)
+    seg_hip = np.zeros((len(seg_torso), 2), dtype=np.float32)
+    for s in np.unique(seg):
+        rows = seg == s
+        t = np.nanmedian(torso[rows]) if np.any(np.isfinite(torso[rows])) else np.nan
+        seg_torso[s] = t if np.isfinite(t) and t > 1.0 else 1.0
+        if np.any(np.isfinite(hip[rows, 0])):
+            seg_hip[s] = np.nanmedian(hip[rows], axis=0)
+    scale = seg_torso[seg][:, None, None]
+    rel = (kp - hip[:, None, :]) / scale
+    rel[:, at["MidHip"]] = (hip - seg_hip[seg]) / scale[:, 0]
+    return rel
+
+
+def _velocity(pos: np.ndarray, seg: np.ndarray, *, rate_hz: float) -> np.ndarray:
+    """Change per second from the previous frame of the same segment; NaN where a point is missing, 0 at segment starts."""
+    vel = np.zeros_like(pos)
+    vel[1:] = (pos[1:] - pos[:-1]) * np.float32(rate_hz)
+    first = np.concatenate([[True], seg[1:] != seg[:-1]])
+    vel[first] = 0.0
+    return vel
+
+
+def _subject_one_hot(ds, seg: np.ndarray, subjects: Sequence[str] | None) -> np.ndarray:
+    names = np.asarray(ds["segment_subject"].values).astype(str)
+    known = list(subjects) if subjects is not None else sorted(set(names.tolist()))
+    col = {s: i for i, s in enumerate(known)}
+    of_segment = np.array([col.get(s, -1) for s in names.tolist()], dtype=np.int64)[seg]
+    out = np.zeros((len(seg), len(known)), dtype=np.float32)
+    rows = np.flatnonzero(of_segment >= 0)
+    out[rows, of_segment[rows]] = 1.0  # an unknown subject: all zeros
+    return out

@@ -1,0 +1,346 @@
+"""Predict muscle activation with a trained checkpoint: over a dataset segment, or over any video.
+
+:func:`predict_segment` slides windows of the checkpoint's own length (``meta['window']``) over
+each run of usable frames of one segment, one window every ``stride`` frames (the last window of a
+run ends at the run's last frame), and averages, per frame, the predictions of every window that
+covers it. A usable frame is one the dataset marks valid where at least one keypoint is present; a
+run shorter than one window, and every unusable frame, gets NaN. Inputs are made as the trainer
+made them (:func:`miakit.learn.windows.load_frames`: x / image width, y / image height, missing
+points 0; or the config's ``features`` spec, :mod:`miakit.learn.features`); the model standardizes them itself with the training mean and std it carries.
+
+:func:`predict_video` does the whole job for a video: pose at 10 Hz
+(:func:`miakit.stages.pose.estimate_pose`), a one-segment contract-2 dataset of it, the prediction,
+and four files: ``activation.csv``, ``activation.zarr``, ``overlay.mp4`` and ``activation.png``.
+
+torch, cv2, mediapipe and matplotlib are imported inside the functions that use them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from miakit.errors import InputError
+
+PREDICTED_SOURCE = "predicted"
+"""``segment_source`` and ``attrs['emg_source']`` of a store whose EMG is a model's prediction."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A loaded checkpoint: the model (eval mode), its config and its meta (see ``load_checkpoint``)."""
+
+    path: Path
+    model: object
+    config: object
+    meta: dict
+
+    @property
+    def window(self) -> int:
+        return int(self.meta.get("window", self.config.window))
+
+    @property
+    def muscles(self) -> list[str]:
+        return [str(m) for m in self.meta["muscles"]]
+
+
+def load(checkpoint: str | Path | Checkpoint, *, device: str = "cpu") -> Checkpoint:
+    """A :class:`Checkpoint` from a path (loaded once), or the one given."""
+    if isinstance(checkpoint, Checkpoint):
+        return checkpoint
+    from miakit.learn.train import load_checkpoint
+
+    model, config, meta = load_checkpoint(checkpoint, device=device)
+    return Checkpoint(path=Path(checkpoint), model=model, config=config, meta=meta)
+
+
+def segment_inputs(ds, frames: slice, *, image_width: int, image_height: int) -> np.ndarray:
+    """Model inputs (frames, 2 * keypoints) of ``ds``'s ``frames``, normalized exactly as
+    :func:`miakit.learn.windows.load_frames` does, without reading the other segments."""
+    if image_width <= 0 or image_height <= 0:
+        raise InputError("<dataset>", "image size must be positive", field="segment_image_width/height", found=(image_width, image_height))
+    kp = np.asarray(ds["keypoints"][frames].values, dtype=np.float32)
+    kp = kp / np.array([image_width, image_height], dtype=np.float32)
+    kp = np.nan_to_num(kp, nan=0.0, posinf=0.0, neginf=0.0)
+    return np.ascontiguousarray(kp.reshape(kp.shape[0], -1))
+
+
+def window_starts(usable: np.ndarray, *, window: int, stride: int = 1) -> np.ndarray:
+    """First frames of the windows over the runs of True in ``usable``: every ``stride`` frames
+    from each run's start, plus one ending at the run's end; none in a run shorter than ``window``."""
+    if window < 1 or stride < 1:
+        raise ValueError(f"window and stride must be >= 1, got window={window}, stride={stride}")
+    edges = np.diff(np.concatenate([[0], np.asarray(usable, dtype=np.int8), [0]]))
+    starts: list[np.ndarray] = []
+    for begin, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        if end - begin < window:
+            continue
+        run = np.arange(begin, end - window + 1, stride)
+        starts.append(np.union1d(run, [end - window]))
+    return np.concatenate(starts).astype(np.int64) if starts else np.zeros(0, np.int64)
+
+
+def average_windows(predictions: np.ndarray, starts: np.ndarray, n_frames: int) -> np.ndarray:
+    """Per-frame mean (frames, muscles) of window predictions (N, muscles, T) starting at
+    ``starts``; NaN where no window covers a frame."""
+    n, muscles, steps = predictions.shape
+    total = np.zeros((n_frames, muscles), dtype=np.float64)
+    count = np.zeros(n_frames, dtype=np.int64)
+    frames = (starts[:, None] + np.arange(steps)[None, :]).ravel()  # (N * T,)
+    np.add.at(total, frames, predictions.transpose(0, 2, 1).reshape(-1, muscles))
+    np.add.at(count, frames, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = total / count[:, None]
+    out[count == 0] = np.nan
+    return out
+
+
+def predict_segment(checkpoint: str | Path | Checkpoint, ds, segment_id: str | int, *, stride: int = 1, device: str = "cpu") -> np.ndarray:
+    """Predicted EMG (frames of the segment, muscles of the checkpoint), in the units the model was
+    trained on; NaN on frames no window covers (see the module's description).
+
+    ``ds`` must carry the keypoints the checkpoint was trained on (names and number)."""
+    from miakit.learn.train import predict
+    from miakit.viz.common import find_segment
+
+    ckpt = load(checkpoint, device=device)
+    seg = find_segment(ds, segment_id)
+    keypoints = [str(k) for k in ds["keypoint"].values]
+    expected = ckpt.meta.get("keypoints")
+    if expected is not None and list(expected) != keypoints:
+        raise InputError(
+            ckpt.path, "the dataset's keypoints differ from the checkpoint's", field="keypoint",
+            expected=f"{ckpt.meta['n_features'] // 2} keypoints {list(expected or [])[:3]}...", found=f"{len(keypoints)} keypoints {keypoints[:3]}...",
+        )  # fmt: skip
+    x = _inputs(ckpt, ds, seg)
+    valid = np.asarray(ds["valid"][seg.frames].values, dtype=bool)
+    has_pose = (np.asarray(ds["keypoint_score"][seg.frames].values) > 0).any(axis=1)
+    starts = window_starts(valid & has_pose, window=ckpt.window, stride=stride)
+    windows = x[starts[:, None] + np.arange(ckpt.window)[None, :]] if len(starts) else np.zeros((0, ckpt.window, x.shape[1]), np.float32)
+    emg_scale = float(ckpt.meta.get("emg_scale", ckpt.config.emg_scale))
+    if len(starts):
+        y = predict(ckpt.model, windows, emg_scale=emg_scale)
+    else:
+        y = np.zeros((0, len(ckpt.muscles), ckpt.window), np.float32)
+    return average_windows(y, starts, seg.length)
+
+
+def _inputs(ckpt: Checkpoint, ds, seg) -> np.ndarray:
+    """The segment's model inputs as the checkpoint was trained on them: the paper's inputs
+    (:func:`segment_inputs`), or the ``features`` spec of its config
+    (:func:`miakit.learn.features.frame_features`, over this segment alone)."""
+    spec = getattr(ckpt.config, "features", "paper")
+    if spec == "paper":
+        x = segment_inputs(ds, seg.frames, image_width=seg.image_width, image_height=seg.image_height)
+    else:
+        from miakit.learn.features import frame_features
+
+        one = ds.isel(frame=seg.frames, segment=[seg.index]).assign(segment_start=(("segment",), np.zeros(1, np.int64)))
+        x = frame_features(one, spec, subjects=ckpt.meta.get("subjects"))
+    if x.shape[1] != ckpt.meta["n_features"]:
+        raise InputError(
+            ckpt.path, "the dataset gives the model inputs of another size", field="n_features",
+            expected=ckpt.meta["n_features"], found=x.shape[1],
+        )  # fmt: skip
+    return x
+
+
+# -- a video --------------------------------------------------------------------------------------
+
+
+@dataclass
+class PredictResult:
+    """What :func:`predict_video` wrote and found."""
+
+    out: Path
+    csv: Path
+    zarr: Path
+    overlay: Path
+    plot: Path
+    frames: int  # frames on the 10 Hz grid
+    frames_with_person: int
+    frames_predicted: int  # frames with a prediction (covered by a window)
+    muscles: list[str]
+    image_size: tuple[int, int]  # (width, height) of the displayed video
+    codec: str  # of the overlay: h264, or mpeg4 where no H.264 encoder is installed
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: pose, predict, write, render
+
+
+def video_dataset(pose, *, muscles: list[str], video: str | Path, segment_id: str = "video"):
+    """A one-segment contract-2 dataset of a pose estimate (:func:`estimate_pose`'s layout): the
+    keypoints on their 10 Hz grid, no EMG (NaN), valid where a person was found."""
+    from miakit.segments import Segment, assemble
+
+    keypoints = np.asarray(pose["keypoints"].values, dtype=np.float32)
+    score = np.asarray(pose["keypoint_score"].values, dtype=np.float32)
+    n = keypoints.shape[0]
+    segment = Segment(
+        id=segment_id, session=segment_id, subject="", exercise="", split="", source="video",
+        emg=np.full((n, len(muscles)), np.nan, np.float32), keypoints=keypoints, keypoint_score=score,
+        valid=(score > 0).any(axis=1), image_width=int(pose.attrs["width"]), image_height=int(pose.attrs["height"]),
+        rate_hz=float(pose.attrs["rate_hz"]),
+    )  # fmt: skip
+    return assemble([segment], muscles=list(muscles), attrs=_attrs(pose, muscles=muscles, video=video, units=""))
+
+
+def _attrs(pose, *, muscles: list[str], video: str | Path, units: str) -> dict:
+    import hashlib
+    from datetime import datetime, timezone
+
+    from miakit import __version__
+    from miakit.contracts.dataset import SCHEMA
+
+    digest = hashlib.sha256()
+    with open(video, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return {
+        "schema": SCHEMA, "rate_hz": float(pose.attrs["rate_hz"]), "muscles": list(muscles), "keypoint_layout": "BODY_25",
+        "emg_units": units,
+        "provenance": {
+            "pipeline": "predict", "pipeline_sha256": "", "inputs_sha256": digest.hexdigest(), "inputs": {"video": str(video)},
+            "pose_estimator": str(pose.attrs.get("estimator", "")), "miakit_version": __version__,
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    }  # fmt: skip
+
+
+def predict_video(
+    video: str | Path, checkpoint: str | Path | Checkpoint, out: str | Path, *, progress: bool = True, panel_height: int = 640,
+    stride: int = 1, pose_backend: str = "mediapipe",
+) -> PredictResult:  # fmt: skip
+    """Predict the activation of each muscle over a whole video and write, in ``out``:
+
+    - ``activation.csv``: ``time`` (s from the video's first frame, on the 10 Hz grid) and one
+      column per muscle of the checkpoint (empty where there is no prediction);
+    - ``activation.zarr``: a contract-2 store of the same, its ``emg`` the prediction
+      (``attrs['emg_source'] == 'predicted'``, ``attrs['prediction']`` names the checkpoint);
+    - ``overlay.mp4``: the video with the skeleton, left, and the predicted muscles coloured from
+      relaxed to flexed, right (colour: each muscle's 1st to 99th percentile over this video);
+    - ``activation.png``: the predicted activation of each muscle over time.
+
+    Raises InputError (one line) for an unreadable video, a video with no person in view, or one
+    too short for a single window of the model.
+    """
+    import time
+
+    from miakit.stages.pose import estimate_pose
+    from miakit.store import write_dataset
+    from miakit.viz.render import VideoSource, emg_scale, render_segment
+
+    video, out = Path(video), Path(out)
+    ckpt = load(checkpoint)
+    timings: dict[str, float] = {}
+    tick = time.perf_counter()
+    pose = estimate_pose(video, progress=progress)
+    timings["pose_s"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    ds = video_dataset(pose, muscles=ckpt.muscles, video=video)
+    predicted = predict_segment(ckpt, ds, 0, stride=stride)
+    timings["predict_s"] = time.perf_counter() - tick
+    covered = np.isfinite(predicted).all(axis=1)
+    if not covered.any():
+        seconds = ds.sizes["frame"] / float(ds.attrs["rate_hz"])
+        raise InputError(
+            video, "too short for the model: no run of frames with a person is as long as one window",
+            field="duration", expected=f"at least {ckpt.window / float(ds.attrs['rate_hz']):g} s with a person in view",
+            found=f"{seconds:g} s, a person in {int(pose.attrs['frames_with_person'])} of {ds.sizes['frame']} frames",
+        )  # fmt: skip
+
+    tick = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    time_s = np.asarray(pose["time"].values, dtype=np.float64)
+    paths = {name: out / name for name in ("activation.csv", "activation.zarr", "overlay.mp4", "activation.png")}
+    _write_csv(paths["activation.csv"], time_s, predicted, ckpt.muscles)
+    result_ds = predicted_dataset(ds, predicted, ckpt)
+    _remove(paths["activation.zarr"])
+    write_dataset(result_ds, paths["activation.zarr"])
+    fig = activation_figure(time_s, predicted, ckpt.muscles, title=f"predicted activation: {video.name} ({ckpt.path.name}, step {ckpt.meta.get('step', '?')})", units=result_ds.attrs["emg_units"])
+    from miakit.viz.plots import save_figure
+
+    save_figure(fig, paths["activation.png"])
+    timings["write_s"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    scale = emg_scale(predicted, source="the predictions for this video")
+    rendered = render_segment(
+        ds, 0, paths["overlay.mp4"], predicted=predicted, scale=scale, video=VideoSource(path=video, times=time_s),
+        panel_height=panel_height, progress=progress,
+    )  # fmt: skip
+    timings["render_s"] = time.perf_counter() - tick
+    return PredictResult(
+        out=out, csv=paths["activation.csv"], zarr=paths["activation.zarr"], overlay=rendered.path, plot=paths["activation.png"],
+        frames=ds.sizes["frame"], frames_with_person=int(pose.attrs["frames_with_person"]), frames_predicted=int(covered.sum()),
+        muscles=ckpt.muscles, image_size=(int(pose.attrs["width"]), int(pose.attrs["height"])), codec=rendered.codec, timings=timings,
+    )  # fmt: skip
+
+
+def predicted_dataset(ds, predicted: np.ndarray, checkpoint: Checkpoint):
+    """A copy of the one-segment dataset ``ds`` whose ``emg`` is ``predicted``, valid where it is
+    finite, marked as predicted in attrs and in ``segment_source``; validated (contract 2)."""
+    from miakit.contracts.dataset import validate_dataset
+
+    out = ds.copy(deep=True)
+    out["emg"] = (("frame", "muscle"), np.asarray(predicted, dtype=np.float32))
+    units = str(checkpoint.meta.get("emg_units", ""))
+    out["emg"].attrs["units"] = units
+    out["valid"] = (("frame",), np.isfinite(predicted).all(axis=1) & np.asarray(ds["valid"].values, dtype=bool))
+    out["segment_source"] = (("segment",), np.array([PREDICTED_SOURCE] * out.sizes["segment"]))
+    out.attrs.update(
+        emg_units=units, emg_source=PREDICTED_SOURCE,
+        prediction={
+            "checkpoint": str(checkpoint.path), "model": str(checkpoint.config.model), "step": int(checkpoint.meta.get("step", 0)),
+            "window": checkpoint.window, "best_val_rmse": float(checkpoint.meta.get("best_val_rmse", float("nan"))),
+        },
+    )  # fmt: skip
+    return validate_dataset(out, where="prediction", deep=True)
+
+
+def _write_csv(path: Path, time_s: np.ndarray, predicted: np.ndarray, muscles: list[str]) -> None:
+    import pandas as pd
+
+    table = pd.DataFrame(np.asarray(predicted, dtype=np.float64), columns=list(muscles))
+    table.insert(0, "time", np.round(time_s, 6))
+    table.to_csv(path, index=False, float_format="%.4f")
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def activation_figure(time_s: np.ndarray, activation: np.ndarray, muscles: list[str], *, title: str = "predicted activation", units: str = ""):
+    """The predicted activation of each muscle over time: one row per muscle, one shared time axis;
+    frames without a prediction are shaded grey (lines carry ``gid='predicted:<muscle>'``)."""
+    from miakit.viz.plots import _figure, _runs
+
+    time_s = np.asarray(time_s, dtype=np.float64)
+    activation = np.asarray(activation, dtype=np.float64)
+    if activation.shape != (len(time_s), len(muscles)):
+        raise ValueError(f"activation: expected shape {(len(time_s), len(muscles))} (frames, muscles), found {activation.shape}")
+    dt = float(np.median(np.diff(time_s))) if len(time_s) > 1 else 0.1
+    missing = ~np.isfinite(activation).all(axis=1)
+    fig = _figure(10, 0.9 * len(muscles) + 1.2)
+    axes = fig.subplots(len(muscles), 1, sharex=True, squeeze=False)[:, 0]
+    for k, (ax, muscle) in enumerate(zip(axes, muscles)):
+        ax.plot(time_s, activation[:, k], color="tab:red", lw=1.2, label="predicted", gid=f"predicted:{muscle}")
+        for start, stop in _runs(missing):
+            ax.axvspan(time_s[start] - dt / 2, time_s[stop - 1] + dt / 2, color="0.88", lw=0, gid="no prediction")
+        ax.set_ylabel(muscle, fontsize=8, rotation=0, ha="right", va="center")
+        ax.tick_params(labelsize=7)
+    axes[-1].set_xlabel("time in video (s)")
+    fig.suptitle(title + (f" ({units})" if units else "") + ("; grey: no prediction" if missing.any() else ""), fontsize=10)
+    return fig
+
+
+__all__ = [
+    "predict_segment", "predict_video", "PredictResult", "Checkpoint", "load", "segment_inputs", "window_starts",
+    "average_windows", "video_dataset", "predicted_dataset", "activation_figure",
+]  # fmt: skip

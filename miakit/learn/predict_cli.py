@@ -1,0 +1,37 @@
+"""``miakit predict VIDEO --checkpoint CKPT --out DIR``: muscle activation from any video.
+
+Thin: parses, calls :func:`miakit.learn.predict.predict_video`, prints a short summary to standard
+error and the output folder as the last line on standard output. Only typer is imported at start-up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def predict(
+    video: Path = typer.Argument(..., help="The video (MP4/MOV from a phone or camera, any length and orientation)."),
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="A trained model (checkpoint.pt from miakit train or miakit demo)."),
+    out: Path = typer.Option(..., "--out", help="Folder for activation.csv, activation.zarr, overlay.mp4 and activation.png."),
+) -> None:
+    """Predict the activation of each muscle over VIDEO: pose at 10 Hz, sliding windows through the
+    trained model, then a table (CSV and Zarr), an overlay video and a plot in OUT."""
+    from miakit.learn.predict import predict_video
+
+    result = predict_video(video, checkpoint, out, progress=True)
+    width, height = result.image_size
+    seconds = result.frames / 10.0
+    lines = [
+        f"video: {video.name}, {width}x{height}, {seconds:.1f} s = {result.frames} frames at 10 Hz; "
+        f"a person in {result.frames_with_person}, a prediction for {result.frames_predicted}",
+        f"muscles: {', '.join(result.muscles)}",
+        "wrote: " + ", ".join(p.name for p in (result.csv, result.zarr, result.overlay, result.plot)),
+        "time: " + ", ".join(f"{k.removesuffix('_s')} {v:.1f} s" for k, v in result.timings.items()),
+    ]
+    if result.codec != "h264":
+        lines.append(f"note: no H.264 encoder (PyAV with libx264) here: the overlay is {result.codec}, which browsers may not play")
+    for line in lines:
+        typer.echo(line, err=True)
+    typer.echo(str(result.out))

@@ -1,0 +1,212 @@
+"""Prediction with a trained checkpoint: sliding windows over a segment, and the whole video flow
+on real videos (../shared/data/video) with a checkpoint trained here for a few steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from dataset_builders import make_dataset
+
+from miakit.errors import InputError
+from miakit.layout import BODY_25, MUSCLES
+from miakit.learn import predict as pr
+from miakit.learn.train import TrainConfig, predict, train
+from miakit.learn.windows import load_frames
+
+WINDOW = 10
+
+
+def _body25_dataset(**options):
+    """The learn tests' synthetic dataset, with BODY_25 keypoint and paper muscle names."""
+    ds = make_dataset(**options)
+    return ds.assign_coords(keypoint=list(BODY_25), muscle=list(MUSCLES)).assign_attrs(muscles=list(MUSCLES))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """(dataset, checkpoint path): the Transformer trained 5 steps on 10-step windows."""
+    ds = _body25_dataset(frames=200, invalid_at=(100, 101))
+    out = tmp_path_factory.mktemp("ckpt")
+    config = TrainConfig(max_steps=5, window=WINDOW, batch_size=8, eval_every=5, warmup_steps=2, eval_stride=WINDOW)
+    return ds, train(ds, config, out, progress=False).checkpoint
+
+
+def test_window_starts_cover_each_long_enough_run():
+    usable = np.array([1] * 7 + [0] + [1] * 3 + [0, 0] + [1] * 4, dtype=bool)
+    assert pr.window_starts(usable, window=4, stride=2).tolist() == [0, 2, 3, 13]  # run 0-6: 0, 2 and the end 3
+    assert pr.window_starts(usable, window=8).tolist() == []
+
+
+def test_average_windows_means_the_overlaps_and_leaves_the_rest_nan():
+    preds = np.stack([np.full((2, 3), 1.0), np.full((2, 3), 3.0)])  # two windows of 3 steps, 2 muscles
+    out = pr.average_windows(preds, np.array([0, 2]), 7)
+    assert out[:, 0].tolist()[:5] == [1.0, 1.0, 2.0, 3.0, 3.0]
+    assert np.isnan(out[5:]).all()
+
+
+def test_segment_inputs_match_the_trainers(trained):
+    ds, _ = trained
+    frames = load_frames(ds)
+    start, length = int(ds["segment_start"][3]), int(ds["segment_length"][3])
+    x = pr.segment_inputs(ds, slice(start, start + length), image_width=1080, image_height=1920)
+    np.testing.assert_array_equal(x, frames.inputs[start : start + length])
+
+
+def test_predict_segment_averages_windows_and_skips_invalid_frames(trained):
+    ds, ckpt_path = trained
+    ckpt = pr.load(ckpt_path)
+    seg = str(ds["segment"].values[1])
+    start, length = int(ds["segment_start"][1]), int(ds["segment_length"][1])
+    out = pr.predict_segment(ckpt, ds, seg)
+    assert out.shape == (length, len(MUSCLES))
+    assert np.isnan(out[100:102]).all() and np.isfinite(np.delete(out, [100, 101], axis=0)).all()
+
+    # with stride = window and a run that divides evenly, every frame has exactly one window
+    x = load_frames(ds).inputs[start : start + length]
+    one = pr.predict_segment(ckpt, ds, seg, stride=WINDOW)
+    direct = predict(ckpt.model, x[None, :WINDOW], emg_scale=ckpt.config.emg_scale)[0].T
+    np.testing.assert_allclose(one[:WINDOW], direct, rtol=1e-5, atol=1e-4)
+    # overlapping windows average: the frame at 5 is covered by windows starting 0..5
+    starts = np.arange(0, 6)
+    many = predict(ckpt.model, np.stack([x[s : s + WINDOW] for s in starts]), emg_scale=ckpt.config.emg_scale)
+    expected = np.mean([many[i, :, 5 - s] for i, s in enumerate(starts)], axis=0)
+    np.testing.assert_allclose(out[5], expected, rtol=1e-5, atol=1e-4)
+
+
+def test_predict_segment_refuses_other_keypoints(trained):
+    ds, ckpt_path = trained
+    other = make_dataset(frames=40, subjects=("s0",), exercises=("squat",))  # keypoints K0..K24
+    with pytest.raises(InputError, match="keypoints differ"):
+        pr.predict_segment(ckpt_path, other, 0)
+
+
+# -- the whole video ------------------------------------------------------------------------------
+
+
+def _decode(path):
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return stream.codec_context.name, [f.to_ndarray(format="bgr24") for f in container.decode(stream)]
+
+
+@pytest.fixture(scope="module")
+def portrait(trained, tmp_path_factory):
+    """predict_video on the Pose2Sim clip (1.7 s, 60 fps, portrait)."""
+    shared = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+    video = shared / "video" / "pose2sim-single-cam01.mp4"
+    if not video.is_file():
+        pytest.skip(f"real recordings not found at {shared} (they live beside the repository, not in it)")
+    out = tmp_path_factory.mktemp("pred") / "pose2sim"
+    return pr.predict_video(video, trained[1], out, progress=False, panel_height=320)
+
+
+def test_predict_video_writes_the_table_the_store_the_plot_and_the_overlay(portrait, trained):
+    import pandas as pd
+
+    from miakit.store import open_store
+    from miakit.viz import render as rv
+
+    result = portrait
+    assert result.frames == 17 and result.frames_with_person == 17  # 100 frames at 60 fps -> 1.67 s
+    table = pd.read_csv(result.csv)
+    assert list(table.columns) == ["time"] + list(MUSCLES)
+    np.testing.assert_allclose(table["time"], np.arange(17) / 10.0, atol=1e-9)
+    assert table[list(MUSCLES)].notna().all().all() and (table[list(MUSCLES)] >= 0).all().all()
+
+    ds = open_store(result.zarr)
+    assert ds.attrs["emg_source"] == "predicted" and ds.attrs["prediction"]["window"] == WINDOW
+    assert str(ds["segment_source"].values[0]) == "predicted" and ds.sizes["frame"] == 17
+    np.testing.assert_allclose(ds["emg"].values, table[list(MUSCLES)].values, atol=1e-3)
+    np.testing.assert_allclose(ds["time"].values, table["time"].values)
+    assert (int(ds["segment_image_width"][0]), int(ds["segment_image_height"][0])) == (1080, 1920)
+    assert ds["valid"].values.all() and np.isfinite(ds["keypoints"].values).any()
+
+    assert result.plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    codec, frames = _decode(result.overlay)
+    assert codec == "h264" and len(frames) == 17
+    assert frames[0].shape == (rv.HEADER_PX + 320 + rv.FOOTER_PX, 2 * 180, 3)  # two 180x320 panels (9:16)
+
+    # a drawn muscle: grey (no EMG) in the left panel, its predicted colour in the right one
+    k = 8
+    kp, score = ds["keypoints"].values[k], ds["keypoint_score"].values[k]
+    segs = rv.muscle_segments(kp, score)
+    muscle = max(segs, key=lambda m: segs[m].width)
+    scale = rv.emg_scale(ds["emg"].values, source="")
+    want = rv.activation_colour(scale.level(ds["emg"].values[k]))[list(MUSCLES).index(muscle)].astype(float)
+    sx, sy = 180 / 1080, 320 / 1920
+    x, y = segs[muscle].midpoint * [sx, sy]
+    row = int(round(y)) + rv.HEADER_PX
+    left = frames[k][row - 1 : row + 2, int(round(x)) - 1 : int(round(x)) + 2].reshape(-1, 3).mean(axis=0)
+    right = frames[k][row - 1 : row + 2, 180 + int(round(x)) - 1 : 180 + int(round(x)) + 2].reshape(-1, 3).mean(axis=0)
+    assert np.abs(left - np.array(rv.NO_DATA)).max() < 30, (muscle, left)
+    assert np.abs(right - want).max() < 40, (muscle, right, want)
+
+
+def test_activation_plot_draws_each_muscles_prediction_and_shades_gaps():
+    time_s = np.arange(20) / 10.0
+    act = np.tile(np.linspace(0, 50, 20)[:, None], (1, 8))
+    act[5:8] = np.nan
+    fig = pr.activation_figure(time_s, act, list(MUSCLES))
+    lines = {line.get_gid(): line for ax in fig.axes for line in ax.get_lines()}
+    np.testing.assert_allclose(lines["predicted:LeftQuad"].get_ydata(), act[:, 4])
+    shaded = [p for ax in fig.axes for p in ax.patches if p.get_gid() == "no prediction"]
+    assert len(shaded) == 8
+    x0, x1 = shaded[0].get_x(), shaded[0].get_x() + shaded[0].get_width()
+    assert x0 == pytest.approx(0.45) and x1 == pytest.approx(0.75)
+
+
+def test_predict_command_on_the_dribbling_clip(trained, shared_data, tmp_path):
+    import pandas as pd
+    import typer
+    from typer.testing import CliRunner
+
+    from miakit.learn.predict_cli import predict as command
+
+    app = typer.Typer()
+    app.command()(command)
+    out = tmp_path / "mm"
+    video = shared_data / "video" / "mmhuman3d-single-person.mp4"  # 40 frames at 12 fps -> 34 grid frames
+    result = CliRunner().invoke(app, [str(video), "--checkpoint", str(trained[1]), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1] == str(out)
+    table = pd.read_csv(out / "activation.csv")
+    assert len(table) == 34 and np.allclose(np.diff(table["time"]), 0.1)
+    _, frames = _decode(out / "overlay.mp4")
+    assert len(frames) == 34
+
+
+def test_too_short_for_a_window_says_so(trained, shared_data, tmp_path):
+    ckpt = pr.load(trained[1])
+    long_window = pr.Checkpoint(path=ckpt.path, model=ckpt.model, config=ckpt.config, meta={**ckpt.meta, "window": 30})
+    with pytest.raises(InputError, match="too short for the model") as err:
+        pr.predict_video(shared_data / "video" / "pose2sim-single-cam01.mp4", long_window, tmp_path / "o", progress=False)
+    assert "at least 3 s" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_no_person_is_one_clear_line(trained, tmp_path):
+    import cv2
+
+    blank = tmp_path / "wall.mp4"
+    writer = cv2.VideoWriter(str(blank), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (320, 240))
+    for _ in range(10):
+        writer.write(np.full((240, 320, 3), 200, np.uint8))
+    writer.release()
+    with pytest.raises(InputError, match="no person in view") as err:
+        pr.predict_video(blank, trained[1], tmp_path / "o", progress=False)
+    assert "\n" not in str(err.value) and not (tmp_path / "o").exists()
+
+
+def test_predict_segment_builds_the_checkpoints_own_features(tmp_path):
+    from miakit.learn.features import frame_features
+
+    ds = _body25_dataset(frames=120, subjects=("s0",), exercises=("squat", "twist"))
+    config = TrainConfig(max_steps=2, window=WINDOW, batch_size=4, eval_every=2, warmup_steps=1, features="body+vel")
+    ckpt = pr.load(train(ds, config, tmp_path, progress=False).checkpoint)
+    out = pr.predict_segment(ckpt, ds, 1, stride=WINDOW)
+    x = frame_features(ds, "body+vel")[120 : 120 + WINDOW]  # segment 1, its first window
+    direct = predict(ckpt.model, x[None], emg_scale=config.emg_scale)[0].T
+    np.testing.assert_allclose(out[:WINDOW], direct, rtol=1e-5, atol=1e-4)
