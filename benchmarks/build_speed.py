@@ -29,8 +29,9 @@ def make_sessions(root: Path, n: int, duration_s: float, video: bool) -> None:
     from miakit.synth.subjects import make_subject
 
     for i in range(n):
-        sim = simulate(make_subject(i % 4, seed=1), EXERCISES[i % len(EXERCISES)], seed=1, duration_s=duration_s)
-        folder = write_session(root / f"s{i:03d}", sim, seed=1)
+        seed = 1 + i // len(EXERCISES)  # session ids (subject, exercise, seed) stay unique
+        sim = simulate(make_subject(i % 4, seed=seed), EXERCISES[i % len(EXERCISES)], seed=seed, duration_s=duration_s)
+        folder = write_session(root / f"s{i:03d}", sim, seed=seed)
         if video:  # swap the keypoints for a real video: the pipeline must estimate the pose
             import yaml
 

@@ -125,8 +125,10 @@ def _check_segments(ds, where: str) -> None:
     start = np.asarray(ds["segment_start"].values, dtype=np.int64)
     length = np.asarray(ds["segment_length"].values, dtype=np.int64)
     n_frames = ds.sizes["frame"]
-    if len(set(ds["segment"].values.tolist())) != ds.sizes["segment"]:
-        raise DatasetError(where, "segment ids are not unique", field="segment")
+    ids = [str(v) for v in ds["segment"].values]
+    if len(set(ids)) != len(ids):
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        raise DatasetError(where, "segment ids are not unique (two sessions with the same session_id?)", field="segment", found=repeated[:5])
     if np.any(length < 0):
         raise DatasetError(where, "negative segment length", field="segment_length", found=length.tolist())
     expected_start = np.concatenate([[0], np.cumsum(length)[:-1]]) if len(length) else length
