@@ -766,7 +766,10 @@ def _run_parts(todo: list[SessionPlan], spec: PipelineSpec, *, workers: int, sch
         for s in track(todo, "building sessions", enabled=progress):
             run_part(s.folder, s.part, spec)
         return
-    from distributed import Client, LocalCluster, as_completed
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise MiakitError("--workers and --scheduler need dask.distributed: pip install 'miakit[parallel]'") from None
 
     if scheduler is not None:
         client, cluster = Client(scheduler), None
