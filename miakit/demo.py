@@ -53,7 +53,7 @@ def run_demo(out: str | Path = "miakit-demo", *, subjects: int = 3, duration_s: 
 FIGURES = {
     "overlay.mp4": "a test segment as video: measured (left) and predicted (right) muscles, relaxed blue to flexed red",
     "overlay_frame.png": "one frame of that video (the one where the measured muscles are most flexed)",
-    "predicted_vs_measured.png": "the same segment: measured and predicted EMG per muscle (the model trained on the first 80% of it; the last 20% is its test data)",
+    "predicted_vs_measured.png": "the same segment: measured and predicted EMG per muscle (the model trained on its first 70% or so; the last 20% is its test data)",
     "pose_confidence.png": "the same segment: keypoint scores over time",
     "dataset_summary.png": "the dataset: valid minutes per subject and exercise, EMG per muscle",
     "session_emg.png": "the segment's raw session: EMG per sensor with gaps and events",
