@@ -445,26 +445,38 @@ def exercise_intervals(folder: Path, meta: SessionMeta) -> list[tuple[str, float
     return sorted(intervals, key=lambda i: i[1])
 
 
+def run_stages(folder: str | Path, spec: PipelineSpec, *, report: QualityReport | None = None, until: str | None = None) -> SessionState:
+    """Validate one session and run the pipeline's stages on it, in order (stopping after the
+    stage named ``until``, where given); returns the state. Bad input raises a MiakitError."""
+    folder = Path(folder)
+    meta = validate_session(folder)
+    report = report or QualityReport(session=meta.session_id)
+    report.session = meta.session_id
+    report.truncated = meta.truncated
+    state = SessionState(folder=folder, meta=meta, rate_hz=spec.rate_hz, report=report)
+    for name, params in spec.steps():
+        try:
+            STEPS[name](state, **params)
+        except TypeError as exc:
+            if "unexpected keyword" in str(exc):
+                raise PipelineError(spec.path or spec.name, f"bad parameter for stage {name!r}: {exc}") from None
+            raise
+        state.log.append(f"{name}({', '.join(f'{k}={v!r}' for k, v in params.items())})")
+        if name == until:
+            break
+    return state
+
+
 def process_session(folder: str | Path, spec: PipelineSpec) -> SessionResult:
     """Run one session through the pipeline's stages. Bad input is reported, never raised."""
     folder = Path(folder)
     report = QualityReport(session=folder.name)
     try:
-        meta = validate_session(folder)
-        report.session = meta.session_id
-        report.truncated = meta.truncated
-        state = SessionState(folder=folder, meta=meta, rate_hz=spec.rate_hz, report=report)
-        for name, params in spec.steps():
-            try:
-                STEPS[name](state, **params)
-            except TypeError as exc:
-                if "unexpected keyword" in str(exc):
-                    raise PipelineError(spec.path or spec.name, f"bad parameter for stage {name!r}: {exc}") from None
-                raise
-            state.log.append(f"{name}({', '.join(f'{k}={v!r}' for k, v in params.items())})")
+        state = run_stages(folder, spec, report=report)
     except MiakitError as exc:
         report.reason = str(exc)
         return SessionResult(report=report)
+    meta = state.meta
     if not report.kept:
         return SessionResult(report=report)
     try:
@@ -799,6 +811,6 @@ class _null:
 
 
 __all__ = [
-    "PipelineSpec", "load_pipeline", "process_session", "plan_build", "build_dataset",
+    "PipelineSpec", "load_pipeline", "run_stages", "process_session", "plan_build", "build_dataset",
     "session_sha256", "list_sessions", "STEPS",
 ]  # fmt: skip

@@ -18,22 +18,13 @@ def session_state(folder: str | Path, *, pipeline: str | Path = "mia", until: st
 
     Unlike a build, bad input raises (one line naming the file) instead of being reported.
     """
-    from miakit.contracts.session import validate_session
-    from miakit.pipeline import STEPS, SessionState, load_pipeline
-    from miakit.stages.quality import QualityReport
+    from miakit.pipeline import load_pipeline, run_stages
 
-    folder = Path(folder)
     spec = load_pipeline(pipeline)
     names = [name for name, _ in spec.steps()]
     if until is not None and until not in names:
         raise InputError(spec.path or spec.name, f"the pipeline has no stage {until!r}", found=names)
-    meta = validate_session(folder)
-    state = SessionState(folder=folder, meta=meta, rate_hz=spec.rate_hz, report=QualityReport(session=meta.session_id))
-    for name, params in spec.steps():
-        STEPS[name](state, **params)
-        if name == until:
-            break
-    return state
+    return run_stages(folder, spec, until=until)
 
 
 def stage_params(pipeline: str | Path, stage: str) -> dict[str, Any]:
