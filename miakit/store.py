@@ -8,7 +8,7 @@ pangeo-forge-recipes and xarray-beam):
 
 1. :func:`write_template` writes every array with its final shape and chunks, the small segment
    table, and ``attrs["complete"] = False``; no frame data yet.
-2. :func:`write_frames` fills chunk-aligned regions along ``frame``; ``valid`` is written last, so
+2. :func:`write_frames` fills chunk-aligned regions along ``frame`` (many chunks per write); ``valid`` is written last, so
    a frame reads as valid only once everything else of it is on disk.
 3. :func:`finalize` sets ``complete`` to true and re-consolidates the metadata.
 
@@ -46,9 +46,12 @@ def encoding_for(ds, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES) -> dict:
     return encoding
 
 
-def frame_regions(n_frames: int, chunk_frames: int) -> list[slice]:
-    """Chunk-aligned slices covering ``n_frames``."""
-    return [slice(i, min(i + chunk_frames, n_frames)) for i in range(0, n_frames, chunk_frames)]
+def frame_regions(n_frames: int, chunk_frames: int, *, chunks_per_region: int = 64) -> list[slice]:
+    """Chunk-aligned slices covering ``n_frames``, up to ``chunks_per_region`` chunks each: every
+    region write costs ~20 ms of metadata work, so writing chunk by chunk made the store write of a
+    96-session build take 2.5 s."""
+    step = chunk_frames * chunks_per_region
+    return [slice(i, min(i + step, n_frames)) for i in range(0, n_frames, step)]
 
 
 def write_template(ds, url: str | Path, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES, storage_options: dict | None = None) -> None:

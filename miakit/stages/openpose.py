@@ -61,7 +61,7 @@ def read_frame(path: str | Path) -> list[np.ndarray]:
 
 def list_frames(folder: str | Path) -> list[Path]:
     """The frame files of a folder, in frame order."""
-    files = sorted(Path(folder).glob("*_keypoints.json"))
+    files = sorted(Path(folder).glob("*_keypoints.json"), key=lambda p: p.name)  # one folder: names order them
     if not files:
         raise InputError(folder, "no OpenPose *_keypoints.json files")
     return files
