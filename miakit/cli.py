@@ -120,7 +120,7 @@ def info(
 def train(
     dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path."),
     out: Path = typer.Option(..., "--out", help="Folder for checkpoints and the training history."),
-    model: str = typer.Option("transformer", "--model", help="transformer or cnn."),
+    model: str = typer.Option("transformer", "--model", help="transformer or cnn (the paper's), or miakit (with its inputs: --set features=body+angles+vel+subject --set augment=mirror)."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a config field, key=value (repeatable), e.g. --set lr=1e-3."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.pt exactly where it stopped."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
@@ -163,10 +163,11 @@ def bench(
     typer.echo(str(result.report))
 
 
-from miakit.bench.cli import paper  # noqa: E402
+from miakit.bench.cli import ablation, paper  # noqa: E402
 from miakit.bench.speed_cli import speed  # noqa: E402
 
 bench_app.command("paper")(paper)
+bench_app.command("ablation")(ablation)
 bench_app.command("speed")(speed)
 
 

@@ -1,6 +1,8 @@
-"""``miakit bench paper``: the paper's experiments as one suite (registered under ``bench_app`` in miakit/cli.py).
+"""``miakit bench paper`` (the paper's experiments as one suite) and ``miakit bench ablation`` (the
+miakit model's ideas one by one), registered under ``bench_app`` in miakit/cli.py.
 
-Thin: parses, calls :func:`miakit.bench.paper.run_paper`, prints the report's path as the last line.
+Thin: parses, calls :func:`miakit.bench.paper.run_paper` or :func:`miakit.bench.ablation.run_ablation`,
+prints the report's path as the last line.
 """
 
 from __future__ import annotations
@@ -26,3 +28,20 @@ def paper(
     result = run_paper(miakit.open_dataset(dataset, catalog=catalog), out, profile=chosen)
     typer.echo(f"{len(result.experiments)} runs in {result.wall_s:.0f} s")
     typer.echo(str(result.report))
+
+
+def ablation(
+    dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path."),
+    out: Path = typer.Option(..., "--out", help="Folder for ablation.md, ablation.csv and each run's folder."),
+    profile: str = typer.Option("goal", "--profile", help="smoke, short, goal (the paper's Transformer against the miakit model), quick or full (every variant)."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
+) -> None:
+    """The miakit model against the paper's Transformer, and each of its ideas removed one at a
+    time: mean test RMSE in-distribution and leave-one-exercise-out, same steps for every run."""
+    import miakit
+    from miakit.bench.ablation import profile_config, run_ablation
+
+    profile_config(profile)  # a bad name fails before the dataset is read
+    result = run_ablation(miakit.open_dataset(dataset, catalog=catalog), out, profile=profile)
+    typer.echo(result.table[["in_distribution", "in_distribution_vs_paper_%", "loeo", "loeo_vs_paper_%"]].round(2).to_string())
+    typer.echo(str(result.markdown))

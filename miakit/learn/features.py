@@ -9,8 +9,23 @@ A feature spec is a base, optionally followed by ``+``-separated additions:
   place in the image, distance to the camera and size drop out. The ``MidHip`` entry is replaced by
   the hips' offset from their median position in the segment (in torso lengths), so jumps and
   steps stay visible. Missing points are 0.
-- ``+vel``: adds the per-second change of every base feature (frame to frame times ``rate_hz``;
-  0 at a segment's first frame and where either frame misses the point).
+- ``+angles``: adds the body's geometry as the synthetic muscle model and real muscles feel it:
+  the direction of each limb segment and of the trunk in the image (its sine and cosine against
+  the image's vertical, which is the direction of gravity for a level camera) and the angle of
+  each hinge (elbows, shoulders, hips, knees: sine and cosine between the two segments).
+  Independent of the subject's size and place in the image. 0 where a point is missing.
+- ``+vel``: adds the per-second change of every feature before it (base and angles: frame to
+  frame times ``rate_hz``; 0 at a segment's first frame and where either frame misses the point).
+- ``+acc``: adds the per-second change of those velocities (accelerations: what moving a limb
+  costs its muscles).
+- ``+hold``: adds, for each hinge of ``+angles``, how many seconds it has held still (its angle,
+  smoothed over about half a second, turning slower than :data:`HOLD_RAD_S`), counted from the
+  last time it moved within the segment. Muscles that hold a pose tire and need more activation as
+  the hold goes on, a history a 3-second window cannot see; it is computed from the keypoints of
+  the segment up to each frame, never from EMG.
+- ``+elapsed``: adds the seconds since the segment (the set of an exercise) began: muscles tire
+  over a set and recruit more motor units for the same force, so the EMG of the same movement
+  grows (and a model that sees only a 3-second window cannot know how far into the set it is).
 - ``+subject``: adds a one-hot of the frame's subject (a per-subject calibration: the model can
   learn each subject's EMG gain). The subjects are the dataset's sorted subject names unless given.
 
@@ -34,7 +49,7 @@ from miakit.layout import MIRROR_KEYPOINT, MIRROR_MUSCLE
 from miakit.learn.windows import FrameArrays, Splits, WindowIndex
 
 BASES = ("paper", "body")
-ADDITIONS = ("vel", "subject")
+ADDITIONS = ("angles", "vel", "acc", "hold", "elapsed", "subject")
 AUGMENTS = ("none", "mirror")
 BODY_NEEDS = ("Neck", "MidHip", "RHip", "LHip")
 
@@ -74,9 +89,22 @@ def frame_features(ds, spec: str = "paper", *, subjects: Sequence[str] | None = 
         pos = kp / np.stack([width, height], axis=-1)[:, None, :]
     else:
         pos = _body_relative(kp, seg, names)
-    parts = [pos.reshape(len(pos), -1)]
-    if "vel" in extra:
-        parts.append(_velocity(parts[0], seg, rate_hz=float(ds.attrs.get("rate_hz", 10.0))))
+    shape = [pos.reshape(len(pos), -1)]
+    if "angles" in extra:
+        shape.append(_angles(kp, names))
+    shape = np.concatenate(shape, axis=1)
+    rate = float(ds.attrs.get("rate_hz", 10.0))
+    parts = [shape]
+    if "vel" in extra or "acc" in extra:
+        vel = _velocity(shape, seg, rate_hz=rate)
+        parts += [vel] if "vel" in extra else []
+        parts += [_velocity(vel, seg, rate_hz=rate)] if "acc" in extra else []
+    if "hold" in extra:
+        parts.append(_hold_seconds(_angles(kp, names)[:, 2 * len(SEGMENTS) :], seg, rate_hz=rate))
+    if "elapsed" in extra:
+        start = np.concatenate([[0], np.flatnonzero(seg[1:] != seg[:-1]) + 1]) if len(seg) else np.zeros(0, dtype=np.int64)
+        first = np.maximum.accumulate(np.isin(np.arange(len(seg)), start) * np.arange(len(seg)))
+        parts.append(((np.arange(len(seg)) - first) / rate).astype(np.float32)[:, None])
     parts = [np.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0) for p in parts]
     if "subject" in extra:
         parts.append(_subject_one_hot(ds, seg, subjects))
@@ -149,6 +177,70 @@ def _body_relative(kp: np.ndarray, seg: np.ndarray, names: list[str]) -> np.ndar
     rel = (kp - hip[:, None, :]) / scale
     rel[:, at["MidHip"]] = (hip - seg_hip[seg]) / scale[:, 0]
     return rel
+
+
+SEGMENTS = (
+    ("MidHip", "Neck"),
+    ("RShoulder", "RElbow"), ("RElbow", "RWrist"), ("RHip", "RKnee"), ("RKnee", "RAnkle"),
+    ("LShoulder", "LElbow"), ("LElbow", "LWrist"), ("LHip", "LKnee"), ("LKnee", "LAnkle"),
+)  # fmt: skip
+"""The trunk and the limb segments of ``+angles``, each from its proximal to its distal point."""
+
+HINGES = (
+    ("Neck", "RShoulder", "RElbow"), ("RShoulder", "RElbow", "RWrist"), ("Neck", "MidHip", "RKnee"), ("RHip", "RKnee", "RAnkle"),
+    ("Neck", "LShoulder", "LElbow"), ("LShoulder", "LElbow", "LWrist"), ("Neck", "MidHip", "LKnee"), ("LHip", "LKnee", "LAnkle"),
+)  # fmt: skip
+"""The hinges of ``+angles`` (shoulder, elbow, hip, knee per side) as (a, joint, b): the angle at
+the joint between the directions to ``a`` and to ``b``."""
+
+
+def _angles(kp: np.ndarray, names: list[str]) -> np.ndarray:
+    """(frame, 2 * (segments + hinges)): sine and cosine of each segment's direction against the
+    image vertical, then of each hinge angle; NaN where a point is missing."""
+    at = {n: i for i, n in enumerate(names)}
+    missing = sorted({n for seg in SEGMENTS + HINGES for n in seg if n not in at})
+    if missing:
+        raise InputError("<dataset>", "angle features need the BODY_25 limb keypoints", field="keypoint", found=f"missing {missing}")
+
+    def unit(a: str, b: str) -> np.ndarray:
+        d = kp[:, at[b]] - kp[:, at[a]]
+        norm = np.linalg.norm(d, axis=-1, keepdims=True)
+        return d / np.where(norm > 1e-6, norm, np.nan)
+
+    cols = []
+    for a, b in SEGMENTS:
+        u = unit(a, b)
+        cols += [u[:, 0], u[:, 1]]  # sine and cosine against image down (+y)
+    for a, joint, b in HINGES:
+        u, v = unit(joint, a), unit(joint, b)
+        cols += [u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0], (u * v).sum(axis=-1)]
+    return np.stack(cols, axis=1).astype(np.float32)
+
+
+HOLD_RAD_S = 0.35
+"""A hinge turning slower than this (rad/s) is holding still (as the synthetic muscle model's
+``still_rad_s``)."""
+
+
+def _hold_seconds(hinges: np.ndarray, seg: np.ndarray, *, rate_hz: float) -> np.ndarray:
+    """(frame, hinges): seconds each hinge has held still, from ``hinges`` = sine, cosine pairs."""
+    from scipy.ndimage import gaussian_filter1d
+
+    angle = np.arctan2(hinges[:, 0::2], hinges[:, 1::2]).astype(np.float64)
+    held = np.zeros(angle.shape, dtype=np.float32)
+    for s in np.unique(seg):
+        rows = np.flatnonzero(seg == s)
+        a = angle[rows]
+        known = np.isfinite(a)
+        a = np.unwrap(np.where(known, a, 0.0), axis=0)
+        a = gaussian_filter1d(a, sigma=0.2 * rate_hz, axis=0, mode="nearest")  # ~0.5 s: keypoint jitter is not motion
+        speed = np.zeros_like(a)
+        speed[1:] = np.abs(np.diff(a, axis=0)) * rate_hz
+        still = (speed < HOLD_RAD_S) & known
+        index = np.arange(len(rows))[:, None]
+        last_moving = np.maximum.accumulate(np.where(still, 0, index), axis=0)  # the segment start counts as the last motion
+        held[rows] = np.where(still, (index - last_moving) / rate_hz, 0.0)
+    return held
 
 
 def _velocity(pos: np.ndarray, seg: np.ndarray, *, rate_hz: float) -> np.ndarray:

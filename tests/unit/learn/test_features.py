@@ -89,3 +89,59 @@ def test_bad_specs_are_refused(spec):
         TrainConfig(features=spec)
     with pytest.raises(InputError, match="augmentation"):
         TrainConfig(augment="flip")
+
+
+def _posed(ds, frame_points: dict[str, tuple[float, float]]):
+    """``ds`` with every frame's named keypoints set to the given pixel positions."""
+    out = ds.copy(deep=True)
+    kp = out["keypoints"].values
+    for name, xy in frame_points.items():
+        kp[:, KP[name]] = xy
+    out["keypoints"] = (out["keypoints"].dims, kp)
+    return out
+
+
+def test_angles_are_limb_directions_against_the_vertical_and_hinge_angles(body_ds):
+    """A right arm hanging straight down: upper arm and forearm point down (sine 0, cosine 1), the
+    elbow is straight (sine 0, cosine -1); bent at a right angle forward: cosine 0."""
+    from miakit.learn.features import HINGES, SEGMENTS
+
+    straight = _posed(body_ds, {"RShoulder": (500, 500), "RElbow": (500, 700), "RWrist": (500, 900)})
+    f = frame_features(straight, "paper+angles")[:, 50:]
+    seg = {s: 2 * i for i, s in enumerate(SEGMENTS)}
+    hinge = {h[1] + ("-" + h[0] if h[1] == "MidHip" else ""): 2 * len(SEGMENTS) + 2 * i for i, h in enumerate(HINGES)}
+    for s in (("RShoulder", "RElbow"), ("RElbow", "RWrist")):
+        np.testing.assert_allclose(f[:, seg[s] : seg[s] + 2], [[0.0, 1.0]] * len(f), atol=1e-6)
+    np.testing.assert_allclose(f[:, hinge["RElbow"] : hinge["RElbow"] + 2], [[0.0, -1.0]] * len(f), atol=1e-6)
+    bent = _posed(body_ds, {"RShoulder": (500, 500), "RElbow": (500, 700), "RWrist": (700, 700)})
+    g = frame_features(bent, "paper+angles")[:, 50:]
+    assert np.allclose(g[:, hinge["RElbow"] + 1], 0.0, atol=1e-6) and np.allclose(np.abs(g[:, hinge["RElbow"]]), 1.0)
+    assert g.shape[1] == 2 * (len(SEGMENTS) + len(HINGES))
+
+
+def test_hold_counts_seconds_still_and_restarts_with_each_segment(body_ds):
+    """Every hinge of a body frozen in one pose holds still: the count rises 0.1 s per frame at
+    10 Hz and starts again at 0 where a segment starts; a moving body counts less."""
+    frozen = _posed(body_ds, {name: (400 + 10 * i, 300 + 40 * i) for i, name in enumerate(BODY_25)})
+    held = frame_features(frozen, "paper+hold")[:, 50:]
+    starts = np.asarray(body_ds["segment_start"].values)
+    assert np.all(held[starts] == 0)
+    np.testing.assert_allclose(held[starts[0] + 1 : starts[0] + 6, 0], [0.1, 0.2, 0.3, 0.4, 0.5], atol=1e-5)
+    moving = frame_features(body_ds, "paper+hold")[:, 50:]
+    assert moving.mean() < held.mean()
+
+
+def test_elapsed_is_seconds_into_the_segment(body_ds):
+    f = frame_features(body_ds, "paper+elapsed")[:, -1]
+    starts = np.asarray(body_ds["segment_start"].values)
+    lengths = np.asarray(body_ds["segment_length"].values)
+    for s, n in zip(starts, lengths):
+        np.testing.assert_allclose(f[s : s + n], np.arange(n) / 10.0, atol=1e-5)
+
+
+def test_angle_and_hold_features_mirror_with_the_body(body_ds):
+    """Mirrored inputs of a left-right symmetric feature set are the same features with sides swapped."""
+    frames = load_frames(body_ds)
+    splits = split_in_distribution(body_ds, window=20)
+    out, _ = prepare_inputs(body_ds, frames, splits, features="body+angles+hold", augment="mirror")
+    assert out.inputs.shape[0] == 2 * body_ds.sizes["frame"] and np.isfinite(out.inputs).all()

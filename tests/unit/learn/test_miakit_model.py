@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from dataset_builders import make_dataset
@@ -41,16 +42,34 @@ def test_train_with_features_and_mirror_then_reload(body_ds, tmp_path):
 
 
 @pytest.mark.slow
-def test_ablation_smoke(tmp_path, monkeypatch):
-    """The smoke profile on a tiny dataset writes a table with the paper's Transformer first."""
+def test_ablation_smoke(tmp_path, monkeypatch, capsys):
+    """``miakit bench ablation`` with a tiny profile on a tiny store writes a table with the paper's
+    Transformer first and the full miakit model (its recipe's batch size) second."""
     from miakit.bench import ablation
+    from miakit.bench.ablation import MIAKIT
+    from miakit.cli import main
+    from miakit.store import write_dataset
 
     ds = make_dataset(frames=200, missing_fraction=0.0, exercises=("squat", "running", "twist", "skater"))
     ds = ds.assign_coords(keypoint=list(BODY_25), muscle=list(MUSCLES)).assign_attrs(muscles=list(MUSCLES))
+    write_dataset(ds, tmp_path / "tiny.zarr")
     monkeypatch.setitem(ablation.PROFILES, "tiny", dict(config=dict(max_steps=4, eval_every=2, warmup_steps=1, window=20, eval_stride=20), loeo_exercises=1, variants=(0, 1)))
-    result = ablation.run_ablation(ds, tmp_path, profile="tiny", progress=False)
-    table = result.table
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "ablation", "--dataset", str(tmp_path / "tiny.zarr"), "--out", str(tmp_path / "abl"), "--profile", "tiny"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(tmp_path / "abl" / "ablation.md")
+    table = pd.read_csv(tmp_path / "abl" / "ablation.csv", index_col="variant")
     assert list(table.index) == ["paper Transformer", "miakit (all ideas)"]
     assert table.loc["paper Transformer", "in_distribution_vs_paper_%"] == 0.0
+    assert table.loc["miakit (all ideas)", "batch"] == MIAKIT["batch_size"]
     assert np.isfinite(table[["in_distribution", "loeo"]].to_numpy()).all()
-    assert "| miakit (all ideas) |" in result.markdown.read_text() and result.csv.exists()
+    assert "| miakit (all ideas) |" in (tmp_path / "abl" / "ablation.md").read_text()
+
+
+def test_ablation_cli_rejects_a_bad_profile_before_reading_the_dataset(tmp_path, capsys):
+    from miakit.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "ablation", "--dataset", str(tmp_path / "missing.zarr"), "--out", str(tmp_path / "o"), "--profile", "lunch"])
+    assert exit_.value.code == 2 and "unknown profile" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
