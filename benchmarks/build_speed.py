@@ -1,6 +1,6 @@
 """Whole-build speed: sessions per minute, serial and on 2 local dask workers, same sessions.
 
-    python benchmarks/build_speed.py [--sessions 120] [--duration 60] [--workers 2] [--video]
+    python benchmarks/build_speed.py [--sessions 120] [--duration 60] [--workers 2] [--repeat 3] [--video]
 
 The default is the size of the paper's recordings: 120 minutes (120 one-minute sessions). Small
 builds gain less from workers: a build's fixed costs (starting the command, importing, assembling
@@ -12,7 +12,8 @@ once; each build is the command a user runs, ``miakit build-dataset``, in a fres
 scratch (no parts, no store), so both pay the same start-up and imports. ``--video`` instead builds sessions
 that carry a real phone-style video and no keypoints, so the build runs MediaPipe pose estimation
 (the heavy, realistic case; needs ../shared/data/video). The stores of both builds are compared
-(they must be identical). Reports wall time, sessions per minute and the speed-up; with
+(they must be identical). Reports the median wall time of ``--repeat`` builds of each kind (this
+machine's speed drifts by 10%), sessions per minute and the speed-up; with
 ``--json FILE`` also writes them as JSON.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,6 +69,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--video", action="store_true", help="sessions with a real video, no keypoints (runs MediaPipe)")
+    parser.add_argument("--repeat", type=int, default=3, help="builds of each kind, alternating; medians are reported")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     import miakit
@@ -74,8 +77,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         make_sessions(tmp / "sessions", args.sessions, args.duration, args.video)
-        serial = timed_build(tmp / "sessions", tmp / "serial.zarr", 1)
-        parallel = timed_build(tmp / "sessions", tmp / "parallel.zarr", args.workers)
+        serials, parallels = [], []
+        for _ in range(args.repeat):  # alternating, so drifts in the machine's load hit both alike
+            for out, times, workers in ((tmp / "serial.zarr", serials, 1), (tmp / "parallel.zarr", parallels, args.workers)):
+                shutil.rmtree(out, ignore_errors=True)
+                times.append(timed_build(tmp / "sessions", out, workers))
+        serial, parallel = statistics.median(serials), statistics.median(parallels)
         same = miakit.open_dataset(tmp / "serial.zarr").load().drop_attrs().identical(miakit.open_dataset(tmp / "parallel.zarr").load().drop_attrs())
     result = {
         "sessions": args.sessions, "kind": "video (MediaPipe)" if args.video else "keypoints (OpenPose JSON)",
@@ -83,6 +90,7 @@ def main() -> None:
         "serial_sessions_per_min": round(args.sessions / serial * 60, 1),
         "parallel_sessions_per_min": round(args.sessions / parallel * 60, 1),
         "speedup": round(serial / parallel, 2), "identical_stores": bool(same),
+        "serial_runs_s": [round(t, 2) for t in serials], "parallel_runs_s": [round(t, 2) for t in parallels],
     }  # fmt: skip
     for key, value in result.items():
         print(f"{key:26s} {value}")

@@ -2,8 +2,9 @@
 
 Trains the paper's Transformer with the paper's recipe (``TrainConfig.demo`` without the wall-time
 cap: the same steps for both) on the in-distribution split, takes its best validation RMSE, then
-trains the miakit model (all ideas on) with the same config and reports the wall time of its first
-evaluation at or below that RMSE, and the ratio paper time / miakit time.
+trains the miakit model (all ideas on: its features, augmentation and batch size) with the same
+steps and schedule and reports the wall time of its first evaluation at or below that RMSE, and
+the ratio paper time / miakit time.
 
     python benchmarks/time_to_quality.py /tmp/x/ds.zarr --out /tmp/x/ttq [--steps 500]
 
@@ -50,6 +51,7 @@ def main() -> None:
         "miakit_step_to_paper_quality": int(reached["step"].iloc[0]) if len(reached) else None,
         "ratio_paper_over_miakit": paper.wall_s / t if np.isfinite(t) else None,
         "config": {k: v for k, v in base.__dict__.items() if k not in ("model", "features", "augment")},
+        "miakit_changes": MIAKIT,  # the miakit recipe's fields that differ from config
     }  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "time_to_quality.json").write_text(json.dumps(result, indent=2, default=float))

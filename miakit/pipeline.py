@@ -17,10 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np

@@ -21,8 +21,8 @@ A feature spec is a base, optionally followed by ``+``-separated additions:
 - ``+hold``: adds, for each hinge of ``+angles``, how many seconds it has held still (its angle,
   smoothed over about half a second, turning slower than :data:`HOLD_RAD_S`), counted from the
   last time it moved within the segment. Muscles that hold a pose tire and need more activation as
-  the hold goes on, a history a 3-second window cannot see; it is computed from the keypoints of
-  the segment up to each frame, never from EMG.
+  the hold goes on, a history a 3-second window cannot see. It comes from the segment's keypoints
+  alone, never from EMG.
 - ``+elapsed``: adds the seconds since the segment (the set of an exercise) began: muscles tire
   over a set and recruit more motor units for the same force, so the EMG of the same movement
   grows (and a model that sees only a 3-second window cannot know how far into the set it is).
