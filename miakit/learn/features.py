@@ -98,13 +98,16 @@ def frame_features(ds, spec: str = "paper", *, subjects: Sequence[str] | None = 
     if "vel" in extra or "acc" in extra:
         vel = _velocity(shape, seg, rate_hz=rate)
         parts += [vel] if "vel" in extra else []
-        parts += [_velocity(vel, seg, rate_hz=rate)] if "acc" in extra else []
+        if "acc" in extra:
+            acc = _velocity(vel, seg, rate_hz=rate)
+            acc[1:][_segment_starts(seg)[:-1]] = 0.0  # a segment's second frame has no velocity before it
+            parts.append(acc)
     if "hold" in extra:
         parts.append(_hold_seconds(_angles(kp, names)[:, 2 * len(SEGMENTS) :], seg, rate_hz=rate))
     if "elapsed" in extra:
-        start = np.concatenate([[0], np.flatnonzero(seg[1:] != seg[:-1]) + 1]) if len(seg) else np.zeros(0, dtype=np.int64)
-        first = np.maximum.accumulate(np.isin(np.arange(len(seg)), start) * np.arange(len(seg)))
-        parts.append(((np.arange(len(seg)) - first) / rate).astype(np.float32)[:, None])
+        index = np.arange(len(seg))
+        first = np.maximum.accumulate(np.where(_segment_starts(seg), index, 0)) if len(seg) else index
+        parts.append(((index - first) / rate).astype(np.float32)[:, None])
     parts = [np.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0) for p in parts]
     if "subject" in extra:
         parts.append(_subject_one_hot(ds, seg, subjects))
@@ -243,12 +246,16 @@ def _hold_seconds(hinges: np.ndarray, seg: np.ndarray, *, rate_hz: float) -> np.
     return held
 
 
+def _segment_starts(seg: np.ndarray) -> np.ndarray:
+    """True at each frame that starts a segment."""
+    return np.concatenate([[True], seg[1:] != seg[:-1]]) if len(seg) else np.zeros(0, dtype=bool)
+
+
 def _velocity(pos: np.ndarray, seg: np.ndarray, *, rate_hz: float) -> np.ndarray:
     """Change per second from the previous frame of the same segment; NaN where a point is missing, 0 at segment starts."""
     vel = np.zeros_like(pos)
     vel[1:] = (pos[1:] - pos[:-1]) * np.float32(rate_hz)
-    first = np.concatenate([[True], seg[1:] != seg[:-1]])
-    vel[first] = 0.0
+    vel[_segment_starts(seg)] = 0.0
     return vel
 
 

@@ -131,6 +131,14 @@ def test_hold_counts_seconds_still_and_restarts_with_each_segment(body_ds):
     assert moving.mean() < held.mean()
 
 
+def test_acceleration_is_the_change_of_velocity_and_zero_where_it_has_no_history(body_ds):
+    f = frame_features(body_ds, "paper+vel+acc")
+    vel, acc = f[:, 50:100], f[:, 100:]
+    np.testing.assert_allclose(acc[3:6], (vel[3:6] - vel[2:5]) * 10.0, rtol=1e-4, atol=1e-4)
+    starts = np.asarray(body_ds["segment_start"].values)
+    assert np.all(acc[starts] == 0) and np.all(acc[starts + 1] == 0)
+
+
 def test_elapsed_is_seconds_into_the_segment(body_ds):
     f = frame_features(body_ds, "paper+elapsed")[:, -1]
     starts = np.asarray(body_ds["segment_start"].values)
