@@ -89,9 +89,10 @@ def frame_features(ds, spec: str = "paper", *, subjects: Sequence[str] | None = 
         pos = kp / np.stack([width, height], axis=-1)[:, None, :]
     else:
         pos = _body_relative(kp, seg, names)
+    angles = _angles(kp, names) if extra & {"angles", "hold"} else None
     shape = [pos.reshape(len(pos), -1)]
     if "angles" in extra:
-        shape.append(_angles(kp, names))
+        shape.append(angles)
     shape = np.concatenate(shape, axis=1)
     rate = float(ds.attrs.get("rate_hz", 10.0))
     parts = [shape]
@@ -103,7 +104,7 @@ def frame_features(ds, spec: str = "paper", *, subjects: Sequence[str] | None = 
             acc[1:][_segment_starts(seg)[:-1]] = 0.0  # a segment's second frame has no velocity before it
             parts.append(acc)
     if "hold" in extra:
-        parts.append(_hold_seconds(_angles(kp, names)[:, 2 * len(SEGMENTS) :], seg, rate_hz=rate))
+        parts.append(_hold_seconds(angles[:, 2 * len(SEGMENTS) :], seg, rate_hz=rate))
     if "elapsed" in extra:
         index = np.arange(len(seg))
         first = np.maximum.accumulate(np.where(_segment_starts(seg), index, 0)) if len(seg) else index
