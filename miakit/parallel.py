@@ -6,7 +6,7 @@ through one :class:`SessionPool`, so on 2 workers both run in parallel and the w
 
 Local workers are forked on Linux: a forked worker inherits this process's imports and is ready in
 about 0.2 s, where a spawned one imports the scientific stack again (on a 2-core machine, two
-spawned workers took 4 s and 7 s of CPU before their first task; see ``benchmarks/build_speed.py``).
+spawned workers took 4 s, and 7 s of CPU, before their first task).
 macOS and Windows keep spawn, because fork is unsafe there. The environment variable
 ``DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD`` chooses the start method.
 """
