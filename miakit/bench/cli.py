@@ -16,7 +16,7 @@ import typer
 def paper(
     dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path."),
     out: Path = typer.Option(..., "--out", help="Folder for report.md, CSV tables and PNG figures."),
-    profile: str = typer.Option("default", "--profile", help="quick (CI minutes), default (about 1.5 hours on 2 cores) or full (the paper's scale)."),
+    profile: str = typer.Option("default", "--profile", help="quick (CI minutes), default (over lunch: about an hour on 2 cores, 6 exercises left out) or full (the paper's scale, every exercise left out)."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
 ) -> None:
     """The paper's experiments: Table 1 (in-distribution, leave-one-exercise-out), Table 2 (window
