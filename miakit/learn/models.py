@@ -49,7 +49,7 @@ def count_parameters(model) -> int:
 
 def __getattr__(name: str):
     """``PaperTransformer`` and ``PaperCNN`` are built (importing torch) on first access."""
-    if name in ("PaperTransformer", "PaperCNN", "PositionalEncoding", "InputScaling", "MiakitModel"):
+    if name in ("PaperTransformer", "PaperCNN", "PositionalEncoding", "InputScaling", "MiakitModel", "MirrorAverage"):
         return _torch_classes()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -97,6 +97,38 @@ def _torch_classes() -> dict[str, type]:
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return ((x - self.mean) / self.std).clamp(-10.0, 10.0)
+
+    class MirrorAverage(nn.Module):
+        """Predict for the body and for its mirror image, and average (test-time mirroring).
+
+        Off by default. The trainer turns it on for a model trained on mirrored windows
+        (``augment="mirror"``, ``TrainConfig.predict_mirrored``): it sets the signed permutation
+        that mirrors the inputs (:func:`miakit.learn.features.mirror_map`) and the muscle
+        permutation that brings the mirrored prediction back (left biceps <-> right biceps).
+        The two predictions err differently, so their mean errs less. Buffers, carried by a
+        checkpoint; used in eval mode only (training already sees both sides).
+        """
+
+        def __init__(self, n_features: int, n_muscles: int):
+            super().__init__()
+            self.register_buffer("enabled", torch.tensor(False))
+            self.register_buffer("perm", torch.arange(n_features))
+            self.register_buffer("sign", torch.ones(n_features))
+            self.register_buffer("muscle_perm", torch.arange(n_muscles))
+
+        def set(self, perm, sign, muscle_perm) -> None:
+            with torch.no_grad():
+                self.perm.copy_(torch.as_tensor(perm))
+                self.sign.copy_(torch.as_tensor(sign, dtype=self.sign.dtype))
+                self.muscle_perm.copy_(torch.as_tensor(muscle_perm))
+                self.enabled.fill_(True)
+
+        def forward(self, predict, x: torch.Tensor) -> torch.Tensor:
+            """``predict(x)`` (B, M, T), averaged with the mirrored prediction when on and not training."""
+            y = predict(x)
+            if self.training or not bool(self.enabled):
+                return y
+            return 0.5 * (y + predict(x[..., self.perm] * self.sign)[:, self.muscle_perm])
 
     class PaperTransformer(nn.Module):
         """The paper's Transformer: a local motion encoder and a global feature encoder.
@@ -159,14 +191,19 @@ def _torch_classes() -> dict[str, type]:
         layer norm before attention and feed-forward (``norm_first``; the paper's is post-norm) and
         a final layer norm; Linear(d_model, muscles) per step with no ReLU, so no muscle starts
         dead. About 0.4 M parameters with the defaults (the paper's Transformer: 2.4 M).
-        (B, T, F) -> (B, M, T).
+        Trained on mirrored windows, it predicts as the mean of the body and its mirror image
+        (:class:`MirrorAverage`). ``context``: the inputs hold that many extra frames before and
+        after the window, which the model reads but predicts no EMG for.
+        (B, T + 2 context, F) -> (B, M, T).
         """
 
         def __init__(
             self, *, n_features: int, n_muscles: int, d_model: int = 128, n_heads: int = 4, n_layers: int = 3,
             dim_feedforward: int = 256, dropout: float = 0.1, kernel_steps: int = 5, norm_first: bool = True,
+            context: int = 0,
         ):  # fmt: skip
             super().__init__()
+            self.context = context
             self.scale_inputs = InputScaling(n_features)
             self.embed = nn.Conv1d(n_features, d_model, kernel_steps, padding=kernel_steps // 2)
             self.positions = PositionalEncoding(d_model, dropout=dropout)
@@ -177,6 +214,7 @@ def _torch_classes() -> dict[str, type]:
             self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
             self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
             self.head = nn.Linear(d_model, n_muscles)
+            self.mirror = MirrorAverage(n_features, n_muscles)
 
         def features(self, x: torch.Tensor) -> torch.Tensor:
             """The encoder's per-step representation, (B, T, d_model)."""
@@ -184,11 +222,12 @@ def _torch_classes() -> dict[str, type]:
             return self.norm(self.encoder(self.positions(h)))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.head(self.features(x)).transpose(1, 2)
+            c = self.context
+            return self.mirror(lambda v: self.head(self.features(v)).transpose(1, 2)[..., c : v.shape[1] - c], x)
 
     return {
         "InputScaling": InputScaling, "PositionalEncoding": PositionalEncoding, "PaperTransformer": PaperTransformer,
-        "PaperCNN": PaperCNN, "MiakitModel": MiakitModel,
+        "PaperCNN": PaperCNN, "MiakitModel": MiakitModel, "MirrorAverage": MirrorAverage,
     }  # fmt: skip
 
 

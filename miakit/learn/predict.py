@@ -2,7 +2,8 @@
 
 :func:`predict_segment` slides windows of the checkpoint's own length (``meta['window']``) over
 each run of usable frames of one segment, one window every ``stride`` frames (the last window of a
-run ends at the run's last frame), and averages, per frame, the predictions of every window that
+run ends at the run's last frame; a model trained with ``context`` also reads that many frames on
+either side, held at the run's edges), and averages, per frame, the predictions of every window that
 covers it. A usable frame is one the dataset marks valid where at least one keypoint is present; a
 run shorter than one window, and every unusable frame, gets NaN. Inputs are made as the trainer
 made them (:func:`miakit.learn.windows.load_frames`: x / image width, y / image height, missing
@@ -103,6 +104,7 @@ def predict_segment(checkpoint: str | Path | Checkpoint, ds, segment_id: str | i
 
     ``ds`` must carry the keypoints the checkpoint was trained on (names and number)."""
     from miakit.learn.train import predict
+    from miakit.learn.windows import context_frames, run_bounds
     from miakit.viz.common import find_segment
 
     ckpt = load(checkpoint, device=device)
@@ -117,8 +119,12 @@ def predict_segment(checkpoint: str | Path | Checkpoint, ds, segment_id: str | i
     x = _inputs(ckpt, ds, seg)
     valid = np.asarray(ds["valid"][seg.frames].values, dtype=bool)
     has_pose = (np.asarray(ds["keypoint_score"][seg.frames].values) > 0).any(axis=1)
-    starts = window_starts(valid & has_pose, window=ckpt.window, stride=stride)
-    windows = x[starts[:, None] + np.arange(ckpt.window)[None, :]] if len(starts) else np.zeros((0, ckpt.window, x.shape[1]), np.float32)
+    usable = valid & has_pose
+    starts = window_starts(usable, window=ckpt.window, stride=stride)
+    context = int(getattr(ckpt.config, "context", 0))
+    first, last = run_bounds(np.where(usable, 0, -1 - np.arange(len(usable))))  # context stays within each run of usable frames
+    cols = context_frames(starts, ckpt.window, context, first[starts], last[starts])
+    windows = x[cols] if len(starts) else np.zeros((0, ckpt.window + 2 * context, x.shape[1]), np.float32)
     emg_scale = float(ckpt.meta.get("emg_scale", ckpt.config.emg_scale))
     if len(starts):
         y = predict(ckpt.model, windows, emg_scale=emg_scale)

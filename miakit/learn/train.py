@@ -60,6 +60,8 @@ class TrainConfig:
     dropout: float = -1.0  # probability of every dropout layer; -1: the model's own (0.1 in the paper's Transformer)
     features: str = "paper"  # model inputs, see miakit.learn.features (e.g. body+vel+subject)
     augment: str = "none"  # none, or mirror (adds left-right mirrored training windows)
+    context: int = 0  # frames of pose before and after each window that the model also reads (miakit models; at most window)
+    predict_mirrored: bool = True  # with augment=mirror, the miakit models predict as the mean for the body and its mirror image
 
     @classmethod
     def demo(cls, **changes) -> TrainConfig:
@@ -80,12 +82,26 @@ class TrainConfig:
                 raise InputError("train config", "must be at least 1", field=name, found=getattr(self, name))
         if not (self.dropout == -1.0 or 0.0 <= self.dropout < 1.0):
             raise InputError("train config", "not a probability", field="dropout", expected="-1 (the model's own) or 0 <= p < 1", found=self.dropout)
+        if not 0 <= self.context <= self.window:  # the in-distribution split leaves gaps of one window
+            raise InputError("train config", "context must be between 0 and the window", field="context", found=self.context)
+        if self.context and self.model not in CONTEXT_MODELS:
+            raise InputError("train config", "only the miakit models read context frames", field="context",
+                             expected=f"model one of {list(CONTEXT_MODELS)}", found=self.model)  # fmt: skip
         if self.lr <= 0 or self.emg_scale <= 0:
             raise InputError("train config", "must be positive", field="lr/emg_scale", found=(self.lr, self.emg_scale))
         from miakit.learn.features import check_augment, parse_features
 
         parse_features(self.features)
         check_augment(self.augment)
+
+
+CONTEXT_MODELS = ("miakit", "miakit-postnorm")
+"""The models that take :attr:`TrainConfig.context`; the paper's models read the window alone."""
+
+
+def model_options(config: TrainConfig) -> dict:
+    """Options of the config's model beyond the data's sizes (``context`` for the miakit models)."""
+    return {"context": config.context} if config.model in CONTEXT_MODELS else {}
 
 
 @dataclass
@@ -189,11 +205,13 @@ def train(
 
         frames, splits = prepare_inputs(ds, frames, splits, features=config.features, augment=config.augment)
     seed_everything(config.seed)
-    model = build_model(config.model, n_features=frames.n_features, n_muscles=frames.n_muscles).to(device)
+    model = build_model(config.model, n_features=frames.n_features, n_muscles=frames.n_muscles, **model_options(config)).to(device)
     _start_at_the_mean(model, frames.emg[splits.train.frames()].mean(axis=(0, 1)) / config.emg_scale)
     if config.standardize:
         seen = frames.inputs[np.unique(splits.train.frames())]
         model.scale_inputs.set(seen.mean(axis=0), seen.std(axis=0))
+    if config.augment == "mirror" and config.predict_mirrored and hasattr(model, "mirror"):
+        _mirror_predictions(model, config, frames)
     if init is not None:  # fine-tuning: start from another run's weights (its input scaling included)
         model.load_state_dict(torch.load(init, map_location=device, weights_only=True)["model"])
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -209,7 +227,8 @@ def train(
     targets = torch.from_numpy(frames.emg / np.float32(config.emg_scale)).to(device)
     starts = torch.from_numpy(splits.train.start)
     offsets = torch.arange(config.window, device=device)
-    x_val, y_val, _ = frames.gather(splits.val)
+    bounds = None if not config.context else (torch.from_numpy(frames.run_first).to(device), torch.from_numpy(frames.run_last).to(device))
+    x_val, y_val, _ = frames.gather(splits.val, context=config.context)
     amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.amp and device.startswith("cuda"))
     step, losses, stopped, t0 = state["step"], [], "max_steps", time.perf_counter() - state["elapsed_s"]
     clock = (lambda: ctx.agree(time.perf_counter() - t0)) if config.max_seconds else (lambda: time.perf_counter() - t0)
@@ -221,8 +240,9 @@ def train(
             for group in opt.param_groups:
                 group["lr"] = lr
             pick = starts[torch.randint(len(starts), (config.batch_size,), generator=sampler)].to(device)
-            frame_idx = ctx.shard(pick)[:, None] + offsets  # (B / processes, T): this rank's share
-            x, y = inputs[frame_idx], targets[frame_idx].transpose(1, 2)
+            first = ctx.shard(pick)[:, None]  # (B / processes, 1): this rank's share
+            frame_idx = first + offsets  # (B / processes, T)
+            x, y = inputs[_input_frames(first, config, bounds)], targets[frame_idx].transpose(1, 2)
             model.train()
             with amp:
                 loss = F.mse_loss(net(x).float(), y)
@@ -270,6 +290,15 @@ def train(
     return TrainResult(out / "checkpoint.pt", out / "last.pt", state["best_val_rmse"], step, history, state["elapsed_s"], stopped, model)
 
 
+def _input_frames(first, config: TrainConfig, bounds):
+    """Input frame indices (B, T + 2 context) of windows starting at ``first`` (B, 1), as
+    :func:`miakit.learn.windows.context_frames` makes them, on the device."""
+    import torch
+
+    cols = first + torch.arange(-config.context, config.window + config.context, device=first.device)
+    return cols if bounds is None else torch.clamp(cols, bounds[0][first], bounds[1][first])
+
+
 def _set_dropout(model, p: float) -> None:
     """Set every dropout probability of ``model`` (dropout layers and attention) to ``p``; -1 leaves them."""
     import torch
@@ -281,6 +310,16 @@ def _set_dropout(model, p: float) -> None:
             module.p = p
         elif isinstance(module, torch.nn.MultiheadAttention):
             module.dropout = p
+
+
+def _mirror_predictions(model, config: TrainConfig, frames: FrameArrays) -> None:
+    """Turn on the model's test-time mirroring where its features have a mirror map."""
+    from miakit.layout import MIRROR_MUSCLE
+    from miakit.learn.features import mirror_map, mirror_permutation
+
+    inputs = mirror_map(config.features, frames.keypoints, frames.n_features)
+    if inputs is not None:
+        model.mirror.set(*inputs, mirror_permutation(list(frames.muscles), MIRROR_MUSCLE, what="muscle"))
 
 
 def _start_at_the_mean(model, mean: np.ndarray) -> None:
@@ -350,8 +389,10 @@ def load_checkpoint(path: str | Path, *, device: str = "cpu"):
     except Exception as exc:  # a truncated file, another program's pickle, an old config
         raise InputError(path, f"not a miakit checkpoint ({exc.__class__.__name__}: {str(exc)[:120]})") from None
     meta = dict(ckpt["meta"], step=ckpt["state"]["step"], best_val_rmse=ckpt["state"]["best_val_rmse"])
-    model = build_model(config.model, n_features=meta["n_features"], n_muscles=meta["n_muscles"]).to(device)
-    model.load_state_dict(ckpt["model"])
+    model = build_model(config.model, n_features=meta["n_features"], n_muscles=meta["n_muscles"], **model_options(config)).to(device)
+    keys = model.load_state_dict(ckpt["model"], strict=False)
+    if keys.unexpected_keys or any(not key.startswith("mirror.") for key in keys.missing_keys):  # checkpoints from before test-time mirroring lack only these
+        model.load_state_dict(ckpt["model"])  # raises, naming what is missing
     model.eval()
     return model, config, meta
 

@@ -8,6 +8,9 @@ gathered per batch, so a window index costs a few integers per window.
 Model inputs follow the paper: keypoints divided by the segment's image width (x) and height (y),
 missing points (NaN) set to 0, flattened per frame as ``(keypoint, space)`` -> ``2 * n_keypoints``
 features. EMG stays on its raw scale here; the trainer divides it by ``emg_scale``.
+
+A model may also read ``context`` frames before and after each window (:func:`context_frames`):
+the targets stay the window's own frames.
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ class FrameArrays:
     emg_clean: np.ndarray | None  # (frame, muscle) float32 or None
     muscles: tuple[str, ...]
     keypoints: tuple[str, ...]
+    run_first: np.ndarray | None = None  # (frame,) int64: first frame of the frame's run of valid frames in its segment
+    run_last: np.ndarray | None = None  # (frame,) int64: last frame of that run
 
     @property
     def n_features(self) -> int:
@@ -75,13 +80,49 @@ class FrameArrays:
     def n_muscles(self) -> int:
         return self.emg.shape[1]
 
-    def gather(self, index: WindowIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Inputs (N, T, F), targets (N, M, T) and clean targets (N, M, T) or None, raw EMG scale."""
+    def gather(self, index: WindowIndex, *, context: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Inputs (N, T + 2 context, F), targets (N, M, T) and clean targets (N, M, T) or None, raw EMG scale.
+
+        ``context``: frames of input before and after each window (see :func:`context_frames`)."""
         frames = index.frames()
-        x = self.inputs[frames]
+        x = self.inputs[self.input_frames(index.start, index.window, context)]
         y = self.emg[frames].transpose(0, 2, 1)
         clean = None if self.emg_clean is None else self.emg_clean[frames].transpose(0, 2, 1)
         return x, y, clean
+
+    def input_frames(self, start: np.ndarray, window: int, context: int) -> np.ndarray:
+        """Frame indices (N, window + 2 context) of the inputs of the windows starting at ``start``."""
+        if not context:
+            return start[:, None] + np.arange(window)[None, :]
+        if self.run_first is None or self.run_last is None:
+            raise ValueError("these frame arrays carry no run bounds; make them with load_frames")
+        return context_frames(start, window, context, self.run_first[start], self.run_last[start])
+
+
+def context_frames(start: np.ndarray, window: int, context: int, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Input frames (N, window + 2 context) of windows starting at ``start`` with ``context`` frames
+    on each side, held at the edges of each window's run of valid frames ``[first, last]``.
+
+    Muscles fire 50 to 100 ms before the motion they cause, so the EMG at a window's last steps
+    depends on frames after the window. Where the run ends, its edge frame is repeated: the
+    inputs never reach into another segment or across an invalid frame.
+    """
+    cols = np.asarray(start)[:, None] - context + np.arange(window + 2 * context)[None, :]
+    return np.clip(cols, np.asarray(first)[:, None], np.asarray(last)[:, None])
+
+
+def run_bounds(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each position, the first and last position of its run of equal ``key`` values (int64)."""
+    key = np.asarray(key)
+    n = len(key)
+    position = np.arange(n, dtype=np.int64)
+    if n == 0:
+        return position, position
+    new = np.concatenate([[True], key[1:] != key[:-1]])
+    first = np.maximum.accumulate(np.where(new, position, 0))
+    end = np.concatenate([key[1:] != key[:-1], [True]])
+    last = np.minimum.accumulate(np.where(end, position, n - 1)[::-1])[::-1]
+    return first, np.ascontiguousarray(last)
 
 
 def load_frames(ds) -> FrameArrays:
@@ -96,9 +137,12 @@ def load_frames(ds) -> FrameArrays:
     kp = np.nan_to_num(kp, nan=0.0, posinf=0.0, neginf=0.0)
     emg = np.asarray(ds["emg"].values, dtype=np.float32)
     clean = np.asarray(ds["emg_clean"].values, dtype=np.float32) if "emg_clean" in ds.data_vars else None
+    valid = np.asarray(ds["valid"].values, dtype=bool)
+    first, last = run_bounds(np.where(valid, seg, -1 - np.arange(len(seg))))  # an invalid frame is a run of its own
     return FrameArrays(
         inputs=np.ascontiguousarray(kp.reshape(kp.shape[0], -1)), emg=emg, emg_clean=clean,
         muscles=tuple(str(m) for m in ds["muscle"].values), keypoints=tuple(str(k) for k in ds["keypoint"].values),
+        run_first=first, run_last=last,
     )  # fmt: skip
 
 

@@ -8,7 +8,7 @@ import pytest
 from dataset_builders import make_dataset
 from miakit.errors import InputError
 from miakit.layout import BODY_25, KP, MIRROR_MUSCLE, MUSCLES
-from miakit.learn.features import frame_features, parse_features, prepare_inputs
+from miakit.learn.features import frame_features, mirror_map, parse_features, prepare_inputs
 from miakit.learn.train import TrainConfig
 from miakit.learn.windows import load_frames, split_in_distribution
 
@@ -153,3 +153,14 @@ def test_angle_and_hold_features_mirror_with_the_body(body_ds):
     splits = split_in_distribution(body_ds, window=20)
     out, _ = prepare_inputs(body_ds, frames, splits, features="body+angles+hold", augment="mirror")
     assert out.inputs.shape[0] == 2 * body_ds.sizes["frame"] and np.isfinite(out.inputs).all()
+
+
+def test_mirror_map_is_the_mirrored_body_in_feature_space(body_ds):
+    """The features of the mirrored body are a signed permutation of the body's features, for every
+    addition; the paper's base (x -> 1 - x) has none."""
+    spec = "body+angles+vel+acc+hold+elapsed+subject"
+    f, m = frame_features(body_ds, spec), frame_features(body_ds, spec, mirrored=True)
+    perm, sign = mirror_map(spec, [str(k) for k in body_ds["keypoint"].values], f.shape[1])
+    np.testing.assert_allclose(m, sign * f[:, perm], atol=1e-3)
+    assert not np.allclose(m, f, atol=1e-3) and sorted(perm) == list(range(f.shape[1]))
+    assert mirror_map("paper+vel", list(BODY_25), 100) is None

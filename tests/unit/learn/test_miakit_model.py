@@ -41,6 +41,29 @@ def test_train_with_features_and_mirror_then_reload(body_ds, tmp_path):
     assert last < first
 
 
+def test_a_model_trained_on_mirrored_windows_predicts_the_same_for_the_mirror_image(body_ds, tmp_path):
+    """Test-time mirroring makes the prediction for the mirrored body exactly the prediction for
+    the body with left and right muscles swapped; without it (``predict_mirrored=False``) it is not."""
+    import torch
+
+    from miakit.layout import MIRROR_MUSCLE
+    from miakit.learn.features import frame_features, mirror_permutation
+
+    spec = "body+angles+vel+subject"
+    x = torch.from_numpy(frame_features(body_ds, spec)[None, 40:60])
+    xm = torch.from_numpy(frame_features(body_ds, spec, mirrored=True)[None, 40:60])
+    swap = mirror_permutation(list(MUSCLES), MIRROR_MUSCLE, what="muscle")
+    gaps = {}
+    for on in (True, False):
+        config = TrainConfig(model="miakit", features=spec, augment="mirror", predict_mirrored=on, max_steps=10, eval_every=5,
+                             warmup_steps=2, batch_size=8, window=20)  # fmt: skip
+        model, _, _ = load_checkpoint(train(body_ds, config, tmp_path / str(on), progress=False).checkpoint)
+        assert bool(model.mirror.enabled) == on
+        with torch.no_grad():
+            gaps[on] = float((model(xm) - model(x)[:, swap]).abs().max())
+    assert gaps[True] < 1e-4 < gaps[False]
+
+
 @pytest.mark.slow
 def test_ablation_smoke(tmp_path, monkeypatch, capsys):
     """``miakit bench ablation`` with a tiny profile on a tiny store writes a table with the paper's

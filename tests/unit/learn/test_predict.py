@@ -75,6 +75,34 @@ def test_predict_segment_averages_windows_and_skips_invalid_frames(trained):
     np.testing.assert_allclose(out[5], expected, rtol=1e-5, atol=1e-4)
 
 
+def test_a_model_with_context_reads_frames_around_each_window(tmp_path):
+    """A miakit model trained with ``context`` predicts each window from the frames around it too:
+    over a segment, the prediction of the window at frame 20 is the model's output for frames 17
+    to 32; and a change in a frame just after a window changes its prediction."""
+    import torch
+
+    ds = _body25_dataset(frames=200, invalid_at=(100, 101))
+    config = TrainConfig(model="miakit", context=3, max_steps=5, window=WINDOW, batch_size=8, eval_every=5, warmup_steps=2,
+                         eval_stride=WINDOW)  # fmt: skip
+    ckpt = pr.load(train(ds, config, tmp_path, progress=False).checkpoint)
+    assert ckpt.model.context == 3
+    seg = str(ds["segment"].values[1])
+    start, length = int(ds["segment_start"][1]), int(ds["segment_length"][1])
+    x = load_frames(ds).inputs[start : start + length]
+    out = pr.predict_segment(ckpt, ds, seg, stride=WINDOW)
+    assert np.isnan(out[100:102]).all() and np.isfinite(out[:100]).all()
+    direct = predict(ckpt.model, x[None, 17:33], emg_scale=config.emg_scale)[0].T
+    np.testing.assert_allclose(out[20:30], direct, rtol=1e-5, atol=1e-4)
+    later = x[None, 17:33].copy()
+    later[0, -1] += 1.0  # a frame after the window
+    assert not np.allclose(predict(ckpt.model, later, emg_scale=config.emg_scale)[0].T, direct)
+    with pytest.raises(InputError, match="only the miakit models"):
+        TrainConfig(context=2)
+    with pytest.raises(InputError, match="context"):
+        TrainConfig(model="miakit", window=10, context=11)
+    assert torch.is_tensor(ckpt.model.mirror.enabled)
+
+
 def test_predict_segment_refuses_other_keypoints(trained):
     ds, ckpt_path = trained
     other = make_dataset(frames=40, subjects=("s0",), exercises=("squat",))  # keypoints K0..K24

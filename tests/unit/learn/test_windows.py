@@ -8,7 +8,7 @@ from dataset_builders import make_dataset
 
 from miakit.contracts.dataset import segment_of_frame
 from miakit.errors import DatasetError
-from miakit.learn.windows import WindowDataset, in_distribution_labels, load_frames, split_in_distribution, windows_where
+from miakit.learn.windows import WindowDataset, in_distribution_labels, load_frames, run_bounds, split_in_distribution, windows_where
 
 
 def _assert_windows_clean(ds, index):
@@ -102,3 +102,29 @@ def test_windows_from_a_zarr_store_match_memory(small_ds, tmp_path):
     np.testing.assert_array_equal(a.train.start, b.train.start)
     np.testing.assert_array_equal(a.test.start, b.test.start)
     np.testing.assert_allclose(load_frames(lazy).inputs, load_frames(small_ds).inputs)
+
+
+def test_context_frames_stay_in_the_windows_run_of_valid_frames(small_ds):
+    """Inputs with context are the window plus ``context`` frames either side; at a segment's start
+    or end, and next to an invalid frame, the edge frame repeats instead."""
+    frames = load_frames(small_ds)
+    splits = split_in_distribution(small_ds, window=30, stride=1)
+    index = splits.train
+    x, y, _ = frames.gather(index, context=3)
+    x0, y0, _ = frames.gather(index)
+    assert x.shape == (len(index), 36, frames.n_features) and y.shape == y0.shape
+    np.testing.assert_array_equal(x[:, 3:33], x0)
+    np.testing.assert_array_equal(y, y0)
+    cols = frames.input_frames(index.start, 30, 3)
+    seg = segment_of_frame(small_ds)
+    valid = np.asarray(small_ds["valid"].values)
+    assert np.all(seg[cols] == index.segment[:, None]) and np.all(valid[cols])
+    first = np.flatnonzero(index.start == np.asarray(small_ds["segment_start"].values)[index.segment])
+    assert len(first) and np.all(cols[first, :4] == index.start[first, None])  # held at the segment's first frame
+    inner = np.flatnonzero(cols[:, 0] == index.start - 3)
+    assert len(inner)  # and elsewhere the frames before the window
+
+
+def test_run_bounds():
+    first, last = run_bounds(np.array([0, 0, 0, -1, 1, 1, -2, 2]))
+    assert first.tolist() == [0, 0, 0, 3, 4, 4, 6, 7] and last.tolist() == [2, 2, 2, 3, 5, 5, 6, 7]
