@@ -2,8 +2,8 @@
 
 Trains the paper's Transformer with the paper's recipe (``TrainConfig.demo`` without the wall-time
 cap: the same steps for both) on the in-distribution split, takes its best validation RMSE, then
-trains the miakit model (all ideas on: its features, augmentation and batch size) with the same
-steps and schedule and reports the wall time of its first evaluation at or below that RMSE, and
+trains the miakit model (its recipe, ``miakit.bench.ablation.MIAKIT``: features, augmentation,
+batch size, context frames) with the same steps and schedule and reports the wall time of its first evaluation at or below that RMSE, and
 the ratio paper time / miakit time.
 
     python benchmarks/time_to_quality.py /tmp/x/ds.zarr --out /tmp/x/ttq [--steps 500]
