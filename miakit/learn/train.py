@@ -338,7 +338,8 @@ def _start_at_the_mean(model, mean: np.ndarray) -> None:
 
 
 def predict(model, x: np.ndarray, *, emg_scale: float = 100.0, device: str | None = None, batch_size: int = 256, amp: bool = True) -> np.ndarray:
-    """EMG (N, M, T) on the raw scale for inputs ``x`` (N, T, F), in eval mode without gradients."""
+    """EMG (N, M, T) on the raw scale for inputs ``x`` (N, T, F), or (N, T + 2 context, F) for a
+    model with context frames, in eval mode without gradients."""
     import torch
 
     device = device or next(model.parameters()).device.type
@@ -350,7 +351,8 @@ def predict(model, x: np.ndarray, *, emg_scale: float = 100.0, device: str | Non
             xb = torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size], dtype=np.float32)).to(device)
             parts.append(model(xb).float().cpu().numpy())
     n_out = model.head.out_features if hasattr(model, "head") else None
-    empty = np.zeros((0, n_out or 0, x.shape[1] if x.ndim == 3 else 0), np.float32)
+    steps = x.shape[1] - 2 * getattr(model, "context", 0) if x.ndim == 3 else 0  # a model with context predicts the window alone
+    empty = np.zeros((0, n_out or 0, steps), np.float32)
     return np.concatenate(parts) * np.float32(emg_scale) if parts else empty
 
 
