@@ -82,7 +82,7 @@ VARIANTS: tuple[Variant, ...] = (
 )
 """The paper's Transformer, the full miakit model, each idea removed one at a time, the miakit
 architecture with none of the other ideas, then ideas that were tried and left out of the model
-(each helps one score and hurts the other on the demo data)."""
+(on the demo data neither helped both scores)."""
 
 PROFILES: dict[str, dict] = {
     "smoke": dict(config=dict(max_steps=20, eval_every=10, warmup_steps=5), loeo_exercises=1, variants=(0, 1)),
