@@ -226,7 +226,8 @@ def train(
     inputs = torch.from_numpy(frames.inputs).to(device)
     targets = torch.from_numpy(frames.emg / np.float32(config.emg_scale)).to(device)
     starts = torch.from_numpy(splits.train.start)
-    offsets = torch.arange(config.window, device=device)
+    offsets = torch.arange(config.window, device=device)  # target frames of a window
+    in_offsets = torch.arange(-config.context, config.window + config.context, device=device)  # its input frames
     bounds = None if not config.context else (torch.from_numpy(frames.run_first).to(device), torch.from_numpy(frames.run_last).to(device))
     x_val, y_val, _ = frames.gather(splits.val, context=config.context)
     amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.amp and device.startswith("cuda"))
@@ -242,7 +243,7 @@ def train(
             pick = starts[torch.randint(len(starts), (config.batch_size,), generator=sampler)].to(device)
             first = ctx.shard(pick)[:, None]  # (B / processes, 1): this rank's share
             frame_idx = first + offsets  # (B / processes, T)
-            x, y = inputs[_input_frames(first, config, bounds)], targets[frame_idx].transpose(1, 2)
+            x, y = inputs[_input_frames(first, in_offsets, bounds)], targets[frame_idx].transpose(1, 2)
             model.train()
             with amp:
                 loss = F.mse_loss(net(x).float(), y)
@@ -290,12 +291,12 @@ def train(
     return TrainResult(out / "checkpoint.pt", out / "last.pt", state["best_val_rmse"], step, history, state["elapsed_s"], stopped, model)
 
 
-def _input_frames(first, config: TrainConfig, bounds):
+def _input_frames(first, in_offsets, bounds):
     """Input frame indices (B, T + 2 context) of windows starting at ``first`` (B, 1), as
     :func:`miakit.learn.windows.context_frames` makes them, on the device."""
     import torch
 
-    cols = first + torch.arange(-config.context, config.window + config.context, device=first.device)
+    cols = first + in_offsets
     return cols if bounds is None else torch.clamp(cols, bounds[0][first], bounds[1][first])
 
 
