@@ -136,6 +136,18 @@ def test_suite_tables_and_files(synthetic_run):
     assert summary["table1_mean"]["leave-one-exercise-out"]["random"] is None
 
 
+def test_every_window_length_trains_on_as_many_frames_per_step(synthetic_run):
+    from miakit.learn.train import load_checkpoint
+
+    runs = synthetic_run.report.parent / "runs"
+    for model in ("cnn", "transformer"):
+        _, short, _ = load_checkpoint(runs / "window1" / model / "checkpoint.pt")
+        _, full, _ = load_checkpoint(next((runs / "indist").glob(f"{model}*/checkpoint.pt")))
+        assert (short.window, full.window) == (1, 10)
+        assert (short.batch_size, full.batch_size) == (320, 32), "32 windows of 10 steps, so 320 of one step"
+    assert "320 of one step" in synthetic_run.report.read_text()
+
+
 def test_report_states_the_setup_and_links_plots_that_exist(synthetic_run):
     text = synthetic_run.report.read_text()
     for heading in ("Table 1", "Table 2", "Figure 7", "Figure 8", "Figure 6", "Setup", "wall time"):
