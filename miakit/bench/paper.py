@@ -120,20 +120,21 @@ class PaperResult:
     table2: object | None  # rows window length; columns per method RMSE and Pearson r
     transfer: object | None  # rows k; columns finetuned, scratch (RMSE and r)
     retrieval: dict = field(default_factory=dict)  # 'pose' / 'learned' -> DataFrame (exercise x exercise)
-    experiments: object = None  # one row per training or fit: experiment, method, windows, steps, wall_s
+    experiments: object = None  # one row per training or fit: experiment, method, windows, batch, steps, wall_s
     wall_s: float = 0.0
 
 
 class _Log:
-    """Rows of the experiments table: what ran, on how many windows, for how many steps, how long."""
+    """Rows of the experiments table: what ran, on how many windows, with what batch, for how many steps, how long."""
 
     def __init__(self):
         self.rows: list[dict] = []
 
-    def add(self, experiment: str, method: str, splits, *, steps: int | None, wall_s: float, stopped: str = "") -> None:
+    def add(self, experiment: str, method: str, splits, *, steps: int | None, wall_s: float, stopped: str = "", batch: int = 0) -> None:
         sizes = splits.sizes()
         self.rows.append({"experiment": experiment, "method": method, "train": sizes["train"], "val": sizes["val"], "test": sizes["test"],
-                          "window": splits.train.window, "steps": steps or 0, "stopped": stopped or "fitted", "wall_s": round(wall_s, 2)})  # fmt: skip
+                          "window": splits.train.window, "batch": batch, "steps": steps or 0, "stopped": stopped or "fitted",
+                          "wall_s": round(wall_s, 2)})  # fmt: skip
 
 
 def run_paper(ds, out: str | Path, *, profile: str | PaperProfile = "default", progress: bool = True) -> PaperResult:
@@ -212,7 +213,7 @@ def _fit_neural(ds, frames, splits, method: str, profile: PaperProfile, run_dir:
 
     config = profile.train_config(method, window=splits.train.window, steps=steps)
     result = train(ds, config, run_dir, progress=progress, splits=splits, frames=frames, init=init)
-    log.add(experiment, label or method, splits, steps=result.steps, wall_s=result.wall_s, stopped=result.stopped)
+    log.add(experiment, label or method, splits, steps=result.steps, wall_s=result.wall_s, stopped=result.stopped, batch=config.batch_size)
     model, _, _ = load_checkpoint(result.checkpoint, device=resolve_device(profile.device))
     return model, result.checkpoint
 
@@ -631,7 +632,7 @@ def _write_report(result: PaperResult, ds, files: dict, examples: list, notes: l
         f"Random: a random training window of the same exercise (seed {p.seed})",
     ] + [f"- {n}" for n in notes]  # fmt: skip
     sections.append(("Setup", "\n".join(setup)))
-    sections.append(("Experiments: sizes (windows), steps and wall time", "Steps 0: fitted by storing the training windows.\n\n" + rep.markdown_table(exp.set_index("experiment"), index_name="experiment")))
+    sections.append(("Experiments: sizes (windows), batch, steps and wall time", "Steps and batch 0: fitted by storing the training windows.\n\n" + rep.markdown_table(exp.set_index("experiment"), index_name="experiment")))
     return rep.write_report(path, title=f"Muscles in Action: the paper's experiments ({p.name} profile)", sections=sections)
 
 

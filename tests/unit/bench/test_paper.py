@@ -146,6 +146,9 @@ def test_every_window_length_trains_on_as_many_frames_per_step(synthetic_run):
         assert (short.window, full.window) == (1, 10)
         assert (short.batch_size, full.batch_size) == (320, 32), "32 windows of 10 steps, so 320 of one step"
     assert "320 of one step" in synthetic_run.report.read_text()
+    exp = pd.read_csv(synthetic_run.report.parent / "experiments.csv")
+    trained = exp[exp["steps"] > 0]
+    assert set(trained.loc[trained["window"] == 1, "batch"]) == {320} and set(trained.loc[trained["window"] == 10, "batch"]) == {32}
 
 
 def test_report_states_the_setup_and_links_plots_that_exist(synthetic_run):
