@@ -33,7 +33,7 @@ def paper(
 def ablation(
     dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path."),
     out: Path = typer.Option(..., "--out", help="Folder for ablation.md, ablation.csv and each run's folder."),
-    profile: str = typer.Option("goal", "--profile", help="smoke, short, goal (the paper's Transformer against the miakit model, in-distribution and 8 exercises left out: about 50 min on 2 cores), quick or full (every variant)."),
+    profile: str = typer.Option("goal", "--profile", help="smoke, short, goal (the paper's Transformer against the miakit model, in-distribution and 8 exercises left out: about 50 min on 2 cores), quick (every variant, 2 exercises left out: about 1.5 h on 2 cores) or full (every variant, 4 left out and 500 steps: about 4 h)."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
 ) -> None:
     """The miakit model against the paper's Transformer, and each of its ideas removed one at a
