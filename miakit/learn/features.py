@@ -28,6 +28,11 @@ A feature spec is a base, optionally followed by ``+``-separated additions:
   grows (and a model that sees only a 3-second window cannot know how far into the set it is).
 - ``+subject``: adds a one-hot of the frame's subject (a per-subject calibration: the model can
   learn each subject's EMG gain). The subjects are the dataset's sorted subject names unless given.
+  There are two columns per subject: one for the subject, one for its mirror image (the mirrored
+  copies of mirror augmentation). The mirror image is another person: its left biceps sensor is
+  the subject's right one, with the right one's gain, and sensors on the two sides of one person
+  differ (skin, fat, placement). With a single column the model would learn the mean of the two
+  sides' gains for both.
 
 Mirror augmentation (``augment="mirror"``) adds a mirrored copy of every training window: the
 image flipped left to right (x -> width - x), each keypoint swapped with its counterpart
@@ -113,7 +118,7 @@ def frame_features(ds, spec: str = "paper", *, subjects: Sequence[str] | None = 
         parts.append(((index - first) / rate).astype(np.float32)[:, None])
     parts = [np.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0) for p in parts]
     if "subject" in extra:
-        parts.append(_subject_one_hot(ds, seg, subjects))
+        parts.append(_subject_one_hot(ds, seg, subjects, mirrored=mirrored))
     return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
 
 
@@ -124,7 +129,8 @@ def mirror_map(spec: str, keypoints: Sequence[str], n_features: int) -> tuple[np
 
     Each left column takes its right counterpart's value; horizontal coordinates, the sine of
     every segment direction and of every hinge angle change sign; vertical coordinates, cosines,
-    hold times, elapsed time and the subject stay. ``n_features`` counts the subject columns.
+    hold times and elapsed time stay; the subject's column and its mirror image's swap.
+    ``n_features`` counts the subject columns.
     """
     base, extra = parse_features(spec)
     if base != "body":
@@ -147,8 +153,13 @@ def mirror_map(spec: str, keypoints: Sequence[str], n_features: int) -> tuple[np
         perm.append(done + hinges)
         sign.append(np.ones(len(hinges)))
         done += len(hinges)
-    perm.append(np.arange(done, n_features))  # elapsed and the subject: the same for the mirror image
-    sign.append(np.ones(n_features - done))
+    if "elapsed" in extra:
+        perm.append(np.array([done]))
+        sign.append(np.ones(1))
+        done += 1
+    half = (n_features - done) // 2  # the subjects, then their mirror images: the two halves swap
+    perm.append(done + np.roll(np.arange(2 * half), half))
+    sign.append(np.ones(2 * half))
     return np.concatenate(perm).astype(np.int64), np.concatenate(sign).astype(np.float32)
 
 
@@ -313,12 +324,13 @@ def _velocity(pos: np.ndarray, seg: np.ndarray, *, rate_hz: float) -> np.ndarray
     return vel
 
 
-def _subject_one_hot(ds, seg: np.ndarray, subjects: Sequence[str] | None) -> np.ndarray:
+def _subject_one_hot(ds, seg: np.ndarray, subjects: Sequence[str] | None, *, mirrored: bool = False) -> np.ndarray:
+    """(frame, 2 x subjects): the subject's column in the first half, or in the second for its mirror image."""
     names = np.asarray(ds["segment_subject"].values).astype(str)
     known = list(subjects) if subjects is not None else sorted(set(names.tolist()))
-    col = {s: i for i, s in enumerate(known)}
+    col = {s: i + (len(known) if mirrored else 0) for i, s in enumerate(known)}
     of_segment = np.array([col.get(s, -1) for s in names.tolist()], dtype=np.int64)[seg]
-    out = np.zeros((len(seg), len(known)), dtype=np.float32)
+    out = np.zeros((len(seg), 2 * len(known)), dtype=np.float32)
     rows = np.flatnonzero(of_segment >= 0)
     out[rows, of_segment[rows]] = 1.0  # an unknown subject: all zeros
     return out

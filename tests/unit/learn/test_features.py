@@ -46,13 +46,16 @@ def test_velocity_is_the_change_per_second_and_zero_at_segment_starts(body_ds):
     assert np.all(vel[starts] == 0)
 
 
-def test_subject_one_hot(body_ds):
+def test_subject_one_hot_gives_the_mirror_image_its_own_columns(body_ds):
+    """Two subjects: columns 0-1 the subject, 2-3 its mirror image (whose left sensors are the right's)."""
     f = frame_features(body_ds, "body+subject")
-    onehot = f[:, -2:]
+    onehot = f[:, -4:]
     assert np.all(onehot.sum(axis=1) == 1)
-    assert onehot[0].tolist() == [1.0, 0.0] and onehot[-1].tolist() == [0.0, 1.0]
+    assert onehot[0].tolist() == [1.0, 0.0, 0.0, 0.0] and onehot[-1].tolist() == [0.0, 1.0, 0.0, 0.0]
+    mirrored = frame_features(body_ds, "body+subject", mirrored=True)[:, -4:]
+    assert mirrored[0].tolist() == [0.0, 0.0, 1.0, 0.0] and mirrored[-1].tolist() == [0.0, 0.0, 0.0, 1.0]
     unknown = frame_features(body_ds, "body+subject", subjects=["someone else"])
-    assert np.all(unknown[:, -1] == 0)
+    assert np.all(unknown[:, -2:] == 0)
 
 
 def test_mirror_doubles_training_windows_and_swaps_sides(body_ds):
@@ -78,7 +81,7 @@ def test_other_layouts_are_refused_clearly():
         frame_features(ds, "body")
     with pytest.raises(InputError, match="counterpart"):
         prepare_inputs(ds, frames, splits, features="paper", augment="mirror")
-    assert frame_features(ds, "paper+vel+subject").shape == (ds.sizes["frame"], 102)
+    assert frame_features(ds, "paper+vel+subject").shape == (ds.sizes["frame"], 100 + 2 * 2)  # 2 subjects and their mirror images
 
 
 @pytest.mark.parametrize("spec", ["hips", "body+speed", "body+vel+vel", ""])

@@ -36,7 +36,7 @@ def test_train_with_features_and_mirror_then_reload(body_ds, tmp_path):
     result = train(body_ds, config, tmp_path / "run", progress=False)
     model, loaded, meta = load_checkpoint(result.checkpoint)
     assert loaded.features == "body+vel+subject" and loaded.augment == "mirror"
-    assert meta["n_features"] == 102
+    assert meta["n_features"] == 100 + 2 * 2  # body+vel, then 2 subjects and their mirror images
     first, last = result.history["train_loss"].iloc[0], result.history["train_loss"].iloc[-1]
     assert last < first
 
