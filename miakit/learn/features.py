@@ -324,10 +324,15 @@ def _velocity(pos: np.ndarray, seg: np.ndarray, *, rate_hz: float) -> np.ndarray
     return vel
 
 
+def subject_names(ds) -> list[str]:
+    """The dataset's sorted subject names: the order of the ``+subject`` columns unless given."""
+    return sorted(set(np.asarray(ds["segment_subject"].values).astype(str).tolist()))
+
+
 def _subject_one_hot(ds, seg: np.ndarray, subjects: Sequence[str] | None, *, mirrored: bool = False) -> np.ndarray:
     """(frame, 2 x subjects): the subject's column in the first half, or in the second for its mirror image."""
     names = np.asarray(ds["segment_subject"].values).astype(str)
-    known = list(subjects) if subjects is not None else sorted(set(names.tolist()))
+    known = list(subjects) if subjects is not None else subject_names(ds)
     col = {s: i + (len(known) if mirrored else 0) for i, s in enumerate(known)}
     of_segment = np.array([col.get(s, -1) for s in names.tolist()], dtype=np.int64)[seg]
     out = np.zeros((len(seg), 2 * len(known)), dtype=np.float32)

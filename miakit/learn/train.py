@@ -401,10 +401,15 @@ def load_checkpoint(path: str | Path, *, device: str = "cpu"):
 
 
 def _meta(ds, frames: FrameArrays, config: TrainConfig) -> dict:
+    """What a checkpoint must know of its training data to make inputs the same way again; with
+    ``+subject``, the subjects in the order of their columns (the prediction's data may hold others)."""
+    from miakit.learn.features import parse_features, subject_names
+
+    subjects = subject_names(ds) if "subject" in parse_features(config.features)[1] else []
     return {
         "n_features": frames.n_features, "n_muscles": frames.n_muscles, "muscles": list(frames.muscles),
         "keypoints": list(frames.keypoints), "emg_units": str(ds.attrs.get("emg_units", "")),
-        "emg_scale": config.emg_scale, "window": config.window,
+        "emg_scale": config.emg_scale, "window": config.window, "subjects": subjects,
     }  # fmt: skip
 
 

@@ -235,3 +235,22 @@ def test_predict_segment_builds_the_checkpoints_own_features(tmp_path):
     x = frame_features(ds, "body+vel")[120 : 120 + WINDOW]  # segment 1, its first window
     direct = predict(ckpt.model, x[None], emg_scale=config.emg_scale)[0].T
     np.testing.assert_allclose(out[:WINDOW], direct, rtol=1e-5, atol=1e-4)
+
+
+def test_predict_segment_knows_the_subjects_of_a_per_subject_model(tmp_path):
+    """A ``+subject`` model trained on two subjects predicts one segment (one subject) with the
+    training subjects' columns: the subject's own, not the first column for whoever is there."""
+    from miakit.learn.features import frame_features
+
+    ds = _body25_dataset(frames=120, subjects=("s0", "s1"), exercises=("squat", "twist"))
+    spec = "body+vel+subject"
+    config = TrainConfig(model="miakit", max_steps=2, window=WINDOW, batch_size=4, eval_every=2, warmup_steps=1, features=spec)
+    ckpt = pr.load(train(ds, config, tmp_path, progress=False).checkpoint)
+    assert ckpt.meta["subjects"] == ["s0", "s1"]
+    segment = int(np.flatnonzero(ds["segment_subject"].values.astype(str) == "s1")[0])
+    start = int(ds["segment_start"][segment])
+    out = pr.predict_segment(ckpt, ds, segment, stride=WINDOW)
+    x = frame_features(ds, spec)[start : start + WINDOW]  # the whole dataset's columns: s1 is the second
+    assert x[0, -4:].tolist() == [0.0, 1.0, 0.0, 0.0]
+    direct = predict(ckpt.model, x[None], emg_scale=config.emg_scale)[0].T
+    np.testing.assert_allclose(out[:WINDOW], direct, rtol=1e-5, atol=1e-4)
