@@ -254,3 +254,16 @@ def test_predict_segment_knows_the_subjects_of_a_per_subject_model(tmp_path):
     assert x[0, -4:].tolist() == [0.0, 1.0, 0.0, 0.0]
     direct = predict(ckpt.model, x[None], emg_scale=config.emg_scale)[0].T
     np.testing.assert_allclose(out[:WINDOW], direct, rtol=1e-5, atol=1e-4)
+
+
+def test_predict_segment_with_the_miakit_recipe(tmp_path):
+    """The ablation's miakit recipe (every feature, mirror, context frames) predicts a whole segment."""
+    from miakit.bench.ablation import MIAKIT
+
+    ds = _body25_dataset(frames=120, subjects=("s0", "s1"), exercises=("squat", "twist"))
+    config = TrainConfig(**{**MIAKIT, "batch_size": 4}, max_steps=2, window=WINDOW, eval_every=2, warmup_steps=1)
+    ckpt = pr.load(train(ds, config, tmp_path, progress=False).checkpoint)
+    assert ckpt.config.context == 2 and bool(ckpt.model.mirror.enabled)
+    out = pr.predict_segment(ckpt, ds, 3, stride=3)
+    valid = ds["valid"].values[360:480]
+    assert out.shape == (120, len(MUSCLES)) and np.isfinite(out[valid]).all()
