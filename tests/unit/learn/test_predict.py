@@ -256,14 +256,30 @@ def test_predict_segment_knows_the_subjects_of_a_per_subject_model(tmp_path):
     np.testing.assert_allclose(out[:WINDOW], direct, rtol=1e-5, atol=1e-4)
 
 
-def test_predict_segment_with_the_miakit_recipe(tmp_path):
-    """The ablation's miakit recipe (every feature, mirror, context frames) predicts a whole segment."""
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory):
+    """(dataset, checkpoint): the ablation's miakit recipe (every feature, mirror, context frames),
+    trained 2 steps on two subjects."""
     from miakit.bench.ablation import MIAKIT
 
     ds = _body25_dataset(frames=120, subjects=("s0", "s1"), exercises=("squat", "twist"))
     config = TrainConfig(**{**MIAKIT, "batch_size": 4}, max_steps=2, window=WINDOW, eval_every=2, warmup_steps=1)
-    ckpt = pr.load(train(ds, config, tmp_path, progress=False).checkpoint)
+    return ds, pr.load(train(ds, config, tmp_path_factory.mktemp("recipe"), progress=False).checkpoint)
+
+
+def test_predict_segment_with_the_miakit_recipe(recipe):
+    ds, ckpt = recipe
     assert ckpt.config.context == 2 and bool(ckpt.model.mirror.enabled)
     out = pr.predict_segment(ckpt, ds, 3, stride=3)
     valid = ds["valid"].values[360:480]
     assert out.shape == (120, len(MUSCLES)) and np.isfinite(out[valid]).all()
+
+
+def test_predict_video_with_the_miakit_recipe(recipe, shared_data, tmp_path):
+    """A person in a video is no training subject: the recipe's per-subject columns stay 0."""
+    import pandas as pd
+
+    video = shared_data / "video" / "mmhuman3d-single-person.mp4"  # 40 frames at 12 fps -> 34 grid frames
+    pr.predict_video(video, recipe[1], tmp_path / "o", progress=False)
+    table = pd.read_csv(tmp_path / "o" / "activation.csv")
+    assert len(table) == 34 and np.isfinite(table[list(MUSCLES)].to_numpy()).any()
