@@ -379,7 +379,8 @@ def load_checkpoint(path: str | Path, *, device: str = "cpu"):
     """Load a checkpoint: ``(model in eval mode, TrainConfig, meta)``.
 
     ``meta`` holds the data's sizes and layouts (``n_features``, ``n_muscles``, ``muscles``,
-    ``keypoints``, ``emg_units``, ``emg_scale``), ``step`` and ``best_val_rmse``.
+    ``keypoints``, ``emg_units``, ``emg_scale``, ``window``, ``subjects``: those of ``+subject``, in
+    column order), ``step`` and ``best_val_rmse``.
     """
     import torch
 
