@@ -73,10 +73,10 @@ The recipe keeps them; the ablation's row without both is the choice for unseen 
 Most of the error on an unseen exercise is its scale, not its shape: the model predicts running's
 EMG 1.6 to 2.8 times too small on every muscle. Running's EMG is beyond anything in training:
 on the demo data its arms average 64 device units and its legs 58 (noise-free EMG), where no
-other exercise's arms reach 38 nor its legs 43. Two
-changes to the output that might let predictions grow past the training range did not help
-(8 folds, seed 0): a linear read-out of the step embedding added to the output (ID 6.18, LOEO
-17.8) and no final layer norm (ID 6.16, LOEO 18.2); the spread between seeds is about 0.3.
+other exercise's arms reach 38 nor its legs 43. Two changes to the output that might let
+predictions grow past the training range did not help (8 folds, seed 0): a linear read-out of
+the step embedding added to the output (ID 6.18, LOEO 17.8) and no final layer norm (ID 6.16,
+LOEO 18.2); the spread between seeds is about 0.3.
 Nor did a sensor's calibration on the output, a learned gain and offset per muscle for each
 ``+subject`` column (seed 0, own columns for the mirror image: ID 6.12 to 6.02, LOEO 17.8 to
 17.9): it corrects a subject's gain, not the size of an exercise never seen."""
