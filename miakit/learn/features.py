@@ -14,7 +14,14 @@ A feature spec is a base, optionally followed by ``+``-separated additions:
   the image's vertical, which is the direction of gravity for a level camera) and the angle of
   each hinge (elbows, shoulders, hips, knees: sine and cosine between the two segments).
   Independent of the subject's size and place in the image. 0 where a point is missing.
-- ``+vel``: adds the per-second change of every feature before it (base and angles: frame to
+- ``+depth``: adds how far each segment of ``+angles`` points out of the image plane, towards or
+  away from the camera, which a 2-D pose shows only as foreshortening: the segment's length in the
+  image (in the set's torso lengths) against the subject's reference length for that segment (its
+  95th percentile over all the subject's frames in the dataset, where the segment lies about in the
+  image plane; keypoints only), as ``sqrt(1 - min(1, length / reference)^2)``, the sine of the angle
+  between the segment and the image plane. A camera facing the subject sees a squat's thighs, a
+  punch and a running arm swing mostly as this. 0 where a point is missing.
+- ``+vel``: adds the per-second change of every feature before it (base, angles and depth: frame to
   frame times ``rate_hz``; 0 at a segment's first frame and where either frame misses the point).
 - ``+acc``: adds the per-second change of those velocities (accelerations: what moving a limb
   costs its muscles).
@@ -56,7 +63,7 @@ from miakit.layout import MIRROR_KEYPOINT, MIRROR_MUSCLE
 from miakit.learn.windows import FrameArrays, Splits, WindowIndex
 
 BASES = ("paper", "body")
-ADDITIONS = ("angles", "vel", "acc", "hold", "elapsed", "subject")
+ADDITIONS = ("angles", "depth", "vel", "acc", "hold", "elapsed", "subject")
 AUGMENTS = ("none", "mirror")
 BODY_NEEDS = ("Neck", "MidHip", "RHip", "LHip")
 
@@ -100,6 +107,8 @@ def frame_features(ds, spec: str = "paper", *, subjects: Sequence[str] | None = 
     shape = [pos.reshape(len(pos), -1)]
     if "angles" in extra:
         shape.append(angles)
+    if "depth" in extra:
+        shape.append(_depth(kp, seg, names, np.asarray(ds["segment_subject"].values).astype(str)[seg]))
     shape = np.concatenate(shape, axis=1)
     rate = float(ds.attrs.get("rate_hz", 10.0))
     parts = [shape]
@@ -143,6 +152,9 @@ def mirror_map(spec: str, keypoints: Sequence[str], n_features: int) -> tuple[np
         rows = np.concatenate([_mirrored_rows(SEGMENTS), len(SEGMENTS) + hinges])
         perm.append(perm[0].size + np.stack([2 * rows, 2 * rows + 1], axis=1).ravel())
         sign.append(np.tile([-1.0, 1.0], len(rows)))
+    if "depth" in extra:
+        perm.append(sum(p.size for p in perm) + _mirrored_rows(SEGMENTS))
+        sign.append(np.ones(len(SEGMENTS)))
     shape_perm, shape_sign = np.concatenate(perm), np.concatenate(sign)
     derivatives = ("vel" in extra or "acc" in extra) + ("acc" in extra)  # velocities, then accelerations
     for k in range(1, derivatives + 1):
@@ -222,21 +234,33 @@ def _body_relative(kp: np.ndarray, seg: np.ndarray, names: list[str]) -> np.ndar
             expected=list(BODY_NEEDS), found=f"missing {missing}",
         )  # fmt: skip
     at = {n: names.index(n) for n in BODY_NEEDS}
-    hip = kp[:, at["MidHip"]]
-    hip = np.where(np.isnan(hip), 0.5 * (kp[:, at["RHip"]] + kp[:, at["LHip"]]), hip)
-    torso = np.linalg.norm(kp[:, at["Neck"]] - hip, axis=-1)  # (frame,)
-    seg_torso = np.ones(int(seg.max()) + 1 if len(seg) else 0, dtype=np.float32)
+    hip, seg_torso = _hip(kp, at), _set_torso(kp, seg, at)
     seg_hip = np.zeros((len(seg_torso), 2), dtype=np.float32)
     for s in np.unique(seg):
         rows = seg == s
-        t = np.nanmedian(torso[rows]) if np.any(np.isfinite(torso[rows])) else np.nan
-        seg_torso[s] = t if np.isfinite(t) and t > 1.0 else 1.0
         if np.any(np.isfinite(hip[rows, 0])):
             seg_hip[s] = np.nanmedian(hip[rows], axis=0)
     scale = seg_torso[seg][:, None, None]
     rel = (kp - hip[:, None, :]) / scale
     rel[:, at["MidHip"]] = (hip - seg_hip[seg]) / scale[:, 0]
     return rel
+
+
+def _hip(kp: np.ndarray, at: dict[str, int]) -> np.ndarray:
+    """(frame, 2): ``MidHip``, else the mean of ``RHip`` and ``LHip``."""
+    hip = kp[:, at["MidHip"]]
+    return np.where(np.isnan(hip), 0.5 * (kp[:, at["RHip"]] + kp[:, at["LHip"]]), hip)
+
+
+def _set_torso(kp: np.ndarray, seg: np.ndarray, at: dict[str, int]) -> np.ndarray:
+    """(segments,): each segment's median ``Neck``-hip distance in pixels (1 where unknown)."""
+    torso = np.linalg.norm(kp[:, at["Neck"]] - _hip(kp, at), axis=-1)
+    out = np.ones(int(seg.max()) + 1 if len(seg) else 0, dtype=np.float32)
+    for s in np.unique(seg):
+        t = torso[seg == s]
+        t = np.nanmedian(t) if np.any(np.isfinite(t)) else np.nan
+        out[s] = t if np.isfinite(t) and t > 1.0 else 1.0
+    return out
 
 
 SEGMENTS = (
@@ -275,6 +299,30 @@ def _angles(kp: np.ndarray, names: list[str]) -> np.ndarray:
         u, v = unit(joint, a), unit(joint, b)
         cols += [u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0], (u * v).sum(axis=-1)]
     return np.stack(cols, axis=1).astype(np.float32)
+
+
+DEPTH_REFERENCE_PERCENTILE = 95.0
+"""The percentile of a segment's length in the image (over all of a subject's frames) taken as its
+length when it lies in the image plane: a high one, not the maximum, which keypoint noise inflates."""
+
+
+def _depth(kp: np.ndarray, seg: np.ndarray, names: list[str], subject: np.ndarray) -> np.ndarray:
+    """(frame, segments): sine of each segment's angle out of the image plane (see ``+depth``)."""
+    at = {n: i for i, n in enumerate(names)}
+    missing = sorted({n for s in SEGMENTS for n in s}.union(BODY_NEEDS).difference(at))
+    if missing:
+        raise InputError("<dataset>", "depth features need the BODY_25 limb keypoints", field="keypoint", found=f"missing {missing}")
+    length = np.stack([np.linalg.norm(kp[:, at[b]] - kp[:, at[a]], axis=-1) for a, b in SEGMENTS], axis=1)
+    length = length / _set_torso(kp, seg, at)[seg][:, None]
+    reference = np.full_like(length, np.nan)
+    for who in np.unique(subject):
+        rows = subject == who
+        known = np.isfinite(length[rows])
+        ref = np.array([np.percentile(length[rows][known[:, j], j], DEPTH_REFERENCE_PERCENTILE) if known[:, j].any() else np.nan
+                        for j in range(length.shape[1])])  # fmt: skip
+        reference[rows] = np.where(ref > 1e-6, ref, np.nan)
+    ratio = np.clip(length / reference, 0.0, 1.0)
+    return np.sqrt(1.0 - ratio**2).astype(np.float32)  # NaN (later 0) where a point is missing
 
 
 HOLD_RAD_S = 0.35

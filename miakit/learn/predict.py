@@ -136,21 +136,35 @@ def predict_segment(checkpoint: str | Path | Checkpoint, ds, segment_id: str | i
 def _inputs(ckpt: Checkpoint, ds, seg) -> np.ndarray:
     """The segment's model inputs as the checkpoint was trained on them: the paper's inputs
     (:func:`segment_inputs`), or the ``features`` spec of its config
-    (:func:`miakit.learn.features.frame_features`, over this segment alone)."""
+    (:func:`miakit.learn.features.frame_features`, over this segment alone, or with ``+depth``
+    over all of its subject's segments, whose frames give the subject's reference lengths)."""
     spec = getattr(ckpt.config, "features", "paper")
     if spec == "paper":
         x = segment_inputs(ds, seg.frames, image_width=seg.image_width, image_height=seg.image_height)
     else:
-        from miakit.learn.features import frame_features
+        from miakit.learn.features import frame_features, parse_features
 
-        one = ds.isel(frame=seg.frames, segment=[seg.index]).assign(segment_start=(("segment",), np.zeros(1, np.int64)))
-        x = frame_features(one, spec, subjects=ckpt.meta.get("subjects"))
+        if "depth" in parse_features(spec)[1]:  # limbs measured against the subject's reference lengths, as in training
+            segments = np.flatnonzero(np.asarray(ds["segment_subject"].values).astype(str) == seg.subject)
+        else:
+            segments = np.array([seg.index])
+        part = _only_segments(ds, segments)
+        first = int(part["segment_start"].values[segments.tolist().index(seg.index)])
+        x = frame_features(part, spec, subjects=ckpt.meta.get("subjects"))[first : first + seg.length]
     if x.shape[1] != ckpt.meta["n_features"]:
         raise InputError(
             ckpt.path, "the dataset gives the model inputs of another size", field="n_features",
             expected=ckpt.meta["n_features"], found=x.shape[1],
         )  # fmt: skip
     return x
+
+
+def _only_segments(ds, segments: np.ndarray):
+    """The dataset cut to these segments (by index, in order): their frames, ``segment_start`` renumbered."""
+    start = np.asarray(ds["segment_start"].values, dtype=np.int64)[segments]
+    length = np.asarray(ds["segment_length"].values, dtype=np.int64)[segments]
+    frames = np.concatenate([np.arange(a, a + n) for a, n in zip(start, length)])
+    return ds.isel(frame=frames, segment=segments).assign(segment_start=(("segment",), np.cumsum(length) - length))
 
 
 # -- a video --------------------------------------------------------------------------------------

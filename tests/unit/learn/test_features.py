@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from dataset_builders import make_dataset
+from miakit.contracts.dataset import segment_of_frame
 from miakit.errors import InputError
 from miakit.layout import BODY_25, KP, MIRROR_MUSCLE, MUSCLES
 from miakit.learn.features import frame_features, mirror_map, parse_features, prepare_inputs
@@ -44,6 +45,28 @@ def test_velocity_is_the_change_per_second_and_zero_at_segment_starts(body_ds):
     np.testing.assert_allclose(vel[1:5], (pos[1:5] - pos[0:4]) * 10.0, rtol=1e-4, atol=1e-5)
     starts = np.asarray(body_ds["segment_start"].values)
     assert np.all(vel[starts] == 0)
+
+
+def test_depth_is_a_segments_foreshortening_against_the_subjects_reference(body_ds):
+    """A forearm drawn at its full length reads 0 wherever it points in the image; one drawn at
+    half its length (turned 60 degrees out of the image plane) reads sin(60 degrees). The
+    reference length is the subject's own: another subject's longer forearms change nothing."""
+    ds = body_ds.copy(deep=True)
+    kp = ds["keypoints"].values
+    subject = np.asarray(ds["segment_subject"].values).astype(str)[segment_of_frame(ds)]
+    mine = np.flatnonzero(subject == subject[0])
+    kp[mine, KP["Neck"]] = kp[mine, KP["MidHip"]] - [0.0, 200.0]  # a torso of 200 px in every set
+    kp[mine, KP["RWrist"]] = kp[mine, KP["RElbow"]] + [0.0, 100.0]  # forearms of 100 px: half a torso
+    kp[mine[5], KP["RWrist"]] = kp[mine[5], KP["RElbow"]] + [60.0, 80.0]  # full length, pointing elsewhere
+    kp[mine[7], KP["RWrist"]] = kp[mine[7], KP["RElbow"]] + [0.0, 50.0]  # half length
+    others = np.flatnonzero(subject != subject[0])
+    kp[others, KP["RWrist"]] = kp[others, KP["RElbow"]] + 3.0 * (kp[others, KP["RWrist"]] - kp[others, KP["RElbow"]])
+    ds["keypoints"] = (ds["keypoints"].dims, kp)
+    forearm = 50 + 2  # after the 25 x 2 body coordinates, the right forearm is the third segment
+    depth = frame_features(ds, "body+depth")[:, forearm]
+    assert depth[mine[5]] == pytest.approx(0.0, abs=1e-6) and depth[mine[7]] == pytest.approx(np.sin(np.radians(60)), abs=1e-3)
+    np.testing.assert_allclose(np.delete(depth[mine], 7), 0.0, atol=1e-6)
+    assert frame_features(ds, "body+depth").shape[1] == 50 + 9
 
 
 def test_subject_one_hot_gives_the_mirror_image_its_own_columns(body_ds):
@@ -161,9 +184,9 @@ def test_angle_and_hold_features_mirror_with_the_body(body_ds):
 def test_mirror_map_is_the_mirrored_body_in_feature_space(body_ds):
     """The features of the mirrored body are a signed permutation of the body's features, for every
     addition; the paper's base (x -> 1 - x) has none."""
-    spec = "body+angles+vel+acc+hold+elapsed+subject"
+    spec = "body+angles+depth+vel+acc+hold+elapsed+subject"
     f, m = frame_features(body_ds, spec), frame_features(body_ds, spec, mirrored=True)
     perm, sign = mirror_map(spec, [str(k) for k in body_ds["keypoint"].values], f.shape[1])
-    np.testing.assert_allclose(m, sign * f[:, perm], atol=1e-3)
+    np.testing.assert_allclose(m, sign * f[:, perm], atol=1e-3, rtol=1e-4)  # float32: x -> width - x rounds
     assert not np.allclose(m, f, atol=1e-3) and sorted(perm) == list(range(f.shape[1]))
     assert mirror_map("paper+vel", list(BODY_25), 100) is None

@@ -237,13 +237,15 @@ def test_predict_segment_builds_the_checkpoints_own_features(tmp_path):
     np.testing.assert_allclose(out[:WINDOW], direct, rtol=1e-5, atol=1e-4)
 
 
-def test_predict_segment_knows_the_subjects_of_a_per_subject_model(tmp_path):
+@pytest.mark.parametrize("spec", ["body+vel+subject", "body+depth+vel+subject"])
+def test_predict_segment_knows_the_subjects_of_a_per_subject_model(tmp_path, spec):
     """A ``+subject`` model trained on two subjects predicts one segment (one subject) with the
-    training subjects' columns: the subject's own, not the first column for whoever is there."""
+    training subjects' columns: the subject's own, not the first column for whoever is there.
+    With ``+depth`` the segment's inputs measure its limbs against the reference lengths of all
+    the subject's frames, as in training, not of this segment's alone."""
     from miakit.learn.features import frame_features
 
     ds = _body25_dataset(frames=120, subjects=("s0", "s1"), exercises=("squat", "twist"))
-    spec = "body+vel+subject"
     config = TrainConfig(model="miakit", max_steps=2, window=WINDOW, batch_size=4, eval_every=2, warmup_steps=1, features=spec)
     ckpt = pr.load(train(ds, config, tmp_path, progress=False).checkpoint)
     assert ckpt.meta["subjects"] == ["s0", "s1"]
