@@ -285,7 +285,12 @@ class BleRecorder:
         self._stopping.set()
 
     async def close(self) -> None:
-        """Stop streaming, send the stop command, disconnect, and write the ``stop`` event."""
+        """Stop streaming, unsubscribe, send the stop command, disconnect, and write the ``stop`` event.
+
+        Unsubscribing first tells the sensor to stop sending and waits for its answer, which comes
+        over the same link after any notification it sent before: so every packet the sensor sent
+        is recorded, none is lost in flight when the link goes down.
+        """
         self._stopping.set()
         for link in self.links.values():
             client = link.client
@@ -293,9 +298,13 @@ class BleRecorder:
             if client is None:
                 continue
             try:
+                await client.stop_notify(self.profile.characteristic_uuid)
                 if self.profile.stop_command:
                     cmd = self.profile.stop_command
                     await client.write_gatt_char(cmd.characteristic_uuid, bytes.fromhex(cmd.hex), response=True)
+            except Exception as exc:
+                logger.info("%s: stopping the stream failed: %r", link.sensor, exc)
+            try:
                 await client.disconnect()
             except Exception as exc:
                 logger.info("%s: disconnect failed: %r", link.sensor, exc)

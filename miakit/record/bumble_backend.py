@@ -36,7 +36,7 @@ from bleak.exc import BleakError
 from bumble.controller import Controller
 from bumble.core import UUID, AdvertisingData
 from bumble.device import Advertisement, Connection, Device, Peer
-from bumble.gatt import Characteristic
+from bumble.gatt import GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR, Characteristic
 from bumble.hci import Address
 from bumble.host import Host
 from bumble.link import LocalLink
@@ -287,4 +287,10 @@ class BumbleClient(BaseBleakClient):
         await self._require_peer().subscribe(characteristic.obj, lambda value: callback(bytearray(value)))
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
-        await self._require_peer().unsubscribe(characteristic.obj)
+        # Tell the sensor first (its CCCD to 0), then drop the callback: bumble's unsubscribe does
+        # it the other way round, which loses the notifications still on the link.
+        peer = self._require_peer()
+        cccd = characteristic.obj.get_descriptor(GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR)
+        if cccd is not None:
+            await peer.write_value(cccd, b"\x00\x00", with_response=True)
+        await peer.unsubscribe(characteristic.obj)

@@ -80,6 +80,20 @@ def test_dropped_notifications_show_as_m40_counter_drops(tmp_path):
     assert stats.packets == len(counters)
 
 
+def test_closing_a_recording_loses_no_packet_in_flight(tmp_path):
+    """At 2 kHz some notifications are always on the link when the recording stops; the recorder
+    unsubscribes before it disconnects, so it still records every one the sensor sent."""
+    profile = load_profile("m40")
+    names = sensor_names(profile, 1)
+    emulator, recorder, folder = asyncio.run(
+        _record(tmp_path, profile, {names[0]: np.arange(100.0)}, {names[0]: "LeftQuad"}, seconds=0.3, rate_hz=2000)
+    )
+    sent = [payload for _, payload in emulator[names[0]].sent]
+    got = [bytes.fromhex(r["payload"]) for r in _rows(folder, "emg.csv")]
+    assert len(sent) > 100 and got == sent
+    assert recorder.stats[0].packets == len(sent) and recorder.stats[0].drops == 0
+
+
 def test_missing_sensor_is_one_clear_error():
     profile = load_profile("m40")
     names = sensor_names(profile, 3)
