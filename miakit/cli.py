@@ -120,7 +120,7 @@ def info(
 def train(
     dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path."),
     out: Path = typer.Option(..., "--out", help="Folder for checkpoints and the training history."),
-    model: str = typer.Option("transformer", "--model", help="transformer or cnn (the paper's), or miakit (with its recipe: --set features=body+angles+vel+hold+subject --set augment=mirror --set batch_size=96 --set context=2)."),
+    model: str = typer.Option("transformer", "--model", help="transformer or cnn (the paper's), or miakit (with its recipe: --set features=body+angles+depth+vel+hold+subject --set augment=mirror --set batch_size=96 --set context=2)."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a config field, key=value (repeatable), e.g. --set lr=1e-3."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.pt exactly where it stopped."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),

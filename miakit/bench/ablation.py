@@ -50,49 +50,52 @@ class Variant:
         )  # fmt: skip
 
 
-MIAKIT = dict(model="miakit", features="body+angles+vel+hold+subject", augment="mirror", batch_size=96, context=2)
+MIAKIT = dict(model="miakit", features="body+angles+depth+vel+hold+subject", augment="mirror", batch_size=96, context=2)
 """The miakit model with every idea on (the fields of its :class:`TrainConfig`). Batch 96: the model
 is about 4 times cheaper per window than the paper's Transformer, so at the same number of steps
 it sees 3 times the windows. Context 2: it also reads 2 frames (0.2 s) before and after each
 window, since the EMG leads the motion by 50 to 100 ms. ``+hold``: how long each hinge has held
 still (capped), since a held pose tires its muscles over more time than a window shows.
+``+depth``: how far each limb points towards or away from the camera, from its foreshortening.
 ``+subject`` with mirror augmentation: the mirror image of a subject has its own one-hot columns
 (:mod:`miakit.learn.features`), since its left sensors carry the subject's right sensors' gains.
-With one column shared by a subject and its mirror image, the model learned the mean of the two
-sides' gains for both; its own columns lowered in-distribution RMSE from 6.16 to 6.12 (seed 0) and
-6.18 to 5.96 (seed 1), and the mean of 8 LOEO folds from 18.1 to 17.8 (seed 0) and 18.4 to 18.1
-(seed 1). The other numbers below were measured with the shared column.
 
-Context and ``+hold`` trade one score for the other: on the demo data they bring in-distribution
-RMSE from 6.7 to 6.2 and cost leave-one-exercise-out 0.7 to 1.0 (mean of 8 folds: 17.4 without
-both, 18.1 and 18.4 with them for seeds 0 and 1), most of it on the unseen exercises that resemble
-no other (running, bowling). Either alone costs as much (context alone: ID 6.55, LOEO 18.4;
-``+hold`` alone: ID 6.34, LOEO 18.3), and ``+hold`` brings most of the in-distribution gain.
-The recipe keeps them; the ablation's row without both is the choice for unseen movements.
+The numbers below are ID (in-distribution RMSE) and LOEO (the mean of 8 leave-one-exercise-out
+folds: the ``goal`` profile), measured on the demo data, each idea against the recipe of its time.
+
+``+depth`` was the last idea in. Over three seeds (0, 1, 2; the recipe without it in brackets) it
+gives ID 6.00, 6.03 and 5.97 (6.12, 5.96, 6.00) and LOEO 17.7, 17.5 and 17.0 (17.8, 18.1, 18.3):
+the LOEO mean falls from 18.0 to 17.4 and ID stays. Bowling gains 2.9 to 4.4 in every seed (19.3
+to 16.2, 19.8 to 15.4, 19.6 to 16.7) and side_shuffle 1.8 to 5.1, but squat loses up to 4.3 (14.4
+to 18.7, 15.6 to 17.4, 15.0 to 15.0) and running up to 4.0. The likely reason: a camera facing the
+subject sees a thigh raised towards it the same whether the leg is in the air (knee kick, high
+kick) or carries the body (squat), and the training exercises show it mostly in the air. The
+foreshortening taken linearly (``1 - length / reference``) rather than as the sine scored about
+the same (seed 0: ID 6.00, LOEO 17.8). The numbers of the paragraphs below were measured before
+``+depth`` joined the recipe.
+
+With one ``+subject`` column shared by a subject and its mirror image, the model learned the mean
+of the two sides' gains for both; its own columns lowered ID from 6.16 to 6.12 (seed 0) and 6.18
+to 5.96 (seed 1), and LOEO from 18.1 to 17.8 (seed 0) and 18.4 to 18.1 (seed 1). The other numbers
+below were measured with the shared column.
+
+Context and ``+hold`` trade one score for the other: on the demo data they bring ID from 6.7 to
+6.2 and cost LOEO 0.7 to 1.0 (17.4 without both, 18.1 and 18.4 with them for seeds 0 and 1), most
+of it on the unseen exercises that resemble no other (running, bowling). Either alone costs as
+much (context alone: ID 6.55, LOEO 18.4; ``+hold`` alone: ID 6.34, LOEO 18.3), and ``+hold``
+brings most of the in-distribution gain. The recipe keeps them; the ablation's row without both is
+the choice for unseen movements.
 
 Most of the error on an unseen exercise is its scale, not its shape: the model predicts running's
 EMG 1.6 to 2.8 times too small on every muscle. Running's EMG is beyond anything in training:
 on the demo data its arms average 64 device units and its legs 58 (noise-free EMG), where no
 other exercise's arms reach 38 nor its legs 43. Two changes to the output that might let
-predictions grow past the training range did not help (8 folds, seed 0): a linear read-out of
-the step embedding added to the output (ID 6.18, LOEO 17.8) and no final layer norm (ID 6.16,
-LOEO 18.2); the spread between seeds is about 0.3.
-Nor did a sensor's calibration on the output, a learned gain and offset per muscle for each
-``+subject`` column (seed 0, own columns for the mirror image: ID 6.12 to 6.02, LOEO 17.8 to
-17.9): it corrects a subject's gain, not the size of an exercise never seen.
-
-How far each limb points towards or away from the camera, from its foreshortening (``+depth``),
-lowers the LOEO mean in each of three seeds, by 0.1 to 1.3, and leaves in-distribution as it was (8
-folds, seeds 0, 1 and 2, the recipe's numbers in brackets): in-distribution 6.00, 6.03 and 5.97
-(6.12, 5.96, 6.00), LOEO 17.7, 17.5 and 17.0 (17.8, 18.1, 18.3), a mean of 17.4 against 18.0.
-Bowling gains 2.9 to 4.4 in every seed (19.3 to 16.2, 19.8 to 15.4, 19.6 to 16.7) and side_shuffle
-1.8 to 5.1, but squat loses up to 4.3 (14.4 to 18.7, 15.6 to 17.4, 15.0 to 15.0) and running up to
-4.0, probably because a camera facing the subject sees a thigh raised towards it the same whether
-the leg is in the air (knee kick, high kick) or carries the body (squat), and the training exercises
-show it mostly in the air. The foreshortening taken linearly (``1 - length / reference``) rather
-than as the sine scored about the same (seed 0: ID 6.00, LOEO 17.8). The recipe's next candidate;
-not in it yet, since its published numbers (the goal run, time to quality) were measured without
-it."""
+predictions grow past the training range did not help (seed 0): a linear read-out of the step
+embedding added to the output (ID 6.18, LOEO 17.8) and no final layer norm (ID 6.16, LOEO 18.2);
+the spread between seeds is about 0.3. Nor did a sensor's calibration on the output, a learned
+gain and offset per muscle for each ``+subject`` column (seed 0, own columns for the mirror image:
+ID 6.12 to 6.02, LOEO 17.8 to 17.9): it corrects a subject's gain, not the size of an exercise
+never seen."""
 
 MIAKIT_STEPS = 1.5
 """The miakit model trains 1.5 times the profile's steps: on a 2-core CPU that takes about as long
@@ -102,22 +105,22 @@ compared at the same training time."""
 VARIANTS: tuple[Variant, ...] = (
     Variant("paper Transformer", "transformer", "paper", "none"),
     Variant("miakit (all ideas)", **MIAKIT, steps=MIAKIT_STEPS),
-    Variant("- seconds held still per hinge", **{**MIAKIT, "features": "body+angles+vel+subject"}, steps=MIAKIT_STEPS),
-    Variant("- limb directions and hinge angles", **{**MIAKIT, "features": "body+vel+hold+subject"}, steps=MIAKIT_STEPS),
-    Variant("- hip-centred, torso-scaled keypoints", **{**MIAKIT, "features": "paper+angles+vel+hold+subject"}, steps=MIAKIT_STEPS),
-    Variant("- velocities", **{**MIAKIT, "features": "body+angles+hold+subject"}, steps=MIAKIT_STEPS),
+    Variant("- depth from foreshortening", **{**MIAKIT, "features": "body+angles+vel+hold+subject"}, steps=MIAKIT_STEPS),
+    Variant("- seconds held still per hinge", **{**MIAKIT, "features": "body+angles+depth+vel+subject"}, steps=MIAKIT_STEPS),
+    Variant("- limb directions and hinge angles", **{**MIAKIT, "features": "body+depth+vel+hold+subject"}, steps=MIAKIT_STEPS),
+    Variant("- hip-centred, torso-scaled keypoints", **{**MIAKIT, "features": "paper+angles+depth+vel+hold+subject"}, steps=MIAKIT_STEPS),
+    Variant("- velocities", **{**MIAKIT, "features": "body+angles+depth+hold+subject"}, steps=MIAKIT_STEPS),
     Variant("- mirror augmentation (in training and at test)", **{**MIAKIT, "augment": "none"}, steps=MIAKIT_STEPS),
     Variant("- mirror at test", **MIAKIT, steps=MIAKIT_STEPS, predict_mirrored=False),
     Variant("- context frames", **{**MIAKIT, "context": 0}, steps=MIAKIT_STEPS),
-    Variant("- context frames and seconds held still", **{**MIAKIT, "features": "body+angles+vel+subject", "context": 0}, steps=MIAKIT_STEPS),
-    Variant("- per-subject calibration", **{**MIAKIT, "features": "body+angles+vel+hold"}, steps=MIAKIT_STEPS),
+    Variant("- context frames and seconds held still", **{**MIAKIT, "features": "body+angles+depth+vel+subject", "context": 0}, steps=MIAKIT_STEPS),
+    Variant("- per-subject calibration", **{**MIAKIT, "features": "body+angles+depth+vel+hold"}, steps=MIAKIT_STEPS),
     Variant("- pre-norm (post-norm layers)", **{**MIAKIT, "model": "miakit-postnorm"}, steps=MIAKIT_STEPS),
     Variant("- batch 96 (batch 32)", **{**MIAKIT, "batch_size": 32}, steps=MIAKIT_STEPS),
     Variant("- equal training time (the paper's step count)", **MIAKIT),
     Variant("miakit architecture only (paper inputs)", "miakit", "paper", "none"),
-    Variant("+ seconds into the set", **{**MIAKIT, "features": "body+angles+vel+hold+elapsed+subject"}, steps=MIAKIT_STEPS),
-    Variant("+ accelerations", **{**MIAKIT, "features": "body+angles+vel+acc+hold+subject"}, steps=MIAKIT_STEPS),
-    Variant("+ depth from foreshortening", **{**MIAKIT, "features": "body+angles+depth+vel+hold+subject"}, steps=MIAKIT_STEPS),
+    Variant("+ seconds into the set", **{**MIAKIT, "features": "body+angles+depth+vel+hold+elapsed+subject"}, steps=MIAKIT_STEPS),
+    Variant("+ accelerations", **{**MIAKIT, "features": "body+angles+depth+vel+acc+hold+subject"}, steps=MIAKIT_STEPS),
 )
 """The paper's Transformer, the full miakit model, each idea removed one at a time, the miakit
 architecture with none of the other ideas, then ideas that were tried and left out of the model
