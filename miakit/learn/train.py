@@ -183,7 +183,8 @@ def train(
 
     ``splits`` defaults to the in-distribution split; ``frames`` to :func:`load_frames` of ``ds``.
     ``until_step`` stops the run at that step as if interrupted (the schedule still runs to
-    ``max_steps``); ``resume=True`` continues from ``out/last.pt`` exactly. ``init`` (a checkpoint of
+    ``max_steps``); ``resume=True`` continues from ``out/last.pt`` exactly (a run that had finished,
+    or stopped early, stays as it was). ``init`` (a checkpoint of
     the same model and data shape) fine-tunes: training starts from its weights.
     """
     import pandas as pd
@@ -231,11 +232,12 @@ def train(
     bounds = None if not config.context else (torch.from_numpy(frames.run_first).to(device), torch.from_numpy(frames.run_last).to(device))
     x_val, y_val, _ = frames.gather(splits.val, context=config.context)
     amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.amp and device.startswith("cuda"))
-    step, losses, stopped, t0 = state["step"], [], "max_steps", time.perf_counter() - state["elapsed_s"]
+    step, losses, t0 = state["step"], [], time.perf_counter() - state["elapsed_s"]
+    stopped = "early_stopping" if state["bad_evals"] >= config.patience else "max_steps"  # a resumed run may have stopped
     clock = (lambda: ctx.agree(time.perf_counter() - t0)) if config.max_seconds else (lambda: time.perf_counter() - t0)
 
     with _progress(progress and ctx.main, config.max_steps, step) as bar:
-        while step < config.max_steps:
+        while step < config.max_steps and stopped != "early_stopping":
             lr = lr_at(_schedule_step(step, clock(), config), lr=config.lr, min_lr=config.min_lr,
                        warmup_steps=config.warmup_steps, max_steps=config.max_steps)  # fmt: skip
             for group in opt.param_groups:

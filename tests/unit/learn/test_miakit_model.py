@@ -64,6 +64,19 @@ def test_a_model_trained_on_mirrored_windows_predicts_the_same_for_the_mirror_im
     assert gaps[True] < 1e-4 < gaps[False]
 
 
+TINY_PROFILE = dict(config=dict(max_steps=4, eval_every=2, warmup_steps=1, window=20, eval_stride=20), loeo_exercises=1, variants=(0, 1))
+
+
+def _tiny_store(path):
+    """A 200-frame store of 4 exercises with BODY_25 keypoints, for the ablation's tiny profile."""
+    from miakit.store import write_dataset
+
+    ds = make_dataset(frames=200, missing_fraction=0.0, exercises=("squat", "running", "twist", "skater"))
+    ds = ds.assign_coords(keypoint=list(BODY_25), muscle=list(MUSCLES)).assign_attrs(muscles=list(MUSCLES))
+    write_dataset(ds, path)
+    return path
+
+
 @pytest.mark.slow
 def test_ablation_smoke(tmp_path, monkeypatch, capsys):
     """``miakit bench ablation`` with a tiny profile on a tiny store writes a table with the paper's
@@ -71,14 +84,11 @@ def test_ablation_smoke(tmp_path, monkeypatch, capsys):
     from miakit.bench import ablation
     from miakit.bench.ablation import MIAKIT
     from miakit.cli import main
-    from miakit.store import write_dataset
 
-    ds = make_dataset(frames=200, missing_fraction=0.0, exercises=("squat", "running", "twist", "skater"))
-    ds = ds.assign_coords(keypoint=list(BODY_25), muscle=list(MUSCLES)).assign_attrs(muscles=list(MUSCLES))
-    write_dataset(ds, tmp_path / "tiny.zarr")
-    monkeypatch.setitem(ablation.PROFILES, "tiny", dict(config=dict(max_steps=4, eval_every=2, warmup_steps=1, window=20, eval_stride=20), loeo_exercises=1, variants=(0, 1)))
+    store = _tiny_store(tmp_path / "tiny.zarr")
+    monkeypatch.setitem(ablation.PROFILES, "tiny", TINY_PROFILE)
     with pytest.raises(SystemExit) as exit_:
-        main(["bench", "ablation", "--dataset", str(tmp_path / "tiny.zarr"), "--out", str(tmp_path / "abl"), "--profile", "tiny"])
+        main(["bench", "ablation", "--dataset", str(store), "--out", str(tmp_path / "abl"), "--profile", "tiny"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == str(tmp_path / "abl" / "ablation.md")
     table = pd.read_csv(tmp_path / "abl" / "ablation.csv", index_col="variant")
@@ -87,6 +97,45 @@ def test_ablation_smoke(tmp_path, monkeypatch, capsys):
     assert table.loc["miakit (all ideas)", "batch"] == MIAKIT["batch_size"]
     assert np.isfinite(table[["in_distribution", "loeo"]].to_numpy()).all()
     assert "| miakit (all ideas) |" in (tmp_path / "abl" / "ablation.md").read_text()
+
+
+def test_ablation_over_seeds_reports_each_seed_and_their_mean(tmp_path, monkeypatch):
+    """Several seeds: the table's scores are the means of each seed's, a seed's scores are that
+    seed's run (the same when it runs alone), and a resumed ablation scores its finished runs
+    without training them again."""
+    from miakit.bench import ablation
+    from miakit.store import open_store
+
+    ds = open_store(_tiny_store(tmp_path / "tiny.zarr"))
+    cheap = dict(TINY_PROFILE, config=dict(TINY_PROFILE["config"], max_steps=2), variants=(1,))  # the miakit model alone
+    monkeypatch.setitem(ablation.PROFILES, "tiny", cheap)
+    both = ablation.run_ablation(ds, tmp_path / "both", profile="tiny", seeds=(0, 1), progress=False).table
+    alone = ablation.run_ablation(ds, tmp_path / "alone", profile="tiny", seeds=(1,), progress=False).table
+    for col in ("in_distribution", "loeo"):
+        per_seed = both[[f"{col}:seed0", f"{col}:seed1"]].to_numpy()
+        assert np.allclose(both[col], per_seed.mean(axis=1))
+        assert not np.allclose(per_seed[:, 0], per_seed[:, 1])  # the seed reaches the runs
+        assert np.allclose(both[f"{col}:seed1"], alone[col])
+    assert "in_distribution:seed1" not in alone.columns
+    # resumed, the finished runs are scored again, not trained again
+    checkpoints = sorted((tmp_path / "both" / "runs").glob("*/seed*/*/checkpoint.pt"))
+    written = [p.stat().st_mtime_ns for p in checkpoints]
+    again = ablation.run_ablation(ds, tmp_path / "both", profile="tiny", seeds=(0, 1), resume=True, progress=False).table
+    assert len(checkpoints) == 4 and [p.stat().st_mtime_ns for p in checkpoints] == written
+    pd.testing.assert_frame_equal(again.drop(columns="train_s"), both.drop(columns="train_s"))
+    assert len(list((tmp_path / "both" / "runs").glob("0-miakit-*/seed1/in_distribution/checkpoint.pt"))) == 1
+    md = (tmp_path / "both" / "ablation.md").read_text()
+    assert "the mean over seeds 0, 1" in md and "| miakit (all ideas) | " + f"{both.iloc[0]['in_distribution:seed0']:.2f} (+0.0%)" in md
+
+
+def test_ablation_cli_rejects_bad_seeds_before_reading_the_dataset(tmp_path, capsys):
+    from miakit.cli import main
+
+    for seeds in ("0,x", "1,1", "-1", ""):
+        with pytest.raises(SystemExit) as exit_:
+            main(["bench", "ablation", "--dataset", str(tmp_path / "missing.zarr"), "--out", str(tmp_path / "o"), "--seeds", seeds])
+        assert exit_.value.code == 2 and "bad seeds" in capsys.readouterr().err, seeds
+    assert not (tmp_path / "o").exists()
 
 
 def test_ablation_cli_rejects_a_bad_profile_before_reading_the_dataset(tmp_path, capsys):

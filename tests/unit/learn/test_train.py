@@ -61,6 +61,19 @@ def test_resumed_run_equals_a_straight_run(small_ds, tmp_path):
     assert other.steps == 6
 
 
+def test_resuming_a_finished_or_early_stopped_run_trains_no_further(small_ds, tmp_path):
+    import torch
+
+    for name, overrides in (("finished", {}), ("stopped", {"patience": 1, "lr": 0.5, "max_steps": 60})):
+        config = TrainConfig(**{**TINY, **overrides})
+        first = train(small_ds, config, tmp_path / name, progress=False)
+        again = train(small_ds, config, tmp_path / name, progress=False, resume=True)
+        assert (again.steps, again.stopped, again.best_val_rmse) == (first.steps, first.stopped, first.best_val_rmse), name
+        a, b = first.model.state_dict(), _weights(tmp_path / name / "last.pt")
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+    assert first.stopped == "early_stopping" and first.steps < 60  # the second case did stop early
+
+
 def test_resume_refuses_a_changed_config(small_ds, tmp_path):
     train(small_ds, TrainConfig(**TINY), tmp_path, progress=False, until_step=3)
     with pytest.raises(InputError, match="different config.*lr"):
