@@ -141,7 +141,9 @@ model (750 steps, about the same time), in-distribution and on 8 LOEO folds (on 
 its 20 exercises: fewer folds let one unusual exercise, such as running, decide the mean). One
 seed is not enough to judge a 15% target: on the demo data the paper's Transformer gives a LOEO
 mean of 20.2, 21.2 and 20.5 with seeds 0, 1 and 2, and in-distribution 7.5, 8.6 and 8.6; run it
-with ``seeds=(0, 1, 2)`` (``--seeds 0,1,2``, about 2.5 hours on 2 cores)."""
+with ``seeds=(0, 1, 2)`` (``--seeds 0,1,2``, about 2.5 hours on 2 cores). There the miakit model
+scores in-distribution 6.00 against 8.25 (-27.2%) and LOEO 17.39 against 20.64 (-15.7%); seed by
+seed, LOEO -12.4%, -17.3% and -17.4%."""
 
 
 @dataclass
