@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import random
+import shutil
 import time
 import typing
 from dataclasses import asdict, dataclass, fields, replace
@@ -233,6 +234,7 @@ def train(
     x_val, y_val, _ = frames.gather(splits.val, context=config.context)
     amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.amp and device.startswith("cuda"))
     step, losses, t0 = state["step"], [], time.perf_counter() - state["elapsed_s"]
+    saved_at = step if resume and (out / "last.pt").exists() else None  # the step ``last.pt`` holds
     stopped = "early_stopping" if state["bad_evals"] >= config.patience else "max_steps"  # a resumed run may have stopped
     clock = (lambda: ctx.agree(time.perf_counter() - t0)) if config.max_seconds else (lambda: time.perf_counter() - t0)
 
@@ -268,8 +270,9 @@ def train(
                 state.update(step=step, elapsed_s=elapsed, bad_evals=0 if improved else state["bad_evals"] + 1)
                 if improved:
                     state["best_val_rmse"] = val
-                    _save(out / "checkpoint.pt", model, opt, sampler, config, state, meta)
-                _save(out / "last.pt", model, opt, sampler, config, state, meta)
+                # the best model is also the latest: serialized once for both files
+                _save([out / "checkpoint.pt", out / "last.pt"] if improved else [out / "last.pt"], model, opt, sampler, config, state, meta)
+                saved_at = step
                 if ctx.main:
                     pd.DataFrame(state["history"]).to_csv(out / "history.csv", index=False)
                 if state["bad_evals"] >= config.patience:
@@ -283,9 +286,9 @@ def train(
                 break
 
     state.update(step=step, elapsed_s=time.perf_counter() - t0)
-    _save(out / "last.pt", model, opt, sampler, config, state, meta)
-    if not (out / "checkpoint.pt").exists():  # stopped before the first evaluation
-        _save(out / "checkpoint.pt", model, opt, sampler, config, state, meta)
+    if saved_at != step:  # stopped between evaluations (or before the first)
+        first_save = not (out / "checkpoint.pt").exists()
+        _save([out / "last.pt", out / "checkpoint.pt"] if first_save else [out / "last.pt"], model, opt, sampler, config, state, meta)
     history = pd.DataFrame(state["history"], columns=["step", "lr", "train_loss", "val_rmse", "elapsed_s"])
     if ctx.main:
         history.to_csv(out / "history.csv", index=False)
@@ -416,8 +419,9 @@ def _meta(ds, frames: FrameArrays, config: TrainConfig) -> dict:
     }  # fmt: skip
 
 
-def _save(path: Path, model, opt, sampler, config: TrainConfig, state: dict, meta: dict) -> None:
-    """Write a checkpoint atomically (rank 0 only; the other ranks hold the same state)."""
+def _save(paths: list[Path], model, opt, sampler, config: TrainConfig, state: dict, meta: dict) -> None:
+    """Write one checkpoint to each of ``paths`` atomically (rank 0 only; the other ranks hold the
+    same state). It is serialized once and copied to the other paths, which costs half as much."""
     if not is_main_process():
         return
     import torch
@@ -429,9 +433,12 @@ def _save(path: Path, model, opt, sampler, config: TrainConfig, state: dict, met
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }  # fmt: skip
     blob = {"model": model.state_dict(), "optimizer": opt.state_dict(), "config": asdict(config), "state": dict(state), "meta": meta, "rng": rng}
-    tmp = path.with_suffix(".tmp")
-    torch.save(blob, tmp)
-    tmp.replace(path)  # atomic: a crash never leaves half a checkpoint
+    tmps = [path.with_suffix(".tmp") for path in paths]
+    torch.save(blob, tmps[0])
+    for tmp in tmps[1:]:
+        shutil.copyfile(tmps[0], tmp)  # a copy, not a link: each file stays its own
+    for tmp, path in zip(tmps, paths):
+        tmp.replace(path)  # atomic: a crash never leaves half a checkpoint
 
 
 def _restore(path: Path, model, opt, sampler, config: TrainConfig) -> dict:

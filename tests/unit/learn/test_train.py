@@ -74,6 +74,23 @@ def test_resuming_a_finished_or_early_stopped_run_trains_no_further(small_ds, tm
     assert first.stopped == "early_stopping" and first.steps < 60  # the second case did stop early
 
 
+def test_checkpoint_holds_the_best_evaluation_and_last_the_latest_step(small_ds, tmp_path):
+    import torch
+
+    def steps(run):
+        return [torch.load(tmp_path / run / name, weights_only=True)["state"]["step"] for name in ("checkpoint.pt", "last.pt")]
+
+    full = train(small_ds, TrainConfig(**TINY), tmp_path / "full", progress=False)
+    best_step = int(full.history["step"][full.history["val_rmse"].idxmin()])
+    assert steps("full") == [best_step, 6]
+    train(small_ds, TrainConfig(**TINY), tmp_path / "between", progress=False, until_step=4)  # between evaluations
+    assert steps("between") == [3, 4]  # saved together at step 3, last.pt replaced alone at step 4
+    train(small_ds, TrainConfig(**TINY), tmp_path / "early", progress=False, until_step=2)  # before the first
+    assert steps("early") == [2, 2]
+    a, b = (_weights(tmp_path / "between" / name) for name in ("checkpoint.pt", "last.pt"))
+    assert not all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_resume_refuses_a_changed_config(small_ds, tmp_path):
     train(small_ds, TrainConfig(**TINY), tmp_path, progress=False, until_step=3)
     with pytest.raises(InputError, match="different config.*lr"):
