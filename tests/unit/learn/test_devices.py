@@ -6,30 +6,18 @@ The CUDA case is skipped on a machine without one, as this project's CI is. On a
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
+import torch
 
 from miakit.learn.train import TrainConfig, load_checkpoint, predict, train
 
-
-def _has_cuda() -> bool:
-    if importlib.util.find_spec("torch") is None:
-        return False
-    import torch
-
-    return torch.cuda.is_available()
-
-
-DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not _has_cuda(), reason="no CUDA device here"))]
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here"))]
 RUN = dict(window=10, batch_size=8, max_steps=30, eval_every=10, warmup_steps=5, patience=100, lr=1e-3)
 
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_training_on_a_device_with_and_without_mixed_precision(small_ds, tmp_path, device):
-    import torch
-
     mixed = train(small_ds, TrainConfig(**RUN, device=device, amp=True), tmp_path / "amp", progress=False)
     full = train(small_ds, TrainConfig(**RUN, device=device, amp=False), tmp_path / "fp32", progress=False)
     assert {p.device.type for p in mixed.model.parameters()} == {device}
