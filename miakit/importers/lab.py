@@ -359,8 +359,11 @@ def emg_envelopes(trial: LabTrial, n_frames: int, *, side: str | None, params: d
         elif m.group:  # a muscle of ours without a side: say so
             refused[label] = m.reason
     if not mapped:
-        why = "; ".join(f"{k}: {v}" for k, v in refused.items()) or f"none of {len(trial.analogs)} channels names one of the 8 muscles"
-        raise InputError(trial.path, "no EMG channel maps to a muscle", field="ANALOG labels", expected="biceps, triceps, quadriceps or hamstring channels (miakit/importers/emg-channels.yaml)", found=why[:200])
+        if refused:
+            why = "; ".join(f"{k} {v}" for k, v in list(refused.items())[:3])
+        else:
+            why = f"none of its {len(trial.analogs)} channels is a biceps, triceps, quadriceps or hamstring (see miakit/importers/emg-channels.yaml)"
+        raise InputError(trial.path, f"no EMG channel maps to a muscle: {why}", field="ANALOG labels")
     rate = trial.analog_rate_hz
     emg = np.full((n_frames, len(MUSCLES)), np.nan)
     clipped: dict[str, int] = {}
@@ -492,13 +495,17 @@ def load_trials(
     trials: list[dict] = []
     digest = hashlib.sha256()
     log: list[str] = []
+    envelopes = False
+    last_error: InputError | None = None
     for path in track([Path(p) for p in paths], "lab trials", enabled=show_progress):
         try:
             trial = read(path)
             result = trial_segments(trial, views=views, mapping=mapping, side=side, exercise=exercise, max_gap_s=max_gap_s, emg_params=params)
         except InputError as exc:
             report.skipped.append((str(path), str(exc).removeprefix(f"{path}: ")))
+            last_error = exc
             continue
+        envelopes |= trial.emg_is_envelope
         digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
         offset = len(segments)
         segments += result.segments
@@ -510,11 +517,13 @@ def load_trials(
         first = result.segments[0]
         report.rows.append({
             "file": path.name, "mapping": result.info["mapping"], "joints": result.info["joints_found"],
-            "muscles": ",".join(m for m, p in zip(MUSCLES, result.present) if p), "views": len(result.segments),
+            "muscles": f"{int(result.present.sum())}/{len(MUSCLES)}", "views": len(result.segments),
             "frames": first.length, "valid": int(first.valid.sum()), "events": f"{sum(1 for e in result.events if e[0] == 0)} ({result.info['events']})",
         })  # fmt: skip
     if not segments:
-        raise nothing_imported(paths[0] if len(paths) == 1 else Path(paths[0]).parent, report)
+        if len(paths) == 1 and last_error is not None:
+            raise last_error
+        raise nothing_imported(Path(paths[0]).parent, report)
     parameters = {
         **params, "views": [list(v) for v in views], "max_gap_s": max_gap_s, "side": side, "rate_hz": RATE_HZ,
         "mapping": None if mapping is None else {"source": mapping.source, "sha256": mapping.sha256},
@@ -525,7 +534,7 @@ def load_trials(
         "rate_hz": RATE_HZ,
         "muscles": list(MUSCLES),
         "keypoint_layout": "BODY_25",
-        "emg_units": EMG_UNITS,
+        "emg_units": "microvolts (envelopes as the files hold them, resampled)" if envelopes else EMG_UNITS,
         "modalities": ["emg", "pose"],
         "log": list(log),
         "provenance": {

@@ -19,9 +19,11 @@ def _check(pred: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def rmse(pred: np.ndarray, true: np.ndarray) -> float:
-    """Root mean squared error over all values (windows x muscles x steps); NaN when empty."""
+    """Root mean squared error over all values (windows x muscles x steps) where the truth is finite
+    (a muscle a recording lacks is NaN); NaN when there are none."""
     pred, true = _check(pred, true)
-    return float(np.sqrt(np.mean((pred - true) ** 2))) if pred.size else float("nan")
+    ok = np.isfinite(true)
+    return float(np.sqrt(np.mean((pred[ok] - true[ok]) ** 2))) if ok.any() else float("nan")
 
 
 def rmse_per_muscle(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
