@@ -23,7 +23,8 @@ A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a 
 5. **Frames** on the 10 Hz grid from the first marker frame, read by linear interpolation.
 6. **EMG**: channels named by :mod:`miakit.importers.emg_channels`; raw EMG (in microvolts) through
    :func:`miakit.stages.emg.condition_raw` (band-pass, rectify, RMS envelope, 10 Hz) on the same grid;
-   envelopes the file already holds are only resampled. Several channels of one muscle: the mean of
+   envelopes the file already holds are only resampled; the resampling filter's slight ringing
+   below 0 next to bursts is clipped at 0. Several channels of one muscle: the mean of
    their envelopes. Clipping: samples at the ADC's rail (where the file states it) or on a flat run
    at the channel's extreme (:data:`CLIP_RUN` samples) are counted, and the segment is flagged.
    Muscles without a channel stay NaN and ``muscle_present`` is false for them.
@@ -379,7 +380,7 @@ def emg_envelopes(trial: LabTrial, n_frames: int, *, side: str | None, params: d
             high = min(params["high_hz"], 0.9 * rate / 2)
             env = condition_raw(da, low_hz=params["low_hz"], high_hz=high, notch_hz=params["notch_hz"], envelope=params["envelope"], window_s=params["window_s"], cutoff_hz=params["cutoff_hz"], rate_hz=RATE_HZ)
         log = list(env.attrs["log"])
-        values = env.transpose("time", "channel").values
+        values = np.maximum(env.transpose("time", "channel").values, 0.0)  # the anti-aliasing filter rings slightly below 0 next to bursts
         n = min(n_frames, values.shape[0])
         with _quiet():
             emg[:n, MUSCLES.index(muscle)] = np.nanmean(values[:n], axis=1)
@@ -390,17 +391,28 @@ def emg_envelopes(trial: LabTrial, n_frames: int, *, side: str | None, params: d
 # -- the whole trial --------------------------------------------------------------------------------
 
 
-def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: Mapping | None = None, side: str | None = None, exercise: str | None = None, max_gap_s: float = MAX_GAP_S, emg_params: dict) -> TrialResult:
-    """One segment per view of ``trial`` (see the module's docstring)."""
-    where = trial.path
+def trial_joints(trial: LabTrial, *, mapping: Mapping | None = None, max_gap_s: float = MAX_GAP_S):
+    """Joint centres at the markers' rate: ``(JointCentres, mapping used, markers, repeated labels)``.
+
+    Steps 1 to 3 of the module's docstring: labels normalized, gaps filled up to ``max_gap_s``,
+    the mapping chosen and applied.
+    """
     markers, repeated = normalized_markers(trial)
     markers = {k: v for k, v in markers.items() if np.isfinite(v).any()}
     if not markers:
-        raise InputError(where, "no usable markers", field="POINT", expected="marker trajectories with samples", found="none (all gaps)")
-    used_mapping, joints_found = choose_mapping(trial, markers, mapping)
+        raise InputError(trial.path, "no usable markers", field="POINT", expected="marker trajectories with samples", found="none (all gaps)")
+    used_mapping, _ = choose_mapping(trial, markers, mapping)
     markers = fill_marker_gaps(markers, trial.marker_rate_hz, max_gap_s)
     n_samples = len(next(iter(markers.values())))
-    joints = compute_joints(used_mapping, markers, trial.parameters, n_samples)
+    return compute_joints(used_mapping, markers, trial.parameters, n_samples), used_mapping, markers, repeated
+
+
+def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: Mapping | None = None, side: str | None = None, exercise: str | None = None, max_gap_s: float = MAX_GAP_S, emg_params: dict) -> TrialResult:
+    """One segment per view of ``trial`` (see the module's docstring)."""
+    where = trial.path
+    joints, used_mapping, markers, repeated = trial_joints(trial, mapping=mapping, max_gap_s=max_gap_s)
+    joints_found = [j for j in BODY_25 if j in joints.used]
+    n_samples = len(joints.xyz)
     times = grid_times(n_samples, trial.marker_rate_hz)
     if trial.analogs and trial.analog_rate_hz > 0:
         n_analog = len(next(iter(trial.analogs.values())))
