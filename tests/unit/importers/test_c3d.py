@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from miakit.errors import InputError
 from miakit.importers.c3d import read_c3d
 from miakit.importers.lab import EMG_DEFAULTS, facing_direction, load_trials, parse_views, trial_joints, trial_segments, vertical_axis, zeni_events
 from miakit.layout import BODY_25, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES
@@ -217,11 +218,14 @@ def test_bad_files_are_named_and_the_others_imported(shared_data, tmp_path):
         assert reason in line, line
     assert any("junk.c3d" in x and "not a readable C3D file" in x for x in out.splitlines())
     assert "2 segments" in out and "4 skipped" in out
-    for name, (_, reason) in bad.items():  # alone: exit status 2, one line, no traceback
-        alone = cli("import", "c3d", str(tmp_path / name), "--out", str(tmp_path / f"{name}.zarr"), "--no-progress")
-        assert alone.returncode == 2 and "Traceback" not in alone.stderr and reason in alone.stderr
-        assert len(alone.stderr.strip().splitlines()) == 1 and name in alone.stderr
-        assert not (tmp_path / f"{name}.zarr").exists()
+    for name, (_, reason) in bad.items():  # alone: the file's own error
+        with pytest.raises(InputError, match=reason) as err:
+            load_trials([tmp_path / name], read_c3d, pipeline="import-c3d", views=parse_views("front"))
+        assert str(err.value).startswith(str(tmp_path / name)) and "\n" not in str(err.value)
+    alone = cli("import", "c3d", str(tmp_path / "unknown.c3d"), "--out", str(tmp_path / "u.zarr"), "--no-progress")
+    assert alone.returncode == 2 and "Traceback" not in alone.stderr and "unknown marker set" in alone.stderr
+    assert len(alone.stderr.strip().splitlines()) == 1 and "--mapping" in alone.stderr
+    assert not (tmp_path / "u.zarr").exists()
 
 
 def test_gaps_filled_up_to_the_limit_and_missing_beyond(shared_data):
