@@ -440,7 +440,7 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
     flags = ("clipped",) if emg_info["clipped_samples"] else ()
     segments: list[Segment] = []
     out_events: list[tuple[int, float, str, str, str]] = []
-    for i, ((view, yaw), kp) in enumerate(zip(views, projections)):
+    for i, ((view, _yaw), kp) in enumerate(zip(views, projections)):
         score = np.isfinite(kp).all(axis=2)
         kp = np.where(score[..., None], kp, np.nan)
         valid = emg_ok & (score.sum(axis=1) >= MIN_KEYPOINTS)
