@@ -241,3 +241,34 @@ def test_gaps_filled_up_to_the_limit_and_missing_beyond(shared_data):
     lost = seg.keypoint_score[:, lk] == 0
     assert lost.sum() >= 4 and lost[11:15].all() and np.isnan(seg.keypoints[lost, lk]).all()
     assert not lost[:10].any()
+
+
+def test_clipping_is_counted_and_flagged(shared_data):
+    trial = read_c3d(shared_data / WALK)
+    clean = trial_segments(trial, views=parse_views("front"), emg_params=EMG_DEFAULTS)
+    assert clean.info["clipped_samples"] == {} and clean.segments[0].flags == ()
+    raw = trial.analogs["Voltage.RVL"]
+    rail = 0.4 * np.abs(raw).max()
+    trial.analogs["Voltage.RVL"] = np.clip(raw, -rail, rail)  # an amplifier saturating at +-rail
+    at_rail = int((np.abs(raw) >= rail).sum())
+    flat = trial_segments(trial, views=parse_views("front"), emg_params=EMG_DEFAULTS)  # no rail stated: flat runs at the extremes
+    assert 0.5 * at_rail <= flat.info["clipped_samples"]["Voltage.RVL"] <= at_rail
+    assert flat.segments[0].flags == ("clipped",)
+    trial.analog_rails = {"Voltage.RVL": (-rail, rail)}  # the ADC's rail, as ANALOG:BITS and SCALE state it
+    stated = trial_segments(trial, views=parse_views("front"), emg_params=EMG_DEFAULTS)
+    near = int((np.abs(raw) >= rail - 1e-3 * 2 * rail).sum())  # within 0.1 % of the ADC's range of the rail
+    assert stated.info["clipped_samples"] == {"Voltage.RVL": near} and near >= at_rail
+
+
+def test_the_event_table_is_checked_by_the_contract(shared_data):
+    from miakit.contracts.dataset import validate_dataset
+    from miakit.errors import DatasetError
+
+    ds, _ = _load(str(shared_data / WALK), "front")
+    validate_dataset(ds, deep=True)
+    with pytest.raises(DatasetError, match="incomplete event table"):
+        validate_dataset(ds.drop_vars("event_kind"))
+    with pytest.raises(DatasetError, match="event of no segment"):
+        validate_dataset(ds.assign(event_segment=ds["event_segment"] + 5))
+    older = ds.drop_vars([v for v in ds.data_vars if v.startswith("event_") or v in ("segment_view", "segment_yaw_deg", "muscle_present")])
+    validate_dataset(older, deep=True)  # stores without these optional variables stay valid
