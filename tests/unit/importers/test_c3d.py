@@ -272,3 +272,9 @@ def test_the_event_table_is_checked_by_the_contract(shared_data):
         validate_dataset(ds.assign(event_segment=ds["event_segment"] + 5))
     older = ds.drop_vars([v for v in ds.data_vars if v.startswith("event_") or v in ("segment_view", "segment_yaw_deg", "muscle_present")])
     validate_dataset(older, deep=True)  # stores without these optional variables stay valid
+
+
+def test_help_has_an_example():
+    for command in ("c3d", "trc"):
+        result = cli("import", command, "--help")
+        assert result.returncode == 0 and f"Example: miakit import {command}" in result.stdout
