@@ -64,6 +64,8 @@ ZENI_MIN_STEP_S = 0.35
 """Zeni: two events of one kind on one foot are at least this far apart."""
 ZENI_MIN_RANGE_MM = 150.0
 """Zeni: the heel must swing at least this far fore and aft of the pelvis (else it is not walking)."""
+ZENI_MAX_HEEL_CORRELATION = -0.3
+"""Zeni: walking feet alternate, so the two heels' signals must correlate below this."""
 VIEWS = {"front": 0.0, "side": 90.0, "right": 90.0, "back": 180.0, "left": -90.0}
 """Named views, as yaw angles (degrees from the front, positive toward the subject's right)."""
 EMG_UNITS = "microvolts (RMS envelope)"
@@ -301,23 +303,30 @@ def project_views(xyz: np.ndarray, *, up: np.ndarray, forward: np.ndarray, views
 
 
 def zeni_events(joints: np.ndarray, rate_hz: float, *, up: np.ndarray, forward: np.ndarray) -> list[tuple[float, str, str]]:
-    """Zeni et al. (2008): heel strike where the heel is furthest ahead of the pelvis, toe off where the
-    toe is furthest behind it, along the direction of progression; [] where the feet do not swing
-    (not walking) or the markers are not there. Times in s from the first frame."""
+    """Zeni et al. (2008): heel strike where the heel is furthest ahead of the pelvis (the hips'
+    centre stands in for the sacrum), toe off where the toe is furthest behind it, along the
+    direction of progression. Only for walking: [] unless both heels swing at least
+    :data:`ZENI_MIN_RANGE_MM` fore and aft of the pelvis and in antiphase (correlation below
+    :data:`ZENI_MAX_HEEL_CORRELATION`; in a squat or a lift they move together), or where the
+    markers are not there. Times in s from the first frame."""
     from scipy.signal import find_peaks
 
     pelvis = _joint_mean(joints, _HIPS)
+    t = np.arange(len(joints))
+    signals: dict[str, np.ndarray] = {}
+    for name in ("RHeel", "LHeel", "RBigToe", "LBigToe"):
+        s = (joints[:, BODY_25.index(name)] - pelvis) @ forward
+        ok = np.isfinite(s)
+        if ok.sum() < rate_hz or np.ptp(s[ok]) < ZENI_MIN_RANGE_MM:
+            return []
+        signals[name] = np.interp(t, t[ok], s[ok])
+    if np.corrcoef(signals["RHeel"], signals["LHeel"])[0, 1] > ZENI_MAX_HEEL_CORRELATION:
+        return []  # the feet do not alternate: not walking
     events: list[tuple[float, str, str]] = []
-    for side, heel_name, toe_name in (("right", "RHeel", "RBigToe"), ("left", "LHeel", "LBigToe")):
-        for name, kind, sign in ((heel_name, "foot_strike", 1.0), (toe_name, "foot_off", -1.0)):
-            s = (joints[:, BODY_25.index(name)] - pelvis) @ forward
-            ok = np.isfinite(s)
-            if ok.sum() < rate_hz or np.ptp(s[ok]) < ZENI_MIN_RANGE_MM:
-                continue
-            t = np.arange(len(s))
-            s = np.interp(t, t[ok], s[ok])
-            peaks, _ = find_peaks(sign * s, distance=max(1, int(ZENI_MIN_STEP_S * 2 * rate_hz)), prominence=ZENI_MIN_RANGE_MM / 2)
-            events += [(float(p / rate_hz), kind, side) for p in peaks if ok[p] and 0 < p < len(s) - 1]
+    for side, heel, toe in (("right", "RHeel", "RBigToe"), ("left", "LHeel", "LBigToe")):
+        for name, kind, sign in ((heel, "foot_strike", 1.0), (toe, "foot_off", -1.0)):
+            peaks, _ = find_peaks(sign * signals[name], distance=max(1, int(ZENI_MIN_STEP_S * 2 * rate_hz)), prominence=ZENI_MIN_RANGE_MM / 2)
+            events += [(float(p / rate_hz), kind, side) for p in peaks if 0 < p < len(t) - 1]
     return sorted(events)
 
 
@@ -508,6 +517,7 @@ def load_trials(
     digest = hashlib.sha256()
     log: list[str] = []
     envelopes = False
+    seen: set[str] = set()
     last_error: InputError | None = None
     for path in track([Path(p) for p in paths], "lab trials", enabled=show_progress):
         try:
@@ -518,6 +528,13 @@ def load_trials(
             last_error = exc
             continue
         envelopes |= trial.emg_is_envelope
+        for seg in result.segments:  # trials of one name in two folders: the folder tells them apart
+            if seg.id in seen:
+                seg.id = f"{path.parent.name}-{seg.id}"
+            n = 2
+            while seg.id in seen:
+                seg.id, n = f"{seg.id.rsplit('~', 1)[0]}~{n}", n + 1
+            seen.add(seg.id)
         digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
         offset = len(segments)
         segments += result.segments

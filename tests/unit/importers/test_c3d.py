@@ -278,3 +278,23 @@ def test_help_has_an_example():
     for command in ("c3d", "trc"):
         result = cli("import", command, "--help")
         assert result.returncode == 0 and f"Example: miakit import {command}" in result.stdout
+
+
+def test_zeni_fills_in_for_walking_only(shared_data):
+    trial = read_c3d(shared_data / WALK)
+    trial.events = []  # as if the file had none
+    walking = trial_segments(trial, views=parse_views("front"), emg_params=EMG_DEFAULTS)
+    assert walking.info["events"] == "zeni"
+    assert sum(1 for e in walking.events if e[2] == "foot_strike") == 6
+    for left, right in (("LHEE", "RHEE"), ("LTOE", "RTOE")):  # both feet moving together: no gait
+        trial.markers[left] = trial.markers[right] - [0.0, 200.0, 0.0]
+    together = trial_segments(trial, views=parse_views("front"), emg_params=EMG_DEFAULTS)
+    assert together.info["events"] == "none" and together.events == []
+
+
+def test_trials_of_one_name_in_two_folders_stay_apart(shared_data, tmp_path):
+    for folder in ("day1", "day2"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "walk.c3d").symlink_to(shared_data / WALK)
+    ds, report = load_trials([tmp_path / "day1" / "walk.c3d", tmp_path / "day2" / "walk.c3d"], read_c3d, pipeline="import-c3d", views=parse_views("front"))
+    assert ds["segment"].values.tolist() == ["walk-front", "day2-walk-front"] and report.n_segments == 2
