@@ -438,7 +438,7 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
     events = [(t, k, s, "file") for t, k, s in trial.events]
     if not events:
         events = [(t, k, s, "zeni") for t, k, s in zeni_events(joints.xyz, trial.marker_rate_hz, up=up, forward=forward)]
-    duration = (n_samples - 1) / trial.marker_rate_hz
+    duration = min((n_samples - 1) / trial.marker_rate_hz, times[-1] + 1 / RATE_HZ)  # the segment's span
     events = [e for e in events if 0 <= e[0] <= duration]
 
     height = trial.parameters.get("Height")

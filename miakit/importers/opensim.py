@@ -10,7 +10,8 @@
   C3D file's. The time column must rise by a constant step.
 - Pairing: the EMG of ``TRIAL.trc`` is the first of ``TRIAL.sto``, ``TRIAL.mot``, ``TRIAL_emg.sto``,
   ``TRIAL_emg.mot`` beside it (or the file given with ``--emg`` when one trial is imported).
-  The EMG's time 0 is the first marker frame's time.
+  Both files' time columns are on one clock: EMG samples before the first marker frame are
+  dropped, and a later EMG start is padded with gaps.
 
 There are no gait events and no subject parameters in these formats: events are detected
 (Zeni), and distances take the mapping's stated defaults. :func:`write_trc` and :func:`write_sto`
@@ -33,8 +34,8 @@ _LENGTH_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
 _VOLTS = {"v": 1.0, "mv": 1e-3, "uv": 1e-6}
 
 
-def read_trc(path: str | Path) -> tuple[dict[str, np.ndarray], float]:
-    """Markers (label -> (frames, 3) mm, NaN gaps) and the rate of a ``.trc`` file."""
+def read_trc(path: str | Path) -> tuple[dict[str, np.ndarray], float, float]:
+    """Markers (label -> (frames, 3) mm, NaN gaps), the rate and the first frame's time of a ``.trc`` file."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -54,19 +55,26 @@ def read_trc(path: str | Path) -> tuple[dict[str, np.ndarray], float]:
     names = [n.strip() for n in lines[3].split("\t")[2:]]
     names = [n for n in names if n]
     rows = []
+    t0 = None
     for line in lines[5:]:
         if not line.strip():
             continue
         cells = line.split("\t")
+        if t0 is None:
+            try:
+                t0 = float(cells[1])
+            except (IndexError, ValueError):
+                raise InputError(path, "not a .trc row", field="Time", expected="a number", found=cells[:2]) from None
         rows.append([float(c) if c.strip() else np.nan for c in cells[2 : 2 + 3 * len(names)]] + [np.nan] * max(0, 3 * len(names) - len(cells) + 2))
     if not rows or not names:
         raise InputError(path, "no usable markers", field="markers", expected="marker names and rows", found=f"{len(names)} names, {len(rows)} rows")
     data = np.array(rows, dtype=np.float64) * scale
-    return {name: data[:, 3 * i : 3 * i + 3] for i, name in enumerate(names)}, rate
+    return {name: data[:, 3 * i : 3 * i + 3] for i, name in enumerate(names)}, rate, float(t0 or 0.0)
 
 
-def read_sto(path: str | Path) -> tuple[dict[str, np.ndarray], float, float]:
-    """Columns (label -> samples), the rate, and the factor to volts of an OpenSim storage file."""
+def read_sto(path: str | Path) -> tuple[dict[str, np.ndarray], float, float, float]:
+    """Columns (label -> samples), the rate, the factor to volts and the first sample's time of an
+    OpenSim storage file."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -89,7 +97,7 @@ def read_sto(path: str | Path) -> tuple[dict[str, np.ndarray], float, float]:
     step = np.diff(table[:, 0])
     if np.any(step <= 0) or np.ptp(step) > 1e-3 * np.mean(step):
         raise InputError(path, "time does not rise by a constant step", field="time", found=(float(step.min()), float(step.max())))
-    return {c: table[:, i] for i, c in enumerate(columns) if i}, 1.0 / float(np.mean(step)), _VOLTS.get(units.replace("µ", "u"), 1.0)
+    return {c: table[:, i] for i, c in enumerate(columns) if i}, 1.0 / float(np.mean(step)), _VOLTS.get(units.replace("µ", "u"), 1.0), float(table[0, 0])
 
 
 def find_emg_file(trc: Path) -> Path | None:
@@ -103,11 +111,16 @@ def find_emg_file(trc: Path) -> Path | None:
 def read_trial(path: str | Path, emg: str | Path | None = None) -> LabTrial:
     """A ``.trc`` file and its EMG file as a :class:`~miakit.importers.lab.LabTrial`."""
     path = Path(path)
-    markers, rate = read_trc(path)
+    markers, rate, t0 = read_trc(path)
     emg_path = Path(emg) if emg else find_emg_file(path)
     if emg_path is None:
         raise InputError(path, "no EMG file beside it", expected=" or ".join(path.stem + s for s in EMG_SUFFIXES), found="none")
-    analogs, analog_rate, to_volts = read_sto(emg_path)
+    analogs, analog_rate, to_volts, e0 = read_sto(emg_path)
+    shift = int(round((e0 - t0) * analog_rate))  # EMG samples before (<0) or after (>0) the first marker frame
+    if shift < 0:
+        analogs = {k: v[-shift:] for k, v in analogs.items()}
+    elif shift > 0:
+        analogs = {k: np.concatenate([np.full(shift, np.nan), v]) for k, v in analogs.items()}
     envelope = all(np.nanmin(v) >= 0 for v in analogs.values())
     return LabTrial(
         path=path, markers=markers, marker_rate_hz=rate, analogs={k: v * to_volts for k, v in analogs.items()},
@@ -137,15 +150,15 @@ def write_trc(path: str | Path, markers: dict[str, np.ndarray], rate_hz: float, 
     return path
 
 
-def write_sto(path: str | Path, columns: dict[str, np.ndarray], rate_hz: float, *, units: str = "V") -> Path:
-    """Write signals (label -> samples) as an OpenSim storage file with a time column."""
+def write_sto(path: str | Path, columns: dict[str, np.ndarray], rate_hz: float, *, units: str = "V", start_s: float = 0.0) -> Path:
+    """Write signals (label -> samples) as an OpenSim storage file with a time column from ``start_s``."""
     path = Path(path)
     names = list(columns)
     n = len(next(iter(columns.values())))
     lines = [path.stem, "version=1", f"nRows={n}", f"nColumns={len(names) + 1}", "inDegrees=no", f"units={units}", "endheader", "time\t" + "\t".join(names)]
     data = np.stack([columns[c] for c in names], axis=1)
     for i in range(n):
-        lines.append(f"{i / rate_hz:.6f}\t" + "\t".join(f"{v:.9g}" for v in data[i]))
+        lines.append(f"{start_s + i / rate_hz:.6f}\t" + "\t".join(f"{v:.9g}" for v in data[i]))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

@@ -42,12 +42,12 @@ def _export(walk, folder, *, envelopes: bool = False):
 
 def test_trc_and_sto_round_trip(walk, tmp_path):
     trc = _export(walk, tmp_path)
-    markers, rate = read_trc(trc)
-    assert rate == walk.marker_rate_hz and list(markers) == list(walk.markers)
+    markers, rate, t0 = read_trc(trc)
+    assert rate == walk.marker_rate_hz and t0 == 0.0 and list(markers) == list(walk.markers)
     for k in ("LASI", "RKNE", "RHEE"):
         assert np.allclose(markers[k], walk.markers[k], atol=1e-2, equal_nan=True)
-    columns, analog_rate, to_volts = read_sto(tmp_path / "walk.sto")
-    assert analog_rate == pytest.approx(walk.analog_rate_hz) and to_volts == 1.0
+    columns, analog_rate, to_volts, e0 = read_sto(tmp_path / "walk.sto")
+    assert analog_rate == pytest.approx(walk.analog_rate_hz) and to_volts == 1.0 and e0 == 0.0
     assert np.allclose(columns["Voltage.RVL"], walk.analogs["Voltage.RVL"], rtol=1e-6, atol=1e-12)
 
 
@@ -89,3 +89,15 @@ def test_trc_without_emg_beside_it_is_named(walk, tmp_path):
     (tmp_path / "bad.sto").write_text("no header here\n1\t2\n")
     with pytest.raises(InputError, match="endheader"):
         read_sto(tmp_path / "bad.sto")
+
+
+def test_emg_starting_later_is_put_on_the_markers_clock(walk, shared_data, tmp_path):
+    trc = write_trc(tmp_path / "late.trc", walk.markers, walk.marker_rate_hz)
+    late = int(0.3 * walk.analog_rate_hz)  # the EMG recorder started 0.3 s after the cameras
+    write_sto(tmp_path / "late.sto", {k: walk.analogs[k][late:] for k in EMG}, walk.analog_rate_hz, start_s=0.3)
+    ds, _ = load_trials([trc], read_trial, pipeline="import-trc", views=parse_views("front"))
+    ref, _ = load_trials([shared_data / "mocap" / "gaitalytics-walk.c3d"], read_c3d, pipeline="import-c3d", views=parse_views("front"))
+    quad = ds["emg"].sel(muscle="RightQuad").values
+    assert np.isnan(quad[:3]).all() and not ds["valid"].values[:3].any()  # no EMG yet
+    settled = slice(15, -10)  # away from the filters' start-up at either end
+    assert np.allclose(quad[settled], ref["emg"].sel(muscle="RightQuad").values[settled], rtol=0.02)
