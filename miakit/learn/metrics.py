@@ -27,11 +27,13 @@ def rmse(pred: np.ndarray, true: np.ndarray) -> float:
 
 
 def rmse_per_muscle(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """RMSE of each muscle over windows and steps, shape (muscles,)."""
+    """RMSE of each muscle over windows and steps where the truth is finite, shape (muscles,); NaN
+    for a muscle without any (a muscle the recordings lack)."""
     pred, true = _check(pred, true)
-    if pred.shape[0] == 0:
-        return np.full(pred.shape[1], np.nan)
-    return np.sqrt(np.mean((pred - true) ** 2, axis=(0, 2)))
+    ok = np.isfinite(true)
+    n = ok.sum(axis=(0, 2))
+    sq = np.where(ok, (pred - true) ** 2, 0.0).sum(axis=(0, 2))
+    return np.where(n > 0, np.sqrt(sq / np.maximum(n, 1)), np.nan)
 
 
 def pearson(pred: np.ndarray, true: np.ndarray) -> float:
@@ -61,6 +63,8 @@ def rmse_by_group(pred: np.ndarray, true: np.ndarray, group: np.ndarray) -> dict
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    ok = np.isfinite(a) & np.isfinite(b)  # a muscle a recording lacks is NaN: left out
+    a, b = a[ok], b[ok]
     if a.size < 2:
         return float("nan")
     a, b = a - a.mean(), b - b.mean()
