@@ -298,3 +298,14 @@ def test_trials_of_one_name_in_two_folders_stay_apart(shared_data, tmp_path):
         (tmp_path / folder / "walk.c3d").symlink_to(shared_data / WALK)
     ds, report = load_trials([tmp_path / "day1" / "walk.c3d", tmp_path / "day2" / "walk.c3d"], read_c3d, pipeline="import-c3d", views=parse_views("front"))
     assert ds["segment"].values.tolist() == ["walk-front", "day2-walk-front"] and report.n_segments == 2
+
+
+def test_without_the_wands_knees_and_ankles_are_offset_medially(shared_data):
+    trial = read_c3d(shared_data / WALK)
+    for wand in ("RTHI", "LTHI", "RTIB", "LTIB"):
+        del trial.markers[wand]
+    joints, _, markers, _ = trial_joints(trial)
+    for joint in ("RKnee", "LKnee", "RAnkle", "LAnkle"):
+        assert joints.used[joint].startswith("offset(")
+        err = np.linalg.norm(joints.xyz[:, BODY_25.index(joint)] - markers[PLUG_IN_GAIT_OUTPUTS[joint]], axis=1)
+        assert np.nanmean(err) < 15.0 and np.nanmax(err) < 30.0, (joint, np.nanmean(err), np.nanmax(err))
