@@ -16,10 +16,12 @@ A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a 
    the median horizontal direction from the back of the pelvis to its front (else from the hips' or
    shoulders' left-right axis); forward progression is removed by subtracting the pelvis' horizontal
    path smoothed over ``pan_window_s`` (a camera that pans with the subject, or a treadmill view);
-   the camera looks horizontally from the subject's mid-height, at ``yaw`` degrees from the front
-   (positive toward the subject's right: 90 is the right side), from the distance at which the
-   subject's height fills :data:`FILL` of a portrait 1080 x 1920 frame with a phone's vertical field
-   of view (:data:`VERTICAL_FOV_DEG`) (and its reach to the sides fits the width). Points outside the frame are missing, as a camera would miss them.
+   the camera looks horizontally from the middle of the joints' vertical extent, at ``yaw`` degrees
+   from the front (positive toward the subject's right: 90 is the right side), with a phone's
+   vertical field of view (:data:`VERTICAL_FOV_DEG`) into a portrait 1080 x 1920 frame, from the
+   distance at which the subject's height (the larger of its ``Height`` parameter, where the file
+   has one, and 1.1 times the joints' vertical extent) and its reach to either side fit :data:`FILL` of the frame even at the nearest
+   depth a point comes to. Points outside the frame are missing, as a camera would miss them.
 5. **Frames** on the 10 Hz grid from the first marker frame, read by linear interpolation.
 6. **EMG**: channels named by :mod:`miakit.importers.emg_channels`; raw EMG (in microvolts) through
    :func:`miakit.stages.emg.condition_raw` (band-pass, rectify, RMS envelope, 10 Hz) on the same grid;
@@ -28,7 +30,14 @@ A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a 
    their envelopes. Clipping: samples at the ADC's rail (where the file states it) or on a flat run
    at the channel's extreme (:data:`CLIP_RUN` samples) are counted, and the segment is flagged.
    Muscles without a channel stay NaN and ``muscle_present`` is false for them.
-7. **Gait events** from the file, else by Zeni et al. (2008) for level walking (:func:`zeni_events`).
+7. **Gait events** from the file, else by Zeni et al. (2008) for level walking (:func:`zeni_events`),
+   in seconds from the segment's start, repeated for each view's segment.
+8. **What is written** (:func:`load_trials`): per segment ``segment_view`` and ``segment_yaw_deg``,
+   ``muscle_present(segment, muscle)``, and the ``event_*`` table; ``keypoint_score`` 1 where a
+   point is known and in the picture, else 0 with the point NaN; ``valid`` where every present
+   muscle's envelope is finite and at least :data:`MIN_KEYPOINTS` points are in the picture;
+   ``attrs["provenance"]["trials"]``: per file the mapping (name, source, SHA-256), the formula
+   each joint came from, the camera, the channels of each muscle, the refused channels, clipping.
 """
 
 from __future__ import annotations
