@@ -473,6 +473,7 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
     info = {
         "file": str(trial.path),
         "mapping": used_mapping.name,
+        "marker_sets_declared": list(trial.marker_sets),
         "mapping_source": used_mapping.source,
         "mapping_sha256": used_mapping.sha256,
         "joints": {j: joints.used[j] for j in BODY_25 if j in joints.used},

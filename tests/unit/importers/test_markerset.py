@@ -78,3 +78,23 @@ def test_weights_must_sum_to_one(shared_data, tmp_path):
     mapping = load_mapping(_write(tmp_path / "w.yaml", "joints:\n  Nose: {weighted: {RFHD: 0.7, LFHD: 0.7}}\n  RKnee: {marker: RKNE}\n  LKnee: {marker: LKNE}\n  RAnkle: {marker: RANK}\n  LAnkle: {marker: LANK}\n"))
     with pytest.raises(InputError, match="weights must sum to 1"):
         trial_joints(read_c3d(shared_data / "mocap" / "gaitalytics-walk.c3d"), mapping=mapping)
+
+
+def test_isb_cast_labels_give_the_same_joint_centres(shared_data):
+    """The walk relabelled as an ISB / CAST lab would mark it: the medial landmarks are the lateral
+    markers mirrored through Plug-in Gait's own joint centres, so the midpoints must be those."""
+    trial = read_c3d(shared_data / "mocap" / "gaitalytics-walk.c3d")
+    m = trial.markers
+    cast = {"Lab:R_ASIS": m["RASI"], "Lab:L_ASIS": m["LASI"], "Lab:R_PSIS": m["SACR"], "Lab:L_PSIS": m["SACR"]}
+    for s in ("R", "L"):
+        cast[f"Lab:{s}_FLE"], cast[f"Lab:{s}_FME"] = m[f"{s}KNE"], 2 * m[f"{s}FEO"] - m[f"{s}KNE"]
+        cast[f"Lab:{s}_FAL"], cast[f"Lab:{s}_TAM"] = m[f"{s}ANK"], 2 * m[f"{s}TIO"] - m[f"{s}ANK"]
+        cast[f"Lab:{s}_FCC"], cast[f"Lab:{s}_FM1"] = m[f"{s}HEE"], m[f"{s}TOE"]
+    pig, _, _, _ = trial_joints(trial)
+    trial.markers = cast
+    joints, mapping, markers, _ = trial_joints(trial)
+    assert mapping.name == "isb-anatomical"
+    for joint, ref in (("RKnee", "RFEO"), ("LKnee", "LFEO"), ("RAnkle", "RTIO"), ("LAnkle", "LTIO")):
+        assert np.allclose(joints.xyz[:, BODY_25.index(joint)], m[ref], atol=1e-6, equal_nan=True), joint
+    for joint in ("RHip", "LHip", "RHeel", "LBigToe"):
+        assert np.allclose(joints.xyz[:, BODY_25.index(joint)], pig.xyz[:, BODY_25.index(joint)], atol=1e-6), joint
