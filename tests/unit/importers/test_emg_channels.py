@@ -18,6 +18,10 @@ CASES = {
     "droit fémoral gauche": "LeftQuad", "ischio-jambiers droit": "RightHamstring",  # fr (droit: rectus, and right)
     "Bíceps braquial derecho": "RightBicep", "Vasto lateral izquierdo": "LeftQuad",  # es
     "Tricipite brachiale destro": "RightTricep", "retto femorale sx": "LeftQuad",  # it
+    # EMG software defaults: Noraxon ("RT VASTUS LAT."), Delsys EMGworks ("R Vastus Lateralis: EMG 1")
+    "RT VASTUS LAT.": "RightQuad", "LT RECTUS FEM.": "LeftQuad", "RT BICEPS FEM.": "RightHamstring",
+    "LT SEMITEND.": "LeftHamstring", "RT BICEPS BR.": "RightBicep", "LT TRICEPS BR.": "LeftTricep",
+    "R Vastus Lateralis: EMG 1": "RightQuad", "EMG 3 (L BICEPS FEMORIS)": "LeftHamstring",
 }  # fmt: skip
 
 
