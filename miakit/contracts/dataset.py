@@ -52,7 +52,18 @@ VARIABLES: dict[str, Var] = {
     "emg_clean": Var(
         ("frame", "muscle"), "f", "noise-free activation where known (synthetic data)", required=False
     ),
+    # Optional, written by the lab importers (miakit import c3d / trc): one trial seen by several
+    # virtual cameras, muscles a recording lacks, and gait events (an ``event`` dim of its own).
+    "segment_view": Var(("segment",), "UO", "the camera view: front, side, yawNN (virtual cameras)", required=False),
+    "segment_yaw_deg": Var(("segment",), "f", "the camera's yaw from the subject's front, degrees, positive toward the subject's right", required=False),
+    "muscle_present": Var(("segment", "muscle"), "b", "false where the recording has no such muscle (its emg is NaN)", required=False),
+    "event_segment": Var(("event",), "i", "index of the event's segment", required=False),
+    "event_time": Var(("event",), "f", "seconds from the start of the event's segment", required=False),
+    "event_kind": Var(("event",), "UO", "foot_strike or foot_off", required=False),
+    "event_side": Var(("event",), "UO", "left, right or ''", required=False),
+    "event_origin": Var(("event",), "UO", "file (the recording's own) or zeni (detected)", required=False),
 }
+EVENT_VARS = ("event_segment", "event_time", "event_kind", "event_side", "event_origin")
 
 ATTRS = {
     "schema": "the schema version, " + SCHEMA,
@@ -116,6 +127,7 @@ def validate_dataset(ds, *, where: str = "<dataset>", deep: bool = False):
     if not isinstance(prov, dict) or any(k not in prov for k in PROVENANCE_KEYS):
         raise DatasetError(where, "incomplete provenance", field="attrs.provenance", expected=list(PROVENANCE_KEYS), found=prov)
     _check_segments(ds, where)
+    _check_events(ds, where)
     if deep:
         _check_values(ds, where)
     return ds
@@ -139,6 +151,17 @@ def _check_segments(ds, where: str) -> None:
         )  # fmt: skip
     if int(length.sum()) != n_frames:
         raise DatasetError(where, "segment lengths do not add up to the frames", field="segment_length", expected=n_frames, found=int(length.sum()))
+
+
+def _check_events(ds, where: str) -> None:
+    have = [v for v in EVENT_VARS if v in ds.data_vars]
+    if not have:
+        return
+    if len(have) != len(EVENT_VARS):
+        raise DatasetError(where, "incomplete event table", field="event_*", expected=list(EVENT_VARS), found=have)
+    seg = np.asarray(ds["event_segment"].values, dtype=np.int64)
+    if seg.size and (seg.min() < 0 or seg.max() >= ds.sizes["segment"]):
+        raise DatasetError(where, "event of no segment", field="event_segment", expected=f"0..{ds.sizes['segment'] - 1}", found=(int(seg.min()), int(seg.max())))
 
 
 def _check_values(ds, where: str) -> None:

@@ -1,17 +1,18 @@
 """``miakit import``: bring published data sets in as miakit datasets (contract 2 Zarr stores).
 
-Thin: parses, calls :mod:`miakit.importers.mia_release` or :mod:`miakit.importers.uci`, prints a
-summary table (standard output) and the store's path as the last line.
+Thin: parses, calls :mod:`miakit.importers.mia_release`, :mod:`miakit.importers.uci`,
+:mod:`miakit.importers.c3d` or :mod:`miakit.importers.opensim`, prints a summary table (standard
+output) and the store's path as the last line.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
-import_app = typer.Typer(help="Import published data sets (the MIA release, the UCI EMG set) as Zarr datasets.", no_args_is_help=True)
+import_app = typer.Typer(help="Import published data sets (the MIA release, the UCI EMG set) and lab recordings (C3D, OpenSim .trc) as Zarr datasets.", no_args_is_help=True)
 
 
 @import_app.command("mia-release")
@@ -58,6 +59,75 @@ def uci_emg_cmd(
     typer.echo(str(out))
 
 
+_LAB_COLUMNS = ("file", "mapping", "joints", "muscles", "views", "frames", "valid", "events")
+
+
+def _lab_options(views: str, mapping: Optional[Path], side: Optional[str], exercise: Optional[str], max_gap_s: float) -> dict:
+    from miakit.errors import InputError
+    from miakit.importers.lab import parse_views
+    from miakit.importers.markerset import load_mapping
+
+    if side is not None and side not in ("right", "left"):
+        raise InputError("--side", "unknown side", expected="right or left", found=side)
+    return {
+        "views": parse_views(views), "mapping": load_mapping(mapping) if mapping else None, "side": side,
+        "exercise": exercise, "max_gap_s": max_gap_s,
+    }  # fmt: skip
+
+
+@import_app.command("c3d")
+def c3d_cmd(
+    paths: List[Path] = typer.Argument(..., help="C3D files: markers with EMG in the analog channels."),
+    out: Path = typer.Option(..., "--out", help="The Zarr store to write (STORE.zarr)."),
+    views: str = typer.Option("front,side", "--views", help="Virtual cameras: front, side (the right), back, left, or yaw angles in degrees (0 front, 90 the subject's right), comma-separated; one segment each."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", help="Your own marker-set mapping (YAML) [default: the shipped one that fits the markers best]."),
+    side: Optional[str] = typer.Option(None, "--side", help="right or left: the side of EMG channels whose label does not say (Biceps.EMG4)."),
+    exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise id of every trial [default: the file's name]."),
+    max_gap_s: float = typer.Option(0.2, "--max-gap-s", help="Fill marker gaps up to this long; longer ones stay missing."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file."),
+    name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Import motion capture with EMG (C3D): markers to BODY_25 joint centres, seen by virtual phone cameras.
+
+    Each trial becomes one segment per view (a portrait 1080x1920 frame, 10 Hz), with its EMG as
+    10 Hz envelopes of the 8 muscles (those the file lacks stay NaN) and its gait events. A file
+    that cannot be imported is named with the reason; the others are imported.
+
+    Example: miakit import c3d walk.c3d lift.c3d --out lab.zarr --views front,side,45 --side right
+    """
+    from miakit.importers.c3d import import_c3d
+
+    report = import_c3d(paths, out, catalog=catalog, name=name, show_progress=progress, **_lab_options(views, mapping, side, exercise, max_gap_s))
+    _print_report(report, title=f"C3D -> {out}", columns=_LAB_COLUMNS)
+    typer.echo(str(out))
+
+
+@import_app.command("trc")
+def trc_cmd(
+    paths: List[Path] = typer.Argument(..., help="OpenSim .trc marker files, each with TRIAL.sto / TRIAL.mot (or TRIAL_emg.sto) EMG beside it."),
+    out: Path = typer.Option(..., "--out", help="The Zarr store to write (STORE.zarr)."),
+    emg: Optional[Path] = typer.Option(None, "--emg", help="The EMG file (.sto/.mot), when one trial is imported and it is not beside it."),
+    views: str = typer.Option("front,side", "--views", help="Virtual cameras, as for 'import c3d'."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", help="Your own marker-set mapping (YAML)."),
+    side: Optional[str] = typer.Option(None, "--side", help="right or left, for EMG columns whose name does not say."),
+    exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise id of every trial [default: the file's name]."),
+    max_gap_s: float = typer.Option(0.2, "--max-gap-s", help="Fill marker gaps up to this long."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file."),
+    name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Import OpenSim markers (.trc) with EMG or envelopes (.sto/.mot), as 'import c3d' does.
+
+    Example: miakit import trc walk.trc --emg walk_emg.sto --out lab.zarr --views front
+    """
+    from miakit.importers.opensim import import_trc
+
+    report = import_trc(paths, out, emg=emg, catalog=catalog, name=name, show_progress=progress, **_lab_options(views, mapping, side, exercise, max_gap_s))
+    _print_report(report, title=f"TRC -> {out}", columns=_LAB_COLUMNS)
+    typer.echo(str(out))
+
+
 def _print_report(report, *, title: str, columns: tuple[str, ...]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -65,7 +135,7 @@ def _print_report(report, *, title: str, columns: tuple[str, ...]) -> None:
     console = Console()
     table = Table(title=title)
     for col in columns:
-        table.add_column(col, justify="left" if col in ("split", "subject") else "right")
+        table.add_column(col, justify="left" if col in ("split", "subject", "file", "mapping", "muscles") else "right")
     for row in report.rows:
         table.add_row(*(str(row.get(col, "")) for col in columns))
     console.print(table)

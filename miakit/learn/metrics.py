@@ -19,17 +19,21 @@ def _check(pred: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def rmse(pred: np.ndarray, true: np.ndarray) -> float:
-    """Root mean squared error over all values (windows x muscles x steps); NaN when empty."""
+    """Root mean squared error over all values (windows x muscles x steps) where the truth is finite
+    (a muscle a recording lacks is NaN); NaN when there are none."""
     pred, true = _check(pred, true)
-    return float(np.sqrt(np.mean((pred - true) ** 2))) if pred.size else float("nan")
+    ok = np.isfinite(true)
+    return float(np.sqrt(np.mean((pred[ok] - true[ok]) ** 2))) if ok.any() else float("nan")
 
 
 def rmse_per_muscle(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """RMSE of each muscle over windows and steps, shape (muscles,)."""
+    """RMSE of each muscle over windows and steps where the truth is finite, shape (muscles,); NaN
+    for a muscle without any (a muscle the recordings lack)."""
     pred, true = _check(pred, true)
-    if pred.shape[0] == 0:
-        return np.full(pred.shape[1], np.nan)
-    return np.sqrt(np.mean((pred - true) ** 2, axis=(0, 2)))
+    ok = np.isfinite(true)
+    n = ok.sum(axis=(0, 2))
+    sq = np.where(ok, (pred - true) ** 2, 0.0).sum(axis=(0, 2))
+    return np.where(n > 0, np.sqrt(sq / np.maximum(n, 1)), np.nan)
 
 
 def pearson(pred: np.ndarray, true: np.ndarray) -> float:
@@ -59,6 +63,8 @@ def rmse_by_group(pred: np.ndarray, true: np.ndarray, group: np.ndarray) -> dict
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    ok = np.isfinite(a) & np.isfinite(b)  # a muscle a recording lacks is NaN: left out
+    a, b = a[ok], b[ok]
     if a.size < 2:
         return float("nan")
     a, b = a - a.mean(), b - b.mean()

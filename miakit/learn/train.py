@@ -208,7 +208,8 @@ def train(
         frames, splits = prepare_inputs(ds, frames, splits, features=config.features, augment=config.augment)
     seed_everything(config.seed)
     model = build_model(config.model, n_features=frames.n_features, n_muscles=frames.n_muscles, **model_options(config)).to(device)
-    _start_at_the_mean(model, frames.emg[splits.train.frames()].mean(axis=(0, 1)) / config.emg_scale)
+    missing = not np.isfinite(frames.emg).all()  # muscles a recording lacks are NaN (lab imports): the loss skips them
+    _start_at_the_mean(model, _finite_mean(frames.emg[splits.train.frames()]) / config.emg_scale)
     if config.standardize:
         seen = frames.inputs[np.unique(splits.train.frames())]
         model.scale_inputs.set(seen.mean(axis=0), seen.std(axis=0))
@@ -250,7 +251,7 @@ def train(
             x, y = inputs[_input_frames(first, in_offsets, bounds)], targets[frame_idx].transpose(1, 2)
             model.train()
             with amp:
-                loss = F.mse_loss(net(x).float(), y)
+                loss = _masked_mse(net(x).float(), y) if missing else F.mse_loss(net(x).float(), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip > 0:
@@ -326,6 +327,21 @@ def _mirror_predictions(model, config: TrainConfig, frames: FrameArrays) -> None
     inputs = mirror_map(config.features, frames.keypoints, frames.n_features)
     if inputs is not None:
         model.mirror.set(*inputs, mirror_permutation(list(frames.muscles), MIRROR_MUSCLE, what="muscle"))
+
+
+def _finite_mean(emg: np.ndarray) -> np.ndarray:
+    """Each muscle's mean over windows and steps, over its finite values (0 where it has none)."""
+    ok = np.isfinite(emg)
+    return np.where(ok, emg, 0).sum(axis=(0, 1)) / np.maximum(ok.sum(axis=(0, 1)), 1)
+
+
+def _masked_mse(pred, target):
+    """MSE over the finite targets only (a missing muscle is NaN in the data, never a zero to learn)."""
+    import torch
+    import torch.nn.functional as F
+
+    ok = torch.isfinite(target)
+    return F.mse_loss(pred[ok], target[ok]) if bool(ok.any()) else (pred * 0).sum()
 
 
 def _start_at_the_mean(model, mean: np.ndarray) -> None:

@@ -1,0 +1,164 @@
+"""Import C3D motion-capture trials with EMG (``miakit import c3d``), read with ``ezc3d`` (the ``mocap`` extra).
+
+What is read from a C3D file:
+
+- ``POINT``: the marker trajectories (``POINT:UNITS`` mm, cm or m, turned into mm). Points that a
+  modelling step wrote (labels listed under ``POINT:ANGLES``, ``FORCES``, ``MOMENTS``, ``POWERS``,
+  ``SCALARS``, ``REACTIONS``) are left out; a negative residual is a gap.
+- ``ANALOG``: every channel (ezc3d applies ``SCALE``, ``OFFSET`` and ``GEN_SCALE``), turned into volts by
+  ``ANALOG:UNITS`` (V, mV, uV; other or no units: taken as volts, and said so in the provenance); the
+  ADC's rail from ``ANALOG:BITS`` and the scales, where the file has them, for counting clipping.
+- ``PROCESSING``: subject parameters (knee and ankle widths, height, ...), numbers in mm.
+- ``EVENT``: times (minutes and seconds) count from the capture's start, so a trial that starts at
+  ``TRIAL:ACTUAL_START_FIELD`` (1-based; else the header's first frame) has them shifted by its start
+  time; labels ``Foot Strike`` / ``Foot Off`` become ``foot_strike`` / ``foot_off``, contexts the side.
+- ``SUBJECTS``: the subject's name (the one whose label prefix the markers carry).
+
+Everything after reading (joint centres, virtual cameras, EMG conditioning, events, the store) is
+:mod:`miakit.importers.lab`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from miakit.errors import InputError
+from miakit.importers.lab import LabTrial
+
+PIPELINE = "import-c3d"
+_MODEL_GROUPS = ("ANGLES", "FORCES", "MOMENTS", "POWERS", "SCALARS", "REACTIONS")
+_LENGTH_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
+_VOLTS = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6}
+
+
+def _value(params: dict, group: str, name: str, default=None):
+    try:
+        return params[group][name]["value"]
+    except (KeyError, TypeError):
+        return default
+
+
+def read_c3d(path: str | Path) -> LabTrial:
+    """One C3D file as a :class:`~miakit.importers.lab.LabTrial`."""
+    try:
+        import ezc3d
+    except ImportError:  # pragma: no cover - an install without the extra
+        raise InputError(path, "reading C3D needs ezc3d", expected="pip install 'miakit[mocap]'", found="not installed") from None
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such file")
+    try:
+        c3d = ezc3d.c3d(str(path))
+    except Exception as exc:  # ezc3d raises plain RuntimeError/IOError on a damaged file
+        raise InputError(path, f"not a readable C3D file ({exc.__class__.__name__}: {str(exc)[:80]})") from None
+    p = c3d["parameters"]
+    rate = float(np.atleast_1d(_value(p, "POINT", "RATE", [c3d["header"]["points"]["frame_rate"]]))[0])
+    labels = list(_value(p, "POINT", "LABELS", []) or [])
+    labels += list(_value(p, "POINT", "LABELS2", []) or [])
+    model = {str(x) for g in _MODEL_GROUPS for x in (_value(p, "POINT", g, []) or [])}
+    unit = str((_value(p, "POINT", "UNITS", ["mm"]) or ["mm"])[0]).strip().lower()
+    scale = _LENGTH_MM.get(unit, 1.0)
+    points = np.asarray(c3d["data"]["points"], dtype=np.float64)[:3]  # (3, points, frames)
+    residuals = c3d["data"].get("meta_points", {}).get("residuals")
+    markers: dict[str, np.ndarray] = {}
+    for i, label in enumerate(labels[: points.shape[1]]):
+        if label in model:
+            continue
+        xyz = points[:, i, :].T * scale
+        if residuals is not None and np.size(residuals):
+            xyz[np.asarray(residuals)[0, i, :] < 0] = np.nan
+        markers[label] = xyz
+    analog_rate = float(np.atleast_1d(_value(p, "ANALOG", "RATE", [c3d["header"]["analogs"]["frame_rate"]]))[0] or 0.0)
+    analog_labels = list(_value(p, "ANALOG", "LABELS", []) or []) + list(_value(p, "ANALOG", "LABELS2", []) or [])
+    analog_units = list(_value(p, "ANALOG", "UNITS", []) or [])
+    data = np.asarray(c3d["data"]["analogs"], dtype=np.float64)
+    data = data.reshape(-1, data.shape[-1]) if data.size else np.zeros((0, 0))
+    rails = _rails(p, len(analog_labels))
+    analogs: dict[str, np.ndarray] = {}
+    analog_rails: dict[str, tuple[float, float]] = {}
+    for i, label in enumerate(analog_labels[: data.shape[0]]):
+        u = str(analog_units[i]).strip().lower() if i < len(analog_units) else ""
+        factor = _VOLTS.get(u, 1.0)
+        analogs[label] = data[i] * factor
+        if rails is not None:
+            analog_rails[label] = (rails[i][0] * factor, rails[i][1] * factor)
+    first_frame = int(c3d["header"]["points"]["first_frame"])  # 0-based
+    start = _value(p, "TRIAL", "ACTUAL_START_FIELD")
+    if start is not None and np.size(start):
+        s = np.atleast_1d(start).astype(np.int64)
+        first_frame = int(s[0] + (s[1] * 65536 if len(s) > 1 else 0)) - 1
+    parameters = {}
+    for name, entry in (p.get("PROCESSING") or {}).items():
+        value = entry.get("value") if isinstance(entry, dict) else None
+        if value is not None and np.size(value) == 1 and np.asarray(value).dtype.kind in "fiu":
+            parameters[name] = float(np.asarray(value).ravel()[0])
+    return LabTrial(
+        path=path, markers=markers, marker_rate_hz=rate, analogs=analogs, analog_rate_hz=analog_rate,
+        analog_rails=analog_rails, emg_scale_to_uv=1e6, parameters=parameters,
+        events=_events(p, first_frame / rate), subject=_subject(p, labels),
+        marker_sets=tuple(str(x) for x in (_value(p, "SUBJECTS", "MARKER_SETS", []) or [])),
+    )  # fmt: skip
+
+
+def _rails(p: dict, n: int) -> list[tuple[float, float]] | None:
+    """The ADC's lowest and highest values per channel, in the channel's units; None where unstated."""
+    bits = _value(p, "ANALOG", "BITS")
+    if bits is None or not np.size(bits):
+        return None
+    bits = int(np.atleast_1d(bits)[0])
+    signed = str((_value(p, "ANALOG", "FORMAT", ["SIGNED"]) or ["SIGNED"])[0]).strip().upper() != "UNSIGNED"
+    lo_raw, hi_raw = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+    scale = np.atleast_1d(_value(p, "ANALOG", "SCALE", [1.0] * n)).astype(float)
+    offset = np.atleast_1d(_value(p, "ANALOG", "OFFSET", [0] * n)).astype(float)
+    gen = float(np.atleast_1d(_value(p, "ANALOG", "GEN_SCALE", [1.0]))[0])
+    out = []
+    for i in range(n):
+        s = scale[i] if i < len(scale) else 1.0
+        o = offset[i] if i < len(offset) else 0.0
+        a, b = (lo_raw - o) * s * gen, (hi_raw - o) * s * gen
+        out.append((min(a, b), max(a, b)))
+    return out
+
+
+def _events(p: dict, start_s: float) -> list[tuple[float, str, str]]:
+    times = _value(p, "EVENT", "TIMES")
+    labels = list(_value(p, "EVENT", "LABELS", []) or [])
+    contexts = list(_value(p, "EVENT", "CONTEXTS", []) or [])
+    if times is None or not labels:
+        return []
+    times = np.asarray(times, dtype=np.float64).reshape(2, -1)
+    out = []
+    for i, label in enumerate(labels[: times.shape[1]]):
+        kind = "_".join(str(label).strip().lower().split())
+        side = str(contexts[i]).strip().lower() if i < len(contexts) else ""
+        out.append((float(times[0, i] * 60 + times[1, i] - start_s), kind, side if side in ("left", "right") else ""))
+    return sorted(out)
+
+
+def _subject(p: dict, labels: list[str]) -> str:
+    names = [str(x) for x in (_value(p, "SUBJECTS", "NAMES", []) or [])]
+    prefixes = [str(x) for x in (_value(p, "SUBJECTS", "LABEL_PREFIXES", []) or [])]
+    if names and prefixes and len(prefixes) == len(names):
+        counts = [sum(1 for lab in labels if pre and lab.startswith(pre)) for pre in prefixes]
+        return names[int(np.argmax(counts))]
+    return names[0] if names else ""
+
+
+def import_c3d(
+    paths: list[str | Path],
+    out: str | Path,
+    *,
+    catalog: str | Path | None = None,
+    name: str | None = None,
+    show_progress: bool = False,
+    **options,
+):
+    """Import C3D files into a new store at ``out`` (options: :func:`miakit.importers.lab.load_trials`)."""
+    from miakit.importers.common import write_and_register
+    from miakit.importers.lab import load_trials
+
+    ds, report = load_trials(paths, read_c3d, pipeline=PIPELINE, show_progress=show_progress, **options)
+    write_and_register(ds, out, report, catalog=catalog, name=name, description="motion capture with EMG (C3D), markers projected to virtual phone cameras")
+    return report
