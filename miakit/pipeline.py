@@ -681,11 +681,20 @@ def plan_build(
         pool = SessionPool()
     sessions = []
     hashes = pool.map(session_sha256, folders, label="hashing inputs", progress=progress)
+    # decoder import paths the user allowed (--decoder-plugin) change what a session gives: they are
+    # part of the parts' names and the inputs' hash (nothing changes where none is allowed)
+    from miakit.record.decoders import allowed_import_paths
+
+    allowed = sorted(allowed_import_paths())
+    salt = "-" + hashlib.sha256("\0".join(allowed).encode()).hexdigest()[:8] if allowed else ""
     for folder, sha in zip(folders, hashes):
         key = folder[len(root):].strip("/") or folder.rstrip("/").rsplit("/", 1)[-1]
-        part = parts_dir / f"{key.replace('/', '__')}-{sha[:16]}-{spec.sha256[:16]}"
+        part = parts_dir / f"{key.replace('/', '__')}-{sha[:16]}-{spec.sha256[:16]}{salt}"
         sessions.append(SessionPlan(folder=folder, key=key, sha256=sha, part=part, done=(part / "report.json").is_file()))
-    inputs_sha = hashlib.sha256(json.dumps({s.key: s.sha256 for s in sessions}, sort_keys=True).encode()).hexdigest()
+    inputs = {s.key: s.sha256 for s in sessions}
+    if allowed:
+        inputs = {**inputs, "decoder plugins allowed": allowed}
+    inputs_sha = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     up_to_date = exists(out) and _store_matches(out, spec.sha256, inputs_sha)
     return BuildPlan(spec=spec, out=str(out), sessions=sessions, parts_dir=parts_dir, inputs_sha256=inputs_sha, up_to_date=up_to_date)
 

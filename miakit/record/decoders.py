@@ -104,7 +104,7 @@ DECODERS: dict[str, Decoder] = {
 
 ENTRY_POINT_GROUP = "miakit.decoders"
 PLUGIN_ENV = "MIAKIT_DECODER_PLUGINS"
-"""Import paths the user allowed on the command line, separated by ``os.pathsep`` (worker processes
+"""Import paths the user allowed on the command line, separated by commas (worker processes
 inherit it)."""
 
 
@@ -117,7 +117,7 @@ class UnknownDecoder(KeyError):
 
 def allowed_import_paths() -> set[str]:
     """The import paths the user allowed (``--decoder-plugin``, :data:`PLUGIN_ENV`)."""
-    return {p.strip() for p in os.environ.get(PLUGIN_ENV, "").split(os.pathsep) if p.strip()}
+    return {p.strip() for p in os.environ.get(PLUGIN_ENV, "").split(",") if p.strip()}
 
 
 def allow_import_paths(paths: list[str] | tuple[str, ...]) -> None:
@@ -127,7 +127,7 @@ def allow_import_paths(paths: list[str] | tuple[str, ...]) -> None:
         if not (module and sep and attr):
             raise ValueError(f"expected package.module:function, found {path!r}")
     merged = sorted(allowed_import_paths() | set(paths))
-    os.environ[PLUGIN_ENV] = os.pathsep.join(merged)
+    os.environ[PLUGIN_ENV] = ",".join(merged)
 
 
 def _plugins() -> dict[str, object]:
