@@ -244,14 +244,12 @@ def _align(
 def _refine_by_sync(state: SessionState, *, window_s: float, max_offset_s: float, emg_lead_s: float, min_confidence: float) -> SyncMatch | None:
     """Move ``state.keypoint_start`` by the offset found around the sync event, where confident.
     Returns what was compared (None where there was nothing to compare; the report says why)."""
-    import pandas as pd
-
-    from miakit.contracts.session import EVENTS_FILE
+    from miakit.contracts.session import read_events
     from miakit.stages.align import emg_activity, estimate_offset, hip_rise, motion_energy, wrist_closeness
     from miakit.stages.grid import make_grid, sample_times, to_grid
     from miakit.stages.openpose import read_folder
 
-    events = pd.read_csv(state.folder / EVENTS_FILE, keep_default_na=False)
+    events = read_events(state.folder)
     sync = events[events["kind"] == "sync"]
     if sync.empty:
         state.report.notes.append("no sync event: clock alignment kept")
@@ -455,11 +453,9 @@ def exercise_intervals(folder: Path, meta: SessionMeta) -> list[tuple[str, float
     """
     if meta.exercise:
         return [(meta.exercise, -np.inf, np.inf)]
-    import pandas as pd
+    from miakit.contracts.session import EVENTS_FILE, read_events
 
-    from miakit.contracts.session import EVENTS_FILE
-
-    events = pd.read_csv(folder / EVENTS_FILE, keep_default_na=False)
+    events = read_events(folder)
     markers = events[events["kind"] == "marker"].sort_values("host_time", kind="stable")
     open_: dict[str, float] = {}
     intervals = []
@@ -558,7 +554,7 @@ def _process_session(folder: Path, spec: PipelineSpec, report: QualityReport) ->
             emg_clean=None if state.emg_clean is None else state.emg_clean[sl].astype(np.float32), rate_hz=state.rate_hz,
         ))  # fmt: skip
     if not segments:
-        report.reason = "no marked exercise long enough to keep"
+        report.reason = f"{folder}: no marked exercise long enough to keep (at least {MIN_SEGMENT_S:g} s on the grid)"
     return SessionResult(report=report, segments=segments)
 
 

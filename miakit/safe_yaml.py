@@ -87,8 +87,9 @@ def load_yaml(content: bytes | str, *, where: str | Path = "<yaml>", error: type
             raise error(where, f"too large to read: size limit {_size(max_bytes)} hit", found=_size(len(text)))
     if "\x00" in text:
         raise error(where, "not valid YAML: it holds a NUL byte", expected="a UTF-8 text file")
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # its reader refuses control characters here already
         node = loader.get_single_node()
         if node is None:
             return None
@@ -102,7 +103,8 @@ def load_yaml(content: bytes | str, *, where: str | Path = "<yaml>", error: type
     except RecursionError:
         raise error(where, f"not valid YAML: nested too deeply (depth limit {MAX_YAML_DEPTH} hit)") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _decode(content: bytes, where: str | Path, error: type[InputError]) -> str:

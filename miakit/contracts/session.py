@@ -205,7 +205,7 @@ def _check_text(path: Path) -> None:
         while block := fh.read(1 << 20):
             nul = block.find(b"\0")
             if nul >= 0:
-                raise SessionError(path, f"holds a NUL byte at offset {offset + nul}", expected="UTF-8 text")
+                raise SessionError(path, f"holds a NUL byte at offset {offset + nul}", expected="UTF-8 text", found="a NUL byte")
             try:
                 decoder.decode(block)
             except UnicodeDecodeError as exc:
@@ -310,6 +310,28 @@ def _check_paths(folder: Path, meta: SessionMeta) -> None:
             here = here / part
             if here.is_symlink():
                 raise SessionError(where, "path is a symlink", field=field, expected=expected, found=rel)
+
+
+def read_events(folder: str | Path):
+    """``events.csv`` as a DataFrame with numeric, finite host times (a crash may cut the last row:
+    it is dropped); anything else unreadable is a SessionError naming the line."""
+    import numpy as np
+    import pandas as pd
+
+    path = Path(folder) / EVENTS_FILE
+    try:
+        events = pd.read_csv(path, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise SessionError(path, f"unreadable ({' '.join(str(exc).split())[:120]})") from None
+    times = pd.to_numeric(events["host_time"], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(times))
+    if len(bad) and bad[0] == len(events) - 1:
+        events, times, bad = events.iloc[:-1], times[:-1], bad[:-1]
+    if len(bad):
+        raise SessionError(path, "unreadable row", field=f"line {bad[0] + 2}", expected="a finite host_time", found=str(events["host_time"].iloc[bad[0]]))
+    events = events.copy()
+    events["host_time"] = times
+    return events
 
 
 def find_sessions(root: str | Path) -> list[Path]:

@@ -245,7 +245,7 @@ SESSION_CASES = {
     "recursive_alias": (_recursive_alias, False, ["session.yaml: not valid YAML: a recursive alias"]),
     "deep_yaml": (_deep_yaml, False, ["session.yaml: not valid YAML: nested too deeply (depth limit 100 hit)"]),
     "huge_yaml": (_huge_session_yaml, False, ["session.yaml: too large to read: size limit 1.0 MiB hit (found '50.0 MiB')"]),
-    "nul_in_emg": (_nul_in_emg, False, ["emg.csv: holds a NUL byte at offset 200 (expected UTF-8 text"]),
+    "nul_in_emg": (_nul_in_emg, False, ["emg.csv: holds a NUL byte at offset 200 (expected UTF-8 text, found 'a NUL byte')"]),
     "fifo_emg": (_fifo_emg, False, ["emg.csv: missing file"]),
     "non_utf8_name": (_non_utf8_name, True, []),
     "symlink_loop": (_symlink_loop, False, ["a symlink inside the session folder", "found 'keypoints/loop'"]),
@@ -383,23 +383,17 @@ def test_checkpoints_torch_refuses(tmp_path):
         assert_one_error_line(proc, f"{name}: not a miakit checkpoint")
 
 
-def test_resume_onto_a_last_pt_torch_refuses(tmp_path):
-    from miakit.learn.train import TrainConfig, _restore
-
-    from miakit.errors import InputError
-
+def test_resume_onto_a_last_pt_torch_refuses(batch, tmp_path):
+    work, _ = batch
     (tmp_path / "last.pt").write_bytes(b"\x80\x04 not a checkpoint")
-    with pytest.raises(InputError, match=r"last\.pt: cannot resume: not a miakit checkpoint of this run"):
-        _restore(tmp_path / "last.pt", None, None, None, TrainConfig())
+    proc = run_cli("train", "--dataset", str(work / "ds.zarr"), "--out", str(tmp_path), "--resume", "--set", "max_steps=2", cwd=tmp_path)
+    assert_one_error_line(proc, "last.pt: cannot resume: not a miakit checkpoint of this run")
 
 
 def test_emulate_source_binary_file(tmp_path):
-    from miakit.errors import InputError
-    from miakit.record.emulator import uci_signals
-
     (tmp_path / "bin.dat").write_bytes(bytes(range(256)) * 8)
-    with pytest.raises(InputError, match=r"bin\.dat: not readable as numbers"):
-        uci_signals(tmp_path / "bin.dat", ["a"])
+    proc = run_cli("record", "--recorder", "m40", "--out", "rec", "--emulate", "--emulate-source", "bin.dat", "--duration", "1", cwd=tmp_path)
+    assert_one_error_line(proc, "bin.dat: not readable as numbers", "expected a UCI EMG text file")
 
 
 def test_a_npy_header_claiming_more_than_the_file_holds(tmp_path):
