@@ -111,6 +111,11 @@ def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None
             except (DecodeError, ValueError):
                 bad += 1
                 continue
+            except Exception as exc:  # noqa: BLE001 - a decoder (a plugin's) that breaks, not a bad packet
+                detail = " ".join(str(exc).split())[:120]
+                raise SessionError(
+                    profile.path, f"decoder {profile.decoder!r} failed on a packet of sensor {sensor} ({exc.__class__.__name__}: {detail})", field="decoder",
+                ) from None
             n = len(decoded.values)
             # Samples of one notification were taken before it was sent, spaced by the nominal rate.
             dt = 1.0 / profile.rate_hz if profile.rate_hz else 0.0

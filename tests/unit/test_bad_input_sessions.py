@@ -259,7 +259,7 @@ SESSION_CASES = {
     "nan_xy": (_nan_xy, True, []),
     "dead_sensor": (_dead_sensor, True, ["no EMG from sensor M40-02: LeftQuad left missing (NaN)"]),
     "plugin_ok": (lambda f, r: set_profile(f, "decoder: m40_envelope_v1", "decoder: testplugin_m40"), True, []),
-    "plugin_broken": (lambda f, r: set_profile(f, "decoder: m40_envelope_v1", "decoder: testplugin_broken"), False, ["could not be processed in stage decode_emg: RuntimeError: this plugin is broken"]),
+    "plugin_broken": (lambda f, r: set_profile(f, "decoder: m40_envelope_v1", "decoder: testplugin_broken"), False, ["profile.yaml: decoder: decoder 'testplugin_broken' failed on a packet of sensor M40-01 (RuntimeError: this plugin is broken)"]),
 }
 
 
@@ -360,14 +360,17 @@ def test_a_folder_named_mia_is_not_the_pipeline_and_shadowing_says_so(template, 
     assert f"note: pipeline 'mia' is {tmp_path / 'pipelines' / 'mia.yaml'}, which shadows miakit's own" in proc.stderr
 
 
-def test_plot_and_render_on_a_session_whose_decoder_fails(template, tmp_path):
+def test_plot_and_render_on_a_session_whose_decoder_fails(template, tmp_path, plugin_dir):
     folder = copy_session(template, tmp_path / "s")
     set_payloads(folder, f"touch {tmp_path / CANARY}".encode())
     set_profile(folder, "decoder: m40_envelope_v1", "decoder: os:system")
-    for args in (("plot", "session-emg", "s", "--out", "p.png"), ("render", "s", "--out", "r.mp4")):
-        proc = run_cli(*args, cwd=tmp_path)
-        assert_one_error_line(proc, "profile.yaml: decoder: unknown decoder 'os:system'")
-    assert not (tmp_path / CANARY).exists() and not (tmp_path / "p.png").exists()
+    broken = copy_session(template, tmp_path / "b")
+    set_profile(broken, "decoder: m40_envelope_v1", "decoder: testplugin_broken")
+    for session, expected in (("s", "profile.yaml: decoder: unknown decoder 'os:system'"), ("b", "decoder 'testplugin_broken' failed")):
+        for args in (("plot", "session-emg", session, "--out", "p.png"), ("render", session, "--out", "r.mp4")):
+            proc = run_cli(*args, cwd=tmp_path, extra_path=(plugin_dir,))
+            assert_one_error_line(proc, expected)
+    assert not (tmp_path / CANARY).exists() and not (tmp_path / "p.png").exists() and not (tmp_path / "r.mp4").exists()
 
 
 def test_checkpoints_torch_refuses(tmp_path):
