@@ -442,8 +442,10 @@ def test_random_bytes_in_any_file_give_a_session_or_one_line(template, fuzz_root
     files = _case_files(template)
     counter = iter(range(10**6))
 
+    tokens = st.text(alphabet="0123456789.-e:, \n[]{}&*!nainf", max_size=40).map(str.encode)  # gets past UTF-8 checks
+
     @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    @given(name=st.sampled_from(files), data=st.binary(min_size=0, max_size=300), where=st.floats(0, 1), replace=st.booleans())
+    @given(name=st.sampled_from(files), data=st.one_of(st.binary(max_size=300), tokens), where=st.floats(0, 1), replace=st.booleans())
     def check(name, data, where, replace):
         folder = copy_session(template, fuzz_root / f"case{next(counter)}")
         path = folder / name
@@ -477,3 +479,40 @@ def test_the_session_contract_states_its_limits():
 
     assert session.MAX_META_BYTES == 1 << 20 and session.LIMITS["fps"] == (0.1, 10_000.0)
     assert "MAX_META_BYTES" in textwrap.dedent(session.__doc__)
+
+
+def test_a_changed_keypoint_file_makes_the_build_not_up_to_date(template, tmp_path):
+    folder = copy_session(template, tmp_path / "sessions" / "a")
+    first = run_cli("build-dataset", "sessions", "--out", "ds.zarr", cwd=tmp_path)
+    again = run_cli("build-dataset", "sessions", "--out", "ds.zarr", cwd=tmp_path)
+    assert first.returncode == 0 and "up to date" in again.stdout
+    frame = sorted((folder / "keypoints").glob("*.json"))[5]
+    frame.write_text(frame.read_text().replace("0.9", "0.8", 1))
+    changed = run_cli("build-dataset", "sessions", "--out", "ds.zarr", cwd=tmp_path)
+    assert changed.returncode == 0 and "up to date" not in changed.stdout and "1 of 1 sessions kept" in changed.stdout
+
+
+def test_a_recorders_folder_shadowing_a_built_in_profile_says_so(tmp_path, monkeypatch, capsys):
+    from miakit.record.profiles import load_profile
+
+    (tmp_path / "recorders").mkdir()
+    shutil.copy(REPO / "recorders" / "m40.yaml", tmp_path / "recorders" / "m40.yaml")
+    monkeypatch.chdir(tmp_path)
+    profile = load_profile("m40")
+    assert Path(profile.path) == tmp_path / "recorders" / "m40.yaml"
+    err = capsys.readouterr().err
+    assert f"note: device profile 'm40' is {tmp_path / 'recorders' / 'm40.yaml'}, which shadows miakit's own" in err
+
+
+def test_a_profile_found_by_name_may_not_name_an_import_path_but_one_given_by_path_may(tmp_path, monkeypatch):
+    from miakit.errors import ProfileError
+    from miakit.record.profiles import load_profile
+
+    text = (REPO / "recorders" / "m40.yaml").read_text().replace("decoder: m40_envelope_v1", "decoder: miakit.record.decoders:m40_envelope_v1")
+    (tmp_path / "recorders").mkdir()
+    (tmp_path / "recorders" / "mine.yaml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ProfileError, match="unknown decoder 'miakit.record.decoders:m40_envelope_v1': an import path runs only"):
+        load_profile("mine")
+    profile = load_profile(str(tmp_path / "recorders" / "mine.yaml"))  # the user pointed at this file
+    assert profile.decode(b"\x01\x00\x10\x00").values[0, 0] == 16.0
