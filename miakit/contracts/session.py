@@ -221,7 +221,7 @@ def _check_header(path: Path, expected: tuple[str, ...]) -> None:
     if path.is_symlink():
         raise SessionError(path, "is a symlink (files a session reads must lie inside its folder)")
     if not path.is_file():
-        raise SessionError(path, "missing file")
+        raise SessionError(path, "not a regular file" if path.exists() else "missing file")
     _check_text(path)
     with path.open(newline="", encoding="utf-8") as fh:
         header = next(csv.reader(fh), None)

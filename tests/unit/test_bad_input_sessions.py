@@ -246,7 +246,7 @@ SESSION_CASES = {
     "deep_yaml": (_deep_yaml, False, ["session.yaml: not valid YAML: nested too deeply (depth limit 100 hit)"]),
     "huge_yaml": (_huge_session_yaml, False, ["session.yaml: too large to read: size limit 1.0 MiB hit (found '50.0 MiB')"]),
     "nul_in_emg": (_nul_in_emg, False, ["emg.csv: holds a NUL byte at offset 200 (expected UTF-8 text, found 'a NUL byte')"]),
-    "fifo_emg": (_fifo_emg, False, ["emg.csv: missing file"]),
+    "fifo_emg": (_fifo_emg, False, ["emg.csv: not a regular file"]),
     "non_utf8_name": (_non_utf8_name, True, []),
     "symlink_loop": (_symlink_loop, False, ["a symlink inside the session folder", "found 'keypoints/loop'"]),
     "self_link": (lambda f, r: os.symlink("self", f / "self"), False, ["a symlink inside the session folder", "found 'self'"]),
