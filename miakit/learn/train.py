@@ -403,7 +403,7 @@ def load_checkpoint(path: str | Path, *, device: str = "cpu"):
         if keys.unexpected_keys or any(not key.startswith("mirror.") for key in keys.missing_keys):  # checkpoints from before test-time mirroring lack only these
             model.load_state_dict(ckpt["model"])  # raises, naming what is missing
     except Exception as exc:  # a truncated file, another program's pickle, an old config
-        detail = " ".join(str(exc).split())[:120]
+        detail = " ".join(str(exc).split()).split(". ")[0][:120]  # torch's first sentence says it
         raise InputError(path, f"not a miakit checkpoint ({exc.__class__.__name__}: {detail})") from None
     model.eval()
     return model, config, meta
@@ -450,7 +450,7 @@ def _restore(path: Path, model, opt, sampler, config: TrainConfig) -> dict:
     except InputError:
         raise
     except Exception as exc:  # a truncated file, another program's pickle, a checkpoint of another model
-        detail = " ".join(str(exc).split())[:120]
+        detail = " ".join(str(exc).split()).split(". ")[0][:120]  # torch's first sentence says it
         raise InputError(path, f"cannot resume: not a miakit checkpoint of this run ({exc.__class__.__name__}: {detail})") from None
 
 
