@@ -405,7 +405,7 @@ def _quality(
     from miakit.stages.quality import frame_validity
 
     r = state.report
-    live = [m for s, m in state.meta.sensors.items() if s in state.decoded.sensors]
+    live = [m for s, m in state.meta.sensors.items() if state.decoded is None or s in state.decoded.sensors]
     recorded = state.emg[:, [MUSCLES.index(m) for m in live]]
     state.valid = frame_validity(recorded, state.score, min_score=min_score, min_keypoints=min_keypoints if require_pose else 0)
     r.frames = len(state.grid)
