@@ -32,7 +32,7 @@ MAX_YAML_NODES = 100_000
 MAX_YAML_DEPTH = 100
 """Cap on how deeply collections nest."""
 
-__all__ = ["read_yaml", "load_yaml", "read_capped", "MAX_YAML_BYTES", "MAX_YAML_NODES", "MAX_YAML_DEPTH"]
+__all__ = ["MAX_YAML_BYTES", "MAX_YAML_DEPTH", "MAX_YAML_NODES", "load_yaml", "read_capped", "read_yaml"]
 
 _BOMS = (
     (b"\xef\xbb\xbf", "UTF-8 with a byte order mark"),

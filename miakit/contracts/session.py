@@ -31,7 +31,8 @@ What a build trusts (each breach is that session's one-line reason, the other se
   ``recorder.profile_sha256``.
 - Numbers are finite and in the ranges :data:`LIMITS` states (fps, image sizes, host times); a
   device profile's own ranges are in :class:`miakit.record.profiles.Profile`.
-- ``emg.csv`` and ``events.csv`` are UTF-8 text without NUL bytes.
+- ``emg.csv`` and ``events.csv`` are UTF-8 text without NUL bytes; a folder holds at most
+  :data:`MAX_SESSION_FILES` files.
 """
 
 from __future__ import annotations
@@ -222,9 +223,12 @@ def _check_header(path: Path, expected: tuple[str, ...]) -> None:
         raise SessionError(path, "is a symlink (files a session reads must lie inside its folder)")
     if not path.is_file():
         raise SessionError(path, "not a regular file" if path.exists() else "missing file")
-    _check_text(path)
-    with path.open(newline="", encoding="utf-8") as fh:
-        header = next(csv.reader(fh), None)
+    try:
+        _check_text(path)
+        with path.open(newline="", encoding="utf-8") as fh:
+            header = next(csv.reader(fh), None)
+    except OSError as exc:
+        raise SessionError(path, f"unreadable ({exc.strerror or exc.__class__.__name__})") from None
     if header is None:
         raise SessionError(path, "empty file", expected=f"a header {','.join(expected)}", found="nothing")
     if tuple(header) != expected:

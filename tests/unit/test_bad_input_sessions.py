@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
 from session_builders import write_session
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,7 +33,7 @@ def run_cli(*args: str, cwd: Path, extra_path: tuple[Path, ...] = (), timeout: f
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths), COLUMNS="4000", NO_COLOR="1", MIAKIT_CATALOG=str(cwd / "catalog.yaml"))
     env.pop("MIAKIT_DECODER_PLUGINS", None)
     return subprocess.run(
-        [sys.executable, "-m", "miakit.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "miakit.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )  # fmt: skip
 
 
@@ -45,7 +44,7 @@ def assert_no_traceback(proc: subprocess.CompletedProcess) -> None:
 def assert_one_error_line(proc: subprocess.CompletedProcess, *expected: str) -> str:
     assert proc.returncode == 2, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
     assert_no_traceback(proc)
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:") or line.startswith("Error")]
+    lines = [line for line in proc.stderr.splitlines() if line.startswith(("error:", "Error"))]
     assert lines, proc.stderr
     line = next((l for l in proc.stderr.splitlines() if "error" in l.lower() and all(e in l for e in expected)), None)
     assert line is not None, (expected, proc.stderr)
