@@ -101,10 +101,9 @@ class Catalog:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError:
-        raise CatalogError(path, "not valid YAML") from None
+    from miakit.safe_yaml import read_yaml
+
+    data = read_yaml(path, error=CatalogError, max_bytes=16 << 20) or {}  # 16 MiB: thousands of entries
     if not isinstance(data, dict) or not isinstance(data.get("sources", {}) or {}, dict):
         raise CatalogError(path, "not a catalog", expected="a mapping with 'sources'", found=type(data).__name__)
     data["sources"] = data.get("sources") or {}

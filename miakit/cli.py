@@ -79,16 +79,28 @@ def build_dataset_cmd(
     force: bool = typer.Option(False, "--force", help="Rebuild even when the store is up to date."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog to register the store in [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
     name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
+    decoder_plugin: Optional[List[str]] = typer.Option(
+        None, "--decoder-plugin", metavar="MODULE:FUNCTION",
+        help="Allow sessions' profiles to use this decoder import path (repeatable); without it a session may name only miakit's decoders and installed plugins (entry points 'miakit.decoders').",
+    ),
 ) -> None:
     """Build raw session folders into a 10 Hz Zarr dataset and register it in the catalog.
 
     Re-running on unchanged inputs is a no-op; an interrupted build resumes where it stopped.
     Sessions that fail a check are listed with the reason and left out.
+
+    Example: miakit build-dataset sessions/ --out ds.zarr --decoder-plugin mylab.decoders:emg_v2
     """
     from miakit.catalog import add_entry, dataset_metadata, default_catalog_path
     from miakit.pipeline import build_dataset, plan_build
+    from miakit.record.decoders import allow_import_paths
     from miakit.report_tables import print_build_plan, print_build_summary
     from miakit.store import open_store
+
+    try:
+        allow_import_paths(decoder_plugin or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--decoder-plugin") from None
 
     if dry_run:
         print_build_plan(plan_build(sessions_dir, out, pipeline=pipeline, progress=True))

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from miakit import __version__
@@ -78,21 +77,32 @@ def pipeline_search_path() -> list[Path]:
 
 
 def load_pipeline(name_or_path: str | Path = "mia") -> PipelineSpec:
-    """Load a pipeline by name (searched in :func:`pipeline_search_path`) or path, and check it."""
-    candidate = Path(name_or_path)
-    if not (candidate.suffix in (".yaml", ".yml") or candidate.exists()):
+    """Load a pipeline by name (searched in :func:`pipeline_search_path`) or path, and check it.
+
+    A name is a name, a path is a path: ``name_or_path`` is a path where it ends in ``.yaml`` or
+    ``.yml`` or holds a path separator (so a folder named ``mia`` in the working directory does not
+    hide the built-in pipeline). A name found in ``$MIAKIT_PIPELINES`` or ``./pipelines`` that
+    shadows one of miakit's own pipelines says so on standard error."""
+    from miakit.record.profiles import is_path
+    from miakit.safe_yaml import load_yaml, read_capped
+
+    if is_path(name_or_path):
+        candidate = Path(name_or_path)
+    else:
         found = [f / f"{name_or_path}.yaml" for f in pipeline_search_path() if (f / f"{name_or_path}.yaml").is_file()]
         if not found:
             known = sorted({p.stem for f in pipeline_search_path() if f.is_dir() for p in f.glob("*.yaml")})
             raise PipelineError(str(name_or_path), "unknown pipeline", expected=f"one of {known} or a path", found=str(name_or_path))
         candidate = found[0]
+        builtin = pipeline_search_path()[-1].resolve()
+        if candidate.parent.resolve() != builtin and any(p.parent.resolve() == builtin for p in found[1:]):
+            import sys
+
+            print(f"note: pipeline {str(name_or_path)!r} is {candidate}, which shadows miakit's own", file=sys.stderr)
     if not candidate.is_file():
         raise PipelineError(candidate, "no such pipeline file")
-    content = candidate.read_bytes()
-    try:
-        data = yaml.safe_load(content)
-    except yaml.YAMLError:
-        raise PipelineError(candidate, "not valid YAML") from None
+    content = read_capped(candidate, error=PipelineError)
+    data = load_yaml(content, where=candidate, error=PipelineError)
     if not isinstance(data, dict):
         raise PipelineError(candidate, expected="a mapping", found=type(data).__name__)
     try:
@@ -162,8 +172,11 @@ def _decode_emg(state: SessionState) -> None:
     state.report.bad_packets = state.decoded.bad_packets
     state.report.dropped_samples = sum(dropped_samples(s.device_seq) for s in state.decoded.sensors.values())
     missing = [s for s, samples in state.decoded.sensors.items() if len(samples.arrival) == 0]
-    if missing:
-        raise SessionError(state.folder, "no EMG from a mapped sensor", field="sensors", found=missing)
+    if len(missing) == len(state.decoded.sensors):
+        raise SessionError(state.folder, "no EMG from any mapped sensor", field="sensors", found=missing)
+    for sensor in missing:  # one dead sensor does not discard the others: its muscle stays missing (NaN)
+        del state.decoded.sensors[sensor]
+        state.report.notes.append(f"no EMG from sensor {sensor}: {state.meta.sensors[sensor]} left missing (NaN)")
 
 
 def _raw_emg_envelope(
@@ -231,14 +244,12 @@ def _align(
 def _refine_by_sync(state: SessionState, *, window_s: float, max_offset_s: float, emg_lead_s: float, min_confidence: float) -> SyncMatch | None:
     """Move ``state.keypoint_start`` by the offset found around the sync event, where confident.
     Returns what was compared (None where there was nothing to compare; the report says why)."""
-    import pandas as pd
-
-    from miakit.contracts.session import EVENTS_FILE
+    from miakit.contracts.session import read_events
     from miakit.stages.align import emg_activity, estimate_offset, hip_rise, motion_energy, wrist_closeness
     from miakit.stages.grid import make_grid, sample_times, to_grid
     from miakit.stages.openpose import read_folder
 
-    events = pd.read_csv(state.folder / EVENTS_FILE, keep_default_na=False)
+    events = read_events(state.folder)
     sync = events[events["kind"] == "sync"]
     if sync.empty:
         state.report.notes.append("no sync event: clock alignment kept")
@@ -311,7 +322,9 @@ def _emg_to_grid(state: SessionState, *, max_gap_s: float = 0.35) -> None:
     rate = state.decoded.profile.rate_hz
     emg = np.full((len(state.grid), len(MUSCLES)), np.nan)
     for sensor, muscle in state.meta.sensors.items():
-        samples = state.decoded.sensors[sensor]
+        samples = state.decoded.sensors.get(sensor)
+        if samples is None:  # a dead sensor (see decode_emg): its muscle stays NaN
+            continue
         times = sample_times(samples.arrival, samples.device_seq, rate)
         emg[:, MUSCLES.index(muscle)] = to_grid(times, samples.values[:, 0], state.grid, max_gap_s=max_gap_s)
     state.emg = emg
@@ -355,7 +368,17 @@ def _keypoints_to_grid(state: SessionState, *, source: str = "auto", estimator: 
             p = points[lookup[int(frame)]]
             keypoints[row] = p[:, :2]
             score[row] = p[:, 2]
-    state.keypoints, state.score = keypoints, np.clip(score, 0.0, 1.0)
+    state.keypoints, state.score = _finite_points(keypoints, score)
+
+
+def _finite_points(keypoints: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A keypoint whose x, y or score is NaN or infinite is missing: x, y NaN and score 0, whatever
+    its score said. Scores are clipped to [0, 1]."""
+    bad = ~(np.isfinite(keypoints).all(axis=-1) & np.isfinite(score))
+    if bad.any():
+        keypoints, score = keypoints.copy(), score.copy()
+        keypoints[bad], score[bad] = np.nan, 0.0
+    return keypoints, np.clip(score, 0.0, 1.0)
 
 
 def _pose_from_video(state: SessionState, *, estimator: str) -> None:
@@ -371,7 +394,7 @@ def _pose_from_video(state: SessionState, *, estimator: str) -> None:
     score = np.zeros((len(state.grid), len(BODY_25)), dtype=np.float32)
     keypoints[ok] = pose["keypoints"].values[index[ok]]
     score[ok] = np.nan_to_num(pose["keypoint_score"].values[index[ok]])
-    state.keypoints, state.score = keypoints, np.clip(score, 0.0, 1.0)
+    state.keypoints, state.score = _finite_points(keypoints, score)
     state.image_size = (int(pose.attrs["width"]), int(pose.attrs["height"]))
 
 
@@ -382,7 +405,8 @@ def _quality(
     from miakit.stages.quality import frame_validity
 
     r = state.report
-    recorded = state.emg[:, [MUSCLES.index(m) for m in state.meta.sensors.values()]]
+    live = [m for s, m in state.meta.sensors.items() if state.decoded is None or s in state.decoded.sensors]
+    recorded = state.emg[:, [MUSCLES.index(m) for m in live]]
     state.valid = frame_validity(recorded, state.score, min_score=min_score, min_keypoints=min_keypoints if require_pose else 0)
     r.frames = len(state.grid)
     r.valid_frames = int(state.valid.sum())
@@ -429,11 +453,9 @@ def exercise_intervals(folder: Path, meta: SessionMeta) -> list[tuple[str, float
     """
     if meta.exercise:
         return [(meta.exercise, -np.inf, np.inf)]
-    import pandas as pd
+    from miakit.contracts.session import EVENTS_FILE, read_events
 
-    from miakit.contracts.session import EVENTS_FILE
-
-    events = pd.read_csv(folder / EVENTS_FILE, keep_default_na=False)
+    events = read_events(folder)
     markers = events[events["kind"] == "marker"].sort_values("host_time", kind="stable")
     open_: dict[str, float] = {}
     intervals = []
@@ -453,7 +475,12 @@ def run_stages(folder: str | Path, spec: PipelineSpec, *, report: QualityReport 
     """Validate one session and run the pipeline's stages on it, in order (stopping after the
     stage named ``until``, where given); returns the state. Bad input raises a MiakitError."""
     folder = Path(folder)
-    meta = validate_session(folder)
+    try:
+        meta = validate_session(folder)
+    except MiakitError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - input no check foresaw: one line, not a traceback
+        raise SessionError(folder, unexpected(exc, stage="validate")) from exc
     report = report or QualityReport(session=meta.session_id)
     report.session = meta.session_id
     report.truncated = meta.truncated
@@ -461,33 +488,54 @@ def run_stages(folder: str | Path, spec: PipelineSpec, *, report: QualityReport 
     for name, params in spec.steps():
         try:
             STEPS[name](state, **params)
-        except TypeError as exc:
-            if "unexpected keyword" in str(exc):
-                raise PipelineError(spec.path or spec.name, f"bad parameter for stage {name!r}: {exc}") from None
+        except MiakitError:
             raise
+        except Exception as exc:  # noqa: BLE001 - a session's failure is its one-line reason
+            if isinstance(exc, TypeError) and "unexpected keyword" in str(exc):
+                raise PipelineError(spec.path or spec.name, f"bad parameter for stage {name!r}: {exc}") from None
+            raise SessionError(folder, unexpected(exc, stage=name)) from exc
         state.log.append(f"{name}({', '.join(f'{k}={v!r}' for k, v in params.items())})")
         if name == until:
             break
     return state
 
 
+def _printable(text: str) -> str:
+    """A file name as text that prints anywhere (bytes that are not UTF-8 shown as U+FFFD)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def unexpected(exc: BaseException, *, stage: str | None = None) -> str:
+    """What went wrong, in one line, for an exception no check foresaw (a bug or odd input)."""
+    detail = " ".join(str(exc).split())[:200] or "no detail"
+    where = f" in stage {stage}" if stage else ""
+    return f"could not be processed{where}: {exc.__class__.__name__}: {detail}"
+
+
+def session_reason(folder: Path, exc: BaseException) -> str:
+    """One line saying why a session was left out. A MiakitError says it itself; anything else
+    is named with the session folder."""
+    text = str(exc) if isinstance(exc, MiakitError) else f"{folder}: {unexpected(exc)}"
+    return _printable(" ".join(text.split()))
+
+
 def process_session(folder: str | Path, spec: PipelineSpec) -> SessionResult:
     """Run one session through the pipeline's stages. Bad input is reported, never raised."""
     folder = Path(folder)
-    report = QualityReport(session=folder.name)
+    report = QualityReport(session=_printable(folder.name))
     try:
-        state = run_stages(folder, spec, report=report)
-    except MiakitError as exc:
-        report.reason = str(exc)
+        return _process_session(folder, spec, report)
+    except Exception as exc:  # noqa: BLE001 - one bad session never stops the build
+        report.reason = session_reason(folder, exc)
         return SessionResult(report=report)
+
+
+def _process_session(folder: Path, spec: PipelineSpec, report: QualityReport) -> SessionResult:
+    state = run_stages(folder, spec, report=report)
     meta = state.meta
     if not report.kept:
         return SessionResult(report=report)
-    try:
-        intervals = exercise_intervals(folder, meta)
-    except MiakitError as exc:
-        report.reason = str(exc)
-        return SessionResult(report=report)
+    intervals = exercise_intervals(folder, meta)
     source = "synthetic" if (meta.keypoints and meta.keypoints.estimator == "synthetic") or meta.recorder.emulated else "recording"
     segments = []
     for k, (exercise, start, stop) in enumerate(intervals):
@@ -506,7 +554,7 @@ def process_session(folder: str | Path, spec: PipelineSpec) -> SessionResult:
             emg_clean=None if state.emg_clean is None else state.emg_clean[sl].astype(np.float32), rate_hz=state.rate_hz,
         ))  # fmt: skip
     if not segments:
-        report.reason = "no marked exercise long enough to keep"
+        report.reason = f"{folder}: no marked exercise long enough to keep (at least {MIN_SEGMENT_S:g} s on the grid)"
     return SessionResult(report=report, segments=segments)
 
 
@@ -552,16 +600,31 @@ def session_sha256(folder: str | Path) -> str:
         return digest.hexdigest()
     # os.walk and plain strings: sessions hold thousands of small files (OpenPose JSON), and Path
     # objects made hashing 2.3 times slower. Sorting by parts keeps the order of sorting paths.
-    files = []
-    for dirpath, _, names in os.walk(folder):
+    # Symlinks are never followed (not even to hash them: a build refuses a session holding one, and a
+    # link loop must not hang the plan); a link is hashed as its target's text, so changing it counts.
+    # Names are hashed as the bytes the file system holds (os.fsencode: names that are not UTF-8 too).
+    files, links = [], {}
+    for dirpath, dirnames, names in os.walk(folder):
         rel = os.path.relpath(dirpath, folder)
         prefix = () if rel == "." else tuple(rel.split(os.sep))
-        files.extend(prefix + (name,) for name in names if os.path.isfile(os.path.join(dirpath, name)))
+        for name in names + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                links[prefix + (name,)] = os.readlink(path)
+                files.append(prefix + (name,))
+            elif os.path.isfile(path):
+                files.append(prefix + (name,))
     for parts in sorted(files):
-        digest.update("/".join(parts).encode() + b"\0")
-        with open(os.path.join(folder, *parts), "rb") as fh:
-            while block := fh.read(1 << 20):
-                digest.update(block)
+        digest.update(os.fsencode("/".join(parts)) + b"\0")
+        if parts in links:
+            digest.update(b"symlink:" + os.fsencode(links[parts]))
+            continue
+        try:
+            with open(os.path.join(folder, *parts), "rb") as fh:
+                while block := fh.read(1 << 20):
+                    digest.update(block)
+        except OSError as exc:  # an unreadable file: its build gives the reason; hash what is known
+            digest.update(f"unreadable:{exc.errno}".encode())
     return digest.hexdigest()
 
 
@@ -614,11 +677,20 @@ def plan_build(
         pool = SessionPool()
     sessions = []
     hashes = pool.map(session_sha256, folders, label="hashing inputs", progress=progress)
+    # decoder import paths the user allowed (--decoder-plugin) change what a session gives: they are
+    # part of the parts' names and the inputs' hash (nothing changes where none is allowed)
+    from miakit.record.decoders import allowed_import_paths
+
+    allowed = sorted(allowed_import_paths())
+    salt = "-" + hashlib.sha256("\0".join(allowed).encode()).hexdigest()[:8] if allowed else ""
     for folder, sha in zip(folders, hashes):
         key = folder[len(root):].strip("/") or folder.rstrip("/").rsplit("/", 1)[-1]
-        part = parts_dir / f"{key.replace('/', '__')}-{sha[:16]}-{spec.sha256[:16]}"
+        part = parts_dir / f"{key.replace('/', '__')}-{sha[:16]}-{spec.sha256[:16]}{salt}"
         sessions.append(SessionPlan(folder=folder, key=key, sha256=sha, part=part, done=(part / "report.json").is_file()))
-    inputs_sha = hashlib.sha256(json.dumps({s.key: s.sha256 for s in sessions}, sort_keys=True).encode()).hexdigest()
+    inputs = {s.key: s.sha256 for s in sessions}
+    if allowed:
+        inputs = {**inputs, "decoder plugins allowed": allowed}
+    inputs_sha = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     up_to_date = exists(out) and _store_matches(out, spec.sha256, inputs_sha)
     return BuildPlan(spec=spec, out=str(out), sessions=sessions, parts_dir=parts_dir, inputs_sha256=inputs_sha, up_to_date=up_to_date)
 

@@ -13,6 +13,7 @@ def _console():
 
 def print_build_summary(result) -> None:
     """One row per session: kept or left out (with the reason), frames, coverage, packets."""
+    from rich.markup import escape  # names and reasons come from data: print them as they are
     from rich.table import Table
 
     c = _console()
@@ -27,9 +28,9 @@ def print_build_summary(result) -> None:
         note = r.reason or "; ".join((["truncated"] if r.truncated else []) + r.notes)
         sync = "" if r.sync_confidence is None else (f"{r.sync_offset_s:+.2f} s ({r.sync_confidence:.2f})" if r.sync_offset_s is not None else f"kept clock ({r.sync_confidence:.2f})")
         table.add_row(
-            r.session, status, str(r.frames), f"{r.valid_fraction:.0%}", f"{r.emg_coverage:.0%}",
+            escape(r.session), status, str(r.frames), f"{r.valid_fraction:.0%}", f"{r.emg_coverage:.0%}",
             f"{r.pose_coverage:.0%}", f"{r.mean_pose_score:.2f}", str(r.packets), str(r.bad_packets),
-            str(r.dropped_samples), sync, note,
+            str(r.dropped_samples), sync, escape(note),
         )  # fmt: skip
     c.print(table)
     if result.reused:

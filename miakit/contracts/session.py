@@ -19,13 +19,28 @@ Every ``host_time`` is seconds on the host's monotonic clock since the session's
 (``clock.host_monotonic_at_start`` in ``session.yaml`` restores the raw clock). ``seq`` counts the
 notifications the recorder received from that sensor, from 0; the device's own packet counter, where
 it has one, is inside the payload.
+
+What a build trusts (each breach is that session's one-line reason, the other sessions are built):
+
+- Everything a session reads lies inside its folder: the paths ``session.yaml`` names
+  (``video.file``, ``video.frame_times``, ``keypoints.dir``, ``truth.file``) are relative, without
+  ``..``, and no file or folder of a session is a symlink. So everything read is in the session's
+  input hash.
+- ``session.yaml`` and ``profile.yaml`` are at most :data:`MAX_META_BYTES` (1 MiB) of UTF-8 YAML,
+  read by :mod:`miakit.safe_yaml` (aliases bounded); ``profile.yaml`` hashes to
+  ``recorder.profile_sha256``.
+- Numbers are finite and in the ranges :data:`LIMITS` states (fps, image sizes, host times); a
+  device profile's own ranges are in :class:`miakit.record.profiles.Profile`.
+- ``emg.csv`` and ``events.csv`` are UTF-8 text without NUL bytes; a folder holds at most
+  :data:`MAX_SESSION_FILES` files.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Literal
 
 import yaml
@@ -33,6 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from miakit.errors import SessionError
 from miakit.layout import MUSCLES
+from miakit.safe_yaml import read_yaml
 
 SCHEMA = "miakit-session/1"
 SESSION_FILE = "session.yaml"
@@ -48,9 +64,25 @@ EVENT_KINDS = (
 )  # fmt: skip
 """``marker`` details are ``start:<exercise>`` or ``stop:<exercise>``; ``sync`` marks a clap or jump."""
 
+MAX_META_BYTES = 1 << 20
+"""Size cap of ``session.yaml`` and ``profile.yaml``, checked before they are read (1 MiB)."""
+MAX_SESSION_FILES = 1_000_000
+"""A session folder holding more files than this is refused (one per video frame is typical)."""
+LIMITS = {
+    "fps": (0.1, 10_000.0),
+    "image_size": (1, 100_000),
+    "frames": (0, 100_000_000),
+    "host_time": (-1e6, 1e7),
+}
+"""Plausible ranges (inclusive): camera and keypoint rates in frames per second, image sizes in
+pixels, frame counts, host times in seconds from the session's start (up to about 115 days)."""
+_FPS = dict(ge=LIMITS["fps"][0], le=LIMITS["fps"][1])
+_PIXELS = dict(ge=LIMITS["image_size"][0], le=LIMITS["image_size"][1])
+_HOST_TIME = dict(ge=LIMITS["host_time"][0], le=LIMITS["host_time"][1])
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class RecorderInfo(_Strict):
@@ -62,12 +94,12 @@ class RecorderInfo(_Strict):
 class VideoInfo(_Strict):
     file: str
     source: Literal["phone", "camera", "stream", "synthetic"]
-    fps: float = Field(gt=0)
-    width: int = Field(gt=0, description="width of the frames as displayed (rotation applied)")
-    height: int = Field(gt=0)
+    fps: float = Field(**_FPS)
+    width: int = Field(**_PIXELS, description="width of the frames as displayed (rotation applied)")
+    height: int = Field(**_PIXELS)
     rotation: int = Field(0, description="degrees clockwise the stored frames need to be displayed")
-    frames: int | None = Field(None, ge=0)
-    start_host_time: float = Field(description="best estimate of frame 0's host time, seconds")
+    frames: int | None = Field(None, ge=LIMITS["frames"][0], le=LIMITS["frames"][1])
+    start_host_time: float = Field(**_HOST_TIME, description="best estimate of frame 0's host time, seconds")
     frame_times: str | None = Field(None, description="video_frames.csv where captured live")
     creation_time: str | None = None
 
@@ -82,10 +114,10 @@ class VideoInfo(_Strict):
 class KeypointsInfo(_Strict):
     format: Literal["openpose_json"]
     dir: str
-    fps: float = Field(gt=0)
-    width: int = Field(gt=0)
-    height: int = Field(gt=0)
-    start_host_time: float
+    fps: float = Field(**_FPS)
+    width: int = Field(**_PIXELS)
+    height: int = Field(**_PIXELS)
+    start_host_time: float = Field(**_HOST_TIME)
     estimator: str = Field(description="what produced them: openpose, mediapipe, synthetic, ...")
 
 
@@ -119,7 +151,7 @@ class SessionMeta(_Strict):
     clock: ClockInfo
     software: dict[str, str] = {}
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     @field_validator("sensors")
     @classmethod
@@ -147,20 +179,15 @@ def _error_line(where: Path, exc: ValidationError) -> SessionError:
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "missing":
         return SessionError(where, "missing field", field=field)
-    return SessionError(where, f"{msg} (found {err['input']!r})", field=field)
+    return SessionError(where, msg, field=field, found=err["input"])
 
 
 def read_meta(folder: str | Path) -> SessionMeta:
     """Read and check ``session.yaml`` of a session folder."""
     path = Path(folder) / SESSION_FILE
-    if not path.is_file():
+    if not path.is_file() and not path.is_symlink():
         raise SessionError(folder, f"not a session folder: no {SESSION_FILE}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise SessionError(path, f"not valid YAML{where}") from None
+    data = read_yaml(path, error=SessionError, max_bytes=MAX_META_BYTES, follow_symlinks=False)
     if not isinstance(data, dict):
         raise SessionError(path, expected="a mapping of session fields", found=type(data).__name__)
     try:
@@ -169,11 +196,39 @@ def read_meta(folder: str | Path) -> SessionMeta:
         raise _error_line(path, exc) from None
 
 
+def _check_text(path: Path) -> None:
+    """A CSV file of a session is UTF-8 text without NUL bytes (checked block by block)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            nul = block.find(b"\0")
+            if nul >= 0:
+                raise SessionError(path, f"holds a NUL byte at offset {offset + nul}", expected="UTF-8 text", found="a NUL byte")
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                raise SessionError(path, f"not UTF-8 text (byte {block[exc.start:exc.start + 1]!r} at offset {offset + exc.start})") from None
+            offset += len(block)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise SessionError(path, "not UTF-8 text (cut in the middle of a character at the end)") from None
+
+
 def _check_header(path: Path, expected: tuple[str, ...]) -> None:
+    if path.is_symlink():
+        raise SessionError(path, "is a symlink (files a session reads must lie inside its folder)")
     if not path.is_file():
-        raise SessionError(path, "missing file")
-    with path.open(newline="") as fh:
-        header = next(csv.reader(fh), None)
+        raise SessionError(path, "not a regular file" if path.exists() else "missing file")
+    try:
+        _check_text(path)
+        with path.open(newline="", encoding="utf-8") as fh:
+            header = next(csv.reader(fh), None)
+    except OSError as exc:
+        raise SessionError(path, f"unreadable ({exc.strerror or exc.__class__.__name__})") from None
     if header is None:
         raise SessionError(path, "empty file", expected=f"a header {','.join(expected)}", found="nothing")
     if tuple(header) != expected:
@@ -190,15 +245,17 @@ def validate_session(folder: str | Path, *, muscles: tuple[str, ...] | None = MU
     folder = Path(folder)
     if not folder.is_dir():
         raise SessionError(folder, "no such session folder")
+    _check_no_links(folder)
     meta = read_meta(folder)
     where = folder / SESSION_FILE
+    _check_paths(folder, meta)
     if muscles is not None:
         for sensor, muscle in meta.sensors.items():
             if muscle not in muscles:
                 raise SessionError(
                     where, "unknown muscle", field=f"sensors.{sensor}", expected=f"one of {list(muscles)}", found=muscle
                 )
-    if not (folder / PROFILE_FILE).is_file():
+    if not (folder / PROFILE_FILE).is_file() or (folder / PROFILE_FILE).is_symlink():
         raise SessionError(folder / PROFILE_FILE, "missing file (the device profile used to record)")
     _check_header(folder / EMG_FILE, EMG_COLUMNS)
     _check_header(folder / EVENTS_FILE, EVENT_COLUMNS)
@@ -214,9 +271,82 @@ def validate_session(folder: str | Path, *, muscles: tuple[str, ...] | None = MU
     return meta
 
 
+def _check_no_links(folder: Path) -> None:
+    """No file or folder inside a session is a symlink (nothing followed out of or around it, so a
+    link loop cannot hang a build), and the folder holds at most :data:`MAX_SESSION_FILES` entries."""
+    count = 0
+    todo = [folder]
+    while todo:
+        here = todo.pop()
+        try:
+            entries = list(os.scandir(here))
+        except OSError as exc:
+            raise SessionError(here, f"unreadable folder ({exc.strerror or exc.__class__.__name__})") from None
+        for entry in entries:
+            count += 1
+            if entry.is_symlink():
+                rel = os.path.relpath(entry.path, folder)
+                raise SessionError(folder, "a symlink inside the session folder (everything a session reads must lie inside it)", found=rel)
+            if entry.is_dir(follow_symlinks=False):
+                todo.append(Path(entry.path))
+        if count > MAX_SESSION_FILES:
+            raise SessionError(folder, f"too many files: limit {MAX_SESSION_FILES} hit")
+
+
+def _check_paths(folder: Path, meta: SessionMeta) -> None:
+    """The paths session.yaml names are relative, stay inside the folder and are no symlinks."""
+    where = folder / SESSION_FILE
+    named = {
+        "video.file": meta.video.file if meta.video else None,
+        "video.frame_times": meta.video.frame_times if meta.video else None,
+        "keypoints.dir": meta.keypoints.dir if meta.keypoints else None,
+        "truth.file": meta.truth.file if meta.truth else None,
+    }
+    for field, rel in named.items():
+        if rel is None:
+            continue
+        expected = "a path inside the session folder (relative, without '..')"
+        posix = PurePosixPath(rel.replace("\\", "/"))
+        if not rel.strip() or "\0" in rel or posix.is_absolute() or PureWindowsPath(rel).drive or ".." in posix.parts:
+            raise SessionError(where, "path leaves the session folder", field=field, expected=expected, found=rel)
+        here = folder
+        for part in posix.parts:
+            here = here / part
+            if here.is_symlink():
+                raise SessionError(where, "path is a symlink", field=field, expected=expected, found=rel)
+
+
+def read_events(folder: str | Path):
+    """``events.csv`` as a DataFrame with numeric, finite host times (a crash may cut the last row:
+    it is dropped); anything else unreadable is a SessionError naming the line."""
+    import numpy as np
+    import pandas as pd
+
+    path = Path(folder) / EVENTS_FILE
+    try:
+        events = pd.read_csv(path, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise SessionError(path, f"unreadable ({' '.join(str(exc).split())[:120]})") from None
+    times = pd.to_numeric(events["host_time"], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(times))
+    if len(bad) and bad[0] == len(events) - 1:
+        events, times, bad = events.iloc[:-1], times[:-1], bad[:-1]
+    if len(bad):
+        raise SessionError(path, "unreadable row", field=f"line {bad[0] + 2}", expected="a finite host_time", found=str(events["host_time"].iloc[bad[0]]))
+    events = events.copy()
+    events["host_time"] = times
+    return events
+
+
 def find_sessions(root: str | Path) -> list[Path]:
-    """Session folders under ``root`` (``root`` itself when it is one), sorted by path."""
+    """Session folders under ``root`` (``root`` itself when it is one), sorted by path.
+
+    Symlinked folders below ``root`` are not followed (a link loop cannot hang the search)."""
     root = Path(root)
     if (root / SESSION_FILE).is_file():
         return [root]
-    return sorted(p.parent for p in root.rglob(SESSION_FILE))
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        if SESSION_FILE in filenames:
+            found.append(Path(dirpath))
+    return sorted(found)

@@ -217,12 +217,32 @@ def _load(path: Path, raw: dict[str, bytes]) -> np.ndarray:
         raise InputError(path, "missing file") from None
     except OSError as exc:
         raise InputError(path, f"unreadable ({exc.__class__.__name__})") from None
+    _check_npy_size(path, data)
     try:
         arr = np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, EOFError, OSError) as exc:
         raise InputError(path, f"not a readable .npy ({str(exc).splitlines()[0][:100]})") from None
     raw[path.name] = data
     return arr
+
+
+def _check_npy_size(path: Path, data: bytes) -> None:
+    """A .npy header's shape and dtype are checked against the file's size before anything is
+    allocated (a header claiming 3e10 frames must not ask for 1.75 TiB)."""
+    f = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(f)
+        if version not in ((1, 0), (2, 0), (3, 0)):
+            raise ValueError(f"unsupported .npy format version {version}")
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(f)
+    except (ValueError, EOFError, OSError, SyntaxError, TypeError) as exc:
+        raise InputError(path, f"not a readable .npy ({str(exc).splitlines()[0][:100] if str(exc) else exc.__class__.__name__})") from None
+    if dtype.hasobject:
+        raise InputError(path, "holds Python objects (would need unpickling)", expected="a numeric array", found=str(dtype))
+    need = f.tell() + int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if need != len(data):
+        raise InputError(path, f"not a readable .npy (its header claims shape {shape} {dtype}, {need} bytes; the file holds {len(data)}: nothing allocated)")
 
 
 def _expect_shape(path: Path, arr: np.ndarray, shape: tuple[int, ...]) -> None:

@@ -408,16 +408,19 @@ def load_checkpoint(path: str | Path, *, device: str = "cpu"):
     path = Path(path)
     if not path.exists():
         raise InputError(path, "no such checkpoint")
+    if not path.is_file():
+        raise InputError(path, "not a checkpoint file", expected="a .pt file written by miakit train", found="a folder" if path.is_dir() else "not a file")
     try:
         ckpt = torch.load(path, map_location=device, weights_only=True)
         config = TrainConfig(**ckpt["config"])
+        meta = dict(ckpt["meta"], step=ckpt["state"]["step"], best_val_rmse=ckpt["state"]["best_val_rmse"])
+        model = build_model(config.model, n_features=meta["n_features"], n_muscles=meta["n_muscles"], **model_options(config)).to(device)
+        keys = model.load_state_dict(ckpt["model"], strict=False)
+        if keys.unexpected_keys or any(not key.startswith("mirror.") for key in keys.missing_keys):  # checkpoints from before test-time mirroring lack only these
+            model.load_state_dict(ckpt["model"])  # raises, naming what is missing
     except Exception as exc:  # a truncated file, another program's pickle, an old config
-        raise InputError(path, f"not a miakit checkpoint ({exc.__class__.__name__}: {str(exc)[:120]})") from None
-    meta = dict(ckpt["meta"], step=ckpt["state"]["step"], best_val_rmse=ckpt["state"]["best_val_rmse"])
-    model = build_model(config.model, n_features=meta["n_features"], n_muscles=meta["n_muscles"], **model_options(config)).to(device)
-    keys = model.load_state_dict(ckpt["model"], strict=False)
-    if keys.unexpected_keys or any(not key.startswith("mirror.") for key in keys.missing_keys):  # checkpoints from before test-time mirroring lack only these
-        model.load_state_dict(ckpt["model"])  # raises, naming what is missing
+        detail = " ".join(str(exc).split()).split(". ")[0][:120]  # torch's first sentence says it
+        raise InputError(path, f"not a miakit checkpoint ({exc.__class__.__name__}: {detail})") from None
     model.eval()
     return model, config, meta
 
@@ -458,6 +461,16 @@ def _save(paths: list[Path], model, opt, sampler, config: TrainConfig, state: di
 
 
 def _restore(path: Path, model, opt, sampler, config: TrainConfig) -> dict:
+    try:
+        return _restore_checkpoint(path, model, opt, sampler, config)
+    except InputError:
+        raise
+    except Exception as exc:  # a truncated file, another program's pickle, a checkpoint of another model
+        detail = " ".join(str(exc).split()).split(". ")[0][:120]  # torch's first sentence says it
+        raise InputError(path, f"cannot resume: not a miakit checkpoint of this run ({exc.__class__.__name__}: {detail})") from None
+
+
+def _restore_checkpoint(path: Path, model, opt, sampler, config: TrainConfig) -> dict:
     import torch
 
     ckpt = torch.load(path, map_location="cpu", weights_only=True)

@@ -2,13 +2,28 @@
 
 A decoder is a plain function ``decode(payload: bytes) -> Decoded``. It raises
 :class:`DecodeError` for a payload it cannot read; callers count those packets and keep them raw,
-so a decoder bug never destroys data. Decoders are found by name in :data:`DECODERS`, or by a
-dotted path ``"package.module:function"`` for a user's own.
+so a decoder bug never destroys data.
+
+Where a decoder comes from (data never names code: a profile, including a session's own
+``profile.yaml``, only *names* a decoder, it never makes miakit import what it names):
+
+1. miakit's registry, :data:`DECODERS`;
+2. installed plugins: Python entry points in the group ``miakit.decoders`` (the entry point's name
+   is the name a profile uses), e.g. in a plugin's ``pyproject.toml``::
+
+       [project.entry-points."miakit.decoders"]
+       my_sensor_v2 = "my_package.decoders:my_sensor_v2"
+
+3. an import path ``"package.module:function"`` only where the user gave it on the command line
+   (``--decoder-plugin package.module:function``, which sets :data:`PLUGIN_ENV`), or in a profile
+   the user loads by its path (``trusted=True``). A profile naming an import path that the user did
+   not allow is refused as naming an unknown decoder; nothing is imported.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import struct
 from dataclasses import dataclass
 from typing import Callable
@@ -87,15 +102,68 @@ DECODERS: dict[str, Decoder] = {
 }
 
 
-def get_decoder(name: str) -> Decoder:
-    """A decoder by registry name, or a user's own by ``"package.module:function"``."""
+ENTRY_POINT_GROUP = "miakit.decoders"
+PLUGIN_ENV = "MIAKIT_DECODER_PLUGINS"
+"""Import paths the user allowed on the command line, separated by commas (worker processes
+inherit it)."""
+
+
+class UnknownDecoder(KeyError):
+    """A decoder name that is neither registered, nor an installed plugin, nor allowed by the user."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown decoder"
+
+
+def allowed_import_paths() -> set[str]:
+    """The import paths the user allowed (``--decoder-plugin``, :data:`PLUGIN_ENV`)."""
+    return {p.strip() for p in os.environ.get(PLUGIN_ENV, "").split(",") if p.strip()}
+
+
+def allow_import_paths(paths: list[str] | tuple[str, ...]) -> None:
+    """Allow these ``package.module:function`` decoders for this process and the workers it starts."""
+    for path in paths:
+        module, sep, attr = path.partition(":")
+        if not (module and sep and attr):
+            raise ValueError(f"expected package.module:function, found {path!r}")
+    merged = sorted(allowed_import_paths() | set(paths))
+    os.environ[PLUGIN_ENV] = ",".join(merged)
+
+
+def _plugins() -> dict[str, object]:
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def known_decoders() -> list[str]:
+    """Names a profile may use without the user's say-so: the registry and installed plugins."""
+    return sorted(set(DECODERS) | set(_plugins()))
+
+
+def get_decoder(name: str, *, trusted: bool = False) -> Decoder:
+    """A decoder by registry name, by installed plugin (entry point group ``miakit.decoders``), or
+    by ``"package.module:function"`` where the user allowed it (``trusted`` or ``--decoder-plugin``).
+
+    Raises :class:`UnknownDecoder` (a KeyError) for anything else, without importing anything."""
     if name in DECODERS:
         return DECODERS[name]
-    if ":" in name:
+    plugin = _plugins().get(name)
+    if plugin is not None:
+        return _callable(name, plugin.load())
+    if ":" in name and (trusted or name in allowed_import_paths()):
         module_name, _, attr = name.partition(":")
         module = importlib.import_module(module_name)
-        func = getattr(module, attr)
-        if not callable(func):
-            raise TypeError(f"{name} is not callable")
-        return func
-    raise KeyError(name)
+        return _callable(name, getattr(module, attr))
+    if ":" in name:
+        raise UnknownDecoder(
+            f"unknown decoder {name!r}: an import path runs only where the user allows it on the command line "
+            f"(--decoder-plugin); known decoders: {known_decoders()}"
+        )
+    raise UnknownDecoder(f"unknown decoder {name!r}; known decoders: {known_decoders()}")
+
+
+def _callable(name: str, func: object) -> Decoder:
+    if not callable(func):
+        raise TypeError(f"{name} is not callable")
+    return func  # type: ignore[return-value]

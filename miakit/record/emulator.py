@@ -353,9 +353,17 @@ def uci_signals(
     rectified and reduced to the RMS of consecutive windows of ``1 / rate_hz`` seconds; sensor ``i``
     streams column ``i``.
     """
-    raw = np.loadtxt(path, dtype=float)
-    if raw.ndim != 2 or raw.shape[1] != len(UCI_COLUMNS):
-        raise ValueError(f"{path}: expected {len(UCI_COLUMNS)} columns, found shape {raw.shape}")
+    from miakit.errors import InputError
+
+    expected = f"a UCI EMG text file: {len(UCI_COLUMNS)} tab-separated columns of numbers"
+    try:
+        raw = np.loadtxt(path, dtype=float, encoding="utf-8")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"not readable as numbers ({exc.__class__.__name__})", expected=expected, found="binary or other text") from None
+    except OSError as exc:
+        raise InputError(path, f"unreadable ({exc.strerror or exc.__class__.__name__})") from None
+    if raw.ndim != 2 or raw.shape[1] != len(UCI_COLUMNS) or not np.isfinite(raw).all():
+        raise InputError(path, "wrong shape or non-finite values", expected=expected, found=f"shape {raw.shape}")
     window = max(1, int(round(source_rate_hz / rate_hz)))
     n = raw.shape[0] // window
     centred = raw[: n * window] - raw.mean(axis=0)

@@ -3,6 +3,11 @@
 A profile is a YAML file under ``recorders/`` (``m40.yaml``, ``myoware.yaml``, ``generic.yaml``);
 ``load_profile("m40")`` finds it by name, or takes a path. A profile with a mistake is refused with
 one line naming the file and the field.
+
+Numbers are finite and within stated ranges (:data:`RANGES`). A profile names its decoder; only a
+profile the user loads by its path (``load_profile("path/to/my.yaml")``, ``trusted``) may name an
+import path ``package.module:function`` (see :mod:`miakit.record.decoders`); one found by name or
+inside a session folder may name only registered decoders and installed plugins.
 """
 
 from __future__ import annotations
@@ -14,11 +19,11 @@ from pathlib import Path
 from typing import Literal
 from uuid import UUID
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
 
 from miakit.errors import ProfileError
-from miakit.record.decoders import Decoded, DecodeError, get_decoder
+from miakit.record.decoders import Decoded, DecodeError, UnknownDecoder, get_decoder
+from miakit.safe_yaml import load_yaml, read_capped
 
 __all__ = ["Profile", "load_profile", "profile_search_path", "DecodeError"]
 
@@ -55,10 +60,15 @@ class Match(BaseModel):
         return [_check_uuid(u) for u in v]
 
 
+RANGES = {"rate_hz": (0.1, 100_000.0), "channels": (1, 256), "abs_scale": (1e-9, 1e9)}
+"""Plausible ranges (inclusive) of a profile's numbers: sample rate (Hz), channels per packet, and
+the size of ``scale`` (units per device count, either sign)."""
+
+
 class Profile(BaseModel):
     """One kind of BLE EMG sensor."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     name: str
     description: str = ""
     verified: bool = Field(description="false for a best guess that a real device has not confirmed")
@@ -71,14 +81,23 @@ class Profile(BaseModel):
     start_command: Command | None = None
     stop_command: Command | None = None
     decoder: str
-    channels: int = Field(ge=1)
-    rate_hz: float | None = Field(gt=0, description="nominal sample rate; null where it has none")
+    channels: int = Field(ge=RANGES["channels"][0], le=RANGES["channels"][1])
+    rate_hz: float | None = Field(ge=RANGES["rate_hz"][0], le=RANGES["rate_hz"][1], description="nominal sample rate; null where it has none")
     scale: float = 1.0
     units: str
     packet: str = Field("", description="the packet format, in words")
 
     path: str = Field("", exclude=True)
     sha256: str = Field("", exclude=True)
+    _trusted: bool = PrivateAttr(False)
+
+    @field_validator("scale")
+    @classmethod
+    def _scale(cls, v: float) -> float:
+        lo, hi = RANGES["abs_scale"]
+        if not lo <= abs(v) <= hi:
+            raise ValueError(f"scale must be between {lo:g} and {hi:g} in size")
+        return v
 
     @field_validator("service_uuid", "characteristic_uuid")
     @classmethod
@@ -87,16 +106,19 @@ class Profile(BaseModel):
 
     @field_validator("decoder")
     @classmethod
-    def _decoder(cls, v: str) -> str:
+    def _decoder(cls, v: str, info: ValidationInfo) -> str:
+        trusted = bool(info.context and info.context.get("trusted"))
         try:
-            get_decoder(v)
+            get_decoder(v, trusted=trusted)
+        except UnknownDecoder as exc:
+            raise ValueError(str(exc)) from None
         except (KeyError, ImportError, AttributeError, TypeError) as exc:
             raise ValueError(f"unknown decoder {v!r} ({exc.__class__.__name__})") from None
         return v
 
     @cached_property
     def _decode(self):
-        return get_decoder(self.decoder)
+        return get_decoder(self.decoder, trusted=self._trusted)
 
     def decode(self, payload: bytes) -> Decoded:
         """Decode one notification into scaled samples; raises DecodeError for a bad packet."""
@@ -124,17 +146,27 @@ def profile_search_path() -> list[Path]:
     return paths
 
 
+def is_path(name_or_path: str | Path) -> bool:
+    """A name is a name, a path is a path: a path ends in .yaml/.yml or holds a path separator."""
+    text = str(name_or_path)
+    return isinstance(name_or_path, Path) or text.endswith((".yaml", ".yml")) or "/" in text or os.sep in text
+
+
 def find_profile_file(name_or_path: str | Path) -> Path:
-    candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+    if is_path(name_or_path):
+        candidate = Path(name_or_path)
         if not candidate.is_file():
             raise ProfileError(candidate, "no such profile file")
         return candidate
-    for folder in profile_search_path():
-        for suffix in (".yaml", ".yml"):
-            path = folder / f"{name_or_path}{suffix}"
-            if path.is_file():
-                return path
+    found = [folder / f"{name_or_path}{suffix}" for folder in profile_search_path() for suffix in (".yaml", ".yml")]
+    found = [p for p in found if p.is_file()]
+    if found:
+        builtin = Path(__file__).resolve().parents[2] / "recorders"
+        if found[0].parent.resolve() != builtin and any(p.parent.resolve() == builtin for p in found[1:]):
+            import sys
+
+            print(f"note: device profile {name_or_path!r} is {found[0]}, which shadows miakit's own", file=sys.stderr)
+        return found[0]
     known = sorted({p.stem for f in profile_search_path() if f.is_dir() for p in f.glob("*.y*ml")})
     raise ProfileError(
         str(name_or_path), "unknown device profile", expected=f"one of {known} or a path", found=str(name_or_path)
@@ -144,26 +176,39 @@ def find_profile_file(name_or_path: str | Path) -> Path:
 def load_profile(name_or_path: str | Path) -> Profile:
     """Load and check a profile by name (searched in :func:`profile_search_path`) or path."""
     path = find_profile_file(name_or_path)
-    return parse_profile(path.read_bytes(), where=path)
+    content = read_profile_bytes(path)
+    return parse_profile(content, where=path, trusted=is_path(name_or_path))
 
 
-def parse_profile(content: bytes, where: str | Path = "<profile>") -> Profile:
-    try:
-        data = yaml.safe_load(content)
-    except yaml.YAMLError as exc:
-        raise ProfileError(where, f"not valid YAML ({exc.__class__.__name__})") from None
+def read_profile_bytes(path: Path, *, follow_symlinks: bool = True) -> bytes:
+    """A profile file's bytes, refused (one line) where it is too large or not a regular file."""
+    from miakit.contracts.session import MAX_META_BYTES
+
+    return read_capped(path, error=ProfileError, max_bytes=MAX_META_BYTES, follow_symlinks=follow_symlinks)
+
+
+def parse_profile(content: bytes, where: str | Path = "<profile>", *, trusted: bool = False) -> Profile:
+    """Check a profile's bytes. ``trusted``: the user pointed at this profile themselves, so its
+    decoder may be an import path; otherwise only registered decoders and installed plugins."""
+    from miakit.contracts.session import MAX_META_BYTES
+
+    data = load_yaml(content, where=where, error=ProfileError, max_bytes=MAX_META_BYTES)
     if not isinstance(data, dict):
         raise ProfileError(where, expected="a mapping of profile fields", found=type(data).__name__)
     try:
-        profile = Profile(**data)
+        profile = Profile.model_validate(data, context={"trusted": trusted})
     except ValidationError as exc:
         raise profile_error(where, exc) from None
     sha = hashlib.sha256(content).hexdigest()
-    return profile.model_copy(update={"path": str(where), "sha256": sha})
+    profile = profile.model_copy(update={"path": str(where), "sha256": sha})
+    profile._trusted = trusted
+    return profile
 
 
 def profile_error(where, exc: ValidationError) -> ProfileError:
     err = exc.errors()[0]
     field = ".".join(str(p) for p in err["loc"]) or "(top level)"
     msg = err["msg"].removeprefix("Value error, ")
-    return ProfileError(where, msg + (f" (found {err['input']!r})" if err["type"] != "missing" else ""), field=field)
+    if err["type"] == "missing":
+        return ProfileError(where, msg, field=field)
+    return ProfileError(where, msg, field=field, found=err["input"])

@@ -21,7 +21,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-import yaml
 
 from miakit.errors import DeviceError, SessionError
 from miakit.layout import EXERCISES, MUSCLES
@@ -101,10 +100,9 @@ def load_sensor_map(source: Path | dict[str, str]) -> dict[str, str]:
     if isinstance(source, Path):
         if not source.is_file():
             raise SessionError(source, "no such sensor map file")
-        try:
-            source = yaml.safe_load(source.read_text())
-        except yaml.YAMLError:
-            raise SessionError(where, "not valid YAML") from None
+        from miakit.safe_yaml import read_yaml
+
+        source = read_yaml(source, error=SessionError)
     if not isinstance(source, dict) or not source:
         raise SessionError(where, expected="a mapping of sensor name -> muscle", found=source)
     mapping = {str(k): str(v) for k, v in source.items()}

@@ -47,10 +47,25 @@ class DecodedEMG:
         return sum(s.packets for s in self.sensors.values())
 
 
-def session_profile(folder: str | Path) -> Profile:
-    """The device profile the session was recorded with (its own copy, ``profile.yaml``)."""
+def session_profile(folder: str | Path, meta: SessionMeta | None = None) -> Profile:
+    """The device profile the session was recorded with (its own copy, ``profile.yaml``).
+
+    Never trusted: its decoder must be one of miakit's or an installed plugin's, or an import path
+    the user allowed on the command line (see :mod:`miakit.record.decoders`). With ``meta``, the
+    copy must hash to ``recorder.profile_sha256`` (a profile edited after recording is refused)."""
+    from miakit.contracts.session import MAX_META_BYTES, SESSION_FILE
+    from miakit.errors import ProfileError
+    from miakit.safe_yaml import read_capped
+
     path = Path(folder) / PROFILE_FILE
-    return parse_profile(path.read_bytes(), where=path)
+    content = read_capped(path, error=ProfileError, max_bytes=MAX_META_BYTES, follow_symlinks=False)
+    profile = parse_profile(content, where=path, trusted=False)
+    if meta is not None and profile.sha256 != meta.recorder.profile_sha256:
+        raise SessionError(
+            path, "edited after recording: its sha256 differs from the one session.yaml recorded",
+            expected=f"{meta.recorder.profile_sha256[:16]}... ({SESSION_FILE} recorder.profile_sha256)", found=f"{profile.sha256[:16]}...",
+        )  # fmt: skip
+    return profile
 
 
 def read_packets(folder: str | Path) -> pd.DataFrame:
@@ -83,7 +98,7 @@ def read_packets(folder: str | Path) -> pd.DataFrame:
 
 def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None = None) -> DecodedEMG:
     """Decode every notification of every mapped sensor."""
-    profile = profile or session_profile(folder)
+    profile = profile or session_profile(folder, meta)
     packets = read_packets(folder)
     out = DecodedEMG(profile=profile)
     for sensor in meta.sensors:
@@ -96,6 +111,11 @@ def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None
             except (DecodeError, ValueError):
                 bad += 1
                 continue
+            except Exception as exc:  # noqa: BLE001 - a decoder (a plugin's) that breaks, not a bad packet
+                detail = " ".join(str(exc).split())[:120]
+                raise SessionError(
+                    profile.path, f"decoder {profile.decoder!r} failed on a packet of sensor {sensor} ({exc.__class__.__name__}: {detail})", field="decoder",
+                ) from None
             n = len(decoded.values)
             # Samples of one notification were taken before it was sent, spaced by the nominal rate.
             dt = 1.0 / profile.rate_hz if profile.rate_hz else 0.0
