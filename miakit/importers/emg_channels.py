@@ -27,12 +27,12 @@ class ChannelMatch:
 
 @lru_cache(maxsize=1)
 def channel_table() -> dict:
-    """The shipped table, parsed (``yaml.safe_load``)."""
+    """The shipped table, parsed (:func:`miakit.safe_yaml.load_yaml`)."""
     from importlib.resources import files
 
-    import yaml
+    from miakit.safe_yaml import load_yaml
 
-    return yaml.safe_load((files("miakit.importers") / "emg-channels.yaml").read_text(encoding="utf-8"))
+    return load_yaml((files("miakit.importers") / "emg-channels.yaml").read_bytes(), where="emg-channels.yaml")
 
 
 def _plain(text: str) -> str:

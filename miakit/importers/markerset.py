@@ -1,6 +1,6 @@
 """Marker sets: declarative mappings from motion-capture markers to BODY_25 joint centres.
 
-A mapping is data (YAML, read with ``yaml.safe_load``): it names markers and formulas from the fixed
+A mapping is data (YAML, read with :func:`miakit.safe_yaml.load_yaml`): it names markers and formulas from the fixed
 vocabulary below, never code. The shipped mappings live in ``miakit/importers/markersets/``
 (:func:`shipped_mappings`); a user's own file is loaded the same way (:func:`load_mapping`).
 
@@ -117,23 +117,18 @@ def shipped_mappings() -> list[Mapping]:
 
 def load_mapping(path: str | Path) -> Mapping:
     """A user's own mapping file (same format as the shipped ones)."""
+    from miakit.safe_yaml import read_capped
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(path, f"cannot read the marker-set mapping ({exc.strerror})") from None
-    return _parse(text, str(path))
+    return _parse(read_capped(path), str(path))
 
 
-def _parse(text: str, where: str) -> Mapping:
+def _parse(text: str | bytes, where: str) -> Mapping:
     import hashlib
 
-    import yaml
+    from miakit.safe_yaml import load_yaml
 
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(where, f"not YAML ({str(exc).splitlines()[0]})") from None
+    doc = load_yaml(text, where=where)
     if not isinstance(doc, dict) or not isinstance(doc.get("joints"), dict):
         raise InputError(where, "not a marker-set mapping", field="joints", expected="a mapping of BODY_25 joint -> formulas", found=type(doc).__name__)
     joints: dict[str, list] = {}
@@ -155,7 +150,7 @@ def _parse(text: str, where: str) -> Mapping:
         facing=dict(doc.get("facing") or {}),
         joints=joints,
         source=where,
-        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        sha256=hashlib.sha256(text if isinstance(text, bytes) else text.encode()).hexdigest(),
     )
 
 

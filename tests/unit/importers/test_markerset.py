@@ -65,7 +65,7 @@ joints:
         ("joints:\n  Knee: {marker: RKNE}\n", "unknown joint"),
         ("joints:\n  MidHip: {midpoint: [RHip, LHip]}\n", "a joint used before it is defined"),
         ("joints: [1, 2]\n", "not a marker-set mapping"),
-        ("joints: {RHip: {marker: [unclosed\n", "not YAML"),
+        ("joints: {RHip: {marker: [unclosed\n", "not valid YAML"),
     ],
 )
 def test_bad_mappings_are_refused_with_one_line(tmp_path, text, problem):
