@@ -9,6 +9,8 @@ Layout (names fixed; optional parts are named in ``session.yaml``)::
       emg.csv             append-only, one row per BLE notification:
                           host_time, sensor, seq, payload (hex of the raw bytes)
       events.csv          host_time, kind, sensor, detail (connect, disconnect, marker, sync, ...)
+      clock_offsets.csv   optional (Lab Streaming Layer): host_time, stream, local_time, offset: each
+                          clock offset LSL measured (remote clock + offset = local LSL clock)
       video.mp4           optional: the video as the phone or camera wrote it
       video_frames.csv    optional: frame, host_time (where the recorder captured live)
       keypoints/          optional: OpenPose BODY_25 JSON, one file per video frame
@@ -19,6 +21,13 @@ Every ``host_time`` is seconds on the host's monotonic clock since the session's
 (``clock.host_monotonic_at_start`` in ``session.yaml`` restores the raw clock). ``seq`` counts the
 notifications the recorder received from that sensor, from 0; the device's own packet counter, where
 it has one, is inside the payload.
+
+Lab Streaming Layer sessions (``recorder.profile`` of ``transport: lsl``) carry each sample's LSL time
+stamp in the payload, on the stream's source clock. ``clock.lsl_clock_at_start`` (the host's LSL
+clock at host_time 0), ``clock.streams`` (sensor -> stream) and the offsets in ``clock.offsets``
+map them to host time as pyxdf does: offset fitted as ``a + b * local_time`` per stream, host time =
+stamp + offset - lsl_clock_at_start. A stream with no offsets (an XDF import: already synchronized)
+takes offset 0.
 """
 
 from __future__ import annotations
@@ -40,6 +49,8 @@ PROFILE_FILE = "profile.yaml"
 EMG_FILE = "emg.csv"
 EVENTS_FILE = "events.csv"
 TRUTH_FILE = "truth.csv"
+OFFSETS_FILE = "clock_offsets.csv"
+OFFSET_COLUMNS = ("host_time", "stream", "local_time", "offset")
 EMG_COLUMNS = ("host_time", "sensor", "seq", "payload")
 EVENT_COLUMNS = ("host_time", "kind", "sensor", "detail")
 VIDEO_FRAME_COLUMNS = ("frame", "host_time")
@@ -93,6 +104,9 @@ class ClockInfo(_Strict):
     host_clock: str = "monotonic"
     host_monotonic_at_start: float
     notes: str = ""
+    lsl_clock_at_start: float | None = Field(None, description="LSL sessions: the host's LSL clock (pylsl.local_clock) at host_time 0")
+    streams: dict[str, str] = Field({}, description="LSL sessions: sensor -> the LSL stream whose clock its time stamps are on")
+    offsets: str | None = Field(None, description="LSL sessions: clock_offsets.csv, the clock offsets LSL measured")
 
 
 class TruthInfo(_Strict):
@@ -211,6 +225,8 @@ def validate_session(folder: str | Path, *, muscles: tuple[str, ...] | None = MU
         raise SessionError(where, "folder not found", field="keypoints.dir", found=meta.keypoints.dir)
     if meta.truth is not None:
         _check_header(folder / meta.truth.file, ("time", *meta.sensors.values()))
+    if meta.clock.offsets:
+        _check_header(folder / meta.clock.offsets, OFFSET_COLUMNS)
     return meta
 
 
