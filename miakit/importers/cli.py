@@ -1,7 +1,8 @@
 """``miakit import``: bring published data sets in as miakit datasets (contract 2 Zarr stores).
 
 Thin: parses, calls :mod:`miakit.importers.mia_release` or :mod:`miakit.importers.uci`, prints a
-summary table (standard output) and the store's path as the last line.
+summary table (standard output) and the store's path as the last line. ``import xdf`` writes
+session folders (:mod:`miakit.importers.xdf`) and prints their parent folder last.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Optional
 
 import typer
 
-import_app = typer.Typer(help="Import published data sets (the MIA release, the UCI EMG set) as Zarr datasets.", no_args_is_help=True)
+import_app = typer.Typer(help="Import published data sets (the MIA release, the UCI EMG set) as Zarr datasets, and LabRecorder (XDF) files as sessions.", no_args_is_help=True)
 
 
 @import_app.command("mia-release")
@@ -55,6 +56,42 @@ def uci_emg_cmd(
         show_progress=progress,
     )  # fmt: skip
     _print_report(report, title=f"UCI EMG -> {out}", columns=("subject", "files", "frames", "valid", "clipped"))
+    typer.echo(str(out))
+
+
+@import_app.command("xdf")
+def xdf_cmd(
+    files: list[Path] = typer.Argument(..., help="LabRecorder files (.xdf, .xdfz)."),
+    out: Path = typer.Option(..., "--out", help="Folder to write the session folders into (one per file)."),
+    subject: Optional[str] = typer.Option(None, "--subject", help="Subject id [default: sub-NN of the file name, else S01]."),
+    exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise, where the file's markers do not name it."),
+    sensors: Optional[Path] = typer.Option(None, "--sensors", help="YAML map: channel label or number -> muscle [default: labels that name muscles, else channel order]."),
+    stream: Optional[str] = typer.Option(None, "--stream", help="The EMG stream's name [default: every stream of type EMG]."),
+    video: Optional[Path] = typer.Option(None, "--video", help="The video whose frame times the file's VideoFrames stream holds."),
+) -> None:
+    """Import Lab Streaming Layer recordings (XDF) as session folders, on XDF's synchronized clock.
+
+    Build them like recorded sessions. Example:
+    miakit import xdf sub-01_squat.xdf --out sessions && miakit build-dataset sessions --out s.zarr --pipeline emg-only
+    """
+    from rich.console import Console
+
+    from miakit.errors import MiakitError
+    from miakit.importers.xdf import import_xdf
+
+    report = import_xdf(files, out, subject=subject, exercise=exercise, sensors=sensors, stream=stream, video=video)
+    if not report.sessions:  # one line, exit status 2
+        first = report.skipped[0][1]
+        raise MiakitError(first if len(files) == 1 else f"none of the {len(files)} XDF files was imported; the first: {first}")
+    console = Console(stderr=True)
+    for row in report.rows:
+        line = (f"{row['file']} -> {row['session']}: {row['samples']} EMG samples ({row['emg']}, {row['kind']}), "
+                f"{row['muscles']} muscles, {row['markers']} markers, {row['frames']} video frames")  # fmt: skip
+        if row.get("recovered"):
+            line += f"; the file was cut short: recovered {row['recovered']}"
+        console.print(line, highlight=False, soft_wrap=True)
+    for _path, reason in report.skipped:
+        console.print(f"skipped {reason}", highlight=False, soft_wrap=True)
     typer.echo(str(out))
 
 

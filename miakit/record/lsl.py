@@ -92,10 +92,13 @@ def parse_source(text: str) -> tuple[str, str | None]:
 def channel_labels(info) -> list[str]:
     """The stream's channel labels (desc/channels/channel/label), ``ch1``, ``ch2``... where missing."""
     labels = []
-    ch = info.desc().child("channels").child("channel")
-    while not ch.empty() and len(labels) < info.channel_count():
-        labels.append(ch.child_value("label").strip())
-        ch = ch.next_sibling("channel")
+    if hasattr(info, "desc"):
+        ch = info.desc().child("channels").child("channel")
+        while not ch.empty() and len(labels) < info.channel_count():
+            labels.append(ch.child_value("label").strip())
+            ch = ch.next_sibling("channel")
+    else:  # an XDF stream header (miakit.importers.xdf)
+        labels = list(getattr(info, "labels", None) or [])[: info.channel_count()]
     labels += [""] * (info.channel_count() - len(labels))
     out = []
     for i, label in enumerate(labels):
@@ -104,6 +107,8 @@ def channel_labels(info) -> list[str]:
 
 
 def channel_unit(info) -> str | None:
+    if not hasattr(info, "desc"):
+        return getattr(info, "unit", None)
     ch = info.desc().child("channels").child("channel")
     unit = "" if ch.empty() else ch.child_value("unit").strip()
     return unit or None
