@@ -424,6 +424,7 @@ class LslOutlet:
             raise ValueError(f"signal must be (samples, {len(self.labels)}), found {self.signal.shape}")
         self.source_id = source_id or f"miakit-emulator-{name}"
         self.units, self.dropouts, self.chunk_s = units, sorted(dropouts), chunk_s
+        self._first = None
         self.sent: list[np.ndarray] = []
         self.gaps: list[tuple[float, float]] = []
         self.t0: float | None = None
@@ -450,15 +451,16 @@ class LslOutlet:
         import pylsl
 
         self._stop = threading.Event()
-        outlet = self._make_outlet()  # in this thread, so a resolve right after start finds it
+        self._first = self._make_outlet()  # in this thread, so a resolve right after start finds it
         self.t0 = pylsl.local_clock()
-        self._thread = threading.Thread(target=self._run, args=(outlet,), name=f"lsl-emu-{self.name}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"lsl-emu-{self.name}", daemon=True)
         self._thread.start()
         return self
 
-    def _run(self, outlet) -> None:
+    def _run(self) -> None:
         import pylsl
 
+        outlet, self._first = self._first, None  # the only reference: dropping it destroys the outlet
         try:
             period, k, n = 1.0 / self.rate_hz, 0, len(self.signal)
             while not self._stop.is_set():
@@ -482,6 +484,12 @@ class LslOutlet:
         except BaseException as exc:  # seen by the test or the recorder, not lost in a thread
             self.error = exc
             logger.exception("LSL emulator %s stopped", self.name)
+
+    def drop(self, down_s: float, *, after_s: float = 0.0) -> None:
+        """Schedule one more dropout: in ``after_s`` seconds, for ``down_s`` seconds."""
+        import pylsl
+
+        self.dropouts = sorted([*self.dropouts, (pylsl.local_clock() - self.t0 + after_s, down_s)])
 
     def stop(self) -> None:
         if self._thread is not None:

@@ -262,7 +262,7 @@ class LslRecorder:
     def __init__(
         self, infos: list, channels: list[LslChannel], writer: SessionWriter, sensors: dict[str, str], *,
         poll_s: float = 0.02, clock_every_s: float = 2.0, stall_s: float = 1.0, resolve_s: float = 0.5,
-        backoff_s: tuple[float, float] = (0.1, 2.0), open_timeout_s: float = 5.0,
+        backoff_s: tuple[float, float] = (0.1, 1.0), open_timeout_s: float = 5.0,
     ):  # fmt: skip
         self.writer, self.sensors = writer, dict(sensors)
         self.poll_s, self.clock_every_s, self.stall_s, self.resolve_s = poll_s, clock_every_s, stall_s, resolve_s
@@ -294,12 +294,12 @@ class LslRecorder:
             self.writer.add_event(self.now(), "connect", st.name, f"source_id={st.source_id} host={st.info.hostname()}")
             await self._probe_clock(st)
 
-    async def _open(self, st: _Stream) -> None:
+    async def _open(self, st: _Stream, *, timeout_s: float | None = None) -> None:
         import pylsl
 
         def make():
             inlet = pylsl.StreamInlet(getattr(st.info, "info", st.info), max_buflen=60, recover=False)
-            inlet.open_stream(timeout=self.open_timeout_s)
+            inlet.open_stream(timeout=timeout_s or self.open_timeout_s)
             return inlet
 
         st.inlet = await asyncio.to_thread(make)
@@ -311,12 +311,18 @@ class LslRecorder:
         """One clock offset (remote + offset = local LSL clock), written raw with its local time."""
         import pylsl
 
-        inlet = st.inlet
-        if inlet is None or st.probing:
+        if st.inlet is None or st.probing:
             return
         st.probing = True
+
+        def correction() -> float:  # holds the inlet in the worker thread only (see _on_lost)
+            inlet = st.inlet
+            if inlet is None:
+                raise pylsl.util.LostError("the stream has been lost")
+            return inlet.time_correction(2.0)
+
         try:
-            offset = await asyncio.to_thread(inlet.time_correction, 2.0)
+            offset = await asyncio.to_thread(correction)
         except (pylsl.util.TimeoutError, pylsl.util.LostError, RuntimeError, ValueError):
             return
         finally:
@@ -330,6 +336,7 @@ class LslRecorder:
         """Pull every stream until :meth:`stop`; reconnect lost ones."""
         self.writer.add_event(self.now(), "start", "", f"{len(self.streams)} LSL stream(s), {len(self.sensors)} sensors")
         self._tasks = [asyncio.create_task(self._pump(st)) for st in self.streams]
+
         await self._stopping.wait()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -373,7 +380,8 @@ class LslRecorder:
 
     def _on_lost(self, st: _Stream) -> None:
         t = self.now()
-        st.inlet, st.lost_at = None, t
+        _dispose(st.inlet)
+        st.inlet, st.lost_at = None, t  # (the loop's reference goes first; the timer's last)
         for s in st.stats:
             s.disconnects += 1
             s.state = "reconnecting"
@@ -385,28 +393,34 @@ class LslRecorder:
         return f"name='{st.name}' and type='{st.stream_type}'"
 
     async def _reconnect(self, st: _Stream) -> None:
-        """Re-resolve the lost stream by its source id (else name and type), with back-off."""
+        """Watch for the lost stream to come back (by its source id, else name and type) with a
+        continuous resolver, and reopen it. (A one-shot resolve can block for seconds right after a
+        stream was lost; the continuous one answers at once from what it has heard.)"""
         import pylsl
 
-        delay = self.backoff_s[0]
-        while not self._stopping.is_set():
-            found = await asyncio.to_thread(pylsl.resolve_bypred, self._predicate(st), 1, self.resolve_s)
-            if found and not self._stopping.is_set():
-                st.info = found[0]
-                try:
-                    await self._open(st)
-                except Exception:
-                    st.inlet = None
-                else:
-                    t = self.now()
-                    start = st.lost_at if st.lost_at is not None else t
-                    self.writer.add_event(t, "reconnect", st.name, f"source_id={st.source_id} host={st.info.hostname()}")
-                    self.writer.add_event(t, "gap", st.name, f"disconnected start={start:.6f} end={t:.6f}")
-                    st.lost_at = None
-                    await self._probe_clock(st)
-                    return
-            await _first(asyncio.sleep(delay), self._stopping.wait())
-            delay = min(delay * 2, self.backoff_s[1])
+        dead = st.info.uid()
+        resolver = await asyncio.to_thread(pylsl.ContinuousResolver, pred=self._predicate(st), forget_after=2.0)
+        try:
+            while not self._stopping.is_set():
+                found = [i for i in resolver.results() if i.uid() != dead]  # it may still list the lost outlet
+                if found:
+                    st.info = found[0]
+                    try:
+                        await self._open(st, timeout_s=1.0)
+                    except Exception:
+                        st.inlet = None
+                    else:
+                        t = self.now()
+                        start = st.lost_at if st.lost_at is not None else t
+                        self.writer.add_event(t, "reconnect", st.name, f"source_id={st.source_id} host={st.info.hostname()}")
+                        self.writer.add_event(t, "gap", st.name, f"disconnected start={start:.6f} end={t:.6f}")
+                        st.lost_at = None
+                        await self._probe_clock(st)
+                        return
+                await _first(asyncio.sleep(self.backoff_s[0]), self._stopping.wait())
+        finally:
+            _dispose(resolver)
+            del resolver
 
     def stop(self) -> None:
         """Ask :meth:`stream` to return (safe from a signal handler on the loop)."""
@@ -429,6 +443,18 @@ class LslRecorder:
             for s in st.stats:
                 s.state = "closed"
         self.writer.add_event(self.now(), "stop", "", "")
+
+
+def _dispose(obj) -> None:
+    """Let go of a liblsl object (a lost inlet, a resolver) in a thread of its own: a destructor
+    that waits on liblsl's network threads must not stall the recording's loop."""
+    import threading
+
+    box = [obj]
+    del obj
+    timer = threading.Timer(0.2, box.clear)  # by then the caller has dropped its own reference
+    timer.daemon = True
+    timer.start()
 
 
 async def _first(*aws) -> None:
