@@ -154,7 +154,10 @@ def import_xdf(files: list[Path], out: Path, *, subject: str | None = None, exer
 def import_xdf_file(path: Path, out: Path, *, subject: str | None = None, exercise: str | None = None,
                     sensors: Path | None = None, stream: str | None = None, video: Path | None = None) -> tuple[Path, dict]:  # fmt: skip
     """One XDF file -> one session folder under ``out``; returns it and a summary row."""
-    import pyxdf
+    try:
+        import pyxdf
+    except ImportError:
+        raise SessionError(path, "reading XDF needs pyxdf; install it with: pip install 'miakit[lsl]'") from None
 
     from miakit import __version__
     from miakit.contracts.session import validate_session

@@ -79,6 +79,14 @@ def use_loopback(session_id: str = "miakit-emulated") -> bool:
     return True
 
 
+def require_pylsl() -> None:
+    """One line, not a traceback, where pylsl (or the liblsl it carries) is missing."""
+    try:
+        import pylsl  # noqa: F401
+    except (ImportError, RuntimeError) as exc:
+        raise DeviceError(f"recording from LSL needs pylsl ({exc.__class__.__name__}: {exc}); install it with: pip install 'miakit[lsl]'") from None
+
+
 def parse_source(text: str) -> tuple[str, str | None]:
     """``"ble"`` -> ("ble", None); ``"lsl"`` -> ("lsl", None); ``"lsl:NAME"`` -> ("lsl", "NAME")."""
     kind, sep, name = text.strip().partition(":")

@@ -173,6 +173,10 @@ async def record_session_async(plan: RecordPlan) -> Path:
     source, stream_name = parse_source(plan.source)
     profile = load_profile(plan.recorder)
     profile_bytes = Path(profile.path).read_bytes()
+    if source == "lsl":
+        from miakit.record.lsl import require_pylsl
+
+        require_pylsl()
     if (profile.transport == "lsl") != (source == "lsl"):
         raise SessionError("--recorder", f"profile {profile.name!r} is for {profile.transport.upper()}, the source is {plan.source!r}",
                            expected="an LSL profile (transport: lsl, e.g. lsl) for --source lsl, a BLE one otherwise", found=profile.transport)  # fmt: skip
