@@ -167,3 +167,28 @@ class _Info:
 
     def hostname(self) -> str:
         return "here"
+
+
+def test_cli_emulated_lsl_device_streams_real_uci_emg(tmp_path, uci_file):
+    """`--source lsl --emulate --emulate-source FILE`: real raw sEMG (UCI, 1 kHz) from an emulated LSL
+    outlet on this machine, recorded by the real CLI, built through the raw-EMG conditioning."""
+    from miakit.pipeline import build_dataset
+    from miakit.record.emulator import UCI_MUSCLES
+    from miakit.store import open_store
+
+    result = subprocess.run(
+        [sys.executable, "-m", "miakit.cli", "record", "--source", "lsl", "--emulate", "--emulate-source", str(uci_file),
+         "--out", str(tmp_path / "sessions"), "--duration", "2.5", "--exercise", "squat", "--no-sync"],
+        capture_output=True, text=True, timeout=90, env=ENV,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = validate_session(result.stdout.strip().splitlines()[-1])
+    assert meta.recorder.emulated and meta.sensors == {m: m for m in UCI_MUSCLES}
+    build_dataset(tmp_path / "sessions", tmp_path / "s.zarr", pipeline="emg-only")
+    ds = open_store(tmp_path / "s.zarr")
+    emg = ds["emg"].values
+    assert ds.sizes["frame"] >= 25 and np.isfinite(emg).mean() > 0.8
+    raw = np.loadtxt(uci_file)
+    # the envelope of the real signal keeps its muscles apart: the loudest UCI column is the loudest muscle
+    loudest = UCI_MUSCLES[int(np.argmax(raw[:3000].std(axis=0)))]
+    assert MUSCLES[int(np.nanargmax(np.nanmean(emg, axis=0)))] == loudest
