@@ -6,7 +6,7 @@ Layout (names fixed; optional parts are named in ``session.yaml``)::
       session.yaml        what was recorded: ids, subject, exercise, start time, device profile
                           (name and sha256), sensor map, video source, clock notes, software
       profile.yaml        the device profile as it was when recording (decoding uses this copy)
-      emg.csv             append-only, one row per BLE notification:
+      emg.csv             append-only, one row per BLE notification (LSL: per channel per pulled chunk):
                           host_time, sensor, seq, payload (hex of the raw bytes)
       events.csv          host_time, kind, sensor, detail (connect, disconnect, marker, sync, ...)
       clock_offsets.csv   optional (Lab Streaming Layer): host_time, stream, local_time, offset: each

@@ -72,7 +72,10 @@ def xdf_cmd(
     """Import Lab Streaming Layer recordings (XDF) as session folders, on XDF's synchronized clock.
 
     Build them like recorded sessions. Example:
-    miakit import xdf sub-01_squat.xdf --out sessions && miakit build-dataset sessions --out s.zarr --pipeline emg-only
+
+    \b
+    miakit import xdf sub-01_squat.xdf --out sessions
+    miakit build-dataset sessions --out s.zarr --pipeline emg-only
     """
     from rich.console import Console
 

@@ -35,8 +35,11 @@ def record(
 ) -> None:
     """Record a session: BLE EMG sensors or LSL EMG streams (+ video) into a session folder; prints the folder last.
 
-    Example: miakit record --recorder m40 --out sessions --exercise squat --duration 60
-    Example (Lab Streaming Layer): miakit record --source lsl:MyAmp --out sessions --exercise squat
+    Examples:
+
+    \b
+    miakit record --recorder m40 --out sessions --exercise squat --duration 60
+    miakit record --source lsl:MyAmp --out sessions --exercise squat   # a Lab Streaming Layer stream
     """
     from miakit.errors import SessionError
     from miakit.record.recorder import RecordPlan, parse_protocol, record_session

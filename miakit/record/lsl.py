@@ -335,6 +335,8 @@ class LslRecorder:
             return
         finally:
             st.probing = False
+        if self.writer.closed:
+            return
         local = pylsl.local_clock()
         st.offsets.append(offset)
         self.writer.add_clock_offset(self.now(), st.name, local, offset)
