@@ -201,7 +201,8 @@ def import_xdf_file(path: Path, out: Path, *, subject: str | None = None, exerci
     origin = min(float(s["time_stamps"][0]) for s in emg)
     truncated = [_XdfInfo(s).name() for s in streams if "footer" not in s]
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-") or "xdf"
-    subject = subject or (re.search(r"sub-?([A-Za-z0-9]+)", path.stem, re.IGNORECASE) or [None, "S01"])[1]
+    found = re.search(r"sub-?([A-Za-z0-9]+)", path.stem, re.IGNORECASE)
+    subject = subject or (found.group(1) if found else "S01")
     folder = out / name
     start = _start_time(header, path)
     notes = (
@@ -267,7 +268,7 @@ def import_xdf_file(path: Path, out: Path, *, subject: str | None = None, exerci
 
 def _start_time(header: dict | None, path: Path) -> datetime:
     try:
-        text = header["info"]["datetime"][0]
+        text = (header or {})["info"]["datetime"][0]
         when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
         return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
     except (KeyError, IndexError, TypeError, ValueError):

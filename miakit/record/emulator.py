@@ -27,6 +27,7 @@ import asyncio
 import logging
 import random
 import struct
+import threading
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -416,20 +417,21 @@ class LslOutlet:
 
     def __init__(
         self, name: str, signal: np.ndarray, *, rate_hz: float, labels: list[str], stream_type: str = "EMG",
-        source_id: str | None = None, units: str = "microvolts", dropouts: list[tuple[float, float]] = (), chunk_s: float = 0.02,
+        source_id: str | None = None, units: str = "microvolts", dropouts: list[tuple[float, float]] | None = None, chunk_s: float = 0.02,
     ):
         self.name, self.rate_hz, self.labels, self.stream_type = name, float(rate_hz), list(labels), stream_type
         self.signal = np.asarray(signal, dtype=np.float32)
         if self.signal.ndim != 2 or self.signal.shape[1] != len(self.labels):
             raise ValueError(f"signal must be (samples, {len(self.labels)}), found {self.signal.shape}")
         self.source_id = source_id or f"miakit-emulator-{name}"
-        self.units, self.dropouts, self.chunk_s = units, sorted(dropouts), chunk_s
+        self.units, self.dropouts, self.chunk_s = units, sorted(dropouts or []), chunk_s
         self._first = None
         self.sent: list[np.ndarray] = []
         self.gaps: list[tuple[float, float]] = []
-        self.t0: float | None = None
-        self._stop = None
-        self._thread = None
+        self.t0: float = 0.0
+        """the LSL clock when the device started"""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
 
     def _make_outlet(self):
@@ -446,8 +448,6 @@ class LslOutlet:
         return pylsl.StreamOutlet(info, chunk_size=max(1, int(self.chunk_s * self.rate_hz)))
 
     def start(self) -> "LslOutlet":
-        import threading
-
         import pylsl
 
         self._stop = threading.Event()

@@ -33,6 +33,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -99,7 +100,7 @@ def parse_source(text: str) -> tuple[str, str | None]:
 
 def channel_labels(info) -> list[str]:
     """The stream's channel labels (desc/channels/channel/label), ``ch1``, ``ch2``... where missing."""
-    labels = []
+    labels: list[str] = []
     if hasattr(info, "desc"):
         ch = info.desc().child("channels").child("channel")
         while not ch.empty() and len(labels) < info.channel_count():
@@ -201,7 +202,7 @@ def channel_map(infos: list, sensors: dict[str, str] | None) -> tuple[list[LslCh
             sensor = f"{info.name()}/{label}" if several else label
             channels.append(LslChannel(sensor, info.name(), k, label))
     if sensors:
-        keys = {}
+        keys: dict[str, str] = {}
         for n, ch in enumerate(channels, start=1):
             for key in (ch.sensor, f"{ch.stream}/{ch.label}", ch.label, str(n)):
                 keys.setdefault(key, ch.sensor)
@@ -248,13 +249,13 @@ def session_profile(template: Profile, infos: list) -> tuple[Profile, bytes]:
 
 @dataclass
 class _Stream:
-    info: object
+    info: Any
     channels: list[LslChannel]
     stats: list[SensorStats]
     name: str = ""
     source_id: str = ""
     stream_type: str = ""
-    inlet: object = None
+    inlet: Any = None
     lost_at: float | None = None
     last_time: float | None = None
     probing: bool = False

@@ -94,7 +94,10 @@ def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None
     out = DecodedEMG(profile=profile)
     for sensor in meta.sensors:
         rows = packets[packets["sensor"] == sensor]
-        arrival, values, seqs, stamps = [], [], [], []
+        arrival: list[float] = []
+        values: list[np.ndarray] = []
+        seqs: list[int | None] = []
+        stamps: list[np.ndarray] = []
         bad = 0
         for host_time, payload in zip(rows["host_time"].to_numpy(), rows["payload"].to_numpy()):
             try:
@@ -112,12 +115,11 @@ def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None
             seqs.extend([decoded.seq] * n if decoded.seq is not None else [None] * n)
         has_seq = bool(seqs) and all(s is not None for s in seqs)
         timed = bool(stamps) and sum(len(t) for t in stamps) == len(arrival)
-        if timed:
-            arrival = lsl_to_host(np.concatenate(stamps), folder, meta, meta.clock.streams.get(sensor, ""))
+        times = lsl_to_host(np.concatenate(stamps), folder, meta, meta.clock.streams.get(sensor, "")) if timed else np.asarray(arrival)
         out.sensors[sensor] = SensorSamples(
             sensor=sensor,
             timed=timed,
-            arrival=np.asarray(arrival, dtype=np.float64),
+            arrival=np.asarray(times, dtype=np.float64),
             values=np.concatenate(values) if values else np.zeros((0, profile.channels)),
             device_seq=np.asarray(seqs, dtype=np.int64) if has_seq else None,
             packets=len(rows),

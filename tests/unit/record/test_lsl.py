@@ -174,6 +174,7 @@ def test_cli_emulated_lsl_device_streams_real_uci_emg(tmp_path, uci_file):
     outlet on this machine, recorded by the real CLI, built through the raw-EMG conditioning."""
     from miakit.pipeline import build_dataset
     from miakit.record.emulator import UCI_MUSCLES
+    from miakit.stages.decode import decode_emg
     from miakit.store import open_store
 
     result = subprocess.run(
@@ -188,7 +189,24 @@ def test_cli_emulated_lsl_device_streams_real_uci_emg(tmp_path, uci_file):
     ds = open_store(tmp_path / "s.zarr")
     emg = ds["emg"].values
     assert ds.sizes["frame"] >= 25 and np.isfinite(emg).mean() > 0.8
+    # the samples recorded are the file's own, in order (centred, float32), from wherever the device was
     raw = np.loadtxt(uci_file)
-    # the envelope of the real signal keeps its muscles apart: the loudest UCI column is the loudest muscle
-    loudest = UCI_MUSCLES[int(np.argmax(raw[:3000].std(axis=0)))]
-    assert MUSCLES[int(np.nanargmax(np.nanmean(emg, axis=0)))] == loudest
+    folder = result.stdout.strip().splitlines()[-1]
+    decoded = decode_emg(folder, meta)
+    got = decoded.sensors["LeftQuad"].values[:, 0]
+    column = (raw[:, UCI_MUSCLES.index("LeftQuad")] - raw[:, UCI_MUSCLES.index("LeftQuad")].mean()).astype(np.float32)
+    starts = [i for i in np.flatnonzero(column == np.float32(got[0])) if np.array_equal(np.take(column, np.arange(i, i + 50), mode="wrap"), got[:50].astype(np.float32))]
+    assert len(starts) == 1
+    assert np.array_equal(np.take(column, np.arange(starts[0], starts[0] + len(got)), mode="wrap"), got.astype(np.float32))
+    # and the envelope keeps the muscles apart: the loudest channel recorded is the loudest in the store
+    loudest = max(decoded.sensors, key=lambda s: decoded.sensors[s].values[:, 0].std())
+    assert MUSCLES[int(np.nanargmax(np.nanmean(emg, axis=0)))] == meta.sensors[loudest]
+
+
+def test_a_ble_profile_for_an_lsl_source_is_one_line(tmp_path):
+    from miakit.record.recorder import RecordPlan, record_session
+
+    with pytest.raises(SessionError, match="profile 'm40' is for BLE"):
+        record_session(RecordPlan(recorder="m40", out=tmp_path, source="lsl", duration_s=1.0))
+    with pytest.raises(SessionError, match="profile 'lsl' is for LSL"):
+        record_session(RecordPlan(recorder="lsl", out=tmp_path, source="ble", duration_s=1.0))
