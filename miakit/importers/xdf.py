@@ -296,7 +296,9 @@ def _write_video(writer, streams: list[dict], kinds: list[str], origin: float, v
     if video is not None:
         from miakit.record.video import import_video
 
-        first = float(stamps[np.argmin(numbers)]) - float(numbers.min()) / max(_XdfInfo(s).nominal_srate(), 1e-9) if numbers.min() else float(stamps[0])
+        rate = _XdfInfo(s).nominal_srate()
+        lowest = int(np.argmin(numbers))  # frame 0's time: the first frame's, less the frames before it
+        first = float(stamps[lowest]) - (float(numbers[lowest]) / rate if rate else 0.0)
         info = import_video(writer, video, start_host_time=first)
         writer.set_video(info.model_copy(update={"frame_times": "video_frames.csv"}))
     return len(stamps)

@@ -201,3 +201,21 @@ def test_marker_texts(text, expected):
     from miakit.importers.xdf import parse_marker
 
     assert parse_marker(text) == expected
+
+
+def test_video_frame_times_and_the_video(tmp_path, shared_data):
+    """A VideoFrames stream becomes video_frames.csv; with --video the video comes in, frame 0 at that
+    stream's time on the synchronized clock."""
+    video = shared_data / "video" / "mmhuman3d-single-person.mp4"
+    frames = XdfStream("Camera", "VideoFrames", 100.5 + np.arange(60) / 30, np.arange(5, 65, dtype=np.int32)[:, None], srate=30, fmt="int32",
+                       labels=["frame"], offsets=[(100.0, 0.0), (103.0, 0.0)])  # fmt: skip
+    path = write_xdf(tmp_path / "with-video.xdf", [_synthetic_emg(), frames])
+    result = _cli("import", "xdf", str(path), "--out", str(tmp_path / "sessions"), "--exercise", "squat", "--video", str(video))
+    assert result.returncode == 0, result.stderr[-2000:]
+    meta = validate_session(tmp_path / "sessions" / "with-video")
+    assert meta.video is not None and meta.video.frame_times == "video_frames.csv"
+    assert (tmp_path / "sessions" / "with-video" / meta.video.file).stat().st_size == video.stat().st_size
+    assert abs(meta.video.start_host_time - (0.5 - 5 / 30)) < TOLERANCE_S  # frame 5 came at 0.5 s
+    with open(tmp_path / "sessions" / "with-video" / "video_frames.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 60 and rows[0]["frame"] == "5" and abs(float(rows[-1]["host_time"]) - (0.5 + 59 / 30)) < TOLERANCE_S
