@@ -188,7 +188,7 @@ def _raw_emg_envelope(
     import xarray as xr
 
     from miakit.stages.emg import condition_raw
-    from miakit.stages.grid import sample_times
+    from miakit.stages.grid import regular_samples, sample_times
 
     profile = state.decoded.profile
     if profile.kind != "raw":
@@ -196,10 +196,13 @@ def _raw_emg_envelope(
     if not profile.rate_hz:
         raise PipelineError(profile.path, "a raw sEMG profile needs its sample rate", field="rate_hz", found=None)
     for samples in state.decoded.sensors.values():
-        # no device counter: the samples are taken as regular at the nominal rate (a line fitted
-        # through the arrival times); a gap in arrival longer than 2 s starts a new run
-        times = sample_times(samples.arrival, np.arange(len(samples.arrival)), profile.rate_hz)
-        raw = xr.DataArray(samples.values[:, 0], dims="time", coords={"time": times}, attrs={"rate_hz": profile.rate_hz})
+        if samples.timed:  # the source's own time stamps (LSL): missing samples become NaN gaps
+            times, x = regular_samples(samples.arrival, samples.values[:, 0], profile.rate_hz)
+        else:
+            # no device counter: the samples are taken as regular at the nominal rate (a line fitted
+            # through the arrival times); a gap in arrival longer than 2 s starts a new run
+            times, x = sample_times(samples.arrival, np.arange(len(samples.arrival)), profile.rate_hz), samples.values[:, 0]
+        raw = xr.DataArray(x, dims="time", coords={"time": times}, attrs={"rate_hz": profile.rate_hz})
         env = condition_raw(raw, low_hz=low_hz, high_hz=high_hz, notch_hz=notch_hz, envelope=envelope, window_s=window_s, rate_hz=state.rate_hz)
         samples.arrival = env["time"].values
         samples.values = env.values[:, None]

@@ -6,9 +6,11 @@ Layout (names fixed; optional parts are named in ``session.yaml``)::
       session.yaml        what was recorded: ids, subject, exercise, start time, device profile
                           (name and sha256), sensor map, video source, clock notes, software
       profile.yaml        the device profile as it was when recording (decoding uses this copy)
-      emg.csv             append-only, one row per BLE notification:
+      emg.csv             append-only, one row per BLE notification (LSL: per channel per pulled chunk):
                           host_time, sensor, seq, payload (hex of the raw bytes)
       events.csv          host_time, kind, sensor, detail (connect, disconnect, marker, sync, ...)
+      clock_offsets.csv   optional (Lab Streaming Layer): host_time, stream, local_time, offset: each
+                          clock offset LSL measured (remote clock + offset = local LSL clock)
       video.mp4           optional: the video as the phone or camera wrote it
       video_frames.csv    optional: frame, host_time (where the recorder captured live)
       keypoints/          optional: OpenPose BODY_25 JSON, one file per video frame
@@ -33,6 +35,13 @@ What a build trusts (each breach is that session's one-line reason, the other se
   device profile's own ranges are in :class:`miakit.record.profiles.Profile`.
 - ``emg.csv`` and ``events.csv`` are UTF-8 text without NUL bytes; a folder holds at most
   :data:`MAX_SESSION_FILES` files.
+
+Lab Streaming Layer sessions (``recorder.profile`` of ``transport: lsl``) carry each sample's LSL time
+stamp in the payload, on the stream's source clock. ``clock.lsl_clock_at_start`` (the host's LSL
+clock at host_time 0), ``clock.streams`` (sensor -> stream) and the offsets in ``clock.offsets``
+map them to host time as pyxdf does: offset fitted as ``a + b * local_time`` per stream, host time =
+stamp + offset - lsl_clock_at_start. A stream with no offsets (an XDF import: already synchronized)
+takes offset 0.
 """
 
 from __future__ import annotations
@@ -56,6 +65,8 @@ PROFILE_FILE = "profile.yaml"
 EMG_FILE = "emg.csv"
 EVENTS_FILE = "events.csv"
 TRUTH_FILE = "truth.csv"
+OFFSETS_FILE = "clock_offsets.csv"
+OFFSET_COLUMNS = ("host_time", "stream", "local_time", "offset")
 EMG_COLUMNS = ("host_time", "sensor", "seq", "payload")
 EVENT_COLUMNS = ("host_time", "kind", "sensor", "detail")
 VIDEO_FRAME_COLUMNS = ("frame", "host_time")
@@ -125,6 +136,9 @@ class ClockInfo(_Strict):
     host_clock: str = "monotonic"
     host_monotonic_at_start: float
     notes: str = ""
+    lsl_clock_at_start: float | None = Field(None, description="LSL sessions: the host's LSL clock (pylsl.local_clock) at host_time 0")
+    streams: dict[str, str] = Field({}, description="LSL sessions: sensor -> the LSL stream whose clock its time stamps are on")
+    offsets: str | None = Field(None, description="LSL sessions: clock_offsets.csv, the clock offsets LSL measured")
 
 
 class TruthInfo(_Strict):
@@ -268,6 +282,8 @@ def validate_session(folder: str | Path, *, muscles: tuple[str, ...] | None = MU
         raise SessionError(where, "folder not found", field="keypoints.dir", found=meta.keypoints.dir)
     if meta.truth is not None:
         _check_header(folder / meta.truth.file, ("time", *meta.sensors.values()))
+    if meta.clock.offsets:
+        _check_header(folder / meta.clock.offsets, OFFSET_COLUMNS)
     return meta
 
 

@@ -2,7 +2,8 @@
 
 Thin: parses, calls :mod:`miakit.importers.mia_release`, :mod:`miakit.importers.uci`,
 :mod:`miakit.importers.c3d` or :mod:`miakit.importers.opensim`, prints a summary table (standard
-output) and the store's path as the last line.
+output) and the store's path as the last line. ``import xdf`` writes session folders
+(:mod:`miakit.importers.xdf`) and prints their parent folder last.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import List, Optional
 
 import typer
 
-import_app = typer.Typer(help="Import published data sets (the MIA release, the UCI EMG set) and lab recordings (C3D, OpenSim .trc) as Zarr datasets.", no_args_is_help=True)
+import_app = typer.Typer(help="Import published data sets (the MIA release, the UCI EMG set) and lab recordings (C3D, OpenSim .trc) as Zarr datasets, and LabRecorder (XDF) files as sessions.", no_args_is_help=True)
 
 
 @import_app.command("mia-release")
@@ -125,6 +126,42 @@ def trc_cmd(
 
     report = import_trc(paths, out, emg=emg, catalog=catalog, name=name, show_progress=progress, **_lab_options(views, mapping, side, exercise, max_gap_s))
     _print_report(report, title=f"TRC -> {out}", columns=_LAB_COLUMNS)
+@import_app.command("xdf")
+def xdf_cmd(
+    files: list[Path] = typer.Argument(..., help="LabRecorder files (.xdf, .xdfz)."),
+    out: Path = typer.Option(..., "--out", help="Folder to write the session folders into (one per file)."),
+    subject: Optional[str] = typer.Option(None, "--subject", help="Subject id [default: sub-NN of the file name, else S01]."),
+    exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise, where the file's markers do not name it."),
+    sensors: Optional[Path] = typer.Option(None, "--sensors", help="YAML map: channel label or number -> muscle [default: labels that name muscles, else channel order]."),
+    stream: Optional[str] = typer.Option(None, "--stream", help="The EMG stream's name [default: every stream of type EMG]."),
+    video: Optional[Path] = typer.Option(None, "--video", help="The video whose frame times the file's VideoFrames stream holds."),
+) -> None:
+    """Import Lab Streaming Layer recordings (XDF) as session folders, on XDF's synchronized clock.
+
+    Build them like recorded sessions. Example:
+
+    \b
+    miakit import xdf sub-01_squat.xdf --out sessions
+    miakit build-dataset sessions --out s.zarr --pipeline emg-only
+    """
+    from rich.console import Console
+
+    from miakit.errors import MiakitError
+    from miakit.importers.xdf import import_xdf
+
+    report = import_xdf(files, out, subject=subject, exercise=exercise, sensors=sensors, stream=stream, video=video)
+    if not report.sessions:  # one line, exit status 2
+        first = report.skipped[0][1]
+        raise MiakitError(first if len(files) == 1 else f"none of the {len(files)} XDF files was imported; the first: {first}")
+    console = Console(stderr=True)
+    for row in report.rows:
+        line = (f"{row['file']} -> {row['session']}: {row['samples']} EMG samples ({row['emg']}, {row['kind']}), "
+                f"{row['muscles']} muscles, {row['markers']} markers, {row['frames']} video frames")  # fmt: skip
+        if row.get("recovered"):
+            line += f"; the file was cut short: recovered {row['recovered']}"
+        console.print(line, highlight=False, soft_wrap=True)
+    for _path, reason in report.skipped:
+        console.print(f"skipped {reason}", highlight=False, soft_wrap=True)
     typer.echo(str(out))
 
 

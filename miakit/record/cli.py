@@ -17,25 +17,41 @@ ble_app = typer.Typer(help="Look at BLE sensors: scan for them, dump a device's 
 
 
 def record(
-    recorder: str = typer.Option(..., "--recorder", help="Device profile name (recorders/NAME.yaml) or path."),
+    recorder: Optional[str] = typer.Option(None, "--recorder", help="Device profile name (recorders/NAME.yaml) or path; needed for BLE, 'lsl' by default for --source lsl."),
     out: Path = typer.Option(..., "--out", help="Folder to write the session folder into."),
-    emulate: bool = typer.Option(False, "--emulate", help="Record emulated sensors (bumble) instead of real ones."),
+    source: str = typer.Option("ble", "--source", help="ble (BLE sensors), lsl (Lab Streaming Layer streams of type EMG) or lsl:NAME (the LSL stream named NAME)."),
+    emulate: bool = typer.Option(False, "--emulate", help="Record emulated sensors (bumble; with --source lsl: an emulated LSL outlet on this machine) instead of real ones."),
     duration: Optional[float] = typer.Option(None, "--duration", min=0.1, help="Stop after this many seconds (else Ctrl-C)."),
     subject: str = typer.Option("S01", "--subject", help="Subject id."),
     exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise recorded (marked start and stop)."),
     protocol: Optional[str] = typer.Option(None, "--protocol", help="Several exercises in one session, in order: 'squat:30,running:20' (seconds each); each is announced and marked."),
     rest: float = typer.Option(5.0, "--rest", min=0.0, help="Seconds of rest between the exercises of --protocol."),
-    sensors: Optional[Path] = typer.Option(None, "--sensors", help="YAML map: sensor name or address -> muscle."),
+    sensors: Optional[Path] = typer.Option(None, "--sensors", help="YAML map: sensor name or address (LSL: channel label or number) -> muscle."),
     video: Optional[str] = typer.Option(None, "--video", help="A phone video to import, or camera:N, a stream URL, live:FILE."),
     emulate_source: Optional[Path] = typer.Option(None, "--emulate-source", help="With --emulate: a UCI EMG file to stream instead of synthetic EMG."),
-    scan_timeout: float = typer.Option(10.0, "--scan-timeout", help="Seconds to scan for the sensors before giving up."),
+    emulate_kind: str = typer.Option("raw", "--emulate-kind", help="With --source lsl --emulate: the emulated stream sends raw sEMG (1 kHz) or an envelope (10 Hz)."),
+    scan_timeout: float = typer.Option(10.0, "--scan-timeout", help="Seconds to scan for the sensors (or resolve the LSL streams) before giving up."),
     no_sync: bool = typer.Option(False, "--no-sync", help="Skip the sync step (the clap marked after 1 s)."),
 ) -> None:
-    """Record a session: BLE EMG sensors (+ video) into a session folder; prints the folder last."""
+    """Record a session: BLE EMG sensors or LSL EMG streams (+ video) into a session folder; prints the folder last.
+
+    Examples:
+
+    \b
+    miakit record --recorder m40 --out sessions --exercise squat --duration 60
+    miakit record --source lsl:MyAmp --out sessions --exercise squat   # a Lab Streaming Layer stream
+    """
+    from miakit.errors import SessionError
     from miakit.record.recorder import RecordPlan, parse_protocol, record_session
 
+    if emulate_kind not in ("raw", "envelope"):
+        raise SessionError("--emulate-kind", expected="raw or envelope", found=emulate_kind)
+    if recorder is None:
+        if not source.startswith("lsl"):
+            raise SessionError("--recorder", "a BLE recording needs its device profile", expected="a profile name such as m40, or a path", found=None)
+        recorder = "lsl"
     plan = RecordPlan(
-        recorder=recorder, out=out, emulate=emulate, duration_s=duration, subject=subject, exercise=exercise,
+        recorder=recorder, out=out, source=source, emulate=emulate, emulate_kind=emulate_kind, duration_s=duration, subject=subject, exercise=exercise,
         protocol=parse_protocol(protocol) if protocol else None, rest_s=rest,
         sensors=sensors, video=video, emulate_source=emulate_source, scan_timeout_s=scan_timeout,
         sync_after_s=None if no_sync else 1.0, on_event=lambda text: typer.echo(text, err=True),

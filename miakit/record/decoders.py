@@ -41,6 +41,9 @@ class Decoded:
     """(samples, channels) float64 in device units, before the profile's scale."""
     seq: int | None = None
     """The device's own packet counter, where the packet carries one."""
+    times: np.ndarray | None = None
+    """(samples,) the source's own time stamp of each sample (seconds on its clock), where the
+    payload carries them (Lab Streaming Layer); the session's clock data maps them to host time."""
 
 
 Decoder = Callable[[bytes], Decoded]
@@ -93,12 +96,37 @@ def _array_decoder(dtype: str) -> Decoder:
     return decode
 
 
+LSL_SAMPLE = np.dtype([("t", "<f8"), ("v", "<f4")])
+"""One sample of one channel of a Lab Streaming Layer stream as the recorder stores it."""
+
+
+def lsl_float32_v1(payload: bytes) -> Decoded:
+    """One channel of a pulled Lab Streaming Layer chunk: per sample a little-endian ``float64``
+    time stamp (seconds on the stream's source clock, as LSL stamped it) then a ``float32`` value
+    (12 bytes a sample). The time stamps come back as :attr:`Decoded.times`."""
+    if not payload or len(payload) % LSL_SAMPLE.itemsize:
+        raise DecodeError(f"lsl_float32_v1 payload length {len(payload)} is not a multiple of {LSL_SAMPLE.itemsize}")
+    rec = np.frombuffer(payload, dtype=LSL_SAMPLE)
+    times, values = rec["t"].astype(np.float64), rec["v"].astype(np.float64)
+    if not (np.all(np.isfinite(times)) and np.all(np.isfinite(values))):
+        raise DecodeError("payload holds a non-finite value or time stamp")
+    return Decoded(values=values[:, None], times=times)
+
+
+def encode_lsl_float32_v1(times: np.ndarray, values: np.ndarray) -> bytes:
+    """The inverse of :func:`lsl_float32_v1`: time stamps and values of one channel -> payload."""
+    rec = np.empty(len(times), dtype=LSL_SAMPLE)
+    rec["t"], rec["v"] = times, values
+    return rec.tobytes()
+
+
 DECODERS: dict[str, Decoder] = {
     "m40_envelope_v1": m40_envelope_v1,
     "ascii_float": ascii_float,
     "uint16_le": _array_decoder("<u2"),
     "int16_le": _array_decoder("<i2"),
     "float32_le": _array_decoder("<f4"),
+    "lsl_float32_v1": lsl_float32_v1,
 }
 
 

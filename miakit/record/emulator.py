@@ -14,6 +14,11 @@ Every notification actually handed to a subscribed connection is logged in
 
 Signals: :func:`synthetic_signals` (miakit's synthetic EMG) and :func:`uci_signals` (real EMG from
 the UCI "EMG Physical Action" set, reduced to a 10 Hz moving-RMS envelope).
+
+:class:`LslOutlet` is an emulated Lab Streaming Layer EMG device instead: one multi-channel outlet
+(type ``EMG``, channel labels = muscle names) streaming raw sEMG at 1 kHz or an envelope at its own
+rate (:func:`lsl_signals`), with dropouts (the outlet goes away and comes back with the same source
+id, as a device whose app restarts).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import asyncio
 import logging
 import random
 import struct
+import threading
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "Disconnect", "Stall", "Faults", "EmulatedSensor", "Emulator", "ENCODERS", "sensor_names",
-    "synthetic_signals", "uci_signals",
+    "synthetic_signals", "uci_signals", "LslOutlet", "lsl_signals",
 ]  # fmt: skip
 
 ADVERTISING_INTERVAL_MS = 20.0
@@ -370,3 +376,137 @@ def uci_signals(
     rms = np.sqrt((centred.reshape(n, window, -1) ** 2).mean(axis=1))
     columns = [UCI_MUSCLES.index(m) for m in muscles] if muscles is not None else range(len(names))
     return {name: rms[:, c % rms.shape[1]] for name, c in zip(names, columns)}
+
+
+# -- a Lab Streaming Layer EMG device --------------------------------------------------------------
+def lsl_signals(
+    *, kind: str = "raw", rate_hz: float | None = None, duration_s: float = 60.0, source: str | Path | None = None,
+    exercise: str = "squat", seed: int = 0,
+) -> tuple[np.ndarray, list[str], float]:
+    """(samples, 8) EMG for an emulated LSL device, its channel labels (MUSCLES names) and rate.
+
+    ``kind="raw"``: sEMG at ``rate_hz`` (1000 by default): a UCI file's 8 raw columns as they are
+    (``source``), else Gaussian noise shaped by miakit's synthetic envelope. ``kind="envelope"``:
+    the 10 Hz (or ``rate_hz``) envelope of either.
+    """
+    if kind not in ("raw", "envelope"):
+        raise ValueError(f"kind must be raw or envelope, found {kind!r}")
+    rate = float(rate_hz or (1000.0 if kind == "raw" else 10.0))
+    labels = list(UCI_MUSCLES) if source is not None else list(MUSCLES)
+    if source is not None and kind == "envelope":
+        sig = uci_signals(source, labels, muscles=labels, rate_hz=rate)
+        return np.column_stack([sig[m] for m in labels]), labels, rate
+    if source is not None:
+        raw = np.loadtxt(source, dtype=float)
+        if raw.ndim != 2 or raw.shape[1] != len(UCI_COLUMNS):
+            raise ValueError(f"{source}: expected {len(UCI_COLUMNS)} columns, found shape {raw.shape}")
+        return raw - raw.mean(axis=0), labels, rate
+    from miakit.synth.sessions import emg_signal
+
+    if kind == "envelope":
+        return np.asarray(emg_signal(exercise, duration_s=duration_s, rate_hz=rate, seed=seed), dtype=float), labels, rate
+    env = np.asarray(emg_signal(exercise, duration_s=duration_s, rate_hz=10.0, seed=seed), dtype=float)
+    t = np.arange(int(duration_s * rate)) / rate
+    shaped = np.column_stack([np.interp(t, np.arange(len(env)) / 10.0, env[:, j]) for j in range(env.shape[1])])
+    return shaped * np.random.default_rng(seed).standard_normal(shaped.shape), labels, rate
+
+
+class LslOutlet:
+    """An emulated EMG device with a Lab Streaming Layer outlet, streaming from a thread.
+
+    Pushes ``signal`` ((samples, channels), looping) at ``rate_hz`` in chunks of ``chunk_s``, each
+    stamped on the LSL clock as a device would (the last sample of a chunk at its due time, the
+    others spaced by the nominal rate). ``dropouts`` are ``(at_s, down_s)`` seconds after start:
+    the outlet is destroyed (an inlet sees the stream lost), the samples due meanwhile are never
+    sent, and a new outlet with the same source id comes back. :attr:`sent` holds the LSL time
+    stamps of every sample pushed; :attr:`gaps` the LSL times each dropout began and ended.
+    Use ``with LslOutlet(...)`` or :meth:`start` / :meth:`stop`.
+    """
+
+    def __init__(
+        self, name: str, signal: np.ndarray, *, rate_hz: float, labels: list[str], stream_type: str = "EMG",
+        source_id: str | None = None, units: str = "microvolts", dropouts: list[tuple[float, float]] | None = None, chunk_s: float = 0.02,
+    ):
+        self.name, self.rate_hz, self.labels, self.stream_type = name, float(rate_hz), list(labels), stream_type
+        self.signal = np.asarray(signal, dtype=np.float32)
+        if self.signal.ndim != 2 or self.signal.shape[1] != len(self.labels):
+            raise ValueError(f"signal must be (samples, {len(self.labels)}), found {self.signal.shape}")
+        self.source_id = source_id or f"miakit-emulator-{name}"
+        self.units, self.dropouts, self.chunk_s = units, sorted(dropouts or []), chunk_s
+        self._first = None
+        self.sent: list[np.ndarray] = []
+        self.gaps: list[tuple[float, float]] = []
+        self.t0: float = 0.0
+        """the LSL clock when the device started"""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def _make_outlet(self):
+        import pylsl
+
+        info = pylsl.StreamInfo(self.name, self.stream_type, len(self.labels), self.rate_hz, pylsl.cf_float32, self.source_id)
+        channels = info.desc().append_child("channels")
+        for label in self.labels:
+            ch = channels.append_child("channel")
+            ch.append_child_value("label", label)
+            ch.append_child_value("unit", self.units)
+            ch.append_child_value("type", self.stream_type)
+        info.desc().append_child("acquisition").append_child_value("manufacturer", "miakit emulator")
+        return pylsl.StreamOutlet(info, chunk_size=max(1, int(self.chunk_s * self.rate_hz)))
+
+    def start(self) -> "LslOutlet":
+        import pylsl
+
+        self._stop = threading.Event()
+        self._first = self._make_outlet()  # in this thread, so a resolve right after start finds it
+        self.t0 = pylsl.local_clock()
+        self._thread = threading.Thread(target=self._run, name=f"lsl-emu-{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        import pylsl
+
+        outlet, self._first = self._first, None  # the only reference: dropping it destroys the outlet
+        try:
+            period, k, n = 1.0 / self.rate_hz, 0, len(self.signal)
+            while not self._stop.is_set():
+                elapsed = pylsl.local_clock() - self.t0
+                due = int(elapsed * self.rate_hz)
+                down = [d for d in self.dropouts if d[0] <= elapsed < d[0] + d[1]]
+                if down and outlet is not None:
+                    outlet = None  # the stream goes away: inlets see it lost
+                    self.gaps.append((self.t0 + down[0][0], self.t0 + down[0][0] + down[0][1]))
+                if down:
+                    k = due
+                elif outlet is None:
+                    outlet, k = self._make_outlet(), due
+                elif due > k:
+                    idx = np.arange(k, due)
+                    stamps = self.t0 + (idx + 1) * period
+                    outlet.push_chunk(self.signal[idx % n], timestamp=float(stamps[-1]))
+                    self.sent.append(stamps)
+                    k = due
+                self._stop.wait(self.chunk_s)
+        except BaseException as exc:  # seen by the test or the recorder, not lost in a thread
+            self.error = exc
+            logger.exception("LSL emulator %s stopped", self.name)
+
+    def drop(self, down_s: float, *, after_s: float = 0.0) -> None:
+        """Schedule one more dropout: in ``after_s`` seconds, for ``down_s`` seconds."""
+        import pylsl
+
+        self.dropouts = sorted([*self.dropouts, (pylsl.local_clock() - self.t0 + after_s, down_s)])
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> "LslOutlet":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

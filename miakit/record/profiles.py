@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from miakit.errors import ProfileError
 from miakit.record.decoders import Decoded, DecodeError, UnknownDecoder, get_decoder
@@ -66,18 +66,20 @@ the size of ``scale`` (units per device count, either sign)."""
 
 
 class Profile(BaseModel):
-    """One kind of BLE EMG sensor."""
+    """One kind of EMG sensor: a BLE device, or (``transport: lsl``) a Lab Streaming Layer stream."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     name: str
     description: str = ""
     verified: bool = Field(description="false for a best guess that a real device has not confirmed")
-    kind: Literal["envelope", "raw"] = Field(
-        description="envelope: rectified, smoothed amplitude; raw: the sEMG signal itself"
+    transport: Literal["ble", "lsl"] = Field("ble", description="ble: a Bluetooth LE sensor; lsl: a Lab Streaming Layer stream")
+    kind: Literal["envelope", "raw", "auto"] = Field(
+        description="envelope: rectified, smoothed amplitude; raw: the sEMG signal itself; auto (lsl "
+        "only): decided by the stream's rate when recording (raw from LSL_RAW_MIN_HZ up)"
     )
-    match: Match
-    service_uuid: str
-    characteristic_uuid: str
+    match: Match = Match()
+    service_uuid: str | None = Field(None, description="BLE only")
+    characteristic_uuid: str | None = Field(None, description="BLE only")
     start_command: Command | None = None
     stop_command: Command | None = None
     decoder: str
@@ -101,8 +103,18 @@ class Profile(BaseModel):
 
     @field_validator("service_uuid", "characteristic_uuid")
     @classmethod
-    def _uuid(cls, v: str) -> str:
-        return _check_uuid(v)
+    def _uuid(cls, v: str | None) -> str | None:
+        return None if v is None else _check_uuid(v)
+
+    @model_validator(mode="after")
+    def _transport(self) -> "Profile":
+        if self.transport == "ble":
+            for name in ("service_uuid", "characteristic_uuid"):
+                if getattr(self, name) is None:
+                    raise ValueError(f"{name} is required for a BLE profile")
+            if self.kind == "auto":
+                raise ValueError("kind auto is for LSL profiles only; a BLE profile says envelope or raw")
+        return self
 
     @field_validator("decoder")
     @classmethod
@@ -126,7 +138,7 @@ class Profile(BaseModel):
         values = decoded.values
         if values.ndim != 2 or values.shape[1] != self.channels:
             raise DecodeError(f"decoder gave shape {values.shape}, profile has {self.channels} channels")
-        return Decoded(values=values * self.scale, seq=decoded.seq)
+        return Decoded(values=values * self.scale, seq=decoded.seq, times=decoded.times)
 
 
 def _check_uuid(value: str) -> str:

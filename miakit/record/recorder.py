@@ -38,6 +38,9 @@ class RecordPlan:
 
     recorder: str | Path
     out: Path
+    source: str = "ble"
+    """Where the EMG comes from: ``ble`` (BLE sensors of ``recorder``), ``lsl`` (Lab Streaming Layer
+    streams of type EMG) or ``lsl:NAME`` (the LSL stream(s) named NAME); see :mod:`miakit.record.lsl`."""
     emulate: bool = False
     duration_s: float | None = None
     subject: str = "S01"
@@ -53,6 +56,10 @@ class RecordPlan:
     faults: object | None = None
     """An :class:`~miakit.record.emulator.Faults` for the emulated sensors."""
     emulate_rate_hz: float | None = None
+    emulate_kind: str = "raw"
+    """With ``source`` lsl and ``emulate``: the emulated stream sends ``raw`` sEMG (1 kHz) or an ``envelope``."""
+    lsl_dropouts: list[tuple[float, float]] = field(default_factory=list)
+    """With ``source`` lsl and ``emulate``: (at_s, down_s) when the emulated stream goes away and for how long."""
     scan_timeout_s: float = 10.0
     sync_after_s: float | None = 1.0
     """Mark the sync moment (the subject claps) this long after streaming starts; None: no sync step."""
@@ -158,9 +165,19 @@ async def record_session_async(plan: RecordPlan) -> Path:
     from miakit.record.session_writer import SessionWriter
     from miakit.record.video import LiveCapture, import_video, mark_sync, parse_video_source
 
+    from miakit.record.lsl import parse_source
+
     say = plan.on_event or (lambda text: None)
+    source, stream_name = parse_source(plan.source)
     profile = load_profile(plan.recorder)
     profile_bytes = Path(profile.path).read_bytes()
+    if source == "lsl":
+        from miakit.record.lsl import require_pylsl
+
+        require_pylsl()
+    if (profile.transport == "lsl") != (source == "lsl"):
+        raise SessionError("--recorder", f"profile {profile.name!r} is for {profile.transport.upper()}, the source is {plan.source!r}",
+                           expected="an LSL profile (transport: lsl, e.g. lsl) for --source lsl, a BLE one otherwise", found=profile.transport)  # fmt: skip
     if plan.exercise is not None and plan.exercise not in EXERCISES:
         raise SessionError("--exercise", "unknown exercise", expected=f"one of {list(EXERCISES)}", found=plan.exercise)
     if plan.exercise is not None and plan.protocol:
@@ -172,7 +189,14 @@ async def record_session_async(plan: RecordPlan) -> Path:
     _check_out(plan.out)
 
     emulator = None
-    if plan.emulate:
+    if source == "lsl":
+        backend = None
+        if plan.emulate:
+            from miakit.record.lsl import start_emulator
+
+            emulator = start_emulator(stream_name, source=plan.emulate_source, kind=plan.emulate_kind, rate_hz=plan.emulate_rate_hz,
+                                      duration_s=plan.duration_s or 60.0, exercise=plan.exercise, dropouts=plan.lsl_dropouts)  # fmt: skip
+    elif plan.emulate:
         from miakit.record.bumble_backend import BumbleRadio
         from miakit.record.emulator import Emulator, sensor_names
 
@@ -188,27 +212,40 @@ async def record_session_async(plan: RecordPlan) -> Path:
     else:
         backend = BleBackend()
     try:
-        if sensors is None:
-            seen = await scan(backend, timeout_s=plan.scan_timeout_s, profile=profile)
-            found = sorted((d.name or d.address) for d, _ in seen.values())
-            sensors = dict(zip(found, MUSCLES))
-            if not sensors:
-                raise DeviceError(f"no sensor of profile {profile.name!r} found after a {plan.scan_timeout_s:g} s scan")
-        say(f"scanning for {len(sensors)} sensors ({profile.name})")
-        devices = await find_sensors(profile, sensors, backend=backend, timeout_s=plan.scan_timeout_s)
+        lsl = None
+        clock = {"clock_notes": "every host_time is time.monotonic() minus host_monotonic_at_start, stamped on arrival"}
+        if source == "lsl":
+            from miakit.record.lsl import prepare
+
+            say(f"resolving LSL {'stream ' + repr(stream_name) if stream_name else 'EMG streams'}")
+            lsl = await asyncio.to_thread(prepare, stream_name, profile, sensors, timeout_s=plan.scan_timeout_s, say=say)
+            profile, profile_bytes, sensors = lsl.profile, lsl.profile_bytes, lsl.sensors
+        else:
+            if sensors is None:
+                seen = await scan(backend, timeout_s=plan.scan_timeout_s, profile=profile)
+                found = sorted((d.name or d.address) for d, _ in seen.values())
+                sensors = dict(zip(found, MUSCLES))
+                if not sensors:
+                    raise DeviceError(f"no sensor of profile {profile.name!r} found after a {plan.scan_timeout_s:g} s scan")
+            say(f"scanning for {len(sensors)} sensors ({profile.name})")
+            devices = await find_sensors(profile, sensors, backend=backend, timeout_s=plan.scan_timeout_s)
 
         start = datetime.now(timezone.utc)
         t0 = time.monotonic()
+        if lsl is not None:
+            clock = lsl.writer_kwargs(t0)
         writer = SessionWriter(
             plan.out / session_id_for(plan.subject, plan.exercise, start), session_id=session_id_for(plan.subject, plan.exercise, start),
             subject=plan.subject, exercise=plan.exercise, profile=profile, profile_bytes=profile_bytes, sensors=sensors,
-            start_time=start, host_monotonic_at_start=t0, emulated=plan.emulate,
-            clock_notes="every host_time is time.monotonic() minus host_monotonic_at_start, stamped on arrival",
+            start_time=start, host_monotonic_at_start=t0, emulated=plan.emulate, **clock,
         )  # fmt: skip
-        recorder = BleRecorder(profile, writer, sensors, backend=backend, scan_timeout_s=plan.scan_timeout_s)
-        from miakit.record.ble import _Link
+        if lsl is not None:
+            recorder = lsl.recorder(writer)
+        else:
+            recorder = BleRecorder(profile, writer, sensors, backend=backend, scan_timeout_s=plan.scan_timeout_s)
+            from miakit.record.ble import _Link
 
-        recorder.links = {s: _Link(s, sensors[s], devices[s]) for s in sensors}
+            recorder.links = {s: _Link(s, sensors[s], devices[s]) for s in sensors}
         capture = None
         try:
             say(f"recording into {writer.folder}")
@@ -267,7 +304,9 @@ async def record_session_async(plan: RecordPlan) -> Path:
         return writer.folder
     finally:
         if emulator is not None:
-            await emulator.stop()
+            stopped = emulator.stop()
+            if asyncio.iscoroutine(stopped):
+                await stopped
 
 
 def record_session(plan: RecordPlan) -> Path:

@@ -21,6 +21,8 @@ from miakit.contracts.session import (
     EVENT_COLUMNS,
     EVENT_KINDS,
     EVENTS_FILE,
+    OFFSET_COLUMNS,
+    OFFSETS_FILE,
     PROFILE_FILE,
     SESSION_FILE,
     ClockInfo,
@@ -52,6 +54,8 @@ class SessionWriter:
         emulated: bool = False,
         clock_notes: str = "",
         flush_interval_s: float = 1.0,
+        lsl_clock_at_start: float | None = None,
+        streams: dict[str, str] | None = None,
     ):
         self.folder = Path(folder)
         try:
@@ -74,6 +78,8 @@ class SessionWriter:
             clock=ClockInfo(
                 host_monotonic_at_start=time.monotonic() if host_monotonic_at_start is None else host_monotonic_at_start,
                 notes=clock_notes,
+                lsl_clock_at_start=lsl_clock_at_start,
+                streams=dict(streams or {}),
             ),
             software={"miakit": __version__},
         )
@@ -85,6 +91,8 @@ class SessionWriter:
         self._events = csv.writer(self._events_fh, lineterminator="\n")
         self._emg.writerow(EMG_COLUMNS)
         self._events.writerow(EVENT_COLUMNS)
+        self._offsets_fh = None
+        self._offsets = None
         self._seq: dict[str, int] = {}
         self.flush_interval_s = flush_interval_s
         self._last_flush = time.monotonic()
@@ -106,6 +114,18 @@ class SessionWriter:
         self._events.writerow((f"{host_time:.6f}", kind, sensor, detail))
         self.flush_if_due()
 
+    def add_clock_offset(self, host_time: float, stream: str, local_time: float, offset: float) -> None:
+        """Append one clock offset LSL measured for ``stream`` (remote clock + offset = local LSL
+        clock, measured at ``local_time`` on the local LSL clock); starts clock_offsets.csv."""
+        if self._offsets is None:
+            self._offsets_fh = (self.folder / OFFSETS_FILE).open("w", newline="", buffering=1 << 12)
+            self._offsets = csv.writer(self._offsets_fh, lineterminator="\n")
+            self._offsets.writerow(OFFSET_COLUMNS)
+            self.meta = self.meta.model_copy(update={"clock": self.meta.clock.model_copy(update={"offsets": OFFSETS_FILE})})
+            self._write_meta()
+        self._offsets.writerow((f"{host_time:.6f}", stream, f"{local_time:.9f}", f"{offset:.9f}"))
+        self.flush_if_due()
+
     def set_video(self, video: VideoInfo) -> None:
         self.meta = self.meta.model_copy(update={"video": video})
         self._write_meta()
@@ -125,6 +145,8 @@ class SessionWriter:
     def flush(self) -> None:
         self._emg_fh.flush()
         self._events_fh.flush()
+        if self._offsets_fh is not None:
+            self._offsets_fh.flush()
         self._last_flush = time.monotonic()
 
     def close(self) -> None:
@@ -132,7 +154,7 @@ class SessionWriter:
         if self.closed:
             return
         self.flush()
-        for fh in (self._emg_fh, self._events_fh):
+        for fh in (self._emg_fh, self._events_fh, *([self._offsets_fh] if self._offsets_fh else [])):
             os.fsync(fh.fileno())
             fh.close()
         self.meta = self.meta.model_copy(update={"status": "complete"})

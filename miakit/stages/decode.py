@@ -3,6 +3,10 @@
 Reads ``emg.csv`` (one row per notification, contract 1) and turns each payload into samples with
 the profile's decoder. A payload the decoder cannot read is counted and skipped; it stays in
 ``emg.csv`` untouched, so a decoder fix later recovers it.
+
+Payloads that carry the source's own time stamps (Lab Streaming Layer) give each sample that time,
+mapped to the host clock by the session's clock offsets (:func:`lsl_to_host`), instead of the
+arrival time of its row.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ class SensorSamples:
     """the device's packet counter per sample, where the packets carry one"""
     packets: int = 0
     bad_packets: int = 0
+    timed: bool = False
+    """the times are the source's own time stamps (mapped to host time), not arrival times"""
 
 
 @dataclass
@@ -103,7 +109,10 @@ def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None
     out = DecodedEMG(profile=profile)
     for sensor in meta.sensors:
         rows = packets[packets["sensor"] == sensor]
-        arrival, values, seqs = [], [], []
+        arrival: list[float] = []
+        values: list[np.ndarray] = []
+        seqs: list[int | None] = []
+        stamps: list[np.ndarray] = []
         bad = 0
         for host_time, payload in zip(rows["host_time"].to_numpy(), rows["payload"].to_numpy()):
             try:
@@ -121,14 +130,54 @@ def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None
             dt = 1.0 / profile.rate_hz if profile.rate_hz else 0.0
             arrival.extend(host_time - dt * np.arange(n - 1, -1, -1))
             values.append(decoded.values)
+            if decoded.times is not None:
+                stamps.append(decoded.times)
             seqs.extend([decoded.seq] * n if decoded.seq is not None else [None] * n)
         has_seq = bool(seqs) and all(s is not None for s in seqs)
+        timed = bool(stamps) and sum(len(t) for t in stamps) == len(arrival)
+        times = lsl_to_host(np.concatenate(stamps), folder, meta, meta.clock.streams.get(sensor, "")) if timed else np.asarray(arrival)
         out.sensors[sensor] = SensorSamples(
             sensor=sensor,
-            arrival=np.asarray(arrival, dtype=np.float64),
+            timed=timed,
+            arrival=np.asarray(times, dtype=np.float64),
             values=np.concatenate(values) if values else np.zeros((0, profile.channels)),
             device_seq=np.asarray(seqs, dtype=np.int64) if has_seq else None,
             packets=len(rows),
             bad_packets=bad,
         )
     return out
+
+
+def lsl_to_host(stamps: np.ndarray, folder: str | Path, meta: SessionMeta, stream: str) -> np.ndarray:
+    """LSL time stamps of ``stream`` (its source clock) -> host times of the session.
+
+    As pyxdf synchronizes: the clock offsets measured for the stream (``clock_offsets.csv``) are
+    fitted as ``offset = a + b * local_time`` (a line through the offsets left after dropping those
+    more than 5 median deviations from the median, which probes with a slow round trip give), and
+    the stamp's host time is ``stamp + a + b * stamp - lsl_clock_at_start``. No offsets: offset 0
+    (the stamps are on the local clock already, as in an imported XDF file).
+    """
+    from miakit.contracts.session import OFFSETS_FILE
+
+    stamps = np.asarray(stamps, dtype=np.float64)
+    start = meta.clock.lsl_clock_at_start
+    if start is None:
+        raise SessionError(Path(folder) / "session.yaml", "time-stamped EMG needs the LSL clock at the start", field="clock.lsl_clock_at_start", found=None)
+    a = b = 0.0
+    if meta.clock.offsets:
+        path = Path(folder) / (meta.clock.offsets or OFFSETS_FILE)
+        table = pd.read_csv(path, dtype={"stream": str}, keep_default_na=False, on_bad_lines="skip")
+        table = table[table["stream"] == stream]
+        local = pd.to_numeric(table["local_time"], errors="coerce").to_numpy()
+        offset = pd.to_numeric(table["offset"], errors="coerce").to_numpy()
+        ok = np.isfinite(local) & np.isfinite(offset)
+        local, offset = local[ok], offset[ok]
+        if len(offset):
+            dev = np.abs(offset - np.median(offset))
+            keep = dev <= 5 * max(np.median(dev), 1e-6)
+            local, offset = local[keep], offset[keep]
+            if len(offset) >= 2 and np.ptp(local) > 1.0:
+                b, a = np.polyfit(local, offset, 1)
+            else:
+                a = float(np.median(offset))
+    return stamps + a + b * stamps - start

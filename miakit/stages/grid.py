@@ -54,6 +54,21 @@ def sample_times(arrival: np.ndarray, counter: np.ndarray | None, rate_hz: float
     return times
 
 
+def regular_samples(times: np.ndarray, values: np.ndarray, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Time-stamped samples of a regular source (LSL) -> (times, values) on its ``rate_hz`` grid, NaN
+    where a sample is missing (a dropout stays a gap, as the raw-EMG filters expect)."""
+    times = np.asarray(times, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    if len(times) == 0:
+        return times, values
+    k = np.rint((times - times[0]) * rate_hz).astype(np.int64)
+    k -= k.min()
+    t0 = float(np.median(times - k / rate_hz))
+    out = np.full(int(k.max()) + 1, np.nan)
+    out[k] = values
+    return t0 + np.arange(len(out)) / rate_hz, out
+
+
 def to_grid(times: np.ndarray, values: np.ndarray, grid: np.ndarray, *, max_gap_s: float) -> np.ndarray:
     """Linear interpolation of (times, values[, channels]) onto ``grid``; NaN across gaps > max_gap_s."""
     times = np.asarray(times, dtype=np.float64)
