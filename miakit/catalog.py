@@ -54,8 +54,9 @@ class CatalogEntry:
         url = str(self.args.get("urlpath", ""))
         return url.replace(CATALOG_DIR, self.catalog_dir).replace("{{CATALOG_DIR}}", self.catalog_dir)
 
-    def open(self, *, validate: bool = True):
-        """The dataset, lazily (dask-backed xarray), checked against contract 2."""
+    def open(self, *, validate: bool = True, deep: bool = False):
+        """The dataset, lazily (dask-backed xarray), checked against contract 2 (``deep``: the
+        values too)."""
         from miakit.store import local_path, open_store
 
         options = self.args.get("storage_options")
@@ -67,7 +68,7 @@ class CatalogEntry:
                 where, "storage_options are unused: they apply to fsspec URLs (s3://, gcs://, ...), not to a local store",
                 field=f"sources.{self.name}.args.storage_options", found=options,
             )  # fmt: skip
-        return open_store(self.urlpath, validate=validate, storage_options=options or None)
+        return open_store(self.urlpath, validate=validate, storage_options=options or None, deep=deep)
 
     to_dask = open  # intake's name for the same thing
 
@@ -223,15 +224,16 @@ def _header(path: Path) -> str:
     return "".join(lines)
 
 
-def open_dataset(name_or_path: str | Path, *, catalog: str | Path | Catalog | None = None, validate: bool = True):
-    """A dataset lazily, by store path or URL, or by name in a catalog."""
+def open_dataset(name_or_path: str | Path, *, catalog: str | Path | Catalog | None = None, validate: bool = True, deep: bool = False):
+    """A dataset lazily, by store path or URL, or by name in a catalog (``deep``: see
+    :func:`miakit.store.open_store`)."""
     from miakit.store import open_store
 
     text = str(name_or_path)
     if "://" in text or text.endswith(".zarr") or Path(text).exists():
-        return open_store(text, validate=validate)
+        return open_store(text, validate=validate, deep=deep)
     cat = catalog if isinstance(catalog, Catalog) else open_catalog(catalog)
-    return cat[text].open(validate=validate)
+    return cat[text].open(validate=validate, deep=deep)
 
 
 def dataset_metadata(ds) -> dict[str, Any]:

@@ -6,7 +6,9 @@ Every writer calls it before writing and every reader after opening.
 Store convention: Zarr format 2 with consolidated metadata (``.zmetadata``), chunked along
 ``frame`` only. Format 2 because its string and bool types and its consolidated metadata are
 specified and read by every Zarr implementation (and by intake-xarray); format 3 still marks both
-as unstable. The writer, the reader and the catalog all use :data:`ZARR_OPTIONS`.
+as unstable. The writer, the reader and the catalog all use :data:`ZARR_OPTIONS`. Every chunk is
+written (also one holding only fill values), so a missing chunk file is damage: the reader
+(:func:`miakit.store.open_store`) refuses it instead of reading fill values.
 """
 
 from __future__ import annotations
