@@ -728,14 +728,16 @@ def build_dataset(
         if plan.up_to_date and not force:
             return _existing(plan)
         with store_lock(out, timeout_s=lock_timeout_s):
-            try:
+            todo = [s for s in plan.sessions if not s.done or force]
+            try:  # the parts: a full disk here is one line too (an unreadable session is that session's reason)
                 plan.parts_dir.mkdir(parents=True, exist_ok=True)
-                todo = [s for s in plan.sessions if not s.done or force]
                 pool.map(run_part, [s.folder for s in todo], [str(s.part) for s in todo], spec=plan.spec, label="building sessions", progress=progress)
-                ds, reports = _assemble_parts(plan, sessions_dir, progress=progress)
-                write_dataset(ds, out, chunk_frames=plan.spec.chunk_frames, progress=progress)
             except (OSError, RuntimeError) as exc:
-                raise write_error(out, exc) from None
+                if not _disk_error(exc):
+                    raise
+                raise write_error(plan.parts_dir, exc) from None
+            ds, reports = _assemble_parts(plan, sessions_dir, progress=progress)
+            write_dataset(ds, out, chunk_frames=plan.spec.chunk_frames, progress=progress)
             if not keep_parts:
                 import shutil
 
@@ -744,6 +746,15 @@ def build_dataset(
         store=str(out), reports=reports, frames=ds.sizes["frame"], segments=ds.sizes["segment"],
         reused=len(plan.sessions) - len(todo),
     )  # fmt: skip
+
+
+def _disk_error(exc: BaseException) -> bool:
+    """A full disk or a folder that cannot be written (also as a write pool that stopped after one)."""
+    import errno
+
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+    return isinstance(exc, RuntimeError) and "cannot schedule new futures" in str(exc)
 
 
 def _assemble_parts(plan: BuildPlan, sessions_dir: str | Path, *, progress: bool) -> tuple[Any, list[QualityReport]]:
