@@ -187,7 +187,7 @@ def check_writable(catalog_path: str | Path) -> Path:
     except OSError as exc:
         raise CatalogError(catalog_path, f"cannot update the catalog: its folder {existing} is not writable ({exc.strerror or exc})") from None
     if catalog_path.is_dir():
-        raise CatalogError(catalog_path, "is a folder", expected="a catalog file (catalog.yaml)")
+        raise CatalogError(catalog_path, "is a folder, not a catalog file (catalog.yaml)")
     return catalog_path
 
 

@@ -60,9 +60,9 @@ def check_demo_output(out: Path, catalog: str | Path) -> None:
 
     check_output(out / "demo.zarr")
     if out.is_dir() and any(out.iterdir()) and not ((out / "sessions" / ".complete").is_file() or is_miakit_store(out / "demo.zarr")):
-        raise InputError(out, "exists and is not a folder miakit demo made", field="--out", expected="a new or empty folder, or an earlier demo's")
+        raise InputError(out, "exists and is not a folder miakit demo made", field="--out", expected="a new or empty folder, or an earlier demo's", found="other files")
     if out.exists() and not out.is_dir():
-        raise InputError(out, "is a file", field="--out", expected="a folder")
+        raise InputError(out, "is a file", field="--out", expected="a folder", found="a file")
     check_writable(catalog)
 
 

@@ -170,13 +170,13 @@ def check_output(
     real = Path(os.path.realpath(local))
     cwd = Path(os.path.realpath(os.getcwd()))
     if real == cwd or real in cwd.parents:
-        raise InputError(text, "the output would replace the working folder (or a folder above it)", field="--out", expected="a new path such as data/ds.zarr")
+        raise InputError(text, "the output would replace the working folder (or a folder above it); choose a new path such as data/ds.zarr", field="--out")
     for item in inputs:
         if item is None or (is_url(item) and local_path(item) is None):
             continue
         held = Path(os.path.realpath(local_path(item) or item))
         if held == real or real in held.parents:
-            raise InputError(text, f"the output holds this command's input {item}; miakit never replaces its own inputs", field="--out", expected="a path outside the inputs")
+            raise InputError(text, f"the output holds this command's input {item}; miakit never replaces its own inputs, choose a path outside them", field="--out")
     for parent in real.parents:
         if (parent / "session.yaml").is_file():
             raise InputError(text, f"the output lies inside the session folder {parent}; session folders are never modified", field="--out")
@@ -186,8 +186,8 @@ def check_output(
         elif not (real.is_dir() and is_miakit_store(real, kinds)):
             what = "a file" if not real.is_dir() else "a folder that is not a store miakit wrote"
             raise InputError(
-                text, f"exists and is {what} (no {MARKER} mark in its root attrs); miakit replaces only its own stores", field="--out",
-                expected="a new path, or move it away yourself",
+                text, f"exists and is {what} (no {MARKER} mark in its root attrs); miakit replaces only its own stores: choose a new path, or move it away yourself",
+                field="--out",
             )  # fmt: skip
     _check_writable(real.parent)
     return text
@@ -206,7 +206,7 @@ def _check_writable(folder: Path) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise InputError(existing, f"cannot write here: {exc.strerror or exc}", field="--out", expected="a writable folder") from None
+        raise InputError(existing, f"cannot write here ({exc.strerror or exc}); choose a writable folder", field="--out") from None
 
 
 def _check_remote_output(url: str, *, kinds: tuple[str, ...], storage_options: dict | None) -> str:

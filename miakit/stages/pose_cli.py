@@ -44,7 +44,7 @@ def check_keypoints_output(out: Path, video: Path) -> None:
     if out.suffix.lower() == ".zarr":
         check_output(out, inputs=(video,), kinds=("keypoints",))
     elif out.is_dir() or (out.exists() and video.exists() and out.samefile(video)):
-        raise InputError(out, "the output would replace a folder or the video", field="--out", expected="a new FILE.csv")
+        raise InputError(out, "the output would replace a folder or the video", field="--out", expected="a new FILE.csv", found="a folder" if out.is_dir() else "the video")
 
 
 def write_keypoints(ds, out: Path) -> None:

@@ -335,7 +335,7 @@ def check_video_output(out: str | Path) -> Path:
     if out.suffix.lower() != VIDEO_SUFFIX:
         raise InputError(out, "unsupported output format", field="--out", expected=f"a FILE{VIDEO_SUFFIX} (render writes H.264 MP4 video)", found=out.suffix or "no suffix")
     if out.is_dir():
-        raise InputError(out, "is a folder", field="--out", expected=f"a FILE{VIDEO_SUFFIX}")
+        raise InputError(out, "is a folder", field="--out", expected=f"a FILE{VIDEO_SUFFIX}", found="a folder")
     return out
 
 
