@@ -12,11 +12,12 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "open_dataset", "open_catalog", "validate_dataset", "validate_session"]
 
 
-def open_dataset(name_or_path, *, catalog=None, validate: bool = True):
-    """Open a built dataset lazily (dask-backed xarray), by catalog name or store path."""
+def open_dataset(name_or_path, *, catalog=None, validate: bool = True, deep: bool = False):
+    """Open a built dataset lazily (dask-backed xarray), by catalog name or store path. The checks
+    read metadata and one listing of the store; ``deep=True`` also reads and checks the values."""
     from miakit.catalog import open_dataset as _open
 
-    return _open(name_or_path, catalog=catalog, validate=validate)
+    return _open(name_or_path, catalog=catalog, validate=validate, deep=deep)
 
 
 def open_catalog(path=None):
@@ -26,11 +27,12 @@ def open_catalog(path=None):
     return _open(path)
 
 
-def validate_dataset(ds, *, where: str = "<dataset>"):
-    """Check an xarray Dataset against contract 2; raises DatasetError naming what is wrong."""
+def validate_dataset(ds, *, where: str = "<dataset>", deep: bool = False):
+    """Check an xarray Dataset against contract 2; raises DatasetError naming what is wrong.
+    ``deep=True`` also reads the values (finite data in valid frames, scores in [0, 1], times)."""
     from miakit.contracts.dataset import validate_dataset as _validate
 
-    return _validate(ds, where=where)
+    return _validate(ds, where=where, deep=deep)
 
 
 def validate_session(folder):

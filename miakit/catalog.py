@@ -46,6 +46,7 @@ class CatalogEntry:
     description: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     catalog_dir: str = "."
+    catalog_file: Path | None = None
 
     @property
     def urlpath(self) -> str:
@@ -53,11 +54,21 @@ class CatalogEntry:
         url = str(self.args.get("urlpath", ""))
         return url.replace(CATALOG_DIR, self.catalog_dir).replace("{{CATALOG_DIR}}", self.catalog_dir)
 
-    def open(self, *, validate: bool = True):
-        """The dataset, lazily (dask-backed xarray), checked against contract 2."""
-        from miakit.store import open_store
+    def open(self, *, validate: bool = True, deep: bool = False):
+        """The dataset, lazily (dask-backed xarray), checked against contract 2 (``deep``: the
+        values too)."""
+        from miakit.store import local_path, open_store
 
-        return open_store(self.urlpath, validate=validate, storage_options=self.args.get("storage_options"))
+        options = self.args.get("storage_options")
+        where = Path(self.catalog_dir) / "catalog.yaml" if self.catalog_file is None else self.catalog_file
+        if options is not None and not isinstance(options, dict):
+            raise CatalogError(where, "storage_options must be a mapping", field=f"sources.{self.name}.args.storage_options", found=options)
+        if options and local_path(self.urlpath) is not None:
+            raise CatalogError(
+                where, "storage_options are unused: they apply to fsspec URLs (s3://, gcs://, ...), not to a local store",
+                field=f"sources.{self.name}.args.storage_options", found=options,
+            )  # fmt: skip
+        return open_store(self.urlpath, validate=validate, storage_options=options or None, deep=deep)
 
     to_dask = open  # intake's name for the same thing
 
@@ -94,6 +105,7 @@ class Catalog:
         return CatalogEntry(
             name=name, driver="zarr", args=dict(src["args"]), description=src.get("description", ""),
             metadata=dict(src.get("metadata") or {}), catalog_dir=str(self.path.parent.resolve()).replace(os.sep, "/"),
+            catalog_file=self.path,
         )  # fmt: skip
 
     def __repr__(self) -> str:
@@ -128,10 +140,14 @@ def add_entry(
 ) -> CatalogEntry:
     """Add or replace the entry ``name`` (the file is created if needed, other entries kept).
 
-    A local store inside the catalog's folder is written relative to ``{{ CATALOG_DIR }}``.
+    A local store inside the catalog's folder is written relative to ``{{ CATALOG_DIR }}``. The
+    read, change and write happen under the catalog's lock (:func:`miakit.store.store_lock`), and
+    the file is replaced atomically (a temporary file, then ``os.replace``): processes registering
+    at the same time keep every entry, and a reader never sees half a file.
     """
+    from miakit.store import store_lock
+
     catalog_path = Path(catalog_path)
-    data = _read(catalog_path) if catalog_path.is_file() else {"metadata": {"version": 1}, "sources": {}}
     url = str(store_url)
     if "://" not in url:
         store = Path(url).resolve()
@@ -146,13 +162,53 @@ def add_entry(
         "args": {"urlpath": url, "consolidated": True},
         "metadata": dict(metadata or {}),
     }
-    if data["sources"].get(name) != entry:
-        data["sources"][name] = entry
-        catalog_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = catalog_path.with_name(catalog_path.name + ".tmp")
-        tmp.write_text(_header(catalog_path) + yaml.safe_dump(data, sort_keys=False))
-        os.replace(tmp, catalog_path)
+    with store_lock(catalog_path, timeout_s=60.0, what="another process is updating this catalog"):
+        data = _read(catalog_path) if catalog_path.is_file() else {"metadata": {"version": 1}, "sources": {}}
+        if data["sources"].get(name) != entry:
+            data["sources"][name] = entry
+            _write(catalog_path, _header(catalog_path) + yaml.safe_dump(data, sort_keys=False))
     return Catalog(catalog_path, data)[name]
+
+
+def check_writable(catalog_path: str | Path) -> Path:
+    """Refuse, before any work, a catalog miakit could not update (a read-only file or folder)."""
+    import tempfile
+
+    catalog_path = Path(catalog_path)
+    folder = catalog_path.parent if str(catalog_path.parent) else Path(".")
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{catalog_path.name}.", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise CatalogError(catalog_path, f"cannot update the catalog: its folder {existing} is not writable ({exc.strerror or exc})") from None
+    if catalog_path.is_dir():
+        raise CatalogError(catalog_path, "is a folder, not a catalog file (catalog.yaml)")
+    return catalog_path
+
+
+def _write(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all: a temporary file beside it, then ``os.replace``."""
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise CatalogError(path, f"cannot update the catalog ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.is_file() else 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise CatalogError(path, f"cannot update the catalog ({exc.strerror or exc})") from None
 
 
 def _header(path: Path) -> str:
@@ -167,15 +223,16 @@ def _header(path: Path) -> str:
     return "".join(lines)
 
 
-def open_dataset(name_or_path: str | Path, *, catalog: str | Path | Catalog | None = None, validate: bool = True):
-    """A dataset lazily, by store path or URL, or by name in a catalog."""
+def open_dataset(name_or_path: str | Path, *, catalog: str | Path | Catalog | None = None, validate: bool = True, deep: bool = False):
+    """A dataset lazily, by store path or URL, or by name in a catalog (``deep``: see
+    :func:`miakit.store.open_store`)."""
     from miakit.store import open_store
 
     text = str(name_or_path)
     if "://" in text or text.endswith(".zarr") or Path(text).exists():
-        return open_store(text, validate=validate)
+        return open_store(text, validate=validate, deep=deep)
     cat = catalog if isinstance(catalog, Catalog) else open_catalog(catalog)
-    return cat[text].open(validate=validate)
+    return cat[text].open(validate=validate, deep=deep)
 
 
 def dataset_metadata(ds) -> dict[str, Any]:

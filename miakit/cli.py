@@ -50,11 +50,14 @@ def synth(
     out: Path = typer.Option(..., "--out", help="Folder for the session folders (out/<subject>/<exercise>/)."),
     subjects: int = typer.Option(3, "--subjects", min=1, help="Number of synthetic subjects."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same sessions, byte for byte."),
-    duration: float = typer.Option(30.0, "--duration", min=5.0, help="Seconds recorded per exercise."),
+    duration: float = typer.Option(30.0, "--duration", min=5.0, help="Seconds recorded per exercise (5 to 3600)."),
     exercise: Optional[List[str]] = typer.Option(None, "--exercise", help="Only these exercises (repeatable); default all 20."),
     video: str = typer.Option("first", "--video", help="Skeleton preview videos: none, first (one per subject) or all."),
 ) -> None:
-    """Synthesize raw recording sessions (contract 1): M40 EMG packets, OpenPose keypoints, truth."""
+    """Synthesize raw recording sessions (contract 1): M40 EMG packets, OpenPose keypoints, truth.
+
+    Example: miakit synth --out sessions --subjects 2 --duration 20
+    """
     from miakit.layout import EXERCISES
     from miakit.synth import generate_sessions
 
@@ -91,7 +94,7 @@ def build_dataset_cmd(
 
     Example: miakit build-dataset sessions/ --out ds.zarr --decoder-plugin mylab.decoders:emg_v2
     """
-    from miakit.catalog import add_entry, dataset_metadata, default_catalog_path
+    from miakit.catalog import add_entry, check_writable, dataset_metadata, default_catalog_path
     from miakit.pipeline import build_dataset, plan_build
     from miakit.record.decoders import allow_import_paths
     from miakit.report_tables import print_build_plan, print_build_summary
@@ -105,6 +108,7 @@ def build_dataset_cmd(
     if dry_run:
         print_build_plan(plan_build(sessions_dir, out, pipeline=pipeline, progress=True))
         return
+    check_writable(catalog or default_catalog_path())
     result = build_dataset(sessions_dir, out, pipeline=pipeline, workers=workers, scheduler=scheduler, force=force)
     print_build_summary(result)
     name = name or Path(str(out).rstrip("/")).stem
@@ -245,6 +249,13 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, standalone_mode=True)
     except MiakitError as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:  # a full disk or a read-only folder where no command caught it first
+        import errno
+
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        typer.echo(f"error: {exc.filename or 'output'}: {exc.strerror}", err=True)
         sys.exit(2)
 
 

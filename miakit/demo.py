@@ -26,6 +26,7 @@ def run_demo(out: str | Path = "miakit-demo", *, subjects: int = 3, duration_s: 
     from miakit.synth import generate_sessions
 
     out = Path(out)
+    check_demo_output(out, catalog or default_catalog_path())
     c = console()
     c.rule("[bold]1/4 synthesize sessions")
     sessions = out / "sessions"
@@ -48,6 +49,21 @@ def run_demo(out: str | Path = "miakit-demo", *, subjects: int = 3, duration_s: 
     link_figures(Path(bench.report), out / "README.md", figures)
     c.print(f"pictures in {out / 'figures'}; see {out / 'README.md'}")
     return Path(bench.report)
+
+
+def check_demo_output(out: Path, catalog: str | Path) -> None:
+    """Before any work: OUT is new, empty or a folder an earlier demo made (its sessions or its
+    store are there), OUT/demo.zarr may be replaced (:func:`miakit.store.check_output`) and the
+    catalog can be updated. The demo never writes into a folder of other files (``--out .``)."""
+    from miakit.catalog import check_writable
+    from miakit.store import check_output, is_miakit_store
+
+    check_output(out / "demo.zarr")
+    if out.is_dir() and any(out.iterdir()) and not ((out / "sessions" / ".complete").is_file() or is_miakit_store(out / "demo.zarr")):
+        raise InputError(out, "exists and is not a folder miakit demo made", field="--out", expected="a new or empty folder, or an earlier demo's", found="other files")
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "is a file", field="--out", expected="a folder", found="a file")
+    check_writable(catalog)
 
 
 FIGURES = {

@@ -64,7 +64,7 @@ class SessionPool:
         except ImportError:
             raise MiakitError("--workers and --scheduler need dask.distributed: pip install 'miakit[parallel]'") from None
         if self.scheduler is not None:
-            self._client = Client(self.scheduler)
+            self._client = connect(self.scheduler)
             return self
         with dask.config.set({"distributed.worker.multiprocessing-method": start_method(), **QUIET}):
             self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None)
@@ -97,6 +97,36 @@ class SessionPool:
                     future.result()  # fail fast on the first error
                     bar.advance(task)
         return self._client.gather(futures)
+
+
+CONNECT_TIMEOUT_S = 10.0
+"""How long ``--scheduler ADDRESS`` waits for a scheduler to answer."""
+
+
+def connect(address: str, *, timeout_s: float = CONNECT_TIMEOUT_S):
+    """A ``distributed.Client`` of the scheduler at ``address``; a malformed address, or one where no
+    scheduler answers within ``timeout_s``, is one line (and no half-made client left to complain
+    at exit)."""
+    import socket
+
+    from distributed import Client
+    from distributed.comm import parse_address, parse_host_port
+
+    hint = "expected tcp://HOST:PORT, such as tcp://127.0.0.1:8786"
+    try:
+        protocol, location = parse_address(str(address))
+        host, port = parse_host_port(location) if protocol in ("tcp", "tls") else (None, None)
+    except (ValueError, TypeError) as exc:
+        raise MiakitError(f"--scheduler {address!r}: not a scheduler address ({hint}; {exc})") from None
+    if host is not None:
+        try:
+            socket.create_connection((host, port), timeout=timeout_s).close()
+        except OSError as exc:
+            raise MiakitError(f"--scheduler {address}: no scheduler answers there within {timeout_s:g} s ({exc.strerror or exc.__class__.__name__})") from None
+    try:
+        return Client(address, timeout=f"{timeout_s}s")
+    except (OSError, ValueError, TimeoutError, MemoryError, RuntimeError) as exc:
+        raise MiakitError(f"--scheduler {address}: not a dask scheduler, or it did not answer within {timeout_s:g} s ({exc.__class__.__name__})") from None
 
 
 def start_method() -> str:

@@ -17,11 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -571,9 +570,9 @@ def _process_session(folder: Path, spec: PipelineSpec, report: QualityReport) ->
 
 
 def _fs(location: str | Path):
-    import fsspec
+    from miakit.store import filesystem
 
-    return fsspec.core.url_to_fs(str(location))
+    return filesystem(str(location))
 
 
 def list_sessions(root: str | Path) -> list[str]:
@@ -653,10 +652,11 @@ class BuildPlan:
 def parts_dir_for(out: str | Path) -> Path:
     """Where per-session results wait for the store: ``STORE.zarr.parts`` beside a local store,
     a folder in the user's cache for a store at a URL."""
-    from miakit.store import is_url
+    from miakit.store import local_path
 
-    if not is_url(out):
-        return Path(f"{str(out).rstrip('/')}.parts")
+    local = local_path(out)
+    if local is not None:
+        return Path(f"{os.path.realpath(local)}.parts")
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "miakit" / "parts"
     return cache / hashlib.sha256(str(out).encode()).hexdigest()[:16]
 
@@ -788,20 +788,30 @@ def build_dataset(
     - An interrupted build resumes: sessions already processed with the same inputs and pipeline
       are not processed again.
     - Only one build writes a store at a time: a second one fails clearly (or waits up to
-      ``lock_timeout_s``).
+      ``lock_timeout_s``); the lock is keyed by the resolved store (:func:`miakit.store.store_lock`).
+    - ``out`` must be new, empty or a store miakit wrote, and may not hold the sessions
+      (:func:`miakit.store.check_output`, checked before any work). The new store is written
+      beside the old one and swapped in: readers see the old store or the new one, and a build
+      that fails or is killed leaves the old one.
     """
     from miakit.parallel import SessionPool
+    from miakit.store import check_output, store_lock, write_dataset, write_error
 
+    check_output(out, inputs=(sessions_dir,))
     with SessionPool(workers, scheduler) as pool:
         plan = plan_build(sessions_dir, out, pipeline=pipeline, progress=progress, pool=pool)
         if plan.up_to_date and not force:
             return _existing(plan)
-        with _store_lock(plan, out, lock_timeout_s):
+        with store_lock(out, timeout_s=lock_timeout_s):
             todo = [s for s in plan.sessions if not s.done or force]
-            pool.map(run_part, [s.folder for s in todo], [str(s.part) for s in todo], spec=plan.spec, label="building sessions", progress=progress)
+            try:  # the parts: a full disk here is one line too (an unreadable session is that session's reason)
+                plan.parts_dir.mkdir(parents=True, exist_ok=True)
+                pool.map(run_part, [s.folder for s in todo], [str(s.part) for s in todo], spec=plan.spec, label="building sessions", progress=progress)
+            except (OSError, RuntimeError) as exc:
+                if not _disk_error(exc):
+                    raise
+                raise write_error(plan.parts_dir, exc) from None
             ds, reports = _assemble_parts(plan, sessions_dir, progress=progress)
-            from miakit.store import write_dataset
-
             write_dataset(ds, out, chunk_frames=plan.spec.chunk_frames, progress=progress)
             if not keep_parts:
                 import shutil
@@ -813,21 +823,13 @@ def build_dataset(
     )  # fmt: skip
 
 
-@contextmanager
-def _store_lock(plan: BuildPlan, out: str | Path, timeout_s: float) -> Iterator[None]:
-    """Only one build writes a store at a time: a second one fails clearly, or waits ``timeout_s``."""
-    from filelock import FileLock, Timeout
+def _disk_error(exc: BaseException) -> bool:
+    """A full disk or a folder that cannot be written (also as a write pool that stopped after one)."""
+    import errno
 
-    plan.parts_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(plan.parts_dir) + ".lock")
-    try:
-        lock.acquire(timeout=timeout_s)
-    except Timeout:
-        raise MiakitError(f"{out}: another build is writing this store (lock {lock.lock_file}); wait for it to finish") from None
-    try:
-        yield
-    finally:
-        lock.release()
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+    return isinstance(exc, RuntimeError) and "cannot schedule new futures" in str(exc)
 
 
 def _assemble_parts(plan: BuildPlan, sessions_dir: str | Path, *, progress: bool) -> tuple[Any, list[QualityReport]]:

@@ -217,7 +217,7 @@ def run_ablation(
         for seed in seeds:
             for name, splits in experiments.items():
                 run = out / "runs" / f"{i}-{v.model}-{v.features}-{v.augment}-b{v.batch_size}" / f"seed{seed}" / name.replace(":", "-")
-                result = train(ds, replace(config, seed=seed), run, progress=progress, resume=resume, splits=splits, frames=frames)
+                result = train(ds, replace(config, seed=seed), run, progress=progress, resume=resume and (Path(run) / "last.pt").is_file(), splits=splits, frames=frames)
                 scores[seed, name], seconds = _test_rmse(ds, frames, splits, result.checkpoint), seconds + result.wall_s
         per_seed = {seed: (scores[seed, "in_distribution"], float(np.mean([scores[seed, f"loeo:{ex}"] for ex in folds]))) for seed in seeds}
         by_seed = {}

@@ -6,7 +6,9 @@ Every writer calls it before writing and every reader after opening.
 Store convention: Zarr format 2 with consolidated metadata (``.zmetadata``), chunked along
 ``frame`` only. Format 2 because its string and bool types and its consolidated metadata are
 specified and read by every Zarr implementation (and by intake-xarray); format 3 still marks both
-as unstable. The writer, the reader and the catalog all use :data:`ZARR_OPTIONS`.
+as unstable. The writer, the reader and the catalog all use :data:`ZARR_OPTIONS`. Every chunk is
+written (also one holding only fill values), so a missing chunk file is damage: the reader
+(:func:`miakit.store.open_store`) refuses it instead of reading fill values.
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ class Var:
     kind: str  # numpy dtype kind(s): f float, i signed int, b bool, U/O string
     doc: str
     required: bool = True
+    dtype: str | None = None  # the exact dtype, where the contract fixes it
 
 
 VARIABLES: dict[str, Var] = {
-    "emg": Var(("frame", "muscle"), "f", "muscle activation on the 10 Hz grid, in attrs['emg_units']"),
-    "keypoints": Var(("frame", "keypoint", "space"), "f", "BODY_25 keypoints in source-image pixels"),
-    "keypoint_score": Var(("frame", "keypoint"), "f", "keypoint confidence in [0, 1]; 0 where missing"),
+    "emg": Var(("frame", "muscle"), "f", "muscle activation on the 10 Hz grid, in attrs['emg_units']", dtype="float32"),
+    "keypoints": Var(("frame", "keypoint", "space"), "f", "BODY_25 keypoints in source-image pixels", dtype="float32"),
+    "keypoint_score": Var(("frame", "keypoint"), "f", "keypoint confidence in [0, 1]; 0 where missing", dtype="float32"),
     "time": Var(("frame",), "f", "seconds from the start of the frame's segment"),
     "valid": Var(("frame",), "b", "both modalities present and every check passed"),
     "segment_session": Var(("segment",), "UO", "the session (or release clip group) it came from"),
@@ -50,7 +53,7 @@ VARIABLES: dict[str, Var] = {
     "segment_source": Var(("segment",), "UO", "what produced it: synthetic, recording, mia-release, uci-emg"),
     "segment_flags": Var(("segment",), "UO", "comma-separated flags, such as 'truncated', or ''"),
     "emg_clean": Var(
-        ("frame", "muscle"), "f", "noise-free activation where known (synthetic data)", required=False
+        ("frame", "muscle"), "f", "noise-free activation where known (synthetic data)", required=False, dtype="float32"
     ),
     # Optional, written by the lab importers (miakit import c3d / trc): one trial seen by several
     # virtual cameras, muscles a recording lacks, and gait events (an ``event`` dim of its own).
@@ -84,9 +87,13 @@ PROVENANCE_KEYS = ("pipeline", "pipeline_sha256", "inputs_sha256", "miakit_versi
 def validate_dataset(ds, *, where: str = "<dataset>", deep: bool = False):
     """Check ``ds`` against contract 2 and return it.
 
-    Cheap structural checks always run (dims, coordinates, variables, dtypes, attrs, the segment
-    table). With ``deep=True`` the values are checked too (scores in [0, 1], times rising within
-    each segment), which reads the data.
+    Cheap checks always run, from the metadata alone (no frame is read): dims, coordinates,
+    variables, exact dtypes (also the dtype stored on disk), attr types and values (``rate_hz`` a
+    finite positive number, ``complete`` a boolean, ``muscles`` a list of names, ...), and the segment
+    table. With ``deep=True`` the values are read and checked too: scores in [0, 1], times finite,
+    starting at 0 and rising within each segment, no infinite EMG or keypoint, and every valid frame
+    with finite EMG (and, with pose, a finite keypoint). :func:`miakit.store.open_store` adds the
+    check that no chunk file is missing.
     """
     missing_dims = [d for d in DIMS if d not in ds.dims]
     if missing_dims:
@@ -108,29 +115,49 @@ def validate_dataset(ds, *, where: str = "<dataset>", deep: bool = False):
             raise DatasetError(where, "wrong dims", field=name, expected=str(var.dims), found=str(da.dims))
         if da.dtype.kind not in var.kind:
             raise DatasetError(where, "wrong dtype", field=name, expected=f"kind {var.kind!r}", found=str(da.dtype))
-    for key in ATTRS:
-        if key not in ds.attrs:
-            raise DatasetError(where, "missing attribute", field=f"attrs.{key}", expected=ATTRS[key], found="nothing")
-    if ds.attrs["schema"] != SCHEMA:
-        raise DatasetError(where, "unsupported schema", field="attrs.schema", expected=SCHEMA, found=ds.attrs["schema"])
-    if float(ds.attrs["rate_hz"]) <= 0:
-        raise DatasetError(where, "bad rate", field="attrs.rate_hz", expected="a positive rate", found=ds.attrs["rate_hz"])
-    if list(ds.attrs["muscles"]) != [str(m) for m in ds["muscle"].values]:
-        raise DatasetError(
-            where, "muscle layout disagrees with the muscle coordinate", field="attrs.muscles",
-            expected=[str(m) for m in ds["muscle"].values], found=ds.attrs["muscles"],
-        )  # fmt: skip
-    modalities = ds.attrs.get("modalities", ["emg", "pose"])
-    if not set(modalities) <= {"emg", "pose"} or "emg" not in modalities:
-        raise DatasetError(where, "unknown modalities", field="attrs.modalities", expected="['emg', 'pose'] or ['emg']", found=modalities)
-    prov = ds.attrs["provenance"]
-    if not isinstance(prov, dict) or any(k not in prov for k in PROVENANCE_KEYS):
-        raise DatasetError(where, "incomplete provenance", field="attrs.provenance", expected=list(PROVENANCE_KEYS), found=prov)
+        stored = da.encoding.get("dtype")
+        for dtype in (da.dtype, stored):
+            if var.dtype and dtype is not None and np.dtype(dtype) != np.dtype(var.dtype):
+                raise DatasetError(where, "wrong dtype", field=name, expected=var.dtype, found=str(np.dtype(dtype)))
+    _check_attrs(ds, where)
     _check_segments(ds, where)
     _check_events(ds, where)
     if deep:
         _check_values(ds, where)
     return ds
+
+
+def _is_number(value) -> bool:
+    import numbers
+
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_attrs(ds, where: str) -> None:
+    attrs = ds.attrs
+    for key in ATTRS:
+        if key not in attrs:
+            raise DatasetError(where, "missing attribute", field=f"attrs.{key}", expected=ATTRS[key], found="nothing")
+    if attrs["schema"] != SCHEMA:
+        raise DatasetError(where, "unsupported schema", field="attrs.schema", expected=SCHEMA, found=attrs["schema"])
+    rate = attrs["rate_hz"]
+    if not _is_number(rate) or not np.isfinite(rate) or rate <= 0:
+        raise DatasetError(where, "bad rate", field="attrs.rate_hz", expected="a finite positive number (10)", found=rate)
+    if "complete" in attrs and not isinstance(attrs["complete"], (bool, np.bool_)):
+        raise DatasetError(where, "bad flag", field="attrs.complete", expected="true or false", found=attrs["complete"])
+    for key in ("keypoint_layout", "emg_units"):
+        if not isinstance(attrs[key], str):
+            raise DatasetError(where, "bad attribute", field=f"attrs.{key}", expected="a string", found=attrs[key])
+    muscles = attrs["muscles"]
+    coord = [str(m) for m in ds["muscle"].values]
+    if not isinstance(muscles, (list, tuple)) or not all(isinstance(m, str) for m in muscles) or list(muscles) != coord:
+        raise DatasetError(where, "muscle layout disagrees with the muscle coordinate", field="attrs.muscles", expected=coord, found=muscles)
+    modalities = attrs.get("modalities", ["emg", "pose"])
+    if not isinstance(modalities, (list, tuple)) or not all(isinstance(m, str) for m in modalities) or not set(modalities) <= {"emg", "pose"} or "emg" not in modalities:
+        raise DatasetError(where, "unknown modalities", field="attrs.modalities", expected="['emg', 'pose'] or ['emg']", found=modalities)
+    prov = attrs["provenance"]
+    if not isinstance(prov, dict) or any(k not in prov for k in PROVENANCE_KEYS):
+        raise DatasetError(where, "incomplete provenance", field="attrs.provenance", expected=list(PROVENANCE_KEYS), found=prov)
 
 
 def _check_segments(ds, where: str) -> None:
@@ -169,10 +196,27 @@ def _check_values(ds, where: str) -> None:
     if np.any((score < 0) | (score > 1)) or np.any(np.isnan(score)):
         raise DatasetError(where, "scores outside [0, 1]", field="keypoint_score", found=(float(np.nanmin(score)), float(np.nanmax(score))))
     time = np.asarray(ds["time"].values)
+    if not np.all(np.isfinite(time)):
+        raise DatasetError(where, "times must be finite", field="time", found=f"{int((~np.isfinite(time)).sum())} frames NaN or infinite")
     for seg, s, n in zip(ds["segment"].values, ds["segment_start"].values, ds["segment_length"].values):
         t = time[s : s + n]
         if n and (np.any(np.diff(t) <= 0) or abs(t[0]) > 1e-6):
             raise DatasetError(where, "time must start at 0 and rise within a segment", field=f"time[{seg}]", found=t[:3].tolist())
+    valid = np.asarray(ds["valid"].values, dtype=bool)
+    emg = np.asarray(ds["emg"].values)
+    if np.any(np.isinf(emg)):
+        raise DatasetError(where, "infinite EMG", field="emg", found=f"{int(np.isinf(emg).any(axis=1).sum())} frames")
+    no_emg = valid & ~np.isfinite(emg).any(axis=1)
+    if no_emg.any():
+        raise DatasetError(where, "valid frames without EMG", field="emg", expected="finite EMG in every valid frame", found=f"{int(no_emg.sum())} frames, first {int(np.flatnonzero(no_emg)[0])}")
+    keypoints = np.asarray(ds["keypoints"].values)
+    if np.any(np.isinf(keypoints)):
+        raise DatasetError(where, "infinite keypoints", field="keypoints", found=f"{int(np.isinf(keypoints).any(axis=(1, 2)).sum())} frames")
+    if "pose" in ds.attrs.get("modalities", ["emg", "pose"]):
+        seen = (np.isfinite(keypoints).all(axis=2) & (score > 0)).any(axis=1)
+        no_pose = valid & ~seen
+        if no_pose.any():
+            raise DatasetError(where, "valid frames without keypoints", field="keypoints", expected="a finite, scored keypoint in every valid frame", found=f"{int(no_pose.sum())} frames, first {int(np.flatnonzero(no_pose)[0])}")
 
 
 def segment_of_frame(ds) -> np.ndarray:

@@ -47,6 +47,18 @@ def provenance(*, pipeline: str, parameters: dict, inputs_sha256: str, inputs_ha
     }
 
 
+def check_outputs(root: str | Path, out: str | Path, catalog: str | Path | None) -> None:
+    """Before any work: ``out`` may be replaced (never the release itself, a folder holding it, or
+    a folder of other files; :func:`miakit.store.check_output`) and ``catalog`` can be updated."""
+    from miakit.store import check_output
+
+    check_output(out, inputs=(root,))
+    if catalog is not None:
+        from miakit.catalog import check_writable
+
+        check_writable(catalog)
+
+
 def write_and_register(ds, out: str | Path, report: ImportReport, *, catalog: str | Path | None, name: str | None, description: str) -> None:
     """Write ``ds`` with :func:`miakit.store.write_dataset`; add a catalog entry if ``catalog`` is given
     (named ``name``, default the store's name without ``.zarr``)."""

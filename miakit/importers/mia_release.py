@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from miakit.errors import InputError
-from miakit.importers.common import ImportReport, Segment, assemble, nothing_imported, provenance, write_and_register
+from miakit.importers.common import ImportReport, Segment, assemble, check_outputs, nothing_imported, provenance, write_and_register
 from miakit.layout import IMAGE_HEIGHT, IMAGE_WIDTH, RATE_HZ
 
 RELEASE_MUSCLES: tuple[str, ...] = (
@@ -185,6 +185,7 @@ def import_mia_release(
     show_progress: bool = False,
 ) -> ImportReport:
     """Import the release under ``root`` into a new store at ``out``; register it in ``catalog`` if given."""
+    check_outputs(root, out, catalog)
     ds, report = load_mia_release(root, with_verts=with_verts, muscles=muscles, show_progress=show_progress)
     write_and_register(ds, out, report, catalog=catalog, name=name, description=f"Muscles in Action public release, imported from {root}")
     return report

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from miakit.errors import InputError
-from miakit.importers.common import ImportReport, Segment, assemble, nothing_imported, provenance, write_and_register
+from miakit.importers.common import ImportReport, Segment, assemble, check_outputs, nothing_imported, provenance, write_and_register
 from miakit.layout import MUSCLES, RATE_HZ
 
 UCI_CHANNELS: tuple[str, ...] = ("R-Bic", "R-Tri", "L-Bic", "L-Tri", "R-Thi", "R-Ham", "L-Thi", "L-Ham")
@@ -196,6 +196,7 @@ def import_uci(
 
     ``params`` are :func:`load_uci`'s conditioning parameters.
     """
+    check_outputs(root, out, catalog)
     ds, report = load_uci(root, show_progress=show_progress, **params)
     write_and_register(
         ds, out, report, catalog=catalog, name=name,

@@ -251,6 +251,9 @@ def predict_video(
     from miakit.viz.render import VideoSource, emg_scale, render_segment
 
     video, out = Path(video), Path(out)
+    from miakit.store import check_output
+
+    check_output(out / "activation.zarr", inputs=(video, checkpoint if isinstance(checkpoint, (str, Path)) else None))
     ckpt = load(checkpoint)
     timings: dict[str, float] = {}
     tick = time.perf_counter()
@@ -276,8 +279,7 @@ def predict_video(
     paths = {name: out / name for name in ("activation.csv", "activation.zarr", "overlay.mp4", "activation.png")}
     _write_csv(paths["activation.csv"], time_s, predicted, ckpt.muscles)
     result_ds = predicted_dataset(ds, predicted, ckpt)
-    _remove(paths["activation.zarr"])
-    write_dataset(result_ds, paths["activation.zarr"])
+    write_dataset(result_ds, paths["activation.zarr"])  # replaces only a store miakit wrote
     fig = activation_figure(time_s, predicted, ckpt.muscles, title=f"predicted activation: {video.name} ({ckpt.path.name}, step {ckpt.meta.get('step', '?')})", units=result_ds.attrs["emg_units"])
     from miakit.viz.plots import save_figure
 
@@ -325,15 +327,6 @@ def _write_csv(path: Path, time_s: np.ndarray, predicted: np.ndarray, muscles: l
     table = pd.DataFrame(np.asarray(predicted, dtype=np.float64), columns=list(muscles))
     table.insert(0, "time", np.round(time_s, 6))
     table.to_csv(path, index=False, float_format="%.4f")
-
-
-def _remove(path: Path) -> None:
-    import shutil
-
-    if path.is_dir():
-        shutil.rmtree(path)
-    elif path.exists():
-        path.unlink()
 
 
 def activation_figure(time_s: np.ndarray, activation: np.ndarray, muscles: list[str], *, title: str = "predicted activation", units: str = ""):

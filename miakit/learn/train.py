@@ -193,6 +193,8 @@ def train(
     import torch.nn.functional as F
 
     out = Path(out)
+    if resume and not (out / "last.pt").is_file():
+        raise InputError(out / "last.pt", "nothing to resume: no last.pt", expected="the --out folder of an earlier run (drop --resume to start afresh)", found="no such file")
     out.mkdir(parents=True, exist_ok=True)
     ctx = from_environment(config.device)  # one process, or this rank of a torchrun job (miakit.learn.distributed)
     ctx.check_batch(config.batch_size)

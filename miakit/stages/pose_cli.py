@@ -27,6 +27,7 @@ def pose(
 
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(out, "unknown output format", field="--out", expected=" or ".join(OUTPUT_SUFFIXES), found=out.suffix or "no suffix")
+    check_keypoints_output(out, video)
     timings: dict = {}
     ds = estimate_pose(video, rate_hz=rate_hz, backend=backend, progress=True, timings=timings)
     write_keypoints(ds, out)
@@ -34,19 +35,28 @@ def pose(
     typer.echo(str(out))
 
 
-def write_keypoints(ds, out: Path) -> None:
-    """Write a keypoints dataset to ``out`` (.zarr or .csv), replacing what was there."""
-    import shutil
+def check_keypoints_output(out: Path, video: Path) -> None:
+    """Before any work: a ``.zarr`` OUT must be new, empty or keypoints miakit wrote
+    (:func:`miakit.store.check_output`); a ``.csv`` OUT must not be a folder or the video."""
+    from miakit.errors import InputError
+    from miakit.store import check_output
 
+    if out.suffix.lower() == ".zarr":
+        check_output(out, inputs=(video,), kinds=("keypoints",))
+    elif out.is_dir() or (out.exists() and video.exists() and out.samefile(video)):
+        raise InputError(out, "the output would replace a folder or the video", field="--out", expected="a new FILE.csv", found="a folder" if out.is_dir() else "the video")
+
+
+def write_keypoints(ds, out: Path) -> None:
+    """Write a keypoints dataset to ``out`` (.zarr or .csv). A ``.zarr`` replaces only keypoints
+    miakit wrote there, built beside and swapped in (:func:`miakit.store.write_zarr`)."""
     import numpy as np
 
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".zarr":
-        from miakit.contracts.dataset import ZARR_OPTIONS
+        from miakit.store import write_zarr
 
-        if out.exists():
-            shutil.rmtree(out)
-        ds.to_zarr(out, mode="w", **ZARR_OPTIONS)
+        write_zarr(ds, out, kind="keypoints")
         return
     names = [str(k) for k in ds["keypoint"].values]
     header = ["time", "frame_time"] + [f"{k}_{c}" for k in names for c in ("x", "y", "score")]

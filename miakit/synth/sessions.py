@@ -32,6 +32,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from miakit.contracts.session import KeypointsInfo, TruthInfo, VideoInfo
+from miakit.errors import InputError
 from miakit.layout import EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES
 from miakit.synth.activation import add_sensor_noise, emg_curve, sample_curve
 from miakit.synth.motion import Motion, estimate_keypoints, project
@@ -296,6 +297,10 @@ def _write_truth(path: Path, times: np.ndarray, truth: np.ndarray) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+MIN_DURATION_S, MAX_DURATION_S = 5.0, 3600.0
+"""Seconds per exercise :func:`generate_sessions` accepts (checked before any work)."""
+
+
 def generate_sessions(
     out: str | Path,
     *,
@@ -318,6 +323,10 @@ def generate_sessions(
 
     if video not in ("none", "first", "all"):
         raise ValueError(f"video must be 'none', 'first' or 'all', found {video!r}")
+    if not (MIN_DURATION_S <= float(duration_s) <= MAX_DURATION_S):  # NaN fails too
+        raise InputError("synth", "implausible duration", field="duration", expected=f"{MIN_DURATION_S:g} to {MAX_DURATION_S:g} seconds per exercise", found=duration_s)
+    if not str(out).strip():
+        raise InputError("--out", "no output folder named", expected="a folder for the sessions", found=str(out))
     unknown = [e for e in exercises if e not in EXERCISES]
     if unknown:
         raise ValueError(f"unknown exercise {unknown[0]!r}; expected one of {list(EXERCISES)}")

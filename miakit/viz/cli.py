@@ -107,7 +107,9 @@ def render(
     """Draw a session or a dataset segment as video: frames (or a skeleton), BODY_25 skeleton, and the
     8 muscles coloured from relaxed (blue) to flexed (red); measured and predicted side by side."""
     from miakit.viz.common import find_segment, predict_segment
+    from miakit.viz.render import check_video_output
 
+    check_video_output(out)
     if (session_dir is None) == (dataset is None):
         raise typer.BadParameter("give either SESSION_DIR or --dataset with --segment", param_hint="SESSION_DIR/--dataset")
     if dataset is not None and segment is None:

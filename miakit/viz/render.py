@@ -326,6 +326,19 @@ class RenderResult:
     scale: EmgScale
 
 
+VIDEO_SUFFIX = ".mp4"
+
+
+def check_video_output(out: str | Path) -> Path:
+    """``out`` must name an MP4 (what is written): ``--out r.png`` is refused, not written as MP4."""
+    out = Path(out)
+    if out.suffix.lower() != VIDEO_SUFFIX:
+        raise InputError(out, "unsupported output format", field="--out", expected=f"a FILE{VIDEO_SUFFIX} (render writes H.264 MP4 video)", found=out.suffix or "no suffix")
+    if out.is_dir():
+        raise InputError(out, "is a folder", field="--out", expected=f"a FILE{VIDEO_SUFFIX}", found="a folder")
+    return out
+
+
 def render_segment(
     dataset: Any,
     segment: str | int,
@@ -350,6 +363,7 @@ def render_segment(
     from miakit.progress import track
     from miakit.viz.common import as_dataset, find_segment, where_of
 
+    out = check_video_output(out)
     ds = as_dataset(dataset, catalog=catalog)
     seg = find_segment(ds, segment, where=where_of(dataset))
     if seg.length == 0:

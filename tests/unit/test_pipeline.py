@@ -160,13 +160,15 @@ def test_a_second_build_into_the_same_store_fails_clearly(session_factory, tmp_p
     from filelock import FileLock
 
     from miakit.errors import MiakitError
+    from miakit.store import lock_path
 
     session_factory("a")
     out = tmp_path / "ds.zarr"
-    Path(f"{out}.parts").mkdir()
-    with FileLock(f"{out}.parts.lock"):
-        with pytest.raises(MiakitError, match="another build is writing this store"):
-            build_dataset(tmp_path / "sessions", out, progress=False)
+    with FileLock(str(lock_path(out))):  # the lock of the resolved store, also for a file:// URL of it
+        for spelled in (out, f"file://{out}"):
+            with pytest.raises(MiakitError, match="another build is writing this store"):
+                build_dataset(tmp_path / "sessions", spelled, progress=False)
+    assert not list(tmp_path.glob("*.lock"))  # no lock file beside the store
 
 
 def test_sessions_and_store_on_a_non_local_filesystem(session_factory, tmp_path):
