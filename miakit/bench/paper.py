@@ -141,7 +141,8 @@ def run_paper(ds, out: str | Path, *, profile: str | PaperProfile = "default", p
     """Run the paper's experiments on ``ds`` with ``profile`` and write ``out/report.md``, CSVs and PNGs."""
     import pandas as pd
 
-    from miakit.learn.windows import has_release_split, load_frames
+    from miakit.contracts.dataset import UNKNOWN_EXERCISE
+    from miakit.learn.windows import has_release_split, load_frames, unknown_segments
 
     t0 = time.perf_counter()
     profile = get_profile(profile)
@@ -161,6 +162,10 @@ def run_paper(ds, out: str | Path, *, profile: str | PaperProfile = "default", p
     # Table 1, right
     left_out = _loeo_exercises(ds, profile)
     notes: list[str] = []
+    unknown = unknown_segments(ds)
+    if unknown:
+        notes.append(f"{unknown} segments with unknown exercise: grouped as '{UNKNOWN_EXERCISE}' in-distribution, "
+                     "left out of leave-one-exercise-out and subject transfer.")  # fmt: skip
     if left_out:
         table, loeo_scores = _leave_one_exercise_out(ds, frames, profile, left_out, out, log, progress)
         tables["leave-one-exercise-out"], scores["leave-one-exercise-out"] = table, loeo_scores
@@ -282,9 +287,9 @@ def _scores(preds: dict, y_test: np.ndarray) -> dict:
 
 
 def _loeo_exercises(ds, profile: PaperProfile) -> list[str]:
-    from miakit.learn.windows import segment_table
+    from miakit.learn.windows import known_exercises
 
-    names = sorted(set(segment_table(ds)[1].tolist()))
+    names = known_exercises(ds)
     if len(names) < 2:
         return []
     n = profile.loeo_exercises or len(names)

@@ -31,6 +31,8 @@ class SensorSamples:
     """the device's packet counter per sample, where the packets carry one"""
     packets: int = 0
     bad_packets: int = 0
+    duplicate_packets: int = 0
+    """packets received twice (:func:`miakit.stages.quality.duplicate_packets`)"""
 
 
 @dataclass
@@ -83,12 +85,16 @@ def read_packets(folder: str | Path) -> pd.DataFrame:
 
 def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None = None) -> DecodedEMG:
     """Decode every notification of every mapped sensor."""
+    from miakit.stages.grid import unwrap_counter
+    from miakit.stages.quality import duplicate_packets
+
     profile = profile or session_profile(folder)
     packets = read_packets(folder)
     out = DecodedEMG(profile=profile)
     for sensor in meta.sensors:
         rows = packets[packets["sensor"] == sensor]
         arrival, values, seqs = [], [], []
+        good_payloads, packet_seqs = [], []
         bad = 0
         for host_time, payload in zip(rows["host_time"].to_numpy(), rows["payload"].to_numpy()):
             try:
@@ -96,6 +102,8 @@ def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None
             except (DecodeError, ValueError):
                 bad += 1
                 continue
+            good_payloads.append(payload)
+            packet_seqs.append(decoded.seq)
             n = len(decoded.values)
             # Samples of one notification were taken before it was sent, spaced by the nominal rate.
             dt = 1.0 / profile.rate_hz if profile.rate_hz else 0.0
@@ -103,6 +111,10 @@ def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None
             values.append(decoded.values)
             seqs.extend([decoded.seq] * n if decoded.seq is not None else [None] * n)
         has_seq = bool(seqs) and all(s is not None for s in seqs)
+        if packet_seqs and all(s is not None for s in packet_seqs):  # the device's counter
+            duplicates = duplicate_packets(unwrap_counter(np.asarray(packet_seqs)), np.asarray(good_payloads))
+        else:  # no counter: only rows written twice
+            duplicates = duplicate_packets(rows["seq"].to_numpy(), rows["payload"].to_numpy())
         out.sensors[sensor] = SensorSamples(
             sensor=sensor,
             arrival=np.asarray(arrival, dtype=np.float64),
@@ -110,5 +122,6 @@ def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None
             device_seq=np.asarray(seqs, dtype=np.int64) if has_seq else None,
             packets=len(rows),
             bad_packets=bad,
+            duplicate_packets=duplicates,
         )
     return out
