@@ -97,8 +97,9 @@ def _level_bar(value: float, full_scale: float, width: int = 12) -> str:
 def sensor_table(stats: list[SensorStats], now: float, *, full_scale: float = 500.0, title: str = "", caption: str = ""):
     """A rich Table with one row per sensor (``caption`` under it: the marker keys)."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title or None, caption=caption or None, caption_justify="left", expand=False)
+    table = Table(title=title or None, caption=Text(caption) if caption else None, caption_justify="left", expand=False)
     for column in ("sensor", "muscle", "state", "level", "value", "pkt/s", "packets", "drops", "bad", "disc."):
         table.add_column(column, justify="right" if column not in ("sensor", "muscle", "state", "level") else "left")
     colors = {"streaming": "green", "stalled": "yellow", "reconnecting": "red", "connecting": "cyan"}
