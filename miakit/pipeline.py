@@ -145,6 +145,8 @@ def choose_pipeline(folders: list[str]) -> tuple[str, str]:
     if without:
         return "mia", (f"chosen: {with_pose} of {with_pose + without} sessions have video or keypoints; the {without} without are left out "
                        "(build them into their own store with --pipeline emg-only)")  # fmt: skip
+    if not with_pose:
+        return "mia", "chosen: the default (no session.yaml could be read to choose by)"
     return "mia", "chosen: the sessions have video or keypoints"
 
 
