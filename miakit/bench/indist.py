@@ -84,7 +84,7 @@ def run_in_distribution(
         row["windows"] = int(sel.sum())
         rows[ex] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
-    known = table.drop(index=UNKNOWN_EXERCISE) if UNKNOWN_EXERCISE in table.index and len(table) > 1 else table
+    known = table.drop(index=UNKNOWN_EXERCISE) if UNKNOWN_EXERCISE in table.index and len(table) > 1 else table.copy()
     table.loc["mean"] = known.mean(numeric_only=True)  # over the named exercises; an 'unknown' row is shown apart
     table.loc["mean", "windows"] = int(known["windows"].sum())
     table["windows"] = table["windows"].astype(int)

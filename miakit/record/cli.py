@@ -39,12 +39,18 @@ def record(
 ) -> None:
     """Record a session: BLE EMG sensors (+ video) into a session folder; prints the folder last.
 
-    Example, emulated sensors (no hardware), then a dataset with no further flags:
+    Emulated sensors (no hardware), then a dataset with no further flags:
 
-        miakit record --recorder m40 --emulate --duration 20 --exercise squat --out sessions
+    \b
+        miakit record --recorder m40 --emulate --duration 20 --out sessions
         miakit build-dataset sessions --out rec.zarr
 
-    With faults: --emulate-drop 0.05 --emulate-duplicate 0.01 --emulate-disconnect M40-03@5:2
+    Add --exercise squat to name what was recorded (else it builds as exercise 'unknown').
+    Faults for the emulated sensors, for instance:
+
+    \b
+        miakit record --recorder m40 --emulate --duration 20 --out sessions \\
+            --emulate-drop 0.05 --emulate-duplicate 0.01 --emulate-disconnect M40-03@5:2
 
     While recording on a terminal: m marks the exercise's start/stop, c the sync clap, q stops.
     Ctrl-C and SIGTERM stop cleanly too.

@@ -37,8 +37,18 @@ def _rows(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+def _help_example(command: str) -> list[str]:
+    """The arguments of the first line of `miakit record --help` that runs ``miakit COMMAND``."""
+    shown = subprocess.run([*CLI, "record", "--help"], capture_output=True, text=True, check=True).stdout
+    line = next(line.strip() for line in shown.splitlines() if line.strip().startswith(f"miakit {command} "))
+    return line.split()[1:]
+
+
 def test_record_as_help_shows_then_build_with_no_flags(tmp_path):
-    recorded = _run(["record", "--recorder", "m40", "--emulate", "--duration", str(SECONDS), "--out", "sessions"], tmp_path)
+    args = _help_example("record")
+    assert args == ["record", "--recorder", "m40", "--emulate", "--duration", "20", "--out", "sessions"]
+    args[args.index("--duration") + 1] = str(SECONDS)  # the same flags, a shorter recording
+    recorded = _run(args, tmp_path)
     assert recorded.returncode == 0, recorded.stderr[-2000:]
     # no --exercise and no terminal: a warning line before the recording, not a question
     assert "warning: no --exercise or --protocol" in recorded.stderr
@@ -46,7 +56,9 @@ def test_record_as_help_shows_then_build_with_no_flags(tmp_path):
     folder = tmp_path / recorded.stdout.strip().splitlines()[-1]
     assert validate_session(folder).status == "complete"
 
-    built = _run(["build-dataset", "sessions", "--out", "rec.zarr"], tmp_path, timeout=300)
+    build = _help_example("build-dataset")
+    assert build == ["build-dataset", "sessions", "--out", "rec.zarr"]  # no flags
+    built = _run(build, tmp_path, timeout=300)
     assert built.returncode == 0, built.stderr[-2000:] + built.stdout[-2000:]
     assert "pipeline emg-only (chosen:" in built.stdout
     ds = miakit.open_dataset(tmp_path / "rec.zarr")
