@@ -6,7 +6,6 @@ Only typer and the standard library at module level; the rest is imported inside
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from pathlib import Path
 from typing import List, Optional
@@ -57,6 +56,7 @@ def record(
     """
     from miakit.layout import EXERCISES
     from miakit.record.emulator import sensor_names
+    from miakit.record.monitor import interactive
     from miakit.record.profiles import load_profile
     from miakit.record.recorder import RecordPlan, check_duration, parse_faults, parse_protocol, record_session
 
@@ -66,7 +66,7 @@ def record(
         faults = parse_faults(sensor_names(load_profile(recorder)), drop=emulate_drop, duplicate=emulate_duplicate,
                               disconnect=emulate_disconnect or (), stall=emulate_stall or (), missing=emulate_missing or ())  # fmt: skip
     if exercise is None and protocol is None:
-        if sys.stdin.isatty():
+        if interactive():
             while True:
                 answer = typer.prompt(f"exercise recorded ({', '.join(EXERCISES)}; Enter: none, it builds as 'unknown')",
                                       default="", show_default=False, err=True).strip()  # fmt: skip

@@ -18,7 +18,7 @@ from typing import Callable
 
 from miakit.record.ble import SensorStats
 
-__all__ = ["MARKER_KEYS", "KeyReader", "keys_line", "sensor_table", "summary_line", "run_monitor"]
+__all__ = ["MARKER_KEYS", "KeyReader", "interactive", "keys_line", "sensor_table", "summary_line", "run_monitor"]
 
 MARKER_KEYS = {
     "m": "mark start/stop of {exercise}",
@@ -26,6 +26,22 @@ MARKER_KEYS = {
     "q": "stop recording",
 }
 """Keys read while recording (a terminal on standard input) -> what they do."""
+
+
+def interactive(stream=None) -> bool:
+    """Whether ``stream`` (standard input) is a terminal this process may read: a terminal, and not
+    a job in the background of it (reading or changing its mode there would stop the process)."""
+    stream = stream if stream is not None else sys.stdin
+    try:
+        fd = stream.fileno()
+    except (AttributeError, ValueError, OSError):
+        return False
+    if not os.isatty(fd):
+        return False
+    try:
+        return os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:  # not our controlling terminal (a pty handed to us): nobody else reads it
+        return True
 
 
 def keys_line(exercise: str) -> str:
@@ -52,7 +68,7 @@ class KeyReader:
             fd = self.stream.fileno()
         except (AttributeError, ValueError, OSError):
             return False
-        tty_in = os.isatty(fd)
+        tty_in = interactive(self.stream)
         if not (tty_in or force):
             return False
         if tty_in:
