@@ -53,14 +53,16 @@ GOALS = {"loading_windows_per_s": 20_000.0, "loading_ratio": 20.0, "training_rat
 
 
 def run_speed(
-    out: str | Path, *, quick: bool = False, progress: bool = True, steps: int | None = None, repeats: int | None = None
+    out: str | Path, *, quick: bool = False, progress: bool = True, steps: int | None = None, repeats: int | None = None,
+    threads: int | None = 1,
 ) -> dict:
     """Run both benchmarks; write ``out/speed.json`` and ``out/speed.md``; return the figures.
 
     ``quick``: a small release (32 clips) and 3 training steps of the (small) paper CNN, seconds
     in all; the default (1,000 clips, 10 x 40 steps of the paper's Transformer) takes a few
     minutes on a 2-core CPU. ``steps`` and ``repeats`` change the training benchmark's (a short
-    check of the ratio: ``steps=10, repeats=3``, about a minute).
+    check of the ratio: ``steps=10, repeats=3``, about a minute); ``threads``: torch's CPU threads
+    for the training benchmark (see :func:`bench_training`).
     """
     from miakit.importers.mia_release import import_mia_release
     from miakit.progress import step
@@ -78,7 +80,7 @@ def run_speed(
             loading = bench_loading(store, release, min_seconds=0.2 if quick else 2.0)
         with step("training benchmark", enabled=progress):
             training = bench_training(store, steps=steps or (3 if quick else 40), repeats=repeats or (1 if quick else 5),
-                                      model="cnn" if quick else "transformer")  # fmt: skip
+                                      model="cnn" if quick else "transformer", threads=threads)  # fmt: skip
     results = {
         "quick": quick, "machine": machine(), "loading": loading, "training": training,
         "goals": {
@@ -244,7 +246,9 @@ def _epoch_rate(loader, *, epochs: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def bench_training(store: Path, *, steps: int = 40, repeats: int = 5, model: str = "transformer", device: str = "auto") -> dict:
+def bench_training(
+    store: Path, *, steps: int = 40, repeats: int = 5, model: str = "transformer", device: str = "auto", threads: int | None = 1
+) -> dict:
     """Samples per second of :func:`~miakit.learn.train.train` and of a bare loop, same model and batches.
 
     The trainer runs ``steps`` steps with one validation at the end (and its checkpoints); the bare
@@ -253,16 +257,36 @@ def bench_training(store: Path, *, steps: int = 40, repeats: int = 5, model: str
     time. ``ratio`` (trainer / bare loop speed) is the best CPU time of each on a CPU device (the
     best wall time on a GPU); ``pair_ratios`` are the ratios of each interleaved pair, whose spread
     says how far one number can be trusted.
+
+    ``threads``: torch's CPU threads during the benchmark (None: torch's default). One by default:
+    with several, a thread waiting for another that the busy machine has descheduled spins, and that
+    waiting counts as CPU time (runs of the same 20 steps took 2.9 to 8.0 CPU s on 2 threads of a
+    2-core machine at load 12); on one thread the CPU time is the work.
     """
     import torch
 
-    from miakit.learn.train import TrainConfig, resolve_device, train
-    from miakit.learn.windows import load_frames, split_in_distribution
+    from miakit.learn.train import resolve_device
+    from miakit.learn.windows import load_frames
     from miakit.store import open_store
 
     ds = open_store(store)
     frames = load_frames(ds)
     device = resolve_device(device)
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _bench_training(ds, frames, steps=steps, repeats=repeats, model=model, device=device)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _bench_training(ds, frames, *, steps: int, repeats: int, model: str, device: str) -> dict:
+    import torch
+
+    from miakit.learn.train import TrainConfig, train
+    from miakit.learn.windows import split_in_distribution
+
     config = TrainConfig(model=model, batch_size=BATCH, max_steps=steps, eval_every=steps, warmup_steps=min(10, steps), device=device)
     splits = split_in_distribution(ds, window=config.window, eval_stride=config.window)
     trainer_s, bare_s, trainer_cpu_s, bare_cpu_s = [], [], [], []

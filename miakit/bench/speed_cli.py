@@ -17,6 +17,7 @@ def speed(
     quick: bool = typer.Option(False, "--quick", help="A small data set and a few steps (seconds, for CI); the default takes minutes."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps per run [default: 40; --quick: 3]."),
     repeats: Optional[int] = typer.Option(None, "--repeats", min=1, help="Runs of the trainer and of the bare loop, in turn [default: 5; --quick: 1]."),
+    threads: int = typer.Option(1, "--threads", min=0, help="Torch CPU threads while training (0: torch's default). One keeps CPU time the work itself: threads that wait for each other spin."),
 ) -> None:
     """Windows/s from the Zarr store vs the MIA release's clip files, and trainer vs bare-loop samples/s.
 
@@ -25,7 +26,7 @@ def speed(
     """
     from miakit.bench.speed import run_speed
 
-    results = run_speed(out, quick=quick, steps=steps, repeats=repeats)
+    results = run_speed(out, quick=quick, steps=steps, repeats=repeats, threads=threads or None)
     loading, training = results["loading"], results["training"]
     typer.echo(
         f"loading: Zarr {loading['store_windows_per_s']:,.0f} windows/s, clip files {loading['authors_clip_windows_per_s']:,.0f} "

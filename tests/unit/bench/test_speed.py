@@ -27,7 +27,11 @@ def test_clip_files_and_the_store_hold_the_same_windows(tmp_path):
 
 
 def test_quick_run_writes_positive_figures(tmp_path):
+    import torch
+
+    threads = torch.get_num_threads()
     results = run_speed(tmp_path, quick=True, progress=False)
+    assert results["training"]["torch_threads"] == 1 and torch.get_num_threads() == threads  # one thread, then restored
     saved = json.loads((tmp_path / "speed.json").read_text())
     assert saved["loading"]["windows"] == results["loading"]["windows"] == 32
     for key in ("authors_clip_windows_per_s", "lean_clip_windows_per_s", "store_windows_per_s", "store_cold_windows_per_s", "ratio_vs_authors"):
