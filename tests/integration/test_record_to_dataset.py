@@ -192,3 +192,28 @@ def test_no_bluetooth_stack_is_one_line_pointing_to_emulate(tmp_path, args):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "no Bluetooth on this host" in lines[0] and "--emulate" in lines[0]
     assert not (tmp_path / "sessions").exists()
+
+
+def test_sigterm_before_the_recording_starts_leaves_nothing(tmp_path):
+    """Stopped while scanning (a sensor that never appears, a long scan): one line, no folder left."""
+    proc = subprocess.Popen([*CLI, "record", "--recorder", "m40", "--emulate", "--exercise", "squat", "--emulate-missing", "M40-03",
+                             "--scan-timeout", "60", "--out", "sessions"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        lines = _stderr_lines(proc)
+        _wait_for(lines, "scanning for 8 sensors")
+        time.sleep(0.5)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+        took = time.monotonic() - sent
+        time.sleep(0.2)
+        rest = []
+        while not lines.empty():
+            rest.append(lines.get())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2 and took < 10  # not the 60 s scan
+    assert any("stopped while scanning" in line and "nothing was written" in line for line in rest), rest
+    assert not any("Traceback" in line for line in rest)
+    assert not (tmp_path / "sessions").exists()
