@@ -247,7 +247,7 @@ async def record_session_async(plan: RecordPlan) -> Path:
     video = parse_video_source(plan.video) if plan.video else None
     if video and not video[2] and not Path(video[1]).is_file():
         raise SessionError(video[1], "no such video file")
-    made_out = not plan.out.exists()
+    made = [d for d in (plan.out, *plan.out.parents) if not d.exists()]  # what _check_out creates, deepest first
     _check_out(plan.out)
 
     loop = asyncio.get_running_loop()
@@ -292,8 +292,11 @@ async def record_session_async(plan: RecordPlan) -> Path:
 
         start = datetime.now(timezone.utc)
         t0 = time.monotonic()
+        folder = plan.out / session_id_for(plan.subject, plan.exercise, start)
+        if not folder.exists():
+            made.insert(0, folder)
         writer = SessionWriter(
-            plan.out / session_id_for(plan.subject, plan.exercise, start), session_id=session_id_for(plan.subject, plan.exercise, start),
+            folder, session_id=session_id_for(plan.subject, plan.exercise, start),
             subject=plan.subject, exercise=plan.exercise, profile=profile, profile_bytes=profile_bytes, sensors=sensors,
             start_time=start, host_monotonic_at_start=t0, emulated=plan.emulate,
             clock_notes="every host_time is time.monotonic() minus host_monotonic_at_start, stamped on arrival",
@@ -379,14 +382,14 @@ async def record_session_async(plan: RecordPlan) -> Path:
             writer.close()
         return writer.folder
     except BaseException:
-        if not started:  # a failed start: leave nothing behind
-            if writer is not None:
+        if not started:  # a failed start: leave nothing behind, and only what this call made
+            if writer is not None and writer.folder in made:
                 shutil.rmtree(writer.folder, ignore_errors=True)
-            if made_out:
+            for d in made:
                 try:
-                    plan.out.rmdir()  # only where still empty
+                    d.rmdir()  # only where still empty
                 except OSError:
-                    pass
+                    break
         raise
     finally:
         _STOP = None
