@@ -44,9 +44,11 @@ def interactive(stream=None) -> bool:
         return True
 
 
-def keys_line(exercise: str) -> str:
-    """The marker keys, for the live view: ``keys: [m] mark start/stop of squat  [c] ...``."""
-    return "keys: " + "  ".join(f"[{k}] {what.format(exercise=exercise)}" for k, what in MARKER_KEYS.items()) + "  (Ctrl-C stops too)"
+def keys_line(exercise: str | None) -> str:
+    """The marker keys, for the live view: ``keys: [m] mark start/stop of squat  [c] ...``
+    (no ``m`` where ``exercise`` is None: a protocol marks its exercises itself)."""
+    keys = {k: what for k, what in MARKER_KEYS.items() if exercise is not None or k != "m"}
+    return "keys: " + "  ".join(f"[{k}] {what.format(exercise=exercise)}" for k, what in keys.items()) + "  (Ctrl-C stops too)"
 
 
 class KeyReader:

@@ -323,7 +323,7 @@ async def record_session_async(plan: RecordPlan) -> Path:
 
             def on_key(key: str) -> None:
                 nonlocal marking
-                if key == "m":
+                if key == "m" and not plan.protocol:  # a protocol marks its exercises itself
                     marking = not marking
                     detail = f"{'start' if marking else 'stop'}:{marked}"
                     writer.add_event(recorder.now(), "marker", "", detail)
@@ -339,7 +339,7 @@ async def record_session_async(plan: RecordPlan) -> Path:
             keys = KeyReader(on_key) if plan.keys is not False else None
             if keys is not None and not keys.start(loop, force=bool(plan.keys)):
                 keys = None
-            help_line = keys_line(marked) if keys is not None else ""
+            help_line = keys_line(None if plan.protocol else marked) if keys is not None else ""
             if help_line:
                 say(help_line)
             started = True

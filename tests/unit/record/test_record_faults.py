@@ -68,3 +68,9 @@ def test_live_view_shows_the_marker_keys():
     console.print(sensor_table(stats, 1.0, caption=keys_line("squat")))
     text = console.export_text()
     assert "[m] mark start/stop of squat" in text and "[c] mark the sync clap now" in text and "[q] stop recording" in text
+
+
+def test_a_protocol_offers_no_mark_key():
+    from miakit.record.monitor import keys_line
+
+    assert "[m]" in keys_line("unknown") and "[m]" not in keys_line(None) and "[q] stop recording" in keys_line(None)
