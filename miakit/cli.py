@@ -75,7 +75,7 @@ def synth(
 def build_dataset_cmd(
     sessions_dir: str = typer.Argument(..., help="A session folder, or a folder holding session folders (a path or an fsspec URL)."),
     out: str = typer.Option(..., "--out", help="The Zarr store to write, STORE.zarr (a path or an fsspec URL)."),
-    pipeline: str = typer.Option("mia", "--pipeline", help="Pipeline name (pipelines/NAME.yaml) or path."),
+    pipeline: str = typer.Option("auto", "--pipeline", help="Pipeline name (pipelines/NAME.yaml) or path; auto: emg-only where no session has video or keypoints, else mia (the summary says which)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Process sessions on N local worker processes (dask)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of an existing dask.distributed scheduler (tcp://host:port)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan (sessions, stages, what is already built) and stop."),
@@ -92,7 +92,8 @@ def build_dataset_cmd(
     Re-running on unchanged inputs is a no-op; an interrupted build resumes where it stopped.
     Sessions that fail a check are listed with the reason and left out.
 
-    Example: miakit build-dataset sessions/ --out ds.zarr --decoder-plugin mylab.decoders:emg_v2
+    Example: miakit build-dataset sessions --out rec.zarr
+    (a decoder of your own: --decoder-plugin mylab.decoders:emg_v2)
     """
     from miakit.catalog import add_entry, check_writable, dataset_metadata, default_catalog_path
     from miakit.pipeline import build_dataset, plan_build
@@ -113,7 +114,7 @@ def build_dataset_cmd(
     print_build_summary(result)
     name = name or Path(str(out).rstrip("/")).stem
     ds = open_store(out)
-    add_entry(catalog or default_catalog_path(), name, out, description=f"built from {sessions_dir} by pipeline {pipeline}", metadata=dataset_metadata(ds))
+    add_entry(catalog or default_catalog_path(), name, out, description=f"built from {sessions_dir} by pipeline {result.pipeline or pipeline}", metadata=dataset_metadata(ds))
     typer.echo(str(out))
 
 

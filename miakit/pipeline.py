@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from miakit import __version__
-from miakit.contracts.dataset import SCHEMA
+from miakit.contracts.dataset import SCHEMA, UNKNOWN_EXERCISE
 from miakit.contracts.session import SessionMeta, find_sessions, validate_session
 from miakit.errors import InputError, MiakitError, PipelineError, SessionError
 from miakit.layout import BODY_25, MUSCLES
@@ -114,6 +114,51 @@ def load_pipeline(name_or_path: str | Path = "mia") -> PipelineSpec:
     return spec.model_copy(update={"path": str(candidate), "sha256": hashlib.sha256(canonical).hexdigest()})
 
 
+AUTO_PIPELINE = "auto"
+"""The pipeline name that lets the build choose (:func:`choose_pipeline`); what ``build-dataset`` uses
+unless ``--pipeline`` names one."""
+
+
+def _names_pose(folder: str) -> bool | None:
+    """Whether a session's session.yaml names a video or keypoints; None where it cannot be read
+    (the build then reports that session's reason)."""
+    from miakit.contracts.session import SESSION_FILE, read_meta
+    from miakit.store import is_url
+
+    try:
+        if not is_url(folder):
+            meta = read_meta(folder)
+            return meta.video is not None or meta.keypoints is not None
+        fs, path = _fs(folder)
+        target = path.rstrip("/") + "/" + SESSION_FILE
+        if fs.size(target) > 1 << 20:
+            return None
+        data = yaml.safe_load(fs.cat_file(target))
+        return isinstance(data, dict) and bool(data.get("video") or data.get("keypoints"))
+    except Exception:  # unreadable here is the build's to report, with the session's reason
+        return None
+
+
+def choose_pipeline(folders: list[str]) -> tuple[str, str]:
+    """The pipeline for a build of ``folders`` and why: ``emg-only`` where no session has video or
+    keypoints (EMG alone), else ``mia``.
+
+    One pipeline per build, so the store is one consistent dataset (one pipeline hash, one set of
+    modalities): in a mixed build the sessions without video or keypoints are left out with their
+    reason, and can be built into a store of their own with ``--pipeline emg-only``.
+    """
+    names = [_names_pose(f) for f in folders]
+    with_pose, without = sum(n is True for n in names), sum(n is False for n in names)
+    if without and not with_pose:
+        return "emg-only", f"chosen: {'the session has' if without == 1 else f'none of the {without} sessions has'} no video or keypoints, so EMG alone"
+    if without:
+        return "mia", (f"chosen: {with_pose} of {with_pose + without} sessions have video or keypoints; the {without} without are left out "
+                       "(build them into their own store with --pipeline emg-only)")  # fmt: skip
+    if not with_pose:
+        return "mia", "chosen: the default (no session.yaml could be read to choose by)"
+    return "mia", "chosen: the sessions have video or keypoints"
+
+
 # -- 2. the stages ------------------------------------------------------------------------------
 
 
@@ -170,6 +215,7 @@ def _decode_emg(state: SessionState) -> None:
     state.report.packets = state.decoded.packets
     state.report.bad_packets = state.decoded.bad_packets
     state.report.dropped_samples = sum(dropped_samples(s.device_seq) for s in state.decoded.sensors.values())
+    state.report.duplicate_packets = sum(s.duplicate_packets for s in state.decoded.sensors.values())
     missing = [s for s, samples in state.decoded.sensors.items() if len(samples.arrival) == 0]
     if len(missing) == len(state.decoded.sensors):
         raise SessionError(state.folder, "no EMG from any mapped sensor", field="sensors", found=missing)
@@ -451,7 +497,8 @@ def exercise_intervals(folder: Path, meta: SessionMeta) -> list[tuple[str, float
     A session recorded for one exercise (``exercise`` in session.yaml) is one interval covering
     everything. A session recorded with markers (``exercise: null``) has one interval per
     ``marker start:<exercise>`` ... ``marker stop:<exercise>`` pair in events.csv; a start without
-    its stop (the recording was cut) runs to the end.
+    its stop (the recording was cut) runs to the end. A session with neither is one interval of
+    exercise :data:`~miakit.contracts.dataset.UNKNOWN_EXERCISE` covering everything.
     """
     if meta.exercise:
         return [(meta.exercise, -np.inf, np.inf)]
@@ -469,7 +516,7 @@ def exercise_intervals(folder: Path, meta: SessionMeta) -> list[tuple[str, float
             intervals.append((exercise, open_.pop(exercise), float(t)))
     intervals += [(exercise, start, np.inf) for exercise, start in open_.items()]
     if not intervals:
-        raise SessionError(folder / EVENTS_FILE, "no exercise: session.yaml has exercise null and events.csv no start:/stop: markers")
+        return [(UNKNOWN_EXERCISE, -np.inf, np.inf)]
     return sorted(intervals, key=lambda i: i[1])
 
 
@@ -538,6 +585,8 @@ def _process_session(folder: Path, spec: PipelineSpec, report: QualityReport) ->
     if not report.kept:
         return SessionResult(report=report)
     intervals = exercise_intervals(folder, meta)
+    if [i[0] for i in intervals] == [UNKNOWN_EXERCISE] and not meta.exercise:
+        report.notes.append(f"no exercise named or marked: one segment of exercise {UNKNOWN_EXERCISE!r}")
     source = "synthetic" if (meta.keypoints and meta.keypoints.estimator == "synthetic") or meta.recorder.emulated else "recording"
     segments = []
     for k, (exercise, start, stop) in enumerate(intervals):
@@ -647,6 +696,7 @@ class BuildPlan:
     parts_dir: Path
     inputs_sha256: str
     up_to_date: bool
+    pipeline_why: str = "given"  # how the pipeline was picked: "given", or "chosen: ..." (choose_pipeline)
 
 
 def parts_dir_for(out: str | Path) -> Path:
@@ -662,16 +712,19 @@ def parts_dir_for(out: str | Path) -> Path:
 
 
 def plan_build(
-    sessions_dir: str | Path, out: str | Path, *, pipeline: str | Path = "mia", progress: bool = False, pool: SessionPool | None = None
+    sessions_dir: str | Path, out: str | Path, *, pipeline: str | Path = AUTO_PIPELINE, progress: bool = False, pool: SessionPool | None = None
 ) -> BuildPlan:
     """What a build would do, without doing it. Hashing the inputs (the slow part) runs on ``pool``
-    when one is given."""
+    when one is given. ``pipeline="auto"`` picks one from the sessions (:func:`choose_pipeline`)."""
     from miakit.store import exists
 
-    spec = load_pipeline(pipeline)
     folders = list_sessions(sessions_dir)
     if not folders:
         raise InputError(sessions_dir, "no session folders (no session.yaml found below it)")
+    why = "given"
+    if str(pipeline) == AUTO_PIPELINE:
+        pipeline, why = choose_pipeline(folders)
+    spec = load_pipeline(pipeline)
     root = str(sessions_dir).rstrip("/")
     parts_dir = parts_dir_for(out)
     if pool is None:
@@ -695,7 +748,7 @@ def plan_build(
         inputs = {**inputs, "decoder plugins allowed": allowed}
     inputs_sha = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     up_to_date = exists(out) and _store_matches(out, spec.sha256, inputs_sha)
-    return BuildPlan(spec=spec, out=str(out), sessions=sessions, parts_dir=parts_dir, inputs_sha256=inputs_sha, up_to_date=up_to_date)
+    return BuildPlan(spec=spec, out=str(out), sessions=sessions, parts_dir=parts_dir, inputs_sha256=inputs_sha, up_to_date=up_to_date, pipeline_why=why)
 
 
 def _store_matches(out: str | Path, pipeline_sha: str, inputs_sha: str) -> bool:
@@ -762,13 +815,15 @@ class BuildResult:
     frames: int = 0
     segments: int = 0
     reused: int = 0  # sessions whose part an earlier, interrupted build had already made
+    pipeline: str = ""  # the pipeline's name
+    pipeline_why: str = "given"  # how it was picked (see BuildPlan)
 
 
 def build_dataset(
     sessions_dir: str | Path,
     out: str | Path,
     *,
-    pipeline: str | Path = "mia",
+    pipeline: str | Path = AUTO_PIPELINE,
     workers: int = 1,
     scheduler: str | None = None,
     force: bool = False,
@@ -778,6 +833,8 @@ def build_dataset(
 ) -> BuildResult:
     """Build every session folder under ``sessions_dir`` into one Zarr store at ``out``.
 
+    - ``pipeline``: a name or path; ``"auto"`` (the default) picks ``emg-only`` where no session
+      has video or keypoints, else ``mia`` (:func:`choose_pipeline`); the result says which and why.
     - Re-running with the same inputs and pipeline is a no-op; ``force=True`` rewrites the store,
       with identical data.
     - Sessions that fail a check are reported with their reason and left out; the rest is built.
@@ -819,7 +876,7 @@ def build_dataset(
                 shutil.rmtree(plan.parts_dir, ignore_errors=True)
     return BuildResult(
         store=str(out), reports=reports, frames=ds.sizes["frame"], segments=ds.sizes["segment"],
-        reused=len(plan.sessions) - len(todo),
+        reused=len(plan.sessions) - len(todo), pipeline=plan.spec.name, pipeline_why=plan.pipeline_why,
     )  # fmt: skip
 
 
@@ -849,7 +906,8 @@ def _existing(plan: BuildPlan) -> BuildResult:
     from miakit.store import open_store
 
     ds = open_store(plan.out)
-    return BuildResult(store=plan.out, reports=[], up_to_date=True, frames=ds.sizes["frame"], segments=ds.sizes["segment"])
+    return BuildResult(store=plan.out, reports=[], up_to_date=True, frames=ds.sizes["frame"], segments=ds.sizes["segment"],
+                       pipeline=plan.spec.name, pipeline_why=plan.pipeline_why)  # fmt: skip
 
 
 def _attrs(plan: BuildPlan) -> dict[str, Any]:
@@ -878,6 +936,6 @@ def _provenance(plan: BuildPlan) -> dict[str, Any]:
 
 
 __all__ = [
-    "PipelineSpec", "load_pipeline", "run_stages", "process_session", "plan_build", "build_dataset",
+    "AUTO_PIPELINE", "PipelineSpec", "choose_pipeline", "load_pipeline", "run_stages", "process_session", "plan_build", "build_dataset",
     "session_sha256", "list_sessions", "STEPS",
 ]  # fmt: skip

@@ -17,11 +17,13 @@ def print_build_summary(result) -> None:
     from rich.table import Table
 
     c = _console()
+    if getattr(result, "pipeline", ""):
+        c.print(f"pipeline {result.pipeline} ({result.pipeline_why})", highlight=False, markup=False)
     if result.up_to_date:
         c.print(f"[green]up to date[/]: {result.store} ({result.segments} segments, {result.frames} frames); nothing to do")
         return
     table = Table(title=f"build summary: {result.store}", show_lines=False)
-    for col in ("session", "status", "frames", "valid", "EMG", "pose", "score", "packets", "bad", "dropped", "sync", "note"):
+    for col in ("session", "status", "frames", "valid", "EMG", "pose", "score", "packets", "bad", "dropped", "dup.", "sync", "note"):
         table.add_column(col, justify="right" if col not in ("session", "status", "note") else "left")
     for r in result.reports:
         status = "[green]kept[/]" if r.kept else "[red]left out[/]"
@@ -30,13 +32,17 @@ def print_build_summary(result) -> None:
         table.add_row(
             escape(r.session), status, str(r.frames), f"{r.valid_fraction:.0%}", f"{r.emg_coverage:.0%}",
             f"{r.pose_coverage:.0%}", f"{r.mean_pose_score:.2f}", str(r.packets), str(r.bad_packets),
-            str(r.dropped_samples), sync, escape(note),
+            str(r.dropped_samples), str(r.duplicate_packets), sync, escape(note),
         )  # fmt: skip
     c.print(table)
     if result.reused:
         c.print(f"resumed: {result.reused} sessions were already processed by an interrupted build")
     kept = sum(r.kept for r in result.reports)
     c.print(f"{kept} of {len(result.reports)} sessions kept: {result.segments} segments, {result.frames} frames at 10 Hz")
+    duplicates = sum(r.duplicate_packets for r in result.reports)
+    if duplicates:
+        c.print(f"{duplicates} duplicated packets (same sensor, sequence number and payload) in "
+                f"{sum(r.duplicate_packets > 0 for r in result.reports)} of {len(result.reports)} sessions")  # fmt: skip
 
 
 def print_build_plan(plan) -> None:
@@ -45,6 +51,8 @@ def print_build_plan(plan) -> None:
 
     c = _console()
     c.print(f"pipeline [bold]{plan.spec.name}[/] ({plan.spec.path}, sha256 {plan.spec.sha256[:12]}), {plan.spec.rate_hz} Hz")
+    if getattr(plan, "pipeline_why", "given") != "given":
+        c.print(plan.pipeline_why, highlight=False, markup=False)
     for i, (name, params) in enumerate(plan.spec.steps(), 1):
         c.print(f"  {i}. {name}" + (f" {params}" if params else ""))
     table = Table(title=f"plan for {plan.out}")

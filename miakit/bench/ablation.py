@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from miakit.contracts.dataset import UNKNOWN_EXERCISE
 from miakit.errors import InputError
 from miakit.learn import metrics
 from miakit.learn.train import TrainConfig, load_checkpoint, predict, train
@@ -165,7 +166,9 @@ def profile_config(profile: str) -> tuple[TrainConfig, int, tuple[Variant, ...]]
 
 def held_out_exercises(ds, n: int) -> list[str]:
     """``n`` exercises spread evenly over the dataset's sorted exercise names."""
-    names = sorted(set(np.asarray(ds["segment_exercise"].values).astype(str).tolist()))
+    from miakit.learn.windows import known_exercises
+
+    names = known_exercises(ds)  # an unknown exercise is never held out
     if n > len(names) - 1:
         raise InputError("ablation", "too few exercises for leave-one-exercise-out", field="segment_exercise", expected=f"more than {n}", found=len(names))
     return [names[int(i)] for i in np.linspace(0, len(names) - 1, n + 2)[1:-1].round()]
@@ -208,7 +211,7 @@ def run_ablation(
     exercises = np.asarray(ds["segment_exercise"].values).astype(str)
     experiments: dict[str, Splits] = {"in_distribution": split_in_distribution(ds, window=base.window, stride=base.stride, eval_stride=base.eval_stride)}
     for ex in folds:
-        experiments[f"loeo:{ex}"] = split_holdout(ds, exercises != ex, exercises == ex, window=base.window, stride=base.stride,
+        experiments[f"loeo:{ex}"] = split_holdout(ds, (exercises != ex) & (exercises != UNKNOWN_EXERCISE), exercises == ex, window=base.window, stride=base.stride,
                                                   eval_stride=base.eval_stride, val_fraction=base.val_fraction)  # fmt: skip
     rows = []
     for i, v in enumerate(variants):
@@ -304,6 +307,9 @@ def _markdown(table, ds, config: TrainConfig, folds: list[str], profile: str, se
         f"- seeds: {', '.join(map(str, seeds))} (each run's `seed`)",
         f"- LOEO: one fold per held-out exercise ({', '.join(folds)}), train on all other exercises; the mean over folds",
         "- in-distribution: last 20% of each subject x exercise for test; RMSE per exercise, mean over exercises",
-        "",
     ]
+    unknown = int((np.asarray(ds["segment_exercise"].values).astype(str) == UNKNOWN_EXERCISE).sum())
+    if unknown:
+        lines.append(f"- {unknown} segments with unknown exercise: grouped as '{UNKNOWN_EXERCISE}' in-distribution, left out of leave-one-exercise-out")
+    lines.append("")
     return "\n".join(lines)

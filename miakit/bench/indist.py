@@ -14,11 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from miakit.contracts.dataset import UNKNOWN_EXERCISE
 from miakit.errors import InputError
 from miakit.learn import metrics
 from miakit.learn.models import NearestNeighbour, RandomBaseline
 from miakit.learn.train import TrainConfig, load_checkpoint, predict, resolve_device, train
-from miakit.learn.windows import load_frames, split_in_distribution
+from miakit.learn.windows import load_frames, split_in_distribution, unknown_segments
 
 MODELS = ("random", "nn", "transformer")
 
@@ -83,8 +84,9 @@ def run_in_distribution(
         row["windows"] = int(sel.sum())
         rows[ex] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
-    table.loc["mean"] = table.mean(numeric_only=True)
-    table.loc["mean", "windows"] = int(table["windows"].iloc[:-1].sum())
+    known = table.drop(index=UNKNOWN_EXERCISE) if UNKNOWN_EXERCISE in table.index and len(table) > 1 else table.copy()
+    table.loc["mean"] = known.mean(numeric_only=True)  # over the named exercises; an 'unknown' row is shown apart
+    table.loc["mean", "windows"] = int(known["windows"].sum())
     table["windows"] = table["windows"].astype(int)
     table.index.name = "exercise"
 
@@ -127,24 +129,28 @@ def _write_report(out, ds, table, per_muscle, pearson, overall, preds, y_test, s
         y_test[typical], {m: preds[m][typical] for m in MODELS}, list(meta["muscles"]), out / "example_window.png",
         title=f"test window {typical} (median Transformer error): {splits.test.subject[typical]}, {splits.test.exercise[typical]}",
     )  # fmt: skip
+    n_named = len(table) - 1 - int(UNKNOWN_EXERCISE in table.index and len(table) > 2)  # exercises in the mean
     mean = table.loc["mean", list(MODELS)].astype(float).sort_values(ascending=False)
     ranking = " > ".join(f"{rep.MODEL_LABELS[m]} {v:.2f}" for m, v in mean.items())
     params = count_parameters(build_model("transformer", n_features=meta["n_features"], n_muscles=meta["n_muscles"]))
     scores = pd.DataFrame({"RMSE (all test values)": overall, "Pearson r": pearson}).T
     sections = [
         ("Result", (
-            f"Mean RMSE over {len(table) - 1} exercises, worst to best: {ranking}"
+            f"Mean RMSE over {n_named} exercises, worst to best: {ranking}"
             + (f" (noise floor {table.loc['mean', 'noise_floor']:.2f})." if table['noise_floor'].notna().any() else ".")
             + f"\n\nRMSE on the raw EMG scale ({meta.get('emg_units') or 'dataset units'}), over all values of the test windows "
             "(windows x muscles x steps), per exercise; the last row is the mean over exercises. The noise floor is "
             "the RMSE of the recorded EMG against its noise-free truth: no model can be expected to go below it.\n\n"
+            + (f"{unknown_segments(ds)} segments with unknown exercise (their session named none) are grouped as "
+               f"'{UNKNOWN_EXERCISE}': split in time like any exercise, shown in their own row, left out of the mean.\n\n"
+               if unknown_segments(ds) else "")
             + rep.markdown_table(table, index_name="exercise") + "\n\n" + rep.image(bars, path, "RMSE per exercise")
         )),
         ("All test windows", rep.markdown_table(scores) + "\n\nPer muscle (RMSE):\n\n" + rep.markdown_table(per_muscle, index_name="muscle")),
         ("An example test window", rep.image(example, path, "example window")),
         ("Setup", "\n".join([
             f"- dataset: {ds.sizes['frame']} frames, {ds.sizes['segment']} segments, "
-            f"{len(set(ds['segment_subject'].values.astype(str).tolist()))} subjects, {len(table) - 1} exercises; "
+            f"{len(set(ds['segment_subject'].values.astype(str).tolist()))} subjects, {n_named} exercises; "
             f"provenance {ds.attrs.get('provenance', {}).get('pipeline', '?')} {str(ds.attrs.get('provenance', {}).get('pipeline_sha256', ''))[:12]}",
             f"- split: in-distribution, last {config.test_fraction:.0%} of each subject x exercise in time for test, "
             f"then validation ({config.val_fraction:.0%} of the rest), gaps of one window; windows of {config.window} steps; "

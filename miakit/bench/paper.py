@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from miakit.contracts.dataset import UNKNOWN_EXERCISE
 from miakit.errors import DatasetError, InputError
 from miakit.learn import metrics
 
@@ -141,7 +142,7 @@ def run_paper(ds, out: str | Path, *, profile: str | PaperProfile = "default", p
     """Run the paper's experiments on ``ds`` with ``profile`` and write ``out/report.md``, CSVs and PNGs."""
     import pandas as pd
 
-    from miakit.learn.windows import has_release_split, load_frames
+    from miakit.learn.windows import has_release_split, load_frames, unknown_segments
 
     t0 = time.perf_counter()
     profile = get_profile(profile)
@@ -161,6 +162,10 @@ def run_paper(ds, out: str | Path, *, profile: str | PaperProfile = "default", p
     # Table 1, right
     left_out = _loeo_exercises(ds, profile)
     notes: list[str] = []
+    unknown = unknown_segments(ds)
+    if unknown:
+        notes.append(f"{unknown} segments with unknown exercise: grouped as '{UNKNOWN_EXERCISE}' in-distribution (their own row, "
+                     "not in the mean over exercises), left out of leave-one-exercise-out and subject transfer.")  # fmt: skip
     if left_out:
         table, loeo_scores = _leave_one_exercise_out(ds, frames, profile, left_out, out, log, progress)
         tables["leave-one-exercise-out"], scores["leave-one-exercise-out"] = table, loeo_scores
@@ -266,8 +271,9 @@ def _per_exercise(preds: dict, y_test: np.ndarray, clean: np.ndarray | None, exe
 
 
 def _with_mean(table):
-    table.loc["mean"] = table.mean(numeric_only=True)  # NaN-skipping: a method with no rows stays NaN
-    table.loc["mean", "windows"] = int(table["windows"].iloc[:-1].sum())
+    named = table.drop(index=UNKNOWN_EXERCISE) if UNKNOWN_EXERCISE in table.index and len(table) > 1 else table.copy()
+    table.loc["mean"] = named.mean(numeric_only=True)  # NaN-skipping: a method with no rows stays NaN
+    table.loc["mean", "windows"] = int(named["windows"].sum())  # an 'unknown' row is shown, not averaged
     table["windows"] = table["windows"].astype(int)
     table.index.name = "exercise"
     return table
@@ -282,9 +288,9 @@ def _scores(preds: dict, y_test: np.ndarray) -> dict:
 
 
 def _loeo_exercises(ds, profile: PaperProfile) -> list[str]:
-    from miakit.learn.windows import segment_table
+    from miakit.learn.windows import known_exercises
 
-    names = sorted(set(segment_table(ds)[1].tolist()))
+    names = known_exercises(ds)
     if len(names) < 2:
         return []
     n = profile.loeo_exercises or len(names)

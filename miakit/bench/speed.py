@@ -24,8 +24,12 @@ processes for either):
 Training (samples per second, same model, same batch size, same device): the full trainer
 (:func:`miakit.learn.train.train`: schedule, clipping, one validation and its checkpoints, the
 history) against a bare loop of forward, MSE, backward and AdamW step over batches already
-gathered in memory. Each is run ``repeats`` times alternately and the best of each counts, since
-the machine may be shared.
+gathered in memory. Each is run ``repeats`` times alternately. The ratio is taken on process CPU
+time (:func:`time.process_time`, every thread of the process): on a busy machine the wall clock
+also counts the time other processes held the cores (the same work took 11 to 71 s there), CPU
+time does not, so the ratio means the same on a busy and on an idle machine. Wall-clock figures are
+reported beside it, and the spread of the ratio over the interleaved pairs of runs. On a GPU the
+work is not the process's CPU time: there the ratio is taken on the wall clock.
 """
 
 from __future__ import annotations
@@ -48,12 +52,17 @@ FRAMES = 30
 GOALS = {"loading_windows_per_s": 20_000.0, "loading_ratio": 20.0, "training_ratio": 0.9}
 
 
-def run_speed(out: str | Path, *, quick: bool = False, progress: bool = True) -> dict:
+def run_speed(
+    out: str | Path, *, quick: bool = False, progress: bool = True, steps: int | None = None, repeats: int | None = None,
+    threads: int | None = 1,
+) -> dict:
     """Run both benchmarks; write ``out/speed.json`` and ``out/speed.md``; return the figures.
 
     ``quick``: a small release (32 clips) and 3 training steps of the (small) paper CNN, seconds
     in all; the default (1,000 clips, 10 x 40 steps of the paper's Transformer) takes a few
-    minutes on a 2-core CPU.
+    minutes on a 2-core CPU. ``steps`` and ``repeats`` change the training benchmark's (a short
+    check of the ratio: ``steps=10, repeats=3``, about a minute); ``threads``: torch's CPU threads
+    for the training benchmark (see :func:`bench_training`).
     """
     from miakit.importers.mia_release import import_mia_release
     from miakit.progress import step
@@ -70,7 +79,8 @@ def run_speed(out: str | Path, *, quick: bool = False, progress: bool = True) ->
         with step("loading benchmark", enabled=progress):
             loading = bench_loading(store, release, min_seconds=0.2 if quick else 2.0)
         with step("training benchmark", enabled=progress):
-            training = bench_training(store, steps=3 if quick else 40, repeats=1 if quick else 5, model="cnn" if quick else "transformer")
+            training = bench_training(store, steps=steps or (3 if quick else 40), repeats=repeats or (1 if quick else 5),
+                                      model="cnn" if quick else "transformer", threads=threads)  # fmt: skip
     results = {
         "quick": quick, "machine": machine(), "loading": loading, "training": training,
         "goals": {
@@ -236,47 +246,81 @@ def _epoch_rate(loader, *, epochs: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def bench_training(store: Path, *, steps: int = 40, repeats: int = 5, model: str = "transformer", device: str = "auto") -> dict:
+def bench_training(
+    store: Path, *, steps: int = 40, repeats: int = 5, model: str = "transformer", device: str = "auto", threads: int | None = 1
+) -> dict:
     """Samples per second of :func:`~miakit.learn.train.train` and of a bare loop, same model and batches.
 
     The trainer runs ``steps`` steps with one validation at the end (and its checkpoints); the bare
     loop runs the same number of steps over batches gathered beforehand. They take turns, in
-    alternating order, and the best of ``repeats`` runs of each counts: on a shared machine the same
-    loop's runs differ by up to a quarter (measured on a 2-core cloud VM), and the quietest run of
-    each is the nearest to the code's own speed.
+    alternating order, ``repeats`` runs each, each run timed on the wall clock and on process CPU
+    time. ``ratio`` (trainer / bare loop speed) is the best CPU time of each on a CPU device (the
+    best wall time on a GPU); ``pair_ratios`` are the ratios of each interleaved pair, whose spread
+    says how far one number can be trusted.
+
+    ``threads``: torch's CPU threads during the benchmark (None: torch's default). One by default:
+    with several, a thread waiting for another that the busy machine has descheduled spins, and that
+    waiting counts as CPU time (runs of the same 20 steps took 2.9 to 8.0 CPU s on 2 threads of a
+    2-core machine at load 12); on one thread the CPU time is the work.
     """
     import torch
 
-    from miakit.learn.train import TrainConfig, resolve_device, train
-    from miakit.learn.windows import load_frames, split_in_distribution
+    from miakit.learn.train import resolve_device
+    from miakit.learn.windows import load_frames
     from miakit.store import open_store
 
     ds = open_store(store)
     frames = load_frames(ds)
     device = resolve_device(device)
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _bench_training(ds, frames, steps=steps, repeats=repeats, model=model, device=device)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _bench_training(ds, frames, *, steps: int, repeats: int, model: str, device: str) -> dict:
+    import torch
+
+    from miakit.learn.train import TrainConfig, train
+    from miakit.learn.windows import split_in_distribution
+
     config = TrainConfig(model=model, batch_size=BATCH, max_steps=steps, eval_every=steps, warmup_steps=min(10, steps), device=device)
     splits = split_in_distribution(ds, window=config.window, eval_stride=config.window)
-    trainer_s, bare_s = [], []
+    trainer_s, bare_s, trainer_cpu_s, bare_cpu_s = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="miakit-speed-train-") as tmp:
         for r in range(repeats):
             for which in ("bare", "trainer") if r % 2 == 0 else ("trainer", "bare"):  # neither always goes first
                 if which == "bare":
-                    bare_s.append(_bare_loop(frames, splits, config, device))
+                    wall, cpu = _bare_loop(frames, splits, config, device)
+                    bare_s.append(wall)
+                    bare_cpu_s.append(cpu)
                 else:
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     train(ds, config, Path(tmp) / f"run{r}", progress=False, splits=splits, frames=frames)
                     trainer_s.append(time.perf_counter() - t0)
-    trainer, bare = steps * BATCH / min(trainer_s), steps * BATCH / min(bare_s)
+                    trainer_cpu_s.append(time.process_time() - c0)
+    samples = steps * BATCH
+    trainer, bare = samples / min(trainer_s), samples / min(bare_s)
+    trainer_cpu, bare_cpu = samples / min(trainer_cpu_s), samples / min(bare_cpu_s)
+    basis = "wall" if device.startswith("cuda") else "cpu"
+    pairs = [b / t for b, t in zip(*((bare_s, trainer_s) if basis == "wall" else (bare_cpu_s, trainer_cpu_s)))]
     return {
         "model": model, "device": device, "steps": steps, "batch_size": BATCH, "window": config.window, "repeats": repeats,
         "torch_threads": torch.get_num_threads(), "train_windows": len(splits.train), "val_windows": len(splits.val),
-        "trainer_samples_per_s": trainer, "bare_samples_per_s": bare, "ratio": trainer / bare,
-        "trainer_s": trainer_s, "bare_s": bare_s,
+        "trainer_samples_per_s": trainer, "bare_samples_per_s": bare, "wall_ratio": trainer / bare,
+        "trainer_cpu_samples_per_s": trainer_cpu, "bare_cpu_samples_per_s": bare_cpu, "cpu_ratio": trainer_cpu / bare_cpu,
+        "ratio_basis": basis, "ratio": trainer_cpu / bare_cpu if basis == "cpu" else trainer / bare,
+        "pair_ratios": pairs, "pair_ratio_median": float(np.median(pairs)), "pair_ratio_min": min(pairs), "pair_ratio_max": max(pairs),
+        "trainer_s": trainer_s, "bare_s": bare_s, "trainer_cpu_s": trainer_cpu_s, "bare_cpu_s": bare_cpu_s,
     }  # fmt: skip
 
 
-def _bare_loop(frames, splits, config, device: str) -> float:
-    """Seconds for ``config.max_steps`` plain AdamW steps on batches already in memory (on ``device``)."""
+def _bare_loop(frames, splits, config, device: str) -> tuple[float, float]:
+    """Wall and process CPU seconds for ``config.max_steps`` plain AdamW steps on batches already in
+    memory (on ``device``)."""
     import torch
     import torch.nn.functional as F
 
@@ -293,7 +337,7 @@ def _bare_loop(frames, splits, config, device: str) -> float:
     amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.amp and device.startswith("cuda"))
     model.train()
     _sync(device)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for x, y in zip(xs, ys):
         with amp:
             loss = F.mse_loss(model(x).float(), y)
@@ -301,7 +345,7 @@ def _bare_loop(frames, splits, config, device: str) -> float:
         loss.backward()
         opt.step()
     _sync(device)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def _sync(device: str) -> None:
@@ -342,11 +386,16 @@ def markdown(results: dict) -> str:
         f"Zarr vs the authors' loader: **{lo['ratio_vs_authors']:,.1f}x** (cold {lo['cold_ratio_vs_authors']:,.1f}x); "
         f"vs the lean clip loader: {lo['ratio_vs_lean']:,.1f}x.", "",
         f"## Training ({tr['model']} on {tr['device']}, batch {tr['batch_size']}, window {tr['window']}, {tr['steps']} steps, best of {tr['repeats']}, {tr['torch_threads']} torch threads)", "",
-        "| loop | samples/s |", "| --- | ---: |",
-        f"| bare loop (forward, MSE, backward, AdamW; batches in memory) | {tr['bare_samples_per_s']:,.1f} |",
-        f"| full trainer (schedule, clipping, 1 validation of {tr['val_windows']} windows, checkpoints) | {tr['trainer_samples_per_s']:,.1f} |", "",
-        f"Trainer / bare loop: **{tr['ratio']:.1%}**. Every run, seconds, in turn: "
-        f"bare {', '.join(f'{t:.2f}' for t in tr['bare_s'])}; trainer {', '.join(f'{t:.2f}' for t in tr['trainer_s'])}.", "",
+        "| loop | samples/s, wall clock | samples/s, process CPU time |", "| --- | ---: | ---: |",
+        f"| bare loop (forward, MSE, backward, AdamW; batches in memory) | {tr['bare_samples_per_s']:,.1f} | {tr['bare_cpu_samples_per_s']:,.1f} |",
+        f"| full trainer (schedule, clipping, 1 validation of {tr['val_windows']} windows, checkpoints) | {tr['trainer_samples_per_s']:,.1f} | {tr['trainer_cpu_samples_per_s']:,.1f} |", "",
+        f"Trainer / bare loop: **{tr['ratio']:.1%}** on {'process CPU time' if tr['ratio_basis'] == 'cpu' else 'the wall clock (a GPU: its work is not the process CPU time)'} "
+        f"(CPU time {tr['cpu_ratio']:.1%}, wall clock {tr['wall_ratio']:.1%}). Per interleaved pair of runs, on the same basis: "
+        f"median {tr['pair_ratio_median']:.1%}, from {tr['pair_ratio_min']:.1%} to {tr['pair_ratio_max']:.1%}. "
+        "CPU time counts only this process's own work, so a busy machine changes it little; the wall clock also counts "
+        "the time other processes held the cores.", "",
+        f"Every run in turn, wall s: bare {', '.join(f'{t:.2f}' for t in tr['bare_s'])}; trainer {', '.join(f'{t:.2f}' for t in tr['trainer_s'])}. "
+        f"CPU s: bare {', '.join(f'{t:.2f}' for t in tr['bare_cpu_s'])}; trainer {', '.join(f'{t:.2f}' for t in tr['trainer_cpu_s'])}.", "",
         "## Goals", "", "| goal | target | measured | |", "| --- | ---: | ---: | --- |",
         f"| Zarr loading, windows/s | {goals['loading_windows_per_s']['goal']:,.0f} | {goals['loading_windows_per_s']['value']:,.0f} | {check[goals['loading_windows_per_s']['met']]} |",
         f"| Zarr vs clip-file loader | {goals['loading_ratio']['goal']:.0f}x | {goals['loading_ratio']['value']:,.1f}x | {check[goals['loading_ratio']['met']]} |",

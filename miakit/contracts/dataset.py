@@ -23,6 +23,11 @@ SCHEMA = "miakit-dataset/1"
 ZARR_OPTIONS = {"zarr_format": 2, "consolidated": True}
 DEFAULT_CHUNK_FRAMES = 2048
 
+UNKNOWN_EXERCISE = "unknown"
+"""``segment_exercise`` of a segment whose exercise nobody stated: a session recorded without
+``exercise`` in session.yaml and without ``start:``/``stop:`` markers becomes one segment of this
+exercise. Splits by exercise and the benchmarks leave such segments out, or group them, and say so."""
+
 DIMS = ("frame", "muscle", "keypoint", "space", "segment")
 COORDS = {"muscle": "U", "keypoint": "U", "space": "U", "segment": "U"}
 
@@ -44,7 +49,7 @@ VARIABLES: dict[str, Var] = {
     "valid": Var(("frame",), "b", "both modalities present and every check passed"),
     "segment_session": Var(("segment",), "UO", "the session (or release clip group) it came from"),
     "segment_subject": Var(("segment",), "UO", "subject id"),
-    "segment_exercise": Var(("segment",), "UO", "exercise id"),
+    "segment_exercise": Var(("segment",), "UO", f"exercise id, or {UNKNOWN_EXERCISE!r} where the session named none"),
     "segment_split": Var(("segment",), "UO", "a split the source defines (train, val), else ''"),
     "segment_start": Var(("segment",), "i", "index of the segment's first frame"),
     "segment_length": Var(("segment",), "i", "number of frames in the segment"),

@@ -152,7 +152,7 @@ class SessionMeta(_Strict):
     schema_: Literal["miakit-session/1"] = Field(alias="schema")
     session_id: str = Field(min_length=1)
     subject: str = Field(min_length=1)
-    exercise: str | None = Field(description="null where markers in events.csv name the exercises")
+    exercise: str | None = Field(description="null where markers in events.csv name the exercises; null and no markers: built as one segment of exercise 'unknown' (contracts.dataset.UNKNOWN_EXERCISE)")
     start_time: datetime = Field(description="UTC wall-clock time at host_time 0, ISO 8601")
     status: Literal["recording", "complete"] = Field(
         description="'recording' until the recorder closes the session; a folder left 'recording' was cut short"

@@ -9,6 +9,12 @@ Model inputs follow the paper: keypoints divided by the segment's image width (x
 missing points (NaN) set to 0, flattened per frame as ``(keypoint, space)`` -> ``2 * n_keypoints``
 features. EMG stays on its raw scale here; the trainer divides it by ``emg_scale``.
 
+Segments of exercise :data:`~miakit.contracts.dataset.UNKNOWN_EXERCISE` (a session that named none)
+are grouped as that exercise where a split goes by time within each subject and exercise
+(in-distribution), and left out wherever exercises are held out (leave-one-exercise-out, subject
+transfer): an unknown segment may be the held-out exercise itself. :func:`unknown_segments` counts
+them, for the benchmarks to say so.
+
 A model may also read ``context`` frames before and after each window (:func:`context_frames`):
 the targets stay the window's own frames.
 """
@@ -19,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from miakit.contracts.dataset import segment_of_frame
+from miakit.contracts.dataset import UNKNOWN_EXERCISE, segment_of_frame
 from miakit.errors import DatasetError
 
 SPLITS = ("train", "val", "test")
@@ -301,12 +307,27 @@ def split_holdout(
     return splits_from_labels(ds, label, window=window, stride=stride, eval_stride=eval_stride)
 
 
+def unknown_segments(ds) -> int:
+    """How many segments have exercise :data:`~miakit.contracts.dataset.UNKNOWN_EXERCISE`."""
+    return int((segment_table(ds)[1] == UNKNOWN_EXERCISE).sum())
+
+
+def known_exercises(ds) -> list[str]:
+    """The dataset's exercise names, sorted, without :data:`~miakit.contracts.dataset.UNKNOWN_EXERCISE`."""
+    return sorted(set(segment_table(ds)[1].tolist()) - {UNKNOWN_EXERCISE})
+
+
 def split_leave_one_exercise_out(ds, exercise: str, *, window: int = 30, stride: int = 1, eval_stride: int | None = None, val_fraction: float = 0.1) -> Splits:
-    """Test on every segment of ``exercise``; train on every other exercise (the paper's Table 1, right)."""
+    """Test on every segment of ``exercise``; train on every other exercise (the paper's Table 1, right).
+
+    Segments of unknown exercise are in neither: one of them may be ``exercise`` itself."""
     _, exercises, _ = segment_table(ds)
+    if exercise == UNKNOWN_EXERCISE:
+        raise DatasetError("<dataset>", "an unknown exercise cannot be left out", field="segment_exercise", expected=f"one of {known_exercises(ds)}", found=exercise)
     _require(exercise, exercises, "segment_exercise")
     test = exercises == exercise
-    return split_holdout(ds, ~test, test, window=window, stride=stride, eval_stride=eval_stride, val_fraction=val_fraction)
+    train = ~test & (exercises != UNKNOWN_EXERCISE)
+    return split_holdout(ds, train, test, window=window, stride=stride, eval_stride=eval_stride, val_fraction=val_fraction)
 
 
 def split_leave_one_subject_out(ds, subject: str, *, window: int = 30, stride: int = 1, eval_stride: int | None = None, val_fraction: float = 0.1) -> Splits:
@@ -352,6 +373,7 @@ def split_subject_transfer(
 ) -> TransferSplits:  # fmt: skip
     """Splits for the paper's Figure 7: train on ``source``; fine-tune on growing numbers ``ks`` of
     ``target``'s exercises (sorted by name); test on ``target``'s exercises after the largest ``k``.
+    The target's segments of unknown exercise are neither fine-tuned on nor tested.
 
     The pretraining split tests on the same target test exercises, so its test RMSE is the
     zero-shot point (k = 0). ``ks`` larger than the target's exercise count minus one are dropped.
@@ -361,7 +383,7 @@ def split_subject_transfer(
     _require(target, subjects, "segment_subject")
     if source == target:
         raise ValueError("source and target subjects must differ")
-    order = sorted(set(exercises[subjects == target].tolist()))
+    order = sorted(set(exercises[subjects == target].tolist()) - {UNKNOWN_EXERCISE})
     ks = tuple(sorted({int(k) for k in ks if 1 <= k <= len(order) - 1}))
     if not ks:
         raise DatasetError("<dataset>", "too few exercises of the target subject for subject transfer", field="segment_exercise",

@@ -80,12 +80,31 @@ async def scan(backend: BleBackend, *, timeout_s: float, profile: Profile | None
         if wanted and wanted <= {k for d, a in found.values() for k in (d.address, d.name, a.local_name) if k}:
             done.set()
 
-    async with BleakScanner(on_advert, **backend.scanner_kwargs()):
-        try:
-            await asyncio.wait_for(done.wait(), timeout_s)
-        except TimeoutError:
-            pass
+    scanner = BleakScanner(on_advert, **backend.scanner_kwargs())
+    try:
+        await scanner.start()
+    except Exception as exc:
+        if backend.scanner is not None:  # an injected radio (the emulator): its own errors
+            raise
+        raise no_bluetooth(exc) from None
+    try:
+        await asyncio.wait_for(done.wait(), timeout_s)
+    except TimeoutError:
+        pass
+    finally:
+        await scanner.stop()
     return found
+
+
+def no_bluetooth(exc: BaseException) -> DeviceError:
+    """The one line for a host whose Bluetooth stack cannot be reached (no BlueZ or D-Bus, no adapter:
+    containers, WSL, servers), naming what failed and pointing to ``--emulate``."""
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return DeviceError(
+        f"no Bluetooth on this host: the BLE scanner could not start ({exc.__class__.__name__}{': ' + detail[:120] if detail else ''}); "
+        "containers, WSL and servers often have no Bluetooth stack (BlueZ and D-Bus on Linux) or adapter. "
+        "Without hardware, use emulated sensors: add --emulate"
+    )
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -21,9 +21,9 @@ def record(
     out: Path = typer.Option(..., "--out", help="Folder to write the session folder into."),
     source: str = typer.Option("ble", "--source", help="ble (BLE sensors), lsl (Lab Streaming Layer streams of type EMG) or lsl:NAME (the LSL stream named NAME)."),
     emulate: bool = typer.Option(False, "--emulate", help="Record emulated sensors (bumble; with --source lsl: an emulated LSL outlet on this machine) instead of real ones."),
-    duration: Optional[float] = typer.Option(None, "--duration", min=0.1, help="Stop after this many seconds (else Ctrl-C)."),
+    duration: Optional[float] = typer.Option(None, "--duration", help="Stop after this many seconds, at least 0.1 (else Ctrl-C, SIGTERM or the q key)."),
     subject: str = typer.Option("S01", "--subject", help="Subject id."),
-    exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise recorded (marked start and stop)."),
+    exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise recorded (marked start and stop). Without it or --protocol: asked for on a terminal, else the session builds as exercise 'unknown'."),
     protocol: Optional[str] = typer.Option(None, "--protocol", help="Several exercises in one session, in order: 'squat:30,running:20' (seconds each); each is announced and marked."),
     rest: float = typer.Option(5.0, "--rest", min=0.0, help="Seconds of rest between the exercises of --protocol."),
     sensors: Optional[Path] = typer.Option(None, "--sensors", help="YAML map: sensor name or address (LSL: channel label or number) -> muscle."),
@@ -32,29 +32,71 @@ def record(
     emulate_kind: str = typer.Option("raw", "--emulate-kind", help="With --source lsl --emulate: the emulated stream sends raw sEMG (1 kHz) or an envelope (10 Hz)."),
     scan_timeout: float = typer.Option(10.0, "--scan-timeout", help="Seconds to scan for the sensors (or resolve the LSL streams) before giving up."),
     no_sync: bool = typer.Option(False, "--no-sync", help="Skip the sync step (the clap marked after 1 s)."),
+    emulate_drop: float = typer.Option(0.0, "--emulate-drop", metavar="RATE", help="With --emulate: the chance each notification is lost, e.g. 0.05."),
+    emulate_duplicate: float = typer.Option(0.0, "--emulate-duplicate", metavar="RATE", help="With --emulate: the chance each notification is sent twice."),
+    emulate_disconnect: Optional[List[str]] = typer.Option(None, "--emulate-disconnect", metavar="SENSOR@SECONDS[:DOWN]", help="With --emulate: SENSOR drops its link SECONDS into streaming, away DOWN s (default 1); repeatable. Sensors are M40-01 ... M40-08."),
+    emulate_stall: Optional[List[str]] = typer.Option(None, "--emulate-stall", metavar="SENSOR@SECONDS:LENGTH", help="With --emulate: SENSOR stays connected but silent for LENGTH s; repeatable."),
+    emulate_missing: Optional[List[str]] = typer.Option(None, "--emulate-missing", metavar="SENSOR", help="With --emulate: SENSOR never advertises (the start fails: nothing is written); repeatable."),
 ) -> None:
     """Record a session: BLE EMG sensors or LSL EMG streams (+ video) into a session folder; prints the folder last.
 
-    Examples:
+    Emulated sensors (no hardware), then a dataset with no further flags:
 
     \b
-    miakit record --recorder m40 --out sessions --exercise squat --duration 60
-    miakit record --source lsl:MyAmp --out sessions --exercise squat   # a Lab Streaming Layer stream
+        miakit record --recorder m40 --emulate --duration 20 --out sessions
+        miakit build-dataset sessions --out rec.zarr
+
+    Add --exercise squat to name what was recorded (else it builds as exercise 'unknown').
+    Faults for the emulated sensors, for instance:
+
+    \b
+        miakit record --recorder m40 --emulate --duration 20 --out sessions \\
+            --emulate-drop 0.05 --emulate-duplicate 0.01 --emulate-disconnect M40-03@5:2
+
+    A Lab Streaming Layer stream (the lsl extra):
+
+    \b
+        miakit record --source lsl:MyAmp --out sessions --exercise squat
+
+    While recording on a terminal: m marks the exercise's start/stop, c the sync clap, q stops.
+    Ctrl-C and SIGTERM stop cleanly too.
     """
     from miakit.errors import SessionError
-    from miakit.record.recorder import RecordPlan, parse_protocol, record_session
+    from miakit.layout import EXERCISES
+    from miakit.record.emulator import sensor_names
+    from miakit.record.monitor import interactive
+    from miakit.record.profiles import load_profile
+    from miakit.record.recorder import RecordPlan, check_duration, parse_faults, parse_protocol, record_session
 
+    check_duration(duration)
     if emulate_kind not in ("raw", "envelope"):
         raise SessionError("--emulate-kind", expected="raw or envelope", found=emulate_kind)
     if recorder is None:
         if not source.startswith("lsl"):
             raise SessionError("--recorder", "a BLE recording needs its device profile", expected="a profile name such as m40, or a path", found=None)
         recorder = "lsl"
+    faults = None
+    if emulate_drop or emulate_duplicate or emulate_disconnect or emulate_stall or emulate_missing:
+        faults = parse_faults(sensor_names(load_profile(recorder)), drop=emulate_drop, duplicate=emulate_duplicate,
+                              disconnect=emulate_disconnect or (), stall=emulate_stall or (), missing=emulate_missing or ())  # fmt: skip
+    if exercise is None and protocol is None:
+        if interactive():
+            while True:
+                answer = typer.prompt(f"exercise recorded ({', '.join(EXERCISES)}; Enter: none, it builds as 'unknown')",
+                                      default="", show_default=False, err=True).strip()  # fmt: skip
+                if not answer or answer in EXERCISES:
+                    break
+                typer.echo(f"not an exercise: {answer!r}", err=True)
+            exercise = answer or None
+        else:
+            typer.echo("warning: no --exercise or --protocol: the session builds as one segment of exercise 'unknown' "
+                       "(name it with --exercise, or mark it with --protocol)", err=True)  # fmt: skip
+
     plan = RecordPlan(
         recorder=recorder, out=out, source=source, emulate=emulate, emulate_kind=emulate_kind, duration_s=duration, subject=subject, exercise=exercise,
         protocol=parse_protocol(protocol) if protocol else None, rest_s=rest,
         sensors=sensors, video=video, emulate_source=emulate_source, scan_timeout_s=scan_timeout,
-        sync_after_s=None if no_sync else 1.0, on_event=lambda text: typer.echo(text, err=True),
+        sync_after_s=None if no_sync else 1.0, on_event=lambda text: typer.echo(text, err=True), faults=faults,
     )  # fmt: skip
     folder = record_session(plan)
     typer.echo(str(folder))
@@ -82,7 +124,10 @@ def ble_scan(
     recorder: Optional[str] = typer.Option(None, "--recorder", help="Only sensors of this profile."),
     emulate: bool = typer.Option(False, "--emulate", help="Scan emulated sensors (bumble) instead of the radio."),
 ) -> None:
-    """List nearby BLE devices with their advertised names, services and signal strength."""
+    """List nearby BLE devices with their advertised names, services and signal strength.
+
+    Example: miakit ble scan --recorder m40   (no radio here? miakit ble scan --emulate)
+    """
 
     async def run() -> list[str]:
         from miakit.record.ble import BleBackend, scan

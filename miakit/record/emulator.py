@@ -8,7 +8,8 @@ ASCII, plain arrays). Ticks follow the wall clock: a sensor that is disconnected
 those samples, as a real one does.
 
 Faults (:class:`Faults`) make it misbehave on purpose: disconnects (the sensor drops the link and
-stays silent for a while), dropped notifications, a sensor that never appears, a stalled stream.
+stays silent for a while), dropped notifications, duplicated notifications (the same packet sent
+twice), a sensor that never appears, a stalled stream.
 Every notification actually handed to a subscribed connection is logged in
 :attr:`EmulatedSensor.sent`, which is what the reliability tests compare a session against.
 
@@ -91,6 +92,8 @@ class Faults:
     """Sensors that never advertise."""
     drop_probability: float = 0.0
     """Chance that a notification is silently not sent (the radio lost it)."""
+    duplicate_probability: float = 0.0
+    """Chance that a notification is sent twice, the same bytes (a link-layer retransmission)."""
     seed: int = 0
 
     @classmethod
@@ -241,6 +244,9 @@ class EmulatedSensor:
                     payload = self.encode(tick, float(self.signal[tick % len(self.signal)]))
                     self.sent.append((loop.time(), payload))
                     await self.device.notify_subscriber(self.connection, self.characteristic, payload)
+                    if self.faults.duplicate_probability and self._rng.random() < self.faults.duplicate_probability:
+                        self.sent.append((loop.time(), payload))
+                        await self.device.notify_subscriber(self.connection, self.characteristic, payload)
             tick += 1
 
 

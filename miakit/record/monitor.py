@@ -3,18 +3,106 @@
 On a terminal it is a rich ``Live`` table refreshed a few times a second; elsewhere (CI logs, pipes)
 it prints one summary line every ``every_s`` seconds, so logs are not flooded. It writes to standard
 error: standard output's last line stays the session folder.
+
+Where standard input is a terminal, single key presses mark the recording (:data:`MARKER_KEYS`,
+read by :class:`KeyReader`); the view shows the keys under the table.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import os
 import sys
 from typing import Callable
 
 from miakit.record.ble import SensorStats
 
-__all__ = ["sensor_table", "summary_line", "run_monitor"]
+__all__ = ["MARKER_KEYS", "KeyReader", "interactive", "keys_line", "sensor_table", "summary_line", "run_monitor"]
+
+MARKER_KEYS = {
+    "m": "mark start/stop of {exercise}",
+    "c": "mark the sync clap now",
+    "q": "stop recording",
+}
+"""Keys read while recording (a terminal on standard input) -> what they do."""
+
+
+def interactive(stream=None) -> bool:
+    """Whether ``stream`` (standard input) is a terminal this process may read: a terminal, and not
+    a job in the background of it (reading or changing its mode there would stop the process)."""
+    stream = stream if stream is not None else sys.stdin
+    try:
+        fd = stream.fileno()
+    except (AttributeError, ValueError, OSError):
+        return False
+    if not os.isatty(fd):
+        return False
+    try:
+        return os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:  # not our controlling terminal (a pty handed to us): nobody else reads it
+        return True
+
+
+def keys_line(exercise: str | None) -> str:
+    """The marker keys, for the live view: ``keys: [m] mark start/stop of squat  [c] ...``
+    (no ``m`` where ``exercise`` is None: a protocol marks its exercises itself)."""
+    keys = {k: what for k, what in MARKER_KEYS.items() if exercise is not None or k != "m"}
+    return "keys: " + "  ".join(f"[{k}] {what.format(exercise=exercise)}" for k, what in keys.items()) + "  (Ctrl-C stops too)"
+
+
+class KeyReader:
+    """Single key presses from standard input while recording: the terminal in cbreak mode (keys
+    arrive unbuffered, Ctrl-C still works), restored on :meth:`close`. ``on_key`` gets each key,
+    lower-cased."""
+
+    def __init__(self, on_key: Callable[[str], None], stream=None):
+        self.on_key = on_key
+        self.stream = stream if stream is not None else sys.stdin
+        self._fd: int | None = None
+        self._saved = None
+        self._loop = None
+
+    def start(self, loop: asyncio.AbstractEventLoop, *, force: bool = False) -> bool:
+        """Start reading on ``loop``; False (nothing done) where standard input is no terminal
+        (``force``: read it anyway, without touching the terminal mode)."""
+        try:
+            fd = self.stream.fileno()
+        except (AttributeError, ValueError, OSError):
+            return False
+        tty_in = interactive(self.stream)
+        if not (tty_in or force):
+            return False
+        if tty_in:
+            import termios
+            import tty
+
+            self._saved = termios.tcgetattr(fd)
+            tty.setcbreak(fd)
+        loop.add_reader(fd, self._read)
+        self._fd, self._loop = fd, loop
+        return True
+
+    def _read(self) -> None:
+        try:
+            data = os.read(self._fd, 64)
+        except OSError:
+            data = b""
+        if not data:  # end of input: stop listening, keep recording
+            self._loop.remove_reader(self._fd)
+            return
+        for key in data.decode("utf-8", "ignore").lower():
+            self.on_key(key)
+
+    def close(self) -> None:
+        if self._fd is None:
+            return
+        self._loop.remove_reader(self._fd)
+        if self._saved is not None:
+            import termios
+
+            termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
+        self._fd = None
 
 
 def _level_bar(value: float, full_scale: float, width: int = 12) -> str:
@@ -24,11 +112,12 @@ def _level_bar(value: float, full_scale: float, width: int = 12) -> str:
     return "#" * filled + "." * (width - filled)
 
 
-def sensor_table(stats: list[SensorStats], now: float, *, full_scale: float = 500.0, title: str = ""):
-    """A rich Table with one row per sensor."""
+def sensor_table(stats: list[SensorStats], now: float, *, full_scale: float = 500.0, title: str = "", caption: str = ""):
+    """A rich Table with one row per sensor (``caption`` under it: the marker keys)."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title or None, expand=False)
+    table = Table(title=title or None, caption=Text(caption) if caption else None, caption_justify="left", expand=False)
     for column in ("sensor", "muscle", "state", "level", "value", "pkt/s", "packets", "drops", "bad", "disc."):
         table.add_column(column, justify="right" if column not in ("sensor", "muscle", "state", "level") else "left")
     colors = {"streaming": "green", "stalled": "yellow", "reconnecting": "red", "connecting": "cyan"}
@@ -62,8 +151,10 @@ async def run_monitor(
     every_s: float = 5.0,
     full_scale: float = 500.0,
     title: str = "",
+    caption: Callable[[], str] | None = None,
 ) -> None:
-    """Show the view until ``stop`` is set. ``live=None`` picks Live only when stdout is a terminal."""
+    """Show the view until ``stop`` is set. ``live=None`` picks Live only when stdout is a terminal.
+    ``caption`` gives the line under the table (the marker keys and the last marker)."""
     from rich.console import Console
 
     console = Console(stderr=True)
@@ -78,10 +169,13 @@ async def run_monitor(
         return
     from rich.live import Live
 
-    with Live(sensor_table(stats(), now(), full_scale=full_scale, title=title), console=console, refresh_per_second=4) as view:
+    def table():
+        return sensor_table(stats(), now(), full_scale=full_scale, title=title, caption=caption() if caption else "")
+
+    with Live(table(), console=console, refresh_per_second=4) as view:
         while not stop.is_set():
             try:
                 await asyncio.wait_for(stop.wait(), 0.25)
             except TimeoutError:
                 pass
-            view.update(sensor_table(stats(), now(), full_scale=full_scale, title=title))
+            view.update(table())

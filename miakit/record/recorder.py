@@ -12,8 +12,10 @@ bleak code as real ones.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
+import shutil
 import signal
 import time
 from dataclasses import dataclass, field
@@ -22,13 +24,14 @@ from pathlib import Path
 from typing import Callable
 
 
+from miakit.contracts.dataset import UNKNOWN_EXERCISE
 from miakit.errors import DeviceError, SessionError
 from miakit.layout import EXERCISES, MUSCLES
 from miakit.record.profiles import Profile, load_profile
 
 __all__ = [
-    "RecordPlan", "load_sensor_map", "parse_protocol", "protocol_schedule", "record_session", "record_session_async",
-    "session_id_for",
+    "RecordPlan", "check_duration", "load_sensor_map", "parse_faults", "parse_protocol", "protocol_schedule",
+    "record_session", "record_session_async", "session_id_for",
 ]  # fmt: skip
 
 
@@ -65,6 +68,8 @@ class RecordPlan:
     """Mark the sync moment (the subject claps) this long after streaming starts; None: no sync step."""
     live_view: bool | None = None
     monitor_every_s: float = 5.0
+    keys: bool | None = None
+    """Marker keys (m, c, q) read from standard input; None: only when it is a terminal."""
     on_event: Callable[[str], None] | None = field(default=None, repr=False)
 
 
@@ -85,6 +90,52 @@ def parse_protocol(text: str) -> list[tuple[str, float]]:
     if not steps:
         raise SessionError("--protocol", "empty protocol", expected="exercise:seconds[,exercise:seconds...]", found=text)
     return steps
+
+
+def check_duration(duration_s: float | None, *, where: str = "--duration") -> None:
+    """A recording length is a finite number of seconds, at least 0.1 (or None: until Ctrl-C)."""
+    if duration_s is not None and not (math.isfinite(duration_s) and duration_s >= 0.1):
+        raise SessionError(where, "not a recording length", expected="a finite number of seconds >= 0.1 (or no --duration: until Ctrl-C)", found=duration_s)
+
+
+def _fault_spec(text: str, flag: str, names: list[str], *, needs_length: bool) -> tuple[str, float, float | None]:
+    """``SENSOR@SECONDS[:LENGTH]`` -> (sensor, seconds, length or None), checked."""
+    sensor, sep, when = text.partition("@")
+    at, _, length = when.partition(":")
+    example = f"{names[0] if names else 'M40-01'}@5" + (":1.5" if needs_length else "[:1.5]")
+    try:
+        at_s, length_s = float(at), (float(length) if length else None)
+    except ValueError:
+        at_s, length_s = float("nan"), None
+    if not sep or not (math.isfinite(at_s) and at_s >= 0) or (length_s is not None and not (math.isfinite(length_s) and length_s > 0)) \
+            or (needs_length and length_s is None):  # fmt: skip
+        raise SessionError(flag, "bad fault", expected=f"SENSOR@SECONDS{':SECONDS' if needs_length else '[:SECONDS]'}, e.g. {example}", found=text)
+    if sensor not in names:
+        raise SessionError(flag, "no such emulated sensor", expected=f"one of {names}", found=sensor)
+    return sensor, at_s, length_s
+
+
+def parse_faults(
+    names: list[str], *, drop: float = 0.0, duplicate: float = 0.0, disconnect: list[str] | tuple[str, ...] = (),
+    stall: list[str] | tuple[str, ...] = (), missing: list[str] | tuple[str, ...] = (), seed: int = 0,
+):  # fmt: skip
+    """The ``--emulate-*`` flags -> an emulator :class:`~miakit.record.emulator.Faults` (None where
+    there is no fault). ``names``: the emulated sensors (M40-01, ...)."""
+    from miakit.record.emulator import Disconnect, Faults, Stall
+
+    for flag, rate in (("--emulate-drop", drop), ("--emulate-duplicate", duplicate)):
+        if not (math.isfinite(rate) and 0.0 <= rate < 1.0):
+            raise SessionError(flag, "not a probability", expected="a rate in [0, 1), e.g. 0.05", found=rate)
+    disconnects = [Disconnect(s, at, down if down is not None else 1.0)
+                   for s, at, down in (_fault_spec(t, "--emulate-disconnect", names, needs_length=False) for t in disconnect)]  # fmt: skip
+    stalls = [Stall(s, at, length) for s, at, length in (_fault_spec(t, "--emulate-stall", names, needs_length=True) for t in stall)]
+    for sensor in missing:
+        if sensor not in names:
+            raise SessionError("--emulate-missing", "no such emulated sensor", expected=f"one of {names}", found=sensor)
+    if not (drop or duplicate or disconnects or stalls or missing):
+        return None
+    return Faults(disconnects=sorted(disconnects, key=lambda d: d.at_s), stalls=stalls, missing=list(missing),
+                  drop_probability=drop, duplicate_probability=duplicate, seed=seed)  # fmt: skip
 
 
 def protocol_schedule(protocol: list[tuple[str, float]], *, begin_s: float, rest_s: float) -> list[tuple[float, str]]:
@@ -149,25 +200,47 @@ def _emulated_signals(plan: RecordPlan, profile: Profile, names: list[str], rate
 
 
 _STOP: asyncio.Event | None = None
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Signals that stop a recording cleanly: Ctrl-C, and what ``kill``, systemd and container runtimes send."""
 
 
 def request_stop() -> None:
-    """Stop the recording in progress cleanly (what Ctrl-C does)."""
+    """Stop the recording in progress cleanly (what Ctrl-C and SIGTERM do)."""
     if _STOP is not None:
         _STOP.set()
 
 
+async def _unless_stopped(aw, stop: asyncio.Event, what: str):
+    """Await ``aw``; a stop request (Ctrl-C, SIGTERM) before it finishes cancels it and raises."""
+    task = asyncio.ensure_future(aw)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise DeviceError(f"stopped while {what}, before the recording started; nothing was written")
+    return task.result()
+
+
 async def record_session_async(plan: RecordPlan) -> Path:
-    """Record one session per ``plan``; returns the session folder."""
+    """Record one session per ``plan``; returns the session folder.
+
+    Ctrl-C and SIGTERM stop it cleanly (the ``stop`` event written, the session closed). A start
+    that fails (a sensor not found, a connect refused, a stop request before streaming) leaves
+    nothing behind: the session folder, and the output folder where this call made it, are removed.
+    """
     global _STOP
     from miakit.record.ble import BleBackend, BleRecorder, find_sensors, scan
-    from miakit.record.monitor import run_monitor
+    from miakit.record.monitor import KeyReader, keys_line, run_monitor
     from miakit.record.session_writer import SessionWriter
     from miakit.record.video import LiveCapture, import_video, mark_sync, parse_video_source
-
     from miakit.record.lsl import parse_source
 
     say = plan.on_event or (lambda text: None)
+    check_duration(plan.duration_s)
     source, stream_name = parse_source(plan.source)
     profile = load_profile(plan.recorder)
     profile_bytes = Path(profile.path).read_bytes()
@@ -182,60 +255,81 @@ async def record_session_async(plan: RecordPlan) -> Path:
         raise SessionError("--exercise", "unknown exercise", expected=f"one of {list(EXERCISES)}", found=plan.exercise)
     if plan.exercise is not None and plan.protocol:
         raise SessionError("--protocol", "give either --exercise or --protocol, not both")
+    if plan.faults is not None and not plan.emulate:
+        raise SessionError("--emulate-*", "fault injection needs --emulate")
     sensors = load_sensor_map(plan.sensors) if plan.sensors is not None else None
     video = parse_video_source(plan.video) if plan.video else None
     if video and not video[2] and not Path(video[1]).is_file():
         raise SessionError(video[1], "no such video file")
+    made = [d for d in (plan.out, *plan.out.parents) if not d.exists()]  # what _check_out creates, deepest first
     _check_out(plan.out)
 
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    _STOP = stop
+    handled = []
+    for sig in STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+            pass
     emulator = None
-    if source == "lsl":
-        backend = None
-        if plan.emulate:
-            from miakit.record.lsl import start_emulator
-
-            emulator = start_emulator(stream_name, source=plan.emulate_source, kind=plan.emulate_kind, rate_hz=plan.emulate_rate_hz,
-                                      duration_s=plan.duration_s or 60.0, exercise=plan.exercise, dropouts=plan.lsl_dropouts)  # fmt: skip
-    elif plan.emulate:
-        from miakit.record.bumble_backend import BumbleRadio
-        from miakit.record.emulator import Emulator, sensor_names
-
-        radio = BumbleRadio()
-        names = sensor_names(profile, len(MUSCLES))
-        rate = plan.emulate_rate_hz or profile.rate_hz or 10.0
-        emulator = Emulator(profile, _emulated_signals(plan, profile, names, rate), link=radio.link, rate_hz=rate, faults=plan.faults)
-        await radio.start()
-        await emulator.start()
-        backend = BleBackend.emulated(radio)
-        if sensors is None:
-            sensors = dict(zip(names, MUSCLES))
-    else:
-        backend = BleBackend()
+    writer = None
+    started = False
     try:
+        if source == "lsl":
+            backend = None
+            if plan.emulate:
+                from miakit.record.lsl import start_emulator
+
+                emulator = start_emulator(stream_name, source=plan.emulate_source, kind=plan.emulate_kind, rate_hz=plan.emulate_rate_hz,
+                                          duration_s=plan.duration_s or 60.0, exercise=plan.exercise, dropouts=plan.lsl_dropouts)  # fmt: skip
+        elif plan.emulate:
+            from miakit.record.bumble_backend import BumbleRadio
+            from miakit.record.emulator import Emulator, sensor_names
+
+            radio = BumbleRadio()
+            names = sensor_names(profile, len(MUSCLES))
+            rate = plan.emulate_rate_hz or profile.rate_hz or 10.0
+            emulator = Emulator(profile, _emulated_signals(plan, profile, names, rate), link=radio.link, rate_hz=rate, faults=plan.faults)
+            await radio.start()
+            await emulator.start()
+            backend = BleBackend.emulated(radio)
+            if sensors is None:
+                sensors = dict(zip(names, MUSCLES))
+        else:
+            backend = BleBackend()
         lsl = None
         clock = {"clock_notes": "every host_time is time.monotonic() minus host_monotonic_at_start, stamped on arrival"}
         if source == "lsl":
             from miakit.record.lsl import prepare
 
             say(f"resolving LSL {'stream ' + repr(stream_name) if stream_name else 'EMG streams'}")
-            lsl = await asyncio.to_thread(prepare, stream_name, profile, sensors, timeout_s=plan.scan_timeout_s, say=say)
+            lsl = await _unless_stopped(asyncio.to_thread(prepare, stream_name, profile, sensors, timeout_s=plan.scan_timeout_s, say=say),
+                                        stop, "resolving the LSL streams")  # fmt: skip
             profile, profile_bytes, sensors = lsl.profile, lsl.profile_bytes, lsl.sensors
         else:
             if sensors is None:
-                seen = await scan(backend, timeout_s=plan.scan_timeout_s, profile=profile)
+                seen = await _unless_stopped(scan(backend, timeout_s=plan.scan_timeout_s, profile=profile), stop, "scanning")
                 found = sorted((d.name or d.address) for d, _ in seen.values())
                 sensors = dict(zip(found, MUSCLES))
                 if not sensors:
                     raise DeviceError(f"no sensor of profile {profile.name!r} found after a {plan.scan_timeout_s:g} s scan")
             say(f"scanning for {len(sensors)} sensors ({profile.name})")
-            devices = await find_sensors(profile, sensors, backend=backend, timeout_s=plan.scan_timeout_s)
+            devices = await _unless_stopped(
+                find_sensors(profile, sensors, backend=backend, timeout_s=plan.scan_timeout_s), stop, "scanning for the sensors"
+            )
 
         start = datetime.now(timezone.utc)
         t0 = time.monotonic()
         if lsl is not None:
             clock = lsl.writer_kwargs(t0)
+        folder = plan.out / session_id_for(plan.subject, plan.exercise, start)
+        if not folder.exists():
+            made.insert(0, folder)
         writer = SessionWriter(
-            plan.out / session_id_for(plan.subject, plan.exercise, start), session_id=session_id_for(plan.subject, plan.exercise, start),
+            folder, session_id=session_id_for(plan.subject, plan.exercise, start),
             subject=plan.subject, exercise=plan.exercise, profile=profile, profile_bytes=profile_bytes, sensors=sensors,
             start_time=start, host_monotonic_at_start=t0, emulated=plan.emulate, **clock,
         )  # fmt: skip
@@ -247,27 +341,48 @@ async def record_session_async(plan: RecordPlan) -> Path:
 
             recorder.links = {s: _Link(s, sensors[s], devices[s]) for s in sensors}
         capture = None
+        keys = None
         try:
             say(f"recording into {writer.folder}")
-            await recorder.connect_all()
+            await _unless_stopped(recorder.connect_all(), stop, "connecting the sensors")
             if video and not video[2]:
                 import_video(writer, video[1])
             elif video:
                 capture = LiveCapture(writer, video[1], kind=video[0])
                 capture.start()
+            marked = plan.exercise or UNKNOWN_EXERCISE
+            marking = bool(plan.exercise)  # a start marker is open
+            last = {"marker": ""}
             if plan.exercise:
                 writer.add_event(recorder.now(), "marker", "", f"start:{plan.exercise}")
-            stop = asyncio.Event()
-            _STOP = stop
-            loop = asyncio.get_running_loop()
-            try:
-                loop.add_signal_handler(signal.SIGINT, stop.set)
-            except (NotImplementedError, RuntimeError):  # not the main thread
-                pass
+
+            def on_key(key: str) -> None:
+                nonlocal marking
+                if key == "m" and not plan.protocol:  # a protocol marks its exercises itself
+                    marking = not marking
+                    detail = f"{'start' if marking else 'stop'}:{marked}"
+                    writer.add_event(recorder.now(), "marker", "", detail)
+                    last["marker"] = f"{detail} at {recorder.now():.1f} s"
+                    say(f"marker {detail}")
+                elif key == "c":
+                    t = mark_sync(writer, what="clap")
+                    last["marker"] = f"sync clap at {t:.1f} s"
+                    say("marker sync (clap)")
+                elif key == "q":
+                    stop.set()
+
+            keys = KeyReader(on_key) if plan.keys is not False else None
+            if keys is not None and not keys.start(loop, force=bool(plan.keys)):
+                keys = None
+            help_line = keys_line(None if plan.protocol else marked) if keys is not None else ""
+            if help_line:
+                say(help_line)
+            started = True
             streaming = asyncio.create_task(recorder.stream())
             monitor = asyncio.create_task(
                 run_monitor(lambda: recorder.stats, recorder.now, stop, live=plan.live_view, every_s=plan.monitor_every_s,
-                            title=f"miakit record: {writer.folder.name}")
+                            title=f"miakit record: {writer.folder.name}",
+                            caption=(lambda: help_line + (f"   last: {last['marker']}" if last["marker"] else "")) if help_line else None)
             )  # fmt: skip
             sync = None
             if plan.sync_after_s is not None:
@@ -287,22 +402,37 @@ async def record_session_async(plan: RecordPlan) -> Path:
             await stop.wait()
             if sync is not None:
                 sync.cancel()
-            try:
-                loop.remove_signal_handler(signal.SIGINT)
-            except (NotImplementedError, RuntimeError):
-                pass
+            if keys is not None:
+                keys.close()
             recorder.stop()
             await asyncio.gather(streaming, monitor, return_exceptions=True)
-            if plan.exercise:
-                writer.add_event(recorder.now(), "marker", "", f"stop:{plan.exercise}")
+            if marking:
+                writer.add_event(recorder.now(), "marker", "", f"stop:{marked}")
         finally:
-            _STOP = None
+            if keys is not None:
+                keys.close()
             await recorder.close()
             if capture is not None:
                 capture.stop()
             writer.close()
         return writer.folder
+    except BaseException:
+        if not started:  # a failed start: leave nothing behind, and only what this call made
+            if writer is not None and writer.folder in made:
+                shutil.rmtree(writer.folder, ignore_errors=True)
+            for d in made:
+                try:
+                    d.rmdir()  # only where still empty
+                except OSError:
+                    break
+        raise
     finally:
+        _STOP = None
+        for sig in handled:
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
         if emulator is not None:
             stopped = emulator.stop()
             if asyncio.iscoroutine(stopped):

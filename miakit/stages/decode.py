@@ -37,6 +37,8 @@ class SensorSamples:
     bad_packets: int = 0
     timed: bool = False
     """the times are the source's own time stamps (mapped to host time), not arrival times"""
+    duplicate_packets: int = 0
+    """packets received twice (:func:`miakit.stages.quality.duplicate_packets`)"""
 
 
 @dataclass
@@ -104,6 +106,9 @@ def read_packets(folder: str | Path) -> pd.DataFrame:
 
 def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None = None) -> DecodedEMG:
     """Decode every notification of every mapped sensor."""
+    from miakit.stages.grid import unwrap_counter
+    from miakit.stages.quality import duplicate_packets
+
     profile = profile or session_profile(folder, meta)
     packets = read_packets(folder)
     out = DecodedEMG(profile=profile)
@@ -113,6 +118,8 @@ def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None
         values: list[np.ndarray] = []
         seqs: list[int | None] = []
         stamps: list[np.ndarray] = []
+        good_payloads: list[str] = []
+        packet_seqs: list[int | None] = []
         bad = 0
         for host_time, payload in zip(rows["host_time"].to_numpy(), rows["payload"].to_numpy()):
             try:
@@ -125,6 +132,8 @@ def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None
                 raise SessionError(
                     profile.path, f"decoder {profile.decoder!r} failed on a packet of sensor {sensor} ({exc.__class__.__name__}: {detail})", field="decoder",
                 ) from None
+            good_payloads.append(payload)
+            packet_seqs.append(decoded.seq)
             n = len(decoded.values)
             # Samples of one notification were taken before it was sent, spaced by the nominal rate.
             dt = 1.0 / profile.rate_hz if profile.rate_hz else 0.0
@@ -136,6 +145,10 @@ def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None
         has_seq = bool(seqs) and all(s is not None for s in seqs)
         timed = bool(stamps) and sum(len(t) for t in stamps) == len(arrival)
         times = lsl_to_host(np.concatenate(stamps), folder, meta, meta.clock.streams.get(sensor, "")) if timed else np.asarray(arrival)
+        if packet_seqs and all(s is not None for s in packet_seqs):  # the device's counter
+            duplicates = duplicate_packets(unwrap_counter(np.asarray(packet_seqs)), np.asarray(good_payloads))
+        else:  # no counter: only rows written twice
+            duplicates = duplicate_packets(rows["seq"].to_numpy(), rows["payload"].to_numpy())
         out.sensors[sensor] = SensorSamples(
             sensor=sensor,
             timed=timed,
@@ -144,6 +157,7 @@ def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None
             device_seq=np.asarray(seqs, dtype=np.int64) if has_seq else None,
             packets=len(rows),
             bad_packets=bad,
+            duplicate_packets=duplicates,
         )
     return out
 

@@ -20,6 +20,7 @@ class QualityReport:
     packets: int = 0
     bad_packets: int = 0
     dropped_samples: int = 0
+    duplicate_packets: int = 0  # packets received twice (same sensor, sequence number and payload)
     truncated: bool = False
     sync_offset_s: float | None = None  # the video shift the sync event gave, where it was applied
     sync_confidence: float | None = None  # 0..1, where a sync event was looked at
@@ -51,3 +52,19 @@ def dropped_samples(counter: np.ndarray | None) -> int:
         return 0
     k = np.unique(unwrap_counter(counter))
     return int(k[-1] - k[0] + 1 - len(k))
+
+
+def duplicate_packets(seq: np.ndarray, payload: np.ndarray) -> int:
+    """Packets of one sensor that repeat an earlier one: the same sequence number and payload.
+
+    ``seq`` is the device's own counter, unwrapped (where its packets carry one: a packet the radio
+    delivered twice carries the same counter), else the recorder's row ``seq`` (then only rows
+    written twice count: without a counter a repeat cannot be told from a repeated value).
+    """
+    seq, payload = np.asarray(seq), np.asarray(payload)
+    if len(seq) != len(payload):
+        raise ValueError(f"seq and payload differ in length: {len(seq)} != {len(payload)}")
+    if len(seq) < 2:
+        return 0
+    keys = {(int(k), str(p)) for k, p in zip(seq.tolist(), payload.tolist())}
+    return int(len(seq) - len(keys))

@@ -100,7 +100,24 @@ def test_nothing_to_build_is_a_clear_error(tmp_path, session_factory):
         build_dataset(tmp_path, tmp_path / "ds.zarr", progress=False)
     session_factory("nokp", keypoints=False)
     with pytest.raises(InputError, match="no session passed the checks; first reason: .*no keypoints"):
-        build_dataset(tmp_path / "sessions", tmp_path / "ds.zarr", progress=False)
+        build_dataset(tmp_path / "sessions", tmp_path / "ds.zarr", pipeline="mia", progress=False)
+
+
+def test_the_build_picks_emg_only_where_no_session_has_video_or_keypoints(session_factory, tmp_path):
+    session_factory("nokp1", keypoints=False)
+    session_factory("nokp2", keypoints=False)
+    result = build_dataset(tmp_path / "sessions", tmp_path / "emg.zarr", progress=False)
+    assert result.pipeline == "emg-only" and "no video or keypoints" in result.pipeline_why
+    ds = miakit.open_dataset(tmp_path / "emg.zarr")
+    assert ds.attrs["modalities"] == ["emg"] and ds.sizes["segment"] == 2
+    # mixed: one store by one pipeline (mia); the sessions without pose are left out with their reason
+    session_factory("good")
+    mixed = build_dataset(tmp_path / "sessions", tmp_path / "mixed.zarr", progress=False)
+    assert mixed.pipeline == "mia" and "1 of 3 sessions" in mixed.pipeline_why and "--pipeline emg-only" in mixed.pipeline_why
+    assert {r.session for r in mixed.reports if r.kept} == {"good"}
+    # --pipeline still decides where given
+    given = build_dataset(tmp_path / "sessions", tmp_path / "given.zarr", pipeline="emg-only", progress=False)
+    assert given.pipeline == "emg-only" and given.pipeline_why == "given" and given.segments == 3
 
 
 @pytest.mark.parametrize(
@@ -243,9 +260,15 @@ def test_markers_split_a_session_into_exercise_segments(session_factory, tmp_pat
     assert lengths[2] >= 10  # twist was never stopped: it runs to the end of the grid
 
 
-def test_a_session_without_exercise_or_markers_is_left_out(session_factory, tmp_path):
+def test_a_session_without_exercise_or_markers_is_one_segment_of_unknown_exercise(session_factory, tmp_path):
+    from miakit.contracts.dataset import UNKNOWN_EXERCISE
+
     session_factory("good")
     session_factory("nomark", exercise=None)
     result = build_dataset(tmp_path / "sessions", tmp_path / "ds.zarr", progress=False)
-    reasons = {r.session: r.reason for r in result.reports}
-    assert "no start:/stop: markers" in reasons["nomark"]
+    reports = {r.session: r for r in result.reports}
+    assert reports["nomark"].kept and any(UNKNOWN_EXERCISE in n for n in reports["nomark"].notes)
+    ds = miakit.open_dataset(tmp_path / "ds.zarr")
+    exercises = dict(zip(ds["segment_session"].values.tolist(), ds["segment_exercise"].values.tolist()))
+    assert exercises["nomark"] == UNKNOWN_EXERCISE and exercises["good"] != UNKNOWN_EXERCISE
+    assert list(ds["segment"].values).count("nomark") == 1  # one segment covering the whole session

@@ -217,3 +217,16 @@ def test_quick_profile_on_a_synthetic_dataset(tmp_path):
     assert indist["nn"] < indist["random"] and indist["transformer"] < indist["random"]
     assert len(pd.read_csv(tmp_path / "paper" / "table1_in_distribution.csv", index_col=0)) == 21
     assert summary["wall_s"] < 900
+
+
+def test_the_mean_over_exercises_leaves_an_unknown_row_out():
+    import pandas as pd
+
+    from miakit.bench.paper import _with_mean
+    from miakit.contracts.dataset import UNKNOWN_EXERCISE
+
+    table = _with_mean(pd.DataFrame({"nn": [1.0, 3.0, 100.0], "windows": [4, 6, 50]}, index=["squat", "twist", UNKNOWN_EXERCISE]))
+    assert table.loc["mean", "nn"] == 2.0 and table.loc["mean", "windows"] == 10
+    assert table.loc[UNKNOWN_EXERCISE, "nn"] == 100.0  # shown in its own row
+    plain = _with_mean(pd.DataFrame({"nn": [1.0, 3.0], "windows": [4, 6]}, index=["squat", "twist"]))
+    assert plain.loc["mean", "windows"] == 10

@@ -27,13 +27,22 @@ def test_clip_files_and_the_store_hold_the_same_windows(tmp_path):
 
 
 def test_quick_run_writes_positive_figures(tmp_path):
+    import torch
+
+    threads = torch.get_num_threads()
     results = run_speed(tmp_path, quick=True, progress=False)
+    assert results["training"]["torch_threads"] == 1 and torch.get_num_threads() == threads  # one thread, then restored
     saved = json.loads((tmp_path / "speed.json").read_text())
     assert saved["loading"]["windows"] == results["loading"]["windows"] == 32
     for key in ("authors_clip_windows_per_s", "lean_clip_windows_per_s", "store_windows_per_s", "store_cold_windows_per_s", "ratio_vs_authors"):
         assert saved["loading"][key] > 0, key
     for key in ("trainer_samples_per_s", "bare_samples_per_s", "ratio"):
         assert saved["training"][key] > 0, key
-    assert saved["training"]["ratio"] == pytest.approx(saved["training"]["trainer_samples_per_s"] / saved["training"]["bare_samples_per_s"])
+    tr = saved["training"]
+    assert tr["wall_ratio"] == pytest.approx(tr["trainer_samples_per_s"] / tr["bare_samples_per_s"])
+    assert tr["cpu_ratio"] == pytest.approx(min(tr["bare_cpu_s"]) / min(tr["trainer_cpu_s"]))
+    assert tr["ratio"] == (tr["cpu_ratio"] if tr["ratio_basis"] == "cpu" else tr["wall_ratio"])
+    assert tr["pair_ratio_min"] <= tr["pair_ratio_median"] <= tr["pair_ratio_max"]
     page = (tmp_path / "speed.md").read_text()
     assert "windows/s" in page and "Trainer / bare loop" in page and "| trainer vs bare loop |" in page
+    assert "process CPU time" in page and "wall clock" in page

@@ -128,3 +128,48 @@ def test_context_frames_stay_in_the_windows_run_of_valid_frames(small_ds):
 def test_run_bounds():
     first, last = run_bounds(np.array([0, 0, 0, -1, 1, 1, -2, 2]))
     assert first.tolist() == [0, 0, 0, 3, 4, 4, 6, 7] and last.tolist() == [2, 2, 2, 3, 5, 5, 6, 7]
+
+
+# -- segments of unknown exercise (a session that named none) -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def unknown_ds():
+    from miakit.contracts.dataset import UNKNOWN_EXERCISE
+
+    return make_dataset(exercises=("squat", "running", "twist", UNKNOWN_EXERCISE), frames=200)
+
+
+def test_leave_one_exercise_out_never_trains_or_tests_on_unknown_segments(unknown_ds):
+    from miakit.contracts.dataset import UNKNOWN_EXERCISE
+    from miakit.learn.windows import known_exercises, split_leave_one_exercise_out, unknown_segments
+
+    assert unknown_segments(unknown_ds) == 2 and UNKNOWN_EXERCISE not in known_exercises(unknown_ds)
+    s = split_leave_one_exercise_out(unknown_ds, "squat", window=10)
+    assert set(s.test.exercise.tolist()) == {"squat"}
+    assert set(s.train.exercise.tolist()) == {"running", "twist"}  # an unknown segment may be squat itself
+    with pytest.raises(DatasetError, match="unknown exercise cannot be left out"):
+        split_leave_one_exercise_out(unknown_ds, UNKNOWN_EXERCISE, window=10)
+
+
+def test_in_distribution_groups_unknown_segments_as_their_own_exercise(unknown_ds):
+    from miakit.contracts.dataset import UNKNOWN_EXERCISE
+
+    s = split_in_distribution(unknown_ds, window=10)
+    assert UNKNOWN_EXERCISE in set(s.train.exercise.tolist()) and UNKNOWN_EXERCISE in set(s.test.exercise.tolist())
+
+
+def test_subject_transfer_leaves_unknown_segments_out_of_the_target(unknown_ds):
+    from miakit.contracts.dataset import UNKNOWN_EXERCISE
+    from miakit.learn.windows import split_subject_transfer
+
+    t = split_subject_transfer(unknown_ds, source="s0", target="s1", ks=(1, 2), window=10)
+    assert UNKNOWN_EXERCISE not in t.train_exercises + t.test_exercises
+    for splits in t.by_k.values():
+        assert UNKNOWN_EXERCISE not in set(splits.train.exercise.tolist()) | set(splits.test.exercise.tolist())
+
+
+def test_the_paper_bench_leaves_unknown_out_of_its_loeo_folds(unknown_ds):
+    from miakit.bench.paper import _loeo_exercises, get_profile
+
+    assert _loeo_exercises(unknown_ds, get_profile("quick")) == ["running", "twist"]

@@ -46,7 +46,18 @@ def test_missing_sensor_before_any_recording(tmp_path, uci_file):
     with pytest.raises(DeviceError) as info:
         record_session(plan)
     assert "M40-05" in _one_line(info.value)
-    assert list(out.iterdir()) == []
+    assert not out.exists()  # the failed start removed the output folder it had made
+
+
+def test_failed_start_keeps_an_existing_output_folder_as_it_was(tmp_path, uci_file):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    plan = RecordPlan(recorder="m40", out=out, emulate=True, duration_s=1, emulate_source=uci_file,
+                      faults=Faults(missing=["M40-05"]), scan_timeout_s=0.5)
+    with pytest.raises(DeviceError):
+        record_session(plan)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"] and (out / "notes.txt").read_text() == "mine"
 
 
 def test_bad_sensor_map(tmp_path):
