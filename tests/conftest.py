@@ -12,6 +12,21 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _lock_dir(tmp_path_factory):
+    """Build locks of the test run in its own folder, not the user's ~/.cache/miakit/locks (the
+    subprocesses the tests start inherit it)."""
+    import os
+
+    before = os.environ.get("MIAKIT_LOCK_DIR")
+    os.environ["MIAKIT_LOCK_DIR"] = str(tmp_path_factory.mktemp("locks"))
+    yield
+    if before is None:
+        os.environ.pop("MIAKIT_LOCK_DIR", None)
+    else:
+        os.environ["MIAKIT_LOCK_DIR"] = before
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The real recordings beside the repository (../shared/data); skip where absent."""
