@@ -28,7 +28,9 @@ The vocabulary (all positions in millimetres, in the lab's frame):
   each be a list of points: their mean).
 - ``normal: {from: A, plane: [P, Q], distance: D}``: ``A + D * unit((P - A) x (Q - A))``, along the
   normal of the plane through ``A``, ``P`` and ``Q`` (right-handed; swap ``P`` and ``Q`` for the other
-  side). The elbow: from the lateral epicondyle marker along the flexion axis, the normal of the
+  side; ``A`` may be a list of points: their mean). The wrist: from the wrist bar's midpoint, the
+  normal of the plane of the bar and the elbow marker, half the wrist's width plus a marker's radius
+  (Plug-in Gait's wrist joint centre). The elbow: from the lateral epicondyle marker along the flexion axis, the normal of the
   shoulder-elbow-wrist plane (undefined with the arm straight: those frames fall to the next
   alternative).
 - ``chord: {lateral: L, proximal: P, plane: W, distance: D, side: away|toward}``: the point ``J`` at
@@ -166,7 +168,7 @@ def _names(alt: dict) -> list[str]:
     if kind == "offset":
         return [args["from"], *_flat(args["along"][0]), *_flat(args["along"][1])]
     if kind == "normal":
-        return [args["from"], *args["plane"]]
+        return [*_flat(args["from"]), *args["plane"]]
     if kind == "chord":
         return [args["lateral"], args["proximal"], args["plane"]]
     if kind == "harrington":
@@ -261,7 +263,7 @@ def _evaluate(alt: dict, get, mapping: Mapping, parameters: dict) -> np.ndarray:
         d = distance_mm(args["distance"], mapping, parameters)
         return get(args["from"]) + d * _unit(_mean(args["along"][1], get) - _mean(args["along"][0], get))
     if kind == "normal":
-        a = get(args["from"])
+        a = _mean(args["from"], get)
         n = np.cross(get(args["plane"][0]) - a, get(args["plane"][1]) - a)
         size = np.linalg.norm(n, axis=-1, keepdims=True)
         scale = np.linalg.norm(get(args["plane"][0]) - a, axis=-1, keepdims=True) * np.linalg.norm(get(args["plane"][1]) - a, axis=-1, keepdims=True)

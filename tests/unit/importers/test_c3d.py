@@ -48,7 +48,7 @@ def test_joint_centres_match_the_plug_in_gait_model(shared_data):
         ref = markers[output]
         errors[joint] = np.linalg.norm(joints.xyz[:, BODY_25.index(joint)] - ref, axis=1)
         assert np.isfinite(errors[joint]).mean() > 0.95, joint
-    for joint in ("RHip", "LHip", "RKnee", "LKnee", "RAnkle", "LAnkle", "RShoulder", "LShoulder", "RElbow", "LElbow"):
+    for joint in PLUG_IN_GAIT_OUTPUTS:  # hips, knees, ankles, shoulders, elbows, wrists
         assert np.nanmax(errors[joint]) < 15.0, (joint, float(np.nanmax(errors[joint])))
     assert "harrington" in joints.used["RHip"] and "chord" in joints.used["RKnee"]
 
