@@ -21,7 +21,7 @@ WALK = "mocap/gaitalytics-walk.c3d"
 LIFT = "mocap/pyomeca-box-lift.c3d"
 PLUG_IN_GAIT_OUTPUTS = {  # the model's own joint centres in the walk: segment origins and proximal points
     "RHip": "RFEP", "LHip": "LFEP", "RKnee": "RFEO", "LKnee": "LFEO", "RAnkle": "RTIO", "LAnkle": "LTIO",
-    "RShoulder": "RCLO", "LShoulder": "LCLO", "RElbow": "RHUO", "LElbow": "LHUO",
+    "RShoulder": "RCLO", "LShoulder": "LCLO", "RElbow": "RHUO", "LElbow": "LHUO", "RWrist": "RRAO", "LWrist": "LRAO",
 }  # fmt: skip
 
 
