@@ -344,15 +344,24 @@ class _Follower:
             return self._keep(found, t), TRACK_OK
         if self.gate.accepts(found and found[0], t):
             return self._keep(found, t), TRACK_OK
-        self.model.reset()  # the tracker left the person (or lost them): look again where they were
+        self._reset()  # the tracker left the person (or lost them): look again where they were
         again = self._run(_only_inside(rgb, self.box))
         if self.gate.accepts(again and again[0], t):
             return self._keep(again, t), TRACK_UNCERTAIN
-        self.model.reset()  # so the next frame starts from a fresh detection, not from another person
+        self._reset()  # so the next frame starts from a fresh detection, not from another person
         return None, TRACK_LOST
 
+    def _reset(self) -> None:
+        self.model.reset()
+        self._restarted = True  # the graph's first call after a reset logs again
+
     def _run(self, rgb: np.ndarray):
-        found = self.model.process(rgb).pose_landmarks
+        if getattr(self, "_restarted", False):
+            self._restarted = False
+            with quiet_mediapipe():
+                found = self.model.process(rgb).pose_landmarks
+        else:
+            found = self.model.process(rgb).pose_landmarks
         if found is None:
             return None
         landmarks = np.array([(p.x, p.y, p.visibility) for p in found.landmark])
@@ -370,7 +379,7 @@ class _Follower:
         ``person`` names; the tracker is left following that one."""
         people, image = [], rgb.copy()
         for _ in range(6):
-            self.model.reset()
+            self._reset()
             found = self._run(image)
             if found is None:
                 break
@@ -389,7 +398,7 @@ class _Follower:
             k = int(np.argmin(np.hypot(cx - rgb.shape[1] / 2, (boxes[:, 1] + boxes[:, 3]) / 2 - rgb.shape[0] / 2)))
         else:  # largest
             k = int(np.argmax(boxes[:, 3] - boxes[:, 1]))
-        self.model.reset()
+        self._reset()
         locked = self._run(_only_inside(rgb, _box(people[k][1], margin=0.35)))
         return locked if locked is not None else people[k]
 
