@@ -512,6 +512,25 @@ def _decoded(meta: Any, grid: np.ndarray, height: int, timings: PoseTimings) -> 
         thread.join()
 
 
+def identity_summary(ds) -> str:
+    """One line on whom the track followed and where it was unsure (attrs of a video back end)."""
+    flags = ds["track_flag"].values if "track_flag" in ds else None
+    times = ds["time"].values
+
+    def at(value: int) -> str:
+        if flags is None or not (flags == value).any():
+            return ""
+        shown = [f"{t:.1f}" for t in times[flags == value][:6]]
+        return " (at " + ", ".join(shown) + (", ..." if (flags == value).sum() > 6 else "") + " s)"
+
+    people = int(ds.attrs.get("people_at_start", 0))
+    who = ds.attrs.get("person", "start") + (f" of {people} in view at the start" if ds.attrs.get("person") != "start" else "")
+    return (
+        f"{who}; identity uncertain in {ds.attrs['frames_uncertain']} frames{at(1)}, "
+        f"lost in {ds.attrs['frames_lost']}{at(2)} (gate: {ds.attrs.get('identity_gate', '')})"
+    )
+
+
 def _progress(items: Iterable, *, total: int, show: bool, label: str) -> Iterable:
     if not show:
         yield from items

@@ -82,25 +82,6 @@ def write_keypoints(ds, out: Path) -> None:
     np.savetxt(out, table, delimiter=",", header=",".join(header), comments="", fmt="%.6g")
 
 
-def identity_summary(ds) -> str:
-    """One line on whom the track followed and where it was unsure (attrs of a video back end)."""
-    flags = ds["track_flag"].values if "track_flag" in ds else None
-    times = ds["time"].values
-
-    def at(value: int) -> str:
-        if flags is None or not (flags == value).any():
-            return ""
-        shown = [f"{t:.1f}" for t in times[flags == value][:6]]
-        return " (at " + ", ".join(shown) + (", ..." if (flags == value).sum() > 6 else "") + " s)"
-
-    people = int(ds.attrs.get("people_at_start", 0))
-    who = ds.attrs.get("person", "start") + (f" of {people} in view at the start" if ds.attrs.get("person") != "start" else "")
-    return (
-        f"{who}; identity uncertain in {ds.attrs['frames_uncertain']} frames{at(1)}, "
-        f"lost in {ds.attrs['frames_lost']}{at(2)} (gate: {ds.attrs.get('identity_gate', '')})"
-    )
-
-
 def _summary(ds, timings: dict, *, video: Path, out: Path) -> None:
     import numpy as np
     from rich.console import Console
@@ -120,6 +101,8 @@ def _summary(ds, timings: dict, *, video: Path, out: Path) -> None:
         ("estimator", str(ds.attrs["estimator"])),
     ]
     if "frames_lost" in ds.attrs:
+        from miakit.stages.pose import identity_summary
+
         rows.append(("person followed", identity_summary(ds)))
     if timings:
         rows += [

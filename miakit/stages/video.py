@@ -74,6 +74,7 @@ def probe_video(path: str | Path) -> VideoMeta:
     if size == 0:
         raise InputError(path, "empty video file", expected="video data", found="0 bytes")
     mp4 = _read_mp4(path) if _looks_like_mp4(path) else None
+    _check_video_stream(path)
 
     cap = _open(path)
     try:
@@ -173,6 +174,21 @@ def frames_at(
             j += 1
     finally:
         cap.release()
+
+
+def _check_video_stream(path: Path) -> None:
+    """InputError where PyAV reads the file but finds no video stream in it (an audio file, say)."""
+    try:
+        import av
+    except ImportError:
+        return
+    try:
+        with av.open(str(path)) as container:
+            kinds = [s.type for s in container.streams]
+    except (av.FFmpegError, OSError):
+        raise InputError(path, "not a readable video (truncated, damaged or an unknown format)") from None
+    if "video" not in kinds:
+        raise InputError(path, "no video stream in the file", expected="a video stream", found=", ".join(kinds) + " only" if kinds else "no streams")
 
 
 def _open(path: Path):
