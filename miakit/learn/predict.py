@@ -207,6 +207,7 @@ class PredictResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds: pose, predict, write, render
     frames_short: int = 0  # frames predicted by a window shorter than the model's (a short run of frames with a person)
     window: int = 0  # the model's window, in frames
+    rendered: object = None  # the overlay's miakit.viz.render.RenderResult (panels, sizes, scale)
     identity: str = ""  # whom the pose track followed and where it was unsure (miakit.stages.pose_cli.identity_summary)
 
 
@@ -320,14 +321,14 @@ def predict_video(
     scale = emg_scale(predicted, source="the predictions for this video")
     rendered = render_segment(
         ds, 0, paths["overlay.mp4"], predicted=predicted, scale=scale, video=VideoSource(path=video, times=time_s),
-        panel_height=panel_height, progress=progress, title=f"{video.name}, predicted by {ckpt.config.model} ({ckpt.path.name})",
+        panel_height=panel_height, progress=progress, title=f"{video.name}: predicted by the {ckpt.config.model} model ({ckpt.path.name}, step {ckpt.meta.get('step', '?')})",
     )  # fmt: skip
     timings["render_s"] = time.perf_counter() - tick
     return PredictResult(
         out=out, csv=paths["activation.csv"], zarr=paths["activation.zarr"], overlay=rendered.path, plot=paths["activation.png"],
         frames=ds.sizes["frame"], frames_with_person=int(pose.attrs["frames_with_person"]), frames_predicted=int(covered.sum()),
         muscles=ckpt.muscles, image_size=(int(pose.attrs["width"]), int(pose.attrs["height"])), codec=rendered.codec, timings=timings,
-        frames_short=int(frames_short), window=ckpt.window, identity=identity_summary(pose) if "frames_lost" in pose.attrs else "",
+        frames_short=int(frames_short), window=ckpt.window, rendered=rendered, identity=identity_summary(pose) if "frames_lost" in pose.attrs else "",
     )  # fmt: skip
 
 

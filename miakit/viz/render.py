@@ -455,7 +455,8 @@ def render_segment(
     if title is None:
         known = [f"subject {seg.subject}" if seg.subject else "", seg.exercise]
         title = seg.id + (f" ({', '.join(k for k in known if k)})" if any(known) else "")
-    header_px = 2 * layout.line + 4
+    title_lines = _wrap(title, width, layout.font, layout.thickness)[:3] or [""]
+    header_px = (len(title_lines) + 1) * layout.line + 4
     footer, swatches = _footer(width, panel_w, len(layers), muscles, f"{scale.description}; grey: no EMG; L/R: the subject's left/right", layout)
     footer_px = footer.shape[0]
     height = header_px + panel_h + footer_px
@@ -467,13 +468,14 @@ def render_segment(
         for k in track(range(seg.length), f"rendering {seg.id}", enabled=progress):
             under = next(frames)
             canvas = np.zeros((height, width, 3), dtype=np.uint8)
-            _text(canvas, _fit(title, width, layout.font, layout.thickness), 6, layout.line - 5, layout)
+            for i, line in enumerate(title_lines):
+                _text(canvas, _fit(line, width, layout.font, layout.thickness), 6, (i + 1) * layout.line - 5, layout)
             for p, (name, level) in enumerate(layers):
                 panel = canvas[header_px : header_px + panel_h, p * panel_w : (p + 1) * panel_w]
                 panel[:] = _resize(under, panel_w, panel_h) if under is not None else BACKGROUND
                 draw_body(panel, keypoints[k], score[k], level[k], scale=kp_scale, muscles=muscles, min_score=min_score)
                 label = name if p else f"{name}   t = {time[k]:.1f} s"
-                _text(canvas, _fit(label, panel_w, layout.font, layout.thickness), p * panel_w + 6, 2 * layout.line - 3, layout)
+                _text(canvas, _fit(label, panel_w, layout.font, layout.thickness), p * panel_w + 6, header_px - 7, layout)
             canvas[header_px + panel_h : header_px + panel_h + footer_px] = footer
             for p, m, (x0, y0, x1, y1) in swatches:
                 colour = activation_colour(layers[p][1][k, m])

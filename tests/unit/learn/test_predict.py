@@ -156,7 +156,8 @@ def test_predict_video_writes_the_table_the_store_the_plot_and_the_overlay(portr
     assert codec == "h264" and len(frames) == 17
     # one 180x320 panel (9:16): nothing is measured, so no grey "measured" panel
     assert frames[0].shape[1] == 180 and frames[0].shape[0] > 320 + 3 * rv.Layout.for_panel(320).line
-    header = 2 * rv.Layout.for_panel(320).line + 4
+    header = result.rendered.header_px
+    assert result.rendered.panels == ("predicted",)
 
     # a drawn muscle in its predicted colour
     k = 8
