@@ -84,8 +84,8 @@ def session_emg(session_dir: str | Path, *, max_gap_s: float = 0.35, kinds: Sequ
     events = events[events["kind"].isin(list(kinds))]
 
     sensors = list(meta.sensors)
-    fig = _figure(11, 1.0 + 1.3 + 1.15 * len(sensors))
-    grid = fig.subplots(len(sensors) + 1, 1, sharex=True, squeeze=False, height_ratios=[1.3 / 1.15] + [1.0] * len(sensors))[:, 0]
+    fig = _figure(11, 1.0 + 0.8 + 1.15 * len(sensors))
+    grid = fig.subplots(len(sensors) + 1, 1, sharex=True, squeeze=False, height_ratios=[0.8 / 1.15] + [1.0] * len(sensors))[:, 0]
     strip, axes = grid[0], grid[1:]
     span = [np.inf, -np.inf]
     for ax, sensor in zip(axes, sensors):
@@ -158,28 +158,54 @@ def alignment(session_dir: str | Path, *, pipeline: str | Path = "mia"):
 
     lead = match.emg_lead_s
     emg_t = match.emg_t + lead
-    lo, hi = float(emg_t[0]) - 0.3, float(emg_t[-1]) + 0.3
+    lo, hi = float(emg_t[0]) - 0.1, float(emg_t[-1]) + 0.1  # the span the sync stage compared, no more
     verdict = "applied" if match.applied else "not applied (below the pipeline's min_confidence)"
     fig = _figure(10, 5.5)
     top, bottom = fig.subplots(2, 1, sharex=True)
     panels = (
-        (top, match.motion_t, "before: the video's stated clock", "before"),
-        (bottom, match.motion_t + match.offset_s, f"after: video shifted by {match.offset_s:+.3f} s ({verdict})", "after"),
+        (top, match.motion_t, "before: on the video's stated clock", "before"),
+        (bottom, match.motion_t + match.offset_s, f"after: video shifted by {match.offset_s * 1000:+.0f} ms ({verdict})", "after"),
     )
     what = {"clap": "wrist closeness (clap)", "jump": "hip rise (jump)"}.get(match.kind, "body motion energy")
     muscles = "+".join(m for m in match.muscles if m) or "all muscles"
     for ax, motion_t, title, gid in panels:
-        ax.plot(motion_t, _unit(match.motion, motion_t, lo, hi), color="tab:blue", lw=1.4, label=f"motion: {what}", gid=f"{gid}:motion")
-        ax.plot(emg_t, _unit(match.emg, emg_t, lo, hi), color="tab:red", lw=1.4, label=f"EMG activity ({muscles}), drawn +{lead * 1000:.0f} ms", gid=f"{gid}:emg")
+        motion = _unit(match.motion, motion_t, lo, hi)
+        emg = _unit(match.emg, emg_t, lo, hi)
+        ax.plot(motion_t, motion, color="tab:blue", lw=1.4, label=f"motion: {what}", gid=f"{gid}:motion")
+        ax.plot(emg_t, emg, color="tab:red", lw=1.4, label=f"EMG activity ({muscles}), drawn +{lead * 1000:.0f} ms", gid=f"{gid}:emg")
         ax.axvline(match.cue, color="0.4", ls="--", lw=1, gid="cue")
-        ax.annotate(f"cue: {match.kind or 'sync'}", (match.cue, 1.0), xycoords=("data", "axes fraction"), fontsize=8, color="0.3", xytext=(3, -10), textcoords="offset points")
-        ax.set_title(title, fontsize=10, loc="left")
+        ax.annotate(f"cue: {match.kind or 'sync'}", (match.cue, 0.0), xycoords=("data", "axes fraction"), fontsize=8, color="0.3", xytext=(3, 4), textcoords="offset points")
+        gap = _peak_gap(ax, motion_t, motion, emg_t, emg, lo, hi, gid)
+        ax.set_title(f"{title}; motion peak {gap * 1000:+.0f} ms from the EMG peak", fontsize=10, loc="left")
         ax.set_ylabel("scaled to [0, 1]")
         ax.set_xlim(lo, hi)
-    top.legend(fontsize=8, loc="upper right")
+        ax.set_ylim(-0.05, 1.25)  # headroom for the peak marks
+    handles, labels = top.get_legend_handles_labels()
+    keep = [i for i, label in enumerate(labels) if not label.startswith("_")]
+    fig.legend([handles[i] for i in keep], [labels[i] for i in keep], fontsize=8, loc="outside lower center", ncols=2)
     bottom.set_xlabel("host time (s)")
-    fig.suptitle(f"{state.meta.session_id}: sync alignment (confidence {match.confidence:.2f}, pipeline {Path(str(pipeline)).stem})", fontsize=11)
+    meta = state.meta
+    fig.suptitle(
+        f"{meta.session_id} (subject {meta.subject}, {meta.exercise or 'exercises by marker'}): sync alignment, "
+        f"confidence {match.confidence:.2f}, pipeline {Path(str(pipeline)).stem}",
+        fontsize=11,
+    )  # fmt: skip
     return fig
+
+
+def _peak_gap(ax, motion_t, motion, emg_t, emg, lo: float, hi: float, gid: str) -> float:
+    """Mark both traces' peaks within [lo, hi] and join them with an arrow; returns motion peak
+    time less EMG peak time (s)."""
+    def peak(t, y):
+        shown = (t >= lo) & (t <= hi) & np.isfinite(y)
+        k = np.flatnonzero(shown)[np.nanargmax(y[shown])] if shown.any() else int(np.nanargmax(y))
+        return float(t[k])
+
+    a, b = peak(np.asarray(motion_t), np.asarray(motion)), peak(np.asarray(emg_t), np.asarray(emg))
+    ax.plot([a], [1.0], "v", color="tab:blue", ms=7, gid=f"{gid}:motion_peak")
+    ax.plot([b], [1.0], "v", color="tab:red", ms=7, gid=f"{gid}:emg_peak")
+    ax.annotate("", (a, 1.12), xytext=(b, 1.12), arrowprops=dict(arrowstyle="<->", color="0.25", lw=1.0), gid=f"{gid}:gap")
+    return a - b
 
 
 def _unit(y: np.ndarray, t: np.ndarray, lo: float, hi: float) -> np.ndarray:

@@ -113,7 +113,10 @@ def test_alignment_after_traces_peak_together(session_factory, tmp_path):
     assert _peak(_line(bottom, "after:motion")) == pytest.approx(_peak(_line(bottom, "after:emg")), abs=0.05)
     assert _peak(_line(bottom, "after:emg")) == pytest.approx(3.0, abs=0.05)
     title = bottom.get_title(loc="left")
-    assert "(applied)" in title and float(title.split("shifted by ")[1].split(" s")[0]) == pytest.approx(-0.5, abs=0.05)
+    assert "(applied)" in title and float(title.split("shifted by ")[1].split(" ms")[0]) == pytest.approx(-500, abs=50)
+    gap = lambda ax: float(ax.get_title(loc="left").split("motion peak ")[1].split(" ms")[0])  # noqa: E731
+    assert gap(top) == pytest.approx(500, abs=60) and abs(gap(bottom)) < 60  # before and after say how far apart the peaks are
+    assert "subject" in fig.get_suptitle() and top.get_ylabel() and bottom.get_xlabel() == "host time (s)"
     # pixels: the tops of the blue and the red traces share a column after, not before
     blue, red = (31, 119, 180), (214, 39, 40)
     px_per_s = abs(_to_pixel(fig, bottom, 1.0, 0)[1] - _to_pixel(fig, bottom, 0.0, 0)[1])
