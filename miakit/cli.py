@@ -21,7 +21,8 @@ app = typer.Typer(
     help=(
         "Muscles in Action toolkit: record EMG and video, build 10 Hz Zarr datasets, "
         "train and benchmark models that predict muscle activation from video.\n\n"
-        "Start with `miakit demo`: synthetic sessions -> dataset -> model -> benchmark report."
+        "Start with `miakit demo`: synthetic sessions -> dataset -> model -> benchmark report.\n\n"
+        "Example: miakit demo --out miakit-demo && miakit predict my-squat.mp4 --checkpoint miakit-demo/bench/transformer/checkpoint.pt --out squat-emg"
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -55,7 +56,10 @@ def synth(
     exercise: Optional[List[str]] = typer.Option(None, "--exercise", help="Only these exercises (repeatable); default all 20."),
     video: str = typer.Option("first", "--video", help="Skeleton preview videos: none, first (one per subject) or all."),
 ) -> None:
-    """Synthesize raw recording sessions (contract 1): M40 EMG packets, OpenPose keypoints, truth."""
+    """Synthesize raw recording sessions (contract 1): M40 EMG packets, OpenPose keypoints, truth.
+
+    Example: miakit synth --out sessions --subjects 3 --exercise squat --exercise running
+    """
     from miakit.layout import EXERCISES
     from miakit.synth import generate_sessions
 
@@ -85,6 +89,8 @@ def build_dataset_cmd(
 
     Re-running on unchanged inputs is a no-op; an interrupted build resumes where it stopped.
     Sessions that fail a check are listed with the reason and left out.
+
+    Example: miakit build-dataset sessions --out data/mine.zarr --name mine
     """
     from miakit.catalog import add_entry, dataset_metadata, default_catalog_path
     from miakit.pipeline import build_dataset, plan_build
@@ -107,7 +113,10 @@ def info(
     dataset: str = typer.Argument(..., help="Catalog name or store path."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
 ) -> None:
-    """Describe a dataset: sizes, subjects, exercises, valid frames, provenance."""
+    """Describe a dataset: sizes, subjects, exercises, valid frames, provenance.
+
+    Example: miakit info demo
+    """
     import miakit
     from miakit.report_tables import print_dataset_info
 
@@ -155,7 +164,7 @@ def train(
     typer.echo(str(result.checkpoint))
 
 
-bench_app = typer.Typer(help="Benchmarks. Without a subcommand: the in-distribution benchmark.", invoke_without_command=True, no_args_is_help=False)
+bench_app = typer.Typer(help="Benchmarks. Without a subcommand: the in-distribution benchmark. Example: miakit bench --dataset demo --out runs/bench", invoke_without_command=True, no_args_is_help=False)
 app.add_typer(bench_app, name="bench")
 
 
@@ -168,7 +177,10 @@ def bench(
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a training config field, key=value (repeatable)."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
 ) -> None:
-    """In-distribution benchmark: Random, Nearest Neighbour and the paper's Transformer, RMSE per exercise."""
+    """In-distribution benchmark: Random, Nearest Neighbour and the paper's Transformer, RMSE per exercise.
+
+    Example: miakit bench --dataset demo --out runs/bench
+    """
     if ctx.invoked_subcommand is not None:
         return
     if dataset is None or out is None:

@@ -40,7 +40,10 @@ def ablation(
 ) -> None:
     """The miakit model against the paper's Transformer, and each of its ideas removed one at a
     time: mean test RMSE in-distribution and leave-one-exercise-out. The miakit model trains 1.5
-    times the Transformer's steps, which take about as long on a CPU (one row: the same steps)."""
+    times the Transformer's steps, which take about as long on a CPU (one row: the same steps).
+
+    Example: miakit bench ablation --dataset demo --out runs/ablation --seeds 0,1,2 --resume
+    """
     import miakit
     from miakit.bench.ablation import parse_seeds, profile_config, run_ablation
 

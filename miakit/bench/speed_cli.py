@@ -15,7 +15,10 @@ def speed(
     out: Path = typer.Option(..., "--out", help="Folder for speed.json and speed.md."),
     quick: bool = typer.Option(False, "--quick", help="A small data set and a few steps (seconds, for CI); the default takes minutes."),
 ) -> None:
-    """Windows/s from the Zarr store vs the MIA release's clip files, and trainer vs bare-loop samples/s."""
+    """Windows/s from the Zarr store vs the MIA release's clip files, and trainer vs bare-loop samples/s.
+
+    Example: miakit bench speed --out runs/speed --quick
+    """
     from miakit.bench.speed import run_speed
 
     results = run_speed(out, quick=quick)

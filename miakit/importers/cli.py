@@ -23,7 +23,10 @@ def mia_release_cmd(
     name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
-    """Import the public Muscles in Action release (train and val splits kept)."""
+    """Import the public Muscles in Action release (train and val splits kept).
+
+    Example: miakit import mia-release ~/data/MIADatasetOfficial --out data/mia.zarr
+    """
     from miakit.importers.mia_release import import_mia_release
 
     report = import_mia_release(directory, out, with_verts=with_verts, catalog=catalog, name=name, show_progress=progress)
@@ -46,7 +49,10 @@ def uci_emg_cmd(
     name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
-    """Import the UCI EMG Physical Action set: raw 1 kHz sEMG to 10 Hz envelopes (EMG only)."""
+    """Import the UCI EMG Physical Action set: raw 1 kHz sEMG to 10 Hz envelopes (EMG only).
+
+    Example: miakit import uci-emg ~/data/uci-physical-action --out data/uci.zarr
+    """
     from miakit.importers.uci import import_uci
 
     report = import_uci(
