@@ -54,6 +54,7 @@ def plot_per_exercise(table, path: str | Path, *, models: tuple[str, ...], title
     ax.set_yticks(y + 0.4 - height / 2, rows)
     ax.invert_yaxis()
     ax.set_xlabel("RMSE (raw EMG units)")
+    ax.set_ylabel("exercise")
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8)
     return _save(fig, path)
@@ -108,8 +109,11 @@ def history_figure(history, *, title: str = "training", units: str = ""):
     twin = ax.twinx()
     twin.plot(history["step"], history["train_loss"], marker="s", ms=4, color="#888888", ls="--", label="training loss", gid="train_loss")
     twin.set_ylabel("training loss (MSE of EMG / emg_scale)")
-    if n == 1:
-        ax.set_xlim(float(history["step"].iloc[0]) - 1, float(history["step"].iloc[0]) + 1)
+    if n == 1:  # one point each: say their values, since the two markers sit on each other
+        step = float(history["step"].iloc[0])
+        ax.set_xlim(step - 1, step + 1)
+        ax.annotate(f"validation RMSE {float(history['val_rmse'].iloc[0]):.2f}, training loss {float(history['train_loss'].iloc[0]):.4f}",
+                    (step, float(history["val_rmse"].iloc[0])), xytext=(0, -18), textcoords="offset points", ha="center", fontsize=8)  # fmt: skip
     ax.set_title(f"{title}: {n} evaluation{'s' if n != 1 else ''}" + (f", steps {int(history['step'].iloc[0])} to {int(history['step'].iloc[-1])}" if n > 1 else ""), fontsize=10)
     handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     ax.legend(handles, [h.get_label() for h in handles], loc="upper right", fontsize=7)
