@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Literal, Optional
 
 import typer
 
@@ -54,7 +54,7 @@ def synth(
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same sessions, byte for byte."),
     duration: float = typer.Option(30.0, "--duration", min=5.0, help="Seconds recorded per exercise."),
     exercise: Optional[List[str]] = typer.Option(None, "--exercise", help="Only these exercises (repeatable); default all 20."),
-    video: str = typer.Option("first", "--video", help="Skeleton preview videos: none, first (one per subject) or all."),
+    video: Literal["none", "first", "all"] = typer.Option("first", "--video", help="Skeleton preview videos: none, first (one per subject) or all."),
 ) -> None:
     """Synthesize raw recording sessions (contract 1): M40 EMG packets, OpenPose keypoints, truth.
 

@@ -7,7 +7,7 @@ summary table (standard output) and the store's path as the last line.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import typer
 
@@ -42,7 +42,7 @@ def uci_emg_cmd(
     low_hz: float = typer.Option(20.0, "--low-hz", help="Band-pass low edge."),
     high_hz: float = typer.Option(450.0, "--high-hz", help="Band-pass high edge."),
     notch_hz: Optional[float] = typer.Option(None, "--notch-hz", help="Mains notch (50 or 60); none by default."),
-    envelope: str = typer.Option("rms", "--envelope", help="Envelope: rms or lowpass."),
+    envelope: Literal["rms", "lowpass"] = typer.Option("rms", "--envelope", help="Envelope."),
     window_s: float = typer.Option(0.1, "--window-s", help="RMS window."),
     cutoff_hz: float = typer.Option(5.0, "--cutoff-hz", help="Low-pass envelope cut-off."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file."),

@@ -95,3 +95,16 @@ def test_pose_command_stderr_holds_no_mediapipe_lines(two_people, tmp_path):
     for noise in ("W0000", "I0000", "INFO:", "absl", "XNNPACK", "GetPrototype", "WARNING"):
         assert noise not in result.stderr, result.stderr
     assert "lost" in result.stderr and "3" in result.stderr  # the summary says what happened
+
+
+def test_the_person_choices_are_shown_as_choices_with_an_example():
+    from typer.testing import CliRunner
+
+    from miakit.cli import app
+    from miakit.stages.pose import PERSON_CHOICES
+    from miakit.stages.pose_cli import Person
+
+    assert tuple(p.value for p in Person) == PERSON_CHOICES
+    for command in ("pose", "predict"):
+        text = " ".join(CliRunner().invoke(app, [command, "--help"], terminal_width=200).output.split())
+        assert "start|left|right|center|largest" in text and "Example: miakit " + command in text
