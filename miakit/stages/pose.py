@@ -331,6 +331,7 @@ class _Follower:
         self.gate = IdentityGate(max_speed=backend.max_torso_speed)
         self.box: tuple[int, int, int, int] | None = None  # (x0, y0, x1, y1) in inference pixels, enlarged
         self.people_at_start = 0
+        self._restarted = False  # the graph's first call after a reset logs again: kept quiet
 
     def __call__(self, rgb: np.ndarray, t: float) -> tuple[np.ndarray | None, int]:
         found = self._run(rgb)
@@ -338,25 +339,25 @@ class _Follower:
             if found is None:
                 return None, TRACK_OK
             if self.backend.person != "start":
-                found = self._choose(rgb)
+                found = self._choose(rgb, found)
             else:
                 self.people_at_start = 1
             return self._keep(found, t), TRACK_OK
-        if self.gate.accepts(found and found[0], t):
+        if self.gate.accepts(found[0] if found else None, t):
             return self._keep(found, t), TRACK_OK
         self._reset()  # the tracker left the person (or lost them): look again where they were
         again = self._run(_only_inside(rgb, self.box))
-        if self.gate.accepts(again and again[0], t):
+        if self.gate.accepts(again[0] if again else None, t):
             return self._keep(again, t), TRACK_UNCERTAIN
         self._reset()  # so the next frame starts from a fresh detection, not from another person
         return None, TRACK_LOST
 
     def _reset(self) -> None:
         self.model.reset()
-        self._restarted = True  # the graph's first call after a reset logs again
+        self._restarted = True
 
     def _run(self, rgb: np.ndarray):
-        if getattr(self, "_restarted", False):
+        if self._restarted:
             self._restarted = False
             with quiet_mediapipe():
                 found = self.model.process(rgb).pose_landmarks
@@ -374,9 +375,10 @@ class _Follower:
         self.box = _box(pixels, margin=0.35)
         return points
 
-    def _choose(self, rgb: np.ndarray):
+    def _choose(self, rgb: np.ndarray, tracked):
         """Every person in view (each found with the ones before greyed out), then the one
-        ``person`` names; the tracker is left following that one."""
+        ``person`` names; the tracker is left following that one. ``tracked``: what the tracker
+        found in this frame (kept where a fresh detection finds nobody)."""
         people, image = [], rgb.copy()
         for _ in range(6):
             self._reset()
@@ -387,6 +389,9 @@ class _Follower:
             x0, y0, x1, y1 = _box(found[1], margin=0.05)
             image[y0:y1, x0:x1] = 128
         self.people_at_start = len(people)
+        if not people:
+            self.people_at_start = 1
+            return tracked
         boxes = np.array([_box(p[1], margin=0.0) for p in people], dtype=np.float64)
         cx = (boxes[:, 0] + boxes[:, 2]) / 2
         choice = self.backend.person
