@@ -14,6 +14,13 @@ in the body, so no re-detection), the same at 30 fps (every other frame), and th
 clip. They are written with PyAV into a temporary folder first.
 
 Run:  python benchmarks/pose_speed.py [--repeat 3] [--out pose_speed.json]
+
+Seen here (2026-12-02, 2 cores shared with other work, load average 9 to 11): stage/inference 0.71
+(60 fps), 0.54 (30 fps), 0.75 (12 fps); inference alone 19 to 22 frames/s. Decoding for the grid
+costs half the CPU it did with OpenCV (0.34 against 0.60 CPU seconds for the 17 grid frames of the
+60 fps clip), but on a loaded machine decoding and inference share the same busy cores, so the
+ratio measures the load as much as the stage. Decoding uses at most one core and inference about
+0.6 of one, so on an idle 2-core machine the two overlap; measure there before judging the goal.
 """
 
 from __future__ import annotations
