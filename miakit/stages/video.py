@@ -7,7 +7,11 @@ land on the right grid times. MP4 and QuickTime files are also read at the box l
 library only) for what OpenCV does not tell: truncation, the creation time, and whether the frame
 rate varies.
 
-cv2 is imported inside the functions that use it.
+The pose stage decodes with :func:`sampled_frames` (PyAV): only the frames the grid needs are
+converted, straight to the small RGB image the model takes, and non-reference frames nobody needs
+are not decoded at all; :func:`frames_at` (OpenCV) gives full-size BGR frames for drawing.
+
+cv2 and av are imported inside the functions that use them.
 """
 
 from __future__ import annotations
