@@ -159,6 +159,8 @@ def test_pose_confidence_draws_the_scores(tmp_path):
     np.testing.assert_allclose(np.asarray(image.get_array()), score.T, atol=1e-6)
     np.testing.assert_allclose(_line(line, "mean").get_ydata(), score.mean(axis=1), atol=1e-6)
     assert sum(p.get_gid() == "invalid" for p in line.patches) == 1
+    assert heat.get_ylabel() == "BODY_25 keypoint" and line.get_ylabel() == "score (0 to 1)" and line.get_xlabel() == "time in segment (s)"
+    assert "subject S1" in fig.get_suptitle() and "running" in fig.get_suptitle()
     # pixels: viridis(0) (dark purple) in the missing second, yellow-green elsewhere
     row, col = _to_pixel(fig, heat, 2.5, 5)
     assert tuple(png[row, col]) == pytest.approx((68, 1, 84), abs=8)
