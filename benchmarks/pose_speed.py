@@ -15,8 +15,11 @@ clip. They are written with PyAV into a temporary folder first.
 
 Run:  python benchmarks/pose_speed.py [--repeat 3] [--out pose_speed.json]
 
-Seen here (2026-12-02, 2 cores shared with other work, load average 9 to 11): stage/inference 0.71
-(60 fps), 0.54 (30 fps), 0.75 (12 fps); inference alone 19 to 22 frames/s. Decoding for the grid
+Seen here (2026-12-02, 2 cores shared with other work): at load average 9 to 11, stage/inference
+0.71 (60 fps), 0.54 (30 fps), 0.75 (12 fps), inference alone 19 to 22 frames/s; at load 4.3, 0.62,
+0.75 and 0.90, inference alone 32 to 44 frames/s. Decoding and inference each release the GIL
+(checked: a Python thread keeps running beside either), yet in threads they took as long as one
+after the other: on a loaded machine there is no free core for the second thread. Decoding for the grid
 costs half the CPU it did with OpenCV (0.34 against 0.60 CPU seconds for the 17 grid frames of the
 60 fps clip), but on a loaded machine decoding and inference share the same busy cores, so the
 ratio measures the load as much as the stage. Decoding uses at most one core and inference about
