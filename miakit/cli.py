@@ -8,8 +8,9 @@ output is the path a script wants (the report, the store, the session folder).
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Literal, Optional
 
 import typer
 
@@ -20,7 +21,8 @@ app = typer.Typer(
     help=(
         "Muscles in Action toolkit: record EMG and video, build 10 Hz Zarr datasets, "
         "train and benchmark models that predict muscle activation from video.\n\n"
-        "Start with `miakit demo`: synthetic sessions -> dataset -> model -> benchmark report."
+        "Start with `miakit demo`: synthetic sessions -> dataset -> model -> benchmark report.\n\n"
+        "Example: miakit demo --out miakit-demo && miakit predict my-squat.mp4 --checkpoint miakit-demo/bench/transformer/checkpoint.pt --out squat-emg"
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -52,11 +54,11 @@ def synth(
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same sessions, byte for byte."),
     duration: float = typer.Option(30.0, "--duration", min=5.0, help="Seconds recorded per exercise (5 to 3600)."),
     exercise: Optional[List[str]] = typer.Option(None, "--exercise", help="Only these exercises (repeatable); default all 20."),
-    video: str = typer.Option("first", "--video", help="Skeleton preview videos: none, first (one per subject) or all."),
+    video: Literal["none", "first", "all"] = typer.Option("first", "--video", help="Skeleton preview videos: none, first (one per subject) or all."),
 ) -> None:
     """Synthesize raw recording sessions (contract 1): M40 EMG packets, OpenPose keypoints, truth.
 
-    Example: miakit synth --out sessions --subjects 2 --duration 20
+    Example: miakit synth --out sessions --subjects 3 --exercise squat --exercise running
     """
     from miakit.layout import EXERCISES
     from miakit.synth import generate_sessions
@@ -92,7 +94,7 @@ def build_dataset_cmd(
     Re-running on unchanged inputs is a no-op; an interrupted build resumes where it stopped.
     Sessions that fail a check are listed with the reason and left out.
 
-    Example: miakit build-dataset sessions --out rec.zarr
+    Example: miakit build-dataset sessions --out data/mine.zarr --name mine
     (a decoder of your own: --decoder-plugin mylab.decoders:emg_v2)
     """
     from miakit.catalog import add_entry, check_writable, dataset_metadata, default_catalog_path
@@ -123,7 +125,10 @@ def info(
     dataset: str = typer.Argument(..., help="Catalog name or store path."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
 ) -> None:
-    """Describe a dataset: sizes, subjects, exercises, valid frames, provenance."""
+    """Describe a dataset: sizes, subjects, exercises, valid frames, provenance.
+
+    Example: miakit info demo
+    """
     import miakit
     from miakit.report_tables import print_dataset_info
 
@@ -133,27 +138,45 @@ def info(
 # -- train / bench ------------------------------------------------------------------------------
 
 
+class ModelName(str, Enum):
+    """The models ``miakit train`` trains (:data:`miakit.learn.models.NEURAL`)."""
+
+    transformer = "transformer"
+    cnn = "cnn"
+    miakit = "miakit"
+    miakit_postnorm = "miakit-postnorm"
+
+
 @app.command()
 def train(
     dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path."),
     out: Path = typer.Option(..., "--out", help="Folder for checkpoints and the training history."),
-    model: str = typer.Option("transformer", "--model", help="transformer or cnn (the paper's), or miakit (with its recipe: --set features=body+angles+depth+vel+hold+subject --set augment=mirror --set batch_size=96 --set context=2)."),
+    model: ModelName = typer.Option(ModelName.transformer, "--model", help="transformer or cnn (the paper's), or miakit (with its recipe by default: features=body+angles+depth+vel+hold+subject, augment=mirror, batch_size=96, context=2; --set changes any of them)."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a config field, key=value (repeatable), e.g. --set lr=1e-3."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.pt exactly where it stopped."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
 ) -> None:
-    """Train a model on a dataset's in-distribution training split."""
+    """Train a model on a dataset's in-distribution training split.
+
+    Example: miakit train --dataset demo --out runs/m1 --model miakit --set max_steps=750
+    """
     import miakit
     from miakit.learn.train import TrainConfig, apply_overrides
     from miakit.learn.train import train as run_train
 
-    config = apply_overrides(TrainConfig(model=model), set_ or [])
+    if model is ModelName.miakit:
+        from miakit.bench.ablation import MIAKIT
+
+        base = TrainConfig(**MIAKIT)
+    else:
+        base = TrainConfig(model=model.value)
+    config = apply_overrides(base, set_ or [])
     result = run_train(miakit.open_dataset(dataset, catalog=catalog), config, out, resume=resume)
     typer.echo(f"best validation RMSE {result.best_val_rmse:.2f} after {result.steps} steps")
     typer.echo(str(result.checkpoint))
 
 
-bench_app = typer.Typer(help="Benchmarks. Without a subcommand: the in-distribution benchmark.", invoke_without_command=True, no_args_is_help=False)
+bench_app = typer.Typer(help="Benchmarks. Without a subcommand: the in-distribution benchmark. Example: miakit bench --dataset demo --out runs/bench", invoke_without_command=True, no_args_is_help=False)
 app.add_typer(bench_app, name="bench")
 
 
@@ -166,7 +189,10 @@ def bench(
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a training config field, key=value (repeatable)."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
 ) -> None:
-    """In-distribution benchmark: Random, Nearest Neighbour and the paper's Transformer, RMSE per exercise."""
+    """In-distribution benchmark: Random, Nearest Neighbour and the paper's Transformer, RMSE per exercise.
+
+    Example: miakit bench --dataset demo --out runs/bench
+    """
     if ctx.invoked_subcommand is not None:
         return
     if dataset is None or out is None:
@@ -231,14 +257,17 @@ def demo(
     duration: float = typer.Option(30.0, "--duration", min=5.0, help="Seconds per exercise."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog to register the dataset in [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
+    max_train_s: float = typer.Option(0.0, "--max-train-s", min=0.0, help="Cap each model's training time, seconds (0: none; a cut run says so)."),
 ) -> None:
-    """Synthesize sessions, build a dataset, train the paper's Transformer, benchmark, write a report.
+    """Synthesize sessions, build a dataset, train the paper's Transformer and the miakit model a
+    fixed number of steps, benchmark them, write a report with pictures.
 
-    Needs no hardware and no downloads. The last line printed is the report's path.
+    Needs no hardware and no downloads; about 5 minutes on 2 CPU cores. The last line printed is the
+    report's path. Example: miakit demo --out miakit-demo
     """
     from miakit.demo import run_demo
 
-    report = run_demo(out, subjects=subjects, duration_s=duration, seed=seed, catalog=catalog)
+    report = run_demo(out, subjects=subjects, duration_s=duration, seed=seed, catalog=catalog, max_train_s=max_train_s)
     typer.echo(str(report))
 
 

@@ -1,7 +1,8 @@
 """``miakit demo``: the whole flow on an embedded default, with no hardware and no downloads.
 
 synthetic sessions -> build-dataset -> catalog entry -> train the paper's Transformer -> the
-in-distribution benchmark -> a Markdown report (its path is returned) -> pictures: one test segment
+in-distribution benchmark -> the miakit model trained and scored on the same split, beside it ->
+a Markdown report (its path is returned) -> pictures: one test segment
 as a muscle overlay video (measured beside predicted) and the plots of every stage, in
 ``out/figures/``, linked from the report and from ``out/README.md``.
 """
@@ -16,7 +17,19 @@ from miakit.errors import InputError
 from miakit.progress import console
 
 
-def run_demo(out: str | Path = "miakit-demo", *, subjects: int = 3, duration_s: float = 30.0, seed: int = 0, catalog: str | Path | None = None) -> Path:
+def run_demo(
+    out: str | Path = "miakit-demo", *, subjects: int = 3, duration_s: float = 30.0, seed: int = 0, catalog: str | Path | None = None,
+    max_train_s: float = 0.0,
+) -> Path:  # fmt: skip
+    """Run the demo into ``out`` and return the report's path.
+
+    Both models train a fixed number of steps (:meth:`TrainConfig.demo`'s 500, no wall-time cap),
+    so the result is the same on any machine; a faster one finishes sooner. ``max_train_s`` > 0
+    caps each model's training time: a run cut by it says so on the terminal and in the report.
+    """
+    from dataclasses import replace
+
+    from miakit.bench.ablation import MIAKIT
     from miakit.bench.indist import run_in_distribution
     from miakit.catalog import add_entry, dataset_metadata, default_catalog_path
     from miakit.learn.train import TrainConfig
@@ -28,22 +41,36 @@ def run_demo(out: str | Path = "miakit-demo", *, subjects: int = 3, duration_s: 
     out = Path(out)
     check_demo_output(out, catalog or default_catalog_path())
     c = console()
-    c.rule("[bold]1/4 synthesize sessions")
+    c.rule("[bold]1/5 synthesize sessions")
     sessions = out / "sessions"
     if not (sessions / ".complete").is_file():
         generate_sessions(sessions, subjects=subjects, seed=seed, duration_s=duration_s, video="first")
         (sessions / ".complete").write_text(f"subjects={subjects} seed={seed} duration_s={duration_s}\n")
     else:
         c.print(f"sessions already in {sessions}; reusing them")
-    c.rule("[bold]2/4 build the dataset")
+    c.rule("[bold]2/5 build the dataset")
     store = out / "demo.zarr"
     result = build_dataset(sessions, store, pipeline="mia")
     print_build_summary(result)
     ds = open_store(store)
     entry = add_entry(catalog or default_catalog_path(), "demo", store, description="Synthetic sessions built by `miakit demo`", metadata=dataset_metadata(ds))
     c.print(f"registered as [bold]demo[/] in {Path(catalog or default_catalog_path())} ({entry.urlpath})")
-    c.rule("[bold]3/5 train the paper's Transformer and 4/5 benchmark")
-    bench = run_in_distribution(ds, out / "bench", config=TrainConfig.demo())
+    config = TrainConfig.demo(max_seconds=float(max_train_s))
+    c.rule(f"[bold]3/5 train the paper's Transformer ({config.max_steps} steps) and benchmark it")
+    bench = run_in_distribution(ds, out / "bench", config=config)
+    transformer = training_note("the paper's Transformer", out / "bench" / "transformer" / "history.csv", config)
+    c.rule(f"[bold]4/5 train the miakit model (its recipe, {config.max_steps} steps) on the same split")
+    miakit_config = replace(config, **MIAKIT)
+    mine = compare_miakit(ds, bench, out / "bench" / "miakit", miakit_config)
+    notes = [transformer, mine["note"]]
+    append_comparison(Path(bench.report), bench, mine, notes)
+    for note in notes:
+        c.print(("[yellow]" if "cut" in note else "") + note)
+    means = bench.table.loc["mean"]
+    c.print(
+        f"mean RMSE over exercises: Random {means['random']:.2f}, Nearest Neighbour {means['nn']:.2f}, "
+        f"the paper's Transformer {means['transformer']:.2f}, the miakit model {mine['mean']:.2f}"
+    )
     c.rule("[bold]5/5 pictures: an overlay video and the plots")
     figures = make_figures(ds, bench.checkpoint, sessions, out / "figures")
     link_figures(Path(bench.report), out / "README.md", figures)
@@ -64,6 +91,70 @@ def check_demo_output(out: Path, catalog: str | Path) -> None:
     if out.exists() and not out.is_dir():
         raise InputError(out, "is a file", field="--out", expected="a folder", found="a file")
     check_writable(catalog)
+
+
+def training_note(name: str, history: str | Path, config) -> str:
+    """One line on how a run ended: all its steps, stopped early (deterministic), or cut by the
+    wall-time budget (machine-dependent: said plainly)."""
+    import pandas as pd
+
+    rows = pd.read_csv(history)
+    step = int(rows["step"].iloc[-1]) if len(rows) else 0
+    seconds = float(rows["elapsed_s"].iloc[-1]) if len(rows) else 0.0
+    if step >= config.max_steps:
+        return f"{name}: trained all {config.max_steps} steps ({seconds:.0f} s)"
+    if config.max_seconds and seconds >= config.max_seconds:
+        return (
+            f"{name}: training cut by the time budget at step {step} of {config.max_steps} ({config.max_seconds:g} s): "
+            "its scores are of a model trained less than the demo intends, and depend on this machine's speed"
+        )
+    return f"{name}: stopped early at step {step} of {config.max_steps}: validation RMSE did not improve for {config.patience} evaluations"
+
+
+def compare_miakit(ds, bench, out: Path, config) -> dict:
+    """Train the miakit model (``config``: its recipe) on the benchmark's own in-distribution split
+    and score it on the same test windows: {'table': RMSE per exercise, 'mean', 'note', 'checkpoint'}."""
+    import pandas as pd
+
+    from miakit.learn import metrics
+    from miakit.learn.features import prepare_inputs
+    from miakit.learn.train import load_checkpoint, predict, train
+    from miakit.learn.windows import load_frames, split_in_distribution
+
+    splits = split_in_distribution(
+        ds, window=config.window, stride=config.stride, eval_stride=config.eval_stride or None,
+        test_fraction=config.test_fraction, val_fraction=config.val_fraction,
+    )  # fmt: skip
+    frames = load_frames(ds)
+    result = train(ds, config, out, splits=splits, frames=frames)
+    model, trained, _ = load_checkpoint(result.checkpoint)
+    inputs, _ = prepare_inputs(ds, frames, splits, features=trained.features)
+    x, y, _ = inputs.gather(splits.test, context=trained.context)
+    pred = predict(model, x, emg_scale=trained.emg_scale)
+    exercise = splits.test.exercise
+    table = pd.Series({ex: metrics.rmse(pred[exercise == ex], y[exercise == ex]) for ex in sorted(set(exercise.tolist()))})
+    return {"table": table, "mean": float(table.mean()), "note": training_note("the miakit model", out / "history.csv", config), "checkpoint": result.checkpoint}
+
+
+def append_comparison(report: Path, bench, mine: dict, notes: list[str]) -> None:
+    """Add a section to the report: the miakit model beside the paper's Transformer, per exercise."""
+    from miakit.bench.report import markdown_table
+
+    table = bench.table.drop(columns=["windows"], errors="ignore").copy()
+    table.loc[mine["table"].index, "miakit"] = mine["table"]
+    table.loc["mean", "miakit"] = mine["mean"]
+    columns = [c for c in ("random", "nn", "transformer", "miakit", "noise_floor") if c in table.columns]
+    shown = table[columns].rename(columns={"random": "Random", "nn": "Nearest Neighbour", "transformer": "paper's Transformer", "miakit": "miakit model", "noise_floor": "noise floor"})
+    text = report.read_text().rstrip()
+    text += (
+        "\n\n## The miakit model beside the paper's Transformer\n\n"
+        "Both trained on the same in-distribution split for the same number of steps and scored on the same test windows "
+        "(RMSE on the raw EMG scale, per exercise; the last row is the mean over exercises). The miakit model uses its "
+        "recipe (`miakit.bench.ablation.MIAKIT`: hip-centred body features with angles, depth, velocities and hold times, "
+        "per-subject columns, mirror augmentation, 2 context frames, batch 96).\n\n"
+        + markdown_table(shown, index_name="exercise") + "\n\n" + "\n".join(f"- {note}" for note in notes) + "\n"
+    )
+    report.write_text(text)
 
 
 FIGURES = {

@@ -127,7 +127,8 @@ def _write_report(out, ds, table, per_muscle, pearson, overall, preds, y_test, s
     typical = int(np.argsort(errors)[len(errors) // 2])  # the window of median Transformer error
     example = rep.plot_example(
         y_test[typical], {m: preds[m][typical] for m in MODELS}, list(meta["muscles"]), out / "example_window.png",
-        title=f"test window {typical} (median Transformer error): {splits.test.subject[typical]}, {splits.test.exercise[typical]}",
+        title=f"test window {typical} (median Transformer error): subject {splits.test.subject[typical]}, {splits.test.exercise[typical]}",
+        units=str(meta.get("emg_units") or ds.attrs.get("emg_units", "")),
     )  # fmt: skip
     n_named = len(table) - 1 - int(UNKNOWN_EXERCISE in table.index and len(table) > 2)  # exercises in the mean
     mean = table.loc["mean", list(MODELS)].astype(float).sort_values(ascending=False)
@@ -165,6 +166,9 @@ def _write_report(out, ds, table, per_muscle, pearson, overall, preds, y_test, s
     ]  # fmt: skip
     history = out / "transformer" / "history.csv"
     if history.exists() and train_wall_s is not None:
-        curve = rep.plot_history(pd.read_csv(history), out / "training_curve.png")
+        curve = rep.plot_history(
+            pd.read_csv(history), out / "training_curve.png", units=str(meta.get("emg_units") or ds.attrs.get("emg_units", "")),
+            title=f"the paper's Transformer on {ds.attrs.get('provenance', {}).get('pipeline', 'the dataset')}",
+        )  # fmt: skip
         sections.insert(3, ("Training", rep.image(curve, path, "training curve")))
     return rep.write_report(path, title="In-distribution benchmark", sections=sections)

@@ -54,18 +54,22 @@ def plot_per_exercise(table, path: str | Path, *, models: tuple[str, ...], title
     ax.set_yticks(y + 0.4 - height / 2, rows)
     ax.invert_yaxis()
     ax.set_xlabel("RMSE (raw EMG units)")
+    ax.set_ylabel("exercise")
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8)
     return _save(fig, path)
 
 
-def plot_example(true: np.ndarray, preds: dict[str, np.ndarray], muscles: list[str], path: str | Path, *, title: str = "") -> Path:
-    """One window: true EMG (black) and each model's prediction, one panel per muscle."""
-    plt = _pyplot()
+def example_figure(true: np.ndarray, preds: dict[str, np.ndarray], muscles: list[str], *, title: str = "", units: str = ""):
+    """One window: measured EMG (black) and each model's prediction, one panel per muscle, with
+    the EMG axis labelled in ``units`` and time in seconds (a :class:`matplotlib.figure.Figure`)."""
+    from miakit.viz.plots import _figure
+
     n = len(muscles)
     cols = 2 if n > 1 else 1
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(9, 1.6 * rows + 0.6), sharex=True, squeeze=False)
+    fig = _figure(9, 1.6 * rows + 0.9)
+    axes = fig.subplots(rows, cols, sharex=True, squeeze=False)
     steps = np.arange(true.shape[-1]) / 10.0
     for m, ax in enumerate(axes.ravel()):
         if m >= n:
@@ -76,34 +80,62 @@ def plot_example(true: np.ndarray, preds: dict[str, np.ndarray], muscles: list[s
             ax.plot(steps, pred[m], color=COLORS.get(name), lw=1.2, label=MODEL_LABELS.get(name, name))
         ax.set_title(muscles[m], fontsize=8, loc="left")
         ax.tick_params(labelsize=7)
-    axes[0, 0].legend(fontsize=6, loc="upper right")
+        if m % cols == 0:
+            ax.set_ylabel(f"EMG ({units or 'dataset units'})", fontsize=8)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), fontsize=7, loc="outside lower center", ncols=len(preds) + 1)
     for ax in axes[-1]:
-        ax.set_xlabel("seconds", fontsize=8)
+        ax.set_xlabel("time in window (s)", fontsize=8)
     fig.suptitle(title, fontsize=9)
-    return _save(fig, path)
+    return fig
 
 
-def plot_history(history, path: str | Path) -> Path:
-    """Validation RMSE and training loss over steps."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    ax.plot(history["step"], history["val_rmse"], marker="o", color=COLORS["transformer"], label="validation RMSE")
-    ax.set_xlabel("step")
-    ax.set_ylabel("validation RMSE (raw units)")
+def plot_example(true: np.ndarray, preds: dict[str, np.ndarray], muscles: list[str], path: str | Path, *, title: str = "", units: str = "") -> Path:
+    """:func:`example_figure`, saved to ``path``."""
+    return _save(example_figure(true, preds, muscles, title=title, units=units), path)
+
+
+def history_figure(history, *, title: str = "training", units: str = ""):
+    """Validation RMSE (left axis, in ``units``) and training loss (right axis) over steps, each
+    evaluation a marker, so that a run of one evaluation still shows its point; the title counts
+    the evaluations."""
+    from miakit.viz.plots import _figure
+
+    n = len(history)
+    fig = _figure(6.5, 3.4)
+    ax = fig.subplots()
+    ax.plot(history["step"], history["val_rmse"], marker="o", color=COLORS["transformer"], label="validation RMSE", gid="val_rmse")
+    ax.set_xlabel("training step")
+    ax.set_ylabel(f"validation RMSE ({units or 'dataset units'})")
     twin = ax.twinx()
-    twin.plot(history["step"], history["train_loss"], color="#888888", ls="--", label="training loss (scaled MSE)")
-    twin.set_ylabel("training loss")
-    fig.legend(loc="upper right", fontsize=7)
-    return _save(fig, path)
+    twin.plot(history["step"], history["train_loss"], marker="s", ms=4, color="#888888", ls="--", label="training loss", gid="train_loss")
+    twin.set_ylabel("training loss (MSE of EMG / emg_scale)")
+    if n == 1:  # one point each: say their values, since the two markers sit on each other
+        step = float(history["step"].iloc[0])
+        ax.set_xlim(step - 1, step + 1)
+        ax.annotate(f"validation RMSE {float(history['val_rmse'].iloc[0]):.2f}, training loss {float(history['train_loss'].iloc[0]):.4f}",
+                    (step, float(history["val_rmse"].iloc[0])), xytext=(0, -18), textcoords="offset points", ha="center", fontsize=8)  # fmt: skip
+    ax.set_title(f"{title}: {n} evaluation{'s' if n != 1 else ''}" + (f", steps {int(history['step'].iloc[0])} to {int(history['step'].iloc[-1])}" if n > 1 else ""), fontsize=10)
+    handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+    ax.legend(handles, [h.get_label() for h in handles], loc="upper right", fontsize=7)
+    return fig
+
+
+def plot_history(history, path: str | Path, *, title: str = "training", units: str = "") -> Path:
+    """:func:`history_figure`, saved to ``path``."""
+    return _save(history_figure(history, title=title, units=units), path)
 
 
 def _save(fig, path: str | Path) -> Path:
-    import matplotlib.pyplot as plt
-
     path = Path(path)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fig.get_layout_engine() is None:  # a pyplot figure
+        import matplotlib.pyplot as plt
+
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+    else:
+        fig.savefig(path, dpi=110)
     return path
 
 

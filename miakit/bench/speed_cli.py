@@ -22,7 +22,10 @@ def speed(
     """Windows/s from the Zarr store vs the MIA release's clip files, and trainer vs bare-loop samples/s.
 
     The trainer/bare-loop ratio is taken on process CPU time (wall clock beside it), so a busy
-    machine does not change its meaning. A short check: miakit bench speed --out speed --steps 10 --repeats 3
+    machine does not change its meaning.
+
+    Example: miakit bench speed --out runs/speed --quick
+    (a short check of the ratio: miakit bench speed --out runs/speed --steps 10 --repeats 3)
     """
     from miakit.bench.speed import run_speed
 

@@ -9,7 +9,7 @@ output) and the store's path as the last line. ``import xdf`` writes session fol
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Literal, Optional
 
 import typer
 
@@ -25,7 +25,10 @@ def mia_release_cmd(
     name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
-    """Import the public Muscles in Action release (train and val splits kept)."""
+    """Import the public Muscles in Action release (train and val splits kept).
+
+    Example: miakit import mia-release ~/data/MIADatasetOfficial --out data/mia.zarr
+    """
     from miakit.importers.mia_release import import_mia_release
 
     report = import_mia_release(directory, out, with_verts=with_verts, catalog=catalog, name=name, show_progress=progress)
@@ -41,14 +44,17 @@ def uci_emg_cmd(
     low_hz: float = typer.Option(20.0, "--low-hz", help="Band-pass low edge."),
     high_hz: float = typer.Option(450.0, "--high-hz", help="Band-pass high edge."),
     notch_hz: Optional[float] = typer.Option(None, "--notch-hz", help="Mains notch (50 or 60); none by default."),
-    envelope: str = typer.Option("rms", "--envelope", help="Envelope: rms or lowpass."),
+    envelope: Literal["rms", "lowpass"] = typer.Option("rms", "--envelope", help="Envelope."),
     window_s: float = typer.Option(0.1, "--window-s", help="RMS window."),
     cutoff_hz: float = typer.Option(5.0, "--cutoff-hz", help="Low-pass envelope cut-off."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file."),
     name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
-    """Import the UCI EMG Physical Action set: raw 1 kHz sEMG to 10 Hz envelopes (EMG only)."""
+    """Import the UCI EMG Physical Action set: raw 1 kHz sEMG to 10 Hz envelopes (EMG only).
+
+    Example: miakit import uci-emg ~/data/uci-physical-action --out data/uci.zarr
+    """
     from miakit.importers.uci import import_uci
 
     report = import_uci(

@@ -98,9 +98,16 @@ def average_windows(predictions: np.ndarray, starts: np.ndarray, n_frames: int) 
     return out
 
 
-def predict_segment(checkpoint: str | Path | Checkpoint, ds, segment_id: str | int, *, stride: int = 1, device: str = "cpu") -> np.ndarray:
+def predict_segment(
+    checkpoint: str | Path | Checkpoint, ds, segment_id: str | int, *, stride: int = 1, device: str = "cpu", min_window: int | None = None,
+) -> np.ndarray:  # fmt: skip
     """Predicted EMG (frames of the segment, muscles of the checkpoint), in the units the model was
     trained on; NaN on frames no window covers (see the module's description).
+
+    ``min_window``: a run of usable frames shorter than the checkpoint's window but at least this
+    long gets one window of its own length (:func:`short_runs`; the models are convolutions and
+    attention over any number of steps, zero-padded at a window's ends as in training, and the
+    context frames are held at the run's edges as in training). None: such runs get NaN.
 
     ``ds`` must carry the keypoints the checkpoint was trained on (names and number)."""
     from miakit.learn.train import predict
@@ -130,7 +137,19 @@ def predict_segment(checkpoint: str | Path | Checkpoint, ds, segment_id: str | i
         y = predict(ckpt.model, windows, emg_scale=emg_scale)
     else:
         y = np.zeros((0, len(ckpt.muscles), ckpt.window), np.float32)
-    return average_windows(y, starts, seg.length)
+    out = average_windows(y, starts, seg.length)
+    for begin, length in short_runs(usable, window=ckpt.window, min_length=min_window) if min_window else ():
+        cols = context_frames(np.array([begin]), length, context, first[[begin]], last[[begin]])
+        out[begin : begin + length] = predict(ckpt.model, x[cols], emg_scale=emg_scale)[0].T
+    return out
+
+
+def short_runs(usable: np.ndarray, *, window: int, min_length: int = 1) -> list[tuple[int, int]]:
+    """(first frame, length) of each run of True in ``usable`` shorter than ``window`` and at least
+    ``min_length`` long: the runs :func:`window_starts` leaves out."""
+    edges = np.diff(np.concatenate([[0], np.asarray(usable, dtype=np.int8), [0]]))
+    runs = zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist())
+    return [(begin, end - begin) for begin, end in runs if max(min_length, 1) <= end - begin < window]
 
 
 def _inputs(ckpt: Checkpoint, ds, seg) -> np.ndarray:
@@ -186,6 +205,10 @@ class PredictResult:
     image_size: tuple[int, int]  # (width, height) of the displayed video
     codec: str  # of the overlay: h264, or mpeg4 where no H.264 encoder is installed
     timings: dict[str, float] = field(default_factory=dict)  # seconds: pose, predict, write, render
+    frames_short: int = 0  # frames predicted by a window shorter than the model's (a short run of frames with a person)
+    window: int = 0  # the model's window, in frames
+    rendered: object = None  # the overlay's miakit.viz.render.RenderResult (panels, sizes, scale)
+    identity: str = ""  # whom the pose track followed and where it was unsure (miakit.stages.pose_cli.identity_summary)
 
 
 def video_dataset(pose, *, muscles: list[str], video: str | Path, segment_id: str = "video"):
@@ -229,7 +252,7 @@ def _attrs(pose, *, muscles: list[str], video: str | Path, units: str) -> dict:
 
 def predict_video(
     video: str | Path, checkpoint: str | Path | Checkpoint, out: str | Path, *, progress: bool = True, panel_height: int = 640,
-    stride: int = 1, pose_backend: str = "mediapipe",
+    stride: int = 1, pose_backend: str = "mediapipe", person: str = "start",
 ) -> PredictResult:  # fmt: skip
     """Predict the activation of each muscle over a whole video and write, in ``out``:
 
@@ -237,16 +260,25 @@ def predict_video(
       column per muscle of the checkpoint (empty where there is no prediction);
     - ``activation.zarr``: a contract-2 store of the same, its ``emg`` the prediction
       (``attrs['emg_source'] == 'predicted'``, ``attrs['prediction']`` names the checkpoint);
-    - ``overlay.mp4``: the video with the skeleton, left, and the predicted muscles coloured from
-      relaxed to flexed, right (colour: each muscle's 1st to 99th percentile over this video);
+    - ``overlay.mp4``: the video with the skeleton and the predicted muscles coloured from
+      relaxed to flexed (colour: each muscle's 1st to 99th percentile over this video), a legend of
+      the muscles below;
     - ``activation.png``: the predicted activation of each muscle over time.
 
-    Raises InputError (one line) for an unreadable video, a video with no person in view, or one
-    too short for a single window of the model.
+    Any clip with a person in view for at least one 10 Hz step is predicted: a run of frames with a
+    person shorter than the model's window gets one window of its own length (``min_window=1`` of
+    :func:`predict_segment`); ``PredictResult.frames_short`` counts those frames. ``person``
+    chooses whom to follow where several people are in view (:data:`miakit.stages.pose.PERSON_CHOICES`).
+
+    Raises InputError (one line), before any pose is estimated, for an unreadable video, one with
+    no video stream, or one shorter than one 10 Hz step; after the pose stage, for a video with no
+    person in view.
     """
     import time
 
-    from miakit.stages.pose import estimate_pose
+    from miakit.layout import RATE_HZ
+    from miakit.stages.pose import estimate_pose, identity_summary
+    from miakit.stages.video import probe_video
     from miakit.store import write_dataset
     from miakit.viz.render import VideoSource, emg_scale, render_segment
 
@@ -254,24 +286,25 @@ def predict_video(
     from miakit.store import check_output
 
     check_output(out / "activation.zarr", inputs=(video, checkpoint if isinstance(checkpoint, (str, Path)) else None))
+    meta = probe_video(video)  # unreadable, no video stream, no frames: refused here, in well under a second
+    if meta.duration_s < 1.0 / RATE_HZ - 1e-9:
+        raise InputError(
+            video, "too short to predict: shorter than one 10 Hz step", field="duration",
+            expected=f"at least {1.0 / RATE_HZ:g} s", found=f"{meta.duration_s:.3g} s ({meta.frames} frames at {meta.fps:g} fps)",
+        )  # fmt: skip
     ckpt = load(checkpoint)
     timings: dict[str, float] = {}
     tick = time.perf_counter()
-    pose = estimate_pose(video, progress=progress)
+    pose = estimate_pose(video, progress=progress, person=person)
     timings["pose_s"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
     ds = video_dataset(pose, muscles=ckpt.muscles, video=video)
-    predicted = predict_segment(ckpt, ds, 0, stride=stride)
+    predicted = predict_segment(ckpt, ds, 0, stride=stride, min_window=1)
     timings["predict_s"] = time.perf_counter() - tick
     covered = np.isfinite(predicted).all(axis=1)
-    if not covered.any():
-        seconds = ds.sizes["frame"] / float(ds.attrs["rate_hz"])
-        raise InputError(
-            video, "too short for the model: no run of frames with a person is as long as one window",
-            field="duration", expected=f"at least {ckpt.window / float(ds.attrs['rate_hz']):g} s with a person in view",
-            found=f"{seconds:g} s, a person in {int(pose.attrs['frames_with_person'])} of {ds.sizes['frame']} frames",
-        )  # fmt: skip
+    usable = np.asarray(ds["valid"].values, dtype=bool)
+    frames_short = sum(n for _, n in short_runs(usable, window=ckpt.window))
 
     tick = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -280,7 +313,7 @@ def predict_video(
     _write_csv(paths["activation.csv"], time_s, predicted, ckpt.muscles)
     result_ds = predicted_dataset(ds, predicted, ckpt)
     write_dataset(result_ds, paths["activation.zarr"])  # replaces only a store miakit wrote
-    fig = activation_figure(time_s, predicted, ckpt.muscles, title=f"predicted activation: {video.name} ({ckpt.path.name}, step {ckpt.meta.get('step', '?')})", units=result_ds.attrs["emg_units"])
+    fig = activation_figure(time_s, predicted, ckpt.muscles, title=f"predicted activation: {video.name} ({ckpt.config.model} model {ckpt.path.name}, step {ckpt.meta.get('step', '?')})", units=result_ds.attrs["emg_units"])
     from miakit.viz.plots import save_figure
 
     save_figure(fig, paths["activation.png"])
@@ -290,13 +323,14 @@ def predict_video(
     scale = emg_scale(predicted, source="the predictions for this video")
     rendered = render_segment(
         ds, 0, paths["overlay.mp4"], predicted=predicted, scale=scale, video=VideoSource(path=video, times=time_s),
-        panel_height=panel_height, progress=progress,
+        panel_height=panel_height, progress=progress, title=f"{video.name}: predicted by the {ckpt.config.model} model ({ckpt.path.name}, step {ckpt.meta.get('step', '?')})",
     )  # fmt: skip
     timings["render_s"] = time.perf_counter() - tick
     return PredictResult(
         out=out, csv=paths["activation.csv"], zarr=paths["activation.zarr"], overlay=rendered.path, plot=paths["activation.png"],
         frames=ds.sizes["frame"], frames_with_person=int(pose.attrs["frames_with_person"]), frames_predicted=int(covered.sum()),
         muscles=ckpt.muscles, image_size=(int(pose.attrs["width"]), int(pose.attrs["height"])), codec=rendered.codec, timings=timings,
+        frames_short=int(frames_short), window=ckpt.window, rendered=rendered, identity=identity_summary(pose) if "frames_lost" in pose.attrs else "",
     )  # fmt: skip
 
 
@@ -355,5 +389,5 @@ def activation_figure(time_s: np.ndarray, activation: np.ndarray, muscles: list[
 
 __all__ = [
     "predict_segment", "predict_video", "PredictResult", "Checkpoint", "load", "segment_inputs", "window_starts",
-    "average_windows", "video_dataset", "predicted_dataset", "activation_figure",
+    "average_windows", "short_runs", "video_dataset", "predicted_dataset", "activation_figure",
 ]  # fmt: skip

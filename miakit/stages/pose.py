@@ -179,6 +179,61 @@ def blazepose_to_body25(landmarks: np.ndarray) -> np.ndarray:
     return out
 
 
+PERSON_CHOICES = ("start", "left", "right", "center", "largest")
+"""Which person a video back end follows: ``start``, the one MediaPipe finds first; or, of the
+people in view when the first person appears, the ``left``-most, ``right``-most, the one nearest
+the image's ``center``, or the ``largest`` (tallest on screen)."""
+
+TRACK_OK, TRACK_UNCERTAIN, TRACK_LOST = 0, 1, 2
+"""``track_flag`` values: the tracked person as expected; identity uncertain (the tracker's person
+jumped beyond the gate, and the person was found again near their last place); lost (no person
+within the gate: the frame has no keypoints)."""
+
+
+@dataclass
+class IdentityGate:
+    """Keeps one identity through a clip: a detection is the same person only where its torso
+    centre (mean of Neck and MidHip) lies within ``max_speed`` torso lengths per second of the last
+    accepted one, counted over the time since then, at least ``min_jump`` and at most ``max_jump``
+    torso lengths (the torso length: the median neck-to-mid-hip distance of the last 20 accepted
+    frames). A track switching to another person jumps several torso lengths and is refused.
+    """
+
+    max_speed: float = 5.0
+    min_jump: float = 0.25
+    max_jump: float = 1.5
+    centre: np.ndarray | None = None
+    seen_at: float = 0.0
+    lengths: list = field(default_factory=list)
+
+    def radius(self, t: float) -> float:
+        torso = float(np.median(self.lengths[-20:]))
+        return float(np.clip(self.max_speed * (t - self.seen_at), self.min_jump, self.max_jump)) * torso
+
+    def accepts(self, points: np.ndarray | None, t: float) -> bool:
+        if points is None:
+            return False
+        if self.centre is None:
+            return True
+        return float(np.linalg.norm(torso(points)[0] - self.centre)) <= self.radius(t)
+
+    def accept(self, points: np.ndarray, t: float) -> None:
+        self.centre, length = torso(points)
+        self.seen_at = t
+        if length > 0:
+            self.lengths.append(length)
+
+
+def torso(points: np.ndarray) -> tuple[np.ndarray, float]:
+    """(centre, length) of the torso of BODY_25 ``points`` (25, >=2): the mean of Neck and MidHip
+    and their distance (the mean of the finite points, and 0, where either is missing)."""
+    neck, hip = points[1, :2], points[8, :2]
+    if np.isfinite(neck).all() and np.isfinite(hip).all():
+        return (neck + hip) / 2, float(np.linalg.norm(neck - hip))
+    finite = points[np.isfinite(points[:, :2]).all(axis=1), :2]
+    return (finite.mean(axis=0) if len(finite) else np.full(2, np.nan)), 0.0
+
+
 @dataclass
 class MediaPipeBackend:
     """MediaPipe BlazePose "full" (``model_complexity=1``, the model inside the wheel), in video
@@ -186,15 +241,30 @@ class MediaPipeBackend:
 
     Frames are shrunk to ``inference_height`` pixels high before inference (BlazePose itself works
     on 256x256 crops); keypoints are returned in pixels of the full displayed image. Decoding runs
-    in a second thread beside inference. ``timings`` holds the last run's numbers.
+    in a second thread beside inference (:func:`miakit.stages.video.sampled_frames`: only the
+    frames the grid needs are converted). ``timings`` holds the last run's numbers.
+
+    One identity (:class:`IdentityGate`): MediaPipe's tracker follows one person from frame to frame
+    but may move to another when it loses the first. ``person`` (:data:`PERSON_CHOICES`) says whom to
+    follow. A frame whose detection jumps beyond the gate is re-detected with the image outside the
+    tracked person's last box greyed out (the tracker is reset, so it starts again from that person);
+    found there, it is kept and flagged uncertain, else the frame is lost (no keypoints): two people
+    are never joined in one track. ``track_flag(time)`` and attrs ``frames_uncertain``,
+    ``frames_lost``, ``person``, ``people_at_start`` say what happened.
     """
 
     inference_height: int = 640
     smooth_landmarks: bool = True
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
+    person: str = "start"
+    max_torso_speed: float = 5.0
     name: str = "mediapipe"
     timings: PoseTimings = field(default_factory=PoseTimings)
+
+    def __post_init__(self) -> None:
+        if self.person not in PERSON_CHOICES:
+            raise InputError("pose back end", "unknown person choice", field="person", expected=f"one of {', '.join(PERSON_CHOICES)}", found=self.person)
 
     def keypoints(self, source: Path, *, rate_hz: float = RATE_HZ, progress: bool = True) -> xr.Dataset:
         from miakit.stages.video import probe_video
@@ -205,41 +275,188 @@ class MediaPipeBackend:
         grid = time_grid(meta.duration_s, rate_hz=rate_hz)
         points = _empty_points(len(grid))
         frame_time = np.full(len(grid), np.nan)
+        flags = np.zeros(len(grid), np.int8)
         model = self.open_model()
         self.timings.setup_s = time.perf_counter() - started
         frames = _decoded(meta, grid, self.inference_height, self.timings)
+        follow = _Follower(model, self, meta)
         try:
             for j, stamp, rgb in _progress(frames, total=len(grid), show=progress, label=f"pose {Path(source).name}"):
                 tick = time.perf_counter()
-                found = model.process(rgb).pose_landmarks
+                found, flags[j] = follow(rgb, float(grid[j]))
                 self.timings.inference_s += time.perf_counter() - tick
                 self.timings.frames += 1
                 frame_time[j] = stamp
                 if found is not None:
-                    landmarks = np.array([(p.x * meta.width, p.y * meta.height, p.visibility) for p in found.landmark])
-                    points[j] = blazepose_to_body25(landmarks)
+                    points[j] = found
         finally:
             frames.close()  # stops the decoding thread, also when inference failed
             model.close()
         self.timings.wall_s = time.perf_counter() - started
-        return keypoints_dataset(
+        ds = keypoints_dataset(
             grid, points, frame_time, width=meta.width, height=meta.height, rotation=meta.rotation,
             fps=meta.fps, rate_hz=rate_hz, estimator="mediapipe-blazepose-full-0.10.14", source=str(source),
         )  # fmt: skip
+        ds["track_flag"] = (("time",), flags)
+        ds["track_flag"].attrs["meaning"] = "0: tracked person; 1: identity uncertain (a jump beyond the gate, re-found near the last place); 2: lost"
+        ds.attrs.update(
+            person=self.person, people_at_start=follow.people_at_start, frames_uncertain=int((flags == TRACK_UNCERTAIN).sum()),
+            frames_lost=int((flags == TRACK_LOST).sum()), identity_gate=f"{self.max_torso_speed:g} torso lengths/s, 0.25 to 1.5 torso lengths",
+        )  # fmt: skip
+        return ds
 
     def open_model(self) -> Any:
-        """A fresh MediaPipe Pose graph with these settings (close it after use)."""
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        from mediapipe.python.solutions import pose as mp_pose
+        """A fresh MediaPipe Pose graph with these settings (close it after use), started quietly
+        (:func:`quiet_mediapipe`: its start-up log lines never reach the terminal)."""
+        with quiet_mediapipe():
+            from mediapipe.python.solutions import pose as mp_pose
 
-        return mp_pose.Pose(
-            static_image_mode=False,
-            model_complexity=1,
-            smooth_landmarks=self.smooth_landmarks,
-            min_detection_confidence=self.min_detection_confidence,
-            min_tracking_confidence=self.min_tracking_confidence,
-        )
+            model = mp_pose.Pose(
+                static_image_mode=False,
+                model_complexity=1,
+                smooth_landmarks=self.smooth_landmarks,
+                min_detection_confidence=self.min_detection_confidence,
+                min_tracking_confidence=self.min_tracking_confidence,
+            )
+            model.process(np.zeros((64, 64, 3), np.uint8))  # the first call logs (TFLite, absl, protobuf); no person: no state
+        return model
+
+
+class _Follower:
+    """One frame at a time: the BODY_25 points (in full-image pixels) of the followed person and the
+    frame's ``track_flag`` (see :class:`MediaPipeBackend`)."""
+
+    def __init__(self, model: Any, backend: MediaPipeBackend, meta: Any):
+        self.model, self.backend, self.meta = model, backend, meta
+        self.gate = IdentityGate(max_speed=backend.max_torso_speed)
+        self.box: tuple[int, int, int, int] | None = None  # (x0, y0, x1, y1) in inference pixels, enlarged
+        self.people_at_start = 0
+        self._restarted = False  # the graph's first call after a reset logs again: kept quiet
+
+    def __call__(self, rgb: np.ndarray, t: float) -> tuple[np.ndarray | None, int]:
+        found = self._run(rgb)
+        if self.gate.centre is None:  # nobody followed yet
+            if found is None:
+                return None, TRACK_OK
+            if self.backend.person != "start":
+                found = self._choose(rgb, found)
+            else:
+                self.people_at_start = 1
+            return self._keep(found, t), TRACK_OK
+        if self.gate.accepts(found[0] if found else None, t):
+            return self._keep(found, t), TRACK_OK
+        self._reset()  # the tracker left the person (or lost them): look again where they were
+        again = self._run(_only_inside(rgb, self.box))
+        if self.gate.accepts(again[0] if again else None, t):
+            return self._keep(again, t), TRACK_UNCERTAIN
+        self._reset()  # so the next frame starts from a fresh detection, not from another person
+        return None, TRACK_LOST
+
+    def _reset(self) -> None:
+        self.model.reset()
+        self._restarted = True
+
+    def _run(self, rgb: np.ndarray):
+        if self._restarted:
+            self._restarted = False
+            with quiet_mediapipe():
+                found = self.model.process(rgb).pose_landmarks
+        else:
+            found = self.model.process(rgb).pose_landmarks
+        if found is None:
+            return None
+        landmarks = np.array([(p.x, p.y, p.visibility) for p in found.landmark])
+        full = landmarks * np.array([self.meta.width, self.meta.height, 1.0])
+        return blazepose_to_body25(full), landmarks[:, :2] * np.array([rgb.shape[1], rgb.shape[0]])
+
+    def _keep(self, found, t: float) -> np.ndarray:
+        points, pixels = found
+        self.gate.accept(points, t)
+        self.box = _box(pixels, margin=0.35)
+        return points
+
+    def _choose(self, rgb: np.ndarray, tracked):
+        """Every person in view (each found with the ones before greyed out), then the one
+        ``person`` names; the tracker is left following that one. ``tracked``: what the tracker
+        found in this frame (kept where a fresh detection finds nobody)."""
+        people, image = [], rgb.copy()
+        for _ in range(6):
+            self._reset()
+            found = self._run(image)
+            if found is None:
+                break
+            people.append(found)
+            x0, y0, x1, y1 = _box(found[1], margin=0.05)
+            image[y0:y1, x0:x1] = 128
+        self.people_at_start = len(people)
+        if not people:
+            self.people_at_start = 1
+            return tracked
+        boxes = np.array([_box(p[1], margin=0.0) for p in people], dtype=np.float64)
+        cx = (boxes[:, 0] + boxes[:, 2]) / 2
+        choice = self.backend.person
+        if choice == "left":
+            k = int(np.argmin(cx))
+        elif choice == "right":
+            k = int(np.argmax(cx))
+        elif choice == "center":
+            k = int(np.argmin(np.hypot(cx - rgb.shape[1] / 2, (boxes[:, 1] + boxes[:, 3]) / 2 - rgb.shape[0] / 2)))
+        else:  # largest
+            k = int(np.argmax(boxes[:, 3] - boxes[:, 1]))
+        self._reset()
+        locked = self._run(_only_inside(rgb, _box(people[k][1], margin=0.35)))
+        return locked if locked is not None else people[k]
+
+
+def _box(pixels: np.ndarray, *, margin: float) -> tuple[int, int, int, int]:
+    """The box around landmark pixels (33, 2), grown by ``margin`` of its larger side on each side."""
+    lo, hi = np.nanmin(pixels, axis=0), np.nanmax(pixels, axis=0)
+    grow = margin * float(max(hi - lo))
+    x0, y0 = np.floor(lo - grow).astype(int)
+    x1, y1 = np.ceil(hi + grow).astype(int)
+    return max(x0, 0), max(y0, 0), max(x1, 0), max(y1, 0)
+
+
+def _only_inside(rgb: np.ndarray, box: tuple[int, int, int, int] | None) -> np.ndarray:
+    """``rgb`` greyed out outside ``box`` (the same size, so landmarks keep their coordinates)."""
+    if box is None:
+        return rgb
+    x0, y0, x1, y1 = box
+    out = np.full_like(rgb, 128)
+    out[y0:y1, x0:x1] = rgb[y0:y1, x0:x1]
+    return out
+
+
+_QUIET_ENV = {"GLOG_minloglevel": "2", "TF_CPP_MIN_LOG_LEVEL": "3", "ABSL_MIN_LOG_LEVEL": "2"}
+
+
+class quiet_mediapipe:
+    """Keep MediaPipe's start-up lines (TFLite's XNNPACK note, absl warnings, protobuf's
+    deprecation warning) off the terminal: log levels set in the environment, and the C-level
+    standard error (file descriptor 2) sent to /dev/null inside the block. Use it around importing
+    mediapipe, building a graph and its first call; real errors still raise as exceptions."""
+
+    def __enter__(self):
+        import sys
+        import warnings
+
+        for key, value in _QUIET_ENV.items():
+            os.environ.setdefault(key, value)
+        # protobuf warns on every results conversion, long after the block: ignored for good
+        warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import sys
+
+        sys.stderr.flush()
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
 
 
 def inference_image(image: np.ndarray, *, height: int) -> np.ndarray:
@@ -254,11 +471,12 @@ def inference_image(image: np.ndarray, *, height: int) -> np.ndarray:
 
 
 def _decoded(meta: Any, grid: np.ndarray, height: int, timings: PoseTimings) -> Iterable[tuple[int, float, np.ndarray]]:
-    """Frames for the grid, shrunk and in RGB, decoded in a second thread (cv2 and MediaPipe both
-    release the GIL, so decoding overlaps inference). Errors in the thread are raised here."""
-    from miakit.stages.video import frames_at
+    """Frames for the grid, shrunk and in RGB (:func:`miakit.stages.video.sampled_frames`), decoded
+    in a second thread ahead of inference (FFmpeg and MediaPipe both release the GIL, so decoding
+    overlaps inference). Errors in the thread are raised here."""
+    from miakit.stages.video import sampled_frames
 
-    out: queue.Queue = queue.Queue(maxsize=4)
+    out: queue.Queue = queue.Queue(maxsize=8)
     stop = threading.Event()
     done = object()
 
@@ -274,10 +492,9 @@ def _decoded(meta: Any, grid: np.ndarray, height: int, timings: PoseTimings) -> 
     def work() -> None:
         try:
             tick = time.perf_counter()
-            for j, stamp, image in frames_at(meta.path, grid, meta=meta):
-                rgb = inference_image(image, height=height)
+            for item in sampled_frames(meta.path, grid, meta=meta, height=height):
                 timings.decode_s += time.perf_counter() - tick
-                if not put((j, stamp, rgb)):
+                if not put(item):
                     return
                 tick = time.perf_counter()
             timings.decode_s += time.perf_counter() - tick
@@ -298,6 +515,25 @@ def _decoded(meta: Any, grid: np.ndarray, height: int, timings: PoseTimings) -> 
     finally:
         stop.set()
         thread.join()
+
+
+def identity_summary(ds) -> str:
+    """One line on whom the track followed and where it was unsure (attrs of a video back end)."""
+    flags = ds["track_flag"].values if "track_flag" in ds else None
+    times = ds["time"].values
+
+    def at(value: int) -> str:
+        if flags is None or not (flags == value).any():
+            return ""
+        shown = [f"{t:.1f}" for t in times[flags == value][:6]]
+        return " (at " + ", ".join(shown) + (", ..." if (flags == value).sum() > 6 else "") + " s)"
+
+    people = int(ds.attrs.get("people_at_start", 0))
+    who = ds.attrs.get("person", "start") + (f" of {people} in view at the start" if ds.attrs.get("person") != "start" else "")
+    return (
+        f"{who}; identity uncertain in {ds.attrs['frames_uncertain']} frames{at(1)}, "
+        f"lost in {ds.attrs['frames_lost']}{at(2)} (gate: {ds.attrs.get('identity_gate', '')})"
+    )
 
 
 def _progress(items: Iterable, *, total: int, show: bool, label: str) -> Iterable:

@@ -8,6 +8,7 @@ A summary table goes to standard error at the end; the last line on standard out
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -15,13 +16,37 @@ import typer
 OUTPUT_SUFFIXES = (".zarr", ".csv")
 
 
+class Person(str, Enum):
+    """Whom to follow where several people are in view (:data:`miakit.stages.pose.PERSON_CHOICES`)."""
+
+    start = "start"
+    left = "left"
+    right = "right"
+    center = "center"
+    largest = "largest"
+
+
+class Backend(str, Enum):
+    mediapipe = "mediapipe"
+
+
+PERSON_HELP = (
+    "Whom to follow where several people are in view: start (the first one found), or, of the people in view "
+    "when the first appears, the left-most, right-most, the one nearest the centre, or the largest."
+)
+
+
 def pose(
     video: Path = typer.Argument(..., help="The video (MP4/MOV from a phone or camera)."),
     out: Path = typer.Option(..., "--out", help="Where to write the keypoints: FILE.zarr or FILE.csv."),
-    backend: str = typer.Option("mediapipe", "--backend", help="Pose back end (mediapipe)."),
+    backend: Backend = typer.Option(Backend.mediapipe, "--backend", help="Pose back end."),
     rate_hz: float = typer.Option(10.0, "--rate-hz", min=0.1, help="Rate of the output grid, in Hz."),
+    person: Person = typer.Option(Person.start, "--person", help=PERSON_HELP),
 ) -> None:
-    """Estimate BODY_25 keypoints of the person in VIDEO on a RATE_HZ grid and write them to OUT."""
+    """Estimate BODY_25 keypoints of the person in VIDEO on a RATE_HZ grid and write them to OUT.
+
+    Example: miakit pose squat.mp4 --out squat.csv --person left
+    """
     from miakit.errors import InputError
     from miakit.stages.pose import estimate_pose
 
@@ -29,7 +54,7 @@ def pose(
         raise InputError(out, "unknown output format", field="--out", expected=" or ".join(OUTPUT_SUFFIXES), found=out.suffix or "no suffix")
     check_keypoints_output(out, video)
     timings: dict = {}
-    ds = estimate_pose(video, rate_hz=rate_hz, backend=backend, progress=True, timings=timings)
+    ds = estimate_pose(video, rate_hz=rate_hz, backend=backend.value, progress=True, timings=timings, person=person.value)
     write_keypoints(ds, out)
     _summary(ds, timings, video=video, out=out)
     typer.echo(str(out))
@@ -85,6 +110,10 @@ def _summary(ds, timings: dict, *, video: Path, out: Path) -> None:
         ("mean keypoint score", f"{float(np.mean(score[score > 0])) if (score > 0).any() else 0:.3f}"),
         ("estimator", str(ds.attrs["estimator"])),
     ]
+    if "frames_lost" in ds.attrs:
+        from miakit.stages.pose import identity_summary
+
+        rows.append(("person followed", identity_summary(ds)))
     if timings:
         rows += [
             ("decode", f"{timings['decode_fps']:.1f} frames/s"),

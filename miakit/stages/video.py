@@ -7,7 +7,11 @@ land on the right grid times. MP4 and QuickTime files are also read at the box l
 library only) for what OpenCV does not tell: truncation, the creation time, and whether the frame
 rate varies.
 
-cv2 is imported inside the functions that use it.
+The pose stage decodes with :func:`sampled_frames` (PyAV): only the frames the grid needs are
+converted, straight to the small RGB image the model takes, and non-reference frames nobody needs
+are not decoded at all; :func:`frames_at` (OpenCV) gives full-size BGR frames for drawing.
+
+cv2 and av are imported inside the functions that use them.
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ def probe_video(path: str | Path) -> VideoMeta:
     if size == 0:
         raise InputError(path, "empty video file", expected="video data", found="0 bytes")
     mp4 = _read_mp4(path) if _looks_like_mp4(path) else None
+    _check_video_stream(path)
 
     cap = _open(path)
     try:
@@ -173,6 +178,21 @@ def frames_at(
             j += 1
     finally:
         cap.release()
+
+
+def _check_video_stream(path: Path) -> None:
+    """InputError where PyAV reads the file but finds no video stream in it (an audio file, say)."""
+    try:
+        import av
+    except ImportError:
+        return
+    try:
+        with av.open(str(path)) as container:
+            kinds = [s.type for s in container.streams]
+    except (av.FFmpegError, OSError):
+        raise InputError(path, "not a readable video (truncated, damaged or an unknown format)") from None
+    if "video" not in kinds:
+        raise InputError(path, "no video stream in the file", expected="a video stream", found=", ".join(kinds) + " only" if kinds else "no streams")
 
 
 def _open(path: Path):
@@ -362,3 +382,105 @@ def _varies(steps: np.ndarray) -> bool:
         return False
     median = float(np.median(steps))
     return bool(median > 0 and (steps.max() - steps.min()) > max(2, _VFR_SPREAD * median))
+
+
+# -- the pose stage's decoder (PyAV) --------------------------------------------------------------
+
+
+def sampled_frames(
+    path: str | Path,
+    times_s: np.ndarray,
+    *,
+    meta: VideoMeta | None = None,
+    height: int | None = None,
+    max_offset_s: float | None = None,
+) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Like :func:`frames_at`, but RGB, shrunk to ``height`` pixels high (never enlarged, aspect
+    kept; None: full size), and decoding as little as it can (PyAV):
+
+    - the packets are read once without decoding, so the frames nearest each time are known
+      before any frame is decoded;
+    - frames no time needs are decoded only where later frames depend on them: the decoder skips
+      non-reference frames (``skip_frame='NONREF'``) except those the times need;
+    - only the frames the times need are converted, in one scaling and colour conversion (swscale,
+      area filter) straight to the small RGB image, then turned as the container says (``rotation``).
+
+    Yields ``(index into times_s, that frame's time in seconds from the first frame, RGB image)``; a
+    time with no frame within ``max_offset_s`` (default ``1 / fps``) is skipped. Needs PyAV; where
+    it is missing, falls back to :func:`frames_at` (OpenCV) and converts each frame.
+    """
+    times = np.asarray(times_s, dtype=np.float64).ravel()
+    if times.size == 0:
+        return
+    if np.any(np.diff(times) < 0) or not np.all(np.isfinite(times)):
+        raise ValueError("times_s must be finite and ascending")
+    meta = meta or probe_video(path)
+    try:
+        import av
+    except ImportError:  # PyAV is a dependency of the video extra; OpenCV alone still works
+        yield from _opencv_sampled(path, times, meta=meta, height=height, max_offset_s=max_offset_s)
+        return
+    tolerance = 1.0 / meta.fps if max_offset_s is None else float(max_offset_s)
+    size = _coded_size(meta, height)
+    turns = -(meta.rotation // 90)  # np.rot90 turns counter-clockwise; the rotation is clockwise
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError):
+        raise InputError(path, "not a readable video (truncated, damaged or an unknown format)") from None
+    with container:
+        if not container.streams.video:
+            raise InputError(path, "no video stream in the file")
+        stream = container.streams.video[0]
+        pts = np.array(sorted({int(p.pts) for p in container.demux(stream) if p.pts is not None}), dtype=np.int64)
+        if pts.size == 0:
+            raise InputError(path, "no video frames in the file")
+        seconds = (pts - pts[0]) * float(stream.time_base)
+        after = np.searchsorted(seconds, times)  # the first frame at or after each time
+        lo, hi = np.clip(after - 1, 0, pts.size - 1), np.clip(after, 0, pts.size - 1)
+        nearest = np.where(np.abs(seconds[lo] - times) <= np.abs(seconds[hi] - times), lo, hi)  # a tie: the earlier
+        keep = np.abs(seconds[nearest] - times) <= tolerance
+        wanted: dict[int, list[int]] = {}
+        for j in np.flatnonzero(keep):
+            wanted.setdefault(int(pts[nearest[j]]), []).append(int(j))
+        container.seek(0, stream=stream)
+        stream.thread_type = "SLICE"  # frame threads would decode ahead frames the skip below spares
+        context = stream.codec_context
+        ready: dict[int, tuple[float, np.ndarray]] = {}
+        next_j = 0
+        order = [j for j in range(times.size) if keep[j]]
+        for packet in container.demux(stream):
+            if packet.pts is not None:
+                context.skip_frame = "DEFAULT" if int(packet.pts) in wanted else "NONREF"
+            for frame in packet.decode():
+                if frame.pts is None or int(frame.pts) not in wanted:
+                    continue
+                image = frame.to_ndarray(width=size[0], height=size[1], format="rgb24", interpolation="AREA")
+                if turns % 4:
+                    image = np.ascontiguousarray(np.rot90(image, turns))
+                stamp = float((int(frame.pts) - pts[0]) * float(stream.time_base))
+                for j in wanted.pop(int(frame.pts)):
+                    ready[j] = (stamp, image)
+                while next_j < len(order) and order[next_j] in ready:
+                    j = order[next_j]
+                    stamp, image = ready.pop(j)
+                    yield j, stamp, image
+                    next_j += 1
+            if not wanted:
+                break
+
+
+def _coded_size(meta: VideoMeta, height: int | None) -> tuple[int, int]:
+    """(width, height) to scale a coded frame to, so that once turned it is ``height`` high."""
+    w, h = meta.width, meta.height
+    if height is not None and h > height:
+        w, h = max(1, round(w * height / h)), int(height)
+    return (h, w) if meta.rotation in (90, 270) else (w, h)
+
+
+def _opencv_sampled(path, times, *, meta: VideoMeta, height: int | None, max_offset_s: float | None):
+    import cv2
+
+    for j, stamp, image in frames_at(path, times, meta=meta, max_offset_s=max_offset_s):
+        if height is not None and image.shape[0] > height:
+            image = cv2.resize(image, (max(1, round(image.shape[1] * height / image.shape[0])), height), interpolation=cv2.INTER_AREA)
+        yield j, stamp, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

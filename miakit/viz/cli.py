@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 plot_app = typer.Typer(
-    help="Plots of every stage, saved to --out (PNG; SVG or PDF by the file's suffix).",
+    help="Plots of every stage, saved to --out (PNG; SVG or PDF by the file's suffix). Example: miakit plot dataset-summary demo --out summary.png",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -32,7 +32,10 @@ def session_emg(
     out: Path = _OUT_PNG,
     max_gap_s: float = typer.Option(0.35, "--max-gap-s", min=0.0, help="Break the line where samples are further apart than this (s)."),
 ) -> None:
-    """A session's raw EMG per sensor over host time, with gaps and events (markers, sync, disconnects)."""
+    """A session's raw EMG per sensor over host time, with gaps and events (markers, sync, disconnects).
+
+    Example: miakit plot session-emg sessions/s01 --out emg.png
+    """
     from miakit.viz.plots import session_emg as plot
 
     _save(plot(session_dir, max_gap_s=max_gap_s), out)
@@ -44,7 +47,10 @@ def alignment(
     out: Path = _OUT_PNG,
     pipeline: str = typer.Option("mia", "--pipeline", help="Pipeline name or path (its align stage must use method: sync)."),
 ) -> None:
-    """Keypoint motion vs EMG activity around the sync event, before and after the offset found."""
+    """Keypoint motion vs EMG activity around the sync event, before and after the offset found.
+
+    Example: miakit plot alignment sessions/s01 --out alignment.png
+    """
     from miakit.viz.plots import alignment as plot
 
     _save(plot(session_dir, pipeline=pipeline), out)
@@ -58,7 +64,10 @@ def pose_confidence(
     min_score: float = typer.Option(0.3, "--min-score", min=0.0, max=1.0, help="A keypoint scored below this counts as missing."),
     catalog: Optional[Path] = _CATALOG,
 ) -> None:
-    """Keypoint scores over one segment: a heat map (keypoints x time) and the mean."""
+    """Keypoint scores over one segment: a heat map (keypoints x time) and the mean.
+
+    Example: miakit plot pose-confidence demo --segment 0 --out pose.png
+    """
     from miakit.viz.plots import pose_confidence as plot
 
     _save(plot(dataset, segment, min_score=min_score, catalog=catalog), out)
@@ -70,7 +79,10 @@ def dataset_summary(
     out: Path = _OUT_PNG,
     catalog: Optional[Path] = _CATALOG,
 ) -> None:
-    """Minutes of valid data per subject and exercise, and the EMG distribution per muscle."""
+    """Minutes of valid data per subject and exercise, and the EMG distribution per muscle.
+
+    Example: miakit plot dataset-summary demo --out summary.png
+    """
     from miakit.viz.plots import dataset_summary as plot
 
     _save(plot(dataset, catalog=catalog), out)
@@ -84,7 +96,10 @@ def predicted_vs_measured(
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A trained model; without it, measured EMG only."),
     catalog: Optional[Path] = _CATALOG,
 ) -> None:
-    """Measured and predicted EMG of one segment, one panel per muscle (the paper's Figure 6)."""
+    """Measured and predicted EMG of one segment, one panel per muscle (the paper's Figure 6).
+
+    Example: miakit plot predicted-vs-measured demo --segment 0 --checkpoint runs/t1/checkpoint.pt --out emg.png
+    """
     from miakit.viz.common import as_dataset, find_segment, predict_segment
     from miakit.viz.plots import segment_emg
 
@@ -105,7 +120,11 @@ def render(
     catalog: Optional[Path] = _CATALOG,
 ) -> None:
     """Draw a session or a dataset segment as video: frames (or a skeleton), BODY_25 skeleton, and the
-    8 muscles coloured from relaxed (blue) to flexed (red); measured and predicted side by side."""
+    8 muscles coloured from relaxed (blue) to flexed (red); measured and predicted side by side, with
+    a legend naming each muscle.
+
+    Example: miakit render --dataset demo --segment 0 --checkpoint runs/t1/checkpoint.pt --out overlay.mp4
+    """
     from miakit.viz.common import find_segment, predict_segment
     from miakit.viz.render import check_video_output
 

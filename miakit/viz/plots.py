@@ -64,8 +64,10 @@ def session_emg(session_dir: str | Path, *, max_gap_s: float = 0.35, kinds: Sequ
 
     Each sample sits at its host time (from the device counter where the packets carry one, as the
     pipeline's grid stage puts it); the line breaks where samples are more than ``max_gap_s`` apart
-    (a disconnect, dropped packets). Events of ``kinds`` are vertical lines with their detail as a
-    label: on every panel, or on their own sensor's panel where the event names a sensor.
+    (a disconnect, dropped packets). Events of ``kinds`` are vertical lines: on every panel, or on
+    their own sensor's panel where the event names a sensor. Their labels sit in a strip of their
+    own above the traces (gid ``event-label``), never over a trace; events closer together than a
+    label's width share one label.
     """
     import pandas as pd
 
@@ -77,38 +79,59 @@ def session_emg(session_dir: str | Path, *, max_gap_s: float = 0.35, kinds: Sequ
     meta = validate_session(folder)
     decoded = decode_emg(folder, meta)
     rate = decoded.profile.rate_hz
+    units = decoded.profile.units
     events = pd.read_csv(folder / EVENTS_FILE, keep_default_na=False, dtype={"sensor": str, "detail": str})
     events = events[events["kind"].isin(list(kinds))]
 
     sensors = list(meta.sensors)
-    fig = _figure(11, 1.0 + 1.15 * len(sensors))
-    axes = fig.subplots(len(sensors), 1, sharex=True, squeeze=False)[:, 0]
+    fig = _figure(11, 1.0 + 0.8 + 1.15 * len(sensors))
+    grid = fig.subplots(len(sensors) + 1, 1, sharex=True, squeeze=False, height_ratios=[0.8 / 1.15] + [1.0] * len(sensors))[:, 0]
+    strip, axes = grid[0], grid[1:]
+    span = [np.inf, -np.inf]
     for ax, sensor in zip(axes, sensors):
         samples = decoded.sensors[sensor]
         times = sample_times(samples.arrival, samples.device_seq, rate)
+        if len(times):
+            span = [min(span[0], float(np.min(times))), max(span[1], float(np.max(times)))]
         for c in range(samples.values.shape[1]):
             t, y = break_gaps(times, samples.values[:, c], max_gap_s=max_gap_s)
             ax.plot(t, y, lw=0.8, color="0.15", label=sensor if c == 0 else f"{sensor}[{c}]")
-        ax.set_ylabel(f"{sensor}\n{meta.sensors[sensor]}", fontsize=8, rotation=0, ha="right", va="center")
+        ax.set_ylabel(f"{sensor}: {meta.sensors[sensor]}\n({units})", fontsize=7.5, rotation=0, ha="right", va="center")
         ax.tick_params(labelsize=7)
         mine = events[(events["sensor"] == "") | (events["sensor"] == sensor)]
         for _, ev in mine.iterrows():
             colour, style = EVENT_STYLE.get(ev["kind"], ("0.5", ":"))
             ax.axvline(float(ev["host_time"]), color=colour, ls=style, lw=1.0, gid=f"event:{ev['kind']}")
-            if ev["sensor"] or ax is axes[0]:
-                text = f"{ev['kind']} {ev['detail']}".strip()
-                ax.annotate(
-                    text, (float(ev["host_time"]), 1.0), xycoords=("data", "axes fraction"), rotation=90,
-                    fontsize=6.5, color=colour, ha="right", va="top", xytext=(-1, -2), textcoords="offset points",
-                )  # fmt: skip
+    strip.set_axis_off()
+    strip.set_ylim(0, 1)
+    if len(events) and np.isfinite(span[0]):
+        span = [min(span[0], float(events["host_time"].min())), max(span[1], float(events["host_time"].max()))]
+    width = (span[1] - span[0]) if np.isfinite(span[0]) and span[1] > span[0] else 1.0
+    for t, text, colour in _event_labels(events, min_gap=0.012 * width):
+        strip.axvline(t, ymax=0.06, color=colour, lw=1.0)
+        strip.text(t, 0.08, text, rotation=90, fontsize=6.5, color=colour, ha="center", va="bottom", gid="event-label", clip_on=False)
     axes[-1].set_xlabel("host time (s)")
-    units = decoded.profile.units
     fig.suptitle(
         f"{meta.session_id}: raw EMG per sensor ({units}), subject {meta.subject}, "
         f"{meta.exercise or 'exercises by marker'}, profile {decoded.profile.name}",
         fontsize=10,
     )  # fmt: skip
     return fig
+
+
+def _event_labels(events, *, min_gap: float) -> list[tuple[float, str, str]]:
+    """(time, text, colour) of the event labels, in time order: events less than ``min_gap`` apart
+    share one label (their texts joined by '; ', the first one's colour)."""
+    out: list[list] = []
+    for _, ev in events.sort_values("host_time").iterrows():
+        text = " ".join(str(v) for v in (ev["kind"], ev["sensor"], ev["detail"]) if str(v)).strip()
+        t = float(ev["host_time"])
+        if out and t - out[-1][3] < min_gap:
+            out[-1][1] += f"; {text}"
+            out[-1][3] = t
+            continue
+        out.append([t, text, EVENT_STYLE.get(ev["kind"], ("0.5", ":"))[0], t])
+    return [(t, text if len(text) <= 32 else text[:29] + "...", colour) for t, text, colour, _ in out]
 
 
 def alignment(session_dir: str | Path, *, pipeline: str | Path = "mia"):
@@ -135,28 +158,54 @@ def alignment(session_dir: str | Path, *, pipeline: str | Path = "mia"):
 
     lead = match.emg_lead_s
     emg_t = match.emg_t + lead
-    lo, hi = float(emg_t[0]) - 0.3, float(emg_t[-1]) + 0.3
+    lo, hi = float(emg_t[0]) - 0.1, float(emg_t[-1]) + 0.1  # the span the sync stage compared, no more
     verdict = "applied" if match.applied else "not applied (below the pipeline's min_confidence)"
     fig = _figure(10, 5.5)
     top, bottom = fig.subplots(2, 1, sharex=True)
     panels = (
-        (top, match.motion_t, "before: the video's stated clock", "before"),
-        (bottom, match.motion_t + match.offset_s, f"after: video shifted by {match.offset_s:+.3f} s ({verdict})", "after"),
+        (top, match.motion_t, "before: on the video's stated clock", "before"),
+        (bottom, match.motion_t + match.offset_s, f"after: video shifted by {match.offset_s * 1000:+.0f} ms ({verdict})", "after"),
     )
     what = {"clap": "wrist closeness (clap)", "jump": "hip rise (jump)"}.get(match.kind, "body motion energy")
     muscles = "+".join(m for m in match.muscles if m) or "all muscles"
     for ax, motion_t, title, gid in panels:
-        ax.plot(motion_t, _unit(match.motion, motion_t, lo, hi), color="tab:blue", lw=1.4, label=f"motion: {what}", gid=f"{gid}:motion")
-        ax.plot(emg_t, _unit(match.emg, emg_t, lo, hi), color="tab:red", lw=1.4, label=f"EMG activity ({muscles}), drawn +{lead * 1000:.0f} ms", gid=f"{gid}:emg")
+        motion = _unit(match.motion, motion_t, lo, hi)
+        emg = _unit(match.emg, emg_t, lo, hi)
+        ax.plot(motion_t, motion, color="tab:blue", lw=1.4, label=f"motion: {what}", gid=f"{gid}:motion")
+        ax.plot(emg_t, emg, color="tab:red", lw=1.4, label=f"EMG activity ({muscles}), drawn +{lead * 1000:.0f} ms", gid=f"{gid}:emg")
         ax.axvline(match.cue, color="0.4", ls="--", lw=1, gid="cue")
-        ax.annotate(f"cue: {match.kind or 'sync'}", (match.cue, 1.0), xycoords=("data", "axes fraction"), fontsize=8, color="0.3", xytext=(3, -10), textcoords="offset points")
-        ax.set_title(title, fontsize=10, loc="left")
+        ax.annotate(f"cue: {match.kind or 'sync'}", (match.cue, 0.0), xycoords=("data", "axes fraction"), fontsize=8, color="0.3", xytext=(3, 4), textcoords="offset points")
+        gap = _peak_gap(ax, motion_t, motion, emg_t, emg, lo, hi, gid)
+        ax.set_title(f"{title}; motion peak {gap * 1000:+.0f} ms from the EMG peak", fontsize=10, loc="left")
         ax.set_ylabel("scaled to [0, 1]")
         ax.set_xlim(lo, hi)
-    top.legend(fontsize=8, loc="upper right")
+        ax.set_ylim(-0.05, 1.25)  # headroom for the peak marks
+    handles, labels = top.get_legend_handles_labels()
+    keep = [i for i, label in enumerate(labels) if not label.startswith("_")]
+    fig.legend([handles[i] for i in keep], [labels[i] for i in keep], fontsize=8, loc="outside lower center", ncols=2)
     bottom.set_xlabel("host time (s)")
-    fig.suptitle(f"{state.meta.session_id}: sync alignment (confidence {match.confidence:.2f}, pipeline {Path(str(pipeline)).stem})", fontsize=11)
+    meta = state.meta
+    fig.suptitle(
+        f"{meta.session_id} (subject {meta.subject}, {meta.exercise or 'exercises by marker'}): sync alignment, "
+        f"confidence {match.confidence:.2f}, pipeline {Path(str(pipeline)).stem}",
+        fontsize=11,
+    )  # fmt: skip
     return fig
+
+
+def _peak_gap(ax, motion_t, motion, emg_t, emg, lo: float, hi: float, gid: str) -> float:
+    """Mark both traces' peaks within [lo, hi] and join them with an arrow; returns motion peak
+    time less EMG peak time (s)."""
+    def peak(t, y):
+        shown = (t >= lo) & (t <= hi) & np.isfinite(y)
+        k = np.flatnonzero(shown)[np.nanargmax(y[shown])] if shown.any() else int(np.nanargmax(y))
+        return float(t[k])
+
+    a, b = peak(np.asarray(motion_t), np.asarray(motion)), peak(np.asarray(emg_t), np.asarray(emg))
+    ax.plot([a], [1.0], "v", color="tab:blue", ms=7, gid=f"{gid}:motion_peak")
+    ax.plot([b], [1.0], "v", color="tab:red", ms=7, gid=f"{gid}:emg_peak")
+    ax.annotate("", (a, 1.12), xytext=(b, 1.12), arrowprops=dict(arrowstyle="<->", color="0.25", lw=1.0), gid=f"{gid}:gap")
+    return a - b
 
 
 def _unit(y: np.ndarray, t: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -203,6 +252,8 @@ def pose_confidence(dataset: Any, segment: str | int, *, min_score: float = 0.3,
     for start, stop in _runs(~valid):
         line.axvspan(time[start] - dt / 2, time[stop - 1] + dt / 2, color="0.85", lw=0, gid="invalid")
     line.set_ylim(-0.02, 1.02)
+    line.set_ylabel("score (0 to 1)", fontsize=8)
+    heat.set_ylabel("BODY_25 keypoint", fontsize=8)
     line.set_xlabel("time in segment (s)")
     line.legend(fontsize=7, loc="lower right")
     fig.suptitle(f"pose confidence: {seg.id} (subject {seg.subject}, {seg.exercise}), {seg.length} frames, {valid.mean():.0%} valid", fontsize=11)
@@ -237,21 +288,26 @@ def dataset_summary(dataset: Any, *, catalog: str | Path | None = None):
 
     ds = as_dataset(dataset, catalog=catalog)
     subjects, exercises, minutes = valid_minutes(ds)
+    seconds = minutes.max() < 2.0 if minutes.size else False  # short cells: in seconds, so that the numbers differ where the shades do
+    amount, unit = (minutes * 60.0, "valid seconds") if seconds else (minutes, "valid minutes")
     valid = np.asarray(ds["valid"].values, dtype=bool)
     emg = np.asarray(ds["emg"].values, dtype=np.float64)[valid]
     muscles = [str(m) for m in ds["muscle"].values]
 
     fig = _figure(max(9.0, 0.45 * len(exercises) + 3), 4.0 + 0.3 * len(subjects) + 3.2)
     top, bottom = fig.subplots(2, 1, height_ratios=(max(1.5, 0.3 * len(subjects) + 1), 3.2))
-    image = top.imshow(minutes, aspect="auto", cmap="Blues", vmin=0, interpolation="nearest")
-    image.set_gid("valid_minutes")
+    image = top.imshow(amount, aspect="auto", cmap="Blues", vmin=0, vmax=max(float(amount.max()) if amount.size else 1.0, 1e-9), interpolation="nearest")
+    image.set_gid("valid_minutes" if not seconds else "valid_seconds")
     top.set_xticks(range(len(exercises)), exercises, rotation=45, ha="right", fontsize=7.5)
     top.set_yticks(range(len(subjects)), subjects, fontsize=7.5)
-    if minutes.size <= 600:
-        high = minutes.max() if minutes.size else 0
-        for (i, j), value in np.ndenumerate(minutes):
-            top.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=6.5, color="white" if value > 0.6 * high else "black")
-    fig.colorbar(image, ax=top, label="valid minutes", pad=0.01)
+    top.set_xlabel("exercise", fontsize=8)
+    top.set_ylabel("subject", fontsize=8)
+    if amount.size <= 600:
+        high = amount.max() if amount.size else 0
+        for (i, j), value in np.ndenumerate(amount):
+            top.text(j, i, f"{value:.0f}" if seconds else f"{value:.1f}", ha="center", va="center", fontsize=6.5,
+                     color="white" if value > 0.6 * high else "black", gid="cell")  # fmt: skip
+    fig.colorbar(image, ax=top, label=f"{unit} (0 to the largest cell)", pad=0.01)
     top.set_title(f"valid data: {minutes.sum():.1f} minutes, {len(subjects)} subjects x {len(exercises)} exercises", fontsize=10, loc="left")
 
     columns = [emg[:, k][np.isfinite(emg[:, k])] for k in range(len(muscles))]
@@ -262,7 +318,8 @@ def dataset_summary(dataset: Any, *, catalog: str | Path | None = None):
         median.set_color("black")
         median.set_gid(f"median:{muscles[k]}")
     bottom.set_xticks(range(1, len(muscles) + 1), muscles, fontsize=8)
-    bottom.set_ylabel(str(ds.attrs.get("emg_units", "")))
+    bottom.set_ylabel(f"EMG ({ds.attrs.get('emg_units') or 'dataset units'})")
+    bottom.set_xlabel("muscle", fontsize=8)
     bottom.set_title("EMG per muscle over valid frames (whiskers: 5th to 95th percentile)", fontsize=10, loc="left")
     fig.suptitle(f"dataset summary ({dataset_label(ds)}): {ds.sizes['segment']} segments, {int(valid.sum())} of {ds.sizes['frame']} frames valid", fontsize=11)
     return fig

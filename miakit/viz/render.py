@@ -39,7 +39,6 @@ NO_DATA = (128, 128, 128)
 BACKGROUND = (40, 28, 28)
 """BGR colour behind the skeleton where there is no video frame."""
 BONE = (215, 215, 215)
-HEADER_PX, FOOTER_PX = 30, 40
 
 # muscle suffix -> (joint name at the top of the bone, at its bottom, side: +1 away from the midline)
 MUSCLE_BONES: dict[str, tuple[str, str, int]] = {
@@ -202,26 +201,94 @@ def _px(p: np.ndarray) -> tuple[int, int]:
     return int(round(float(p[0]))), int(round(float(p[1])))
 
 
-def _colour_bar(width: int, height: int, description: str) -> np.ndarray:
+@dataclass(frozen=True)
+class Layout:
+    """Sizes of the text around the panels, scaled with the panel height so that the words stay
+    readable at the video's size: one text line is ``line`` pixels high (``panel_height / 24``, at
+    least 16), in a font of ``font`` (OpenCV Hershey scale)."""
+
+    line: int
+    font: float
+    thickness: int
+
+    @classmethod
+    def for_panel(cls, panel_height: int) -> "Layout":
+        line = max(16, round(panel_height / 24))
+        return cls(line=line, font=line / 36.0, thickness=max(1, round(line / 22)))
+
+
+def short_name(muscle: str) -> str:
+    """'LeftBicep' -> 'L bicep' (the subject's left); other names as they are."""
+    for side in ("Left", "Right"):
+        if muscle.startswith(side) and len(muscle) > len(side):
+            return f"{side[0]} {muscle[len(side):].lower()}"
+    return muscle
+
+
+def _wrap(text: str, width: int, font: float, thickness: int) -> list[str]:
+    """``text`` broken at spaces into lines that fit ``width`` pixels."""
     import cv2
 
+    lines, current = [], ""
+    for word in text.split():
+        candidate = f"{current} {word}".strip()
+        if current and cv2.getTextSize(candidate, cv2.FONT_HERSHEY_SIMPLEX, font, thickness)[0][0] > width - 8:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    return lines + ([current] if current else [])
+
+
+def _legend_grid(muscles, panel_width: int, layout: Layout) -> tuple[int, int]:
+    """(columns, rows) of the muscle legend under one panel."""
+    import cv2
+
+    widest = max(cv2.getTextSize(short_name(m), cv2.FONT_HERSHEY_SIMPLEX, layout.font, layout.thickness)[0][0] for m in muscles)
+    entry = widest + layout.line + 14
+    columns = max(1, min(len(muscles), panel_width // entry))
+    return columns, -(-len(muscles) // columns)
+
+
+def _footer(width: int, panel_width: int, panels: int, muscles, description: str, layout: Layout) -> tuple[np.ndarray, list]:
+    """The footer without the swatches' colours, and where each swatch goes: [(panel, muscle
+    index, (x0, y0, x1, y1))]. Rows: the relaxed-to-flexed colour bar, the muscle legend under
+    each panel, the scale's description (wrapped)."""
+    import cv2
+
+    font, thick, line = layout.font, layout.thickness, layout.line
+    columns, rows = _legend_grid(muscles, panel_width, layout)
+    notes = _wrap(description, width, font * 0.85, thick)
+    height = line * (1 + rows) + round(line * 0.85) * len(notes) + 6
     bar = np.zeros((height, width, 3), dtype=np.uint8)
-    left, right = 62, width - 52
+    text = (235, 235, 235)
+    left = cv2.getTextSize("relaxed", cv2.FONT_HERSHEY_SIMPLEX, font, thick)[0][0] + 10
+    right = width - cv2.getTextSize("flexed", cv2.FONT_HERSHEY_SIMPLEX, font, thick)[0][0] - 10
+    base = line - max(3, line // 5)
+    cv2.putText(bar, "relaxed", (4, base), cv2.FONT_HERSHEY_SIMPLEX, font, text, thick, cv2.LINE_AA)
+    cv2.putText(bar, "flexed", (right + 6, base), cv2.FONT_HERSHEY_SIMPLEX, font, text, thick, cv2.LINE_AA)
     if right > left:
-        gradient = activation_colour(np.linspace(0.0, 1.0, right - left))
-        bar[4:16, left:right] = gradient[None]
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    cv2.putText(bar, "relaxed", (4, 14), font, 0.38, (230, 230, 230), 1, cv2.LINE_AA)
-    cv2.putText(bar, "flexed", (right + 5, 14), font, 0.38, (230, 230, 230), 1, cv2.LINE_AA)
-    cv2.putText(bar, _fit(description, width, 0.34), (4, 32), font, 0.34, (200, 200, 200), 1, cv2.LINE_AA)
-    return bar
+        bar[line // 4 : line - line // 4, left:right] = activation_colour(np.linspace(0.0, 1.0, right - left))[None]
+    swatches = []
+    entry = panel_width // columns
+    for p in range(panels):
+        for k, muscle in enumerate(muscles):
+            x = p * panel_width + (k % columns) * entry + 4
+            y = line * (1 + k // columns)
+            swatches.append((p, k, (x, y + line // 5, x + line - 4, y + line - line // 5)))
+            cv2.putText(bar, short_name(muscle), (x + line + 2, y + base), cv2.FONT_HERSHEY_SIMPLEX, font, text, thick, cv2.LINE_AA)
+    y = line * (1 + rows)
+    for note in notes:
+        y += round(line * 0.85)
+        cv2.putText(bar, note, (4, y - 4), cv2.FONT_HERSHEY_SIMPLEX, font * 0.85, (205, 205, 205), thick, cv2.LINE_AA)
+    return bar, swatches
 
 
-def _fit(text: str, width: int, font_scale: float) -> str:
+def _fit(text: str, width: int, font_scale: float, thickness: int = 1) -> str:
     """``text`` shortened with an ellipsis to fit ``width`` pixels at ``font_scale``."""
     import cv2
 
-    while text and cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)[0][0] > width - 8:
+    while text and cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)[0][0] > width - 8:
         text = text[:-4] + "..."
     return text
 
@@ -320,10 +387,14 @@ class RenderResult:
     codec: str
     panels: tuple[str, ...]
     panel_size: tuple[int, int]
-    """(width, height) of one panel; panel ``i`` starts at x = i * width, y = :data:`HEADER_PX`"""
+    """(width, height) of one panel; panel ``i`` starts at x = i * width, y = ``header_px``"""
     keypoint_scale: tuple[float, float]
     """(x, y) factors from the segment's keypoint pixels to panel pixels"""
     scale: EmgScale
+    header_px: int = 0
+    """height of the title rows above the panels"""
+    footer_px: int = 0
+    """height of the colour bar, the muscle legend and the scale's description below them"""
 
 
 VIDEO_SUFFIX = ".mp4"
@@ -351,14 +422,21 @@ def render_segment(
     min_score: float = 0.3,
     catalog: str | Path | None = None,
     progress: bool = True,
+    title: str | None = None,
+    measured: bool | None = None,
 ) -> RenderResult:
     """Draw one dataset segment as an MP4 at the dataset's rate (10 frames per second).
 
-    ``predicted`` (frames of the segment, muscles), in the dataset's EMG units, adds a second panel
-    (any model can fill it; the command line fills it from a checkpoint with
-    ``miakit.learn.predict.predict_segment``). ``scale`` defaults to :func:`dataset_emg_scale`.
-    ``video`` puts that video's frames under the drawing (else a dark background). Panels are
-    ``panel_height`` pixels high, as wide as the segment's image aspect needs.
+    ``predicted`` (frames of the segment, muscles), in the dataset's EMG units, adds a panel of
+    predictions (any model can fill it; the command line fills it from a checkpoint with
+    ``miakit.learn.predict.predict_segment``). ``measured``: whether to draw the measured panel;
+    None draws it where the segment has any measured EMG, so a video with predictions alone shows
+    only them. ``scale`` defaults to :func:`dataset_emg_scale`. ``video`` puts that video's frames
+    under the drawing (else a dark background). Panels are ``panel_height`` pixels high, as wide as
+    the segment's image aspect needs. Above them: ``title`` (default: the segment, its subject and
+    exercise where known) and each panel's name and the time; below: the colour bar, a legend with
+    each muscle's name and its colour at that frame, and the scale. Text scales with the panel
+    height (:class:`Layout`).
     """
     from miakit.progress import track
     from miakit.viz.common import as_dataset, find_segment, where_of
@@ -382,9 +460,21 @@ def render_segment(
     panel_h = int(panel_height) // 2 * 2
     panel_w = max(2, int(round(panel_h * image_w / image_h / 2)) * 2)
     kp_scale = (panel_w / image_w, panel_h / image_h)
-    layers = [("measured", scale.level(emg))] + ([("predicted", scale.level(predicted))] if predicted is not None else [])
-    width, height = panel_w * len(layers), HEADER_PX + panel_h + FOOTER_PX
-    footer = _colour_bar(width, FOOTER_PX, f"{scale.description}; grey: no EMG")
+    show_measured = bool(np.isfinite(emg).any()) if measured is None else bool(measured)
+    layers = ([("measured", scale.level(emg))] if show_measured or predicted is None else []) + (
+        [("predicted", scale.level(predicted))] if predicted is not None else []
+    )
+    layout = Layout.for_panel(panel_h)
+    width = panel_w * len(layers)
+    if title is None:
+        known = [f"subject {seg.subject}" if seg.subject else "", seg.exercise]
+        title = seg.id + (f" ({', '.join(k for k in known if k)})" if any(known) else "")
+    title_lines = _wrap(title, width, layout.font, layout.thickness)[:3] or [""]
+    header_px = (len(title_lines) + 1) * layout.line + 4
+    footer, swatches = _footer(width, panel_w, len(layers), muscles, f"{scale.description}; grey: no EMG; L/R: the subject's left/right", layout)
+    footer_px = footer.shape[0]
+    height = header_px + panel_h + footer_px
+    height += height % 2  # yuv420p wants even sizes
     fps = float(ds.attrs.get("rate_hz", 10.0))
 
     with Mp4Writer(out, fps=fps, width=width, height=height) as writer:
@@ -392,24 +482,30 @@ def render_segment(
         for k in track(range(seg.length), f"rendering {seg.id}", enabled=progress):
             under = next(frames)
             canvas = np.zeros((height, width, 3), dtype=np.uint8)
+            for i, line in enumerate(title_lines):
+                _text(canvas, _fit(line, width, layout.font, layout.thickness), 6, (i + 1) * layout.line - 5, layout)
             for p, (name, level) in enumerate(layers):
-                panel = canvas[HEADER_PX : HEADER_PX + panel_h, p * panel_w : (p + 1) * panel_w]
+                panel = canvas[header_px : header_px + panel_h, p * panel_w : (p + 1) * panel_w]
                 panel[:] = _resize(under, panel_w, panel_h) if under is not None else BACKGROUND
                 draw_body(panel, keypoints[k], score[k], level[k], scale=kp_scale, muscles=muscles, min_score=min_score)
-                _header(canvas, p * panel_w, panel_w, name, time[k] if p == 0 else None)
-            canvas[HEADER_PX + panel_h :] = footer
+                label = name if p else f"{name}   t = {time[k]:.1f} s"
+                _text(canvas, _fit(label, panel_w, layout.font, layout.thickness), p * panel_w + 6, header_px - 7, layout)
+            canvas[header_px + panel_h : header_px + panel_h + footer_px] = footer
+            for p, m, (x0, y0, x1, y1) in swatches:
+                colour = activation_colour(layers[p][1][k, m])
+                canvas[header_px + panel_h + y0 : header_px + panel_h + y1, x0:x1] = colour
             writer.write(canvas)
     return RenderResult(
         path=Path(out), frames=seg.length, width=width, height=height, fps=fps, codec=writer.codec,
         panels=tuple(name for name, _ in layers), panel_size=(panel_w, panel_h), keypoint_scale=kp_scale, scale=scale,
+        header_px=header_px, footer_px=footer_px,
     )  # fmt: skip
 
 
-def _header(canvas: np.ndarray, x: int, width: int, name: str, time_s: float | None) -> None:
+def _text(canvas: np.ndarray, text: str, x: int, y: int, layout: Layout) -> None:
     import cv2
 
-    text = name if time_s is None else f"{name}  t = {time_s:5.1f} s"
-    cv2.putText(canvas, _fit(text, width, 0.5), (x + 6, HEADER_PX - 9), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (240, 240, 240), 1, cv2.LINE_AA)
+    cv2.putText(canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, layout.font, (240, 240, 240), layout.thickness, cv2.LINE_AA)
 
 
 def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -504,6 +600,6 @@ def render_session(
 
 
 __all__ = [
-    "render_segment", "render_session", "session_dataset", "EmgScale", "emg_scale", "dataset_emg_scale",
+    "render_segment", "render_session", "Layout", "short_name", "session_dataset", "EmgScale", "emg_scale", "dataset_emg_scale",
     "activation_colour", "muscle_segments", "MuscleSegment", "draw_body", "Mp4Writer", "VideoSource", "RenderResult",
 ]  # fmt: skip

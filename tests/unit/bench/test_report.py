@@ -27,3 +27,28 @@ def test_plots_are_png_files_linked_relative_to_the_report(tmp_path):
         assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 2000
     path = report.write_report(tmp_path / "report.md", title="T", sections=[("S", report.image(bars, tmp_path / "report.md", "bars"))])
     assert "![bars](plots/bars.png)" in path.read_text()
+
+
+def test_example_window_labels_both_axes_with_units_and_names_subject_and_exercise():
+    rng = np.random.default_rng(0)
+    fig = report.example_figure(
+        rng.uniform(0, 50, (4, 30)), {"nn": rng.uniform(0, 50, (4, 30))}, ["A", "B", "C", "D"],
+        title="test window 3: subject S1, squat", units="device units",
+    )  # fmt: skip
+    axes = [ax for ax in fig.axes if ax.get_visible() and ax.lines]
+    assert axes[0].get_ylabel() == "EMG (device units)" and axes[2].get_ylabel() == "EMG (device units)"
+    assert axes[-1].get_xlabel() == "time in window (s)"
+    assert "subject S1" in fig.get_suptitle() and "squat" in fig.get_suptitle()
+
+
+def test_a_training_curve_of_one_evaluation_shows_its_point_and_says_so():
+    history = pd.DataFrame({"step": [19], "lr": [1e-3], "train_loss": [0.4], "val_rmse": [12.5], "elapsed_s": [150.0]})
+    fig = report.history_figure(history, title="the paper's Transformer on mia", units="device units")
+    ax, twin = fig.axes
+    val = next(line for line in ax.lines if line.get_gid() == "val_rmse")
+    loss = next(line for line in twin.lines if line.get_gid() == "train_loss")
+    assert val.get_marker() == "o" and loss.get_marker() == "s" and list(val.get_xdata()) == [19]
+    lo, hi = ax.get_xlim()
+    assert lo < 19 < hi
+    assert "1 evaluation" in ax.get_title() and ax.get_ylabel() == "validation RMSE (device units)"
+    assert ax.get_xlabel() == "training step" and twin.get_ylabel().startswith("training loss")

@@ -44,8 +44,10 @@ def test_session_emg_breaks_the_line_at_a_gap_and_marks_events(session_factory, 
     folder = session_factory("s", duration_s=8, drop=(3.0, 5.0), clap_at=6.0)
     fig = plots.session_emg(folder)
     png = _png(plots.save_figure(fig, tmp_path / "emg.png"))
-    first, second = fig.axes[0], fig.axes[1]
-    assert first.get_ylabel().startswith("M40-01")
+    strip, first, second = fig.axes[0], fig.axes[1], fig.axes[2]
+    assert first.get_ylabel().startswith("M40-01") and "(" in first.get_ylabel()  # sensor, muscle and units
+    assert first.get_xlabel() == "" and fig.axes[-1].get_xlabel() == "host time (s)"
+    assert "subject" in fig.get_suptitle()
 
     t, y = (np.asarray(v, float) for v in first.lines[0].get_data())
     inside = (t > 3.15) & (t < 4.85)
@@ -65,7 +67,15 @@ def test_session_emg_breaks_the_line_at_a_gap_and_marks_events(session_factory, 
 
     sync = [line for line in first.lines if line.get_gid() == "event:sync"]
     assert len(sync) == 1 and sync[0].get_xdata()[0] == pytest.approx(5.7)  # the cue, 0.3 s before the clap
-    assert any("sync clap" in text.get_text() for text in first.texts)
+    labels = [text for text in strip.texts if text.get_gid() == "event-label"]
+    assert any("sync clap" in text.get_text() for text in labels) and not first.texts
+    fig.draw_without_rendering()
+    renderer = fig._get_renderer()
+    top_of_traces = first.get_window_extent(renderer).y1
+    for text in labels:  # every label lies above the traces, none over another
+        assert text.get_window_extent(renderer).y0 >= top_of_traces - 1, text.get_text()
+    boxes = sorted((t.get_window_extent(renderer) for t in labels), key=lambda b: b.x0)
+    assert all(a.x1 <= b.x0 + 1 for a, b in zip(boxes, boxes[1:]))
     row, col = _to_pixel(fig, second, 5.7, 0)
     red = png[rows2, col - 1 : col + 2].reshape(-1, 3)
     assert ((red[:, 0] > 180) & (red[:, 1] < 90)).sum() > 20  # a red vertical line on every panel
@@ -103,7 +113,10 @@ def test_alignment_after_traces_peak_together(session_factory, tmp_path):
     assert _peak(_line(bottom, "after:motion")) == pytest.approx(_peak(_line(bottom, "after:emg")), abs=0.05)
     assert _peak(_line(bottom, "after:emg")) == pytest.approx(3.0, abs=0.05)
     title = bottom.get_title(loc="left")
-    assert "(applied)" in title and float(title.split("shifted by ")[1].split(" s")[0]) == pytest.approx(-0.5, abs=0.05)
+    assert "(applied)" in title and float(title.split("shifted by ")[1].split(" ms")[0]) == pytest.approx(-500, abs=50)
+    gap = lambda ax: float(ax.get_title(loc="left").split("motion peak ")[1].split(" ms")[0])  # noqa: E731
+    assert gap(top) == pytest.approx(500, abs=60) and abs(gap(bottom)) < 60  # before and after say how far apart the peaks are
+    assert "subject" in fig.get_suptitle() and top.get_ylabel() and bottom.get_xlabel() == "host time (s)"
     # pixels: the tops of the blue and the red traces share a column after, not before
     blue, red = (31, 119, 180), (214, 39, 40)
     px_per_s = abs(_to_pixel(fig, bottom, 1.0, 0)[1] - _to_pixel(fig, bottom, 0.0, 0)[1])
@@ -146,6 +159,8 @@ def test_pose_confidence_draws_the_scores(tmp_path):
     np.testing.assert_allclose(np.asarray(image.get_array()), score.T, atol=1e-6)
     np.testing.assert_allclose(_line(line, "mean").get_ydata(), score.mean(axis=1), atol=1e-6)
     assert sum(p.get_gid() == "invalid" for p in line.patches) == 1
+    assert heat.get_ylabel() == "BODY_25 keypoint" and line.get_ylabel() == "score (0 to 1)" and line.get_xlabel() == "time in segment (s)"
+    assert "subject S1" in fig.get_suptitle() and "running" in fig.get_suptitle()
     # pixels: viridis(0) (dark purple) in the missing second, yellow-green elsewhere
     row, col = _to_pixel(fig, heat, 2.5, 5)
     assert tuple(png[row, col]) == pytest.approx((68, 1, 84), abs=8)
@@ -183,6 +198,24 @@ def test_dataset_summary_matches_the_data(tmp_path):
     # pixels: the 2-minute cell is darker (Blues) than the 20-second one, which is darker than the empty one
     shade = [png[_to_pixel(fig, heat, col, row)].astype(int).sum() for row, col in [(1, 1), (0, 0), (1, 0)]]
     assert shade[0] < shade[1] < shade[2]
+
+
+def test_dataset_summary_of_short_cells_reads_seconds_that_differ_where_the_shades_do(tmp_path):
+    """Cells of 27 and 30 s (0.45 and 0.5 min) used to read "0.5" both, in two shades."""
+    parts = [
+        {"id": f"{s}-{e}", "subject": s, "exercise": e, "emg": np.ones((300, 8)), "valid": np.arange(300) >= cut}
+        for s, e, cut in [("S1", "squat", 0), ("S1", "twist", 30), ("S2", "squat", 60), ("S2", "twist", 0)]
+    ]  # fmt: skip
+    fig = plots.dataset_summary(make_dataset(parts))
+    heat = fig.axes[0]
+    image = next(im for im in heat.images if im.get_gid() == "valid_seconds")
+    np.testing.assert_allclose(np.asarray(image.get_array()), [[30, 27], [24, 30]])
+    texts = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in heat.texts if t.get_gid() == "cell"}
+    assert texts == {(0, 0): "30", (0, 1): "27", (1, 0): "24", (1, 1): "30"}
+    assert image.norm.vmin == 0 and image.norm.vmax == 30
+    assert heat.get_xlabel() == "exercise" and heat.get_ylabel() == "subject"
+    assert "valid seconds" in fig.axes[-1].get_ylabel() or any("valid seconds" in a.get_ylabel() for a in fig.axes)
+    assert fig.axes[1].get_ylabel().startswith("EMG (") and fig.get_suptitle()
 
 
 # -- predicted_vs_measured ------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def _pixel(frame: np.ndarray, result: rv.RenderResult, panel: int, xy: np.ndarra
     """The mean BGR colour (3x3) at keypoint-pixel position ``xy`` in ``panel`` of a decoded frame."""
     sx, sy = result.keypoint_scale
     col = int(round(xy[0] * sx)) + panel * result.panel_size[0]
-    row = int(round(xy[1] * sy)) + rv.HEADER_PX
+    row = int(round(xy[1] * sy)) + result.header_px
     return frame[row - 1 : row + 2, col - 1 : col + 2].reshape(-1, 3).mean(axis=0)
 
 
@@ -90,10 +90,11 @@ def test_segment_video_shows_flexed_red_relaxed_blue_and_predictions(tmp_path):
     grey = _pixel(frames[15], result, 0, at["RightHamstring"])
     assert np.ptp(grey) < 25 and 100 < grey.mean() < 160  # no data: grey
     # no video: the dark background around the body, with the stated scale drawn below
-    corner = frames[0][rv.HEADER_PX + 5 : rv.HEADER_PX + 20, 5:20].reshape(-1, 3).mean(axis=0)
+    corner = frames[0][result.header_px + 5 : result.header_px + 20, 5:20].reshape(-1, 3).mean(axis=0)
     np.testing.assert_allclose(corner, rv.BACKGROUND, atol=6)
-    bar = frames[0][result.height - rv.FOOTER_PX + 10, :]
-    assert _blue(bar[70]) and _red(bar[result.width - 60])
+    layout = rv.Layout.for_panel(480)
+    bar = frames[0][result.header_px + result.panel_size[1] + layout.line // 2, :]
+    assert _blue(bar[result.width // 2 - result.width // 3]) and _red(bar[result.width // 2 + result.width // 3])
 
 
 def test_segment_video_default_scale_is_the_datasets_percentiles(tmp_path):
@@ -129,7 +130,7 @@ def test_session_video_draws_over_the_sessions_own_frames(synth_session, tmp_pat
     import cv2
 
     source = cv2.resize(source, (pw, ph), interpolation=cv2.INTER_AREA)
-    drawn = frames[k][rv.HEADER_PX : rv.HEADER_PX + ph, :pw]
+    drawn = frames[k][result.header_px : result.header_px + ph, :pw]
     # the top of the frame (the preview's caption, above the body) is the session's video, not a background
     top = slice(0, ph // 8)
     assert np.abs(drawn[top].astype(int) - source[top].astype(int)).mean() < 8
@@ -188,7 +189,7 @@ def test_render_and_plot_commands(synth_session, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1] == str(out)
     codec, frames = _decode(out)
-    assert codec == "h264" and frames[0].shape[0] == rv.HEADER_PX + 320 + rv.FOOTER_PX
+    assert codec == "h264" and frames[0].shape[0] >= 320 + 3 * rv.Layout.for_panel(320).line
 
     png = tmp_path / "emg.png"
     result = runner.invoke(_app(), ["plot", "session-emg", str(synth_session), "--out", str(png)])
