@@ -30,6 +30,7 @@ along -z, in portrait 1080x1920.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -130,6 +131,11 @@ class Exercise:
     description: str
     yaw_per_cycle: float = 0.0
     """Degrees the body turns per cycle (a pirouette turns a full circle and keeps turning)."""
+    cycle: Callable[[np.ndarray], dict[str, np.ndarray]] | None = None
+    """A continuous cycle instead of keyframes (walking, stairs): pose values at phases in [0, 1);
+    the keys then only give the cycle's duration."""
+    step_m: float = 0.0
+    """Height of a stair step: the cycle's feet stand on a stair machine's steps (see :func:`_stairs`)."""
 
 
 def _k(move_s: float, hold_s: float, *parts: dict[str, float], anchor: str | None = "both") -> Key:
@@ -260,11 +266,88 @@ def _exercises() -> dict[str, Exercise]:
         _k(0.6, 0.3, {"twist": 30, "pitch": 35}, arms("r", (45, -25), (45, -25)), arms("l", (45, 25), (45, 25)),
            both(legs, (45, 8), (-20, 6))),
     ), "both arms chop diagonally from high right to low left"))
+    ex += _locomotion()
     table = {e.name: e for e in ex}
-    missing = set(EXERCISES) ^ set(table)
+    missing = set(SYNTH_EXERCISES) ^ set(table)
     if missing:  # a programming error, checked once at import of this module
-        raise RuntimeError(f"exercise definitions do not match miakit.layout.EXERCISES: {sorted(missing)}")
+        raise RuntimeError(f"exercise definitions do not match SYNTH_EXERCISES: {sorted(missing)}")
     return table
+
+
+LOCOMOTION: tuple[str, ...] = ("walking", "stair_ascent", "stair_descent", "sit_to_stand")
+"""Everyday movements beside the paper's 20, whose muscle timing real gait-lab recordings show."""
+SYNTH_EXERCISES: tuple[str, ...] = EXERCISES + LOCOMOTION
+"""Every exercise the generator can make: the paper's 20 (:data:`miakit.layout.EXERCISES`), then
+:data:`LOCOMOTION`. Seeds and session times use this order, so the first 20 are as before."""
+
+
+def _periodic(table: dict[float, float]) -> Callable[[np.ndarray], np.ndarray]:
+    """A smooth periodic curve through ``{percent of the cycle: value}`` (a periodic cubic spline)."""
+    from scipy.interpolate import CubicSpline
+
+    x = np.array(sorted(table)) / 100.0
+    y = np.array([table[k] for k in sorted(table)])
+    spline = CubicSpline(np.append(x, x[0] + 1.0), np.append(y, y[0]), bc_type="periodic")
+    return lambda phase: spline(np.mod(phase - x[0], 1.0) + x[0])
+
+
+def _support(stance_end: float, double: float) -> Callable[[np.ndarray], np.ndarray]:
+    """One foot's share of the weight over its gait cycle: taken over in the first ``double`` of
+    the cycle after its heel strike, carried alone, handed over from ``stance_end - double`` to
+    ``stance_end`` (toe off)."""
+
+    def share(phase: np.ndarray) -> np.ndarray:
+        p = np.mod(phase, 1.0)
+        up = np.clip(p / double, 0.0, 1.0)
+        down = np.clip((stance_end - p) / double, 0.0, 1.0)
+        s = np.minimum(up, down)
+        return s * s * (3 - 2 * s)
+
+    return share
+
+
+def _gait(hip: dict[float, float], knee: dict[float, float], *, stance_end: float, double: float, arm_swing: float,
+          pitch: float) -> Callable[[np.ndarray], dict[str, np.ndarray]]:  # fmt: skip
+    """A symmetric gait from the sagittal hip and knee angles of one leg over its cycle (from its
+    heel strike, degrees: hip flexion, knee flexion); the left leg runs half a cycle later, each
+    arm swings with the opposite leg."""
+    hip_f, knee_f, support = _periodic(hip), _periodic(knee), _support(stance_end, double)
+
+    def cycle(phase: np.ndarray) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {"pitch": np.full_like(phase, pitch)}
+        for side, shift in (("r", 0.0), ("l", 0.5)):
+            ph = phase - shift
+            th = hip_f(ph)
+            out[f"{side}_th_f"], out[f"{side}_sh_f"] = th, th - knee_f(ph)
+            out[f"sup_{side}"] = support(ph)
+            arm = arm_swing * np.cos(2 * np.pi * (ph - 0.42))  # the arm swings back as its leg swings forward
+            out[f"{side}_ua_f"], out[f"{side}_fa_f"] = arm, arm + 15.0 + 0.5 * np.clip(arm, 0.0, None)
+        return out
+
+    return cycle
+
+
+def _locomotion() -> list[Exercise]:
+    """Walking and stairs as continuous cycles (angles after Winter's and Riener's gait data:
+    sagittal hip and knee flexion of one leg from its heel strike), sit-to-stand as keyframes."""
+    walk = _gait({0: 25, 15: 20, 30: 8, 50: -12, 62: -5, 75: 18, 87: 27}, {0: 5, 15: 18, 30: 10, 45: 6, 62: 38, 72: 60, 87: 30},
+                 stance_end=0.62, double=0.12, arm_swing=14.0, pitch=3.0)  # fmt: skip
+    up = _gait({0: 60, 20: 45, 40: 20, 60: 10, 70: 35, 85: 65}, {0: 60, 20: 45, 40: 15, 60: 12, 72: 70, 82: 95, 92: 80},
+               stance_end=0.64, double=0.14, arm_swing=8.0, pitch=10.0)  # fmt: skip
+    down = _gait({0: 15, 20: 10, 40: 15, 60: 30, 75: 35, 90: 25}, {0: 10, 15: 22, 40: 40, 60: 85, 70: 90, 85: 40},
+                 stance_end=0.62, double=0.12, arm_swing=8.0, pitch=5.0)  # fmt: skip
+    seated = {"pitch": 10.0, **both(legs, (90, 6), (-5, 4)), **both(arms, (15, 10), (60, 5)), "sup_l": 0.1, "sup_r": 0.1}
+    return [
+        Exercise("walking", (Key(1.05, 0.0, {}, None),), "walking on a treadmill, facing the camera", cycle=walk),
+        Exercise("stair_ascent", (Key(1.3, 0.0, {}, None),), "climbing stairs step over step (a stair machine)", cycle=up, step_m=0.17),
+        Exercise("stair_descent", (Key(1.2, 0.0, {}, None),), "walking down stairs step over step", cycle=down, step_m=-0.17),
+        Exercise("sit_to_stand", (
+            _k(0.9, 0.8, seated),
+            _k(0.45, 0.0, {"pitch": 40.0}, both(legs, (85, 6), (-8, 4)), both(arms, (40, 10), (70, 5)), {"sup_l": 0.5, "sup_r": 0.5}),
+            _k(0.8, 1.2, {}),
+            _k(0.5, 0.0, {"pitch": 38.0}, both(legs, (80, 6), (-10, 4)), both(arms, (40, 10), (70, 5)), {"sup_l": 0.5, "sup_r": 0.5}),
+        ), "stand up from a chair without the hands, stand, sit down again: the seat carries the weight while seated"),
+    ]
 
 
 EXERCISE_DEFS: dict[str, Exercise] = _exercises()
@@ -377,8 +460,8 @@ class Motion:
 
     def __post_init__(self) -> None:
         if self.exercise not in EXERCISE_DEFS:
-            raise ValueError(f"unknown exercise {self.exercise!r}; expected one of {list(EXERCISES)}")
-        rng = np.random.default_rng([self.seed, self.subject.index, EXERCISES.index(self.exercise), 11])
+            raise ValueError(f"unknown exercise {self.exercise!r}; expected one of {list(SYNTH_EXERCISES)}")
+        rng = np.random.default_rng([self.seed, self.subject.index, SYNTH_EXERCISES.index(self.exercise), 11])
         self.tempo = self.subject.tempo * float(rng.uniform(0.93, 1.07))
         self._amp = np.clip(1.0 + 0.05 * rng.standard_normal(4096), 0.85, 1.15)
         # People do not repeat like metronomes: each repetition takes its own time (about +-8%).
@@ -417,6 +500,19 @@ class Motion:
     def period_s(self) -> float:
         return sum(k.move_s + k.hold_s for k in self.definition.keys) / self.tempo
 
+    def position(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(repetition, time within it on the exercise's canonical period, before the first) at host ``t``."""
+        period = sum(k.move_s + k.hold_s for k in self.definition.keys)
+        u = (np.asarray(t, dtype=np.float64) - self.start_s) * self.tempo
+        before = u < 0
+        u = np.maximum(u, 0.0)
+        # repetition k lasts period * pace[k] (in the subject's tempo); r is the time within it,
+        # mapped back onto the exercise's canonical period
+        cycle_ends = np.cumsum(period * self._pace)
+        cycle = np.minimum(np.searchsorted(cycle_ends, u, side="right"), len(self._amp) - 1)
+        cycle_start = np.where(cycle > 0, cycle_ends[np.maximum(cycle - 1, 0)], 0.0)
+        return cycle, np.minimum((u - cycle_start) / self._pace[cycle], period), before
+
     def pose(self, t: np.ndarray) -> np.ndarray:
         """(T, len(PARAMS)) pose values at host times ``t``."""
         t = np.asarray(t, dtype=np.float64)
@@ -426,15 +522,9 @@ class Motion:
         starts = np.concatenate([[0.0], np.cumsum(moves + holds)[:-1]])
         ends = starts + moves + holds
         period = float(ends[-1])
-        u = (t - self.start_s) * self.tempo
-        before = u < 0
-        u = np.maximum(u, 0.0)
-        # repetition k lasts period * pace[k] (in the subject's tempo); r is the time within it,
-        # mapped back onto the exercise's canonical period
-        cycle_ends = np.cumsum(period * self._pace)
-        cycle = np.minimum(np.searchsorted(cycle_ends, u, side="right"), len(self._amp) - 1)
-        cycle_start = np.where(cycle > 0, cycle_ends[np.maximum(cycle - 1, 0)], 0.0)
-        r = np.minimum((u - cycle_start) / self._pace[cycle], period)
+        cycle, r, before = self.position(t)
+        if self.definition.cycle is not None:
+            return self._cycle_pose(cycle, r / period, before)
         idx = np.minimum(np.searchsorted(ends, r, side="right"), len(keys) - 1)
         frac = np.clip((r - starts[idx]) / moves[idx], 0.0, 1.0)
         s = frac**3 * (10 - 15 * frac + 6 * frac**2)  # minimum jerk
@@ -452,6 +542,16 @@ class Motion:
         out[before] = neutral
         return out
 
+    def _cycle_pose(self, cycle: np.ndarray, phase: np.ndarray, before: np.ndarray) -> np.ndarray:
+        """Pose values of a continuous-cycle exercise (walking, stairs) at ``phase`` of each ``cycle``."""
+        neutral = self._neutral
+        out = np.tile(neutral, (len(phase), 1))
+        for name, value in self.definition.cycle(np.where(before, 0.0, phase)).items():
+            out[:, P[name]] = value
+        # the abductions keep the stance's; the repetitions differ by the subject's and the cycle's range
+        out = scale_range(out, neutral, self.subject.rom * self._amp[cycle])
+        return out
+
     def kinematics(self, t: np.ndarray) -> Kinematics:
         """World joint positions and support at host times ``t``."""
         t = np.asarray(t, dtype=np.float64)
@@ -459,12 +559,31 @@ class Motion:
         body = body_points(values, self.subject)
         J = body["joints"]
         lowest = body["sole"].min(axis=1)
+        if self.definition.step_m:
+            lowest = _stairs(t, body["sole"], values, self)
         pelvis = np.stack(
             [self.subject.x_m + values[:, P["px"]], values[:, P["jump"]] - lowest, values[:, P["pz"]]], axis=-1
         )
         J = J + pelvis[:, None, :]
         support = np.clip(values[:, [P["sup_l"], P["sup_r"]]], 0.0, 1.0)
         return Kinematics(t=t, joints=J, lateral=body["lateral"], forward=body["forward"], support=support, subject=self.subject)
+
+
+def _stairs(t: np.ndarray, sole: np.ndarray, values: np.ndarray, motion: Motion) -> np.ndarray:
+    """(T,) the pelvis's height below the floor level, for a cycle on a stair machine: the step
+    under a loaded foot moves down (ascent, ``step_m`` > 0) or up (descent) by one step per half
+    cycle, so the body climbs (or descends) while staying in front of the camera. The pelvis sits
+    where the loaded feet put it on their steps (their mean by load, a smooth hand-over in double
+    support)."""
+    d = motion.definition
+    cycle, r, _ = motion.position(t)
+    u = cycle + r / sum(k.move_s + k.hold_s for k in d.keys)
+    w = np.clip(values[:, [P["sup_l"], P["sup_r"]]], 1e-3, None)
+    floor = np.empty_like(sole)
+    for col, shift in ((0, 0.5), (1, 0.0)):  # the left foot strikes half a cycle after the right
+        p = np.mod(u - shift, 1.0)
+        floor[:, col] = d.step_m * (0.5 - 2.0 * p)  # the step under the foot: one step per half cycle
+    return -((w * (floor - sole)).sum(axis=1) / w.sum(axis=1))
 
 
 # -- camera and pose estimation ---------------------------------------------------------------------

@@ -34,7 +34,7 @@ import numpy as np
 from miakit.contracts.session import KeypointsInfo, TruthInfo, VideoInfo
 from miakit.layout import EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES
 from miakit.synth.activation import add_sensor_noise, emg_curve, sample_curve
-from miakit.synth.motion import Motion, estimate_keypoints, project
+from miakit.synth.motion import SYNTH_EXERCISES, Motion, estimate_keypoints, project
 from miakit.synth.subjects import Subject, make_subject
 
 SENSORS: dict[str, str] = {f"M40-{i + 1:02d}": m for i, m in enumerate(MUSCLES)}
@@ -51,13 +51,13 @@ _TIMING, _KEYPOINTS, _NOISE, _BLE, _DROP = 1, 2, 3, 4, 5
 
 
 def _rng(seed: int, subject: int, exercise: str, stream: int) -> np.random.Generator:
-    return np.random.default_rng([seed, subject, EXERCISES.index(exercise), stream])
+    return np.random.default_rng([seed, subject, SYNTH_EXERCISES.index(exercise), stream])
 
 
 def start_time(seed: int, subject: int, exercise: str) -> datetime:
     """A fixed wall-clock start (UTC) for a synthetic session, derived from its seed and ids."""
     base = datetime(2024, 1, 8, 9, 0, tzinfo=timezone.utc)
-    return base + timedelta(days=seed % 1000, hours=subject % 10, minutes=2 * EXERCISES.index(exercise))
+    return base + timedelta(days=seed % 1000, hours=subject % 10, minutes=2 * SYNTH_EXERCISES.index(exercise))
 
 
 @dataclass
@@ -175,8 +175,8 @@ def simulate(
     recorder marks a ``sync`` event, as in a real session. ``clock_error_s``: write the video's and
     keypoints' start that much too late in ``session.yaml`` (to test alignment).
     """
-    if exercise not in EXERCISES:
-        raise ValueError(f"unknown exercise {exercise!r}; expected one of {list(EXERCISES)}")
+    if exercise not in SYNTH_EXERCISES:
+        raise ValueError(f"unknown exercise {exercise!r}; expected one of {list(SYNTH_EXERCISES)}")
     if duration_s < 3.0:
         raise ValueError(f"duration_s must be at least 3 s, found {duration_s}")
     timing = _rng(seed, subject.index, exercise, _TIMING)
@@ -318,9 +318,9 @@ def generate_sessions(
 
     if video not in ("none", "first", "all"):
         raise ValueError(f"video must be 'none', 'first' or 'all', found {video!r}")
-    unknown = [e for e in exercises if e not in EXERCISES]
+    unknown = [e for e in exercises if e not in SYNTH_EXERCISES]
     if unknown:
-        raise ValueError(f"unknown exercise {unknown[0]!r}; expected one of {list(EXERCISES)}")
+        raise ValueError(f"unknown exercise {unknown[0]!r}; expected one of {list(SYNTH_EXERCISES)}")
     out = Path(out)
     jobs = [(make_subject(i, seed=seed), ex, video == "all" or (video == "first" and k == 0))
             for i in range(subjects) for k, ex in enumerate(exercises)]  # fmt: skip

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from dataset_builders import make_dataset
+
 from miakit.layout import BODY_25, KP, MUSCLES
 from miakit.learn.features import frame_features, mirror_map, pose_augment
 from miakit.learn.train import predict
@@ -101,7 +101,6 @@ def train_small(ds, spec: str, augment: str, *, steps: int = 120, window: int = 
     import torch
 
     from miakit.learn.features import prepare_inputs
-    from miakit.learn.models import build_model
     from miakit.learn.windows import load_frames, split_in_distribution
 
     splits = split_in_distribution(ds, window=window, test_fraction=0.1, val_fraction=0.1)

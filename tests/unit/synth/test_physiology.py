@@ -101,3 +101,61 @@ def test_biceps_bursts_while_the_arm_lifts(lift):
     assert pearson(bic, trial.emg["Biceps.EMG4"]) > 0.2
     rest, reach = trial.t < 0.3, (trial.t > 0.4) & (trial.t < 0.7)
     assert bic[reach].mean() > 1.5 * bic[rest].mean()
+
+
+# -- the same model on miakit's own locomotion exercises -----------------------------------------
+def _peaks_per_cycle(exercise: str, muscle: str, subject: int = 1) -> list[float]:
+    """Where ``muscle`` peaks in each cycle of a synthetic exercise (percent from the right heel
+    strike), the electromechanical delay applied, cycles after the first second."""
+    from miakit.synth import make_subject
+    from miakit.synth.activation import activation
+    from miakit.synth.motion import Motion
+
+    motion = Motion(exercise, make_subject(subject), seed=0, start_s=0.5)
+    t = np.arange(0.0, 14.0, 0.01)
+    act = activation(motion.kinematics(t))[:, MUSCLES.index(muscle)]
+    act = np.interp(t + motion.subject.emd_s, t, act)
+    cycle, r, before = motion.position(t)
+    places = []
+    for c in np.unique(cycle[~before & (t > 1.5) & (t < 13.0)]):
+        inside = (cycle == c) & ~before
+        if inside.sum() > 50:
+            places.append(100.0 * r[inside][np.argmax(act[inside])] / motion.period_s / motion.tempo)
+    return places
+
+
+def test_synthetic_walking_has_the_hamstrings_at_heel_strike_and_the_quadriceps_in_stance():
+    hams = _peaks_per_cycle("walking", "RightHamstring")
+    quads = _peaks_per_cycle("walking", "RightQuad")
+    assert np.mean([_in_terminal_swing_or_heel_strike(p) for p in hams]) >= 0.75, hams
+    assert np.mean([p <= 20 for p in quads]) >= 0.5 and all(p <= 65 for p in quads), quads  # loading response, else pre-swing
+
+
+def test_synthetic_stair_ascent_pulls_up_with_the_quadriceps_early_in_stance():
+    quads = _peaks_per_cycle("stair_ascent", "RightQuad")
+    assert quads and all(p <= 30 for p in quads), quads
+
+
+def test_sit_to_stand_works_the_quadriceps_while_rising_not_while_seated():
+    from miakit.synth import make_subject
+    from miakit.synth.activation import activation
+    from miakit.synth.motion import Motion
+
+    motion = Motion("sit_to_stand", make_subject(0), seed=0, start_s=0.5)
+    t = np.arange(0.0, 12.0, 0.01)
+    q = activation(motion.kinematics(t))[:, MUSCLES.index("LeftQuad")]
+    _, r, before = motion.position(t)
+    keys = motion.definition.keys
+    sit_end = keys[0].move_s + keys[0].hold_s
+    seated = ~before & (r > keys[0].move_s + 0.2) & (r < sit_end)
+    rising = ~before & (r > sit_end) & (r < sit_end + keys[1].move_s + keys[2].move_s)
+    assert q[rising].max() > 2.0 * q[seated].mean()
+
+
+@pytest.mark.parametrize("exercise", ["walking", "stair_ascent", "stair_descent", "sit_to_stand"])
+def test_locomotion_sessions_simulate_in_frame(exercise):
+    from miakit.synth import make_subject, simulate
+
+    sim = simulate(make_subject(0), exercise, seed=0, duration_s=8.0)
+    assert (sim.keypoints[..., 2] > 0).mean() > 0.99
+    assert np.isfinite(sim.truth).all() and sim.truth.mean() > 5
