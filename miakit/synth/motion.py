@@ -587,13 +587,57 @@ def _stairs(t: np.ndarray, sole: np.ndarray, values: np.ndarray, motion: Motion)
 
 
 # -- camera and pose estimation ---------------------------------------------------------------------
-def project(joints: np.ndarray, subject: Subject) -> tuple[np.ndarray, np.ndarray]:
-    """Pinhole projection of (..., 3) world points into portrait pixels; returns (xy, depth)."""
+@dataclass(frozen=True)
+class Camera:
+    """A phone camera placed around the subject: ``yaw_deg`` round the vertical from straight in
+    front (positive: towards the subject's left; 90 is a side view), ``elevation_deg`` above the
+    subject's camera height (looking down at the body), ``distance_m`` from the body and
+    ``focal_px``. It aims at the point the subject's own front camera aims at."""
+
+    yaw_deg: float = 0.0
+    elevation_deg: float = 0.0
+    distance_m: float = 3.0
+    focal_px: float = 1500.0
+
+
+CAMERA_RANGE = {"yaw_deg": (-100.0, 100.0), "elevation_deg": (-5.0, 25.0), "distance_m": (2.4, 4.5), "focal_px": (1100.0, 1800.0)}
+"""Where :func:`random_camera` puts extra views: front to either side, level to looking down from
+a shelf, near to far, wide to normal lenses (a phone's 0.5x to 1x, in portrait 1080x1920)."""
+
+
+def random_camera(rng: np.random.Generator) -> Camera:
+    """A camera drawn uniformly from :data:`CAMERA_RANGE`."""
+    return Camera(**{k: float(rng.uniform(lo, hi)) for k, (lo, hi) in CAMERA_RANGE.items()})
+
+
+def project(joints: np.ndarray, subject: Subject, camera: Camera | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pinhole projection of (..., 3) world points into portrait pixels; returns (xy, depth).
+
+    Without a ``camera``, the subject's own: in front at ``subject.distance_m``, level, looking
+    along -z (the view of the paper's recordings)."""
+    if camera is not None:
+        return _project_view(joints, subject, camera)
     depth = subject.distance_m - joints[..., 2]
     f = subject.focal_px
     cx, cy = subject.principal_px
     x = cx + f * joints[..., 0] / depth
     y = cy - f * (joints[..., 1] - subject.camera_height_m) / depth
+    return np.stack([x, y], axis=-1), depth
+
+
+def _project_view(joints: np.ndarray, subject: Subject, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
+    target = np.array([0.0, subject.camera_height_m, 0.0])
+    yaw, el = np.radians(camera.yaw_deg), np.radians(camera.elevation_deg)
+    centre = target + camera.distance_m * np.array([np.sin(yaw) * np.cos(el), np.sin(el), np.cos(yaw) * np.cos(el)])
+    fwd = (target - centre) / np.linalg.norm(target - centre)
+    right = np.cross(fwd, [0.0, 1.0, 0.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, fwd)
+    rel = joints - centre
+    depth = rel @ fwd
+    cx, cy = subject.principal_px
+    x = cx + camera.focal_px * (rel @ right) / depth
+    y = cy - camera.focal_px * (rel @ up) / depth
     return np.stack([x, y], axis=-1), depth
 
 
@@ -605,8 +649,9 @@ BASE_SCORE = np.array([
 
 
 def estimate_keypoints(
-    kin: Kinematics, rng: np.random.Generator, *, noise_px: float = 2.0, width: int = IMAGE_WIDTH, height: int = IMAGE_HEIGHT
-) -> np.ndarray:
+    kin: Kinematics, rng: np.random.Generator, *, noise_px: float = 2.0, width: int = IMAGE_WIDTH, height: int = IMAGE_HEIGHT,
+    camera: Camera | None = None,
+) -> np.ndarray:  # fmt: skip
     """What a pose estimator would report: (T, 25, 3) x, y, score in pixels.
 
     Pixel noise is Gaussian, ``noise_px`` for a confident point and up to three times that for an
@@ -614,7 +659,7 @@ def estimate_keypoints(
     inside its outline in the image) has a lower score (about 0.45 to 0.7). A point outside the
     frame is missing: x = y = 0, score 0.
     """
-    xy, depth = project(kin.joints, kin.subject)
+    xy, depth = project(kin.joints, kin.subject, camera)
     T = xy.shape[0]
     trunk_ids = [KP["Neck"], KP["MidHip"], KP["LShoulder"], KP["RShoulder"], KP["LHip"], KP["RHip"]]
     trunk_depth = depth[:, trunk_ids].mean(axis=1, keepdims=True)
