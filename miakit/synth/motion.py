@@ -1,4 +1,5 @@
-"""3D kinematics of the 20 exercises, projected by a portrait camera into BODY_25 pixels.
+"""3D kinematics of the 20 exercises (and of walking, stairs and sit-to-stand), projected by a
+portrait camera into BODY_25 pixels; measured 3D motion as kinematics for the muscle model.
 
 Each exercise is a cycle of keyframes: ``(move_s, hold_s, pose)``. The body moves from the
 previous keyframe to this one in ``move_s`` seconds along a minimum-jerk path (smooth velocity and
@@ -23,9 +24,18 @@ Keyframes name an ``anchor`` foot (``"both"``, ``"l"``, ``"r"`` or ``None``): th
 that this foot stays where it stood (plus ``px``, ``pz``), so a squat moves the hips back instead of
 sliding the feet forward. The pelvis height puts the lowest sole at ``jump`` above the ground.
 
+Walking, stair ascent and descent (:data:`LOCOMOTION`) are continuous cycles instead: smooth
+periodic curves of the sagittal hip and knee angles through published gait data, the weight
+handed from foot to foot in double support, on a treadmill or a stair machine (the body stays in
+front of the camera, the feet move under it). Sit-to-stand is keyframes; the seat carries the
+weight while the subject sits.
+
 World frame: metres, x towards the subject's left (image right, the subject faces the camera),
 y up, z towards the camera. The camera is a pinhole at ``(0, camera_height, distance)`` looking
-along -z, in portrait 1080x1920.
+along -z, in portrait 1080x1920; a :class:`Camera` films from elsewhere (other views).
+
+Measured motion (motion capture, 3D pose) becomes :class:`Kinematics` through
+:func:`kinematics_from_points`, with the support read from the feet (:func:`foot_support`).
 """
 
 from __future__ import annotations
@@ -506,6 +516,9 @@ class Motion:
         u = (np.asarray(t, dtype=np.float64) - self.start_s) * self.tempo
         before = u < 0
         u = np.maximum(u, 0.0)
+        if self.definition.cycle is not None:  # a gait keeps its cadence (a pace that jumped would jerk every joint)
+            cycle = np.minimum(np.floor(u / period).astype(np.int64), len(self._amp) - 2)
+            return cycle, u - cycle * period, before
         # repetition k lasts period * pace[k] (in the subject's tempo); r is the time within it,
         # mapped back onto the exercise's canonical period
         cycle_ends = np.cumsum(period * self._pace)
@@ -548,9 +561,10 @@ class Motion:
         out = np.tile(neutral, (len(phase), 1))
         for name, value in self.definition.cycle(np.where(before, 0.0, phase)).items():
             out[:, P[name]] = value
-        # the abductions keep the stance's; the repetitions differ by the subject's and the cycle's range
-        out = scale_range(out, neutral, self.subject.rom * self._amp[cycle])
-        return out
+        # each cycle has its own range of motion, blended smoothly into the next one's
+        blend = phase * phase * (3 - 2 * phase)
+        amp = self._amp[cycle] * (1 - blend) + self._amp[cycle + 1] * blend
+        return scale_range(out, neutral, self.subject.rom * amp)
 
     def kinematics(self, t: np.ndarray) -> Kinematics:
         """World joint positions and support at host times ``t``."""
@@ -561,6 +575,9 @@ class Motion:
         lowest = body["sole"].min(axis=1)
         if self.definition.step_m:
             lowest = _stairs(t, body["sole"], values, self)
+        elif self.definition.cycle is not None:  # walking: a soft minimum, no kink where the lowest foot changes
+            tau = 0.02
+            lowest = lowest - tau * np.log(np.exp(-(body["sole"] - lowest[:, None]) / tau).sum(axis=1))
         pelvis = np.stack(
             [self.subject.x_m + values[:, P["px"]], values[:, P["jump"]] - lowest, values[:, P["pz"]]], axis=-1
         )

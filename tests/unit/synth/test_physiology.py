@@ -128,7 +128,7 @@ def test_synthetic_walking_has_the_hamstrings_at_heel_strike_and_the_quadriceps_
     hams = _peaks_per_cycle("walking", "RightHamstring")
     quads = _peaks_per_cycle("walking", "RightQuad")
     assert np.mean([_in_terminal_swing_or_heel_strike(p) for p in hams]) >= 0.75, hams
-    assert np.mean([p <= 20 for p in quads]) >= 0.5 and all(p <= 65 for p in quads), quads  # loading response, else pre-swing
+    assert quads and all(p <= 20 for p in quads), quads  # the loading response, every cycle
 
 
 def test_synthetic_stair_ascent_pulls_up_with_the_quadriceps_early_in_stance():
