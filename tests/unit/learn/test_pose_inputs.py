@@ -85,6 +85,14 @@ def test_mask_features_mark_missing_points_and_leave_them_missing(synth_ds):
     assert perm[-25 + KP["LSmallToe"]] == x.shape[1] - 25 + KP["RSmallToe"]
 
 
+def test_a_point_scored_zero_is_missing_even_with_coordinates(synth_ds):
+    """What ``miakit predict`` reads from a pose store: the mask comes from the pose scores."""
+    score = np.array(synth_ds["keypoint_score"].values)
+    score[:, KP["RSmallToe"]] = 0.0  # the coordinates stay: a back end that writes (0, 0) or a guess
+    x = frame_features(synth_ds.assign(keypoint_score=(("frame", "keypoint"), score)), "body+mask")
+    assert (x[:, -25 + KP["RSmallToe"]] == 1).all() and np.isnan(x[:, 2 * KP["RSmallToe"]]).all()
+
+
 def test_pose_augment_drops_the_small_toes_in_about_half_the_segments(synth_ds):
     kp = pose_augment(synth_ds)
     seg_missing = np.isnan(kp[:, TOES, 0]).reshape(-1, FRAMES, 2).all(axis=(1, 2))
