@@ -53,8 +53,9 @@ def synth(
     subjects: int = typer.Option(3, "--subjects", min=1, help="Number of synthetic subjects."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same sessions, byte for byte."),
     duration: float = typer.Option(30.0, "--duration", min=5.0, help="Seconds recorded per exercise (5 to 3600)."),
-    exercise: Optional[List[str]] = typer.Option(None, "--exercise", help="Only these exercises (repeatable); default all 20."),
+    exercise: Optional[List[str]] = typer.Option(None, "--exercise", help="Only these exercises (repeatable); default the paper's 20. Also: walking, stair_ascent, stair_descent, sit_to_stand."),
     video: Literal["none", "first", "all"] = typer.Option("first", "--video", help="Skeleton preview videos: none, first (one per subject) or all."),
+    views: int = typer.Option(1, "--views", min=1, help="Cameras per session: 1 films from the front; N adds N-1 sessions filmed from other places (side views, above, near, far, wide lenses), e.g. --views 3."),
 ) -> None:
     """Synthesize raw recording sessions (contract 1): M40 EMG packets, OpenPose keypoints, truth.
 
@@ -62,13 +63,14 @@ def synth(
     """
     from miakit.layout import EXERCISES
     from miakit.synth import generate_sessions
+    from miakit.synth.motion import SYNTH_EXERCISES
 
     if video not in ("none", "first", "all"):
         raise typer.BadParameter(f"expected none, first or all, found {video!r}", param_hint="--video")
-    unknown = [e for e in exercise or [] if e not in EXERCISES]
+    unknown = [e for e in exercise or [] if e not in SYNTH_EXERCISES]
     if unknown:
-        raise typer.BadParameter(f"unknown exercise {unknown[0]!r}; expected one of {', '.join(EXERCISES)}", param_hint="--exercise")
-    folders = generate_sessions(out, subjects=subjects, seed=seed, duration_s=duration, exercises=tuple(exercise or EXERCISES), video=video)
+        raise typer.BadParameter(f"unknown exercise {unknown[0]!r}; expected one of {', '.join(SYNTH_EXERCISES)}", param_hint="--exercise")
+    folders = generate_sessions(out, subjects=subjects, seed=seed, duration_s=duration, exercises=tuple(exercise or EXERCISES), video=video, views=views)
     typer.echo(f"{len(folders)} sessions written")
     typer.echo(str(out))
 

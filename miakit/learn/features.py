@@ -33,6 +33,12 @@ A feature spec is a base, optionally followed by ``+``-separated additions:
 - ``+elapsed``: adds the seconds since the segment (the set of an exercise) began: muscles tire
   over a set and recruit more motor units for the same force, so the EMG of the same movement
   grows (and a model that sees only a 3-second window cannot know how far into the set it is).
+- ``+mask``: adds one column per keypoint, 1 where the pose estimator gave no point (a NaN
+  coordinate or ``keypoint_score`` 0; MediaPipe, for one, never gives BODY_25's small toes), and
+  keeps every feature that depends on a missing point missing (NaN) instead of 0, so the model's
+  input scaling turns it into 0 *after* centring (the feature's mean, which says nothing) and the
+  mask says why. Without it a missing point is a point at the hips or, in the paper's inputs, at
+  the image corner, which the model reads as a pose.
 - ``+subject``: adds a one-hot of the frame's subject (a per-subject calibration: the model can
   learn each subject's EMG gain). The subjects are the dataset's sorted subject names unless given.
   There are two columns per subject: one for the subject, one for its mirror image (the mirrored
@@ -40,6 +46,12 @@ A feature spec is a base, optionally followed by ``+``-separated additions:
   the subject's right one, with the right one's gain, and sensors on the two sides of one person
   differ (skin, fat, placement). With a single column the model would learn the mean of the two
   sides' gains for both.
+
+Augmentations (``augment``: ``none`` or ``+``-separated ``mirror``, ``pose``) add copies of the
+training windows. ``pose`` adds a copy whose keypoints look as a real pose estimator's do
+(:func:`pose_augment`): in half of the segments the small toes are missing throughout (the
+MediaPipe keypoint set), other points drop out now and then, and every point jitters by a few
+percent of the torso. With ``mirror`` too, each copy is mirrored as well.
 
 Mirror augmentation (``augment="mirror"``) adds a mirrored copy of every training window: the
 image flipped left to right (x -> width - x), each keypoint swapped with its counterpart
@@ -63,8 +75,8 @@ from miakit.layout import MIRROR_KEYPOINT, MIRROR_MUSCLE
 from miakit.learn.windows import FrameArrays, Splits, WindowIndex
 
 BASES = ("paper", "body")
-ADDITIONS = ("angles", "depth", "vel", "acc", "hold", "elapsed", "subject")
-AUGMENTS = ("none", "mirror")
+ADDITIONS = ("angles", "depth", "vel", "acc", "hold", "elapsed", "mask", "subject")
+AUGMENTS = ("none", "mirror", "pose")
 BODY_NEEDS = ("Neck", "MidHip", "RHip", "LHip")
 
 
@@ -80,14 +92,25 @@ def parse_features(spec: str) -> tuple[str, frozenset[str]]:
 
 
 def check_augment(augment: str) -> str:
-    """``augment`` if it is one of :data:`AUGMENTS`, else an InputError."""
-    if augment not in AUGMENTS:
-        raise InputError("train config", "unknown augmentation", field="augment", expected=f"one of {list(AUGMENTS)}", found=augment)
+    """``augment`` if it is ``none`` or ``+``-separated names of :data:`AUGMENTS`, else an InputError."""
+    parts = str(augment).split("+")
+    if any(a not in AUGMENTS for a in parts) or len(set(parts)) != len(parts) or ("none" in parts and len(parts) > 1):
+        raise InputError("train config", "unknown augmentation", field="augment",
+                         expected=f"none, or any of {list(AUGMENTS[1:])} joined by '+'", found=augment)  # fmt: skip
     return augment
 
 
-def frame_features(ds, spec: str = "paper", *, subjects: Sequence[str] | None = None, mirrored: bool = False) -> np.ndarray:
-    """Per-frame model inputs (frame, features) float32 for feature ``spec``; ``mirrored``: of the mirrored body."""
+def augmentations(augment: str) -> frozenset[str]:
+    """The augmentations of an ``augment`` spec: ``"mirror+pose"`` -> ``{"mirror", "pose"}``."""
+    return frozenset(check_augment(augment).split("+")) - {"none"}
+
+
+def frame_features(
+    ds, spec: str = "paper", *, subjects: Sequence[str] | None = None, mirrored: bool = False, keypoints: np.ndarray | None = None,
+) -> np.ndarray:  # fmt: skip
+    """Per-frame model inputs (frame, features) float32 for feature ``spec``; ``mirrored``: of the
+    mirrored body; ``keypoints``: these (frame, keypoint, 2) pixels instead of the dataset's (an
+    augmented copy). With ``+mask`` a feature of a missing point is NaN (the model makes it 0)."""
     base, extra = parse_features(spec)
     seg = segment_of_frame(ds)
     names = [str(k) for k in ds["keypoint"].values]
@@ -95,7 +118,9 @@ def frame_features(ds, spec: str = "paper", *, subjects: Sequence[str] | None = 
     height = np.asarray(ds["segment_image_height"].values, dtype=np.float32)[seg]
     if np.any(width <= 0) or np.any(height <= 0):
         raise InputError("<dataset>", "image size must be positive", field="segment_image_width/height")
-    kp = np.asarray(ds["keypoints"].values, dtype=np.float32)  # (frame, keypoint, space), pixels
+    kp = np.array(ds["keypoints"].values if keypoints is None else keypoints, dtype=np.float32)  # (frame, keypoint, space), pixels
+    if "keypoint_score" in ds.data_vars and keypoints is None:  # a point the estimator scored 0 is missing
+        kp[np.asarray(ds["keypoint_score"].values) <= 0] = np.nan
     if mirrored:
         kp = kp[:, mirror_permutation(names, MIRROR_KEYPOINT, what="keypoint")].copy()
         kp[..., 0] = width[:, None] - kp[..., 0]
@@ -125,7 +150,11 @@ def frame_features(ds, spec: str = "paper", *, subjects: Sequence[str] | None = 
         index = np.arange(len(seg))
         first = np.maximum.accumulate(np.where(_segment_starts(seg), index, 0)) if len(seg) else index
         parts.append(((index - first) / rate).astype(np.float32)[:, None])
-    parts = [np.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0) for p in parts]
+    if "mask" in extra:  # missing stays NaN: the model's input scaling makes it 0 after centring
+        parts = [np.where(np.isinf(p), np.nan, p) for p in parts]
+        parts.append((~np.isfinite(kp).all(axis=-1)).astype(np.float32))
+    else:
+        parts = [np.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0) for p in parts]
     if "subject" in extra:
         parts.append(_subject_one_hot(ds, seg, subjects, mirrored=mirrored))
     return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
@@ -169,6 +198,10 @@ def mirror_map(spec: str, keypoints: Sequence[str], n_features: int) -> tuple[np
         perm.append(np.array([done]))
         sign.append(np.ones(1))
         done += 1
+    if "mask" in extra:
+        perm.append(done + kp)
+        sign.append(np.ones(len(names)))
+        done += len(names)
     half = (n_features - done) // 2  # the subjects, then their mirror images: the two halves swap
     perm.append(done + np.roll(np.arange(2 * half), half))
     sign.append(np.ones(2 * half))
@@ -203,26 +236,67 @@ def prepare_inputs(
 
     ``frames`` are :func:`~miakit.learn.windows.load_frames` of ``ds`` (its EMG is reused).
     """
-    check_augment(augment)
+    which = augmentations(augment)
     inputs = frame_features(ds, features, subjects=subjects)
     out = replace(frames, inputs=inputs)
-    if augment == "none":
+    if not which:
         return out, splits
-    muscle_perm = mirror_permutation(list(frames.muscles), MIRROR_MUSCLE, what="muscle")
-    m_inputs = frame_features(ds, features, subjects=subjects, mirrored=True)
+    copies = [(None, False)]  # (keypoints, mirrored) of each copy of the frames, the original first
+    if "pose" in which:
+        copies.append((pose_augment(ds), False))
+    if "mirror" in which:
+        muscle_perm = mirror_permutation(list(frames.muscles), MIRROR_MUSCLE, what="muscle")
+        copies += [(kp, True) for kp, _ in copies]
     n = len(inputs)
+    same = np.arange(frames.n_muscles)
+    perms = [muscle_perm if mirrored else same for _, mirrored in copies]
     out = replace(
-        out, inputs=np.concatenate([inputs, m_inputs]), emg=np.concatenate([frames.emg, frames.emg[:, muscle_perm]]),
-        emg_clean=None if frames.emg_clean is None else np.concatenate([frames.emg_clean, frames.emg_clean[:, muscle_perm]]),
-        run_first=None if frames.run_first is None else np.concatenate([frames.run_first, frames.run_first + n]),
-        run_last=None if frames.run_last is None else np.concatenate([frames.run_last, frames.run_last + n]),
+        out,
+        inputs=np.concatenate([inputs] + [frame_features(ds, features, subjects=subjects, mirrored=m, keypoints=kp) for kp, m in copies[1:]]),
+        emg=np.concatenate([frames.emg[:, p] for p in perms]),
+        emg_clean=None if frames.emg_clean is None else np.concatenate([frames.emg_clean[:, p] for p in perms]),
+        run_first=None if frames.run_first is None else np.concatenate([frames.run_first + k * n for k in range(len(copies))]),
+        run_last=None if frames.run_last is None else np.concatenate([frames.run_last + k * n for k in range(len(copies))]),
     )  # fmt: skip
-    t = splits.train
+    t, k = splits.train, len(copies)
     train = WindowIndex(
-        t.window, np.concatenate([t.start, t.start + n]), np.concatenate([t.segment, t.segment]),
-        np.concatenate([t.subject, t.subject]), np.concatenate([t.exercise, t.exercise]),
+        t.window, np.concatenate([t.start + i * n for i in range(k)]), np.tile(t.segment, k), np.tile(t.subject, k), np.tile(t.exercise, k),
     )  # fmt: skip
     return out, Splits(train=train, val=splits.val, test=splits.test)
+
+
+POSE_DROP_TOES = 0.5
+"""Share of the segments whose small toes are missing throughout in a ``pose``-augmented copy:
+MediaPipe (miakit's default pose back end) never gives them, OpenPose does."""
+POSE_DROP_POINT = 0.04
+"""Chance that a point (other than the small toes) is missing in a frame of the augmented copy."""
+POSE_NOISE_TORSO = 0.02
+"""Standard deviation of the augmented copy's jitter, in torso lengths (about 10 px on a person
+filling a portrait frame: a pose estimator's error on a good video)."""
+
+
+def pose_augment(ds, *, seed: int = 0) -> np.ndarray:
+    """(frame, keypoint, 2) the dataset's keypoints as a real pose estimator would give them:
+    small toes missing in :data:`POSE_DROP_TOES` of the segments, other points missing now and then
+    (:data:`POSE_DROP_POINT`), Gaussian jitter of :data:`POSE_NOISE_TORSO` torso lengths.
+    Deterministic for a ``seed``."""
+    rng = np.random.default_rng([seed, 2026])
+    seg = segment_of_frame(ds)
+    names = [str(k) for k in ds["keypoint"].values]
+    kp = np.array(ds["keypoints"].values, dtype=np.float32)
+    if "keypoint_score" in ds.data_vars:
+        kp[np.asarray(ds["keypoint_score"].values) <= 0] = np.nan
+    torso = np.ones(len(seg), dtype=np.float32)
+    if all(n in names for n in BODY_NEEDS):
+        torso = _set_torso(kp, seg, {n: names.index(n) for n in BODY_NEEDS})[seg]
+    kp += (POSE_NOISE_TORSO * torso)[:, None, None] * rng.standard_normal(kp.shape).astype(np.float32)
+    drop = rng.random(kp.shape[:2]) < POSE_DROP_POINT
+    toes = [names.index(n) for n in ("LSmallToe", "RSmallToe") if n in names]
+    if toes:
+        no_toes = rng.random(int(seg.max()) + 1 if len(seg) else 0) < POSE_DROP_TOES
+        drop[:, toes] = no_toes[seg][:, None]
+    kp[drop] = np.nan
+    return kp
 
 
 def _body_relative(kp: np.ndarray, seg: np.ndarray, names: list[str]) -> np.ndarray:

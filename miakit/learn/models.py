@@ -82,7 +82,8 @@ def _torch_classes() -> dict[str, type]:
         the training mean and std (``TrainConfig.standardize``): an affine reparameterization of
         the first layer that the layer could represent itself, but that makes training converge
         in minutes rather than hours, since normalized keypoints vary by a few hundredths around
-        0.5. Stored with the model's state, so a checkpoint carries it.
+        0.5. Stored with the model's state, so a checkpoint carries it. A NaN input (a missing
+        point's feature with ``+mask``) becomes 0 after centring.
         """
 
         def __init__(self, n_features: int):
@@ -96,7 +97,9 @@ def _torch_classes() -> dict[str, type]:
                 self.std.copy_(torch.as_tensor(std, dtype=self.std.dtype).clamp_min(1e-6))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return ((x - self.mean) / self.std).clamp(-10.0, 10.0)
+            # a missing input (NaN: a feature of a point the pose estimator did not give, ``+mask``)
+            # becomes 0 after centring, the training mean, and the mask columns say it is missing
+            return torch.nan_to_num((x - self.mean) / self.std, nan=0.0).clamp(-10.0, 10.0)
 
     class MirrorAverage(nn.Module):
         """Predict for the body and for its mirror image, and average (test-time mirroring).

@@ -60,7 +60,7 @@ class TrainConfig:
     max_seconds: float = 0.0  # stop after this much training wall time (the schedule keeps pace); 0: no limit
     dropout: float = -1.0  # probability of every dropout layer; -1: the model's own (0.1 in the paper's Transformer)
     features: str = "paper"  # model inputs, see miakit.learn.features (e.g. body+vel+subject)
-    augment: str = "none"  # none, or mirror (adds left-right mirrored training windows)
+    augment: str = "none"  # none, or mirror and/or pose joined by + (mirrored windows; windows with a real pose estimator's missing points and noise)
     context: int = 0  # frames of pose before and after each window that the model also reads (miakit models; at most window)
     predict_mirrored: bool = True  # with augment=mirror, the miakit models predict as the mean for the body and its mirror image
 
@@ -214,8 +214,10 @@ def train(
     _start_at_the_mean(model, _finite_mean(frames.emg[splits.train.frames()]) / config.emg_scale)
     if config.standardize:
         seen = frames.inputs[np.unique(splits.train.frames())]
-        model.scale_inputs.set(seen.mean(axis=0), seen.std(axis=0))
-    if config.augment == "mirror" and config.predict_mirrored and hasattr(model, "mirror"):
+        with np.errstate(all="ignore"):  # a feature of a missing point is NaN (+mask): its mean is of the points present
+            mean, std = np.nanmean(seen, axis=0), np.nanstd(seen, axis=0)
+        model.scale_inputs.set(np.nan_to_num(mean), np.nan_to_num(std, nan=1.0))
+    if "mirror" in config.augment.split("+") and config.predict_mirrored and hasattr(model, "mirror"):
         _mirror_predictions(model, config, frames)
     if init is not None:  # fine-tuning: start from another run's weights (its input scaling included)
         model.load_state_dict(torch.load(init, map_location=device, weights_only=True)["model"])

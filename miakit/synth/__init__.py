@@ -3,8 +3,9 @@ cannot tell from a recording, for the demo, the tests and benchmarks.
 
 - :mod:`miakit.synth.subjects`: people who differ in body proportions, tempo, range of motion,
   framing and sensor placement;
-- :mod:`miakit.synth.motion`: 3D kinematics of the paper's 20 exercises, projected into BODY_25
-  pixels of a portrait 1080x1920 camera;
+- :mod:`miakit.synth.motion`: 3D kinematics of the paper's 20 exercises and of walking, stairs
+  and sit-to-stand, projected into BODY_25 pixels of a portrait 1080x1920 camera (the subject's
+  own in front, or others: ``views``); measured 3D motion as kinematics for the muscle model;
 - :mod:`miakit.synth.activation`: the muscle model (inverse dynamics, force-velocity, holds,
   electromechanical delay, sensor gain and noise), documented in its docstring;
 - :mod:`miakit.synth.render`: a skeleton preview video;

@@ -17,13 +17,22 @@ hip flexion, knee). For a hinge with flexion axis ``n`` the muscles must supply
   about the elbow, the whole arm about the shoulder, shank and foot about the knee, the whole leg
   about the hip), projected on ``n``. It depends on where the segments are relative to the vertical,
   so the same motion in an arm and in a leg, or upright versus overhead, means different muscles;
-- ``tau_support`` (legs only): a leg that carries a share ``w`` of the body weight (the exercise
-  script says which leg: ``sup_l``, ``sup_r``) must hold the body up: at the knee,
-  ``w * m * (g + a_y) * d`` where ``d`` is the knee's distance from the hip-to-ankle line (the deeper
-  the bend, the longer the lever) and ``a_y`` the vertical acceleration of the pelvis (landing
-  costs more than standing); at the hip, ``w * m_trunk * (g + a_y)`` times the forward lever of the
-  trunk's centre of mass (leaning forward loads the hip extensors). A planted foot (``w >= 1/3``)
-  carries its own leg, so the swing terms fade out with ``1 - min(1, 3 w)``.
+- ``tau_support`` (legs only): the floor's push on a loaded foot, held by the leg's muscles. A leg
+  carries a share ``w`` of the body weight (the exercise script says which leg, ``sup_l``,
+  ``sup_r``, or, for measured motion, :func:`miakit.synth.motion.foot_support` reads it from the
+  feet; a foot lifted off the floor carries nothing). The push acts at the foot's centre of
+  pressure (:func:`centre_of_pressure`: the point of its sole, heel to big toe, nearest to the
+  body's zero-moment point, so in walking it rolls from the heel to the toes) with vertical part
+  ``w * m * (g + a_y)`` (``a_y``: the vertical acceleration of the body's centre of mass,
+  :func:`centre_of_mass`; landing costs more than standing) and a direction that is the mean of
+  Newton's (what accelerates the centre of mass) and the inverted pendulum's (towards the centre
+  of mass). Its moment about the knee and the hip is what the muscles must hold: in the loading
+  response of walking the push passes behind the flexing knee (quadriceps, eccentric) and in
+  front of the hip (hip extensors, the hamstrings among them); deep in a squat or lunge, the bent
+  knee sits far from its line. A planted foot (``w >= 1/3``) carries its own leg, so the swing
+  terms fade out with ``1 - min(1, 3 w)``. An extended hip (thigh 15 degrees or more behind the
+  trunk) carries half a flexion moment in its stretched ligaments (:data:`HIP_PASSIVE`), as in
+  the late stance of walking.
 
 Segment masses and centres of mass follow Winter's anthropometric table (forearm and hand 2.2%
 of body mass, upper arm 2.8%, thigh 10%, shank and foot 6.1%, head-arms-trunk 67.8%). A positive
@@ -35,11 +44,14 @@ terms fade in over the first 20 degrees of flexion.
 **2. Direction of motion** (force-velocity relation). A muscle that shortens (concentric) needs
 more activation for the same force, one that is stretched while active (eccentric) needs less:
 ``load *= 1 + c_con * v`` for shortening velocity ``v > 0`` (rad/s of joint angle, capped) and
-``load /= 1 + c_ecc * |v|`` for lengthening (``c_con`` 0.3 s/rad, ``c_ecc`` 0.6 s/rad). Besides,
-rotating a segment in space costs a drive proportional to its angular speed (``k_speed`` 0.07
-per rad/s), paid by the muscle that both shortens and turns the segment that way (a shank that
-hangs still while the thigh rises is not driven by the knee flexors): a back kick works the
-hamstring, the same path reversed (a front kick) works the quadriceps.
+``load /= 1 + c_ecc * |v|`` for slow lengthening, levelling off at ``ecc_max`` (1.5: a stretched
+muscle holds at most about 1.5 times its isometric force) (``c_con`` 0.3 s/rad, ``c_ecc`` 0.6
+s/rad). Besides, rotating a segment in space costs a drive proportional to its angular speed
+(``k_speed`` 0.07 per rad/s), paid by the muscle that both shortens and turns the segment that
+way, and only while the torque demand points that way too (a shank that hangs still while the
+thigh rises is not driven by the knee flexors, a shank swinging forward on its momentum in
+walking not by the quadriceps): a back kick works the hamstring, the same path reversed (a front
+kick) works the quadriceps.
 
 **3. Holds** (time since onset). When a joint comes to rest (angular speed under
 ``still_rad_s``) the static load is multiplied by ``1 + P * exp(-h / tau_onset) + F * h`` where
@@ -49,7 +61,7 @@ decays, and rises again as the hold tires the muscle (``F`` 0.05 per second).
 **4. Muscles.** Each sensor's muscle takes the load of the hinges it crosses:
 biceps = elbow flexors + 0.15 shoulder flexors; triceps = elbow extensors + 0.15 shoulder
 extensors; quadriceps = knee extensors + 0.3 hip flexors (rectus femoris); hamstrings = knee
-flexors + hip extensors. Antagonists co-contract (0.1 of the opponent's excitation, joint
+flexors + 0.6 hip extensors (:data:`HAMSTRING_HIP_SHARE`; the gluteus maximus does the rest). Antagonists co-contract (0.1 of the opponent's excitation, joint
 stiffness), and there is a resting tone (0.03). Excitation ``e`` becomes activation through a
 saturation ``1 - exp(-e)`` and the sensor's envelope (a zero-phase Gaussian of ``envelope_s``
 50 ms).
@@ -88,7 +100,10 @@ class MuscleParams:
     c_con: float = 0.3
     """Extra activation per rad/s of shortening (concentric) velocity, s/rad."""
     c_ecc: float = 0.6
-    """Activation saved per rad/s of lengthening (eccentric) velocity, s/rad."""
+    """Activation saved per rad/s of lengthening (eccentric) velocity, s/rad, at slow lengthening."""
+    ecc_max: float = 1.5
+    """A lengthening muscle holds at most this many times its isometric force (Hill, Katz: 1.5-1.8),
+    so faster stretching saves no more activation than that."""
     k_speed: float = 0.07
     """Drive to rotate a segment in space, per rad/s."""
     still_rad_s: float = 0.35
@@ -112,6 +127,14 @@ MASS = {"forearm": 0.022, "upper_arm": 0.028, "thigh": 0.100, "shank": 0.061, "h
 """Fractions of body mass (Winter): forearm with hand, upper arm, thigh, shank with foot, head-arms-trunk."""
 COM = {"forearm": 0.682, "upper_arm": 0.436, "thigh": 0.433, "shank": 0.6}
 """Centre of mass along each segment from its proximal joint, fraction of its length."""
+
+HIP_PASSIVE = 0.5
+"""Share of a hip flexion moment that an extended hip (15 degrees or more behind the trunk) carries
+in its stretched ligaments and capsule, not its muscles (late stance of walking)."""
+
+HAMSTRING_HIP_SHARE = 0.6
+"""Share of a hip extension demand the hamstrings take (the gluteus maximus, no sensor of ours,
+takes the rest)."""
 
 PARTNER = {m: m.replace("Bicep", "Tricep") if "Bicep" in m else m.replace("Tricep", "Bicep") if "Tricep" in m
            else m.replace("Quad", "Hamstring") if "Quad" in m else m.replace("Hamstring", "Quad") for m in MUSCLES}  # fmt: skip
@@ -153,8 +176,43 @@ def _hold_factor(angle_rate: np.ndarray, dt: float, p: MuscleParams) -> np.ndarr
 
 def _force_velocity(load: np.ndarray, shortening: np.ndarray, p: MuscleParams) -> np.ndarray:
     con = 1.0 + p.c_con * np.clip(shortening, 0.0, 6.0)
-    ecc = 1.0 / (1.0 + p.c_ecc * np.clip(-shortening, 0.0, None))
+    v = p.c_ecc * np.clip(-shortening, 0.0, None)
+    ecc = 1.0 / (1.0 + v / (1.0 + v / (p.ecc_max - 1.0)))  # the eccentric force levels off at ecc_max
     return load * np.where(shortening >= 0, con, ecc)
+
+
+def centre_of_mass(J: np.ndarray, seg: dict[str, float]) -> np.ndarray:
+    """(T, 3) the body's centre of mass from its joints (Winter's segment masses and centres)."""
+    pelvis, neck = J[:, KP["MidHip"]], J[:, KP["Neck"]]
+    com = MASS["hat"] * (pelvis + 0.626 * (neck - pelvis))  # HAT centre: 62.6% up from the hips (Winter)
+    for side in "LR":
+        hip, kn, an = J[:, KP[f"{side}Hip"]], J[:, KP[f"{side}Knee"]], J[:, KP[f"{side}Ankle"]]
+        com = com + MASS["thigh"] * (hip + COM["thigh"] * (kn - hip)) + MASS["shank"] * (kn + COM["shank"] * (an - kn))
+    return com / (MASS["hat"] + 2 * (MASS["thigh"] + MASS["shank"]))
+
+
+def _ground(J: np.ndarray) -> np.ndarray:
+    """(T,) height of the lowest foot point: the floor under a standing or walking body."""
+    return J[:, [KP[n] for n in ("LHeel", "LBigToe", "RHeel", "RBigToe")], 1].min(axis=1)
+
+
+def _on_floor(J: np.ndarray, side: str) -> np.ndarray:
+    """(T,) 1 for a foot on the floor, 0 for one lifted above it: only a foot down carries weight."""
+    from miakit.synth.motion import FOOT_LIFT_M
+
+    lift = J[:, [KP[f"{side}Heel"], KP[f"{side}BigToe"]], 1].min(axis=1) - _ground(J)
+    lo, hi = FOOT_LIFT_M
+    return np.clip((hi - lift) / (hi - lo), 0.0, 1.0)
+
+
+def centre_of_pressure(J: np.ndarray, side: str, zmp: np.ndarray) -> np.ndarray:
+    """(T, 3) where the floor pushes on one foot: the point of its sole (heel to big toe) nearest
+    to the body's zero-moment point (the centre of mass's ground point, shifted against its
+    horizontal acceleration). Walking, it rolls from the heel at heel strike to the toes at push-off."""
+    heel, toe = J[:, KP[f"{side}Heel"]], J[:, KP[f"{side}BigToe"]]
+    d = (toe - heel)[:, [0, 2]]
+    along = _dot((zmp - heel)[:, [0, 2]], d) / np.maximum(_dot(d, d), 1e-9)
+    return heel + np.clip(along, 0.0, 1.0)[:, None] * (toe - heel)
 
 
 @dataclass
@@ -174,13 +232,17 @@ def joint_demands(kin: Kinematics) -> dict[str, Hinge]:
     J = kin.joints
     fwd, lat = kin.forward, kin.lateral
     pelvis = J[:, KP["MidHip"]]
-    a_y = np.gradient(np.gradient(pelvis[:, 1], dt), dt)
-    load_g = np.clip(G + a_y, 0.0, None)
-    hat = pelvis + 0.55 * (J[:, KP["Neck"]] - pelvis)
+    com = centre_of_mass(J, seg)
+    a_com = np.gradient(np.gradient(com, dt, axis=0), dt, axis=0)
+    load_g = np.clip(G + a_com[:, 1], 0.0, None)  # landing costs more than standing
+    zmp = com - (com[:, 1:2] - _ground(J)[:, None]) / np.maximum(load_g[:, None], 1.0) * a_com
+    zmp[:, 1] = com[:, 1]
+    newton = (a_com + np.array([0.0, G, 0.0])) / np.maximum(load_g, 1.0)[:, None]  # vertical part 1
+    newton[:, [0, 2]] = np.clip(newton[:, [0, 2]], -1.0, 1.0)
     flex_axis = -lat  # rotating about -lateral swings a limb forward and up
     out: dict[str, Hinge] = {}
     for side, col in (("L", 0), ("R", 1)):
-        w = kin.support[:, col]
+        w = kin.support[:, col] * _on_floor(J, side)
         planted = np.clip(3.0 * w, 0.0, 1.0)
         sh, el, wr = J[:, KP[f"{side}Shoulder"]], J[:, KP[f"{side}Elbow"]], J[:, KP[f"{side}Wrist"]]
         hip, kn, an = J[:, KP[f"{side}Hip"]], J[:, KP[f"{side}Knee"]], J[:, KP[f"{side}Ankle"]]
@@ -212,9 +274,17 @@ def joint_demands(kin: Kinematics) -> dict[str, Hinge]:
         spin = _spin(f, axis, dt) * bent
         inertia = m_sh * seg["shank"] ** 2 * (COM["shank"] ** 2 + 0.09)
         swing = (inertia * np.gradient(spin, dt) - _gravity_moment([(c_sh, m_sh)], kn, axis)) * bent
-        line = _unit(hip - an)
-        lever = np.linalg.norm(np.cross(kn - an, line), axis=-1)
-        torque = (1.0 - planted) * swing - w * M * load_g * lever
+        cop = centre_of_pressure(J, side, zmp)
+        # the floor's push on a loaded foot, its vertical part the foot's share of the weight: the mean
+        # of two estimates of its direction, Newton's (what moves the centre of mass the way it
+        # moves) and the inverted pendulum's (from the centre of pressure to the centre of mass),
+        # which holds for a pose whose centre of mass the kinematics leave off its feet
+        line = _unit(com - cop)
+        line = 0.5 * (line / np.maximum(line[:, 1:2], 0.5) + newton)
+        force = (w * M * load_g)[:, None] * line
+        stance = -_dot(np.cross(cop - kn, force), axis)  # what the muscles must hold against the floor's push
+        stance = np.where(stance > 0, stance * bent, stance)  # a straight knee is locked against extension
+        torque = (1.0 - planted) * swing + stance
         out[f"{side}_knee"] = Hinge(torque, np.gradient(angle, dt), spin)
         # hip flexion
         m_th = MASS["thigh"] * M
@@ -222,8 +292,11 @@ def joint_demands(kin: Kinematics) -> dict[str, Hinge]:
         spin = _spin(u, flex_axis, dt)
         inertia = m_th * (COM["thigh"] * seg["thigh"]) ** 2 + m_sh * _dot(c_sh - hip, c_sh - hip)
         swing = inertia * np.gradient(spin, dt) - _gravity_moment([(c_th, m_th), (c_sh, m_sh)], hip, flex_axis)
-        trunk_lever = _dot(hat - hip, fwd)
-        torque = (1.0 - planted) * swing - w * MASS["hat"] * M * load_g * trunk_lever
+        stance = -_dot(np.cross(cop - hip, force), flex_axis)
+        torque = (1.0 - planted) * swing + stance
+        trunk_down = _unit(pelvis - J[:, KP["Neck"]])
+        extended = -np.arctan2(_dot(u, fwd), _dot(u, trunk_down))  # thigh behind the trunk's line, rad
+        torque = np.where(torque > 0, torque * (1.0 - HIP_PASSIVE * np.clip(extended / np.radians(15.0), 0.0, 1.0)), torque)
         trunk_spin = _spin(_unit(J[:, KP["Neck"]] - pelvis), flex_axis, dt)
         out[f"{side}_hip"] = Hinge(torque, spin - trunk_spin, spin)
     return out
@@ -234,8 +307,12 @@ def _excitations(h: Hinge, ref: float, dt: float, p: MuscleParams) -> tuple[np.n
     hold = _hold_factor(h.angle_rate, dt, p)
     flex = _force_velocity(np.clip(h.torque_nm, 0.0, None) / ref, h.angle_rate, p) * hold
     ext = _force_velocity(np.clip(-h.torque_nm, 0.0, None) / ref, -h.angle_rate, p) * hold
-    flex = flex + p.k_speed * np.clip(np.minimum(h.spin, h.angle_rate), 0.0, None)
-    ext = ext + p.k_speed * np.clip(np.minimum(-h.spin, -h.angle_rate), 0.0, None)
+    # the drive to turn a segment is paid only while the torque demand points the same way (a limb
+    # swinging on its momentum, as a shank in the swing phase of walking, costs no drive)
+    flex_on = np.clip(h.torque_nm / (0.05 * ref), 0.0, 1.0)
+    ext_on = np.clip(-h.torque_nm / (0.05 * ref), 0.0, 1.0)
+    flex = flex + p.k_speed * np.clip(np.minimum(h.spin, h.angle_rate), 0.0, None) * flex_on
+    ext = ext + p.k_speed * np.clip(np.minimum(-h.spin, -h.angle_rate), 0.0, None) * ext_on
     return flex, ext
 
 
@@ -254,7 +331,7 @@ def activation(kin: Kinematics, params: MuscleParams = DEFAULT) -> np.ndarray:
         exc[f"{name}Bicep"] = el_f + 0.15 * sh_f
         exc[f"{name}Tricep"] = el_e + 0.15 * sh_e
         exc[f"{name}Quad"] = kn_e + 0.3 * hip_f
-        exc[f"{name}Hamstring"] = kn_f + hip_e
+        exc[f"{name}Hamstring"] = kn_f + HAMSTRING_HIP_SHARE * hip_e
     e = np.stack([exc[m] + p.co_contraction * exc[PARTNER[m]] + p.tone for m in MUSCLES], axis=-1)
     act = 1.0 - np.exp(-e)
     return _gaussian_smooth(act, p.envelope_s * p.rate_hz)

@@ -1,4 +1,5 @@
-"""3D kinematics of the 20 exercises, projected by a portrait camera into BODY_25 pixels.
+"""3D kinematics of the 20 exercises (and of walking, stairs and sit-to-stand), projected by a
+portrait camera into BODY_25 pixels; measured 3D motion as kinematics for the muscle model.
 
 Each exercise is a cycle of keyframes: ``(move_s, hold_s, pose)``. The body moves from the
 previous keyframe to this one in ``move_s`` seconds along a minimum-jerk path (smooth velocity and
@@ -23,13 +24,23 @@ Keyframes name an ``anchor`` foot (``"both"``, ``"l"``, ``"r"`` or ``None``): th
 that this foot stays where it stood (plus ``px``, ``pz``), so a squat moves the hips back instead of
 sliding the feet forward. The pelvis height puts the lowest sole at ``jump`` above the ground.
 
+Walking, stair ascent and descent (:data:`LOCOMOTION`) are continuous cycles instead: smooth
+periodic curves of the sagittal hip and knee angles through published gait data, the weight
+handed from foot to foot in double support, on a treadmill or a stair machine (the body stays in
+front of the camera, the feet move under it). Sit-to-stand is keyframes; the seat carries the
+weight while the subject sits.
+
 World frame: metres, x towards the subject's left (image right, the subject faces the camera),
 y up, z towards the camera. The camera is a pinhole at ``(0, camera_height, distance)`` looking
-along -z, in portrait 1080x1920.
+along -z, in portrait 1080x1920; a :class:`Camera` films from elsewhere (other views).
+
+Measured motion (motion capture, 3D pose) becomes :class:`Kinematics` through
+:func:`kinematics_from_points`, with the support read from the feet (:func:`foot_support`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -130,6 +141,11 @@ class Exercise:
     description: str
     yaw_per_cycle: float = 0.0
     """Degrees the body turns per cycle (a pirouette turns a full circle and keeps turning)."""
+    cycle: Callable[[np.ndarray], dict[str, np.ndarray]] | None = None
+    """A continuous cycle instead of keyframes (walking, stairs): pose values at phases in [0, 1);
+    the keys then only give the cycle's duration."""
+    step_m: float = 0.0
+    """Height of a stair step: the cycle's feet stand on a stair machine's steps (see :func:`_stairs`)."""
 
 
 def _k(move_s: float, hold_s: float, *parts: dict[str, float], anchor: str | None = "both") -> Key:
@@ -260,11 +276,88 @@ def _exercises() -> dict[str, Exercise]:
         _k(0.6, 0.3, {"twist": 30, "pitch": 35}, arms("r", (45, -25), (45, -25)), arms("l", (45, 25), (45, 25)),
            both(legs, (45, 8), (-20, 6))),
     ), "both arms chop diagonally from high right to low left"))
+    ex += _locomotion()
     table = {e.name: e for e in ex}
-    missing = set(EXERCISES) ^ set(table)
+    missing = set(SYNTH_EXERCISES) ^ set(table)
     if missing:  # a programming error, checked once at import of this module
-        raise RuntimeError(f"exercise definitions do not match miakit.layout.EXERCISES: {sorted(missing)}")
+        raise RuntimeError(f"exercise definitions do not match SYNTH_EXERCISES: {sorted(missing)}")
     return table
+
+
+LOCOMOTION: tuple[str, ...] = ("walking", "stair_ascent", "stair_descent", "sit_to_stand")
+"""Everyday movements beside the paper's 20, whose muscle timing real gait-lab recordings show."""
+SYNTH_EXERCISES: tuple[str, ...] = EXERCISES + LOCOMOTION
+"""Every exercise the generator can make: the paper's 20 (:data:`miakit.layout.EXERCISES`), then
+:data:`LOCOMOTION`. Seeds and session times use this order, so the first 20 are as before."""
+
+
+def _periodic(table: dict[float, float]) -> Callable[[np.ndarray], np.ndarray]:
+    """A smooth periodic curve through ``{percent of the cycle: value}`` (a periodic cubic spline)."""
+    from scipy.interpolate import CubicSpline
+
+    x = np.array(sorted(table)) / 100.0
+    y = np.array([table[k] for k in sorted(table)])
+    spline = CubicSpline(np.append(x, x[0] + 1.0), np.append(y, y[0]), bc_type="periodic")
+    return lambda phase: spline(np.mod(phase - x[0], 1.0) + x[0])
+
+
+def _support(stance_end: float, double: float) -> Callable[[np.ndarray], np.ndarray]:
+    """One foot's share of the weight over its gait cycle: taken over in the first ``double`` of
+    the cycle after its heel strike, carried alone, handed over from ``stance_end - double`` to
+    ``stance_end`` (toe off)."""
+
+    def share(phase: np.ndarray) -> np.ndarray:
+        p = np.mod(phase, 1.0)
+        up = np.clip(p / double, 0.0, 1.0)
+        down = np.clip((stance_end - p) / double, 0.0, 1.0)
+        s = np.minimum(up, down)
+        return s * s * (3 - 2 * s)
+
+    return share
+
+
+def _gait(hip: dict[float, float], knee: dict[float, float], *, stance_end: float, double: float, arm_swing: float,
+          pitch: float) -> Callable[[np.ndarray], dict[str, np.ndarray]]:  # fmt: skip
+    """A symmetric gait from the sagittal hip and knee angles of one leg over its cycle (from its
+    heel strike, degrees: hip flexion, knee flexion); the left leg runs half a cycle later, each
+    arm swings with the opposite leg."""
+    hip_f, knee_f, support = _periodic(hip), _periodic(knee), _support(stance_end, double)
+
+    def cycle(phase: np.ndarray) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {"pitch": np.full_like(phase, pitch)}
+        for side, shift in (("r", 0.0), ("l", 0.5)):
+            ph = phase - shift
+            th = hip_f(ph)
+            out[f"{side}_th_f"], out[f"{side}_sh_f"] = th, th - knee_f(ph)
+            out[f"sup_{side}"] = support(ph)
+            arm = arm_swing * np.cos(2 * np.pi * (ph - 0.42))  # the arm swings back as its leg swings forward
+            out[f"{side}_ua_f"], out[f"{side}_fa_f"] = arm, arm + 15.0 + 0.5 * np.clip(arm, 0.0, None)
+        return out
+
+    return cycle
+
+
+def _locomotion() -> list[Exercise]:
+    """Walking and stairs as continuous cycles (angles after Winter's and Riener's gait data:
+    sagittal hip and knee flexion of one leg from its heel strike), sit-to-stand as keyframes."""
+    walk = _gait({0: 25, 15: 20, 30: 8, 50: -12, 62: -5, 75: 18, 87: 27}, {0: 5, 15: 18, 30: 10, 45: 6, 62: 38, 72: 60, 87: 30},
+                 stance_end=0.62, double=0.12, arm_swing=14.0, pitch=3.0)  # fmt: skip
+    up = _gait({0: 60, 20: 45, 40: 20, 60: 10, 70: 35, 85: 65}, {0: 60, 20: 45, 40: 15, 60: 12, 72: 70, 82: 95, 92: 80},
+               stance_end=0.64, double=0.14, arm_swing=8.0, pitch=10.0)  # fmt: skip
+    down = _gait({0: 15, 20: 10, 40: 15, 60: 30, 75: 35, 90: 25}, {0: 10, 15: 22, 40: 40, 60: 85, 70: 90, 85: 40},
+                 stance_end=0.62, double=0.12, arm_swing=8.0, pitch=5.0)  # fmt: skip
+    seated = {"pitch": 10.0, **both(legs, (90, 6), (-5, 4)), **both(arms, (15, 10), (60, 5)), "sup_l": 0.1, "sup_r": 0.1}
+    return [
+        Exercise("walking", (Key(1.05, 0.0, {}, None),), "walking on a treadmill, facing the camera", cycle=walk),
+        Exercise("stair_ascent", (Key(1.3, 0.0, {}, None),), "climbing stairs step over step (a stair machine)", cycle=up, step_m=0.17),
+        Exercise("stair_descent", (Key(1.2, 0.0, {}, None),), "walking down stairs step over step", cycle=down, step_m=-0.17),
+        Exercise("sit_to_stand", (
+            _k(0.9, 0.8, seated),
+            _k(0.45, 0.0, {"pitch": 40.0}, both(legs, (85, 6), (-8, 4)), both(arms, (40, 10), (70, 5)), {"sup_l": 0.5, "sup_r": 0.5}),
+            _k(0.8, 1.2, {}),
+            _k(0.5, 0.0, {"pitch": 38.0}, both(legs, (80, 6), (-10, 4)), both(arms, (40, 10), (70, 5)), {"sup_l": 0.5, "sup_r": 0.5}),
+        ), "stand up from a chair without the hands, stand, sit down again: the seat carries the weight while seated"),
+    ]
 
 
 EXERCISE_DEFS: dict[str, Exercise] = _exercises()
@@ -377,8 +470,8 @@ class Motion:
 
     def __post_init__(self) -> None:
         if self.exercise not in EXERCISE_DEFS:
-            raise ValueError(f"unknown exercise {self.exercise!r}; expected one of {list(EXERCISES)}")
-        rng = np.random.default_rng([self.seed, self.subject.index, EXERCISES.index(self.exercise), 11])
+            raise ValueError(f"unknown exercise {self.exercise!r}; expected one of {list(SYNTH_EXERCISES)}")
+        rng = np.random.default_rng([self.seed, self.subject.index, SYNTH_EXERCISES.index(self.exercise), 11])
         self.tempo = self.subject.tempo * float(rng.uniform(0.93, 1.07))
         self._amp = np.clip(1.0 + 0.05 * rng.standard_normal(4096), 0.85, 1.15)
         # People do not repeat like metronomes: each repetition takes its own time (about +-8%).
@@ -417,6 +510,22 @@ class Motion:
     def period_s(self) -> float:
         return sum(k.move_s + k.hold_s for k in self.definition.keys) / self.tempo
 
+    def position(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(repetition, time within it on the exercise's canonical period, before the first) at host ``t``."""
+        period = sum(k.move_s + k.hold_s for k in self.definition.keys)
+        u = (np.asarray(t, dtype=np.float64) - self.start_s) * self.tempo
+        before = u < 0
+        u = np.maximum(u, 0.0)
+        if self.definition.cycle is not None:  # a gait keeps its cadence (a pace that jumped would jerk every joint)
+            cycle = np.minimum(np.floor(u / period).astype(np.int64), len(self._amp) - 2)
+            return cycle, u - cycle * period, before
+        # repetition k lasts period * pace[k] (in the subject's tempo); r is the time within it,
+        # mapped back onto the exercise's canonical period
+        cycle_ends = np.cumsum(period * self._pace)
+        cycle = np.minimum(np.searchsorted(cycle_ends, u, side="right"), len(self._amp) - 1)
+        cycle_start = np.where(cycle > 0, cycle_ends[np.maximum(cycle - 1, 0)], 0.0)
+        return cycle, np.minimum((u - cycle_start) / self._pace[cycle], period), before
+
     def pose(self, t: np.ndarray) -> np.ndarray:
         """(T, len(PARAMS)) pose values at host times ``t``."""
         t = np.asarray(t, dtype=np.float64)
@@ -426,15 +535,9 @@ class Motion:
         starts = np.concatenate([[0.0], np.cumsum(moves + holds)[:-1]])
         ends = starts + moves + holds
         period = float(ends[-1])
-        u = (t - self.start_s) * self.tempo
-        before = u < 0
-        u = np.maximum(u, 0.0)
-        # repetition k lasts period * pace[k] (in the subject's tempo); r is the time within it,
-        # mapped back onto the exercise's canonical period
-        cycle_ends = np.cumsum(period * self._pace)
-        cycle = np.minimum(np.searchsorted(cycle_ends, u, side="right"), len(self._amp) - 1)
-        cycle_start = np.where(cycle > 0, cycle_ends[np.maximum(cycle - 1, 0)], 0.0)
-        r = np.minimum((u - cycle_start) / self._pace[cycle], period)
+        cycle, r, before = self.position(t)
+        if self.definition.cycle is not None:
+            return self._cycle_pose(cycle, r / period, before)
         idx = np.minimum(np.searchsorted(ends, r, side="right"), len(keys) - 1)
         frac = np.clip((r - starts[idx]) / moves[idx], 0.0, 1.0)
         s = frac**3 * (10 - 15 * frac + 6 * frac**2)  # minimum jerk
@@ -452,6 +555,17 @@ class Motion:
         out[before] = neutral
         return out
 
+    def _cycle_pose(self, cycle: np.ndarray, phase: np.ndarray, before: np.ndarray) -> np.ndarray:
+        """Pose values of a continuous-cycle exercise (walking, stairs) at ``phase`` of each ``cycle``."""
+        neutral = self._neutral
+        out = np.tile(neutral, (len(phase), 1))
+        for name, value in self.definition.cycle(np.where(before, 0.0, phase)).items():
+            out[:, P[name]] = value
+        # each cycle has its own range of motion, blended smoothly into the next one's
+        blend = phase * phase * (3 - 2 * phase)
+        amp = self._amp[cycle] * (1 - blend) + self._amp[cycle + 1] * blend
+        return scale_range(out, neutral, self.subject.rom * amp)
+
     def kinematics(self, t: np.ndarray) -> Kinematics:
         """World joint positions and support at host times ``t``."""
         t = np.asarray(t, dtype=np.float64)
@@ -459,6 +573,11 @@ class Motion:
         body = body_points(values, self.subject)
         J = body["joints"]
         lowest = body["sole"].min(axis=1)
+        if self.definition.step_m:
+            lowest = _stairs(t, body["sole"], values, self)
+        elif self.definition.cycle is not None:  # walking: a soft minimum, no kink where the lowest foot changes
+            tau = 0.02
+            lowest = lowest - tau * np.log(np.exp(-(body["sole"] - lowest[:, None]) / tau).sum(axis=1))
         pelvis = np.stack(
             [self.subject.x_m + values[:, P["px"]], values[:, P["jump"]] - lowest, values[:, P["pz"]]], axis=-1
         )
@@ -467,14 +586,75 @@ class Motion:
         return Kinematics(t=t, joints=J, lateral=body["lateral"], forward=body["forward"], support=support, subject=self.subject)
 
 
+def _stairs(t: np.ndarray, sole: np.ndarray, values: np.ndarray, motion: Motion) -> np.ndarray:
+    """(T,) the pelvis's height below the floor level, for a cycle on a stair machine: the step
+    under a loaded foot moves down (ascent, ``step_m`` > 0) or up (descent) by one step per half
+    cycle, so the body climbs (or descends) while staying in front of the camera. The pelvis sits
+    where the loaded feet put it on their steps (their mean by load, a smooth hand-over in double
+    support)."""
+    d = motion.definition
+    cycle, r, _ = motion.position(t)
+    u = cycle + r / sum(k.move_s + k.hold_s for k in d.keys)
+    w = np.clip(values[:, [P["sup_l"], P["sup_r"]]], 1e-3, None)
+    floor = np.empty_like(sole)
+    for col, shift in ((0, 0.5), (1, 0.0)):  # the left foot strikes half a cycle after the right
+        p = np.mod(u - shift, 1.0)
+        floor[:, col] = d.step_m * (0.5 - 2.0 * p)  # the step under the foot: one step per half cycle
+    return -((w * (floor - sole)).sum(axis=1) / w.sum(axis=1))
+
+
 # -- camera and pose estimation ---------------------------------------------------------------------
-def project(joints: np.ndarray, subject: Subject) -> tuple[np.ndarray, np.ndarray]:
-    """Pinhole projection of (..., 3) world points into portrait pixels; returns (xy, depth)."""
+@dataclass(frozen=True)
+class Camera:
+    """A phone camera placed around the subject: ``yaw_deg`` round the vertical from straight in
+    front (positive: towards the subject's left; 90 is a side view), ``elevation_deg`` above the
+    subject's camera height (looking down at the body), ``distance_m`` from the body and
+    ``focal_px``. It aims at the point the subject's own front camera aims at."""
+
+    yaw_deg: float = 0.0
+    elevation_deg: float = 0.0
+    distance_m: float = 3.0
+    focal_px: float = 1500.0
+
+
+CAMERA_RANGE = {"yaw_deg": (-100.0, 100.0), "elevation_deg": (-5.0, 25.0), "distance_m": (2.4, 4.5), "focal_px": (1100.0, 1800.0)}
+"""Where :func:`random_camera` puts extra views: front to either side, level to looking down from
+a shelf, near to far, wide to normal lenses (a phone's 0.5x to 1x, in portrait 1080x1920)."""
+
+
+def random_camera(rng: np.random.Generator) -> Camera:
+    """A camera drawn uniformly from :data:`CAMERA_RANGE`."""
+    return Camera(**{k: float(rng.uniform(lo, hi)) for k, (lo, hi) in CAMERA_RANGE.items()})
+
+
+def project(joints: np.ndarray, subject: Subject, camera: Camera | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pinhole projection of (..., 3) world points into portrait pixels; returns (xy, depth).
+
+    Without a ``camera``, the subject's own: in front at ``subject.distance_m``, level, looking
+    along -z (the view of the paper's recordings)."""
+    if camera is not None:
+        return _project_view(joints, subject, camera)
     depth = subject.distance_m - joints[..., 2]
     f = subject.focal_px
     cx, cy = subject.principal_px
     x = cx + f * joints[..., 0] / depth
     y = cy - f * (joints[..., 1] - subject.camera_height_m) / depth
+    return np.stack([x, y], axis=-1), depth
+
+
+def _project_view(joints: np.ndarray, subject: Subject, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
+    target = np.array([0.0, subject.camera_height_m, 0.0])
+    yaw, el = np.radians(camera.yaw_deg), np.radians(camera.elevation_deg)
+    centre = target + camera.distance_m * np.array([np.sin(yaw) * np.cos(el), np.sin(el), np.cos(yaw) * np.cos(el)])
+    fwd = (target - centre) / np.linalg.norm(target - centre)
+    right = np.cross(fwd, [0.0, 1.0, 0.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, fwd)
+    rel = joints - centre
+    depth = rel @ fwd
+    cx, cy = subject.principal_px
+    x = cx + camera.focal_px * (rel @ right) / depth
+    y = cy - camera.focal_px * (rel @ up) / depth
     return np.stack([x, y], axis=-1), depth
 
 
@@ -486,8 +666,9 @@ BASE_SCORE = np.array([
 
 
 def estimate_keypoints(
-    kin: Kinematics, rng: np.random.Generator, *, noise_px: float = 2.0, width: int = IMAGE_WIDTH, height: int = IMAGE_HEIGHT
-) -> np.ndarray:
+    kin: Kinematics, rng: np.random.Generator, *, noise_px: float = 2.0, width: int = IMAGE_WIDTH, height: int = IMAGE_HEIGHT,
+    camera: Camera | None = None,
+) -> np.ndarray:  # fmt: skip
     """What a pose estimator would report: (T, 25, 3) x, y, score in pixels.
 
     Pixel noise is Gaussian, ``noise_px`` for a confident point and up to three times that for an
@@ -495,7 +676,7 @@ def estimate_keypoints(
     inside its outline in the image) has a lower score (about 0.45 to 0.7). A point outside the
     frame is missing: x = y = 0, score 0.
     """
-    xy, depth = project(kin.joints, kin.subject)
+    xy, depth = project(kin.joints, kin.subject, camera)
     T = xy.shape[0]
     trunk_ids = [KP["Neck"], KP["MidHip"], KP["LShoulder"], KP["RShoulder"], KP["LHip"], KP["RHip"]]
     trunk_depth = depth[:, trunk_ids].mean(axis=1, keepdims=True)
@@ -517,3 +698,85 @@ def estimate_keypoints(
     outside = (out[..., 0] < 0) | (out[..., 0] > width - 1) | (out[..., 1] < 0) | (out[..., 1] > height - 1)
     out[outside] = 0.0
     return out
+
+
+# -- measured motion --------------------------------------------------------------------------------
+FOOT_STILL_M_S = (0.35, 0.9)
+"""A foot point slower than the first speed (m/s) is on the ground, faster than the second in the
+air, in between partly: the stance foot rolls over the heel and then the toes, so the slower of
+the two points is the one to ask. Swing feet move at 2 to 5 m/s in walking, stance feet near 0."""
+FOOT_LIFT_M = (0.04, 0.12)
+"""A foot whose lowest point is less than the first height (m) above the lowest foot point of the
+moment can carry weight, more than the second cannot (a foot held still in the air)."""
+
+
+def lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float = 6.0) -> np.ndarray:
+    """Zero-phase 4th-order Butterworth low-pass along axis 0 (Winter's 6 Hz for gait markers)."""
+    from scipy.signal import butter, sosfiltfilt
+
+    if cutoff_hz >= 0.45 * rate_hz or len(x) < 16:
+        return x
+    return sosfiltfilt(butter(4, cutoff_hz, fs=rate_hz, output="sos"), x, axis=0)
+
+
+def foot_support(t: np.ndarray, joints: np.ndarray) -> np.ndarray:
+    """(T, 2) share of the body weight on the left and right foot, from the feet's motion alone.
+
+    A foot carries weight when one of its points (heel or big toe) is still and low (see
+    :data:`FOOT_STILL_M_S`, :data:`FOOT_LIFT_M`). Two loaded feet share the weight by how near each
+    is to the ground point below the body's centre (the pelvis): in double support the weight
+    passes from the trailing foot to the leading one as the body moves over it.
+    """
+    dt = float(np.median(np.diff(t)))
+    contact, dist = [], []
+    lowest = np.nanmin(joints[:, [KP[n] for n in ("LHeel", "LBigToe", "RHeel", "RBigToe")], 1], axis=1)
+    pelvis = joints[:, KP["MidHip"]]
+    for side in "LR":
+        pts = joints[:, [KP[f"{side}Heel"], KP[f"{side}BigToe"]]]
+        speed = np.linalg.norm(np.gradient(pts, dt, axis=0), axis=-1).min(axis=1)
+        lo, hi = FOOT_STILL_M_S
+        still = np.clip((hi - speed) / (hi - lo), 0.0, 1.0)
+        lift = pts[..., 1].min(axis=1) - lowest
+        low = np.clip((FOOT_LIFT_M[1] - lift) / (FOOT_LIFT_M[1] - FOOT_LIFT_M[0]), 0.0, 1.0)
+        contact.append(still * low)
+        centre = pts.mean(axis=1)
+        dist.append(np.hypot(centre[:, 0] - pelvis[:, 0], centre[:, 2] - pelvis[:, 2]))
+    c, d = np.stack(contact, -1), np.stack(dist, -1)
+    weight = c / (d + 0.1)
+    total = weight.sum(axis=1, keepdims=True)
+    share = np.where(total > 0, weight / np.maximum(total, 1e-9), 0.0)
+    return share * np.clip(c.max(axis=1, keepdims=True) * 2.0, 0.0, 1.0)
+
+
+def kinematics_from_points(
+    t: np.ndarray, joints: np.ndarray, *, mass_kg: float = 70.0, subject: Subject | None = None, cutoff_hz: float = 6.0
+) -> Kinematics:
+    """Kinematics of measured 3D joint centres (motion capture, or 3D pose), for the muscle model.
+
+    ``joints`` is (T, 25, 3) metres in BODY_25 order in a y-up frame (x, z horizontal), at times
+    ``t`` (a uniform grid). Markers are low-passed (``cutoff_hz``), the body's lateral axis runs
+    from the right hip to the left (horizontal), forward is lateral x up, the support comes from
+    the feet (:func:`foot_support`) and the segment lengths of the subject are the measured ones
+    (medians), its mass ``mass_kg`` (or a given ``subject``'s).
+    """
+    from dataclasses import replace
+
+    from miakit.synth.subjects import make_subject
+
+    t = np.asarray(t, dtype=np.float64)
+    rate = 1.0 / float(np.median(np.diff(t)))
+    J = lowpass(np.asarray(joints, dtype=np.float64), rate, cutoff_hz)
+    lat = J[:, KP["LHip"]] - J[:, KP["RHip"]]
+    lat[:, 1] = 0.0
+    lat = _unit(lat)
+    forward = np.cross(lat, np.array([0.0, 1.0, 0.0]))
+    if subject is None:
+        def length(a: str, b: str) -> float:
+            return float(np.nanmedian(np.linalg.norm(J[:, KP[a]] - J[:, KP[b]], axis=-1)))
+
+        base = make_subject(0)
+        seg = dict(base.segments_m)
+        seg.update(upper_arm=length("RShoulder", "RElbow"), forearm=length("RElbow", "RWrist"),
+                   thigh=length("RHip", "RKnee"), shank=length("RKnee", "RAnkle"))  # fmt: skip
+        subject = replace(base, mass_kg=mass_kg, segments_m=seg, height_m=round((seg["thigh"] + seg["shank"]) / 0.53, 3))
+    return Kinematics(t=t, joints=J, lateral=lat, forward=forward, support=foot_support(t, J), subject=subject)

@@ -35,7 +35,7 @@ from miakit.contracts.session import KeypointsInfo, TruthInfo, VideoInfo
 from miakit.errors import InputError
 from miakit.layout import EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES
 from miakit.synth.activation import add_sensor_noise, emg_curve, sample_curve
-from miakit.synth.motion import Motion, estimate_keypoints, project
+from miakit.synth.motion import SYNTH_EXERCISES, Camera, Motion, estimate_keypoints, project, random_camera
 from miakit.synth.subjects import Subject, make_subject
 
 SENSORS: dict[str, str] = {f"M40-{i + 1:02d}": m for i, m in enumerate(MUSCLES)}
@@ -48,17 +48,17 @@ KEYPOINT_DIR = "keypoints"
 VIDEO_FILE = "video.mp4"
 
 # streams of random numbers, one per purpose, so that changing one never shifts another
-_TIMING, _KEYPOINTS, _NOISE, _BLE, _DROP = 1, 2, 3, 4, 5
+_TIMING, _KEYPOINTS, _NOISE, _BLE, _DROP, _VIEWS = 1, 2, 3, 4, 5, 6
 
 
 def _rng(seed: int, subject: int, exercise: str, stream: int) -> np.random.Generator:
-    return np.random.default_rng([seed, subject, EXERCISES.index(exercise), stream])
+    return np.random.default_rng([seed, subject, SYNTH_EXERCISES.index(exercise), stream])
 
 
 def start_time(seed: int, subject: int, exercise: str) -> datetime:
     """A fixed wall-clock start (UTC) for a synthetic session, derived from its seed and ids."""
     base = datetime(2024, 1, 8, 9, 0, tzinfo=timezone.utc)
-    return base + timedelta(days=seed % 1000, hours=subject % 10, minutes=2 * EXERCISES.index(exercise))
+    return base + timedelta(days=seed % 1000, hours=subject % 10, minutes=2 * SYNTH_EXERCISES.index(exercise))
 
 
 @dataclass
@@ -136,6 +136,10 @@ class Simulation:
     """host time of the sync clap (the subject claps once before the exercise), where there is one"""
     clock_error_s: float = 0.0
     """how much too late session.yaml states the video's and keypoints' start (an injected error)"""
+    camera: Camera | None = None
+    """the camera the keypoints were filmed with (None: the subject's own, in front)"""
+    view: int = 0
+    """0 for the subject's own camera, k for the k-th extra view"""
 
 
 SYNC_CLAP_AFTER_S = 0.5
@@ -168,16 +172,18 @@ def clap_keypoints(keypoints: np.ndarray, times: np.ndarray, clap_s: float) -> n
 
 def simulate(
     subject: Subject, exercise: str, *, seed: int = 0, duration_s: float = 30.0, drop_fraction: float = 0.0,
-    sync_clap: bool = True, clock_error_s: float = 0.0,
+    sync_clap: bool = True, clock_error_s: float = 0.0, view: int = 0,
 ) -> Simulation:
     """Simulate one session in memory (see the module docstring for what is in it).
 
     ``sync_clap``: the subject claps once, :data:`SYNC_CLAP_AFTER_S` after the camera starts, and the
     recorder marks a ``sync`` event, as in a real session. ``clock_error_s``: write the video's and
-    keypoints' start that much too late in ``session.yaml`` (to test alignment).
+    keypoints' start that much too late in ``session.yaml`` (to test alignment). ``view``: 0 films
+    with the subject's own front camera; k > 0 with the k-th extra camera of this subject and
+    exercise (:func:`view_camera`): the same motion and EMG, other keypoints.
     """
-    if exercise not in EXERCISES:
-        raise ValueError(f"unknown exercise {exercise!r}; expected one of {list(EXERCISES)}")
+    if exercise not in SYNTH_EXERCISES:
+        raise ValueError(f"unknown exercise {exercise!r}; expected one of {list(SYNTH_EXERCISES)}")
     if duration_s < 3.0:
         raise ValueError(f"duration_s must be at least 3 s, found {duration_s}")
     timing = _rng(seed, subject.index, exercise, _TIMING)
@@ -190,8 +196,10 @@ def simulate(
     n_frames = int(np.floor((kp_end - kp_start) * KEYPOINT_FPS))
     kp_times = kp_start + np.arange(n_frames) / KEYPOINT_FPS
     kin = motion.kinematics(kp_times)
-    keypoints = estimate_keypoints(kin, _rng(seed, subject.index, exercise, _KEYPOINTS))
-    xy, _ = project(kin.joints, subject)
+    camera = view_camera(seed, subject.index, exercise, view)
+    kp_rng = _rng(seed, subject.index, exercise, _KEYPOINTS) if not view else np.random.default_rng([seed, subject.index, SYNTH_EXERCISES.index(exercise), _KEYPOINTS, view])
+    keypoints = estimate_keypoints(kin, kp_rng, camera=camera)
+    xy, _ = project(kin.joints, subject, camera)
     if clap_s is not None:
         keypoints = clap_keypoints(keypoints, kp_times, clap_s)
         xy = clap_keypoints(np.concatenate([xy, np.ones((*xy.shape[:2], 1))], axis=-1), kp_times, clap_s)[..., :2]
@@ -216,8 +224,17 @@ def simulate(
         packets.append(Packets(sensor, counter[keep], sample_time[keep], arrive[keep], value[keep]))
     return Simulation(
         subject, exercise, motion, duration_s, kp_start, kp_times, keypoints, skeleton, truth_times, truth, packets,
-        clap_s=clap_s, clock_error_s=clock_error_s,
+        clap_s=clap_s, clock_error_s=clock_error_s, camera=camera, view=view,
     )  # fmt: skip
+
+
+def view_camera(seed: int, subject: int, exercise: str, view: int) -> Camera | None:
+    """The camera of extra view ``view`` (from 1) of a session, drawn from its seed; None for view 0."""
+    if view < 0:
+        raise ValueError(f"view must be 0 or more, found {view}")
+    if not view:
+        return None
+    return random_camera(np.random.default_rng([seed, subject, SYNTH_EXERCISES.index(exercise), _VIEWS, view]))
 
 
 def write_session(
@@ -236,7 +253,7 @@ def write_session(
     kp_end = float(sim.keypoint_times[-1]) if sim.keypoint_times.size else sim.keypoint_start_s
     with SessionWriter(
         folder,
-        session_id=f"synth-{subject.name}-{exercise}-seed{seed}",
+        session_id=f"synth-{subject.name}-{exercise}-seed{seed}" + (f"-view{sim.view}" if sim.view else ""),
         subject=subject.name,
         exercise=exercise,
         profile=profile,
@@ -311,8 +328,14 @@ def generate_sessions(
     video: Literal["none", "first", "all"] = "first",
     progress: bool = True,
     drop_fraction: float = 0.0,
+    views: int = 1,
 ) -> list[Path]:
     """Write one session folder per (subject, exercise) as ``out/<subject>/<exercise>/``.
+
+    ``views`` > 1 adds ``views - 1`` more sessions of each, ``out/<subject>/<exercise>-view<k>/``:
+    the same motion and EMG filmed by other cameras (:data:`miakit.synth.motion.CAMERA_RANGE`:
+    side views, a camera looking down, near and far, wide and normal lenses), so a model learns
+    poses as any phone placement shows them (camera augmentation at synthesis time).
 
     ``video="first"`` renders a skeleton preview for the first exercise of each subject, ``"all"``
     for every session. ``drop_fraction`` drops that share of the EMG packets (as a weak radio
@@ -327,18 +350,21 @@ def generate_sessions(
         raise InputError("synth", "implausible duration", field="duration", expected=f"{MIN_DURATION_S:g} to {MAX_DURATION_S:g} seconds per exercise", found=duration_s)
     if not str(out).strip():
         raise InputError("--out", "no output folder named", expected="a folder for the sessions", found=str(out))
-    unknown = [e for e in exercises if e not in EXERCISES]
+    unknown = [e for e in exercises if e not in SYNTH_EXERCISES]
     if unknown:
-        raise ValueError(f"unknown exercise {unknown[0]!r}; expected one of {list(EXERCISES)}")
+        raise ValueError(f"unknown exercise {unknown[0]!r}; expected one of {list(SYNTH_EXERCISES)}")
     out = Path(out)
-    jobs = [(make_subject(i, seed=seed), ex, video == "all" or (video == "first" and k == 0))
-            for i in range(subjects) for k, ex in enumerate(exercises)]  # fmt: skip
+    if views < 1:
+        raise ValueError(f"views must be at least 1, found {views}")
+    jobs = [(make_subject(i, seed=seed), ex, video == "all" or (video == "first" and k == 0 and v == 0), v)
+            for i in range(subjects) for k, ex in enumerate(exercises) for v in range(views)]  # fmt: skip
     folders: list[Path] = []
 
     def run(advance=lambda: None) -> None:
-        for subject, exercise, with_video in jobs:
-            sim = simulate(subject, exercise, seed=seed, duration_s=duration_s, drop_fraction=drop_fraction)
-            folders.append(write_session(out / subject.name / exercise, sim, seed=seed, video=with_video))
+        for subject, exercise, with_video, view in jobs:
+            sim = simulate(subject, exercise, seed=seed, duration_s=duration_s, drop_fraction=drop_fraction, view=view)
+            name = exercise + (f"-view{view}" if view else "")
+            folders.append(write_session(out / subject.name / name, sim, seed=seed, video=with_video))
             advance()
 
     if progress:
