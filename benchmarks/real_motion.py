@@ -119,7 +119,7 @@ def main() -> None:
     import torch
 
     from miakit.learn.train import TrainConfig, train
-    from miakit.synth.motion import LOCOMOTION
+    from miakit.layout import LOCOMOTION
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--recipe", choices=("new", "old"), default="new")

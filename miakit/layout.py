@@ -64,6 +64,12 @@ EXERCISES: tuple[str, ...] = (
 )  # fmt: skip
 """The 20 exercises of the paper, as miakit's exercise ids."""
 
+LOCOMOTION: tuple[str, ...] = ("walking", "stair_ascent", "stair_descent", "sit_to_stand")
+"""Exercises beyond the paper's 20: what gait labs record (synthesized too, see :mod:`miakit.synth.motion`)."""
+
+ALL_EXERCISES: tuple[str, ...] = EXERCISES + LOCOMOTION
+"""Every exercise id miakit knows: the paper's 20, then :data:`LOCOMOTION`."""
+
 IMAGE_WIDTH = 1080
 IMAGE_HEIGHT = 1920
 """The paper's frame: an iPhone X filming in portrait."""

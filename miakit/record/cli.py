@@ -6,7 +6,6 @@ Only typer and the standard library at module level; the rest is imported inside
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -62,7 +61,7 @@ def record(
     Ctrl-C and SIGTERM stop cleanly too.
     """
     from miakit.errors import SessionError
-    from miakit.layout import EXERCISES
+    from miakit.layout import ALL_EXERCISES
     from miakit.record.emulator import sensor_names
     from miakit.record.monitor import interactive
     from miakit.record.profiles import load_profile
@@ -82,9 +81,9 @@ def record(
     if exercise is None and protocol is None:
         if interactive():
             while True:
-                answer = typer.prompt(f"exercise recorded ({', '.join(EXERCISES)}; Enter: none, it builds as 'unknown')",
+                answer = typer.prompt(f"exercise recorded ({', '.join(ALL_EXERCISES)}; Enter: none, it builds as 'unknown')",
                                       default="", show_default=False, err=True).strip()  # fmt: skip
-                if not answer or answer in EXERCISES:
+                if not answer or answer in ALL_EXERCISES:
                     break
                 typer.echo(f"not an exercise: {answer!r}", err=True)
             exercise = answer or None

@@ -26,7 +26,7 @@ from typing import Callable
 
 from miakit.contracts.dataset import UNKNOWN_EXERCISE
 from miakit.errors import DeviceError, SessionError
-from miakit.layout import EXERCISES, MUSCLES
+from miakit.layout import ALL_EXERCISES, EXERCISES, MUSCLES
 from miakit.record.profiles import Profile, load_profile
 
 __all__ = [
@@ -82,8 +82,8 @@ def parse_protocol(text: str) -> list[tuple[str, float]]:
             seconds = float(secs) if sep else float("nan")
         except ValueError:
             seconds = float("nan")
-        if name not in EXERCISES:
-            raise SessionError("--protocol", "unknown exercise", expected=f"one of {list(EXERCISES)}", found=name)
+        if name not in ALL_EXERCISES:
+            raise SessionError("--protocol", "unknown exercise", expected=f"one of {list(ALL_EXERCISES)}", found=name)
         if not seconds > 0:
             raise SessionError("--protocol", "each step needs its seconds", expected="exercise:seconds, e.g. squat:30", found=item)
         steps.append((name, seconds))
@@ -251,8 +251,8 @@ async def record_session_async(plan: RecordPlan) -> Path:
     if (profile.transport == "lsl") != (source == "lsl"):
         raise SessionError("--recorder", f"profile {profile.name!r} is for {profile.transport.upper()}, the source is {plan.source!r}",
                            expected="an LSL profile (transport: lsl, e.g. lsl) for --source lsl, a BLE one otherwise", found=profile.transport)  # fmt: skip
-    if plan.exercise is not None and plan.exercise not in EXERCISES:
-        raise SessionError("--exercise", "unknown exercise", expected=f"one of {list(EXERCISES)}", found=plan.exercise)
+    if plan.exercise is not None and plan.exercise not in ALL_EXERCISES:
+        raise SessionError("--exercise", "unknown exercise", expected=f"one of {list(ALL_EXERCISES)}", found=plan.exercise)
     if plan.exercise is not None and plan.protocol:
         raise SessionError("--protocol", "give either --exercise or --protocol, not both")
     if plan.faults is not None and not plan.emulate:

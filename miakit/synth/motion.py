@@ -24,7 +24,7 @@ Keyframes name an ``anchor`` foot (``"both"``, ``"l"``, ``"r"`` or ``None``): th
 that this foot stays where it stood (plus ``px``, ``pz``), so a squat moves the hips back instead of
 sliding the feet forward. The pelvis height puts the lowest sole at ``jump`` above the ground.
 
-Walking, stair ascent and descent (:data:`LOCOMOTION`) are continuous cycles instead: smooth
+Walking, stair ascent and descent (:data:`miakit.layout.LOCOMOTION`) are continuous cycles instead: smooth
 periodic curves of the sagittal hip and knee angles through published gait data, the weight
 handed from foot to foot in double support, on a treadmill or a stair machine (the body stays in
 front of the camera, the feet move under it). Sit-to-stand is keyframes; the seat carries the
@@ -46,7 +46,7 @@ from functools import cached_property
 
 import numpy as np
 
-from miakit.layout import EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, KP
+from miakit.layout import ALL_EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, KP
 from miakit.synth.subjects import Subject
 
 PARAMS: tuple[str, ...] = (
@@ -284,11 +284,10 @@ def _exercises() -> dict[str, Exercise]:
     return table
 
 
-LOCOMOTION: tuple[str, ...] = ("walking", "stair_ascent", "stair_descent", "sit_to_stand")
 """Everyday movements beside the paper's 20, whose muscle timing real gait-lab recordings show."""
-SYNTH_EXERCISES: tuple[str, ...] = EXERCISES + LOCOMOTION
+SYNTH_EXERCISES: tuple[str, ...] = ALL_EXERCISES
 """Every exercise the generator can make: the paper's 20 (:data:`miakit.layout.EXERCISES`), then
-:data:`LOCOMOTION`. Seeds and session times use this order, so the first 20 are as before."""
+:data:`miakit.layout.LOCOMOTION`. Seeds and session times use this order, so the first 20 are as before."""
 
 
 def _periodic(table: dict[float, float]) -> Callable[[np.ndarray], np.ndarray]:
