@@ -163,11 +163,13 @@ def bench(
     typer.echo(str(result.report))
 
 
-from miakit.bench.cli import ablation, paper  # noqa: E402
+from miakit.bench.cli import ablation, finetune, paper, real  # noqa: E402
 from miakit.bench.speed_cli import speed  # noqa: E402
 
 bench_app.command("paper")(paper)
 bench_app.command("ablation")(ablation)
+bench_app.command("real")(real)
+bench_app.command("finetune")(finetune)
 bench_app.command("speed")(speed)
 
 
