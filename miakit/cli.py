@@ -123,6 +123,7 @@ def train(
     model: str = typer.Option("transformer", "--model", help="transformer or cnn (the paper's), or miakit (with its recipe: --set features=body+angles+depth+vel+hold+subject --set augment=mirror --set batch_size=96 --set context=2)."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a config field, key=value (repeatable), e.g. --set lr=1e-3."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.pt exactly where it stopped."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Start from this checkpoint's weights (fine-tuning; a fresh optimizer). Same model, features and keypoints, e.g. --init runs/t1/checkpoint.pt --set lr=3e-4."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
 ) -> None:
     """Train a model on a dataset's in-distribution training split."""
@@ -131,7 +132,7 @@ def train(
     from miakit.learn.train import train as run_train
 
     config = apply_overrides(TrainConfig(model=model), set_ or [])
-    result = run_train(miakit.open_dataset(dataset, catalog=catalog), config, out, resume=resume)
+    result = run_train(miakit.open_dataset(dataset, catalog=catalog), config, out, resume=resume, init=init)
     typer.echo(f"best validation RMSE {result.best_val_rmse:.2f} after {result.steps} steps")
     typer.echo(str(result.checkpoint))
 

@@ -17,15 +17,19 @@ def paper(
     dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path."),
     out: Path = typer.Option(..., "--out", help="Folder for report.md, CSV tables and PNG figures."),
     profile: str = typer.Option("default", "--profile", help="quick (CI minutes), default (over lunch: about an hour on 2 cores, 6 exercises left out) or full (the paper's scale, every exercise left out)."),
+    real: Optional[str] = typer.Option(None, "--real", help="Also score the in-distribution Transformer on real recordings (catalog name or store path, e.g. from miakit import c3d): a Real EMG section, as bench real writes it."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
 ) -> None:
     """The paper's experiments: Table 1 (in-distribution, leave-one-exercise-out), Table 2 (window
-    lengths), Figure 7 (subject transfer), Figure 8 (retrieval similarity), Figure 6 (examples)."""
+    lengths), Figure 7 (subject transfer), Figure 8 (retrieval similarity), Figure 6 (examples).
+
+    Example: miakit bench paper --dataset demo --out runs/paper --profile quick --real data/lab.zarr"""
     import miakit
     from miakit.bench.paper import get_profile, run_paper
 
     chosen = get_profile(profile)  # a bad name fails before the dataset is read
-    result = run_paper(miakit.open_dataset(dataset, catalog=catalog), out, profile=chosen)
+    real_ds = miakit.open_dataset(real, catalog=catalog) if real else None  # a bad store fails before the suite runs
+    result = run_paper(miakit.open_dataset(dataset, catalog=catalog), out, profile=chosen, real=real_ds)
     typer.echo(f"{len(result.experiments)} runs in {result.wall_s:.0f} s")
     typer.echo(str(result.report))
 

@@ -113,11 +113,11 @@ def surrogate_p(predicted: np.ndarray, measured: np.ndarray, *, n: int = 200, se
 
 def cycle_peaks(time_s: np.ndarray, signal: np.ndarray, strikes: np.ndarray) -> list[tuple[float, float, float]]:
     """Per gait cycle (one heel strike to the next): (start s, end s, the signal's peak in % of
-    the cycle); NaN where the signal has a gap in that cycle."""
+    the cycle); NaN where the signal has a gap in that cycle or is flat there."""
     out = []
     for start, end in zip(strikes[:-1], strikes[1:]):
         sel = (time_s >= start) & (time_s < end)
-        if sel.sum() < 2 or not np.isfinite(signal[sel]).all():
+        if sel.sum() < 2 or not np.isfinite(signal[sel]).all() or np.ptp(signal[sel]) <= 1e-9 * max(1.0, np.abs(signal[sel]).max()):  # a flat line has no peak
             out.append((float(start), float(end), float("nan")))
             continue
         t_peak = time_s[sel][int(np.argmax(signal[sel]))]
