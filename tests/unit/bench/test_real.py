@@ -122,3 +122,19 @@ def test_a_checkpoint_of_other_keypoints_is_refused_in_one_line(real_store, tmp_
                          capture_output=True, text=True, timeout=300)  # fmt: skip
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "checkpoint" in run.stderr and ("keypoint" in run.stderr or "muscle" in run.stderr), run.stderr
+
+
+@pytest.mark.slow
+def test_bench_paper_with_real_data_has_a_real_emg_section(real_store, tmp_path):
+    from dataset_builders import make_dataset
+
+    from miakit.bench.paper import get_profile, run_paper
+    from miakit.layout import BODY_25, MUSCLES
+
+    ds = make_dataset(frames=160, exercises=("squat", "running")).assign_coords(keypoint=list(BODY_25), muscle=list(MUSCLES))
+    ds.attrs["muscles"] = list(MUSCLES)
+    tiny = dict(max_steps=2, eval_every=2, warmup_steps=1, window=10, window_lengths=(10,), loeo_exercises=1, transfer_ks=(1,), retrieval_database=100)
+    result = run_paper(ds, tmp_path, profile=get_profile("quick", **tiny), progress=False, real=miakit.open_dataset(real_store))
+    text = result.report.read_text()
+    assert "## Real EMG" in text and "median r of a muscle's own prediction >= 0.5" in text and "`real/report.md`" in text
+    assert (tmp_path / "real" / "units.csv").is_file() and len(result.real.units) == 12
