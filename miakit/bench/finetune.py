@@ -139,7 +139,8 @@ def _write_report(path: Path, ds, base, config, table, runs, names: list[str], w
     note = (
         f"With {len(names)} trials this is a check that the recipe runs, not a measurement: each model learns from "
         f"{'one other trial' if len(names) == 2 else 'the other trials'}, and trials that recorded different muscles "
-        "(a walk's legs, a lift's arm) teach little about each other. Bring more trials of the same task for numbers that mean something."
+        "(a walk's legs, a lift's arm) teach little about each other: a model trained from scratch on trials that never recorded a muscle "
+        "predicts it as a constant, so its r is undefined (shown as -). Bring more trials of the same task for numbers that mean something."
     )
     sections = [
         ("What was done", (

@@ -203,7 +203,7 @@ def score_segments(ds, checkpoint, *, segments=None, predictions: dict | None = 
             finite = [v for v in others.values() if np.isfinite(v)]
             units.append({
                 "segment": ids[s], "trial": trials[s], "view": views[s], "muscle": muscle, "frames": int(np.sum(np.isfinite(own) & np.isfinite(meas))),
-                "r": r, "lag_s": lag / rate, "r_at_lag": r_lag, "p": surrogate_p(own, meas, n=surrogates, seed=(seed, s, mi)),
+                "r": r, "lag_s": lag / rate if np.isfinite(r_lag) else float("nan"), "r_at_lag": r_lag, "p": surrogate_p(own, meas, n=surrogates, seed=(seed, s, mi)),
                 "r_other_side": r_side, "own_beats_other_side": bool(r > r_side) if np.isfinite(r) and np.isfinite(r_side) else None,
                 "r_other_muscles": float(np.mean(finite)) if finite else float("nan"),
                 "own_rank": 1 + sum(v > r for v in finite) if np.isfinite(r) else None,
@@ -243,8 +243,8 @@ def summarize(units, cycles, *, by: str = "view"):
         rows[name] = {
             "units": len(u), "median_r": float(np.nanmedian(u["r"])) if len(u) and np.isfinite(u["r"]).any() else float("nan"),
             "own_beats_other_side": float(side.astype(bool).mean()) if len(side) else float("nan"), "side_units": len(side),
-            "p_below_0.05": float((u["p"] < P_LEVEL).mean()) if len(u) else float("nan"),
-            "median_abs_lag_s": float(np.nanmedian(np.abs(u["lag_s"]))) if len(u) else float("nan"),
+            "p_below_0.05": float((u["p"].dropna() < P_LEVEL).mean()) if u["p"].notna().any() else float("nan"),
+            "median_abs_lag_s": float(np.nanmedian(np.abs(u["lag_s"]))) if u["lag_s"].notna().any() else float("nan"),
             "quad_cycles": len(q), "quad_peak_0_20_predicted": float(in_range(q["predicted_peak_pct"]).mean()) if len(q) else float("nan"),
             "quad_peak_0_20_measured": float(in_range(q["measured_peak_pct"]).mean()) if len(q) else float("nan"),
         }  # fmt: skip

@@ -216,7 +216,10 @@ def train(
     if config.augment == "mirror" and config.predict_mirrored and hasattr(model, "mirror"):
         _mirror_predictions(model, config, frames)
     if init is not None:  # fine-tuning: start from another run's weights (its input scaling included)
-        model.load_state_dict(check_init(init, config, frames, device=device)["model"])
+        try:
+            model.load_state_dict(check_init(init, config, frames, device=device)["model"])
+        except RuntimeError as exc:  # same layout, other sizes (a window the positions do not cover, ...)
+            raise InputError(init, "the checkpoint's weights do not fit this model", field="window/size", found=str(exc).splitlines()[-1][:160]) from None
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sampler = torch.Generator().manual_seed(config.seed)
     meta = _meta(ds, frames, config)
@@ -312,7 +315,8 @@ def check_init(init: str | Path, config: TrainConfig, frames: FrameArrays, *, de
     for name, ours in (("keypoints", list(frames.keypoints)), ("muscles", list(frames.muscles)), ("n_features", frames.n_features)):
         if meta.get(name) is not None and meta[name] != ours:
             hint = " (+subject inputs depend on the dataset's subjects: fine-tune without them)" if name == "n_features" and "subject" in str(config.features) else ""
-            raise InputError(init, f"the dataset's model inputs do not fit the checkpoint{hint}", field=name, expected=meta[name], found=ours)
+            shown = (lambda v: v if not isinstance(v, list) else f"{len(v)}: {', '.join(map(str, v[:3]))}, ...")  # noqa: E731
+            raise InputError(init, f"the dataset's model inputs do not fit the checkpoint{hint}", field=name, expected=shown(meta[name]), found=shown(ours))
     return torch.load(init, map_location=device, weights_only=True)
 
 
