@@ -156,6 +156,7 @@ def train(
     model: ModelName = typer.Option(ModelName.transformer, "--model", help="transformer or cnn (the paper's), or miakit (with its recipe by default: features=body+angles+depth+vel+hold+subject, augment=mirror, batch_size=96, context=2; --set changes any of them)."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a config field, key=value (repeatable), e.g. --set lr=1e-3."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.pt exactly where it stopped."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Start from this checkpoint's weights (fine-tuning; a fresh optimizer). Same model, features and keypoints, e.g. --init runs/t1/checkpoint.pt --set lr=3e-4."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
 ) -> None:
     """Train a model on a dataset's in-distribution training split.
@@ -173,7 +174,7 @@ def train(
     else:
         base = TrainConfig(model=model.value)
     config = apply_overrides(base, set_ or [])
-    result = run_train(miakit.open_dataset(dataset, catalog=catalog), config, out, resume=resume)
+    result = run_train(miakit.open_dataset(dataset, catalog=catalog), config, out, resume=resume, init=init)
     typer.echo(f"best validation RMSE {result.best_val_rmse:.2f} after {result.steps} steps")
     typer.echo(str(result.checkpoint))
 
@@ -208,11 +209,13 @@ def bench(
     typer.echo(str(result.report))
 
 
-from miakit.bench.cli import ablation, paper  # noqa: E402
+from miakit.bench.cli import ablation, finetune, paper, real  # noqa: E402
 from miakit.bench.speed_cli import speed  # noqa: E402
 
 bench_app.command("paper")(paper)
 bench_app.command("ablation")(ablation)
+bench_app.command("real")(real)
+bench_app.command("finetune")(finetune)
 bench_app.command("speed")(speed)
 
 

@@ -17,15 +17,19 @@ def paper(
     dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path."),
     out: Path = typer.Option(..., "--out", help="Folder for report.md, CSV tables and PNG figures."),
     profile: Literal["quick", "default", "full"] = typer.Option("default", "--profile", help="quick (CI minutes), default (over lunch: about an hour on 2 cores, 6 exercises left out) or full (the paper's scale, every exercise left out)."),
+    real: Optional[str] = typer.Option(None, "--real", help="Also score the in-distribution Transformer on real recordings (catalog name or store path, e.g. from miakit import c3d): a Real EMG section, as bench real writes it."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
 ) -> None:
     """The paper's experiments: Table 1 (in-distribution, leave-one-exercise-out), Table 2 (window
-    lengths), Figure 7 (subject transfer), Figure 8 (retrieval similarity), Figure 6 (examples)."""
+    lengths), Figure 7 (subject transfer), Figure 8 (retrieval similarity), Figure 6 (examples).
+
+    Example: miakit bench paper --dataset demo --out runs/paper --profile quick --real data/lab.zarr"""
     import miakit
     from miakit.bench.paper import get_profile, run_paper
 
     chosen = get_profile(profile)  # a bad name fails before the dataset is read
-    result = run_paper(miakit.open_dataset(dataset, catalog=catalog), out, profile=chosen)
+    real_ds = miakit.open_dataset(real, catalog=catalog) if real else None  # a bad store fails before the suite runs
+    result = run_paper(miakit.open_dataset(dataset, catalog=catalog), out, profile=chosen, real=real_ds)
     typer.echo(f"{len(result.experiments)} runs in {result.wall_s:.0f} s")
     typer.echo(str(result.report))
 
@@ -52,3 +56,48 @@ def ablation(
     result = run_ablation(miakit.open_dataset(dataset, catalog=catalog), out, profile=profile, seeds=seed_list, resume=resume)
     typer.echo(result.table[["in_distribution", "in_distribution_vs_paper_%", "loeo", "loeo_vs_paper_%"]].round(2).to_string())
     typer.echo(str(result.markdown))
+
+
+def real(
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="A trained checkpoint (miakit train)."),
+    dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path of real recordings (e.g. miakit import c3d)."),
+    out: Path = typer.Option(..., "--out", help="Folder for report.md, units.csv, cycles.csv, summary.csv and one PNG per segment."),
+    surrogates: int = typer.Option(200, "--surrogates", min=0, help="Phase-randomized surrogates of each prediction for the p-value (0: none)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the surrogates."),
+    max_lag_s: float = typer.Option(1.0, "--max-lag-s", min=0.0, help="Lags searched for the best cross-correlation, +- seconds."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
+) -> None:
+    """A checkpoint on real EMG: per trial, view and recorded muscle, Pearson r, lag, surrogate
+    p-value, specificity against the other side, and where the peaks fall in the gait cycle.
+
+    Example: miakit bench real --checkpoint runs/t1/checkpoint.pt --dataset data/lab.zarr --out runs/real"""
+    import miakit
+    from miakit.bench.real import goal_lines, run_real
+
+    result = run_real(miakit.open_dataset(dataset, catalog=catalog), checkpoint, out, surrogates=surrogates, seed=seed, max_lag_s=max_lag_s)
+    typer.echo(result.summary[["units", "median_r", "own_beats_other_side", "quad_cycles", "quad_peak_0_20_predicted"]].round(2).to_string())
+    for line in goal_lines(result.goals):
+        typer.echo(line.replace("**", ""))
+    typer.echo(str(result.report))
+
+
+def finetune(
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="The checkpoint to start from (e.g. trained on synthetic data)."),
+    dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path of a lab's own recordings (e.g. miakit import c3d)."),
+    out: Path = typer.Option(..., "--out", help="Folder for report.md, finetune.csv and one run folder per held-out trial and method."),
+    steps: int = typer.Option(200, "--steps", min=1, help="Training steps of each run (fine-tuned and from scratch alike)."),
+    lr: float = typer.Option(3e-4, "--lr", help="Peak learning rate of each run."),
+    surrogates: int = typer.Option(200, "--surrogates", min=0, help="Phase-randomized surrogates for each held-out unit's p-value."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
+) -> None:
+    """Leave one trial out: fine-tune the checkpoint on the other trials (all their views), and
+    train the same model from scratch on the same, then score the held-out trial (every view) as
+    bench real does.
+
+    Example: miakit bench finetune --checkpoint runs/t1/checkpoint.pt --dataset data/lab.zarr --out runs/finetune"""
+    import miakit
+    from miakit.bench.finetune import run_finetune
+
+    result = run_finetune(miakit.open_dataset(dataset, catalog=catalog), checkpoint, out, steps=steps, lr=lr, surrogates=surrogates)
+    typer.echo(result.table.round(2).to_string())
+    typer.echo(str(result.report))

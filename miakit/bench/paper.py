@@ -123,6 +123,7 @@ class PaperResult:
     retrieval: dict = field(default_factory=dict)  # 'pose' / 'learned' -> DataFrame (exercise x exercise)
     experiments: object = None  # one row per training or fit: experiment, method, windows, batch, steps, wall_s
     wall_s: float = 0.0
+    real: object = None  # miakit.bench.real.RealResult of the in-distribution Transformer on a real dataset, where given
 
 
 class _Log:
@@ -138,8 +139,12 @@ class _Log:
                           "wall_s": round(wall_s, 2)})  # fmt: skip
 
 
-def run_paper(ds, out: str | Path, *, profile: str | PaperProfile = "default", progress: bool = True) -> PaperResult:
-    """Run the paper's experiments on ``ds`` with ``profile`` and write ``out/report.md``, CSVs and PNGs."""
+def run_paper(ds, out: str | Path, *, profile: str | PaperProfile = "default", progress: bool = True, real=None) -> PaperResult:
+    """Run the paper's experiments on ``ds`` with ``profile`` and write ``out/report.md``, CSVs and PNGs.
+
+    ``real``: a dataset of real recordings (an imported C3D store): the in-distribution Transformer
+    is also scored on it (:func:`miakit.bench.real.run_real`, in ``out/real``) and the report gets
+    a "Real EMG" section."""
     import pandas as pd
 
     from miakit.learn.windows import has_release_split, load_frames, unknown_segments
@@ -187,6 +192,10 @@ def run_paper(ds, out: str | Path, *, profile: str | PaperProfile = "default", p
     experiments = pd.DataFrame(log.rows)
     wall_s = time.perf_counter() - t0
     result = PaperResult(out / "report.md", profile, tables, summary, table2, transfer, retrieval, experiments, wall_s)
+    if real is not None:
+        from miakit.bench.real import run_real
+
+        result.real = run_real(real, out / "runs" / "indist" / "transformer" / "checkpoint.pt", out / "real")
     _write_outputs(result, ds, frames, splits, indist, notes, release)
     return result
 
@@ -619,6 +628,17 @@ def _write_report(result: PaperResult, ds, files: dict, examples: list, notes: l
             "(encoder output averaged over time, L2); cell (i, j): the fraction of exercise i's windows that retrieve exercise j. "
             f"Same-exercise retrieval (mean of the diagonal): {top1}. CSV: `figure8_retrieval_pose.csv`, "
             "`figure8_retrieval_learned.csv`.\n\n" + rep.image(path.parent / "figure8_retrieval.png", path, "retrieval similarity")
+        )))  # fmt: skip
+    if result.real is not None:
+        from miakit.bench.real import goal_lines
+
+        real = result.real
+        shown = real.summary[["units", "median_r", "own_beats_other_side", "quad_cycles", "quad_peak_0_20_predicted"]]
+        sections.append(("Real EMG", (
+            "The in-distribution Transformer on real recordings (trials x views, the muscles each trial recorded): Pearson r of "
+            "its own prediction, how often it beats the other side's prediction of the same muscle, and the fraction of gait "
+            "cycles whose predicted quadriceps peak falls in 0-20% of the cycle. The goals:\n\n" + "\n".join(goal_lines(real.goals))
+            + "\n\n" + rep.markdown_table(shown, index_name="view") + f"\n\nThe whole report: `{real.report.relative_to(path.parent).as_posix()}`."
         )))  # fmt: skip
     if examples:
         sections.append(("Figure 6: predicted vs measured EMG", "\n\n".join(f"{cap}\n\n" + rep.image(png, path, cap) for png, cap in examples)))

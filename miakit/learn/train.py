@@ -220,7 +220,10 @@ def train(
     if "mirror" in config.augment.split("+") and config.predict_mirrored and hasattr(model, "mirror"):
         _mirror_predictions(model, config, frames)
     if init is not None:  # fine-tuning: start from another run's weights (its input scaling included)
-        model.load_state_dict(torch.load(init, map_location=device, weights_only=True)["model"])
+        try:
+            model.load_state_dict(check_init(init, config, frames, device=device)["model"])
+        except RuntimeError as exc:  # same layout, other sizes (a window the positions do not cover, ...)
+            raise InputError(init, "the checkpoint's weights do not fit this model", field="window/size", found=str(exc).splitlines()[-1][:160]) from None
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sampler = torch.Generator().manual_seed(config.seed)
     meta = _meta(ds, frames, config)
@@ -299,6 +302,26 @@ def train(
         history.to_csv(out / "history.csv", index=False)
     ctx.close()
     return TrainResult(out / "checkpoint.pt", out / "last.pt", state["best_val_rmse"], step, history, state["elapsed_s"], stopped, model)
+
+
+def check_init(init: str | Path, config: TrainConfig, frames: FrameArrays, *, device: str = "cpu") -> dict:
+    """The checkpoint ``init`` (loaded), after checking that its model and input layout are this
+    run's: model, features and context of the config; keypoints, muscles and the number of inputs
+    of the data. InputError naming the first difference otherwise (a fresh optimizer is the caller's)."""
+    import torch
+
+    ckpt = load_checkpoint(init, device=device)  # one line for a missing or foreign file
+    theirs, meta = ckpt[1], ckpt[2]
+    for name in ("model", "features", "context"):
+        if getattr(theirs, name) != getattr(config, name):
+            raise InputError(init, f"the checkpoint was trained with another {name}; pass --model / --set {name}=... as it was",
+                             field=name, expected=getattr(theirs, name), found=getattr(config, name))  # fmt: skip
+    for name, ours in (("keypoints", list(frames.keypoints)), ("muscles", list(frames.muscles)), ("n_features", frames.n_features)):
+        if meta.get(name) is not None and meta[name] != ours:
+            hint = " (+subject inputs depend on the dataset's subjects: fine-tune without them)" if name == "n_features" and "subject" in str(config.features) else ""
+            shown = (lambda v: v if not isinstance(v, list) else f"{len(v)}: {', '.join(map(str, v[:3]))}, ...")  # noqa: E731
+            raise InputError(init, f"the dataset's model inputs do not fit the checkpoint{hint}", field=name, expected=shown(meta[name]), found=shown(ours))
+    return torch.load(init, map_location=device, weights_only=True)
 
 
 def _input_frames(first, in_offsets, bounds):
