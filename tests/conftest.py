@@ -27,7 +27,7 @@ def _lock_dir(tmp_path_factory):
         os.environ["MIAKIT_LOCK_DIR"] = before
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real recordings beside the repository (../shared/data); skip where absent."""
     if not SHARED_DATA.is_dir():

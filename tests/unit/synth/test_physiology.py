@@ -29,15 +29,6 @@ def lift(shared_data):
     return trial, synthetic(trial)
 
 
-@pytest.fixture(scope="module")
-def shared_data():  # module-scoped twin of the conftest fixture, so the trials are read once
-    from conftest import SHARED_DATA
-
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real recordings not found at {SHARED_DATA} (they live beside the repository, not in it)")
-    return SHARED_DATA
-
-
 def _in_terminal_swing_or_heel_strike(place: float) -> bool:
     return place >= 88.0 or place <= 10.0
 
