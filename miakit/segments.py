@@ -106,12 +106,13 @@ def assemble(segments: list[Segment], *, muscles: list[str], attrs: dict):
 def with_frame_coords(ds):
     """``ds`` with :data:`miakit.contracts.dataset.FRAME_COORDS` along ``frame``: ``time`` as a
     coordinate, and each frame's segment id, session, subject, exercise and split, repeated from the
-    segment table over the segment lengths (in memory, no frame read). Then
+    segment table over the segment lengths (in memory, 8 bytes per frame and coordinate: object
+    arrays that share the segment table's strings; no frame read). Then
     ``ds.groupby("exercise")`` and ``ds.where(ds.subject == "S01", drop=True)`` work."""
     length = np.asarray(ds["segment_length"].values, dtype=np.int64)
 
-    def per_frame(values) -> np.ndarray:
-        return np.repeat(np.asarray(values), length)
+    def per_frame(values) -> np.ndarray:  # object: one reference per frame to the segment's str (8 bytes)
+        return np.repeat(np.array([str(v) for v in np.asarray(values).tolist()], dtype=object), length)
 
     coords = {"frame_segment": ("frame", per_frame(ds["segment"].values))}
     for name in ("session", "subject", "exercise", "split"):
