@@ -4,8 +4,9 @@ Declared once here (dims, variables, attrs); :func:`validate_dataset` checks a D
 Every writer calls it before writing and every reader after opening.
 
 Store convention: Zarr format 2 with consolidated metadata (``.zmetadata``), chunked along
-``frame`` only, strings as variable-length UTF-8 (dtype ``|O`` with the ``vlen-utf8`` filter, not
-numpy's fixed-width UTF-32 ``<U``, which other Zarr readers refuse), ``attrs["provenance"]`` as JSON
+``frame`` only, strings as variable-length UTF-8 (dtype ``|O`` with the ``vlen-utf8`` filter, the string encoding
+Zarr implementations share, not numpy's fixed-width UTF-32 ``<U``; tensorstore 0.1.86 reads neither,
+google/tensorstore#103, but reads every numeric array), ``attrs["provenance"]`` as JSON
 text (a nested mapping cannot go to netCDF; read it with :func:`provenance_of`). Format 2 because
 its consolidated metadata is specified and read by every Zarr implementation (and by
 intake-xarray); in format 3 consolidated metadata and the ``string`` data type are still zarr-python
