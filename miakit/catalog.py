@@ -237,6 +237,8 @@ def open_dataset(name_or_path: str | Path, *, catalog: str | Path | Catalog | No
 
 def dataset_metadata(ds) -> dict[str, Any]:
     """The small, stable summary a catalog entry carries."""
+    from miakit.contracts.dataset import provenance_of
+
     return {
         "schema": ds.attrs["schema"],
         "rate_hz": float(ds.attrs["rate_hz"]),
@@ -245,7 +247,7 @@ def dataset_metadata(ds) -> dict[str, Any]:
         "subjects": sorted({str(s) for s in ds["segment_subject"].values}),
         "exercises": len({str(s) for s in ds["segment_exercise"].values}),
         "muscles": list(ds.attrs["muscles"]),
-        "pipeline": ds.attrs["provenance"]["pipeline"],
-        "pipeline_sha256": ds.attrs["provenance"]["pipeline_sha256"],
-        "inputs_sha256": ds.attrs["provenance"]["inputs_sha256"],
+        "pipeline": provenance_of(ds)["pipeline"],
+        "pipeline_sha256": provenance_of(ds)["pipeline_sha256"],
+        "inputs_sha256": provenance_of(ds)["inputs_sha256"],
     }

@@ -755,7 +755,9 @@ def _store_matches(out: str | Path, pipeline_sha: str, inputs_sha: str) -> bool:
     from miakit.store import open_store
 
     try:
-        prov = open_store(out).attrs["provenance"]
+        from miakit.contracts.dataset import provenance_of
+
+        prov = provenance_of(open_store(out))
     except MiakitError:
         return False
     return prov.get("pipeline_sha256") == pipeline_sha and prov.get("inputs_sha256") == inputs_sha

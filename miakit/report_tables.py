@@ -74,7 +74,9 @@ def print_dataset_info(ds) -> None:
     c.print(f"[bold]{ds.attrs['schema']}[/]  {ds.sizes['frame']} frames at {ds.attrs['rate_hz']} Hz "
             f"({ds.sizes['frame'] / float(ds.attrs['rate_hz']) / 60:.1f} min), {ds.sizes['segment']} segments, "
             f"{valid.mean():.0%} valid")  # fmt: skip
-    prov = ds.attrs["provenance"]
+    from miakit.contracts.dataset import provenance_of
+
+    prov = provenance_of(ds)
     c.print(f"pipeline {prov['pipeline']} ({prov['pipeline_sha256'][:12]}), inputs {prov['inputs_sha256'][:12]}, "
             f"miakit {prov['miakit_version']}, built {prov['built_at']}")  # fmt: skip
     table = Table(title="minutes of valid data per subject and exercise")

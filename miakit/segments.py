@@ -101,3 +101,47 @@ def assemble(segments: list[Segment], *, muscles: list[str], attrs: dict):
     ds["time"].attrs["units"] = "s"
     ds["keypoints"].attrs["units"] = "pixels"
     return ds
+
+
+def with_frame_coords(ds):
+    """``ds`` with :data:`miakit.contracts.dataset.FRAME_COORDS` along ``frame``: ``time`` as a
+    coordinate, and each frame's segment id, session, subject, exercise and split, repeated from the
+    segment table over the segment lengths (in memory, 8 bytes per frame and coordinate: object
+    arrays that share the segment table's strings; no frame read). Then
+    ``ds.groupby("exercise")`` and ``ds.where(ds.subject == "S01", drop=True)`` work."""
+    length = np.asarray(ds["segment_length"].values, dtype=np.int64)
+
+    def per_frame(values) -> np.ndarray:  # object: one reference per frame to the segment's str (8 bytes)
+        return np.repeat(np.array([str(v) for v in np.asarray(values).tolist()], dtype=object), length)
+
+    coords = {"frame_segment": ("frame", per_frame(ds["segment"].values))}
+    for name in ("session", "subject", "exercise", "split"):
+        coords[name] = ("frame", per_frame(ds[f"segment_{name}"].values))
+    return ds.assign_coords(coords).set_coords("time")
+
+
+def without_frame_coords(ds):
+    """``ds`` as it is stored: the derived frame coordinates dropped, ``time`` a data variable."""
+    from miakit.contracts.dataset import FRAME_COORDS
+
+    ds = ds.drop_vars([n for n in FRAME_COORDS if n != "time" and n in ds.coords])
+    return ds.reset_coords("time") if "time" in ds.coords else ds
+
+
+def segment_frames(ds, segment: str | int):
+    """The frames of one segment (by id or index), with ``time`` as its index: within a segment
+    time is unique and rising, so ``segment_frames(ds, "S01-squat").sel(time=slice(2, 4))`` selects
+    seconds 2 to 4 of that segment."""
+    ids = [str(s) for s in ds["segment"].values]
+    if isinstance(segment, str):
+        if segment not in ids:
+            from miakit.errors import DatasetError
+
+            raise DatasetError("<dataset>", "no such segment", field="segment", expected=ids[:5], found=segment)
+        segment = ids.index(segment)
+    start, n = int(ds["segment_start"].values[segment]), int(ds["segment_length"].values[segment])
+    part = ds.isel(frame=slice(start, start + n))
+    if "time" not in part.coords:
+        part = part.set_coords("time")
+    part = part.assign_coords(time=("frame", np.asarray(part["time"].values), part["time"].attrs))
+    return part.set_xindex("time")

@@ -1,7 +1,7 @@
 """Read and write built datasets (contract 2) as Zarr stores, local paths or any fsspec URL.
 
 One convention everywhere: :data:`miakit.contracts.dataset.ZARR_OPTIONS` (Zarr format 2,
-consolidated metadata), chunks along ``frame`` only, every chunk written (also those that hold only
+consolidated metadata; strings variable-length UTF-8, provenance JSON text: :func:`for_storage`), chunks along ``frame`` only, every chunk written (also those that hold only
 fill values), so a missing chunk file always means a damaged store.
 
 **What miakit may replace.** Every store miakit writes carries a mark in its root attrs,
@@ -25,7 +25,8 @@ to free the space. A build that dies midway leaves the previous store untouched.
 dtypes and attrs from the metadata, and, for stores with the marker, that every chunk file is present
 (one listing of the store, no chunk read). A local store is pinned on Linux (its folder is held open,
 so a swap during a lazy read does not mix two builds) and a chunk that goes missing while reading is
-an error, not fill values. ``deep=True`` also reads the data and checks its values (finite EMG, times
+an error, not fill values. The opened Dataset has the frame coordinates (``time``, ``subject``,
+``exercise``, ... along ``frame``, derived from the segment table; :func:`as_read`). ``deep=True`` also reads the data and checks its values (finite EMG, times
 and keypoints in valid frames, scores in [0, 1]).
 
 Builds of one store are serialized by a lock keyed by the resolved store (a path and a
@@ -144,7 +145,15 @@ def is_miakit_store(location: str | Path, kinds: tuple[str, ...] = ("dataset",),
     if "dataset" not in kinds:
         return False
     attrs = _read_json(location, ".zattrs", storage_options)  # a store of an older miakit
-    return isinstance(attrs, dict) and attrs.get("schema") == SCHEMA and isinstance(attrs.get("provenance"), dict) and "miakit_version" in attrs["provenance"]
+    if not isinstance(attrs, dict) or attrs.get("schema") != SCHEMA:
+        return False
+    prov = attrs.get("provenance")
+    if isinstance(prov, str):
+        try:
+            prov = json.loads(prov)
+        except ValueError:
+            return False
+    return isinstance(prov, dict) and "miakit_version" in prov
 
 
 # -- the one check of every --out --------------------------------------------------------------
@@ -345,12 +354,25 @@ def finalize(url: str | Path, *, storage_options: dict | None = None) -> None:
     zarr.consolidate_metadata(group.store)
 
 
+def for_storage(ds):
+    """``ds`` as a store holds it: no derived frame coordinates (``time`` a data variable), strings
+    as variable-length UTF-8 (object dtype: Zarr's ``vlen-utf8``), provenance as JSON text."""
+    from miakit.contracts.dataset import provenance_of
+    from miakit.segments import without_frame_coords
+
+    ds = without_frame_coords(ds)
+    strings = {name: var.astype(object) for name, var in ds.variables.items() if var.dtype.kind in "UT"}
+    ds = ds.assign_coords({n: v for n, v in strings.items() if n in ds.coords}).assign({n: v for n, v in strings.items() if n not in ds.coords})
+    ds.attrs = {**ds.attrs, "provenance": json.dumps(provenance_of(ds), sort_keys=True)}
+    return ds
+
+
 def write_dataset(ds, url: str | Path, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES, storage_options: dict | None = None, progress: bool = False) -> None:
     """Validate ``ds`` and write it as a new store at ``url``: built beside (template, regions,
     finalize), then swapped in (see the module docstring). ``url`` must be new, empty or a store
     miakit wrote (:func:`check_output`). A full disk or another write error leaves the previous
     store as it was and is one line."""
-    validate_dataset(ds, where=str(url), deep=True)
+    ds = for_storage(validate_dataset(ds, where=str(url), deep=True))
 
     def write(staging: str) -> None:
         write_template(ds, staging, chunk_frames=chunk_frames, storage_options=storage_options)
@@ -635,4 +657,27 @@ def open_store(url: str | Path, *, validate: bool = True, storage_options: dict 
             check_chunks(url, storage_options=storage_options, root=getattr(store, "root", None))
     # The segment table is tiny and read constantly: hold it in memory, keep the frames lazy.
     table = [name for name, var in ds.data_vars.items() if var.dims == ("segment",)]
-    return ds.assign({name: ds[name].load() for name in table})
+    ds = ds.assign({name: ds[name].load() for name in table})
+    return as_read(ds)
+
+
+def as_read(ds):
+    """An opened store as readers see it: strings (variable-length on disk, read as numpy
+    StringDType) as fixed-width numpy strings in memory, as older stores gave them; attrs that
+    netCDF can hold (``complete`` dropped: an opened store is complete; the mark as JSON text);
+    and the frame coordinates (:func:`miakit.segments.with_frame_coords`)."""
+    import numpy as np
+
+    from miakit.segments import with_frame_coords
+
+    small = {name: var for name, var in ds.variables.items() if var.dtype.kind == "T" and "frame" not in var.dims}
+    fixed = {name: (var.dims, np.array(var.values.tolist(), dtype=str).reshape(var.shape), var.attrs) for name, var in small.items()}
+    ds = ds.assign_coords({n: v for n, v in fixed.items() if n in ds.coords}).assign({n: v for n, v in fixed.items() if n not in ds.coords})
+    attrs = {k: v for k, v in ds.attrs.items() if k != "complete"}
+    if isinstance(attrs.get(MARKER), dict):
+        attrs[MARKER] = json.dumps(attrs[MARKER], sort_keys=True)
+    ds.attrs = attrs
+    try:
+        return with_frame_coords(ds)
+    except (KeyError, ValueError):  # validate=False on a store whose segment table does not tile the frames
+        return ds

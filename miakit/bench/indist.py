@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from miakit.contracts.dataset import UNKNOWN_EXERCISE
+from miakit.contracts.dataset import UNKNOWN_EXERCISE, provenance_of
 from miakit.errors import InputError
 from miakit.learn import metrics
 from miakit.learn.models import NearestNeighbour, RandomBaseline
@@ -152,7 +152,7 @@ def _write_report(out, ds, table, per_muscle, pearson, overall, preds, y_test, s
         ("Setup", "\n".join([
             f"- dataset: {ds.sizes['frame']} frames, {ds.sizes['segment']} segments, "
             f"{len(set(ds['segment_subject'].values.astype(str).tolist()))} subjects, {n_named} exercises; "
-            f"provenance {ds.attrs.get('provenance', {}).get('pipeline', '?')} {str(ds.attrs.get('provenance', {}).get('pipeline_sha256', ''))[:12]}",
+            f"provenance {provenance_of(ds).get('pipeline', '?')} {str(provenance_of(ds).get('pipeline_sha256', ''))[:12]}",
             f"- split: in-distribution, last {config.test_fraction:.0%} of each subject x exercise in time for test, "
             f"then validation ({config.val_fraction:.0%} of the rest), gaps of one window; windows of {config.window} steps; "
             f"{splits.sizes()['train']} train (stride {config.stride}), {splits.sizes()['val']} validation, "

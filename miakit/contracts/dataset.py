@@ -4,9 +4,14 @@ Declared once here (dims, variables, attrs); :func:`validate_dataset` checks a D
 Every writer calls it before writing and every reader after opening.
 
 Store convention: Zarr format 2 with consolidated metadata (``.zmetadata``), chunked along
-``frame`` only. Format 2 because its string and bool types and its consolidated metadata are
-specified and read by every Zarr implementation (and by intake-xarray); format 3 still marks both
-as unstable. The writer, the reader and the catalog all use :data:`ZARR_OPTIONS`. Every chunk is
+``frame`` only, strings as variable-length UTF-8 (dtype ``|O`` with the ``vlen-utf8`` filter, the string encoding
+Zarr implementations share, not numpy's fixed-width UTF-32 ``<U``; tensorstore 0.1.86 reads neither,
+google/tensorstore#103, but reads every numeric array), ``attrs["provenance"]`` as JSON
+text (a nested mapping cannot go to netCDF; read it with :func:`provenance_of`). Format 2 because
+its consolidated metadata is specified and read by every Zarr implementation (and by
+intake-xarray); in format 3 consolidated metadata and the ``string`` data type are still zarr-python
+extensions outside the specification. Stores of older miakit (fixed-width strings, provenance a
+mapping) still open. The writer, the reader and the catalog all use :data:`ZARR_OPTIONS`. Every chunk is
 written (also one holding only fill values), so a missing chunk file is damage: the reader
 (:func:`miakit.store.open_store`) refuses it instead of reading fill values.
 """
@@ -29,13 +34,13 @@ UNKNOWN_EXERCISE = "unknown"
 exercise. Splits by exercise and the benchmarks leave such segments out, or group them, and say so."""
 
 DIMS = ("frame", "muscle", "keypoint", "space", "segment")
-COORDS = {"muscle": "U", "keypoint": "U", "space": "U", "segment": "U"}
+COORDS = {"muscle": "UT", "keypoint": "UT", "space": "UT", "segment": "UT"}  # T: numpy StringDType (vlen-utf8 read back)
 
 
 @dataclass(frozen=True)
 class Var:
     dims: tuple[str, ...]
-    kind: str  # numpy dtype kind(s): f float, i signed int, b bool, U/O string
+    kind: str  # numpy dtype kind(s): f float, i signed int, b bool, U/O/T string
     doc: str
     required: bool = True
     dtype: str | None = None  # the exact dtype, where the contract fixes it
@@ -47,29 +52,29 @@ VARIABLES: dict[str, Var] = {
     "keypoint_score": Var(("frame", "keypoint"), "f", "keypoint confidence in [0, 1]; 0 where missing", dtype="float32"),
     "time": Var(("frame",), "f", "seconds from the start of the frame's segment"),
     "valid": Var(("frame",), "b", "both modalities present and every check passed"),
-    "segment_session": Var(("segment",), "UO", "the session (or release clip group) it came from"),
-    "segment_subject": Var(("segment",), "UO", "subject id"),
-    "segment_exercise": Var(("segment",), "UO", f"exercise id, or {UNKNOWN_EXERCISE!r} where the session named none"),
-    "segment_split": Var(("segment",), "UO", "a split the source defines (train, val), else ''"),
+    "segment_session": Var(("segment",), "UOT", "the session (or release clip group) it came from"),
+    "segment_subject": Var(("segment",), "UOT", "subject id"),
+    "segment_exercise": Var(("segment",), "UOT", f"exercise id, or {UNKNOWN_EXERCISE!r} where the session named none"),
+    "segment_split": Var(("segment",), "UOT", "a split the source defines (train, val), else ''"),
     "segment_start": Var(("segment",), "i", "index of the segment's first frame"),
     "segment_length": Var(("segment",), "i", "number of frames in the segment"),
     "segment_image_width": Var(("segment",), "i", "width of the source image, pixels"),
     "segment_image_height": Var(("segment",), "i", "height of the source image, pixels"),
-    "segment_source": Var(("segment",), "UO", "what produced it: synthetic, recording, mia-release, uci-emg"),
-    "segment_flags": Var(("segment",), "UO", "comma-separated flags, such as 'truncated', or ''"),
+    "segment_source": Var(("segment",), "UOT", "what produced it: synthetic, recording, mia-release, uci-emg"),
+    "segment_flags": Var(("segment",), "UOT", "comma-separated flags, such as 'truncated', or ''"),
     "emg_clean": Var(
         ("frame", "muscle"), "f", "noise-free activation where known (synthetic data)", required=False, dtype="float32"
     ),
     # Optional, written by the lab importers (miakit import c3d / trc): one trial seen by several
     # virtual cameras, muscles a recording lacks, and gait events (an ``event`` dim of its own).
-    "segment_view": Var(("segment",), "UO", "the camera view: front, side, yawNN (virtual cameras)", required=False),
+    "segment_view": Var(("segment",), "UOT", "the camera view: front, side, yawNN (virtual cameras)", required=False),
     "segment_yaw_deg": Var(("segment",), "f", "the camera's yaw from the subject's front, degrees, positive toward the subject's right", required=False),
     "muscle_present": Var(("segment", "muscle"), "b", "false where the recording has no such muscle (its emg is NaN)", required=False),
     "event_segment": Var(("event",), "i", "index of the event's segment", required=False),
     "event_time": Var(("event",), "f", "seconds from the start of the event's segment", required=False),
-    "event_kind": Var(("event",), "UO", "foot_strike or foot_off", required=False),
-    "event_side": Var(("event",), "UO", "left, right or ''", required=False),
-    "event_origin": Var(("event",), "UO", "file (the recording's own) or zeni (detected)", required=False),
+    "event_kind": Var(("event",), "UOT", "foot_strike or foot_off", required=False),
+    "event_side": Var(("event",), "UOT", "left, right or ''", required=False),
+    "event_origin": Var(("event",), "UOT", "file (the recording's own) or zeni (detected)", required=False),
 }
 EVENT_VARS = ("event_segment", "event_time", "event_kind", "event_side", "event_origin")
 
@@ -86,6 +91,18 @@ OPTIONAL_ATTRS = {
     "(keypoints all missing; valid then concerns the EMG alone)",
     "complete": "false while a build writes the store (readers refuse it), true after",
 }
+FRAME_COORDS = {
+    "time": "seconds from the start of the frame's segment (a data variable on disk)",
+    "frame_segment": "the id of the frame's segment (the segment dim keeps its own coordinate, segment)",
+    "session": "segment_session of the frame's segment",
+    "subject": "segment_subject of the frame's segment",
+    "exercise": "segment_exercise of the frame's segment",
+    "split": "segment_split of the frame's segment",
+}
+"""Non-index coordinates along ``frame`` that :func:`miakit.store.open_store` adds (derived from the
+segment table, never stored): ``ds.groupby("exercise")``, ``ds.where(ds.subject == "S01", drop=True)``.
+``time`` restarts at 0 in every segment: select one segment first (:func:`miakit.segments.segment_frames`),
+then ``.sel(time=...)``."""
 PROVENANCE_KEYS = ("pipeline", "pipeline_sha256", "inputs_sha256", "miakit_version", "built_at")
 
 
@@ -111,7 +128,7 @@ def validate_dataset(ds, *, where: str = "<dataset>", deep: bool = False):
     if list(ds["space"].values) != ["x", "y"]:
         raise DatasetError(where, "wrong space coordinate", field="space", expected="['x', 'y']", found=list(ds["space"].values))
     for name, var in VARIABLES.items():
-        if name not in ds.data_vars:
+        if name not in ds.data_vars and not (name in FRAME_COORDS and name in ds.coords):
             if var.required:
                 raise DatasetError(where, "missing variable", field=name, expected=f"{name}{var.dims}: {var.doc}", found="nothing")
             continue
@@ -160,9 +177,26 @@ def _check_attrs(ds, where: str) -> None:
     modalities = attrs.get("modalities", ["emg", "pose"])
     if not isinstance(modalities, (list, tuple)) or not all(isinstance(m, str) for m in modalities) or not set(modalities) <= {"emg", "pose"} or "emg" not in modalities:
         raise DatasetError(where, "unknown modalities", field="attrs.modalities", expected="['emg', 'pose'] or ['emg']", found=modalities)
-    prov = attrs["provenance"]
-    if not isinstance(prov, dict) or any(k not in prov for k in PROVENANCE_KEYS):
+    prov = provenance_of(attrs, where=where)
+    if any(k not in prov for k in PROVENANCE_KEYS):
         raise DatasetError(where, "incomplete provenance", field="attrs.provenance", expected=list(PROVENANCE_KEYS), found=prov)
+
+
+def provenance_of(ds_or_attrs, *, where: str = "<dataset>") -> dict:
+    """``attrs["provenance"]`` as a mapping: stored as JSON text (so ``ds.to_netcdf()`` works),
+    a mapping in memory and in stores of older miakit; both are read here."""
+    import json
+
+    attrs = getattr(ds_or_attrs, "attrs", ds_or_attrs)
+    prov = attrs.get("provenance")
+    if isinstance(prov, str):
+        try:
+            prov = json.loads(prov)
+        except ValueError:
+            raise DatasetError(where, "provenance is not JSON", field="attrs.provenance", expected="JSON text of a mapping", found=prov[:80]) from None
+    if not isinstance(prov, dict):
+        raise DatasetError(where, "incomplete provenance", field="attrs.provenance", expected=list(PROVENANCE_KEYS), found=prov)
+    return prov
 
 
 def _check_segments(ds, where: str) -> None:

@@ -95,7 +95,10 @@ def where_of(dataset: Any) -> str:
 
 def dataset_label(ds) -> str:
     """A short name for titles: the pipeline (or importer) that built the dataset."""
+    import json
+
     prov = ds.attrs.get("provenance", {}) or {}
+    prov = json.loads(prov) if isinstance(prov, str) else prov  # JSON text in stores, a mapping in memory
     return str(prov.get("pipeline", "dataset"))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import miakit
 from miakit.pipeline import build_dataset
+from miakit.contracts.dataset import provenance_of
 
 
 def test_serial_and_two_workers_identical(session_factory, tmp_path):
@@ -15,7 +16,7 @@ def test_serial_and_two_workers_identical(session_factory, tmp_path):
     serial = miakit.open_dataset(tmp_path / "serial.zarr").load()
     two = miakit.open_dataset(tmp_path / "two.zarr").load()
     assert serial.drop_attrs().identical(two.drop_attrs())
-    assert serial.attrs["provenance"]["inputs_sha256"] == two.attrs["provenance"]["inputs_sha256"]
+    assert provenance_of(serial)["inputs_sha256"] == provenance_of(two)["inputs_sha256"]
 
 
 def test_build_on_an_existing_dask_cluster(session_factory, tmp_path):

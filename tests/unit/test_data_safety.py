@@ -24,6 +24,7 @@ import pytest
 import miakit
 from dataset_builders import make_dataset
 from miakit.errors import DatasetError, MiakitError
+from miakit.segments import without_frame_coords
 from miakit.store import is_miakit_store, open_store, write_dataset
 
 
@@ -388,7 +389,7 @@ def test_a_full_disk_while_writing_leaves_the_previous_store(error):
     assert full.written > full.limit  # the error came from a real write
     full.limit = None
     kept = open_store(url).load()
-    assert kept.drop_attrs().identical(old.drop_attrs())
+    assert without_frame_coords(kept).drop_attrs().identical(old.drop_attrs())  # frame coords: derived on open
     assert not full().exists("/lab/.ds.zarr.miakit-new")
 
 

@@ -12,6 +12,7 @@ import miakit
 from miakit.errors import InputError, PipelineError
 from miakit.layout import MUSCLES
 from miakit.pipeline import build_dataset, load_pipeline
+from miakit.contracts.dataset import provenance_of
 
 
 def _tree_digest(root: Path) -> str:
@@ -65,7 +66,7 @@ def test_rebuild_is_a_no_op_and_force_gives_identical_data(session_factory, tmp_
     build_dataset(tmp_path / "sessions", out, progress=False, force=True)
     second = miakit.open_dataset(out).load()
     assert first.drop_attrs().identical(second.drop_attrs())
-    assert first.attrs["provenance"]["inputs_sha256"] == second.attrs["provenance"]["inputs_sha256"]
+    assert provenance_of(first)["inputs_sha256"] == provenance_of(second)["inputs_sha256"]
 
 
 def test_changed_input_or_pipeline_rebuilds(session_factory, tmp_path):
@@ -79,7 +80,7 @@ def test_changed_input_or_pipeline_rebuilds(session_factory, tmp_path):
     (tmp_path / "p.yaml").write_text(spec)
     result = build_dataset(tmp_path / "sessions", out, pipeline=tmp_path / "p.yaml", progress=False)
     assert not result.up_to_date
-    assert miakit.open_dataset(out).attrs["provenance"]["pipeline_definition"]["stages"][4] == {"emg_to_grid": {"max_gap_s": 0.25}}
+    assert provenance_of(miakit.open_dataset(out))["pipeline_definition"]["stages"][4] == {"emg_to_grid": {"max_gap_s": 0.25}}
 
 
 def test_bad_sessions_are_left_out_with_reason(session_factory, tmp_path):

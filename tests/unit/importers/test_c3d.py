@@ -14,6 +14,7 @@ from miakit.errors import InputError
 from miakit.importers.c3d import read_c3d
 from miakit.importers.lab import EMG_DEFAULTS, facing_direction, load_trials, parse_views, trial_joints, trial_segments, vertical_axis, zeni_events
 from miakit.layout import BODY_25, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES
+from miakit.contracts.dataset import provenance_of
 
 pytest.importorskip("ezc3d")
 
@@ -94,7 +95,7 @@ def test_event_times_count_from_the_trial_start_and_zeni_agrees(shared_data):
 def test_box_lift_gives_the_right_arm_and_leaves_the_legs_missing(shared_data):
     ds, report = _load(str(shared_data / LIFT), "front", "right")
     assert report.skipped == []
-    info = ds.attrs["provenance"]["trials"][0]
+    info = provenance_of(ds)["trials"][0]
     assert info["channels"] == {"RightBicep": ["Biceps.EMG4"], "RightTricep": ["Triceps.EMG5"]}
     present = dict(zip(MUSCLES, ds["muscle_present"].values[0].tolist()))
     assert present == {m: m in ("RightBicep", "RightTricep") for m in MUSCLES}
@@ -165,8 +166,8 @@ def test_store_passes_the_contract_and_trains(shared_data, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == str(tmp_path / "lab.zarr")
     ds = miakit.open_dataset("lab", catalog=catalog)
-    assert ds.sizes["segment"] == 4 and ds.attrs["provenance"]["pipeline"] == "import-c3d"
-    assert [t["mapping"] for t in ds.attrs["provenance"]["trials"]] == ["plug-in-gait", "isb-anatomical"]
+    assert ds.sizes["segment"] == 4 and provenance_of(ds)["pipeline"] == "import-c3d"
+    assert [t["mapping"] for t in provenance_of(ds)["trials"]] == ["plug-in-gait", "isb-anatomical"]
     assert ds["muscle_present"].values.sum(axis=1).tolist() == [4, 4, 2, 2]
     train = cli(
         "train", "--dataset", "lab", "--catalog", str(catalog), "--out", str(tmp_path / "run"),

@@ -12,6 +12,7 @@ from miakit.importers.c3d import read_c3d
 from miakit.importers.lab import load_trials, parse_views, trial_joints
 from miakit.importers.markerset import load_mapping, normalize_label, shipped_mappings
 from miakit.layout import BODY_25
+from miakit.contracts.dataset import provenance_of
 
 
 def test_labels_are_normalized():
@@ -53,9 +54,9 @@ joints:
     assert np.allclose(joints.xyz[:, BODY_25.index("RKnee")], markers["RKNE"], equal_nan=True)
     assert np.isnan(joints.xyz[:, BODY_25.index("RWrist")]).all()
     ds, _ = load_trials([walk], read_c3d, pipeline="import-c3d", views=parse_views("front"), mapping=mapping)
-    trial = ds.attrs["provenance"]["trials"][0]
+    trial = provenance_of(ds)["trials"][0]
     assert trial["mapping"] == "our-lab" and trial["mapping_source"] == str(tmp_path / "lab.yaml") and len(trial["mapping_sha256"]) == 64
-    assert ds.attrs["provenance"]["parameters"]["mapping"]["sha256"] == trial["mapping_sha256"]
+    assert provenance_of(ds)["parameters"]["mapping"]["sha256"] == trial["mapping_sha256"]
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from miakit.contracts.dataset import validate_dataset
 from miakit.errors import InputError
 from miakit.importers.mia_release import RELEASE_MUSCLES, find_clips, import_mia_release, load_mia_release
 from miakit.store import open_store
+from miakit.contracts.dataset import provenance_of
 
 CLIPS = {
     ("train", "Subject0", "FrontKick"): [0, 1, 2, 5, 6],  # two runs: 0-2 and 5-6
@@ -146,18 +147,18 @@ def test_written_store_opens_and_carries_provenance(release: Path, tmp_path: Pat
     catalog = tmp_path / "catalog.yaml"
     report = import_mia_release(release, out, catalog=catalog, name="mia-small")
     ds = open_store(out)
-    prov = ds.attrs["provenance"]
+    prov = provenance_of(ds)
     assert prov["pipeline"] == "import-mia-release" and len(prov["inputs_sha256"]) == 64
     assert ds.sizes["frame"] == report.n_frames == 420
     assert open_catalog(catalog)["mia-small"].open().sizes["segment"] == 9
 
     # same inputs, same hashes; a changed clip changes the input hash
     ds2, _ = load_mia_release(release)
-    assert ds2.attrs["provenance"]["inputs_sha256"] == prov["inputs_sha256"]
-    assert ds2.attrs["provenance"]["pipeline_sha256"] == prov["pipeline_sha256"]
+    assert provenance_of(ds2)["inputs_sha256"] == prov["inputs_sha256"]
+    assert provenance_of(ds2)["pipeline_sha256"] == prov["pipeline_sha256"]
     np.save(release / "train/Subject0/FrontKick/0/emgvalues.npy", clip_emg(0) + 1)
     ds3, _ = load_mia_release(release)
-    assert ds3.attrs["provenance"]["inputs_sha256"] != prov["inputs_sha256"]
+    assert provenance_of(ds3)["inputs_sha256"] != prov["inputs_sha256"]
 
 
 def test_not_a_release(tmp_path: Path):

@@ -16,6 +16,7 @@ from miakit.importers.opensim import read_sto, read_trc, read_trial, write_sto, 
 from miakit.layout import BODY_25
 from miakit.stages.emg import band_pass, envelope, rectify
 from miakit.store import open_store
+from miakit.contracts.dataset import provenance_of
 
 pytest.importorskip("ezc3d")
 
@@ -60,7 +61,7 @@ def test_trc_import_matches_the_c3d_import(walk, shared_data, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     ds = open_store(tmp_path / "trc.zarr")
     ref, _ = load_trials([shared_data / "mocap" / "gaitalytics-walk.c3d"], read_c3d, pipeline="import-c3d", views=parse_views("front"))
-    assert ds.attrs["provenance"]["pipeline"] == "import-trc"
+    assert provenance_of(ds)["pipeline"] == "import-trc"
     assert np.allclose(ds["emg"].values, ref["emg"].values, rtol=1e-4, atol=1e-3, equal_nan=True)  # the same raw EMG, the same stages
     # No subject parameters in a .trc: knee and ankle widths take the mapping's defaults (a few mm off).
     kp, kp_ref = ds["keypoints"].values, ref["keypoints"].values

@@ -14,6 +14,7 @@ from miakit.importers.uci import find_uci_files, import_uci, load_uci, read_uci_
 from miakit.layout import MUSCLES
 from miakit.stages.emg import condition_raw
 from miakit.store import open_store
+from miakit.contracts.dataset import provenance_of
 
 UCI = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "emg" / "uci-physical-action"
 pytestmark = pytest.mark.skipif(not UCI.is_dir(), reason=f"the UCI EMG recordings are not at {UCI} (../shared/data is absent)")
@@ -109,7 +110,7 @@ def test_import_writes_a_store_and_the_cli_prints_a_summary(tmp_path: Path):
     report = import_uci(root, out, catalog=tmp_path / "catalog.yaml", name="uci")
     ds = open_store(out)
     assert ds.sizes["segment"] == 6 == report.n_segments
-    prov = ds.attrs["provenance"]
+    prov = provenance_of(ds)
     assert prov["pipeline"] == "import-uci-emg" and len(prov["pipeline_sha256"]) == 64 and len(prov["inputs_sha256"]) == 64
     assert ds.attrs["emg_units"] == "microvolts (RMS envelope)"
     assert open_catalog(tmp_path / "catalog.yaml")["uci"].open().sizes["frame"] == ds.sizes["frame"]
@@ -118,8 +119,8 @@ def test_import_writes_a_store_and_the_cli_prints_a_summary(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert "sub03" in result.output and "6 segments" in result.output
     other = open_store(tmp_path / "cli.zarr")
-    assert other.attrs["provenance"]["inputs_sha256"] == prov["inputs_sha256"]
-    assert other.attrs["provenance"]["pipeline_sha256"] != prov["pipeline_sha256"]  # other parameters
+    assert provenance_of(other)["inputs_sha256"] == prov["inputs_sha256"]
+    assert provenance_of(other)["pipeline_sha256"] != prov["pipeline_sha256"]  # other parameters
 
 
 def test_not_the_uci_set(tmp_path: Path):
