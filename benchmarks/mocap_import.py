@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from miakit.contracts.dataset import provenance_of
 from miakit.importers.c3d import read_c3d
 from miakit.importers.lab import load_trials, parse_views, trial_joints
 from miakit.layout import BODY_25
@@ -43,7 +44,7 @@ def main() -> None:
         if not any(o in markers for o in OUTPUTS.values()):
             print("  (no model joint centres in this file to compare with)")
         ds, _ = load_trials([path], read_c3d, pipeline="import-c3d", views=parse_views("front"), side=side)
-        info = ds.attrs["provenance"]["trials"][0]
+        info = provenance_of(ds)["trials"][0]
         for muscle, labels in info["channels"].items():
             print(f"  {muscle:15s} <- {' + '.join(labels)} (mean of envelopes)")
         print(f"  clipped samples: {info['clipped_samples'] or 'none'}; events: {info['events']}")

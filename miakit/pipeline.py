@@ -129,11 +129,14 @@ def _names_pose(folder: str) -> bool | None:
         if not is_url(folder):
             meta = read_meta(folder)
             return meta.video is not None or meta.keypoints is not None
+        from miakit.contracts.session import MAX_META_BYTES
+        from miakit.safe_yaml import load_yaml
+
         fs, path = _fs(folder)
         target = path.rstrip("/") + "/" + SESSION_FILE
-        if fs.size(target) > 1 << 20:
+        if fs.size(target) > MAX_META_BYTES:
             return None
-        data = yaml.safe_load(fs.cat_file(target))
+        data = load_yaml(fs.cat_file(target), where=target, max_bytes=MAX_META_BYTES)
         return isinstance(data, dict) and bool(data.get("video") or data.get("keypoints"))
     except Exception:  # unreadable here is the build's to report, with the session's reason
         return None
@@ -502,7 +505,7 @@ def exercise_intervals(folder: Path, meta: SessionMeta) -> list[tuple[str, float
     """
     if meta.exercise:
         return [(meta.exercise, -np.inf, np.inf)]
-    from miakit.contracts.session import EVENTS_FILE, read_events
+    from miakit.contracts.session import read_events
 
     events = read_events(folder)
     markers = events[events["kind"] == "marker"].sort_values("host_time", kind="stable")

@@ -26,6 +26,7 @@ from pathlib import Path
 from IPython.display import display
 
 import miakit
+from miakit.contracts.dataset import provenance_of
 
 def _first_existing(*paths):
     return next((str(p) for p in map(Path, paths) if p.exists()), str(paths[0]))
@@ -57,7 +58,7 @@ ds"""),
 segments = ds[[name for name in ds.data_vars if name.startswith("segment_")]].to_dataframe()
 segments.columns = [c.removeprefix("segment_") for c in segments.columns]
 print(f"{ds.sizes['frame']} frames ({ds.sizes['frame'] / ds.attrs['rate_hz'] / 60:.1f} min), {ds.sizes['segment']} segments, "
-      f"EMG in {ds.attrs['emg_units']}, built by {ds.attrs['provenance']['pipeline']}")
+      f"EMG in {ds.attrs['emg_units']}, built by {provenance_of(ds)['pipeline']}")
 segments.head(10)"""),
     ("markdown", "## At a glance\nValid minutes per subject and exercise; the EMG of each muscle over valid frames."),
     ("code", """\

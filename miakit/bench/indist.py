@@ -168,7 +168,7 @@ def _write_report(out, ds, table, per_muscle, pearson, overall, preds, y_test, s
     if history.exists() and train_wall_s is not None:
         curve = rep.plot_history(
             pd.read_csv(history), out / "training_curve.png", units=str(meta.get("emg_units") or ds.attrs.get("emg_units", "")),
-            title=f"the paper's Transformer on {ds.attrs.get('provenance', {}).get('pipeline', 'the dataset')}",
+            title=f"the paper's Transformer on {provenance_of(ds).get('pipeline', 'the dataset')}",
         )  # fmt: skip
         sections.insert(3, ("Training", rep.image(curve, path, "training curve")))
     return rep.write_report(path, title="In-distribution benchmark", sections=sections)

@@ -538,7 +538,7 @@ def _plot_transfer(table, path: Path) -> Path:
 
 
 def _plot_retrieval(matrices: dict, path: Path) -> Path:
-    from miakit.bench.report import _pyplot, _save
+    from miakit.bench.report import _pyplot
 
     plt = _pyplot()
     n = len(next(iter(matrices.values())))

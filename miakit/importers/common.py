@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 
 from miakit.errors import InputError
 from miakit.segments import Segment, assemble  # noqa: F401  (the importers' building blocks)

@@ -16,8 +16,7 @@ import csv
 import shutil
 import threading
 import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from miakit.contracts.session import VIDEO_FRAME_COLUMNS, VideoInfo

@@ -141,7 +141,6 @@ def resample(da: xr.DataArray, *, rate_hz: float = 10.0, dim: str = "time") -> x
     Within about a second of a run's ends the filter's start-up leaves small transients (about 1 % of
     a tone's amplitude right at the end, decaying to nothing).
     """
-    from scipy import signal
 
     rate = _rate(da, "resample")
     _check_dim(da, dim)

@@ -95,11 +95,9 @@ def where_of(dataset: Any) -> str:
 
 def dataset_label(ds) -> str:
     """A short name for titles: the pipeline (or importer) that built the dataset."""
-    import json
+    from miakit.contracts.dataset import provenance_of
 
-    prov = ds.attrs.get("provenance", {}) or {}
-    prov = json.loads(prov) if isinstance(prov, str) else prov  # JSON text in stores, a mapping in memory
-    return str(prov.get("pipeline", "dataset"))
+    return str(provenance_of(ds).get("pipeline", "dataset")) if ds.attrs.get("provenance") else "dataset"
 
 
 def predict_segment(checkpoint: str | Path, ds, segment_id: str) -> np.ndarray:
