@@ -163,7 +163,12 @@ def ble_inspect(
     emulate: bool = typer.Option(False, "--emulate", help="Inspect an emulated sensor (an m40 unless --recorder says)."),
     recorder: str = typer.Option("m40", "--recorder", help="With --emulate: the profile the emulated sensors speak."),
 ) -> None:
-    """Dump a device's whole GATT table, then log raw notifications with host times."""
+    """Dump a device's whole GATT table, then log raw notifications with host times.
+
+    What fills in a device profile (recorders/NAME.yaml) from one session with a real sensor.
+
+    Example: miakit ble inspect M40-01 --listen 10   (try it with no sensor: add --emulate)
+    """
     from miakit.record.ble import inspect_device
 
     make = (lambda: _emulated(recorder, 2)) if emulate else None
