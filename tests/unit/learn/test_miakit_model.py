@@ -86,9 +86,9 @@ def test_ablation_smoke(tmp_path, monkeypatch, capsys):
     from miakit.cli import main
 
     store = _tiny_store(tmp_path / "tiny.zarr")
-    monkeypatch.setitem(ablation.PROFILES, "tiny", TINY_PROFILE)
+    monkeypatch.setitem(ablation.PROFILES, "smoke", TINY_PROFILE)  # --profile is a choice: a known name, made tiny
     with pytest.raises(SystemExit) as exit_:
-        main(["bench", "ablation", "--dataset", str(store), "--out", str(tmp_path / "abl"), "--profile", "tiny"])
+        main(["bench", "ablation", "--dataset", str(store), "--out", str(tmp_path / "abl"), "--profile", "smoke"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == str(tmp_path / "abl" / "ablation.md")
     table = pd.read_csv(tmp_path / "abl" / "ablation.csv", index_col="variant")
