@@ -18,19 +18,17 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from miakit import __version__
-from miakit.contracts.dataset import SCHEMA, UNKNOWN_EXERCISE
+from miakit.contracts.build import Segment
+from miakit.contracts.dataset import UNKNOWN_EXERCISE
 from miakit.contracts.session import SessionMeta, find_sessions, validate_session
 from miakit.errors import InputError, MiakitError, PipelineError, SessionError
 from miakit.layout import BODY_25, MUSCLES
-from miakit.segments import Segment, assemble
 from miakit.stages.quality import QualityReport
 
 if TYPE_CHECKING:
@@ -895,7 +893,9 @@ def _disk_error(exc: BaseException) -> bool:
 
 
 def _assemble_parts(plan: BuildPlan, sessions_dir: str | Path, *, progress: bool) -> tuple[Any, list[QualityReport]]:
-    """Every session's part -> one dataset in memory, and the sessions' reports."""
+    """Every session's part -> one dataset in memory (:func:`miakit.contracts.build.make_dataset`),
+    and the sessions' reports."""
+    from miakit.contracts.build import make_dataset
     from miakit.progress import track
 
     loaded = [load_part(s.part) for s in track(plan.sessions, "reading parts", enabled=progress and len(plan.sessions) > 50)]
@@ -904,7 +904,12 @@ def _assemble_parts(plan: BuildPlan, sessions_dir: str | Path, *, progress: bool
     if not segments:
         first = next((r.reason for r in reports if r.reason), "")
         raise InputError(sessions_dir, f"no session passed the checks; first reason: {first}")
-    return assemble(segments, muscles=list(MUSCLES), attrs=_attrs(plan)), reports
+    pose = all(params.get("source") != "none" for name, params in plan.spec.steps() if name == "keypoints_to_grid")
+    ds = make_dataset(
+        segments, muscles=MUSCLES, emg_units="device units", rate_hz=plan.spec.rate_hz, modalities=["emg", "pose"] if pose else ["emg"],
+        provenance=_provenance(plan), where=plan.out,
+    )  # fmt: skip
+    return ds, reports
 
 
 def _existing(plan: BuildPlan) -> BuildResult:
@@ -915,29 +920,13 @@ def _existing(plan: BuildPlan) -> BuildResult:
                        pipeline=plan.spec.name, pipeline_why=plan.pipeline_why)  # fmt: skip
 
 
-def _attrs(plan: BuildPlan) -> dict[str, Any]:
-    pose = all(params.get("source") != "none" for name, params in plan.spec.steps() if name == "keypoints_to_grid")
-    return {
-        "schema": SCHEMA,
-        "rate_hz": plan.spec.rate_hz,
-        "muscles": list(MUSCLES),
-        "keypoint_layout": "BODY_25",
-        "emg_units": "device units",
-        "modalities": ["emg", "pose"] if pose else ["emg"],
-        "provenance": _provenance(plan),
-    }
-
-
 def _provenance(plan: BuildPlan) -> dict[str, Any]:
-    return {
-        "pipeline": plan.spec.name,
-        "pipeline_sha256": plan.spec.sha256,
-        "pipeline_definition": plan.spec.model_dump(mode="json"),
-        "inputs_sha256": plan.inputs_sha256,
-        "inputs": {s.key: s.sha256 for s in plan.sessions},
-        "miakit_version": __version__,
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+    from miakit.contracts.build import provenance
+
+    return provenance(
+        pipeline=plan.spec.name, pipeline_sha256=plan.spec.sha256, inputs_sha256=plan.inputs_sha256,
+        pipeline_definition=plan.spec.model_dump(mode="json"), inputs={s.key: s.sha256 for s in plan.sessions},
+    )  # fmt: skip
 
 
 __all__ = [

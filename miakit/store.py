@@ -357,8 +357,7 @@ def finalize(url: str | Path, *, storage_options: dict | None = None) -> None:
 def for_storage(ds):
     """``ds`` as a store holds it: no derived frame coordinates (``time`` a data variable), strings
     as variable-length UTF-8 (object dtype: Zarr's ``vlen-utf8``), provenance as JSON text."""
-    from miakit.contracts.dataset import provenance_of
-    from miakit.segments import without_frame_coords
+    from miakit.contracts.dataset import provenance_of, without_frame_coords
 
     ds = without_frame_coords(ds)
     strings = {name: var.astype(object) for name, var in ds.variables.items() if var.dtype.kind in "UT"}
@@ -665,10 +664,10 @@ def as_read(ds):
     """An opened store as readers see it: strings (variable-length on disk, read as numpy
     StringDType) as fixed-width numpy strings in memory, as older stores gave them; attrs that
     netCDF can hold (``complete`` dropped: an opened store is complete; the mark as JSON text);
-    and the frame coordinates (:func:`miakit.segments.with_frame_coords`)."""
+    and the frame coordinates (:func:`miakit.contracts.dataset.with_frame_coords`)."""
     import numpy as np
 
-    from miakit.segments import with_frame_coords
+    from miakit.contracts.dataset import with_frame_coords
 
     small = {name: var for name, var in ds.variables.items() if var.dtype.kind == "T" and "frame" not in var.dims}
     fixed = {name: (var.dims, np.array(var.values.tolist(), dtype=str).reshape(var.shape), var.attrs) for name, var in small.items()}

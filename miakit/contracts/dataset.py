@@ -101,7 +101,7 @@ FRAME_COORDS = {
 }
 """Non-index coordinates along ``frame`` that :func:`miakit.store.open_store` adds (derived from the
 segment table, never stored): ``ds.groupby("exercise")``, ``ds.where(ds.subject == "S01", drop=True)``.
-``time`` restarts at 0 in every segment: select one segment first (:func:`miakit.segments.segment_frames`),
+``time`` restarts at 0 in every segment: select one segment first (:func:`segment_frames`),
 then ``.sel(time=...)``."""
 PROVENANCE_KEYS = ("pipeline", "pipeline_sha256", "inputs_sha256", "miakit_version", "built_at")
 
@@ -258,7 +258,112 @@ def _check_values(ds, where: str) -> None:
             raise DatasetError(where, "valid frames without keypoints", field="keypoints", expected="a finite, scored keypoint in every valid frame", found=f"{int(no_pose.sum())} frames, first {int(np.flatnonzero(no_pose)[0])}")
 
 
+# -- reading: segments, frame coordinates, keypoints as the models take them ----------------------
+
+
 def segment_of_frame(ds) -> np.ndarray:
     """For every frame, the index of its segment."""
     length = np.asarray(ds["segment_length"].values, dtype=np.int64)
     return np.repeat(np.arange(len(length)), length)
+
+
+@dataclass(frozen=True)
+class SegmentFrames:
+    """Where one segment lies in a dataset's frames, with its table row."""
+
+    index: int
+    id: str
+    frames: slice
+    subject: str
+    exercise: str
+    image_width: int
+    image_height: int
+
+    @property
+    def length(self) -> int:
+        return self.frames.stop - self.frames.start
+
+
+def find_segment(ds, segment: str | int, *, where: str = "<dataset>") -> SegmentFrames:
+    """A segment by id, or by position (an int, or a string of digits that is not an id);
+    DatasetError naming the known ids otherwise."""
+    ids = [str(s) for s in ds["segment"].values]
+    if isinstance(segment, str) and segment not in ids and segment.isdigit():
+        segment = int(segment)
+    if isinstance(segment, (int, np.integer)) and not isinstance(segment, bool):
+        if not 0 <= int(segment) < len(ids):
+            raise DatasetError(where, "no such segment", field="segment", expected=f"0 to {len(ids) - 1}", found=int(segment))
+        index = int(segment)
+    elif str(segment) in ids:
+        index = ids.index(str(segment))
+    else:
+        shown = ids[:5] + (["..."] if len(ids) > 5 else [])
+        raise DatasetError(where, "no such segment", field="segment", expected=f"one of {shown}", found=str(segment))
+    start = int(ds["segment_start"].values[index])
+    length = int(ds["segment_length"].values[index])
+    return SegmentFrames(
+        index=index, id=ids[index], frames=slice(start, start + length),
+        subject=str(ds["segment_subject"].values[index]), exercise=str(ds["segment_exercise"].values[index]),
+        image_width=int(ds["segment_image_width"].values[index]), image_height=int(ds["segment_image_height"].values[index]),
+    )  # fmt: skip
+
+
+def segment_frames(ds, segment: str | int):
+    """The frames of one segment (by id or index, :func:`find_segment`), with ``time`` as its index:
+    within a segment time is unique and rising, so ``segment_frames(ds, "S01-squat").sel(time=slice(2, 4))``
+    selects seconds 2 to 4 of that segment."""
+    part = ds.isel(frame=find_segment(ds, segment).frames)
+    if "time" not in part.coords:
+        part = part.set_coords("time")
+    part = part.assign_coords(time=("frame", np.asarray(part["time"].values), part["time"].attrs))
+    return part.set_xindex("time")
+
+
+def with_frame_coords(ds):
+    """``ds`` with :data:`FRAME_COORDS` along ``frame``: ``time`` as a coordinate, and each frame's
+    segment id, session, subject, exercise and split, repeated from the segment table over the
+    segment lengths (in memory, 8 bytes per frame and coordinate: object arrays that share the
+    segment table's strings; no frame read). Then ``ds.groupby("exercise")`` and
+    ``ds.where(ds.subject == "S01", drop=True)`` work."""
+    length = np.asarray(ds["segment_length"].values, dtype=np.int64)
+
+    def per_frame(values) -> np.ndarray:  # object: one reference per frame to the segment's str (8 bytes)
+        return np.repeat(np.array([str(v) for v in np.asarray(values).tolist()], dtype=object), length)
+
+    coords = {"frame_segment": ("frame", per_frame(ds["segment"].values))}
+    for name in ("session", "subject", "exercise", "split"):
+        coords[name] = ("frame", per_frame(ds[f"segment_{name}"].values))
+    return ds.assign_coords(coords).set_coords("time")
+
+
+def without_frame_coords(ds):
+    """``ds`` as it is stored: the derived frame coordinates dropped, ``time`` a data variable."""
+    ds = ds.drop_vars([n for n in FRAME_COORDS if n != "time" and n in ds.coords])
+    return ds.reset_coords("time") if "time" in ds.coords else ds
+
+
+def frame_image_size(ds) -> tuple[np.ndarray, np.ndarray]:
+    """Each frame's source image (width, height) in pixels, float32 (frame,), from the segment table;
+    DatasetError where a size is not positive."""
+    seg = segment_of_frame(ds)
+    width = np.asarray(ds["segment_image_width"].values, dtype=np.float32)[seg]
+    height = np.asarray(ds["segment_image_height"].values, dtype=np.float32)[seg]
+    _check_image_size(width, height)
+    return width, height
+
+
+def normalized_keypoints(keypoints: np.ndarray, width, height) -> np.ndarray:
+    """Keypoints (frame, keypoint, 2) in pixels as fractions of their image: x / width, y / height,
+    float32, NaN where missing. ``width``, ``height``: one image's size, or per frame
+    (:func:`frame_image_size`). The models' inputs (the paper's: these, missing points 0)."""
+    width, height = np.asarray(width, dtype=np.float32), np.asarray(height, dtype=np.float32)
+    _check_image_size(width, height)
+    return np.asarray(keypoints, dtype=np.float32) / np.stack([width, height], axis=-1)[..., None, :]
+
+
+def _check_image_size(width: np.ndarray, height: np.ndarray) -> None:
+    bad = (width <= 0) | (height <= 0)
+    if np.any(bad):
+        first = np.flatnonzero(np.atleast_1d(bad))[0]
+        found = (float(np.atleast_1d(width)[first]), float(np.atleast_1d(height)[first]))
+        raise DatasetError("<dataset>", "image size must be positive", field="segment_image_width/height", found=found)

@@ -1,16 +1,16 @@
-"""What both importers share: provenance and the import report (segments: :mod:`miakit.segments`)."""
+"""What the importers share: their provenance, writing and registering, and the import report.
+
+The datasets themselves are made by the one builder, :func:`miakit.contracts.build.make_dataset`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
-
 from miakit.errors import InputError
-from miakit.segments import Segment, assemble  # noqa: F401  (the importers' building blocks)
 
 
 @dataclass
@@ -31,19 +31,15 @@ def sha256_json(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def provenance(*, pipeline: str, parameters: dict, inputs_sha256: str, inputs_hashed: str) -> dict:
-    """The contract-2 provenance block, plus the parameters and what the input hash covers."""
-    from miakit import __version__
+def provenance(*, pipeline: str, parameters: dict, inputs_sha256: str, inputs_hashed: str, **details) -> dict:
+    """An import's provenance (:func:`miakit.contracts.build.provenance`): its "pipeline" is the
+    importer, hashed with its parameters; the parameters and what the input hash covers are kept."""
+    from miakit.contracts.build import provenance as contract_provenance
 
-    return {
-        "pipeline": pipeline,
-        "pipeline_sha256": sha256_json({"pipeline": pipeline, **parameters}),
-        "parameters": parameters,
-        "inputs_sha256": inputs_sha256,
-        "inputs_hashed": inputs_hashed,
-        "miakit_version": __version__,
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+    return contract_provenance(
+        pipeline=pipeline, pipeline_sha256=sha256_json({"pipeline": pipeline, **parameters}), inputs_sha256=inputs_sha256,
+        parameters=parameters, inputs_hashed=inputs_hashed, **details,
+    )  # fmt: skip
 
 
 def check_outputs(root: str | Path, out: str | Path, catalog: str | Path | None) -> None:

@@ -1,7 +1,7 @@
 """Lab trials (motion capture with EMG) to contract-2 segments: the part the C3D and OpenSim importers share.
 
 A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a :class:`LabTrial`;
-:func:`trial_segments` turns it into one :class:`~miakit.segments.Segment` per virtual camera view:
+:func:`trial_segments` turns it into one :class:`~miakit.contracts.build.Segment` per virtual camera view:
 
 1. **Labels** are normalized (:func:`miakit.importers.markerset.normalize_label`); where two labels
    normalize alike (a repeated label, or ``A:LASI`` beside ``LASI``), the one with more valid
@@ -52,7 +52,7 @@ import numpy as np
 from miakit.errors import InputError
 from miakit.importers.markerset import Mapping, compute_joints, normalize_label, resolvable, shipped_mappings
 from miakit.layout import BODY_25, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES, RATE_HZ
-from miakit.segments import Segment
+from miakit.contracts.build import Event, Segment
 
 MAX_GAP_S = 0.2
 """Marker gaps up to this long are filled by straight lines; longer ones stay missing."""
@@ -101,8 +101,8 @@ class LabTrial:
 
 @dataclass
 class TrialResult:
-    segments: list[Segment]
-    events: list[tuple[int, float, str, str, str]]  # (segment index in this trial, time s, kind, side, origin)
+    segments: list[Segment]  # one per view, each with its view, yaw and the muscles present
+    events: list[Event]  # Event.segment: the segment's index in this trial
     views: list[tuple[str, float]]
     present: np.ndarray  # (muscle,) bool
     info: dict  # what was used: mapping, joints, channels, gaps, clipping
@@ -457,8 +457,8 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
     emg_ok = np.isfinite(emg[:, present]).all(axis=1)
     flags = ("clipped",) if emg_info["clipped_samples"] else ()
     segments: list[Segment] = []
-    out_events: list[tuple[int, float, str, str, str]] = []
-    for i, ((view, _yaw), kp) in enumerate(zip(views, projections)):
+    out_events: list[Event] = []
+    for i, ((view, yaw), kp) in enumerate(zip(views, projections)):
         score = np.isfinite(kp).all(axis=2)
         kp = np.where(score[..., None], kp, np.nan)
         valid = emg_ok & (score.sum(axis=1) >= MIN_KEYPOINTS)
@@ -466,10 +466,10 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
             Segment(
                 id=f"{stem}-{view}", session=stem, subject=subject, exercise=exercise or stem, split="", source=SOURCE,
                 emg=emg, keypoints=kp, keypoint_score=score.astype(np.float32), valid=valid,
-                image_width=IMAGE_WIDTH, image_height=IMAGE_HEIGHT, flags=flags,
+                image_width=IMAGE_WIDTH, image_height=IMAGE_HEIGHT, flags=flags, view=view, yaw_deg=yaw, muscle_present=present,
             )
         )  # fmt: skip
-        out_events += [(i, t, k, s, o) for t, k, s, o in events]
+        out_events += [Event(i, t, k, s, o) for t, k, s, o in events]
     info = {
         "file": str(trial.path),
         "mapping": used_mapping.name,
@@ -513,16 +513,14 @@ def load_trials(
     """
     import hashlib
 
-    from miakit.contracts.dataset import SCHEMA, validate_dataset
-    from miakit.importers.common import ImportReport, assemble, nothing_imported, provenance
+    from miakit.contracts.build import make_dataset
+    from miakit.importers.common import ImportReport, nothing_imported, provenance
     from miakit.progress import track
 
     params = {**EMG_DEFAULTS, **(emg_params or {})}
     report = ImportReport(store="")
     segments: list[Segment] = []
-    present: list[np.ndarray] = []
-    views_of: list[tuple[str, float]] = []
-    events: list[tuple[int, float, str, str, str]] = []
+    events: list[Event] = []
     trials: list[dict] = []
     digest = hashlib.sha256()
     log: list[str] = []
@@ -546,18 +544,15 @@ def load_trials(
                 seg.id, n = f"{seg.id.rsplit('~', 1)[0]}~{n}", n + 1
             seen.add(seg.id)
         digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
-        offset = len(segments)
+        events += [e._replace(segment=len(segments) + e.segment) for e in result.events]
         segments += result.segments
-        present += [result.present] * len(result.segments)
-        views_of += result.views
-        events += [(offset + i, t, k, s, o) for i, t, k, s, o in result.events]
         trials.append(result.info)
         log = result.info["log"] or log
         first = result.segments[0]
         report.rows.append({
             "file": path.name, "mapping": result.info["mapping"], "joints": result.info["joints_found"],
             "muscles": f"{int(result.present.sum())}/{len(MUSCLES)}", "views": len(result.segments),
-            "frames": first.length, "valid": int(first.valid.sum()), "events": f"{sum(1 for e in result.events if e[0] == 0)} ({result.info['events']})",
+            "frames": first.length, "valid": int(first.valid.sum()), "events": f"{sum(1 for e in result.events if e.segment == 0)} ({result.info['events']})",
         })  # fmt: skip
     if not segments:
         if len(paths) == 1 and last_error is not None:
@@ -568,30 +563,14 @@ def load_trials(
         "mapping": None if mapping is None else {"source": mapping.source, "sha256": mapping.sha256},
         "min_keypoints": MIN_KEYPOINTS, "pan_window_s": PAN_WINDOW_S, "fill": FILL, "vertical_fov_deg": VERTICAL_FOV_DEG,
     }  # fmt: skip
-    attrs = {
-        "schema": SCHEMA,
-        "rate_hz": RATE_HZ,
-        "muscles": list(MUSCLES),
-        "keypoint_layout": "BODY_25",
-        "emg_units": "microvolts (envelopes as the files hold them, resampled)" if envelopes else EMG_UNITS,
-        "modalities": ["emg", "pose"],
-        "log": list(log),
-        "provenance": {
-            **provenance(pipeline=pipeline, parameters=parameters, inputs_sha256=digest.hexdigest(), inputs_hashed="file name and SHA-256 of the bytes of every imported file, in order"),
-            "trials": trials,
-        },
-    }
-    ds = assemble(segments, muscles=list(MUSCLES), attrs=attrs)
-    ds["segment_view"] = (("segment",), np.array([v for v, _ in views_of], dtype=str))
-    ds["segment_yaw_deg"] = (("segment",), np.array([y for _, y in views_of], dtype=np.float64))
-    ds["muscle_present"] = (("segment", "muscle"), np.stack(present).astype(bool))
-    if events:
-        ds["event_segment"] = (("event",), np.array([e[0] for e in events], dtype=np.int64))
-        ds["event_time"] = (("event",), np.array([e[1] for e in events], dtype=np.float64), {"units": "s"})
-        ds["event_kind"] = (("event",), np.array([e[2] for e in events], dtype=str))
-        ds["event_side"] = (("event",), np.array([e[3] for e in events], dtype=str))
-        ds["event_origin"] = (("event",), np.array([e[4] for e in events], dtype=str))
-    validate_dataset(ds, where=str(paths[0]))
+    ds = make_dataset(
+        segments, muscles=MUSCLES, emg_units="microvolts (envelopes as the files hold them, resampled)" if envelopes else EMG_UNITS,
+        modalities=["emg", "pose"], events=events, where=str(paths[0]), log=list(log),
+        provenance=provenance(
+            pipeline=pipeline, parameters=parameters, inputs_sha256=digest.hexdigest(),
+            inputs_hashed="file name and SHA-256 of the bytes of every imported file, in order", trials=trials,
+        ),
+    )  # fmt: skip
     report.n_segments = len(segments)
     report.n_frames = int(sum(s.length for s in segments))
     report.n_valid = int(sum(int(s.valid.sum()) for s in segments))

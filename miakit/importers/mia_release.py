@@ -43,7 +43,8 @@ from pathlib import Path
 import numpy as np
 
 from miakit.errors import InputError
-from miakit.importers.common import ImportReport, Segment, assemble, check_outputs, nothing_imported, provenance, write_and_register
+from miakit.contracts.build import Segment
+from miakit.importers.common import ImportReport, check_outputs, nothing_imported, provenance, write_and_register
 from miakit.layout import IMAGE_HEIGHT, IMAGE_WIDTH, RATE_HZ
 
 RELEASE_MUSCLES: tuple[str, ...] = (
@@ -114,7 +115,7 @@ def load_mia_release(root: str | Path, *, with_verts: bool = False, muscles: tup
     Returns ``(dataset, report)``: a contract-2 :class:`xarray.Dataset` (validated) and an
     :class:`ImportReport` (its ``store`` empty) with a row per split and subject and the skipped clips.
     """
-    from miakit.contracts.dataset import SCHEMA, validate_dataset
+    from miakit.contracts.build import make_dataset
     from miakit.progress import track
 
     root = _release_root(Path(root))
@@ -152,21 +153,14 @@ def load_mia_release(root: str | Path, *, with_verts: bool = False, muscles: tup
     if not segments:
         raise nothing_imported(root, report)
     params = {"with_verts": with_verts, "muscles": list(muscles), "clip_frames": CLIP_FRAMES, "rate_hz": RATE_HZ}
-    attrs = {
-        "schema": SCHEMA,
-        "rate_hz": RATE_HZ,
-        "muscles": list(muscles),
-        "keypoint_layout": "BODY_25",
-        "emg_units": EMG_UNITS,
-        "modalities": ["emg", "pose"],
-        "provenance": provenance(
+    ds = make_dataset(
+        segments, muscles=muscles, emg_units=EMG_UNITS, modalities=["emg", "pose"], where=str(root),
+        provenance=provenance(
             pipeline=PIPELINE, parameters=params, inputs_sha256=digest.hexdigest(),
             inputs_hashed="relative path and SHA-256 of the bytes of each imported clip's emgvalues.npy and joints2d.npy, in clip order",
         ),
-        "citation": "Chiquier, M. and Vondrick, C. (2023). Muscles in Action. ICCV.",
-    }
-    ds = assemble(segments, muscles=list(muscles), attrs=attrs)
-    validate_dataset(ds, where=str(root))
+        citation="Chiquier, M. and Vondrick, C. (2023). Muscles in Action. ICCV.",
+    )  # fmt: skip
     report.rows = [rows[k] for k in sorted(rows, key=lambda k: (SPLITS.index(k[0]), _natural(k[1])))]
     report.n_segments = len(segments)
     report.n_frames = sum(s.length for s in segments)

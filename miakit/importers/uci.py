@@ -39,7 +39,8 @@ from pathlib import Path
 import numpy as np
 
 from miakit.errors import InputError
-from miakit.importers.common import ImportReport, Segment, assemble, check_outputs, nothing_imported, provenance, write_and_register
+from miakit.contracts.build import Segment
+from miakit.importers.common import ImportReport, check_outputs, nothing_imported, provenance, write_and_register
 from miakit.layout import MUSCLES, RATE_HZ
 
 UCI_CHANNELS: tuple[str, ...] = ("R-Bic", "R-Tri", "L-Bic", "L-Tri", "R-Thi", "R-Ham", "L-Thi", "L-Ham")
@@ -118,7 +119,7 @@ def load_uci(
     """
     import xarray as xr
 
-    from miakit.contracts.dataset import SCHEMA, validate_dataset
+    from miakit.contracts.build import make_dataset
     from miakit.progress import track
     from miakit.stages.emg import condition_raw
 
@@ -162,23 +163,15 @@ def load_uci(
         )  # fmt: skip
     if not segments:
         raise nothing_imported(root, report)
-    attrs = {
-        "schema": SCHEMA,
-        "rate_hz": RATE_HZ,
-        "muscles": list(MUSCLES),
-        "keypoint_layout": "BODY_25",
-        "emg_units": EMG_UNITS if envelope == "rms" else "microvolts (low-pass envelope)",
-        "modalities": ["emg"],
-        "raw_rate_hz": raw_rate_hz,
-        "log": list(log),
-        "provenance": provenance(
+    ds = make_dataset(
+        segments, muscles=MUSCLES, emg_units=EMG_UNITS if envelope == "rms" else "microvolts (low-pass envelope)",
+        modalities=["emg"], where=str(root), raw_rate_hz=raw_rate_hz, log=list(log),
+        provenance=provenance(
             pipeline=PIPELINE, parameters=params, inputs_sha256=digest.hexdigest(),
             inputs_hashed="relative path and SHA-256 of the bytes of every imported file, in path order",
         ),
-        "citation": "Theodoridis, T. (2011). EMG Physical Action Data Set. UCI Machine Learning Repository.",
-    }
-    ds = assemble(segments, muscles=list(MUSCLES), attrs=attrs)
-    validate_dataset(ds, where=str(root))
+        citation="Theodoridis, T. (2011). EMG Physical Action Data Set. UCI Machine Learning Repository.",
+    )  # fmt: skip
     _fill_report(report, segments)
     return ds, report
 

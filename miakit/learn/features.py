@@ -69,7 +69,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from miakit.contracts.dataset import segment_of_frame
+from miakit.contracts.dataset import frame_image_size, normalized_keypoints, segment_of_frame
 from miakit.errors import InputError
 from miakit.layout import MIRROR_KEYPOINT, MIRROR_MUSCLE
 from miakit.learn.windows import FrameArrays, Splits, WindowIndex
@@ -114,10 +114,7 @@ def frame_features(
     base, extra = parse_features(spec)
     seg = segment_of_frame(ds)
     names = [str(k) for k in ds["keypoint"].values]
-    width = np.asarray(ds["segment_image_width"].values, dtype=np.float32)[seg]
-    height = np.asarray(ds["segment_image_height"].values, dtype=np.float32)[seg]
-    if np.any(width <= 0) or np.any(height <= 0):
-        raise InputError("<dataset>", "image size must be positive", field="segment_image_width/height")
+    width, height = frame_image_size(ds)
     kp = np.array(ds["keypoints"].values if keypoints is None else keypoints, dtype=np.float32)  # (frame, keypoint, space), pixels
     if "keypoint_score" in ds.data_vars and keypoints is None:  # a point the estimator scored 0 is missing
         kp[np.asarray(ds["keypoint_score"].values) <= 0] = np.nan
@@ -125,7 +122,7 @@ def frame_features(
         kp = kp[:, mirror_permutation(names, MIRROR_KEYPOINT, what="keypoint")].copy()
         kp[..., 0] = width[:, None] - kp[..., 0]
     if base == "paper":
-        pos = kp / np.stack([width, height], axis=-1)[:, None, :]
+        pos = normalized_keypoints(kp, width, height)
     else:
         pos = _body_relative(kp, seg, names)
     angles = _angles(kp, names) if extra & {"angles", "hold"} else None

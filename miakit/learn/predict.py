@@ -60,10 +60,9 @@ def load(checkpoint: str | Path | Checkpoint, *, device: str = "cpu") -> Checkpo
 def segment_inputs(ds, frames: slice, *, image_width: int, image_height: int) -> np.ndarray:
     """Model inputs (frames, 2 * keypoints) of ``ds``'s ``frames``, normalized exactly as
     :func:`miakit.learn.windows.load_frames` does, without reading the other segments."""
-    if image_width <= 0 or image_height <= 0:
-        raise InputError("<dataset>", "image size must be positive", field="segment_image_width/height", found=(image_width, image_height))
-    kp = np.asarray(ds["keypoints"][frames].values, dtype=np.float32)
-    kp = kp / np.array([image_width, image_height], dtype=np.float32)
+    from miakit.contracts.dataset import normalized_keypoints
+
+    kp = normalized_keypoints(ds["keypoints"][frames].values, image_width, image_height)
     kp = np.nan_to_num(kp, nan=0.0, posinf=0.0, neginf=0.0)
     return np.ascontiguousarray(kp.reshape(kp.shape[0], -1))
 
@@ -110,9 +109,9 @@ def predict_segment(
     context frames are held at the run's edges as in training). None: such runs get NaN.
 
     ``ds`` must carry the keypoints the checkpoint was trained on (names and number)."""
+    from miakit.contracts.dataset import find_segment
     from miakit.learn.train import predict
     from miakit.learn.windows import context_frames, run_bounds
-    from miakit.viz.common import find_segment
 
     ckpt = load(checkpoint, device=device)
     seg = find_segment(ds, segment_id)
@@ -214,7 +213,9 @@ class PredictResult:
 def video_dataset(pose, *, muscles: list[str], video: str | Path, segment_id: str = "video"):
     """A one-segment contract-2 dataset of a pose estimate (:func:`estimate_pose`'s layout): the
     keypoints on their 10 Hz grid, no EMG (NaN), valid where a person was found."""
-    from miakit.segments import Segment, assemble
+    import hashlib
+
+    from miakit.contracts.build import Segment, make_dataset, provenance
 
     keypoints = np.asarray(pose["keypoints"].values, dtype=np.float32)
     score = np.asarray(pose["keypoint_score"].values, dtype=np.float32)
@@ -225,29 +226,17 @@ def video_dataset(pose, *, muscles: list[str], video: str | Path, segment_id: st
         valid=(score > 0).any(axis=1), image_width=int(pose.attrs["width"]), image_height=int(pose.attrs["height"]),
         rate_hz=float(pose.attrs["rate_hz"]),
     )  # fmt: skip
-    return assemble([segment], muscles=list(muscles), attrs=_attrs(pose, muscles=muscles, video=video, units=""))
-
-
-def _attrs(pose, *, muscles: list[str], video: str | Path, units: str) -> dict:
-    import hashlib
-    from datetime import datetime, timezone
-
-    from miakit import __version__
-    from miakit.contracts.dataset import SCHEMA
-
     digest = hashlib.sha256()
     with open(video, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    return {
-        "schema": SCHEMA, "rate_hz": float(pose.attrs["rate_hz"]), "muscles": list(muscles), "keypoint_layout": "BODY_25",
-        "emg_units": units,
-        "provenance": {
-            "pipeline": "predict", "pipeline_sha256": "", "inputs_sha256": digest.hexdigest(), "inputs": {"video": str(video)},
-            "pose_estimator": str(pose.attrs.get("estimator", "")), "miakit_version": __version__,
-            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        },
-    }  # fmt: skip
+    return make_dataset(
+        [segment], muscles=muscles, emg_units="", rate_hz=float(pose.attrs["rate_hz"]), where=str(video),
+        provenance=provenance(
+            pipeline="predict", pipeline_sha256="", inputs_sha256=digest.hexdigest(), inputs={"video": str(video)},
+            pose_estimator=str(pose.attrs.get("estimator", "")),
+        ),
+    )  # fmt: skip
 
 
 def predict_video(

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from miakit.contracts.dataset import UNKNOWN_EXERCISE, segment_of_frame
+from miakit.contracts.dataset import UNKNOWN_EXERCISE, frame_image_size, normalized_keypoints, segment_of_frame
 from miakit.errors import DatasetError
 
 SPLITS = ("train", "val", "test")
@@ -134,12 +134,7 @@ def run_bounds(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def load_frames(ds) -> FrameArrays:
     """Read keypoints and EMG once and normalize keypoints per segment (x / width, y / height)."""
     seg = segment_of_frame(ds)
-    width = np.asarray(ds["segment_image_width"].values, dtype=np.float32)[seg]
-    height = np.asarray(ds["segment_image_height"].values, dtype=np.float32)[seg]
-    if np.any(width <= 0) or np.any(height <= 0):
-        raise DatasetError("<dataset>", "image size must be positive", field="segment_image_width/height")
-    kp = np.asarray(ds["keypoints"].values, dtype=np.float32)  # (frame, keypoint, space)
-    kp = kp / np.stack([width, height], axis=-1)[:, None, :]
+    kp = normalized_keypoints(ds["keypoints"].values, *frame_image_size(ds))  # (frame, keypoint, space)
     kp = np.nan_to_num(kp, nan=0.0, posinf=0.0, neginf=0.0)
     emg = np.asarray(ds["emg"].values, dtype=np.float32)
     clean = np.asarray(ds["emg_clean"].values, dtype=np.float32) if "emg_clean" in ds.data_vars else None

@@ -225,7 +225,8 @@ def pose_confidence(dataset: Any, segment: str | int, *, min_score: float = 0.3,
     """Keypoint scores of one dataset segment over time: a heat map (keypoints x time, 0 to 1) and,
     below, the mean score and the fraction of keypoints scored at least ``min_score``; frames the
     dataset marks invalid are shaded grey."""
-    from miakit.viz.common import as_dataset, find_segment, where_of
+    from miakit.contracts.dataset import find_segment
+    from miakit.viz.common import as_dataset, where_of
 
     ds = as_dataset(dataset, catalog=catalog)
     seg = find_segment(ds, segment, where=where_of(dataset))
@@ -374,7 +375,8 @@ def predicted_vs_measured(
 
 def segment_emg(dataset: Any, segment: str | int, *, predicted: np.ndarray | None = None, catalog: str | Path | None = None):
     """:func:`predicted_vs_measured` for one dataset segment (``predicted``: (frames, muscles) or None)."""
-    from miakit.viz.common import as_dataset, find_segment, where_of
+    from miakit.contracts.dataset import find_segment
+    from miakit.viz.common import as_dataset, where_of
 
     ds = as_dataset(dataset, catalog=catalog)
     seg = find_segment(ds, segment, where=where_of(dataset))

@@ -439,7 +439,8 @@ def render_segment(
     height (:class:`Layout`).
     """
     from miakit.progress import track
-    from miakit.viz.common import as_dataset, find_segment, where_of
+    from miakit.contracts.dataset import find_segment
+    from miakit.viz.common import as_dataset, where_of
 
     out = check_video_output(out)
     ds = as_dataset(dataset, catalog=catalog)
@@ -547,12 +548,8 @@ def session_dataset(session_dir: str | Path, *, pipeline: str | Path = "mia"):
     The video is placed where the alignment put the keypoints: its stated start, moved by the
     offset the sync stage found (the keypoints come from the same camera).
     """
-    from datetime import datetime, timezone
-
-    from miakit import __version__
-    from miakit.contracts.dataset import SCHEMA, validate_dataset
+    from miakit.contracts.build import Segment, make_dataset, provenance
     from miakit.pipeline import load_pipeline
-    from miakit.segments import Segment, assemble
     from miakit.viz.common import session_state
 
     folder = Path(session_dir)
@@ -566,15 +563,10 @@ def session_dataset(session_dir: str | Path, *, pipeline: str | Path = "mia"):
         image_height=state.image_size[1], rate_hz=state.rate_hz,
         emg_clean=None if state.emg_clean is None else state.emg_clean.astype(np.float32),
     )  # fmt: skip
-    attrs = {
-        "schema": SCHEMA, "rate_hz": spec.rate_hz, "muscles": list(MUSCLES), "keypoint_layout": "BODY_25",
-        "emg_units": state.decoded.profile.units,
-        "provenance": {
-            "pipeline": spec.name, "pipeline_sha256": spec.sha256, "inputs_sha256": "", "inputs": {meta.session_id: str(folder)},
-            "miakit_version": __version__, "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        },
-    }  # fmt: skip
-    ds = validate_dataset(assemble([segment], muscles=list(MUSCLES), attrs=attrs), where=str(folder))
+    ds = make_dataset(
+        [segment], muscles=MUSCLES, emg_units=state.decoded.profile.units, rate_hz=spec.rate_hz, where=str(folder),
+        provenance=provenance(pipeline=spec.name, pipeline_sha256=spec.sha256, inputs_sha256="", inputs={meta.session_id: str(folder)}),
+    )  # fmt: skip
     if meta.video is None:
         return ds, None
     stated = meta.keypoints.start_host_time if meta.keypoints is not None else meta.video.start_host_time

@@ -24,7 +24,7 @@ import pytest
 import miakit
 from dataset_builders import make_dataset
 from miakit.errors import DatasetError, MiakitError
-from miakit.segments import without_frame_coords
+from miakit.contracts.dataset import without_frame_coords
 from miakit.store import is_miakit_store, open_store, write_dataset
 
 

@@ -18,7 +18,7 @@ import miakit
 from dataset_builders import make_dataset
 from miakit.contracts.dataset import ZARR_OPTIONS, provenance_of, validate_dataset
 from miakit.errors import DatasetError
-from miakit.segments import segment_frames
+from miakit.contracts.dataset import segment_frames
 from miakit.store import check_output, open_store, write_dataset
 
 README = Path(__file__).resolve().parents[2] / "README.md"

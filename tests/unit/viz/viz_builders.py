@@ -35,7 +35,7 @@ def make_dataset(parts: list[dict]) -> "xarray.Dataset":  # noqa: F821
     """A validated contract-2 dataset from segment descriptions: each a dict with id, subject,
     exercise, emg (n, 8), and optionally score (n, 25), valid (n,)."""
     from miakit.contracts.dataset import SCHEMA, validate_dataset
-    from miakit.segments import Segment, assemble
+    from miakit.contracts.build import Segment, assemble
 
     segments = []
     for p in parts:
