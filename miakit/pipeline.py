@@ -4,12 +4,18 @@ A pipeline is data: a YAML file under ``pipelines/`` listing named stages in ord
 parameters (see ``pipelines/mia.yaml``). Its content is hashed into the dataset's provenance, with
 the hashes of every input file, so a build knows whether a store is already up to date.
 
+This module holds the spec, the plan and the build; the rest lives in the files named for it:
+
+- the stages and their parameters: :mod:`miakit.stages.session` (the algorithms: :mod:`miakit.stages`);
+- one session's final state cut into segments: :mod:`miakit.segments`;
+- the dataset made from the segments (attrs, provenance): :mod:`miakit.contracts.build`;
+- a session folder's hash: :mod:`miakit.hashing`; part files: :mod:`miakit.parts`;
+- writing, swapping in and locking the store: :mod:`miakit.store`.
+
 Reading order of this module:
 1. :class:`PipelineSpec` and :func:`load_pipeline`: the definition.
-2. :data:`STEPS`: what each stage name does to a :class:`SessionState` (thin adapters over the pure
-   functions in :mod:`miakit.stages`).
-3. :func:`process_session`: one session through the stages -> a segment (or a reason to leave it out).
-4. :func:`build_dataset`: every session, then one Zarr store and its catalog entry.
+2. :func:`process_session`: one session through the stages -> segments (or a reason to leave it out).
+3. :func:`plan_build` and :func:`build_dataset`: every session, then one Zarr store.
 """
 
 from __future__ import annotations
@@ -19,16 +25,15 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from miakit.contracts.build import Segment
-from miakit.contracts.dataset import UNKNOWN_EXERCISE
-from miakit.contracts.session import SessionMeta, find_sessions, validate_session
-from miakit.errors import InputError, MiakitError, PipelineError, SessionError
-from miakit.layout import BODY_25, MUSCLES
+from miakit.contracts.session import find_sessions
+from miakit.errors import InputError, MiakitError, PipelineError
+from miakit.hashing import session_sha256
+from miakit.layout import MUSCLES
 from miakit.stages.quality import QualityReport
 
 if TYPE_CHECKING:
@@ -53,18 +58,27 @@ class PipelineSpec(BaseModel):
     @field_validator("stages")
     @classmethod
     def _stages(cls, stages: list[dict[str, dict[str, Any]]]) -> list[dict[str, dict[str, Any]]]:
+        from miakit.stages.session import stage_params
+
         for i, stage in enumerate(stages):
             if not isinstance(stage, dict) or len(stage) != 1:
                 raise ValueError(f"stage {i} must be a mapping of one stage name to its parameters")
             (name, params), = stage.items()
-            if name not in STEPS:
-                raise ValueError(f"unknown stage {name!r}; known stages: {sorted(STEPS)}")
             if params is not None and not isinstance(params, dict):
                 raise ValueError(f"parameters of stage {name!r} must be a mapping")
+            stage_params(name, params)  # an unknown stage, parameter or value: refused before any work
         return [{name: dict(params or {})} for stage in stages for name, params in stage.items()]
 
     def steps(self) -> list[tuple[str, dict[str, Any]]]:
+        """The stages as written: ``(name, parameters given)``, in order."""
         return [next(iter(stage.items())) for stage in self.stages]
+
+    def configured(self) -> list[tuple[str, Any]]:
+        """The stages to run: ``(name, parameters object)``, the stage's defaults overridden by the
+        file (:func:`miakit.stages.session.configure`)."""
+        from miakit.stages.session import configure
+
+        return configure(self.steps())
 
 
 def pipeline_search_path() -> list[Path]:
@@ -121,7 +135,7 @@ def _names_pose(folder: str) -> bool | None:
     """Whether a session's session.yaml names a video or keypoints; None where it cannot be read
     (the build then reports that session's reason)."""
     from miakit.contracts.session import SESSION_FILE, read_meta
-    from miakit.store import is_url
+    from miakit.store import filesystem, is_url
 
     try:
         if not is_url(folder):
@@ -130,7 +144,7 @@ def _names_pose(folder: str) -> bool | None:
         from miakit.contracts.session import MAX_META_BYTES
         from miakit.safe_yaml import load_yaml
 
-        fs, path = _fs(folder)
+        fs, path = filesystem(folder)
         target = path.rstrip("/") + "/" + SESSION_FILE
         if fs.size(target) > MAX_META_BYTES:
             return None
@@ -160,326 +174,7 @@ def choose_pipeline(folders: list[str]) -> tuple[str, str]:
     return "mia", "chosen: the sessions have video or keypoints"
 
 
-# -- 2. the stages ------------------------------------------------------------------------------
-
-
-@dataclass
-class SessionState:
-    """What the stages of one session pass along, filled in stage by stage."""
-
-    folder: Path
-    meta: SessionMeta
-    rate_hz: float
-    report: QualityReport
-    decoded: Any = None
-    keypoint_start: float | None = None  # host time of keypoint (or video) frame 0
-    keypoint_frames: int = 0
-    keypoint_fps: float = 0.0
-    grid: np.ndarray | None = None  # host times of the grid
-    emg: np.ndarray | None = None  # (frames, muscles) in MUSCLES order, NaN where missing
-    emg_clean: np.ndarray | None = None
-    keypoints: np.ndarray | None = None  # (frames, 25, 2)
-    score: np.ndarray | None = None  # (frames, 25)
-    valid: np.ndarray | None = None
-    image_size: tuple[int, int] = (0, 0)
-    log: list[str] = field(default_factory=list)
-    sync: SyncMatch | None = None  # what the sync refinement compared (align method sync), for plots
-
-
-@dataclass
-class SyncMatch:
-    """What the sync refinement compared and found: the traces around the sync event, for plots.
-
-    Times are host seconds. ``motion_t`` are the keypoint frames' times on the stated clock (before
-    the offset); ``emg_t`` is the 100 Hz grid of ``emg``, the activity of the muscles the movement
-    uses (:func:`miakit.stages.align.emg_activity`). ``applied`` is whether the offset was kept.
-    """
-
-    cue: float
-    kind: str
-    muscles: tuple[str, ...]
-    motion_t: np.ndarray
-    motion: np.ndarray
-    emg_t: np.ndarray
-    emg: np.ndarray
-    offset_s: float
-    confidence: float
-    emg_lead_s: float
-    applied: bool
-
-
-def _decode_emg(state: SessionState) -> None:
-    from miakit.stages.decode import decode_emg
-    from miakit.stages.quality import dropped_samples
-
-    state.decoded = decode_emg(state.folder, state.meta)
-    state.report.packets = state.decoded.packets
-    state.report.bad_packets = state.decoded.bad_packets
-    state.report.dropped_samples = sum(dropped_samples(s.device_seq) for s in state.decoded.sensors.values())
-    state.report.duplicate_packets = sum(s.duplicate_packets for s in state.decoded.sensors.values())
-    missing = [s for s, samples in state.decoded.sensors.items() if len(samples.arrival) == 0]
-    if len(missing) == len(state.decoded.sensors):
-        raise SessionError(state.folder, "no EMG from any mapped sensor", field="sensors", found=missing)
-    for sensor in missing:  # one dead sensor does not discard the others: its muscle stays missing (NaN)
-        del state.decoded.sensors[sensor]
-        state.report.notes.append(f"no EMG from sensor {sensor}: {state.meta.sensors[sensor]} left missing (NaN)")
-
-
-def _raw_emg_envelope(
-    state: SessionState, *, low_hz: float = 20.0, high_hz: float = 450.0, notch_hz: float | None = None,
-    envelope: str = "rms", window_s: float = 0.1,
-) -> None:
-    """Raw sEMG devices (profile kind ``raw``): band-pass, notch, rectify, envelope, resample to the
-    grid's rate (:func:`miakit.stages.emg.condition_raw`). Envelope devices pass through untouched."""
-    import xarray as xr
-
-    from miakit.stages.emg import condition_raw
-    from miakit.stages.grid import regular_samples, sample_times
-
-    profile = state.decoded.profile
-    if profile.kind != "raw":
-        return
-    if not profile.rate_hz:
-        raise PipelineError(profile.path, "a raw sEMG profile needs its sample rate", field="rate_hz", found=None)
-    for samples in state.decoded.sensors.values():
-        if samples.timed:  # the source's own time stamps (LSL): missing samples become NaN gaps
-            times, x = regular_samples(samples.arrival, samples.values[:, 0], profile.rate_hz)
-        else:
-            # no device counter: the samples are taken as regular at the nominal rate (a line fitted
-            # through the arrival times); a gap in arrival longer than 2 s starts a new run
-            times, x = sample_times(samples.arrival, np.arange(len(samples.arrival)), profile.rate_hz), samples.values[:, 0]
-        raw = xr.DataArray(x, dims="time", coords={"time": times}, attrs={"rate_hz": profile.rate_hz})
-        env = condition_raw(raw, low_hz=low_hz, high_hz=high_hz, notch_hz=notch_hz, envelope=envelope, window_s=window_s, rate_hz=state.rate_hz)
-        samples.arrival = env["time"].values
-        samples.values = env.values[:, None]
-        samples.device_seq = None
-    state.decoded.profile = profile.model_copy(update={"rate_hz": state.rate_hz, "kind": "envelope"})
-
-
-def _align(
-    state: SessionState, *, method: str = "clock", window_s: float = 1.5, max_offset_s: float = 1.0,
-    emg_lead_s: float = 0.075, min_confidence: float = 0.3,
-) -> None:
-    """Where keypoint frame 0 lies on the host clock.
-
-    ``clock``: as the session says (``keypoints.start_host_time``). ``sync``: refined around the
-    session's sync event (a clap or a jump) by cross-correlating keypoint motion with the EMG
-    (:mod:`miakit.stages.align`); kept only when the match is confident, else the clock stands and
-    the report says why.
-    """
-    if method not in ("clock", "sync"):
-        raise PipelineError(state.folder, "unknown alignment method", field="align.method", expected="'clock' or 'sync'", found=method)
-    kp, video = state.meta.keypoints, state.meta.video
-    if kp is None and video is not None:  # keypoints come from the video (keypoints_to_grid)
-        from miakit.stages.video import probe_video
-
-        probed = probe_video(state.folder / video.file)
-        state.keypoint_start, state.keypoint_fps = video.start_host_time, probed.fps
-        state.keypoint_frames, state.image_size = probed.frames, (probed.width, probed.height)
-        if method == "sync":
-            state.report.notes.append("sync refinement needs keypoints at the camera's rate: clock alignment kept")
-        return
-    if kp is None:
-        return  # an EMG-only build
-    from miakit.stages.openpose import list_frames
-
-    state.keypoint_start, state.keypoint_fps = kp.start_host_time, kp.fps
-    state.keypoint_frames = len(list_frames(state.folder / kp.dir))
-    state.image_size = (kp.width, kp.height)
-    if method == "sync":
-        state.sync = _refine_by_sync(state, window_s=window_s, max_offset_s=max_offset_s, emg_lead_s=emg_lead_s, min_confidence=min_confidence)
-
-
-def _refine_by_sync(state: SessionState, *, window_s: float, max_offset_s: float, emg_lead_s: float, min_confidence: float) -> SyncMatch | None:
-    """Move ``state.keypoint_start`` by the offset found around the sync event, where confident.
-    Returns what was compared (None where there was nothing to compare; the report says why)."""
-    from miakit.contracts.session import read_events
-    from miakit.stages.align import emg_activity, estimate_offset, hip_rise, motion_energy, wrist_closeness
-    from miakit.stages.grid import make_grid, sample_times, to_grid
-    from miakit.stages.openpose import read_folder
-
-    events = read_events(state.folder)
-    sync = events[events["kind"] == "sync"]
-    if sync.empty:
-        state.report.notes.append("no sync event: clock alignment kept")
-        return None
-    cue, what = float(sync["host_time"].iloc[0]), str(sync["detail"].iloc[0]).strip().lower()
-    # the subject moves within window_s of the cue; the video's stated clock may be off by max_offset_s
-    lo, hi = cue - 0.3, cue + window_s
-    fps = state.keypoint_fps
-    first = max(0, int(np.floor((lo - max_offset_s - 0.5 - state.keypoint_start) * fps)))
-    last = min(state.keypoint_frames - 1, int(np.ceil((hi + max_offset_s + 0.5 - state.keypoint_start) * fps)))
-    if last - first < 10:
-        state.report.notes.append("sync event outside the video: clock alignment kept")
-        return None
-    numbers, points = read_folder(state.folder / state.meta.keypoints.dir, frames=np.arange(first, last + 1))
-    xy, score = points[:, :, :2], points[:, :, 2]
-    if what == "clap":
-        motion, muscles = wrist_closeness(xy, score), ("Bicep", "Tricep")
-    elif what == "jump":
-        motion, muscles = hip_rise(xy, score, fps=fps), ("Quad", "Hamstring")
-    else:
-        motion, muscles = motion_energy(xy, score, fps=fps), ("",)
-    fine = make_grid(lo, hi, rate_hz=100.0)
-    rate = state.decoded.profile.rate_hz
-    columns = [
-        to_grid(sample_times(s.arrival, s.device_seq, rate), s.values[:, 0], fine, max_gap_s=0.35)
-        for sensor, s in state.decoded.sensors.items()
-        if state.meta.sensors[sensor].endswith(muscles)
-    ]
-    if not columns:
-        state.report.notes.append(f"no sensor on the muscles a {what or 'sync'} moves: clock alignment kept")
-        return None
-    motion_t, activity = state.keypoint_start + numbers / fps, emg_activity(np.column_stack(columns))
-    found = estimate_offset(motion_t, motion, fine, activity, max_offset_s=max_offset_s, emg_lead_s=emg_lead_s)
-    match = SyncMatch(
-        cue=cue, kind=what, muscles=muscles, motion_t=motion_t, motion=motion, emg_t=fine, emg=activity,
-        offset_s=found.offset_s, confidence=found.confidence, emg_lead_s=emg_lead_s, applied=False,
-    )  # fmt: skip
-    state.report.sync_confidence = round(found.confidence, 3)
-    if found.confidence < min_confidence:
-        state.report.notes.append(f"sync match not confident ({found.confidence:.2f} < {min_confidence}): clock alignment kept")
-        return match
-    state.report.sync_offset_s = round(found.offset_s, 3)
-    state.keypoint_start += found.offset_s
-    match.applied = True
-    return match
-
-
-def _grid(state: SessionState) -> None:
-    from miakit.stages.grid import make_grid
-
-    emg_start = max(float(s.arrival.min()) for s in state.decoded.sensors.values())
-    emg_stop = min(float(s.arrival.max()) for s in state.decoded.sensors.values())
-    start, stop = emg_start, emg_stop
-    if state.keypoint_start is not None:
-        kp_stop = state.keypoint_start + (state.keypoint_frames - 1) / state.keypoint_fps
-        start, stop = max(emg_start, state.keypoint_start), min(emg_stop, kp_stop)
-        # keep the grid in phase with the camera's frame 0, so video time k / rate is a grid point
-        start = state.keypoint_start + np.ceil((start - state.keypoint_start) * state.rate_hz - 1e-9) / state.rate_hz
-        if (emg_stop - emg_start) - (stop - start) > max(2.0, 0.1 * (emg_stop - emg_start)):
-            state.report.notes.append(f"video covers {max(stop - start, 0):.1f} of {emg_stop - emg_start:.1f} s of EMG")
-    state.grid = make_grid(start, stop, rate_hz=state.rate_hz)
-    if len(state.grid) < 2:
-        found = f"EMG {emg_start:.1f}-{emg_stop:.1f} s" + (f", keypoints {state.keypoint_start:.1f}-{kp_stop:.1f} s" if state.keypoint_start is not None else "")
-        raise SessionError(state.folder, "EMG and keypoints do not overlap in time", found=found)
-
-
-def _emg_to_grid(state: SessionState, *, max_gap_s: float = 0.35) -> None:
-    from miakit.stages.grid import sample_times, to_grid
-
-    rate = state.decoded.profile.rate_hz
-    emg = np.full((len(state.grid), len(MUSCLES)), np.nan)
-    for sensor, muscle in state.meta.sensors.items():
-        samples = state.decoded.sensors.get(sensor)
-        if samples is None:  # a dead sensor (see decode_emg): its muscle stays NaN
-            continue
-        times = sample_times(samples.arrival, samples.device_seq, rate)
-        emg[:, MUSCLES.index(muscle)] = to_grid(times, samples.values[:, 0], state.grid, max_gap_s=max_gap_s)
-    state.emg = emg
-    if state.meta.truth is not None:
-        import pandas as pd
-
-        truth = pd.read_csv(state.folder / state.meta.truth.file)
-        clean = np.full_like(emg, np.nan)
-        for muscle in state.meta.sensors.values():
-            clean[:, MUSCLES.index(muscle)] = to_grid(truth["time"].to_numpy(), truth[muscle].to_numpy(), state.grid, max_gap_s=max_gap_s)
-        state.emg_clean = clean
-
-
-def _keypoints_to_grid(state: SessionState, *, source: str = "auto", estimator: str = "mediapipe") -> None:
-    """source: ``session`` (the keypoints the session carries, OpenPose JSON), ``video`` (pose
-    estimation on the session's video with ``estimator``), ``auto`` (session keypoints where there
-    are any, else the video), ``none`` (an EMG-only build)."""
-    from miakit.stages.grid import nearest_frames
-    from miakit.stages.openpose import read_folder
-
-    if source not in ("auto", "session", "video", "none"):
-        raise PipelineError(state.folder, "unknown keypoint source", field="keypoints_to_grid.source", expected="auto, session, video or none", found=source)
-    if source == "none":
-        state.keypoints = np.full((len(state.grid), len(BODY_25), 2), np.nan, dtype=np.float32)
-        state.score = np.zeros((len(state.grid), len(BODY_25)), dtype=np.float32)
-        return
-    kp = state.meta.keypoints
-    if source == "video" or (source == "auto" and kp is None and state.meta.video is not None):
-        return _pose_from_video(state, estimator=estimator)
-    if kp is None:
-        raise SessionError(
-            state.folder / "session.yaml", "the session has no keypoints and no video (for EMG alone, build with --pipeline emg-only)", field="keypoints"
-        )
-    index = nearest_frames(state.grid, start=state.keypoint_start, fps=state.keypoint_fps, n_frames=state.keypoint_frames)
-    numbers, points = read_folder(state.folder / kp.dir, frames=np.unique(index[index >= 0]))
-    lookup = {int(n): i for i, n in enumerate(numbers)}
-    keypoints = np.full((len(state.grid), len(BODY_25), 2), np.nan, dtype=np.float32)
-    score = np.zeros((len(state.grid), len(BODY_25)), dtype=np.float32)
-    for row, frame in enumerate(index):
-        if frame >= 0 and int(frame) in lookup:
-            p = points[lookup[int(frame)]]
-            keypoints[row] = p[:, :2]
-            score[row] = p[:, 2]
-    state.keypoints, state.score = _finite_points(keypoints, score)
-
-
-def _finite_points(keypoints: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A keypoint whose x, y or score is NaN or infinite is missing: x, y NaN and score 0, whatever
-    its score said. Scores are clipped to [0, 1]."""
-    bad = ~(np.isfinite(keypoints).all(axis=-1) & np.isfinite(score))
-    if bad.any():
-        keypoints, score = keypoints.copy(), score.copy()
-        keypoints[bad], score[bad] = np.nan, 0.0
-    return keypoints, np.clip(score, 0.0, 1.0)
-
-
-def _pose_from_video(state: SessionState, *, estimator: str) -> None:
-    from miakit.stages.pose import estimate_pose
-
-    if state.meta.video is None:
-        raise SessionError(state.folder / "session.yaml", "no video to estimate keypoints from", field="video")
-    pose = estimate_pose(state.folder / state.meta.video.file, rate_hz=state.rate_hz, backend=estimator, progress=False)
-    # the grid is in phase with the video's frame 0 (see _grid): grid point g is video time g - start
-    index = np.rint((state.grid - state.keypoint_start) * state.rate_hz).astype(np.int64)
-    ok = (index >= 0) & (index < pose.sizes["time"])
-    keypoints = np.full((len(state.grid), len(BODY_25), 2), np.nan, dtype=np.float32)
-    score = np.zeros((len(state.grid), len(BODY_25)), dtype=np.float32)
-    keypoints[ok] = pose["keypoints"].values[index[ok]]
-    score[ok] = np.nan_to_num(pose["keypoint_score"].values[index[ok]])
-    state.keypoints, state.score = _finite_points(keypoints, score)
-    state.image_size = (int(pose.attrs["width"]), int(pose.attrs["height"]))
-
-
-def _quality(
-    state: SessionState, *, min_score: float = 0.3, min_keypoints: int = 12, min_valid_fraction: float = 0.5, require_pose: bool = True
-) -> None:
-    """``require_pose: false`` for EMG-only builds: a frame is valid when its EMG is."""
-    from miakit.stages.quality import frame_validity
-
-    r = state.report
-    live = [m for s, m in state.meta.sensors.items() if state.decoded is None or s in state.decoded.sensors]
-    recorded = state.emg[:, [MUSCLES.index(m) for m in live]]
-    state.valid = frame_validity(recorded, state.score, min_score=min_score, min_keypoints=min_keypoints if require_pose else 0)
-    r.frames = len(state.grid)
-    r.valid_frames = int(state.valid.sum())
-    r.emg_coverage = float(np.isfinite(recorded).all(axis=1).mean())
-    present = state.score >= min_score
-    r.pose_coverage = float((present.sum(axis=1) >= min_keypoints).mean())
-    r.mean_pose_score = float(state.score[present].mean()) if present.any() else 0.0
-    if r.valid_fraction < min_valid_fraction:
-        r.reason = f"only {r.valid_fraction:.0%} of frames valid (needs {min_valid_fraction:.0%}): EMG coverage {r.emg_coverage:.0%}, pose coverage {r.pose_coverage:.0%}"
-
-
-STEPS: dict[str, Callable[..., None]] = {
-    "decode_emg": _decode_emg,
-    "raw_emg_envelope": _raw_emg_envelope,
-    "align": _align,
-    "grid": _grid,
-    "emg_to_grid": _emg_to_grid,
-    "keypoints_to_grid": _keypoints_to_grid,
-    "quality": _quality,
-}
-"""Stage name (as written in a pipeline file) -> what it does to the session's state."""
-
-
-# -- 3. one session -----------------------------------------------------------------------------
+# -- 2. one session ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -488,66 +183,27 @@ class SessionResult:
     segments: list[Segment] = field(default_factory=list)  # empty where the session is left out
 
 
-MIN_SEGMENT_S = 1.0
-"""A marked exercise shorter than this on the grid is not made a segment."""
+def process_session(folder: str | Path, spec: PipelineSpec) -> SessionResult:
+    """Run one session through the pipeline's stages (:mod:`miakit.stages.session`) and cut it into
+    segments (:func:`miakit.segments.split_session`). Bad input is reported, never raised: the
+    report then holds what the stages had found and the reason."""
+    from dataclasses import replace
 
+    from miakit.segments import split_session
+    from miakit.stages.session import LeftOut, stage_states
 
-def exercise_intervals(folder: Path, meta: SessionMeta) -> list[tuple[str, float, float]]:
-    """(exercise, start, stop) host-time intervals of a session.
-
-    A session recorded for one exercise (``exercise`` in session.yaml) is one interval covering
-    everything. A session recorded with markers (``exercise: null``) has one interval per
-    ``marker start:<exercise>`` ... ``marker stop:<exercise>`` pair in events.csv; a start without
-    its stop (the recording was cut) runs to the end. A session with neither is one interval of
-    exercise :data:`~miakit.contracts.dataset.UNKNOWN_EXERCISE` covering everything.
-    """
-    if meta.exercise:
-        return [(meta.exercise, -np.inf, np.inf)]
-    from miakit.contracts.session import read_events
-
-    events = read_events(folder)
-    markers = events[events["kind"] == "marker"].sort_values("host_time", kind="stable")
-    open_: dict[str, float] = {}
-    intervals = []
-    for t, detail in zip(markers["host_time"], markers["detail"].astype(str)):
-        action, _, exercise = detail.partition(":")
-        if action == "start" and exercise:
-            open_[exercise] = float(t)
-        elif action == "stop" and exercise in open_:
-            intervals.append((exercise, open_.pop(exercise), float(t)))
-    intervals += [(exercise, start, np.inf) for exercise, start in open_.items()]
-    if not intervals:
-        return [(UNKNOWN_EXERCISE, -np.inf, np.inf)]
-    return sorted(intervals, key=lambda i: i[1])
-
-
-def run_stages(folder: str | Path, spec: PipelineSpec, *, report: QualityReport | None = None, until: str | None = None) -> SessionState:
-    """Validate one session and run the pipeline's stages on it, in order (stopping after the
-    stage named ``until``, where given); returns the state. Bad input raises a MiakitError."""
     folder = Path(folder)
-    try:
-        meta = validate_session(folder)
-    except MiakitError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - input no check foresaw: one line, not a traceback
-        raise SessionError(folder, unexpected(exc, stage="validate")) from exc
-    report = report or QualityReport(session=meta.session_id)
-    report.session = meta.session_id
-    report.truncated = meta.truncated
-    state = SessionState(folder=folder, meta=meta, rate_hz=spec.rate_hz, report=report)
-    for name, params in spec.steps():
-        try:
-            STEPS[name](state, **params)
-        except MiakitError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a session's failure is its one-line reason
-            if isinstance(exc, TypeError) and "unexpected keyword" in str(exc):
-                raise PipelineError(spec.path or spec.name, f"bad parameter for stage {name!r}: {exc}") from None
-            raise SessionError(folder, unexpected(exc, stage=name)) from exc
-        state.log.append(f"{name}({', '.join(f'{k}={v!r}' for k, v in params.items())})")
-        if name == until:
-            break
-    return state
+    report = QualityReport(session=_printable(folder.name))
+    try:  # one bad session never stops the build
+        for _, state in stage_states(folder, spec.configured(), rate_hz=spec.rate_hz):
+            report = state.report
+        if not state.report.kept:
+            return SessionResult(report=state.report)
+        state, segments = split_session(state)
+        return SessionResult(report=state.report, segments=segments)
+    except Exception as exc:  # noqa: BLE001
+        report = exc.state.report if isinstance(exc, LeftOut) else report
+        return SessionResult(report=replace(report, reason=session_reason(folder, exc)))
 
 
 def _printable(text: str) -> str:
@@ -555,62 +211,16 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def unexpected(exc: BaseException, *, stage: str | None = None) -> str:
-    """What went wrong, in one line, for an exception no check foresaw (a bug or odd input)."""
-    detail = " ".join(str(exc).split())[:200] or "no detail"
-    where = f" in stage {stage}" if stage else ""
-    return f"could not be processed{where}: {exc.__class__.__name__}: {detail}"
-
-
 def session_reason(folder: Path, exc: BaseException) -> str:
     """One line saying why a session was left out. A MiakitError says it itself; anything else
     is named with the session folder."""
+    from miakit.stages.session import unexpected
+
     text = str(exc) if isinstance(exc, MiakitError) else f"{folder}: {unexpected(exc)}"
     return _printable(" ".join(text.split()))
 
 
-def process_session(folder: str | Path, spec: PipelineSpec) -> SessionResult:
-    """Run one session through the pipeline's stages. Bad input is reported, never raised."""
-    folder = Path(folder)
-    report = QualityReport(session=_printable(folder.name))
-    try:
-        return _process_session(folder, spec, report)
-    except Exception as exc:  # noqa: BLE001 - one bad session never stops the build
-        report.reason = session_reason(folder, exc)
-        return SessionResult(report=report)
-
-
-def _process_session(folder: Path, spec: PipelineSpec, report: QualityReport) -> SessionResult:
-    state = run_stages(folder, spec, report=report)
-    meta = state.meta
-    if not report.kept:
-        return SessionResult(report=report)
-    intervals = exercise_intervals(folder, meta)
-    if [i[0] for i in intervals] == [UNKNOWN_EXERCISE] and not meta.exercise:
-        report.notes.append(f"no exercise named or marked: one segment of exercise {UNKNOWN_EXERCISE!r}")
-    source = "synthetic" if (meta.keypoints and meta.keypoints.estimator == "synthetic") or meta.recorder.emulated else "recording"
-    segments = []
-    for k, (exercise, start, stop) in enumerate(intervals):
-        rows = np.flatnonzero((state.grid >= start) & (state.grid <= stop))
-        if len(rows) < MIN_SEGMENT_S * state.rate_hz:
-            report.notes.append(f"{exercise}: marked for too short a time on the grid, left out")
-            continue
-        sl = slice(rows[0], rows[-1] + 1)
-        segments.append(Segment(
-            id=meta.session_id if len(intervals) == 1 else f"{meta.session_id}-{k:02d}-{exercise}",
-            session=meta.session_id, subject=meta.subject, exercise=exercise, split="", source=source,
-            emg=state.emg[sl].astype(np.float32), keypoints=state.keypoints[sl].astype(np.float32),
-            keypoint_score=state.score[sl].astype(np.float32), valid=state.valid[sl],
-            image_width=state.image_size[0], image_height=state.image_size[1],
-            flags=("truncated",) if meta.truncated else (),
-            emg_clean=None if state.emg_clean is None else state.emg_clean[sl].astype(np.float32), rate_hz=state.rate_hz,
-        ))  # fmt: skip
-    if not segments:
-        report.reason = f"{folder}: no marked exercise long enough to keep (at least {MIN_SEGMENT_S:g} s on the grid)"
-    return SessionResult(report=report, segments=segments)
-
-
-# -- 4. the whole build -------------------------------------------------------------------------
+# -- 3. the whole build -------------------------------------------------------------------------
 #
 # plan_build: which sessions there are, their hashes, which are already processed ("parts").
 # build_dataset: process the missing parts (serially, on local worker processes, or on a dask
@@ -619,65 +229,18 @@ def _process_session(folder: Path, spec: PipelineSpec, report: QualityReport) ->
 # interrupted build resumes where it stopped.
 
 
-def _fs(location: str | Path):
-    from miakit.store import filesystem
-
-    return filesystem(str(location))
-
-
 def list_sessions(root: str | Path) -> list[str]:
     """Session folders under ``root`` (a local path or an fsspec URL), sorted."""
-    from miakit.store import is_url
+    from miakit.store import filesystem, is_url
 
     if not is_url(root):
         return [str(p) for p in find_sessions(root)]
-    fs, path = _fs(root)
+    fs, path = filesystem(str(root))
     protocol = str(root).split("://", 1)[0]
     found = sorted(p.rsplit("/", 1)[0] for p in fs.glob(path.rstrip("/") + "/**/session.yaml"))
     if fs.exists(path.rstrip("/") + "/session.yaml"):
         found = [path.rstrip("/")]
     return [f"{protocol}://{p.lstrip('/')}" if protocol != "file" else p for p in found]
-
-
-def session_sha256(folder: str | Path) -> str:
-    """A hash over every file of a session folder (relative names and bytes), in sorted order."""
-    from miakit.store import is_url
-
-    digest = hashlib.sha256()
-    if is_url(folder):
-        fs, root = _fs(folder)
-        for path in sorted(fs.find(root)):
-            digest.update(path[len(root):].lstrip("/").encode() + b"\0")
-            digest.update(fs.cat_file(path))
-        return digest.hexdigest()
-    # os.walk and plain strings: sessions hold thousands of small files (OpenPose JSON), and Path
-    # objects made hashing 2.3 times slower. Sorting by parts keeps the order of sorting paths.
-    # Symlinks are never followed (not even to hash them: a build refuses a session holding one, and a
-    # link loop must not hang the plan); a link is hashed as its target's text, so changing it counts.
-    # Names are hashed as the bytes the file system holds (os.fsencode: names that are not UTF-8 too).
-    files, links = [], {}
-    for dirpath, dirnames, names in os.walk(folder):
-        rel = os.path.relpath(dirpath, folder)
-        prefix = () if rel == "." else tuple(rel.split(os.sep))
-        for name in names + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-            path = os.path.join(dirpath, name)
-            if os.path.islink(path):
-                links[prefix + (name,)] = os.readlink(path)
-                files.append(prefix + (name,))
-            elif os.path.isfile(path):
-                files.append(prefix + (name,))
-    for parts in sorted(files):
-        digest.update(os.fsencode("/".join(parts)) + b"\0")
-        if parts in links:
-            digest.update(b"symlink:" + os.fsencode(links[parts]))
-            continue
-        try:
-            with open(os.path.join(folder, *parts), "rb") as fh:
-                while block := fh.read(1 << 20):
-                    digest.update(block)
-        except OSError as exc:  # an unreadable file: its build gives the reason; hash what is known
-            digest.update(f"unreadable:{exc.errno}".encode())
-    return digest.hexdigest()
 
 
 @dataclass
@@ -700,23 +263,12 @@ class BuildPlan:
     pipeline_why: str = "given"  # how the pipeline was picked: "given", or "chosen: ..." (choose_pipeline)
 
 
-def parts_dir_for(out: str | Path) -> Path:
-    """Where per-session results wait for the store: ``STORE.zarr.parts`` beside a local store,
-    a folder in the user's cache for a store at a URL."""
-    from miakit.store import local_path
-
-    local = local_path(out)
-    if local is not None:
-        return Path(f"{os.path.realpath(local)}.parts")
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "miakit" / "parts"
-    return cache / hashlib.sha256(str(out).encode()).hexdigest()[:16]
-
-
 def plan_build(
     sessions_dir: str | Path, out: str | Path, *, pipeline: str | Path = AUTO_PIPELINE, progress: bool = False, pool: SessionPool | None = None
 ) -> BuildPlan:
     """What a build would do, without doing it. Hashing the inputs (the slow part) runs on ``pool``
     when one is given. ``pipeline="auto"`` picks one from the sessions (:func:`choose_pipeline`)."""
+    from miakit.parts import is_done, parts_dir_for
     from miakit.store import exists
 
     folders = list_sessions(sessions_dir)
@@ -743,7 +295,7 @@ def plan_build(
     for folder, sha in zip(folders, hashes):
         key = folder[len(root):].strip("/") or folder.rstrip("/").rsplit("/", 1)[-1]
         part = parts_dir / f"{key.replace('/', '__')}-{sha[:16]}-{spec.sha256[:16]}{salt}"
-        sessions.append(SessionPlan(folder=folder, key=key, sha256=sha, part=part, done=(part / "report.json").is_file()))
+        sessions.append(SessionPlan(folder=folder, key=key, sha256=sha, part=part, done=is_done(part)))
     inputs = {s.key: s.sha256 for s in sessions}
     if allowed:
         inputs = {**inputs, "decoder plugins allowed": allowed}
@@ -765,49 +317,23 @@ def _store_matches(out: str | Path, pipeline_sha: str, inputs_sha: str) -> bool:
 
 
 def run_part(folder: str, part: str | Path, spec: PipelineSpec) -> dict[str, Any]:
-    """Process one session and save its result as a part (written to a temporary name, then
-    renamed, so a part exists whole or not at all). Runs on a worker; returns the report."""
-    import shutil
+    """Process one session and save its result as a part (:func:`miakit.parts.write_part`). Runs
+    on a worker; returns the report."""
     import tempfile
-    from dataclasses import asdict
 
-    from miakit.store import is_url
+    from miakit.parts import write_part
+    from miakit.store import filesystem, is_url
 
-    part = Path(part)
     with tempfile.TemporaryDirectory(prefix="miakit-session-") as staging:
         local = folder
         if is_url(folder):  # stage a remote session folder in locally, once
-            fs, path = _fs(folder)
+            fs, path = filesystem(folder)
             local = str(Path(staging) / "session")
             fs.get(path.rstrip("/") + "/", local, recursive=True)
         result = process_session(local, spec)
     if is_url(folder) and result.report.session == "session":
         result.report.session = folder.rstrip("/").rsplit("/", 1)[-1]
-    report = asdict(result.report)
-    tmp = part.with_name(part.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for i, segment in enumerate(result.segments):
-        seg = asdict(segment)
-        arrays = {k: v for k, v in seg.items() if isinstance(v, np.ndarray)}
-        np.savez(tmp / f"segment{i:03d}.npz", **arrays)
-        (tmp / f"segment{i:03d}.json").write_text(json.dumps({k: v for k, v in seg.items() if k not in arrays and v is not None}))
-    (tmp / "report.json").write_text(json.dumps(report))
-    shutil.rmtree(part, ignore_errors=True)
-    os.replace(tmp, part)
-    return report
-
-
-def load_part(part: Path) -> tuple[QualityReport, list[Segment]]:
-    report = QualityReport(**json.loads((part / "report.json").read_text()))
-    segments = []
-    for npz_path in sorted(part.glob("segment*.npz")):
-        with np.load(npz_path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        fields = json.loads(npz_path.with_suffix(".json").read_text())
-        fields["flags"] = tuple(fields.get("flags", ()))
-        segments.append(Segment(**fields, **arrays))
-    return report, segments
+    return write_part(part, result.report, result.segments)
 
 
 @dataclass
@@ -896,9 +422,10 @@ def _assemble_parts(plan: BuildPlan, sessions_dir: str | Path, *, progress: bool
     """Every session's part -> one dataset in memory (:func:`miakit.contracts.build.make_dataset`),
     and the sessions' reports."""
     from miakit.contracts.build import make_dataset
+    from miakit.parts import read_part
     from miakit.progress import track
 
-    loaded = [load_part(s.part) for s in track(plan.sessions, "reading parts", enabled=progress and len(plan.sessions) > 50)]
+    loaded = [read_part(s.part) for s in track(plan.sessions, "reading parts", enabled=progress and len(plan.sessions) > 50)]
     reports = [r for r, _ in loaded]
     segments = [seg for _, segs in loaded for seg in segs]
     if not segments:
@@ -930,6 +457,6 @@ def _provenance(plan: BuildPlan) -> dict[str, Any]:
 
 
 __all__ = [
-    "AUTO_PIPELINE", "PipelineSpec", "choose_pipeline", "load_pipeline", "run_stages", "process_session", "plan_build", "build_dataset",
-    "session_sha256", "list_sessions", "STEPS",
+    "AUTO_PIPELINE", "PipelineSpec", "choose_pipeline", "load_pipeline", "process_session", "plan_build", "build_dataset",
+    "session_sha256", "list_sessions",
 ]  # fmt: skip

@@ -109,3 +109,27 @@ def write_session(
     else:
         writer.flush()
     return folder
+
+
+def write_raw_session(folder: Path, *, seconds: float = 6.0, seed: int = 0) -> Path:
+    """A session of one raw-sEMG sensor of the ``generic`` profile (int16 microvolts at 1 kHz, 20
+    samples a notification) on LeftQuad, with OpenPose keypoints at 30 fps from 0.5 s."""
+    from miakit.contracts.session import KeypointsInfo
+    from miakit.record.profiles import load_profile
+    from miakit.record.session_writer import SessionWriter
+    from miakit.stages.openpose import frame_filename, write_frame
+
+    rng = np.random.default_rng(seed)
+    generic = load_profile("generic")
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    writer = SessionWriter(folder, session_id=folder.name, subject="s", exercise="squat", profile=generic, profile_bytes=Path(generic.path).read_bytes(),
+                           sensors={"EMG-1": "LeftQuad"}, start_time=start, host_monotonic_at_start=0.0)  # fmt: skip
+    samples = (rng.normal(0, 300, (int(seconds * 50), 20))).astype("<i2")  # 50 notifications a second
+    for k, block in enumerate(samples):
+        writer.add_packet((k + 1) / 50 + 0.01, "EMG-1", block.tobytes())
+    (folder / "keypoints").mkdir()
+    for f in range(int((seconds - 1.0) * 30)):
+        write_frame(folder / "keypoints" / frame_filename(f), [standing_pose(0.5 + f / 30)])
+    writer.set_keypoints(KeypointsInfo(format="openpose_json", dir="keypoints", fps=30, width=1080, height=1920, start_host_time=0.5, estimator="openpose"))
+    writer.close()
+    return folder

@@ -15,16 +15,24 @@ a movement in the keypoints and a burst in the muscles that make it:
    the electromechanical delay (EMG leads the motion it causes by ``emg_lead_s``).
 
 The result is an offset (seconds to add to the video's times) and a confidence: the peak correlation
-and how far it stands above the best other lag.
+and how far it stands above the best other lag. :func:`refine_by_sync` does all of it for one
+session (the ``align`` stage with ``method: sync``, :mod:`miakit.stages.session`) and returns what it
+compared (:class:`SyncMatch`, for plots) and why it kept the clock where it did (:class:`SyncResult`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from miakit.layout import KP
+
+if TYPE_CHECKING:
+    from miakit.contracts.session import SessionMeta
+    from miakit.stages.decode import DecodedEMG
 
 
 @dataclass(frozen=True)
@@ -140,3 +148,90 @@ def _transient(x: np.ndarray, t: np.ndarray, window_s: float) -> np.ndarray:
     kernel = np.ones(width) / width
     padded = np.pad(x, width, mode="edge")
     return x - np.convolve(padded, kernel, mode="same")[width:-width]
+
+
+# -- one session: the sync refinement ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncMatch:
+    """What the sync refinement compared and found: the traces around the sync event, for plots.
+
+    Times are host seconds. ``motion_t`` are the keypoint frames' times on the stated clock (before
+    the offset); ``emg_t`` is the 100 Hz grid of ``emg``, the activity of the muscles the movement
+    uses (:func:`emg_activity`). ``applied`` is whether the offset was kept.
+    """
+
+    cue: float
+    kind: str
+    muscles: tuple[str, ...]
+    motion_t: np.ndarray
+    motion: np.ndarray
+    emg_t: np.ndarray
+    emg: np.ndarray
+    offset_s: float
+    confidence: float
+    emg_lead_s: float
+    applied: bool
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """The sync refinement of one session: what it compared (None where there was nothing to
+    compare) and, where it kept the clock alignment, why (``note``, as the build report says it)."""
+
+    match: SyncMatch | None
+    note: str = ""
+
+
+def refine_by_sync(
+    folder: Path, meta: SessionMeta, decoded: DecodedEMG, *, start: float, fps: float, frames: int, window_s: float,
+    max_offset_s: float, emg_lead_s: float, min_confidence: float, max_gap_s: float,
+) -> SyncResult:  # fmt: skip
+    """The offset of a session's keypoint frames (frame 0 stated at host time ``start``, ``frames``
+    of them at ``fps``) found around its sync event, applied where confident.
+
+    The subject moves within ``window_s`` of the cue; the stated clock may be off by
+    ``max_offset_s``. The EMG of the muscles the movement uses is put on a 100 Hz grid, never
+    bridging a gap longer than ``max_gap_s``."""
+    from miakit.contracts.session import read_events
+    from miakit.stages.grid import make_grid, sample_times, to_grid
+    from miakit.stages.openpose import read_folder
+
+    events = read_events(folder)
+    sync = events[events["kind"] == "sync"]
+    if sync.empty:
+        return SyncResult(match=None, note="no sync event: clock alignment kept")
+    cue, what = float(sync["host_time"].iloc[0]), str(sync["detail"].iloc[0]).strip().lower()
+    lo, hi = cue - 0.3, cue + window_s
+    first = max(0, int(np.floor((lo - max_offset_s - 0.5 - start) * fps)))
+    last = min(frames - 1, int(np.ceil((hi + max_offset_s + 0.5 - start) * fps)))
+    if last - first < 10:
+        return SyncResult(match=None, note="sync event outside the video: clock alignment kept")
+    numbers, points = read_folder(Path(folder) / meta.keypoints.dir, frames=np.arange(first, last + 1))
+    xy, score = points[:, :, :2], points[:, :, 2]
+    if what == "clap":
+        motion, muscles = wrist_closeness(xy, score), ("Bicep", "Tricep")
+    elif what == "jump":
+        motion, muscles = hip_rise(xy, score, fps=fps), ("Quad", "Hamstring")
+    else:
+        motion, muscles = motion_energy(xy, score, fps=fps), ("",)
+    fine = make_grid(lo, hi, rate_hz=100.0)
+    rate = decoded.profile.rate_hz
+    columns = [
+        to_grid(sample_times(s.arrival, s.device_seq, rate), s.values[:, 0], fine, max_gap_s=max_gap_s)
+        for sensor, s in decoded.sensors.items()
+        if meta.sensors[sensor].endswith(muscles)
+    ]
+    if not columns:
+        return SyncResult(match=None, note=f"no sensor on the muscles a {what or 'sync'} moves: clock alignment kept")
+    motion_t, activity = start + numbers / fps, emg_activity(np.column_stack(columns))
+    found = estimate_offset(motion_t, motion, fine, activity, max_offset_s=max_offset_s, emg_lead_s=emg_lead_s)
+    applied = found.confidence >= min_confidence
+    match = SyncMatch(
+        cue=cue, kind=what, muscles=muscles, motion_t=motion_t, motion=motion, emg_t=fine, emg=activity,
+        offset_s=found.offset_s, confidence=found.confidence, emg_lead_s=emg_lead_s, applied=applied,
+    )  # fmt: skip
+    if not applied:
+        return SyncResult(match=match, note=f"sync match not confident ({found.confidence:.2f} < {min_confidence}): clock alignment kept")
+    return SyncResult(match=match)

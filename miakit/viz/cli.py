@@ -30,7 +30,7 @@ def _save(fig, out: Path) -> None:
 def session_emg(
     session_dir: Path = typer.Argument(..., help="A raw session folder."),
     out: Path = _OUT_PNG,
-    max_gap_s: float = typer.Option(0.35, "--max-gap-s", min=0.0, help="Break the line where samples are further apart than this (s)."),
+    max_gap_s: Optional[float] = typer.Option(None, "--max-gap-s", min=0.0, help="Break the line where samples are further apart than this (s) [default: the emg_to_grid stage's max_gap_s]."),
 ) -> None:
     """A session's raw EMG per sensor over host time, with gaps and events (markers, sync, disconnects).
 

@@ -13,24 +13,18 @@ from miakit.errors import InputError
 
 def session_state(folder: str | Path, *, pipeline: str | Path = "mia", until: str | None = None):
     """Run a session through the stages of ``pipeline`` (the same functions a build runs, in order)
-    and return the :class:`miakit.pipeline.SessionState`; stop after the stage named ``until``.
+    and return the :class:`miakit.stages.session.SessionState`; stop after the stage named ``until``.
 
     Unlike a build, bad input raises (one line naming the file) instead of being reported.
     """
-    from miakit.pipeline import load_pipeline, run_stages
+    from miakit.pipeline import load_pipeline
+    from miakit.stages.session import run_stages
 
     spec = load_pipeline(pipeline)
     names = [name for name, _ in spec.steps()]
     if until is not None and until not in names:
         raise InputError(spec.path or spec.name, f"the pipeline has no stage {until!r}", found=names)
-    return run_stages(folder, spec, until=until)
-
-
-def stage_params(pipeline: str | Path, stage: str) -> dict[str, Any]:
-    """The parameters ``pipeline`` gives ``stage`` ({} where it does not run it)."""
-    from miakit.pipeline import load_pipeline
-
-    return next((dict(params) for name, params in load_pipeline(pipeline).steps() if name == stage), {})
+    return run_stages(folder, spec.configured(), rate_hz=spec.rate_hz, until=until)
 
 
 def as_dataset(dataset: Any, *, catalog: str | Path | None = None):

@@ -59,12 +59,13 @@ def break_gaps(t: np.ndarray, y: np.ndarray, *, max_gap_s: float) -> tuple[np.nd
 # -- a raw session -------------------------------------------------------------------------------
 
 
-def session_emg(session_dir: str | Path, *, max_gap_s: float = 0.35, kinds: Sequence[str] = tuple(EVENT_STYLE)):
-    """A session's decoded EMG, one panel per sensor, over host time (device units).
+def session_emg(session_dir: str | Path, *, max_gap_s: float | None = None, kinds: Sequence[str] = tuple(EVENT_STYLE)):
+    """A session's decoded EMG, one panel per sensor, over host time (in its device profile's units).
 
     Each sample sits at its host time (from the device counter where the packets carry one, as the
     pipeline's grid stage puts it); the line breaks where samples are more than ``max_gap_s`` apart
-    (a disconnect, dropped packets). Events of ``kinds`` are vertical lines: on every panel, or on
+    (a disconnect, dropped packets; None: the ``emg_to_grid`` stage's default,
+    :class:`miakit.stages.session.EmgToGridParams`). Events of ``kinds`` are vertical lines: on every panel, or on
     their own sensor's panel where the event names a sensor. Their labels sit in a strip of their
     own above the traces (gid ``event-label``), never over a trace; events closer together than a
     label's width share one label.
@@ -74,7 +75,10 @@ def session_emg(session_dir: str | Path, *, max_gap_s: float = 0.35, kinds: Sequ
     from miakit.contracts.session import EVENTS_FILE, validate_session
     from miakit.stages.decode import decode_emg
     from miakit.stages.grid import sample_times
+    from miakit.stages.session import EmgToGridParams
 
+    if max_gap_s is None:
+        max_gap_s = EmgToGridParams().max_gap_s
     folder = Path(session_dir)
     meta = validate_session(folder)
     decoded = decode_emg(folder, meta)
@@ -139,22 +143,22 @@ def alignment(session_dir: str | Path, *, pipeline: str | Path = "mia"):
     stated video clock (top) and after the offset the pipeline found (bottom).
 
     Runs the pipeline's own stages up to ``align`` (:func:`miakit.viz.common.session_state`) and
-    plots what its sync refinement compared (:class:`miakit.pipeline.SyncMatch`). The EMG activity
+    plots what its sync refinement compared (:class:`miakit.stages.align.SyncMatch`). The EMG activity
     is drawn ``emg_lead_s`` later than it was measured (EMG leads the movement it causes), so in the
     bottom panel the two peaks coincide where the match is right. Each trace is scaled to [0, 1]
     over what is shown.
     """
-    from miakit.viz.common import session_state, stage_params
+    from miakit.pipeline import load_pipeline
+    from miakit.viz.common import session_state
 
     folder = Path(session_dir)
-    params = stage_params(pipeline, "align")
-    if params.get("method", "clock") != "sync":
-        raise InputError(folder, f"pipeline {pipeline!r} aligns by the clock alone: no sync match to plot", field="align.method", expected="sync", found=params.get("method", "clock"))
+    method = next((params.method for name, params in load_pipeline(pipeline).configured() if name == "align"), "clock")
+    if method != "sync":
+        raise InputError(folder, f"pipeline {pipeline!r} aligns by the clock alone: no sync match to plot", field="align.method", expected="sync", found=method)
     state = session_state(folder, pipeline=pipeline, until="align")
-    match = state.sync
+    match = state.sync.match if state.sync is not None else None
     if match is None:
-        why = next((n for n in state.report.notes if "clock alignment kept" in n), "no sync match")
-        raise InputError(folder, f"nothing to plot: {why}")
+        raise InputError(folder, f"nothing to plot: {state.sync.note if state.sync is not None else 'no sync match'}")
 
     lead = match.emg_lead_s
     emg_t = match.emg_t + lead

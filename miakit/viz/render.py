@@ -548,29 +548,24 @@ def session_dataset(session_dir: str | Path, *, pipeline: str | Path = "mia"):
     The video is placed where the alignment put the keypoints: its stated start, moved by the
     offset the sync stage found (the keypoints come from the same camera).
     """
-    from miakit.contracts.build import Segment, make_dataset, provenance
+    from miakit.contracts.build import make_dataset, provenance
     from miakit.pipeline import load_pipeline
+    from miakit.segments import state_segment
     from miakit.viz.common import session_state
 
     folder = Path(session_dir)
     spec = load_pipeline(pipeline)
     state = session_state(folder, pipeline=spec.path or pipeline)
     meta = state.meta
-    segment = Segment(
-        id=meta.session_id, session=meta.session_id, subject=meta.subject, exercise=meta.exercise or "", split="",
-        source="session", emg=state.emg.astype(np.float32), keypoints=state.keypoints.astype(np.float32),
-        keypoint_score=state.score.astype(np.float32), valid=state.valid, image_width=state.image_size[0],
-        image_height=state.image_size[1], rate_hz=state.rate_hz,
-        emg_clean=None if state.emg_clean is None else state.emg_clean.astype(np.float32),
-    )  # fmt: skip
+    segment = state_segment(state, id=meta.session_id, exercise=meta.exercise or "", source="session")
     ds = make_dataset(
-        [segment], muscles=MUSCLES, emg_units=state.decoded.profile.units, rate_hz=spec.rate_hz, where=str(folder),
+        [segment], muscles=MUSCLES, rate_hz=spec.rate_hz, where=str(folder),
         provenance=provenance(pipeline=spec.name, pipeline_sha256=spec.sha256, inputs_sha256="", inputs={meta.session_id: str(folder)}),
     )  # fmt: skip
     if meta.video is None:
         return ds, None
     stated = meta.keypoints.start_host_time if meta.keypoints is not None else meta.video.start_host_time
-    video_start = meta.video.start_host_time + (state.keypoint_start - stated if state.keypoint_start is not None else 0.0)
+    video_start = meta.video.start_host_time + (state.camera.start - stated if state.camera is not None else 0.0)
     return ds, VideoSource(path=folder / meta.video.file, times=state.grid - video_start)
 
 
