@@ -432,8 +432,9 @@ def _assemble_parts(plan: BuildPlan, sessions_dir: str | Path, *, progress: bool
         first = next((r.reason for r in reports if r.reason), "")
         raise InputError(sessions_dir, f"no session passed the checks; first reason: {first}")
     pose = all(params.get("source") != "none" for name, params in plan.spec.steps() if name == "keypoints_to_grid")
+    # the EMG's units: each session's device profile's, carried by its segments (make_dataset reads them)
     ds = make_dataset(
-        segments, muscles=MUSCLES, emg_units="device units", rate_hz=plan.spec.rate_hz, modalities=["emg", "pose"] if pose else ["emg"],
+        segments, muscles=MUSCLES, rate_hz=plan.spec.rate_hz, modalities=["emg", "pose"] if pose else ["emg"],
         provenance=_provenance(plan), where=plan.out,
     )  # fmt: skip
     return ds, reports
