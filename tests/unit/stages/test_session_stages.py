@@ -15,6 +15,7 @@ from miakit.stages.session import STAGES, RawEnvelopeParams, run_stages
 from miakit.viz.common import session_state
 
 
+@pytest.mark.filterwarnings("ignore:.*slice:RuntimeWarning")  # the tight trace is all gaps
 def test_the_pipeline_files_max_gap_reaches_the_sync_refinement(session_factory, tmp_path):
     """emg_to_grid's max_gap_s in the file is the gap the sync refinement bridges too (it was
     hard-coded there): envelope samples come 0.1 s apart, so 0.05 leaves the 100 Hz trace empty."""
