@@ -101,7 +101,7 @@ def build_dataset_cmd(
     """
     from miakit.catalog import add_entry, check_writable, dataset_metadata, default_catalog_path
     from miakit.pipeline import build_dataset, plan_build
-    from miakit.record.decoders import allow_import_paths
+    from miakit.devices.decoders import allow_import_paths
     from miakit.report_tables import print_build_plan, print_build_summary
     from miakit.store import open_store
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from miakit.errors import DeviceError
-from miakit.record.decoders import DecodeError
-from miakit.record.profiles import Profile
+from miakit.devices.decoders import DecodeError
+from miakit.devices.profiles import Profile
 from miakit.record.session_writer import SessionWriter
 
 logger = logging.getLogger(__name__)

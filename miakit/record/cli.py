@@ -64,7 +64,7 @@ def record(
     from miakit.layout import ALL_EXERCISES
     from miakit.record.emulator import sensor_names
     from miakit.record.monitor import interactive
-    from miakit.record.profiles import load_profile
+    from miakit.devices.profiles import load_profile
     from miakit.record.recorder import RecordPlan, check_duration, parse_faults, parse_protocol, record_session
 
     check_duration(duration)
@@ -108,7 +108,7 @@ def _emulated(profile_name: str, count: int):
     from miakit.record.ble import BleBackend
     from miakit.record.bumble_backend import BumbleRadio
     from miakit.record.emulator import Emulator, sensor_names
-    from miakit.record.profiles import load_profile
+    from miakit.devices.profiles import load_profile
 
     profile = load_profile(profile_name)
     radio = BumbleRadio()
@@ -130,7 +130,7 @@ def ble_scan(
 
     async def run() -> list[str]:
         from miakit.record.ble import BleBackend, scan
-        from miakit.record.profiles import load_profile
+        from miakit.devices.profiles import load_profile
 
         profile = load_profile(recorder) if recorder else None
         emulator = None

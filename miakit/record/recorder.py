@@ -27,7 +27,7 @@ from typing import Callable
 from miakit.contracts.dataset import UNKNOWN_EXERCISE
 from miakit.errors import DeviceError, SessionError
 from miakit.layout import ALL_EXERCISES, EXERCISES, MUSCLES
-from miakit.record.profiles import Profile, load_profile
+from miakit.devices.profiles import Profile, load_profile
 
 __all__ = [
     "RecordPlan", "check_duration", "load_sensor_map", "parse_faults", "parse_protocol", "protocol_schedule",
@@ -184,15 +184,15 @@ def _check_out(out: Path) -> None:
 
 
 def _emulated_signals(plan: RecordPlan, profile: Profile, names: list[str], rate_hz: float) -> dict:
-    from miakit.record.emulator import synthetic_signals, uci_signals
+    from miakit.devices.signals import synthetic_signals, uci_signals
 
     if plan.emulate_source is not None:
         return uci_signals(plan.emulate_source, names, muscles=list(MUSCLES[: len(names)]), rate_hz=rate_hz)
     try:
-        from miakit.synth.sessions import emg_signal  # noqa: F401
+        from miakit.synth.signal import emg_signal  # noqa: F401
     except ImportError:
         raise DeviceError(
-            "synthetic EMG for --emulate needs miakit.synth.sessions.emg_signal, which this install lacks; "
+            "synthetic EMG for --emulate needs miakit.synth.signal.emg_signal, which this install lacks; "
             "pass --emulate-source FILE (a UCI EMG file) instead"
         ) from None
     duration = max(plan.duration_s or 60.0, 10.0) + 10.0
