@@ -164,7 +164,7 @@ def train(
     Example: miakit train --dataset demo --out runs/m1 --model miakit --set max_steps=750
     """
     import miakit
-    from miakit.learn.train import TrainConfig, apply_overrides
+    from miakit.learn.config import TrainConfig, apply_overrides
     from miakit.learn.train import train as run_train
 
     if model is ModelName.miakit:
@@ -202,7 +202,7 @@ def bench(
         raise typer.BadParameter("--dataset and --out are required", param_hint="--dataset/--out")
     import miakit
     from miakit.bench.indist import run_in_distribution
-    from miakit.learn.train import TrainConfig, apply_overrides
+    from miakit.learn.config import TrainConfig, apply_overrides
 
     config = apply_overrides(TrainConfig.demo(), set_ or [])
     result = run_in_distribution(miakit.open_dataset(dataset, catalog=catalog), out, config=config, checkpoint=checkpoint)

@@ -51,7 +51,7 @@ def load(checkpoint: str | Path | Checkpoint, *, device: str = "cpu") -> Checkpo
     """A :class:`Checkpoint` from a path (loaded once), or the one given."""
     if isinstance(checkpoint, Checkpoint):
         return checkpoint
-    from miakit.learn.train import load_checkpoint
+    from miakit.learn.inference import load_checkpoint
 
     model, config, meta = load_checkpoint(checkpoint, device=device)
     return Checkpoint(path=Path(checkpoint), model=model, config=config, meta=meta)
@@ -110,7 +110,7 @@ def predict_segment(
     context frames are held at the run's edges as in training). None: such runs get NaN.
 
     ``ds`` must carry the keypoints the checkpoint was trained on (names and number)."""
-    from miakit.learn.train import predict
+    from miakit.learn.inference import predict
     from miakit.learn.windows import context_frames, run_bounds
     from miakit.viz.common import find_segment
 

@@ -13,7 +13,9 @@ from dataset_builders import make_dataset
 from miakit.errors import InputError
 from miakit.layout import BODY_25, MUSCLES
 from miakit.learn import predict as pr
-from miakit.learn.train import TrainConfig, predict, train
+from miakit.learn.config import TrainConfig
+from miakit.learn.inference import predict
+from miakit.learn.train import train
 from miakit.learn.windows import load_frames
 
 WINDOW = 10
