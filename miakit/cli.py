@@ -234,7 +234,7 @@ app.command("pose")(pose)
 
 # -- predict (muscle activation from any video) -------------------------------------------------
 
-from miakit.learn.predict_cli import predict  # noqa: E402
+from miakit.viz.predict_cli import predict  # noqa: E402
 
 app.command("predict")(predict)
 

@@ -262,3 +262,44 @@ def segment_of_frame(ds) -> np.ndarray:
     """For every frame, the index of its segment."""
     length = np.asarray(ds["segment_length"].values, dtype=np.int64)
     return np.repeat(np.arange(len(length)), length)
+
+
+@dataclass(frozen=True)
+class SegmentFrames:
+    """Where one segment lies in a dataset's frames, with its table row."""
+
+    index: int
+    id: str
+    frames: slice
+    subject: str
+    exercise: str
+    image_width: int
+    image_height: int
+
+    @property
+    def length(self) -> int:
+        return self.frames.stop - self.frames.start
+
+
+def find_segment(ds, segment: str | int, *, where: str = "<dataset>") -> SegmentFrames:
+    """A segment by id, or by position (an int, or a string of digits that is not an id);
+    DatasetError naming the known ids otherwise."""
+    ids = [str(s) for s in ds["segment"].values]
+    if isinstance(segment, str) and segment not in ids and segment.isdigit():
+        segment = int(segment)
+    if isinstance(segment, (int, np.integer)) and not isinstance(segment, bool):
+        if not 0 <= int(segment) < len(ids):
+            raise DatasetError(where, "no such segment", field="segment", expected=f"0 to {len(ids) - 1}", found=int(segment))
+        index = int(segment)
+    elif str(segment) in ids:
+        index = ids.index(str(segment))
+    else:
+        shown = ids[:5] + (["..."] if len(ids) > 5 else [])
+        raise DatasetError(where, "no such segment", field="segment", expected=f"one of {shown}", found=str(segment))
+    start = int(ds["segment_start"].values[index])
+    length = int(ds["segment_length"].values[index])
+    return SegmentFrames(
+        index=index, id=ids[index], frames=slice(start, start + length),
+        subject=str(ds["segment_subject"].values[index]), exercise=str(ds["segment_exercise"].values[index]),
+        image_width=int(ds["segment_image_width"].values[index]), image_height=int(ds["segment_image_height"].values[index]),
+    )  # fmt: skip

@@ -100,7 +100,8 @@ def predicted_vs_measured(
 
     Example: miakit plot predicted-vs-measured demo --segment 0 --checkpoint runs/t1/checkpoint.pt --out emg.png
     """
-    from miakit.viz.common import as_dataset, find_segment, predict_segment
+    from miakit.contracts.dataset import find_segment
+    from miakit.viz.common import as_dataset, predict_segment
     from miakit.viz.plots import segment_emg
 
     ds = as_dataset(dataset, catalog=catalog)
@@ -125,7 +126,8 @@ def render(
 
     Example: miakit render --dataset demo --segment 0 --checkpoint runs/t1/checkpoint.pt --out overlay.mp4
     """
-    from miakit.viz.common import find_segment, predict_segment
+    from miakit.contracts.dataset import find_segment
+    from miakit.viz.common import predict_segment
     from miakit.viz.render import check_video_output
 
     check_video_output(out)

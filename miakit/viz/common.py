@@ -1,15 +1,14 @@
-"""What the plots and the overlay video share: a session run through a pipeline's own stages, a
-dataset given by name, path or object, and one segment's frames."""
+"""What the plots and the overlay video share: a session run through a pipeline's own stages, and
+a dataset given by name, path or object (one segment's frames: :func:`miakit.contracts.dataset.find_segment`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from miakit.errors import DatasetError, InputError
+from miakit.errors import InputError
 
 
 def session_state(folder: str | Path, *, pipeline: str | Path = "mia", until: str | None = None):
@@ -43,47 +42,6 @@ def as_dataset(dataset: Any, *, catalog: str | Path | None = None):
     import miakit
 
     return miakit.open_dataset(dataset, catalog=catalog)
-
-
-@dataclass(frozen=True)
-class SegmentFrames:
-    """Where one segment lies in a dataset's frames, with its table row."""
-
-    index: int
-    id: str
-    frames: slice
-    subject: str
-    exercise: str
-    image_width: int
-    image_height: int
-
-    @property
-    def length(self) -> int:
-        return self.frames.stop - self.frames.start
-
-
-def find_segment(ds, segment: str | int, *, where: str = "<dataset>") -> SegmentFrames:
-    """A segment by id, or by position (an int, or a string of digits that is not an id);
-    DatasetError naming the known ids otherwise."""
-    ids = [str(s) for s in ds["segment"].values]
-    if isinstance(segment, str) and segment not in ids and segment.isdigit():
-        segment = int(segment)
-    if isinstance(segment, (int, np.integer)) and not isinstance(segment, bool):
-        if not 0 <= int(segment) < len(ids):
-            raise DatasetError(where, "no such segment", field="segment", expected=f"0 to {len(ids) - 1}", found=int(segment))
-        index = int(segment)
-    elif str(segment) in ids:
-        index = ids.index(str(segment))
-    else:
-        shown = ids[:5] + (["..."] if len(ids) > 5 else [])
-        raise DatasetError(where, "no such segment", field="segment", expected=f"one of {shown}", found=str(segment))
-    start = int(ds["segment_start"].values[index])
-    length = int(ds["segment_length"].values[index])
-    return SegmentFrames(
-        index=index, id=ids[index], frames=slice(start, start + length),
-        subject=str(ds["segment_subject"].values[index]), exercise=str(ds["segment_exercise"].values[index]),
-        image_width=int(ds["segment_image_width"].values[index]), image_height=int(ds["segment_image_height"].values[index]),
-    )  # fmt: skip
 
 
 def where_of(dataset: Any) -> str:

@@ -439,7 +439,8 @@ def render_segment(
     height (:class:`Layout`).
     """
     from miakit.progress import track
-    from miakit.viz.common import as_dataset, find_segment, where_of
+    from miakit.contracts.dataset import find_segment
+    from miakit.viz.common import as_dataset, where_of
 
     out = check_video_output(out)
     ds = as_dataset(dataset, catalog=catalog)
