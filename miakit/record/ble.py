@@ -137,6 +137,26 @@ class SensorStats:
         n = sum(1 for t in self.recent if t > now - window_s)
         return n / window_s
 
+    def received(self, t: float, payload: bytes, profile: Profile) -> None:
+        """Count one notification that arrived at host time ``t``: its last value and, where the
+        packet carries the device's counter, the packets the counter says were lost (a packet the
+        profile cannot decode counts as bad)."""
+        self.packets += 1
+        self.last_time = t
+        self.recent.append(t)
+        if self.state == "stalled":
+            self.state = "streaming"
+        try:
+            decoded = profile.decode(payload)
+        except DecodeError:
+            self.bad_packets += 1
+            return
+        self.last_value = float(decoded.values[-1, 0])
+        if decoded.seq is not None:
+            if self.last_device_seq is not None:
+                self.drops += (decoded.seq - self.last_device_seq - 1) % 65536
+            self.last_device_seq = decoded.seq
+
 
 class _Link:
     def __init__(self, sensor: str, muscle: str, device):
@@ -236,21 +256,7 @@ class BleRecorder:
         if stats.last_time is not None and t - stats.last_time > self.stall_s and link.lost_at is None:
             self.writer.add_event(t, "gap", link.sensor, f"stalled start={stats.last_time:.6f} end={t:.6f}")
         self.writer.add_packet(t, link.sensor, data)
-        stats.packets += 1
-        stats.last_time = t
-        stats.recent.append(t)
-        if stats.state == "stalled":
-            stats.state = "streaming"
-        try:
-            decoded = self.profile.decode(data)
-        except DecodeError:
-            stats.bad_packets += 1
-            return
-        stats.last_value = float(decoded.values[-1, 0])
-        if decoded.seq is not None:
-            if stats.last_device_seq is not None:
-                stats.drops += (decoded.seq - stats.last_device_seq - 1) % 65536
-            stats.last_device_seq = decoded.seq
+        stats.received(t, data, self.profile)
 
     def _on_disconnect(self, link: _Link) -> None:
         t = self.now()
