@@ -100,7 +100,7 @@ def predict_view(model, spec, kp, subjects):
     """Per-frame predictions (frames, 8) of a keypoint sequence, averaged over sliding windows."""
     from miakit.learn.features import frame_features
     from miakit.learn.predict import average_windows
-    from miakit.learn.train import predict
+    from miakit.learn.inference import predict
 
     n = len(kp)
     ds = make_dataset(subjects=("real",), exercises=("real",), frames=n, missing_fraction=0.0)
@@ -118,7 +118,8 @@ def predict_view(model, spec, kp, subjects):
 def main() -> None:
     import torch
 
-    from miakit.learn.train import TrainConfig, train
+    from miakit.learn.config import TrainConfig
+    from miakit.learn.train import train
     from miakit.layout import LOCOMOTION
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

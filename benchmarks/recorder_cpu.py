@@ -48,7 +48,7 @@ async def baseline(seconds: float, rate_hz: float) -> tuple[float, float, int]:
     from bumble.device import Peer
 
     from miakit.record.ble import BleBackend, scan
-    from miakit.record.profiles import load_profile
+    from miakit.devices.profiles import load_profile
 
     profile = load_profile("m40")
     radio, emulator, sensors = await _emulator(profile, rate_hz)
@@ -84,7 +84,7 @@ async def baseline(seconds: float, rate_hz: float) -> tuple[float, float, int]:
 async def recorder_run(seconds: float, rate_hz: float, folder: Path) -> tuple[float, float, int, float]:
     """(cpu seconds, wall seconds, notifications, seconds inside the notification callback)."""
     from miakit.record.ble import BleBackend, BleRecorder
-    from miakit.record.profiles import load_profile
+    from miakit.devices.profiles import load_profile
     from miakit.record.session_writer import SessionWriter
 
     profile = load_profile("m40")

@@ -31,7 +31,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from miakit.bench.ablation import MIAKIT
-    from miakit.learn.train import TrainConfig, train
+    from miakit.learn.config import TrainConfig
+    from miakit.learn.train import train
     from miakit.learn.windows import load_frames, split_in_distribution
     from miakit.store import open_store
 

@@ -101,7 +101,7 @@ def build_dataset_cmd(
     """
     from miakit.catalog import add_entry, check_writable, dataset_metadata, default_catalog_path
     from miakit.pipeline import build_dataset, plan_build
-    from miakit.record.decoders import allow_import_paths
+    from miakit.devices.decoders import allow_import_paths
     from miakit.report_tables import print_build_plan, print_build_summary
     from miakit.store import open_store
 
@@ -164,7 +164,7 @@ def train(
     Example: miakit train --dataset demo --out runs/m1 --model miakit --set max_steps=750
     """
     import miakit
-    from miakit.learn.train import TrainConfig, apply_overrides
+    from miakit.learn.config import TrainConfig, apply_overrides
     from miakit.learn.train import train as run_train
 
     if model is ModelName.miakit:
@@ -202,7 +202,7 @@ def bench(
         raise typer.BadParameter("--dataset and --out are required", param_hint="--dataset/--out")
     import miakit
     from miakit.bench.indist import run_in_distribution
-    from miakit.learn.train import TrainConfig, apply_overrides
+    from miakit.learn.config import TrainConfig, apply_overrides
 
     config = apply_overrides(TrainConfig.demo(), set_ or [])
     result = run_in_distribution(miakit.open_dataset(dataset, catalog=catalog), out, config=config, checkpoint=checkpoint)
@@ -234,7 +234,7 @@ app.command("pose")(pose)
 
 # -- predict (muscle activation from any video) -------------------------------------------------
 
-from miakit.learn.predict_cli import predict  # noqa: E402
+from miakit.viz.predict_cli import predict  # noqa: E402
 
 app.command("predict")(predict)
 

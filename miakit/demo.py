@@ -33,7 +33,7 @@ def run_demo(
     from miakit.bench.ablation import MIAKIT
     from miakit.bench.indist import run_in_distribution
     from miakit.catalog import add_entry, dataset_metadata, default_catalog_path
-    from miakit.learn.train import TrainConfig
+    from miakit.learn.config import TrainConfig
     from miakit.pipeline import build_dataset
     from miakit.report_tables import print_build_summary
     from miakit.store import open_store
@@ -128,7 +128,8 @@ def compare_miakit(ds, bench, out: Path, config) -> dict:
 
     from miakit.learn import metrics
     from miakit.learn.features import prepare_inputs
-    from miakit.learn.train import load_checkpoint, predict, train
+    from miakit.learn.inference import load_checkpoint, predict
+    from miakit.learn.train import train
     from miakit.learn.windows import load_frames, split_in_distribution
 
     splits = split_in_distribution(

@@ -94,7 +94,7 @@ def load_pipeline(name_or_path: str | Path = "mia") -> PipelineSpec:
     ``.yml`` or holds a path separator (so a folder named ``mia`` in the working directory does not
     hide the built-in pipeline). A name found in ``$MIAKIT_PIPELINES`` or ``./pipelines`` that
     shadows one of miakit's own pipelines says so on standard error."""
-    from miakit.record.profiles import is_path
+    from miakit.devices.profiles import is_path
     from miakit.safe_yaml import load_yaml, read_capped
 
     if is_path(name_or_path):
@@ -288,7 +288,7 @@ def plan_build(
     hashes = pool.map(session_sha256, folders, label="hashing inputs", progress=progress)
     # decoder import paths the user allowed (--decoder-plugin) change what a session gives: they are
     # part of the parts' names and the inputs' hash (nothing changes where none is allowed)
-    from miakit.record.decoders import allowed_import_paths
+    from miakit.devices.decoders import allowed_import_paths
 
     allowed = sorted(allowed_import_paths())
     salt = "-" + hashlib.sha256("\0".join(allowed).encode()).hexdigest()[:8] if allowed else ""

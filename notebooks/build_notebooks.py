@@ -85,7 +85,8 @@ OUT = Path(os.environ.get("MIAKIT_NB_OUT", "notebook-output"))
 ds = miakit.open_dataset(DATASET, catalog=CATALOG)"""),
     ("markdown", "## Train\nThe demo's settings (`TrainConfig.demo`), for `STEPS` steps: about 1.5 minutes for 300 steps on a 2-core CPU. The bar shows the steps done, the time left and the best validation RMSE so far."),
     ("code", """\
-from miakit.learn.train import TrainConfig, train
+from miakit.learn.config import TrainConfig
+from miakit.learn.train import train
 
 config = TrainConfig.demo(max_steps=STEPS, eval_every=max(1, min(50, STEPS)), warmup_steps=max(1, min(50, STEPS // 5)), max_seconds=0.0)
 result = train(ds, config, OUT / "transformer", progress=True)
@@ -100,7 +101,7 @@ import pandas as pd
 
 from miakit.learn import metrics
 from miakit.learn.predict import load, predict_segment
-from miakit.learn.train import predict
+from miakit.learn.inference import predict
 from miakit.learn.windows import load_frames, split_in_distribution
 
 checkpoint = load(result.checkpoint)

@@ -61,8 +61,8 @@ def write_session(
     ``clap_at``: a sync clap at that host time (wrists meet; every muscle bursts 75 ms earlier) and a
     ``sync`` event. ``clock_error_s``: session.yaml states the keypoints' start this much too late."""
     from miakit.contracts.session import KeypointsInfo
-    from miakit.record.decoders import encode_m40_envelope_v1
-    from miakit.record.profiles import load_profile
+    from miakit.devices.decoders import encode_m40_envelope_v1
+    from miakit.devices.profiles import load_profile
     from miakit.record.session_writer import SessionWriter
     from miakit.stages.openpose import frame_filename, write_frame
 
@@ -115,7 +115,7 @@ def write_raw_session(folder: Path, *, seconds: float = 6.0, seed: int = 0) -> P
     """A session of one raw-sEMG sensor of the ``generic`` profile (int16 microvolts at 1 kHz, 20
     samples a notification) on LeftQuad, with OpenPose keypoints at 30 fps from 0.5 s."""
     from miakit.contracts.session import KeypointsInfo
-    from miakit.record.profiles import load_profile
+    from miakit.devices.profiles import load_profile
     from miakit.record.session_writer import SessionWriter
     from miakit.stages.openpose import frame_filename, write_frame
 

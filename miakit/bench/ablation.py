@@ -25,7 +25,9 @@ import numpy as np
 from miakit.contracts.dataset import UNKNOWN_EXERCISE
 from miakit.errors import InputError
 from miakit.learn import metrics
-from miakit.learn.train import TrainConfig, load_checkpoint, predict, train
+from miakit.learn.config import TrainConfig
+from miakit.learn.inference import load_checkpoint, predict
+from miakit.learn.train import train
 from miakit.learn.windows import Splits, load_frames, split_holdout, split_in_distribution
 
 

@@ -18,7 +18,9 @@ from miakit.contracts.dataset import UNKNOWN_EXERCISE, provenance_of
 from miakit.errors import InputError
 from miakit.learn import metrics
 from miakit.learn.models import NearestNeighbour, RandomBaseline
-from miakit.learn.train import TrainConfig, load_checkpoint, predict, resolve_device, train
+from miakit.learn.config import TrainConfig
+from miakit.learn.inference import load_checkpoint, predict, resolve_device
+from miakit.learn.train import train
 from miakit.learn.windows import load_frames, split_in_distribution, unknown_segments
 
 MODELS = ("random", "nn", "transformer")

@@ -68,8 +68,8 @@ class PaperProfile:
                              found=(self.max_steps, self.window, self.window_lengths))  # fmt: skip
 
     def train_config(self, model: str, *, window: int | None = None, steps: int | None = None):
-        """The :class:`~miakit.learn.train.TrainConfig` of one neural run of this profile."""
-        from miakit.learn.train import TrainConfig
+        """The :class:`~miakit.learn.config.TrainConfig` of one neural run of this profile."""
+        from miakit.learn.config import TrainConfig
 
         steps, window = steps or self.max_steps, window or self.window
         return TrainConfig(
@@ -223,7 +223,8 @@ def _indist_splits(ds, profile: PaperProfile, window: int):
 def _fit_neural(ds, frames, splits, method: str, profile: PaperProfile, run_dir: Path, experiment: str, log: _Log, progress: bool,
                 *, steps: int | None = None, init: Path | None = None, label: str | None = None):  # fmt: skip
     """Train ``method`` on ``splits`` and return (model in eval mode, checkpoint path)."""
-    from miakit.learn.train import load_checkpoint, resolve_device, train
+    from miakit.learn.inference import load_checkpoint, resolve_device
+    from miakit.learn.train import train
 
     config = profile.train_config(method, window=splits.train.window, steps=steps)
     result = train(ds, config, run_dir, progress=progress, splits=splits, frames=frames, init=init)
@@ -250,7 +251,7 @@ def _baselines(frames, splits, profile: PaperProfile, methods: tuple[str, ...]) 
 
 def _evaluate_all(ds, frames, splits, profile, run_dir: Path, experiment: str, log: _Log, progress: bool,
                   methods: tuple[str, ...] = METHODS) -> _Evaluation:  # fmt: skip
-    from miakit.learn.train import predict
+    from miakit.learn.inference import predict
 
     t = time.perf_counter()
     preds = _baselines(frames, splits, profile, methods)
@@ -371,7 +372,7 @@ def _transfer_subjects(ds) -> tuple[str, str] | None:
 def _subject_transfer(ds, frames, profile, out: Path, log: _Log, progress: bool, notes: list[str]):
     import pandas as pd
 
-    from miakit.learn.train import predict
+    from miakit.learn.inference import predict
     from miakit.learn.windows import split_subject_transfer
 
     pair = _transfer_subjects(ds)

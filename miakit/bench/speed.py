@@ -265,7 +265,7 @@ def bench_training(
     """
     import torch
 
-    from miakit.learn.train import resolve_device
+    from miakit.learn.inference import resolve_device
     from miakit.learn.windows import load_frames
     from miakit.store import open_store
 
@@ -284,7 +284,8 @@ def bench_training(
 def _bench_training(ds, frames, *, steps: int, repeats: int, model: str, device: str) -> dict:
     import torch
 
-    from miakit.learn.train import TrainConfig, train
+    from miakit.learn.config import TrainConfig
+    from miakit.learn.train import train
     from miakit.learn.windows import split_in_distribution
 
     config = TrainConfig(model=model, batch_size=BATCH, max_steps=steps, eval_every=steps, warmup_steps=min(10, steps), device=device)

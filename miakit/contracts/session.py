@@ -32,7 +32,7 @@ What a build trusts (each breach is that session's one-line reason, the other se
   read by :mod:`miakit.safe_yaml` (aliases bounded); ``profile.yaml`` hashes to
   ``recorder.profile_sha256``.
 - Numbers are finite and in the ranges :data:`LIMITS` states (fps, image sizes, host times); a
-  device profile's own ranges are in :class:`miakit.record.profiles.Profile`.
+  device profile's own ranges are in :class:`miakit.devices.profiles.Profile`.
 - ``emg.csv`` and ``events.csv`` are UTF-8 text without NUL bytes; a folder holds at most
   :data:`MAX_SESSION_FILES` files.
 

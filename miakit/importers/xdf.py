@@ -161,9 +161,9 @@ def import_xdf_file(path: Path, out: Path, *, subject: str | None = None, exerci
 
     from miakit import __version__
     from miakit.contracts.session import validate_session
-    from miakit.record.decoders import encode_lsl_float32_v1
+    from miakit.devices.decoders import encode_lsl_float32_v1
     from miakit.record.lsl import channel_map, session_profile
-    from miakit.record.profiles import load_profile
+    from miakit.devices.profiles import load_profile
     from miakit.record.recorder import load_sensor_map
     from miakit.record.session_writer import SessionWriter
 

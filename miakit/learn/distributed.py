@@ -122,7 +122,7 @@ class Context:
 
     def rmse(self, model, x: np.ndarray, y: np.ndarray, *, emg_scale: float, amp: bool) -> float:
         """Validation RMSE on the raw scale over all ranks' shares of ``x``/``y``; NaN when empty."""
-        from miakit.learn.train import predict, rmse_of
+        from miakit.learn.inference import predict, rmse_of
 
         if not self.active:
             return rmse_of(model, x, y, emg_scale=emg_scale, device=self.device, amp=amp)
@@ -164,7 +164,7 @@ def from_environment(device: str) -> Context:
     import torch
     import torch.distributed as dist
 
-    from miakit.learn.train import resolve_device
+    from miakit.learn.inference import resolve_device
 
     resolved = resolve_device(device)
     joined = dist.is_available() and dist.is_initialized()

@@ -1,4 +1,4 @@
-"""Predict muscle activation with a trained checkpoint: over a dataset segment, or over any video.
+"""Predict muscle activation with a trained checkpoint: over a dataset segment, or over a video's pose.
 
 :func:`predict_segment` slides windows of the checkpoint's own length (``meta['window']``) over
 each run of usable frames of one segment, one window every ``stride`` frames (the last window of a
@@ -9,16 +9,17 @@ run shorter than one window, and every unusable frame, gets NaN. Inputs are made
 made them (:func:`miakit.learn.windows.load_frames`: x / image width, y / image height, missing
 points 0; or the config's ``features`` spec, :mod:`miakit.learn.features`); the model standardizes them itself with the training mean and std it carries.
 
-:func:`predict_video` does the whole job for a video: pose at 10 Hz
-(:func:`miakit.stages.pose.estimate_pose`), a one-segment contract-2 dataset of it, the prediction,
-and four files: ``activation.csv``, ``activation.zarr``, ``overlay.mp4`` and ``activation.png``.
+:func:`video_dataset` makes a one-segment contract-2 dataset of a video's pose at 10 Hz, and
+:func:`predicted_dataset` the same with the prediction as its EMG. The whole job for a video (pose,
+prediction, the table, the store, the plot and the overlay) is
+:func:`miakit.viz.predict_video.predict_video`: this module computes, :mod:`miakit.viz` draws.
 
-torch, cv2, mediapipe and matplotlib are imported inside the functions that use them.
+torch is imported inside the functions that use it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,7 @@ def load(checkpoint: str | Path | Checkpoint, *, device: str = "cpu") -> Checkpo
     """A :class:`Checkpoint` from a path (loaded once), or the one given."""
     if isinstance(checkpoint, Checkpoint):
         return checkpoint
-    from miakit.learn.train import load_checkpoint
+    from miakit.learn.inference import load_checkpoint
 
     model, config, meta = load_checkpoint(checkpoint, device=device)
     return Checkpoint(path=Path(checkpoint), model=model, config=config, meta=meta)
@@ -110,7 +111,7 @@ def predict_segment(
 
     ``ds`` must carry the keypoints the checkpoint was trained on (names and number)."""
     from miakit.contracts.dataset import find_segment
-    from miakit.learn.train import predict
+    from miakit.learn.inference import predict
     from miakit.learn.windows import context_frames, run_bounds
 
     ckpt = load(checkpoint, device=device)
@@ -188,28 +189,6 @@ def _only_segments(ds, segments: np.ndarray):
 # -- a video --------------------------------------------------------------------------------------
 
 
-@dataclass
-class PredictResult:
-    """What :func:`predict_video` wrote and found."""
-
-    out: Path
-    csv: Path
-    zarr: Path
-    overlay: Path
-    plot: Path
-    frames: int  # frames on the 10 Hz grid
-    frames_with_person: int
-    frames_predicted: int  # frames with a prediction (covered by a window)
-    muscles: list[str]
-    image_size: tuple[int, int]  # (width, height) of the displayed video
-    codec: str  # of the overlay: h264, or mpeg4 where no H.264 encoder is installed
-    timings: dict[str, float] = field(default_factory=dict)  # seconds: pose, predict, write, render
-    frames_short: int = 0  # frames predicted by a window shorter than the model's (a short run of frames with a person)
-    window: int = 0  # the model's window, in frames
-    rendered: object = None  # the overlay's miakit.viz.render.RenderResult (panels, sizes, scale)
-    identity: str = ""  # whom the pose track followed and where it was unsure (miakit.stages.pose_cli.identity_summary)
-
-
 def video_dataset(pose, *, muscles: list[str], video: str | Path, segment_id: str = "video"):
     """A one-segment contract-2 dataset of a pose estimate (:func:`estimate_pose`'s layout): the
     keypoints on their 10 Hz grid, no EMG (NaN), valid where a person was found."""
@@ -239,90 +218,6 @@ def video_dataset(pose, *, muscles: list[str], video: str | Path, segment_id: st
     )  # fmt: skip
 
 
-def predict_video(
-    video: str | Path, checkpoint: str | Path | Checkpoint, out: str | Path, *, progress: bool = True, panel_height: int = 640,
-    stride: int = 1, pose_backend: str = "mediapipe", person: str = "start",
-) -> PredictResult:  # fmt: skip
-    """Predict the activation of each muscle over a whole video and write, in ``out``:
-
-    - ``activation.csv``: ``time`` (s from the video's first frame, on the 10 Hz grid) and one
-      column per muscle of the checkpoint (empty where there is no prediction);
-    - ``activation.zarr``: a contract-2 store of the same, its ``emg`` the prediction
-      (``attrs['emg_source'] == 'predicted'``, ``attrs['prediction']`` names the checkpoint);
-    - ``overlay.mp4``: the video with the skeleton and the predicted muscles coloured from
-      relaxed to flexed (colour: each muscle's 1st to 99th percentile over this video), a legend of
-      the muscles below;
-    - ``activation.png``: the predicted activation of each muscle over time.
-
-    Any clip with a person in view for at least one 10 Hz step is predicted: a run of frames with a
-    person shorter than the model's window gets one window of its own length (``min_window=1`` of
-    :func:`predict_segment`); ``PredictResult.frames_short`` counts those frames. ``person``
-    chooses whom to follow where several people are in view (:data:`miakit.stages.pose.PERSON_CHOICES`).
-
-    Raises InputError (one line), before any pose is estimated, for an unreadable video, one with
-    no video stream, or one shorter than one 10 Hz step; after the pose stage, for a video with no
-    person in view.
-    """
-    import time
-
-    from miakit.layout import RATE_HZ
-    from miakit.stages.pose import estimate_pose, identity_summary
-    from miakit.stages.video import probe_video
-    from miakit.store import write_dataset
-    from miakit.viz.render import VideoSource, emg_scale, render_segment
-
-    video, out = Path(video), Path(out)
-    from miakit.store import check_output
-
-    check_output(out / "activation.zarr", inputs=(video, checkpoint if isinstance(checkpoint, (str, Path)) else None))
-    meta = probe_video(video)  # unreadable, no video stream, no frames: refused here, in well under a second
-    if meta.duration_s < 1.0 / RATE_HZ - 1e-9:
-        raise InputError(
-            video, "too short to predict: shorter than one 10 Hz step", field="duration",
-            expected=f"at least {1.0 / RATE_HZ:g} s", found=f"{meta.duration_s:.3g} s ({meta.frames} frames at {meta.fps:g} fps)",
-        )  # fmt: skip
-    ckpt = load(checkpoint)
-    timings: dict[str, float] = {}
-    tick = time.perf_counter()
-    pose = estimate_pose(video, progress=progress, person=person)
-    timings["pose_s"] = time.perf_counter() - tick
-
-    tick = time.perf_counter()
-    ds = video_dataset(pose, muscles=ckpt.muscles, video=video)
-    predicted = predict_segment(ckpt, ds, 0, stride=stride, min_window=1)
-    timings["predict_s"] = time.perf_counter() - tick
-    covered = np.isfinite(predicted).all(axis=1)
-    usable = np.asarray(ds["valid"].values, dtype=bool)
-    frames_short = sum(n for _, n in short_runs(usable, window=ckpt.window))
-
-    tick = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
-    time_s = np.asarray(pose["time"].values, dtype=np.float64)
-    paths = {name: out / name for name in ("activation.csv", "activation.zarr", "overlay.mp4", "activation.png")}
-    _write_csv(paths["activation.csv"], time_s, predicted, ckpt.muscles)
-    result_ds = predicted_dataset(ds, predicted, ckpt)
-    write_dataset(result_ds, paths["activation.zarr"])  # replaces only a store miakit wrote
-    fig = activation_figure(time_s, predicted, ckpt.muscles, title=f"predicted activation: {video.name} ({ckpt.config.model} model {ckpt.path.name}, step {ckpt.meta.get('step', '?')})", units=result_ds.attrs["emg_units"])
-    from miakit.viz.plots import save_figure
-
-    save_figure(fig, paths["activation.png"])
-    timings["write_s"] = time.perf_counter() - tick
-
-    tick = time.perf_counter()
-    scale = emg_scale(predicted, source="the predictions for this video")
-    rendered = render_segment(
-        ds, 0, paths["overlay.mp4"], predicted=predicted, scale=scale, video=VideoSource(path=video, times=time_s),
-        panel_height=panel_height, progress=progress, title=f"{video.name}: predicted by the {ckpt.config.model} model ({ckpt.path.name}, step {ckpt.meta.get('step', '?')})",
-    )  # fmt: skip
-    timings["render_s"] = time.perf_counter() - tick
-    return PredictResult(
-        out=out, csv=paths["activation.csv"], zarr=paths["activation.zarr"], overlay=rendered.path, plot=paths["activation.png"],
-        frames=ds.sizes["frame"], frames_with_person=int(pose.attrs["frames_with_person"]), frames_predicted=int(covered.sum()),
-        muscles=ckpt.muscles, image_size=(int(pose.attrs["width"]), int(pose.attrs["height"])), codec=rendered.codec, timings=timings,
-        frames_short=int(frames_short), window=ckpt.window, rendered=rendered, identity=identity_summary(pose) if "frames_lost" in pose.attrs else "",
-    )  # fmt: skip
-
-
 def predicted_dataset(ds, predicted: np.ndarray, checkpoint: Checkpoint):
     """A copy of the one-segment dataset ``ds`` whose ``emg`` is ``predicted``, valid where it is
     finite, marked as predicted in attrs and in ``segment_source``; validated (contract 2)."""
@@ -344,39 +239,7 @@ def predicted_dataset(ds, predicted: np.ndarray, checkpoint: Checkpoint):
     return validate_dataset(out, where="prediction", deep=True)
 
 
-def _write_csv(path: Path, time_s: np.ndarray, predicted: np.ndarray, muscles: list[str]) -> None:
-    import pandas as pd
-
-    table = pd.DataFrame(np.asarray(predicted, dtype=np.float64), columns=list(muscles))
-    table.insert(0, "time", np.round(time_s, 6))
-    table.to_csv(path, index=False, float_format="%.4f")
-
-
-def activation_figure(time_s: np.ndarray, activation: np.ndarray, muscles: list[str], *, title: str = "predicted activation", units: str = ""):
-    """The predicted activation of each muscle over time: one row per muscle, one shared time axis;
-    frames without a prediction are shaded grey (lines carry ``gid='predicted:<muscle>'``)."""
-    from miakit.viz.plots import _figure, _runs
-
-    time_s = np.asarray(time_s, dtype=np.float64)
-    activation = np.asarray(activation, dtype=np.float64)
-    if activation.shape != (len(time_s), len(muscles)):
-        raise ValueError(f"activation: expected shape {(len(time_s), len(muscles))} (frames, muscles), found {activation.shape}")
-    dt = float(np.median(np.diff(time_s))) if len(time_s) > 1 else 0.1
-    missing = ~np.isfinite(activation).all(axis=1)
-    fig = _figure(10, 0.9 * len(muscles) + 1.2)
-    axes = fig.subplots(len(muscles), 1, sharex=True, squeeze=False)[:, 0]
-    for k, (ax, muscle) in enumerate(zip(axes, muscles)):
-        ax.plot(time_s, activation[:, k], color="tab:red", lw=1.2, label="predicted", gid=f"predicted:{muscle}")
-        for start, stop in _runs(missing):
-            ax.axvspan(time_s[start] - dt / 2, time_s[stop - 1] + dt / 2, color="0.88", lw=0, gid="no prediction")
-        ax.set_ylabel(muscle, fontsize=8, rotation=0, ha="right", va="center")
-        ax.tick_params(labelsize=7)
-    axes[-1].set_xlabel("time in video (s)")
-    fig.suptitle(title + (f" ({units})" if units else "") + ("; grey: no prediction" if missing.any() else ""), fontsize=10)
-    return fig
-
-
 __all__ = [
-    "predict_segment", "predict_video", "PredictResult", "Checkpoint", "load", "segment_inputs", "window_starts",
-    "average_windows", "short_runs", "video_dataset", "predicted_dataset", "activation_figure",
+    "predict_segment", "Checkpoint", "load", "segment_inputs", "window_starts",
+    "average_windows", "short_runs", "video_dataset", "predicted_dataset",
 ]  # fmt: skip

@@ -1,4 +1,5 @@
-"""The trainer: a dataclass config, one loop that reads top to bottom, exact resume.
+"""The trainer: a dataclass config (:mod:`miakit.learn.config`), one loop that reads top to bottom,
+exact resume.
 
 ``train(ds, config, out)`` splits ``ds`` (in-distribution unless ``splits`` is given), trains
 ``config.model`` with AdamW on EMG / ``emg_scale`` with MSE, warmup then cosine decay, evaluates
@@ -8,7 +9,8 @@ in ``out/checkpoint.pt``, the latest state in ``out/last.pt`` and the curve in
 
 A checkpoint holds the model and optimizer states, the config, the step, the best metric, the
 early-stopping counter, the history and every RNG state (torch, CUDA, numpy, python and the batch
-sampler), so ``resume=True`` continues exactly where ``last.pt`` left off.
+sampler), so ``resume=True`` continues exactly where ``last.pt`` left off. Loading a checkpoint to
+predict with it, and predicting, are :mod:`miakit.learn.inference`.
 
 Under ``torchrun`` the same call trains data-parallel (:mod:`miakit.learn.distributed`): every rank
 draws the same global batch of ``batch_size`` windows and trains on its share, gradients are
@@ -22,87 +24,17 @@ import random
 import shutil
 import time
 import typing
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from miakit.errors import InputError
+from miakit.learn.config import TrainConfig, model_options
 from miakit.learn.distributed import from_environment, is_main_process
-from miakit.learn.models import NEURAL, build_model
+from miakit.learn.inference import load_checkpoint
+from miakit.learn.models import build_model
 from miakit.learn.windows import FrameArrays, Splits, load_frames, split_in_distribution
-
-
-@dataclass
-class TrainConfig:
-    """Everything a training run depends on; every field can be overridden as ``key=value``."""
-
-    model: str = "transformer"  # a neural model of miakit.learn.models.MODELS
-    window: int = 30  # steps per window (3 s at 10 Hz)
-    stride: int = 1  # steps between training windows
-    eval_stride: int = 0  # steps between validation/test windows; 0: one window (no overlap)
-    test_fraction: float = 0.2  # in-distribution split: last fraction of each subject x exercise
-    val_fraction: float = 0.1  # validation: last fraction of what remains for training
-    batch_size: int = 32
-    lr: float = 1e-3  # peak learning rate (the paper: 5e-6 for 6 GPU-hours; its code: 5e-4)
-    min_lr: float = 5e-5  # learning rate at the end of the cosine decay
-    warmup_steps: int = 100
-    weight_decay: float = 0.01
-    grad_clip: float = 1.0  # max gradient norm; 0: no clipping
-    max_steps: int = 3000
-    eval_every: int = 100
-    patience: int = 10  # evaluations without a better validation RMSE before stopping
-    emg_scale: float = 100.0  # the model learns EMG / emg_scale
-    seed: int = 0
-    device: str = "auto"  # auto, cpu, cuda, cuda:N
-    amp: bool = True  # bfloat16 autocast on CUDA (ignored on CPU)
-    standardize: bool = True  # the model centres and scales inputs by their training mean/std (see InputScaling)
-    max_seconds: float = 0.0  # stop after this much training wall time (the schedule keeps pace); 0: no limit
-    dropout: float = -1.0  # probability of every dropout layer; -1: the model's own (0.1 in the paper's Transformer)
-    features: str = "paper"  # model inputs, see miakit.learn.features (e.g. body+vel+subject)
-    augment: str = "none"  # none, or mirror and/or pose joined by + (mirrored windows; windows with a real pose estimator's missing points and noise)
-    context: int = 0  # frames of pose before and after each window that the model also reads (miakit models; at most window)
-    predict_mirrored: bool = True  # with augment=mirror, the miakit models predict as the mean for the body and its mirror image
-
-    @classmethod
-    def demo(cls, **changes) -> TrainConfig:
-        """The demo's preset: about 2 minutes on a 2-core CPU (0.25 s a step), capped at 150 s.
-
-        On the demo's synthetic data (3 subjects x 20 exercises x 30 s) 500 steps at a peak lr
-        of 2e-3 bring the Transformer level with or below Nearest Neighbour; 1e-3 is too slow
-        for this budget and 3e-3 diverges.
-        """
-        base = dict(lr=2e-3, warmup_steps=50, max_steps=500, eval_every=50, patience=5, max_seconds=150.0, eval_stride=10)
-        return replace(cls(), **{**base, **changes})
-
-    def __post_init__(self) -> None:
-        if self.model not in NEURAL:
-            raise InputError("train config", "not a trainable model", field="model", expected=f"one of {list(NEURAL)}", found=self.model)
-        for name in ("window", "stride", "batch_size", "max_steps", "eval_every", "patience"):
-            if getattr(self, name) < 1:
-                raise InputError("train config", "must be at least 1", field=name, found=getattr(self, name))
-        if not (self.dropout == -1.0 or 0.0 <= self.dropout < 1.0):
-            raise InputError("train config", "not a probability", field="dropout", expected="-1 (the model's own) or 0 <= p < 1", found=self.dropout)
-        if not 0 <= self.context <= self.window:  # the in-distribution split leaves gaps of one window
-            raise InputError("train config", "context must be between 0 and the window", field="context", found=self.context)
-        if self.context and self.model not in CONTEXT_MODELS:
-            raise InputError("train config", "only the miakit models read context frames", field="context",
-                             expected=f"model one of {list(CONTEXT_MODELS)}", found=self.model)  # fmt: skip
-        if self.lr <= 0 or self.emg_scale <= 0:
-            raise InputError("train config", "must be positive", field="lr/emg_scale", found=(self.lr, self.emg_scale))
-        from miakit.learn.features import check_augment, parse_features
-
-        parse_features(self.features)
-        check_augment(self.augment)
-
-
-CONTEXT_MODELS = ("miakit", "miakit-postnorm")
-"""The models that take :attr:`TrainConfig.context`; the paper's models read the window alone."""
-
-
-def model_options(config: TrainConfig) -> dict:
-    """Options of the config's model beyond the data's sizes (``context`` for the miakit models)."""
-    return {"context": config.context} if config.model in CONTEXT_MODELS else {}
 
 
 @dataclass
@@ -117,31 +49,6 @@ class TrainResult:
     wall_s: float
     stopped: str  # max_steps, early_stopping, max_seconds, until_step
     model: typing.Any = None  # the trained torch module in its last state (on every rank under torchrun)
-
-
-def apply_overrides(config: TrainConfig, overrides: list[str] | tuple[str, ...]) -> TrainConfig:
-    """A copy of ``config`` with ``key=value`` overrides applied, values parsed by field type."""
-    hints = typing.get_type_hints(TrainConfig)
-    names = [f.name for f in fields(TrainConfig)]
-    changes: dict[str, object] = {}
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or key not in hints:
-            raise InputError("train config", "unknown setting", field=key or item, expected=f"key=value with key in {names}", found=item)
-        changes[key] = _parse(key, value, hints[key])
-    return replace(config, **changes)
-
-
-def _parse(key: str, value: str, kind: type) -> object:
-    try:
-        if kind is bool:
-            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(value)
-            return value.lower() in ("true", "1", "yes")
-        return kind(value) if kind is not int else int(value, 10)
-    except ValueError:
-        raise InputError("train config", "bad value", field=key, expected=kind.__name__, found=value) from None
 
 
 def lr_at(step: int, *, lr: float, min_lr: float, warmup_steps: int, max_steps: int) -> float:
@@ -162,17 +69,6 @@ def _schedule_step(step: int, elapsed_s: float, config: TrainConfig) -> int:
     if not config.max_seconds:
         return step
     return max(step, min(int(config.max_steps * elapsed_s / config.max_seconds), config.max_steps))
-
-
-def resolve_device(name: str) -> str:
-    """``auto`` -> ``cuda`` where available, else ``cpu``."""
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError("train config", "CUDA is not available on this machine", field="device", expected="auto or cpu", found=name)
-    return name
 
 
 def train(
@@ -386,34 +282,6 @@ def _start_at_the_mean(model, mean: np.ndarray) -> None:
         last.bias.copy_(torch.as_tensor(mean, dtype=last.bias.dtype))
 
 
-def predict(model, x: np.ndarray, *, emg_scale: float = 100.0, device: str | None = None, batch_size: int = 256, amp: bool = True) -> np.ndarray:
-    """EMG (N, M, T) on the raw scale for inputs ``x`` (N, T, F), or (N, T + 2 context, F) for a
-    model with context frames, in eval mode without gradients."""
-    import torch
-
-    device = device or next(model.parameters()).device.type
-    enabled = amp and str(device).startswith("cuda")
-    model.eval()
-    parts = []
-    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=enabled):
-        for i in range(0, len(x), batch_size):
-            xb = torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size], dtype=np.float32)).to(device)
-            parts.append(model(xb).float().cpu().numpy())
-    n_out = model.head.out_features if hasattr(model, "head") else None
-    steps = x.shape[1] - 2 * getattr(model, "context", 0) if x.ndim == 3 else 0  # a model with context predicts the window alone
-    empty = np.zeros((0, n_out or 0, steps), np.float32)
-    return np.concatenate(parts) * np.float32(emg_scale) if parts else empty
-
-
-def rmse_of(model, x: np.ndarray, y: np.ndarray, *, emg_scale: float, device: str, amp: bool = True) -> float:
-    """Validation RMSE on the raw scale; NaN when there are no windows."""
-    from miakit.learn.metrics import rmse
-
-    if len(x) == 0:
-        return float("nan")
-    return rmse(predict(model, x, emg_scale=emg_scale, device=device, amp=amp), y)
-
-
 def seed_everything(seed: int) -> None:
     """Seed python, numpy and torch (CPU and CUDA)."""
     import torch
@@ -421,35 +289,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def load_checkpoint(path: str | Path, *, device: str = "cpu"):
-    """Load a checkpoint: ``(model in eval mode, TrainConfig, meta)``.
-
-    ``meta`` holds the data's sizes and layouts (``n_features``, ``n_muscles``, ``muscles``,
-    ``keypoints``, ``emg_units``, ``emg_scale``, ``window``, ``subjects``: those of ``+subject``, in
-    column order), ``step`` and ``best_val_rmse``.
-    """
-    import torch
-
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "no such checkpoint")
-    if not path.is_file():
-        raise InputError(path, "not a checkpoint file", expected="a .pt file written by miakit train", found="a folder" if path.is_dir() else "not a file")
-    try:
-        ckpt = torch.load(path, map_location=device, weights_only=True)
-        config = TrainConfig(**ckpt["config"])
-        meta = dict(ckpt["meta"], step=ckpt["state"]["step"], best_val_rmse=ckpt["state"]["best_val_rmse"])
-        model = build_model(config.model, n_features=meta["n_features"], n_muscles=meta["n_muscles"], **model_options(config)).to(device)
-        keys = model.load_state_dict(ckpt["model"], strict=False)
-        if keys.unexpected_keys or any(not key.startswith("mirror.") for key in keys.missing_keys):  # checkpoints from before test-time mirroring lack only these
-            model.load_state_dict(ckpt["model"])  # raises, naming what is missing
-    except Exception as exc:  # a truncated file, another program's pickle, an old config
-        detail = " ".join(str(exc).split()).split(". ")[0][:120]  # torch's first sentence says it
-        raise InputError(path, f"not a miakit checkpoint ({exc.__class__.__name__}: {detail})") from None
-    model.eval()
-    return model, config, meta
 
 
 def _meta(ds, frames: FrameArrays, config: TrainConfig) -> dict:

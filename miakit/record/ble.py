@@ -3,10 +3,14 @@
 :class:`BleRecorder` scans for the sensors of a device profile, connects them one at a time,
 subscribes, then streams all at once. Every notification is stamped with the host's monotonic clock
 on arrival and appended, raw, to the session (:class:`~miakit.record.session_writer.SessionWriter`).
-On a disconnect it writes the event, reconnects with exponential back-off (scan, connect,
-resubscribe) while the other sensors keep streaming, and on success writes ``reconnect`` and a
-``gap`` event whose detail holds the gap's start and end. A stream that goes quiet for longer than
-``stall_s`` while connected is a ``gap`` too, written when it resumes.
+On a disconnect it writes the event, listens for the sensor's advertisements and reconnects as soon
+as it is back (then resubscribes) while the other sensors keep streaming, and on success writes
+``reconnect`` and a ``gap`` event whose detail holds the gap's start and end. A stream that goes
+quiet for longer than ``stall_s`` while connected is a ``gap`` too, written when it resumes.
+
+Connecting, the first time and after a loss, is bleak-retry-connector's ``establish_connection``:
+its retries and its back-off for each kind of error (a timeout, a transient BlueZ or proxy error,
+an adapter out of connection slots), as Home Assistant connects its BLE devices.
 
 The radio is injected: ``backend_kwargs`` pass straight to ``BleakScanner`` / ``BleakClient``
 (``{}`` for the platform's own back end; ``{"backend": BumbleScanner/BumbleClient, "radio": r}``
@@ -23,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from miakit.errors import DeviceError
-from miakit.record.decoders import DecodeError
-from miakit.record.profiles import Profile
+from miakit.devices.decoders import DecodeError
+from miakit.devices.profiles import Profile
 from miakit.record.session_writer import SessionWriter
 
 logger = logging.getLogger(__name__)
@@ -63,8 +67,12 @@ def matches_profile(profile: Profile, name: str | None, service_uuids: list[str]
     return bool(wanted & {u.lower() for u in service_uuids})
 
 
-async def scan(backend: BleBackend, *, timeout_s: float, profile: Profile | None = None, wanted: set[str] | None = None):
-    """Scan for ``timeout_s`` seconds (less once every ``wanted`` name or address is seen).
+async def scan(
+    backend: BleBackend, *, timeout_s: float, profile: Profile | None = None, wanted: set[str] | None = None,
+    until: asyncio.Event | None = None,
+):  # fmt: skip
+    """Scan for ``timeout_s`` seconds (less once every ``wanted`` name or address is seen, or once
+    ``until`` is set: a recording stopping).
 
     Returns ``{address: (BLEDevice, AdvertisementData)}``, only sensors of ``profile`` where given.
     """
@@ -88,7 +96,7 @@ async def scan(backend: BleBackend, *, timeout_s: float, profile: Profile | None
             raise
         raise no_bluetooth(exc) from None
     try:
-        await asyncio.wait_for(done.wait(), timeout_s)
+        await asyncio.wait_for(done.wait() if until is None else _first(done.wait(), until.wait()), timeout_s)
     except TimeoutError:
         pass
     finally:
@@ -129,6 +137,26 @@ class SensorStats:
         n = sum(1 for t in self.recent if t > now - window_s)
         return n / window_s
 
+    def received(self, t: float, payload: bytes, profile: Profile) -> None:
+        """Count one notification that arrived at host time ``t``: its last value and, where the
+        packet carries the device's counter, the packets the counter says were lost (a packet the
+        profile cannot decode counts as bad)."""
+        self.packets += 1
+        self.last_time = t
+        self.recent.append(t)
+        if self.state == "stalled":
+            self.state = "streaming"
+        try:
+            decoded = profile.decode(payload)
+        except DecodeError:
+            self.bad_packets += 1
+            return
+        self.last_value = float(decoded.values[-1, 0])
+        if decoded.seq is not None:
+            if self.last_device_seq is not None:
+                self.drops += (decoded.seq - self.last_device_seq - 1) % 65536
+            self.last_device_seq = decoded.seq
+
 
 class _Link:
     def __init__(self, sensor: str, muscle: str, device):
@@ -154,7 +182,12 @@ class BleRecorder:
         connect_timeout_s: float = 10.0,
         backoff_s: tuple[float, float] = (0.1, 5.0),
         stall_s: float | None = None,
+        connect_attempts: int = 4,
     ):
+        """``backoff_s``: (first, longest) seconds one scan for a lost sensor listens; the scan ends
+        at the sensor's first advertisement, and each unsuccessful one listens twice as long as the
+        one before, up to the longest (fewer scanner restarts for a sensor gone long).
+        ``connect_attempts``: tries of one connect (``establish_connection``'s ``max_attempts``)."""
         self.profile = profile
         self.writer = writer
         self.sensors = dict(sensors)
@@ -162,6 +195,7 @@ class BleRecorder:
         self.scan_timeout_s = scan_timeout_s
         self.connect_timeout_s = connect_timeout_s
         self.backoff_s = backoff_s
+        self.connect_attempts = connect_attempts
         self.stall_s = stall_s if stall_s is not None else max(1.0, 5.0 / (profile.rate_hz or 10.0))
         self.t0 = writer.meta.clock.host_monotonic_at_start
         self.links: dict[str, _Link] = {}
@@ -194,15 +228,14 @@ class BleRecorder:
 
     async def _connect(self, link: _Link) -> None:
         from bleak import BleakClient
+        from bleak_retry_connector import establish_connection
 
         link.stats.state = "connecting"
-        client = BleakClient(
-            link.device,
+        client = await establish_connection(
+            BleakClient, link.device, link.sensor,
             disconnected_callback=lambda c, link=link: self._on_disconnect(link),
-            timeout=self.connect_timeout_s,
-            **self.backend.client_kwargs(),
-        )
-        await client.connect()
+            max_attempts=self.connect_attempts, timeout=self.connect_timeout_s, **self.backend.client_kwargs(),
+        )  # fmt: skip
         try:
             if self.profile.start_command:
                 cmd = self.profile.start_command
@@ -223,21 +256,7 @@ class BleRecorder:
         if stats.last_time is not None and t - stats.last_time > self.stall_s and link.lost_at is None:
             self.writer.add_event(t, "gap", link.sensor, f"stalled start={stats.last_time:.6f} end={t:.6f}")
         self.writer.add_packet(t, link.sensor, data)
-        stats.packets += 1
-        stats.last_time = t
-        stats.recent.append(t)
-        if stats.state == "stalled":
-            stats.state = "streaming"
-        try:
-            decoded = self.profile.decode(data)
-        except DecodeError:
-            stats.bad_packets += 1
-            return
-        stats.last_value = float(decoded.values[-1, 0])
-        if decoded.seq is not None:
-            if stats.last_device_seq is not None:
-                stats.drops += (decoded.seq - stats.last_device_seq - 1) % 65536
-            stats.last_device_seq = decoded.seq
+        stats.received(t, data, self.profile)
 
     def _on_disconnect(self, link: _Link) -> None:
         t = self.now()
@@ -250,21 +269,21 @@ class BleRecorder:
         link.lost.set()
 
     async def _keep_connected(self, link: _Link) -> None:
-        """Wait for a loss; then reconnect with back-off until it works or the recording stops."""
+        """Wait for a loss; then listen for the sensor and reconnect until it works or the recording stops."""
         while not self._stopping.is_set():
             await _first(link.lost.wait(), self._stopping.wait())
             if self._stopping.is_set():
                 return
-            delay = self.backoff_s[0]
+            listen_s = self.backoff_s[0]
             while not self._stopping.is_set():
-                if await self._try_reconnect(link):
+                if await self._try_reconnect(link, listen_s=listen_s):
                     break
-                await _first(asyncio.sleep(delay), self._stopping.wait())
-                delay = min(delay * 2, self.backoff_s[1])
+                listen_s = min(listen_s * 2, self.backoff_s[1])
 
-    async def _try_reconnect(self, link: _Link) -> bool:
-        seen = await scan(self.backend, timeout_s=max(0.5, 2 * self.backoff_s[0]), wanted={link.device.address})
-        if link.device.address not in seen:
+    async def _try_reconnect(self, link: _Link, *, listen_s: float) -> bool:
+        """Scan up to ``listen_s`` for the sensor (a stop ends the scan); once seen, connect."""
+        seen = await scan(self.backend, timeout_s=max(0.5, listen_s), wanted={link.device.address}, until=self._stopping)
+        if link.device.address not in seen or self._stopping.is_set():
             return False
         link.device = seen[link.device.address][0]
         try:

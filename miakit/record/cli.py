@@ -21,7 +21,7 @@ def record(
     source: str = typer.Option("ble", "--source", help="ble (BLE sensors), lsl (Lab Streaming Layer streams of type EMG) or lsl:NAME (the LSL stream named NAME)."),
     emulate: bool = typer.Option(False, "--emulate", help="Record emulated sensors (bumble; with --source lsl: an emulated LSL outlet on this machine) instead of real ones."),
     duration: Optional[float] = typer.Option(None, "--duration", help="Stop after this many seconds, at least 0.1 (else Ctrl-C, SIGTERM or the q key)."),
-    subject: str = typer.Option("S01", "--subject", help="Subject id."),
+    subject: Optional[str] = typer.Option(None, "--subject", help="Subject id (default S01; with --replay, the recorded one)."),
     exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise recorded (marked start and stop). Without it or --protocol: asked for on a terminal, else the session builds as exercise 'unknown'."),
     protocol: Optional[str] = typer.Option(None, "--protocol", help="Several exercises in one session, in order: 'squat:30,running:20' (seconds each); each is announced and marked."),
     rest: float = typer.Option(5.0, "--rest", min=0.0, help="Seconds of rest between the exercises of --protocol."),
@@ -36,8 +36,10 @@ def record(
     emulate_disconnect: Optional[List[str]] = typer.Option(None, "--emulate-disconnect", metavar="SENSOR@SECONDS[:DOWN]", help="With --emulate: SENSOR drops its link SECONDS into streaming, away DOWN s (default 1); repeatable. Sensors are M40-01 ... M40-08."),
     emulate_stall: Optional[List[str]] = typer.Option(None, "--emulate-stall", metavar="SENSOR@SECONDS:LENGTH", help="With --emulate: SENSOR stays connected but silent for LENGTH s; repeatable."),
     emulate_missing: Optional[List[str]] = typer.Option(None, "--emulate-missing", metavar="SENSOR", help="With --emulate: SENSOR never advertises (the start fails: nothing is written); repeatable."),
+    replay: Optional[Path] = typer.Option(None, "--replay", metavar="SESSION", help="Play back a recorded session folder instead of recording sensors (no hardware): its EMG packets and events (markers, sync, disconnects) at their recorded host times, through the same recorder (session writer, live view, keys), with its profile, sensor map, video, keypoints and truth. The new session builds into the same dataset as the recorded one; for demos and tests. Not with --recorder, --source, --emulate, --exercise, --protocol, --sensors or --video."),
+    replay_speed: float = typer.Option(1.0, "--replay-speed", metavar="FACTOR", help="With --replay: play FACTOR times faster than real time (10: a minute in 6 s); host times stay the recording's, and --duration counts the recording's seconds."),
 ) -> None:
-    """Record a session: BLE EMG sensors or LSL EMG streams (+ video) into a session folder; prints the folder last.
+    """Record a session: BLE EMG sensors, LSL EMG streams or a recorded session played back (+ video) into a session folder; prints the folder last.
 
     Emulated sensors (no hardware), then a dataset with no further flags:
 
@@ -57,6 +59,11 @@ def record(
     \b
         miakit record --source lsl:MyAmp --out sessions --exercise squat
 
+    A recorded session played back through the recorder, ten times faster (no hardware):
+
+    \b
+        miakit record --replay sessions/S01_squat_20240108T090000 --replay-speed 10 --out replays
+
     While recording on a terminal: m marks the exercise's start/stop, c the sync clap, q stops.
     Ctrl-C and SIGTERM stop cleanly too.
     """
@@ -64,21 +71,23 @@ def record(
     from miakit.layout import ALL_EXERCISES
     from miakit.record.emulator import sensor_names
     from miakit.record.monitor import interactive
-    from miakit.record.profiles import load_profile
+    from miakit.devices.profiles import load_profile
     from miakit.record.recorder import RecordPlan, check_duration, parse_faults, parse_protocol, record_session
 
     check_duration(duration)
     if emulate_kind not in ("raw", "envelope"):
         raise SessionError("--emulate-kind", expected="raw or envelope", found=emulate_kind)
-    if recorder is None:
+    if recorder is None and replay is None:
         if not source.startswith("lsl"):
             raise SessionError("--recorder", "a BLE recording needs its device profile", expected="a profile name such as m40, or a path", found=None)
         recorder = "lsl"
     faults = None
     if emulate_drop or emulate_duplicate or emulate_disconnect or emulate_stall or emulate_missing:
+        if recorder is None:
+            raise SessionError("--emulate-*", "not with --replay: fault injection is for emulated sensors", expected="--emulate", found="--replay")
         faults = parse_faults(sensor_names(load_profile(recorder)), drop=emulate_drop, duplicate=emulate_duplicate,
                               disconnect=emulate_disconnect or (), stall=emulate_stall or (), missing=emulate_missing or ())  # fmt: skip
-    if exercise is None and protocol is None:
+    if exercise is None and protocol is None and replay is None:  # a replay plays the recorded exercise and markers
         if interactive():
             while True:
                 answer = typer.prompt(f"exercise recorded ({', '.join(ALL_EXERCISES)}; Enter: none, it builds as 'unknown')",
@@ -96,6 +105,7 @@ def record(
         protocol=parse_protocol(protocol) if protocol else None, rest_s=rest,
         sensors=sensors, video=video, emulate_source=emulate_source, scan_timeout_s=scan_timeout,
         sync_after_s=None if no_sync else 1.0, on_event=lambda text: typer.echo(text, err=True), faults=faults,
+        replay=replay, replay_speed=replay_speed,
     )  # fmt: skip
     folder = record_session(plan)
     typer.echo(str(folder))
@@ -108,7 +118,7 @@ def _emulated(profile_name: str, count: int):
     from miakit.record.ble import BleBackend
     from miakit.record.bumble_backend import BumbleRadio
     from miakit.record.emulator import Emulator, sensor_names
-    from miakit.record.profiles import load_profile
+    from miakit.devices.profiles import load_profile
 
     profile = load_profile(profile_name)
     radio = BumbleRadio()
@@ -130,7 +140,7 @@ def ble_scan(
 
     async def run() -> list[str]:
         from miakit.record.ble import BleBackend, scan
-        from miakit.record.profiles import load_profile
+        from miakit.devices.profiles import load_profile
 
         profile = load_profile(recorder) if recorder else None
         emulator = None

@@ -13,13 +13,13 @@ twice), a sensor that never appears, a stalled stream.
 Every notification actually handed to a subscribed connection is logged in
 :attr:`EmulatedSensor.sent`, which is what the reliability tests compare a session against.
 
-Signals: :func:`synthetic_signals` (miakit's synthetic EMG) and :func:`uci_signals` (real EMG from
-the UCI "EMG Physical Action" set, reduced to a 10 Hz moving-RMS envelope).
+What they stream comes from :mod:`miakit.devices.signals` (miakit's synthetic EMG, a UCI EMG file),
+encoded by :data:`miakit.devices.decoders.ENCODERS`.
 
 :class:`LslOutlet` is an emulated Lab Streaming Layer EMG device instead: one multi-channel outlet
 (type ``EMG``, channel labels = muscle names) streaming raw sEMG at 1 kHz or an envelope at its own
-rate (:func:`lsl_signals`), with dropouts (the outlet goes away and comes back with the same source
-id, as a device whose app restarts).
+rate (:func:`miakit.devices.signals.lsl_signals`), with dropouts (the outlet goes away and comes
+back with the same source id, as a device whose app restarts).
 """
 
 from __future__ import annotations
@@ -27,41 +27,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import struct
 import threading
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
+from miakit.devices.decoders import ENCODERS
+from miakit.devices.profiles import Profile
 from miakit.layout import MUSCLES
-from miakit.record.decoders import encode_m40_envelope_v1
-from miakit.record.profiles import Profile
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "Disconnect", "Stall", "Faults", "EmulatedSensor", "Emulator", "ENCODERS", "sensor_names",
-    "synthetic_signals", "uci_signals", "LslOutlet", "lsl_signals",
-]  # fmt: skip
+__all__ = ["Disconnect", "Stall", "Faults", "EmulatedSensor", "Emulator", "sensor_names", "LslOutlet"]
 
 ADVERTISING_INTERVAL_MS = 20.0
 LINK_DRAIN_S = 0.02
 """How long a sensor that drops its link on purpose stays silent first, so nothing is in flight."""
-
-Encoder = Callable[[int, float], bytes]
-"""(tick number, value in device units) -> the payload of one notification."""
-
-ENCODERS: dict[str, Encoder] = {
-    "m40_envelope_v1": encode_m40_envelope_v1,
-    "ascii_float": lambda k, v: f"{v:.2f}".encode("ascii"),
-    "int16_le": lambda k, v: struct.pack("<h", int(np.clip(round(v), -32768, 32767))),
-    "uint16_le": lambda k, v: struct.pack("<H", int(np.clip(round(v), 0, 65535))),
-    "float32_le": lambda k, v: struct.pack("<f", float(v)),
-}
-"""Encoders for the decoders in :mod:`miakit.record.decoders` (one sample per notification)."""
 
 
 @dataclass(frozen=True)
@@ -339,84 +321,7 @@ class Emulator:
         await self.stop()
 
 
-# -- signals -------------------------------------------------------------------------------------
-def synthetic_signals(
-    names: list[str], *, exercise: str, duration_s: float, rate_hz: float = 10.0, seed: int = 0, subject: int = 0
-) -> dict[str, np.ndarray]:
-    """Synthetic EMG (``miakit.synth.emg_signal``), one muscle per sensor in MUSCLES order."""
-    from miakit.synth.sessions import emg_signal
-
-    emg = np.asarray(emg_signal(exercise, duration_s=duration_s, rate_hz=rate_hz, seed=seed, subject=subject))
-    return {name: emg[:, i % emg.shape[1]] for i, name in enumerate(names)}
-
-
-UCI_COLUMNS = ("R-Bic", "R-Tri", "L-Bic", "L-Tri", "R-Thi", "R-Ham", "L-Thi", "L-Ham")
-"""Column order of the UCI EMG Physical Action files."""
-UCI_MUSCLES = ("RightBicep", "RightTricep", "LeftBicep", "LeftTricep", "RightQuad", "RightHamstring", "LeftQuad", "LeftHamstring")
-"""The miakit muscle of each UCI column."""
-
-
-def uci_signals(
-    path: str | Path, names: list[str], *, muscles: list[str] | None = None, rate_hz: float = 10.0, source_rate_hz: float = 1000.0
-) -> dict[str, np.ndarray]:
-    """Real EMG from one UCI "EMG Physical Action" file as a ``rate_hz`` envelope per sensor.
-
-    The file holds 8 tab-separated columns of raw sEMG at about 1 kHz. Each column is centred,
-    rectified and reduced to the RMS of consecutive windows of ``1 / rate_hz`` seconds; sensor ``i``
-    streams column ``i``.
-    """
-    from miakit.errors import InputError
-
-    expected = f"a UCI EMG text file: {len(UCI_COLUMNS)} tab-separated columns of numbers"
-    try:
-        raw = np.loadtxt(path, dtype=float, encoding="utf-8")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"not readable as numbers ({exc.__class__.__name__})", expected=expected, found="binary or other text") from None
-    except OSError as exc:
-        raise InputError(path, f"unreadable ({exc.strerror or exc.__class__.__name__})") from None
-    if raw.ndim != 2 or raw.shape[1] != len(UCI_COLUMNS) or not np.isfinite(raw).all():
-        raise InputError(path, "wrong shape or non-finite values", expected=expected, found=f"shape {raw.shape}")
-    window = max(1, int(round(source_rate_hz / rate_hz)))
-    n = raw.shape[0] // window
-    centred = raw[: n * window] - raw.mean(axis=0)
-    rms = np.sqrt((centred.reshape(n, window, -1) ** 2).mean(axis=1))
-    columns = [UCI_MUSCLES.index(m) for m in muscles] if muscles is not None else range(len(names))
-    return {name: rms[:, c % rms.shape[1]] for name, c in zip(names, columns)}
-
-
 # -- a Lab Streaming Layer EMG device --------------------------------------------------------------
-def lsl_signals(
-    *, kind: str = "raw", rate_hz: float | None = None, duration_s: float = 60.0, source: str | Path | None = None,
-    exercise: str = "squat", seed: int = 0,
-) -> tuple[np.ndarray, list[str], float]:
-    """(samples, 8) EMG for an emulated LSL device, its channel labels (MUSCLES names) and rate.
-
-    ``kind="raw"``: sEMG at ``rate_hz`` (1000 by default): a UCI file's 8 raw columns as they are
-    (``source``), else Gaussian noise shaped by miakit's synthetic envelope. ``kind="envelope"``:
-    the 10 Hz (or ``rate_hz``) envelope of either.
-    """
-    if kind not in ("raw", "envelope"):
-        raise ValueError(f"kind must be raw or envelope, found {kind!r}")
-    rate = float(rate_hz or (1000.0 if kind == "raw" else 10.0))
-    labels = list(UCI_MUSCLES) if source is not None else list(MUSCLES)
-    if source is not None and kind == "envelope":
-        sig = uci_signals(source, labels, muscles=labels, rate_hz=rate)
-        return np.column_stack([sig[m] for m in labels]), labels, rate
-    if source is not None:
-        raw = np.loadtxt(source, dtype=float)
-        if raw.ndim != 2 or raw.shape[1] != len(UCI_COLUMNS):
-            raise ValueError(f"{source}: expected {len(UCI_COLUMNS)} columns, found shape {raw.shape}")
-        return raw - raw.mean(axis=0), labels, rate
-    from miakit.synth.sessions import emg_signal
-
-    if kind == "envelope":
-        return np.asarray(emg_signal(exercise, duration_s=duration_s, rate_hz=rate, seed=seed), dtype=float), labels, rate
-    env = np.asarray(emg_signal(exercise, duration_s=duration_s, rate_hz=10.0, seed=seed), dtype=float)
-    t = np.arange(int(duration_s * rate)) / rate
-    shaped = np.column_stack([np.interp(t, np.arange(len(env)) / 10.0, env[:, j]) for j in range(env.shape[1])])
-    return shaped * np.random.default_rng(seed).standard_normal(shaped.shape), labels, rate
-
-
 class LslOutlet:
     """An emulated EMG device with a Lab Streaming Layer outlet, streaming from a thread.
 

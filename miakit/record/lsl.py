@@ -41,8 +41,8 @@ import yaml
 from miakit.errors import DeviceError, SessionError
 from miakit.layout import MUSCLES
 from miakit.record.ble import SensorStats
-from miakit.record.decoders import encode_lsl_float32_v1
-from miakit.record.profiles import Profile, parse_profile
+from miakit.devices.decoders import encode_lsl_float32_v1
+from miakit.devices.profiles import Profile, parse_profile
 from miakit.record.session_writer import SessionWriter
 
 __all__ = [
@@ -523,7 +523,8 @@ def start_emulator(name: str | None, *, source: Path | None, kind: str, rate_hz:
     import os
 
     from miakit.layout import EXERCISES
-    from miakit.record.emulator import LslOutlet, lsl_signals
+    from miakit.devices.signals import lsl_signals
+    from miakit.record.emulator import LslOutlet
 
     use_loopback(f"miakit-emulated-{os.getpid()}")
     signal, labels, rate = lsl_signals(kind=kind, rate_hz=rate_hz, duration_s=max(duration_s, 10.0) + 10.0, source=source,

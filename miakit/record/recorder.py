@@ -6,7 +6,8 @@ clear line before any recording starts. Then it connects the sensors one at a ti
 exercise and the sync moment, streams until ``duration_s`` passes or :func:`request_stop` (Ctrl-C),
 and closes the session. With ``emulate=True`` the sensors are bumble peripherals on an in-memory
 link, streaming synthetic EMG (or a UCI file given as ``emulate_source``), reached through the same
-bleak code as real ones.
+bleak code as real ones. With ``replay`` a recorded session is played back instead
+(:mod:`miakit.record.replay`), through the same code.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Callable
 from miakit.contracts.dataset import UNKNOWN_EXERCISE
 from miakit.errors import DeviceError, SessionError
 from miakit.layout import ALL_EXERCISES, EXERCISES, MUSCLES
-from miakit.record.profiles import Profile, load_profile
+from miakit.devices.profiles import Profile, load_profile
 
 __all__ = [
     "RecordPlan", "check_duration", "load_sensor_map", "parse_faults", "parse_protocol", "protocol_schedule",
@@ -39,14 +40,16 @@ __all__ = [
 class RecordPlan:
     """What to record. Sizes are in physical units (seconds)."""
 
-    recorder: str | Path
+    recorder: str | Path | None
+    """The device profile (name or path); None for a replay (it plays the recording's own)."""
     out: Path
     source: str = "ble"
     """Where the EMG comes from: ``ble`` (BLE sensors of ``recorder``), ``lsl`` (Lab Streaming Layer
     streams of type EMG) or ``lsl:NAME`` (the LSL stream(s) named NAME); see :mod:`miakit.record.lsl`."""
     emulate: bool = False
     duration_s: float | None = None
-    subject: str = "S01"
+    subject: str | None = None
+    """None: S01, or for a replay the recorded subject."""
     exercise: str | None = None
     protocol: list[tuple[str, float]] | None = None
     """Several exercises in one session: (exercise, seconds) in order, each marked start and stop,
@@ -65,12 +68,17 @@ class RecordPlan:
     """With ``source`` lsl and ``emulate``: (at_s, down_s) when the emulated stream goes away and for how long."""
     scan_timeout_s: float = 10.0
     sync_after_s: float | None = 1.0
-    """Mark the sync moment (the subject claps) this long after streaming starts; None: no sync step."""
+    """Mark the sync moment (the subject claps) this long after streaming starts; None: no sync step
+    (a replay plays the recorded sync marks instead)."""
     live_view: bool | None = None
     monitor_every_s: float = 5.0
     keys: bool | None = None
     """Marker keys (m, c, q) read from standard input; None: only when it is a terminal."""
     on_event: Callable[[str], None] | None = field(default=None, repr=False)
+    replay: Path | None = None
+    """A recorded session folder to play back instead of recording sensors (:mod:`miakit.record.replay`)."""
+    replay_speed: float = 1.0
+    """With ``replay``: how many times faster than real time it plays."""
 
 
 def parse_protocol(text: str) -> list[tuple[str, float]]:
@@ -174,6 +182,18 @@ def load_sensor_map(source: Path | dict[str, str]) -> dict[str, str]:
     return mapping
 
 
+def _check_replay(plan: RecordPlan) -> None:
+    """A replay plays the recording's own profile, sensors, markers and video: nothing of a live source."""
+    given = [flag for flag, on in (
+        ("--recorder", plan.recorder is not None), ("--source", plan.source != "ble"), ("--emulate", plan.emulate),
+        ("--exercise", plan.exercise is not None), ("--protocol", bool(plan.protocol)), ("--sensors", plan.sensors is not None),
+        ("--video", plan.video is not None),
+    ) if on]  # fmt: skip
+    if given:
+        raise SessionError(given[0], "not with --replay: a replay plays the recorded session's own profile, sensors, markers and video",
+                           expected=f"--replay {plan.replay} alone, or {given[0]} without --replay", found=given[0])  # fmt: skip
+
+
 def _check_out(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -184,15 +204,15 @@ def _check_out(out: Path) -> None:
 
 
 def _emulated_signals(plan: RecordPlan, profile: Profile, names: list[str], rate_hz: float) -> dict:
-    from miakit.record.emulator import synthetic_signals, uci_signals
+    from miakit.devices.signals import synthetic_signals, uci_signals
 
     if plan.emulate_source is not None:
         return uci_signals(plan.emulate_source, names, muscles=list(MUSCLES[: len(names)]), rate_hz=rate_hz)
     try:
-        from miakit.synth.sessions import emg_signal  # noqa: F401
+        from miakit.synth.signal import emg_signal  # noqa: F401
     except ImportError:
         raise DeviceError(
-            "synthetic EMG for --emulate needs miakit.synth.sessions.emg_signal, which this install lacks; "
+            "synthetic EMG for --emulate needs miakit.synth.signal.emg_signal, which this install lacks; "
             "pass --emulate-source FILE (a UCI EMG file) instead"
         ) from None
     duration = max(plan.duration_s or 60.0, 10.0) + 10.0
@@ -242,13 +262,22 @@ async def record_session_async(plan: RecordPlan) -> Path:
     say = plan.on_event or (lambda text: None)
     check_duration(plan.duration_s)
     source, stream_name = parse_source(plan.source)
-    profile = load_profile(plan.recorder)
-    profile_bytes = Path(profile.path).read_bytes()
+    replay = None
+    if plan.replay is not None:
+        from miakit.record.replay import prepare_replay
+
+        _check_replay(plan)
+        replay = prepare_replay(plan.replay, speed=plan.replay_speed, duration_s=plan.duration_s)
+        profile, profile_bytes = replay.profile, replay.profile_bytes
+        say(f"replaying {replay.meta.session_id} at {replay.speed:g}x")
+    else:
+        profile = load_profile(plan.recorder)
+        profile_bytes = Path(profile.path).read_bytes()
     if source == "lsl":
         from miakit.record.lsl import require_pylsl
 
         require_pylsl()
-    if (profile.transport == "lsl") != (source == "lsl"):
+    if replay is None and (profile.transport == "lsl") != (source == "lsl"):
         raise SessionError("--recorder", f"profile {profile.name!r} is for {profile.transport.upper()}, the source is {plan.source!r}",
                            expected="an LSL profile (transport: lsl, e.g. lsl) for --source lsl, a BLE one otherwise", found=profile.transport)  # fmt: skip
     if plan.exercise is not None and plan.exercise not in ALL_EXERCISES:
@@ -258,6 +287,10 @@ async def record_session_async(plan: RecordPlan) -> Path:
     if plan.faults is not None and not plan.emulate:
         raise SessionError("--emulate-*", "fault injection needs --emulate")
     sensors = load_sensor_map(plan.sensors) if plan.sensors is not None else None
+    subject, exercise, emulated = plan.subject or "S01", plan.exercise, plan.emulate
+    if replay is not None:
+        sensors, subject, exercise = replay.sensors, plan.subject or replay.meta.subject, replay.meta.exercise
+        emulated = replay.meta.recorder.emulated
     video = parse_video_source(plan.video) if plan.video else None
     if video and not video[2] and not Path(video[1]).is_file():
         raise SessionError(video[1], "no such video file")
@@ -278,7 +311,9 @@ async def record_session_async(plan: RecordPlan) -> Path:
     writer = None
     started = False
     try:
-        if source == "lsl":
+        if replay is not None:
+            backend = None
+        elif source == "lsl":
             backend = None
             if plan.emulate:
                 from miakit.record.lsl import start_emulator
@@ -309,7 +344,7 @@ async def record_session_async(plan: RecordPlan) -> Path:
             lsl = await _unless_stopped(asyncio.to_thread(prepare, stream_name, profile, sensors, timeout_s=plan.scan_timeout_s, say=say),
                                         stop, "resolving the LSL streams")  # fmt: skip
             profile, profile_bytes, sensors = lsl.profile, lsl.profile_bytes, lsl.sensors
-        else:
+        elif replay is None:
             if sensors is None:
                 seen = await _unless_stopped(scan(backend, timeout_s=plan.scan_timeout_s, profile=profile), stop, "scanning")
                 found = sorted((d.name or d.address) for d, _ in seen.values())
@@ -323,18 +358,19 @@ async def record_session_async(plan: RecordPlan) -> Path:
 
         start = datetime.now(timezone.utc)
         t0 = time.monotonic()
-        if lsl is not None:
-            clock = lsl.writer_kwargs(t0)
-        folder = plan.out / session_id_for(plan.subject, plan.exercise, start)
+        prepared = lsl or replay  # a source set up before the session: LSL streams, or a recording to replay
+        if prepared is not None:
+            clock = prepared.writer_kwargs(t0)
+        folder = plan.out / session_id_for(subject, exercise, start)
         if not folder.exists():
             made.insert(0, folder)
         writer = SessionWriter(
-            folder, session_id=session_id_for(plan.subject, plan.exercise, start),
-            subject=plan.subject, exercise=plan.exercise, profile=profile, profile_bytes=profile_bytes, sensors=sensors,
-            start_time=start, host_monotonic_at_start=t0, emulated=plan.emulate, **clock,
+            folder, session_id=session_id_for(subject, exercise, start),
+            subject=subject, exercise=exercise, profile=profile, profile_bytes=profile_bytes, sensors=sensors,
+            start_time=start, host_monotonic_at_start=t0, emulated=emulated, **clock,
         )  # fmt: skip
-        if lsl is not None:
-            recorder = lsl.recorder(writer)
+        if prepared is not None:
+            recorder = prepared.recorder(writer)
         else:
             recorder = BleRecorder(profile, writer, sensors, backend=backend, scan_timeout_s=plan.scan_timeout_s)
             from miakit.record.ble import _Link
@@ -350,7 +386,7 @@ async def record_session_async(plan: RecordPlan) -> Path:
             elif video:
                 capture = LiveCapture(writer, video[1], kind=video[0])
                 capture.start()
-            marked = plan.exercise or UNKNOWN_EXERCISE
+            marked = exercise or UNKNOWN_EXERCISE
             marking = bool(plan.exercise)  # a start marker is open
             last = {"marker": ""}
             if plan.exercise:
@@ -365,7 +401,7 @@ async def record_session_async(plan: RecordPlan) -> Path:
                     last["marker"] = f"{detail} at {recorder.now():.1f} s"
                     say(f"marker {detail}")
                 elif key == "c":
-                    t = mark_sync(writer, what="clap")
+                    t = mark_sync(writer, what="clap", host_time=recorder.now())
                     last["marker"] = f"sync clap at {t:.1f} s"
                     say("marker sync (clap)")
                 elif key == "q":
@@ -379,14 +415,15 @@ async def record_session_async(plan: RecordPlan) -> Path:
                 say(help_line)
             started = True
             streaming = asyncio.create_task(recorder.stream())
+            streaming.add_done_callback(lambda _: stop.set())  # a source that runs out (a replay's end) ends the recording
             monitor = asyncio.create_task(
                 run_monitor(lambda: recorder.stats, recorder.now, stop, live=plan.live_view, every_s=plan.monitor_every_s,
                             title=f"miakit record: {writer.folder.name}",
                             caption=(lambda: help_line + (f"   last: {last['marker']}" if last["marker"] else "")) if help_line else None)
             )  # fmt: skip
             sync = None
-            if plan.sync_after_s is not None:
-                sync = loop.call_later(plan.sync_after_s, lambda: (say("SYNC: clap now"), mark_sync(writer, what="clap")))
+            if plan.sync_after_s is not None and replay is None:
+                sync = loop.call_later(plan.sync_after_s, lambda: (say("SYNC: clap now"), mark_sync(writer, what="clap", host_time=recorder.now())))
             duration_s = plan.duration_s
             if plan.protocol:
                 begin = (plan.sync_after_s or 0.0) + 2.0
@@ -397,7 +434,7 @@ async def record_session_async(plan: RecordPlan) -> Path:
                     loop.call_later(at, lambda d=detail, w=words: (say(w), writer.add_event(recorder.now(), "marker", "", d)))
                 if duration_s is None:
                     duration_s = schedule[-1][0] + 1.0
-            if duration_s is not None:
+            if duration_s is not None and replay is None:  # a replay ends at duration_s of the recording's clock itself
                 loop.call_later(duration_s, stop.set)
             await stop.wait()
             if sync is not None:

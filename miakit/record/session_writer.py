@@ -33,7 +33,7 @@ from miakit.contracts.session import (
     VideoInfo,
 )
 from miakit.errors import SessionError
-from miakit.record.profiles import Profile
+from miakit.devices.profiles import Profile
 
 
 class SessionWriter:

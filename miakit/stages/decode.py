@@ -19,7 +19,7 @@ import pandas as pd
 
 from miakit.contracts.session import EMG_FILE, PROFILE_FILE, SessionMeta
 from miakit.errors import SessionError
-from miakit.record.profiles import DecodeError, Profile, parse_profile
+from miakit.devices.profiles import DecodeError, Profile, parse_profile
 
 
 @dataclass
@@ -59,7 +59,7 @@ def session_profile(folder: str | Path, meta: SessionMeta | None = None) -> Prof
     """The device profile the session was recorded with (its own copy, ``profile.yaml``).
 
     Never trusted: its decoder must be one of miakit's or an installed plugin's, or an import path
-    the user allowed on the command line (see :mod:`miakit.record.decoders`). With ``meta``, the
+    the user allowed on the command line (see :mod:`miakit.devices.decoders`). With ``meta``, the
     copy must hash to ``recorder.profile_sha256`` (a profile edited after recording is refused)."""
     from miakit.contracts.session import MAX_META_BYTES, SESSION_FILE
     from miakit.errors import ProfileError

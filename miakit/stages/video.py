@@ -3,9 +3,9 @@
 Frames come out as the viewer sees them: OpenCV's FFmpeg back end applies the container's rotation
 (the display matrix a phone writes when it films in portrait), and sizes are of that displayed image.
 Times are presentation timestamps (seconds from the first frame), so variable-frame-rate phone videos
-land on the right grid times. MP4 and QuickTime files are also read at the box level (standard
-library only) for what OpenCV does not tell: truncation, the creation time, and whether the frame
-rate varies.
+land on the right grid times. For MP4 and QuickTime files, PyAV reads what OpenCV does not tell
+(:func:`_read_mp4`, FFmpeg's demuxer, no decoding): truncation, the creation time, the frames'
+presentation times and whether the frame rate varies.
 
 The pose stage decodes with :func:`sampled_frames` (PyAV): only the frames the grid needs are
 converted, straight to the small RGB image the model takes, and non-reference frames nobody needs
@@ -16,9 +16,8 @@ cv2 and av are imported inside the functions that use them.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -26,8 +25,6 @@ import numpy as np
 
 from miakit.errors import InputError
 
-_MP4_EPOCH = datetime(1904, 1, 1, tzinfo=timezone.utc)
-_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"udta", b"edts"}
 _VFR_SPREAD = 0.05
 """Frame steps that differ by more than this fraction of their median (and by more than the two
 ticks of rounding a muxer may add) make a video variable-frame-rate."""
@@ -213,7 +210,7 @@ def _retrieve(cap, path: Path) -> np.ndarray:
     return image
 
 
-# -- MP4 / QuickTime boxes ------------------------------------------------------------------------
+# -- MP4 / QuickTime: what FFmpeg's demuxer reads of the container (PyAV) ----------------------------
 
 
 def _looks_like_mp4(path: Path) -> bool:
@@ -223,157 +220,54 @@ def _looks_like_mp4(path: Path) -> bool:
 
 
 def _read_mp4(path: Path) -> _Mp4Info:
-    """Walk the top-level boxes (checking none runs past the end), then read the moov box."""
+    """An MP4 or QuickTime file's creation time, and its first video track's frames and presentation
+    times, as FFmpeg's demuxer reads them (PyAV: the sample table, the packets' timestamps, no
+    decoding). InputError where the file is truncated: no ``moov`` box FFmpeg can read (a recording
+    never finalized), or frames the sample table lists that the file no longer holds."""
+    import av
+
     size = path.stat().st_size
-    moov: bytes | None = None
-    with path.open("rb") as f:
-        offset = 0
-        while offset < size:
-            f.seek(offset)
-            header = f.read(16)
-            if len(header) < 8:
-                raise InputError(path, "truncated video: a box header is cut off", found=f"{size} bytes")
-            box_size, kind = struct.unpack(">I4s", header[:8])
-            head_len = 8
-            if box_size == 1:
-                if len(header) < 16:
-                    raise InputError(path, "truncated video: a box header is cut off", found=f"{size} bytes")
-                box_size = struct.unpack(">Q", header[8:16])[0]
-                head_len = 16
-            elif box_size == 0:
-                box_size = size - offset
-            if box_size < head_len:
-                raise InputError(path, "damaged video: a box has an impossible size", field=kind.decode("latin-1"), found=box_size)
-            if offset + box_size > size:
-                name = kind.decode("latin-1")
-                raise InputError(
-                    path,
-                    f"truncated video: box '{name}' runs past the end of the file",
-                    expected=f"{offset + box_size} bytes",
-                    found=f"{size} bytes",
-                )
-            if kind == b"moov":
-                f.seek(offset + head_len)
-                moov = f.read(box_size - head_len)
-            offset += box_size
-    if moov is None:
-        raise InputError(path, "truncated video: no 'moov' box (the recording was never finalized?)")
-    return _parse_moov(moov)
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError):
+        raise InputError(path, "truncated video: no readable 'moov' box (the recording was never finalized?)") from None
+    with container:
+        created = _creation_time(container.metadata)
+        if not container.streams.video:
+            return _Mp4Info(creation_time=created, frames=None, duration_s=None, variable_frame_rate=False)
+        stream = container.streams.video[0]
+        pts, last, corrupt = [], 0, False
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            pts.append(int(packet.pts))
+            last, corrupt = int(packet.duration or 0), corrupt or packet.is_corrupt
+        listed = int(stream.frames or 0)
+        if corrupt or len(pts) < listed:
+            whole = len(pts) - int(corrupt)
+            raise InputError(path, "truncated video: box 'mdat' runs past the end of the file",
+                             expected=f"{listed} frames", found=f"{whole} whole frames in {size} bytes")  # fmt: skip
+        if not pts:
+            return _Mp4Info(creation_time=created, frames=None, duration_s=None, variable_frame_rate=False)
+        ticks = np.sort(np.array(pts, dtype=np.int64))
+        duration = float((int(ticks[-1] - ticks[0]) + last) * stream.time_base)
+    return _Mp4Info(creation_time=created, frames=int(ticks.size), duration_s=duration, variable_frame_rate=_varies(np.diff(ticks)))
 
 
-def _boxes(data: bytes) -> Iterator[tuple[bytes, bytes]]:
-    """The (type, payload) of each box in ``data``; stops at a malformed one."""
-    offset = 0
-    while offset + 8 <= len(data):
-        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
-        head = 8
-        if size == 1 and offset + 16 <= len(data):
-            size = struct.unpack(">Q", data[offset + 8 : offset + 16])[0]
-            head = 16
-        elif size == 0:
-            size = len(data) - offset
-        if size < head or offset + size > len(data):
-            return
-        yield kind, data[offset + head : offset + size]
-        offset += size
-
-
-def _find(data: bytes, *path: bytes) -> list[bytes]:
-    """Payloads of every box reached by following the box types in ``path``."""
-    found = [data]
-    for kind in path:
-        found = [payload for parent in found for k, payload in _boxes(parent) if k == kind]
-    return found
-
-
-def _parse_moov(moov: bytes) -> _Mp4Info:
-    created = _mvhd_creation_time(moov)
-    apple = _apple_creation_date(moov)
-    frames = duration = None
-    vfr = False
-    for trak in _find(moov, b"trak"):
-        handler = _find(trak, b"mdia", b"hdlr")
-        if not handler or handler[0][8:12] != b"vide":
-            continue
-        mdhd = _find(trak, b"mdia", b"mdhd")
-        stamps = _presentation_ticks(trak)
-        scale = _mdhd_timescale(mdhd[0]) if mdhd else 0
-        if stamps is not None and stamps[0].size and scale:
-            pts, last = stamps
-            frames = int(pts.size)
-            duration = float(pts[-1] - pts[0] + last) / scale
-            vfr = _varies(np.diff(pts))
-        break
-    return _Mp4Info(creation_time=apple or created, frames=frames, duration_s=duration, variable_frame_rate=vfr)
-
-
-def _mvhd_creation_time(moov: bytes) -> str | None:
-    mvhd = _find(moov, b"mvhd")
-    if not mvhd or len(mvhd[0]) < 12:
+def _creation_time(metadata: dict) -> str | None:
+    """``com.apple.quicktime.creationdate`` as an iPhone writes it, else the ``mvhd`` creation time
+    (whole seconds, UTC); None where the container has neither."""
+    apple = str(metadata.get("com.apple.quicktime.creationdate", "")).strip()
+    if apple:
+        return apple
+    created = metadata.get("creation_time")
+    if not created:
         return None
-    body = mvhd[0]
-    seconds = struct.unpack(">Q", body[4:12])[0] if body[0] == 1 else struct.unpack(">I", body[4:8])[0]
-    if seconds == 0:
+    try:
+        value = datetime.fromisoformat(str(created).replace("Z", "+00:00"))
+    except ValueError:
         return None
-    return (_MP4_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _apple_creation_date(moov: bytes) -> str | None:
-    """``com.apple.quicktime.creationdate`` from moov/meta (keys + ilst), as an iPhone writes it."""
-    for meta in _find(moov, b"meta") + _find(moov, b"udta", b"meta"):
-        if meta[4:8] not in (b"hdlr", b"keys", b"ilst"):
-            meta = meta[4:]  # an ISO full box: version and flags first
-        keys = _find(meta, b"keys")
-        if not keys or len(keys[0]) < 8:
-            continue
-        names, offset, body = [], 8, keys[0]
-        for _ in range(struct.unpack(">I", body[4:8])[0]):
-            if offset + 8 > len(body):
-                break
-            size = struct.unpack(">I", body[offset : offset + 4])[0]
-            names.append(body[offset + 8 : offset + size].decode("utf-8", "replace"))
-            offset += max(size, 8)
-        for kind, item in _boxes(b"".join(_find(meta, b"ilst"))):
-            index = struct.unpack(">I", kind)[0]
-            if 1 <= index <= len(names) and names[index - 1] == "com.apple.quicktime.creationdate":
-                data = _find(item, b"data")
-                if data and len(data[0]) > 8:
-                    return data[0][8:].decode("utf-8", "replace").strip() or None
-    return None
-
-
-def _mdhd_timescale(mdhd: bytes) -> int:
-    if mdhd[0] == 1:
-        return struct.unpack(">I", mdhd[20:24])[0]
-    return struct.unpack(">I", mdhd[12:16])[0]
-
-
-def _table(box: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """The (count, value) entries of an stts or ctts box; ctts version 1 values are signed."""
-    count = struct.unpack(">I", box[4:8])[0]
-    dtype = ">i4" if box[0] == 1 else ">u4"
-    table = np.frombuffer(box[8 : 8 + 8 * count], dtype=dtype).reshape(-1, 2).astype(np.int64)
-    return np.abs(table[:, 0]), table[:, 1]
-
-
-def _presentation_ticks(trak: bytes) -> tuple[np.ndarray, int] | None:
-    """Sorted presentation times of a track's samples (ticks of its timescale), and the last
-    sample's duration. Decode times come from stts; ctts shifts them where frames are reordered."""
-    stbl = _find(trak, b"mdia", b"minf", b"stbl")
-    stts = _find(stbl[0], b"stts") if stbl else []
-    if not stts or len(stts[0]) < 8:
-        return None
-    counts, values = _table(stts[0])
-    durations = np.repeat(values, counts)
-    if durations.size == 0:
-        return np.zeros(0, np.int64), 0
-    pts = np.concatenate([[0], np.cumsum(durations)[:-1]])
-    ctts = _find(stbl[0], b"ctts")
-    if ctts and len(ctts[0]) >= 8:
-        shift_counts, shifts = _table(ctts[0])
-        offsets = np.repeat(shifts, shift_counts)[: pts.size]
-        pts[: offsets.size] += offsets
-    return np.sort(pts), int(durations[-1])
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _varies(steps: np.ndarray) -> bool:

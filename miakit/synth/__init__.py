@@ -9,15 +9,17 @@ cannot tell from a recording, for the demo, the tests and benchmarks.
 - :mod:`miakit.synth.activation`: the muscle model (inverse dynamics, force-velocity, holds,
   electromechanical delay, sensor gain and noise), documented in its docstring;
 - :mod:`miakit.synth.render`: a skeleton preview video;
-- :mod:`miakit.synth.sessions`: :func:`generate_sessions` writes session folders,
-  :func:`emg_signal` gives synthetic EMG to stream without writing anything.
+- :mod:`miakit.synth.sessions`: :func:`generate_sessions` writes session folders;
+- :mod:`miakit.synth.signal`: :func:`emg_signal` gives synthetic EMG to stream without writing
+  anything (what emulated sensors send).
 
 Importing this package imports numpy only; cv2 is imported when a video is rendered.
 """
 
 from __future__ import annotations
 
-from miakit.synth.sessions import SENSORS, emg_signal, generate_sessions, simulate, write_session
+from miakit.synth.sessions import SENSORS, generate_sessions, simulate, write_session
+from miakit.synth.signal import emg_signal
 from miakit.synth.subjects import Subject, make_subject, make_subjects
 
 __all__ = [

@@ -36,6 +36,7 @@ from miakit.errors import InputError
 from miakit.layout import EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES
 from miakit.synth.activation import add_sensor_noise, emg_curve, sample_curve
 from miakit.synth.motion import SYNTH_EXERCISES, Camera, Motion, estimate_keypoints, project, random_camera
+from miakit.synth.signal import BLE, DROP, KEYPOINTS, NOISE, TIMING, VIEWS, rng
 from miakit.synth.subjects import Subject, make_subject
 
 SENSORS: dict[str, str] = {f"M40-{i + 1:02d}": m for i, m in enumerate(MUSCLES)}
@@ -46,14 +47,6 @@ VIDEO_FPS = 15.0
 VIDEO_SCALE = 0.25
 KEYPOINT_DIR = "keypoints"
 VIDEO_FILE = "video.mp4"
-
-# streams of random numbers, one per purpose, so that changing one never shifts another
-_TIMING, _KEYPOINTS, _NOISE, _BLE, _DROP, _VIEWS = 1, 2, 3, 4, 5, 6
-
-
-def _rng(seed: int, subject: int, exercise: str, stream: int) -> np.random.Generator:
-    return np.random.default_rng([seed, subject, SYNTH_EXERCISES.index(exercise), stream])
-
 
 def start_time(seed: int, subject: int, exercise: str) -> datetime:
     """A fixed wall-clock start (UTC) for a synthetic session, derived from its seed and ids."""
@@ -186,7 +179,7 @@ def simulate(
         raise ValueError(f"unknown exercise {exercise!r}; expected one of {list(SYNTH_EXERCISES)}")
     if duration_s < 3.0:
         raise ValueError(f"duration_s must be at least 3 s, found {duration_s}")
-    timing = _rng(seed, subject.index, exercise, _TIMING)
+    timing = rng(seed, subject.index, exercise, TIMING)
     kp_start = float(timing.uniform(0.2, min(1.5, duration_s / 4)))
     kp_end = duration_s - float(timing.uniform(0.2, 0.6))
     clap_s = kp_start + SYNC_CLAP_AFTER_S if sync_clap else None
@@ -197,7 +190,7 @@ def simulate(
     kp_times = kp_start + np.arange(n_frames) / KEYPOINT_FPS
     kin = motion.kinematics(kp_times)
     camera = view_camera(seed, subject.index, exercise, view)
-    kp_rng = _rng(seed, subject.index, exercise, _KEYPOINTS) if not view else np.random.default_rng([seed, subject.index, SYNTH_EXERCISES.index(exercise), _KEYPOINTS, view])
+    kp_rng = rng(seed, subject.index, exercise, KEYPOINTS) if not view else np.random.default_rng([seed, subject.index, SYNTH_EXERCISES.index(exercise), KEYPOINTS, view])
     keypoints = estimate_keypoints(kin, kp_rng, camera=camera)
     xy, _ = project(kin.joints, subject, camera)
     if clap_s is not None:
@@ -212,7 +205,7 @@ def simulate(
         curve = (curve[0], curve[1] + clap_activation(curve[0], clap_s, subject.emd_s))
     truth = sample_curve(curve, truth_times)
 
-    ble, noise, drop = (_rng(seed, subject.index, exercise, s) for s in (_BLE, _NOISE, _DROP))
+    ble, noise, drop = (rng(seed, subject.index, exercise, s) for s in (BLE, NOISE, DROP))
     packets = []
     for j, (sensor, clock) in enumerate(zip(SENSORS, sensor_clocks(ble))):
         count = int(np.floor((duration_s - clock.first_sample_s) * EMG_RATE_HZ / (1 + clock.drift))) + 1
@@ -234,15 +227,15 @@ def view_camera(seed: int, subject: int, exercise: str, view: int) -> Camera | N
         raise ValueError(f"view must be 0 or more, found {view}")
     if not view:
         return None
-    return random_camera(np.random.default_rng([seed, subject, SYNTH_EXERCISES.index(exercise), _VIEWS, view]))
+    return random_camera(np.random.default_rng([seed, subject, SYNTH_EXERCISES.index(exercise), VIEWS, view]))
 
 
 def write_session(
     folder: str | Path, sim: Simulation, *, seed: int = 0, video: bool = False
 ) -> Path:
     """Write a simulated session as a raw session folder; returns the folder."""
-    from miakit.record.decoders import encode_m40_envelope_v1
-    from miakit.record.profiles import find_profile_file, load_profile
+    from miakit.devices.decoders import encode_m40_envelope_v1
+    from miakit.devices.profiles import find_profile_file, load_profile
     from miakit.record.session_writer import SessionWriter
     from miakit.stages.openpose import frame_filename, write_frame
 
@@ -265,7 +258,7 @@ def write_session(
         clock_notes="synthetic session (miakit.synth): sensors sample on their own drifting clocks; "
         "video and keypoints are on the host clock",
     ) as writer:
-        clocks = sensor_clocks(_rng(seed, subject.index, exercise, _BLE))
+        clocks = sensor_clocks(rng(seed, subject.index, exercise, BLE))
         events = [(0.0, "start", "", f"synthetic seed={seed}")]
         events += [(c.connect_s, "connect", s, "") for s, c in zip(SENSORS, clocks)]
         events += [(sim.keypoint_start_s, "marker", "", f"start:{exercise}"), (kp_end, "marker", "", f"stop:{exercise}")]
@@ -374,21 +367,3 @@ def generate_sessions(
     else:
         run()
     return sorted(folders)
-
-
-def emg_signal(exercise: str, *, duration_s: float, rate_hz: float = 10.0, seed: int = 0, subject: int = 0) -> np.ndarray:
-    """(samples, 8) noisy EMG in device units (non-negative integers), MUSCLES order.
-
-    The same subject and model as :func:`generate_sessions`, sampled at ``k / rate_hz`` seconds for
-    ``k < duration_s * rate_hz``, for streaming without writing a session.
-    """
-    if rate_hz <= 0 or duration_s <= 0:
-        raise ValueError(f"rate_hz and duration_s must be positive, found {rate_hz} and {duration_s}")
-    person = make_subject(subject, seed=seed)
-    motion = Motion(exercise, person, seed, start_s=0.5)
-    times = np.arange(int(np.floor(duration_s * rate_hz))) / rate_hz
-    if times.size == 0:
-        return np.zeros((0, len(MUSCLES)))
-    truth = sample_curve(emg_curve(motion, 0.0, float(times[-1])), times)
-    noise = _rng(seed, subject, exercise, _NOISE)
-    return np.stack([add_sensor_noise(truth[:, j], person, j, noise) for j in range(len(MUSCLES))], axis=-1)

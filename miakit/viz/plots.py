@@ -5,6 +5,8 @@
 - :func:`pose_confidence`: keypoint scores over a dataset segment (heat map and mean).
 - :func:`dataset_summary`: valid minutes per subject and exercise; EMG distribution per muscle.
 - :func:`predicted_vs_measured`: measured and predicted EMG per muscle (the paper's Figure 6).
+- :func:`activation_figure`: the predicted activation of each muscle over a video's time
+  (``miakit predict``, :mod:`miakit.viz.predict_video`).
 
 Figures are made with :class:`matplotlib.figure.Figure` directly (the Agg canvas, no pyplot, no
 global state, nothing shown); :func:`save_figure` writes one. Lines and images carry labels
@@ -391,7 +393,29 @@ def segment_emg(dataset: Any, segment: str | int, *, predicted: np.ndarray | Non
     )  # fmt: skip
 
 
+def activation_figure(time_s: np.ndarray, activation: np.ndarray, muscles: list[str], *, title: str = "predicted activation", units: str = ""):
+    """The predicted activation of each muscle over time: one row per muscle, one shared time axis;
+    frames without a prediction are shaded grey (lines carry ``gid='predicted:<muscle>'``)."""
+    time_s = np.asarray(time_s, dtype=np.float64)
+    activation = np.asarray(activation, dtype=np.float64)
+    if activation.shape != (len(time_s), len(muscles)):
+        raise ValueError(f"activation: expected shape {(len(time_s), len(muscles))} (frames, muscles), found {activation.shape}")
+    dt = float(np.median(np.diff(time_s))) if len(time_s) > 1 else 0.1
+    missing = ~np.isfinite(activation).all(axis=1)
+    fig = _figure(10, 0.9 * len(muscles) + 1.2)
+    axes = fig.subplots(len(muscles), 1, sharex=True, squeeze=False)[:, 0]
+    for k, (ax, muscle) in enumerate(zip(axes, muscles)):
+        ax.plot(time_s, activation[:, k], color="tab:red", lw=1.2, label="predicted", gid=f"predicted:{muscle}")
+        for start, stop in _runs(missing):
+            ax.axvspan(time_s[start] - dt / 2, time_s[stop - 1] + dt / 2, color="0.88", lw=0, gid="no prediction")
+        ax.set_ylabel(muscle, fontsize=8, rotation=0, ha="right", va="center")
+        ax.tick_params(labelsize=7)
+    axes[-1].set_xlabel("time in video (s)")
+    fig.suptitle(title + (f" ({units})" if units else "") + ("; grey: no prediction" if missing.any() else ""), fontsize=10)
+    return fig
+
+
 __all__ = [
     "session_emg", "alignment", "pose_confidence", "dataset_summary", "predicted_vs_measured", "segment_emg",
-    "valid_minutes", "break_gaps", "save_figure",
+    "activation_figure", "valid_minutes", "break_gaps", "save_figure",
 ]  # fmt: skip

@@ -16,7 +16,8 @@ from pathlib import Path
 def main(store: str, out: str, config_json: str) -> None:
     import torch
 
-    from miakit.learn.train import TrainConfig, train
+    from miakit.learn.config import TrainConfig
+    from miakit.learn.train import train
     from miakit.store import open_store
 
     rank = os.environ["RANK"]

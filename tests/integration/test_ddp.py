@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 from dataset_builders import make_dataset
-from miakit.learn.train import TrainConfig, train
+from miakit.learn.config import TrainConfig
+from miakit.learn.train import train
 from miakit.store import open_store, write_dataset
 
 WORKER = Path(__file__).with_name("ddp_worker.py")

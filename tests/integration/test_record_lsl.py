@@ -14,7 +14,8 @@ from lsl_support import loopback_env
 
 from miakit.contracts.session import validate_session
 from miakit.layout import MUSCLES
-from miakit.record.emulator import LslOutlet, lsl_signals
+from miakit.devices.signals import lsl_signals
+from miakit.record.emulator import LslOutlet
 
 ENV = loopback_env()  # before pylsl's first call in this process
 DURATION_S = 7.0

@@ -22,7 +22,7 @@ from miakit.layout import MUSCLES
 from miakit.record.ble import BleBackend, BleRecorder
 from miakit.record.bumble_backend import BumbleRadio
 from miakit.record.emulator import Emulator, Faults, sensor_names
-from miakit.record.profiles import load_profile
+from miakit.devices.profiles import load_profile
 from miakit.record.session_writer import SessionWriter
 
 REPO = Path(__file__).resolve().parents[2]

@@ -119,7 +119,7 @@ def bomb(folder: Path, name: str) -> None:
 
 
 PLUGIN_MODULE = '''
-from miakit.record.decoders import m40_envelope_v1
+from miakit.devices.decoders import m40_envelope_v1
 
 
 def decode(payload):
@@ -492,7 +492,7 @@ def test_a_changed_keypoint_file_makes_the_build_not_up_to_date(template, tmp_pa
 
 
 def test_a_recorders_folder_shadowing_a_built_in_profile_says_so(tmp_path, monkeypatch, capsys):
-    from miakit.record.profiles import load_profile
+    from miakit.devices.profiles import load_profile
 
     (tmp_path / "recorders").mkdir()
     shutil.copy(REPO / "recorders" / "m40.yaml", tmp_path / "recorders" / "m40.yaml")
@@ -505,13 +505,13 @@ def test_a_recorders_folder_shadowing_a_built_in_profile_says_so(tmp_path, monke
 
 def test_a_profile_found_by_name_may_not_name_an_import_path_but_one_given_by_path_may(tmp_path, monkeypatch):
     from miakit.errors import ProfileError
-    from miakit.record.profiles import load_profile
+    from miakit.devices.profiles import load_profile
 
-    text = (REPO / "recorders" / "m40.yaml").read_text().replace("decoder: m40_envelope_v1", "decoder: miakit.record.decoders:m40_envelope_v1")
+    text = (REPO / "recorders" / "m40.yaml").read_text().replace("decoder: m40_envelope_v1", "decoder: miakit.devices.decoders:m40_envelope_v1")
     (tmp_path / "recorders").mkdir()
     (tmp_path / "recorders" / "mine.yaml").write_text(text)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ProfileError, match="unknown decoder 'miakit.record.decoders:m40_envelope_v1': an import path runs only"):
+    with pytest.raises(ProfileError, match="unknown decoder 'miakit.devices.decoders:m40_envelope_v1': an import path runs only"):
         load_profile("mine")
     profile = load_profile(str(tmp_path / "recorders" / "mine.yaml"))  # the user pointed at this file
     assert profile.decode(b"\x01\x00\x10\x00").values[0, 0] == 16.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from miakit.demo import training_note
-from miakit.learn.train import TrainConfig
+from miakit.learn.config import TrainConfig
 
 
 def _history(tmp_path, steps, elapsed):

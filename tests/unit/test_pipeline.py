@@ -211,7 +211,7 @@ def test_raw_semg_device_becomes_an_envelope_on_the_grid(tmp_path):
     from datetime import datetime, timezone
 
     from miakit.contracts.session import KeypointsInfo
-    from miakit.record.profiles import load_profile
+    from miakit.devices.profiles import load_profile
     from miakit.record.session_writer import SessionWriter
     from miakit.stages.openpose import frame_filename, write_frame
 

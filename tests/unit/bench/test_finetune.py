@@ -73,7 +73,8 @@ def test_finetune_reports_both_methods_per_held_out_trial(real_store, body25_ckp
 def test_train_init_refuses_another_layout_in_one_line(real_store, tmp_path):
     from dataset_builders import make_dataset
 
-    from miakit.learn.train import TrainConfig, check_init, train
+    from miakit.learn.config import TrainConfig
+    from miakit.learn.train import check_init, train
     from miakit.learn.windows import load_frames
 
     other = train(make_dataset(frames=120, subjects=("s0",), exercises=("squat",)), TrainConfig(window=10, batch_size=4, max_steps=1, eval_every=1, warmup_steps=1),

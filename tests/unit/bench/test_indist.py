@@ -11,7 +11,7 @@ import pytest
 
 from miakit.bench.indist import run_in_distribution
 from miakit.errors import InputError
-from miakit.learn.train import TrainConfig
+from miakit.learn.config import TrainConfig
 
 TINY = dict(window=10, batch_size=8, max_steps=4, eval_every=2, warmup_steps=1, patience=100)
 

@@ -137,7 +137,7 @@ def test_suite_tables_and_files(synthetic_run):
 
 
 def test_every_window_length_trains_on_as_many_frames_per_step(synthetic_run):
-    from miakit.learn.train import load_checkpoint
+    from miakit.learn.inference import load_checkpoint
 
     runs = synthetic_run.report.parent / "runs"
     for model in ("cnn", "transformer"):

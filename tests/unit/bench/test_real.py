@@ -114,7 +114,8 @@ def test_bench_real_cli_with_a_checkpoint_writes_the_report(real_store, body25_c
 def test_a_checkpoint_of_other_keypoints_is_refused_in_one_line(real_store, tmp_path):
     from dataset_builders import make_dataset
 
-    from miakit.learn.train import TrainConfig, train
+    from miakit.learn.config import TrainConfig
+    from miakit.learn.train import train
 
     ckpt = train(make_dataset(frames=120, subjects=("s0",), exercises=("squat",)), TrainConfig(window=10, batch_size=4, max_steps=1, eval_every=1, warmup_steps=1),
                  tmp_path / "k", progress=False).checkpoint  # fmt: skip

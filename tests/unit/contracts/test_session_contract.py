@@ -83,7 +83,7 @@ def test_writer_refuses_to_overwrite_and_unwritable_folder(session_factory, tmp_
     import os
     from pathlib import Path
 
-    from miakit.record.profiles import load_profile
+    from miakit.devices.profiles import load_profile
     from miakit.record.session_writer import SessionWriter
 
     folder = session_factory("s1")

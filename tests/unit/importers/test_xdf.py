@@ -33,7 +33,8 @@ def _record_xdf(path: Path, seconds: float = 2.0) -> dict:
     clock offsets that say so), as a recording from a device on another host would look."""
     import pylsl
 
-    from miakit.record.emulator import LslOutlet, lsl_signals
+    from miakit.devices.signals import lsl_signals
+    from miakit.record.emulator import LslOutlet
 
     signal, labels, rate = lsl_signals(kind="raw", duration_s=10.0)
     markers = pylsl.StreamOutlet(pylsl.StreamInfo("xdf-test-markers", "Markers", 1, 0, pylsl.cf_string, "xdf-test-markers"))

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from miakit.learn.train import TrainConfig, load_checkpoint, predict, train
+from miakit.learn.config import TrainConfig
+from miakit.learn.inference import load_checkpoint, predict
+from miakit.learn.train import train
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here"))]
 RUN = dict(window=10, batch_size=8, max_steps=30, eval_every=10, warmup_steps=5, patience=100, lr=1e-3)

@@ -10,7 +10,7 @@ from miakit.contracts.dataset import segment_of_frame
 from miakit.errors import InputError
 from miakit.layout import BODY_25, KP, MIRROR_MUSCLE, MUSCLES
 from miakit.learn.features import frame_features, mirror_map, parse_features, prepare_inputs
-from miakit.learn.train import TrainConfig
+from miakit.learn.config import TrainConfig
 from miakit.learn.windows import load_frames, split_in_distribution
 
 

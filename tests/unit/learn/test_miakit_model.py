@@ -9,7 +9,9 @@ import pytest
 from dataset_builders import make_dataset
 from miakit.layout import BODY_25, MUSCLES
 from miakit.learn.models import MODELS, NEURAL, build_model, count_parameters
-from miakit.learn.train import TrainConfig, load_checkpoint, train
+from miakit.learn.config import TrainConfig
+from miakit.learn.inference import load_checkpoint
+from miakit.learn.train import train
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from dataset_builders import make_dataset
 
 from miakit.layout import BODY_25, KP, MUSCLES
 from miakit.learn.features import frame_features, mirror_map, pose_augment
-from miakit.learn.train import predict
+from miakit.learn.inference import predict
 
 EXERCISES = ("squat", "front_punch", "high_kick")
 FRAMES = 200  # 20 s at 10 Hz per session

@@ -13,8 +13,12 @@ from dataset_builders import make_dataset
 from miakit.errors import InputError
 from miakit.layout import BODY_25, MUSCLES
 from miakit.learn import predict as pr
-from miakit.learn.train import TrainConfig, predict, train
+from miakit.learn.config import TrainConfig
+from miakit.learn.inference import predict
+from miakit.learn.train import train
 from miakit.learn.windows import load_frames
+from miakit.viz import predict_video as pv
+from miakit.viz.plots import activation_figure
 
 WINDOW = 10
 
@@ -127,7 +131,7 @@ def portrait(trained, tmp_path_factory):
     if not video.is_file():
         pytest.skip(f"real recordings not found at {shared} (they live beside the repository, not in it)")
     out = tmp_path_factory.mktemp("pred") / "pose2sim"
-    return pr.predict_video(video, trained[1], out, progress=False, panel_height=320)
+    return pv.predict_video(video, trained[1], out, progress=False, panel_height=320)
 
 
 def test_predict_video_writes_the_table_the_store_the_plot_and_the_overlay(portrait, trained):
@@ -177,7 +181,7 @@ def test_activation_plot_draws_each_muscles_prediction_and_shades_gaps():
     time_s = np.arange(20) / 10.0
     act = np.tile(np.linspace(0, 50, 20)[:, None], (1, 8))
     act[5:8] = np.nan
-    fig = pr.activation_figure(time_s, act, list(MUSCLES))
+    fig = activation_figure(time_s, act, list(MUSCLES))
     lines = {line.get_gid(): line for ax in fig.axes for line in ax.get_lines()}
     np.testing.assert_allclose(lines["predicted:LeftQuad"].get_ydata(), act[:, 4])
     shaded = [p for ax in fig.axes for p in ax.patches if p.get_gid() == "no prediction"]
@@ -191,7 +195,7 @@ def test_predict_command_on_the_dribbling_clip(trained, shared_data, tmp_path):
     import typer
     from typer.testing import CliRunner
 
-    from miakit.learn.predict_cli import predict as command
+    from miakit.viz.predict_cli import predict as command
 
     app = typer.Typer()
     app.command()(command)
@@ -228,7 +232,7 @@ def test_a_clip_shorter_than_the_window_is_predicted_with_a_shorter_window(train
     ckpt = pr.load(trained[1])
     long_window = pr.Checkpoint(path=ckpt.path, model=ckpt.model, config=ckpt.config, meta={**ckpt.meta, "window": 30})
     clip = _first_frames(shared_data / "video" / "pose2sim-single-cam01.mp4", tmp_path / "short.mp4", 90)
-    result = pr.predict_video(clip, long_window, tmp_path / "o", progress=False, panel_height=320)
+    result = pv.predict_video(clip, long_window, tmp_path / "o", progress=False, panel_height=320)
     assert result.frames == 15 and result.frames_predicted == 15 and result.frames_short == 15
     table = pd.read_csv(result.csv)
     assert table[list(MUSCLES)].notna().all().all()
@@ -278,7 +282,7 @@ def test_an_impossible_clip_is_refused_before_the_pose_stage_in_under_a_second(t
     for clip, message in ((tiny, "shorter than one 10 Hz step"), (sound, "no video stream")):
         tick = time.perf_counter()
         with pytest.raises(InputError, match=message) as err:
-            pr.predict_video(clip, trained[1], tmp_path / "o", progress=False)
+            pv.predict_video(clip, trained[1], tmp_path / "o", progress=False)
         assert time.perf_counter() - tick < 1.0 and "\n" not in str(err.value)
     assert not (tmp_path / "o").exists()
 
@@ -307,7 +311,7 @@ def test_no_person_is_one_clear_line(trained, tmp_path):
         writer.write(np.full((240, 320, 3), 200, np.uint8))
     writer.release()
     with pytest.raises(InputError, match="no person in view") as err:
-        pr.predict_video(blank, trained[1], tmp_path / "o", progress=False)
+        pv.predict_video(blank, trained[1], tmp_path / "o", progress=False)
     assert "\n" not in str(err.value) and not (tmp_path / "o").exists()
 
 
@@ -369,6 +373,6 @@ def test_predict_video_with_the_miakit_recipe(recipe, shared_data, tmp_path):
     import pandas as pd
 
     video = shared_data / "video" / "mmhuman3d-single-person.mp4"  # 40 frames at 12 fps -> 34 grid frames
-    pr.predict_video(video, recipe[1], tmp_path / "o", progress=False)
+    pv.predict_video(video, recipe[1], tmp_path / "o", progress=False)
     table = pd.read_csv(tmp_path / "o" / "activation.csv")
     assert len(table) == 34 and np.isfinite(table[list(MUSCLES)].to_numpy()).any()

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from miakit.errors import InputError
-from miakit.learn.train import TrainConfig, apply_overrides, load_checkpoint, lr_at, predict, train
+from miakit.learn.config import TrainConfig, apply_overrides
+from miakit.learn.inference import load_checkpoint, predict
+from miakit.learn.train import lr_at, train
 
 TINY = dict(window=10, batch_size=4, max_steps=6, eval_every=3, warmup_steps=2, patience=100, lr=1e-3)
 

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from miakit.bench.ablation import MIAKIT
 from miakit.cli import app
 from miakit.layout import BODY_25, MUSCLES
-from miakit.learn.train import load_checkpoint
+from miakit.learn.inference import load_checkpoint
 from miakit.store import write_dataset
 
 

@@ -13,8 +13,9 @@ from miakit.errors import DeviceError
 from miakit.record.ble import BleBackend, BleRecorder, find_sensors
 from miakit.record.bumble_backend import BumbleRadio
 from miakit.record.cli import ble_app
-from miakit.record.emulator import Disconnect, Emulator, Faults, Stall, sensor_names, uci_signals
-from miakit.record.profiles import load_profile
+from miakit.devices.signals import uci_signals
+from miakit.record.emulator import Disconnect, Emulator, Faults, Stall, sensor_names
+from miakit.devices.profiles import load_profile
 from miakit.record.session_writer import SessionWriter
 
 

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from miakit.record.ble import BleRecorder
-from miakit.record.decoders import DecodeError, encode_m40_envelope_v1
-from miakit.record.profiles import load_profile
+from miakit.devices.decoders import DecodeError, encode_m40_envelope_v1
+from miakit.devices.profiles import load_profile
 from miakit.record.session_writer import SessionWriter
 
 PROFILES = {name: load_profile(name) for name in ("m40", "myoware", "generic")}

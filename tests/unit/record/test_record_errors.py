@@ -17,7 +17,7 @@ def _one_line(exc: BaseException) -> str:
 
 def test_wrong_profile_names_the_field(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text((__import__("miakit.record.profiles", fromlist=["x"]).find_profile_file("m40")).read_text()
+    bad.write_text((__import__("miakit.devices.profiles", fromlist=["x"]).find_profile_file("m40")).read_text()
                    .replace("decoder: m40_envelope_v1", "decoder: no_such_decoder"))
     with pytest.raises(ProfileError) as info:
         record_session(RecordPlan(recorder=bad, out=tmp_path / "out", emulate=True, duration_s=1))

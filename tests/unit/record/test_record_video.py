@@ -8,7 +8,7 @@ import struct
 from datetime import datetime, timezone
 
 from miakit.contracts.session import validate_session
-from miakit.record.profiles import load_profile
+from miakit.devices.profiles import load_profile
 from miakit.record.session_writer import SessionWriter
 from miakit.record.video import LiveCapture, import_video, mark_sync, probe_video
 

@@ -12,7 +12,7 @@ import pytest
 
 from miakit.contracts.session import validate_session
 from miakit.layout import IMAGE_HEIGHT, IMAGE_WIDTH, KP, MUSCLES
-from miakit.record.profiles import load_profile
+from miakit.devices.profiles import load_profile
 from miakit.stages.openpose import read_folder
 from miakit.synth import SENSORS, emg_signal, generate_sessions, make_subject, simulate
 

@@ -6,7 +6,7 @@ one line naming the file and the field.
 
 Numbers are finite and within stated ranges (:data:`RANGES`). A profile names its decoder; only a
 profile the user loads by its path (``load_profile("path/to/my.yaml")``, ``trusted``) may name an
-import path ``package.module:function`` (see :mod:`miakit.record.decoders`); one found by name or
+import path ``package.module:function`` (see :mod:`miakit.devices.decoders`); one found by name or
 inside a session folder may name only registered decoders and installed plugins.
 """
 
@@ -22,7 +22,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from miakit.errors import ProfileError
-from miakit.record.decoders import Decoded, DecodeError, UnknownDecoder, get_decoder
+from miakit.devices.decoders import Decoded, DecodeError, UnknownDecoder, get_decoder
 from miakit.safe_yaml import load_yaml, read_capped
 
 __all__ = ["Profile", "load_profile", "profile_search_path", "DecodeError"]

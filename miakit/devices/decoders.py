@@ -130,6 +130,20 @@ DECODERS: dict[str, Decoder] = {
 }
 
 
+Encoder = Callable[[int, float], bytes]
+"""(tick number, value in device units) -> the payload of one notification."""
+
+ENCODERS: dict[str, Encoder] = {
+    "m40_envelope_v1": encode_m40_envelope_v1,
+    "ascii_float": lambda k, v: f"{v:.2f}".encode("ascii"),
+    "int16_le": lambda k, v: struct.pack("<h", int(np.clip(round(v), -32768, 32767))),
+    "uint16_le": lambda k, v: struct.pack("<H", int(np.clip(round(v), 0, 65535))),
+    "float32_le": lambda k, v: struct.pack("<f", float(v)),
+}
+"""The inverse of the decoders emulated sensors speak (:mod:`miakit.record.emulator`), one sample per
+notification."""
+
+
 ENTRY_POINT_GROUP = "miakit.decoders"
 PLUGIN_ENV = "MIAKIT_DECODER_PLUGINS"
 """Import paths the user allowed on the command line, separated by commas (worker processes

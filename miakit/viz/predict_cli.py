@@ -1,6 +1,6 @@
 """``miakit predict VIDEO --checkpoint CKPT --out DIR``: muscle activation from any video.
 
-Thin: parses, calls :func:`miakit.learn.predict.predict_video`, prints a short summary to standard
+Thin: parses, calls :func:`miakit.viz.predict_video.predict_video`, prints a short summary to standard
 error and the output folder as the last line on standard output. Only typer is imported at start-up.
 """
 
@@ -25,7 +25,7 @@ def predict(
     A stretch with a person shorter than the model's window (3 s for the paper's) gets one window
     of its own length. Example: miakit predict squat.mp4 --checkpoint miakit-demo/bench/transformer/checkpoint.pt --out squat-emg
     """
-    from miakit.learn.predict import predict_video
+    from miakit.viz.predict_video import predict_video
 
     result = predict_video(video, checkpoint, out, progress=True, person=person.value)
     width, height = result.image_size
