@@ -13,9 +13,11 @@ A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a 
    the shipped mapping that resolves the most BODY_25 joints (at least :data:`MIN_JOINTS`).
 4. **Virtual cameras** (:func:`project_views`): the vertical axis is the lab axis along which the
    upper body (head, neck, shoulders) lies above the lower (feet, else hips); the subject's facing is
-   the median horizontal direction from the back of the pelvis to its front (else from the hips' or
-   shoulders' left-right axis); forward progression is removed by subtracting the pelvis' horizontal
-   path smoothed over ``pan_window_s`` (a camera that pans with the subject, or a treadmill view);
+   the horizontal direction from the back of the pelvis to its front (else from the hips' or
+   shoulders' left-right axis), its angle smoothed over :data:`FACING_WINDOW_S` so that the cameras
+   turn with a subject who turns (:func:`facing_path`); forward progression is removed by subtracting
+   the pelvis' horizontal path smoothed over ``pan_window_s`` (:func:`smooth`: a camera that pans
+   with the subject along a line or an arc, or a treadmill view, all alike);
    the camera looks horizontally from the middle of the joints' vertical extent, at ``yaw`` degrees
    from the front (positive toward the subject's right: 90 is the right side), with a phone's
    vertical field of view (:data:`VERTICAL_FOV_DEG`) into a portrait 1080 x 1920 frame, from the
@@ -61,7 +63,10 @@ MIN_JOINTS = 4
 MIN_KEYPOINTS = 5
 """A frame is valid only with at least this many keypoints in the picture."""
 PAN_WINDOW_S = 1.0
-"""The panning camera follows the pelvis smoothed over this long (about one stride)."""
+"""The panning camera follows the pelvis' path smoothed over this long (about one stride) by a
+quadratic fit, so that it follows a straight walk, a treadmill (none) and a steady turn exactly."""
+FACING_WINDOW_S = 1.0
+"""The cameras turn with the subject's facing smoothed over this long (about one stride)."""
 VERTICAL_FOV_DEG = 65.5
 """A phone's main camera (28 mm equivalent) along the long side: portrait, so vertical."""
 FILL = 0.9
@@ -224,8 +229,9 @@ def vertical_axis(xyz: np.ndarray, where) -> np.ndarray:
     return up
 
 
-def facing_direction(markers: dict[str, np.ndarray], mapping: Mapping, xyz: np.ndarray, up: np.ndarray, where) -> np.ndarray:
-    """The subject's median horizontal facing (unit vector), from the pelvis markers, else the hips or shoulders."""
+def _facing_frames(markers: dict[str, np.ndarray], mapping: Mapping, xyz: np.ndarray, up: np.ndarray, where) -> np.ndarray:
+    """The subject's horizontal facing per frame (unit vectors, NaN where unknown): from the back of
+    the pelvis to its front, else (in those frames) square to the hips' or shoulders' left-right axis."""
 
     def mean_of(spec):
         options = spec if spec and isinstance(spec[0], list) else [spec]
@@ -235,48 +241,72 @@ def facing_direction(markers: dict[str, np.ndarray], mapping: Mapping, xyz: np.n
                 return np.mean([markers[k] for k in keys], axis=0)
         return None
 
+    d = np.full((len(xyz), 3), np.nan)
     front, back = mean_of(mapping.facing.get("front")), mean_of(mapping.facing.get("back"))
     if front is not None and back is not None:
         d = front - back
-    else:
-        d = None
-        for r, l in (("RHip", "LHip"), ("RShoulder", "LShoulder")):
-            right = xyz[:, BODY_25.index(r)] - xyz[:, BODY_25.index(l)]
-            if np.isfinite(right).all(axis=1).any():
-                d = np.cross(up, right)
-                break
-        if d is None:
-            raise InputError(where, "cannot find which way the subject faces", expected="pelvis markers, or both hips or both shoulders", found="none")
+    for r, l in (("RHip", "LHip"), ("RShoulder", "LShoulder")):
+        missing = ~np.isfinite(d).all(axis=1)
+        d[missing] = np.cross(up, xyz[missing, BODY_25.index(r)] - xyz[missing, BODY_25.index(l)])
     d = d - (d @ up)[:, None] * up
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = d / np.linalg.norm(d, axis=1, keepdims=True)
+    if not np.isfinite(d).all(axis=1).any():
+        raise InputError(where, "cannot find which way the subject faces", expected="pelvis markers, or both hips or both shoulders", found="none")
+    return d
+
+
+def facing_direction(markers: dict[str, np.ndarray], mapping: Mapping, xyz: np.ndarray, up: np.ndarray, where) -> np.ndarray:
+    """The subject's median horizontal facing (unit vector), from the pelvis markers, else the hips or shoulders."""
     with _quiet():
-        f = np.nanmedian(d / np.linalg.norm(d, axis=1, keepdims=True), axis=0)
+        f = np.nanmedian(_facing_frames(markers, mapping, xyz, up, where), axis=0)
+    f = f - (f @ up) * up
     return f / np.linalg.norm(f)
 
 
-def _smooth_path(path: np.ndarray, window: int) -> np.ndarray:
-    """A centred moving average of a (frames, 3) path, NaN frames bridged by straight lines."""
-    out = np.array(path, dtype=np.float64)
+def facing_path(markers: dict[str, np.ndarray], mapping: Mapping, xyz: np.ndarray, up: np.ndarray, rate_hz: float, where, *, window_s: float = FACING_WINDOW_S) -> np.ndarray:
+    """The subject's horizontal facing per frame (frames, 3), its angle smoothed over ``window_s``:
+    a turn is followed, the pelvis' own swing within a stride is averaged out."""
+    d = _facing_frames(markers, mapping, xyz, up, where)
+    e1 = facing_direction(markers, mapping, xyz, up, where)
+    e2 = np.cross(up, e1)
+    angle = np.arctan2(d @ e2, d @ e1)
+    ok = np.isfinite(angle)
+    angle[ok] = np.unwrap(angle[ok])
+    angle = smooth(angle[:, None], int(round(window_s * rate_hz)))[:, 0]
+    return np.cos(angle)[:, None] * e1 + np.sin(angle)[:, None] * e2
+
+
+def smooth(x: np.ndarray, window: int, order: int = 1) -> np.ndarray:
+    """A (frames, k) series with NaN frames bridged by straight lines, then smoothed by a centred
+    polynomial fit of ``order`` over ``window`` frames (Savitzky-Golay; order 1 is a moving average
+    inside and a fitted line at the ends), so that steady motion passes unchanged: a constant rate
+    with order 1 (a steady turn's angle), a steady walk along a straight line or an arc with order 2."""
+    from scipy.signal import savgol_filter
+
+    out = np.array(x, dtype=np.float64)
     t = np.arange(len(out))
     for k in range(out.shape[1]):
         ok = np.isfinite(out[:, k])
-        if not ok.any():
-            out[:, k] = 0.0
-            continue
-        out[:, k] = np.interp(t, t[ok], out[ok, k])
-    if window > 1:
-        from scipy.ndimage import uniform_filter1d
-
-        out = uniform_filter1d(out, size=window, axis=0, mode="nearest")
-    return out
+        out[:, k] = np.interp(t, t[ok], out[ok, k]) if ok.any() else 0.0
+    window = window | 1  # odd
+    if window < 3 or len(out) < 2:
+        return out
+    if len(out) < window:  # shorter than the window: one fit
+        return np.stack([np.polyval(np.polyfit(t, out[:, k], min(order, len(out) - 1)), t) for k in range(out.shape[1])], axis=1)
+    return savgol_filter(out, window, order, axis=0, mode="interp")
 
 
 def project_views(xyz: np.ndarray, *, up: np.ndarray, forward: np.ndarray, views: list[tuple[str, float]], subject_height_mm: float | None = None, pan_window_s: float = PAN_WINDOW_S) -> tuple[list[np.ndarray], dict]:
-    """Project 10 Hz joint centres (frames, 25, 3) mm into a portrait frame per view: (frames, 25, 2) px, NaN out of frame."""
+    """Project 10 Hz joint centres (frames, 25, 3) mm into a portrait frame per view: (frames, 25, 2) px, NaN out of frame.
+
+    ``forward``: the subject's facing, one unit vector or one per frame (:func:`facing_path`)."""
+    forward = np.broadcast_to(np.asarray(forward, dtype=np.float64), (len(xyz), 3))
     right = np.cross(forward, up)
     centre = _joint_mean(xyz, _HIPS)
     if not np.isfinite(centre).any():
         centre = np.nanmean(xyz, axis=1)
-    path = _smooth_path(centre, int(round(pan_window_s * RATE_HZ)))
+    path = smooth(centre, int(round(pan_window_s * RATE_HZ)), order=2)
     rel = xyz - path[:, None, :]
     height = rel @ up  # the vertical coordinate of every point, relative to the pelvis' path
     rel = rel - height[..., None] * up  # horizontal part
@@ -292,11 +322,10 @@ def project_views(xyz: np.ndarray, *, up: np.ndarray, forward: np.ndarray, views
     out = []
     for _, yaw in views:
         a = np.radians(yaw)
-        towards_camera = np.cos(a) * forward + np.sin(a) * right
-        view = -towards_camera
-        image_right = np.cross(view, up)
-        x_cam = rel @ image_right
-        z_cam = distance - rel @ towards_camera
+        towards_camera = np.cos(a) * forward + np.sin(a) * right  # (frames, 3)
+        image_right = np.cross(-towards_camera, up)
+        x_cam = np.einsum("fjk,fk->fj", rel, image_right)
+        z_cam = distance - np.einsum("fjk,fk->fj", rel, towards_camera)
         y_cam = height - mid
         with np.errstate(invalid="ignore", divide="ignore"):
             px = IMAGE_WIDTH / 2 + focal * x_cam / z_cam
@@ -305,7 +334,10 @@ def project_views(xyz: np.ndarray, *, up: np.ndarray, forward: np.ndarray, views
         inside = (z_cam > 0) & (px >= 0) & (px < IMAGE_WIDTH) & (py >= 0) & (py < IMAGE_HEIGHT)
         kp[~inside] = np.nan
         out.append(kp)
-    return out, {"up": up.tolist(), "forward": [round(float(v), 4) for v in forward], "camera_distance_mm": round(float(distance), 1), "focal_px": round(float(focal), 1), "subject_span_mm": round(span, 1)}
+    with _quiet():
+        median = np.nanmedian(forward, axis=0)
+    turn = np.degrees(np.unwrap(np.arctan2(forward @ np.cross(up, median), forward @ median)))
+    return out, {"up": up.tolist(), "forward": [round(float(v), 4) for v in median / np.linalg.norm(median)], "turn_deg": round(float(np.ptp(turn)), 1), "camera_distance_mm": round(float(distance), 1), "focal_px": round(float(focal), 1), "subject_span_mm": round(span, 1)}
 
 
 # -- gait events ----------------------------------------------------------------------------------
@@ -317,14 +349,15 @@ def zeni_events(joints: np.ndarray, rate_hz: float, *, up: np.ndarray, forward: 
     direction of progression. Only for walking: [] unless both heels swing at least
     :data:`ZENI_MIN_RANGE_MM` fore and aft of the pelvis and in antiphase (correlation below
     :data:`ZENI_MAX_HEEL_CORRELATION`; in a squat or a lift they move together), or where the
-    markers are not there. Times in s from the first frame."""
+    markers are not there. ``forward``: one unit vector or one per frame (a turning walk).
+    Times in s from the first frame."""
     from scipy.signal import find_peaks
 
     pelvis = _joint_mean(joints, _HIPS)
     t = np.arange(len(joints))
     signals: dict[str, np.ndarray] = {}
     for name in ("RHeel", "LHeel", "RBigToe", "LBigToe"):
-        s = (joints[:, BODY_25.index(name)] - pelvis) @ forward
+        s = np.einsum("fk,fk->f", joints[:, BODY_25.index(name)] - pelvis, np.broadcast_to(forward, pelvis.shape))
         ok = np.isfinite(s)
         if ok.sum() < rate_hz or np.ptp(s[ok]) < ZENI_MIN_RANGE_MM:
             return []
@@ -440,7 +473,7 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
         raise InputError(where, "too short", expected="at least two 10 Hz frames", found=f"{n_samples} marker frames")
     xyz = sample_at(joints.xyz, trial.marker_rate_hz, times)
     up = vertical_axis(joints.xyz, where)
-    forward = facing_direction(markers, used_mapping, joints.xyz, up, where)
+    forward = facing_path(markers, used_mapping, joints.xyz, up, trial.marker_rate_hz, where)
     emg, emg_info = emg_envelopes(trial, n, side=side, params=emg_params)
     present = np.array([m in emg_info["channels"] for m in MUSCLES])
 
@@ -451,7 +484,7 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
     events = [e for e in events if 0 <= e[0] <= duration]
 
     height = trial.parameters.get("Height")
-    projections, camera = project_views(xyz, up=up, forward=forward, views=views, subject_height_mm=height if height and height > 500 else None)
+    projections, camera = project_views(xyz, up=up, forward=sample_at(forward, trial.marker_rate_hz, times), views=views, subject_height_mm=height if height and height > 500 else None)
     stem = trial.path.stem
     subject = trial.subject or stem
     emg_ok = np.isfinite(emg[:, present]).all(axis=1)
