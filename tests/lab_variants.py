@@ -24,6 +24,7 @@ import numpy as np
 MODEL_GROUPS = ("ANGLES", "FORCES", "MOMENTS", "POWERS", "SCALARS", "REACTIONS")
 TO_UNIT = {"V": 1.0, "mV": 1e3, "uV": 1e6, "µV": 1e6}  # volts -> these units
 LENGTH = {"mm": 1.0, "cm": 0.1, "m": 1e-3}  # mm -> these units
+EVENT_MATCH_S = 0.3  # an event of the source and one of the variant this close (same kind and side) are one event
 
 
 def _identity(xyz: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -415,8 +416,9 @@ def compare(ref: dict, var: dict, undo=_identity) -> dict:
     (after ``undo``), ``keypoints_px`` (per view, frames both see), ``lost`` (fraction of keypoints
     the source sees and the variant does not), ``emg_r`` (the smallest r of a muscle's envelopes),
     ``emg_amplitude`` (the largest relative change of a muscle's mean envelope), ``present`` (the
-    same muscles), ``events_ms`` (each source event's nearest variant event of its kind and side),
-    ``events`` (counts), ``bench_r`` (the largest change of a unit's r).
+    same muscles), ``events_ms`` (the largest distance of a source event to its variant event: the
+    nearest of its kind and side within :data:`EVENT_MATCH_S`), ``events_missed`` (source events
+    without one), ``events`` (counts), ``bench_r`` (the largest change of a unit's r).
     """
     import warnings
 
@@ -456,11 +458,10 @@ def compare(ref: dict, var: dict, undo=_identity) -> dict:
     out["emg_amplitude"] = max(amps) if amps else float("nan")
     ev_a, ev_b = _events(a), _events(b)
     out["events"] = (len(ev_a), len(ev_b))
-    worst = 0.0
-    for t, kind, side in ev_a:
-        near = [abs(u - t) for u, k, s in ev_b if k == kind and s == side]
-        worst = max(worst, min(near) if near else float("inf"))
-    out["events_ms"] = 1000 * worst if ev_a else float("nan")
+    gaps = [min([abs(u - t) for u, k, s in ev_b if k == kind and s == side] or [np.inf]) for t, kind, side in ev_a]
+    matched = [g for g in gaps if g <= EVENT_MATCH_S]
+    out["events_ms"] = 1000 * max(matched) if matched else float("nan")
+    out["events_missed"] = len(gaps) - len(matched)
     if ref.get("units") is not None and var.get("units") is not None:
         ua = ref["units"].set_index(["view", "muscle"])["r"]
         ub = var["units"].set_index(["view", "muscle"])["r"]

@@ -11,7 +11,11 @@ What is read from a C3D file:
 - ``PROCESSING``: subject parameters (knee and ankle widths, height, ...), numbers in mm.
 - ``EVENT``: times (minutes and seconds) count from the capture's start, so a trial that starts at
   ``TRIAL:ACTUAL_START_FIELD`` (1-based; else the header's first frame) has them shifted by its start
-  time; labels ``Foot Strike`` / ``Foot Off`` become ``foot_strike`` / ``foot_off``, contexts the side.
+  time. Some writers count from the trial's first frame or write frame numbers: the first reading
+  of :data:`EVENT_CLOCKS` that puts every event inside the trial is taken, and named in the
+  provenance. Labels and contexts become kinds and sides by the table of
+  :mod:`miakit.importers.gait_events` (``Foot Strike`` + ``Right``, ``RHS``, ``Right Heel Strike``:
+  a right ``foot_strike``).
 - ``SUBJECTS``: the subject's name (the one whose label prefix the markers carry).
 
 Everything after reading (joint centres, virtual cameras, EMG conditioning, events, the store) is
@@ -89,6 +93,7 @@ def read_c3d(path: str | Path) -> LabTrial:
     if start is not None and np.size(start):
         s = np.atleast_1d(start).astype(np.int64)
         first_frame = int(s[0] + (s[1] * 65536 if len(s) > 1 else 0)) - 1
+    events, clock = _events(p, first_frame, rate, points.shape[2])
     parameters = {}
     for name, entry in (p.get("PROCESSING") or {}).items():
         value = entry.get("value") if isinstance(entry, dict) else None
@@ -97,7 +102,7 @@ def read_c3d(path: str | Path) -> LabTrial:
     return LabTrial(
         path=path, markers=markers, marker_rate_hz=rate, analogs=analogs, analog_rate_hz=analog_rate,
         analog_rails=analog_rails, emg_scale_to_uv=1e6, parameters=parameters,
-        events=_events(p, first_frame / rate), subject=_subject(p, labels),
+        events=events, events_clock=clock, subject=_subject(p, labels),
         marker_sets=tuple(str(x) for x in (_value(p, "SUBJECTS", "MARKER_SETS", []) or [])),
     )  # fmt: skip
 
@@ -122,19 +127,42 @@ def _rails(p: dict, n: int) -> list[tuple[float, float]] | None:
     return out
 
 
-def _events(p: dict, start_s: float) -> list[tuple[float, str, str]]:
+EVENT_CLOCKS = (
+    ("seconds from the capture's start", lambda v, first, rate: v - first / rate),
+    ("seconds from the trial's first frame", lambda v, first, rate: v),
+    ("frame numbers of the capture", lambda v, first, rate: (v - first - 1) / rate),
+    ("frame numbers from the trial's first frame", lambda v, first, rate: (v - 1) / rate),
+)
+"""How EVENT:TIMES may count, the C3D standard's first: seconds from the capture's start (``first``
+is the trial's first frame, 0-based). Writers also count from the trial's first frame, or write
+frame numbers; :func:`_events` takes the first reading that puts every event inside the trial."""
+
+
+def _events(p: dict, first_frame: int, rate: float, n_frames: int) -> tuple[list[tuple[float, str, str]], str]:
+    """The file's events as (s from the first marker frame, kind, side), and how their times counted."""
+    from miakit.importers.gait_events import event_kind
+
     times = _value(p, "EVENT", "TIMES")
     labels = list(_value(p, "EVENT", "LABELS", []) or [])
     contexts = list(_value(p, "EVENT", "CONTEXTS", []) or [])
-    if times is None or not labels:
-        return []
-    times = np.asarray(times, dtype=np.float64).reshape(2, -1)
+    if times is None or not labels or not np.size(times):
+        return [], ""
+    times = np.asarray(times, dtype=np.float64).reshape(2, -1)[:, : len(labels)]
+    values = times[0] * 60 + times[1]
+    end = (n_frames - 1) / rate + 0.5 / rate
+    clock, found = EVENT_CLOCKS[0][0], EVENT_CLOCKS[0][1](values, first_frame, rate)
+    for name, reading in EVENT_CLOCKS:
+        if name.startswith("frame") and not np.allclose(values, np.round(values)):
+            continue
+        t = reading(values, first_frame, rate)
+        if np.all((t >= -0.5 / rate) & (t <= end)):
+            clock, found = name, t
+            break
     out = []
-    for i, label in enumerate(labels[: times.shape[1]]):
-        kind = "_".join(str(label).strip().lower().split())
-        side = str(contexts[i]).strip().lower() if i < len(contexts) else ""
-        out.append((float(times[0, i] * 60 + times[1, i] - start_s), kind, side if side in ("left", "right") else ""))
-    return sorted(out)
+    for i, t in enumerate(found):
+        kind, side = event_kind(str(labels[i]), str(contexts[i]) if i < len(contexts) else "")
+        out.append((float(t), kind, side))
+    return sorted(out), clock
 
 
 def _subject(p: dict, labels: list[str]) -> str:

@@ -100,6 +100,7 @@ class LabTrial:
     emg_scale_to_uv: float = 1e6  # analogs times this are microvolts
     parameters: dict[str, float] = field(default_factory=dict)  # subject parameters (mm)
     events: list[tuple[float, str, str]] = field(default_factory=list)  # (s from the first marker frame, kind, side)
+    events_clock: str = ""  # how the file's event times counted (C3D: see miakit.importers.c3d.EVENT_CLOCKS)
     subject: str = ""
     marker_sets: tuple[str, ...] = ()  # what the file says its marker sets are
 
@@ -514,6 +515,8 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
         "repeated_labels": repeated,
         "camera": camera,
         "events": "file" if trial.events else ("zeni" if events else "none"),
+        "events_clock": trial.events_clock if trial.events else "",
+        "events_outside": int(len(trial.events or []) - sum(1 for e in events if e[3] == "file")),
         **emg_info,
     }
     return TrialResult(segments=segments, events=out_events, views=views, present=present, info=info)
