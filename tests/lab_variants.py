@@ -285,6 +285,7 @@ def write_c3d(
     events: str = "seconds",
     start_frame: int = 1,
     prefix: str = "",
+    stated: dict | None = None,
 ) -> Path:
     """Write ``rec`` as a C3D file with ezc3d.
 
@@ -294,7 +295,9 @@ def write_c3d(
     offset``; ``events``: ``seconds`` (EVENT:TIMES from the capture's start, as the C3D standard
     says), ``trial-seconds`` (from the trial's first frame), ``frames`` (frame numbers of the
     capture), ``none`` (no EVENT group); ``start_frame``: TRIAL:ACTUAL_START_FIELD (1-based);
-    ``prefix``: a subject prefix on every marker label (SUBJECTS:LABEL_PREFIXES).
+    ``prefix``: a subject prefix on every marker label (SUBJECTS:LABEL_PREFIXES); ``stated``:
+    parameters overwritten after writing (``{("POINT", "UNITS"): "mm"}``), as a writer that states
+    something else than it wrote.
     """
     import ezc3d
 
@@ -351,34 +354,40 @@ def write_c3d(
     c.write(str(path))
     if offset and rec.analogs:
         _add_offset(path, len(labels), len(rec.analogs), int(round(per_frame)), offset)
+    for (group, name), value in (stated or {}).items():
+        _state(path, group, name, value)
     return path
+
+
+def _parameter(raw: bytearray, group: str, name: str) -> tuple[int, int, list[int]]:
+    """Where the values of C3D parameter GROUP:NAME start in the file's bytes, its type and dimensions."""
+    i = (raw[0] - 1) * 512 + 4
+    groups: dict[int, str] = {}
+    while True:
+        length, gid = struct.unpack("bb", raw[i : i + 2])
+        if length == 0:
+            break
+        label = raw[i + 2 : i + 2 + abs(length)].decode()
+        step = struct.unpack("<h", raw[i + 2 + abs(length) : i + 4 + abs(length)])[0]
+        if gid < 0:
+            groups[-gid] = label
+        elif label == name and groups.get(gid) == group:
+            j = i + 4 + abs(length)
+            kind, ndim = struct.unpack("bB", raw[j : j + 2])
+            return j + 2 + ndim, kind, list(raw[j + 2 : j + 2 + ndim])
+        if step == 0:
+            break
+        i += 2 + abs(length) + step
+    raise KeyError(f"{group}:{name}")
 
 
 def _add_offset(path: Path, n_points: int, n_analogs: int, per_frame: int, offset: int) -> None:
     """Give every analog channel ANALOG:OFFSET ``offset`` (ezc3d writes 0) and add it to the stored
     values, so that a reader that honours OFFSET gets the same signal back."""
     raw = bytearray(path.read_bytes())
-    i = (raw[0] - 1) * 512 + 4
-    groups: dict[int, str] = {}
-    found = False
-    while True:
-        length, gid = struct.unpack("bb", raw[i : i + 2])
-        if length == 0:
-            break
-        name = raw[i + 2 : i + 2 + abs(length)].decode()
-        step = struct.unpack("<h", raw[i + 2 + abs(length) : i + 4 + abs(length)])[0]
-        if gid < 0:
-            groups[-gid] = name
-        elif name == "OFFSET" and groups.get(gid) == "ANALOG":
-            j = i + 4 + abs(length)
-            kind, ndim = struct.unpack("bB", raw[j : j + 2])
-            assert kind == 2 and ndim == 1 and raw[j + 2] == n_analogs
-            struct.pack_into(f"<{n_analogs}h", raw, j + 3, *([offset] * n_analogs))
-            found = True
-        if step == 0:
-            break
-        i += 2 + abs(length) + step
-    assert found
+    at, kind, dims = _parameter(raw, "ANALOG", "OFFSET")
+    assert kind == 2 and dims == [n_analogs]
+    struct.pack_into(f"<{n_analogs}h", raw, at, *([offset] * n_analogs))
     start = (struct.unpack("<H", raw[16:18])[0] - 1) * 512  # header word 9: the first data block
     frame = 4 * (4 * n_points + per_frame * n_analogs)
     n_frames = (len(raw) - start) // frame
@@ -388,14 +397,28 @@ def _add_offset(path: Path, n_points: int, n_analogs: int, per_frame: int, offse
     path.write_bytes(bytes(raw))
 
 
-def write_trc(rec: Recording, folder: str | Path, *, units: str = "mm", emg_units: str = "V", stem: str | None = None) -> Path:
-    """Write ``rec`` as OpenSim files: ``STEM.trc`` (markers) and ``STEM.sto`` (EMG, own rate)."""
+def _state(path: Path, group: str, name: str, value) -> None:
+    """Overwrite a parameter in the written file: a float (``RATE``) or a short text (``UNITS``),
+    as a writer with a mistake would have written it."""
+    raw = bytearray(path.read_bytes())
+    at, kind, dims = _parameter(raw, group, name)
+    if kind == 4:
+        struct.pack_into("<f", raw, at, float(value))
+    else:
+        assert kind == -1 and len(str(value)) <= dims[0]
+        raw[at : at + dims[0]] = str(value).ljust(dims[0]).encode()
+    path.write_bytes(bytes(raw))
+
+
+def write_trc(rec: Recording, folder: str | Path, *, units: str = "mm", emg_units: str = "V", stem: str | None = None, stated_units: str | None = None) -> Path:
+    """Write ``rec`` as OpenSim files: ``STEM.trc`` (markers in ``units``, stated as
+    ``stated_units``) and ``STEM.sto`` (EMG, at its own rate)."""
     from miakit.importers.opensim import write_sto
     from miakit.importers.opensim import write_trc as trc
 
     folder = Path(folder)
     stem = stem or rec.name
-    path = trc(folder / f"{stem}.trc", {k: v * LENGTH[units] for k, v in rec.points.items()}, rec.point_rate, units=units)
+    path = trc(folder / f"{stem}.trc", {k: v * LENGTH[units] for k, v in rec.points.items()}, rec.point_rate, units=stated_units or units)
     write_sto(folder / f"{stem}.sto", {k: v * TO_UNIT[emg_units] for k, v in rec.analogs.items()}, rec.analog_rate, units=emg_units)
     return path
 
@@ -546,6 +569,10 @@ VARIANTS = [
     Variant("EMG mV, SCALE, OFFSET, GEN_SCALE", "walk", style={"analog_units": "mV", "scale": 0.01, "gen_scale": 0.5, "offset": 2048}),
     Variant("EMG uV, SCALE 2", "walk", style={"analog_units": "uV", "scale": 2.0}),
     Variant("lift EMG mV, OFFSET", "lift", style={"analog_units": "mV", "scale": 0.005, "offset": -1000}),
+    Variant("no ANALOG:UNITS (volts)", "walk", style={"analog_units": None}),
+    Variant("centimetres stated as mm", "walk", style={"units": "cm", "stated": {("POINT", "UNITS"): "mm"}}, refuses="length unit is wrong"),
+    Variant("mm stated as m", "lift", style={"units": "mm", "stated": {("POINT", "UNITS"): "m"}}, refuses="length unit is wrong"),
+    Variant("trc metres stated as mm", "walk", lambda r: resampled(r, 120, 1000), style={"units": "m", "stated_units": "mm"}, writer="trc", refuses="length unit is wrong"),
     # rates (C3D holds a whole number of analog samples per frame)
     Variant("100/1500 Hz", "walk", lambda r: resampled(r, 100, 1500), kind="resampled"),
     Variant("100/2400 Hz", "walk", lambda r: resampled(r, 100, 2400), kind="resampled"),
@@ -556,6 +583,7 @@ VARIANTS = [
     Variant("250/1500 Hz", "walk", lambda r: resampled(r, 250, 1500), kind="resampled"),
     Variant("lift 120/2400 Hz", "lift", lambda r: resampled(r, 120, 2400), kind="resampled"),
     Variant("lift 250/1000 Hz", "lift", lambda r: resampled(r, 250, 1000), kind="resampled"),
+    Variant("ANALOG:RATE not what the data holds", "walk", lambda r: resampled(r, 120, 2400), style={"stated": {("ANALOG", "RATE"): 2000.0}}, refuses="ANALOG:RATE"),
     # other rates, not whole multiples: OpenSim files (markers and EMG in files of their own)
     Variant("trc 120/1000 Hz", "walk", lambda r: resampled(r, 120, 1000), writer="trc", kind="resampled"),
     Variant("trc 120/1500 Hz, mV", "walk", lambda r: resampled(r, 120, 1500), style={"emg_units": "mV"}, writer="trc", kind="resampled"),
@@ -565,8 +593,8 @@ VARIANTS = [
     Variant("subject prefix", "walk", style={"prefix": "Subject1:"}),
     Variant("lower case", "walk", lambda r: relabelled(r, str.lower)),
     Variant("Cortex / gait2392 names", "walk", lambda r: relabelled(r, _only_named(CORTEX))),
-    Variant("EMG1..EMG8, no map", "walk", lambda r: relabelled(r, analogs=EMG_NUMBERED), refuses="--emg"),
-    Variant("EMG1..EMG8 with --emg", "walk", lambda r: relabelled(r, analogs=EMG_NUMBERED), options={"emg_map": EMG_USER_MAP}),
+    Variant("EMG1..EMG8, no map", "walk", lambda r: relabelled(r, analogs=EMG_NUMBERED), refuses="--channel"),
+    Variant("EMG1..EMG8 with --channel", "walk", lambda r: relabelled(r, analogs=EMG_NUMBERED), options={"channels": EMG_USER_MAP}),
     # events
     Variant("no EVENT group (Zeni)", "walk", style={"events": "none"}, kind="events"),
     Variant("events from the trial start", "walk", style={"events": "trial-seconds", "start_frame": 249}),
@@ -599,6 +627,10 @@ def imported(path: Path, reader, options: dict, checkpoint=None) -> dict | str:
     from miakit.errors import InputError
     from miakit.importers.lab import grid_times, load_trials, parse_views, sample_at, trial_joints
 
+    if isinstance(options.get("channels"), list):  # as typed: --channel EMG1=RightQuad ...
+        from miakit.importers.emg_channels import parse_channel_map
+
+        options = {**options, "channels": parse_channel_map(options["channels"])}
     try:
         ds, report = load_trials([path], reader, pipeline="import-test", views=parse_views("front,side"), **options)
     except InputError as exc:

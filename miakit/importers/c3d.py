@@ -2,12 +2,15 @@
 
 What is read from a C3D file:
 
-- ``POINT``: the marker trajectories (``POINT:UNITS`` mm, cm or m, turned into mm). Points that a
+- ``POINT``: the marker trajectories (``POINT:UNITS`` mm, cm or m, turned into mm; another unit
+  is refused, none is taken as mm). Points that a
   modelling step wrote (labels listed under ``POINT:ANGLES``, ``FORCES``, ``MOMENTS``, ``POWERS``,
   ``SCALARS``, ``REACTIONS``) are left out; a negative residual is a gap.
 - ``ANALOG``: every channel (ezc3d applies ``SCALE``, ``OFFSET`` and ``GEN_SCALE``), turned into volts by
   ``ANALOG:UNITS`` (V, mV, uV; other or no units: taken as volts, and said so in the provenance); the
   ADC's rail from ``ANALOG:BITS`` and the scales, where the file has them, for counting clipping.
+  ``ANALOG:RATE`` must be what the data block holds (a whole number of samples per point frame):
+  a file whose rate is not is refused, since its samples cannot be put in step with the markers.
 - ``PROCESSING``: subject parameters (knee and ankle widths, height, ...), numbers in mm.
 - ``EVENT``: times (minutes and seconds) count from the capture's start, so a trial that starts at
   ``TRIAL:ACTUAL_START_FIELD`` (1-based; else the header's first frame) has them shifted by its start
@@ -33,7 +36,7 @@ from miakit.importers.lab import LabTrial
 
 PIPELINE = "import-c3d"
 _MODEL_GROUPS = ("ANGLES", "FORCES", "MOMENTS", "POWERS", "SCALARS", "REACTIONS")
-_LENGTH_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
+_LENGTH_MM = {"mm": 1.0, "millimeters": 1.0, "millimetres": 1.0, "cm": 10.0, "m": 1000.0, "meters": 1000.0, "metres": 1000.0, "in": 25.4}
 _VOLTS = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6}
 
 
@@ -62,8 +65,10 @@ def read_c3d(path: str | Path) -> LabTrial:
     labels = list(_value(p, "POINT", "LABELS", []) or [])
     labels += list(_value(p, "POINT", "LABELS2", []) or [])
     model = {str(x) for g in _MODEL_GROUPS for x in (_value(p, "POINT", g, []) or [])}
-    unit = str((_value(p, "POINT", "UNITS", ["mm"]) or ["mm"])[0]).strip().lower()
-    scale = _LENGTH_MM.get(unit, 1.0)
+    unit = str((_value(p, "POINT", "UNITS", ["mm"]) or ["mm"])[0]).strip().lower() or "mm"
+    if unit not in _LENGTH_MM:
+        raise InputError(path, "unknown length unit", field="POINT:UNITS", expected=" or ".join(sorted(_LENGTH_MM)), found=unit)
+    scale = _LENGTH_MM[unit]
     points = np.asarray(c3d["data"]["points"], dtype=np.float64)[:3]  # (3, points, frames)
     residuals = c3d["data"].get("meta_points", {}).get("residuals")
     markers: dict[str, np.ndarray] = {}
@@ -75,6 +80,13 @@ def read_c3d(path: str | Path) -> LabTrial:
             xyz[np.asarray(residuals)[0, i, :] < 0] = np.nan
         markers[label] = xyz
     analog_rate = float(np.atleast_1d(_value(p, "ANALOG", "RATE", [c3d["header"]["analogs"]["frame_rate"]]))[0] or 0.0)
+    per_frame = float(c3d["header"]["analogs"]["frame_rate"] or 0.0)  # what the data block holds: whole samples per frame
+    if analog_rate and c3d["header"]["analogs"]["size"] and abs(per_frame - analog_rate) > 1e-6 * analog_rate:
+        raise InputError(
+            path, "the analog rate is not a whole multiple of the point rate, so the analog data cannot be read in step",
+            field="ANALOG:RATE", expected=f"a whole multiple of POINT:RATE {rate:g} Hz (export the EMG at such a rate, or as an OpenSim .sto beside a .trc)",
+            found=f"{analog_rate:g} Hz",
+        )  # fmt: skip
     analog_labels = list(_value(p, "ANALOG", "LABELS", []) or []) + list(_value(p, "ANALOG", "LABELS2", []) or [])
     analog_units = list(_value(p, "ANALOG", "UNITS", []) or [])
     data = np.asarray(c3d["data"]["analogs"], dtype=np.float64)
@@ -82,10 +94,12 @@ def read_c3d(path: str | Path) -> LabTrial:
     rails = _rails(p, len(analog_labels))
     analogs: dict[str, np.ndarray] = {}
     analog_rails: dict[str, tuple[float, float]] = {}
+    units_read: dict[str, str] = {}
     for i, label in enumerate(analog_labels[: data.shape[0]]):
-        u = str(analog_units[i]).strip().lower() if i < len(analog_units) else ""
-        factor = _VOLTS.get(u, 1.0)
+        u = str(analog_units[i]).strip() if i < len(analog_units) else ""
+        factor = _VOLTS.get(u.lower(), 1.0)
         analogs[label] = data[i] * factor
+        units_read[label] = u if u.lower() in _VOLTS else f"V (assumed; the file says {u!r})"
         if rails is not None:
             analog_rails[label] = (rails[i][0] * factor, rails[i][1] * factor)
     first_frame = int(c3d["header"]["points"]["first_frame"])  # 0-based
@@ -101,7 +115,7 @@ def read_c3d(path: str | Path) -> LabTrial:
             parameters[name] = float(np.asarray(value).ravel()[0])
     return LabTrial(
         path=path, markers=markers, marker_rate_hz=rate, analogs=analogs, analog_rate_hz=analog_rate,
-        analog_rails=analog_rails, emg_scale_to_uv=1e6, parameters=parameters,
+        analog_rails=analog_rails, analog_units=units_read, emg_scale_to_uv=1e6, parameters=parameters, marker_units=unit,
         events=events, events_clock=clock, subject=_subject(p, labels),
         marker_sets=tuple(str(x) for x in (_value(p, "SUBJECTS", "MARKER_SETS", []) or [])),
     )  # fmt: skip

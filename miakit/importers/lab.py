@@ -25,10 +25,14 @@ A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a 
    has one, and 1.1 times the joints' vertical extent) and its reach to either side fit :data:`FILL` of the frame even at the nearest
    depth a point comes to. Points outside the frame are missing, as a camera would miss them.
 5. **Frames** on the 10 Hz grid from the first marker frame, read by linear interpolation.
-6. **EMG**: channels named by :mod:`miakit.importers.emg_channels`; raw EMG (in microvolts) through
-   :func:`miakit.stages.emg.condition_raw` (band-pass, rectify, RMS envelope, 10 Hz) on the same grid;
-   envelopes the file already holds are only resampled; the resampling filter's slight ringing
-   below 0 next to bursts is clipped at 0. Several channels of one muscle: the mean of
+6. **EMG**: channels named by the user's map (``--channel EMG1=RightQuad``), else by
+   :mod:`miakit.importers.emg_channels`. What each channel holds is told apart
+   (:func:`emg_signal_kind`: raw, rectified or an envelope; ``--emg-kind`` says it for all), so
+   nothing is rectified or smoothed twice: raw EMG (in microvolts) goes through
+   :func:`miakit.stages.emg.condition_raw` (band-pass, rectify, RMS envelope, 10 Hz) on the same
+   grid, rectified EMG through the envelope and the resampling only, envelopes the file already
+   holds are only resampled; the resampling filter's slight ringing below 0 next to bursts is
+   clipped at 0. Several channels of one muscle: the mean of
    their envelopes. Clipping: samples at the ADC's rail (where the file states it) or on a flat run
    at the channel's extreme (:data:`CLIP_RUN` samples) are counted, and the segment is flagged.
    Muscles without a channel stay NaN and ``muscle_present`` is false for them.
@@ -96,7 +100,9 @@ class LabTrial:
     analogs: dict[str, np.ndarray] = field(default_factory=dict)  # label -> (samples,) in volts, or envelope units
     analog_rate_hz: float = 0.0
     analog_rails: dict[str, tuple[float, float]] = field(default_factory=dict)  # label -> (low, high) in volts
-    emg_is_envelope: bool = False  # the file holds envelopes already (OpenSim .sto), not raw EMG
+    analog_units: dict[str, str] = field(default_factory=dict)  # label -> the unit the file states ("V (assumed...)" where it did not)
+    marker_units: str = "mm"  # the length unit the file states (its markers are in mm here)
+    emg_is_envelope: bool = False  # the reader knows the file holds envelopes (else each channel is told apart)
     emg_scale_to_uv: float = 1e6  # analogs times this are microvolts
     parameters: dict[str, float] = field(default_factory=dict)  # subject parameters (mm)
     events: list[tuple[float, str, str]] = field(default_factory=list)  # (s from the first marker frame, kind, side)
@@ -396,47 +402,105 @@ def count_clipped(x: np.ndarray, rail: tuple[float, float] | None) -> int:
     return count
 
 
-def emg_envelopes(trial: LabTrial, n_frames: int, *, side: str | None, params: dict) -> tuple[np.ndarray, dict]:
-    """(n_frames, 8) envelopes in MUSCLES order, NaN for muscles without a channel; and what was done."""
+EMG_KINDS = ("raw", "rectified", "envelope")
+"""What an EMG channel may hold (``--emg-kind``; default: told apart per channel by :func:`emg_signal_kind`)."""
+ENVELOPE_HF_FRACTION = 0.1
+"""An envelope holds less than this fraction of its power (about its mean) above 20 Hz; raw and
+rectified EMG hold most of it there."""
+RECTIFIED_ASYMMETRY = 1.6
+"""Rectified EMG piles up near its floor: (p99 - median) / (median - p1) above this; raw EMG on an
+offset is symmetric about its median (about 1)."""
+
+
+def emg_signal_kind(x: np.ndarray, rate_hz: float) -> str:
+    """``raw`` (signed, broadband), ``rectified`` (non-negative, broadband) or ``envelope``
+    (non-negative and smooth) for one channel, so that nothing is rectified or smoothed twice.
+
+    Non-negative: at most 1 % of the samples below zero by more than 5 % of the channel's 1-99 %
+    range (zero-phase filters ring slightly below 0). Smooth: less than :data:`ENVELOPE_HF_FRACTION` of the power above 20 Hz
+    (a channel sampled below 100 Hz cannot hold raw EMG: an envelope). A non-negative broadband
+    channel is rectified where it piles up near its floor (:data:`RECTIFIED_ASYMMETRY`), else it is
+    raw EMG on an offset."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size < 8:
+        return "raw"
+    p1, p50, p99 = np.percentile(x, [1, 50, 99])
+    span = max(p99 - p1, 1e-30)
+    if np.mean(x < -0.05 * span) > 0.01:
+        return "raw"
+    if rate_hz < 100:
+        return "envelope"
+    power = np.abs(np.fft.rfft(x - x.mean())) ** 2
+    freq = np.fft.rfftfreq(x.size, 1.0 / rate_hz)
+    if power[freq > 20.0].sum() < ENVELOPE_HF_FRACTION * max(power.sum(), 1e-300):
+        return "envelope"
+    return "rectified" if (p99 - p50) > RECTIFIED_ASYMMETRY * max(p50 - p1, 1e-30) else "raw"
+
+
+def emg_envelopes(trial: LabTrial, n_frames: int, *, side: str | None, params: dict, channels: dict[str, str | None] | None = None,
+                  kind: str | None = None) -> tuple[np.ndarray, dict]:  # fmt: skip
+    """(n_frames, 8) envelopes in MUSCLES order, NaN for muscles without a channel; and what was done.
+
+    ``channels``: the user's map (label -> muscle, or None to leave a channel out;
+    :func:`miakit.importers.emg_channels.parse_channel_map`), before the channel table. ``kind``:
+    what every channel holds (:data:`EMG_KINDS`), else told apart per channel."""
     import xarray as xr
 
-    from miakit.importers.emg_channels import match_channel
-    from miakit.stages.emg import condition_raw, resample
+    from miakit.importers.emg_channels import match_channel, resolve_channel_map
+    from miakit.stages.emg import condition_raw, envelope, resample
 
+    user = resolve_channel_map(channels, list(trial.analogs), trial.path) if channels else {}
     mapped: dict[str, list[str]] = {}
     refused: dict[str, str] = {}
     for label in trial.analogs:
+        if label in user:
+            if user[label] is not None:
+                mapped.setdefault(user[label], []).append(label)
+            continue
         m = match_channel(label, side=side)
         if m.muscle:
             mapped.setdefault(m.muscle, []).append(label)
         elif m.group:  # a muscle of ours without a side: say so
             refused[label] = m.reason
     if not mapped:
+        unnamed = [x for x in trial.analogs if x not in user and "hardware" in match_channel(x).reason]  # EMG1, Sensor 3
         if refused:
             why = "; ".join(f"{k} {v}" for k, v in list(refused.items())[:3])
         else:
-            why = f"none of its {len(trial.analogs)} channels is a biceps, triceps, quadriceps or hamstring (see miakit/importers/emg-channels.yaml)"
-        raise InputError(trial.path, f"no EMG channel maps to a muscle: {why}", field="ANALOG labels")
+            why = f"none of its {len(trial.analogs)} channels is a biceps, triceps, quadriceps or hamstring by name (see miakit/importers/emg-channels.yaml)"
+        hint = f"; name them with --channel LABEL=MUSCLE (e.g. --channel {unnamed[0] if unnamed else 'EMG1'}=RightQuad)"
+        if unnamed:
+            hint += f"; channels named only by the hardware: {', '.join(unnamed[:16])}" + (f" and {len(unnamed) - 16} more" if len(unnamed) > 16 else "")
+        raise InputError(trial.path, f"no EMG channel maps to a muscle: {why}{hint}", field="ANALOG labels")
     rate = trial.analog_rate_hz
     emg = np.full((n_frames, len(MUSCLES)), np.nan)
     clipped: dict[str, int] = {}
+    kinds: dict[str, str] = {}
     log: list[str] = []
+    high = min(params["high_hz"], 0.9 * rate / 2)
     for muscle, labels in mapped.items():
-        raw = np.stack([np.asarray(trial.analogs[lab], dtype=np.float64) for lab in labels], axis=1)
-        for lab, col in zip(labels, raw.T):
-            clipped[lab] = count_clipped(col, trial.analog_rails.get(lab))
-        da = xr.DataArray(raw * trial.emg_scale_to_uv, dims=("time", "channel"), coords={"channel": labels}, attrs={"rate_hz": rate})
-        if trial.emg_is_envelope:
-            env = resample(da, rate_hz=RATE_HZ)
-        else:
-            high = min(params["high_hz"], 0.9 * rate / 2)
-            env = condition_raw(da, low_hz=params["low_hz"], high_hz=high, notch_hz=params["notch_hz"], envelope=params["envelope"], window_s=params["window_s"], cutoff_hz=params["cutoff_hz"], rate_hz=RATE_HZ)
-        log = list(env.attrs["log"])
-        values = np.maximum(env.transpose("time", "channel").values, 0.0)  # the anti-aliasing filter rings slightly below 0 next to bursts
-        n = min(n_frames, values.shape[0])
+        columns = []
+        for lab in labels:
+            x = np.asarray(trial.analogs[lab], dtype=np.float64)
+            clipped[lab] = count_clipped(x, trial.analog_rails.get(lab))
+            kinds[lab] = kind or ("envelope" if trial.emg_is_envelope else emg_signal_kind(x, rate))
+            da = xr.DataArray(x[:, None] * trial.emg_scale_to_uv, dims=("time", "channel"), coords={"channel": [lab]}, attrs={"rate_hz": rate})
+            if kinds[lab] == "raw":
+                env = condition_raw(da, low_hz=params["low_hz"], high_hz=high, notch_hz=params["notch_hz"], envelope=params["envelope"], window_s=params["window_s"], cutoff_hz=params["cutoff_hz"], rate_hz=RATE_HZ)
+            elif kinds[lab] == "rectified":  # band-passed and rectified already: only the envelope
+                env = resample(envelope(np.abs(da), method=params["envelope"], window_s=params["window_s"], cutoff_hz=params["cutoff_hz"]), rate_hz=RATE_HZ)
+            else:  # an envelope already: only put on the grid
+                env = resample(da, rate_hz=RATE_HZ)
+            log = list(env.attrs["log"]) if kinds[lab] == "raw" or not log else log
+            columns.append(np.maximum(env.values[:, 0], 0.0))  # the anti-aliasing filter rings slightly below 0 next to bursts
+        n = min(n_frames, min(len(c) for c in columns))
         with _quiet():
-            emg[:n, MUSCLES.index(muscle)] = np.nanmean(values[:n], axis=1)
-    info = {"channels": {m: mapped[m] for m in MUSCLES if m in mapped}, "refused": refused, "clipped_samples": {k: v for k, v in clipped.items() if v}, "log": log}
+            emg[:n, MUSCLES.index(muscle)] = np.nanmean(np.stack([c[:n] for c in columns], axis=1), axis=1)
+    info = {
+        "channels": {m: mapped[m] for m in MUSCLES if m in mapped}, "emg_kind": kinds, "refused": refused,
+        "channel_map": {k: v for k, v in user.items()}, "units": {lab: trial.analog_units.get(lab, "V") for m in mapped.values() for lab in m}, "clipped_samples": {k: v for k, v in clipped.items() if v}, "log": log,
+    }  # fmt: skip
     return emg, info
 
 
@@ -456,11 +520,36 @@ def trial_joints(trial: LabTrial, *, mapping: Mapping | None = None, max_gap_s: 
     used_mapping, _ = choose_mapping(trial, markers, mapping)
     markers = fill_marker_gaps(markers, trial.marker_rate_hz, max_gap_s)
     n_samples = len(next(iter(markers.values())))
-    return compute_joints(used_mapping, markers, trial.parameters, n_samples), used_mapping, markers, repeated
+    joints = compute_joints(used_mapping, markers, trial.parameters, n_samples)
+    check_body_size(joints.xyz, trial)
+    return joints, used_mapping, markers, repeated
 
 
-def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: Mapping | None = None, side: str | None = None, exercise: str | None = None, max_gap_s: float = MAX_GAP_S, emg_params: dict) -> TrialResult:
-    """One segment per view of ``trial`` (see the module's docstring)."""
+BODY_SPAN_MM = (250.0, 3000.0)
+"""The joint centres of a person span this much (the largest extent along a lab axis, median over
+frames): a leg, a trunk with an arm, up to a standing adult with the arms raised."""
+
+
+def check_body_size(xyz: np.ndarray, trial: LabTrial) -> None:
+    """Refuse a trial whose joints are not the size of a body: the file's length unit is wrong
+    (metres written as mm, or mm as metres)."""
+    with _quiet():
+        extent = np.nanmedian(np.nanmax(xyz, axis=1) - np.nanmin(xyz, axis=1), axis=0)
+    if not np.isfinite(extent).any():
+        return
+    span = float(np.nanmax(extent))
+    lo, hi = BODY_SPAN_MM
+    if not lo <= span <= hi:
+        raise InputError(
+            trial.path, "the joints are not the size of a body: the file's length unit is wrong", field="marker units",
+            expected=f"joints spanning {lo / 1000:g}-{hi / 1000:g} m, read in the file's unit {trial.marker_units!r}", found=f"{span / 1000:.4g} m",
+        )  # fmt: skip
+
+
+def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: Mapping | None = None, side: str | None = None, exercise: str | None = None, max_gap_s: float = MAX_GAP_S, emg_params: dict,
+                   channels: dict[str, str | None] | None = None, emg_kind: str | None = None) -> TrialResult:  # fmt: skip
+    """One segment per view of ``trial`` (see the module's docstring; ``channels`` and ``emg_kind``:
+    :func:`emg_envelopes`)."""
     where = trial.path
     joints, used_mapping, markers, repeated = trial_joints(trial, mapping=mapping, max_gap_s=max_gap_s)
     joints_found = [j for j in BODY_25 if j in joints.used]
@@ -475,7 +564,7 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
     xyz = sample_at(joints.xyz, trial.marker_rate_hz, times)
     up = vertical_axis(joints.xyz, where)
     forward = facing_path(markers, used_mapping, joints.xyz, up, trial.marker_rate_hz, where)
-    emg, emg_info = emg_envelopes(trial, n, side=side, params=emg_params)
+    emg, emg_info = emg_envelopes(trial, n, side=side, params=emg_params, channels=channels, kind=emg_kind)
     present = np.array([m in emg_info["channels"] for m in MUSCLES])
 
     events = [(t, k, s, "file") for t, k, s in trial.events]
@@ -539,6 +628,8 @@ def load_trials(
     exercise: str | None = None,
     max_gap_s: float = MAX_GAP_S,
     emg_params: dict | None = None,
+    channels: dict[str, str | None] | None = None,
+    emg_kind: str | None = None,
     show_progress: bool = False,
 ):
     """Read every file with ``read(path) -> LabTrial`` and build one contract-2 Dataset.
@@ -568,12 +659,12 @@ def load_trials(
     for path in track([Path(p) for p in paths], "lab trials", enabled=show_progress):
         try:
             trial = read(path)
-            result = trial_segments(trial, views=views, mapping=mapping, side=side, exercise=exercise, max_gap_s=max_gap_s, emg_params=params)
+            result = trial_segments(trial, views=views, mapping=mapping, side=side, exercise=exercise, max_gap_s=max_gap_s, emg_params=params, channels=channels, emg_kind=emg_kind)
         except InputError as exc:
             report.skipped.append((str(path), str(exc).removeprefix(f"{path}: ")))
             last_error = exc
             continue
-        envelopes |= trial.emg_is_envelope
+        envelopes |= "envelope" in result.info["emg_kind"].values()
         for seg in result.segments:  # trials of one name in two folders: the folder tells them apart
             if seg.id in seen:
                 seg.id = f"{path.parent.name}-{seg.id}"
@@ -600,7 +691,7 @@ def load_trials(
             raise last_error
         raise nothing_imported(Path(paths[0]).parent, report)
     parameters = {
-        **params, "views": [list(v) for v in views], "max_gap_s": max_gap_s, "side": side, "rate_hz": RATE_HZ,
+        **params, "views": [list(v) for v in views], "max_gap_s": max_gap_s, "side": side, "rate_hz": RATE_HZ, "channels": channels, "emg_kind": emg_kind,
         "mapping": None if mapping is None else {"source": mapping.source, "sha256": mapping.sha256},
         "min_keypoints": MIN_KEYPOINTS, "pan_window_s": PAN_WINDOW_S, "fill": FILL, "vertical_fov_deg": VERTICAL_FOV_DEG,
     }  # fmt: skip
