@@ -14,6 +14,7 @@ variant is from the imported source.
 from __future__ import annotations
 
 import struct
+import zlib
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -21,9 +22,15 @@ from typing import Callable
 
 import numpy as np
 
+from miakit.layout import BODY_25
+
 MODEL_GROUPS = ("ANGLES", "FORCES", "MOMENTS", "POWERS", "SCALARS", "REACTIONS")
 TO_UNIT = {"V": 1.0, "mV": 1e3, "uV": 1e6, "µV": 1e6}  # volts -> these units
 LENGTH = {"mm": 1.0, "cm": 0.1, "m": 1e-3}  # mm -> these units
+JOINT_GROUPS = {
+    "legs": ("RHip", "LHip", "MidHip", "RKnee", "LKnee", "RAnkle", "LAnkle", "RHeel", "LHeel", "RBigToe", "LBigToe"),
+    "arms": ("RShoulder", "LShoulder", "RElbow", "LElbow", "RWrist", "LWrist"),
+}
 EVENT_MATCH_S = 0.3  # an event of the source and one of the variant this close (same kind and side) are one event
 
 
@@ -452,6 +459,9 @@ def compare(ref: dict, var: dict, undo=_identity) -> dict:
     back = undo(var["joints"][:n], times)
     d = np.linalg.norm(back - ref["joints"][:n], axis=-1)
     out["joints_mm"] = float(np.nanmax(d)) if np.isfinite(d).any() else float("nan")
+    for group, names in JOINT_GROUPS.items():
+        part = d[:, [BODY_25.index(j) for j in names]]
+        out[f"{group}_mm"] = float(np.nanmax(part)) if np.isfinite(part).any() else float("nan")
     both = np.isfinite(ref["joints"][:n]).all(-1)
     out["joints_lost"] = float((both & ~np.isfinite(back).all(-1)).sum() / max(1, both.sum()))
     kp_dev, lost = 0.0, 0.0
@@ -514,9 +524,66 @@ CORTEX = {  # Helen Hayes as Motion Analysis Cortex and OpenSim's gait2392 examp
     "RKNE": "R.Knee", "LKNE": "L.Knee", "RTIB": "R.Shank", "LTIB": "L.Shank", "RANK": "R.Ankle",
     "LANK": "L.Ankle", "RHEE": "R.Heel", "LHEE": "L.Heel", "RTOE": "R.Toe", "LTOE": "L.Toe",
     "RSHO": "R.Shoulder", "LSHO": "L.Shoulder", "RELB": "R.Elbow", "LELB": "L.Elbow",
-    "RFHD": "R.Head.Front", "LFHD": "L.Head.Front", "RBHD": "R.Head.Back", "LBHD": "L.Head.Back",
-    "C7": "C7", "CLAV": "Sternum.Top", "STRN": "Sternum", "T10": "T10",
+    "RWRA": "R.Wrist.Rad", "RWRB": "R.Wrist.Uln", "LWRA": "L.Wrist.Rad", "LWRB": "L.Wrist.Uln",
+    "C7": "C7", "CLAV": "Clavicle", "STRN": "Sternum", "T10": "T10",
+    "RFHD": "RFHD", "LFHD": "LFHD", "RBHD": "RBHD", "LBHD": "LBHD",
 }  # fmt: skip
+
+
+def _mirror(p: dict, lateral: str, centre: str) -> np.ndarray:
+    """A medial marker: the lateral one mirrored through the joint centre Plug-in Gait wrote."""
+    return 2 * p[centre] - p[lateral]
+
+
+def as_rajagopal(rec: Recording) -> Recording:
+    """The walk marked as OpenSim's Rajagopal model names its markers (medial markers placed by
+    mirroring the lateral ones through Plug-in Gait's own joint centres)."""
+    p = rec.points
+    out = {"RASI": p["RASI"], "LASI": p["LASI"], "RPSI": p["SACR"], "LPSI": p["SACR"], "C7": p["C7"], "CLAV": p["CLAV"]}
+    for s in "RL":
+        out |= {
+            f"{s}LFC": p[f"{s}KNE"], f"{s}MFC": _mirror(p, f"{s}KNE", f"{s}FEO"), f"{s}LMAL": p[f"{s}ANK"],
+            f"{s}MMAL": _mirror(p, f"{s}ANK", f"{s}TIO"), f"{s}CAL": p[f"{s}HEE"], f"{s}TOE": p[f"{s}TOE"],
+            f"{s}ACR": p[f"{s}SHO"], f"{s}LEL": p[f"{s}ELB"], f"{s}MEL": _mirror(p, f"{s}ELB", f"{s}HUO"),
+            f"{s}FAradius": p[f"{s}WRA"], f"{s}FAulna": p[f"{s}WRB"],
+        }  # fmt: skip
+    return replace(rec, points=out)
+
+
+def as_qualisys(rec: Recording) -> Recording:
+    """The walk marked with the Qualisys Sports marker set's names, Q_ prefixed."""
+    p = rec.points
+    side = {"R": "R", "L": "L"}
+    out = {
+        "WaistRFront": p["RASI"], "WaistLFront": p["LASI"], "WaistRBack": p["SACR"], "WaistLBack": p["SACR"],
+        "SpineTop": p["C7"], "Chest": p["STRN"], "HeadFront": (p["RFHD"] + p["LFHD"]) / 2,
+        "HeadR": (p["RFHD"] + p["RBHD"]) / 2, "HeadL": (p["LFHD"] + p["LBHD"]) / 2,
+    }  # fmt: skip
+    for s in side:
+        out |= {
+            f"{s}KneeOut": p[f"{s}KNE"], f"{s}KneeIn": _mirror(p, f"{s}KNE", f"{s}FEO"), f"{s}AnkleOut": p[f"{s}ANK"],
+            f"{s}AnkleIn": _mirror(p, f"{s}ANK", f"{s}TIO"), f"{s}HeelBack": p[f"{s}HEE"], f"{s}ToeTip": p[f"{s}TOE"],
+            f"{s}ShoulderTop": p[f"{s}SHO"], f"{s}ElbowOut": p[f"{s}ELB"], f"{s}ElbowIn": _mirror(p, f"{s}ELB", f"{s}HUO"),
+            f"{s}WristOut": p[f"{s}WRA"], f"{s}WristIn": p[f"{s}WRB"],
+        }  # fmt: skip
+    return replace(rec, points={f"Q_{k}": v for k, v in out.items()})
+
+
+def as_cgm2(rec: Recording) -> Recording:
+    """The walk as a CGM 2.x lab marks it: Plug-in Gait's markers and medial knee and ankle markers."""
+    p = dict(rec.points)
+    for s in "RL":
+        p[f"{s}KNM"], p[f"{s}MED"] = _mirror(p, f"{s}KNE", f"{s}FEO"), _mirror(p, f"{s}ANK", f"{s}TIO")
+    return replace(rec, points=p)
+
+
+def lift_as_rajagopal(rec: Recording) -> Recording:
+    """The box lift's ISB landmarks with the names of OpenSim's Rajagopal model."""
+    names = {"ASISr": "RASI", "ASISl": "LASI", "PSISr": "RPSI", "PSISl": "LPSI", "ACRO_tip": "RACR", "EPICl": "RLEL",
+             "EPICm": "RMEL", "STYLr": "RFAradius", "STYLu": "RFAulna", "T1": "C7", "STER": "CLAV"}  # fmt: skip
+    return relabelled(rec, _only_named(names))
+
+
 EMG_NUMBERED = {  # a system that names its sensors only
     "Voltage.RRF": "EMG1", "Voltage.RVL": "EMG2", "Voltage.RST": "EMG3", "Voltage.RBF": "EMG4",
     "Voltage.LRF": "EMG5", "Voltage.LVL": "EMG6", "Voltage.LST": "EMG7", "Voltage.LBF": "EMG8",
@@ -592,7 +659,12 @@ VARIANTS = [
     # labels
     Variant("subject prefix", "walk", style={"prefix": "Subject1:"}),
     Variant("lower case", "walk", lambda r: relabelled(r, str.lower)),
-    Variant("Cortex / gait2392 names", "walk", lambda r: relabelled(r, _only_named(CORTEX))),
+    Variant("Helen Hayes (Cortex) names", "walk", lambda r: relabelled(r, _only_named(CORTEX)), options={"expect_mapping": "helen-hayes"}),
+    Variant("CGM 2.x medial markers", "walk", as_cgm2, options={"expect_mapping": "plug-in-gait"}, kind="markerset"),
+    Variant("OpenSim Rajagopal names", "walk", as_rajagopal, options={"expect_mapping": "opensim-rajagopal"}, kind="markerset"),
+    Variant("Qualisys Q_ names", "walk", as_qualisys, options={"expect_mapping": "qualisys-sports"}, kind="markerset"),
+    Variant("lift Rajagopal names", "lift", lift_as_rajagopal, options={"expect_mapping": "opensim-rajagopal"}, kind="markerset"),
+    Variant("unknown marker set", "walk", lambda r: relabelled(r, lambda k: f"M{zlib.crc32(k.encode()) % 100000:05d}"), refuses="--mapping"),
     Variant("EMG1..EMG8, no map", "walk", lambda r: relabelled(r, analogs=EMG_NUMBERED), refuses="--channel"),
     Variant("EMG1..EMG8 with --channel", "walk", lambda r: relabelled(r, analogs=EMG_NUMBERED), options={"channels": EMG_USER_MAP}),
     # events
@@ -627,6 +699,7 @@ def imported(path: Path, reader, options: dict, checkpoint=None) -> dict | str:
     from miakit.errors import InputError
     from miakit.importers.lab import grid_times, load_trials, parse_views, sample_at, trial_joints
 
+    options = {k: v for k, v in options.items() if k != "expect_mapping"}
     if isinstance(options.get("channels"), list):  # as typed: --channel EMG1=RightQuad ...
         from miakit.importers.emg_channels import parse_channel_map
 
@@ -662,4 +735,4 @@ def run_variant(variant: Variant, source: Recording, folder: Path, reference: di
     result = imported(path, reader, {**BASE_OPTIONS[variant.trial], **variant.options}, checkpoint)
     if isinstance(result, str):
         return {"refused": result}
-    return {"refused": None, "report": result["report"], **compare(reference, result, rec.undo)}
+    return {"refused": None, "report": result["report"], "mapping": result["report"].rows[0]["mapping"], **compare(reference, result, rec.undo)}

@@ -18,11 +18,12 @@ A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a 
    turn with a subject who turns (:func:`facing_path`); forward progression is removed by subtracting
    the pelvis' horizontal path smoothed over ``pan_window_s`` (:func:`smooth`: a camera that pans
    with the subject along a line or an arc, or a treadmill view, all alike);
-   the camera looks horizontally from the middle of the joints' vertical extent, at ``yaw`` degrees
+   the camera looks horizontally at the middle of the person (the lowest joint plus half the stated
+   height, else the middle of the joints' vertical extent), at ``yaw`` degrees
    from the front (positive toward the subject's right: 90 is the right side), with a phone's
    vertical field of view (:data:`VERTICAL_FOV_DEG`) into a portrait 1080 x 1920 frame, from the
-   distance at which the subject's height (the larger of its ``Height`` parameter, where the file
-   has one, and 1.1 times the joints' vertical extent) and its reach to either side fit :data:`FILL` of the frame even at the nearest
+   distance at which the subject's height (its ``Height`` parameter, where the file has one, else
+   1.1 times the joints' vertical extent) and its reach to either side fit :data:`FILL` of the frame even at the nearest
    depth a point comes to. Points outside the frame are missing, as a camera would miss them.
 5. **Frames** on the 10 Hz grid from the first marker frame, read by linear interpolation.
 6. **EMG**: channels named by the user's map (``--channel EMG1=RightQuad``), else by
@@ -56,7 +57,7 @@ from pathlib import Path
 import numpy as np
 
 from miakit.errors import InputError
-from miakit.importers.markerset import Mapping, compute_joints, normalize_label, resolvable, shipped_mappings
+from miakit.importers.markerset import Mapping, compute_joints, missing_markers, normalize_label, resolvable, shipped_mappings
 from miakit.layout import BODY_25, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES, RATE_HZ
 from miakit.segments import Segment
 
@@ -168,20 +169,31 @@ def fill_marker_gaps(markers: dict[str, np.ndarray], rate_hz: float, max_gap_s: 
     return {n: filled[:, i] for i, n in enumerate(names)}
 
 
-def choose_mapping(trial: LabTrial, markers: dict[str, np.ndarray], mapping: Mapping | None) -> tuple[Mapping, list[str]]:
-    """The user's mapping, else the shipped one resolving the most joints; an unknown set is an error."""
+def choose_mapping(trial: LabTrial, markers: dict[str, np.ndarray], mapping: Mapping | None) -> tuple[Mapping, dict[str, np.ndarray], dict[str, str]]:
+    """The user's mapping, else the shipped one that fits the markers best; an unknown set is an error.
+
+    Best: the most BODY_25 joints resolved, then the most of the file's markers used, then the fewest
+    aliases standing in, then a mapping that extends none. Returns the mapping, the markers as it
+    names them (:meth:`Mapping.relabel`) and the aliases that stood in."""
     candidates = [mapping] if mapping is not None else shipped_mappings()
-    scored = sorted(((len(resolvable(m, markers)), i, m) for i, m in enumerate(candidates)), key=lambda t: (-t[0], t[1]))
-    best_n, _, best = scored[0]
-    if best_n < MIN_JOINTS:
-        tried = ", ".join(f"{m.name} ({n} joints)" for n, _, m in scored)
+    scored = []
+    for i, m in enumerate(candidates):
+        named, used = m.relabel(markers)
+        wanted = m.markers()
+        covered = sum(1 for k in named if k in wanted)
+        scored.append(((-len(resolvable(m, named)), -covered, len(used), m.extends is not None, i), m, named, used))
+    scored.sort(key=lambda t: t[0])
+    key, best, named, used = scored[0]
+    if -key[0] < MIN_JOINTS:
+        tried = ", ".join(f"{m.name} ({-k[0]} joints)" for k, m, _, _ in scored)
+        need = ", ".join(missing_markers(best, named)) or "-"
         sample = ", ".join(sorted(markers)[:8]) or "none"
         raise InputError(
             trial.path, "unknown marker set", field="POINT labels",
-            expected=f"markers that a mapping turns into >= {MIN_JOINTS} BODY_25 joints (tried {tried}; pass --mapping FILE)",
+            expected=f"markers that a mapping turns into >= {MIN_JOINTS} BODY_25 joints (tried {tried}; the closest, {best.name}, lacks {need}); pass --mapping FILE (a YAML like miakit/importers/markersets/*.yaml)",
             found=f"{len(markers)} markers ({sample}...)",
         )  # fmt: skip
-    return best, resolvable(best, markers)
+    return best, named, used
 
 
 def grid_times(n_samples: int, rate_hz: float) -> np.ndarray:
@@ -320,8 +332,13 @@ def project_views(xyz: np.ndarray, *, up: np.ndarray, forward: np.ndarray, views
     with _quiet():
         low, high = float(np.nanmin(height)), float(np.nanmax(height))
         reach = float(np.nanpercentile(np.linalg.norm(rel, axis=-1), 99))  # how far points stray from the pelvis' path
-    span = max(float(subject_height_mm or 0.0), 1.1 * (high - low))  # head top and soles lie beyond the joints
-    mid = (low + high) / 2
+    # The person's height and middle: the stated height from the lowest joint up, where the file
+    # states it (so a marker set without head markers is framed alike), else the joints' vertical
+    # extent and 10 % more (head top and soles lie beyond the joints) about their middle.
+    if subject_height_mm:
+        span, mid = float(subject_height_mm), low + float(subject_height_mm) / 2
+    else:
+        span, mid = 1.1 * (high - low), (low + high) / 2
     focal = (IMAGE_HEIGHT / 2) / np.tan(np.radians(VERTICAL_FOV_DEG / 2))
     # Far enough that the whole height, and the whole reach to either side, fit FILL of the frame
     # even at the nearest depth a point comes to (reach in front of the subject's plane).
@@ -517,10 +534,11 @@ def trial_joints(trial: LabTrial, *, mapping: Mapping | None = None, max_gap_s: 
     markers = {k: v for k, v in markers.items() if np.isfinite(v).any()}
     if not markers:
         raise InputError(trial.path, "no usable markers", field="POINT", expected="marker trajectories with samples", found="none (all gaps)")
-    used_mapping, _ = choose_mapping(trial, markers, mapping)
+    used_mapping, markers, aliases = choose_mapping(trial, markers, mapping)
     markers = fill_marker_gaps(markers, trial.marker_rate_hz, max_gap_s)
     n_samples = len(next(iter(markers.values())))
     joints = compute_joints(used_mapping, markers, trial.parameters, n_samples)
+    joints.aliases = aliases
     check_body_size(joints.xyz, trial)
     return joints, used_mapping, markers, repeated
 
@@ -600,6 +618,7 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
         "mapping_source": used_mapping.source,
         "mapping_sha256": used_mapping.sha256,
         "joints": {j: joints.used[j] for j in BODY_25 if j in joints.used},
+        "marker_aliases": joints.aliases,
         "joints_found": len(joints_found),
         "repeated_labels": repeated,
         "camera": camera,
