@@ -6,9 +6,12 @@ A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a 
 1. **Labels** are normalized (:func:`miakit.importers.markerset.normalize_label`); where two labels
    normalize alike (a repeated label, or ``A:LASI`` beside ``LASI``), the one with more valid
    samples is kept and the other reported.
-2. **Gaps**: samples that are NaN or exactly (0, 0, 0) are gaps; interior gaps up to
-   ``max_gap_s`` (default :data:`MAX_GAP_S`) are filled by straight lines
-   (:func:`miakit.stages.emg.fill_gaps`), longer ones stay missing (score 0, NaN).
+2. **Gaps**: samples that are NaN or exactly (0, 0, 0) are gaps; a marker's gaps up to
+   :data:`RIGID_MAX_GAP_S` are filled from the other markers of its rigid cluster where the
+   mapping names one (:func:`fill_from_clusters`: a pelvis marker from the other pelvis markers),
+   then interior gaps up to ``max_gap_s`` (default :data:`MAX_GAP_S`) by straight lines
+   (:func:`miakit.stages.emg.fill_gaps`); longer ones stay missing (score 0, NaN). ``max_gap_s`` 0
+   fills nothing.
 3. **Joint centres** by a marker-set mapping (:mod:`miakit.importers.markerset`): the user's, else
    the shipped mapping that resolves the most BODY_25 joints (at least :data:`MIN_JOINTS`).
 4. **Virtual cameras** (:func:`project_views`): the vertical axis is the lab axis along which the
@@ -18,13 +21,13 @@ A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a 
    turn with a subject who turns (:func:`facing_path`); forward progression is removed by subtracting
    the pelvis' horizontal path smoothed over ``pan_window_s`` (:func:`smooth`: a camera that pans
    with the subject along a line or an arc, or a treadmill view, all alike);
-   the camera looks horizontally at the middle of the person (the lowest joint plus half the stated
-   height, else the middle of the joints' vertical extent), at ``yaw`` degrees
-   from the front (positive toward the subject's right: 90 is the right side), with a phone's
-   vertical field of view (:data:`VERTICAL_FOV_DEG`) into a portrait 1080 x 1920 frame, from the
-   distance at which the subject's height (its ``Height`` parameter, where the file has one, else
-   1.1 times the joints' vertical extent) and its reach to either side fit :data:`FILL` of the frame even at the nearest
-   depth a point comes to. Points outside the frame are missing, as a camera would miss them.
+   the person spans 1.1 times the joints' vertical extent (up to the head's joints, or where a set
+   has no head markers, to their height estimated from the shoulders and hips:
+   :data:`HEAD_ABOVE_SHOULDERS`); the camera looks horizontally from the middle of that span, at
+   ``yaw`` degrees from the front (positive toward the subject's right: 90 is the right side), with
+   a phone's vertical field of view (:data:`VERTICAL_FOV_DEG`) into a portrait 1080 x 1920 frame,
+   from the distance at which that span and the reach to either side fit :data:`FILL` of the frame
+   even at the nearest depth a point comes to. Points outside the frame are missing, as a camera would miss them.
 5. **Frames** on the 10 Hz grid from the first marker frame, read by linear interpolation.
 6. **EMG**: channels named by the user's map (``--channel EMG1=RightQuad``), else by
    :mod:`miakit.importers.emg_channels`. What each channel holds is told apart
@@ -63,6 +66,9 @@ from miakit.segments import Segment
 
 MAX_GAP_S = 0.2
 """Marker gaps up to this long are filled by straight lines; longer ones stay missing."""
+RIGID_MAX_GAP_S = 1.0
+"""A marker's gap up to this long is filled from the other markers of its rigid cluster (a mapping's
+``clusters``: pelvis, head, thorax, foot), before straight lines fill what is left."""
 MIN_JOINTS = 4
 """A mapping must resolve at least this many BODY_25 joints from a file's markers."""
 MIN_KEYPOINTS = 5
@@ -167,6 +173,66 @@ def fill_marker_gaps(markers: dict[str, np.ndarray], rate_hz: float, max_gap_s: 
     da = xr.DataArray(np.stack([markers[n] for n in names], axis=1), dims=("time", "marker", "xyz"), attrs={"rate_hz": rate_hz})
     filled = fill_gaps(da, max_gap_s=max_gap_s).values
     return {n: filled[:, i] for i, n in enumerate(names)}
+
+
+def fill_from_clusters(markers: dict[str, np.ndarray], clusters, rate_hz: float, max_gap_s: float = None) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Gaps of a marker (up to ``max_gap_s``, default :data:`RIGID_MAX_GAP_S`) filled from the other
+    markers of its rigid cluster: in each frame of the gap, the marker where it was (in the last
+    frame before the gap and the first after it, blended linearly over the gap) moved as the
+    cluster's markers seen in both frames moved (three or more: the best rigid motion, Kabsch; two:
+    the turn that carries one's direction to the other's, about their midpoint). Returns the markers
+    and the samples filled per marker."""
+    max_gap_s = RIGID_MAX_GAP_S if max_gap_s is None else max_gap_s
+    out = dict(markers)
+    counts: dict[str, int] = {}
+    limit = int(round(max_gap_s * rate_hz))
+    for cluster in clusters:
+        names = [n for n in cluster if n in markers]
+        if len(names) < 3:
+            continue
+        seen = {n: np.isfinite(markers[n]).all(axis=1) for n in names}
+        for m in names:
+            edges = np.flatnonzero(np.diff(np.r_[0, (~seen[m]).astype(int), 0]))
+            filled = out[m].copy()
+            for a, b in zip(edges[::2], edges[1::2]):
+                if b - a > limit:
+                    continue
+                refs = [r for r in (a - 1, b) if 0 <= r < len(filled) and seen[m][r]]
+                for t in range(a, b):
+                    estimates, weights = [], []
+                    for r in refs:
+                        donors = [d for d in names if d != m and seen[d][r] and seen[d][t]]
+                        moved = _rigid_move(np.array([markers[d][r] for d in donors]), np.array([markers[d][t] for d in donors]), markers[m][r])
+                        if moved is not None:
+                            estimates.append(moved)
+                            weights.append(1.0 - abs(t - r) / (b - a + 1))  # linear over the gap
+                    if estimates:
+                        filled[t] = np.average(estimates, axis=0, weights=weights)
+                        counts[m] = counts.get(m, 0) + 1
+            out[m] = filled
+    return out, counts
+
+
+def _rigid_move(before: np.ndarray, after: np.ndarray, point: np.ndarray) -> np.ndarray | None:
+    """``point`` carried by the motion that takes the donor points ``before`` to ``after`` (k, 3)."""
+    if len(before) >= 3:
+        cb, ca = before.mean(axis=0), after.mean(axis=0)
+        u, sv, vt = np.linalg.svd((before - cb).T @ (after - ca))
+        if sv[1] < 1e-6 * max(sv[0], 1e-12):  # collinear donors: no rotation about their line
+            before, after = before[:2], after[:2]
+        else:
+            d = np.sign(np.linalg.det(vt.T @ u.T))
+            rot = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+            return ca + rot @ (point - cb)
+    if len(before) == 2:
+        p, q = before[1] - before[0], after[1] - after[0]
+        p, q = p / np.linalg.norm(p), q / np.linalg.norm(q)
+        axis, c = np.cross(p, q), float(p @ q)
+        s = np.linalg.norm(axis)
+        k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+        rot = np.eye(3) + k + k @ k * ((1 - c) / s**2) if s > 1e-12 else np.eye(3)
+        return after.mean(axis=0) + rot @ (point - before.mean(axis=0))
+    return None
 
 
 def choose_mapping(trial: LabTrial, markers: dict[str, np.ndarray], mapping: Mapping | None) -> tuple[Mapping, dict[str, np.ndarray], dict[str, str]]:
@@ -316,7 +382,30 @@ def smooth(x: np.ndarray, window: int, order: int = 1) -> np.ndarray:
     return savgol_filter(out, window, order, axis=0, mode="interp")
 
 
-def project_views(xyz: np.ndarray, *, up: np.ndarray, forward: np.ndarray, views: list[tuple[str, float]], subject_height_mm: float | None = None, pan_window_s: float = PAN_WINDOW_S) -> tuple[list[np.ndarray], dict]:
+HEAD_ABOVE_SHOULDERS = 0.55
+"""Where a marker set has no head markers, the head's joints lie above the shoulders by this
+fraction of the shoulders' height above the hips (anthropometric proportions of the body's height
+H after Drillis and Contini, as Winter tables them: shoulder joint about 0.79 H, hip joint 0.50 H,
+eyes and forehead about 0.95 H)."""
+_HEAD = ("Nose", "REye", "LEye", "REar", "LEar")
+_SHOULDERS = ("Neck", "RShoulder", "LShoulder")
+
+
+def _head_height(height: np.ndarray) -> float:
+    """The head's height (frames, 25 joints): its highest joint, else estimated from the shoulders
+    and hips; -inf where neither is there."""
+    head = height[:, [BODY_25.index(j) for j in _HEAD]]
+    if np.isfinite(head).any():
+        return float(np.nanmax(head))
+    with _quiet():
+        shoulders = np.nanmedian(height[:, [BODY_25.index(j) for j in _SHOULDERS]])
+        hips = np.nanmedian(height[:, [BODY_25.index(j) for j in _HIPS]])
+    if not (np.isfinite(shoulders) and np.isfinite(hips)):
+        return -np.inf
+    return float(shoulders + HEAD_ABOVE_SHOULDERS * (shoulders - hips))
+
+
+def project_views(xyz: np.ndarray, *, up: np.ndarray, forward: np.ndarray, views: list[tuple[str, float]], pan_window_s: float = PAN_WINDOW_S) -> tuple[list[np.ndarray], dict]:
     """Project 10 Hz joint centres (frames, 25, 3) mm into a portrait frame per view: (frames, 25, 2) px, NaN out of frame.
 
     ``forward``: the subject's facing, one unit vector or one per frame (:func:`facing_path`)."""
@@ -332,13 +421,11 @@ def project_views(xyz: np.ndarray, *, up: np.ndarray, forward: np.ndarray, views
     with _quiet():
         low, high = float(np.nanmin(height)), float(np.nanmax(height))
         reach = float(np.nanpercentile(np.linalg.norm(rel, axis=-1), 99))  # how far points stray from the pelvis' path
-    # The person's height and middle: the stated height from the lowest joint up, where the file
-    # states it (so a marker set without head markers is framed alike), else the joints' vertical
-    # extent and 10 % more (head top and soles lie beyond the joints) about their middle.
-    if subject_height_mm:
-        span, mid = float(subject_height_mm), low + float(subject_height_mm) / 2
-    else:
-        span, mid = 1.1 * (high - low), (low + high) / 2
+    # The person spans from the lowest joint to the head (the highest head joint; a set without
+    # head markers: the shoulders' height plus HEAD_ABOVE_SHOULDERS of the trunk), or any joint
+    # above; 10 % more (head top and soles lie beyond the joints), framed about its middle.
+    high = max(high, _head_height(height))
+    span, mid = 1.1 * (high - low), (low + high) / 2
     focal = (IMAGE_HEIGHT / 2) / np.tan(np.radians(VERTICAL_FOV_DEG / 2))
     # Far enough that the whole height, and the whole reach to either side, fit FILL of the frame
     # even at the nearest depth a point comes to (reach in front of the subject's plane).
@@ -535,10 +622,13 @@ def trial_joints(trial: LabTrial, *, mapping: Mapping | None = None, max_gap_s: 
     if not markers:
         raise InputError(trial.path, "no usable markers", field="POINT", expected="marker trajectories with samples", found="none (all gaps)")
     used_mapping, markers, aliases = choose_mapping(trial, markers, mapping)
+    filled: dict[str, int] = {}
+    if max_gap_s > 0:
+        markers, filled = fill_from_clusters(markers, used_mapping.clusters, trial.marker_rate_hz)
     markers = fill_marker_gaps(markers, trial.marker_rate_hz, max_gap_s)
     n_samples = len(next(iter(markers.values())))
     joints = compute_joints(used_mapping, markers, trial.parameters, n_samples)
-    joints.aliases = aliases
+    joints.aliases, joints.filled = aliases, filled
     check_body_size(joints.xyz, trial)
     return joints, used_mapping, markers, repeated
 
@@ -591,8 +681,7 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
     duration = min((n_samples - 1) / trial.marker_rate_hz, times[-1] + 1 / RATE_HZ)  # the segment's span
     events = [e for e in events if 0 <= e[0] <= duration]
 
-    height = trial.parameters.get("Height")
-    projections, camera = project_views(xyz, up=up, forward=sample_at(forward, trial.marker_rate_hz, times), views=views, subject_height_mm=height if height and height > 500 else None)
+    projections, camera = project_views(xyz, up=up, forward=sample_at(forward, trial.marker_rate_hz, times), views=views)
     stem = trial.path.stem
     subject = trial.subject or stem
     emg_ok = np.isfinite(emg[:, present]).all(axis=1)
@@ -619,6 +708,7 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
         "mapping_sha256": used_mapping.sha256,
         "joints": {j: joints.used[j] for j in BODY_25 if j in joints.used},
         "marker_aliases": joints.aliases,
+        "rigid_filled_samples": joints.filled,
         "joints_found": len(joints_found),
         "repeated_labels": repeated,
         "camera": camera,

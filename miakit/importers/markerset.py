@@ -60,6 +60,11 @@ second copy of the formulas. Three optional keys:
   labels that the file has stands in for it.
 - ``label_prefixes: [Q_]``: prefixes the set's labels carry (Qualisys' ``Q_WaistRFront``), dropped
   where what remains is a marker the mapping names.
+
+And one for gaps: ``clusters: [[RASI, LASI, SACR, RPSI, LPSI], ...]``, markers fixed to one rigid
+segment. A marker's gap (up to :data:`miakit.importers.lab.RIGID_MAX_GAP_S`) is filled from the
+others of its cluster seen in the same frames (at least two), moved as they moved since the last
+frame, and until the next, where all were seen (:func:`miakit.importers.lab.fill_from_clusters`).
 """
 
 from __future__ import annotations
@@ -93,6 +98,7 @@ class Mapping:
     aliases: dict = field(default_factory=dict)  # normalized marker -> normalized labels that stand in for it, in order
     label_prefixes: tuple = ()  # normalized prefixes the set's labels carry
     extends: str | None = None  # the shipped mapping it starts from
+    clusters: tuple = ()  # tuples of normalized markers fixed to one rigid segment
 
     def markers(self) -> set[str]:
         """Every (normalized) marker name the mapping mentions."""
@@ -130,6 +136,7 @@ class JointCentres:
     xyz: np.ndarray
     used: dict = field(default_factory=dict)  # joint -> the formula that gave its first frames, as text
     aliases: dict = field(default_factory=dict)  # marker -> the file's label that stood in for it
+    filled: dict = field(default_factory=dict)  # marker -> samples filled from its rigid cluster
 
 
 def normalize_label(label: str) -> str:
@@ -210,6 +217,8 @@ def _parse(text: str | bytes, where: str, _seen: tuple = ()) -> Mapping:
                     raise InputError(where, "a joint used before it is defined", field=f"joints.{joint}", expected="joints listed earlier", found=name)
         joints[joint] = alternatives
     aliases = {normalize_label(k): [normalize_label(x) for x in (v if isinstance(v, list) else [v])] for k, v in (doc.get("aliases") or {}).items()}
+    if not isinstance(doc.get("clusters") or [], list) or not all(isinstance(c, list) for c in doc.get("clusters") or []):
+        raise InputError(where, "not a marker-set mapping", field="clusters", expected="a list of lists of markers", found=doc.get("clusters"))
     if not isinstance(doc.get("aliases") or {}, dict) or not isinstance(doc.get("label_prefixes") or [], list):
         raise InputError(where, "not a marker-set mapping", field="aliases", expected="aliases: {MARKER: [labels]}, label_prefixes: [prefixes]", found=doc.get("aliases"))
     digest = hashlib.sha256(text if isinstance(text, bytes) else text.encode())
@@ -226,6 +235,7 @@ def _parse(text: str | bytes, where: str, _seen: tuple = ()) -> Mapping:
         aliases={**(base.aliases if base else {}), **aliases},
         label_prefixes=tuple(normalize_label(x) for x in (doc.get("label_prefixes") or [])) + (base.label_prefixes if base else ()),
         extends=base.name if base else None,
+        clusters=(base.clusters if base else ()) + tuple(tuple(normalize_label(x) for x in c) for c in (doc.get("clusters") or [])),
     )
 
 
