@@ -58,7 +58,7 @@ def match_channel(label: str, *, side: str | None = None) -> ChannelMatch:
     hardware = {_plain(w) for w in table["hardware_words"]}
     parts = [_plain(p) for p in str(label).split(".")]
     parts = [p for p in parts if p and p not in hardware]
-    tokens = " ".join(parts).split()
+    tokens = [t for t in " ".join(parts).split() if t not in hardware]
     if not tokens:
         return ChannelMatch(label, reason="names no muscle (only the hardware)")
     best: tuple[int, str | None, str] | None = None  # (words, group or None for ignore, phrase)
