@@ -618,6 +618,8 @@ TOLERANCES = {  # by a variant's kind: the largest deviation from the imported s
     # no events in the file: Zeni's heel strike comes up to about 60 ms early overground, and an
     # event at the first frame has no peak before it
     "events": {"joints_mm": 0.01, "keypoints_px": 0.05, "lost": 0.0, "emg_r": 0.9999, "emg_amplitude": 1e-3, "events_ms": 70.0, "events_missed": 1, "bench_r": 0.01},
+    # a steady turn and no events: Zeni along the facing of each frame
+    "events-turn": {"joints_mm": 0.01, "keypoints_px": 5.0, "lost": 0.0, "emg_r": 0.9999, "emg_amplitude": 1e-3, "events_ms": 70.0, "events_missed": 1, "bench_r": 0.1},
     # a steady turn: the camera follows the facing smoothed over a second
     "turn": {"joints_mm": 0.01, "keypoints_px": 5.0, "lost": 0.0, "emg_r": 0.9999, "emg_amplitude": 1e-3, "events_ms": 5.0, "events_missed": 0, "bench_r": 0.1},
     # gaps of 0.1-1 s: straight lines, rigid clusters, or other formulas for those frames; a knee
@@ -704,6 +706,8 @@ VARIANTS = [
     Variant("treadmill", "walk", treadmill, kind="exact"),
     Variant("turning 45 deg", "walk", lambda r: turning(r, 45), kind="turn"),
     Variant("turning 90 deg", "walk", lambda r: turning(r, 90), kind="turn"),
+    Variant("treadmill, no events (Zeni)", "walk", treadmill, style={"events": "none"}, kind="events"),
+    Variant("turning 90 deg, no events (Zeni)", "walk", lambda r: turning(r, 90), style={"events": "none"}, kind="events-turn"),
     # gaps
     Variant("gap 0.1 s", "walk", lambda r: with_gaps(r, {"RKNE": (1.0, 0.1), "LHEE": (2.0, 0.1)}), kind="gaps"),
     Variant("gap 0.5 s", "walk", lambda r: with_gaps(r, {"RKNE": (1.0, 0.5), "SACR": (2.0, 0.5)}), kind="gaps"),

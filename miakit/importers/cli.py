@@ -95,12 +95,12 @@ def c3d_cmd(
     paths: List[Path] = typer.Argument(..., help="C3D files: markers with EMG in the analog channels."),
     out: Path = typer.Option(..., "--out", help="The Zarr store to write (STORE.zarr)."),
     views: str = typer.Option("front,side", "--views", help="Virtual cameras: front, side (the right), back, left, or yaw angles in degrees (0 front, 90 the subject's right), comma-separated; one segment each."),
-    mapping: Optional[Path] = typer.Option(None, "--mapping", help="Your own marker-set mapping (YAML) [default: the shipped one that fits the markers best]."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", help="Your own marker-set mapping (YAML) [default: the shipped one that fits the markers best: Plug-in Gait / CGM 2.x, Helen Hayes, ISB / CAST, OpenSim Rajagopal, Qualisys Sports]."),
     side: Optional[str] = typer.Option(None, "--side", help="right or left: the side of EMG channels whose label does not say (Biceps.EMG4)."),
     channel: Optional[List[str]] = typer.Option(None, "--channel", help=_CHANNEL_HELP),
     emg_kind: Optional[str] = typer.Option(None, "--emg-kind", help=_EMG_KIND_HELP),
     exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise id of every trial [default: the file's name]."),
-    max_gap_s: float = typer.Option(0.2, "--max-gap-s", help="Fill marker gaps up to this long; longer ones stay missing."),
+    max_gap_s: float = typer.Option(0.2, "--max-gap-s", help="Fill marker gaps up to this long by straight lines (pelvis, head, thorax and foot markers up to 1 s from their segment's other markers); longer ones stay missing; 0 fills none."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file."),
     name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
@@ -108,8 +108,10 @@ def c3d_cmd(
     """Import motion capture with EMG (C3D): markers to BODY_25 joint centres, seen by virtual phone cameras.
 
     Each trial becomes one segment per view (a portrait 1080x1920 frame, 10 Hz), with its EMG as
-    10 Hz envelopes of the 8 muscles (those the file lacks stay NaN) and its gait events. A file
-    that cannot be imported is named with the reason; the others are imported.
+    10 Hz envelopes of the 8 muscles (those the file lacks stay NaN) and its gait events. Lab axes,
+    units, rates and label prefixes are read from the file. EMG channels are named by their labels,
+    or by --channel where a system numbers them (EMG1=RightQuad). A file that cannot be imported is
+    named with the reason; the others are imported.
 
     Example: miakit import c3d walk.c3d lift.c3d --out lab.zarr --views front,side,45 --side right
     """

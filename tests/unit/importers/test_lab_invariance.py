@@ -29,6 +29,7 @@ FAST = {  # one or two of each kind in the default run; the rest with -m slow
     "trc 120/1500 Hz, mV", "subject prefix", "EMG1..EMG8, no map", "EMG1..EMG8 with --channel",
     "no EVENT group (Zeni)", "events in frames", "RHS / LTO, no context", "treadmill", "turning 90 deg",
     "gap 0.5 s", "EMG envelope", "Helen Hayes (Cortex) names", "Qualisys Q_ names", "unknown marker set",
+    "turning 90 deg, no events (Zeni)",
 }  # fmt: skip
 HIGHER_IS_BETTER = {"emg_r"}
 
