@@ -13,7 +13,8 @@ A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a 
    (:func:`miakit.stages.emg.fill_gaps`); longer ones stay missing (score 0, NaN). ``max_gap_s`` 0
    fills nothing.
 3. **Joint centres** by a marker-set mapping (:mod:`miakit.importers.markerset`): the user's, else
-   the shipped mapping that resolves the most BODY_25 joints (at least :data:`MIN_JOINTS`).
+   the shipped mapping that resolves the most BODY_25 joints (at least :data:`MIN_JOINTS`; ties:
+   the one that uses most of the file's labels, :func:`choose_mapping`), named in the summary.
 4. **Virtual cameras** (:func:`project_views`): the vertical axis is the lab axis along which the
    upper body (head, neck, shoulders) lies above the lower (feet, else hips); the subject's facing is
    the horizontal direction from the back of the pelvis to its front (else from the hips' or
