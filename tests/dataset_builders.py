@@ -87,3 +87,16 @@ def make_dataset(
         },
     )  # fmt: skip
     return validate_dataset(ds, deep=True)
+
+
+def body25_checkpoint(folder):
+    """A Transformer trained for 4 steps on a tiny synthetic store with the BODY_25 keypoints and
+    the 8 muscles (so its inputs fit an imported lab store); window 10 (1 s). Returns its path."""
+    from miakit.layout import BODY_25, MUSCLES
+    from miakit.learn.train import TrainConfig, train
+
+    ds = make_dataset(frames=200, subjects=("s0",), exercises=("squat", "running"))
+    ds = ds.assign_coords(keypoint=list(BODY_25), muscle=list(MUSCLES))
+    ds.attrs["muscles"] = list(MUSCLES)
+    config = TrainConfig(window=10, batch_size=8, max_steps=4, eval_every=2, warmup_steps=1, patience=100)
+    return train(ds, config, folder, progress=False).checkpoint

@@ -69,16 +69,24 @@ def uci_emg_cmd(
 _LAB_COLUMNS = ("file", "mapping", "joints", "muscles", "views", "frames", "valid", "events")
 
 
-def _lab_options(views: str, mapping: Optional[Path], side: Optional[str], exercise: Optional[str], max_gap_s: float) -> dict:
+_CHANNEL_HELP = "An EMG channel's muscle, LABEL=MUSCLE (EMG1=RightQuad; '-' leaves it out), or a YAML file of LABEL: MUSCLE; repeat it. Channels it does not name are read by their labels."
+_EMG_KIND_HELP = "What the EMG channels hold: raw, rectified or envelope [default: told apart per channel, so nothing is rectified or smoothed twice]."
+
+
+def _lab_options(views: str, mapping: Optional[Path], side: Optional[str], exercise: Optional[str], max_gap_s: float, channel: Optional[List[str]] = None,
+                 emg_kind: Optional[str] = None) -> dict:  # fmt: skip
     from miakit.errors import InputError
-    from miakit.importers.lab import parse_views
+    from miakit.importers.emg_channels import parse_channel_map
+    from miakit.importers.lab import EMG_KINDS, parse_views
     from miakit.importers.markerset import load_mapping
 
     if side is not None and side not in ("right", "left"):
         raise InputError("--side", "unknown side", expected="right or left", found=side)
+    if emg_kind is not None and emg_kind not in EMG_KINDS:
+        raise InputError("--emg-kind", "unknown kind", expected=" or ".join(EMG_KINDS), found=emg_kind)
     return {
         "views": parse_views(views), "mapping": load_mapping(mapping) if mapping else None, "side": side,
-        "exercise": exercise, "max_gap_s": max_gap_s,
+        "exercise": exercise, "max_gap_s": max_gap_s, "channels": parse_channel_map(channel) if channel else None, "emg_kind": emg_kind,
     }  # fmt: skip
 
 
@@ -87,10 +95,12 @@ def c3d_cmd(
     paths: List[Path] = typer.Argument(..., help="C3D files: markers with EMG in the analog channels."),
     out: Path = typer.Option(..., "--out", help="The Zarr store to write (STORE.zarr)."),
     views: str = typer.Option("front,side", "--views", help="Virtual cameras: front, side (the right), back, left, or yaw angles in degrees (0 front, 90 the subject's right), comma-separated; one segment each."),
-    mapping: Optional[Path] = typer.Option(None, "--mapping", help="Your own marker-set mapping (YAML) [default: the shipped one that fits the markers best]."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", help="Your own marker-set mapping (YAML) [default: the shipped one that fits the markers best: Plug-in Gait / CGM 2.x, Helen Hayes, ISB / CAST, OpenSim Rajagopal, Qualisys Sports]."),
     side: Optional[str] = typer.Option(None, "--side", help="right or left: the side of EMG channels whose label does not say (Biceps.EMG4)."),
+    channel: Optional[List[str]] = typer.Option(None, "--channel", help=_CHANNEL_HELP),
+    emg_kind: Optional[str] = typer.Option(None, "--emg-kind", help=_EMG_KIND_HELP),
     exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise id of every trial [default: the file's name]."),
-    max_gap_s: float = typer.Option(0.2, "--max-gap-s", help="Fill marker gaps up to this long; longer ones stay missing."),
+    max_gap_s: float = typer.Option(0.2, "--max-gap-s", help="Fill marker gaps up to this long by straight lines (pelvis, head, thorax and foot markers up to 1 s from their segment's other markers); longer ones stay missing; 0 fills none."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file."),
     name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
@@ -98,14 +108,16 @@ def c3d_cmd(
     """Import motion capture with EMG (C3D): markers to BODY_25 joint centres, seen by virtual phone cameras.
 
     Each trial becomes one segment per view (a portrait 1080x1920 frame, 10 Hz), with its EMG as
-    10 Hz envelopes of the 8 muscles (those the file lacks stay NaN) and its gait events. A file
-    that cannot be imported is named with the reason; the others are imported.
+    10 Hz envelopes of the 8 muscles (those the file lacks stay NaN) and its gait events. Lab axes,
+    units, rates and label prefixes are read from the file. EMG channels are named by their labels,
+    or by --channel where a system numbers them (EMG1=RightQuad). A file that cannot be imported is
+    named with the reason; the others are imported.
 
     Example: miakit import c3d walk.c3d lift.c3d --out lab.zarr --views front,side,45 --side right
     """
     from miakit.importers.c3d import import_c3d
 
-    report = import_c3d(paths, out, catalog=catalog, name=name, show_progress=progress, **_lab_options(views, mapping, side, exercise, max_gap_s))
+    report = import_c3d(paths, out, catalog=catalog, name=name, show_progress=progress, **_lab_options(views, mapping, side, exercise, max_gap_s, channel, emg_kind))
     _print_report(report, title=f"C3D -> {out}", columns=_LAB_COLUMNS)
     typer.echo(str(out))
 
@@ -118,6 +130,8 @@ def trc_cmd(
     views: str = typer.Option("front,side", "--views", help="Virtual cameras, as for 'import c3d'."),
     mapping: Optional[Path] = typer.Option(None, "--mapping", help="Your own marker-set mapping (YAML)."),
     side: Optional[str] = typer.Option(None, "--side", help="right or left, for EMG columns whose name does not say."),
+    channel: Optional[List[str]] = typer.Option(None, "--channel", help=_CHANNEL_HELP),
+    emg_kind: Optional[str] = typer.Option(None, "--emg-kind", help=_EMG_KIND_HELP),
     exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise id of every trial [default: the file's name]."),
     max_gap_s: float = typer.Option(0.2, "--max-gap-s", help="Fill marker gaps up to this long."),
     catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file."),
@@ -130,7 +144,7 @@ def trc_cmd(
     """
     from miakit.importers.opensim import import_trc
 
-    report = import_trc(paths, out, emg=emg, catalog=catalog, name=name, show_progress=progress, **_lab_options(views, mapping, side, exercise, max_gap_s))
+    report = import_trc(paths, out, emg=emg, catalog=catalog, name=name, show_progress=progress, **_lab_options(views, mapping, side, exercise, max_gap_s, channel, emg_kind))
     _print_report(report, title=f"TRC -> {out}", columns=_LAB_COLUMNS)
 @import_app.command("xdf")
 def xdf_cmd(

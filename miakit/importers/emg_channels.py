@@ -3,7 +3,8 @@
 The table is data: muscle groups with their names (several languages) and abbreviations, names that
 are other muscles, side words, and words that only name the hardware. :func:`match_channel` reads one
 label (``Voltage.RVL``, ``Biceps.EMG4``, ``R Vastus Medialis``, ``droit fémoral gauche``) and says which
-muscle it is, or why it is none.
+muscle it is, or why it is none. Channels named only by the hardware (``EMG1``) take the user's map
+(``--channel EMG1=RightQuad``, :func:`parse_channel_map`, :func:`resolve_channel_map`).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def match_channel(label: str, *, side: str | None = None) -> ChannelMatch:
     hardware = {_plain(w) for w in table["hardware_words"]}
     parts = [_plain(p) for p in str(label).split(".")]
     parts = [p for p in parts if p and p not in hardware]
-    tokens = " ".join(parts).split()
+    tokens = [t for t in " ".join(parts).split() if t not in hardware]
     if not tokens:
         return ChannelMatch(label, reason="names no muscle (only the hardware)")
     best: tuple[int, str | None, str] | None = None  # (words, group or None for ignore, phrase)
@@ -107,3 +108,61 @@ def _abbreviation(token: str, table: dict) -> tuple[str, str | None] | None:
             if token[1:] in spec["abbreviations"]:
                 return group, "right" if token[0] == "R" else "left"
     return None
+
+
+def parse_channel_map(values: list[str]) -> dict[str, str | None]:
+    """The user's ``--channel`` values: ``LABEL=MUSCLE`` pairs, or YAML files (``.yaml``/``.yml``)
+    of ``LABEL: MUSCLE``. MUSCLE is one of the 8 muscles (``RightQuad``), a name the channel table
+    reads with its side (``right vastus lateralis``), or ``-`` to leave the channel out."""
+    from pathlib import Path
+
+    from miakit.errors import InputError
+    from miakit.layout import MUSCLES
+
+    pairs: list[tuple[str, str, str]] = []  # (label, muscle text, where)
+    for value in values:
+        text = str(value).strip()
+        if "=" not in text and text.lower().endswith((".yaml", ".yml")):
+            from miakit.safe_yaml import read_yaml
+
+            doc = read_yaml(Path(text))
+            if not isinstance(doc, dict) or not doc:
+                raise InputError(text, "not a channel map", expected="LABEL: MUSCLE pairs", found=type(doc).__name__)
+            pairs += [(str(k), str(v), text) for k, v in doc.items()]
+        elif "=" in text:
+            label, _, muscle = text.partition("=")
+            pairs.append((label.strip(), muscle.strip(), "--channel"))
+        else:
+            raise InputError("--channel", "not a channel map", expected="LABEL=MUSCLE (e.g. EMG1=RightQuad) or a YAML file", found=text)
+    out: dict[str, str | None] = {}
+    by_name = {m.lower(): m for m in MUSCLES}
+    for label, muscle, where in pairs:
+        if not label:
+            raise InputError(where, "a channel map entry without a label", found=f"={muscle}")
+        if muscle.lower() in ("-", "none", "ignore", ""):
+            out[label] = None
+        elif muscle.lower() in by_name:
+            out[label] = by_name[muscle.lower()]
+        else:
+            m = match_channel(muscle)
+            if m.muscle is None:
+                raise InputError(where, "unknown muscle", field=label, expected=f"one of {', '.join(MUSCLES)}, a muscle name with its side, or -", found=muscle)
+            out[label] = m.muscle
+    return out
+
+
+def resolve_channel_map(user: dict[str, str | None], labels: list[str], where) -> dict[str, str | None]:
+    """The user's map with each key matched to one of a file's channel ``labels``: the label itself,
+    else the label in any case, else the part after its last ``.`` (``EMG1`` for ``Voltage.EMG1``)."""
+    from miakit.errors import InputError
+
+    out: dict[str, str | None] = {}
+    for key, muscle in user.items():
+        k = key.strip().lower()
+        hits = [x for x in labels if x == key] or [x for x in labels if x.strip().lower() == k] or [x for x in labels if x.rsplit(".", 1)[-1].strip().lower() == k]
+        if len(hits) != 1:
+            shown = ", ".join(labels[:12]) + (f" and {len(labels) - 12} more" if len(labels) > 12 else "")
+            problem = "no such EMG channel" if not hits else "names several channels"
+            raise InputError(where, problem, field=f"--channel {key}", expected=f"one of {shown}", found=key if not hits else ", ".join(hits))
+        out[hits[0]] = muscle
+    return out

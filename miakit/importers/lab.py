@@ -6,27 +6,38 @@ A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a 
 1. **Labels** are normalized (:func:`miakit.importers.markerset.normalize_label`); where two labels
    normalize alike (a repeated label, or ``A:LASI`` beside ``LASI``), the one with more valid
    samples is kept and the other reported.
-2. **Gaps**: samples that are NaN or exactly (0, 0, 0) are gaps; interior gaps up to
-   ``max_gap_s`` (default :data:`MAX_GAP_S`) are filled by straight lines
-   (:func:`miakit.stages.emg.fill_gaps`), longer ones stay missing (score 0, NaN).
+2. **Gaps**: samples that are NaN or exactly (0, 0, 0) are gaps; a marker's gaps up to
+   :data:`RIGID_MAX_GAP_S` are filled from the other markers of its rigid cluster where the
+   mapping names one (:func:`fill_from_clusters`: a pelvis marker from the other pelvis markers),
+   then interior gaps up to ``max_gap_s`` (default :data:`MAX_GAP_S`) by straight lines
+   (:func:`miakit.stages.emg.fill_gaps`); longer ones stay missing (score 0, NaN). ``max_gap_s`` 0
+   fills nothing.
 3. **Joint centres** by a marker-set mapping (:mod:`miakit.importers.markerset`): the user's, else
-   the shipped mapping that resolves the most BODY_25 joints (at least :data:`MIN_JOINTS`).
+   the shipped mapping that resolves the most BODY_25 joints (at least :data:`MIN_JOINTS`; ties:
+   the one that uses most of the file's labels, :func:`choose_mapping`), named in the summary.
 4. **Virtual cameras** (:func:`project_views`): the vertical axis is the lab axis along which the
    upper body (head, neck, shoulders) lies above the lower (feet, else hips); the subject's facing is
-   the median horizontal direction from the back of the pelvis to its front (else from the hips' or
-   shoulders' left-right axis); forward progression is removed by subtracting the pelvis' horizontal
-   path smoothed over ``pan_window_s`` (a camera that pans with the subject, or a treadmill view);
-   the camera looks horizontally from the middle of the joints' vertical extent, at ``yaw`` degrees
-   from the front (positive toward the subject's right: 90 is the right side), with a phone's
-   vertical field of view (:data:`VERTICAL_FOV_DEG`) into a portrait 1080 x 1920 frame, from the
-   distance at which the subject's height (the larger of its ``Height`` parameter, where the file
-   has one, and 1.1 times the joints' vertical extent) and its reach to either side fit :data:`FILL` of the frame even at the nearest
-   depth a point comes to. Points outside the frame are missing, as a camera would miss them.
+   the horizontal direction from the back of the pelvis to its front (else from the hips' or
+   shoulders' left-right axis), its angle smoothed over :data:`FACING_WINDOW_S` so that the cameras
+   turn with a subject who turns (:func:`facing_path`); forward progression is removed by subtracting
+   the pelvis' horizontal path smoothed over ``pan_window_s`` (:func:`smooth`: a camera that pans
+   with the subject along a line or an arc, or a treadmill view, all alike);
+   the person spans 1.1 times the joints' vertical extent (up to the head's joints, or where a set
+   has no head markers, to their height estimated from the shoulders and hips:
+   :data:`HEAD_ABOVE_SHOULDERS`); the camera looks horizontally from the middle of that span, at
+   ``yaw`` degrees from the front (positive toward the subject's right: 90 is the right side), with
+   a phone's vertical field of view (:data:`VERTICAL_FOV_DEG`) into a portrait 1080 x 1920 frame,
+   from the distance at which that span and the reach to either side fit :data:`FILL` of the frame
+   even at the nearest depth a point comes to. Points outside the frame are missing, as a camera would miss them.
 5. **Frames** on the 10 Hz grid from the first marker frame, read by linear interpolation.
-6. **EMG**: channels named by :mod:`miakit.importers.emg_channels`; raw EMG (in microvolts) through
-   :func:`miakit.stages.emg.condition_raw` (band-pass, rectify, RMS envelope, 10 Hz) on the same grid;
-   envelopes the file already holds are only resampled; the resampling filter's slight ringing
-   below 0 next to bursts is clipped at 0. Several channels of one muscle: the mean of
+6. **EMG**: channels named by the user's map (``--channel EMG1=RightQuad``), else by
+   :mod:`miakit.importers.emg_channels`. What each channel holds is told apart
+   (:func:`emg_signal_kind`: raw, rectified or an envelope; ``--emg-kind`` says it for all), so
+   nothing is rectified or smoothed twice: raw EMG (in microvolts) goes through
+   :func:`miakit.stages.emg.condition_raw` (band-pass, rectify, RMS envelope, 10 Hz) on the same
+   grid, rectified EMG through the envelope and the resampling only, envelopes the file already
+   holds are only resampled; the resampling filter's slight ringing below 0 next to bursts is
+   clipped at 0. Several channels of one muscle: the mean of
    their envelopes. Clipping: samples at the ADC's rail (where the file states it) or on a flat run
    at the channel's extreme (:data:`CLIP_RUN` samples) are counted, and the segment is flagged.
    Muscles without a channel stay NaN and ``muscle_present`` is false for them.
@@ -50,18 +61,24 @@ from pathlib import Path
 import numpy as np
 
 from miakit.errors import InputError
-from miakit.importers.markerset import Mapping, compute_joints, normalize_label, resolvable, shipped_mappings
+from miakit.importers.markerset import Mapping, compute_joints, missing_markers, normalize_label, resolvable, shipped_mappings
 from miakit.layout import BODY_25, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES, RATE_HZ
 from miakit.contracts.build import Event, Segment
 
 MAX_GAP_S = 0.2
 """Marker gaps up to this long are filled by straight lines; longer ones stay missing."""
+RIGID_MAX_GAP_S = 1.0
+"""A marker's gap up to this long is filled from the other markers of its rigid cluster (a mapping's
+``clusters``: pelvis, head, thorax, foot), before straight lines fill what is left."""
 MIN_JOINTS = 4
 """A mapping must resolve at least this many BODY_25 joints from a file's markers."""
 MIN_KEYPOINTS = 5
 """A frame is valid only with at least this many keypoints in the picture."""
 PAN_WINDOW_S = 1.0
-"""The panning camera follows the pelvis smoothed over this long (about one stride)."""
+"""The panning camera follows the pelvis' path smoothed over this long (about one stride) by a
+quadratic fit, so that it follows a straight walk, a treadmill (none) and a steady turn exactly."""
+FACING_WINDOW_S = 1.0
+"""The cameras turn with the subject's facing smoothed over this long (about one stride)."""
 VERTICAL_FOV_DEG = 65.5
 """A phone's main camera (28 mm equivalent) along the long side: portrait, so vertical."""
 FILL = 0.9
@@ -91,10 +108,13 @@ class LabTrial:
     analogs: dict[str, np.ndarray] = field(default_factory=dict)  # label -> (samples,) in volts, or envelope units
     analog_rate_hz: float = 0.0
     analog_rails: dict[str, tuple[float, float]] = field(default_factory=dict)  # label -> (low, high) in volts
-    emg_is_envelope: bool = False  # the file holds envelopes already (OpenSim .sto), not raw EMG
+    analog_units: dict[str, str] = field(default_factory=dict)  # label -> the unit the file states ("V (assumed...)" where it did not)
+    marker_units: str = "mm"  # the length unit the file states (its markers are in mm here)
+    emg_is_envelope: bool = False  # the reader knows the file holds envelopes (else each channel is told apart)
     emg_scale_to_uv: float = 1e6  # analogs times this are microvolts
     parameters: dict[str, float] = field(default_factory=dict)  # subject parameters (mm)
     events: list[tuple[float, str, str]] = field(default_factory=list)  # (s from the first marker frame, kind, side)
+    events_clock: str = ""  # how the file's event times counted (C3D: see miakit.importers.c3d.EVENT_CLOCKS)
     subject: str = ""
     marker_sets: tuple[str, ...] = ()  # what the file says its marker sets are
 
@@ -156,20 +176,91 @@ def fill_marker_gaps(markers: dict[str, np.ndarray], rate_hz: float, max_gap_s: 
     return {n: filled[:, i] for i, n in enumerate(names)}
 
 
-def choose_mapping(trial: LabTrial, markers: dict[str, np.ndarray], mapping: Mapping | None) -> tuple[Mapping, list[str]]:
-    """The user's mapping, else the shipped one resolving the most joints; an unknown set is an error."""
+def fill_from_clusters(markers: dict[str, np.ndarray], clusters, rate_hz: float, max_gap_s: float = None) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Gaps of a marker (up to ``max_gap_s``, default :data:`RIGID_MAX_GAP_S`) filled from the other
+    markers of its rigid cluster: in each frame of the gap, the marker where it was (in the last
+    frame before the gap and the first after it, blended linearly over the gap) moved as the
+    cluster's markers seen in both frames moved (three or more: the best rigid motion, Kabsch; two:
+    the turn that carries one's direction to the other's, about their midpoint). Returns the markers
+    and the samples filled per marker."""
+    max_gap_s = RIGID_MAX_GAP_S if max_gap_s is None else max_gap_s
+    out = dict(markers)
+    counts: dict[str, int] = {}
+    limit = int(round(max_gap_s * rate_hz))
+    for cluster in clusters:
+        names = [n for n in cluster if n in markers]
+        if len(names) < 3:
+            continue
+        seen = {n: np.isfinite(markers[n]).all(axis=1) for n in names}
+        for m in names:
+            edges = np.flatnonzero(np.diff(np.r_[0, (~seen[m]).astype(int), 0]))
+            filled = out[m].copy()
+            for a, b in zip(edges[::2], edges[1::2]):
+                if b - a > limit:
+                    continue
+                refs = [r for r in (a - 1, b) if 0 <= r < len(filled) and seen[m][r]]
+                for t in range(a, b):
+                    estimates, weights = [], []
+                    for r in refs:
+                        donors = [d for d in names if d != m and seen[d][r] and seen[d][t]]
+                        moved = _rigid_move(np.array([markers[d][r] for d in donors]), np.array([markers[d][t] for d in donors]), markers[m][r])
+                        if moved is not None:
+                            estimates.append(moved)
+                            weights.append(1.0 - abs(t - r) / (b - a + 1))  # linear over the gap
+                    if estimates:
+                        filled[t] = np.average(estimates, axis=0, weights=weights)
+                        counts[m] = counts.get(m, 0) + 1
+            out[m] = filled
+    return out, counts
+
+
+def _rigid_move(before: np.ndarray, after: np.ndarray, point: np.ndarray) -> np.ndarray | None:
+    """``point`` carried by the motion that takes the donor points ``before`` to ``after`` (k, 3)."""
+    if len(before) >= 3:
+        cb, ca = before.mean(axis=0), after.mean(axis=0)
+        u, sv, vt = np.linalg.svd((before - cb).T @ (after - ca))
+        if sv[1] < 1e-6 * max(sv[0], 1e-12):  # collinear donors: no rotation about their line
+            before, after = before[:2], after[:2]
+        else:
+            d = np.sign(np.linalg.det(vt.T @ u.T))
+            rot = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+            return ca + rot @ (point - cb)
+    if len(before) == 2:
+        p, q = before[1] - before[0], after[1] - after[0]
+        p, q = p / np.linalg.norm(p), q / np.linalg.norm(q)
+        axis, c = np.cross(p, q), float(p @ q)
+        s = np.linalg.norm(axis)
+        k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+        rot = np.eye(3) + k + k @ k * ((1 - c) / s**2) if s > 1e-12 else np.eye(3)
+        return after.mean(axis=0) + rot @ (point - before.mean(axis=0))
+    return None
+
+
+def choose_mapping(trial: LabTrial, markers: dict[str, np.ndarray], mapping: Mapping | None) -> tuple[Mapping, dict[str, np.ndarray], dict[str, str]]:
+    """The user's mapping, else the shipped one that fits the markers best; an unknown set is an error.
+
+    Best: the most BODY_25 joints resolved, then the most of the file's markers used, then the fewest
+    aliases standing in, then a mapping that extends none. Returns the mapping, the markers as it
+    names them (:meth:`Mapping.relabel`) and the aliases that stood in."""
     candidates = [mapping] if mapping is not None else shipped_mappings()
-    scored = sorted(((len(resolvable(m, markers)), i, m) for i, m in enumerate(candidates)), key=lambda t: (-t[0], t[1]))
-    best_n, _, best = scored[0]
-    if best_n < MIN_JOINTS:
-        tried = ", ".join(f"{m.name} ({n} joints)" for n, _, m in scored)
+    scored = []
+    for i, m in enumerate(candidates):
+        named, used = m.relabel(markers)
+        wanted = m.markers()
+        covered = sum(1 for k in named if k in wanted)
+        scored.append(((-len(resolvable(m, named)), -covered, len(used), m.extends is not None, i), m, named, used))
+    scored.sort(key=lambda t: t[0])
+    key, best, named, used = scored[0]
+    if -key[0] < MIN_JOINTS:
+        tried = ", ".join(f"{m.name} ({-k[0]} joints)" for k, m, _, _ in scored)
+        need = ", ".join(missing_markers(best, named)) or "-"
         sample = ", ".join(sorted(markers)[:8]) or "none"
         raise InputError(
             trial.path, "unknown marker set", field="POINT labels",
-            expected=f"markers that a mapping turns into >= {MIN_JOINTS} BODY_25 joints (tried {tried}; pass --mapping FILE)",
+            expected=f"markers that a mapping turns into >= {MIN_JOINTS} BODY_25 joints (tried {tried}; the closest, {best.name}, lacks {need}); pass --mapping FILE (a YAML like miakit/importers/markersets/*.yaml)",
             found=f"{len(markers)} markers ({sample}...)",
         )  # fmt: skip
-    return best, resolvable(best, markers)
+    return best, named, used
 
 
 def grid_times(n_samples: int, rate_hz: float) -> np.ndarray:
@@ -224,8 +315,9 @@ def vertical_axis(xyz: np.ndarray, where) -> np.ndarray:
     return up
 
 
-def facing_direction(markers: dict[str, np.ndarray], mapping: Mapping, xyz: np.ndarray, up: np.ndarray, where) -> np.ndarray:
-    """The subject's median horizontal facing (unit vector), from the pelvis markers, else the hips or shoulders."""
+def _facing_frames(markers: dict[str, np.ndarray], mapping: Mapping, xyz: np.ndarray, up: np.ndarray, where) -> np.ndarray:
+    """The subject's horizontal facing per frame (unit vectors, NaN where unknown): from the back of
+    the pelvis to its front, else (in those frames) square to the hips' or shoulders' left-right axis."""
 
     def mean_of(spec):
         options = spec if spec and isinstance(spec[0], list) else [spec]
@@ -235,56 +327,106 @@ def facing_direction(markers: dict[str, np.ndarray], mapping: Mapping, xyz: np.n
                 return np.mean([markers[k] for k in keys], axis=0)
         return None
 
+    d = np.full((len(xyz), 3), np.nan)
     front, back = mean_of(mapping.facing.get("front")), mean_of(mapping.facing.get("back"))
     if front is not None and back is not None:
         d = front - back
-    else:
-        d = None
-        for r, l in (("RHip", "LHip"), ("RShoulder", "LShoulder")):
-            right = xyz[:, BODY_25.index(r)] - xyz[:, BODY_25.index(l)]
-            if np.isfinite(right).all(axis=1).any():
-                d = np.cross(up, right)
-                break
-        if d is None:
-            raise InputError(where, "cannot find which way the subject faces", expected="pelvis markers, or both hips or both shoulders", found="none")
+    for r, l in (("RHip", "LHip"), ("RShoulder", "LShoulder")):
+        missing = ~np.isfinite(d).all(axis=1)
+        d[missing] = np.cross(up, xyz[missing, BODY_25.index(r)] - xyz[missing, BODY_25.index(l)])
     d = d - (d @ up)[:, None] * up
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = d / np.linalg.norm(d, axis=1, keepdims=True)
+    if not np.isfinite(d).all(axis=1).any():
+        raise InputError(where, "cannot find which way the subject faces", expected="pelvis markers, or both hips or both shoulders", found="none")
+    return d
+
+
+def facing_direction(markers: dict[str, np.ndarray], mapping: Mapping, xyz: np.ndarray, up: np.ndarray, where) -> np.ndarray:
+    """The subject's median horizontal facing (unit vector), from the pelvis markers, else the hips or shoulders."""
     with _quiet():
-        f = np.nanmedian(d / np.linalg.norm(d, axis=1, keepdims=True), axis=0)
+        f = np.nanmedian(_facing_frames(markers, mapping, xyz, up, where), axis=0)
+    f = f - (f @ up) * up
     return f / np.linalg.norm(f)
 
 
-def _smooth_path(path: np.ndarray, window: int) -> np.ndarray:
-    """A centred moving average of a (frames, 3) path, NaN frames bridged by straight lines."""
-    out = np.array(path, dtype=np.float64)
+def facing_path(markers: dict[str, np.ndarray], mapping: Mapping, xyz: np.ndarray, up: np.ndarray, rate_hz: float, where, *, window_s: float = FACING_WINDOW_S) -> np.ndarray:
+    """The subject's horizontal facing per frame (frames, 3), its angle smoothed over ``window_s``:
+    a turn is followed, the pelvis' own swing within a stride is averaged out."""
+    d = _facing_frames(markers, mapping, xyz, up, where)
+    e1 = facing_direction(markers, mapping, xyz, up, where)
+    e2 = np.cross(up, e1)
+    angle = np.arctan2(d @ e2, d @ e1)
+    ok = np.isfinite(angle)
+    angle[ok] = np.unwrap(angle[ok])
+    angle = smooth(angle[:, None], int(round(window_s * rate_hz)))[:, 0]
+    return np.cos(angle)[:, None] * e1 + np.sin(angle)[:, None] * e2
+
+
+def smooth(x: np.ndarray, window: int, order: int = 1) -> np.ndarray:
+    """A (frames, k) series with NaN frames bridged by straight lines, then smoothed by a centred
+    polynomial fit of ``order`` over ``window`` frames (Savitzky-Golay; order 1 is a moving average
+    inside and a fitted line at the ends), so that steady motion passes unchanged: a constant rate
+    with order 1 (a steady turn's angle), a steady walk along a straight line or an arc with order 2."""
+    from scipy.signal import savgol_filter
+
+    out = np.array(x, dtype=np.float64)
     t = np.arange(len(out))
     for k in range(out.shape[1]):
         ok = np.isfinite(out[:, k])
-        if not ok.any():
-            out[:, k] = 0.0
-            continue
-        out[:, k] = np.interp(t, t[ok], out[ok, k])
-    if window > 1:
-        from scipy.ndimage import uniform_filter1d
-
-        out = uniform_filter1d(out, size=window, axis=0, mode="nearest")
-    return out
+        out[:, k] = np.interp(t, t[ok], out[ok, k]) if ok.any() else 0.0
+    window = window | 1  # odd
+    if window < 3 or len(out) < 2:
+        return out
+    if len(out) < window:  # shorter than the window: one fit
+        return np.stack([np.polyval(np.polyfit(t, out[:, k], min(order, len(out) - 1)), t) for k in range(out.shape[1])], axis=1)
+    return savgol_filter(out, window, order, axis=0, mode="interp")
 
 
-def project_views(xyz: np.ndarray, *, up: np.ndarray, forward: np.ndarray, views: list[tuple[str, float]], subject_height_mm: float | None = None, pan_window_s: float = PAN_WINDOW_S) -> tuple[list[np.ndarray], dict]:
-    """Project 10 Hz joint centres (frames, 25, 3) mm into a portrait frame per view: (frames, 25, 2) px, NaN out of frame."""
+HEAD_ABOVE_SHOULDERS = 0.55
+"""Where a marker set has no head markers, the head's joints lie above the shoulders by this
+fraction of the shoulders' height above the hips (anthropometric proportions of the body's height
+H after Drillis and Contini, as Winter tables them: shoulder joint about 0.79 H, hip joint 0.50 H,
+eyes and forehead about 0.95 H)."""
+_HEAD = ("Nose", "REye", "LEye", "REar", "LEar")
+_SHOULDERS = ("Neck", "RShoulder", "LShoulder")
+
+
+def _head_height(height: np.ndarray) -> float:
+    """The head's height (frames, 25 joints): its highest joint, else estimated from the shoulders
+    and hips; -inf where neither is there."""
+    head = height[:, [BODY_25.index(j) for j in _HEAD]]
+    if np.isfinite(head).any():
+        return float(np.nanmax(head))
+    with _quiet():
+        shoulders = np.nanmedian(height[:, [BODY_25.index(j) for j in _SHOULDERS]])
+        hips = np.nanmedian(height[:, [BODY_25.index(j) for j in _HIPS]])
+    if not (np.isfinite(shoulders) and np.isfinite(hips)):
+        return -np.inf
+    return float(shoulders + HEAD_ABOVE_SHOULDERS * (shoulders - hips))
+
+
+def project_views(xyz: np.ndarray, *, up: np.ndarray, forward: np.ndarray, views: list[tuple[str, float]], pan_window_s: float = PAN_WINDOW_S) -> tuple[list[np.ndarray], dict]:
+    """Project 10 Hz joint centres (frames, 25, 3) mm into a portrait frame per view: (frames, 25, 2) px, NaN out of frame.
+
+    ``forward``: the subject's facing, one unit vector or one per frame (:func:`facing_path`)."""
+    forward = np.broadcast_to(np.asarray(forward, dtype=np.float64), (len(xyz), 3))
     right = np.cross(forward, up)
     centre = _joint_mean(xyz, _HIPS)
     if not np.isfinite(centre).any():
         centre = np.nanmean(xyz, axis=1)
-    path = _smooth_path(centre, int(round(pan_window_s * RATE_HZ)))
+    path = smooth(centre, int(round(pan_window_s * RATE_HZ)), order=2)
     rel = xyz - path[:, None, :]
     height = rel @ up  # the vertical coordinate of every point, relative to the pelvis' path
     rel = rel - height[..., None] * up  # horizontal part
     with _quiet():
         low, high = float(np.nanmin(height)), float(np.nanmax(height))
         reach = float(np.nanpercentile(np.linalg.norm(rel, axis=-1), 99))  # how far points stray from the pelvis' path
-    span = max(float(subject_height_mm or 0.0), 1.1 * (high - low))  # head top and soles lie beyond the joints
-    mid = (low + high) / 2
+    # The person spans from the lowest joint to the head (the highest head joint; a set without
+    # head markers: the shoulders' height plus HEAD_ABOVE_SHOULDERS of the trunk), or any joint
+    # above; 10 % more (head top and soles lie beyond the joints), framed about its middle.
+    high = max(high, _head_height(height))
+    span, mid = 1.1 * (high - low), (low + high) / 2
     focal = (IMAGE_HEIGHT / 2) / np.tan(np.radians(VERTICAL_FOV_DEG / 2))
     # Far enough that the whole height, and the whole reach to either side, fit FILL of the frame
     # even at the nearest depth a point comes to (reach in front of the subject's plane).
@@ -292,11 +434,10 @@ def project_views(xyz: np.ndarray, *, up: np.ndarray, forward: np.ndarray, views
     out = []
     for _, yaw in views:
         a = np.radians(yaw)
-        towards_camera = np.cos(a) * forward + np.sin(a) * right
-        view = -towards_camera
-        image_right = np.cross(view, up)
-        x_cam = rel @ image_right
-        z_cam = distance - rel @ towards_camera
+        towards_camera = np.cos(a) * forward + np.sin(a) * right  # (frames, 3)
+        image_right = np.cross(-towards_camera, up)
+        x_cam = np.einsum("fjk,fk->fj", rel, image_right)
+        z_cam = distance - np.einsum("fjk,fk->fj", rel, towards_camera)
         y_cam = height - mid
         with np.errstate(invalid="ignore", divide="ignore"):
             px = IMAGE_WIDTH / 2 + focal * x_cam / z_cam
@@ -305,7 +446,10 @@ def project_views(xyz: np.ndarray, *, up: np.ndarray, forward: np.ndarray, views
         inside = (z_cam > 0) & (px >= 0) & (px < IMAGE_WIDTH) & (py >= 0) & (py < IMAGE_HEIGHT)
         kp[~inside] = np.nan
         out.append(kp)
-    return out, {"up": up.tolist(), "forward": [round(float(v), 4) for v in forward], "camera_distance_mm": round(float(distance), 1), "focal_px": round(float(focal), 1), "subject_span_mm": round(span, 1)}
+    with _quiet():
+        median = np.nanmedian(forward, axis=0)
+    turn = np.degrees(np.unwrap(np.arctan2(forward @ np.cross(up, median), forward @ median)))
+    return out, {"up": up.tolist(), "forward": [round(float(v), 4) for v in median / np.linalg.norm(median)], "turn_deg": round(float(np.ptp(turn)), 1), "camera_distance_mm": round(float(distance), 1), "focal_px": round(float(focal), 1), "subject_span_mm": round(span, 1)}
 
 
 # -- gait events ----------------------------------------------------------------------------------
@@ -317,14 +461,15 @@ def zeni_events(joints: np.ndarray, rate_hz: float, *, up: np.ndarray, forward: 
     direction of progression. Only for walking: [] unless both heels swing at least
     :data:`ZENI_MIN_RANGE_MM` fore and aft of the pelvis and in antiphase (correlation below
     :data:`ZENI_MAX_HEEL_CORRELATION`; in a squat or a lift they move together), or where the
-    markers are not there. Times in s from the first frame."""
+    markers are not there. ``forward``: one unit vector or one per frame (a turning walk).
+    Times in s from the first frame."""
     from scipy.signal import find_peaks
 
     pelvis = _joint_mean(joints, _HIPS)
     t = np.arange(len(joints))
     signals: dict[str, np.ndarray] = {}
     for name in ("RHeel", "LHeel", "RBigToe", "LBigToe"):
-        s = (joints[:, BODY_25.index(name)] - pelvis) @ forward
+        s = np.einsum("fk,fk->f", joints[:, BODY_25.index(name)] - pelvis, np.broadcast_to(forward, pelvis.shape))
         ok = np.isfinite(s)
         if ok.sum() < rate_hz or np.ptp(s[ok]) < ZENI_MIN_RANGE_MM:
             return []
@@ -362,47 +507,105 @@ def count_clipped(x: np.ndarray, rail: tuple[float, float] | None) -> int:
     return count
 
 
-def emg_envelopes(trial: LabTrial, n_frames: int, *, side: str | None, params: dict) -> tuple[np.ndarray, dict]:
-    """(n_frames, 8) envelopes in MUSCLES order, NaN for muscles without a channel; and what was done."""
+EMG_KINDS = ("raw", "rectified", "envelope")
+"""What an EMG channel may hold (``--emg-kind``; default: told apart per channel by :func:`emg_signal_kind`)."""
+ENVELOPE_HF_FRACTION = 0.1
+"""An envelope holds less than this fraction of its power (about its mean) above 20 Hz; raw and
+rectified EMG hold most of it there."""
+RECTIFIED_ASYMMETRY = 1.6
+"""Rectified EMG piles up near its floor: (p99 - median) / (median - p1) above this; raw EMG on an
+offset is symmetric about its median (about 1)."""
+
+
+def emg_signal_kind(x: np.ndarray, rate_hz: float) -> str:
+    """``raw`` (signed, broadband), ``rectified`` (non-negative, broadband) or ``envelope``
+    (non-negative and smooth) for one channel, so that nothing is rectified or smoothed twice.
+
+    Non-negative: at most 1 % of the samples below zero by more than 5 % of the channel's 1-99 %
+    range (zero-phase filters ring slightly below 0). Smooth: less than :data:`ENVELOPE_HF_FRACTION` of the power above 20 Hz
+    (a channel sampled below 100 Hz cannot hold raw EMG: an envelope). A non-negative broadband
+    channel is rectified where it piles up near its floor (:data:`RECTIFIED_ASYMMETRY`), else it is
+    raw EMG on an offset."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size < 8:
+        return "raw"
+    p1, p50, p99 = np.percentile(x, [1, 50, 99])
+    span = max(p99 - p1, 1e-30)
+    if np.mean(x < -0.05 * span) > 0.01:
+        return "raw"
+    if rate_hz < 100:
+        return "envelope"
+    power = np.abs(np.fft.rfft(x - x.mean())) ** 2
+    freq = np.fft.rfftfreq(x.size, 1.0 / rate_hz)
+    if power[freq > 20.0].sum() < ENVELOPE_HF_FRACTION * max(power.sum(), 1e-300):
+        return "envelope"
+    return "rectified" if (p99 - p50) > RECTIFIED_ASYMMETRY * max(p50 - p1, 1e-30) else "raw"
+
+
+def emg_envelopes(trial: LabTrial, n_frames: int, *, side: str | None, params: dict, channels: dict[str, str | None] | None = None,
+                  kind: str | None = None) -> tuple[np.ndarray, dict]:  # fmt: skip
+    """(n_frames, 8) envelopes in MUSCLES order, NaN for muscles without a channel; and what was done.
+
+    ``channels``: the user's map (label -> muscle, or None to leave a channel out;
+    :func:`miakit.importers.emg_channels.parse_channel_map`), before the channel table. ``kind``:
+    what every channel holds (:data:`EMG_KINDS`), else told apart per channel."""
     import xarray as xr
 
-    from miakit.importers.emg_channels import match_channel
-    from miakit.stages.emg import condition_raw, resample
+    from miakit.importers.emg_channels import match_channel, resolve_channel_map
+    from miakit.stages.emg import condition_raw, envelope, resample
 
+    user = resolve_channel_map(channels, list(trial.analogs), trial.path) if channels else {}
     mapped: dict[str, list[str]] = {}
     refused: dict[str, str] = {}
     for label in trial.analogs:
+        if label in user:
+            if user[label] is not None:
+                mapped.setdefault(user[label], []).append(label)
+            continue
         m = match_channel(label, side=side)
         if m.muscle:
             mapped.setdefault(m.muscle, []).append(label)
         elif m.group:  # a muscle of ours without a side: say so
             refused[label] = m.reason
     if not mapped:
+        unnamed = [x for x in trial.analogs if x not in user and "hardware" in match_channel(x).reason]  # EMG1, Sensor 3
         if refused:
             why = "; ".join(f"{k} {v}" for k, v in list(refused.items())[:3])
         else:
-            why = f"none of its {len(trial.analogs)} channels is a biceps, triceps, quadriceps or hamstring (see miakit/importers/emg-channels.yaml)"
-        raise InputError(trial.path, f"no EMG channel maps to a muscle: {why}", field="ANALOG labels")
+            why = f"none of its {len(trial.analogs)} channels is a biceps, triceps, quadriceps or hamstring by name (see miakit/importers/emg-channels.yaml)"
+        hint = f"; name them with --channel LABEL=MUSCLE (e.g. --channel {unnamed[0] if unnamed else 'EMG1'}=RightQuad)"
+        if unnamed:
+            hint += f"; channels named only by the hardware: {', '.join(unnamed[:16])}" + (f" and {len(unnamed) - 16} more" if len(unnamed) > 16 else "")
+        raise InputError(trial.path, f"no EMG channel maps to a muscle: {why}{hint}", field="ANALOG labels")
     rate = trial.analog_rate_hz
     emg = np.full((n_frames, len(MUSCLES)), np.nan)
     clipped: dict[str, int] = {}
+    kinds: dict[str, str] = {}
     log: list[str] = []
+    high = min(params["high_hz"], 0.9 * rate / 2)
     for muscle, labels in mapped.items():
-        raw = np.stack([np.asarray(trial.analogs[lab], dtype=np.float64) for lab in labels], axis=1)
-        for lab, col in zip(labels, raw.T):
-            clipped[lab] = count_clipped(col, trial.analog_rails.get(lab))
-        da = xr.DataArray(raw * trial.emg_scale_to_uv, dims=("time", "channel"), coords={"channel": labels}, attrs={"rate_hz": rate})
-        if trial.emg_is_envelope:
-            env = resample(da, rate_hz=RATE_HZ)
-        else:
-            high = min(params["high_hz"], 0.9 * rate / 2)
-            env = condition_raw(da, low_hz=params["low_hz"], high_hz=high, notch_hz=params["notch_hz"], envelope=params["envelope"], window_s=params["window_s"], cutoff_hz=params["cutoff_hz"], rate_hz=RATE_HZ)
-        log = list(env.attrs["log"])
-        values = np.maximum(env.transpose("time", "channel").values, 0.0)  # the anti-aliasing filter rings slightly below 0 next to bursts
-        n = min(n_frames, values.shape[0])
+        columns = []
+        for lab in labels:
+            x = np.asarray(trial.analogs[lab], dtype=np.float64)
+            clipped[lab] = count_clipped(x, trial.analog_rails.get(lab))
+            kinds[lab] = kind or ("envelope" if trial.emg_is_envelope else emg_signal_kind(x, rate))
+            da = xr.DataArray(x[:, None] * trial.emg_scale_to_uv, dims=("time", "channel"), coords={"channel": [lab]}, attrs={"rate_hz": rate})
+            if kinds[lab] == "raw":
+                env = condition_raw(da, low_hz=params["low_hz"], high_hz=high, notch_hz=params["notch_hz"], envelope=params["envelope"], window_s=params["window_s"], cutoff_hz=params["cutoff_hz"], rate_hz=RATE_HZ)
+            elif kinds[lab] == "rectified":  # band-passed and rectified already: only the envelope
+                env = resample(envelope(np.abs(da), method=params["envelope"], window_s=params["window_s"], cutoff_hz=params["cutoff_hz"]), rate_hz=RATE_HZ)
+            else:  # an envelope already: only put on the grid
+                env = resample(da, rate_hz=RATE_HZ)
+            log = list(env.attrs["log"]) if kinds[lab] == "raw" or not log else log
+            columns.append(np.maximum(env.values[:, 0], 0.0))  # the anti-aliasing filter rings slightly below 0 next to bursts
+        n = min(n_frames, min(len(c) for c in columns))
         with _quiet():
-            emg[:n, MUSCLES.index(muscle)] = np.nanmean(values[:n], axis=1)
-    info = {"channels": {m: mapped[m] for m in MUSCLES if m in mapped}, "refused": refused, "clipped_samples": {k: v for k, v in clipped.items() if v}, "log": log}
+            emg[:n, MUSCLES.index(muscle)] = np.nanmean(np.stack([c[:n] for c in columns], axis=1), axis=1)
+    info = {
+        "channels": {m: mapped[m] for m in MUSCLES if m in mapped}, "emg_kind": kinds, "refused": refused,
+        "channel_map": {k: v for k, v in user.items()}, "units": {lab: trial.analog_units.get(lab, "V") for m in mapped.values() for lab in m}, "clipped_samples": {k: v for k, v in clipped.items() if v}, "log": log,
+    }  # fmt: skip
     return emg, info
 
 
@@ -419,14 +622,43 @@ def trial_joints(trial: LabTrial, *, mapping: Mapping | None = None, max_gap_s: 
     markers = {k: v for k, v in markers.items() if np.isfinite(v).any()}
     if not markers:
         raise InputError(trial.path, "no usable markers", field="POINT", expected="marker trajectories with samples", found="none (all gaps)")
-    used_mapping, _ = choose_mapping(trial, markers, mapping)
+    used_mapping, markers, aliases = choose_mapping(trial, markers, mapping)
+    filled: dict[str, int] = {}
+    if max_gap_s > 0:
+        markers, filled = fill_from_clusters(markers, used_mapping.clusters, trial.marker_rate_hz)
     markers = fill_marker_gaps(markers, trial.marker_rate_hz, max_gap_s)
     n_samples = len(next(iter(markers.values())))
-    return compute_joints(used_mapping, markers, trial.parameters, n_samples), used_mapping, markers, repeated
+    joints = compute_joints(used_mapping, markers, trial.parameters, n_samples)
+    joints.aliases, joints.filled = aliases, filled
+    check_body_size(joints.xyz, trial)
+    return joints, used_mapping, markers, repeated
 
 
-def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: Mapping | None = None, side: str | None = None, exercise: str | None = None, max_gap_s: float = MAX_GAP_S, emg_params: dict) -> TrialResult:
-    """One segment per view of ``trial`` (see the module's docstring)."""
+BODY_SPAN_MM = (250.0, 3000.0)
+"""The joint centres of a person span this much (the largest extent along a lab axis, median over
+frames): a leg, a trunk with an arm, up to a standing adult with the arms raised."""
+
+
+def check_body_size(xyz: np.ndarray, trial: LabTrial) -> None:
+    """Refuse a trial whose joints are not the size of a body: the file's length unit is wrong
+    (metres written as mm, or mm as metres)."""
+    with _quiet():
+        extent = np.nanmedian(np.nanmax(xyz, axis=1) - np.nanmin(xyz, axis=1), axis=0)
+    if not np.isfinite(extent).any():
+        return
+    span = float(np.nanmax(extent))
+    lo, hi = BODY_SPAN_MM
+    if not lo <= span <= hi:
+        raise InputError(
+            trial.path, "the joints are not the size of a body: the file's length unit is wrong", field="marker units",
+            expected=f"joints spanning {lo / 1000:g}-{hi / 1000:g} m, read in the file's unit {trial.marker_units!r}", found=f"{span / 1000:.4g} m",
+        )  # fmt: skip
+
+
+def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: Mapping | None = None, side: str | None = None, exercise: str | None = None, max_gap_s: float = MAX_GAP_S, emg_params: dict,
+                   channels: dict[str, str | None] | None = None, emg_kind: str | None = None) -> TrialResult:  # fmt: skip
+    """One segment per view of ``trial`` (see the module's docstring; ``channels`` and ``emg_kind``:
+    :func:`emg_envelopes`)."""
     where = trial.path
     joints, used_mapping, markers, repeated = trial_joints(trial, mapping=mapping, max_gap_s=max_gap_s)
     joints_found = [j for j in BODY_25 if j in joints.used]
@@ -440,8 +672,8 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
         raise InputError(where, "too short", expected="at least two 10 Hz frames", found=f"{n_samples} marker frames")
     xyz = sample_at(joints.xyz, trial.marker_rate_hz, times)
     up = vertical_axis(joints.xyz, where)
-    forward = facing_direction(markers, used_mapping, joints.xyz, up, where)
-    emg, emg_info = emg_envelopes(trial, n, side=side, params=emg_params)
+    forward = facing_path(markers, used_mapping, joints.xyz, up, trial.marker_rate_hz, where)
+    emg, emg_info = emg_envelopes(trial, n, side=side, params=emg_params, channels=channels, kind=emg_kind)
     present = np.array([m in emg_info["channels"] for m in MUSCLES])
 
     events = [(t, k, s, "file") for t, k, s in trial.events]
@@ -450,8 +682,7 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
     duration = min((n_samples - 1) / trial.marker_rate_hz, times[-1] + 1 / RATE_HZ)  # the segment's span
     events = [e for e in events if 0 <= e[0] <= duration]
 
-    height = trial.parameters.get("Height")
-    projections, camera = project_views(xyz, up=up, forward=forward, views=views, subject_height_mm=height if height and height > 500 else None)
+    projections, camera = project_views(xyz, up=up, forward=sample_at(forward, trial.marker_rate_hz, times), views=views)
     stem = trial.path.stem
     subject = trial.subject or stem
     emg_ok = np.isfinite(emg[:, present]).all(axis=1)
@@ -477,10 +708,14 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
         "mapping_source": used_mapping.source,
         "mapping_sha256": used_mapping.sha256,
         "joints": {j: joints.used[j] for j in BODY_25 if j in joints.used},
+        "marker_aliases": joints.aliases,
+        "rigid_filled_samples": joints.filled,
         "joints_found": len(joints_found),
         "repeated_labels": repeated,
         "camera": camera,
         "events": "file" if trial.events else ("zeni" if events else "none"),
+        "events_clock": trial.events_clock if trial.events else "",
+        "events_outside": int(len(trial.events or []) - sum(1 for e in events if e[3] == "file")),
         **emg_info,
     }
     return TrialResult(segments=segments, events=out_events, views=views, present=present, info=info)
@@ -503,6 +738,8 @@ def load_trials(
     exercise: str | None = None,
     max_gap_s: float = MAX_GAP_S,
     emg_params: dict | None = None,
+    channels: dict[str, str | None] | None = None,
+    emg_kind: str | None = None,
     show_progress: bool = False,
 ):
     """Read every file with ``read(path) -> LabTrial`` and build one contract-2 Dataset.
@@ -530,12 +767,12 @@ def load_trials(
     for path in track([Path(p) for p in paths], "lab trials", enabled=show_progress):
         try:
             trial = read(path)
-            result = trial_segments(trial, views=views, mapping=mapping, side=side, exercise=exercise, max_gap_s=max_gap_s, emg_params=params)
+            result = trial_segments(trial, views=views, mapping=mapping, side=side, exercise=exercise, max_gap_s=max_gap_s, emg_params=params, channels=channels, emg_kind=emg_kind)
         except InputError as exc:
             report.skipped.append((str(path), str(exc).removeprefix(f"{path}: ")))
             last_error = exc
             continue
-        envelopes |= trial.emg_is_envelope
+        envelopes |= "envelope" in result.info["emg_kind"].values()
         for seg in result.segments:  # trials of one name in two folders: the folder tells them apart
             if seg.id in seen:
                 seg.id = f"{path.parent.name}-{seg.id}"
@@ -559,7 +796,7 @@ def load_trials(
             raise last_error
         raise nothing_imported(Path(paths[0]).parent, report)
     parameters = {
-        **params, "views": [list(v) for v in views], "max_gap_s": max_gap_s, "side": side, "rate_hz": RATE_HZ,
+        **params, "views": [list(v) for v in views], "max_gap_s": max_gap_s, "side": side, "rate_hz": RATE_HZ, "channels": channels, "emg_kind": emg_kind,
         "mapping": None if mapping is None else {"source": mapping.source, "sha256": mapping.sha256},
         "min_keypoints": MIN_KEYPOINTS, "pan_window_s": PAN_WINDOW_S, "fill": FILL, "vertical_fov_deg": VERTICAL_FOV_DEG,
     }  # fmt: skip

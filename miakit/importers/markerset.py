@@ -49,6 +49,22 @@ A distance ``D`` is a number (mm) or ``{parameter: NAME, scale: s, add: a}``: ``
 value read from the file's subject parameters (a missing or zero value takes the mapping's stated
 default in ``parameters``). A name in a formula is a joint already computed when it is a BODY_25 name,
 else a marker, matched after :func:`normalize_label`.
+
+Other spellings of one marker set (Motion Analysis Cortex's ``R.ASIS`` for Vicon's ``RASI``) need no
+second copy of the formulas. Three optional keys:
+
+- ``extends: NAME``: start from the shipped mapping ``NAME`` (its parameters, facing and joints);
+  the file's own ``joints`` replace that mapping's entries for those joints, its ``parameters`` add to
+  them.
+- ``aliases: {RASI: [R.ASIS, RASIS], ...}``: where a file lacks a marker, the first of its other
+  labels that the file has stands in for it.
+- ``label_prefixes: [Q_]``: prefixes the set's labels carry (Qualisys' ``Q_WaistRFront``), dropped
+  where what remains is a marker the mapping names.
+
+And one for gaps: ``clusters: [[RASI, LASI, SACR, RPSI, LPSI], ...]``, markers fixed to one rigid
+segment. A marker's gap (up to :data:`miakit.importers.lab.RIGID_MAX_GAP_S`) is filled from the
+others of its cluster seen in the same frames (at least two), moved as they moved since the last
+frame, and until the next, where all were seen (:func:`miakit.importers.lab.fill_from_clusters`).
 """
 
 from __future__ import annotations
@@ -79,6 +95,10 @@ class Mapping:
     joints: dict  # BODY_25 name -> list of {formula: args}
     source: str  # where it came from: "shipped:NAME" or a path
     sha256: str
+    aliases: dict = field(default_factory=dict)  # normalized marker -> normalized labels that stand in for it, in order
+    label_prefixes: tuple = ()  # normalized prefixes the set's labels carry
+    extends: str | None = None  # the shipped mapping it starts from
+    clusters: tuple = ()  # tuples of normalized markers fixed to one rigid segment
 
     def markers(self) -> set[str]:
         """Every (normalized) marker name the mapping mentions."""
@@ -88,6 +108,26 @@ class Mapping:
                 names |= {n for n in _names(alt) if n not in BODY_25}
         return {normalize_label(n) for n in names}
 
+    def relabel(self, markers: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+        """A file's (normalized) markers as this mapping names them: prefixes dropped and aliases
+        standing in (:data:`Mapping.aliases`), and ``{marker: the file's label}`` for each that did."""
+        names = self.markers()
+        out = dict(markers)
+        used: dict[str, str] = {}
+        for label in markers:
+            for prefix in self.label_prefixes:
+                bare = label[len(prefix) :]
+                if label.startswith(prefix) and bare in names and bare not in out:
+                    out[bare] = markers[label]
+                    used[bare] = label
+        for name, others in self.aliases.items():
+            if name not in out:
+                found = next((o for o in others if o in markers), None)
+                if found is not None:
+                    out[name] = markers[found]
+                    used[name] = found
+        return out, used
+
 
 @dataclass
 class JointCentres:
@@ -95,14 +135,17 @@ class JointCentres:
 
     xyz: np.ndarray
     used: dict = field(default_factory=dict)  # joint -> the formula that gave its first frames, as text
+    aliases: dict = field(default_factory=dict)  # marker -> the file's label that stood in for it
+    filled: dict = field(default_factory=dict)  # marker -> samples filled from its rigid cluster
 
 
 def normalize_label(label: str) -> str:
-    """A marker label as mappings match it: no subject prefix (``Subject:LASI``), no spaces, upper case."""
+    """A marker label as mappings match it: no subject prefix (``Subject:LASI``), no spaces, ``_``,
+    ``-`` or ``.`` (``R.ASIS`` is ``RASIS``), upper case."""
     text = str(label).strip()
     if ":" in text:
         text = text.rsplit(":", 1)[1]
-    return re.sub(r"[\s_\-]+", "", text).upper()
+    return re.sub(r"[\s_\-.]+", "", text).upper()
 
 
 def shipped_mappings() -> list[Mapping]:
@@ -117,6 +160,22 @@ def shipped_mappings() -> list[Mapping]:
     return out
 
 
+def _shipped_text(name: str, where: str) -> tuple[str, str]:
+    """The text and source of the shipped mapping called ``name`` (for ``extends``)."""
+    from importlib.resources import files
+
+    from miakit.safe_yaml import load_yaml
+
+    folder = files("miakit.importers") / "markersets"
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.name.endswith((".yaml", ".yml")):
+            text = entry.read_text(encoding="utf-8")
+            doc = load_yaml(text, where=f"shipped:{entry.name}")
+            if isinstance(doc, dict) and doc.get("name", entry.name.rsplit(".", 1)[0]) == name:
+                return text, f"shipped:{entry.name}"
+    raise InputError(where, "extends a mapping miakit does not ship", field="extends", expected="the name of a file in miakit/importers/markersets", found=name)
+
+
 def load_mapping(path: str | Path) -> Mapping:
     """A user's own mapping file (same format as the shipped ones)."""
     from miakit.safe_yaml import read_capped
@@ -125,15 +184,27 @@ def load_mapping(path: str | Path) -> Mapping:
     return _parse(read_capped(path), str(path))
 
 
-def _parse(text: str | bytes, where: str) -> Mapping:
+def _parse(text: str | bytes, where: str, _seen: tuple = ()) -> Mapping:
     import hashlib
 
     from miakit.safe_yaml import load_yaml
 
     doc = load_yaml(text, where=where)
-    if not isinstance(doc, dict) or not isinstance(doc.get("joints"), dict):
+    base = None
+    if isinstance(doc, dict) and doc.get("extends") is not None:
+        name = str(doc["extends"])
+        if name in _seen:
+            raise InputError(where, "mappings extend each other in a circle", field="extends", found=" -> ".join((*_seen, name)))
+        base = _parse(*_shipped_text(name, where), _seen=(*_seen, name))
+    if not isinstance(doc, dict) or not isinstance(doc.get("joints", {} if base else None), dict):
         raise InputError(where, "not a marker-set mapping", field="joints", expected="a mapping of BODY_25 joint -> formulas", found=type(doc).__name__)
     joints: dict[str, list] = {}
+    own = doc.get("joints") or {}
+    if base is not None:  # the base's joints, in its order, each replaced where the file gives it
+        joints = {j: own.get(j, alts) for j, alts in base.joints.items()}
+        own = {j: a for j, a in own.items() if j not in base.joints}
+        doc = {**doc, "joints": {**joints, **own}}
+        joints = {}
     for joint, alternatives in doc["joints"].items():
         if joint not in BODY_25:
             raise InputError(where, "unknown joint", field=f"joints.{joint}", expected="a BODY_25 name", found=joint)
@@ -145,14 +216,26 @@ def _parse(text: str | bytes, where: str) -> Mapping:
                 if name in BODY_25 and name not in joints:
                     raise InputError(where, "a joint used before it is defined", field=f"joints.{joint}", expected="joints listed earlier", found=name)
         joints[joint] = alternatives
+    aliases = {normalize_label(k): [normalize_label(x) for x in (v if isinstance(v, list) else [v])] for k, v in (doc.get("aliases") or {}).items()}
+    if not isinstance(doc.get("clusters") or [], list) or not all(isinstance(c, list) for c in doc.get("clusters") or []):
+        raise InputError(where, "not a marker-set mapping", field="clusters", expected="a list of lists of markers", found=doc.get("clusters"))
+    if not isinstance(doc.get("aliases") or {}, dict) or not isinstance(doc.get("label_prefixes") or [], list):
+        raise InputError(where, "not a marker-set mapping", field="aliases", expected="aliases: {MARKER: [labels]}, label_prefixes: [prefixes]", found=doc.get("aliases"))
+    digest = hashlib.sha256(text if isinstance(text, bytes) else text.encode())
+    if base is not None:
+        digest.update(base.sha256.encode())
     return Mapping(
         name=str(doc.get("name", Path(where).stem)),
         description=str(doc.get("description", "")),
-        parameters=dict(doc.get("parameters") or {}),
-        facing=dict(doc.get("facing") or {}),
+        parameters={**(base.parameters if base else {}), **dict(doc.get("parameters") or {})},
+        facing=dict(doc.get("facing") or (base.facing if base else {})),
         joints=joints,
         source=where,
-        sha256=hashlib.sha256(text if isinstance(text, bytes) else text.encode()).hexdigest(),
+        sha256=digest.hexdigest(),
+        aliases={**(base.aliases if base else {}), **aliases},
+        label_prefixes=tuple(normalize_label(x) for x in (doc.get("label_prefixes") or [])) + (base.label_prefixes if base else ()),
+        extends=base.name if base else None,
+        clusters=(base.clusters if base else ()) + tuple(tuple(normalize_label(x) for x in c) for c in (doc.get("clusters") or [])),
     )
 
 
@@ -307,3 +390,18 @@ def harrington(rasi: np.ndarray, lasi: np.ndarray, back: np.ndarray, *, side: st
     pd = np.linalg.norm(fwd, axis=-1, keepdims=True)
     sign = 1.0 if side == "right" else -1.0
     return origin + (-0.24 * pd - 9.9) * x + (-0.30 * pw - 10.9) * y + sign * (0.33 * pw + 7.3) * z
+
+
+def missing_markers(mapping: Mapping, markers: dict[str, np.ndarray], limit: int = 8) -> list[str]:
+    """The markers a mapping would need for the joints it cannot compute from ``markers``: for each
+    such joint, those of its first alternative that are not there (at most ``limit`` names)."""
+    done = set(resolvable(mapping, markers))
+    out: list[str] = []
+    for joint, alternatives in mapping.joints.items():
+        if joint in done:
+            continue
+        for name in _names(alternatives[0]):
+            key = normalize_label(name)
+            if name not in BODY_25 and key not in markers and key not in out:
+                out.append(key)
+    return out[:limit]

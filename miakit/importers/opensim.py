@@ -5,9 +5,9 @@
   one row per frame; an empty field is a gap. Units mm, cm or m.
 - ``.sto`` / ``.mot`` (OpenSim storage): header lines up to ``endheader``, then a tab-separated table
   whose first column is ``time`` (s). Its columns are EMG channels, named as in a C3D file. Values
-  are volts unless the header says ``units=mV`` or ``units=uV``. A table with no negative value holds
-  envelopes already (they are only put on the 10 Hz grid); else it is raw EMG, conditioned like a
-  C3D file's. The time column must rise by a constant step.
+  are volts unless the header says ``units=mV`` or ``units=uV``. Raw EMG, rectified EMG or
+  envelopes: told apart per column as for a C3D file (:func:`miakit.importers.lab.emg_signal_kind`).
+  The time column must rise by a constant step (within the rounding of its printed digits).
 - Pairing: the EMG of ``TRIAL.trc`` is the first of ``TRIAL.sto``, ``TRIAL.mot``, ``TRIAL_emg.sto``,
   ``TRIAL_emg.mot`` beside it (or the file given with ``--emg`` when one trial is imported).
   Both files' time columns are on one clock: EMG samples before the first marker frame are
@@ -36,6 +36,11 @@ _VOLTS = {"v": 1.0, "mv": 1e-3, "uv": 1e-6}
 
 def read_trc(path: str | Path) -> tuple[dict[str, np.ndarray], float, float]:
     """Markers (label -> (frames, 3) mm, NaN gaps), the rate and the first frame's time of a ``.trc`` file."""
+    return _read_trc(path)[:3]
+
+
+def _read_trc(path: str | Path) -> tuple[dict[str, np.ndarray], float, float, str]:
+    """:func:`read_trc`, and the length unit the file states."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -69,7 +74,7 @@ def read_trc(path: str | Path) -> tuple[dict[str, np.ndarray], float, float]:
     if not rows or not names:
         raise InputError(path, "no usable markers", field="markers", expected="marker names and rows", found=f"{len(names)} names, {len(rows)} rows")
     data = np.array(rows, dtype=np.float64) * scale
-    return {name: data[:, 3 * i : 3 * i + 3] for i, name in enumerate(names)}, rate, float(t0 or 0.0)
+    return {name: data[:, 3 * i : 3 * i + 3] for i, name in enumerate(names)}, rate, float(t0 or 0.0), header.get("Units", "mm")
 
 
 def read_sto(path: str | Path) -> tuple[dict[str, np.ndarray], float, float, float]:
@@ -94,10 +99,15 @@ def read_sto(path: str | Path) -> tuple[dict[str, np.ndarray], float, float, flo
         raise InputError(path, "not a table of numbers", field="rows") from None
     if table.ndim != 2 or table.shape[0] < 2 or table.shape[1] != len(columns):
         raise InputError(path, "wrong table shape", expected=f"rows of {len(columns)} numbers", found=table.shape)
-    step = np.diff(table[:, 0])
-    if np.any(step <= 0) or np.ptp(step) > 1e-3 * np.mean(step):
+    time = table[:, 0]
+    step = np.diff(time)
+    k = np.arange(len(time))
+    slope, start = np.polyfit(k, time, 1)  # printed times are rounded (1500 Hz to 6 decimals): fit the grid
+    if np.any(step <= 0) or np.abs(time - (start + slope * k)).max() > 0.25 * slope:
         raise InputError(path, "time does not rise by a constant step", field="time", found=(float(step.min()), float(step.max())))
-    return {c: table[:, i] for i, c in enumerate(columns) if i}, 1.0 / float(np.mean(step)), _VOLTS.get(units.replace("µ", "u"), 1.0), float(table[0, 0])
+    rate = 1.0 / slope
+    rate = float(round(rate)) if abs(rate - round(rate)) < 1e-6 * rate else float(rate)
+    return {c: table[:, i] for i, c in enumerate(columns) if i}, rate, _VOLTS.get(units.replace("µ", "u"), 1.0), float(time[0])
 
 
 def find_emg_file(trc: Path) -> Path | None:
@@ -111,20 +121,20 @@ def find_emg_file(trc: Path) -> Path | None:
 def read_trial(path: str | Path, emg: str | Path | None = None) -> LabTrial:
     """A ``.trc`` file and its EMG file as a :class:`~miakit.importers.lab.LabTrial`."""
     path = Path(path)
-    markers, rate, t0 = read_trc(path)
+    markers, rate, t0, units = _read_trc(path)
     emg_path = Path(emg) if emg else find_emg_file(path)
     if emg_path is None:
         raise InputError(path, "no EMG file beside it", expected=" or ".join(path.stem + s for s in EMG_SUFFIXES), found="none")
     analogs, analog_rate, to_volts, e0 = read_sto(emg_path)
+    units_emg = {1.0: "V", 1e-3: "mV", 1e-6: "uV"}[to_volts]
     shift = int(round((e0 - t0) * analog_rate))  # EMG samples before (<0) or after (>0) the first marker frame
     if shift < 0:
         analogs = {k: v[-shift:] for k, v in analogs.items()}
     elif shift > 0:
         analogs = {k: np.concatenate([np.full(shift, np.nan), v]) for k, v in analogs.items()}
-    envelope = all(np.nanmin(v) >= 0 for v in analogs.values())
     return LabTrial(
         path=path, markers=markers, marker_rate_hz=rate, analogs={k: v * to_volts for k, v in analogs.items()},
-        analog_rate_hz=analog_rate, emg_is_envelope=envelope, emg_scale_to_uv=1e6,
+        analog_rate_hz=analog_rate, emg_scale_to_uv=1e6, marker_units=units, analog_units={k: units_emg for k in analogs},
     )  # fmt: skip
 
 

@@ -22,6 +22,19 @@ CASES = {
     "RT VASTUS LAT.": "RightQuad", "LT RECTUS FEM.": "LeftQuad", "RT BICEPS FEM.": "RightHamstring",
     "LT SEMITEND.": "LeftHamstring", "RT BICEPS BR.": "RightBicep", "LT TRICEPS BR.": "LeftTricep",
     "R Vastus Lateralis: EMG 1": "RightQuad", "EMG 3 (L BICEPS FEMORIS)": "LeftHamstring",
+    # Noraxon MR3 more; BTS and Cometa (Italian names, Dx / Sx); Motion Lab Systems
+    "RT VASTUS MED.": "RightQuad", "LT SEMIMEMB.": "LeftHamstring", "Vastus Lateralis Dx": "RightQuad",
+    "RF DX": "RightQuad", "Bicipite Femorale Sx": "LeftHamstring", "Semitendinoso Dx": "RightHamstring",
+    "R MED HAMS": "RightHamstring", "L LAT HAMS": "LeftHamstring", "L VAST LAT": "LeftQuad", "R_MH": "RightHamstring",
+    # Vicon Clinical Manager's muscle codes, glued to a side letter
+    "RRECFEM": "RightQuad", "LVASLAT": "LeftQuad", "RVASMEDOBL": "RightQuad", "LVASINT": "LeftQuad",
+    "RSEMITE": "RightHamstring", "LSEMIME": "LeftHamstring", "RBICFEM": "RightHamstring", "LHAMSTR": "LeftHamstring",
+    "RMEDHAM": "RightHamstring", "LLATHAM": "LeftHamstring",
+    # OpenSim muscle names (gait2392 and Rajagopal 2016; arm26), as .sto / .mot columns
+    "vas_lat_r": "RightQuad", "rect_fem_l": "LeftQuad", "vas_med_r": "RightQuad", "vas_int_l": "LeftQuad",
+    "recfem_r": "RightQuad", "vasmed_l": "LeftQuad", "vaslat_r": "RightQuad", "bifemlh_r": "RightHamstring",
+    "bifemsh_l": "LeftHamstring", "bflh_r": "RightHamstring", "bfsh_l": "LeftHamstring", "semiten_r": "RightHamstring",
+    "semimem_l": "LeftHamstring", "BIClong_r": "RightBicep", "TRIlong_l": "LeftTricep", "TRIlat_r": "RightTricep",
 }  # fmt: skip
 
 
@@ -36,6 +49,11 @@ def test_a_label_without_a_side_takes_the_given_side_or_says_why():
     assert match_channel("Biceps.EMG4", side="right").muscle == "RightBicep"
     assert match_channel("Triceps.EMG5", side="left").muscle == "LeftTricep"
     assert match_channel("Vastus Medialis", side="left").muscle == "LeftQuad"
+
+
+@pytest.mark.parametrize("label", ["Trigno sensor 3: EMG 3", "Avanti 2.EMG 2", "Cometa EMG 4", "Voltage.EMG7", "Sensor 12.EMG12"])
+def test_hardware_only_labels_name_no_muscle(label):
+    assert "hardware" in match_channel(label, side="right").reason  # listed for --channel when nothing maps
 
 
 @pytest.mark.parametrize("label", ["Voltage.RTA", "Voltage.RGAS", "Voltage.15", "Sensor 12.EMG12", "Triceps surae R", "Rectus abdominis L", "Delt_ant.EMG1", "Force.Fx1"])

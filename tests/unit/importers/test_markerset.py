@@ -23,9 +23,33 @@ def test_labels_are_normalized():
 
 def test_shipped_mappings_load():
     names = [m.name for m in shipped_mappings()]
-    assert "plug-in-gait" in names and "isb-anatomical" in names
+    assert {"plug-in-gait", "isb-anatomical", "helen-hayes", "opensim-rajagopal", "qualisys-sports"} <= set(names)
     pig = next(m for m in shipped_mappings() if m.name == "plug-in-gait")
     assert {"RASI", "LASI", "SACR", "RKNE", "RANK", "RTHI"} <= pig.markers()
+    hh = next(m for m in shipped_mappings() if m.name == "helen-hayes")
+    assert hh.extends == "plug-in-gait" and list(hh.joints) == list(pig.joints) and hh.joints["RKnee"] == pig.joints["RKnee"]
+    assert hh.aliases["RASI"][0] == "RASIS" and hh.joints["RShoulder"] != pig.joints["RShoulder"]  # its own shoulder (no thorax markers)
+    assert all(m.description for m in shipped_mappings())
+
+
+def test_normalized_labels_of_other_systems():
+    assert normalize_label("R.Knee.Lat") == "RKNEELAT" and normalize_label("V.Sacral") == "VSACRAL"
+    assert normalize_label("Q_WaistRFront") == "QWAISTRFRONT"
+
+
+def test_a_users_mapping_may_extend_a_shipped_one_with_aliases(shared_data, tmp_path):
+    """A lab's own spelling of Plug-in Gait: ``extends`` and ``aliases`` only, the formulas shipped."""
+    mapping = load_mapping(_write(tmp_path / "ours.yaml", "name: ours\nextends: plug-in-gait\naliases: {RKNE: [KNEE_RIGHT], LKNE: [Knee Left]}\n"))
+    trial = read_c3d(shared_data / "mocap" / "gaitalytics-walk.c3d")
+    reference, _, _, _ = trial_joints(trial)
+    trial.markers["KNEE_RIGHT"] = trial.markers.pop("RKNE")
+    trial.markers["Knee Left"] = trial.markers.pop("LKNE")
+    joints, used, _, _ = trial_joints(trial, mapping=mapping)
+    assert used.name == "ours" and joints.aliases == {"RKNE": "KNEERIGHT", "LKNE": "KNEELEFT"}
+    np.testing.assert_allclose(joints.xyz, reference.xyz, atol=1e-9)
+    with pytest.raises(InputError, match="extends a mapping miakit does not ship") as err:
+        load_mapping(_write(tmp_path / "bad.yaml", "extends: no-such-set\n"))
+    assert "\n" not in str(err.value)
 
 
 def _write(path: Path, text: str) -> Path:

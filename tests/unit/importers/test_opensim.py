@@ -75,9 +75,8 @@ def test_trc_import_matches_the_c3d_import(walk, shared_data, tmp_path):
 
 def test_envelopes_in_the_sto_are_only_resampled(walk, shared_data, tmp_path):
     trc = _export(walk, tmp_path / "env", envelopes=True)
-    trial = read_trial(trc)
-    assert trial.emg_is_envelope
     ds, _ = load_trials([trc], read_trial, pipeline="import-trc", views=parse_views("front"))
+    assert set(provenance_of(ds)["trials"][0]["emg_kind"].values()) == {"envelope"}  # told apart from raw and rectified EMG
     ref, _ = load_trials([shared_data / "mocap" / "gaitalytics-walk.c3d"], read_c3d, pipeline="import-c3d", views=parse_views("front"))
     assert ds.attrs["emg_units"].startswith("microvolts (envelopes")
     assert np.allclose(ds["emg"].values, ref["emg"].values, rtol=1e-3, atol=1.0, equal_nan=True)
