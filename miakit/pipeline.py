@@ -30,7 +30,6 @@ from miakit.contracts.dataset import SCHEMA, UNKNOWN_EXERCISE
 from miakit.contracts.session import SessionMeta, find_sessions, validate_session
 from miakit.errors import InputError, MiakitError, PipelineError, SessionError
 from miakit.layout import BODY_25, MUSCLES
-from miakit.resources import shipped_folder
 from miakit.segments import Segment, assemble
 from miakit.stages.quality import QualityReport
 
@@ -72,6 +71,8 @@ class PipelineSpec(BaseModel):
 
 def pipeline_search_path() -> list[Path]:
     """Folders searched for a pipeline name: $MIAKIT_PIPELINES, ./pipelines, miakit's own pipelines/."""
+    from miakit.resources import shipped_folder
+
     paths = [Path(p) for p in os.environ.get("MIAKIT_PIPELINES", "").split(os.pathsep) if p]
     return paths + [Path.cwd() / "pipelines", shipped_folder("pipelines")]
 
