@@ -21,7 +21,7 @@ def open_dataset(name_or_path, *, catalog=None, validate: bool = True, deep: boo
 
 
 def open_catalog(path=None):
-    """Open a ``catalog.yaml`` (default: $MIAKIT_CATALOG, else ./catalog.yaml)."""
+    """Open a ``catalog.yaml`` (default: $MIAKIT_CATALOG, else ~/.local/share/miakit/catalog.yaml)."""
     from miakit.catalog import open_catalog as _open
 
     return _open(path)

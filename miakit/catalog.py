@@ -16,6 +16,11 @@ intake-xarray (driver ``zarr``) where a user has them::
 
 ``{{ CATALOG_DIR }}`` is the folder holding the catalog file, so a catalog and its stores can move
 together.
+
+The default catalog is the user's own file (:func:`default_catalog_path`): ``$MIAKIT_CATALOG``, else
+``miakit/catalog.yaml`` in the user's data folder (``$XDG_DATA_HOME``, else ``~/.local/share``).
+Never a file in the working folder: the ``catalog.yaml`` tracked at the top of the repository is an
+example, written only where a command names it (``--catalog catalog.yaml``).
 """
 
 from __future__ import annotations
@@ -25,17 +30,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from miakit.errors import CatalogError
 
 CATALOG_DIR = "{{ CATALOG_DIR }}"
-DEFAULT_CATALOG = "catalog.yaml"
+DEFAULT_CATALOG_HELP = "$MIAKIT_CATALOG, else ~/.local/share/miakit/catalog.yaml"
+"""What every ``--catalog`` option says of its default (:func:`default_catalog_path`)."""
 
 
 def default_catalog_path() -> Path:
-    """$MIAKIT_CATALOG if set, else ``catalog.yaml`` in the current folder."""
-    return Path(os.environ.get("MIAKIT_CATALOG", DEFAULT_CATALOG))
+    """$MIAKIT_CATALOG if set, else ``miakit/catalog.yaml`` in the user's data folder:
+    ``$XDG_DATA_HOME``, else ``~/.local/share`` (the folder is made on the first write)."""
+    if os.environ.get("MIAKIT_CATALOG"):
+        return Path(os.environ["MIAKIT_CATALOG"])
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "miakit" / "catalog.yaml"
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,8 @@ def add_entry(
     the file is replaced atomically (a temporary file, then ``os.replace``): processes registering
     at the same time keep every entry, and a reader never sees half a file.
     """
+    import yaml
+
     from miakit.store import store_lock
 
     catalog_path = Path(catalog_path)

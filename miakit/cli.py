@@ -15,6 +15,7 @@ from typing import List, Literal, Optional
 import typer
 
 from miakit import __version__
+from miakit.catalog import DEFAULT_CATALOG_HELP
 
 app = typer.Typer(
     name="miakit",
@@ -84,7 +85,7 @@ def build_dataset_cmd(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of an existing dask.distributed scheduler (tcp://host:port)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan (sessions, stages, what is already built) and stop."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when the store is up to date."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog to register the store in [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help=f"Catalog to register the store in [default: {DEFAULT_CATALOG_HELP}]."),
     name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
     decoder_plugin: Optional[List[str]] = typer.Option(
         None, "--decoder-plugin", metavar="MODULE:FUNCTION",
@@ -113,19 +114,20 @@ def build_dataset_cmd(
     if dry_run:
         print_build_plan(plan_build(sessions_dir, out, pipeline=pipeline, progress=True))
         return
-    check_writable(catalog or default_catalog_path())
+    catalog = check_writable(catalog or default_catalog_path())
     result = build_dataset(sessions_dir, out, pipeline=pipeline, workers=workers, scheduler=scheduler, force=force)
     print_build_summary(result)
     name = name or Path(str(out).rstrip("/")).stem
     ds = open_store(out)
-    add_entry(catalog or default_catalog_path(), name, out, description=f"built from {sessions_dir} by pipeline {result.pipeline or pipeline}", metadata=dataset_metadata(ds))
+    add_entry(catalog, name, out, description=f"built from {sessions_dir} by pipeline {result.pipeline or pipeline}", metadata=dataset_metadata(ds))
+    typer.echo(f"registered as {name} in {catalog}")
     typer.echo(str(out))
 
 
 @app.command()
 def info(
     dataset: str = typer.Argument(..., help="Catalog name or store path."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
 ) -> None:
     """Describe a dataset: sizes, subjects, exercises, valid frames, provenance.
 
@@ -157,7 +159,7 @@ def train(
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a config field, key=value (repeatable), e.g. --set lr=1e-3."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.pt exactly where it stopped."),
     init: Optional[Path] = typer.Option(None, "--init", help="Start from this checkpoint's weights (fine-tuning; a fresh optimizer). Same model, features and keypoints, e.g. --init runs/t1/checkpoint.pt --set lr=3e-4."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
 ) -> None:
     """Train a model on a dataset's in-distribution training split.
 
@@ -190,7 +192,7 @@ def bench(
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for report.md, CSV tables and PNG plots."),
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A trained transformer checkpoint; trained afresh if omitted."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a training config field, key=value (repeatable)."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
 ) -> None:
     """In-distribution benchmark: Random, Nearest Neighbour and the paper's Transformer, RMSE per exercise.
 
@@ -261,7 +263,7 @@ def demo(
     subjects: int = typer.Option(3, "--subjects", min=1, help="Synthetic subjects."),
     duration: float = typer.Option(30.0, "--duration", min=5.0, help="Seconds per exercise."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog to register the dataset in [default: $MIAKIT_CATALOG or ./catalog.yaml]."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help=f"Catalog to register the dataset in [default: {DEFAULT_CATALOG_HELP}]."),
     max_train_s: float = typer.Option(0.0, "--max-train-s", min=0.0, help="Cap each model's training time, seconds (0: none; a cut run says so)."),
 ) -> None:
     """Synthesize sessions, build a dataset, train the paper's Transformer and the miakit model a

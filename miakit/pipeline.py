@@ -83,8 +83,10 @@ class PipelineSpec(BaseModel):
 
 def pipeline_search_path() -> list[Path]:
     """Folders searched for a pipeline name: $MIAKIT_PIPELINES, ./pipelines, miakit's own pipelines/."""
+    from miakit.resources import shipped_folder
+
     paths = [Path(p) for p in os.environ.get("MIAKIT_PIPELINES", "").split(os.pathsep) if p]
-    return paths + [Path.cwd() / "pipelines", Path(__file__).resolve().parents[1] / "pipelines"]
+    return paths + [Path.cwd() / "pipelines", shipped_folder("pipelines")]
 
 
 def load_pipeline(name_or_path: str | Path = "mia") -> PipelineSpec:

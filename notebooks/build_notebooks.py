@@ -4,7 +4,8 @@ Run ``python notebooks/build_notebooks.py`` after editing a cell here; edit the 
 the .ipynb files, so the two stay the same. Each notebook reads its inputs from environment
 variables with defaults to the demo (``miakit demo`` builds it):
 
-- ``MIAKIT_CATALOG``: the catalog file (default ./catalog.yaml, else ../catalog.yaml);
+- ``MIAKIT_CATALOG``: the catalog file (default the user's, ~/.local/share/miakit/catalog.yaml, where
+  ``miakit demo`` registers its dataset);
 - ``MIAKIT_NB_DATASET``: the dataset's catalog name or store path (default ``demo``);
 - ``MIAKIT_NB_SESSION``: a session folder, or a folder of sessions (the first with a sync event
   is used; default the demo's sessions);
@@ -26,12 +27,10 @@ from pathlib import Path
 from IPython.display import display
 
 import miakit
+from miakit.catalog import default_catalog_path
 from miakit.contracts.dataset import provenance_of
 
-def _first_existing(*paths):
-    return next((str(p) for p in map(Path, paths) if p.exists()), str(paths[0]))
-
-CATALOG = os.environ.get("MIAKIT_CATALOG") or _first_existing("catalog.yaml", "../catalog.yaml")
+CATALOG = default_catalog_path()  # $MIAKIT_CATALOG, else ~/.local/share/miakit/catalog.yaml
 DATASET = os.environ.get("MIAKIT_NB_DATASET", "demo")
 print(f"catalog: {CATALOG}, dataset: {DATASET}")"""
 

@@ -13,18 +13,13 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _lock_dir(tmp_path_factory):
-    """Build locks of the test run in its own folder, not the user's ~/.cache/miakit/locks (the
-    subprocesses the tests start inherit it)."""
-    import os
-
-    before = os.environ.get("MIAKIT_LOCK_DIR")
-    os.environ["MIAKIT_LOCK_DIR"] = str(tmp_path_factory.mktemp("locks"))
-    yield
-    if before is None:
-        os.environ.pop("MIAKIT_LOCK_DIR", None)
-    else:
-        os.environ["MIAKIT_LOCK_DIR"] = before
+def _user_files(tmp_path_factory):
+    """The test run's own lock folder and default catalog, not the user's ~/.cache/miakit/locks
+    and ~/.local/share/miakit/catalog.yaml (the subprocesses the tests start inherit them)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MIAKIT_LOCK_DIR", str(tmp_path_factory.mktemp("locks")))
+        env.setenv("MIAKIT_CATALOG", str(tmp_path_factory.mktemp("catalog") / "catalog.yaml"))
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -153,8 +153,10 @@ def _check_uuid(value: str) -> str:
 
 def profile_search_path() -> list[Path]:
     """Folders searched for a profile name: $MIAKIT_RECORDERS, ./recorders, miakit's own recorders/."""
+    from miakit.resources import shipped_folder
+
     paths = [Path(p) for p in os.environ.get("MIAKIT_RECORDERS", "").split(os.pathsep) if p]
-    paths += [Path.cwd() / "recorders", Path(__file__).resolve().parents[2] / "recorders"]
+    paths += [Path.cwd() / "recorders", shipped_folder("recorders")]
     return paths
 
 
@@ -173,7 +175,7 @@ def find_profile_file(name_or_path: str | Path) -> Path:
     found = [folder / f"{name_or_path}{suffix}" for folder in profile_search_path() for suffix in (".yaml", ".yml")]
     found = [p for p in found if p.is_file()]
     if found:
-        builtin = Path(__file__).resolve().parents[2] / "recorders"
+        builtin = profile_search_path()[-1].resolve()
         if found[0].parent.resolve() != builtin and any(p.parent.resolve() == builtin for p in found[1:]):
             import sys
 

@@ -21,7 +21,7 @@ def mia_release_cmd(
     directory: Path = typer.Argument(..., help="The release: the folder holding train/ and val/ (MIADatasetOfficial)."),
     out: Path = typer.Option(..., "--out", help="The Zarr store to write (STORE.zarr)."),
     with_verts: bool = typer.Option(False, "--with-verts", help="Also check each clip's verts.npy header (never stored)."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file [default: none: the store is not registered]."),
     name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
@@ -47,7 +47,7 @@ def uci_emg_cmd(
     envelope: Literal["rms", "lowpass"] = typer.Option("rms", "--envelope", help="Envelope."),
     window_s: float = typer.Option(0.1, "--window-s", help="RMS window."),
     cutoff_hz: float = typer.Option(5.0, "--cutoff-hz", help="Low-pass envelope cut-off."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file [default: none: the store is not registered]."),
     name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
@@ -101,7 +101,7 @@ def c3d_cmd(
     emg_kind: Optional[str] = typer.Option(None, "--emg-kind", help=_EMG_KIND_HELP),
     exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise id of every trial [default: the file's name]."),
     max_gap_s: float = typer.Option(0.2, "--max-gap-s", help="Fill marker gaps up to this long by straight lines (pelvis, head, thorax and foot markers up to 1 s from their segment's other markers); longer ones stay missing; 0 fills none."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file [default: none: the store is not registered]."),
     name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
@@ -134,7 +134,7 @@ def trc_cmd(
     emg_kind: Optional[str] = typer.Option(None, "--emg-kind", help=_EMG_KIND_HELP),
     exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise id of every trial [default: the file's name]."),
     max_gap_s: float = typer.Option(0.2, "--max-gap-s", help="Fill marker gaps up to this long."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file [default: none: the store is not registered]."),
     name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:

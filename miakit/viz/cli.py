@@ -9,6 +9,8 @@ from typing import Optional
 
 import typer
 
+from miakit.catalog import DEFAULT_CATALOG_HELP
+
 plot_app = typer.Typer(
     help="Plots of every stage, saved to --out (PNG; SVG or PDF by the file's suffix). Example: miakit plot dataset-summary demo --out summary.png",
     no_args_is_help=True,
@@ -16,7 +18,7 @@ plot_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_CATALOG = typer.Option(None, "--catalog", help="Catalog file [default: $MIAKIT_CATALOG or ./catalog.yaml].")
+_CATALOG = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}].")
 _OUT_PNG = typer.Option(..., "--out", help="The image to write, FILE.png.")
 
 

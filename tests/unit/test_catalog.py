@@ -1,12 +1,18 @@
-"""catalog.yaml: written by miakit, read by miakit without intake, and by intake 2 itself."""
+"""catalog.yaml: written by miakit, read by miakit without intake, and by intake 2 itself. The
+default one is the user's file; the repository's is an example nothing rewrites."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
 import miakit
-from miakit.catalog import add_entry, dataset_metadata, open_catalog
+from miakit.catalog import add_entry, dataset_metadata, default_catalog_path, open_catalog
 from miakit.errors import CatalogError
 from miakit.pipeline import build_dataset
 
@@ -72,9 +78,41 @@ def test_catalog_errors(tmp_path, built):
         open_catalog(tmp_path / "bad.yaml")
 
 
-def test_repository_catalog_is_valid():
-    from pathlib import Path
+REPO = Path(__file__).resolve().parents[2]
 
+
+def test_repository_catalog_is_valid():
     cat = open_catalog(Path(__file__).resolve().parents[2] / "catalog.yaml")
     assert "demo" in cat
     assert cat["demo"].args["urlpath"].startswith("{{ CATALOG_DIR }}/")
+
+
+def test_the_default_catalog_is_the_users_file(monkeypatch, tmp_path):
+    monkeypatch.delenv("MIAKIT_CATALOG")  # set for the test run by conftest.py
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_catalog_path() == tmp_path / "home" / ".local" / "share" / "miakit" / "catalog.yaml"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert default_catalog_path() == tmp_path / "data" / "miakit" / "catalog.yaml"
+    monkeypatch.setenv("MIAKIT_CATALOG", str(tmp_path / "mine.yaml"))
+    assert default_catalog_path() == tmp_path / "mine.yaml"
+
+
+def test_a_build_in_the_clone_leaves_the_clone_as_it_was(session_factory, tmp_path):
+    """Run from the repository's root, build-dataset registers in the user's catalog, not in the
+    tracked catalog.yaml, and leaves no lock or temporary file beside the store or the catalog."""
+    session_factory("a")
+    tracked, listing = (REPO / "catalog.yaml").read_bytes(), sorted(os.listdir(REPO))
+    env = {k: v for k, v in os.environ.items() if k not in ("MIAKIT_CATALOG", "XDG_DATA_HOME")}
+    env["HOME"] = str(tmp_path / "home")
+    store = tmp_path / "out" / "mine.zarr"
+    proc = subprocess.run(
+        [sys.executable, "-m", "miakit.cli", "build-dataset", str(tmp_path / "sessions"), "--out", str(store)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    user = tmp_path / "home" / ".local" / "share" / "miakit" / "catalog.yaml"
+    assert f"registered as mine in {user}" in proc.stdout
+    assert open_catalog(user)["mine"].urlpath == store.resolve().as_posix()
+    assert (REPO / "catalog.yaml").read_bytes() == tracked and sorted(os.listdir(REPO)) == listing
+    assert os.listdir(store.parent) == ["mine.zarr"] and os.listdir(user.parent) == ["catalog.yaml"]
