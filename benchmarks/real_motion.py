@@ -155,7 +155,7 @@ def main() -> None:
         print(f"  imitation: median r of the model against (a) over the units {imitation(real, preds, reference):+.2f}")
         for _, u in units[units["view"].isin(default)].iterrows():
             print(f"    {u['segment']:28s} {u['muscle']:15s} r {u['r']:+.2f}  other side {u['r_other_side']:+.2f}  lag {u['lag_s']:+.1f} s")
-        q = cycles[[("Quad" in m) for m in cycles["muscle"]] & cycles["view"].isin(default)]
+        q = cycles[np.array(["Quad" in m for m in cycles["muscle"]]) & cycles["view"].isin(default).to_numpy()]
         print("  quad peaks (predicted/measured %):", [f"{a:.0f}/{b:.0f}" for a, b in zip(q["predicted_peak_pct"], q["measured_peak_pct"])])
 
 
