@@ -163,7 +163,9 @@ def score_segments(ds, checkpoint, *, segments=None, predictions: dict | None = 
     """(units, cycles, predictions) for ``segments`` (indices; default all) of ``ds``.
 
     ``predictions`` (segment index -> (frames, checkpoint muscles)) skips the model for those
-    segments (tests give known series); the others are predicted with ``checkpoint``."""
+    segments (tests give known series); the others are predicted with ``checkpoint``, a trial
+    shorter than its window (a walk across the force plates is often 2 s) as one window of its own
+    length, as ``miakit predict`` does with a short clip."""
     import pandas as pd
 
     from miakit.learn.predict import load, predict_segment
@@ -187,7 +189,7 @@ def score_segments(ds, checkpoint, *, segments=None, predictions: dict | None = 
     units, cycles = [], []
     for s in segments:
         if s not in predictions:
-            predictions[s] = predict_segment(ckpt, ds, s, stride=stride)
+            predictions[s] = predict_segment(ckpt, ds, s, stride=stride, min_window=1)  # a trial shorter than the window gets a window of its length
         pred = np.asarray(predictions[s], dtype=np.float64)
         frames = slice(int(starts[s]), int(starts[s] + lengths[s]))
         measured, time_s = emg[frames], time_all[frames]
