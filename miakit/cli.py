@@ -55,7 +55,7 @@ def synth(
     duration: float = typer.Option(30.0, "--duration", min=5.0, help="Seconds recorded per exercise (5 to 3600)."),
     exercise: Optional[List[str]] = typer.Option(None, "--exercise", help="Only these exercises (repeatable); default the paper's 20. Also: walking, stair_ascent, stair_descent, sit_to_stand; or a group: paper (the 20), locomotion (those 4), all (the 24)."),
     video: Literal["none", "first", "all"] = typer.Option("first", "--video", help="Skeleton preview videos: none, first (one per subject) or all."),
-    views: int = typer.Option(1, "--views", min=1, help="Cameras per session: 1 films from the front; N adds N-1 sessions filmed from other places (side views, above, near, far, wide lenses), e.g. --views 3."),
+    views: int = typer.Option(1, "--views", min=1, help="Cameras per session: 1 films from the front; N adds N-1 sessions filmed from other places, spread round the subject (sides, back; above, near, far, wide lenses), e.g. --views 3."),
 ) -> None:
     """Synthesize raw recording sessions (contract 1): M40 EMG packets, OpenPose keypoints, truth.
 

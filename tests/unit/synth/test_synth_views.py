@@ -63,3 +63,17 @@ def test_extra_views_are_spread_round_the_subject():
         assert np.diff(np.concatenate([[0.0], turns, [1.0]])).max() < 0.4, (exercise, yaws.round())
         assert (np.abs(yaws) >= 60).sum() >= 3, (exercise, yaws.round())
     assert view_camera(0, 1, "walking", 2) == view_camera(0, 1, "walking", 2)  # drawn from the seed
+
+
+def test_synth_takes_exercise_groups(tmp_path):
+    from typer.testing import CliRunner
+
+    from miakit.cli import app
+    from miakit.layout import LOCOMOTION
+
+    run = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "s"), "--subjects", "1", "--duration", "5", "--video", "none",
+                                   "--exercise", "locomotion", "--exercise", "walking"])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    assert sorted(p.name for p in (tmp_path / "s" / "S01").iterdir()) == sorted(LOCOMOTION)  # a repeat is made once
+    bad = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "t"), "--exercise", "everything"])
+    assert bad.exit_code == 2 and "paper, locomotion, all" in bad.output
