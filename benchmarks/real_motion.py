@@ -31,6 +31,14 @@ Measured (2026-12-07, a machine at load 8 to 15, so each run took 20 to 40 minut
   135 +0.33, 180 +0.05, -90 +0.06. Goals on front,side: 0.45, 0.67, 0.62 (not met); imitation r
   +0.27. The side view failed because the 2 subjects' 2 views left walking without a side view:
   hence the views spread round the subject (:func:`miakit.synth.sessions.view_camera`).
+- The README's flow through the command line (``miakit synth --subjects 3 --exercise all --views 3
+  --video none``, ``build-dataset``, ``train --model miakit --set max_steps=400``, ``import c3d
+  --side right``, ``bench real``), seed 0, the best checkpoint at step 200: front,side median r
+  +0.64, own > other side 92%, quad peak in 0-20% 100% of 8 cycles: the three goals met (walk front
+  +0.71 to +0.86; side quads +0.80, +0.84, hamstrings +0.48, +0.47; lift biceps +0.57, +0.57,
+  triceps +0.47 front, -0.00 side). Views 45, 135, 180, -90: 0.52, 79%, 100%. The lift's biceps
+  loses to the other side's prediction: the left arm has no markers, and the model guesses it from
+  the right one.
 """
 
 from __future__ import annotations
