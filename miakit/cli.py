@@ -54,24 +54,25 @@ def synth(
     subjects: int = typer.Option(3, "--subjects", min=1, help="Number of synthetic subjects."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same sessions, byte for byte."),
     duration: float = typer.Option(30.0, "--duration", min=5.0, help="Seconds recorded per exercise (5 to 3600)."),
-    exercise: Optional[List[str]] = typer.Option(None, "--exercise", help="Only these exercises (repeatable); default the paper's 20. Also: walking, stair_ascent, stair_descent, sit_to_stand."),
+    exercise: Optional[List[str]] = typer.Option(None, "--exercise", help="Only these exercises (repeatable); default the paper's 20. Also: walking, stair_ascent, stair_descent, sit_to_stand; or a group: paper (the 20), locomotion (those 4), all (the 24)."),
     video: Literal["none", "first", "all"] = typer.Option("first", "--video", help="Skeleton preview videos: none, first (one per subject) or all."),
-    views: int = typer.Option(1, "--views", min=1, help="Cameras per session: 1 films from the front; N adds N-1 sessions filmed from other places (side views, above, near, far, wide lenses), e.g. --views 3."),
+    views: int = typer.Option(1, "--views", min=1, help="Cameras per session: 1 films from the front; N adds N-1 sessions filmed from other places, spread round the subject (sides, back; above, near, far, wide lenses), e.g. --views 3."),
 ) -> None:
     """Synthesize raw recording sessions (contract 1): M40 EMG packets, OpenPose keypoints, truth.
 
     Example: miakit synth --out sessions --subjects 3 --exercise squat --exercise running
     """
-    from miakit.layout import EXERCISES
+    from miakit.layout import ALL_EXERCISES, EXERCISES, LOCOMOTION
     from miakit.synth import generate_sessions
-    from miakit.synth.motion import SYNTH_EXERCISES
 
     if video not in ("none", "first", "all"):
         raise typer.BadParameter(f"expected none, first or all, found {video!r}", param_hint="--video")
-    unknown = [e for e in exercise or [] if e not in SYNTH_EXERCISES]
+    groups = {"paper": EXERCISES, "locomotion": LOCOMOTION, "all": ALL_EXERCISES}
+    unknown = [e for e in exercise or [] if e not in ALL_EXERCISES and e not in groups]
     if unknown:
-        raise typer.BadParameter(f"unknown exercise {unknown[0]!r}; expected one of {', '.join(SYNTH_EXERCISES)}", param_hint="--exercise")
-    folders = generate_sessions(out, subjects=subjects, seed=seed, duration_s=duration, exercises=tuple(exercise or EXERCISES), video=video, views=views)
+        raise typer.BadParameter(f"unknown exercise {unknown[0]!r}; expected one of {', '.join(ALL_EXERCISES)} or a group ({', '.join(groups)})", param_hint="--exercise")
+    chosen = tuple(dict.fromkeys(x for e in exercise or ["paper"] for x in groups.get(e, (e,))))
+    folders = generate_sessions(out, subjects=subjects, seed=seed, duration_s=duration, exercises=chosen, video=video, views=views)
     typer.echo(f"{len(folders)} sessions written")
     typer.echo(str(out))
 
@@ -155,7 +156,7 @@ class ModelName(str, Enum):
 def train(
     dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path."),
     out: Path = typer.Option(..., "--out", help="Folder for checkpoints and the training history."),
-    model: ModelName = typer.Option(ModelName.transformer, "--model", help="transformer or cnn (the paper's), or miakit (with its recipe by default: features=body+angles+depth+vel+hold+subject, augment=mirror, batch_size=96, context=2; --set changes any of them)."),
+    model: ModelName = typer.Option(ModelName.transformer, "--model", help="transformer or cnn (the paper's), or miakit (with its recipe by default: features=body+angles+depth+vel+hold+mask, augment=mirror+pose, batch_size=96, context=2; --set changes any of them)."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a config field, key=value (repeatable), e.g. --set lr=1e-3."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.pt exactly where it stopped."),
     init: Optional[Path] = typer.Option(None, "--init", help="Start from this checkpoint's weights (fine-tuning; a fresh optimizer). Same model, features and keypoints, e.g. --init runs/t1/checkpoint.pt --set lr=3e-4."),

@@ -161,8 +161,8 @@ def append_comparison(report: Path, bench, mine: dict, notes: list[str]) -> None
         "\n\n## The miakit model beside the paper's Transformer\n\n"
         "Both trained on the same in-distribution split for the same number of steps and scored on the same test windows "
         "(RMSE on the raw EMG scale, per exercise; the last row is the mean over exercises). The miakit model uses its "
-        "recipe (`miakit.bench.ablation.MIAKIT`: hip-centred body features with angles, depth, velocities and hold times, "
-        "per-subject columns, mirror augmentation, 2 context frames, batch 96).\n\n"
+        "recipe (`miakit.bench.ablation.MIAKIT`: hip-centred body features with angles, depth, velocities, hold times and "
+        "a mask of missing points, mirror and pose-estimator augmentation, 2 context frames, batch 96).\n\n"
         + markdown_table(shown, index_name="exercise") + "\n\n" + "\n".join(f"- {note}" for note in notes) + "\n"
     )
     report.write_text(text)

@@ -93,7 +93,8 @@ def body25_checkpoint(folder):
     """A Transformer trained for 4 steps on a tiny synthetic store with the BODY_25 keypoints and
     the 8 muscles (so its inputs fit an imported lab store); window 10 (1 s). Returns its path."""
     from miakit.layout import BODY_25, MUSCLES
-    from miakit.learn.train import TrainConfig, train
+    from miakit.learn.config import TrainConfig
+    from miakit.learn.train import train
 
     ds = make_dataset(frames=200, subjects=("s0",), exercises=("squat", "running"))
     ds = ds.assign_coords(keypoint=list(BODY_25), muscle=list(MUSCLES))

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,7 +163,9 @@ def score_segments(ds, checkpoint, *, segments=None, predictions: dict | None = 
     """(units, cycles, predictions) for ``segments`` (indices; default all) of ``ds``.
 
     ``predictions`` (segment index -> (frames, checkpoint muscles)) skips the model for those
-    segments (tests give known series); the others are predicted with ``checkpoint``."""
+    segments (tests give known series); the others are predicted with ``checkpoint``, a trial
+    shorter than its window (a walk across the force plates is often 2 s) as one window of its own
+    length, as ``miakit predict`` does with a short clip."""
     import pandas as pd
 
     from miakit.learn.predict import load, predict_segment
@@ -186,7 +189,7 @@ def score_segments(ds, checkpoint, *, segments=None, predictions: dict | None = 
     units, cycles = [], []
     for s in segments:
         if s not in predictions:
-            predictions[s] = predict_segment(ckpt, ds, s, stride=stride)
+            predictions[s] = predict_segment(ckpt, ds, s, stride=stride, min_window=1)  # a trial shorter than the window gets a window of its length
         pred = np.asarray(predictions[s], dtype=np.float64)
         frames = slice(int(starts[s]), int(starts[s] + lengths[s]))
         measured, time_s = emg[frames], time_all[frames]
@@ -274,6 +277,39 @@ def goal_lines(items: list[dict]) -> list[str]:
         status = "NOT MEASURED" if g["met"] is None else "MET" if g["met"] else "NOT MET"
         value = "-" if not np.isfinite(g["value"]) else f"{g['value']:.2f}"
         out.append(f"- **{status}**: {g['goal']}: {value} (n = {g['n']})")
+    return out
+
+
+def muscle_model_predictions(ds, files, *, emd_s: float = 0.075) -> dict[int, np.ndarray]:
+    """What the synthetic muscle model (:func:`miakit.synth.activation.activation`) gives for each
+    segment of an imported store, driven by its trial's 3D joint centres
+    (:func:`miakit.importers.lab.world_joints` of the C3D file among ``files`` whose stem is the
+    segment's session), the EMG leading the motion by ``emd_s`` (50 to 100 ms; the middle): segment
+    index -> (frames, 8) in MUSCLES order, NaN for a muscle whose joints the markers do not give.
+    The same for every view (it reads 3D motion). Scored by :func:`score_segments` (``predictions=``)
+    it is the ceiling of a model that imitates the synthetic muscles perfectly."""
+    from miakit.importers.c3d import read_c3d
+    from miakit.importers.lab import world_joints
+    from miakit.synth.activation import activation
+    from miakit.synth.motion import kinematics_from_points
+
+    by_stem = {Path(f).stem: Path(f) for f in files}
+    sessions = np.asarray(ds["segment_session"].values).astype(str)
+    starts, lengths = np.asarray(ds["segment_start"].values), np.asarray(ds["segment_length"].values)
+    time_all = np.asarray(ds["time"].values, dtype=np.float64)
+    done: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    out = {}
+    for s, session in enumerate(sessions):
+        if session not in by_stem:
+            continue
+        if session not in done:
+            t, joints = world_joints(read_c3d(by_stem[session]))
+            with np.errstate(all="ignore"), warnings.catch_warnings():  # joints a marker set lacks stay NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                done[session] = (t, activation(kinematics_from_points(t, joints)))
+        t, act = done[session]
+        times = time_all[int(starts[s]) : int(starts[s] + lengths[s])] + emd_s
+        out[s] = np.stack([np.interp(times, t, act[:, j]) for j in range(act.shape[1])], axis=-1)
     return out
 
 

@@ -655,6 +655,18 @@ def check_body_size(xyz: np.ndarray, trial: LabTrial) -> None:
         )  # fmt: skip
 
 
+def world_joints(trial: LabTrial, *, mapping: Mapping | None = None, max_gap_s: float = MAX_GAP_S) -> tuple[np.ndarray, np.ndarray]:
+    """``(times s, joints (frames, 25, 3) m)`` at the markers' rate in miakit's world frame: x to the
+    subject's left, y up, z the way the subject faces (the axes of :func:`vertical_axis` and
+    :func:`facing_direction`), NaN where a joint is unknown. What the synthetic muscle model reads
+    (:func:`miakit.synth.motion.kinematics_from_points`)."""
+    joints, used_mapping, markers, _ = trial_joints(trial, mapping=mapping, max_gap_s=max_gap_s)
+    up = vertical_axis(joints.xyz, trial.path)
+    forward = facing_direction(markers, used_mapping, joints.xyz, up, trial.path)
+    world = np.stack([joints.xyz @ np.cross(up, forward), joints.xyz @ up, joints.xyz @ forward], axis=-1) / 1000.0
+    return np.arange(len(world)) / trial.marker_rate_hz, world
+
+
 def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: Mapping | None = None, side: str | None = None, exercise: str | None = None, max_gap_s: float = MAX_GAP_S, emg_params: dict,
                    channels: dict[str, str | None] | None = None, emg_kind: str | None = None) -> TrialResult:  # fmt: skip
     """One segment per view of ``trial`` (see the module's docstring; ``channels`` and ``emg_kind``:

@@ -50,8 +50,9 @@ A feature spec is a base, optionally followed by ``+``-separated additions:
 Augmentations (``augment``: ``none`` or ``+``-separated ``mirror``, ``pose``) add copies of the
 training windows. ``pose`` adds a copy whose keypoints look as a real pose estimator's do
 (:func:`pose_augment`): in half of the segments the small toes are missing throughout (the
-MediaPipe keypoint set), other points drop out now and then, and every point jitters by a few
-percent of the torso. With ``mirror`` too, each copy is mirrored as well.
+MediaPipe keypoint set), in some a whole body part is (a lab's marker set that covers one arm and
+the trunk, a camera that cuts off the legs), other points drop out now and then, and every point
+jitters by a few percent of the torso. With ``mirror`` too, each copy is mirrored as well.
 
 Mirror augmentation (``augment="mirror"``) adds a mirrored copy of every training window: the
 image flipped left to right (x -> width - x), each keypoint swapped with its counterpart
@@ -270,11 +271,24 @@ POSE_DROP_POINT = 0.04
 POSE_NOISE_TORSO = 0.02
 """Standard deviation of the augmented copy's jitter, in torso lengths (about 10 px on a person
 filling a portrait frame: a pose estimator's error on a good video)."""
+POSE_PARTS = {
+    "face": ("Nose", "REye", "LEye", "REar", "LEar"),
+    "left arm": ("LShoulder", "LElbow", "LWrist"),
+    "right arm": ("RShoulder", "RElbow", "RWrist"),
+    "legs": ("RKnee", "LKnee", "RAnkle", "LAnkle", "RHeel", "LHeel", "RBigToe", "LBigToe", "RSmallToe", "LSmallToe"),
+}
+"""Body parts that a keypoint source may lack for a whole recording: a lab's marker set covers what
+its study needs (an upper-limb set tracks one arm and the trunk, a gait set the legs and pelvis, and
+few put markers on the face), a close camera cuts off the legs, a hood or mask hides the face."""
+POSE_DROP_PART = 0.15
+"""Chance that each of :data:`POSE_PARTS` is missing throughout a segment of the augmented copy
+(so about half the segments keep the whole body)."""
 
 
 def pose_augment(ds, *, seed: int = 0) -> np.ndarray:
-    """(frame, keypoint, 2) the dataset's keypoints as a real pose estimator would give them:
-    small toes missing in :data:`POSE_DROP_TOES` of the segments, other points missing now and then
+    """(frame, keypoint, 2) the dataset's keypoints as a real pose estimator (or a lab's marker set)
+    would give them: small toes missing in :data:`POSE_DROP_TOES` of the segments, whole body parts
+    in some (:data:`POSE_PARTS`, :data:`POSE_DROP_PART`), other points missing now and then
     (:data:`POSE_DROP_POINT`), Gaussian jitter of :data:`POSE_NOISE_TORSO` torso lengths.
     Deterministic for a ``seed``."""
     rng = np.random.default_rng([seed, 2026])
@@ -292,6 +306,12 @@ def pose_augment(ds, *, seed: int = 0) -> np.ndarray:
     if toes:
         no_toes = rng.random(int(seg.max()) + 1 if len(seg) else 0) < POSE_DROP_TOES
         drop[:, toes] = no_toes[seg][:, None]
+    n_seg = int(seg.max()) + 1 if len(seg) else 0
+    for part in POSE_PARTS.values():
+        cols = [names.index(n) for n in part if n in names]
+        gone = rng.random(n_seg) < POSE_DROP_PART
+        if cols:
+            drop[:, cols] |= gone[seg][:, None]
     kp[drop] = np.nan
     return kp
 

@@ -616,14 +616,27 @@ class Camera:
     focal_px: float = 1500.0
 
 
-CAMERA_RANGE = {"yaw_deg": (-100.0, 100.0), "elevation_deg": (-5.0, 25.0), "distance_m": (2.4, 4.5), "focal_px": (1100.0, 1800.0)}
-"""Where :func:`random_camera` puts extra views: front to either side, level to looking down from
-a shelf, near to far, wide to normal lenses (a phone's 0.5x to 1x, in portrait 1080x1920)."""
+CAMERA_RANGE = {"yaw_deg": (-180.0, 180.0), "elevation_deg": (-5.0, 25.0), "distance_m": (1.8, 4.5), "focal_px": (1100.0, 1800.0)}
+"""Where :func:`random_camera` puts extra views: all round the subject (front, sides, back), level
+to looking down from a shelf, near to far, wide to normal lenses (a phone's 0.5x to 1x, in portrait
+1080x1920). The nearest, 1.8 m, is where a phone's main camera (65.5 degrees vertically) just takes
+in a standing adult whole, as ``miakit import c3d``'s virtual cameras do
+(:data:`miakit.importers.lab.FILL`)."""
+
+GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
+"""Step of the golden-ratio (Weyl) sequence: k * GOLDEN mod 1 spreads any number of points evenly."""
 
 
-def random_camera(rng: np.random.Generator) -> Camera:
-    """A camera drawn uniformly from :data:`CAMERA_RANGE`."""
-    return Camera(**{k: float(rng.uniform(lo, hi)) for k, (lo, hi) in CAMERA_RANGE.items()})
+def random_camera(rng: np.random.Generator, *, turn: float | None = None) -> Camera:
+    """A camera drawn uniformly from :data:`CAMERA_RANGE`; ``turn`` in [0, 1) places it round the
+    subject instead (0 in front, 0.5 behind, either side at random), so that the views of a set of
+    sessions can be spread evenly rather than drawn (:func:`miakit.synth.sessions.view_camera`)."""
+    values = {k: float(rng.uniform(lo, hi)) for k, (lo, hi) in CAMERA_RANGE.items()}
+    if turn is not None:
+        side = 1.0 if rng.random() < 0.5 else -1.0
+        lo, hi = CAMERA_RANGE["yaw_deg"]
+        values["yaw_deg"] = side * float(turn) * (hi - lo) / 2.0
+    return Camera(**values)
 
 
 def project(joints: np.ndarray, subject: Subject, camera: Camera | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -222,12 +222,23 @@ def simulate(
 
 
 def view_camera(seed: int, subject: int, exercise: str, view: int) -> Camera | None:
-    """The camera of extra view ``view`` (from 1) of a session, drawn from its seed; None for view 0."""
+    """The camera of extra view ``view`` (from 1) of a session, drawn from its seed; None for view 0.
+
+    How far round the subject it stands is spread, not drawn: along the golden-ratio sequence over
+    the views of a session and the subjects doing the exercise (``turn = offset + (7 * subject +
+    view) * GOLDEN`` mod 1, the offset drawn per exercise; 7: distinct places for up to 7 views a
+    subject), so that even 3 subjects with 2 views see each exercise from 3 well-separated
+    directions (random draws often leave the side or the back out)."""
+    from miakit.synth.motion import GOLDEN
+
     if view < 0:
         raise ValueError(f"view must be 0 or more, found {view}")
     if not view:
         return None
-    return random_camera(np.random.default_rng([seed, subject, SYNTH_EXERCISES.index(exercise), VIEWS, view]))
+    index = SYNTH_EXERCISES.index(exercise)
+    offset = float(np.random.default_rng([seed, index, VIEWS]).random())
+    turn = (offset + (subject * 7 + view) * GOLDEN) % 1.0
+    return random_camera(np.random.default_rng([seed, subject, index, VIEWS, view]), turn=turn)
 
 
 def write_session(
@@ -327,7 +338,8 @@ def generate_sessions(
 
     ``views`` > 1 adds ``views - 1`` more sessions of each, ``out/<subject>/<exercise>-view<k>/``:
     the same motion and EMG filmed by other cameras (:data:`miakit.synth.motion.CAMERA_RANGE`:
-    side views, a camera looking down, near and far, wide and normal lenses), so a model learns
+    side and back views, a camera looking down, near and far, wide and normal lenses; spread round
+    the subject by :func:`view_camera`), so a model learns
     poses as any phone placement shows them (camera augmentation at synthesis time).
 
     ``video="first"`` renders a skeleton preview for the first exercise of each subject, ``"all"``

@@ -139,3 +139,22 @@ def test_bench_paper_with_real_data_has_a_real_emg_section(real_store, tmp_path)
     text = result.report.read_text()
     assert "## Real EMG" in text and "median r of a muscle's own prediction >= 0.5" in text and "`real/report.md`" in text
     assert (tmp_path / "real" / "units.csv").is_file() and len(result.real.units) == 12
+
+
+def test_a_trial_shorter_than_the_window_is_still_scored(real_store, tmp_path):
+    """Gait labs often keep 2 s around the force plates: such a trial gets one window of its length."""
+    from dataset_builders import make_dataset
+
+    from miakit.layout import BODY_25, MUSCLES
+    from miakit.learn.config import TrainConfig
+    from miakit.learn.train import train
+
+    ds = make_dataset(frames=200, subjects=("s0",), exercises=("squat", "running"))
+    ds = ds.assign_coords(keypoint=list(BODY_25), muscle=list(MUSCLES)).assign_attrs(muscles=list(MUSCLES))
+    config = TrainConfig(window=40, batch_size=8, max_steps=2, eval_every=2, warmup_steps=1)
+    checkpoint = train(ds, config, tmp_path / "ckpt", progress=False).checkpoint
+    store = miakit.open_dataset(real_store)
+    walk = int(np.flatnonzero(store["segment_session"].values.astype(str) == "gaitalytics-walk")[0])
+    assert int(store["segment_length"][walk]) < 40
+    units, _, predictions = real.score_segments(store, checkpoint, segments=[walk], surrogates=10)
+    assert len(units) == 4 and np.isfinite(units["r"]).all() and np.isfinite(predictions[walk]).all()

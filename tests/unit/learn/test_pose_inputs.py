@@ -102,6 +102,19 @@ def test_pose_augment_drops_the_small_toes_in_about_half_the_segments(synth_ds):
     assert not np.allclose(np.nan_to_num(kp[:, KP["Neck"]]), synth_ds["keypoints"].values[:, KP["Neck"]], atol=0.5)
 
 
+def test_pose_augment_drops_whole_body_parts_in_some_segments(synth_ds):
+    """A lab's marker set or a close camera lacks a part for a whole recording (the shared box
+    lift's markers give 7 of the 25 points): the augmented copy has segments without a part."""
+    from miakit.learn.features import POSE_PARTS
+
+    kp = pose_augment(synth_ds)
+    gone = {part: np.isnan(kp[:, [KP[n] for n in names], 0]).reshape(-1, FRAMES, len(names)).all(axis=(1, 2))
+            for part, names in POSE_PARTS.items()}  # fmt: skip
+    per_segment = np.stack(list(gone.values())).sum(axis=0)
+    assert per_segment.max() >= 1 and (per_segment == 0).sum() >= 2, gone
+    assert not np.isnan(kp[:, [KP["Neck"], KP["MidHip"]], 0]).all(axis=0).any()  # the torso stays: the features are scaled by it
+
+
 def train_small(ds, spec: str, augment: str, *, steps: int = 120, window: int = 20, seed: int = 0):
     """A small miakit model (d_model 32, one layer) trained for ``steps`` steps on every window of
     ``ds`` with the trainer's inputs and augmentation (:func:`miakit.learn.features.prepare_inputs`):

@@ -369,7 +369,7 @@ def test_predict_segment_with_the_miakit_recipe(recipe):
 
 
 def test_predict_video_with_the_miakit_recipe(recipe, shared_data, tmp_path):
-    """A person in a video is no training subject: the recipe's per-subject columns stay 0."""
+    """The recipe predicts a video: its mask reads the points the pose back end does not give."""
     import pandas as pd
 
     video = shared_data / "video" / "mmhuman3d-single-person.mp4"  # 40 frames at 12 fps -> 34 grid frames

@@ -47,3 +47,33 @@ def test_generate_sessions_writes_each_view_as_its_own_session(tmp_path):
     meta = [yaml.safe_load((f / "session.yaml").read_text()) for f in folders]
     assert meta[0]["exercise"] == meta[1]["exercise"] == "squat"
     assert meta[0]["session_id"] != meta[1]["session_id"]
+
+
+def test_extra_views_are_spread_round_the_subject():
+    """Three subjects with two extra views see every exercise from both sides (or the back) and from
+    near the front: no exercise is left without a view at 60 degrees or more off the front."""
+    from miakit.layout import ALL_EXERCISES
+    from miakit.synth.motion import CAMERA_RANGE
+    from miakit.synth.sessions import view_camera
+
+    for exercise in ALL_EXERCISES:
+        yaws = np.array([view_camera(0, s, exercise, v).yaw_deg for s in range(3) for v in (1, 2)])
+        assert (np.abs(yaws) <= CAMERA_RANGE["yaw_deg"][1]).all()
+        turns = np.sort(np.abs(yaws)) / 180.0
+        assert np.diff(np.concatenate([[0.0], turns, [1.0]])).max() < 0.4, (exercise, yaws.round())
+        assert (np.abs(yaws) >= 60).sum() >= 3, (exercise, yaws.round())
+    assert view_camera(0, 1, "walking", 2) == view_camera(0, 1, "walking", 2)  # drawn from the seed
+
+
+def test_synth_takes_exercise_groups(tmp_path):
+    from typer.testing import CliRunner
+
+    from miakit.cli import app
+    from miakit.layout import LOCOMOTION
+
+    run = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "s"), "--subjects", "1", "--duration", "5", "--video", "none",
+                                   "--exercise", "locomotion", "--exercise", "walking"])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    assert sorted(p.name for p in (tmp_path / "s" / "S01").iterdir()) == sorted(LOCOMOTION)  # a repeat is made once
+    bad = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "t"), "--exercise", "everything"])
+    assert bad.exit_code == 2 and "paper, locomotion, all" in bad.output
