@@ -18,13 +18,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
 from miakit.errors import InputError
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+    from av.stream import Stream
 
 _VFR_SPREAD = 0.05
 """Frame steps that differ by more than this fraction of their median (and by more than the two
@@ -255,7 +259,7 @@ def _read_mp4(path: Path) -> _Mp4Info:
     return _Mp4Info(creation_time=created, frames=int(ticks.size), duration_s=duration, variable_frame_rate=_varies(np.diff(ticks)))
 
 
-def _time_base(stream, path: str | Path) -> Fraction:
+def _time_base(stream: Stream, path: str | Path) -> Fraction:
     """Seconds per tick of a PyAV stream's timestamps; InputError where the container gives none."""
     if stream.time_base is None:
         raise InputError(path, "no time base in the video stream (damaged container?)")
