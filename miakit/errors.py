@@ -19,7 +19,7 @@ class InputError(MiakitError):
         problem: str | None = None,
         *,
         field: str | None = None,
-        expected: str | None = None,
+        expected: object = None,
         found: object = None,
     ):
         self.where = str(where)

@@ -577,7 +577,7 @@ def pinned_store_class():
 def _present_chunks(location: str | Path, root: Path | None, storage_options: dict | None) -> set[str]:
     """Every file key of the store, from one listing (no file is read)."""
     if root is not None:
-        keys = set()
+        keys: set[str] = set()
         for dirpath, _, names in os.walk(root):
             rel = os.path.relpath(dirpath, root)
             prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"

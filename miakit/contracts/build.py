@@ -187,6 +187,7 @@ def assemble(segments: list[Segment], *, muscles: list[str], attrs: dict):
     if segments and all(s.view is not None for s in segments):  # several camera views of one recording
         ds["segment_view"] = (seg, text(s.view for s in segments))
         ds["segment_yaw_deg"] = (seg, np.array([s.yaw_deg for s in segments], dtype=np.float64))
-    if segments and all(s.muscle_present is not None for s in segments):
-        ds["muscle_present"] = (("segment", "muscle"), np.stack([s.muscle_present for s in segments]).astype(bool))
+    present = [s.muscle_present for s in segments if s.muscle_present is not None]
+    if segments and len(present) == len(segments):
+        ds["muscle_present"] = (("segment", "muscle"), np.stack(present).astype(bool))
     return ds

@@ -19,13 +19,23 @@ written (also one holding only fill values), so a missing chunk file is damage: 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 
 from miakit.errors import DatasetError
 
 SCHEMA = "miakit-dataset/1"
-ZARR_OPTIONS = {"zarr_format": 2, "consolidated": True}
+
+
+class ZarrOptions(TypedDict):
+    """The keyword arguments every ``to_zarr`` and ``open_zarr`` of a dataset store takes."""
+
+    zarr_format: int
+    consolidated: bool
+
+
+ZARR_OPTIONS: ZarrOptions = {"zarr_format": 2, "consolidated": True}
 DEFAULT_CHUNK_FRAMES = 2048
 
 UNKNOWN_EXERCISE = "unknown"

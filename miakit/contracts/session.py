@@ -50,7 +50,7 @@ import csv
 import os
 from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -87,9 +87,9 @@ LIMITS = {
 }
 """Plausible ranges (inclusive): camera and keypoint rates in frames per second, image sizes in
 pixels, frame counts, host times in seconds from the session's start (up to about 115 days)."""
-_FPS = dict(ge=LIMITS["fps"][0], le=LIMITS["fps"][1])
-_PIXELS = dict(ge=LIMITS["image_size"][0], le=LIMITS["image_size"][1])
-_HOST_TIME = dict(ge=LIMITS["host_time"][0], le=LIMITS["host_time"][1])
+_Fps = Annotated[float, Field(ge=LIMITS["fps"][0], le=LIMITS["fps"][1])]
+_Pixels = Annotated[int, Field(ge=LIMITS["image_size"][0], le=LIMITS["image_size"][1])]
+_HostTime = Annotated[float, Field(ge=LIMITS["host_time"][0], le=LIMITS["host_time"][1])]
 
 
 class _Strict(BaseModel):
@@ -105,12 +105,12 @@ class RecorderInfo(_Strict):
 class VideoInfo(_Strict):
     file: str
     source: Literal["phone", "camera", "stream", "synthetic"]
-    fps: float = Field(**_FPS)
-    width: int = Field(**_PIXELS, description="width of the frames as displayed (rotation applied)")
-    height: int = Field(**_PIXELS)
+    fps: _Fps
+    width: _Pixels = Field(description="width of the frames as displayed (rotation applied)")
+    height: _Pixels
     rotation: int = Field(0, description="degrees clockwise the stored frames need to be displayed")
     frames: int | None = Field(None, ge=LIMITS["frames"][0], le=LIMITS["frames"][1])
-    start_host_time: float = Field(**_HOST_TIME, description="best estimate of frame 0's host time, seconds")
+    start_host_time: _HostTime = Field(description="best estimate of frame 0's host time, seconds")
     frame_times: str | None = Field(None, description="video_frames.csv where captured live")
     creation_time: str | None = None
 
@@ -125,10 +125,10 @@ class VideoInfo(_Strict):
 class KeypointsInfo(_Strict):
     format: Literal["openpose_json"]
     dir: str
-    fps: float = Field(**_FPS)
-    width: int = Field(**_PIXELS)
-    height: int = Field(**_PIXELS)
-    start_host_time: float = Field(**_HOST_TIME)
+    fps: _Fps
+    width: _Pixels
+    height: _Pixels
+    start_host_time: _HostTime
     estimator: str = Field(description="what produced them: openpose, mediapipe, synthetic, ...")
 
 

@@ -198,6 +198,8 @@ def refine_by_sync(
     from miakit.stages.grid import make_grid, sample_times, to_grid
     from miakit.stages.openpose import read_folder
 
+    if meta.keypoints is None:
+        return SyncResult(match=None, note="no keypoints to match: clock alignment kept")
     events = read_events(folder)
     sync = events[events["kind"] == "sync"]
     if sync.empty:
@@ -210,6 +212,7 @@ def refine_by_sync(
         return SyncResult(match=None, note="sync event outside the video: clock alignment kept")
     numbers, points = read_folder(Path(folder) / meta.keypoints.dir, frames=np.arange(first, last + 1))
     xy, score = points[:, :, :2], points[:, :, 2]
+    muscles: tuple[str, ...]
     if what == "clap":
         motion, muscles = wrist_closeness(xy, score), ("Bicep", "Tricep")
     elif what == "jump":

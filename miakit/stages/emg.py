@@ -219,10 +219,9 @@ _envelope_stage = envelope  # condition_raw's parameter ``envelope`` shadows the
 
 
 def _rate(da: xr.DataArray, stage: str) -> float:
-    rate = da.attrs.get("rate_hz")
     try:
-        rate = float(rate)
-    except (TypeError, ValueError):
+        rate = float(da.attrs["rate_hz"])
+    except (KeyError, TypeError, ValueError):
         rate = float("nan")
     if not np.isfinite(rate) or rate <= 0:
         raise InputError(stage, "no sampling rate", field="attrs.rate_hz", expected="a positive rate in Hz", found=da.attrs.get("rate_hz"))

@@ -31,7 +31,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol, runtime_checkable
+from typing import Any, Callable, Generator, Iterable, Protocol, runtime_checkable
 
 import numpy as np
 import xarray as xr
@@ -470,7 +470,7 @@ def inference_image(image: np.ndarray, *, height: int) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def _decoded(meta: Any, grid: np.ndarray, height: int, timings: PoseTimings) -> Iterable[tuple[int, float, np.ndarray]]:
+def _decoded(meta: Any, grid: np.ndarray, height: int, timings: PoseTimings) -> Generator[tuple[int, float, np.ndarray], None, None]:
     """Frames for the grid, shrunk and in RGB (:func:`miakit.stages.video.sampled_frames`), decoded
     in a second thread ahead of inference (FFmpeg and MediaPipe both release the GIL, so decoding
     overlaps inference). Errors in the thread are raised here."""

@@ -16,8 +16,9 @@ import typer
 OUTPUT_SUFFIXES = (".zarr", ".csv")
 
 
-class Person(str, Enum):
-    """Whom to follow where several people are in view (:data:`miakit.stages.pose.PERSON_CHOICES`)."""
+class Person(Enum):
+    """Whom to follow where several people are in view (:data:`miakit.stages.pose.PERSON_CHOICES`).
+    Not a ``str`` enum: its member ``center`` would hide ``str.center``; the CLI passes ``.value`` on."""
 
     start = "start"
     left = "left"

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, overload
 
 import numpy as np
 
@@ -70,14 +70,41 @@ class SessionState:
     score: np.ndarray | None = None  # (frames, 25)
     valid: np.ndarray | None = None  # (frames,)
 
+    @overload
+    def require(self, name: Literal["decoded"]) -> DecodedEMG: ...
+    @overload
+    def require(self, name: Literal["camera"]) -> Camera: ...
+    @overload
+    def require(self, name: Literal["grid", "emg", "keypoints", "score", "valid"]) -> np.ndarray: ...
+    def require(self, name: str) -> Any:
+        """The field ``name``, which an earlier stage found; where that stage has not run (a pipeline
+        file listing its stages out of order), a PipelineError naming the stage that must come first."""
+        value = getattr(self, name)
+        if value is None:
+            what, stage = _FOUND_BY[name]
+            raise PipelineError(self.folder, f"no {what} yet: stage {stage} must come earlier in the pipeline")
+        return value
+
     @property
     def emg_units(self) -> str:
         """The units of the EMG: its device profile's."""
-        return self.decoded.profile.units
+        return self.require("decoded").profile.units
 
     def reported(self, *notes: str, **counts: Any) -> SessionState:
         """This state with ``notes`` added to its report and ``counts`` set in it."""
         return replace(self, report=replace(self.report, notes=[*self.report.notes, *notes], **counts))
+
+
+_FOUND_BY = {
+    "decoded": ("decoded EMG", "decode_emg"),
+    "camera": ("camera clock", "align"),
+    "grid": ("grid", "grid"),
+    "emg": ("EMG on the grid", "emg_to_grid"),
+    "keypoints": ("keypoints on the grid", "keypoints_to_grid"),
+    "score": ("keypoint scores on the grid", "keypoints_to_grid"),
+    "valid": ("frame validity", "quality"),
+}
+"""What :meth:`SessionState.require` may ask for: field -> (what it is, the stage that finds it)."""
 
 
 class LeftOut(SessionError):
@@ -186,13 +213,14 @@ def raw_emg_envelope(state: SessionState, params: RawEnvelopeParams) -> SessionS
     from miakit.stages.emg import condition_raw
     from miakit.stages.grid import regular_samples, sample_times
 
-    profile = state.decoded.profile
+    decoded = state.require("decoded")
+    profile = decoded.profile
     if profile.kind != "raw":
         return state
     if not profile.rate_hz:
         raise PipelineError(profile.path, "a raw sEMG profile needs its sample rate", field="rate_hz", found=None)
     sensors = {}
-    for sensor, samples in state.decoded.sensors.items():
+    for sensor, samples in decoded.sensors.items():
         if samples.timed:  # the source's own time stamps (LSL): missing samples become NaN gaps
             times, x = regular_samples(samples.arrival, samples.values[:, 0], profile.rate_hz)
         else:
@@ -206,7 +234,7 @@ def raw_emg_envelope(state: SessionState, params: RawEnvelopeParams) -> SessionS
         )  # fmt: skip
         sensors[sensor] = replace(samples, arrival=env["time"].values, values=env.values[:, None], device_seq=None)
     envelopes = profile.model_copy(update={"rate_hz": state.rate_hz, "kind": "envelope"})
-    return replace(state, decoded=replace(state.decoded, profile=envelopes, sensors=sensors))
+    return replace(state, decoded=replace(decoded, profile=envelopes, sensors=sensors))
 
 
 @dataclass(frozen=True)
@@ -252,8 +280,11 @@ def align(state: SessionState, params: AlignParams) -> SessionState:
     state = replace(state, camera=camera)
     if params.method == "clock":
         return state
+    if params.max_gap_s is None:  # configure() gives it (the emg_to_grid stage's)
+        raise ValueError("align's max_gap_s is unset: run the stages as configure() returns them")
+    decoded = state.require("decoded")
     result = refine_by_sync(
-        state.folder, state.meta, state.decoded, start=camera.start, fps=camera.fps, frames=camera.frames, window_s=params.window_s,
+        state.folder, state.meta, decoded, start=camera.start, fps=camera.fps, frames=camera.frames, window_s=params.window_s,
         max_offset_s=params.max_offset_s, emg_lead_s=params.emg_lead_s, min_confidence=params.min_confidence, max_gap_s=params.max_gap_s,
     )  # fmt: skip
     counts = {}
@@ -275,8 +306,9 @@ def grid(state: SessionState, params: GridParams) -> SessionState:
     """The grid over the span where EMG and keypoints overlap, in phase with the camera's frame 0."""
     from miakit.stages.grid import make_grid
 
-    emg_start = max(float(s.arrival.min()) for s in state.decoded.sensors.values())
-    emg_stop = min(float(s.arrival.max()) for s in state.decoded.sensors.values())
+    sensors = state.require("decoded").sensors
+    emg_start = max(float(s.arrival.min()) for s in sensors.values())
+    emg_stop = min(float(s.arrival.max()) for s in sensors.values())
     start, stop = emg_start, emg_stop
     camera = state.camera
     if camera is not None:
@@ -303,14 +335,15 @@ def emg_to_grid(state: SessionState, params: EmgToGridParams) -> SessionState:
     """Each muscle's EMG (and the noise-free truth, where the session carries it) onto the grid."""
     from miakit.stages.grid import sample_times, to_grid
 
-    rate = state.decoded.profile.rate_hz
-    emg = np.full((len(state.grid), len(MUSCLES)), np.nan)
+    decoded, points = state.require("decoded"), state.require("grid")
+    rate = decoded.profile.rate_hz
+    emg = np.full((len(points), len(MUSCLES)), np.nan)
     for sensor, muscle in state.meta.sensors.items():
-        samples = state.decoded.sensors.get(sensor)
+        samples = decoded.sensors.get(sensor)
         if samples is None:  # a dead sensor (see decode_emg): its muscle stays NaN
             continue
         times = sample_times(samples.arrival, samples.device_seq, rate)
-        emg[:, MUSCLES.index(muscle)] = to_grid(times, samples.values[:, 0], state.grid, max_gap_s=params.max_gap_s)
+        emg[:, MUSCLES.index(muscle)] = to_grid(times, samples.values[:, 0], points, max_gap_s=params.max_gap_s)
     clean = None
     if state.meta.truth is not None:
         import pandas as pd
@@ -318,7 +351,7 @@ def emg_to_grid(state: SessionState, params: EmgToGridParams) -> SessionState:
         truth = pd.read_csv(state.folder / state.meta.truth.file)
         clean = np.full_like(emg, np.nan)
         for muscle in state.meta.sensors.values():
-            clean[:, MUSCLES.index(muscle)] = to_grid(truth["time"].to_numpy(), truth[muscle].to_numpy(), state.grid, max_gap_s=params.max_gap_s)
+            clean[:, MUSCLES.index(muscle)] = to_grid(truth["time"].to_numpy(), truth[muscle].to_numpy(), points, max_gap_s=params.max_gap_s)
     return replace(state, emg=emg, emg_clean=clean)
 
 
@@ -339,8 +372,9 @@ def keypoints_to_grid(state: SessionState, params: KeypointsParams) -> SessionSt
     from miakit.stages.grid import nearest_frames
     from miakit.stages.openpose import read_folder
 
-    keypoints = np.full((len(state.grid), len(BODY_25), 2), np.nan, dtype=np.float32)
-    score = np.zeros((len(state.grid), len(BODY_25)), dtype=np.float32)
+    times = state.require("grid")
+    keypoints = np.full((len(times), len(BODY_25), 2), np.nan, dtype=np.float32)
+    score = np.zeros((len(times), len(BODY_25)), dtype=np.float32)
     if params.source == "none":
         return replace(state, keypoints=keypoints, score=score)
     kp = state.meta.keypoints
@@ -350,8 +384,8 @@ def keypoints_to_grid(state: SessionState, params: KeypointsParams) -> SessionSt
         raise SessionError(
             state.folder / "session.yaml", "the session has no keypoints and no video (for EMG alone, build with --pipeline emg-only)", field="keypoints"
         )
-    camera = state.camera
-    index = nearest_frames(state.grid, start=camera.start, fps=camera.fps, n_frames=camera.frames)
+    camera = state.require("camera")
+    index = nearest_frames(times, start=camera.start, fps=camera.fps, n_frames=camera.frames)
     numbers, points = read_folder(state.folder / kp.dir, frames=np.unique(index[index >= 0]))
     lookup = {int(n): i for i, n in enumerate(numbers)}
     for row, frame in enumerate(index):
@@ -370,12 +404,13 @@ def _pose_from_video(state: SessionState, keypoints: np.ndarray, score: np.ndarr
         raise SessionError(state.folder / "session.yaml", "no video to estimate keypoints from", field="video")
     pose = estimate_pose(state.folder / state.meta.video.file, rate_hz=state.rate_hz, backend=estimator, progress=False)
     # the grid is in phase with the video's frame 0 (see grid): grid point g is video time g - start
-    index = np.rint((state.grid - state.camera.start) * state.rate_hz).astype(np.int64)
+    camera = state.require("camera")
+    index = np.rint((state.require("grid") - camera.start) * state.rate_hz).astype(np.int64)
     ok = (index >= 0) & (index < pose.sizes["time"])
     keypoints[ok] = pose["keypoints"].values[index[ok]]
     score[ok] = np.nan_to_num(pose["keypoint_score"].values[index[ok]])
     keypoints, score = _finite_points(keypoints, score)
-    camera = replace(state.camera, width=int(pose.attrs["width"]), height=int(pose.attrs["height"]))
+    camera = replace(camera, width=int(pose.attrs["width"]), height=int(pose.attrs["height"]))
     return replace(state, keypoints=keypoints, score=score, camera=camera)
 
 
@@ -403,14 +438,15 @@ def quality(state: SessionState, params: QualityParams) -> SessionState:
     from miakit.stages.quality import frame_validity
 
     live = [m for s, m in state.meta.sensors.items() if state.decoded is None or s in state.decoded.sensors]
-    recorded = state.emg[:, [MUSCLES.index(m) for m in live]]
+    recorded = state.require("emg")[:, [MUSCLES.index(m) for m in live]]
+    score, n_frames = state.require("score"), len(state.require("grid"))
     min_keypoints = params.min_keypoints if params.require_pose else 0
-    valid = frame_validity(recorded, state.score, min_score=params.min_score, min_keypoints=min_keypoints)
-    present = state.score >= params.min_score
+    valid = frame_validity(recorded, score, min_score=params.min_score, min_keypoints=min_keypoints)
+    present = score >= params.min_score
     state = state.reported(
-        frames=len(state.grid), valid_frames=int(valid.sum()), emg_coverage=float(np.isfinite(recorded).all(axis=1).mean()),
+        frames=n_frames, valid_frames=int(valid.sum()), emg_coverage=float(np.isfinite(recorded).all(axis=1).mean()),
         pose_coverage=float((present.sum(axis=1) >= params.min_keypoints).mean()),
-        mean_pose_score=float(state.score[present].mean()) if present.any() else 0.0,
+        mean_pose_score=float(score[present].mean()) if present.any() else 0.0,
     )  # fmt: skip
     r = state.report
     if r.valid_fraction < params.min_valid_fraction:

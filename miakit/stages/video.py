@@ -19,11 +19,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
 from miakit.errors import InputError
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+    from av.stream import Stream
 
 _VFR_SPREAD = 0.05
 """Frame steps that differ by more than this fraction of their median (and by more than the two
@@ -166,7 +171,7 @@ def frames_at(
                 if held_gap > p - t:
                     current = _retrieve(cap, path) if current is None else current
                     held = (p, current)
-                if abs(held[0] - t) <= tolerance:
+                if held is not None and abs(held[0] - t) <= tolerance:
                     yield j, float(held[0]), held[1]
                 j += 1
         while j < n and held is not None:
@@ -192,7 +197,7 @@ def _check_video_stream(path: Path) -> None:
         raise InputError(path, "no video stream in the file", expected="a video stream", found=", ".join(kinds) + " only" if kinds else "no streams")
 
 
-def _open(path: Path):
+def _open(path: str | Path):
     import cv2
 
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
@@ -203,7 +208,7 @@ def _open(path: Path):
     return cap
 
 
-def _retrieve(cap, path: Path) -> np.ndarray:
+def _retrieve(cap, path: str | Path) -> np.ndarray:
     ok, image = cap.retrieve()
     if not ok or image is None:
         raise InputError(path, "a frame could not be decoded (damaged video)")
@@ -250,8 +255,15 @@ def _read_mp4(path: Path) -> _Mp4Info:
         if not pts:
             return _Mp4Info(creation_time=created, frames=None, duration_s=None, variable_frame_rate=False)
         ticks = np.sort(np.array(pts, dtype=np.int64))
-        duration = float((int(ticks[-1] - ticks[0]) + last) * stream.time_base)
+        duration = float((int(ticks[-1] - ticks[0]) + last) * _time_base(stream, path))
     return _Mp4Info(creation_time=created, frames=int(ticks.size), duration_s=duration, variable_frame_rate=_varies(np.diff(ticks)))
+
+
+def _time_base(stream: Stream, path: str | Path) -> Fraction:
+    """Seconds per tick of a PyAV stream's timestamps; InputError where the container gives none."""
+    if stream.time_base is None:
+        raise InputError(path, "no time base in the video stream (damaged container?)")
+    return stream.time_base
 
 
 def _creation_time(metadata: dict) -> str | None:
@@ -328,14 +340,15 @@ def sampled_frames(
         pts = np.array(sorted({int(p.pts) for p in container.demux(stream) if p.pts is not None}), dtype=np.int64)
         if pts.size == 0:
             raise InputError(path, "no video frames in the file")
-        seconds = (pts - pts[0]) * float(stream.time_base)
+        tick = float(_time_base(stream, path))
+        seconds = (pts - pts[0]) * tick
         after = np.searchsorted(seconds, times)  # the first frame at or after each time
         lo, hi = np.clip(after - 1, 0, pts.size - 1), np.clip(after, 0, pts.size - 1)
         nearest = np.where(np.abs(seconds[lo] - times) <= np.abs(seconds[hi] - times), lo, hi)  # a tie: the earlier
         keep = np.abs(seconds[nearest] - times) <= tolerance
         wanted: dict[int, list[int]] = {}
-        for j in np.flatnonzero(keep):
-            wanted.setdefault(int(pts[nearest[j]]), []).append(int(j))
+        for k in np.flatnonzero(keep):
+            wanted.setdefault(int(pts[nearest[k]]), []).append(int(k))
         container.seek(0, stream=stream)
         stream.thread_type = "SLICE"  # frame threads would decode ahead frames the skip below spares
         context = stream.codec_context
@@ -348,10 +361,10 @@ def sampled_frames(
             for frame in packet.decode():
                 if frame.pts is None or int(frame.pts) not in wanted:
                     continue
-                image = frame.to_ndarray(width=size[0], height=size[1], format="rgb24", interpolation="AREA")
+                image: np.ndarray = frame.to_ndarray(width=size[0], height=size[1], format="rgb24", interpolation="AREA")
                 if turns % 4:
                     image = np.ascontiguousarray(np.rot90(image, turns))
-                stamp = float((int(frame.pts) - pts[0]) * float(stream.time_base))
+                stamp = float((int(frame.pts) - pts[0]) * tick)
                 for j in wanted.pop(int(frame.pts)):
                     ready[j] = (stamp, image)
                 while next_j < len(order) and order[next_j] in ready:

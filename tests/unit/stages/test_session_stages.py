@@ -63,3 +63,17 @@ def test_a_session_left_out_by_a_stage_keeps_what_it_counted(session_factory):
     report = process_session(folder, load_pipeline("mia")).report
     assert "no EMG from any mapped sensor" in report.reason
     assert report.packets > 0 and report.bad_packets == report.packets
+
+
+def test_stages_out_of_order_name_the_stage_that_must_come_first(session_factory, tmp_path):
+    """A stage that needs what an earlier one finds says which stage that is, in one line (it was an
+    AttributeError on None)."""
+    folder = session_factory("s", duration_s=5)
+    for stages, words in [
+        (["grid", "decode_emg"], "no decoded EMG yet: stage decode_emg must come earlier in the pipeline"),
+        (["decode_emg", "grid", "keypoints_to_grid"], "no camera clock yet: stage align must come earlier"),
+        (["decode_emg", "align", "grid", "keypoints_to_grid", "quality"], "no EMG on the grid yet: stage emg_to_grid"),
+    ]:
+        (tmp_path / "p.yaml").write_text("name: x\nstages:\n" + "".join(f"  - {s}: {{}}\n" for s in stages))
+        report = process_session(folder, load_pipeline(tmp_path / "p.yaml")).report
+        assert report.reason.startswith(f"{folder}: {words}") and "\n" not in report.reason
