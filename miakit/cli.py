@@ -156,7 +156,7 @@ class ModelName(str, Enum):
 def train(
     dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path."),
     out: Path = typer.Option(..., "--out", help="Folder for checkpoints and the training history."),
-    model: ModelName = typer.Option(ModelName.transformer, "--model", help="transformer or cnn (the paper's), or miakit (with its recipe by default: features=body+angles+depth+vel+hold+mask, augment=mirror+pose, batch_size=96, context=2; --set changes any of them)."),
+    model: ModelName = typer.Option(ModelName.transformer, "--model", help="transformer or cnn (the paper's), or miakit (with its recipe by default: features=body+angles+depth+vel+hold+mask, augment=mirror+pose, batch_size=32, lr=3e-3, warmup_steps=10, context=2; --set changes any of them)."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a config field, key=value (repeatable), e.g. --set lr=1e-3."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.pt exactly where it stopped."),
     init: Optional[Path] = typer.Option(None, "--init", help="Start from this checkpoint's weights (fine-tuning; a fresh optimizer). Same model, features and keypoints, e.g. --init runs/t1/checkpoint.pt --set lr=3e-4."),
@@ -164,7 +164,7 @@ def train(
 ) -> None:
     """Train a model on a dataset's in-distribution training split.
 
-    Example: miakit train --dataset demo --out runs/m1 --model miakit --set max_steps=750
+    Example: miakit train --dataset demo --out runs/m1 --model miakit --set max_steps=1500
     """
     import miakit
     from miakit.learn.config import TrainConfig, apply_overrides

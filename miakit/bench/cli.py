@@ -45,7 +45,7 @@ def ablation(
     catalog: Optional[Path] = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
 ) -> None:
     """The miakit model against the paper's Transformer, and each of its ideas removed one at a
-    time: mean test RMSE in-distribution and leave-one-exercise-out. The miakit model trains 1.5
+    time: mean test RMSE in-distribution and leave-one-exercise-out. The miakit model trains 3
     times the Transformer's steps, which take about as long on a CPU (one row: the same steps).
 
     Example: miakit bench ablation --dataset demo --out runs/ablation --seeds 0,1,2 --resume

@@ -45,8 +45,9 @@ class TrainResult:
     last: Path
     best_val_rmse: float
     steps: int
-    history: typing.Any  # pandas DataFrame: step, lr, train_loss, val_rmse, elapsed_s
+    history: typing.Any  # pandas DataFrame: step, lr, train_loss, val_rmse, elapsed_s, cpu_s (at each evaluation)
     wall_s: float
+    cpu_s: float  # this process's CPU time in the training loop (all its threads), as wall_s
     stopped: str  # max_steps, early_stopping, max_seconds, until_step
     model: typing.Any = None  # the trained torch module in its last state (on every rank under torchrun)
 
@@ -123,7 +124,7 @@ def train(
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sampler = torch.Generator().manual_seed(config.seed)
     meta = _meta(ds, frames, config)
-    state = {"step": 0, "best_val_rmse": math.inf, "bad_evals": 0, "history": [], "elapsed_s": 0.0}
+    state = {"step": 0, "best_val_rmse": math.inf, "bad_evals": 0, "history": [], "elapsed_s": 0.0, "cpu_s": 0.0}
     if resume and (out / "last.pt").exists():
         state = _restore(out / "last.pt", model, opt, sampler, config)
 
@@ -138,6 +139,7 @@ def train(
     x_val, y_val, _ = frames.gather(splits.val, context=config.context)
     amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.amp and device.startswith("cuda"))
     step, losses, t0 = state["step"], [], time.perf_counter() - state["elapsed_s"]
+    c0 = time.process_time() - state.get("cpu_s", 0.0)  # this process's CPU seconds (all its threads): steadier than wall time on a busy machine
     saved_at = step if resume and (out / "last.pt").exists() else None  # the step ``last.pt`` holds
     stopped = "early_stopping" if state["bad_evals"] >= config.patience else "max_steps"  # a resumed run may have stopped
     clock = (lambda: ctx.agree(time.perf_counter() - t0)) if config.max_seconds else (lambda: time.perf_counter() - t0)
@@ -167,11 +169,11 @@ def train(
             out_of_time = bool(config.max_seconds) and clock() > config.max_seconds
             if step % config.eval_every == 0 or step == config.max_steps or out_of_time:
                 val = ctx.rmse(model, x_val, y_val, emg_scale=config.emg_scale, amp=config.amp)
-                elapsed = time.perf_counter() - t0
-                state["history"].append({"step": step, "lr": lr, "train_loss": ctx.mean(losses), "val_rmse": val, "elapsed_s": elapsed})
+                elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+                state["history"].append({"step": step, "lr": lr, "train_loss": ctx.mean(losses), "val_rmse": val, "elapsed_s": elapsed, "cpu_s": cpu})
                 losses = []
                 improved = not (val >= state["best_val_rmse"])  # NaN (no validation windows) counts as better
-                state.update(step=step, elapsed_s=elapsed, bad_evals=0 if improved else state["bad_evals"] + 1)
+                state.update(step=step, elapsed_s=elapsed, cpu_s=cpu, bad_evals=0 if improved else state["bad_evals"] + 1)
                 if improved:
                     state["best_val_rmse"] = val
                 # the best model is also the latest: serialized once for both files
@@ -189,15 +191,15 @@ def train(
                 stopped = "max_seconds"
                 break
 
-    state.update(step=step, elapsed_s=time.perf_counter() - t0)
+    state.update(step=step, elapsed_s=time.perf_counter() - t0, cpu_s=time.process_time() - c0)
     if saved_at != step:  # stopped between evaluations (or before the first)
         first_save = not (out / "checkpoint.pt").exists()
         _save([out / "last.pt", out / "checkpoint.pt"] if first_save else [out / "last.pt"], model, opt, sampler, config, state, meta)
-    history = pd.DataFrame(state["history"], columns=["step", "lr", "train_loss", "val_rmse", "elapsed_s"])
+    history = pd.DataFrame(state["history"], columns=["step", "lr", "train_loss", "val_rmse", "elapsed_s", "cpu_s"])
     if ctx.main:
         history.to_csv(out / "history.csv", index=False)
     ctx.close()
-    return TrainResult(out / "checkpoint.pt", out / "last.pt", state["best_val_rmse"], step, history, state["elapsed_s"], stopped, model)
+    return TrainResult(out / "checkpoint.pt", out / "last.pt", state["best_val_rmse"], step, history, state["elapsed_s"], state["cpu_s"], stopped, model)
 
 
 def check_init(init: str | Path, config: TrainConfig, frames: FrameArrays, *, device: str = "cpu") -> dict:

@@ -148,3 +148,15 @@ def test_ablation_cli_rejects_a_bad_profile_before_reading_the_dataset(tmp_path,
     err = capsys.readouterr().err  # a choice of the command line: the parser refuses it and lists the choices
     assert exit_.value.code == 2 and "Invalid value for '--profile'" in err and "'smoke', 'short', 'goal'" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_variant_carries_its_schedule_and_leaves_the_profiles_otherwise():
+    """The miakit recipe's learning rate and warm-up reach its runs; the paper's Transformer keeps
+    the profile's (the paper's recipe)."""
+    from miakit.bench.ablation import MIAKIT, VARIANTS, profile_config
+
+    base, _, _ = profile_config("goal")
+    paper, ours = VARIANTS[0].config(base), VARIANTS[1].config(base)
+    assert (paper.lr, paper.warmup_steps, paper.batch_size) == (base.lr, base.warmup_steps, 32)
+    assert (ours.lr, ours.warmup_steps, ours.batch_size) == (MIAKIT.get("lr", base.lr), MIAKIT.get("warmup_steps", base.warmup_steps), MIAKIT["batch_size"])
+    assert ours.max_steps == round(base.max_steps * VARIANTS[1].steps) and ours.model == "miakit"

@@ -28,6 +28,14 @@ def test_overrides_parse_by_field_type_and_refuse_bad_input():
         apply_overrides(TrainConfig(), ["lr"])
 
 
+@pytest.mark.parametrize("change", ["min_lr=-1e-5", "warmup_steps=-1", "weight_decay=-0.1", "grad_clip=-1"])
+def test_a_schedule_that_cannot_run_is_refused_in_one_line(change):
+    with pytest.raises(InputError, match=change.split("=")[0]):
+        apply_overrides(TrainConfig(lr=1e-3), [change])
+    assert apply_overrides(TrainConfig(lr=1e-3), ["min_lr=0", "warmup_steps=0", "weight_decay=0", "grad_clip=0"]).warmup_steps == 0
+    assert lr_at(0, lr=1.0, min_lr=0.1, warmup_steps=0, max_steps=100) == 1.0  # no warm-up: the peak from the first step
+
+
 def test_lr_schedule_warms_up_then_decays_to_min():
     kw = dict(lr=1.0, min_lr=0.1, warmup_steps=10, max_steps=110)
     assert lr_at(0, **kw) == pytest.approx(0.1) and lr_at(9, **kw) == pytest.approx(1.0)
@@ -104,7 +112,8 @@ def test_checkpoint_files_and_loading(small_ds, tmp_path):
 
     result = train(small_ds, TrainConfig(**TINY, model="cnn"), tmp_path, progress=False)
     assert {p.name for p in tmp_path.iterdir()} >= {"checkpoint.pt", "last.pt", "history.csv"}
-    assert list(result.history.columns) == ["step", "lr", "train_loss", "val_rmse", "elapsed_s"]
+    assert list(result.history.columns) == ["step", "lr", "train_loss", "val_rmse", "elapsed_s", "cpu_s"]
+    assert (result.history["cpu_s"].diff().dropna() >= 0).all() and 0 < result.cpu_s
     assert result.history["step"].tolist() == [3, 6]
     assert result.best_val_rmse == pytest.approx(result.history["val_rmse"].min())
     model, config, meta = load_checkpoint(result.checkpoint)
