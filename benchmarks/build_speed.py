@@ -50,14 +50,35 @@ def make_sessions(root: Path, n: int, duration_s: float, video: bool) -> None:
             shutil.copy(src, folder / "video.mp4")
             meta = yaml.safe_load((folder / "session.yaml").read_text())
             meta["keypoints"] = None
-            meta["video"] = {"file": "video.mp4", "source": "phone", "fps": 60.0, "width": 1080, "height": 1920,
-                             "rotation": 0, "frames": 100, "start_host_time": 1.0, "frame_times": None, "creation_time": None}  # fmt: skip
+            meta["video"] = {
+                "file": "video.mp4",
+                "source": "phone",
+                "fps": 60.0,
+                "width": 1080,
+                "height": 1920,
+                "rotation": 0,
+                "frames": 100,
+                "start_host_time": 1.0,
+                "frame_times": None,
+                "creation_time": None,
+            }
             (folder / "session.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
 
 
 def timed_build(sessions: Path, out: Path, workers: int) -> float:
-    command = [sys.executable, "-m", "miakit", "build-dataset", str(sessions), "--out", str(out),
-               "--workers", str(workers), "--catalog", str(out.with_suffix(".catalog.yaml"))]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "miakit",
+        "build-dataset",
+        str(sessions),
+        "--out",
+        str(out),
+        "--workers",
+        str(workers),
+        "--catalog",
+        str(out.with_suffix(".catalog.yaml")),
+    ]
     t0 = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - t0
@@ -68,7 +89,9 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=120)
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--video", action="store_true", help="sessions with a real video, no keypoints (runs MediaPipe)")
+    parser.add_argument(
+        "--video", action="store_true", help="sessions with a real video, no keypoints (runs MediaPipe)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="builds of each kind, alternating; medians are reported")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -79,19 +102,32 @@ def main() -> None:
         make_sessions(tmp / "sessions", args.sessions, args.duration, args.video)
         serials, parallels = [], []
         for _ in range(args.repeat):  # alternating, so drifts in the machine's load hit both alike
-            for out, times, workers in ((tmp / "serial.zarr", serials, 1), (tmp / "parallel.zarr", parallels, args.workers)):
+            for out, times, workers in (
+                (tmp / "serial.zarr", serials, 1),
+                (tmp / "parallel.zarr", parallels, args.workers),
+            ):
                 shutil.rmtree(out, ignore_errors=True)
                 times.append(timed_build(tmp / "sessions", out, workers))
         serial, parallel = statistics.median(serials), statistics.median(parallels)
-        same = miakit.open_dataset(tmp / "serial.zarr").load().drop_attrs().identical(miakit.open_dataset(tmp / "parallel.zarr").load().drop_attrs())
+        same = (
+            miakit.open_dataset(tmp / "serial.zarr")
+            .load()
+            .drop_attrs()
+            .identical(miakit.open_dataset(tmp / "parallel.zarr").load().drop_attrs())
+        )
     result = {
-        "sessions": args.sessions, "kind": "video (MediaPipe)" if args.video else "keypoints (OpenPose JSON)",
-        "serial_s": round(serial, 2), "parallel_s": round(parallel, 2), "workers": args.workers,
+        "sessions": args.sessions,
+        "kind": "video (MediaPipe)" if args.video else "keypoints (OpenPose JSON)",
+        "serial_s": round(serial, 2),
+        "parallel_s": round(parallel, 2),
+        "workers": args.workers,
         "serial_sessions_per_min": round(args.sessions / serial * 60, 1),
         "parallel_sessions_per_min": round(args.sessions / parallel * 60, 1),
-        "speedup": round(serial / parallel, 2), "identical_stores": bool(same),
-        "serial_runs_s": [round(t, 2) for t in serials], "parallel_runs_s": [round(t, 2) for t in parallels],
-    }  # fmt: skip
+        "speedup": round(serial / parallel, 2),
+        "identical_stores": bool(same),
+        "serial_runs_s": [round(t, 2) for t in serials],
+        "parallel_runs_s": [round(t, 2) for t in parallels],
+    }
     for key, value in result.items():
         print(f"{key:26s} {value}")
     if args.json:

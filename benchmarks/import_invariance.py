@@ -48,7 +48,10 @@ def main(words: list[str]) -> None:
         checkpoint = body25_checkpoint(folder / "ckpt")
         sources = {t: lv.read_source(DATA / p) for t, p in lv.SOURCES.items()}
         references = {t: lv.imported(DATA / p, read_c3d, lv.BASE_OPTIONS[t], checkpoint) for t, p in lv.SOURCES.items()}
-        print("| variant | trial | imports | mapping | joints mm (legs / arms) | keypoints px | lost | EMG r | EMG mean | events ms (missed) | bench r |")
+        print(
+            "| variant | trial | imports | mapping | joints mm (legs / arms) | "
+            "keypoints px | lost | EMG r | EMG mean | events ms (missed) | bench r |"
+        )
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for v in lv.VARIANTS:
             if words and not any(w.lower() in v.name.lower() for w in words):
@@ -60,9 +63,11 @@ def main(words: list[str]) -> None:
                 continue
             joints = f"{_fmt(r['joints_mm'])} ({_fmt(r['legs_mm'])} / {_fmt(r['arms_mm'])})"
             print(
-                f"| {v.name} | {v.trial} | yes | {r['mapping']} | {joints} | {_fmt(r['keypoints_px'])} | {_fmt(r['lost'], 3)} | "
-                f"{_fmt(r['emg_r'], 4)} | {_fmt(r['emg_amplitude'], 3)} | {_fmt(r['events_ms'], 1)} ({r['events_missed']}) | {_fmt(r.get('bench_r'), 3)} |"
-            )  # fmt: skip
+                f"| {v.name} | {v.trial} | yes | {r['mapping']} | {joints} "
+                f"| {_fmt(r['keypoints_px'])} | {_fmt(r['lost'], 3)} | "
+                f"{_fmt(r['emg_r'], 4)} | {_fmt(r['emg_amplitude'], 3)} | "
+                f"{_fmt(r['events_ms'], 1)} ({r['events_missed']}) | {_fmt(r.get('bench_r'), 3)} |"
+            )
     print(f"\n{time.time() - start:.0f} s")
 
 

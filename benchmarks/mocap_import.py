@@ -22,15 +22,27 @@ from miakit.importers.lab import load_trials, parse_views, trial_joints
 from miakit.layout import BODY_25
 
 OUTPUTS = {
-    "RHip": "RFEP", "LHip": "LFEP", "RKnee": "RFEO", "LKnee": "LFEO", "RAnkle": "RTIO", "LAnkle": "LTIO",
-    "RShoulder": "RCLO", "LShoulder": "LCLO", "RElbow": "RHUO", "LElbow": "LHUO", "RWrist": "RRAO", "LWrist": "LRAO",
-}  # fmt: skip
+    "RHip": "RFEP",
+    "LHip": "LFEP",
+    "RKnee": "RFEO",
+    "LKnee": "LFEO",
+    "RAnkle": "RTIO",
+    "LAnkle": "LTIO",
+    "RShoulder": "RCLO",
+    "LShoulder": "LCLO",
+    "RElbow": "RHUO",
+    "LElbow": "LHUO",
+    "RWrist": "RRAO",
+    "LWrist": "LRAO",
+}
 FILES = {"gaitalytics-walk.c3d": None, "pyomeca-box-lift.c3d": "right"}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mocap")
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mocap"
+    )
     args = parser.parse_args()
     for name, side in FILES.items():
         path = args.data / name
@@ -40,7 +52,10 @@ def main() -> None:
         for joint, output in OUTPUTS.items():
             if output in markers and joint in joints.used:
                 err = np.linalg.norm(joints.xyz[:, BODY_25.index(joint)] - markers[output], axis=1)
-                print(f"  {joint:10s} vs {output}: mean {np.nanmean(err):5.1f} mm, max {np.nanmax(err):5.1f} mm  ({joints.used[joint]})")
+                print(
+                    f"  {joint:10s} vs {output}: mean {np.nanmean(err):5.1f} "
+                    f"mm, max {np.nanmax(err):5.1f} mm  ({joints.used[joint]})"
+                )
         if not any(o in markers for o in OUTPUTS.values()):
             print("  (no model joint centres in this file to compare with)")
         ds, _ = load_trials([path], read_c3d, pipeline="import-c3d", views=parse_views("front"), side=side)

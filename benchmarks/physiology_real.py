@@ -39,11 +39,17 @@ def main() -> None:
         units, cycles, _ = score_segments(ds, None, predictions=muscle_model_predictions(ds, files), surrogates=200)
     print("r of the synthetic muscle with the measured envelope (best lag; positive: the model is late)")
     for _, u in units.iterrows():
-        print(f"  {u['trial']:18s} {u['muscle']:15s} r {u['r']:+.2f}  (r {u['r_at_lag']:+.2f} at {u['lag_s']:+.1f} s; p {u['p']:.3f})")
+        print(
+            f"  {u['trial']:18s} {u['muscle']:15s} r {u['r']:+.2f}  (r "
+            f"{u['r_at_lag']:+.2f} at {u['lag_s']:+.1f} s; p {u['p']:.3f})"
+        )
     print("peak place per gait cycle, % from heel strike: synthetic / measured")
     for muscle in dict.fromkeys(cycles["muscle"]):
         c = cycles[cycles["muscle"] == muscle]
-        print(f"  {muscle:15s} " + "  ".join(f"{a:.0f}/{b:.0f}" for a, b in zip(c["predicted_peak_pct"], c["measured_peak_pct"])))
+        print(
+            f"  {muscle:15s} "
+            + "  ".join(f"{a:.0f}/{b:.0f}" for a, b in zip(c["predicted_peak_pct"], c["measured_peak_pct"]))
+        )
     print(f"median r over the {len(units)} units: {np.nanmedian(units['r']):+.2f}")
 
 

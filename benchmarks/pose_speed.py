@@ -49,7 +49,10 @@ def make_sources(folder: Path, data: Path) -> list[Path]:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     ping_pong = (frames + frames[::-1]) * 2
     out = []
-    for name, fps, images in (("cam01-pingpong-60fps.mp4", 60, ping_pong), ("cam01-pingpong-30fps.mp4", 30, ping_pong[::2])):
+    for name, fps, images in (
+        ("cam01-pingpong-60fps.mp4", 60, ping_pong),
+        ("cam01-pingpong-30fps.mp4", 30, ping_pong[::2]),
+    ):
         path = folder / name
         with av.open(str(path), "w") as container:
             stream = container.add_stream("libx264", rate=Fraction(fps))
@@ -92,10 +95,17 @@ def measure(video: Path, *, rate_hz: float, repeat: int, inference_height: int) 
     frames = len(images)
     inference, stage = frames / min(inference_s), frames / min(stage_s)
     return {
-        "video": video.name, "size": f"{meta.width}x{meta.height}", "video_fps": meta.fps, "video_frames": meta.frames,
-        "output_frames": frames, "frames_with_person": int(found), "decode_fps": frames / min(decode_s),
-        "inference_fps": inference, "stage_fps": stage, "ratio": stage / inference,
-    }  # fmt: skip
+        "video": video.name,
+        "size": f"{meta.width}x{meta.height}",
+        "video_fps": meta.fps,
+        "video_frames": meta.frames,
+        "output_frames": frames,
+        "frames_with_person": int(found),
+        "decode_fps": frames / min(decode_s),
+        "inference_fps": inference,
+        "stage_fps": stage,
+        "ratio": stage / inference,
+    }
 
 
 def main() -> None:
@@ -116,16 +126,37 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         videos = make_sources(Path(tmp), args.data)
-        rows = [measure(v, rate_hz=args.rate_hz, repeat=args.repeat, inference_height=args.inference_height) for v in videos]
+        rows = [
+            measure(v, rate_hz=args.rate_hz, repeat=args.repeat, inference_height=args.inference_height) for v in videos
+        ]
 
-    table = Table(title=f"pose stage vs inference alone, {args.rate_hz:g} Hz output, inference at {args.inference_height} px high")
-    for column in ("video", "size", "fps", "frames in/out", "person", "decode fps", "inference fps", "stage fps", "stage/inference"):
+    table = Table(
+        title=f"pose stage vs inference alone, {args.rate_hz:g} Hz output, inference at {args.inference_height} px high"
+    )
+    for column in (
+        "video",
+        "size",
+        "fps",
+        "frames in/out",
+        "person",
+        "decode fps",
+        "inference fps",
+        "stage fps",
+        "stage/inference",
+    ):
         table.add_column(column, justify="left" if column == "video" else "right")
     for r in rows:
         table.add_row(
-            r["video"], r["size"], f"{r['video_fps']:.0f}", f"{r['video_frames']}/{r['output_frames']}", str(r["frames_with_person"]),
-            f"{r['decode_fps']:.1f}", f"{r['inference_fps']:.1f}", f"{r['stage_fps']:.1f}", f"{r['ratio']:.2f}",
-        )  # fmt: skip
+            r["video"],
+            r["size"],
+            f"{r['video_fps']:.0f}",
+            f"{r['video_frames']}/{r['output_frames']}",
+            str(r["frames_with_person"]),
+            f"{r['decode_fps']:.1f}",
+            f"{r['inference_fps']:.1f}",
+            f"{r['stage_fps']:.1f}",
+            f"{r['ratio']:.2f}",
+        )
     console = Console(width=130)
     console.print(table)
     console.print(
@@ -134,9 +165,14 @@ def main() -> None:
     )
     if args.out:
         report = {
-            "rate_hz": args.rate_hz, "inference_height": args.inference_height, "repeat": args.repeat, "cpu_count": os.cpu_count(),
-            "load_average_1min": os.getloadavg()[0], "machine": platform.platform(), "videos": rows,
-        }  # fmt: skip
+            "rate_hz": args.rate_hz,
+            "inference_height": args.inference_height,
+            "repeat": args.repeat,
+            "cpu_count": os.cpu_count(),
+            "load_average_1min": os.getloadavg()[0],
+            "machine": platform.platform(),
+            "videos": rows,
+        }
         args.out.write_text(json.dumps(report, indent=2))
 
 

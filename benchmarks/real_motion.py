@@ -68,7 +68,13 @@ def import_real(out: Path, views: str):
     from miakit.importers.c3d import import_c3d
     from miakit.importers.lab import parse_views
 
-    import_c3d([DATA / f for f in FILES], out / "real.zarr", catalog=out / "catalog.yaml", views=parse_views(views), side="right")
+    import_c3d(
+        [DATA / f for f in FILES],
+        out / "real.zarr",
+        catalog=out / "catalog.yaml",
+        views=parse_views(views),
+        side="right",
+    )
     return miakit.open_dataset(out / "real.zarr", catalog=out / "catalog.yaml")
 
 
@@ -82,8 +88,12 @@ def synthetic_dataset(exercises, *, subjects: int, views: int, duration_s: float
 
     frames = int((duration_s - 2.2) * 10)  # the keypoints start up to 1.5 s in and stop up to 0.6 s early
     names = [(f"S{i + 1:02d}", ex, v) for i in range(subjects) for ex in exercises for v in range(views)]
-    ds = make_dataset(subjects=tuple(f"S{i + 1:02d}" for i in range(subjects)), exercises=tuple(f"{ex}@{v}" for ex in exercises for v in range(views)),
-                      frames=frames, missing_fraction=0.0)  # fmt: skip
+    ds = make_dataset(
+        subjects=tuple(f"S{i + 1:02d}" for i in range(subjects)),
+        exercises=tuple(f"{ex}@{v}" for ex in exercises for v in range(views)),
+        frames=frames,
+        missing_fraction=0.0,
+    )
     kp, emg = [], []
     for i in range(subjects):
         for ex in exercises:
@@ -91,7 +101,15 @@ def synthetic_dataset(exercises, *, subjects: int, views: int, duration_s: float
                 sim = simulate(make_subject(i), ex, seed=seed, duration_s=duration_s, sync_clap=False, view=v)
                 times = sim.keypoint_times[::3][:frames]
                 kp.append(sim.keypoints[::3][:frames])
-                emg.append(np.stack([np.interp(times, np.sort(p.sample_time), p.value[np.argsort(p.sample_time)]) for p in sim.packets], -1))
+                emg.append(
+                    np.stack(
+                        [
+                            np.interp(times, np.sort(p.sample_time), p.value[np.argsort(p.sample_time)])
+                            for p in sim.packets
+                        ],
+                        -1,
+                    )
+                )
     kp = np.concatenate(kp).astype(np.float32)
     score = kp[..., 2].copy()
     xy = kp[..., :2]
@@ -99,8 +117,12 @@ def synthetic_dataset(exercises, *, subjects: int, views: int, duration_s: float
     ds = ds.assign_coords(keypoint=list(BODY_25), muscle=list(MUSCLES)).assign_attrs(muscles=list(MUSCLES))
     ds = ds.assign(segment_exercise=(("segment",), np.array([ex for _, ex, _ in names])))
     emg = np.concatenate(emg).astype(np.float32)
-    return ds.assign(keypoints=(("frame", "keypoint", "space"), xy), keypoint_score=(("frame", "keypoint"), score),
-                     emg=(("frame", "muscle"), emg), emg_clean=(("frame", "muscle"), emg))  # fmt: skip
+    return ds.assign(
+        keypoints=(("frame", "keypoint", "space"), xy),
+        keypoint_score=(("frame", "keypoint"), score),
+        emg=(("frame", "muscle"), emg),
+        emg_clean=(("frame", "muscle"), emg),
+    )
 
 
 def imitation(ds, model: dict, reference: dict) -> float:
@@ -120,8 +142,11 @@ def show(name: str, summary, default_views: list[str]) -> None:
     for v in rows + ["all"]:
         r = summary.loc[v]
         mark = "*" if v in default_views else " "
-        print(f"  {mark}{v:10s} median r {r['median_r']:+.2f}  own>other side {r['own_beats_other_side']:.0%} ({int(r['side_units'])})  "
-              f"quad peak 0-20% {r['quad_peak_0_20_predicted']:.0%} of {int(r['quad_cycles'])}")  # fmt: skip
+        print(
+            f"  {mark}{v:10s} median r {r['median_r']:+.2f}  own>other side "
+            f"{r['own_beats_other_side']:.0%} ({int(r['side_units'])})  "
+            f"quad peak 0-20% {r['quad_peak_0_20_predicted']:.0%} of {int(r['quad_cycles'])}"
+        )
 
 
 def goal_line(units, cycles, default_views: list[str]) -> str:
@@ -129,7 +154,12 @@ def goal_line(units, cycles, default_views: list[str]) -> str:
 
     keep = units["view"].isin(default_views)
     g = goals(summarize(units[keep], cycles[cycles["view"].isin(default_views)]))
-    return "goals on " + ",".join(default_views) + ": " + "; ".join(f"{x['value']:.2f} ({'MET' if x['met'] else 'not met'})" for x in g)
+    return (
+        "goals on "
+        + ",".join(default_views)
+        + ": "
+        + "; ".join(f"{x['value']:.2f} ({'MET' if x['met'] else 'not met'})" for x in g)
+    )
 
 
 def main() -> None:
@@ -166,22 +196,41 @@ def main() -> None:
             return
         t0 = time.perf_counter()
         exercises = EXERCISES if args.paper_only else ALL_EXERCISES
-        data = synthetic_dataset(exercises, subjects=args.subjects, views=args.views, duration_s=args.duration, seed=args.seed)
-        config = TrainConfig(**{**MIAKIT, "features": MIAKIT["features"].replace("+subject", "")}, max_steps=args.steps, eval_every=max(50, args.steps // 4),
-                             warmup_steps=50, lr=2e-3, device="cpu", seed=args.seed)  # fmt: skip
+        data = synthetic_dataset(
+            exercises, subjects=args.subjects, views=args.views, duration_s=args.duration, seed=args.seed
+        )
+        config = TrainConfig(
+            **{**MIAKIT, "features": MIAKIT["features"].replace("+subject", "")},
+            max_steps=args.steps,
+            eval_every=max(50, args.steps // 4),
+            warmup_steps=50,
+            lr=2e-3,
+            device="cpu",
+            seed=args.seed,
+        )
         config = apply_overrides(config, args.set_)
         result = train(data, config, tmp / "run", progress=False)
-        print(f"(b) trained {result.steps} steps on {len(exercises)} exercises x {args.views} views x {args.subjects} subjects "
-              f"({data.sizes['frame']} frames), features {config.features}, augment {config.augment}: val RMSE {result.best_val_rmse:.2f}, "
-              f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
+        print(
+            f"(b) trained {result.steps} steps on {len(exercises)} "
+            f"exercises x {args.views} views x {args.subjects} subjects "
+            f"({data.sizes['frame']} frames), features {config.features}, "
+            f"augment {config.augment}: val RMSE {result.best_val_rmse:.2f}, "
+            f"{time.perf_counter() - t0:.0f} s"
+        )
         units, cycles, preds = score_segments(real, result.checkpoint, surrogates=50)
         show("(b) the trained model on the projected keypoints", summarize(units, cycles), default)
         print("  " + goal_line(units, cycles, default))
         print(f"  imitation: median r of the model against (a) over the units {imitation(real, preds, reference):+.2f}")
         for _, u in units[units["view"].isin(default)].iterrows():
-            print(f"    {u['segment']:28s} {u['muscle']:15s} r {u['r']:+.2f}  other side {u['r_other_side']:+.2f}  lag {u['lag_s']:+.1f} s")
+            print(
+                f"    {u['segment']:28s} {u['muscle']:15s} r {u['r']:+.2f}  "
+                f"other side {u['r_other_side']:+.2f}  lag {u['lag_s']:+.1f} s"
+            )
         q = cycles[np.array(["Quad" in m for m in cycles["muscle"]]) & cycles["view"].isin(default).to_numpy()]
-        print("  quad peaks (predicted/measured %):", [f"{a:.0f}/{b:.0f}" for a, b in zip(q["predicted_peak_pct"], q["measured_peak_pct"])])
+        print(
+            "  quad peaks (predicted/measured %):",
+            [f"{a:.0f}/{b:.0f}" for a, b in zip(q["predicted_peak_pct"], q["measured_peak_pct"])],
+        )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,8 @@ async def baseline(seconds: float, rate_hz: float) -> tuple[float, float, int]:
     """(cpu seconds, wall seconds, notifications) with a bare bumble central."""
     from bumble.device import Peer
 
-    from miakit.record.ble import BleBackend, scan
     from miakit.devices.profiles import load_profile
+    from miakit.record.ble import BleBackend, scan
 
     profile = load_profile("m40")
     radio, emulator, sensors = await _emulator(profile, rate_hz)
@@ -66,7 +66,9 @@ async def baseline(seconds: float, rate_hz: float) -> tuple[float, float, int]:
         await peer.discover_services()
         for service in peer.services:
             await service.discover_characteristics()
-        char = peer.get_characteristics_by_uuid(__import__("bumble.core", fromlist=["UUID"]).UUID(profile.characteristic_uuid))[0]
+        char = peer.get_characteristics_by_uuid(
+            __import__("bumble.core", fromlist=["UUID"]).UUID(profile.characteristic_uuid)
+        )[0]
         await peer.subscribe(char, on_value)
         peers.append(peer)
     await asyncio.sleep(1.0)  # settle
@@ -83,14 +85,22 @@ async def baseline(seconds: float, rate_hz: float) -> tuple[float, float, int]:
 
 async def recorder_run(seconds: float, rate_hz: float, folder: Path) -> tuple[float, float, int, float]:
     """(cpu seconds, wall seconds, notifications, seconds inside the notification callback)."""
-    from miakit.record.ble import BleBackend, BleRecorder
     from miakit.devices.profiles import load_profile
+    from miakit.record.ble import BleBackend, BleRecorder
     from miakit.record.session_writer import SessionWriter
 
     profile = load_profile("m40")
     radio, emulator, sensors = await _emulator(profile, rate_hz)
-    writer = SessionWriter(folder / "bench", session_id="bench", subject="S01", exercise=None, profile=profile,
-                           profile_bytes=Path(profile.path).read_bytes(), sensors=sensors, emulated=True)
+    writer = SessionWriter(
+        folder / "bench",
+        session_id="bench",
+        subject="S01",
+        exercise=None,
+        profile=profile,
+        profile_bytes=Path(profile.path).read_bytes(),
+        sensors=sensors,
+        emulated=True,
+    )
     recorder = BleRecorder(profile, writer, sensors, backend=BleBackend.emulated(radio))
     inside = 0.0
     original = recorder._on_notify
@@ -129,9 +139,15 @@ def main() -> None:
         cpu_b, wall_b, n_b, inside = asyncio.run(recorder_run(args.seconds, args.rate_hz, Path(tmp)))
     share_a, share_b = cpu_a / wall_a, cpu_b / wall_b
     print(f"baseline (emulator + bumble central): {n_a / wall_a:7.1f} notifications/s, {100 * share_a:5.1f}% of a core")
-    print(f"with the recorder (bleak + back end + miakit): {n_b / wall_b:7.1f} notifications/s, {100 * share_b:5.1f}% of a core")
+    print(
+        f"with the recorder (bleak + back end + miakit): {n_b / wall_b:7.1f} "
+        f"notifications/s, {100 * share_b:5.1f}% of a core"
+    )
     print(f"recorder's own share (difference): {100 * (share_b - share_a):5.1f}% of one core")
-    print(f"inside the notification callback: {100 * inside / wall_b:5.2f}% of one core, {1e6 * inside / max(n_b, 1):.1f} us per notification")
+    print(
+        f"inside the notification callback: {100 * inside / wall_b:5.2f}% "
+        f"of one core, {1e6 * inside / max(n_b, 1):.1f} us per notification"
+    )
 
 
 if __name__ == "__main__":

@@ -33,17 +33,29 @@ def main() -> None:
         for i, exercise in enumerate(EXERCISES):
             for subject in (0, 2):
                 injected = ((i * 7 + subject * 3) % 19) / 10 - 0.9
-                sim = simulate(make_subject(subject, seed=args.seed), exercise, seed=args.seed, duration_s=args.duration, clock_error_s=injected)
+                sim = simulate(
+                    make_subject(subject, seed=args.seed),
+                    exercise,
+                    seed=args.seed,
+                    duration_s=args.duration,
+                    clock_error_s=injected,
+                )
                 folder = write_session(Path(tmp) / f"{exercise}-{subject}", sim, seed=args.seed)
                 report = process_session(folder, spec).report
                 if report.sync_offset_s is None:
                     declined += 1
-                    print(f"declined  {exercise:13s} subject {subject} injected {injected:+.2f} s (confidence {report.sync_confidence})")
+                    print(
+                        f"declined  {exercise:13s} subject {subject} injected "
+                        f"{injected:+.2f} s (confidence {report.sync_confidence})"
+                    )
                     continue
                 error = report.sync_offset_s + injected
                 errors.append(abs(error))
                 if abs(error) > 0.05:
-                    print(f"miss      {exercise:13s} subject {subject} injected {injected:+.2f} s, error {error * 1000:+.0f} ms")
+                    print(
+                        f"miss      {exercise:13s} subject {subject} injected "
+                        f"{injected:+.2f} s, error {error * 1000:+.0f} ms"
+                    )
     errors = np.array(errors)
     print(
         f"{len(errors)} recovered, {declined} declined; |error| mean {errors.mean() * 1000:.0f} ms, "

@@ -58,6 +58,7 @@ from pathlib import Path
 
 import numpy as np
 
+
 def timed_train(ds, config, out: Path, splits, frames) -> tuple[object, float, float]:
     """``train(...)`` and its whole cost: (result, wall seconds, process CPU seconds) from the call."""
     from miakit.learn.train import train
@@ -73,7 +74,12 @@ def first_reach(history, quality: float) -> dict | None:
     if not len(reached):
         return None
     row = reached.iloc[0]
-    return {"step": int(row["step"]), "wall_s": float(row["elapsed_s"]), "cpu_s": float(row["cpu_s"]), "val_rmse": float(row["val_rmse"])}
+    return {
+        "step": int(row["step"]),
+        "wall_s": float(row["elapsed_s"]),
+        "cpu_s": float(row["cpu_s"]),
+        "val_rmse": float(row["val_rmse"]),
+    }
 
 
 def one_pair(ds, base, recipe: dict, out: Path, splits, frames, *, miakit_first: bool) -> dict:
@@ -87,24 +93,37 @@ def one_pair(ds, base, recipe: dict, out: Path, splits, frames, *, miakit_first:
     (paper, p_wall, p_cpu), (ours, m_wall, m_cpu) = runs["paper"], runs["miakit"]
     reach = first_reach(ours.history, paper.best_val_rmse)
     row = {
-        "order": "/".join(order), "load_1min": [load, os.getloadavg()[0]],
-        "paper_best_val_rmse": paper.best_val_rmse, "paper_steps": paper.steps,
-        "paper_wall_s_loop": paper.wall_s, "paper_wall_s_with_setup": p_wall,
-        "paper_cpu_s_loop": paper.cpu_s, "paper_cpu_s_with_setup": p_cpu,
-        "miakit_best_val_rmse": ours.best_val_rmse, "miakit_steps": ours.steps,
-        "miakit_wall_s_loop": ours.wall_s, "miakit_cpu_s_loop": ours.cpu_s,
-        "miakit_setup_wall_s": m_wall - ours.wall_s, "miakit_setup_cpu_s": m_cpu - ours.cpu_s,
+        "order": "/".join(order),
+        "load_1min": [load, os.getloadavg()[0]],
+        "paper_best_val_rmse": paper.best_val_rmse,
+        "paper_steps": paper.steps,
+        "paper_wall_s_loop": paper.wall_s,
+        "paper_wall_s_with_setup": p_wall,
+        "paper_cpu_s_loop": paper.cpu_s,
+        "paper_cpu_s_with_setup": p_cpu,
+        "miakit_best_val_rmse": ours.best_val_rmse,
+        "miakit_steps": ours.steps,
+        "miakit_wall_s_loop": ours.wall_s,
+        "miakit_cpu_s_loop": ours.cpu_s,
+        "miakit_setup_wall_s": m_wall - ours.wall_s,
+        "miakit_setup_cpu_s": m_cpu - ours.cpu_s,
         "miakit_step_to_paper_quality": None if reach is None else reach["step"],
-    }  # fmt: skip
+    }
     if reach is not None:
         setup_wall, setup_cpu = row["miakit_setup_wall_s"], row["miakit_setup_cpu_s"]
-        row.update({
-            "miakit_val_rmse_there": reach["val_rmse"],
-            "miakit_wall_s_to_paper_quality_loop": reach["wall_s"], "miakit_wall_s_to_paper_quality_with_setup": setup_wall + reach["wall_s"],
-            "miakit_cpu_s_to_paper_quality_loop": reach["cpu_s"], "miakit_cpu_s_to_paper_quality_with_setup": setup_cpu + reach["cpu_s"],
-            "ratio_wall_loop": paper.wall_s / reach["wall_s"], "ratio_wall_with_setup": p_wall / (setup_wall + reach["wall_s"]),
-            "ratio_cpu_loop": paper.cpu_s / reach["cpu_s"], "ratio_cpu_with_setup": p_cpu / (setup_cpu + reach["cpu_s"]),
-        })  # fmt: skip
+        row.update(
+            {
+                "miakit_val_rmse_there": reach["val_rmse"],
+                "miakit_wall_s_to_paper_quality_loop": reach["wall_s"],
+                "miakit_wall_s_to_paper_quality_with_setup": setup_wall + reach["wall_s"],
+                "miakit_cpu_s_to_paper_quality_loop": reach["cpu_s"],
+                "miakit_cpu_s_to_paper_quality_with_setup": setup_cpu + reach["cpu_s"],
+                "ratio_wall_loop": paper.wall_s / reach["wall_s"],
+                "ratio_wall_with_setup": p_wall / (setup_wall + reach["wall_s"]),
+                "ratio_cpu_loop": paper.cpu_s / reach["cpu_s"],
+                "ratio_cpu_with_setup": p_cpu / (setup_cpu + reach["cpu_s"]),
+            }
+        )
     return row
 
 
@@ -117,7 +136,9 @@ def main() -> None:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--steps", type=int, default=500, help="training steps of both runs (the paper's recipe: 500)")
     parser.add_argument("--eval-every", type=int, default=25)
-    parser.add_argument("--repeat", type=int, default=3, help="pairs of runs in this command (alternating which goes first)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="pairs of runs in this command (alternating which goes first)"
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch threads for both runs (0: torch's default)")
     args = parser.parse_args()
 
@@ -137,13 +158,23 @@ def main() -> None:
     rows = []
     for i in range(args.repeat):
         rows.append(one_pair(ds, base, MIAKIT, args.out / f"repeat{i}", splits, frames, miakit_first=bool(i % 2)))
-        print(json.dumps({"repeat": i, **{k: rows[-1].get(k) for k in ("paper_best_val_rmse", "miakit_step_to_paper_quality", *RATIOS)}}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "repeat": i,
+                    **{k: rows[-1].get(k) for k in ("paper_best_val_rmse", "miakit_step_to_paper_quality", *RATIOS)},
+                }
+            ),
+            flush=True,
+        )
     medians = {k: float(np.median([r[k] for r in rows])) if all(k in r for r in rows) else None for k in RATIOS}
     result = {
-        "medians": medians, "repeats": rows, "torch_threads": torch.get_num_threads(),
+        "medians": medians,
+        "repeats": rows,
+        "torch_threads": torch.get_num_threads(),
         "config": {k: v for k, v in base.__dict__.items() if k not in ("model", "features", "augment")},
         "miakit_changes": MIAKIT,  # the miakit recipe's fields that differ from config
-    }  # fmt: skip
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "time_to_quality.json").write_text(json.dumps(result, indent=2, default=float))
     print(json.dumps(result, indent=2, default=float))

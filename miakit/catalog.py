@@ -69,12 +69,19 @@ class CatalogEntry:
         options = self.args.get("storage_options")
         where = Path(self.catalog_dir) / "catalog.yaml" if self.catalog_file is None else self.catalog_file
         if options is not None and not isinstance(options, dict):
-            raise CatalogError(where, "storage_options must be a mapping", field=f"sources.{self.name}.args.storage_options", found=options)
+            raise CatalogError(
+                where,
+                "storage_options must be a mapping",
+                field=f"sources.{self.name}.args.storage_options",
+                found=options,
+            )
         if options and local_path(self.urlpath) is not None:
             raise CatalogError(
-                where, "storage_options are unused: they apply to fsspec URLs (s3://, gcs://, ...), not to a local store",
-                field=f"sources.{self.name}.args.storage_options", found=options,
-            )  # fmt: skip
+                where,
+                "storage_options are unused: they apply to fsspec URLs (s3://, gcs://, ...), not to a local store",
+                field=f"sources.{self.name}.args.storage_options",
+                found=options,
+            )
         return open_store(self.urlpath, validate=validate, storage_options=options or None, deep=deep)
 
     to_dask = open  # intake's name for the same thing
@@ -103,17 +110,29 @@ class Catalog:
     def __getitem__(self, name: str) -> CatalogEntry:
         sources = self.data.get("sources", {})
         if name not in sources:
-            raise CatalogError(self.path, "no such dataset", field=f"sources.{name}", expected=f"one of {self.names}", found=name)
+            raise CatalogError(
+                self.path, "no such dataset", field=f"sources.{name}", expected=f"one of {self.names}", found=name
+            )
         src = sources[name]
         if not isinstance(src, dict) or "args" not in src or "urlpath" not in (src.get("args") or {}):
             raise CatalogError(self.path, "an entry needs args.urlpath", field=f"sources.{name}", found=src)
         if src.get("driver", "zarr") != "zarr":
-            raise CatalogError(self.path, "unsupported driver", field=f"sources.{name}.driver", expected="zarr", found=src.get("driver"))
+            raise CatalogError(
+                self.path,
+                "unsupported driver",
+                field=f"sources.{name}.driver",
+                expected="zarr",
+                found=src.get("driver"),
+            )
         return CatalogEntry(
-            name=name, driver="zarr", args=dict(src["args"]), description=src.get("description", ""),
-            metadata=dict(src.get("metadata") or {}), catalog_dir=str(self.path.parent.resolve()).replace(os.sep, "/"),
+            name=name,
+            driver="zarr",
+            args=dict(src["args"]),
+            description=src.get("description", ""),
+            metadata=dict(src.get("metadata") or {}),
+            catalog_dir=str(self.path.parent.resolve()).replace(os.sep, "/"),
             catalog_file=self.path,
-        )  # fmt: skip
+        )
 
     def __repr__(self) -> str:
         return f"Catalog({str(self.path)!r}, datasets={self.names})"
@@ -193,7 +212,9 @@ def check_writable(catalog_path: str | Path) -> Path:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise CatalogError(catalog_path, f"cannot update the catalog: its folder {existing} is not writable ({exc.strerror or exc})") from None
+        raise CatalogError(
+            catalog_path, f"cannot update the catalog: its folder {existing} is not writable ({exc.strerror or exc})"
+        ) from None
     if catalog_path.is_dir():
         raise CatalogError(catalog_path, "is a folder, not a catalog file (catalog.yaml)")
     return catalog_path
@@ -232,7 +253,9 @@ def _header(path: Path) -> str:
     return "".join(lines)
 
 
-def open_dataset(name_or_path: str | Path, *, catalog: str | Path | Catalog | None = None, validate: bool = True, deep: bool = False):
+def open_dataset(
+    name_or_path: str | Path, *, catalog: str | Path | Catalog | None = None, validate: bool = True, deep: bool = False
+):
     """A dataset lazily, by store path or URL, or by name in a catalog (``deep``: see
     :func:`miakit.store.open_store`)."""
     from miakit.store import open_store

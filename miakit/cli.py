@@ -8,9 +8,9 @@ output is the path a script wants (the report, the store, the session folder).
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import List, Literal, Optional
+from typing import Literal
 
 import typer
 
@@ -23,7 +23,8 @@ app = typer.Typer(
         "Muscles in Action toolkit: record EMG and video, build 10 Hz Zarr datasets, "
         "train and benchmark models that predict muscle activation from video.\n\n"
         "Start with `miakit demo`: synthetic sessions -> dataset -> model -> benchmark report.\n\n"
-        "Example: miakit demo --out miakit-demo && miakit predict my-squat.mp4 --checkpoint miakit-demo/bench/transformer/checkpoint.pt --out squat-emg"
+        "Example: miakit demo --out miakit-demo && miakit predict my-squat.mp4 "
+        "--checkpoint miakit-demo/bench/transformer/checkpoint.pt --out squat-emg"
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -40,7 +41,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     pass
 
@@ -54,9 +57,22 @@ def synth(
     subjects: int = typer.Option(3, "--subjects", min=1, help="Number of synthetic subjects."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same sessions, byte for byte."),
     duration: float = typer.Option(30.0, "--duration", min=5.0, help="Seconds recorded per exercise (5 to 3600)."),
-    exercise: Optional[List[str]] = typer.Option(None, "--exercise", help="Only these exercises (repeatable); default the paper's 20. Also: walking, stair_ascent, stair_descent, sit_to_stand; or a group: paper (the 20), locomotion (those 4), all (the 24)."),
-    video: Literal["none", "first", "all"] = typer.Option("first", "--video", help="Skeleton preview videos: none, first (one per subject) or all."),
-    views: int = typer.Option(1, "--views", min=1, help="Cameras per session: 1 films from the front; N adds N-1 sessions filmed from other places, spread round the subject (sides, back; above, near, far, wide lenses), e.g. --views 3."),
+    exercise: list[str] | None = typer.Option(
+        None,
+        "--exercise",
+        help="Only these exercises (repeatable); default the paper's 20. Also: walking, stair_ascent, "
+        "stair_descent, sit_to_stand; or a group: paper (the 20), locomotion (those 4), all (the 24).",
+    ),
+    video: Literal["none", "first", "all"] = typer.Option(
+        "first", "--video", help="Skeleton preview videos: none, first (one per subject) or all."
+    ),
+    views: int = typer.Option(
+        1,
+        "--views",
+        min=1,
+        help="Cameras per session: 1 films from the front; N adds N-1 sessions filmed from other places, "
+        "spread round the subject (sides, back; above, near, far, wide lenses), e.g. --views 3.",
+    ),
 ) -> None:
     """Synthesize raw recording sessions (contract 1): M40 EMG packets, OpenPose keypoints, truth.
 
@@ -70,27 +86,49 @@ def synth(
     groups = {"paper": EXERCISES, "locomotion": LOCOMOTION, "all": ALL_EXERCISES}
     unknown = [e for e in exercise or [] if e not in ALL_EXERCISES and e not in groups]
     if unknown:
-        raise typer.BadParameter(f"unknown exercise {unknown[0]!r}; expected one of {', '.join(ALL_EXERCISES)} or a group ({', '.join(groups)})", param_hint="--exercise")
+        raise typer.BadParameter(
+            f"unknown exercise {unknown[0]!r}; expected one of "
+            f"{', '.join(ALL_EXERCISES)} or a group ({', '.join(groups)})",
+            param_hint="--exercise",
+        )
     chosen = tuple(dict.fromkeys(x for e in exercise or ["paper"] for x in groups.get(e, (e,))))
-    folders = generate_sessions(out, subjects=subjects, seed=seed, duration_s=duration, exercises=chosen, video=video, views=views)
+    folders = generate_sessions(
+        out, subjects=subjects, seed=seed, duration_s=duration, exercises=chosen, video=video, views=views
+    )
     typer.echo(f"{len(folders)} sessions written")
     typer.echo(str(out))
 
 
 @app.command("build-dataset")
 def build_dataset_cmd(
-    sessions_dir: str = typer.Argument(..., help="A session folder, or a folder holding session folders (a path or an fsspec URL)."),
+    sessions_dir: str = typer.Argument(
+        ..., help="A session folder, or a folder holding session folders (a path or an fsspec URL)."
+    ),
     out: str = typer.Option(..., "--out", help="The Zarr store to write, STORE.zarr (a path or an fsspec URL)."),
-    pipeline: str = typer.Option("auto", "--pipeline", help="Pipeline name (pipelines/NAME.yaml) or path; auto: emg-only where no session has video or keypoints, else mia (the summary says which)."),
+    pipeline: str = typer.Option(
+        "auto",
+        "--pipeline",
+        help="Pipeline name (pipelines/NAME.yaml) or path; auto: emg-only where no "
+        "session has video or keypoints, else mia (the summary says which).",
+    ),
     workers: int = typer.Option(1, "--workers", min=1, help="Process sessions on N local worker processes (dask)."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of an existing dask.distributed scheduler (tcp://host:port)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan (sessions, stages, what is already built) and stop."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Address of an existing dask.distributed scheduler (tcp://host:port)."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show the plan (sessions, stages, what is already built) and stop."
+    ),
     force: bool = typer.Option(False, "--force", help="Rebuild even when the store is up to date."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help=f"Catalog to register the store in [default: {DEFAULT_CATALOG_HELP}]."),
-    name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
-    decoder_plugin: Optional[List[str]] = typer.Option(
-        None, "--decoder-plugin", metavar="MODULE:FUNCTION",
-        help="Allow sessions' profiles to use this decoder import path (repeatable); without it a session may name only miakit's decoders and installed plugins (entry points 'miakit.decoders').",
+    catalog: Path | None = typer.Option(
+        None, "--catalog", help=f"Catalog to register the store in [default: {DEFAULT_CATALOG_HELP}]."
+    ),
+    name: str | None = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
+    decoder_plugin: list[str] | None = typer.Option(
+        None,
+        "--decoder-plugin",
+        metavar="MODULE:FUNCTION",
+        help="Allow sessions' profiles to use this decoder import path (repeatable); without it a session "
+        "may name only miakit's decoders and installed plugins (entry points 'miakit.decoders').",
     ),
 ) -> None:
     """Build raw session folders into a 10 Hz Zarr dataset and register it in the catalog.
@@ -102,8 +140,8 @@ def build_dataset_cmd(
     (a decoder of your own: --decoder-plugin mylab.decoders:emg_v2)
     """
     from miakit.catalog import add_entry, check_writable, dataset_metadata, default_catalog_path
-    from miakit.pipeline import build_dataset, plan_build
     from miakit.devices.decoders import allow_import_paths
+    from miakit.pipeline import build_dataset, plan_build
     from miakit.report_tables import print_build_plan, print_build_summary
     from miakit.store import open_store
 
@@ -120,7 +158,13 @@ def build_dataset_cmd(
     print_build_summary(result)
     name = name or Path(str(out).rstrip("/")).stem
     ds = open_store(out)
-    add_entry(catalog, name, out, description=f"built from {sessions_dir} by pipeline {result.pipeline or pipeline}", metadata=dataset_metadata(ds))
+    add_entry(
+        catalog,
+        name,
+        out,
+        description=f"built from {sessions_dir} by pipeline {result.pipeline or pipeline}",
+        metadata=dataset_metadata(ds),
+    )
     typer.echo(f"registered as {name} in {catalog}")
     typer.echo(str(out))
 
@@ -128,7 +172,7 @@ def build_dataset_cmd(
 @app.command()
 def info(
     dataset: str = typer.Argument(..., help="Catalog name or store path."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
+    catalog: Path | None = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
 ) -> None:
     """Describe a dataset: sizes, subjects, exercises, valid frames, provenance.
 
@@ -143,7 +187,7 @@ def info(
 # -- train / bench ------------------------------------------------------------------------------
 
 
-class ModelName(str, Enum):
+class ModelName(StrEnum):
     """The models ``miakit train`` trains (:data:`miakit.learn.models.NEURAL`)."""
 
     transformer = "transformer"
@@ -156,11 +200,24 @@ class ModelName(str, Enum):
 def train(
     dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path."),
     out: Path = typer.Option(..., "--out", help="Folder for checkpoints and the training history."),
-    model: ModelName = typer.Option(ModelName.transformer, "--model", help="transformer or cnn (the paper's), or miakit (with its recipe by default: features=body+angles+depth+vel+hold+mask, augment=mirror+pose, batch_size=32, lr=3e-3, warmup_steps=10, context=2; --set changes any of them)."),
-    set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a config field, key=value (repeatable), e.g. --set lr=1e-3."),
+    model: ModelName = typer.Option(
+        ModelName.transformer,
+        "--model",
+        help="transformer or cnn (the paper's), or miakit (with its recipe by default: "
+        "features=body+angles+depth+vel+hold+mask, augment=mirror+pose, "
+        "batch_size=32, lr=3e-3, warmup_steps=10, context=2; --set changes any of them).",
+    ),
+    set_: list[str] | None = typer.Option(
+        None, "--set", help="Override a config field, key=value (repeatable), e.g. --set lr=1e-3."
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.pt exactly where it stopped."),
-    init: Optional[Path] = typer.Option(None, "--init", help="Start from this checkpoint's weights (fine-tuning; a fresh optimizer). Same model, features and keypoints, e.g. --init runs/t1/checkpoint.pt --set lr=3e-4."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
+    init: Path | None = typer.Option(
+        None,
+        "--init",
+        help="Start from this checkpoint's weights (fine-tuning; a fresh optimizer). Same "
+        "model, features and keypoints, e.g. --init runs/t1/checkpoint.pt --set lr=3e-4.",
+    ),
+    catalog: Path | None = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
 ) -> None:
     """Train a model on a dataset's in-distribution training split.
 
@@ -182,18 +239,27 @@ def train(
     typer.echo(str(result.checkpoint))
 
 
-bench_app = typer.Typer(help="Benchmarks. Without a subcommand: the in-distribution benchmark. Example: miakit bench --dataset demo --out runs/bench", invoke_without_command=True, no_args_is_help=False)
+bench_app = typer.Typer(
+    help="Benchmarks. Without a subcommand: the in-distribution "
+    "benchmark. Example: miakit bench --dataset demo --out runs/bench",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
 app.add_typer(bench_app, name="bench")
 
 
 @bench_app.callback()
 def bench(
     ctx: typer.Context,
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="Catalog name or store path."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for report.md, CSV tables and PNG plots."),
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A trained transformer checkpoint; trained afresh if omitted."),
-    set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a training config field, key=value (repeatable)."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
+    dataset: str | None = typer.Option(None, "--dataset", help="Catalog name or store path."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for report.md, CSV tables and PNG plots."),
+    checkpoint: Path | None = typer.Option(
+        None, "--checkpoint", help="A trained transformer checkpoint; trained afresh if omitted."
+    ),
+    set_: list[str] | None = typer.Option(
+        None, "--set", help="Override a training config field, key=value (repeatable)."
+    ),
+    catalog: Path | None = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
 ) -> None:
     """In-distribution benchmark: Random, Nearest Neighbour and the paper's Transformer, RMSE per exercise.
 
@@ -208,7 +274,9 @@ def bench(
     from miakit.learn.config import TrainConfig, apply_overrides
 
     config = apply_overrides(TrainConfig.demo(), set_ or [])
-    result = run_in_distribution(miakit.open_dataset(dataset, catalog=catalog), out, config=config, checkpoint=checkpoint)
+    result = run_in_distribution(
+        miakit.open_dataset(dataset, catalog=catalog), out, config=config, checkpoint=checkpoint
+    )
     typer.echo(str(result.report))
 
 
@@ -264,8 +332,12 @@ def demo(
     subjects: int = typer.Option(3, "--subjects", min=1, help="Synthetic subjects."),
     duration: float = typer.Option(30.0, "--duration", min=5.0, help="Seconds per exercise."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help=f"Catalog to register the dataset in [default: {DEFAULT_CATALOG_HELP}]."),
-    max_train_s: float = typer.Option(0.0, "--max-train-s", min=0.0, help="Cap each model's training time, seconds (0: none; a cut run says so)."),
+    catalog: Path | None = typer.Option(
+        None, "--catalog", help=f"Catalog to register the dataset in [default: {DEFAULT_CATALOG_HELP}]."
+    ),
+    max_train_s: float = typer.Option(
+        0.0, "--max-train-s", min=0.0, help="Cap each model's training time, seconds (0: none; a cut run says so)."
+    ),
 ) -> None:
     """Synthesize sessions, build a dataset, train the paper's Transformer and the miakit model a
     fixed number of steps, benchmark them, write a report with pictures.

@@ -19,9 +19,14 @@ from miakit.progress import console
 
 
 def run_demo(
-    out: str | Path = "miakit-demo", *, subjects: int = 3, duration_s: float = 30.0, seed: int = 0, catalog: str | Path | None = None,
+    out: str | Path = "miakit-demo",
+    *,
+    subjects: int = 3,
+    duration_s: float = 30.0,
+    seed: int = 0,
+    catalog: str | Path | None = None,
     max_train_s: float = 0.0,
-) -> Path:  # fmt: skip
+) -> Path:
     """Run the demo into ``out`` and return the report's path.
 
     Both models train a fixed number of steps, no wall-time cap: the Transformer
@@ -56,13 +61,21 @@ def run_demo(
     result = build_dataset(sessions, store, pipeline="mia")
     print_build_summary(result)
     ds = open_store(store)
-    entry = add_entry(catalog or default_catalog_path(), "demo", store, description="Synthetic sessions built by `miakit demo`", metadata=dataset_metadata(ds))
+    entry = add_entry(
+        catalog or default_catalog_path(),
+        "demo",
+        store,
+        description="Synthetic sessions built by `miakit demo`",
+        metadata=dataset_metadata(ds),
+    )
     c.print(f"registered as [bold]demo[/] in {Path(catalog or default_catalog_path())} ({entry.urlpath})")
     config = TrainConfig.demo(max_seconds=float(max_train_s))
     c.rule(f"[bold]3/5 train the paper's Transformer ({config.max_steps} steps) and benchmark it")
     bench = run_in_distribution(ds, out / "bench", config=config)
     transformer = training_note("the paper's Transformer", out / "bench" / "transformer" / "history.csv", config)
-    miakit_config = replace(config, **MIAKIT, max_steps=round(config.max_steps * MIAKIT_STEPS))  # about the Transformer's training time
+    miakit_config = replace(
+        config, **MIAKIT, max_steps=round(config.max_steps * MIAKIT_STEPS)
+    )  # about the Transformer's training time
     c.rule(f"[bold]4/5 train the miakit model (its recipe, {miakit_config.max_steps} steps) on the same split")
     mine = compare_miakit(ds, bench, out / "bench" / "miakit", miakit_config)
     notes = [transformer, mine["note"]]
@@ -70,7 +83,8 @@ def run_demo(
     if means["transformer"] >= means["nn"]:
         notes.append(
             f"the paper's Transformer ends behind Nearest Neighbour here (mean RMSE {means['transformer']:.2f} against "
-            f"{means['nn']:.2f}, in-distribution: the test windows come from the same subjects and exercises as the training ones)"
+            f"{means['nn']:.2f}, in-distribution: the test windows come "
+            "from the same subjects and exercises as the training ones)"
         )
     summary_path = Path(bench.report).parent / "summary.json"
     summary = json.loads(summary_path.read_text())
@@ -98,8 +112,18 @@ def check_demo_output(out: Path, catalog: str | Path) -> None:
     from miakit.store import check_output, is_miakit_store
 
     check_output(out / "demo.zarr")
-    if out.is_dir() and any(out.iterdir()) and not ((out / "sessions" / ".complete").is_file() or is_miakit_store(out / "demo.zarr")):
-        raise InputError(out, "exists and is not a folder miakit demo made", field="--out", expected="a new or empty folder, or an earlier demo's", found="other files")
+    if (
+        out.is_dir()
+        and any(out.iterdir())
+        and not ((out / "sessions" / ".complete").is_file() or is_miakit_store(out / "demo.zarr"))
+    ):
+        raise InputError(
+            out,
+            "exists and is not a folder miakit demo made",
+            field="--out",
+            expected="a new or empty folder, or an earlier demo's",
+            found="other files",
+        )
     if out.exists() and not out.is_dir():
         raise InputError(out, "is a file", field="--out", expected="a folder", found="a file")
     check_writable(catalog)
@@ -117,15 +141,21 @@ def training_note(name: str, history: str | Path, config) -> str:
     if step >= config.max_steps:
         val = rows["val_rmse"].to_numpy()
         if len(val) >= 2 and val[-1] < val[:-1].min():  # its best model is its last
-            return (f"{name}: trained all {config.max_steps} steps ({seconds:.0f} s), still improving at the end "
-                    f"(validation RMSE {val[-2]:.2f} at step {int(rows['step'].iloc[-2])}, {val[-1]:.2f} at step {step}): more steps would help it")  # fmt: skip
+            return (
+                f"{name}: trained all {config.max_steps} steps ({seconds:.0f} s), still improving at the end "
+                f"(validation RMSE {val[-2]:.2f} at step {int(rows['step'].iloc[-2])}, "
+                f"{val[-1]:.2f} at step {step}): more steps would help it"
+            )
         return f"{name}: trained all {config.max_steps} steps ({seconds:.0f} s)"
     if config.max_seconds and seconds >= config.max_seconds:
         return (
             f"{name}: training cut by the time budget at step {step} of {config.max_steps} ({config.max_seconds:g} s): "
             "its scores are of a model trained less than the demo intends, and depend on this machine's speed"
         )
-    return f"{name}: stopped early at step {step} of {config.max_steps}: validation RMSE did not improve for {config.patience} evaluations"
+    return (
+        f"{name}: stopped early at step {step} of {config.max_steps}: "
+        f"validation RMSE did not improve for {config.patience} evaluations"
+    )
 
 
 def compare_miakit(ds, bench, out: Path, config) -> dict:
@@ -140,9 +170,13 @@ def compare_miakit(ds, bench, out: Path, config) -> dict:
     from miakit.learn.windows import load_frames, split_in_distribution
 
     splits = split_in_distribution(
-        ds, window=config.window, stride=config.stride, eval_stride=config.eval_stride or None,
-        test_fraction=config.test_fraction, val_fraction=config.val_fraction,
-    )  # fmt: skip
+        ds,
+        window=config.window,
+        stride=config.stride,
+        eval_stride=config.eval_stride or None,
+        test_fraction=config.test_fraction,
+        val_fraction=config.val_fraction,
+    )
     frames = load_frames(ds)
     result = train(ds, config, out, splits=splits, frames=frames)
     model, trained, _ = load_checkpoint(result.checkpoint)
@@ -150,8 +184,15 @@ def compare_miakit(ds, bench, out: Path, config) -> dict:
     x, y, _ = inputs.gather(splits.test, context=trained.context)
     pred = predict(model, x, emg_scale=trained.emg_scale)
     exercise = splits.test.exercise
-    table = pd.Series({ex: metrics.rmse(pred[exercise == ex], y[exercise == ex]) for ex in sorted(set(exercise.tolist()))})
-    return {"table": table, "mean": float(table.mean()), "note": training_note("the miakit model", out / "history.csv", config), "checkpoint": result.checkpoint}
+    table = pd.Series(
+        {ex: metrics.rmse(pred[exercise == ex], y[exercise == ex]) for ex in sorted(set(exercise.tolist()))}
+    )
+    return {
+        "table": table,
+        "mean": float(table.mean()),
+        "note": training_note("the miakit model", out / "history.csv", config),
+        "checkpoint": result.checkpoint,
+    }
 
 
 def append_comparison(report: Path, bench, mine: dict, notes: list[str]) -> None:
@@ -163,17 +204,31 @@ def append_comparison(report: Path, bench, mine: dict, notes: list[str]) -> None
     table.loc[mine["table"].index, "miakit"] = mine["table"]
     table.loc["mean", "miakit"] = mine["mean"]
     columns = [c for c in ("random", "nn", "transformer", "miakit", "noise_floor") if c in table.columns]
-    shown = table[columns].rename(columns={"random": "Random", "nn": "Nearest Neighbour", "transformer": "paper's Transformer", "miakit": "miakit model", "noise_floor": "noise floor"})
+    shown = table[columns].rename(
+        columns={
+            "random": "Random",
+            "nn": "Nearest Neighbour",
+            "transformer": "paper's Transformer",
+            "miakit": "miakit model",
+            "noise_floor": "noise floor",
+        }
+    )
     text = report.read_text().rstrip()
     text += (
         "\n\n## The miakit model beside the paper's Transformer\n\n"
         "Both trained on the same in-distribution split for about the same time and scored on the same test windows "
         "(RMSE on the raw EMG scale, per exercise; the last row is the mean over exercises). The miakit model uses its "
-        "recipe (`miakit.bench.ablation.MIAKIT`: hip-centred body features with angles, depth, velocities, hold times and "
-        f"a mask of missing points, mirror and pose-estimator augmentation, {MIAKIT['context']} context frames, batch {MIAKIT['batch_size']}, "
-        f"peak lr {MIAKIT['lr']:g} after {MIAKIT['warmup_steps']} warm-up steps); a step of it costs about a third of the Transformer's, "
+        "recipe (`miakit.bench.ablation.MIAKIT`: hip-centred body "
+        "features with angles, depth, velocities, hold times and "
+        "a mask of missing points, mirror and pose-estimator augmentation, "
+        f"{MIAKIT['context']} context frames, batch {MIAKIT['batch_size']}, "
+        f"peak lr {MIAKIT['lr']:g} after {MIAKIT['warmup_steps']} warm-up "
+        "steps); a step of it costs about a third of the Transformer's, "
         f"so it trains {MIAKIT_STEPS:g} times the Transformer's steps.\n\n"
-        + markdown_table(shown, index_name="exercise") + "\n\n" + "\n".join(f"- {note}" for note in notes) + "\n"
+        + markdown_table(shown, index_name="exercise")
+        + "\n\n"
+        + "\n".join(f"- {note}" for note in notes)
+        + "\n"
     )
     report.write_text(text)
 
@@ -181,7 +236,8 @@ def append_comparison(report: Path, bench, mine: dict, notes: list[str]) -> None
 FIGURES = {
     "overlay.mp4": "a test segment as video: measured (left) and predicted (right) muscles, relaxed blue to flexed red",
     "overlay_frame.png": "one frame of that video (the one where the measured muscles are most flexed)",
-    "predicted_vs_measured.png": "the same segment: measured and predicted EMG per muscle (the model trained on its first 70% or so; the last 20% is its test data)",
+    "predicted_vs_measured.png": "the same segment: measured and predicted EMG per muscle (the "
+    "model trained on its first 70% or so; the last 20% is its test data)",
     "pose_confidence.png": "the same segment: keypoint scores over time",
     "dataset_summary.png": "the dataset: valid minutes per subject and exercise, EMG per muscle",
     "session_emg.png": "the segment's raw session: EMG per sensor with gaps and events",
@@ -190,7 +246,9 @@ FIGURES = {
 """The pictures the demo makes, by file name, with what each shows."""
 
 
-def make_figures(ds, checkpoint: str | Path, sessions: str | Path, folder: str | Path, *, panel_height: int = 480) -> dict[str, Path]:
+def make_figures(
+    ds, checkpoint: str | Path, sessions: str | Path, folder: str | Path, *, panel_height: int = 480
+) -> dict[str, Path]:
     """Draw one test segment of ``ds`` (the first segment with a test window) as an overlay video
     with the ``checkpoint``'s predictions, and save the plots of every stage into ``folder``;
     returns {file name: path} in the order of :data:`FIGURES` (a plot that cannot be made, such as
@@ -206,18 +264,27 @@ def make_figures(ds, checkpoint: str | Path, sessions: str | Path, folder: str |
     ckpt = load(checkpoint)
     config = ckpt.config
     splits = split_in_distribution(
-        ds, window=config.window, stride=config.stride, eval_stride=config.eval_stride or None,
-        test_fraction=config.test_fraction, val_fraction=config.val_fraction,
-    )  # fmt: skip
+        ds,
+        window=config.window,
+        stride=config.stride,
+        eval_stride=config.eval_stride or None,
+        test_fraction=config.test_fraction,
+        val_fraction=config.val_fraction,
+    )
     segment = str(ds["segment"].values[int(splits.test.segment[0])])
     index = [str(s) for s in ds["segment"].values].index(segment)
     predicted = predict_segment(ckpt, ds, segment)
     out = {name: folder / name for name in FIGURES}
 
     video = render_segment(ds, segment, out["overlay.mp4"], predicted=predicted, panel_height=panel_height)
-    seg_frames = slice(int(ds["segment_start"].values[index]), int(ds["segment_start"].values[index] + ds["segment_length"].values[index]))
+    seg_frames = slice(
+        int(ds["segment_start"].values[index]),
+        int(ds["segment_start"].values[index] + ds["segment_length"].values[index]),
+    )
     level = video.scale.level(np.asarray(ds["emg"][seg_frames].values))
-    busiest = int(np.nanargmax(np.nan_to_num(np.nanmean(level, axis=1), nan=-1.0)))  # the most flexed frame shows the colours
+    busiest = int(
+        np.nanargmax(np.nan_to_num(np.nanmean(level, axis=1), nan=-1.0))
+    )  # the most flexed frame shows the colours
     _save_frame(video.path, busiest, out["overlay_frame.png"])
     plots.save_figure(plots.segment_emg(ds, segment, predicted=predicted), out["predicted_vs_measured.png"])
     plots.save_figure(plots.pose_confidence(ds, segment), out["pose_confidence.png"])
@@ -268,5 +335,7 @@ def link_figures(report: Path, readme: Path, figures: dict[str, Path]) -> None:
         "# miakit demo\n\n"
         f"The benchmark report: [{Path(os.path.relpath(report, readme.parent)).as_posix()}]"
         f"({Path(os.path.relpath(report, readme.parent)).as_posix()}). "
-        "The synthetic sessions are in `sessions/`, the dataset in `demo.zarr`.\n\n## Pictures\n\n" + section(readme) + "\n"
+        "The synthetic sessions are in `sessions/`, the dataset in `demo.zarr`.\n\n## Pictures\n\n"
+        + section(readme)
+        + "\n"
     )

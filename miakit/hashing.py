@@ -20,7 +20,7 @@ def session_sha256(folder: str | Path) -> str:
     if is_url(folder):
         fs, root = filesystem(str(folder))
         for path in sorted(fs.find(root)):
-            digest.update(path[len(root):].lstrip("/").encode() + b"\0")
+            digest.update(path[len(root) :].lstrip("/").encode() + b"\0")
             digest.update(fs.cat_file(path))
         return digest.hexdigest()
     # os.walk and plain strings: sessions hold thousands of small files (OpenPose JSON), and Path

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from miakit.errors import MiakitError
-
 
 # Diagnostics a build does not need. Their timers wake every process every few milliseconds (the
 # statistical profiler every 10 ms, the event-loop check every 20 ms, the GIL monitor every 1 ms):
@@ -62,12 +62,16 @@ class SessionPool:
             import dask
             from distributed import Client, LocalCluster
         except ImportError:
-            raise MiakitError("--workers and --scheduler need dask.distributed: pip install 'miakit[parallel]'") from None
+            raise MiakitError(
+                "--workers and --scheduler need dask.distributed: pip install 'miakit[parallel]'"
+            ) from None
         if self.scheduler is not None:
             self._client = connect(self.scheduler)
             return self
         with dask.config.set({"distributed.worker.multiprocessing-method": start_method(), **QUIET}):
-            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            self._cluster = LocalCluster(
+                n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
         self._client = Client(self._cluster)
         return self
 
@@ -79,7 +83,9 @@ class SessionPool:
         self._client = self._cluster = None
         return False
 
-    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any], label: str, progress: bool = False, **kwargs: Any) -> list[Any]:
+    def map(
+        self, fn: Callable[..., Any], *iterables: Iterable[Any], label: str, progress: bool = False, **kwargs: Any
+    ) -> list[Any]:
         """``[fn(*args, **kwargs) for args in zip(*iterables)]``, in order, on the workers where the
         pool has them. A worker's error is raised here, as it would be in this process."""
         from miakit.progress import progress_bar, track
@@ -122,11 +128,17 @@ def connect(address: str, *, timeout_s: float = CONNECT_TIMEOUT_S):
         try:
             socket.create_connection((host, port), timeout=timeout_s).close()
         except OSError as exc:
-            raise MiakitError(f"--scheduler {address}: no scheduler answers there within {timeout_s:g} s ({exc.strerror or exc.__class__.__name__})") from None
+            raise MiakitError(
+                f"--scheduler {address}: no scheduler answers there within "
+                f"{timeout_s:g} s ({exc.strerror or exc.__class__.__name__})"
+            ) from None
     try:
         return Client(address, timeout=f"{timeout_s}s")
     except (OSError, ValueError, TimeoutError, MemoryError, RuntimeError) as exc:
-        raise MiakitError(f"--scheduler {address}: not a dask scheduler, or it did not answer within {timeout_s:g} s ({exc.__class__.__name__})") from None
+        raise MiakitError(
+            f"--scheduler {address}: not a dask scheduler, or it did not "
+            f"answer within {timeout_s:g} s ({exc.__class__.__name__})"
+        ) from None
 
 
 def start_method() -> str:

@@ -52,7 +52,9 @@ def write_part(part: str | Path, report: QualityReport, segments: list[Segment])
         seg = asdict(segment)
         arrays = {k: v for k, v in seg.items() if isinstance(v, np.ndarray)}
         np.savez(tmp / f"segment{i:03d}.npz", **arrays)
-        (tmp / f"segment{i:03d}.json").write_text(json.dumps({k: v for k, v in seg.items() if k not in arrays and v is not None}))
+        (tmp / f"segment{i:03d}.json").write_text(
+            json.dumps({k: v for k, v in seg.items() if k not in arrays and v is not None})
+        )
     (tmp / "report.json").write_text(json.dumps(record))
     shutil.rmtree(part, ignore_errors=True)
     os.replace(tmp, part)

@@ -63,7 +63,7 @@ class PipelineSpec(BaseModel):
         for i, stage in enumerate(stages):
             if not isinstance(stage, dict) or len(stage) != 1:
                 raise ValueError(f"stage {i} must be a mapping of one stage name to its parameters")
-            (name, params), = stage.items()
+            ((name, params),) = stage.items()
             if params is not None and not isinstance(params, dict):
                 raise ValueError(f"parameters of stage {name!r} must be a mapping")
             stage_params(name, params)  # an unknown stage, parameter or value: refused before any work
@@ -105,7 +105,9 @@ def load_pipeline(name_or_path: str | Path = "mia") -> PipelineSpec:
         found = [f / f"{name_or_path}.yaml" for f in pipeline_search_path() if (f / f"{name_or_path}.yaml").is_file()]
         if not found:
             known = sorted({p.stem for f in pipeline_search_path() if f.is_dir() for p in f.glob("*.yaml")})
-            raise PipelineError(str(name_or_path), "unknown pipeline", expected=f"one of {known} or a path", found=str(name_or_path))
+            raise PipelineError(
+                str(name_or_path), "unknown pipeline", expected=f"one of {known} or a path", found=str(name_or_path)
+            )
         candidate = found[0]
         builtin = pipeline_search_path()[-1].resolve()
         if candidate.parent.resolve() != builtin and any(p.parent.resolve() == builtin for p in found[1:]):
@@ -167,10 +169,17 @@ def choose_pipeline(folders: list[str]) -> tuple[str, str]:
     names = [_names_pose(f) for f in folders]
     with_pose, without = sum(n is True for n in names), sum(n is False for n in names)
     if without and not with_pose:
-        return "emg-only", f"chosen: {'the session has' if without == 1 else f'none of the {without} sessions has'} no video or keypoints, so EMG alone"
+        return (
+            "emg-only",
+            f"chosen: {'the session has' if without == 1 else f'none of the {without} sessions has'} "
+            "no video or keypoints, so EMG alone",
+        )
     if without:
-        return "mia", (f"chosen: {with_pose} of {with_pose + without} sessions have video or keypoints; the {without} without are left out "
-                       "(build them into their own store with --pipeline emg-only)")  # fmt: skip
+        return "mia", (
+            f"chosen: {with_pose} of {with_pose + without} sessions have "
+            f"video or keypoints; the {without} without are left out "
+            "(build them into their own store with --pipeline emg-only)"
+        )
     if not with_pose:
         return "mia", "chosen: the default (no session.yaml could be read to choose by)"
     return "mia", "chosen: the sessions have video or keypoints"
@@ -266,7 +275,12 @@ class BuildPlan:
 
 
 def plan_build(
-    sessions_dir: str | Path, out: str | Path, *, pipeline: str | Path = AUTO_PIPELINE, progress: bool = False, pool: SessionPool | None = None
+    sessions_dir: str | Path,
+    out: str | Path,
+    *,
+    pipeline: str | Path = AUTO_PIPELINE,
+    progress: bool = False,
+    pool: SessionPool | None = None,
 ) -> BuildPlan:
     """What a build would do, without doing it. Hashing the inputs (the slow part) runs on ``pool``
     when one is given. ``pipeline="auto"`` picks one from the sessions (:func:`choose_pipeline`)."""
@@ -295,7 +309,7 @@ def plan_build(
     allowed = sorted(allowed_import_paths())
     salt = "-" + hashlib.sha256("\0".join(allowed).encode()).hexdigest()[:8] if allowed else ""
     for folder, sha in zip(folders, hashes):
-        key = folder[len(root):].strip("/") or folder.rstrip("/").rsplit("/", 1)[-1]
+        key = folder[len(root) :].strip("/") or folder.rstrip("/").rsplit("/", 1)[-1]
         part = parts_dir / f"{key.replace('/', '__')}-{sha[:16]}-{spec.sha256[:16]}{salt}"
         sessions.append(SessionPlan(folder=folder, key=key, sha256=sha, part=part, done=is_done(part)))
     inputs = {s.key: s.sha256 for s in sessions}
@@ -303,7 +317,15 @@ def plan_build(
         inputs = {**inputs, "decoder plugins allowed": allowed}
     inputs_sha = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     up_to_date = exists(out) and _store_matches(out, spec.sha256, inputs_sha)
-    return BuildPlan(spec=spec, out=str(out), sessions=sessions, parts_dir=parts_dir, inputs_sha256=inputs_sha, up_to_date=up_to_date, pipeline_why=why)
+    return BuildPlan(
+        spec=spec,
+        out=str(out),
+        sessions=sessions,
+        parts_dir=parts_dir,
+        inputs_sha256=inputs_sha,
+        up_to_date=up_to_date,
+        pipeline_why=why,
+    )
 
 
 def _store_matches(out: str | Path, pipeline_sha: str, inputs_sha: str) -> bool:
@@ -394,7 +416,14 @@ def build_dataset(
             todo = [s for s in plan.sessions if not s.done or force]
             try:  # the parts: a full disk here is one line too (an unreadable session is that session's reason)
                 plan.parts_dir.mkdir(parents=True, exist_ok=True)
-                pool.map(run_part, [s.folder for s in todo], [str(s.part) for s in todo], spec=plan.spec, label="building sessions", progress=progress)
+                pool.map(
+                    run_part,
+                    [s.folder for s in todo],
+                    [str(s.part) for s in todo],
+                    spec=plan.spec,
+                    label="building sessions",
+                    progress=progress,
+                )
             except (OSError, RuntimeError) as exc:
                 if not _disk_error(exc):
                     raise
@@ -406,9 +435,14 @@ def build_dataset(
 
                 shutil.rmtree(plan.parts_dir, ignore_errors=True)
     return BuildResult(
-        store=str(out), reports=reports, frames=ds.sizes["frame"], segments=ds.sizes["segment"],
-        reused=len(plan.sessions) - len(todo), pipeline=plan.spec.name, pipeline_why=plan.pipeline_why,
-    )  # fmt: skip
+        store=str(out),
+        reports=reports,
+        frames=ds.sizes["frame"],
+        segments=ds.sizes["segment"],
+        reused=len(plan.sessions) - len(todo),
+        pipeline=plan.spec.name,
+        pipeline_why=plan.pipeline_why,
+    )
 
 
 def _disk_error(exc: BaseException) -> bool:
@@ -427,7 +461,9 @@ def _assemble_parts(plan: BuildPlan, sessions_dir: str | Path, *, progress: bool
     from miakit.parts import read_part
     from miakit.progress import track
 
-    loaded = [read_part(s.part) for s in track(plan.sessions, "reading parts", enabled=progress and len(plan.sessions) > 50)]
+    loaded = [
+        read_part(s.part) for s in track(plan.sessions, "reading parts", enabled=progress and len(plan.sessions) > 50)
+    ]
     reports = [r for r, _ in loaded]
     segments = [seg for _, segs in loaded for seg in segs]
     if not segments:
@@ -436,9 +472,13 @@ def _assemble_parts(plan: BuildPlan, sessions_dir: str | Path, *, progress: bool
     pose = all(params.get("source") != "none" for name, params in plan.spec.steps() if name == "keypoints_to_grid")
     # the EMG's units: each session's device profile's, carried by its segments (make_dataset reads them)
     ds = make_dataset(
-        segments, muscles=MUSCLES, rate_hz=plan.spec.rate_hz, modalities=["emg", "pose"] if pose else ["emg"],
-        provenance=_provenance(plan), where=plan.out,
-    )  # fmt: skip
+        segments,
+        muscles=MUSCLES,
+        rate_hz=plan.spec.rate_hz,
+        modalities=["emg", "pose"] if pose else ["emg"],
+        provenance=_provenance(plan),
+        where=plan.out,
+    )
     return ds, reports
 
 
@@ -446,20 +486,37 @@ def _existing(plan: BuildPlan) -> BuildResult:
     from miakit.store import open_store
 
     ds = open_store(plan.out)
-    return BuildResult(store=plan.out, reports=[], up_to_date=True, frames=ds.sizes["frame"], segments=ds.sizes["segment"],
-                       pipeline=plan.spec.name, pipeline_why=plan.pipeline_why)  # fmt: skip
+    return BuildResult(
+        store=plan.out,
+        reports=[],
+        up_to_date=True,
+        frames=ds.sizes["frame"],
+        segments=ds.sizes["segment"],
+        pipeline=plan.spec.name,
+        pipeline_why=plan.pipeline_why,
+    )
 
 
 def _provenance(plan: BuildPlan) -> dict[str, Any]:
     from miakit.contracts.build import provenance
 
     return provenance(
-        pipeline=plan.spec.name, pipeline_sha256=plan.spec.sha256, inputs_sha256=plan.inputs_sha256,
-        pipeline_definition=plan.spec.model_dump(mode="json"), inputs={s.key: s.sha256 for s in plan.sessions},
-    )  # fmt: skip
+        pipeline=plan.spec.name,
+        pipeline_sha256=plan.spec.sha256,
+        inputs_sha256=plan.inputs_sha256,
+        pipeline_definition=plan.spec.model_dump(mode="json"),
+        inputs={s.key: s.sha256 for s in plan.sessions},
+    )
 
 
 __all__ = [
-    "AUTO_PIPELINE", "PipelineSpec", "choose_pipeline", "load_pipeline", "process_session", "plan_build", "build_dataset",
-    "session_sha256", "list_sessions",
-]  # fmt: skip
+    "AUTO_PIPELINE",
+    "PipelineSpec",
+    "choose_pipeline",
+    "load_pipeline",
+    "process_session",
+    "plan_build",
+    "build_dataset",
+    "session_sha256",
+    "list_sessions",
+]

@@ -36,9 +36,11 @@ __all__ = ["MAX_YAML_BYTES", "MAX_YAML_DEPTH", "MAX_YAML_NODES", "load_yaml", "r
 
 _BOMS = (
     (b"\xef\xbb\xbf", "UTF-8 with a byte order mark"),
-    (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
-    (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"),
-)  # fmt: skip
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 
 
 def read_yaml(
@@ -53,7 +55,13 @@ def read_yaml(
     return load_yaml(content, where=path, error=error, max_bytes=max_bytes)
 
 
-def read_capped(path: str | Path, *, error: type[InputError] = InputError, max_bytes: int = MAX_YAML_BYTES, follow_symlinks: bool = True) -> bytes:
+def read_capped(
+    path: str | Path,
+    *,
+    error: type[InputError] = InputError,
+    max_bytes: int = MAX_YAML_BYTES,
+    follow_symlinks: bool = True,
+) -> bytes:
     """The bytes of a regular file, its size checked against ``max_bytes`` before it is read."""
     path = Path(path)
     try:
@@ -75,7 +83,13 @@ def read_capped(path: str | Path, *, error: type[InputError] = InputError, max_b
     return content
 
 
-def load_yaml(content: bytes | str, *, where: str | Path = "<yaml>", error: type[InputError] = InputError, max_bytes: int = MAX_YAML_BYTES) -> Any:
+def load_yaml(
+    content: bytes | str,
+    *,
+    where: str | Path = "<yaml>",
+    error: type[InputError] = InputError,
+    max_bytes: int = MAX_YAML_BYTES,
+) -> Any:
     """Parse YAML held in memory with the same limits as :func:`read_yaml`."""
     if isinstance(content, bytes):
         if len(content) > max_bytes:
@@ -114,7 +128,9 @@ def _decode(content: bytes, where: str | Path, error: type[InputError]) -> str:
     try:
         return content.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise error(where, f"not UTF-8 text (byte {content[exc.start:exc.start + 1]!r} at offset {exc.start})") from None
+        raise error(
+            where, f"not UTF-8 text (byte {content[exc.start : exc.start + 1]!r} at offset {exc.start})"
+        ) from None
 
 
 def _check_size(root: yaml.Node, where: str | Path, error: type[InputError]) -> None:
@@ -133,7 +149,9 @@ def _check_size(root: yaml.Node, where: str | Path, error: type[InputError]) -> 
             expanded[key] = 1 + sum(expanded[id(c)] for c in children)
             depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
             if expanded[key] > MAX_YAML_NODES:
-                raise error(where, f"too many nodes once aliases are expanded: limit {MAX_YAML_NODES} hit (an alias bomb?)")
+                raise error(
+                    where, f"too many nodes once aliases are expanded: limit {MAX_YAML_NODES} hit (an alias bomb?)"
+                )
             if depth[key] > MAX_YAML_DEPTH:
                 raise error(where, f"not valid YAML: nested too deeply (depth limit {MAX_YAML_DEPTH} hit)")
             continue

@@ -58,14 +58,23 @@ def state_segment(state: SessionState, rows: slice = slice(None), *, id: str, ex
     """The grid ``rows`` of a session's final state as one segment, its EMG in the profile's units."""
     meta = state.meta
     return Segment(
-        id=id, session=meta.session_id, subject=meta.subject, exercise=exercise, split="", source=source,
-        emg=state.emg[rows].astype(np.float32), keypoints=state.keypoints[rows].astype(np.float32),
-        keypoint_score=state.score[rows].astype(np.float32), valid=state.valid[rows],
-        image_width=state.camera.width if state.camera else 0, image_height=state.camera.height if state.camera else 0,
+        id=id,
+        session=meta.session_id,
+        subject=meta.subject,
+        exercise=exercise,
+        split="",
+        source=source,
+        emg=state.emg[rows].astype(np.float32),
+        keypoints=state.keypoints[rows].astype(np.float32),
+        keypoint_score=state.score[rows].astype(np.float32),
+        valid=state.valid[rows],
+        image_width=state.camera.width if state.camera else 0,
+        image_height=state.camera.height if state.camera else 0,
         flags=("truncated",) if meta.truncated else (),
-        emg_clean=None if state.emg_clean is None else state.emg_clean[rows].astype(np.float32), rate_hz=state.rate_hz,
+        emg_clean=None if state.emg_clean is None else state.emg_clean[rows].astype(np.float32),
+        rate_hz=state.rate_hz,
         emg_units=state.emg_units,
-    )  # fmt: skip
+    )
 
 
 def split_session(state: SessionState) -> tuple[SessionState, list[Segment]]:
@@ -75,7 +84,11 @@ def split_session(state: SessionState) -> tuple[SessionState, list[Segment]]:
     intervals = exercise_intervals(state.folder, meta)
     if [i[0] for i in intervals] == [UNKNOWN_EXERCISE] and not meta.exercise:
         state = state.reported(f"no exercise named or marked: one segment of exercise {UNKNOWN_EXERCISE!r}")
-    source = "synthetic" if (meta.keypoints and meta.keypoints.estimator == "synthetic") or meta.recorder.emulated else "recording"
+    source = (
+        "synthetic"
+        if (meta.keypoints and meta.keypoints.estimator == "synthetic") or meta.recorder.emulated
+        else "recording"
+    )
     segments = []
     for k, (exercise, start, stop) in enumerate(intervals):
         rows = np.flatnonzero((state.grid >= start) & (state.grid <= stop))
@@ -83,7 +96,11 @@ def split_session(state: SessionState) -> tuple[SessionState, list[Segment]]:
             state = state.reported(f"{exercise}: marked for too short a time on the grid, left out")
             continue
         segment_id = meta.session_id if len(intervals) == 1 else f"{meta.session_id}-{k:02d}-{exercise}"
-        segments.append(state_segment(state, slice(rows[0], rows[-1] + 1), id=segment_id, exercise=exercise, source=source))
+        segments.append(
+            state_segment(state, slice(rows[0], rows[-1] + 1), id=segment_id, exercise=exercise, source=source)
+        )
     if not segments:
-        state = state.reported(reason=f"{state.folder}: no marked exercise long enough to keep (at least {MIN_SEGMENT_S:g} s on the grid)")
+        state = state.reported(
+            reason=f"{state.folder}: no marked exercise long enough to keep (at least {MIN_SEGMENT_S:g} s on the grid)"
+        )
     return state, segments

@@ -1,8 +1,9 @@
 """Read and write built datasets (contract 2) as Zarr stores, local paths or any fsspec URL.
 
 One convention everywhere: :data:`miakit.contracts.dataset.ZARR_OPTIONS` (Zarr format 2,
-consolidated metadata; strings variable-length UTF-8, provenance JSON text: :func:`for_storage`), chunks along ``frame`` only, every chunk written (also those that hold only
-fill values), so a missing chunk file always means a damaged store.
+consolidated metadata; strings variable-length UTF-8, provenance JSON text: :func:`for_storage`),
+chunks along ``frame`` only, every chunk written (also those that hold only fill values), so a
+missing chunk file always means a damaged store.
 
 **What miakit may replace.** Every store miakit writes carries a mark in its root attrs,
 ``miakit_store: {kind: dataset | keypoints, chunks: all, miakit_version}``, beside the contract-2
@@ -26,8 +27,9 @@ dtypes and attrs from the metadata, and, for stores with the marker, that every 
 (one listing of the store, no chunk read). A local store is pinned on Linux (its folder is held open,
 so a swap during a lazy read does not mix two builds) and a chunk that goes missing while reading is
 an error, not fill values. The opened Dataset has the frame coordinates (``time``, ``subject``,
-``exercise``, ... along ``frame``, derived from the segment table; :func:`as_read`). ``deep=True`` also reads the data and checks its values (finite EMG, times
-and keypoints in valid frames, scores in [0, 1]).
+``exercise``, ... along ``frame``, derived from the segment table; :func:`as_read`). ``deep=True``
+also reads the data and checks its values (finite EMG, times and keypoints in valid frames, scores
+in [0, 1]).
 
 Builds of one store are serialized by a lock keyed by the resolved store (a path and a
 ``file://`` URL of the same folder are one lock), kept in the user's cache folder
@@ -41,9 +43,10 @@ import json
 import os
 import shutil
 import weakref
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from miakit.contracts.dataset import DEFAULT_CHUNK_FRAMES, SCHEMA, ZARR_OPTIONS, validate_dataset
 from miakit.errors import DatasetError, InputError, MiakitError
@@ -65,7 +68,7 @@ def local_path(location: str | Path) -> Path | None:
     """The local path of ``location`` (a path or a ``file://`` URL), else None."""
     text = str(location)
     if text.startswith("file://"):
-        return Path(text[len("file://"):] or "/")
+        return Path(text[len("file://") :] or "/")
     return None if is_url(text) else Path(text)
 
 
@@ -79,9 +82,16 @@ def filesystem(url: str, storage_options: dict | None = None):
     try:
         return fsspec.core.url_to_fs(url, **(storage_options or {}))
     except ImportError as exc:
-        raise InputError(url, f"{protocol}:// needs a package that is not installed: {str(exc).splitlines()[0]}") from None
+        raise InputError(
+            url, f"{protocol}:// needs a package that is not installed: {str(exc).splitlines()[0]}"
+        ) from None
     except ValueError as exc:
-        raise InputError(url, "unknown URL protocol", expected="a path or an installed fsspec protocol (file, memory, s3, gcs, ...)", found=f"{protocol}:// ({exc})") from None
+        raise InputError(
+            url,
+            "unknown URL protocol",
+            expected="a path or an installed fsspec protocol (file, memory, s3, gcs, ...)",
+            found=f"{protocol}:// ({exc})",
+        ) from None
     except TypeError as exc:
         raise InputError(url, f"storage_options not accepted by {protocol}://: {exc}") from None
 
@@ -137,7 +147,9 @@ def marker(kind: str) -> dict:
     return {"kind": kind, "chunks": "all", "miakit_version": __version__}
 
 
-def is_miakit_store(location: str | Path, kinds: tuple[str, ...] = ("dataset",), storage_options: dict | None = None) -> bool:
+def is_miakit_store(
+    location: str | Path, kinds: tuple[str, ...] = ("dataset",), storage_options: dict | None = None
+) -> bool:
     """Whether ``location`` is a store miakit wrote, of one of ``kinds`` (see the module docstring)."""
     mark = read_marker(location, storage_options)
     if mark is not None:
@@ -160,7 +172,11 @@ def is_miakit_store(location: str | Path, kinds: tuple[str, ...] = ("dataset",),
 
 
 def check_output(
-    out: str | Path, *, inputs: tuple[str | Path, ...] | list = (), kinds: tuple[str, ...] = ("dataset",), storage_options: dict | None = None
+    out: str | Path,
+    *,
+    inputs: tuple[str | Path, ...] | list = (),
+    kinds: tuple[str, ...] = ("dataset",),
+    storage_options: dict | None = None,
 ) -> str:
     """Refuse, in one line and before any work, an output miakit must not replace; return ``out``.
 
@@ -179,25 +195,41 @@ def check_output(
     real = Path(os.path.realpath(local))
     cwd = Path(os.path.realpath(os.getcwd()))
     if real == cwd or real in cwd.parents:
-        raise InputError(text, "the output would replace the working folder (or a folder above it); choose a new path such as data/ds.zarr", field="--out")
+        raise InputError(
+            text,
+            "the output would replace the working folder (or a "
+            "folder above it); choose a new path such as data/ds.zarr",
+            field="--out",
+        )
     for item in inputs:
         if item is None or (is_url(item) and local_path(item) is None):
             continue
         held = Path(os.path.realpath(local_path(item) or item))
         if held == real or real in held.parents:
-            raise InputError(text, f"the output holds this command's input {item}; miakit never replaces its own inputs, choose a path outside them", field="--out")
+            raise InputError(
+                text,
+                f"the output holds this command's input {item}; miakit "
+                "never replaces its own inputs, choose a path outside them",
+                field="--out",
+            )
     for parent in real.parents:
         if (parent / "session.yaml").is_file():
-            raise InputError(text, f"the output lies inside the session folder {parent}; session folders are never modified", field="--out")
+            raise InputError(
+                text,
+                f"the output lies inside the session folder {parent}; session folders are never modified",
+                field="--out",
+            )
     if real.exists():
         if real.is_dir() and not any(real.iterdir()):
             pass  # an empty folder holds nothing to lose
         elif not (real.is_dir() and is_miakit_store(real, kinds)):
             what = "a file" if not real.is_dir() else "a folder that is not a store miakit wrote"
             raise InputError(
-                text, f"exists and is {what} (no {MARKER} mark in its root attrs); miakit replaces only its own stores: choose a new path, or move it away yourself",
+                text,
+                f"exists and is {what} (no {MARKER} mark in its root attrs); miakit "
+                "replaces only its own stores: choose a new path, or move it away yourself",
                 field="--out",
-            )  # fmt: skip
+            )
     _check_writable(real.parent)
     return text
 
@@ -215,22 +247,37 @@ def _check_writable(folder: Path) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise InputError(existing, f"cannot write here ({exc.strerror or exc}); choose a writable folder", field="--out") from None
+        raise InputError(
+            existing, f"cannot write here ({exc.strerror or exc}); choose a writable folder", field="--out"
+        ) from None
 
 
 def _check_remote_output(url: str, *, kinds: tuple[str, ...], storage_options: dict | None) -> str:
     protocol = url.split("://", 1)[0].lower()
     if protocol in ("http", "https"):
-        raise InputError(url, "http:// is read-only", field="--out", expected="a local path or a writable fsspec URL (s3://, gcs://, ...)", found=url)
+        raise InputError(
+            url,
+            "http:// is read-only",
+            field="--out",
+            expected="a local path or a writable fsspec URL (s3://, gcs://, ...)",
+            found=url,
+        )
     fs, path = filesystem(url, storage_options)
     try:
         present = fs.exists(path)
     except Exception as exc:
-        raise InputError(url, f"cannot reach the output ({exc.__class__.__name__}: {str(exc)[:120]})", field="--out") from None
+        raise InputError(
+            url, f"cannot reach the output ({exc.__class__.__name__}: {str(exc)[:120]})", field="--out"
+        ) from None
     if present and fs.isdir(path) and not fs.ls(path):
         return url
     if present and not is_miakit_store(url, kinds, storage_options):
-        raise InputError(url, f"exists and is not a store miakit wrote (no {MARKER} mark in its root attrs); miakit replaces only its own stores", field="--out")
+        raise InputError(
+            url,
+            f"exists and is not a store miakit wrote (no {MARKER} mark "
+            "in its root attrs); miakit replaces only its own stores",
+            field="--out",
+        )
     return url
 
 
@@ -254,7 +301,9 @@ def lock_dir() -> Path:
 
     candidates = [os.environ.get("MIAKIT_LOCK_DIR")]
     candidates.append(str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "miakit" / "locks"))
-    candidates.append(str(Path(tempfile.gettempdir()) / f"miakit-locks-{os.getuid() if hasattr(os, 'getuid') else 'user'}"))
+    candidates.append(
+        str(Path(tempfile.gettempdir()) / f"miakit-locks-{os.getuid() if hasattr(os, 'getuid') else 'user'}")
+    )
     for candidate in filter(None, candidates):
         try:
             Path(candidate).mkdir(parents=True, exist_ok=True)
@@ -274,7 +323,9 @@ def lock_path(location: str | Path) -> Path:
 
 
 @contextmanager
-def store_lock(location: str | Path, *, timeout_s: float = 0.0, what: str = "another build is writing this store") -> Iterator[None]:
+def store_lock(
+    location: str | Path, *, timeout_s: float = 0.0, what: str = "another build is writing this store"
+) -> Iterator[None]:
     """Hold the lock of ``location`` (re-entrant in one thread); a second holder fails clearly
     after ``timeout_s``."""
     from filelock import FileLock, Timeout
@@ -298,7 +349,9 @@ def encoding_for(ds, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES) -> dict:
     encoding = {}
     for name, var in ds.variables.items():
         if "frame" in var.dims:
-            chunks = tuple(min(chunk_frames, max(n, 1)) if d == "frame" else max(n, 1) for d, n in zip(var.dims, var.shape))
+            chunks = tuple(
+                min(chunk_frames, max(n, 1)) if d == "frame" else max(n, 1) for d, n in zip(var.dims, var.shape)
+            )
             encoding[name] = {"chunks": chunks}
     return encoding
 
@@ -311,7 +364,9 @@ def frame_regions(n_frames: int, chunk_frames: int, *, chunks_per_region: int = 
     return [slice(i, min(i + step, n_frames)) for i in range(0, n_frames, step)]
 
 
-def write_template(ds, url: str | Path, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES, storage_options: dict | None = None) -> None:
+def write_template(
+    ds, url: str | Path, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES, storage_options: dict | None = None
+) -> None:
     """Write shapes, chunks, coordinates, the segment table and attrs, with ``complete: False``
     and the miakit mark (attrs ``miakit_store``)."""
     import dask.array as da
@@ -319,15 +374,31 @@ def write_template(ds, url: str | Path, *, chunk_frames: int = DEFAULT_CHUNK_FRA
     template = ds.copy()
     for name, var in ds.data_vars.items():
         if "frame" in var.dims:
-            template[name] = var.copy(data=da.zeros(var.shape, dtype=var.dtype, chunks=encoding_for(ds, chunk_frames=chunk_frames)[name]["chunks"]))
+            template[name] = var.copy(
+                data=da.zeros(
+                    var.shape, dtype=var.dtype, chunks=encoding_for(ds, chunk_frames=chunk_frames)[name]["chunks"]
+                )
+            )
     template.attrs = {**ds.attrs, "complete": False, MARKER: marker("dataset")}
     template.to_zarr(
-        str(url), mode="w", compute=False, encoding=encoding_for(ds, chunk_frames=chunk_frames),
-        storage_options=storage_options, write_empty_chunks=True, **ZARR_OPTIONS,
-    )  # fmt: skip
+        str(url),
+        mode="w",
+        compute=False,
+        encoding=encoding_for(ds, chunk_frames=chunk_frames),
+        storage_options=storage_options,
+        write_empty_chunks=True,
+        **ZARR_OPTIONS,
+    )
 
 
-def write_frames(ds, url: str | Path, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES, storage_options: dict | None = None, progress: bool = False) -> None:
+def write_frames(
+    ds,
+    url: str | Path,
+    *,
+    chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+    storage_options: dict | None = None,
+    progress: bool = False,
+) -> None:
     """Fill every frame variable region by region (chunk-aligned); ``valid`` last. Every chunk is
     written, also one that holds only fill values, so a missing chunk file means damage."""
     from miakit.progress import track
@@ -341,8 +412,13 @@ def write_frames(ds, url: str | Path, *, chunk_frames: int = DEFAULT_CHUNK_FRAME
         part = part.drop_vars([c for c in part.coords if "frame" not in part[c].dims])
         part.attrs = {}
         part.to_zarr(
-            str(url), region={"frame": region}, storage_options=storage_options, consolidated=False, zarr_format=2, write_empty_chunks=True
-        )  # fmt: skip
+            str(url),
+            region={"frame": region},
+            storage_options=storage_options,
+            consolidated=False,
+            zarr_format=2,
+            write_empty_chunks=True,
+        )
 
 
 def finalize(url: str | Path, *, storage_options: dict | None = None) -> None:
@@ -361,12 +437,21 @@ def for_storage(ds):
 
     ds = without_frame_coords(ds)
     strings = {name: var.astype(object) for name, var in ds.variables.items() if var.dtype.kind in "UT"}
-    ds = ds.assign_coords({n: v for n, v in strings.items() if n in ds.coords}).assign({n: v for n, v in strings.items() if n not in ds.coords})
+    ds = ds.assign_coords({n: v for n, v in strings.items() if n in ds.coords}).assign(
+        {n: v for n, v in strings.items() if n not in ds.coords}
+    )
     ds.attrs = {**ds.attrs, "provenance": json.dumps(provenance_of(ds), sort_keys=True)}
     return ds
 
 
-def write_dataset(ds, url: str | Path, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES, storage_options: dict | None = None, progress: bool = False) -> None:
+def write_dataset(
+    ds,
+    url: str | Path,
+    *,
+    chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+    storage_options: dict | None = None,
+    progress: bool = False,
+) -> None:
     """Validate ``ds`` and write it as a new store at ``url``: built beside (template, regions,
     finalize), then swapped in (see the module docstring). ``url`` must be new, empty or a store
     miakit wrote (:func:`check_output`). A full disk or another write error leaves the previous
@@ -423,7 +508,9 @@ def write_error(url: str | Path, exc: BaseException) -> MiakitError:
         why = f"write failed ({exc.strerror or exc})"
     else:
         raise exc
-    return MiakitError(f"{url}: {why} while writing the store; nothing was replaced (the previous store, if any, is as it was)")
+    return MiakitError(
+        f"{url}: {why} while writing the store; nothing was replaced (the previous store, if any, is as it was)"
+    )
 
 
 def _remove(location: str, storage_options: dict | None = None, *, missing_ok: bool = True) -> None:
@@ -497,7 +584,10 @@ def _is_chunk_key(key: str) -> bool:
 
 
 def _missing(where: str, key: str) -> DatasetError:
-    return DatasetError(where, f"chunk {key} is missing: the store is damaged or was replaced while it was read; open it again or rebuild it")
+    return DatasetError(
+        where,
+        f"chunk {key} is missing: the store is damaged or was replaced while it was read; open it again or rebuild it",
+    )
 
 
 def _read_store(location: str | Path, *, strict: bool, storage_options: dict | None):
@@ -585,7 +675,9 @@ def _present_chunks(location: str | Path, root: Path | None, storage_options: di
         return keys
     fs, path = filesystem(str(location), storage_options)
     base = path.rstrip("/") + "/"
-    return {p[len(base):] if p.startswith(base) else p.split(path.rstrip("/"), 1)[-1].lstrip("/") for p in fs.find(path)}
+    return {
+        p[len(base) :] if p.startswith(base) else p.split(path.rstrip("/"), 1)[-1].lstrip("/") for p in fs.find(path)
+    }
 
 
 def check_chunks(location: str | Path, *, storage_options: dict | None = None, root: Path | None = None) -> None:
@@ -614,10 +706,15 @@ def check_chunks(location: str | Path, *, storage_options: dict | None = None, r
         import itertools
 
         first = next(
-            f"{name}/{sep.join(map(str, index)) if index else '0'}" for index in itertools.product(*map(range, grid))
+            f"{name}/{sep.join(map(str, index)) if index else '0'}"
+            for index in itertools.product(*map(range, grid))
             if f"{name}/{sep.join(map(str, index)) if index else '0'}" not in present
-        )  # fmt: skip
-        raise DatasetError(location, f"{total - have} of {total} chunk files missing (first {first}): the store is damaged; rebuild it", field=name)
+        )
+        raise DatasetError(
+            location,
+            f"{total - have} of {total} chunk files missing (first {first}): the store is damaged; rebuild it",
+            field=name,
+        )
 
 
 def open_store(url: str | Path, *, validate: bool = True, storage_options: dict | None = None, deep: bool = False):
@@ -635,7 +732,12 @@ def open_store(url: str | Path, *, validate: bool = True, storage_options: dict 
     if not exists(url, storage_options):
         raise DatasetError(url, "no such dataset store")
     if local is not None and storage_options:
-        raise DatasetError(url, "storage_options given for a local store (they apply to fsspec URLs only)", field="storage_options", found=storage_options)
+        raise DatasetError(
+            url,
+            "storage_options given for a local store (they apply to fsspec URLs only)",
+            field="storage_options",
+            found=storage_options,
+        )
     mark = read_marker(url, storage_options)
     strict = mark is not None and mark.get("chunks") == "all"
     try:
@@ -670,8 +772,13 @@ def as_read(ds):
     from miakit.contracts.dataset import with_frame_coords
 
     small = {name: var for name, var in ds.variables.items() if var.dtype.kind == "T" and "frame" not in var.dims}
-    fixed = {name: (var.dims, np.array(var.values.tolist(), dtype=str).reshape(var.shape), var.attrs) for name, var in small.items()}
-    ds = ds.assign_coords({n: v for n, v in fixed.items() if n in ds.coords}).assign({n: v for n, v in fixed.items() if n not in ds.coords})
+    fixed = {
+        name: (var.dims, np.array(var.values.tolist(), dtype=str).reshape(var.shape), var.attrs)
+        for name, var in small.items()
+    }
+    ds = ds.assign_coords({n: v for n, v in fixed.items() if n in ds.coords}).assign(
+        {n: v for n, v in fixed.items() if n not in ds.coords}
+    )
     attrs = {k: v for k, v in ds.attrs.items() if k != "complete"}
     if isinstance(attrs.get(MARKER), dict):
         attrs[MARKER] = json.dumps(attrs[MARKER], sort_keys=True)

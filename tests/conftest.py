@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from session_builders import standing_pose, write_session  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]

@@ -16,11 +16,20 @@ from miakit.contracts.dataset import SCHEMA, validate_dataset
 
 
 def make_dataset(
-    *, subjects: tuple[str, ...] = ("s0", "s1"), exercises: tuple[str, ...] = ("squat", "running", "twist"),
-    segments_per_pair: int = 1, frames: int = 240, n_keypoints: int = 25, n_muscles: int = 8,
-    noise: float = 3.0, invalid_at: tuple[int, ...] = (), missing_fraction: float = 0.01, seed: int = 0,
-    width: int = 1080, height: int = 1920,
-):  # fmt: skip
+    *,
+    subjects: tuple[str, ...] = ("s0", "s1"),
+    exercises: tuple[str, ...] = ("squat", "running", "twist"),
+    segments_per_pair: int = 1,
+    frames: int = 240,
+    n_keypoints: int = 25,
+    n_muscles: int = 8,
+    noise: float = 3.0,
+    invalid_at: tuple[int, ...] = (),
+    missing_fraction: float = 0.01,
+    seed: int = 0,
+    width: int = 1080,
+    height: int = 1920,
+):
     """A validated contract-2 ``xarray.Dataset``; frames at ``invalid_at`` (within each segment) are invalid."""
     import xarray as xr
 
@@ -30,9 +39,13 @@ def make_dataset(
     base = rng.uniform([0.3 * width, 0.2 * height], [0.7 * width, 0.8 * height], size=(n_keypoints, 2))
     per_ex = {
         e: dict(
-            freq=0.25 + 0.15 * i, amp=rng.uniform(10, 120, size=(n_keypoints, 2)), kp_phase=rng.uniform(0, 2 * np.pi, (n_keypoints, 2)),
-            m_phase=rng.uniform(0, 2 * np.pi, n_muscles), m_gain=rng.uniform(10, 60, n_muscles), joint=rng.integers(0, n_keypoints, n_muscles),
-        )  # fmt: skip
+            freq=0.25 + 0.15 * i,
+            amp=rng.uniform(10, 120, size=(n_keypoints, 2)),
+            kp_phase=rng.uniform(0, 2 * np.pi, (n_keypoints, 2)),
+            m_phase=rng.uniform(0, 2 * np.pi, n_muscles),
+            m_gain=rng.uniform(10, 60, n_muscles),
+            joint=rng.integers(0, n_keypoints, n_muscles),
+        )
         for i, e in enumerate(exercises)
     }
     seg_rows, kp_all, emg_all, clean_all, t_all = [], [], [], [], []
@@ -45,7 +58,11 @@ def make_dataset(
                 kp = base[None] * (1 + 0.03 * s_i) + p["amp"][None] * np.sin(phase[:, None, None] + p["kp_phase"][None])
                 kp = kp + rng.normal(0, 1.0, kp.shape)
                 speed = np.abs(np.gradient(kp, axis=0)).sum(-1)  # (frame, keypoint)
-                clean = 5 + p["m_gain"][None] * np.maximum(np.sin(phase[:, None] + p["m_phase"][None]), 0) + 0.3 * speed[:, p["joint"]]
+                clean = (
+                    5
+                    + p["m_gain"][None] * np.maximum(np.sin(phase[:, None] + p["m_phase"][None]), 0)
+                    + 0.3 * speed[:, p["joint"]]
+                )
                 kp_all.append(kp)
                 clean_all.append(clean)
                 emg_all.append(np.maximum(clean + rng.normal(0, noise, clean.shape), 0))
@@ -82,10 +99,20 @@ def make_dataset(
         },
         coords={"muscle": muscles, "keypoint": keypoints, "space": ["x", "y"], "segment": [r[0] for r in seg_rows]},
         attrs={
-            "schema": SCHEMA, "rate_hz": 10.0, "muscles": muscles, "keypoint_layout": "BODY_25", "emg_units": "device units",
-            "provenance": {"pipeline": "test", "pipeline_sha256": "0" * 64, "inputs_sha256": [], "miakit_version": "test", "built_at": "2024-01-01T00:00:00Z"},
+            "schema": SCHEMA,
+            "rate_hz": 10.0,
+            "muscles": muscles,
+            "keypoint_layout": "BODY_25",
+            "emg_units": "device units",
+            "provenance": {
+                "pipeline": "test",
+                "pipeline_sha256": "0" * 64,
+                "inputs_sha256": [],
+                "miakit_version": "test",
+                "built_at": "2024-01-01T00:00:00Z",
+            },
         },
-    )  # fmt: skip
+    )
     return validate_dataset(ds, deep=True)
 
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -50,7 +50,9 @@ class Recording:
     events: list[tuple[float, str, str]] = field(default_factory=list)  # (s from the first frame, label, context)
     processing: dict[str, float] = field(default_factory=dict)
     subject: str = ""
-    undo: Callable[[np.ndarray, np.ndarray], np.ndarray] = _identity  # variant lab coords at times t -> source lab coords
+    undo: Callable[[np.ndarray, np.ndarray], np.ndarray] = (
+        _identity  # variant lab coords at times t -> source lab coords
+    )
 
     @property
     def duration_s(self) -> float:
@@ -151,7 +153,9 @@ def resampled(rec: Recording, point_rate: float | None = None, analog_rate: floa
     t_out = np.arange(int(np.floor(t_in[-1] * point_rate + 1e-9)) + 1) / point_rate
     points = {k: _spline(v, t_in, t_out) for k, v in rec.points.items()}
     ratio = Fraction(analog_rate / rec.analog_rate).limit_denominator(1000)
-    analogs = {k: v if ratio == 1 else resample_poly(v, ratio.numerator, ratio.denominator) for k, v in rec.analogs.items()}
+    analogs = {
+        k: v if ratio == 1 else resample_poly(v, ratio.numerator, ratio.denominator) for k, v in rec.analogs.items()
+    }
     return replace(rec, points=points, point_rate=float(point_rate), analogs=analogs, analog_rate=float(analog_rate))
 
 
@@ -182,7 +186,11 @@ def treadmill(rec: Recording, up=(0, 0, 1)) -> Recording:
     n = len(next(iter(rec.points.values())))
     shift = (np.arange(n) / rec.point_rate)[:, None] * v
     before = rec.undo
-    return replace(rec, points={k: p - shift for k, p in rec.points.items()}, undo=lambda xyz, t: before(xyz + _bcast(t[:, None] * v, xyz), t))
+    return replace(
+        rec,
+        points={k: p - shift for k, p in rec.points.items()},
+        undo=lambda xyz, t: before(xyz + _bcast(t[:, None] * v, xyz), t),
+    )
 
 
 def _bcast(offset: np.ndarray, xyz: np.ndarray) -> np.ndarray:
@@ -246,7 +254,9 @@ def with_gaps(rec: Recording, gaps: dict[str, tuple[float, float]]) -> Recording
     return replace(rec, points=points)
 
 
-def relabelled(rec: Recording, markers: Callable[[str], str | None] | dict | None = None, analogs: dict | Callable | None = None) -> Recording:
+def relabelled(
+    rec: Recording, markers: Callable[[str], str | None] | dict | None = None, analogs: dict | Callable | None = None
+) -> Recording:
     """Other labels: a function or dict (old -> new; None or missing in a dict with ``...`` drops it)."""
 
     def rename(table, mapping):
@@ -417,7 +427,15 @@ def _state(path: Path, group: str, name: str, value) -> None:
     path.write_bytes(bytes(raw))
 
 
-def write_trc(rec: Recording, folder: str | Path, *, units: str = "mm", emg_units: str = "V", stem: str | None = None, stated_units: str | None = None) -> Path:
+def write_trc(
+    rec: Recording,
+    folder: str | Path,
+    *,
+    units: str = "mm",
+    emg_units: str = "V",
+    stem: str | None = None,
+    stated_units: str | None = None,
+) -> Path:
     """Write ``rec`` as OpenSim files: ``STEM.trc`` (markers in ``units``, stated as
     ``stated_units``) and ``STEM.sto`` (EMG, at its own rate)."""
     from miakit.importers.opensim import write_sto
@@ -425,8 +443,18 @@ def write_trc(rec: Recording, folder: str | Path, *, units: str = "mm", emg_unit
 
     folder = Path(folder)
     stem = stem or rec.name
-    path = trc(folder / f"{stem}.trc", {k: v * LENGTH[units] for k, v in rec.points.items()}, rec.point_rate, units=stated_units or units)
-    write_sto(folder / f"{stem}.sto", {k: v * TO_UNIT[emg_units] for k, v in rec.analogs.items()}, rec.analog_rate, units=emg_units)
+    path = trc(
+        folder / f"{stem}.trc",
+        {k: v * LENGTH[units] for k, v in rec.points.items()},
+        rec.point_rate,
+        units=stated_units or units,
+    )
+    write_sto(
+        folder / f"{stem}.sto",
+        {k: v * TO_UNIT[emg_units] for k, v in rec.analogs.items()},
+        rec.analog_rate,
+        units=emg_units,
+    )
     return path
 
 
@@ -512,7 +540,13 @@ def _events(ds) -> list[tuple[float, str, str]]:
     if "event_time" not in ds.data_vars:
         return []
     sel = np.asarray(ds["event_segment"].values) == 0
-    return list(zip(ds["event_time"].values[sel].tolist(), ds["event_kind"].values[sel].astype(str).tolist(), ds["event_side"].values[sel].astype(str).tolist()))
+    return list(
+        zip(
+            ds["event_time"].values[sel].tolist(),
+            ds["event_kind"].values[sel].astype(str).tolist(),
+            ds["event_side"].values[sel].astype(str).tolist(),
+        )
+    )
 
 
 # -- the variants ---------------------------------------------------------------------------------
@@ -522,14 +556,38 @@ MINUS_X = [[-1, 0, 0], [0, -1, 0], [0, 0, 1]]  # walking along -x
 PLUS_Y = [[0, -1, 0], [1, 0, 0], [0, 0, 1]]  # walking along +y
 Y_UP_MINUS_Z = [[0, -1, 0], [0, 0, 1], [-1, 0, 0]]  # y up, walking along -z
 CORTEX = {  # Helen Hayes as Motion Analysis Cortex and OpenSim's gait2392 examples spell it
-    "RASI": "R.ASIS", "LASI": "L.ASIS", "SACR": "V.Sacral", "RTHI": "R.Thigh", "LTHI": "L.Thigh",
-    "RKNE": "R.Knee", "LKNE": "L.Knee", "RTIB": "R.Shank", "LTIB": "L.Shank", "RANK": "R.Ankle",
-    "LANK": "L.Ankle", "RHEE": "R.Heel", "LHEE": "L.Heel", "RTOE": "R.Toe", "LTOE": "L.Toe",
-    "RSHO": "R.Shoulder", "LSHO": "L.Shoulder", "RELB": "R.Elbow", "LELB": "L.Elbow",
-    "RWRA": "R.Wrist.Rad", "RWRB": "R.Wrist.Uln", "LWRA": "L.Wrist.Rad", "LWRB": "L.Wrist.Uln",
-    "C7": "C7", "CLAV": "Clavicle", "STRN": "Sternum", "T10": "T10",
-    "RFHD": "RFHD", "LFHD": "LFHD", "RBHD": "RBHD", "LBHD": "LBHD",
-}  # fmt: skip
+    "RASI": "R.ASIS",
+    "LASI": "L.ASIS",
+    "SACR": "V.Sacral",
+    "RTHI": "R.Thigh",
+    "LTHI": "L.Thigh",
+    "RKNE": "R.Knee",
+    "LKNE": "L.Knee",
+    "RTIB": "R.Shank",
+    "LTIB": "L.Shank",
+    "RANK": "R.Ankle",
+    "LANK": "L.Ankle",
+    "RHEE": "R.Heel",
+    "LHEE": "L.Heel",
+    "RTOE": "R.Toe",
+    "LTOE": "L.Toe",
+    "RSHO": "R.Shoulder",
+    "LSHO": "L.Shoulder",
+    "RELB": "R.Elbow",
+    "LELB": "L.Elbow",
+    "RWRA": "R.Wrist.Rad",
+    "RWRB": "R.Wrist.Uln",
+    "LWRA": "L.Wrist.Rad",
+    "LWRB": "L.Wrist.Uln",
+    "C7": "C7",
+    "CLAV": "Clavicle",
+    "STRN": "Sternum",
+    "T10": "T10",
+    "RFHD": "RFHD",
+    "LFHD": "LFHD",
+    "RBHD": "RBHD",
+    "LBHD": "LBHD",
+}
 
 
 def _mirror(p: dict, lateral: str, centre: str) -> np.ndarray:
@@ -544,11 +602,18 @@ def as_rajagopal(rec: Recording) -> Recording:
     out = {"RASI": p["RASI"], "LASI": p["LASI"], "RPSI": p["SACR"], "LPSI": p["SACR"], "C7": p["C7"], "CLAV": p["CLAV"]}
     for s in "RL":
         out |= {
-            f"{s}LFC": p[f"{s}KNE"], f"{s}MFC": _mirror(p, f"{s}KNE", f"{s}FEO"), f"{s}LMAL": p[f"{s}ANK"],
-            f"{s}MMAL": _mirror(p, f"{s}ANK", f"{s}TIO"), f"{s}CAL": p[f"{s}HEE"], f"{s}TOE": p[f"{s}TOE"],
-            f"{s}ACR": p[f"{s}SHO"], f"{s}LEL": p[f"{s}ELB"], f"{s}MEL": _mirror(p, f"{s}ELB", f"{s}HUO"),
-            f"{s}FAradius": p[f"{s}WRA"], f"{s}FAulna": p[f"{s}WRB"],
-        }  # fmt: skip
+            f"{s}LFC": p[f"{s}KNE"],
+            f"{s}MFC": _mirror(p, f"{s}KNE", f"{s}FEO"),
+            f"{s}LMAL": p[f"{s}ANK"],
+            f"{s}MMAL": _mirror(p, f"{s}ANK", f"{s}TIO"),
+            f"{s}CAL": p[f"{s}HEE"],
+            f"{s}TOE": p[f"{s}TOE"],
+            f"{s}ACR": p[f"{s}SHO"],
+            f"{s}LEL": p[f"{s}ELB"],
+            f"{s}MEL": _mirror(p, f"{s}ELB", f"{s}HUO"),
+            f"{s}FAradius": p[f"{s}WRA"],
+            f"{s}FAulna": p[f"{s}WRB"],
+        }
     return replace(rec, points=out)
 
 
@@ -557,17 +622,30 @@ def as_qualisys(rec: Recording) -> Recording:
     p = rec.points
     side = {"R": "R", "L": "L"}
     out = {
-        "WaistRFront": p["RASI"], "WaistLFront": p["LASI"], "WaistRBack": p["SACR"], "WaistLBack": p["SACR"],
-        "SpineTop": p["C7"], "Chest": p["STRN"], "HeadFront": (p["RFHD"] + p["LFHD"]) / 2,
-        "HeadR": (p["RFHD"] + p["RBHD"]) / 2, "HeadL": (p["LFHD"] + p["LBHD"]) / 2,
-    }  # fmt: skip
+        "WaistRFront": p["RASI"],
+        "WaistLFront": p["LASI"],
+        "WaistRBack": p["SACR"],
+        "WaistLBack": p["SACR"],
+        "SpineTop": p["C7"],
+        "Chest": p["STRN"],
+        "HeadFront": (p["RFHD"] + p["LFHD"]) / 2,
+        "HeadR": (p["RFHD"] + p["RBHD"]) / 2,
+        "HeadL": (p["LFHD"] + p["LBHD"]) / 2,
+    }
     for s in side:
         out |= {
-            f"{s}KneeOut": p[f"{s}KNE"], f"{s}KneeIn": _mirror(p, f"{s}KNE", f"{s}FEO"), f"{s}AnkleOut": p[f"{s}ANK"],
-            f"{s}AnkleIn": _mirror(p, f"{s}ANK", f"{s}TIO"), f"{s}HeelBack": p[f"{s}HEE"], f"{s}ToeTip": p[f"{s}TOE"],
-            f"{s}ShoulderTop": p[f"{s}SHO"], f"{s}ElbowOut": p[f"{s}ELB"], f"{s}ElbowIn": _mirror(p, f"{s}ELB", f"{s}HUO"),
-            f"{s}WristOut": p[f"{s}WRA"], f"{s}WristIn": p[f"{s}WRB"],
-        }  # fmt: skip
+            f"{s}KneeOut": p[f"{s}KNE"],
+            f"{s}KneeIn": _mirror(p, f"{s}KNE", f"{s}FEO"),
+            f"{s}AnkleOut": p[f"{s}ANK"],
+            f"{s}AnkleIn": _mirror(p, f"{s}ANK", f"{s}TIO"),
+            f"{s}HeelBack": p[f"{s}HEE"],
+            f"{s}ToeTip": p[f"{s}TOE"],
+            f"{s}ShoulderTop": p[f"{s}SHO"],
+            f"{s}ElbowOut": p[f"{s}ELB"],
+            f"{s}ElbowIn": _mirror(p, f"{s}ELB", f"{s}HUO"),
+            f"{s}WristOut": p[f"{s}WRA"],
+            f"{s}WristIn": p[f"{s}WRB"],
+        }
     return replace(rec, points={f"Q_{k}": v for k, v in out.items()})
 
 
@@ -581,17 +659,42 @@ def as_cgm2(rec: Recording) -> Recording:
 
 def lift_as_rajagopal(rec: Recording) -> Recording:
     """The box lift's ISB landmarks with the names of OpenSim's Rajagopal model."""
-    names = {"ASISr": "RASI", "ASISl": "LASI", "PSISr": "RPSI", "PSISl": "LPSI", "ACRO_tip": "RACR", "EPICl": "RLEL",
-             "EPICm": "RMEL", "STYLr": "RFAradius", "STYLu": "RFAulna", "T1": "C7", "STER": "CLAV"}  # fmt: skip
+    names = {
+        "ASISr": "RASI",
+        "ASISl": "LASI",
+        "PSISr": "RPSI",
+        "PSISl": "LPSI",
+        "ACRO_tip": "RACR",
+        "EPICl": "RLEL",
+        "EPICm": "RMEL",
+        "STYLr": "RFAradius",
+        "STYLu": "RFAulna",
+        "T1": "C7",
+        "STER": "CLAV",
+    }
     return relabelled(rec, _only_named(names))
 
 
 EMG_NUMBERED = {  # a system that names its sensors only
-    "Voltage.RRF": "EMG1", "Voltage.RVL": "EMG2", "Voltage.RST": "EMG3", "Voltage.RBF": "EMG4",
-    "Voltage.LRF": "EMG5", "Voltage.LVL": "EMG6", "Voltage.LST": "EMG7", "Voltage.LBF": "EMG8",
-}  # fmt: skip
-EMG_USER_MAP = ["EMG1=RightQuad", "EMG2=RightQuad", "EMG3=RightHamstring", "EMG4=RightHamstring",
-                "EMG5=LeftQuad", "EMG6=LeftQuad", "EMG7=LeftHamstring", "EMG8=LeftHamstring"]  # fmt: skip
+    "Voltage.RRF": "EMG1",
+    "Voltage.RVL": "EMG2",
+    "Voltage.RST": "EMG3",
+    "Voltage.RBF": "EMG4",
+    "Voltage.LRF": "EMG5",
+    "Voltage.LVL": "EMG6",
+    "Voltage.LST": "EMG7",
+    "Voltage.LBF": "EMG8",
+}
+EMG_USER_MAP = [
+    "EMG1=RightQuad",
+    "EMG2=RightQuad",
+    "EMG3=RightHamstring",
+    "EMG4=RightHamstring",
+    "EMG5=LeftQuad",
+    "EMG6=LeftQuad",
+    "EMG7=LeftHamstring",
+    "EMG8=LeftHamstring",
+]
 WALK_EMG = list(EMG_NUMBERED)
 
 
@@ -610,24 +713,95 @@ def _events_renamed(rec: Recording, names: dict, context: str | None = None) -> 
 
 TOLERANCES = {  # by a variant's kind: the largest deviation from the imported source each may show
     # the same numbers (lab axes, units, scales, labels, event clocks, a treadmill): float32 storage only
-    "exact": {"joints_mm": 0.01, "keypoints_px": 0.05, "lost": 0.0, "emg_r": 0.9999, "emg_amplitude": 1e-3, "events_ms": 5.0, "events_missed": 0, "bench_r": 0.01},
+    "exact": {
+        "joints_mm": 0.01,
+        "keypoints_px": 0.05,
+        "lost": 0.0,
+        "emg_r": 0.9999,
+        "emg_amplitude": 1e-3,
+        "events_ms": 5.0,
+        "events_missed": 0,
+        "bench_r": 0.01,
+    },
     # other rates: markers re-sampled by splines, EMG by polyphase filters
-    "resampled": {"joints_mm": 2.0, "keypoints_px": 1.5, "lost": 0.0, "emg_r": 0.999, "emg_amplitude": 0.01, "events_ms": 5.0, "events_missed": 0, "bench_r": 0.05},
+    "resampled": {
+        "joints_mm": 2.0,
+        "keypoints_px": 1.5,
+        "lost": 0.0,
+        "emg_r": 0.999,
+        "emg_amplitude": 0.01,
+        "events_ms": 5.0,
+        "events_missed": 0,
+        "bench_r": 0.05,
+    },
     # OpenSim files: no subject parameters (knee and ankle widths take the defaults), no events (Zeni)
-    "trc": {"joints_mm": 10.0, "keypoints_px": 8.0, "lost": 0.0, "emg_r": 0.999, "emg_amplitude": 0.01, "events_ms": 70.0, "events_missed": 1, "bench_r": 0.1},
+    "trc": {
+        "joints_mm": 10.0,
+        "keypoints_px": 8.0,
+        "lost": 0.0,
+        "emg_r": 0.999,
+        "emg_amplitude": 0.01,
+        "events_ms": 70.0,
+        "events_missed": 1,
+        "bench_r": 0.1,
+    },
     # no events in the file: Zeni's heel strike comes up to about 60 ms early overground, and an
     # event at the first frame has no peak before it
-    "events": {"joints_mm": 0.01, "keypoints_px": 0.05, "lost": 0.0, "emg_r": 0.9999, "emg_amplitude": 1e-3, "events_ms": 70.0, "events_missed": 1, "bench_r": 0.01},
+    "events": {
+        "joints_mm": 0.01,
+        "keypoints_px": 0.05,
+        "lost": 0.0,
+        "emg_r": 0.9999,
+        "emg_amplitude": 1e-3,
+        "events_ms": 70.0,
+        "events_missed": 1,
+        "bench_r": 0.01,
+    },
     # a steady turn and no events: Zeni along the facing of each frame
-    "events-turn": {"joints_mm": 0.01, "keypoints_px": 5.0, "lost": 0.0, "emg_r": 0.9999, "emg_amplitude": 1e-3, "events_ms": 70.0, "events_missed": 1, "bench_r": 0.1},
+    "events-turn": {
+        "joints_mm": 0.01,
+        "keypoints_px": 5.0,
+        "lost": 0.0,
+        "emg_r": 0.9999,
+        "emg_amplitude": 1e-3,
+        "events_ms": 70.0,
+        "events_missed": 1,
+        "bench_r": 0.1,
+    },
     # a steady turn: the camera follows the facing smoothed over a second
-    "turn": {"joints_mm": 0.01, "keypoints_px": 5.0, "lost": 0.0, "emg_r": 0.9999, "emg_amplitude": 1e-3, "events_ms": 5.0, "events_missed": 0, "bench_r": 0.1},
+    "turn": {
+        "joints_mm": 0.01,
+        "keypoints_px": 5.0,
+        "lost": 0.0,
+        "emg_r": 0.9999,
+        "emg_amplitude": 1e-3,
+        "events_ms": 5.0,
+        "events_missed": 0,
+        "bench_r": 0.1,
+    },
     # gaps of 0.1-1 s: straight lines, rigid clusters, or other formulas for those frames; a knee
     # marker lost for 0.5 s leaves that knee missing (score 0) for 0.5 s. Not bounded: bench real's
     # r, since a missing point moves a checkpoint's prediction (issue 20's second cause), not the import
-    "gaps": {"joints_mm": 15.0, "keypoints_px": 12.0, "lost": 0.02, "emg_r": 0.9999, "emg_amplitude": 1e-3, "events_ms": 5.0, "events_missed": 0},
+    "gaps": {
+        "joints_mm": 15.0,
+        "keypoints_px": 12.0,
+        "lost": 0.02,
+        "emg_r": 0.9999,
+        "emg_amplitude": 1e-3,
+        "events_ms": 5.0,
+        "events_missed": 0,
+    },
     # EMG the system processed already: a linear envelope is not the RMS envelope miakit makes
-    "processed": {"joints_mm": 0.01, "keypoints_px": 0.05, "lost": 0.0, "emg_r": 0.95, "emg_amplitude": 0.5, "events_ms": 5.0, "events_missed": 0, "bench_r": 0.2},
+    "processed": {
+        "joints_mm": 0.01,
+        "keypoints_px": 0.05,
+        "lost": 0.0,
+        "emg_r": 0.95,
+        "emg_amplitude": 0.5,
+        "events_ms": 5.0,
+        "events_missed": 0,
+        "bench_r": 0.2,
+    },
     # another marker set for the same points: the legs' joints alike (medial markers mirror the
     # lateral ones through Plug-in Gait's own centres, a few mm from its chord); arms, head and the
     # set's missing points differ by definition (reported, not bounded)
@@ -662,13 +836,34 @@ VARIANTS = [
     Variant("metres", "walk", style={"units": "m"}),
     Variant("centimetres", "walk", style={"units": "cm"}),
     Variant("lift metres", "lift", style={"units": "m"}),
-    Variant("EMG mV, SCALE, OFFSET, GEN_SCALE", "walk", style={"analog_units": "mV", "scale": 0.01, "gen_scale": 0.5, "offset": 2048}),
+    Variant(
+        "EMG mV, SCALE, OFFSET, GEN_SCALE",
+        "walk",
+        style={"analog_units": "mV", "scale": 0.01, "gen_scale": 0.5, "offset": 2048},
+    ),
     Variant("EMG uV, SCALE 2", "walk", style={"analog_units": "uV", "scale": 2.0}),
     Variant("lift EMG mV, OFFSET", "lift", style={"analog_units": "mV", "scale": 0.005, "offset": -1000}),
     Variant("no ANALOG:UNITS (volts)", "walk", style={"analog_units": None}),
-    Variant("centimetres stated as mm", "walk", style={"units": "cm", "stated": {("POINT", "UNITS"): "mm"}}, refuses="length unit is wrong"),
-    Variant("mm stated as m", "lift", style={"units": "mm", "stated": {("POINT", "UNITS"): "m"}}, refuses="length unit is wrong"),
-    Variant("trc metres stated as mm", "walk", lambda r: resampled(r, 120, 1000), style={"units": "m", "stated_units": "mm"}, writer="trc", refuses="length unit is wrong"),
+    Variant(
+        "centimetres stated as mm",
+        "walk",
+        style={"units": "cm", "stated": {("POINT", "UNITS"): "mm"}},
+        refuses="length unit is wrong",
+    ),
+    Variant(
+        "mm stated as m",
+        "lift",
+        style={"units": "mm", "stated": {("POINT", "UNITS"): "m"}},
+        refuses="length unit is wrong",
+    ),
+    Variant(
+        "trc metres stated as mm",
+        "walk",
+        lambda r: resampled(r, 120, 1000),
+        style={"units": "m", "stated_units": "mm"},
+        writer="trc",
+        refuses="length unit is wrong",
+    ),
     # rates (C3D holds a whole number of analog samples per frame)
     Variant("100/1500 Hz", "walk", lambda r: resampled(r, 100, 1500), kind="resampled"),
     Variant("100/2400 Hz", "walk", lambda r: resampled(r, 100, 2400), kind="resampled"),
@@ -679,35 +874,100 @@ VARIANTS = [
     Variant("250/1500 Hz", "walk", lambda r: resampled(r, 250, 1500), kind="resampled"),
     Variant("lift 120/2400 Hz", "lift", lambda r: resampled(r, 120, 2400), kind="resampled"),
     Variant("lift 250/1000 Hz", "lift", lambda r: resampled(r, 250, 1000), kind="resampled"),
-    Variant("ANALOG:RATE not what the data holds", "walk", lambda r: resampled(r, 120, 2400), style={"stated": {("ANALOG", "RATE"): 2000.0}}, refuses="ANALOG:RATE"),
+    Variant(
+        "ANALOG:RATE not what the data holds",
+        "walk",
+        lambda r: resampled(r, 120, 2400),
+        style={"stated": {("ANALOG", "RATE"): 2000.0}},
+        refuses="ANALOG:RATE",
+    ),
     # other rates, not whole multiples: OpenSim files (markers and EMG in files of their own)
     Variant("trc 120/1000 Hz", "walk", lambda r: resampled(r, 120, 1000), writer="trc", kind="trc"),
-    Variant("trc 120/1500 Hz, mV", "walk", lambda r: resampled(r, 120, 1500), style={"emg_units": "mV"}, writer="trc", kind="trc"),
-    Variant("trc 200/1500 Hz, m", "walk", lambda r: resampled(r, 200, 1500), style={"units": "m"}, writer="trc", kind="trc"),
+    Variant(
+        "trc 120/1500 Hz, mV",
+        "walk",
+        lambda r: resampled(r, 120, 1500),
+        style={"emg_units": "mV"},
+        writer="trc",
+        kind="trc",
+    ),
+    Variant(
+        "trc 200/1500 Hz, m", "walk", lambda r: resampled(r, 200, 1500), style={"units": "m"}, writer="trc", kind="trc"
+    ),
     Variant("trc 250/2400 Hz", "walk", lambda r: resampled(r, 250, 2400), writer="trc", kind="trc"),
     # labels
     Variant("subject prefix", "walk", style={"prefix": "Subject1:"}),
     Variant("lower case", "walk", lambda r: relabelled(r, str.lower)),
-    Variant("Helen Hayes (Cortex) names", "walk", lambda r: relabelled(r, _only_named(CORTEX)), options={"expect_mapping": "helen-hayes"}),
+    Variant(
+        "Helen Hayes (Cortex) names",
+        "walk",
+        lambda r: relabelled(r, _only_named(CORTEX)),
+        options={"expect_mapping": "helen-hayes"},
+    ),
     Variant("CGM 2.x medial markers", "walk", as_cgm2, options={"expect_mapping": "plug-in-gait"}, kind="markerset"),
-    Variant("OpenSim Rajagopal names", "walk", as_rajagopal, options={"expect_mapping": "opensim-rajagopal"}, kind="markerset"),
+    Variant(
+        "OpenSim Rajagopal names",
+        "walk",
+        as_rajagopal,
+        options={"expect_mapping": "opensim-rajagopal"},
+        kind="markerset",
+    ),
     Variant("Qualisys Q_ names", "walk", as_qualisys, options={"expect_mapping": "qualisys-sports"}, kind="markerset"),
-    Variant("lift Rajagopal names", "lift", lift_as_rajagopal, options={"expect_mapping": "opensim-rajagopal"}, kind="markerset"),
-    Variant("unknown marker set", "walk", lambda r: relabelled(r, lambda k: f"M{zlib.crc32(k.encode()) % 100000:05d}"), refuses="--mapping"),
+    Variant(
+        "lift Rajagopal names",
+        "lift",
+        lift_as_rajagopal,
+        options={"expect_mapping": "opensim-rajagopal"},
+        kind="markerset",
+    ),
+    Variant(
+        "unknown marker set",
+        "walk",
+        lambda r: relabelled(r, lambda k: f"M{zlib.crc32(k.encode()) % 100000:05d}"),
+        refuses="--mapping",
+    ),
     Variant("EMG1..EMG8, no map", "walk", lambda r: relabelled(r, analogs=EMG_NUMBERED), refuses="--channel"),
-    Variant("EMG1..EMG8 with --channel", "walk", lambda r: relabelled(r, analogs=EMG_NUMBERED), options={"channels": EMG_USER_MAP}),
+    Variant(
+        "EMG1..EMG8 with --channel",
+        "walk",
+        lambda r: relabelled(r, analogs=EMG_NUMBERED),
+        options={"channels": EMG_USER_MAP},
+    ),
     # events
     Variant("no EVENT group (Zeni)", "walk", style={"events": "none"}, kind="events"),
     Variant("events from the trial start", "walk", style={"events": "trial-seconds", "start_frame": 249}),
     Variant("events in frames", "walk", style={"events": "frames", "start_frame": 249}),
-    Variant("Heel Strike / Toe Off", "walk", lambda r: _events_renamed(r, {"Foot Strike": "Heel Strike", "Foot Off": "Toe Off"})),
-    Variant("RHS / LTO, no context", "walk", lambda r: _events_renamed(r, {("Foot Strike", "Right"): "RHS", ("Foot Strike", "Left"): "LHS", ("Foot Off", "Right"): "RTO", ("Foot Off", "Left"): "LTO"}, context="General")),
+    Variant(
+        "Heel Strike / Toe Off",
+        "walk",
+        lambda r: _events_renamed(r, {"Foot Strike": "Heel Strike", "Foot Off": "Toe Off"}),
+    ),
+    Variant(
+        "RHS / LTO, no context",
+        "walk",
+        lambda r: _events_renamed(
+            r,
+            {
+                ("Foot Strike", "Right"): "RHS",
+                ("Foot Strike", "Left"): "LHS",
+                ("Foot Off", "Right"): "RTO",
+                ("Foot Off", "Left"): "LTO",
+            },
+            context="General",
+        ),
+    ),
     # movement
     Variant("treadmill", "walk", treadmill, kind="exact"),
     Variant("turning 45 deg", "walk", lambda r: turning(r, 45), kind="turn"),
     Variant("turning 90 deg", "walk", lambda r: turning(r, 90), kind="turn"),
     Variant("treadmill, no events (Zeni)", "walk", treadmill, style={"events": "none"}, kind="events"),
-    Variant("turning 90 deg, no events (Zeni)", "walk", lambda r: turning(r, 90), style={"events": "none"}, kind="events-turn"),
+    Variant(
+        "turning 90 deg, no events (Zeni)",
+        "walk",
+        lambda r: turning(r, 90),
+        style={"events": "none"},
+        kind="events-turn",
+    ),
     # gaps
     Variant("gap 0.1 s", "walk", lambda r: with_gaps(r, {"RKNE": (1.0, 0.1), "LHEE": (2.0, 0.1)}), kind="gaps"),
     Variant("gap 0.5 s", "walk", lambda r: with_gaps(r, {"RKNE": (1.0, 0.5), "SACR": (2.0, 0.5)}), kind="gaps"),
@@ -766,4 +1026,9 @@ def run_variant(variant: Variant, source: Recording, folder: Path, reference: di
     result = imported(path, reader, {**BASE_OPTIONS[variant.trial], **variant.options}, checkpoint)
     if isinstance(result, str):
         return {"refused": result}
-    return {"refused": None, "report": result["report"], "mapping": result["report"].rows[0]["mapping"], **compare(reference, result, rec.undo)}
+    return {
+        "refused": None,
+        "report": result["report"],
+        "mapping": result["report"].rows[0]["mapping"],
+        **compare(reference, result, rec.undo),
+    }

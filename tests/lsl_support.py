@@ -84,13 +84,15 @@ def _chunk(tag: int, content: bytes, stream_id: int | None = None) -> bytes:
 
 def _header_xml(s: XdfStream, created_at: float) -> bytes:
     channels = "".join(
-        f"<channel><label>{escape(label)}</label><unit>{escape(s.unit)}</unit><type>{escape(s.type)}</type></channel>" for label in s.labels
+        f"<channel><label>{escape(label)}</label><unit>{escape(s.unit)}</unit><type>{escape(s.type)}</type></channel>"
+        for label in s.labels
     )
     xml = (
         '<?xml version="1.0"?><info>'
         f"<name>{escape(s.name)}</name><type>{escape(s.type)}</type><channel_count>{s.channel_count}</channel_count>"
         f"<nominal_srate>{s.srate:g}</nominal_srate><channel_format>{s.fmt}</channel_format>"
-        f"<source_id>{escape(s.source_id or s.name)}</source_id><version>1.1</version><created_at>{created_at:.6f}</created_at>"
+        f"<source_id>{escape(s.source_id or s.name)}</source_id><version>1.1</version>"
+        f"<created_at>{created_at:.6f}</created_at>"
         f"<uid>{uuid.uuid4()}</uid><session_id>default</session_id><hostname>miakit-test</hostname>"
         f"<desc>{'<channels>' + channels + '</channels>' if channels else ''}</desc></info>"
     )
@@ -110,10 +112,22 @@ def _samples(s: XdfStream, lo: int, hi: int) -> bytes:
     return b"".join(out)
 
 
-def write_xdf(path: Path, streams: list[XdfStream], *, chunk_s: float = 0.5, footers: bool = True, datetime_text: str = "2026-12-02T01:00:00+00:00") -> Path:
+def write_xdf(
+    path: Path,
+    streams: list[XdfStream],
+    *,
+    chunk_s: float = 0.5,
+    footers: bool = True,
+    datetime_text: str = "2026-12-02T01:00:00+00:00",
+) -> Path:
     """An XDF file holding ``streams``: headers, samples in ``chunk_s`` pieces in time order (with a
     Boundary chunk before each round), the clock offsets where they fall, and the footers."""
-    chunks = [b"XDF:", _chunk(1, f'<?xml version="1.0"?><info><version>1.0</version><datetime>{datetime_text}</datetime></info>'.encode())]
+    chunks = [
+        b"XDF:",
+        _chunk(
+            1, f'<?xml version="1.0"?><info><version>1.0</version><datetime>{datetime_text}</datetime></info>'.encode()
+        ),
+    ]
     for sid, s in enumerate(streams, start=1):
         chunks.append(_chunk(2, _header_xml(s, float(s.stamps[0]) if len(s.stamps) else 0.0), sid))
     starts = [float(s.stamps[0]) for s in streams if len(s.stamps)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +15,31 @@ def standing_pose(t: float, *, width: int = 1080, height: int = 1920, clap_at: f
 
     cx, top = width / 2, height * 0.2
     pts = {
-        "Nose": (cx, top), "Neck": (cx, top + 120), "RShoulder": (cx - 110, top + 130),
-        "LShoulder": (cx + 110, top + 130), "RElbow": (cx - 130, top + 330), "LElbow": (cx + 130, top + 330),
-        "LWrist": (cx + 140, top + 520), "MidHip": (cx, top + 560), "RHip": (cx - 80, top + 560),
-        "LHip": (cx + 80, top + 560), "RKnee": (cx - 85, top + 860), "LKnee": (cx + 85, top + 860),
-        "RAnkle": (cx - 90, top + 1150), "LAnkle": (cx + 90, top + 1150), "REye": (cx - 25, top - 20),
-        "LEye": (cx + 25, top - 20), "REar": (cx - 55, top), "LEar": (cx + 55, top),
-        "LBigToe": (cx + 120, top + 1200), "LSmallToe": (cx + 140, top + 1195), "LHeel": (cx + 85, top + 1170),
-        "RBigToe": (cx - 120, top + 1200), "RSmallToe": (cx - 140, top + 1195), "RHeel": (cx - 85, top + 1170),
-    }  # fmt: skip
+        "Nose": (cx, top),
+        "Neck": (cx, top + 120),
+        "RShoulder": (cx - 110, top + 130),
+        "LShoulder": (cx + 110, top + 130),
+        "RElbow": (cx - 130, top + 330),
+        "LElbow": (cx + 130, top + 330),
+        "LWrist": (cx + 140, top + 520),
+        "MidHip": (cx, top + 560),
+        "RHip": (cx - 80, top + 560),
+        "LHip": (cx + 80, top + 560),
+        "RKnee": (cx - 85, top + 860),
+        "LKnee": (cx + 85, top + 860),
+        "RAnkle": (cx - 90, top + 1150),
+        "LAnkle": (cx + 90, top + 1150),
+        "REye": (cx - 25, top - 20),
+        "LEye": (cx + 25, top - 20),
+        "REar": (cx - 55, top),
+        "LEar": (cx + 55, top),
+        "LBigToe": (cx + 120, top + 1200),
+        "LSmallToe": (cx + 140, top + 1195),
+        "LHeel": (cx + 85, top + 1170),
+        "RBigToe": (cx - 120, top + 1200),
+        "RSmallToe": (cx - 140, top + 1195),
+        "RHeel": (cx - 85, top + 1170),
+    }
     angle = 0.8 * np.sin(2 * np.pi * 0.5 * t)
     ex, ey = pts["RElbow"]
     pts["RWrist"] = (ex - 190 * np.sin(angle), ey + 190 * np.cos(angle))
@@ -70,10 +86,16 @@ def write_session(
     profile = load_profile("m40")
     sensors = sensors or {"M40-01": "RightBicep", "M40-02": "LeftQuad"}
     writer = SessionWriter(
-        folder, session_id=folder.name, subject=subject, exercise=exercise, profile=profile,
-        profile_bytes=Path(profile.path).read_bytes(), sensors=sensors,
-        start_time=datetime(2026, 1, 1, tzinfo=timezone.utc), host_monotonic_at_start=0.0,
-    )  # fmt: skip
+        folder,
+        session_id=folder.name,
+        subject=subject,
+        exercise=exercise,
+        profile=profile,
+        profile_bytes=Path(profile.path).read_bytes(),
+        sensors=sensors,
+        start_time=datetime(2026, 1, 1, tzinfo=UTC),
+        host_monotonic_at_start=0.0,
+    )
     rows = []
     for i, sensor in enumerate(sensors):
         offset = rng.uniform(0, 0.1)
@@ -97,10 +119,17 @@ def write_session(
         n = int((duration_s - keypoint_start - 0.5) * 30)
         for f in range(n):
             write_frame(kp_dir / frame_filename(f), [standing_pose(keypoint_start + f / 30, clap_at=clap_at)])
-        writer.set_keypoints(KeypointsInfo(
-            format="openpose_json", dir="keypoints", fps=30, width=1080, height=1920,
-            start_host_time=keypoint_start + clock_error_s, estimator="openpose",
-        ))  # fmt: skip
+        writer.set_keypoints(
+            KeypointsInfo(
+                format="openpose_json",
+                dir="keypoints",
+                fps=30,
+                width=1080,
+                height=1920,
+                start_host_time=keypoint_start + clock_error_s,
+                estimator="openpose",
+            )
+        )
     if clap_at is not None:
         writer.add_event(clap_at - 0.3, "sync", detail="clap")  # the recorder's cue comes a little early
     if close:
@@ -121,15 +150,34 @@ def write_raw_session(folder: Path, *, seconds: float = 6.0, seed: int = 0) -> P
 
     rng = np.random.default_rng(seed)
     generic = load_profile("generic")
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    writer = SessionWriter(folder, session_id=folder.name, subject="s", exercise="squat", profile=generic, profile_bytes=Path(generic.path).read_bytes(),
-                           sensors={"EMG-1": "LeftQuad"}, start_time=start, host_monotonic_at_start=0.0)  # fmt: skip
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    writer = SessionWriter(
+        folder,
+        session_id=folder.name,
+        subject="s",
+        exercise="squat",
+        profile=generic,
+        profile_bytes=Path(generic.path).read_bytes(),
+        sensors={"EMG-1": "LeftQuad"},
+        start_time=start,
+        host_monotonic_at_start=0.0,
+    )
     samples = (rng.normal(0, 300, (int(seconds * 50), 20))).astype("<i2")  # 50 notifications a second
     for k, block in enumerate(samples):
         writer.add_packet((k + 1) / 50 + 0.01, "EMG-1", block.tobytes())
     (folder / "keypoints").mkdir()
     for f in range(int((seconds - 1.0) * 30)):
         write_frame(folder / "keypoints" / frame_filename(f), [standing_pose(0.5 + f / 30)])
-    writer.set_keypoints(KeypointsInfo(format="openpose_json", dir="keypoints", fps=30, width=1080, height=1920, start_host_time=0.5, estimator="openpose"))
+    writer.set_keypoints(
+        KeypointsInfo(
+            format="openpose_json",
+            dir="keypoints",
+            fps=30,
+            width=1080,
+            height=1920,
+            start_host_time=0.5,
+            estimator="openpose",
+        )
+    )
     writer.close()
     return folder

@@ -52,12 +52,27 @@ class Variant:
         """``base`` with this variant's settings."""
         schedule = {k: v for k, v in (("lr", self.lr), ("warmup_steps", self.warmup_steps)) if v is not None}
         return replace(
-            base, model=self.model, features=self.features, augment=self.augment, batch_size=self.batch_size,
-            max_steps=max(1, round(base.max_steps * self.steps)), context=self.context, predict_mirrored=self.predict_mirrored, **schedule,
-        )  # fmt: skip
+            base,
+            model=self.model,
+            features=self.features,
+            augment=self.augment,
+            batch_size=self.batch_size,
+            max_steps=max(1, round(base.max_steps * self.steps)),
+            context=self.context,
+            predict_mirrored=self.predict_mirrored,
+            **schedule,
+        )
 
 
-MIAKIT = dict(model="miakit", features="body+angles+depth+vel+hold+mask", augment="mirror+pose", batch_size=32, lr=3e-3, warmup_steps=10, context=2)
+MIAKIT = dict(
+    model="miakit",
+    features="body+angles+depth+vel+hold+mask",
+    augment="mirror+pose",
+    batch_size=32,
+    lr=3e-3,
+    warmup_steps=10,
+    context=2,
+)
 """The miakit model with every idea on (the fields of its :class:`TrainConfig`).
 
 For real motion (issue 20): ``+mask`` and ``pose`` augmentation, so that the model reads a missing
@@ -121,6 +136,7 @@ MIAKIT_STEPS = 3.0
 as the paper's Transformer takes for the profile's steps (``train_s`` in the table), so the two are
 compared at the same training time."""
 
+
 def _features(drop: str = "", add: str = "") -> str:
     """The recipe's features without the ``drop`` addition and with the ``add`` one."""
     base, extra = MIAKIT["features"].split("+", 1)
@@ -133,18 +149,36 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("miakit (all ideas)", **MIAKIT, steps=MIAKIT_STEPS),
     Variant("- depth from foreshortening", **{**MIAKIT, "features": _features(drop="depth")}, steps=MIAKIT_STEPS),
     Variant("- seconds held still per hinge", **{**MIAKIT, "features": _features(drop="hold")}, steps=MIAKIT_STEPS),
-    Variant("- limb directions and hinge angles", **{**MIAKIT, "features": _features(drop="angles")}, steps=MIAKIT_STEPS),
-    Variant("- hip-centred, torso-scaled keypoints", **{**MIAKIT, "features": "paper+" + MIAKIT["features"].split("+", 1)[1]}, steps=MIAKIT_STEPS),
+    Variant(
+        "- limb directions and hinge angles", **{**MIAKIT, "features": _features(drop="angles")}, steps=MIAKIT_STEPS
+    ),
+    Variant(
+        "- hip-centred, torso-scaled keypoints",
+        **{**MIAKIT, "features": "paper+" + MIAKIT["features"].split("+", 1)[1]},
+        steps=MIAKIT_STEPS,
+    ),
     Variant("- velocities", **{**MIAKIT, "features": _features(drop="vel")}, steps=MIAKIT_STEPS),
     Variant("- mirror augmentation (in training and at test)", **{**MIAKIT, "augment": "pose"}, steps=MIAKIT_STEPS),
     Variant("- mirror at test", **MIAKIT, steps=MIAKIT_STEPS, predict_mirrored=False),
     Variant("- pose-estimator augmentation", **{**MIAKIT, "augment": "mirror"}, steps=MIAKIT_STEPS),
     Variant("- missing-point mask", **{**MIAKIT, "features": _features(drop="mask")}, steps=MIAKIT_STEPS),
     Variant("- context frames", **{**MIAKIT, "context": 0}, steps=MIAKIT_STEPS),
-    Variant("- context frames and seconds held still", **{**MIAKIT, "features": _features(drop="hold"), "context": 0}, steps=MIAKIT_STEPS),
+    Variant(
+        "- context frames and seconds held still",
+        **{**MIAKIT, "features": _features(drop="hold"), "context": 0},
+        steps=MIAKIT_STEPS,
+    ),
     Variant("- pre-norm (post-norm layers)", **{**MIAKIT, "model": "miakit-postnorm"}, steps=MIAKIT_STEPS),
-    Variant("- batch 32 (batch 96: three times the windows a step, half the steps)", **{**MIAKIT, "batch_size": 96}, steps=MIAKIT_STEPS / 2),
-    Variant("- its schedule (the profile's: peak lr 2e-3, warm-up 50 steps)", **{**MIAKIT, "lr": None, "warmup_steps": None}, steps=MIAKIT_STEPS),
+    Variant(
+        "- batch 32 (batch 96: three times the windows a step, half the steps)",
+        **{**MIAKIT, "batch_size": 96},
+        steps=MIAKIT_STEPS / 2,
+    ),
+    Variant(
+        "- its schedule (the profile's: peak lr 2e-3, warm-up 50 steps)",
+        **{**MIAKIT, "lr": None, "warmup_steps": None},
+        steps=MIAKIT_STEPS,
+    ),
     Variant("- equal training time (the paper's step count)", **MIAKIT),
     Variant("miakit architecture only (paper inputs)", "miakit", "paper", "none"),
     Variant("+ per-subject calibration", **{**MIAKIT, "features": _features(add="subject")}, steps=MIAKIT_STEPS),
@@ -186,7 +220,9 @@ class AblationResult:
 def profile_config(profile: str) -> tuple[TrainConfig, int, tuple[Variant, ...]]:
     """The base config, the number of LOEO folds and the variants of ``profile``."""
     if profile not in PROFILES:
-        raise InputError("ablation", "unknown profile", field="profile", expected=f"one of {list(PROFILES)}", found=profile)
+        raise InputError(
+            "ablation", "unknown profile", field="profile", expected=f"one of {list(PROFILES)}", found=profile
+        )
     p = PROFILES[profile]
     config = TrainConfig.demo(max_seconds=0.0, **p["config"])
     variants = VARIANTS if p["variants"] is None else tuple(VARIANTS[i] for i in p["variants"])
@@ -199,7 +235,13 @@ def held_out_exercises(ds, n: int) -> list[str]:
 
     names = known_exercises(ds)  # an unknown exercise is never held out
     if n > len(names) - 1:
-        raise InputError("ablation", "too few exercises for leave-one-exercise-out", field="segment_exercise", expected=f"more than {n}", found=len(names))
+        raise InputError(
+            "ablation",
+            "too few exercises for leave-one-exercise-out",
+            field="segment_exercise",
+            expected=f"more than {n}",
+            found=len(names),
+        )
     return [names[int(i)] for i in np.linspace(0, len(names) - 1, n + 2)[1:-1].round()]
 
 
@@ -210,13 +252,25 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     except ValueError:
         seeds = ()
     if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
-        raise InputError("ablation", "bad seeds", field="seeds", expected="distinct non-negative integers, comma-separated (e.g. 0,1,2)", found=text)
+        raise InputError(
+            "ablation",
+            "bad seeds",
+            field="seeds",
+            expected="distinct non-negative integers, comma-separated (e.g. 0,1,2)",
+            found=text,
+        )
     return seeds
 
 
 def run_ablation(
-    ds, out: str | Path, *, profile: str = "quick", seeds: tuple[int, ...] = (0,), resume: bool = False, progress: bool = True,
-) -> AblationResult:  # fmt: skip
+    ds,
+    out: str | Path,
+    *,
+    profile: str = "quick",
+    seeds: tuple[int, ...] = (0,),
+    resume: bool = False,
+    progress: bool = True,
+) -> AblationResult:
     """Train every variant of ``profile`` with each of ``seeds``, in-distribution and on each LOEO
     fold; write the table. ``resume``: continue each run from its folder (``train(resume=True)``:
     a finished run is only scored again, one with another config is refused), so an interrupted
@@ -238,36 +292,73 @@ def run_ablation(
     frames = load_frames(ds)
     folds = held_out_exercises(ds, n_loeo)
     exercises = np.asarray(ds["segment_exercise"].values).astype(str)
-    experiments: dict[str, Splits] = {"in_distribution": split_in_distribution(ds, window=base.window, stride=base.stride, eval_stride=base.eval_stride)}
+    experiments: dict[str, Splits] = {
+        "in_distribution": split_in_distribution(
+            ds, window=base.window, stride=base.stride, eval_stride=base.eval_stride
+        )
+    }
     for ex in folds:
-        experiments[f"loeo:{ex}"] = split_holdout(ds, (exercises != ex) & (exercises != UNKNOWN_EXERCISE), exercises == ex, window=base.window, stride=base.stride,
-                                                  eval_stride=base.eval_stride, val_fraction=base.val_fraction)  # fmt: skip
+        experiments[f"loeo:{ex}"] = split_holdout(
+            ds,
+            (exercises != ex) & (exercises != UNKNOWN_EXERCISE),
+            exercises == ex,
+            window=base.window,
+            stride=base.stride,
+            eval_stride=base.eval_stride,
+            val_fraction=base.val_fraction,
+        )
     rows = []
     for i, v in enumerate(variants):
         config = v.config(base)
         scores, seconds = {}, 0.0  # scores[(seed, experiment)]
         for seed in seeds:
             for name, splits in experiments.items():
-                run = out / "runs" / f"{i}-{v.model}-{v.features}-{v.augment}-b{v.batch_size}" / f"seed{seed}" / name.replace(":", "-")
-                result = train(ds, replace(config, seed=seed), run, progress=progress, resume=resume and (Path(run) / "last.pt").is_file(), splits=splits, frames=frames)
+                run = (
+                    out
+                    / "runs"
+                    / f"{i}-{v.model}-{v.features}-{v.augment}-b{v.batch_size}"
+                    / f"seed{seed}"
+                    / name.replace(":", "-")
+                )
+                result = train(
+                    ds,
+                    replace(config, seed=seed),
+                    run,
+                    progress=progress,
+                    resume=resume and (Path(run) / "last.pt").is_file(),
+                    splits=splits,
+                    frames=frames,
+                )
                 scores[seed, name], seconds = _test_rmse(ds, frames, splits, result.checkpoint), seconds + result.wall_s
-        per_seed = {seed: (scores[seed, "in_distribution"], float(np.mean([scores[seed, f"loeo:{ex}"] for ex in folds]))) for seed in seeds}
+        per_seed = {
+            seed: (scores[seed, "in_distribution"], float(np.mean([scores[seed, f"loeo:{ex}"] for ex in folds])))
+            for seed in seeds
+        }
         by_seed = {}
         if len(seeds) > 1:
             for seed, (id_, loeo) in per_seed.items():
                 by_seed[f"in_distribution:seed{seed}"], by_seed[f"loeo:seed{seed}"] = id_, loeo
         n_features = _n_features(ds, frames, config)
-        rows.append({
-            "variant": v.name, "model": v.model, "features": v.features, "augment": v.augment, "batch": v.batch_size,
-            "steps": config.max_steps, "lr": config.lr, "warmup": config.warmup_steps, "context": v.context,
-            "test_mirror": "mirror" in v.augment.split("+") and v.predict_mirrored,
-            "in_distribution": float(np.mean([id_ for id_, _ in per_seed.values()])),
-            "loeo": float(np.mean([loeo for _, loeo in per_seed.values()])),
-            **{f"loeo:{ex}": float(np.mean([scores[seed, f"loeo:{ex}"] for seed in seeds])) for ex in folds},
-            "parameters": count_parameters(build_model(v.model, n_features=n_features, n_muscles=frames.n_muscles)),
-            "train_s": seconds / len(seeds),
-            **by_seed,
-        })  # fmt: skip
+        rows.append(
+            {
+                "variant": v.name,
+                "model": v.model,
+                "features": v.features,
+                "augment": v.augment,
+                "batch": v.batch_size,
+                "steps": config.max_steps,
+                "lr": config.lr,
+                "warmup": config.warmup_steps,
+                "context": v.context,
+                "test_mirror": "mirror" in v.augment.split("+") and v.predict_mirrored,
+                "in_distribution": float(np.mean([id_ for id_, _ in per_seed.values()])),
+                "loeo": float(np.mean([loeo for _, loeo in per_seed.values()])),
+                **{f"loeo:{ex}": float(np.mean([scores[seed, f"loeo:{ex}"] for seed in seeds])) for ex in folds},
+                "parameters": count_parameters(build_model(v.model, n_features=n_features, n_muscles=frames.n_muscles)),
+                "train_s": seconds / len(seeds),
+                **by_seed,
+            }
+        )
     table = pd.DataFrame(rows).set_index("variant")
     ref = table.iloc[0]
     for col in ("in_distribution", "loeo"):
@@ -298,7 +389,17 @@ def _n_features(ds, frames, config: TrainConfig) -> int:
     return frame_features(ds, config.features).shape[1]
 
 
-VARIANT_FIELDS = ("model", "features", "augment", "batch_size", "max_steps", "context", "predict_mirrored", "lr", "warmup_steps")
+VARIANT_FIELDS = (
+    "model",
+    "features",
+    "augment",
+    "batch_size",
+    "max_steps",
+    "context",
+    "predict_mirrored",
+    "lr",
+    "warmup_steps",
+)
 """The config fields a variant sets (the others are the profile's, the same for every run)."""
 
 
@@ -309,24 +410,33 @@ def _markdown(table, ds, config: TrainConfig, folds: list[str], profile: str, se
         "",
         f"Mean test RMSE on the raw EMG scale (lower is better){mean}; the change is against the paper's Transformer.",
         "",
-        "| variant | model | features | augment | batch | steps | lr | warm-up | context | in-distribution | vs paper | LOEO | vs paper | parameters | train s |",
+        "| variant | model | features | augment | batch | steps | lr | warm-up | "
+        "context | in-distribution | vs paper | LOEO | vs paper | parameters | train s |",
         "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in table.iterrows():
         augment = r["augment"] + (" (and at test)" if r["test_mirror"] else "")
         lines.append(
-            f"| {name} | {r['model']} | {r['features']} | {augment} | {int(r['batch'])} | {int(r['steps'])} | {r['lr']:g} | {int(r['warmup'])} | {int(r['context'])} | {r['in_distribution']:.2f} | "
+            f"| {name} | {r['model']} | {r['features']} | {augment} | {int(r['batch'])} | {int(r['steps'])} "
+            f"| {r['lr']:g} | {int(r['warmup'])} | {int(r['context'])} | {r['in_distribution']:.2f} | "
             f"{r['in_distribution_vs_paper_%']:+.1f}% | {r['loeo']:.2f} | {r['loeo_vs_paper_%']:+.1f}% | "
             f"{int(r['parameters']):,} | {r['train_s']:.0f} |"
         )
     if len(seeds) > 1:
         ref = table.iloc[0]
-        lines += ["", "Each seed, against the paper's Transformer trained with the same seed:", "",
-                  "| variant | " + " | ".join(f"in-distribution, seed {s} | LOEO, seed {s}" for s in seeds) + " |",
-                  "|---|" + "---:|---:|" * len(seeds)]  # fmt: skip
+        lines += [
+            "",
+            "Each seed, against the paper's Transformer trained with the same seed:",
+            "",
+            "| variant | " + " | ".join(f"in-distribution, seed {s} | LOEO, seed {s}" for s in seeds) + " |",
+            "|---|" + "---:|---:|" * len(seeds),
+        ]
         for name, r in table.iterrows():
-            cells = [f"{r[f'{col}:seed{s}']:.2f} ({100 * (r[f'{col}:seed{s}'] / ref[f'{col}:seed{s}'] - 1):+.1f}%)"
-                     for s in seeds for col in ("in_distribution", "loeo")]  # fmt: skip
+            cells = [
+                f"{r[f'{col}:seed{s}']:.2f} ({100 * (r[f'{col}:seed{s}'] / ref[f'{col}:seed{s}'] - 1):+.1f}%)"
+                for s in seeds
+                for col in ("in_distribution", "loeo")
+            ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
     subjects = sorted(set(np.asarray(ds["segment_subject"].values).astype(str).tolist()))
     shared = {k: v for k, v in asdict(config).items() if k not in VARIANT_FIELDS and k != "seed"}
@@ -335,11 +445,15 @@ def _markdown(table, ds, config: TrainConfig, folds: list[str], profile: str, se
         f"- dataset: {ds.sizes['frame']} frames, {ds.sizes['segment']} segments, {len(subjects)} subjects",
         f"- every run: `{json.dumps(shared)}`",
         f"- seeds: {', '.join(map(str, seeds))} (each run's `seed`)",
-        f"- LOEO: one fold per held-out exercise ({', '.join(folds)}), train on all other exercises; the mean over folds",
+        f"- LOEO: one fold per held-out exercise ({', '.join(folds)}), "
+        "train on all other exercises; the mean over folds",
         "- in-distribution: last 20% of each subject x exercise for test; RMSE per exercise, mean over exercises",
     ]
     unknown = int((np.asarray(ds["segment_exercise"].values).astype(str) == UNKNOWN_EXERCISE).sum())
     if unknown:
-        lines.append(f"- {unknown} segments with unknown exercise: grouped as '{UNKNOWN_EXERCISE}' in-distribution, left out of leave-one-exercise-out")
+        lines.append(
+            f"- {unknown} segments with unknown exercise: grouped as "
+            f"'{UNKNOWN_EXERCISE}' in-distribution, left out of leave-one-exercise-out"
+        )
     lines.append("")
     return "\n".join(lines)

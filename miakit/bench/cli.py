@@ -8,7 +8,7 @@ prints the report's path as the last line.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 import typer
 
@@ -18,9 +18,19 @@ from miakit.catalog import DEFAULT_CATALOG_HELP
 def paper(
     dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path."),
     out: Path = typer.Option(..., "--out", help="Folder for report.md, CSV tables and PNG figures."),
-    profile: Literal["quick", "default", "full"] = typer.Option("default", "--profile", help="quick (CI minutes), default (over lunch: about an hour on 2 cores, 6 exercises left out) or full (the paper's scale, every exercise left out)."),
-    real: Optional[str] = typer.Option(None, "--real", help="Also score the in-distribution Transformer on real recordings (catalog name or store path, e.g. from miakit import c3d): a Real EMG section, as bench real writes it."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
+    profile: Literal["quick", "default", "full"] = typer.Option(
+        "default",
+        "--profile",
+        help="quick (CI minutes), default (over lunch: about an hour on 2 cores, 6 "
+        "exercises left out) or full (the paper's scale, every exercise left out).",
+    ),
+    real: str | None = typer.Option(
+        None,
+        "--real",
+        help="Also score the in-distribution Transformer on real recordings (catalog name or "
+        "store path, e.g. from miakit import c3d): a Real EMG section, as bench real writes it.",
+    ),
+    catalog: Path | None = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
 ) -> None:
     """The paper's experiments: Table 1 (in-distribution, leave-one-exercise-out), Table 2 (window
     lengths), Figure 7 (subject transfer), Figure 8 (retrieval similarity), Figure 6 (examples).
@@ -39,10 +49,28 @@ def paper(
 def ablation(
     dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path."),
     out: Path = typer.Option(..., "--out", help="Folder for ablation.md, ablation.csv and each run's folder."),
-    profile: Literal["smoke", "short", "goal", "quick", "full"] = typer.Option("goal", "--profile", help="smoke, short, goal (the paper's Transformer against the miakit model, in-distribution and 8 exercises left out: about 50 min on 2 cores), quick (every variant, 2 exercises left out: about 1.5 h on 2 cores) or full (every variant, 4 left out and 500 steps: about 4 h)."),
-    seeds: str = typer.Option("0", "--seeds", help="Train every run once per seed (comma-separated, e.g. 0,1,2) and report the mean, with each seed's scores against the paper's Transformer of the same seed. Time grows with the number of seeds. On the demo data one seed's LOEO mean varies by about 1 RMSE unit (5%), so a 15% target needs several."),
-    resume: bool = typer.Option(False, "--resume", help="Continue each run from its folder under OUT/runs: runs that finished are only scored again, interrupted ones go on exactly, missing ones (another seed) are trained; a run whose config differs is refused."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
+    profile: Literal["smoke", "short", "goal", "quick", "full"] = typer.Option(
+        "goal",
+        "--profile",
+        help="smoke, short, goal (the paper's Transformer against the miakit model, in-distribution and "
+        "8 exercises left out: about 50 min on 2 cores), quick (every variant, 2 exercises left "
+        "out: about 1.5 h on 2 cores) or full (every variant, 4 left out and 500 steps: about 4 h).",
+    ),
+    seeds: str = typer.Option(
+        "0",
+        "--seeds",
+        help="Train every run once per seed (comma-separated, e.g. 0,1,2) and report the mean, with each seed's "
+        "scores against the paper's Transformer of the same seed. Time grows with the number of seeds. On "
+        "the demo data one seed's LOEO mean varies by about 1 RMSE unit (5%), so a 15% target needs several.",
+    ),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Continue each run from its folder under OUT/runs: runs that finished are only scored again, "
+        "interrupted ones go on exactly, missing ones (another "
+        "seed) are trained; a run whose config differs is refused.",
+    ),
+    catalog: Path | None = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
 ) -> None:
     """The miakit model against the paper's Transformer, and each of its ideas removed one at a
     time: mean test RMSE in-distribution and leave-one-exercise-out. The miakit model trains 3
@@ -55,19 +83,31 @@ def ablation(
 
     profile_config(profile)  # a bad name fails before the dataset is read
     seed_list = parse_seeds(seeds)
-    result = run_ablation(miakit.open_dataset(dataset, catalog=catalog), out, profile=profile, seeds=seed_list, resume=resume)
-    typer.echo(result.table[["in_distribution", "in_distribution_vs_paper_%", "loeo", "loeo_vs_paper_%"]].round(2).to_string())
+    result = run_ablation(
+        miakit.open_dataset(dataset, catalog=catalog), out, profile=profile, seeds=seed_list, resume=resume
+    )
+    typer.echo(
+        result.table[["in_distribution", "in_distribution_vs_paper_%", "loeo", "loeo_vs_paper_%"]].round(2).to_string()
+    )
     typer.echo(str(result.markdown))
 
 
 def real(
     checkpoint: Path = typer.Option(..., "--checkpoint", help="A trained checkpoint (miakit train)."),
-    dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path of real recordings (e.g. miakit import c3d)."),
-    out: Path = typer.Option(..., "--out", help="Folder for report.md, units.csv, cycles.csv, summary.csv and one PNG per segment."),
-    surrogates: int = typer.Option(200, "--surrogates", min=0, help="Phase-randomized surrogates of each prediction for the p-value (0: none)."),
+    dataset: str = typer.Option(
+        ..., "--dataset", help="Catalog name or store path of real recordings (e.g. miakit import c3d)."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Folder for report.md, units.csv, cycles.csv, summary.csv and one PNG per segment."
+    ),
+    surrogates: int = typer.Option(
+        200, "--surrogates", min=0, help="Phase-randomized surrogates of each prediction for the p-value (0: none)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the surrogates."),
-    max_lag_s: float = typer.Option(1.0, "--max-lag-s", min=0.0, help="Lags searched for the best cross-correlation, +- seconds."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
+    max_lag_s: float = typer.Option(
+        1.0, "--max-lag-s", min=0.0, help="Lags searched for the best cross-correlation, +- seconds."
+    ),
+    catalog: Path | None = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
 ) -> None:
     """A checkpoint on real EMG: per trial, view and recorded muscle, Pearson r, lag, surrogate
     p-value, specificity against the other side, and where the peaks fall in the gait cycle.
@@ -76,21 +116,42 @@ def real(
     import miakit
     from miakit.bench.real import goal_lines, run_real
 
-    result = run_real(miakit.open_dataset(dataset, catalog=catalog), checkpoint, out, surrogates=surrogates, seed=seed, max_lag_s=max_lag_s)
-    typer.echo(result.summary[["units", "median_r", "own_beats_other_side", "quad_cycles", "quad_peak_0_20_predicted"]].round(2).to_string())
+    result = run_real(
+        miakit.open_dataset(dataset, catalog=catalog),
+        checkpoint,
+        out,
+        surrogates=surrogates,
+        seed=seed,
+        max_lag_s=max_lag_s,
+    )
+    typer.echo(
+        result.summary[["units", "median_r", "own_beats_other_side", "quad_cycles", "quad_peak_0_20_predicted"]]
+        .round(2)
+        .to_string()
+    )
     for line in goal_lines(result.goals):
         typer.echo(line.replace("**", ""))
     typer.echo(str(result.report))
 
 
 def finetune(
-    checkpoint: Path = typer.Option(..., "--checkpoint", help="The checkpoint to start from (e.g. trained on synthetic data)."),
-    dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path of a lab's own recordings (e.g. miakit import c3d)."),
-    out: Path = typer.Option(..., "--out", help="Folder for report.md, finetune.csv and one run folder per held-out trial and method."),
-    steps: int = typer.Option(200, "--steps", min=1, help="Training steps of each run (fine-tuned and from scratch alike)."),
+    checkpoint: Path = typer.Option(
+        ..., "--checkpoint", help="The checkpoint to start from (e.g. trained on synthetic data)."
+    ),
+    dataset: str = typer.Option(
+        ..., "--dataset", help="Catalog name or store path of a lab's own recordings (e.g. miakit import c3d)."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Folder for report.md, finetune.csv and one run folder per held-out trial and method."
+    ),
+    steps: int = typer.Option(
+        200, "--steps", min=1, help="Training steps of each run (fine-tuned and from scratch alike)."
+    ),
     lr: float = typer.Option(3e-4, "--lr", help="Peak learning rate of each run."),
-    surrogates: int = typer.Option(200, "--surrogates", min=0, help="Phase-randomized surrogates for each held-out unit's p-value."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
+    surrogates: int = typer.Option(
+        200, "--surrogates", min=0, help="Phase-randomized surrogates for each held-out unit's p-value."
+    ),
+    catalog: Path | None = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
 ) -> None:
     """Leave one trial out: fine-tune the checkpoint on the other trials (all their views), and
     train the same model from scratch on the same, then score the held-out trial (every view) as
@@ -100,6 +161,8 @@ def finetune(
     import miakit
     from miakit.bench.finetune import run_finetune
 
-    result = run_finetune(miakit.open_dataset(dataset, catalog=catalog), checkpoint, out, steps=steps, lr=lr, surrogates=surrogates)
+    result = run_finetune(
+        miakit.open_dataset(dataset, catalog=catalog), checkpoint, out, steps=steps, lr=lr, surrogates=surrogates
+    )
     typer.echo(result.table.round(2).to_string())
     typer.echo(str(result.report))

@@ -42,8 +42,17 @@ class FinetuneResult:
     wall_s: float
 
 
-def run_finetune(ds, checkpoint, out: str | Path, *, steps: int = 200, lr: float = 3e-4, surrogates: int = 200, seed: int = 0,
-                 progress: bool = False) -> FinetuneResult:  # fmt: skip
+def run_finetune(
+    ds,
+    checkpoint,
+    out: str | Path,
+    *,
+    steps: int = 200,
+    lr: float = 3e-4,
+    surrogates: int = 200,
+    seed: int = 0,
+    progress: bool = False,
+) -> FinetuneResult:
     """Leave one trial out on ``ds``: the checkpoint as is, fine-tuned, and trained from scratch (see the module)."""
     import pandas as pd
 
@@ -59,30 +68,70 @@ def run_finetune(ds, checkpoint, out: str | Path, *, steps: int = 200, lr: float
     trials = np.asarray(ds["segment_session"].values).astype(str)
     names = sorted(set(trials.tolist()))
     if len(names) < 2:
-        raise DatasetError("<dataset>", "leave one trial out needs at least 2 trials", field="segment_session", expected=">= 2 trials", found=names)
-    config = replace(base.config, max_steps=steps, lr=lr, warmup_steps=max(1, min(base.config.warmup_steps, steps // 10)), eval_every=steps,
-                     patience=10**6, val_fraction=0.0, max_seconds=0.0, seed=seed)  # fmt: skip
+        raise DatasetError(
+            "<dataset>",
+            "leave one trial out needs at least 2 trials",
+            field="segment_session",
+            expected=">= 2 trials",
+            found=names,
+        )
+    config = replace(
+        base.config,
+        max_steps=steps,
+        lr=lr,
+        warmup_steps=max(1, min(base.config.warmup_steps, steps // 10)),
+        eval_every=steps,
+        patience=10**6,
+        val_fraction=0.0,
+        max_seconds=0.0,
+        seed=seed,
+    )
     ds = normalized_emg(ds)
     frames = load_frames(ds)
     units, cycles, runs = [], [], []
     for held_out, test, splits in leave_one_trial_out(ds, window=config.window, stride=config.stride):
         if len(splits.train) == 0:
-            raise DatasetError("<dataset>", f"the trials other than {held_out} have no window of {config.window} frames to train on",
-                               field="segment_length", expected=f">= {config.window} frames", found=int(ds["segment_length"].values[~test].max()))  # fmt: skip
+            raise DatasetError(
+                "<dataset>",
+                f"the trials other than {held_out} have no window of {config.window} frames to train on",
+                field="segment_length",
+                expected=f">= {config.window} frames",
+                found=int(ds["segment_length"].values[~test].max()),
+            )
         segments = np.flatnonzero(test)
         models = {"as_is": base}
         for method, init in (("finetuned", base.path), ("scratch", None)):
-            run = train(ds, config, out / "runs" / _safe(held_out) / method, progress=progress, splits=splits, frames=frames, init=init)
+            run = train(
+                ds,
+                config,
+                out / "runs" / _safe(held_out) / method,
+                progress=progress,
+                splits=splits,
+                frames=frames,
+                init=init,
+            )
             models[method] = load(run.checkpoint)
-            runs.append({"held_out": held_out, "method": method, "train_windows": len(splits.train), "steps": run.steps, "wall_s": round(run.wall_s, 1)})
+            runs.append(
+                {
+                    "held_out": held_out,
+                    "method": method,
+                    "train_windows": len(splits.train),
+                    "steps": run.steps,
+                    "wall_s": round(run.wall_s, 1),
+                }
+            )
         for method in METHODS:
             u, c = _score(ds, models[method], segments, surrogates=surrogates, seed=seed)
             units.append(u.assign(held_out=held_out, method=method))
             cycles.append(c.assign(held_out=held_out, method=method))
     units_all, cycles_all = pd.concat(units, ignore_index=True), pd.concat(cycles, ignore_index=True)
     rows = []
-    for (held_out, method), u in list(units_all.groupby(["held_out", "method"], sort=False)) + [(("pooled", m), units_all[units_all["method"] == m]) for m in METHODS]:
-        c = cycles_all[(cycles_all["method"] == method) & ((cycles_all["held_out"] == held_out) | (held_out == "pooled"))]
+    for (held_out, method), u in list(units_all.groupby(["held_out", "method"], sort=False)) + [
+        (("pooled", m), units_all[units_all["method"] == m]) for m in METHODS
+    ]:
+        c = cycles_all[
+            (cycles_all["method"] == method) & ((cycles_all["held_out"] == held_out) | (held_out == "pooled"))
+        ]
         rows.append(summarize(u, c).loc[["all"]].assign(held_out=held_out, method=method))
     table = pd.concat(rows).set_index(["held_out", "method"])
     table.to_csv(out / "finetune.csv", float_format="%.4f")
@@ -116,10 +165,16 @@ def normalized_emg(ds, *, level: float = REFERENCE_LEVEL):
     emg = np.asarray(ds["emg"].values, dtype=np.float64)
     for a, n in zip(np.asarray(ds["segment_start"].values), np.asarray(ds["segment_length"].values)):
         part = emg[a : a + n]
-        top = np.array([np.percentile(col[np.isfinite(col)], 95) if np.isfinite(col).any() else np.nan for col in part.T])
+        top = np.array(
+            [np.percentile(col[np.isfinite(col)], 95) if np.isfinite(col).any() else np.nan for col in part.T]
+        )
         scale = np.where(np.isfinite(top) & (top > 0), level / np.where(top > 0, top, 1.0), 1.0)
         emg[a : a + n] = part * scale[None]
-    ds["emg"] = (("frame", "muscle"), emg.astype(np.float32), ds["emg"].attrs | {"units": f"95th percentile of each trial = {level:g}"})
+    ds["emg"] = (
+        ("frame", "muscle"),
+        emg.astype(np.float32),
+        ds["emg"].attrs | {"units": f"95th percentile of each trial = {level:g}"},
+    )
     ds.attrs["emg_units"] = f"95th percentile of each trial = {level:g}"
     return ds
 
@@ -134,26 +189,43 @@ def _score(ds, checkpoint, segments, *, surrogates: int, seed: int):
 def _write_report(path: Path, ds, base, config, table, runs, names: list[str], wall_s: float) -> Path:
     from miakit.bench import report as rep
 
-    shown = table[["units", "median_r", "own_beats_other_side", "side_units", "quad_cycles", "quad_peak_0_20_predicted"]].copy()
+    shown = table[
+        ["units", "median_r", "own_beats_other_side", "side_units", "quad_cycles", "quad_peak_0_20_predicted"]
+    ].copy()
     shown.index = [f"{h} / {m}" for h, m in shown.index]
     note = (
         f"With {len(names)} trials this is a check that the recipe runs, not a measurement: each model learns from "
         f"{'one other trial' if len(names) == 2 else 'the other trials'}, and trials that recorded different muscles "
-        "(a walk's legs, a lift's arm) teach little about each other: a model trained from scratch on trials that never recorded a muscle "
-        "predicts it as a constant, so its r is undefined (shown as -). Bring more trials of the same task for numbers that mean something."
+        "(a walk's legs, a lift's arm) teach little about each other: a "
+        "model trained from scratch on trials that never recorded a muscle "
+        "predicts it as a constant, so its r is undefined (shown as -). "
+        "Bring more trials of the same task for numbers that mean something."
     )
     sections = [
-        ("What was done", (
-            f"Leave one trial out over {len(names)} trials ({', '.join(names)}); every view of the held-out trial is tested, none of "
-            f"its views is trained on. **as_is**: `{base.path}` unchanged; **finetuned**: from its weights (a fresh optimizer); "
-            f"**scratch**: the same {config.model} from a random start. Both trained {config.max_steps} steps, peak lr {config.lr:g}, "
-            f"batch {config.batch_size}, windows of {config.window} frames, features {config.features}, no validation split "
-            "(the last step is scored). Scores as in `miakit bench real`.\n\n" + note
-        )),
-        ("Held-out trials: median own r, own beats other side, quadriceps timing", rep.markdown_table(shown, index_name="held out / method")
-         + "\n\nCSV: `finetune.csv`; every unit: `units.csv`; gait cycles: `cycles.csv`."),
-        ("Runs", rep.markdown_table(runs.set_index("held_out"), index_name="held out") + f"\n\nWall time {wall_s:.0f} s."),
-    ]  # fmt: skip
+        (
+            "What was done",
+            (
+                f"Leave one trial out over {len(names)} trials ({', '.join(names)}); "
+                "every view of the held-out trial is tested, none of "
+                f"its views is trained on. **as_is**: `{base.path}` unchanged; "
+                "**finetuned**: from its weights (a fresh optimizer); "
+                f"**scratch**: the same {config.model} from a random start. "
+                f"Both trained {config.max_steps} steps, peak lr {config.lr:g}, "
+                f"batch {config.batch_size}, windows of {config.window} "
+                f"frames, features {config.features}, no validation split "
+                "(the last step is scored). Scores as in `miakit bench real`.\n\n" + note
+            ),
+        ),
+        (
+            "Held-out trials: median own r, own beats other side, quadriceps timing",
+            rep.markdown_table(shown, index_name="held out / method")
+            + "\n\nCSV: `finetune.csv`; every unit: `units.csv`; gait cycles: `cycles.csv`.",
+        ),
+        (
+            "Runs",
+            rep.markdown_table(runs.set_index("held_out"), index_name="held out") + f"\n\nWall time {wall_s:.0f} s.",
+        ),
+    ]
     return rep.write_report(path, title="Fine-tuning on a lab's own trials: leave one trial out", sections=sections)
 
 

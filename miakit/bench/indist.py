@@ -17,9 +17,9 @@ import numpy as np
 from miakit.contracts.dataset import UNKNOWN_EXERCISE, provenance_of
 from miakit.errors import InputError
 from miakit.learn import metrics
-from miakit.learn.models import NearestNeighbour, RandomBaseline
 from miakit.learn.config import TrainConfig
 from miakit.learn.inference import load_checkpoint, predict, resolve_device
+from miakit.learn.models import NearestNeighbour, RandomBaseline
 from miakit.learn.train import train
 from miakit.learn.windows import load_frames, split_in_distribution, unknown_segments
 
@@ -39,9 +39,13 @@ class BenchResult:
 
 
 def run_in_distribution(
-    ds, out: str | Path, *, config: TrainConfig | None = None, checkpoint: str | Path | None = None,
+    ds,
+    out: str | Path,
+    *,
+    config: TrainConfig | None = None,
+    checkpoint: str | Path | None = None,
     progress: bool = True,
-) -> BenchResult:  # fmt: skip
+) -> BenchResult:
     """Split ``ds`` in-distribution, train the Transformer (or load ``checkpoint``), fit NN and
     Random, evaluate on the test windows and write ``out/report.md``, ``out/in_distribution.csv``,
     ``out/per_muscle.csv``, ``out/summary.json`` and PNG plots.
@@ -65,14 +69,19 @@ def run_in_distribution(
     model, config, meta = load_checkpoint(checkpoint, device=resolve_device(config.device if config else "auto"))
     if (meta["n_features"], meta["n_muscles"]) != (frames.n_features, frames.n_muscles):
         raise InputError(
-            checkpoint, "the checkpoint was trained on data of another shape", field="n_features/n_muscles",
-            expected=(frames.n_features, frames.n_muscles), found=(meta["n_features"], meta["n_muscles"]),
-        )  # fmt: skip
+            checkpoint,
+            "the checkpoint was trained on data of another shape",
+            field="n_features/n_muscles",
+            expected=(frames.n_features, frames.n_muscles),
+            found=(meta["n_features"], meta["n_muscles"]),
+        )
     splits = _splits(ds, config)
     x_train, y_train, _ = frames.gather(splits.train)
     x_test, y_test, clean = frames.gather(splits.test)
     preds = {
-        "random": RandomBaseline(seed=config.seed).fit(x_train, y_train, splits.train.exercise).predict(x_test, splits.test.exercise),
+        "random": RandomBaseline(seed=config.seed)
+        .fit(x_train, y_train, splits.train.exercise)
+        .predict(x_test, splits.test.exercise),
         "nn": NearestNeighbour().fit(x_train, y_train, splits.train.subject).predict(x_test, splits.test.subject),
         "transformer": predict(model, x_test, emg_scale=config.emg_scale),
     }
@@ -92,7 +101,9 @@ def run_in_distribution(
     table["windows"] = table["windows"].astype(int)
     table.index.name = "exercise"
 
-    per_muscle = pd.DataFrame({m: metrics.rmse_per_muscle(preds[m], y_test) for m in MODELS}, index=list(frames.muscles))
+    per_muscle = pd.DataFrame(
+        {m: metrics.rmse_per_muscle(preds[m], y_test) for m in MODELS}, index=list(frames.muscles)
+    )
     per_muscle["noise_floor"] = metrics.rmse_per_muscle(clean, y_test) if clean is not None else np.nan
     per_muscle.index.name = "muscle"
     pearson = {m: metrics.pearson(preds[m], y_test) for m in MODELS}
@@ -101,76 +112,131 @@ def run_in_distribution(
     table.to_csv(out / "in_distribution.csv")
     per_muscle.to_csv(out / "per_muscle.csv")
     summary = {
-        "mean_rmse": {m: float(table.loc["mean", m]) for m in MODELS}, "overall_rmse": overall, "pearson": pearson,
-        "noise_floor": float(table.loc["mean", "noise_floor"]), "windows": splits.sizes(), "train_wall_s": train_wall_s,
-        "checkpoint": str(checkpoint), "config": asdict(config), "step": meta["step"], "best_val_rmse": meta["best_val_rmse"],
-    }  # fmt: skip
+        "mean_rmse": {m: float(table.loc["mean", m]) for m in MODELS},
+        "overall_rmse": overall,
+        "pearson": pearson,
+        "noise_floor": float(table.loc["mean", "noise_floor"]),
+        "windows": splits.sizes(),
+        "train_wall_s": train_wall_s,
+        "checkpoint": str(checkpoint),
+        "config": asdict(config),
+        "step": meta["step"],
+        "best_val_rmse": meta["best_val_rmse"],
+    }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
-    report = _write_report(out, ds, table, per_muscle, pearson, overall, preds, y_test, splits, config, meta, checkpoint, train_wall_s)
+    report = _write_report(
+        out, ds, table, per_muscle, pearson, overall, preds, y_test, splits, config, meta, checkpoint, train_wall_s
+    )
     return BenchResult(report, table, per_muscle, pearson, Path(checkpoint), train_wall_s)
 
 
 def _splits(ds, config: TrainConfig):
     return split_in_distribution(
-        ds, window=config.window, stride=config.stride, eval_stride=config.eval_stride or None,
-        test_fraction=config.test_fraction, val_fraction=config.val_fraction,
-    )  # fmt: skip
+        ds,
+        window=config.window,
+        stride=config.stride,
+        eval_stride=config.eval_stride or None,
+        test_fraction=config.test_fraction,
+        val_fraction=config.val_fraction,
+    )
 
 
-def _write_report(out, ds, table, per_muscle, pearson, overall, preds, y_test, splits, config, meta, checkpoint, train_wall_s) -> Path:
+def _write_report(
+    out, ds, table, per_muscle, pearson, overall, preds, y_test, splits, config, meta, checkpoint, train_wall_s
+) -> Path:
     import pandas as pd
 
     from miakit.bench import report as rep
     from miakit.learn.models import build_model, count_parameters
 
     path = out / "report.md"
-    bars = rep.plot_per_exercise(table, out / "rmse_per_exercise.png", models=MODELS, title="In-distribution RMSE per exercise")
+    bars = rep.plot_per_exercise(
+        table, out / "rmse_per_exercise.png", models=MODELS, title="In-distribution RMSE per exercise"
+    )
     errors = np.sqrt(np.mean((preds["transformer"] - y_test) ** 2, axis=(1, 2)))
     typical = int(np.argsort(errors)[len(errors) // 2])  # the window of median Transformer error
     example = rep.plot_example(
-        y_test[typical], {m: preds[m][typical] for m in MODELS}, list(meta["muscles"]), out / "example_window.png",
-        title=f"test window {typical} (median Transformer error): subject {splits.test.subject[typical]}, {splits.test.exercise[typical]}",
+        y_test[typical],
+        {m: preds[m][typical] for m in MODELS},
+        list(meta["muscles"]),
+        out / "example_window.png",
+        title=f"test window {typical} (median Transformer error): subject "
+        f"{splits.test.subject[typical]}, {splits.test.exercise[typical]}",
         units=str(meta.get("emg_units") or ds.attrs.get("emg_units", "")),
-    )  # fmt: skip
+    )
     n_named = len(table) - 1 - int(UNKNOWN_EXERCISE in table.index and len(table) > 2)  # exercises in the mean
     mean = table.loc["mean", list(MODELS)].astype(float).sort_values(ascending=False)
     ranking = " > ".join(f"{rep.MODEL_LABELS[m]} {v:.2f}" for m, v in mean.items())
     params = count_parameters(build_model("transformer", n_features=meta["n_features"], n_muscles=meta["n_muscles"]))
     scores = pd.DataFrame({"RMSE (all test values)": overall, "Pearson r": pearson}).T
     sections = [
-        ("Result", (
-            f"Mean RMSE over {n_named} exercises, worst to best: {ranking}"
-            + (f" (noise floor {table.loc['mean', 'noise_floor']:.2f})." if table['noise_floor'].notna().any() else ".")
-            + f"\n\nRMSE on the raw EMG scale ({meta.get('emg_units') or 'dataset units'}), over all values of the test windows "
-            "(windows x muscles x steps), per exercise; the last row is the mean over exercises. The noise floor is "
-            "the RMSE of the recorded EMG against its noise-free truth: no model can be expected to go below it.\n\n"
-            + (f"{unknown_segments(ds)} segments with unknown exercise (their session named none) are grouped as "
-               f"'{UNKNOWN_EXERCISE}': split in time like any exercise, shown in their own row, left out of the mean.\n\n"
-               if unknown_segments(ds) else "")
-            + rep.markdown_table(table, index_name="exercise") + "\n\n" + rep.image(bars, path, "RMSE per exercise")
-        )),
-        ("All test windows", rep.markdown_table(scores) + "\n\nPer muscle (RMSE):\n\n" + rep.markdown_table(per_muscle, index_name="muscle")),
+        (
+            "Result",
+            (
+                f"Mean RMSE over {n_named} exercises, worst to best: {ranking}"
+                + (
+                    f" (noise floor {table.loc['mean', 'noise_floor']:.2f})."
+                    if table["noise_floor"].notna().any()
+                    else "."
+                )
+                + f"\n\nRMSE on the raw EMG scale ({meta.get('emg_units') or 'dataset units'}), "
+                "over all values of the test windows "
+                "(windows x muscles x steps), per exercise; the last "
+                "row is the mean over exercises. The noise floor is "
+                "the RMSE of the recorded EMG against its noise-free "
+                "truth: no model can be expected to go below it.\n\n"
+                + (
+                    f"{unknown_segments(ds)} segments with unknown exercise (their session named none) are grouped as "
+                    f"'{UNKNOWN_EXERCISE}': split in time like any exercise, "
+                    "shown in their own row, left out of the mean.\n\n"
+                    if unknown_segments(ds)
+                    else ""
+                )
+                + rep.markdown_table(table, index_name="exercise")
+                + "\n\n"
+                + rep.image(bars, path, "RMSE per exercise")
+            ),
+        ),
+        (
+            "All test windows",
+            rep.markdown_table(scores)
+            + "\n\nPer muscle (RMSE):\n\n"
+            + rep.markdown_table(per_muscle, index_name="muscle"),
+        ),
         ("An example test window", rep.image(example, path, "example window")),
-        ("Setup", "\n".join([
-            f"- dataset: {ds.sizes['frame']} frames, {ds.sizes['segment']} segments, "
-            f"{len(set(ds['segment_subject'].values.astype(str).tolist()))} subjects, {n_named} exercises; "
-            f"provenance {provenance_of(ds).get('pipeline', '?')} {str(provenance_of(ds).get('pipeline_sha256', ''))[:12]}",
-            f"- split: in-distribution, last {config.test_fraction:.0%} of each subject x exercise in time for test, "
-            f"then validation ({config.val_fraction:.0%} of the rest), gaps of one window; windows of {config.window} steps; "
-            f"{splits.sizes()['train']} train (stride {config.stride}), {splits.sizes()['val']} validation, "
-            f"{splits.sizes()['test']} test windows (stride {config.eval_stride or config.window})",
-            f"- Transformer: the paper's architecture, {params:,} parameters; step {meta['step']}, best validation RMSE "
-            f"{meta['best_val_rmse']:.2f}; " + (f"trained in {train_wall_s:.0f} s" if train_wall_s is not None else f"loaded from {checkpoint}"),
-            f"- training config: `{json.dumps(asdict(config))}`",
-            "- Nearest Neighbour: L2 between flattened normalized keypoint windows, among the training windows of the same subject",
-            f"- Random: a random training window of the same exercise (seed {config.seed})",
-        ])),
-    ]  # fmt: skip
+        (
+            "Setup",
+            "\n".join(
+                [
+                    f"- dataset: {ds.sizes['frame']} frames, {ds.sizes['segment']} segments, "
+                    f"{len(set(ds['segment_subject'].values.astype(str).tolist()))} subjects, {n_named} exercises; "
+                    f"provenance {provenance_of(ds).get('pipeline', '?')} "
+                    f"{str(provenance_of(ds).get('pipeline_sha256', ''))[:12]}",
+                    f"- split: in-distribution, last {config.test_fraction:.0%} "
+                    "of each subject x exercise in time for test, "
+                    f"then validation ({config.val_fraction:.0%} of the rest), "
+                    f"gaps of one window; windows of {config.window} steps; "
+                    f"{splits.sizes()['train']} train (stride {config.stride}), {splits.sizes()['val']} validation, "
+                    f"{splits.sizes()['test']} test windows (stride {config.eval_stride or config.window})",
+                    f"- Transformer: the paper's architecture, {params:,} "
+                    f"parameters; step {meta['step']}, best validation RMSE "
+                    f"{meta['best_val_rmse']:.2f}; "
+                    + (f"trained in {train_wall_s:.0f} s" if train_wall_s is not None else f"loaded from {checkpoint}"),
+                    f"- training config: `{json.dumps(asdict(config))}`",
+                    "- Nearest Neighbour: L2 between flattened normalized keypoint "
+                    "windows, among the training windows of the same subject",
+                    f"- Random: a random training window of the same exercise (seed {config.seed})",
+                ]
+            ),
+        ),
+    ]
     history = out / "transformer" / "history.csv"
     if history.exists() and train_wall_s is not None:
         curve = rep.plot_history(
-            pd.read_csv(history), out / "training_curve.png", units=str(meta.get("emg_units") or ds.attrs.get("emg_units", "")),
+            pd.read_csv(history),
+            out / "training_curve.png",
+            units=str(meta.get("emg_units") or ds.attrs.get("emg_units", "")),
             title=f"the paper's Transformer on {provenance_of(ds).get('pipeline', 'the dataset')}",
-        )  # fmt: skip
+        )
         sections.insert(3, ("Training", rep.image(curve, path, "training curve")))
     return rep.write_report(path, title="In-distribution benchmark", sections=sections)

@@ -64,8 +64,12 @@ class PaperProfile:
 
     def __post_init__(self) -> None:
         if self.max_steps < 1 or self.window < 1 or not self.window_lengths:
-            raise InputError("paper profile", "needs max_steps >= 1, window >= 1 and some window lengths", field=self.name,
-                             found=(self.max_steps, self.window, self.window_lengths))  # fmt: skip
+            raise InputError(
+                "paper profile",
+                "needs max_steps >= 1, window >= 1 and some window lengths",
+                field=self.name,
+                found=(self.max_steps, self.window, self.window_lengths),
+            )
 
     def train_config(self, model: str, *, window: int | None = None, steps: int | None = None):
         """The :class:`~miakit.learn.config.TrainConfig` of one neural run of this profile."""
@@ -73,10 +77,19 @@ class PaperProfile:
 
         steps, window = steps or self.max_steps, window or self.window
         return TrainConfig(
-            model=model, window=window, stride=self.stride, batch_size=self.batch_size_for(window), lr=self.lr,
-            warmup_steps=min(self.warmup_steps, max(steps // 5, 1)), max_steps=steps, eval_every=min(self.eval_every, steps),
-            patience=self.patience, val_fraction=self.val_fraction, seed=self.seed, device=self.device,
-        )  # fmt: skip
+            model=model,
+            window=window,
+            stride=self.stride,
+            batch_size=self.batch_size_for(window),
+            lr=self.lr,
+            warmup_steps=min(self.warmup_steps, max(steps // 5, 1)),
+            max_steps=steps,
+            eval_every=min(self.eval_every, steps),
+            patience=self.patience,
+            val_fraction=self.val_fraction,
+            seed=self.seed,
+            device=self.device,
+        )
 
     def batch_size_for(self, window: int) -> int:
         """Windows per training step at ``window`` steps: ``batch_size`` at the profile's window, and
@@ -89,23 +102,41 @@ class PaperProfile:
 
 PROFILES = {
     # CI minutes on a 2-core CPU: short training, 2 exercises left out, 3 window lengths, k in (1, 2)
-    "quick": PaperProfile("quick", max_steps=100, warmup_steps=20, eval_every=25, loeo_exercises=2,
-                          window_lengths=(1, 10, 30), transfer_ks=(1, 2), retrieval_database=1000),
+    "quick": PaperProfile(
+        "quick",
+        max_steps=100,
+        warmup_steps=20,
+        eval_every=25,
+        loeo_exercises=2,
+        window_lengths=(1, 10, 30),
+        transfer_ks=(1, 2),
+        retrieval_database=1000,
+    ),
     # over lunch (about an hour on a 2-core CPU for 3 subjects x 20 exercises): the demo's training
     # length, 6 exercises left out (a 500-step Transformer run takes about 140 s here, so all 20
     # would add another hour), fine-tuning runs of 250 steps
     "default": PaperProfile("default", max_steps=500, loeo_exercises=6, transfer_ks=(1, 2, 4, 8), finetune_steps=250),
     # the paper's scale: long training with early stopping, every exercise left out, k from 1 to 10
-    "full": PaperProfile("full", max_steps=3000, lr=1e-3, warmup_steps=100, eval_every=100, patience=10,
-                         transfer_ks=tuple(range(1, 11)), retrieval_database=10000),
-}  # fmt: skip
+    "full": PaperProfile(
+        "full",
+        max_steps=3000,
+        lr=1e-3,
+        warmup_steps=100,
+        eval_every=100,
+        patience=10,
+        transfer_ks=tuple(range(1, 11)),
+        retrieval_database=10000,
+    ),
+}
 
 
 def get_profile(profile: str | PaperProfile, **changes) -> PaperProfile:
     """A profile by name (``quick``, ``default``, ``full``) or as given, with ``changes`` applied."""
     if isinstance(profile, str):
         if profile not in PROFILES:
-            raise InputError("paper profile", "unknown profile", field="profile", expected=f"one of {list(PROFILES)}", found=profile)
+            raise InputError(
+                "paper profile", "unknown profile", field="profile", expected=f"one of {list(PROFILES)}", found=profile
+            )
         profile = PROFILES[profile]
     return replace(profile, **changes) if changes else profile
 
@@ -123,7 +154,9 @@ class PaperResult:
     retrieval: dict = field(default_factory=dict)  # 'pose' / 'learned' -> DataFrame (exercise x exercise)
     experiments: object = None  # one row per training or fit: experiment, method, windows, batch, steps, wall_s
     wall_s: float = 0.0
-    real: object = None  # miakit.bench.real.RealResult of the in-distribution Transformer on a real dataset, where given
+    real: object = (
+        None  # miakit.bench.real.RealResult of the in-distribution Transformer on a real dataset, where given
+    )
 
 
 class _Log:
@@ -132,14 +165,37 @@ class _Log:
     def __init__(self):
         self.rows: list[dict] = []
 
-    def add(self, experiment: str, method: str, splits, *, steps: int | None, wall_s: float, stopped: str = "", batch: int = 0) -> None:
+    def add(
+        self,
+        experiment: str,
+        method: str,
+        splits,
+        *,
+        steps: int | None,
+        wall_s: float,
+        stopped: str = "",
+        batch: int = 0,
+    ) -> None:
         sizes = splits.sizes()
-        self.rows.append({"experiment": experiment, "method": method, "train": sizes["train"], "val": sizes["val"], "test": sizes["test"],
-                          "window": splits.train.window, "batch": batch, "steps": steps or 0, "stopped": stopped or "fitted",
-                          "wall_s": round(wall_s, 2)})  # fmt: skip
+        self.rows.append(
+            {
+                "experiment": experiment,
+                "method": method,
+                "train": sizes["train"],
+                "val": sizes["val"],
+                "test": sizes["test"],
+                "window": splits.train.window,
+                "batch": batch,
+                "steps": steps or 0,
+                "stopped": stopped or "fitted",
+                "wall_s": round(wall_s, 2),
+            }
+        )
 
 
-def run_paper(ds, out: str | Path, *, profile: str | PaperProfile = "default", progress: bool = True, real=None) -> PaperResult:
+def run_paper(
+    ds, out: str | Path, *, profile: str | PaperProfile = "default", progress: bool = True, real=None
+) -> PaperResult:
     """Run the paper's experiments on ``ds`` with ``profile`` and write ``out/report.md``, CSVs and PNGs.
 
     ``real``: a dataset of real recordings (an imported C3D store): the in-distribution Transformer
@@ -169,8 +225,11 @@ def run_paper(ds, out: str | Path, *, profile: str | PaperProfile = "default", p
     notes: list[str] = []
     unknown = unknown_segments(ds)
     if unknown:
-        notes.append(f"{unknown} segments with unknown exercise: grouped as '{UNKNOWN_EXERCISE}' in-distribution (their own row, "
-                     "not in the mean over exercises), left out of leave-one-exercise-out and subject transfer.")  # fmt: skip
+        notes.append(
+            f"{unknown} segments with unknown exercise: grouped as "
+            f"'{UNKNOWN_EXERCISE}' in-distribution (their own row, "
+            "not in the mean over exercises), left out of leave-one-exercise-out and subject transfer."
+        )
     if left_out:
         table, loeo_scores = _leave_one_exercise_out(ds, frames, profile, left_out, out, log, progress)
         tables["leave-one-exercise-out"], scores["leave-one-exercise-out"] = table, loeo_scores
@@ -187,7 +246,11 @@ def run_paper(ds, out: str | Path, *, profile: str | PaperProfile = "default", p
     retrieval = _retrieval(frames, splits, indist.models["transformer"], profile)
 
     summary = pd.DataFrame(
-        [{"experiment": e, "method": m, "rmse": s[m]["rmse"], "pearson": s[m]["pearson"]} for e, s in scores.items() for m in METHODS]
+        [
+            {"experiment": e, "method": m, "rmse": s[m]["rmse"], "pearson": s[m]["pearson"]}
+            for e, s in scores.items()
+            for m in METHODS
+        ]
     ).set_index(["experiment", "method"])
     experiments = pd.DataFrame(log.rows)
     wall_s = time.perf_counter() - t0
@@ -220,15 +283,36 @@ def _indist_splits(ds, profile: PaperProfile, window: int):
     return split_in_distribution(ds, window=window, stride=profile.stride, val_fraction=profile.val_fraction)
 
 
-def _fit_neural(ds, frames, splits, method: str, profile: PaperProfile, run_dir: Path, experiment: str, log: _Log, progress: bool,
-                *, steps: int | None = None, init: Path | None = None, label: str | None = None):  # fmt: skip
+def _fit_neural(
+    ds,
+    frames,
+    splits,
+    method: str,
+    profile: PaperProfile,
+    run_dir: Path,
+    experiment: str,
+    log: _Log,
+    progress: bool,
+    *,
+    steps: int | None = None,
+    init: Path | None = None,
+    label: str | None = None,
+):
     """Train ``method`` on ``splits`` and return (model in eval mode, checkpoint path)."""
     from miakit.learn.inference import load_checkpoint, resolve_device
     from miakit.learn.train import train
 
     config = profile.train_config(method, window=splits.train.window, steps=steps)
     result = train(ds, config, run_dir, progress=progress, splits=splits, frames=frames, init=init)
-    log.add(experiment, label or method, splits, steps=result.steps, wall_s=result.wall_s, stopped=result.stopped, batch=config.batch_size)
+    log.add(
+        experiment,
+        label or method,
+        splits,
+        steps=result.steps,
+        wall_s=result.wall_s,
+        stopped=result.stopped,
+        batch=config.batch_size,
+    )
     model, _, _ = load_checkpoint(result.checkpoint, device=resolve_device(profile.device))
     return model, result.checkpoint
 
@@ -240,17 +324,32 @@ def _baselines(frames, splits, profile: PaperProfile, methods: tuple[str, ...]) 
     x_test, _, _ = frames.gather(splits.test)
     preds = {}
     if "random" in methods:
-        preds["random"] = RandomBaseline(seed=profile.seed).fit(x_train, y_train, splits.train.exercise).predict(x_test, splits.test.exercise)
+        preds["random"] = (
+            RandomBaseline(seed=profile.seed)
+            .fit(x_train, y_train, splits.train.exercise)
+            .predict(x_test, splits.test.exercise)
+        )
         # an exercise never seen in training has no window to copy: no prediction (the paper leaves it blank)
         unseen = ~np.isin(splits.test.exercise, splits.train.exercise)
         preds["random"][unseen] = np.nan
     if "nn" in methods:
-        preds["nn"] = NearestNeighbour().fit(x_train, y_train, splits.train.subject).predict(x_test, splits.test.subject)
+        preds["nn"] = (
+            NearestNeighbour().fit(x_train, y_train, splits.train.subject).predict(x_test, splits.test.subject)
+        )
     return preds
 
 
-def _evaluate_all(ds, frames, splits, profile, run_dir: Path, experiment: str, log: _Log, progress: bool,
-                  methods: tuple[str, ...] = METHODS) -> _Evaluation:  # fmt: skip
+def _evaluate_all(
+    ds,
+    frames,
+    splits,
+    profile,
+    run_dir: Path,
+    experiment: str,
+    log: _Log,
+    progress: bool,
+    methods: tuple[str, ...] = METHODS,
+) -> _Evaluation:
     from miakit.learn.inference import predict
 
     t = time.perf_counter()
@@ -260,10 +359,14 @@ def _evaluate_all(ds, frames, splits, profile, run_dir: Path, experiment: str, l
     models = {}
     x_test, y_test, clean = frames.gather(splits.test)
     for method in (m for m in methods if m in NEURAL_METHODS):
-        models[method], _ = _fit_neural(ds, frames, splits, method, profile, run_dir / method, experiment, log, progress)
+        models[method], _ = _fit_neural(
+            ds, frames, splits, method, profile, run_dir / method, experiment, log, progress
+        )
         preds[method] = predict(models[method], x_test, emg_scale=profile.train_config(method).emg_scale)
     preds = {m: preds[m] for m in methods}
-    return _Evaluation(_per_exercise(preds, y_test, clean, splits.test.exercise), _scores(preds, y_test), preds, y_test, models)
+    return _Evaluation(
+        _per_exercise(preds, y_test, clean, splits.test.exercise), _scores(preds, y_test), preds, y_test, models
+    )
 
 
 def _per_exercise(preds: dict, y_test: np.ndarray, clean: np.ndarray | None, exercise: np.ndarray):
@@ -317,8 +420,12 @@ def _leave_one_exercise_out(ds, frames, profile, left_out: list[str], out: Path,
 
     tables, preds, truths = [], {m: [] for m in METHODS}, []
     for exercise in left_out:
-        splits = split_leave_one_exercise_out(ds, exercise, window=profile.window, stride=profile.stride, val_fraction=profile.val_fraction)
-        ev = _evaluate_all(ds, frames, splits, profile, out / "runs" / "loeo" / _safe(exercise), f"leave out {exercise}", log, progress)
+        splits = split_leave_one_exercise_out(
+            ds, exercise, window=profile.window, stride=profile.stride, val_fraction=profile.val_fraction
+        )
+        ev = _evaluate_all(
+            ds, frames, splits, profile, out / "runs" / "loeo" / _safe(exercise), f"leave out {exercise}", log, progress
+        )
         tables.append(ev.table.drop(index="mean"))
         truths.append(ev.y_test)
         for m in METHODS:
@@ -340,7 +447,17 @@ def _window_lengths(ds, frames, profile, indist: _Evaluation, out: Path, log: _L
             except DatasetError as exc:  # a window longer than the data allows
                 rows.append({"window_steps": window, "seconds": window / _rate(ds), "note": str(exc)[:100]})
                 continue
-            ev = _evaluate_all(ds, frames, splits, profile, out / "runs" / f"window{window}", f"window {window}", log, progress, methods=("nn", "cnn", "transformer"))
+            ev = _evaluate_all(
+                ds,
+                frames,
+                splits,
+                profile,
+                out / "runs" / f"window{window}",
+                f"window {window}",
+                log,
+                progress,
+                methods=("nn", "cnn", "transformer"),
+            )
         row = {"window_steps": window, "seconds": window / _rate(ds), "test_windows": int(len(ev.y_test))}
         for m in ("nn", "cnn", "transformer"):
             row[m] = ev.scores[m]["rmse"]
@@ -381,8 +498,15 @@ def _subject_transfer(ds, frames, profile, out: Path, log: _Log, progress: bool,
         return None
     source, target = pair
     try:
-        ts = split_subject_transfer(ds, source=source, target=target, ks=profile.transfer_ks, window=profile.window,
-                                    stride=profile.stride, val_fraction=profile.val_fraction)  # fmt: skip
+        ts = split_subject_transfer(
+            ds,
+            source=source,
+            target=target,
+            ks=profile.transfer_ks,
+            window=profile.window,
+            stride=profile.stride,
+            val_fraction=profile.val_fraction,
+        )
     except DatasetError as exc:
         notes.append(f"Subject transfer ({source} -> {target}) skipped: {str(exc)[:160]}")
         return None
@@ -390,15 +514,45 @@ def _subject_transfer(ds, frames, profile, out: Path, log: _Log, progress: bool,
     steps = profile.finetune_steps or profile.max_steps
     scale = profile.train_config("transformer").emg_scale
     x_test, y_test, _ = frames.gather(ts.pretrain.test)
-    base, base_ckpt = _fit_neural(ds, frames, ts.pretrain, "transformer", profile, run_dir / "pretrain", f"transfer: train on {source}", log, progress)
+    base, base_ckpt = _fit_neural(
+        ds,
+        frames,
+        ts.pretrain,
+        "transformer",
+        profile,
+        run_dir / "pretrain",
+        f"transfer: train on {source}",
+        log,
+        progress,
+    )
     zero = predict(base, x_test, emg_scale=scale)
-    rows = [{"k": 0, "exercises": "", "finetuned": metrics.rmse(zero, y_test), "scratch": float("nan"),
-             "finetuned_r": metrics.pearson(zero, y_test), "scratch_r": float("nan")}]  # fmt: skip
+    rows = [
+        {
+            "k": 0,
+            "exercises": "",
+            "finetuned": metrics.rmse(zero, y_test),
+            "scratch": float("nan"),
+            "finetuned_r": metrics.pearson(zero, y_test),
+            "scratch_r": float("nan"),
+        }
+    ]
     for k, splits in ts.by_k.items():
         row = {"k": k, "exercises": " ".join(ts.train_exercises[:k])}
         for how, init in (("finetuned", base_ckpt), ("scratch", None)):
-            model, _ = _fit_neural(ds, frames, splits, "transformer", profile, run_dir / f"{how}{k}", f"transfer: {how}, k={k}", log,
-                                   progress, steps=steps, init=init, label=f"transformer ({how})")  # fmt: skip
+            model, _ = _fit_neural(
+                ds,
+                frames,
+                splits,
+                "transformer",
+                profile,
+                run_dir / f"{how}{k}",
+                f"transfer: {how}, k={k}",
+                log,
+                progress,
+                steps=steps,
+                init=init,
+                label=f"transformer ({how})",
+            )
             pred = predict(model, x_test, emg_scale=scale)
             row[how], row[f"{how}_r"] = metrics.rmse(pred, y_test), metrics.pearson(pred, y_test)
         rows.append(row)
@@ -419,7 +573,10 @@ def _retrieval(frames, splits, model, profile: PaperProfile) -> dict:
     x_db, _, _ = frames.gather(db)
     x_q, _, _ = frames.gather(splits.test)
     names = sorted(set(db.exercise.tolist()) | set(splits.test.exercise.tolist()))
-    reps = {"pose": (x_q.reshape(len(x_q), -1), x_db.reshape(len(x_db), -1)), "learned": (_representation(model, x_q), _representation(model, x_db))}
+    reps = {
+        "pose": (x_q.reshape(len(x_q), -1), x_db.reshape(len(x_db), -1)),
+        "learned": (_representation(model, x_q), _representation(model, x_db)),
+    }
     other_subjects = len(set(db.subject.tolist())) > 1  # retrieve across subjects where the data has several
     out = {}
     for kind, (q, d) in reps.items():
@@ -449,7 +606,9 @@ def _representation(model, x: np.ndarray, *, batch_size: int = 256) -> np.ndarra
     return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
 
-def _nearest(q: np.ndarray, d: np.ndarray, q_subject: np.ndarray, d_subject: np.ndarray, *, exclude_same: bool, block: int = 512) -> np.ndarray:
+def _nearest(
+    q: np.ndarray, d: np.ndarray, q_subject: np.ndarray, d_subject: np.ndarray, *, exclude_same: bool, block: int = 512
+) -> np.ndarray:
     """Index into ``d`` of each query's nearest row by L2 (of another subject where ``exclude_same``; -1: none)."""
     q, d = q.astype(np.float32), d.astype(np.float32)
     d_sq = np.einsum("ij,ij->i", d, d)
@@ -466,7 +625,9 @@ def _nearest(q: np.ndarray, d: np.ndarray, q_subject: np.ndarray, d_subject: np.
 # -- outputs -------------------------------------------------------------------------------------------
 
 
-def _write_outputs(result: PaperResult, ds, frames, splits, indist: _Evaluation, notes: list[str], release: bool) -> None:
+def _write_outputs(
+    result: PaperResult, ds, frames, splits, indist: _Evaluation, notes: list[str], release: bool
+) -> None:
     from miakit.bench import report as rep
 
     out = result.report.parent
@@ -474,7 +635,10 @@ def _write_outputs(result: PaperResult, ds, frames, splits, indist: _Evaluation,
     for i, (name, table) in enumerate(result.table1.items()):
         stem = "table1_in_distribution" if i == 0 else "table1_leave_one_exercise_out"
         table.to_csv(out / f"{stem}.csv")
-        files[name] = (stem, rep.plot_per_exercise(table, out / f"{stem}.png", models=METHODS, title=f"{name}: RMSE per exercise"))
+        files[name] = (
+            stem,
+            rep.plot_per_exercise(table, out / f"{stem}.png", models=METHODS, title=f"{name}: RMSE per exercise"),
+        )
     result.summary.to_csv(out / "table1_summary.csv")
     if result.table2 is not None:
         result.table2.to_csv(out / "table2_window_length.csv")
@@ -501,13 +665,14 @@ def _json_default(v):
 
 def _summary_json(result: PaperResult) -> dict:
     return {
-        "profile": asdict(result.profile), "wall_s": result.wall_s,
+        "profile": asdict(result.profile),
+        "wall_s": result.wall_s,
         "table1_mean": {e: {m: _nan_none(t.loc["mean", m]) for m in METHODS} for e, t in result.table1.items()},
         "pearson": {e: {m: _nan_none(result.summary.loc[(e, m), "pearson"]) for m in METHODS} for e in result.table1},
         "table2": None if result.table2 is None else json.loads(result.table2.to_json()),
         "transfer": None if result.transfer is None else json.loads(result.transfer.to_json()),
         "retrieval_top1": {k: _nan_none(_diagonal(m)) for k, m in result.retrieval.items()},
-    }  # fmt: skip
+    }
 
 
 def _nan_none(v):
@@ -528,7 +693,13 @@ def _plot_transfer(table, path: Path) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     ks = table.index.values
-    ax.plot(ks, table["finetuned"], marker="o", color=COLORS["transformer"], label=f"fine-tuned from {table.attrs.get('source', 'source')}")
+    ax.plot(
+        ks,
+        table["finetuned"],
+        marker="o",
+        color=COLORS["transformer"],
+        label=f"fine-tuned from {table.attrs.get('source', 'source')}",
+    )
     ax.plot(ks[1:], table["scratch"].values[1:], marker="s", color=COLORS["nn"], label="from scratch")
     ax.set_xlabel(f"exercises of {table.attrs.get('target', 'the new subject')} used for training")
     ax.set_ylabel("test RMSE (raw EMG units)")
@@ -568,14 +739,26 @@ def _plot_examples(ds, frames, splits, indist: _Evaluation, profile: PaperProfil
         return []
     errors = np.sqrt(np.mean((pred - true) ** 2, axis=(1, 2)))
     order = np.argsort(errors)
-    picks = sorted({int(order[int(round(q * (len(order) - 1)))]) for q in np.linspace(0.1, 0.9, profile.example_windows)})
+    picks = sorted(
+        {int(order[int(round(q * (len(order) - 1)))]) for q in np.linspace(0.1, 0.9, profile.example_windows)}
+    )
     rate = _rate(ds)
     made = []
     for n, i in enumerate(picks, 1):
         t = np.arange(true.shape[-1]) / rate
-        caption = (f"{splits.test.subject[i]}, {splits.test.exercise[i]}, frames {splits.test.start[i]}-{splits.test.start[i] + true.shape[-1] - 1}: "
-                   f"Transformer RMSE {errors[i]:.2f}")  # fmt: skip
-        fig = predicted_vs_measured(t, true[i].T, pred[i].T, muscles=list(frames.muscles), title=caption, units=str(ds.attrs.get("emg_units", "")))
+        caption = (
+            f"{splits.test.subject[i]}, {splits.test.exercise[i]}, frames "
+            f"{splits.test.start[i]}-{splits.test.start[i] + true.shape[-1] - 1}: "
+            f"Transformer RMSE {errors[i]:.2f}"
+        )
+        fig = predicted_vs_measured(
+            t,
+            true[i].T,
+            pred[i].T,
+            muscles=list(frames.muscles),
+            title=caption,
+            units=str(ds.attrs.get("emg_units", "")),
+        )
         made.append((save_figure(fig, out / f"figure6_example{n}.png"), caption))
     return made
 
@@ -593,74 +776,154 @@ def _write_report(result: PaperResult, ds, files: dict, examples: list, notes: l
     n_sub, n_ex = len(set(subjects.tolist())), len(set(exercises.tolist()))
     sections = []
     summary = result.summary.unstack("method")
-    overview = pd.DataFrame({f"{m} RMSE": summary[("rmse", m)] for m in METHODS} | {f"{m} r": summary[("pearson", m)] for m in METHODS})
-    means = pd.DataFrame({m: [t.loc["mean", m] for t in result.table1.values()] for m in METHODS}, index=list(result.table1))
-    sections.append(("Table 1: mean RMSE over exercises", (
-        "RMSE on the raw EMG scale over all values of the test windows (windows x muscles x steps), per exercise, "
-        "then the mean over exercises (the paper's number). Random has no window of a left-out exercise to copy, so it "
-        "is blank there, as in the paper.\n\n" + rep.markdown_table(means, index_name="experiment")
-        + "\n\nOver all test windows pooled: RMSE and Pearson r.\n\n" + rep.markdown_table(overview, index_name="experiment")
-    )))  # fmt: skip
+    overview = pd.DataFrame(
+        {f"{m} RMSE": summary[("rmse", m)] for m in METHODS} | {f"{m} r": summary[("pearson", m)] for m in METHODS}
+    )
+    means = pd.DataFrame(
+        {m: [t.loc["mean", m] for t in result.table1.values()] for m in METHODS}, index=list(result.table1)
+    )
+    sections.append(
+        (
+            "Table 1: mean RMSE over exercises",
+            (
+                "RMSE on the raw EMG scale over all values of the test "
+                "windows (windows x muscles x steps), per exercise, "
+                "then the mean over exercises (the paper's number). Random "
+                "has no window of a left-out exercise to copy, so it "
+                "is blank there, as in the paper.\n\n"
+                + rep.markdown_table(means, index_name="experiment")
+                + "\n\nOver all test windows pooled: RMSE and Pearson r.\n\n"
+                + rep.markdown_table(overview, index_name="experiment")
+            ),
+        )
+    )
     for name, table in result.table1.items():
         stem, png = files[name]
-        sections.append((f"Table 1: {name}, per exercise", rep.markdown_table(table, index_name="exercise") + f"\n\nCSV: `{stem}.csv`\n\n" + rep.image(png, path, name)))
+        sections.append(
+            (
+                f"Table 1: {name}, per exercise",
+                rep.markdown_table(table, index_name="exercise")
+                + f"\n\nCSV: `{stem}.csv`\n\n"
+                + rep.image(png, path, name),
+            )
+        )
     if result.table2 is not None:
-        sections.append(("Table 2: window length", (
-            "In-distribution, one model per window length; test windows tile the test frames without overlap, so every length "
-            f"is scored on (nearly) the same frames. Every length trains on the same number of frames per step ({p.batch_size} "
-            f"windows of {p.window} steps, {p.batch_size_for(1)} of one step). RMSE, then Pearson r.\n\n" + rep.markdown_table(result.table2, index_name="window (steps)")
-        )))  # fmt: skip
+        sections.append(
+            (
+                "Table 2: window length",
+                (
+                    "In-distribution, one model per window length; test windows "
+                    "tile the test frames without overlap, so every length "
+                    "is scored on (nearly) the same frames. Every length trains "
+                    f"on the same number of frames per step ({p.batch_size} "
+                    f"windows of {p.window} steps, {p.batch_size_for(1)} of one step). RMSE, then Pearson r.\n\n"
+                    + rep.markdown_table(result.table2, index_name="window (steps)")
+                ),
+            )
+        )
     if result.transfer is not None:
         t = result.transfer
-        sections.append(("Figure 7: subject transfer", (
-            f"Transformer trained on {t.attrs['source']}, then fine-tuned on the first k exercises of {t.attrs['target']} "
-            f"(sorted by name), against the same model trained from scratch on those k exercises. Both are tested on "
-            f"{t.attrs['target']}'s remaining exercises ({', '.join(t.attrs['test_exercises'])}; {t.attrs['test_windows']} windows). "
-            "k = 0 is the source model without fine-tuning.\n\n" + rep.markdown_table(t.drop(columns="exercises"), index_name="k")
-            + "\n\n" + rep.image(path.parent / "figure7_subject_transfer.png", path, "subject transfer")
-        )))  # fmt: skip
+        sections.append(
+            (
+                "Figure 7: subject transfer",
+                (
+                    f"Transformer trained on {t.attrs['source']}, then "
+                    f"fine-tuned on the first k exercises of {t.attrs['target']} "
+                    "(sorted by name), against the same model trained from "
+                    "scratch on those k exercises. Both are tested on "
+                    f"{t.attrs['target']}'s remaining exercises "
+                    f"({', '.join(t.attrs['test_exercises'])}; {t.attrs['test_windows']} windows). "
+                    "k = 0 is the source model without fine-tuning.\n\n"
+                    + rep.markdown_table(t.drop(columns="exercises"), index_name="k")
+                    + "\n\n"
+                    + rep.image(path.parent / "figure7_subject_transfer.png", path, "subject transfer")
+                ),
+            )
+        )
     if result.retrieval:
         cross = next(iter(result.retrieval.values())).attrs.get("cross_subject")
         top1 = ", ".join(f"{k} {_diagonal(m):.2f}" for k, m in result.retrieval.items())
-        sections.append(("Figure 8: retrieval similarity", (
-            "For each in-distribution test window, its nearest training window "
-            + ("of another subject " if cross else "")
-            + "by pose (L2 between flattened normalized keypoint windows) and by the Transformer's learned representation "
-            "(encoder output averaged over time, L2); cell (i, j): the fraction of exercise i's windows that retrieve exercise j. "
-            f"Same-exercise retrieval (mean of the diagonal): {top1}. CSV: `figure8_retrieval_pose.csv`, "
-            "`figure8_retrieval_learned.csv`.\n\n" + rep.image(path.parent / "figure8_retrieval.png", path, "retrieval similarity")
-        )))  # fmt: skip
+        sections.append(
+            (
+                "Figure 8: retrieval similarity",
+                (
+                    "For each in-distribution test window, its nearest training window "
+                    + ("of another subject " if cross else "")
+                    + "by pose (L2 between flattened normalized keypoint "
+                    "windows) and by the Transformer's learned representation "
+                    "(encoder output averaged over time, L2); cell (i, j): the "
+                    "fraction of exercise i's windows that retrieve exercise j. "
+                    f"Same-exercise retrieval (mean of the diagonal): {top1}. CSV: `figure8_retrieval_pose.csv`, "
+                    "`figure8_retrieval_learned.csv`.\n\n"
+                    + rep.image(path.parent / "figure8_retrieval.png", path, "retrieval similarity")
+                ),
+            )
+        )
     if result.real is not None:
         from miakit.bench.real import goal_lines
 
         real = result.real
         shown = real.summary[["units", "median_r", "own_beats_other_side", "quad_cycles", "quad_peak_0_20_predicted"]]
-        sections.append(("Real EMG", (
-            "The in-distribution Transformer on real recordings (trials x views, the muscles each trial recorded): Pearson r of "
-            "its own prediction, how often it beats the other side's prediction of the same muscle, and the fraction of gait "
-            "cycles whose predicted quadriceps peak falls in 0-20% of the cycle. The goals:\n\n" + "\n".join(goal_lines(real.goals))
-            + "\n\n" + rep.markdown_table(shown, index_name="view") + f"\n\nThe whole report: `{real.report.relative_to(path.parent).as_posix()}`."
-        )))  # fmt: skip
+        sections.append(
+            (
+                "Real EMG",
+                (
+                    "The in-distribution Transformer on real recordings (trials "
+                    "x views, the muscles each trial recorded): Pearson r of "
+                    "its own prediction, how often it beats the other side's "
+                    "prediction of the same muscle, and the fraction of gait "
+                    "cycles whose predicted quadriceps peak falls in 0-20% of the cycle. The goals:\n\n"
+                    + "\n".join(goal_lines(real.goals))
+                    + "\n\n"
+                    + rep.markdown_table(shown, index_name="view")
+                    + f"\n\nThe whole report: `{real.report.relative_to(path.parent).as_posix()}`."
+                ),
+            )
+        )
     if examples:
-        sections.append(("Figure 6: predicted vs measured EMG", "\n\n".join(f"{cap}\n\n" + rep.image(png, path, cap) for png, cap in examples)))
-    params = {m: count_parameters(build_model(m, n_features=len(ds["keypoint"]) * 2, n_muscles=len(ds["muscle"]))) for m in NEURAL_METHODS}
+        sections.append(
+            (
+                "Figure 6: predicted vs measured EMG",
+                "\n\n".join(f"{cap}\n\n" + rep.image(png, path, cap) for png, cap in examples),
+            )
+        )
+    params = {
+        m: count_parameters(build_model(m, n_features=len(ds["keypoint"]) * 2, n_muscles=len(ds["muscle"])))
+        for m in NEURAL_METHODS
+    }
     exp = result.experiments
     setup = [
         f"- profile: **{p.name}**; suite wall time {result.wall_s:.0f} s",
         f"- dataset: {ds.sizes['frame']} frames, {ds.sizes['segment']} segments, {n_sub} subjects, {n_ex} exercises, "
         f"muscles {', '.join(str(m) for m in ds['muscle'].values)}",
-        "- in-distribution split: " + ("the release's own train/val split (val is the test set; validation carved from the end of train)"
-                                       if release else "the last 20% of each subject x exercise in time for test, validation before it, gaps of one window"),
-        f"- windows of {p.window} steps ({p.window / _rate(ds):.1f} s), training windows every {p.stride} step(s), test windows without overlap",
-        f"- neural training: AdamW, peak lr {p.lr:g}, batch {p.batch_size}, at most {p.max_steps} steps, early stopping after {p.patience} "
-        f"evaluations without a better validation RMSE (every {p.eval_every} steps); Transformer {params['transformer']:,} parameters, "
+        "- in-distribution split: "
+        + (
+            "the release's own train/val split (val is the test set; validation carved from the end of train)"
+            if release
+            else "the last 20% of each subject x exercise in time for test, validation before it, gaps of one window"
+        ),
+        f"- windows of {p.window} steps ({p.window / _rate(ds):.1f} s), "
+        f"training windows every {p.stride} step(s), test windows without overlap",
+        f"- neural training: AdamW, peak lr {p.lr:g}, batch {p.batch_size}, "
+        f"at most {p.max_steps} steps, early stopping after {p.patience} "
+        f"evaluations without a better validation RMSE (every {p.eval_every} "
+        f"steps); Transformer {params['transformer']:,} parameters, "
         f"CNN {params['cnn']:,}",
-        "- Nearest Neighbour: L2 between flattened normalized keypoint windows, among the training windows of the same subject; "
+        "- Nearest Neighbour: L2 between flattened normalized keypoint "
+        "windows, among the training windows of the same subject; "
         f"Random: a random training window of the same exercise (seed {p.seed})",
-    ] + [f"- {n}" for n in notes]  # fmt: skip
+    ] + [f"- {n}" for n in notes]
     sections.append(("Setup", "\n".join(setup)))
-    sections.append(("Experiments: sizes (windows), batch, steps and wall time", "Steps and batch 0: fitted by storing the training windows.\n\n" + rep.markdown_table(exp.set_index("experiment"), index_name="experiment")))
-    return rep.write_report(path, title=f"Muscles in Action: the paper's experiments ({p.name} profile)", sections=sections)
+    sections.append(
+        (
+            "Experiments: sizes (windows), batch, steps and wall time",
+            "Steps and batch 0: fitted by storing the training windows.\n\n"
+            + rep.markdown_table(exp.set_index("experiment"), index_name="experiment"),
+        )
+    )
+    return rep.write_report(
+        path, title=f"Muscles in Action: the paper's experiments ({p.name} profile)", sections=sections
+    )
 
 
 def _rate(ds) -> float:

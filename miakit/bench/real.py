@@ -65,7 +65,9 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float:
     if a.shape != b.shape or a.ndim != 1:
         raise ValueError(f"expected two series of the same length, found shapes {a.shape} and {b.shape}")
     ok = np.isfinite(a) & np.isfinite(b)
-    return metrics.pearson(a[ok][None, None], b[ok][None, None]) if ok.sum() >= 3 else float("nan")  # one window, one muscle
+    return (
+        metrics.pearson(a[ok][None, None], b[ok][None, None]) if ok.sum() >= 3 else float("nan")
+    )  # one window, one muscle
 
 
 def best_lag(predicted: np.ndarray, measured: np.ndarray, *, max_lag: int) -> tuple[int, float]:
@@ -118,7 +120,11 @@ def cycle_peaks(time_s: np.ndarray, signal: np.ndarray, strikes: np.ndarray) -> 
     out = []
     for start, end in zip(strikes[:-1], strikes[1:]):
         sel = (time_s >= start) & (time_s < end)
-        if sel.sum() < 2 or not np.isfinite(signal[sel]).all() or np.ptp(signal[sel]) <= 1e-9 * max(1.0, np.abs(signal[sel]).max()):  # a flat line has no peak
+        if (
+            sel.sum() < 2
+            or not np.isfinite(signal[sel]).all()
+            or np.ptp(signal[sel]) <= 1e-9 * max(1.0, np.abs(signal[sel]).max())
+        ):  # a flat line has no peak
             out.append((float(start), float(end), float("nan")))
             continue
         t_peak = time_s[sel][int(np.argmax(signal[sel]))]
@@ -158,8 +164,17 @@ def strikes_of(ds, segment: int, side: str) -> np.ndarray:
     return np.sort(np.asarray(ds["event_time"].values, dtype=np.float64)[sel])
 
 
-def score_segments(ds, checkpoint, *, segments=None, predictions: dict | None = None, surrogates: int = 200, seed: int = 0,
-                   max_lag_s: float = 1.0, stride: int = 1):  # fmt: skip
+def score_segments(
+    ds,
+    checkpoint,
+    *,
+    segments=None,
+    predictions: dict | None = None,
+    surrogates: int = 200,
+    seed: int = 0,
+    max_lag_s: float = 1.0,
+    stride: int = 1,
+):
     """(units, cycles, predictions) for ``segments`` (indices; default all) of ``ds``.
 
     ``predictions`` (segment index -> (frames, checkpoint muscles)) skips the model for those
@@ -176,7 +191,13 @@ def score_segments(ds, checkpoint, *, segments=None, predictions: dict | None = 
     names = [str(m) for m in ds["muscle"].values]
     ck_muscles = ckpt.muscles if ckpt is not None else names
     if not set(ck_muscles) & set(names):
-        raise DatasetError("<dataset>", "none of the checkpoint's muscles is in the dataset", field="muscle", expected=ck_muscles, found=names)
+        raise DatasetError(
+            "<dataset>",
+            "none of the checkpoint's muscles is in the dataset",
+            field="muscle",
+            expected=ck_muscles,
+            found=names,
+        )
     present = present_muscles(ds)
     views = segment_views(ds)
     ids = [str(s) for s in ds["segment"].values]
@@ -189,7 +210,9 @@ def score_segments(ds, checkpoint, *, segments=None, predictions: dict | None = 
     units, cycles = [], []
     for s in segments:
         if s not in predictions:
-            predictions[s] = predict_segment(ckpt, ds, s, stride=stride, min_window=1)  # a trial shorter than the window gets a window of its length
+            predictions[s] = predict_segment(
+                ckpt, ds, s, stride=stride, min_window=1
+            )  # a trial shorter than the window gets a window of its length
         pred = np.asarray(predictions[s], dtype=np.float64)
         frames = slice(int(starts[s]), int(starts[s] + lengths[s]))
         measured, time_s = emg[frames], time_all[frames]
@@ -204,20 +227,67 @@ def score_segments(ds, checkpoint, *, segments=None, predictions: dict | None = 
             mirror = MIRROR_MUSCLE.get(muscle)
             r_side = others.get(mirror, float("nan"))
             finite = [v for v in others.values() if np.isfinite(v)]
-            units.append({
-                "segment": ids[s], "trial": trials[s], "view": views[s], "muscle": muscle, "frames": int(np.sum(np.isfinite(own) & np.isfinite(meas))),
-                "r": r, "lag_s": lag / rate if np.isfinite(r_lag) else float("nan"), "r_at_lag": r_lag, "p": surrogate_p(own, meas, n=surrogates, seed=(seed, s, mi)),
-                "r_other_side": r_side, "own_beats_other_side": bool(r > r_side) if np.isfinite(r) and np.isfinite(r_side) else None,
-                "r_other_muscles": float(np.mean(finite)) if finite else float("nan"),
-                "own_rank": 1 + sum(v > r for v in finite) if np.isfinite(r) else None,
-            })  # fmt: skip
+            units.append(
+                {
+                    "segment": ids[s],
+                    "trial": trials[s],
+                    "view": views[s],
+                    "muscle": muscle,
+                    "frames": int(np.sum(np.isfinite(own) & np.isfinite(meas))),
+                    "r": r,
+                    "lag_s": lag / rate if np.isfinite(r_lag) else float("nan"),
+                    "r_at_lag": r_lag,
+                    "p": surrogate_p(own, meas, n=surrogates, seed=(seed, s, mi)),
+                    "r_other_side": r_side,
+                    "own_beats_other_side": bool(r > r_side) if np.isfinite(r) and np.isfinite(r_side) else None,
+                    "r_other_muscles": float(np.mean(finite)) if finite else float("nan"),
+                    "own_rank": 1 + sum(v > r for v in finite) if np.isfinite(r) else None,
+                }
+            )
             side = muscle_side(muscle)
             strikes = strikes_of(ds, s, side) if side else np.zeros(0)
-            for (a, b, p_pct), (_, _, m_pct) in zip(cycle_peaks(time_s, own, strikes), cycle_peaks(time_s, meas, strikes)):
-                cycles.append({"segment": ids[s], "trial": trials[s], "view": views[s], "muscle": muscle, "side": side,
-                               "start_s": a, "end_s": b, "predicted_peak_pct": p_pct, "measured_peak_pct": m_pct})  # fmt: skip
-    unit_cols = ["segment", "trial", "view", "muscle", "frames", "r", "lag_s", "r_at_lag", "p", "r_other_side", "own_beats_other_side", "r_other_muscles", "own_rank"]
-    cycle_cols = ["segment", "trial", "view", "muscle", "side", "start_s", "end_s", "predicted_peak_pct", "measured_peak_pct"]
+            for (a, b, p_pct), (_, _, m_pct) in zip(
+                cycle_peaks(time_s, own, strikes), cycle_peaks(time_s, meas, strikes)
+            ):
+                cycles.append(
+                    {
+                        "segment": ids[s],
+                        "trial": trials[s],
+                        "view": views[s],
+                        "muscle": muscle,
+                        "side": side,
+                        "start_s": a,
+                        "end_s": b,
+                        "predicted_peak_pct": p_pct,
+                        "measured_peak_pct": m_pct,
+                    }
+                )
+    unit_cols = [
+        "segment",
+        "trial",
+        "view",
+        "muscle",
+        "frames",
+        "r",
+        "lag_s",
+        "r_at_lag",
+        "p",
+        "r_other_side",
+        "own_beats_other_side",
+        "r_other_muscles",
+        "own_rank",
+    ]
+    cycle_cols = [
+        "segment",
+        "trial",
+        "view",
+        "muscle",
+        "side",
+        "start_s",
+        "end_s",
+        "predicted_peak_pct",
+        "measured_peak_pct",
+    ]
     return pd.DataFrame(units, columns=unit_cols), pd.DataFrame(cycles, columns=cycle_cols), predictions
 
 
@@ -244,13 +314,16 @@ def summarize(units, cycles, *, by: str = "view"):
         q = q[np.isfinite(q["predicted_peak_pct"].to_numpy(dtype=float))] if len(q) else q
         side = u["own_beats_other_side"].dropna() if len(u) else u
         rows[name] = {
-            "units": len(u), "median_r": float(np.nanmedian(u["r"])) if len(u) and np.isfinite(u["r"]).any() else float("nan"),
-            "own_beats_other_side": float(side.astype(bool).mean()) if len(side) else float("nan"), "side_units": len(side),
+            "units": len(u),
+            "median_r": float(np.nanmedian(u["r"])) if len(u) and np.isfinite(u["r"]).any() else float("nan"),
+            "own_beats_other_side": float(side.astype(bool).mean()) if len(side) else float("nan"),
+            "side_units": len(side),
             "p_below_0.05": float((u["p"].dropna() < P_LEVEL).mean()) if u["p"].notna().any() else float("nan"),
             "median_abs_lag_s": float(np.nanmedian(np.abs(u["lag_s"]))) if u["lag_s"].notna().any() else float("nan"),
-            "quad_cycles": len(q), "quad_peak_0_20_predicted": float(in_range(q["predicted_peak_pct"]).mean()) if len(q) else float("nan"),
+            "quad_cycles": len(q),
+            "quad_peak_0_20_predicted": float(in_range(q["predicted_peak_pct"]).mean()) if len(q) else float("nan"),
             "quad_peak_0_20_measured": float(in_range(q["measured_peak_pct"]).mean()) if len(q) else float("nan"),
-        }  # fmt: skip
+        }
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = by
     return table
@@ -261,13 +334,29 @@ def goals(summary) -> list[dict]:
     row = summary.loc["all"]
 
     def goal(text, value, target, count):
-        return {"goal": text, "value": value, "target": target, "n": int(count), "met": None if not np.isfinite(value) else bool(value >= target)}
+        return {
+            "goal": text,
+            "value": value,
+            "target": target,
+            "n": int(count),
+            "met": None if not np.isfinite(value) else bool(value >= target),
+        }
 
     return [
         goal(f"median r of a muscle's own prediction >= {GOAL_MEDIAN_R}", row["median_r"], GOAL_MEDIAN_R, row["units"]),
-        goal(f"own muscle beats the other side's prediction in >= {GOAL_OWN_BEATS_OTHER_SIDE:.0%} of units", row["own_beats_other_side"], GOAL_OWN_BEATS_OTHER_SIDE, row["side_units"]),
-        goal(f"predicted quadriceps peak in 0-20% of the cycle in >= {GOAL_QUAD_PEAK:.0%} of gait cycles", row["quad_peak_0_20_predicted"], GOAL_QUAD_PEAK, row["quad_cycles"]),
-    ]  # fmt: skip
+        goal(
+            f"own muscle beats the other side's prediction in >= {GOAL_OWN_BEATS_OTHER_SIDE:.0%} of units",
+            row["own_beats_other_side"],
+            GOAL_OWN_BEATS_OTHER_SIDE,
+            row["side_units"],
+        ),
+        goal(
+            f"predicted quadriceps peak in 0-20% of the cycle in >= {GOAL_QUAD_PEAK:.0%} of gait cycles",
+            row["quad_peak_0_20_predicted"],
+            GOAL_QUAD_PEAK,
+            row["quad_cycles"],
+        ),
+    ]
 
 
 def goal_lines(items: list[dict]) -> list[str]:
@@ -316,17 +405,35 @@ def muscle_model_predictions(ds, files, *, emd_s: float = 0.075) -> dict[int, np
 # -- the command --------------------------------------------------------------------------------------
 
 
-def run_real(ds, checkpoint, out: str | Path, *, surrogates: int = 200, seed: int = 0, max_lag_s: float = 1.0, stride: int = 1,
-             figures: bool = True, predictions: dict | None = None) -> RealResult:  # fmt: skip
+def run_real(
+    ds,
+    checkpoint,
+    out: str | Path,
+    *,
+    surrogates: int = 200,
+    seed: int = 0,
+    max_lag_s: float = 1.0,
+    stride: int = 1,
+    figures: bool = True,
+    predictions: dict | None = None,
+) -> RealResult:
     """Score ``checkpoint`` on every segment of the real dataset ``ds``; write the report to ``out``."""
     from miakit.learn.predict import load
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = load(checkpoint) if checkpoint is not None else None
-    units, cycles, preds = score_segments(ds, ckpt, predictions=predictions, surrogates=surrogates, seed=seed, max_lag_s=max_lag_s, stride=stride)
+    units, cycles, preds = score_segments(
+        ds, ckpt, predictions=predictions, surrogates=surrogates, seed=seed, max_lag_s=max_lag_s, stride=stride
+    )
     if not len(units):
-        raise DatasetError("<dataset>", "no segment has a measured muscle that the checkpoint predicts", field="muscle_present", expected="some True", found="none")
+        raise DatasetError(
+            "<dataset>",
+            "no segment has a measured muscle that the checkpoint predicts",
+            field="muscle_present",
+            expected="some True",
+            found="none",
+        )
     summary = summarize(units, cycles)
     found = goals(summary)
     units.to_csv(out / "units.csv", index=False, float_format="%.4f")
@@ -337,8 +444,14 @@ def run_real(ds, checkpoint, out: str | Path, *, surrogates: int = 200, seed: in
     if figures:
         muscles = ckpt.muscles if ckpt is not None else [str(m) for m in ds["muscle"].values]
         for s, pred in preds.items():
-            pictures.append(plot_segment(ds, s, pred, muscles, out / f"segment_{_safe(str(ds['segment'].values[s]))}.png", checkpoint=ckpt))
-    report = _write_report(out / "report.md", ds, ckpt, units, cycles, summary, found, pictures, surrogates=surrogates, max_lag_s=max_lag_s)
+            pictures.append(
+                plot_segment(
+                    ds, s, pred, muscles, out / f"segment_{_safe(str(ds['segment'].values[s]))}.png", checkpoint=ckpt
+                )
+            )
+    report = _write_report(
+        out / "report.md", ds, ckpt, units, cycles, summary, found, pictures, surrogates=surrogates, max_lag_s=max_lag_s
+    )
     return RealResult(report, units, cycles, summary, found, pictures)
 
 
@@ -358,66 +471,133 @@ def plot_segment(ds, segment: int, predicted: np.ndarray, muscles: list[str], pa
     events = []
     if "event_time" in ds.data_vars:
         sel = np.asarray(ds["event_segment"].values) == segment
-        events = list(zip(np.asarray(ds["event_time"].values)[sel], np.asarray(ds["event_kind"].values)[sel].astype(str), np.asarray(ds["event_side"].values)[sel].astype(str)))
+        events = list(
+            zip(
+                np.asarray(ds["event_time"].values)[sel],
+                np.asarray(ds["event_kind"].values)[sel].astype(str),
+                np.asarray(ds["event_side"].values)[sel].astype(str),
+            )
+        )
     fig = _figure(9, 1.15 * len(muscles) + 1.0)
     axes = fig.subplots(len(muscles), 1, sharex=True, squeeze=False)[:, 0]
     for ax, muscle in zip(axes, muscles):
         k = muscles.index(muscle)
         if muscle in names and present[names.index(muscle)]:
-            ax.plot(time_s, measured[:, names.index(muscle)], color="black", lw=1.1, label="measured", gid=f"measured:{muscle}")
+            ax.plot(
+                time_s,
+                measured[:, names.index(muscle)],
+                color="black",
+                lw=1.1,
+                label="measured",
+                gid=f"measured:{muscle}",
+            )
         else:
             ax.text(0.01, 0.8, "not recorded", transform=ax.transAxes, fontsize=7, color="0.4")
         twin = ax.twinx()
         twin.plot(time_s, predicted[:, k], color="tab:red", lw=1.1, label="predicted", gid=f"predicted:{muscle}")
         twin.tick_params(labelsize=6, colors="tab:red")
         for t, kind, side in events:
-            ax.axvline(t, color="tab:blue" if side == "left" else "tab:green", lw=0.8, ls="-" if kind == "foot_strike" else "--", alpha=0.7)
+            ax.axvline(
+                t,
+                color="tab:blue" if side == "left" else "tab:green",
+                lw=0.8,
+                ls="-" if kind == "foot_strike" else "--",
+                alpha=0.7,
+            )
         ax.set_ylabel(muscle, fontsize=7, rotation=0, ha="right", va="center")
         ax.tick_params(labelsize=6)
     axes[-1].set_xlabel("time from the segment's start (s)")
     trial = str(ds["segment_session"].values[segment])
     view = segment_views(ds)[segment]
-    fig.suptitle(f"{trial}, view {view}: measured (black, left axis: {units}) vs predicted (red, right axis{': ' + pred_units if pred_units else ''})"
-                 + ("\nvertical lines: heel strike (solid) and toe off (dashed), left blue, right green" if events else ""), fontsize=8)  # fmt: skip
+    fig.suptitle(
+        f"{trial}, view {view}: measured (black, left axis: {units}) vs "
+        f"predicted (red, right axis{': ' + pred_units if pred_units else ''})"
+        + ("\nvertical lines: heel strike (solid) and toe off (dashed), left blue, right green" if events else ""),
+        fontsize=8,
+    )
     return save_figure(fig, path)
 
 
-def _write_report(path: Path, ds, ckpt, units, cycles, summary, found, pictures, *, surrogates: int, max_lag_s: float) -> Path:
+def _write_report(
+    path: Path, ds, ckpt, units, cycles, summary, found, pictures, *, surrogates: int, max_lag_s: float
+) -> Path:
     from miakit.bench import report as rep
 
     sections = [("Goals (issue 20), all units together", "\n".join(goal_lines(found)))]
-    shown = summary.rename(columns={"median_r": "median own r", "own_beats_other_side": "own > other side", "quad_peak_0_20_predicted": "quad peak 0-20% (predicted)",
-                                    "quad_peak_0_20_measured": "quad peak 0-20% (measured)", "p_below_0.05": f"p < {P_LEVEL}"})  # fmt: skip
-    sections.append(("Summary per view", (
-        "A unit is one segment (trial x view) and one muscle the trial recorded. own > other side: the fraction of units "
-        "whose own prediction correlates better with the measured muscle than the other side's prediction of the same muscle "
-        "(over side units). Quad peak: the fraction of gait cycles (heel strike to the next heel strike of the muscle's side) "
-        "whose quadriceps peak falls in 0-20% of the cycle, for the prediction and, as a check of the data, the measurement.\n\n"
-        + rep.markdown_table(shown, index_name="view")
-    )))  # fmt: skip
+    shown = summary.rename(
+        columns={
+            "median_r": "median own r",
+            "own_beats_other_side": "own > other side",
+            "quad_peak_0_20_predicted": "quad peak 0-20% (predicted)",
+            "quad_peak_0_20_measured": "quad peak 0-20% (measured)",
+            "p_below_0.05": f"p < {P_LEVEL}",
+        }
+    )
+    sections.append(
+        (
+            "Summary per view",
+            (
+                "A unit is one segment (trial x view) and one muscle the "
+                "trial recorded. own > other side: the fraction of units "
+                "whose own prediction correlates better with the measured "
+                "muscle than the other side's prediction of the same muscle "
+                "(over side units). Quad peak: the fraction of gait cycles "
+                "(heel strike to the next heel strike of the muscle's side) "
+                "whose quadriceps peak falls in 0-20% of the cycle, for the "
+                "prediction and, as a check of the data, the measurement.\n\n"
+                + rep.markdown_table(shown, index_name="view")
+            ),
+        )
+    )
     table = units.set_index("segment")[["muscle", "r", "lag_s", "p", "r_other_side", "r_other_muscles", "own_rank"]]
-    sections.append(("Per unit", (
-        f"r: Pearson r of the prediction against the measured envelope. lag_s: best cross-correlation within +-{max_lag_s:g} s; "
-        f"positive: the prediction comes late. p: one-sided, against {surrogates} phase-randomized surrogates of the prediction "
-        "(same power spectrum, random phases, seeded). r_other_side: the other side's prediction against this muscle; "
-        "r_other_muscles: the mean over the other muscles' predictions; own_rank: 1 when no other prediction matches better. "
-        "CSV: `units.csv`.\n\n" + rep.markdown_table(table, index_name="segment")
-    )))  # fmt: skip
+    sections.append(
+        (
+            "Per unit",
+            (
+                "r: Pearson r of the prediction against the measured envelope. "
+                f"lag_s: best cross-correlation within +-{max_lag_s:g} s; "
+                "positive: the prediction comes late. p: one-sided, against "
+                f"{surrogates} phase-randomized surrogates of the prediction "
+                "(same power spectrum, random phases, seeded). r_other_side: "
+                "the other side's prediction against this muscle; "
+                "r_other_muscles: the mean over the other muscles' predictions; "
+                "own_rank: 1 when no other prediction matches better. "
+                "CSV: `units.csv`.\n\n" + rep.markdown_table(table, index_name="segment")
+            ),
+        )
+    )
     if len(cycles):
-        sections.append(("Gait cycles", (
-            "Where in the cycle each peak falls (% from heel strike); CSV: `cycles.csv`.\n\n"
-            + rep.markdown_table(cycles.set_index("segment")[["muscle", "start_s", "end_s", "predicted_peak_pct", "measured_peak_pct"]], index_name="segment", digits=1)
-        )))  # fmt: skip
+        sections.append(
+            (
+                "Gait cycles",
+                (
+                    "Where in the cycle each peak falls (% from heel strike); CSV: `cycles.csv`.\n\n"
+                    + rep.markdown_table(
+                        cycles.set_index("segment")[
+                            ["muscle", "start_s", "end_s", "predicted_peak_pct", "measured_peak_pct"]
+                        ],
+                        index_name="segment",
+                        digits=1,
+                    )
+                ),
+            )
+        )
     else:
-        sections.append(("Gait cycles", "No segment has heel-strike events: the quadriceps timing goal is not measured."))
+        sections.append(
+            ("Gait cycles", "No segment has heel-strike events: the quadriceps timing goal is not measured.")
+        )
     if pictures:
         sections.append(("Predicted vs measured", "\n\n".join(rep.image(p, path, p.stem) for p in pictures)))
     trials = sorted(set(units["trial"].tolist()))
     setup = [
-        f"- checkpoint: `{ckpt.path}` ({ckpt.config.model}, step {ckpt.meta.get('step', '?')}, features {getattr(ckpt.config, 'features', 'paper')})" if ckpt is not None else "- predictions given directly (no checkpoint)",
-        f"- dataset: {ds.sizes['segment']} segments of {len(trials)} trials ({', '.join(trials)}), {ds.sizes['frame']} frames at {float(ds.attrs.get('rate_hz', 10)):g} Hz",
+        f"- checkpoint: `{ckpt.path}` ({ckpt.config.model}, step "
+        f"{ckpt.meta.get('step', '?')}, features {getattr(ckpt.config, 'features', 'paper')})"
+        if ckpt is not None
+        else "- predictions given directly (no checkpoint)",
+        f"- dataset: {ds.sizes['segment']} segments of {len(trials)} trials ({', '.join(trials)}), "
+        f"{ds.sizes['frame']} frames at {float(ds.attrs.get('rate_hz', 10)):g} Hz",
         "- the goals hold the model to real EMG; a few trials give wide error bars, and nothing here is tuned to them",
-    ]  # fmt: skip
+    ]
     sections.append(("Setup", "\n".join(setup)))
     return rep.write_report(path, title="Real EMG: predicted against measured", sections=sections)
 

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL_LABELS = {"random": "Random", "nn": "Nearest Neighbour", "cnn": "CNN", "transformer": "Transformer", "noise_floor": "noise floor"}
+MODEL_LABELS = {
+    "random": "Random",
+    "nn": "Nearest Neighbour",
+    "cnn": "CNN",
+    "transformer": "Transformer",
+    "noise_floor": "noise floor",
+}
 COLORS = {"random": "#bbbbbb", "nn": "#6b8fb3", "cnn": "#8fb36b", "transformer": "#d9822b", "noise_floor": "#333333"}
 
 
@@ -48,9 +54,23 @@ def plot_per_exercise(table, path: str | Path, *, models: tuple[str, ...], title
     height = 0.8 / len(models)
     y = np.arange(len(rows))
     for i, model in enumerate(models):
-        ax.barh(y + i * height, table[model].values, height=height, label=MODEL_LABELS.get(model, model), color=COLORS.get(model))
+        ax.barh(
+            y + i * height,
+            table[model].values,
+            height=height,
+            label=MODEL_LABELS.get(model, model),
+            color=COLORS.get(model),
+        )
     if "noise_floor" in table and table["noise_floor"].notna().any():
-        ax.scatter(table["noise_floor"].values, y + 0.4 - height / 2, marker="|", s=120, color=COLORS["noise_floor"], label="noise floor", zorder=3)
+        ax.scatter(
+            table["noise_floor"].values,
+            y + 0.4 - height / 2,
+            marker="|",
+            s=120,
+            color=COLORS["noise_floor"],
+            label="noise floor",
+            zorder=3,
+        )
     ax.set_yticks(y + 0.4 - height / 2, rows)
     ax.invert_yaxis()
     ax.set_xlabel("RMSE (raw EMG units)")
@@ -60,7 +80,9 @@ def plot_per_exercise(table, path: str | Path, *, models: tuple[str, ...], title
     return _save(fig, path)
 
 
-def example_figure(true: np.ndarray, preds: dict[str, np.ndarray], muscles: list[str], *, title: str = "", units: str = ""):
+def example_figure(
+    true: np.ndarray, preds: dict[str, np.ndarray], muscles: list[str], *, title: str = "", units: str = ""
+):
     """One window: measured EMG (black) and each model's prediction, one panel per muscle, with
     the EMG axis labelled in ``units`` and time in seconds (a :class:`matplotlib.figure.Figure`)."""
     from miakit.viz.plots import _figure
@@ -89,7 +111,15 @@ def example_figure(true: np.ndarray, preds: dict[str, np.ndarray], muscles: list
     return fig
 
 
-def plot_example(true: np.ndarray, preds: dict[str, np.ndarray], muscles: list[str], path: str | Path, *, title: str = "", units: str = "") -> Path:
+def plot_example(
+    true: np.ndarray,
+    preds: dict[str, np.ndarray],
+    muscles: list[str],
+    path: str | Path,
+    *,
+    title: str = "",
+    units: str = "",
+) -> Path:
     """:func:`example_figure`, saved to ``path``."""
     return _save(example_figure(true, preds, muscles, title=title, units=units), path)
 
@@ -103,18 +133,45 @@ def history_figure(history, *, title: str = "training", units: str = ""):
     n = len(history)
     fig = _figure(6.5, 3.4)
     ax = fig.subplots()
-    ax.plot(history["step"], history["val_rmse"], marker="o", color=COLORS["transformer"], label="validation RMSE", gid="val_rmse")
+    ax.plot(
+        history["step"],
+        history["val_rmse"],
+        marker="o",
+        color=COLORS["transformer"],
+        label="validation RMSE",
+        gid="val_rmse",
+    )
     ax.set_xlabel("training step")
     ax.set_ylabel(f"validation RMSE ({units or 'dataset units'})")
     twin = ax.twinx()
-    twin.plot(history["step"], history["train_loss"], marker="s", ms=4, color="#888888", ls="--", label="training loss", gid="train_loss")
+    twin.plot(
+        history["step"],
+        history["train_loss"],
+        marker="s",
+        ms=4,
+        color="#888888",
+        ls="--",
+        label="training loss",
+        gid="train_loss",
+    )
     twin.set_ylabel("training loss (MSE of EMG / emg_scale)")
     if n == 1:  # one point each: say their values, since the two markers sit on each other
         step = float(history["step"].iloc[0])
         ax.set_xlim(step - 1, step + 1)
-        ax.annotate(f"validation RMSE {float(history['val_rmse'].iloc[0]):.2f}, training loss {float(history['train_loss'].iloc[0]):.4f}",
-                    (step, float(history["val_rmse"].iloc[0])), xytext=(0, -18), textcoords="offset points", ha="center", fontsize=8)  # fmt: skip
-    ax.set_title(f"{title}: {n} evaluation{'s' if n != 1 else ''}" + (f", steps {int(history['step'].iloc[0])} to {int(history['step'].iloc[-1])}" if n > 1 else ""), fontsize=10)
+        ax.annotate(
+            f"validation RMSE {float(history['val_rmse'].iloc[0]):.2f}, "
+            f"training loss {float(history['train_loss'].iloc[0]):.4f}",
+            (step, float(history["val_rmse"].iloc[0])),
+            xytext=(0, -18),
+            textcoords="offset points",
+            ha="center",
+            fontsize=8,
+        )
+    ax.set_title(
+        f"{title}: {n} evaluation{'s' if n != 1 else ''}"
+        + (f", steps {int(history['step'].iloc[0])} to {int(history['step'].iloc[-1])}" if n > 1 else ""),
+        fontsize=10,
+    )
     handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     ax.legend(handles, [h.get_label() for h in handles], loc="upper right", fontsize=7)
     return fig

@@ -53,7 +53,12 @@ GOALS = {"loading_windows_per_s": 20_000.0, "loading_ratio": 20.0, "training_rat
 
 
 def run_speed(
-    out: str | Path, *, quick: bool = False, progress: bool = True, steps: int | None = None, repeats: int | None = None,
+    out: str | Path,
+    *,
+    quick: bool = False,
+    progress: bool = True,
+    steps: int | None = None,
+    repeats: int | None = None,
     threads: int | None = 1,
 ) -> dict:
     """Run both benchmarks; write ``out/speed.json`` and ``out/speed.md``; return the figures.
@@ -79,16 +84,24 @@ def run_speed(
         with step("loading benchmark", enabled=progress):
             loading = bench_loading(store, release, min_seconds=0.2 if quick else 2.0)
         with step("training benchmark", enabled=progress):
-            training = bench_training(store, steps=steps or (3 if quick else 40), repeats=repeats or (1 if quick else 5),
-                                      model="cnn" if quick else "transformer", threads=threads)  # fmt: skip
+            training = bench_training(
+                store,
+                steps=steps or (3 if quick else 40),
+                repeats=repeats or (1 if quick else 5),
+                model="cnn" if quick else "transformer",
+                threads=threads,
+            )
     results = {
-        "quick": quick, "machine": machine(), "loading": loading, "training": training,
+        "quick": quick,
+        "machine": machine(),
+        "loading": loading,
+        "training": training,
         "goals": {
             "loading_windows_per_s": {"goal": GOALS["loading_windows_per_s"], "value": loading["store_windows_per_s"]},
             "loading_ratio": {"goal": GOALS["loading_ratio"], "value": loading["ratio_vs_authors"]},
             "training_ratio": {"goal": GOALS["training_ratio"], "value": training["ratio"]},
         },
-    }  # fmt: skip
+    }
     for goal in results["goals"].values():
         goal["met"] = bool(goal["value"] >= goal["goal"])
     (out / "speed.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -118,11 +131,15 @@ def write_release(root: Path, *, subjects: int, exercises: int, clips: int, seed
                 folder.mkdir(parents=True, exist_ok=True)
                 xy = rng.uniform([200, 300], [880, 1700], size=(FRAMES, 49, 2)).astype(f32)
                 arrays = {
-                    "emgvalues": rng.integers(0, 300, size=(FRAMES, 8)).astype(np.float64), "joints2d": xy,
-                    "joints3d": rng.normal(size=(FRAMES, 49, 3)).astype(f32), "predcam": rng.normal(size=(FRAMES, 3)).astype(f32),
-                    "origcam": rng.normal(size=(FRAMES, 4)).astype(f32), "bboxes": np.tile(np.array([540, 960, 900, 900], f32), (FRAMES, 1)),
-                    "pose": rng.normal(size=(FRAMES, 72)).astype(f32), "betas": rng.normal(size=(FRAMES, 10)).astype(f32),
-                }  # fmt: skip
+                    "emgvalues": rng.integers(0, 300, size=(FRAMES, 8)).astype(np.float64),
+                    "joints2d": xy,
+                    "joints3d": rng.normal(size=(FRAMES, 49, 3)).astype(f32),
+                    "predcam": rng.normal(size=(FRAMES, 3)).astype(f32),
+                    "origcam": rng.normal(size=(FRAMES, 4)).astype(f32),
+                    "bboxes": np.tile(np.array([540, 960, 900, 900], f32), (FRAMES, 1)),
+                    "pose": rng.normal(size=(FRAMES, 72)).astype(f32),
+                    "betas": rng.normal(size=(FRAMES, 10)).astype(f32),
+                }
                 for name, value in arrays.items():
                     np.save(folder / f"{name}.npy", value)
                 verts = np.lib.format.open_memmap(folder / "verts.npy", mode="w+", dtype=f32, shape=(FRAMES, 6890, 3))
@@ -200,7 +217,9 @@ def store_loader(dataset: StoreWindows, *, batch_size: int = BATCH, seed: int = 
     import torch
     from torch.utils.data import BatchSampler, DataLoader, RandomSampler
 
-    sampler = BatchSampler(RandomSampler(dataset, generator=torch.Generator().manual_seed(seed)), batch_size, drop_last=False)
+    sampler = BatchSampler(
+        RandomSampler(dataset, generator=torch.Generator().manual_seed(seed)), batch_size, drop_last=False
+    )
     return DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=0)
 
 
@@ -209,7 +228,9 @@ def clip_loader(dataset: ClipFiles, *, batch_size: int = BATCH, seed: int = 0):
     import torch
     from torch.utils.data import DataLoader
 
-    return DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed), num_workers=0)
+    return DataLoader(
+        dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed), num_workers=0
+    )
 
 
 # -- benchmarks ------------------------------------------------------------------------------------
@@ -230,11 +251,19 @@ def bench_loading(store: Path, release: Path, *, min_seconds: float = 2.0) -> di
     epochs = max(1, math.ceil(min_seconds * first / len(dataset)))
     warm = _epoch_rate(store_loader(dataset), epochs=epochs)
     return {
-        "windows": len(dataset), "batch_size": BATCH, "workers": 0,
-        "authors_clip_windows_per_s": authors, "lean_clip_windows_per_s": lean,
-        "store_open_s": open_s, "store_windows_per_s": warm, "store_cold_windows_per_s": cold, "store_epochs": epochs,
-        "ratio_vs_authors": warm / authors, "ratio_vs_lean": warm / lean, "cold_ratio_vs_authors": cold / authors,
-    }  # fmt: skip
+        "windows": len(dataset),
+        "batch_size": BATCH,
+        "workers": 0,
+        "authors_clip_windows_per_s": authors,
+        "lean_clip_windows_per_s": lean,
+        "store_open_s": open_s,
+        "store_windows_per_s": warm,
+        "store_cold_windows_per_s": cold,
+        "store_epochs": epochs,
+        "ratio_vs_authors": warm / authors,
+        "ratio_vs_lean": warm / lean,
+        "cold_ratio_vs_authors": cold / authors,
+    }
 
 
 def _epoch_rate(loader, *, epochs: int) -> float:
@@ -247,7 +276,13 @@ def _epoch_rate(loader, *, epochs: int) -> float:
 
 
 def bench_training(
-    store: Path, *, steps: int = 40, repeats: int = 5, model: str = "transformer", device: str = "auto", threads: int | None = 1
+    store: Path,
+    *,
+    steps: int = 40,
+    repeats: int = 5,
+    model: str = "transformer",
+    device: str = "auto",
+    threads: int | None = 1,
 ) -> dict:
     """Samples per second of :func:`~miakit.learn.train.train` and of a bare loop, same model and batches.
 
@@ -288,7 +323,9 @@ def _bench_training(ds, frames, *, steps: int, repeats: int, model: str, device:
     from miakit.learn.train import train
     from miakit.learn.windows import split_in_distribution
 
-    config = TrainConfig(model=model, batch_size=BATCH, max_steps=steps, eval_every=steps, warmup_steps=min(10, steps), device=device)
+    config = TrainConfig(
+        model=model, batch_size=BATCH, max_steps=steps, eval_every=steps, warmup_steps=min(10, steps), device=device
+    )
     splits = split_in_distribution(ds, window=config.window, eval_stride=config.window)
     trainer_s, bare_s, trainer_cpu_s, bare_cpu_s = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="miakit-speed-train-") as tmp:
@@ -309,14 +346,32 @@ def _bench_training(ds, frames, *, steps: int, repeats: int, model: str, device:
     basis = "wall" if device.startswith("cuda") else "cpu"
     pairs = [b / t for b, t in zip(*((bare_s, trainer_s) if basis == "wall" else (bare_cpu_s, trainer_cpu_s)))]
     return {
-        "model": model, "device": device, "steps": steps, "batch_size": BATCH, "window": config.window, "repeats": repeats,
-        "torch_threads": torch.get_num_threads(), "train_windows": len(splits.train), "val_windows": len(splits.val),
-        "trainer_samples_per_s": trainer, "bare_samples_per_s": bare, "wall_ratio": trainer / bare,
-        "trainer_cpu_samples_per_s": trainer_cpu, "bare_cpu_samples_per_s": bare_cpu, "cpu_ratio": trainer_cpu / bare_cpu,
-        "ratio_basis": basis, "ratio": trainer_cpu / bare_cpu if basis == "cpu" else trainer / bare,
-        "pair_ratios": pairs, "pair_ratio_median": float(np.median(pairs)), "pair_ratio_min": min(pairs), "pair_ratio_max": max(pairs),
-        "trainer_s": trainer_s, "bare_s": bare_s, "trainer_cpu_s": trainer_cpu_s, "bare_cpu_s": bare_cpu_s,
-    }  # fmt: skip
+        "model": model,
+        "device": device,
+        "steps": steps,
+        "batch_size": BATCH,
+        "window": config.window,
+        "repeats": repeats,
+        "torch_threads": torch.get_num_threads(),
+        "train_windows": len(splits.train),
+        "val_windows": len(splits.val),
+        "trainer_samples_per_s": trainer,
+        "bare_samples_per_s": bare,
+        "wall_ratio": trainer / bare,
+        "trainer_cpu_samples_per_s": trainer_cpu,
+        "bare_cpu_samples_per_s": bare_cpu,
+        "cpu_ratio": trainer_cpu / bare_cpu,
+        "ratio_basis": basis,
+        "ratio": trainer_cpu / bare_cpu if basis == "cpu" else trainer / bare,
+        "pair_ratios": pairs,
+        "pair_ratio_median": float(np.median(pairs)),
+        "pair_ratio_min": min(pairs),
+        "pair_ratio_max": max(pairs),
+        "trainer_s": trainer_s,
+        "bare_s": bare_s,
+        "trainer_cpu_s": trainer_cpu_s,
+        "bare_cpu_s": bare_cpu_s,
+    }
 
 
 def _bare_loop(frames, splits, config, device: str) -> tuple[float, float]:
@@ -364,9 +419,12 @@ def machine() -> dict:
     import torch
 
     return {
-        "platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
-        "cpus": os.cpu_count(), "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }  # fmt: skip
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpus": os.cpu_count(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
 
 
 def markdown(results: dict) -> str:
@@ -375,31 +433,62 @@ def markdown(results: dict) -> str:
     check = {True: "met", False: "NOT met"}
     goals = results["goals"]
     lines = [
-        "# miakit speed benchmarks" + (" (quick)" if results["quick"] else ""), "",
+        "# miakit speed benchmarks" + (" (quick)" if results["quick"] else ""),
+        "",
         f"Machine: {m['platform']}, {m['cpus']} CPUs, torch {m['torch']}, CUDA: {m['cuda'] or 'none'}. "
-        "One process; a shared machine makes absolute numbers noisy, the ratios less so.", "",
-        f"## Loading ({lo['windows']} windows of 30 frames, batches of {lo['batch_size']}, shuffled, no worker processes)", "",
-        "| loader | windows/s |", "| --- | ---: |",
+        "One process; a shared machine makes absolute numbers noisy, the ratios less so.",
+        "",
+        f"## Loading ({lo['windows']} windows of 30 frames, batches "
+        f"of {lo['batch_size']}, shuffled, no worker processes)",
+        "",
+        "| loader | windows/s |",
+        "| --- | ---: |",
         f"| clip .npy files, every file per clip (the authors' dataset) | {lo['authors_clip_windows_per_s']:,.0f} |",
         f"| clip .npy files, EMG and 2D joints only | {lo['lean_clip_windows_per_s']:,.0f} |",
         f"| Zarr store, warm ({lo['store_epochs']} epochs) | {lo['store_windows_per_s']:,.0f} |",
-        f"| Zarr store, cold (opening and reading the store, {lo['store_open_s']:.2f} s, counted) | {lo['store_cold_windows_per_s']:,.0f} |", "",
+        f"| Zarr store, cold (opening and reading the store, {lo['store_open_s']:.2f} "
+        f"s, counted) | {lo['store_cold_windows_per_s']:,.0f} |",
+        "",
         f"Zarr vs the authors' loader: **{lo['ratio_vs_authors']:,.1f}x** (cold {lo['cold_ratio_vs_authors']:,.1f}x); "
-        f"vs the lean clip loader: {lo['ratio_vs_lean']:,.1f}x.", "",
-        f"## Training ({tr['model']} on {tr['device']}, batch {tr['batch_size']}, window {tr['window']}, {tr['steps']} steps, best of {tr['repeats']}, {tr['torch_threads']} torch threads)", "",
-        "| loop | samples/s, wall clock | samples/s, process CPU time |", "| --- | ---: | ---: |",
-        f"| bare loop (forward, MSE, backward, AdamW; batches in memory) | {tr['bare_samples_per_s']:,.1f} | {tr['bare_cpu_samples_per_s']:,.1f} |",
-        f"| full trainer (schedule, clipping, 1 validation of {tr['val_windows']} windows, checkpoints) | {tr['trainer_samples_per_s']:,.1f} | {tr['trainer_cpu_samples_per_s']:,.1f} |", "",
-        f"Trainer / bare loop: **{tr['ratio']:.1%}** on {'process CPU time' if tr['ratio_basis'] == 'cpu' else 'the wall clock (a GPU: its work is not the process CPU time)'} "
-        f"(CPU time {tr['cpu_ratio']:.1%}, wall clock {tr['wall_ratio']:.1%}). Per interleaved pair of runs, on the same basis: "
+        f"vs the lean clip loader: {lo['ratio_vs_lean']:,.1f}x.",
+        "",
+        f"## Training ({tr['model']} on {tr['device']}, batch {tr['batch_size']}, window {tr['window']}, "
+        f"{tr['steps']} steps, best of {tr['repeats']}, {tr['torch_threads']} torch threads)",
+        "",
+        "| loop | samples/s, wall clock | samples/s, process CPU time |",
+        "| --- | ---: | ---: |",
+        "| bare loop (forward, MSE, backward, AdamW; batches in memory) | "
+        f"{tr['bare_samples_per_s']:,.1f} | {tr['bare_cpu_samples_per_s']:,.1f} |",
+        f"| full trainer (schedule, clipping, 1 validation of {tr['val_windows']} windows, "
+        f"checkpoints) | {tr['trainer_samples_per_s']:,.1f} | {tr['trainer_cpu_samples_per_s']:,.1f} |",
+        "",
+        f"Trainer / bare loop: **{tr['ratio']:.1%}** on "
+        + (
+            "process CPU time"
+            if tr["ratio_basis"] == "cpu"
+            else "the wall clock (a GPU: its work is not the process CPU time)"
+        )
+        + " "
+        f"(CPU time {tr['cpu_ratio']:.1%}, wall clock {tr['wall_ratio']:.1%}). "
+        "Per interleaved pair of runs, on the same basis: "
         f"median {tr['pair_ratio_median']:.1%}, from {tr['pair_ratio_min']:.1%} to {tr['pair_ratio_max']:.1%}. "
         "CPU time counts only this process's own work, so a busy machine changes it little; the wall clock also counts "
-        "the time other processes held the cores.", "",
-        f"Every run in turn, wall s: bare {', '.join(f'{t:.2f}' for t in tr['bare_s'])}; trainer {', '.join(f'{t:.2f}' for t in tr['trainer_s'])}. "
-        f"CPU s: bare {', '.join(f'{t:.2f}' for t in tr['bare_cpu_s'])}; trainer {', '.join(f'{t:.2f}' for t in tr['trainer_cpu_s'])}.", "",
-        "## Goals", "", "| goal | target | measured | |", "| --- | ---: | ---: | --- |",
-        f"| Zarr loading, windows/s | {goals['loading_windows_per_s']['goal']:,.0f} | {goals['loading_windows_per_s']['value']:,.0f} | {check[goals['loading_windows_per_s']['met']]} |",
-        f"| Zarr vs clip-file loader | {goals['loading_ratio']['goal']:.0f}x | {goals['loading_ratio']['value']:,.1f}x | {check[goals['loading_ratio']['met']]} |",
-        f"| trainer vs bare loop | {goals['training_ratio']['goal']:.0%} | {goals['training_ratio']['value']:.1%} | {check[goals['training_ratio']['met']]} |",
-    ]  # fmt: skip
+        "the time other processes held the cores.",
+        "",
+        f"Every run in turn, wall s: bare {', '.join(f'{t:.2f}' for t in tr['bare_s'])}; "
+        f"trainer {', '.join(f'{t:.2f}' for t in tr['trainer_s'])}. "
+        f"CPU s: bare {', '.join(f'{t:.2f}' for t in tr['bare_cpu_s'])}; "
+        f"trainer {', '.join(f'{t:.2f}' for t in tr['trainer_cpu_s'])}.",
+        "",
+        "## Goals",
+        "",
+        "| goal | target | measured | |",
+        "| --- | ---: | ---: | --- |",
+        f"| Zarr loading, windows/s | {goals['loading_windows_per_s']['goal']:,.0f} | "
+        f"{goals['loading_windows_per_s']['value']:,.0f} | {check[goals['loading_windows_per_s']['met']]} |",
+        f"| Zarr vs clip-file loader | {goals['loading_ratio']['goal']:.0f}x | "
+        f"{goals['loading_ratio']['value']:,.1f}x | {check[goals['loading_ratio']['met']]} |",
+        f"| trainer vs bare loop | {goals['training_ratio']['goal']:.0%} | "
+        f"{goals['training_ratio']['value']:.1%} | {check[goals['training_ratio']['met']]} |",
+    ]
     return "\n".join(lines) + "\n"

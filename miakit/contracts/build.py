@@ -17,8 +17,10 @@ session) or from the importer that read them. Writing the dataset to a store is
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, NamedTuple, Sequence
+from datetime import UTC
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -70,24 +72,39 @@ def provenance(*, pipeline: str, pipeline_sha256: str, inputs_sha256: str, **det
     made the dataset and a hash of its definition, a hash of its inputs, miakit's version and the
     build time; ``details`` are what the producer adds (the pipeline's definition, the inputs by
     name, an importer's parameters)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from miakit import __version__
 
     return {
-        "pipeline": pipeline, "pipeline_sha256": pipeline_sha256, "inputs_sha256": inputs_sha256, **details,
-        "miakit_version": __version__, "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }  # fmt: skip
+        "pipeline": pipeline,
+        "pipeline_sha256": pipeline_sha256,
+        "inputs_sha256": inputs_sha256,
+        **details,
+        "miakit_version": __version__,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 def dataset_attrs(
-    *, muscles: Sequence[str], emg_units: str, provenance: dict[str, Any], rate_hz: float = RATE_HZ,
-    modalities: Sequence[str] | None = None, **extra: Any,
-) -> dict[str, Any]:  # fmt: skip
+    *,
+    muscles: Sequence[str],
+    emg_units: str,
+    provenance: dict[str, Any],
+    rate_hz: float = RATE_HZ,
+    modalities: Sequence[str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """The attrs of a contract-2 dataset (:data:`~miakit.contracts.dataset.ATTRS`); ``modalities``
     where the producer states them (None: not written, read as ``['emg', 'pose']``); ``extra``: a
     producer's own attrs (``citation``, ``log``, ...)."""
-    attrs: dict[str, Any] = {"schema": SCHEMA, "rate_hz": rate_hz, "muscles": list(muscles), "keypoint_layout": "BODY_25", "emg_units": emg_units}
+    attrs: dict[str, Any] = {
+        "schema": SCHEMA,
+        "rate_hz": rate_hz,
+        "muscles": list(muscles),
+        "keypoint_layout": "BODY_25",
+        "emg_units": emg_units,
+    }
     if modalities is not None:
         attrs["modalities"] = list(modalities)
     return {**attrs, **extra, "provenance": provenance}
@@ -101,17 +118,26 @@ def emg_units_of(segments: Iterable[Segment]) -> str:
 
 
 def make_dataset(
-    segments: list[Segment], *, muscles: Sequence[str], provenance: dict[str, Any], emg_units: str | None = None,
-    rate_hz: float = RATE_HZ, modalities: Sequence[str] | None = None, events: Sequence[Event] = (), where: str = "<dataset>",
+    segments: list[Segment],
+    *,
+    muscles: Sequence[str],
+    provenance: dict[str, Any],
+    emg_units: str | None = None,
+    rate_hz: float = RATE_HZ,
+    modalities: Sequence[str] | None = None,
+    events: Sequence[Event] = (),
+    where: str = "<dataset>",
     **extra_attrs: Any,
-):  # fmt: skip
+):
     """``segments`` concatenated into one contract-2 dataset with its attrs (:func:`dataset_attrs`),
     validated (cheap checks: :func:`~miakit.contracts.dataset.validate_dataset`, errors naming
     ``where``). ``emg_units``: None takes them from the segments (:func:`emg_units_of`)."""
     from miakit.contracts.dataset import validate_dataset
 
     units = emg_units_of(segments) if emg_units is None else emg_units
-    attrs = dataset_attrs(muscles=muscles, emg_units=units, provenance=provenance, rate_hz=rate_hz, modalities=modalities, **extra_attrs)
+    attrs = dataset_attrs(
+        muscles=muscles, emg_units=units, provenance=provenance, rate_hz=rate_hz, modalities=modalities, **extra_attrs
+    )
     ds = assemble(segments, muscles=list(muscles), attrs=attrs)
     if events:
         ds["event_segment"] = (("event",), np.array([e.segment for e in events], dtype=np.int64))
@@ -137,15 +163,15 @@ def assemble(segments: list[Segment], *, muscles: list[str], attrs: dict):
     emg = cat([s.emg for s in segments], (len(muscles),), np.float32)
     keypoints = cat(
         [s.keypoints if s.keypoints is not None else np.full((s.length, n_kp, 2), np.nan) for s in segments],
-        (n_kp, 2), np.float32,
-    )  # fmt: skip
+        (n_kp, 2),
+        np.float32,
+    )
     score = cat(
         [s.keypoint_score if s.keypoint_score is not None else np.zeros((s.length, n_kp)) for s in segments],
-        (n_kp,), np.float32,
-    )  # fmt: skip
-    valid = cat(
-        [s.valid if s.valid is not None else np.isfinite(s.emg).all(axis=1) for s in segments], (), bool
+        (n_kp,),
+        np.float32,
     )
+    valid = cat([s.valid if s.valid is not None else np.isfinite(s.emg).all(axis=1) for s in segments], (), bool)
     time = cat([np.arange(s.length) / s.rate_hz for s in segments], (), np.float64)
 
     def text(values) -> np.ndarray:
@@ -179,7 +205,11 @@ def assemble(segments: list[Segment], *, muscles: list[str], attrs: dict):
         attrs=attrs,
     )
     if any(s.emg_clean is not None for s in segments):
-        clean = cat([s.emg_clean if s.emg_clean is not None else np.full_like(s.emg, np.nan) for s in segments], (len(muscles),), np.float32)
+        clean = cat(
+            [s.emg_clean if s.emg_clean is not None else np.full_like(s.emg, np.nan) for s in segments],
+            (len(muscles),),
+            np.float32,
+        )
         ds["emg_clean"] = (("frame", "muscle"), clean, {"units": attrs.get("emg_units", "")})
     ds["emg"].attrs["units"] = attrs.get("emg_units", "")
     ds["time"].attrs["units"] = "s"

@@ -44,7 +44,12 @@ UNKNOWN_EXERCISE = "unknown"
 exercise. Splits by exercise and the benchmarks leave such segments out, or group them, and say so."""
 
 DIMS = ("frame", "muscle", "keypoint", "space", "segment")
-COORDS = {"muscle": "UT", "keypoint": "UT", "space": "UT", "segment": "UT"}  # T: numpy StringDType (vlen-utf8 read back)
+COORDS = {
+    "muscle": "UT",
+    "keypoint": "UT",
+    "space": "UT",
+    "segment": "UT",
+}  # T: numpy StringDType (vlen-utf8 read back)
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,9 @@ class Var:
 VARIABLES: dict[str, Var] = {
     "emg": Var(("frame", "muscle"), "f", "muscle activation on the 10 Hz grid, in attrs['emg_units']", dtype="float32"),
     "keypoints": Var(("frame", "keypoint", "space"), "f", "BODY_25 keypoints in source-image pixels", dtype="float32"),
-    "keypoint_score": Var(("frame", "keypoint"), "f", "keypoint confidence in [0, 1]; 0 where missing", dtype="float32"),
+    "keypoint_score": Var(
+        ("frame", "keypoint"), "f", "keypoint confidence in [0, 1]; 0 where missing", dtype="float32"
+    ),
     "time": Var(("frame",), "f", "seconds from the start of the frame's segment"),
     "valid": Var(("frame",), "b", "both modalities present and every check passed"),
     "segment_session": Var(("segment",), "UOT", "the session (or release clip group) it came from"),
@@ -78,8 +85,15 @@ VARIABLES: dict[str, Var] = {
     # Optional, written by the lab importers (miakit import c3d / trc): one trial seen by several
     # virtual cameras, muscles a recording lacks, and gait events (an ``event`` dim of its own).
     "segment_view": Var(("segment",), "UOT", "the camera view: front, side, yawNN (virtual cameras)", required=False),
-    "segment_yaw_deg": Var(("segment",), "f", "the camera's yaw from the subject's front, degrees, positive toward the subject's right", required=False),
-    "muscle_present": Var(("segment", "muscle"), "b", "false where the recording has no such muscle (its emg is NaN)", required=False),
+    "segment_yaw_deg": Var(
+        ("segment",),
+        "f",
+        "the camera's yaw from the subject's front, degrees, positive toward the subject's right",
+        required=False,
+    ),
+    "muscle_present": Var(
+        ("segment", "muscle"), "b", "false where the recording has no such muscle (its emg is NaN)", required=False
+    ),
     "event_segment": Var(("event",), "i", "index of the event's segment", required=False),
     "event_time": Var(("event",), "f", "seconds from the start of the event's segment", required=False),
     "event_kind": Var(("event",), "UOT", "foot_strike or foot_off", required=False),
@@ -132,15 +146,21 @@ def validate_dataset(ds, *, where: str = "<dataset>", deep: bool = False):
         raise DatasetError(where, "missing dimension", expected=f"dims {list(DIMS)}", found=sorted(ds.dims))
     for name, kinds in COORDS.items():
         if name not in ds.coords:
-            raise DatasetError(where, "missing coordinate", field=name, expected=f"a {name} coordinate", found=list(ds.coords))
+            raise DatasetError(
+                where, "missing coordinate", field=name, expected=f"a {name} coordinate", found=list(ds.coords)
+            )
         if ds[name].dtype.kind not in kinds + "O":
             raise DatasetError(where, "wrong dtype", field=name, expected="strings", found=str(ds[name].dtype))
     if list(ds["space"].values) != ["x", "y"]:
-        raise DatasetError(where, "wrong space coordinate", field="space", expected="['x', 'y']", found=list(ds["space"].values))
+        raise DatasetError(
+            where, "wrong space coordinate", field="space", expected="['x', 'y']", found=list(ds["space"].values)
+        )
     for name, var in VARIABLES.items():
         if name not in ds.data_vars and not (name in FRAME_COORDS and name in ds.coords):
             if var.required:
-                raise DatasetError(where, "missing variable", field=name, expected=f"{name}{var.dims}: {var.doc}", found="nothing")
+                raise DatasetError(
+                    where, "missing variable", field=name, expected=f"{name}{var.dims}: {var.doc}", found="nothing"
+                )
             continue
         da = ds[name]
         if da.dims != var.dims:
@@ -174,7 +194,9 @@ def _check_attrs(ds, where: str) -> None:
         raise DatasetError(where, "unsupported schema", field="attrs.schema", expected=SCHEMA, found=attrs["schema"])
     rate = attrs["rate_hz"]
     if not _is_number(rate) or not np.isfinite(rate) or rate <= 0:
-        raise DatasetError(where, "bad rate", field="attrs.rate_hz", expected="a finite positive number (10)", found=rate)
+        raise DatasetError(
+            where, "bad rate", field="attrs.rate_hz", expected="a finite positive number (10)", found=rate
+        )
     if "complete" in attrs and not isinstance(attrs["complete"], (bool, np.bool_)):
         raise DatasetError(where, "bad flag", field="attrs.complete", expected="true or false", found=attrs["complete"])
     for key in ("keypoint_layout", "emg_units"):
@@ -183,13 +205,32 @@ def _check_attrs(ds, where: str) -> None:
     muscles = attrs["muscles"]
     coord = [str(m) for m in ds["muscle"].values]
     if not isinstance(muscles, (list, tuple)) or not all(isinstance(m, str) for m in muscles) or list(muscles) != coord:
-        raise DatasetError(where, "muscle layout disagrees with the muscle coordinate", field="attrs.muscles", expected=coord, found=muscles)
+        raise DatasetError(
+            where,
+            "muscle layout disagrees with the muscle coordinate",
+            field="attrs.muscles",
+            expected=coord,
+            found=muscles,
+        )
     modalities = attrs.get("modalities", ["emg", "pose"])
-    if not isinstance(modalities, (list, tuple)) or not all(isinstance(m, str) for m in modalities) or not set(modalities) <= {"emg", "pose"} or "emg" not in modalities:
-        raise DatasetError(where, "unknown modalities", field="attrs.modalities", expected="['emg', 'pose'] or ['emg']", found=modalities)
+    if (
+        not isinstance(modalities, (list, tuple))
+        or not all(isinstance(m, str) for m in modalities)
+        or not set(modalities) <= {"emg", "pose"}
+        or "emg" not in modalities
+    ):
+        raise DatasetError(
+            where,
+            "unknown modalities",
+            field="attrs.modalities",
+            expected="['emg', 'pose'] or ['emg']",
+            found=modalities,
+        )
     prov = provenance_of(attrs, where=where)
     if any(k not in prov for k in PROVENANCE_KEYS):
-        raise DatasetError(where, "incomplete provenance", field="attrs.provenance", expected=list(PROVENANCE_KEYS), found=prov)
+        raise DatasetError(
+            where, "incomplete provenance", field="attrs.provenance", expected=list(PROVENANCE_KEYS), found=prov
+        )
 
 
 def provenance_of(ds_or_attrs, *, where: str = "<dataset>") -> dict:
@@ -203,9 +244,17 @@ def provenance_of(ds_or_attrs, *, where: str = "<dataset>") -> dict:
         try:
             prov = json.loads(prov)
         except ValueError:
-            raise DatasetError(where, "provenance is not JSON", field="attrs.provenance", expected="JSON text of a mapping", found=prov[:80]) from None
+            raise DatasetError(
+                where,
+                "provenance is not JSON",
+                field="attrs.provenance",
+                expected="JSON text of a mapping",
+                found=prov[:80],
+            ) from None
     if not isinstance(prov, dict):
-        raise DatasetError(where, "incomplete provenance", field="attrs.provenance", expected=list(PROVENANCE_KEYS), found=prov)
+        raise DatasetError(
+            where, "incomplete provenance", field="attrs.provenance", expected=list(PROVENANCE_KEYS), found=prov
+        )
     return prov
 
 
@@ -216,17 +265,31 @@ def _check_segments(ds, where: str) -> None:
     ids = [str(v) for v in ds["segment"].values]
     if len(set(ids)) != len(ids):
         repeated = sorted({i for i in ids if ids.count(i) > 1})
-        raise DatasetError(where, "segment ids are not unique (two sessions with the same session_id?)", field="segment", found=repeated[:5])
+        raise DatasetError(
+            where,
+            "segment ids are not unique (two sessions with the same session_id?)",
+            field="segment",
+            found=repeated[:5],
+        )
     if np.any(length < 0):
         raise DatasetError(where, "negative segment length", field="segment_length", found=length.tolist())
     expected_start = np.concatenate([[0], np.cumsum(length)[:-1]]) if len(length) else length
     if not np.array_equal(start, expected_start):
         raise DatasetError(
-            where, "segments must tile the frames in order", field="segment_start",
-            expected=expected_start.tolist()[:8], found=start.tolist()[:8],
-        )  # fmt: skip
+            where,
+            "segments must tile the frames in order",
+            field="segment_start",
+            expected=expected_start.tolist()[:8],
+            found=start.tolist()[:8],
+        )
     if int(length.sum()) != n_frames:
-        raise DatasetError(where, "segment lengths do not add up to the frames", field="segment_length", expected=n_frames, found=int(length.sum()))
+        raise DatasetError(
+            where,
+            "segment lengths do not add up to the frames",
+            field="segment_length",
+            expected=n_frames,
+            found=int(length.sum()),
+        )
 
 
 def _check_events(ds, where: str) -> None:
@@ -237,35 +300,70 @@ def _check_events(ds, where: str) -> None:
         raise DatasetError(where, "incomplete event table", field="event_*", expected=list(EVENT_VARS), found=have)
     seg = np.asarray(ds["event_segment"].values, dtype=np.int64)
     if seg.size and (seg.min() < 0 or seg.max() >= ds.sizes["segment"]):
-        raise DatasetError(where, "event of no segment", field="event_segment", expected=f"0..{ds.sizes['segment'] - 1}", found=(int(seg.min()), int(seg.max())))
+        raise DatasetError(
+            where,
+            "event of no segment",
+            field="event_segment",
+            expected=f"0..{ds.sizes['segment'] - 1}",
+            found=(int(seg.min()), int(seg.max())),
+        )
 
 
 def _check_values(ds, where: str) -> None:
     score = np.asarray(ds["keypoint_score"].values)
     if np.any((score < 0) | (score > 1)) or np.any(np.isnan(score)):
-        raise DatasetError(where, "scores outside [0, 1]", field="keypoint_score", found=(float(np.nanmin(score)), float(np.nanmax(score))))
+        raise DatasetError(
+            where,
+            "scores outside [0, 1]",
+            field="keypoint_score",
+            found=(float(np.nanmin(score)), float(np.nanmax(score))),
+        )
     time = np.asarray(ds["time"].values)
     if not np.all(np.isfinite(time)):
-        raise DatasetError(where, "times must be finite", field="time", found=f"{int((~np.isfinite(time)).sum())} frames NaN or infinite")
+        raise DatasetError(
+            where,
+            "times must be finite",
+            field="time",
+            found=f"{int((~np.isfinite(time)).sum())} frames NaN or infinite",
+        )
     for seg, s, n in zip(ds["segment"].values, ds["segment_start"].values, ds["segment_length"].values):
         t = time[s : s + n]
         if n and (np.any(np.diff(t) <= 0) or abs(t[0]) > 1e-6):
-            raise DatasetError(where, "time must start at 0 and rise within a segment", field=f"time[{seg}]", found=t[:3].tolist())
+            raise DatasetError(
+                where, "time must start at 0 and rise within a segment", field=f"time[{seg}]", found=t[:3].tolist()
+            )
     valid = np.asarray(ds["valid"].values, dtype=bool)
     emg = np.asarray(ds["emg"].values)
     if np.any(np.isinf(emg)):
         raise DatasetError(where, "infinite EMG", field="emg", found=f"{int(np.isinf(emg).any(axis=1).sum())} frames")
     no_emg = valid & ~np.isfinite(emg).any(axis=1)
     if no_emg.any():
-        raise DatasetError(where, "valid frames without EMG", field="emg", expected="finite EMG in every valid frame", found=f"{int(no_emg.sum())} frames, first {int(np.flatnonzero(no_emg)[0])}")
+        raise DatasetError(
+            where,
+            "valid frames without EMG",
+            field="emg",
+            expected="finite EMG in every valid frame",
+            found=f"{int(no_emg.sum())} frames, first {int(np.flatnonzero(no_emg)[0])}",
+        )
     keypoints = np.asarray(ds["keypoints"].values)
     if np.any(np.isinf(keypoints)):
-        raise DatasetError(where, "infinite keypoints", field="keypoints", found=f"{int(np.isinf(keypoints).any(axis=(1, 2)).sum())} frames")
+        raise DatasetError(
+            where,
+            "infinite keypoints",
+            field="keypoints",
+            found=f"{int(np.isinf(keypoints).any(axis=(1, 2)).sum())} frames",
+        )
     if "pose" in ds.attrs.get("modalities", ["emg", "pose"]):
         seen = (np.isfinite(keypoints).all(axis=2) & (score > 0)).any(axis=1)
         no_pose = valid & ~seen
         if no_pose.any():
-            raise DatasetError(where, "valid frames without keypoints", field="keypoints", expected="a finite, scored keypoint in every valid frame", found=f"{int(no_pose.sum())} frames, first {int(np.flatnonzero(no_pose)[0])}")
+            raise DatasetError(
+                where,
+                "valid frames without keypoints",
+                field="keypoints",
+                expected="a finite, scored keypoint in every valid frame",
+                found=f"{int(no_pose.sum())} frames, first {int(np.flatnonzero(no_pose)[0])}",
+            )
 
 
 # -- reading: segments, frame coordinates, keypoints as the models take them ----------------------
@@ -302,7 +400,9 @@ def find_segment(ds, segment: str | int, *, where: str = "<dataset>") -> Segment
         segment = int(segment)
     if isinstance(segment, (int, np.integer)) and not isinstance(segment, bool):
         if not 0 <= int(segment) < len(ids):
-            raise DatasetError(where, "no such segment", field="segment", expected=f"0 to {len(ids) - 1}", found=int(segment))
+            raise DatasetError(
+                where, "no such segment", field="segment", expected=f"0 to {len(ids) - 1}", found=int(segment)
+            )
         index = int(segment)
     elif str(segment) in ids:
         index = ids.index(str(segment))
@@ -312,10 +412,14 @@ def find_segment(ds, segment: str | int, *, where: str = "<dataset>") -> Segment
     start = int(ds["segment_start"].values[index])
     length = int(ds["segment_length"].values[index])
     return SegmentFrames(
-        index=index, id=ids[index], frames=slice(start, start + length),
-        subject=str(ds["segment_subject"].values[index]), exercise=str(ds["segment_exercise"].values[index]),
-        image_width=int(ds["segment_image_width"].values[index]), image_height=int(ds["segment_image_height"].values[index]),
-    )  # fmt: skip
+        index=index,
+        id=ids[index],
+        frames=slice(start, start + length),
+        subject=str(ds["segment_subject"].values[index]),
+        exercise=str(ds["segment_exercise"].values[index]),
+        image_width=int(ds["segment_image_width"].values[index]),
+        image_height=int(ds["segment_image_height"].values[index]),
+    )
 
 
 def segment_frames(ds, segment: str | int):

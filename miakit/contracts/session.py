@@ -71,8 +71,17 @@ EMG_COLUMNS = ("host_time", "sensor", "seq", "payload")
 EVENT_COLUMNS = ("host_time", "kind", "sensor", "detail")
 VIDEO_FRAME_COLUMNS = ("frame", "host_time")
 EVENT_KINDS = (
-    "start", "stop", "connect", "disconnect", "reconnect", "gap", "marker", "sync", "error", "note",
-)  # fmt: skip
+    "start",
+    "stop",
+    "connect",
+    "disconnect",
+    "reconnect",
+    "gap",
+    "marker",
+    "sync",
+    "error",
+    "note",
+)
 """``marker`` details are ``start:<exercise>`` or ``stop:<exercise>``; ``sync`` marks a clap or jump."""
 
 MAX_META_BYTES = 1 << 20
@@ -136,8 +145,12 @@ class ClockInfo(_Strict):
     host_clock: str = "monotonic"
     host_monotonic_at_start: float
     notes: str = ""
-    lsl_clock_at_start: float | None = Field(None, description="LSL sessions: the host's LSL clock (pylsl.local_clock) at host_time 0")
-    streams: dict[str, str] = Field({}, description="LSL sessions: sensor -> the LSL stream whose clock its time stamps are on")
+    lsl_clock_at_start: float | None = Field(
+        None, description="LSL sessions: the host's LSL clock (pylsl.local_clock) at host_time 0"
+    )
+    streams: dict[str, str] = Field(
+        {}, description="LSL sessions: sensor -> the LSL stream whose clock its time stamps are on"
+    )
     offsets: str | None = Field(None, description="LSL sessions: clock_offsets.csv, the clock offsets LSL measured")
 
 
@@ -152,7 +165,10 @@ class SessionMeta(_Strict):
     schema_: Literal["miakit-session/1"] = Field(alias="schema")
     session_id: str = Field(min_length=1)
     subject: str = Field(min_length=1)
-    exercise: str | None = Field(description="null where markers in events.csv name the exercises; null and no markers: built as one segment of exercise 'unknown' (contracts.dataset.UNKNOWN_EXERCISE)")
+    exercise: str | None = Field(
+        description="null where markers in events.csv name the exercises; null and no markers: "
+        "built as one segment of exercise 'unknown' (contracts.dataset.UNKNOWN_EXERCISE)"
+    )
     start_time: datetime = Field(description="UTC wall-clock time at host_time 0, ISO 8601")
     status: Literal["recording", "complete"] = Field(
         description="'recording' until the recorder closes the session; a folder left 'recording' was cut short"
@@ -220,11 +236,15 @@ def _check_text(path: Path) -> None:
         while block := fh.read(1 << 20):
             nul = block.find(b"\0")
             if nul >= 0:
-                raise SessionError(path, f"holds a NUL byte at offset {offset + nul}", expected="UTF-8 text", found="a NUL byte")
+                raise SessionError(
+                    path, f"holds a NUL byte at offset {offset + nul}", expected="UTF-8 text", found="a NUL byte"
+                )
             try:
                 decoder.decode(block)
             except UnicodeDecodeError as exc:
-                raise SessionError(path, f"not UTF-8 text (byte {block[exc.start:exc.start + 1]!r} at offset {offset + exc.start})") from None
+                raise SessionError(
+                    path, f"not UTF-8 text (byte {block[exc.start : exc.start + 1]!r} at offset {offset + exc.start})"
+                ) from None
             offset += len(block)
     try:
         decoder.decode(b"", final=True)
@@ -275,7 +295,9 @@ def validate_session(folder: str | Path, *, muscles: tuple[str, ...] | None = MU
     _check_header(folder / EVENTS_FILE, EVENT_COLUMNS)
     if meta.video is not None:
         if not (folder / meta.video.file).is_file():
-            raise SessionError(where, "file not found", field="video.file", expected="a video file", found=meta.video.file)
+            raise SessionError(
+                where, "file not found", field="video.file", expected="a video file", found=meta.video.file
+            )
         if meta.video.frame_times:
             _check_header(folder / meta.video.frame_times, VIDEO_FRAME_COLUMNS)
     if meta.keypoints is not None and not (folder / meta.keypoints.dir).is_dir():
@@ -302,7 +324,11 @@ def _check_no_links(folder: Path) -> None:
             count += 1
             if entry.is_symlink():
                 rel = os.path.relpath(entry.path, folder)
-                raise SessionError(folder, "a symlink inside the session folder (everything a session reads must lie inside it)", found=rel)
+                raise SessionError(
+                    folder,
+                    "a symlink inside the session folder (everything a session reads must lie inside it)",
+                    found=rel,
+                )
             if entry.is_dir(follow_symlinks=False):
                 todo.append(Path(entry.path))
         if count > MAX_SESSION_FILES:
@@ -348,7 +374,13 @@ def read_events(folder: str | Path):
     if len(bad) and bad[0] == len(events) - 1:
         events, times, bad = events.iloc[:-1], times[:-1], bad[:-1]
     if len(bad):
-        raise SessionError(path, "unreadable row", field=f"line {bad[0] + 2}", expected="a finite host_time", found=str(events["host_time"].iloc[bad[0]]))
+        raise SessionError(
+            path,
+            "unreadable row",
+            field=f"line {bad[0] + 2}",
+            expected="a finite host_time",
+            found=str(events["host_time"].iloc[bad[0]]),
+        )
     events = events.copy()
     events["host_time"] = times
     return events
@@ -362,7 +394,7 @@ def find_sessions(root: str | Path) -> list[Path]:
     if (root / SESSION_FILE).is_file():
         return [root]
     found = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    for dirpath, _dirnames, filenames in os.walk(root, followlinks=False):
         if SESSION_FILE in filenames:
             found.append(Path(dirpath))
     return sorted(found)

@@ -25,8 +25,8 @@ from __future__ import annotations
 import importlib
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

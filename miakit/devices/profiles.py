@@ -19,10 +19,19 @@ from pathlib import Path
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from miakit.errors import ProfileError
 from miakit.devices.decoders import Decoded, DecodeError, UnknownDecoder, get_decoder
+from miakit.errors import ProfileError
 from miakit.safe_yaml import load_yaml, read_capped
 
 __all__ = ["Profile", "load_profile", "profile_search_path", "DecodeError"]
@@ -72,7 +81,9 @@ class Profile(BaseModel):
     name: str
     description: str = ""
     verified: bool = Field(description="false for a best guess that a real device has not confirmed")
-    transport: Literal["ble", "lsl"] = Field("ble", description="ble: a Bluetooth LE sensor; lsl: a Lab Streaming Layer stream")
+    transport: Literal["ble", "lsl"] = Field(
+        "ble", description="ble: a Bluetooth LE sensor; lsl: a Lab Streaming Layer stream"
+    )
     kind: Literal["envelope", "raw", "auto"] = Field(
         description="envelope: rectified, smoothed amplitude; raw: the sEMG signal itself; auto (lsl "
         "only): decided by the stream's rate when recording (raw from LSL_RAW_MIN_HZ up)"
@@ -84,7 +95,9 @@ class Profile(BaseModel):
     stop_command: Command | None = None
     decoder: str
     channels: int = Field(ge=RANGES["channels"][0], le=RANGES["channels"][1])
-    rate_hz: float | None = Field(ge=RANGES["rate_hz"][0], le=RANGES["rate_hz"][1], description="nominal sample rate; null where it has none")
+    rate_hz: float | None = Field(
+        ge=RANGES["rate_hz"][0], le=RANGES["rate_hz"][1], description="nominal sample rate; null where it has none"
+    )
     scale: float = 1.0
     units: str
     packet: str = Field("", description="the packet format, in words")
@@ -107,7 +120,7 @@ class Profile(BaseModel):
         return None if v is None else _check_uuid(v)
 
     @model_validator(mode="after")
-    def _transport(self) -> "Profile":
+    def _transport(self) -> Profile:
         if self.transport == "ble":
             for name in ("service_uuid", "characteristic_uuid"):
                 if getattr(self, name) is None:

@@ -35,12 +35,26 @@ def synthetic_signals(
 
 UCI_COLUMNS = ("R-Bic", "R-Tri", "L-Bic", "L-Tri", "R-Thi", "R-Ham", "L-Thi", "L-Ham")
 """Column order of the UCI EMG Physical Action files."""
-UCI_MUSCLES = ("RightBicep", "RightTricep", "LeftBicep", "LeftTricep", "RightQuad", "RightHamstring", "LeftQuad", "LeftHamstring")
+UCI_MUSCLES = (
+    "RightBicep",
+    "RightTricep",
+    "LeftBicep",
+    "LeftTricep",
+    "RightQuad",
+    "RightHamstring",
+    "LeftQuad",
+    "LeftHamstring",
+)
 """The miakit muscle of each UCI column."""
 
 
 def uci_signals(
-    path: str | Path, names: list[str], *, muscles: list[str] | None = None, rate_hz: float = 10.0, source_rate_hz: float = 1000.0
+    path: str | Path,
+    names: list[str],
+    *,
+    muscles: list[str] | None = None,
+    rate_hz: float = 10.0,
+    source_rate_hz: float = 1000.0,
 ) -> dict[str, np.ndarray]:
     """Real EMG from one UCI "EMG Physical Action" file as a ``rate_hz`` envelope per sensor.
 
@@ -54,7 +68,9 @@ def uci_signals(
     try:
         raw = np.loadtxt(path, dtype=float, encoding="utf-8")
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"not readable as numbers ({exc.__class__.__name__})", expected=expected, found="binary or other text") from None
+        raise InputError(
+            path, f"not readable as numbers ({exc.__class__.__name__})", expected=expected, found="binary or other text"
+        ) from None
     except OSError as exc:
         raise InputError(path, f"unreadable ({exc.strerror or exc.__class__.__name__})") from None
     if raw.ndim != 2 or raw.shape[1] != len(UCI_COLUMNS) or not np.isfinite(raw).all():
@@ -68,8 +84,13 @@ def uci_signals(
 
 
 def lsl_signals(
-    *, kind: str = "raw", rate_hz: float | None = None, duration_s: float = 60.0, source: str | Path | None = None,
-    exercise: str = "squat", seed: int = 0,
+    *,
+    kind: str = "raw",
+    rate_hz: float | None = None,
+    duration_s: float = 60.0,
+    source: str | Path | None = None,
+    exercise: str = "squat",
+    seed: int = 0,
 ) -> tuple[np.ndarray, list[str], float]:
     """(samples, 8) EMG for an emulated LSL device, its channel labels (MUSCLES names) and rate.
 
@@ -92,7 +113,11 @@ def lsl_signals(
     from miakit.synth.signal import emg_signal
 
     if kind == "envelope":
-        return np.asarray(emg_signal(exercise, duration_s=duration_s, rate_hz=rate, seed=seed), dtype=float), labels, rate
+        return (
+            np.asarray(emg_signal(exercise, duration_s=duration_s, rate_hz=rate, seed=seed), dtype=float),
+            labels,
+            rate,
+        )
     env = np.asarray(emg_signal(exercise, duration_s=duration_s, rate_hz=10.0, seed=seed), dtype=float)
     t = np.arange(int(duration_s * rate)) / rate
     shaped = np.column_stack([np.interp(t, np.arange(len(env)) / 10.0, env[:, j]) for j in range(env.shape[1])])

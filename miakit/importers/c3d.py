@@ -36,7 +36,16 @@ from miakit.importers.lab import LabTrial
 
 PIPELINE = "import-c3d"
 _MODEL_GROUPS = ("ANGLES", "FORCES", "MOMENTS", "POWERS", "SCALARS", "REACTIONS")
-_LENGTH_MM = {"mm": 1.0, "millimeters": 1.0, "millimetres": 1.0, "cm": 10.0, "m": 1000.0, "meters": 1000.0, "metres": 1000.0, "in": 25.4}
+_LENGTH_MM = {
+    "mm": 1.0,
+    "millimeters": 1.0,
+    "millimetres": 1.0,
+    "cm": 10.0,
+    "m": 1000.0,
+    "meters": 1000.0,
+    "metres": 1000.0,
+    "in": 25.4,
+}
 _VOLTS = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6}
 
 
@@ -52,7 +61,9 @@ def read_c3d(path: str | Path) -> LabTrial:
     try:
         import ezc3d
     except ImportError:  # pragma: no cover - an install without the extra
-        raise InputError(path, "reading C3D needs ezc3d", expected="pip install 'miakit[mocap]'", found="not installed") from None
+        raise InputError(
+            path, "reading C3D needs ezc3d", expected="pip install 'miakit[mocap]'", found="not installed"
+        ) from None
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "no such file")
@@ -67,7 +78,9 @@ def read_c3d(path: str | Path) -> LabTrial:
     model = {str(x) for g in _MODEL_GROUPS for x in (_value(p, "POINT", g, []) or [])}
     unit = str((_value(p, "POINT", "UNITS", ["mm"]) or ["mm"])[0]).strip().lower() or "mm"
     if unit not in _LENGTH_MM:
-        raise InputError(path, "unknown length unit", field="POINT:UNITS", expected=" or ".join(sorted(_LENGTH_MM)), found=unit)
+        raise InputError(
+            path, "unknown length unit", field="POINT:UNITS", expected=" or ".join(sorted(_LENGTH_MM)), found=unit
+        )
     scale = _LENGTH_MM[unit]
     points = np.asarray(c3d["data"]["points"], dtype=np.float64)[:3]  # (3, points, frames)
     residuals = c3d["data"].get("meta_points", {}).get("residuals")
@@ -80,13 +93,18 @@ def read_c3d(path: str | Path) -> LabTrial:
             xyz[np.asarray(residuals)[0, i, :] < 0] = np.nan
         markers[label] = xyz
     analog_rate = float(np.atleast_1d(_value(p, "ANALOG", "RATE", [c3d["header"]["analogs"]["frame_rate"]]))[0] or 0.0)
-    per_frame = float(c3d["header"]["analogs"]["frame_rate"] or 0.0)  # what the data block holds: whole samples per frame
+    per_frame = float(
+        c3d["header"]["analogs"]["frame_rate"] or 0.0
+    )  # what the data block holds: whole samples per frame
     if analog_rate and c3d["header"]["analogs"]["size"] and abs(per_frame - analog_rate) > 1e-6 * analog_rate:
         raise InputError(
-            path, "the analog rate is not a whole multiple of the point rate, so the analog data cannot be read in step",
-            field="ANALOG:RATE", expected=f"a whole multiple of POINT:RATE {rate:g} Hz (export the EMG at such a rate, or as an OpenSim .sto beside a .trc)",
+            path,
+            "the analog rate is not a whole multiple of the point rate, so the analog data cannot be read in step",
+            field="ANALOG:RATE",
+            expected=f"a whole multiple of POINT:RATE {rate:g} Hz (export the "
+            "EMG at such a rate, or as an OpenSim .sto beside a .trc)",
             found=f"{analog_rate:g} Hz",
-        )  # fmt: skip
+        )
     analog_labels = list(_value(p, "ANALOG", "LABELS", []) or []) + list(_value(p, "ANALOG", "LABELS2", []) or [])
     analog_units = list(_value(p, "ANALOG", "UNITS", []) or [])
     data = np.asarray(c3d["data"]["analogs"], dtype=np.float64)
@@ -114,11 +132,21 @@ def read_c3d(path: str | Path) -> LabTrial:
         if value is not None and np.size(value) == 1 and np.asarray(value).dtype.kind in "fiu":
             parameters[name] = float(np.asarray(value).ravel()[0])
     return LabTrial(
-        path=path, markers=markers, marker_rate_hz=rate, analogs=analogs, analog_rate_hz=analog_rate,
-        analog_rails=analog_rails, analog_units=units_read, emg_scale_to_uv=1e6, parameters=parameters, marker_units=unit,
-        events=events, events_clock=clock, subject=_subject(p, labels),
+        path=path,
+        markers=markers,
+        marker_rate_hz=rate,
+        analogs=analogs,
+        analog_rate_hz=analog_rate,
+        analog_rails=analog_rails,
+        analog_units=units_read,
+        emg_scale_to_uv=1e6,
+        parameters=parameters,
+        marker_units=unit,
+        events=events,
+        events_clock=clock,
+        subject=_subject(p, labels),
         marker_sets=tuple(str(x) for x in (_value(p, "SUBJECTS", "MARKER_SETS", []) or [])),
-    )  # fmt: skip
+    )
 
 
 def _rails(p: dict, n: int) -> list[tuple[float, float]] | None:
@@ -202,5 +230,12 @@ def import_c3d(
     from miakit.importers.lab import load_trials
 
     ds, report = load_trials(paths, read_c3d, pipeline=PIPELINE, show_progress=show_progress, **options)
-    write_and_register(ds, out, report, catalog=catalog, name=name, description="motion capture with EMG (C3D), markers projected to virtual phone cameras")
+    write_and_register(
+        ds,
+        out,
+        report,
+        catalog=catalog,
+        name=name,
+        description="motion capture with EMG (C3D), markers projected to virtual phone cameras",
+    )
     return report

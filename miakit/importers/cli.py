@@ -9,20 +9,28 @@ output) and the store's path as the last line. ``import xdf`` writes session fol
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Literal, Optional
+from typing import Literal
 
 import typer
 
-import_app = typer.Typer(help="Import published data sets (the MIA release, the UCI EMG set) and lab recordings (C3D, OpenSim .trc) as Zarr datasets, and LabRecorder (XDF) files as sessions.", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import published data sets (the MIA release, the UCI EMG set) and lab recordings "
+    "(C3D, OpenSim .trc) as Zarr datasets, and LabRecorder (XDF) files as sessions.",
+    no_args_is_help=True,
+)
 
 
 @import_app.command("mia-release")
 def mia_release_cmd(
     directory: Path = typer.Argument(..., help="The release: the folder holding train/ and val/ (MIADatasetOfficial)."),
     out: Path = typer.Option(..., "--out", help="The Zarr store to write (STORE.zarr)."),
-    with_verts: bool = typer.Option(False, "--with-verts", help="Also check each clip's verts.npy header (never stored)."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file [default: none: the store is not registered]."),
-    name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
+    with_verts: bool = typer.Option(
+        False, "--with-verts", help="Also check each clip's verts.npy header (never stored)."
+    ),
+    catalog: Path | None = typer.Option(
+        None, "--catalog", help="Register the store in this catalog file [default: none: the store is not registered]."
+    ),
+    name: str | None = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Import the public Muscles in Action release (train and val splits kept).
@@ -31,8 +39,14 @@ def mia_release_cmd(
     """
     from miakit.importers.mia_release import import_mia_release
 
-    report = import_mia_release(directory, out, with_verts=with_verts, catalog=catalog, name=name, show_progress=progress)
-    _print_report(report, title=f"MIA release -> {out}", columns=("split", "subject", "clips", "skipped", "segments", "frames", "valid"))
+    report = import_mia_release(
+        directory, out, with_verts=with_verts, catalog=catalog, name=name, show_progress=progress
+    )
+    _print_report(
+        report,
+        title=f"MIA release -> {out}",
+        columns=("split", "subject", "clips", "skipped", "segments", "frames", "valid"),
+    )
     typer.echo(str(out))
 
 
@@ -43,12 +57,14 @@ def uci_emg_cmd(
     raw_rate_hz: float = typer.Option(1000.0, "--raw-rate-hz", help="Sampling rate of the raw files."),
     low_hz: float = typer.Option(20.0, "--low-hz", help="Band-pass low edge."),
     high_hz: float = typer.Option(450.0, "--high-hz", help="Band-pass high edge."),
-    notch_hz: Optional[float] = typer.Option(None, "--notch-hz", help="Mains notch (50 or 60); none by default."),
+    notch_hz: float | None = typer.Option(None, "--notch-hz", help="Mains notch (50 or 60); none by default."),
     envelope: Literal["rms", "lowpass"] = typer.Option("rms", "--envelope", help="Envelope."),
     window_s: float = typer.Option(0.1, "--window-s", help="RMS window."),
     cutoff_hz: float = typer.Option(5.0, "--cutoff-hz", help="Low-pass envelope cut-off."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file [default: none: the store is not registered]."),
-    name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
+    catalog: Path | None = typer.Option(
+        None, "--catalog", help="Register the store in this catalog file [default: none: the store is not registered]."
+    ),
+    name: str | None = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Import the UCI EMG Physical Action set: raw 1 kHz sEMG to 10 Hz envelopes (EMG only).
@@ -58,10 +74,19 @@ def uci_emg_cmd(
     from miakit.importers.uci import import_uci
 
     report = import_uci(
-        directory, out, raw_rate_hz=raw_rate_hz, low_hz=low_hz, high_hz=high_hz, notch_hz=notch_hz,
-        envelope=envelope, window_s=window_s, cutoff_hz=cutoff_hz, catalog=catalog, name=name,
+        directory,
+        out,
+        raw_rate_hz=raw_rate_hz,
+        low_hz=low_hz,
+        high_hz=high_hz,
+        notch_hz=notch_hz,
+        envelope=envelope,
+        window_s=window_s,
+        cutoff_hz=cutoff_hz,
+        catalog=catalog,
+        name=name,
         show_progress=progress,
-    )  # fmt: skip
+    )
     _print_report(report, title=f"UCI EMG -> {out}", columns=("subject", "files", "frames", "valid", "clipped"))
     typer.echo(str(out))
 
@@ -69,12 +94,25 @@ def uci_emg_cmd(
 _LAB_COLUMNS = ("file", "mapping", "joints", "muscles", "views", "frames", "valid", "events")
 
 
-_CHANNEL_HELP = "An EMG channel's muscle, LABEL=MUSCLE (EMG1=RightQuad; '-' leaves it out), or a YAML file of LABEL: MUSCLE; repeat it. Channels it does not name are read by their labels."
-_EMG_KIND_HELP = "What the EMG channels hold: raw, rectified or envelope [default: told apart per channel, so nothing is rectified or smoothed twice]."
+_CHANNEL_HELP = (
+    "An EMG channel's muscle, LABEL=MUSCLE (EMG1=RightQuad; '-' leaves it out), or a YAML "
+    "file of LABEL: MUSCLE; repeat it. Channels it does not name are read by their labels."
+)
+_EMG_KIND_HELP = (
+    "What the EMG channels hold: raw, rectified or envelope [default: "
+    "told apart per channel, so nothing is rectified or smoothed twice]."
+)
 
 
-def _lab_options(views: str, mapping: Optional[Path], side: Optional[str], exercise: Optional[str], max_gap_s: float, channel: Optional[List[str]] = None,
-                 emg_kind: Optional[str] = None) -> dict:  # fmt: skip
+def _lab_options(
+    views: str,
+    mapping: Path | None,
+    side: str | None,
+    exercise: str | None,
+    max_gap_s: float,
+    channel: list[str] | None = None,
+    emg_kind: str | None = None,
+) -> dict:
     from miakit.errors import InputError
     from miakit.importers.emg_channels import parse_channel_map
     from miakit.importers.lab import EMG_KINDS, parse_views
@@ -85,24 +123,50 @@ def _lab_options(views: str, mapping: Optional[Path], side: Optional[str], exerc
     if emg_kind is not None and emg_kind not in EMG_KINDS:
         raise InputError("--emg-kind", "unknown kind", expected=" or ".join(EMG_KINDS), found=emg_kind)
     return {
-        "views": parse_views(views), "mapping": load_mapping(mapping) if mapping else None, "side": side,
-        "exercise": exercise, "max_gap_s": max_gap_s, "channels": parse_channel_map(channel) if channel else None, "emg_kind": emg_kind,
-    }  # fmt: skip
+        "views": parse_views(views),
+        "mapping": load_mapping(mapping) if mapping else None,
+        "side": side,
+        "exercise": exercise,
+        "max_gap_s": max_gap_s,
+        "channels": parse_channel_map(channel) if channel else None,
+        "emg_kind": emg_kind,
+    }
 
 
 @import_app.command("c3d")
 def c3d_cmd(
-    paths: List[Path] = typer.Argument(..., help="C3D files: markers with EMG in the analog channels."),
+    paths: list[Path] = typer.Argument(..., help="C3D files: markers with EMG in the analog channels."),
     out: Path = typer.Option(..., "--out", help="The Zarr store to write (STORE.zarr)."),
-    views: str = typer.Option("front,side", "--views", help="Virtual cameras: front, side (the right), back, left, or yaw angles in degrees (0 front, 90 the subject's right), comma-separated; one segment each."),
-    mapping: Optional[Path] = typer.Option(None, "--mapping", help="Your own marker-set mapping (YAML) [default: the shipped one that fits the markers best: Plug-in Gait / CGM 2.x, Helen Hayes, ISB / CAST, OpenSim Rajagopal, Qualisys Sports]."),
-    side: Optional[str] = typer.Option(None, "--side", help="right or left: the side of EMG channels whose label does not say (Biceps.EMG4)."),
-    channel: Optional[List[str]] = typer.Option(None, "--channel", help=_CHANNEL_HELP),
-    emg_kind: Optional[str] = typer.Option(None, "--emg-kind", help=_EMG_KIND_HELP),
-    exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise id of every trial [default: the file's name]."),
-    max_gap_s: float = typer.Option(0.2, "--max-gap-s", help="Fill marker gaps up to this long by straight lines (pelvis, head, thorax and foot markers up to 1 s from their segment's other markers); longer ones stay missing; 0 fills none."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file [default: none: the store is not registered]."),
-    name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
+    views: str = typer.Option(
+        "front,side",
+        "--views",
+        help="Virtual cameras: front, side (the right), back, left, or yaw angles in "
+        "degrees (0 front, 90 the subject's right), comma-separated; one segment each.",
+    ),
+    mapping: Path | None = typer.Option(
+        None,
+        "--mapping",
+        help="Your own marker-set mapping (YAML) [default: the shipped one that fits the markers best: "
+        "Plug-in Gait / CGM 2.x, Helen Hayes, ISB / CAST, OpenSim Rajagopal, Qualisys Sports].",
+    ),
+    side: str | None = typer.Option(
+        None, "--side", help="right or left: the side of EMG channels whose label does not say (Biceps.EMG4)."
+    ),
+    channel: list[str] | None = typer.Option(None, "--channel", help=_CHANNEL_HELP),
+    emg_kind: str | None = typer.Option(None, "--emg-kind", help=_EMG_KIND_HELP),
+    exercise: str | None = typer.Option(
+        None, "--exercise", help="The exercise id of every trial [default: the file's name]."
+    ),
+    max_gap_s: float = typer.Option(
+        0.2,
+        "--max-gap-s",
+        help="Fill marker gaps up to this long by straight lines (pelvis, head, thorax and foot markers "
+        "up to 1 s from their segment's other markers); longer ones stay missing; 0 fills none.",
+    ),
+    catalog: Path | None = typer.Option(
+        None, "--catalog", help="Register the store in this catalog file [default: none: the store is not registered]."
+    ),
+    name: str | None = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Import motion capture with EMG (C3D): markers to BODY_25 joint centres, seen by virtual phone cameras.
@@ -117,25 +181,40 @@ def c3d_cmd(
     """
     from miakit.importers.c3d import import_c3d
 
-    report = import_c3d(paths, out, catalog=catalog, name=name, show_progress=progress, **_lab_options(views, mapping, side, exercise, max_gap_s, channel, emg_kind))
+    report = import_c3d(
+        paths,
+        out,
+        catalog=catalog,
+        name=name,
+        show_progress=progress,
+        **_lab_options(views, mapping, side, exercise, max_gap_s, channel, emg_kind),
+    )
     _print_report(report, title=f"C3D -> {out}", columns=_LAB_COLUMNS)
     typer.echo(str(out))
 
 
 @import_app.command("trc")
 def trc_cmd(
-    paths: List[Path] = typer.Argument(..., help="OpenSim .trc marker files, each with TRIAL.sto / TRIAL.mot (or TRIAL_emg.sto) EMG beside it."),
+    paths: list[Path] = typer.Argument(
+        ..., help="OpenSim .trc marker files, each with TRIAL.sto / TRIAL.mot (or TRIAL_emg.sto) EMG beside it."
+    ),
     out: Path = typer.Option(..., "--out", help="The Zarr store to write (STORE.zarr)."),
-    emg: Optional[Path] = typer.Option(None, "--emg", help="The EMG file (.sto/.mot), when one trial is imported and it is not beside it."),
+    emg: Path | None = typer.Option(
+        None, "--emg", help="The EMG file (.sto/.mot), when one trial is imported and it is not beside it."
+    ),
     views: str = typer.Option("front,side", "--views", help="Virtual cameras, as for 'import c3d'."),
-    mapping: Optional[Path] = typer.Option(None, "--mapping", help="Your own marker-set mapping (YAML)."),
-    side: Optional[str] = typer.Option(None, "--side", help="right or left, for EMG columns whose name does not say."),
-    channel: Optional[List[str]] = typer.Option(None, "--channel", help=_CHANNEL_HELP),
-    emg_kind: Optional[str] = typer.Option(None, "--emg-kind", help=_EMG_KIND_HELP),
-    exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise id of every trial [default: the file's name]."),
+    mapping: Path | None = typer.Option(None, "--mapping", help="Your own marker-set mapping (YAML)."),
+    side: str | None = typer.Option(None, "--side", help="right or left, for EMG columns whose name does not say."),
+    channel: list[str] | None = typer.Option(None, "--channel", help=_CHANNEL_HELP),
+    emg_kind: str | None = typer.Option(None, "--emg-kind", help=_EMG_KIND_HELP),
+    exercise: str | None = typer.Option(
+        None, "--exercise", help="The exercise id of every trial [default: the file's name]."
+    ),
     max_gap_s: float = typer.Option(0.2, "--max-gap-s", help="Fill marker gaps up to this long."),
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Register the store in this catalog file [default: none: the store is not registered]."),
-    name: Optional[str] = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
+    catalog: Path | None = typer.Option(
+        None, "--catalog", help="Register the store in this catalog file [default: none: the store is not registered]."
+    ),
+    name: str | None = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Import OpenSim markers (.trc) with EMG or envelopes (.sto/.mot), as 'import c3d' does.
@@ -144,17 +223,39 @@ def trc_cmd(
     """
     from miakit.importers.opensim import import_trc
 
-    report = import_trc(paths, out, emg=emg, catalog=catalog, name=name, show_progress=progress, **_lab_options(views, mapping, side, exercise, max_gap_s, channel, emg_kind))
+    report = import_trc(
+        paths,
+        out,
+        emg=emg,
+        catalog=catalog,
+        name=name,
+        show_progress=progress,
+        **_lab_options(views, mapping, side, exercise, max_gap_s, channel, emg_kind),
+    )
     _print_report(report, title=f"TRC -> {out}", columns=_LAB_COLUMNS)
+
+
 @import_app.command("xdf")
 def xdf_cmd(
     files: list[Path] = typer.Argument(..., help="LabRecorder files (.xdf, .xdfz)."),
     out: Path = typer.Option(..., "--out", help="Folder to write the session folders into (one per file)."),
-    subject: Optional[str] = typer.Option(None, "--subject", help="Subject id [default: sub-NN of the file name, else S01]."),
-    exercise: Optional[str] = typer.Option(None, "--exercise", help="The exercise, where the file's markers do not name it."),
-    sensors: Optional[Path] = typer.Option(None, "--sensors", help="YAML map: channel label or number -> muscle [default: labels that name muscles, else channel order]."),
-    stream: Optional[str] = typer.Option(None, "--stream", help="The EMG stream's name [default: every stream of type EMG]."),
-    video: Optional[Path] = typer.Option(None, "--video", help="The video whose frame times the file's VideoFrames stream holds."),
+    subject: str | None = typer.Option(
+        None, "--subject", help="Subject id [default: sub-NN of the file name, else S01]."
+    ),
+    exercise: str | None = typer.Option(
+        None, "--exercise", help="The exercise, where the file's markers do not name it."
+    ),
+    sensors: Path | None = typer.Option(
+        None,
+        "--sensors",
+        help="YAML map: channel label or number -> muscle [default: labels that name muscles, else channel order].",
+    ),
+    stream: str | None = typer.Option(
+        None, "--stream", help="The EMG stream's name [default: every stream of type EMG]."
+    ),
+    video: Path | None = typer.Option(
+        None, "--video", help="The video whose frame times the file's VideoFrames stream holds."
+    ),
 ) -> None:
     """Import Lab Streaming Layer recordings (XDF) as session folders, on XDF's synchronized clock.
 
@@ -172,11 +273,15 @@ def xdf_cmd(
     report = import_xdf(files, out, subject=subject, exercise=exercise, sensors=sensors, stream=stream, video=video)
     if not report.sessions:  # one line, exit status 2
         first = report.skipped[0][1]
-        raise MiakitError(first if len(files) == 1 else f"none of the {len(files)} XDF files was imported; the first: {first}")
+        raise MiakitError(
+            first if len(files) == 1 else f"none of the {len(files)} XDF files was imported; the first: {first}"
+        )
     console = Console(stderr=True)
     for row in report.rows:
-        line = (f"{row['file']} -> {row['session']}: {row['samples']} EMG samples ({row['emg']}, {row['kind']}), "
-                f"{row['muscles']} muscles, {row['markers']} markers, {row['frames']} video frames")  # fmt: skip
+        line = (
+            f"{row['file']} -> {row['session']}: {row['samples']} EMG samples ({row['emg']}, {row['kind']}), "
+            f"{row['muscles']} muscles, {row['markers']} markers, {row['frames']} video frames"
+        )
         if row.get("recovered"):
             line += f"; the file was cut short: recovered {row['recovered']}"
         console.print(line, highlight=False, soft_wrap=True)
@@ -199,7 +304,10 @@ def _print_report(report, *, title: str, columns: tuple[str, ...]) -> None:
     for path, reason in report.skipped:
         console.print(f"[red]skipped[/] {path}: {reason}", highlight=False, soft_wrap=True)
     valid = f"{report.n_valid / report.n_frames:.0%}" if report.n_frames else "0%"
-    line = f"{report.n_segments} segments, {report.n_frames} frames at 10 Hz ({valid} valid), {len(report.skipped)} skipped"
+    line = (
+        f"{report.n_segments} segments, {report.n_frames} frames "
+        f"at 10 Hz ({valid} valid), {len(report.skipped)} skipped"
+    )
     if report.catalog_entry:
         line += f"; catalog entry {report.catalog_entry!r}"
     console.print(line, highlight=False)

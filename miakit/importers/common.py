@@ -37,9 +37,13 @@ def provenance(*, pipeline: str, parameters: dict, inputs_sha256: str, inputs_ha
     from miakit.contracts.build import provenance as contract_provenance
 
     return contract_provenance(
-        pipeline=pipeline, pipeline_sha256=sha256_json({"pipeline": pipeline, **parameters}), inputs_sha256=inputs_sha256,
-        parameters=parameters, inputs_hashed=inputs_hashed, **details,
-    )  # fmt: skip
+        pipeline=pipeline,
+        pipeline_sha256=sha256_json({"pipeline": pipeline, **parameters}),
+        inputs_sha256=inputs_sha256,
+        parameters=parameters,
+        inputs_hashed=inputs_hashed,
+        **details,
+    )
 
 
 def check_outputs(root: str | Path, out: str | Path, catalog: str | Path | None) -> None:
@@ -54,7 +58,9 @@ def check_outputs(root: str | Path, out: str | Path, catalog: str | Path | None)
         check_writable(catalog)
 
 
-def write_and_register(ds, out: str | Path, report: ImportReport, *, catalog: str | Path | None, name: str | None, description: str) -> None:
+def write_and_register(
+    ds, out: str | Path, report: ImportReport, *, catalog: str | Path | None, name: str | None, description: str
+) -> None:
     """Write ``ds`` with :func:`miakit.store.write_dataset`; add a catalog entry if ``catalog`` is given
     (named ``name``, default the store's name without ``.zarr``)."""
     from miakit.store import write_dataset
@@ -65,7 +71,10 @@ def write_and_register(ds, out: str | Path, report: ImportReport, *, catalog: st
         from miakit.catalog import add_entry, dataset_metadata
 
         entry = name or Path(str(out)).name.removesuffix(".zarr")
-        metadata = {**dataset_metadata(ds), "source": str(ds["segment_source"].values[0]) if ds.sizes["segment"] else ""}
+        metadata = {
+            **dataset_metadata(ds),
+            "source": str(ds["segment_source"].values[0]) if ds.sizes["segment"] else "",
+        }
         add_entry(catalog, entry, str(out), description=description, metadata=metadata)
         report.catalog_entry = entry
 
@@ -73,4 +82,9 @@ def write_and_register(ds, out: str | Path, report: ImportReport, *, catalog: st
 def nothing_imported(root: str | Path, report: ImportReport) -> InputError:
     """The error for an import where every input was damaged."""
     first = f"{report.skipped[0][0]}: {report.skipped[0][1]}" if report.skipped else "none"
-    return InputError(root, "nothing could be imported", expected="at least one readable input", found=f"{len(report.skipped)} damaged; first {first}")
+    return InputError(
+        root,
+        "nothing could be imported",
+        expected="at least one readable input",
+        found=f"{len(report.skipped)} damaged; first {first}",
+    )

@@ -133,7 +133,12 @@ def parse_channel_map(values: list[str]) -> dict[str, str | None]:
             label, _, muscle = text.partition("=")
             pairs.append((label.strip(), muscle.strip(), "--channel"))
         else:
-            raise InputError("--channel", "not a channel map", expected="LABEL=MUSCLE (e.g. EMG1=RightQuad) or a YAML file", found=text)
+            raise InputError(
+                "--channel",
+                "not a channel map",
+                expected="LABEL=MUSCLE (e.g. EMG1=RightQuad) or a YAML file",
+                found=text,
+            )
     out: dict[str, str | None] = {}
     by_name = {m.lower(): m for m in MUSCLES}
     for label, muscle, where in pairs:
@@ -146,7 +151,13 @@ def parse_channel_map(values: list[str]) -> dict[str, str | None]:
         else:
             m = match_channel(muscle)
             if m.muscle is None:
-                raise InputError(where, "unknown muscle", field=label, expected=f"one of {', '.join(MUSCLES)}, a muscle name with its side, or -", found=muscle)
+                raise InputError(
+                    where,
+                    "unknown muscle",
+                    field=label,
+                    expected=f"one of {', '.join(MUSCLES)}, a muscle name with its side, or -",
+                    found=muscle,
+                )
             out[label] = m.muscle
     return out
 
@@ -159,10 +170,20 @@ def resolve_channel_map(user: dict[str, str | None], labels: list[str], where) -
     out: dict[str, str | None] = {}
     for key, muscle in user.items():
         k = key.strip().lower()
-        hits = [x for x in labels if x == key] or [x for x in labels if x.strip().lower() == k] or [x for x in labels if x.rsplit(".", 1)[-1].strip().lower() == k]
+        hits = (
+            [x for x in labels if x == key]
+            or [x for x in labels if x.strip().lower() == k]
+            or [x for x in labels if x.rsplit(".", 1)[-1].strip().lower() == k]
+        )
         if len(hits) != 1:
             shown = ", ".join(labels[:12]) + (f" and {len(labels) - 12} more" if len(labels) > 12 else "")
             problem = "no such EMG channel" if not hits else "names several channels"
-            raise InputError(where, problem, field=f"--channel {key}", expected=f"one of {shown}", found=key if not hits else ", ".join(hits))
+            raise InputError(
+                where,
+                problem,
+                field=f"--channel {key}",
+                expected=f"one of {shown}",
+                found=key if not hits else ", ".join(hits),
+            )
         out[hits[0]] = muscle
     return out

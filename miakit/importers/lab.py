@@ -60,10 +60,17 @@ from pathlib import Path
 
 import numpy as np
 
-from miakit.errors import InputError
-from miakit.importers.markerset import Mapping, compute_joints, missing_markers, normalize_label, resolvable, shipped_mappings
-from miakit.layout import BODY_25, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES, RATE_HZ
 from miakit.contracts.build import Event, Segment
+from miakit.errors import InputError
+from miakit.importers.markerset import (
+    Mapping,
+    compute_joints,
+    missing_markers,
+    normalize_label,
+    resolvable,
+    shipped_mappings,
+)
+from miakit.layout import BODY_25, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES, RATE_HZ
 
 MAX_GAP_S = 0.2
 """Marker gaps up to this long are filled by straight lines; longer ones stay missing."""
@@ -108,7 +115,9 @@ class LabTrial:
     analogs: dict[str, np.ndarray] = field(default_factory=dict)  # label -> (samples,) in volts, or envelope units
     analog_rate_hz: float = 0.0
     analog_rails: dict[str, tuple[float, float]] = field(default_factory=dict)  # label -> (low, high) in volts
-    analog_units: dict[str, str] = field(default_factory=dict)  # label -> the unit the file states ("V (assumed...)" where it did not)
+    analog_units: dict[str, str] = field(
+        default_factory=dict
+    )  # label -> the unit the file states ("V (assumed...)" where it did not)
     marker_units: str = "mm"  # the length unit the file states (its markers are in mm here)
     emg_is_envelope: bool = False  # the reader knows the file holds envelopes (else each channel is told apart)
     emg_scale_to_uv: float = 1e6  # analogs times this are microvolts
@@ -138,7 +147,9 @@ def parse_views(text: str) -> list[tuple[str, float]]:
         try:
             yaw = float(item)
         except ValueError:
-            raise InputError("--views", "unknown view", expected=f"{', '.join(VIEWS)} or yaw angles in degrees", found=item) from None
+            raise InputError(
+                "--views", "unknown view", expected=f"{', '.join(VIEWS)} or yaw angles in degrees", found=item
+            ) from None
         out.append((f"yaw{yaw:+g}", yaw))
     if not out:
         raise InputError("--views", "no views", expected="front,side or a list of yaw angles", found=text)
@@ -171,12 +182,16 @@ def fill_marker_gaps(markers: dict[str, np.ndarray], rate_hz: float, max_gap_s: 
     if not markers or max_gap_s <= 0:
         return markers
     names = list(markers)
-    da = xr.DataArray(np.stack([markers[n] for n in names], axis=1), dims=("time", "marker", "xyz"), attrs={"rate_hz": rate_hz})
+    da = xr.DataArray(
+        np.stack([markers[n] for n in names], axis=1), dims=("time", "marker", "xyz"), attrs={"rate_hz": rate_hz}
+    )
     filled = fill_gaps(da, max_gap_s=max_gap_s).values
     return {n: filled[:, i] for i, n in enumerate(names)}
 
 
-def fill_from_clusters(markers: dict[str, np.ndarray], clusters, rate_hz: float, max_gap_s: float = None) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+def fill_from_clusters(
+    markers: dict[str, np.ndarray], clusters, rate_hz: float, max_gap_s: float = None
+) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Gaps of a marker (up to ``max_gap_s``, default :data:`RIGID_MAX_GAP_S`) filled from the other
     markers of its rigid cluster: in each frame of the gap, the marker where it was (in the last
     frame before the gap and the first after it, blended linearly over the gap) moved as the
@@ -203,7 +218,11 @@ def fill_from_clusters(markers: dict[str, np.ndarray], clusters, rate_hz: float,
                     estimates, weights = [], []
                     for r in refs:
                         donors = [d for d in names if d != m and seen[d][r] and seen[d][t]]
-                        moved = _rigid_move(np.array([markers[d][r] for d in donors]), np.array([markers[d][t] for d in donors]), markers[m][r])
+                        moved = _rigid_move(
+                            np.array([markers[d][r] for d in donors]),
+                            np.array([markers[d][t] for d in donors]),
+                            markers[m][r],
+                        )
                         if moved is not None:
                             estimates.append(moved)
                             weights.append(1.0 - abs(t - r) / (b - a + 1))  # linear over the gap
@@ -236,7 +255,9 @@ def _rigid_move(before: np.ndarray, after: np.ndarray, point: np.ndarray) -> np.
     return None
 
 
-def choose_mapping(trial: LabTrial, markers: dict[str, np.ndarray], mapping: Mapping | None) -> tuple[Mapping, dict[str, np.ndarray], dict[str, str]]:
+def choose_mapping(
+    trial: LabTrial, markers: dict[str, np.ndarray], mapping: Mapping | None
+) -> tuple[Mapping, dict[str, np.ndarray], dict[str, str]]:
     """The user's mapping, else the shipped one that fits the markers best; an unknown set is an error.
 
     Best: the most BODY_25 joints resolved, then the most of the file's markers used, then the fewest
@@ -256,10 +277,14 @@ def choose_mapping(trial: LabTrial, markers: dict[str, np.ndarray], mapping: Map
         need = ", ".join(missing_markers(best, named)) or "-"
         sample = ", ".join(sorted(markers)[:8]) or "none"
         raise InputError(
-            trial.path, "unknown marker set", field="POINT labels",
-            expected=f"markers that a mapping turns into >= {MIN_JOINTS} BODY_25 joints (tried {tried}; the closest, {best.name}, lacks {need}); pass --mapping FILE (a YAML like miakit/importers/markersets/*.yaml)",
+            trial.path,
+            "unknown marker set",
+            field="POINT labels",
+            expected=f"markers that a mapping turns into >= {MIN_JOINTS} BODY_25 joints "
+            f"(tried {tried}; the closest, {best.name}, lacks {need}); pass "
+            "--mapping FILE (a YAML like miakit/importers/markersets/*.yaml)",
             found=f"{len(markers)} markers ({sample}...)",
-        )  # fmt: skip
+        )
     return best, named, used
 
 
@@ -308,14 +333,21 @@ def vertical_axis(xyz: np.ndarray, where) -> np.ndarray:
     with _quiet():
         d = np.nanmedian(upper - lower, axis=0)
     if not np.isfinite(d).all():
-        raise InputError(where, "cannot find the vertical", expected="joints of the upper body and of the feet or hips in the same frames", found="none")
+        raise InputError(
+            where,
+            "cannot find the vertical",
+            expected="joints of the upper body and of the feet or hips in the same frames",
+            found="none",
+        )
     axis = int(np.argmax(np.abs(d)))
     up = np.zeros(3)
     up[axis] = np.sign(d[axis])
     return up
 
 
-def _facing_frames(markers: dict[str, np.ndarray], mapping: Mapping, xyz: np.ndarray, up: np.ndarray, where) -> np.ndarray:
+def _facing_frames(
+    markers: dict[str, np.ndarray], mapping: Mapping, xyz: np.ndarray, up: np.ndarray, where
+) -> np.ndarray:
     """The subject's horizontal facing per frame (unit vectors, NaN where unknown): from the back of
     the pelvis to its front, else (in those frames) square to the hips' or shoulders' left-right axis."""
 
@@ -331,18 +363,25 @@ def _facing_frames(markers: dict[str, np.ndarray], mapping: Mapping, xyz: np.nda
     front, back = mean_of(mapping.facing.get("front")), mean_of(mapping.facing.get("back"))
     if front is not None and back is not None:
         d = front - back
-    for r, l in (("RHip", "LHip"), ("RShoulder", "LShoulder")):
+    for right, left in (("RHip", "LHip"), ("RShoulder", "LShoulder")):
         missing = ~np.isfinite(d).all(axis=1)
-        d[missing] = np.cross(up, xyz[missing, BODY_25.index(r)] - xyz[missing, BODY_25.index(l)])
+        d[missing] = np.cross(up, xyz[missing, BODY_25.index(right)] - xyz[missing, BODY_25.index(left)])
     d = d - (d @ up)[:, None] * up
     with np.errstate(invalid="ignore", divide="ignore"):
         d = d / np.linalg.norm(d, axis=1, keepdims=True)
     if not np.isfinite(d).all(axis=1).any():
-        raise InputError(where, "cannot find which way the subject faces", expected="pelvis markers, or both hips or both shoulders", found="none")
+        raise InputError(
+            where,
+            "cannot find which way the subject faces",
+            expected="pelvis markers, or both hips or both shoulders",
+            found="none",
+        )
     return d
 
 
-def facing_direction(markers: dict[str, np.ndarray], mapping: Mapping, xyz: np.ndarray, up: np.ndarray, where) -> np.ndarray:
+def facing_direction(
+    markers: dict[str, np.ndarray], mapping: Mapping, xyz: np.ndarray, up: np.ndarray, where
+) -> np.ndarray:
     """The subject's median horizontal facing (unit vector), from the pelvis markers, else the hips or shoulders."""
     with _quiet():
         f = np.nanmedian(_facing_frames(markers, mapping, xyz, up, where), axis=0)
@@ -350,7 +389,16 @@ def facing_direction(markers: dict[str, np.ndarray], mapping: Mapping, xyz: np.n
     return f / np.linalg.norm(f)
 
 
-def facing_path(markers: dict[str, np.ndarray], mapping: Mapping, xyz: np.ndarray, up: np.ndarray, rate_hz: float, where, *, window_s: float = FACING_WINDOW_S) -> np.ndarray:
+def facing_path(
+    markers: dict[str, np.ndarray],
+    mapping: Mapping,
+    xyz: np.ndarray,
+    up: np.ndarray,
+    rate_hz: float,
+    where,
+    *,
+    window_s: float = FACING_WINDOW_S,
+) -> np.ndarray:
     """The subject's horizontal facing per frame (frames, 3), its angle smoothed over ``window_s``:
     a turn is followed, the pelvis' own swing within a stride is averaged out."""
     d = _facing_frames(markers, mapping, xyz, up, where)
@@ -379,7 +427,9 @@ def smooth(x: np.ndarray, window: int, order: int = 1) -> np.ndarray:
     if window < 3 or len(out) < 2:
         return out
     if len(out) < window:  # shorter than the window: one fit
-        return np.stack([np.polyval(np.polyfit(t, out[:, k], min(order, len(out) - 1)), t) for k in range(out.shape[1])], axis=1)
+        return np.stack(
+            [np.polyval(np.polyfit(t, out[:, k], min(order, len(out) - 1)), t) for k in range(out.shape[1])], axis=1
+        )
     return savgol_filter(out, window, order, axis=0, mode="interp")
 
 
@@ -406,8 +456,16 @@ def _head_height(height: np.ndarray) -> float:
     return float(shoulders + HEAD_ABOVE_SHOULDERS * (shoulders - hips))
 
 
-def project_views(xyz: np.ndarray, *, up: np.ndarray, forward: np.ndarray, views: list[tuple[str, float]], pan_window_s: float = PAN_WINDOW_S) -> tuple[list[np.ndarray], dict]:
-    """Project 10 Hz joint centres (frames, 25, 3) mm into a portrait frame per view: (frames, 25, 2) px, NaN out of frame.
+def project_views(
+    xyz: np.ndarray,
+    *,
+    up: np.ndarray,
+    forward: np.ndarray,
+    views: list[tuple[str, float]],
+    pan_window_s: float = PAN_WINDOW_S,
+) -> tuple[list[np.ndarray], dict]:
+    """Project 10 Hz joint centres (frames, 25, 3) mm into a portrait frame per view: (frames, 25, 2)
+    px, NaN out of frame.
 
     ``forward``: the subject's facing, one unit vector or one per frame (:func:`facing_path`)."""
     forward = np.broadcast_to(np.asarray(forward, dtype=np.float64), (len(xyz), 3))
@@ -449,13 +507,22 @@ def project_views(xyz: np.ndarray, *, up: np.ndarray, forward: np.ndarray, views
     with _quiet():
         median = np.nanmedian(forward, axis=0)
     turn = np.degrees(np.unwrap(np.arctan2(forward @ np.cross(up, median), forward @ median)))
-    return out, {"up": up.tolist(), "forward": [round(float(v), 4) for v in median / np.linalg.norm(median)], "turn_deg": round(float(np.ptp(turn)), 1), "camera_distance_mm": round(float(distance), 1), "focal_px": round(float(focal), 1), "subject_span_mm": round(span, 1)}
+    return out, {
+        "up": up.tolist(),
+        "forward": [round(float(v), 4) for v in median / np.linalg.norm(median)],
+        "turn_deg": round(float(np.ptp(turn)), 1),
+        "camera_distance_mm": round(float(distance), 1),
+        "focal_px": round(float(focal), 1),
+        "subject_span_mm": round(span, 1),
+    }
 
 
 # -- gait events ----------------------------------------------------------------------------------
 
 
-def zeni_events(joints: np.ndarray, rate_hz: float, *, up: np.ndarray, forward: np.ndarray) -> list[tuple[float, str, str]]:
+def zeni_events(
+    joints: np.ndarray, rate_hz: float, *, up: np.ndarray, forward: np.ndarray
+) -> list[tuple[float, str, str]]:
     """Zeni et al. (2008): heel strike where the heel is furthest ahead of the pelvis (the hips'
     centre stands in for the sacrum), toe off where the toe is furthest behind it, along the
     direction of progression. Only for walking: [] unless both heels swing at least
@@ -479,7 +546,11 @@ def zeni_events(joints: np.ndarray, rate_hz: float, *, up: np.ndarray, forward: 
     events: list[tuple[float, str, str]] = []
     for side, heel, toe in (("right", "RHeel", "RBigToe"), ("left", "LHeel", "LBigToe")):
         for name, kind, sign in ((heel, "foot_strike", 1.0), (toe, "foot_off", -1.0)):
-            peaks, _ = find_peaks(sign * signals[name], distance=max(1, int(ZENI_MIN_STEP_S * 2 * rate_hz)), prominence=ZENI_MIN_RANGE_MM / 2)
+            peaks, _ = find_peaks(
+                sign * signals[name],
+                distance=max(1, int(ZENI_MIN_STEP_S * 2 * rate_hz)),
+                prominence=ZENI_MIN_RANGE_MM / 2,
+            )
             events += [(float(p / rate_hz), kind, side) for p in peaks if 0 < p < len(t) - 1]
     return sorted(events)
 
@@ -522,7 +593,8 @@ def emg_signal_kind(x: np.ndarray, rate_hz: float) -> str:
     (non-negative and smooth) for one channel, so that nothing is rectified or smoothed twice.
 
     Non-negative: at most 1 % of the samples below zero by more than 5 % of the channel's 1-99 %
-    range (zero-phase filters ring slightly below 0). Smooth: less than :data:`ENVELOPE_HF_FRACTION` of the power above 20 Hz
+    range (zero-phase filters ring slightly below 0). Smooth: less than :data:`ENVELOPE_HF_FRACTION`
+    of the power above 20 Hz
     (a channel sampled below 100 Hz cannot hold raw EMG: an envelope). A non-negative broadband
     channel is rectified where it piles up near its floor (:data:`RECTIFIED_ASYMMETRY`), else it is
     raw EMG on an offset."""
@@ -543,8 +615,15 @@ def emg_signal_kind(x: np.ndarray, rate_hz: float) -> str:
     return "rectified" if (p99 - p50) > RECTIFIED_ASYMMETRY * max(p50 - p1, 1e-30) else "raw"
 
 
-def emg_envelopes(trial: LabTrial, n_frames: int, *, side: str | None, params: dict, channels: dict[str, str | None] | None = None,
-                  kind: str | None = None) -> tuple[np.ndarray, dict]:  # fmt: skip
+def emg_envelopes(
+    trial: LabTrial,
+    n_frames: int,
+    *,
+    side: str | None,
+    params: dict,
+    channels: dict[str, str | None] | None = None,
+    kind: str | None = None,
+) -> tuple[np.ndarray, dict]:
     """(n_frames, 8) envelopes in MUSCLES order, NaN for muscles without a channel; and what was done.
 
     ``channels``: the user's map (label -> muscle, or None to leave a channel out;
@@ -569,14 +648,21 @@ def emg_envelopes(trial: LabTrial, n_frames: int, *, side: str | None, params: d
         elif m.group:  # a muscle of ours without a side: say so
             refused[label] = m.reason
     if not mapped:
-        unnamed = [x for x in trial.analogs if x not in user and "hardware" in match_channel(x).reason]  # EMG1, Sensor 3
+        unnamed = [
+            x for x in trial.analogs if x not in user and "hardware" in match_channel(x).reason
+        ]  # EMG1, Sensor 3
         if refused:
             why = "; ".join(f"{k} {v}" for k, v in list(refused.items())[:3])
         else:
-            why = f"none of its {len(trial.analogs)} channels is a biceps, triceps, quadriceps or hamstring by name (see miakit/importers/emg-channels.yaml)"
+            why = (
+                f"none of its {len(trial.analogs)} channels is a biceps, triceps, "
+                "quadriceps or hamstring by name (see miakit/importers/emg-channels.yaml)"
+            )
         hint = f"; name them with --channel LABEL=MUSCLE (e.g. --channel {unnamed[0] if unnamed else 'EMG1'}=RightQuad)"
         if unnamed:
-            hint += f"; channels named only by the hardware: {', '.join(unnamed[:16])}" + (f" and {len(unnamed) - 16} more" if len(unnamed) > 16 else "")
+            hint += f"; channels named only by the hardware: {', '.join(unnamed[:16])}" + (
+                f" and {len(unnamed) - 16} more" if len(unnamed) > 16 else ""
+            )
         raise InputError(trial.path, f"no EMG channel maps to a muscle: {why}{hint}", field="ANALOG labels")
     rate = trial.analog_rate_hz
     emg = np.full((n_frames, len(MUSCLES)), np.nan)
@@ -590,22 +676,51 @@ def emg_envelopes(trial: LabTrial, n_frames: int, *, side: str | None, params: d
             x = np.asarray(trial.analogs[lab], dtype=np.float64)
             clipped[lab] = count_clipped(x, trial.analog_rails.get(lab))
             kinds[lab] = kind or ("envelope" if trial.emg_is_envelope else emg_signal_kind(x, rate))
-            da = xr.DataArray(x[:, None] * trial.emg_scale_to_uv, dims=("time", "channel"), coords={"channel": [lab]}, attrs={"rate_hz": rate})
+            da = xr.DataArray(
+                x[:, None] * trial.emg_scale_to_uv,
+                dims=("time", "channel"),
+                coords={"channel": [lab]},
+                attrs={"rate_hz": rate},
+            )
             if kinds[lab] == "raw":
-                env = condition_raw(da, low_hz=params["low_hz"], high_hz=high, notch_hz=params["notch_hz"], envelope=params["envelope"], window_s=params["window_s"], cutoff_hz=params["cutoff_hz"], rate_hz=RATE_HZ)
+                env = condition_raw(
+                    da,
+                    low_hz=params["low_hz"],
+                    high_hz=high,
+                    notch_hz=params["notch_hz"],
+                    envelope=params["envelope"],
+                    window_s=params["window_s"],
+                    cutoff_hz=params["cutoff_hz"],
+                    rate_hz=RATE_HZ,
+                )
             elif kinds[lab] == "rectified":  # band-passed and rectified already: only the envelope
-                env = resample(envelope(np.abs(da), method=params["envelope"], window_s=params["window_s"], cutoff_hz=params["cutoff_hz"]), rate_hz=RATE_HZ)
+                env = resample(
+                    envelope(
+                        np.abs(da),
+                        method=params["envelope"],
+                        window_s=params["window_s"],
+                        cutoff_hz=params["cutoff_hz"],
+                    ),
+                    rate_hz=RATE_HZ,
+                )
             else:  # an envelope already: only put on the grid
                 env = resample(da, rate_hz=RATE_HZ)
             log = list(env.attrs["log"]) if kinds[lab] == "raw" or not log else log
-            columns.append(np.maximum(env.values[:, 0], 0.0))  # the anti-aliasing filter rings slightly below 0 next to bursts
+            columns.append(
+                np.maximum(env.values[:, 0], 0.0)
+            )  # the anti-aliasing filter rings slightly below 0 next to bursts
         n = min(n_frames, min(len(c) for c in columns))
         with _quiet():
             emg[:n, MUSCLES.index(muscle)] = np.nanmean(np.stack([c[:n] for c in columns], axis=1), axis=1)
     info = {
-        "channels": {m: mapped[m] for m in MUSCLES if m in mapped}, "emg_kind": kinds, "refused": refused,
-        "channel_map": {k: v for k, v in user.items()}, "units": {lab: trial.analog_units.get(lab, "V") for m in mapped.values() for lab in m}, "clipped_samples": {k: v for k, v in clipped.items() if v}, "log": log,
-    }  # fmt: skip
+        "channels": {m: mapped[m] for m in MUSCLES if m in mapped},
+        "emg_kind": kinds,
+        "refused": refused,
+        "channel_map": {k: v for k, v in user.items()},
+        "units": {lab: trial.analog_units.get(lab, "V") for m in mapped.values() for lab in m},
+        "clipped_samples": {k: v for k, v in clipped.items() if v},
+        "log": log,
+    }
     return emg, info
 
 
@@ -621,7 +736,13 @@ def trial_joints(trial: LabTrial, *, mapping: Mapping | None = None, max_gap_s: 
     markers, repeated = normalized_markers(trial)
     markers = {k: v for k, v in markers.items() if np.isfinite(v).any()}
     if not markers:
-        raise InputError(trial.path, "no usable markers", field="POINT", expected="marker trajectories with samples", found="none (all gaps)")
+        raise InputError(
+            trial.path,
+            "no usable markers",
+            field="POINT",
+            expected="marker trajectories with samples",
+            found="none (all gaps)",
+        )
     used_mapping, markers, aliases = choose_mapping(trial, markers, mapping)
     filled: dict[str, int] = {}
     if max_gap_s > 0:
@@ -650,12 +771,17 @@ def check_body_size(xyz: np.ndarray, trial: LabTrial) -> None:
     lo, hi = BODY_SPAN_MM
     if not lo <= span <= hi:
         raise InputError(
-            trial.path, "the joints are not the size of a body: the file's length unit is wrong", field="marker units",
-            expected=f"joints spanning {lo / 1000:g}-{hi / 1000:g} m, read in the file's unit {trial.marker_units!r}", found=f"{span / 1000:.4g} m",
-        )  # fmt: skip
+            trial.path,
+            "the joints are not the size of a body: the file's length unit is wrong",
+            field="marker units",
+            expected=f"joints spanning {lo / 1000:g}-{hi / 1000:g} m, read in the file's unit {trial.marker_units!r}",
+            found=f"{span / 1000:.4g} m",
+        )
 
 
-def world_joints(trial: LabTrial, *, mapping: Mapping | None = None, max_gap_s: float = MAX_GAP_S) -> tuple[np.ndarray, np.ndarray]:
+def world_joints(
+    trial: LabTrial, *, mapping: Mapping | None = None, max_gap_s: float = MAX_GAP_S
+) -> tuple[np.ndarray, np.ndarray]:
     """``(times s, joints (frames, 25, 3) m)`` at the markers' rate in miakit's world frame: x to the
     subject's left, y up, z the way the subject faces (the axes of :func:`vertical_axis` and
     :func:`facing_direction`), NaN where a joint is unknown. What the synthetic muscle model reads
@@ -667,8 +793,18 @@ def world_joints(trial: LabTrial, *, mapping: Mapping | None = None, max_gap_s: 
     return np.arange(len(world)) / trial.marker_rate_hz, world
 
 
-def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: Mapping | None = None, side: str | None = None, exercise: str | None = None, max_gap_s: float = MAX_GAP_S, emg_params: dict,
-                   channels: dict[str, str | None] | None = None, emg_kind: str | None = None) -> TrialResult:  # fmt: skip
+def trial_segments(
+    trial: LabTrial,
+    *,
+    views: list[tuple[str, float]],
+    mapping: Mapping | None = None,
+    side: str | None = None,
+    exercise: str | None = None,
+    max_gap_s: float = MAX_GAP_S,
+    emg_params: dict,
+    channels: dict[str, str | None] | None = None,
+    emg_kind: str | None = None,
+) -> TrialResult:
     """One segment per view of ``trial`` (see the module's docstring; ``channels`` and ``emg_kind``:
     :func:`emg_envelopes`)."""
     where = trial.path
@@ -690,11 +826,15 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
 
     events = [(t, k, s, "file") for t, k, s in trial.events]
     if not events:
-        events = [(t, k, s, "zeni") for t, k, s in zeni_events(joints.xyz, trial.marker_rate_hz, up=up, forward=forward)]
+        events = [
+            (t, k, s, "zeni") for t, k, s in zeni_events(joints.xyz, trial.marker_rate_hz, up=up, forward=forward)
+        ]
     duration = min((n_samples - 1) / trial.marker_rate_hz, times[-1] + 1 / RATE_HZ)  # the segment's span
     events = [e for e in events if 0 <= e[0] <= duration]
 
-    projections, camera = project_views(xyz, up=up, forward=sample_at(forward, trial.marker_rate_hz, times), views=views)
+    projections, camera = project_views(
+        xyz, up=up, forward=sample_at(forward, trial.marker_rate_hz, times), views=views
+    )
     stem = trial.path.stem
     subject = trial.subject or stem
     emg_ok = np.isfinite(emg[:, present]).all(axis=1)
@@ -707,11 +847,24 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
         valid = emg_ok & (score.sum(axis=1) >= MIN_KEYPOINTS)
         segments.append(
             Segment(
-                id=f"{stem}-{view}", session=stem, subject=subject, exercise=exercise or stem, split="", source=SOURCE,
-                emg=emg, keypoints=kp, keypoint_score=score.astype(np.float32), valid=valid,
-                image_width=IMAGE_WIDTH, image_height=IMAGE_HEIGHT, flags=flags, view=view, yaw_deg=yaw, muscle_present=present,
+                id=f"{stem}-{view}",
+                session=stem,
+                subject=subject,
+                exercise=exercise or stem,
+                split="",
+                source=SOURCE,
+                emg=emg,
+                keypoints=kp,
+                keypoint_score=score.astype(np.float32),
+                valid=valid,
+                image_width=IMAGE_WIDTH,
+                image_height=IMAGE_HEIGHT,
+                flags=flags,
+                view=view,
+                yaw_deg=yaw,
+                muscle_present=present,
             )
-        )  # fmt: skip
+        )
         out_events += [Event(i, t, k, s, o) for t, k, s, o in events]
     info = {
         "file": str(trial.path),
@@ -735,7 +888,14 @@ def trial_segments(trial: LabTrial, *, views: list[tuple[str, float]], mapping: 
 
 # -- many trials into one store ---------------------------------------------------------------------
 
-EMG_DEFAULTS = {"low_hz": 20.0, "high_hz": 450.0, "notch_hz": None, "envelope": "rms", "window_s": 0.1, "cutoff_hz": 5.0}
+EMG_DEFAULTS = {
+    "low_hz": 20.0,
+    "high_hz": 450.0,
+    "notch_hz": None,
+    "envelope": "rms",
+    "window_s": 0.1,
+    "cutoff_hz": 5.0,
+}
 """Raw EMG conditioning, as for the UCI set and the mia pipeline (the high edge is held below 0.9 Nyquist)."""
 
 
@@ -779,7 +939,17 @@ def load_trials(
     for path in track([Path(p) for p in paths], "lab trials", enabled=show_progress):
         try:
             trial = read(path)
-            result = trial_segments(trial, views=views, mapping=mapping, side=side, exercise=exercise, max_gap_s=max_gap_s, emg_params=params, channels=channels, emg_kind=emg_kind)
+            result = trial_segments(
+                trial,
+                views=views,
+                mapping=mapping,
+                side=side,
+                exercise=exercise,
+                max_gap_s=max_gap_s,
+                emg_params=params,
+                channels=channels,
+                emg_kind=emg_kind,
+            )
         except InputError as exc:
             report.skipped.append((str(path), str(exc).removeprefix(f"{path}: ")))
             last_error = exc
@@ -798,28 +968,52 @@ def load_trials(
         trials.append(result.info)
         log = result.info["log"] or log
         first = result.segments[0]
-        report.rows.append({
-            "file": path.name, "mapping": result.info["mapping"], "joints": result.info["joints_found"],
-            "muscles": f"{int(result.present.sum())}/{len(MUSCLES)}", "views": len(result.segments),
-            "frames": first.length, "valid": int(first.valid.sum()), "events": f"{sum(1 for e in result.events if e.segment == 0)} ({result.info['events']})",
-        })  # fmt: skip
+        report.rows.append(
+            {
+                "file": path.name,
+                "mapping": result.info["mapping"],
+                "joints": result.info["joints_found"],
+                "muscles": f"{int(result.present.sum())}/{len(MUSCLES)}",
+                "views": len(result.segments),
+                "frames": first.length,
+                "valid": int(first.valid.sum()),
+                "events": f"{sum(1 for e in result.events if e.segment == 0)} ({result.info['events']})",
+            }
+        )
     if not segments:
         if len(paths) == 1 and last_error is not None:
             raise last_error
         raise nothing_imported(Path(paths[0]).parent, report)
     parameters = {
-        **params, "views": [list(v) for v in views], "max_gap_s": max_gap_s, "side": side, "rate_hz": RATE_HZ, "channels": channels, "emg_kind": emg_kind,
+        **params,
+        "views": [list(v) for v in views],
+        "max_gap_s": max_gap_s,
+        "side": side,
+        "rate_hz": RATE_HZ,
+        "channels": channels,
+        "emg_kind": emg_kind,
         "mapping": None if mapping is None else {"source": mapping.source, "sha256": mapping.sha256},
-        "min_keypoints": MIN_KEYPOINTS, "pan_window_s": PAN_WINDOW_S, "fill": FILL, "vertical_fov_deg": VERTICAL_FOV_DEG,
-    }  # fmt: skip
+        "min_keypoints": MIN_KEYPOINTS,
+        "pan_window_s": PAN_WINDOW_S,
+        "fill": FILL,
+        "vertical_fov_deg": VERTICAL_FOV_DEG,
+    }
     ds = make_dataset(
-        segments, muscles=MUSCLES, emg_units="microvolts (envelopes as the files hold them, resampled)" if envelopes else EMG_UNITS,
-        modalities=["emg", "pose"], events=events, where=str(paths[0]), log=list(log),
+        segments,
+        muscles=MUSCLES,
+        emg_units="microvolts (envelopes as the files hold them, resampled)" if envelopes else EMG_UNITS,
+        modalities=["emg", "pose"],
+        events=events,
+        where=str(paths[0]),
+        log=list(log),
         provenance=provenance(
-            pipeline=pipeline, parameters=parameters, inputs_sha256=digest.hexdigest(),
-            inputs_hashed="file name and SHA-256 of the bytes of every imported file, in order", trials=trials,
+            pipeline=pipeline,
+            parameters=parameters,
+            inputs_sha256=digest.hexdigest(),
+            inputs_hashed="file name and SHA-256 of the bytes of every imported file, in order",
+            trials=trials,
         ),
-    )  # fmt: skip
+    )
     report.n_segments = len(segments)
     report.n_frames = int(sum(s.length for s in segments))
     report.n_valid = int(sum(int(s.valid.sum()) for s in segments))

@@ -30,7 +30,8 @@ The vocabulary (all positions in millimetres, in the lab's frame):
   normal of the plane through ``A``, ``P`` and ``Q`` (right-handed; swap ``P`` and ``Q`` for the other
   side; ``A`` may be a list of points: their mean). The wrist: from the wrist bar's midpoint, the
   normal of the plane of the bar and the elbow marker, half the wrist's width plus a marker's radius
-  (Plug-in Gait's wrist joint centre). The elbow: from the lateral epicondyle marker along the flexion axis, the normal of the
+  (Plug-in Gait's wrist joint centre). The elbow: from the lateral epicondyle marker along the
+  flexion axis, the normal of the
   shoulder-elbow-wrist plane (undefined with the arm straight: those frames fall to the next
   alternative).
 - ``chord: {lateral: L, proximal: P, plane: W, distance: D, side: away|toward}``: the point ``J`` at
@@ -173,7 +174,13 @@ def _shipped_text(name: str, where: str) -> tuple[str, str]:
             doc = load_yaml(text, where=f"shipped:{entry.name}")
             if isinstance(doc, dict) and doc.get("name", entry.name.rsplit(".", 1)[0]) == name:
                 return text, f"shipped:{entry.name}"
-    raise InputError(where, "extends a mapping miakit does not ship", field="extends", expected="the name of a file in miakit/importers/markersets", found=name)
+    raise InputError(
+        where,
+        "extends a mapping miakit does not ship",
+        field="extends",
+        expected="the name of a file in miakit/importers/markersets",
+        found=name,
+    )
 
 
 def load_mapping(path: str | Path) -> Mapping:
@@ -194,10 +201,18 @@ def _parse(text: str | bytes, where: str, _seen: tuple = ()) -> Mapping:
     if isinstance(doc, dict) and doc.get("extends") is not None:
         name = str(doc["extends"])
         if name in _seen:
-            raise InputError(where, "mappings extend each other in a circle", field="extends", found=" -> ".join((*_seen, name)))
+            raise InputError(
+                where, "mappings extend each other in a circle", field="extends", found=" -> ".join((*_seen, name))
+            )
         base = _parse(*_shipped_text(name, where), _seen=(*_seen, name))
     if not isinstance(doc, dict) or not isinstance(doc.get("joints", {} if base else None), dict):
-        raise InputError(where, "not a marker-set mapping", field="joints", expected="a mapping of BODY_25 joint -> formulas", found=type(doc).__name__)
+        raise InputError(
+            where,
+            "not a marker-set mapping",
+            field="joints",
+            expected="a mapping of BODY_25 joint -> formulas",
+            found=type(doc).__name__,
+        )
     joints: dict[str, list] = {}
     own = doc.get("joints") or {}
     if base is not None:  # the base's joints, in its order, each replaced where the file gives it
@@ -211,16 +226,45 @@ def _parse(text: str | bytes, where: str, _seen: tuple = ()) -> Mapping:
         alternatives = alternatives if isinstance(alternatives, list) else [alternatives]
         for alt in alternatives:
             if not isinstance(alt, dict) or len(alt) != 1 or next(iter(alt)) not in FORMULAS:
-                raise InputError(where, "unknown formula", field=f"joints.{joint}", expected=f"one of {', '.join(FORMULAS)}", found=alt)
+                raise InputError(
+                    where,
+                    "unknown formula",
+                    field=f"joints.{joint}",
+                    expected=f"one of {', '.join(FORMULAS)}",
+                    found=alt,
+                )
             for name in _names(alt):
                 if name in BODY_25 and name not in joints:
-                    raise InputError(where, "a joint used before it is defined", field=f"joints.{joint}", expected="joints listed earlier", found=name)
+                    raise InputError(
+                        where,
+                        "a joint used before it is defined",
+                        field=f"joints.{joint}",
+                        expected="joints listed earlier",
+                        found=name,
+                    )
         joints[joint] = alternatives
-    aliases = {normalize_label(k): [normalize_label(x) for x in (v if isinstance(v, list) else [v])] for k, v in (doc.get("aliases") or {}).items()}
-    if not isinstance(doc.get("clusters") or [], list) or not all(isinstance(c, list) for c in doc.get("clusters") or []):
-        raise InputError(where, "not a marker-set mapping", field="clusters", expected="a list of lists of markers", found=doc.get("clusters"))
+    aliases = {
+        normalize_label(k): [normalize_label(x) for x in (v if isinstance(v, list) else [v])]
+        for k, v in (doc.get("aliases") or {}).items()
+    }
+    if not isinstance(doc.get("clusters") or [], list) or not all(
+        isinstance(c, list) for c in doc.get("clusters") or []
+    ):
+        raise InputError(
+            where,
+            "not a marker-set mapping",
+            field="clusters",
+            expected="a list of lists of markers",
+            found=doc.get("clusters"),
+        )
     if not isinstance(doc.get("aliases") or {}, dict) or not isinstance(doc.get("label_prefixes") or [], list):
-        raise InputError(where, "not a marker-set mapping", field="aliases", expected="aliases: {MARKER: [labels]}, label_prefixes: [prefixes]", found=doc.get("aliases"))
+        raise InputError(
+            where,
+            "not a marker-set mapping",
+            field="aliases",
+            expected="aliases: {MARKER: [labels]}, label_prefixes: [prefixes]",
+            found=doc.get("aliases"),
+        )
     digest = hashlib.sha256(text if isinstance(text, bytes) else text.encode())
     if base is not None:
         digest.update(base.sha256.encode())
@@ -233,15 +277,17 @@ def _parse(text: str | bytes, where: str, _seen: tuple = ()) -> Mapping:
         source=where,
         sha256=digest.hexdigest(),
         aliases={**(base.aliases if base else {}), **aliases},
-        label_prefixes=tuple(normalize_label(x) for x in (doc.get("label_prefixes") or [])) + (base.label_prefixes if base else ()),
+        label_prefixes=tuple(normalize_label(x) for x in (doc.get("label_prefixes") or []))
+        + (base.label_prefixes if base else ()),
         extends=base.name if base else None,
-        clusters=(base.clusters if base else ()) + tuple(tuple(normalize_label(x) for x in c) for c in (doc.get("clusters") or [])),
+        clusters=(base.clusters if base else ())
+        + tuple(tuple(normalize_label(x) for x in c) for c in (doc.get("clusters") or [])),
     )
 
 
 def _names(alt: dict) -> list[str]:
     """The point names a formula reads."""
-    (kind, args), = alt.items()
+    ((kind, args),) = alt.items()
     if kind == "marker":
         return [args]
     if kind == "midpoint":
@@ -278,7 +324,9 @@ def resolvable(mapping: Mapping, markers: dict[str, np.ndarray]) -> list[str]:
     return done
 
 
-def compute_joints(mapping: Mapping, markers: dict[str, np.ndarray], parameters: dict[str, float], n_frames: int) -> JointCentres:
+def compute_joints(
+    mapping: Mapping, markers: dict[str, np.ndarray], parameters: dict[str, float], n_frames: int
+) -> JointCentres:
     """BODY_25 joint centres (frames, 25, 3) from normalized ``markers`` (label -> (frames, 3) mm).
 
     A frame of a joint is NaN where none of its alternatives has all its inputs there.
@@ -326,13 +374,18 @@ def distance_mm(spec, mapping: Mapping, parameters: dict[str, float]) -> float:
     value = parameters.get(name)
     if value is None or not np.isfinite(value) or value == 0:
         if name not in mapping.parameters:
-            raise InputError(mapping.source, "a parameter without a stated default", field=f"parameters.{name}", expected="a default in mm")
+            raise InputError(
+                mapping.source,
+                "a parameter without a stated default",
+                field=f"parameters.{name}",
+                expected="a default in mm",
+            )
         value = float(mapping.parameters[name])
     return float(spec.get("scale", 1.0)) * value + float(spec.get("add", 0.0))
 
 
 def _evaluate(alt: dict, get, mapping: Mapping, parameters: dict) -> np.ndarray:
-    (kind, args), = alt.items()
+    ((kind, args),) = alt.items()
     if kind == "marker":
         return get(args).copy()
     if kind == "midpoint":
@@ -349,23 +402,33 @@ def _evaluate(alt: dict, get, mapping: Mapping, parameters: dict) -> np.ndarray:
         a = _mean(args["from"], get)
         n = np.cross(get(args["plane"][0]) - a, get(args["plane"][1]) - a)
         size = np.linalg.norm(n, axis=-1, keepdims=True)
-        scale = np.linalg.norm(get(args["plane"][0]) - a, axis=-1, keepdims=True) * np.linalg.norm(get(args["plane"][1]) - a, axis=-1, keepdims=True)
+        scale = np.linalg.norm(get(args["plane"][0]) - a, axis=-1, keepdims=True) * np.linalg.norm(
+            get(args["plane"][1]) - a, axis=-1, keepdims=True
+        )
         with np.errstate(invalid="ignore", divide="ignore"):
             n = np.where(size > STRAIGHT_SINE * scale, n / size, np.nan)  # a straight limb has no plane
         return a + distance_mm(args["distance"], mapping, parameters) * n
     if kind == "chord":
-        return chord(get(args["lateral"]), get(args["proximal"]), get(args["plane"]), distance_mm(args["distance"], mapping, parameters), away=args.get("side", "away") == "away")
+        return chord(
+            get(args["lateral"]),
+            get(args["proximal"]),
+            get(args["plane"]),
+            distance_mm(args["distance"], mapping, parameters),
+            away=args.get("side", "away") == "away",
+        )
     if kind == "harrington":
         return harrington(get(args["rasi"]), get(args["lasi"]), _mean(args["back"], get), side=args["side"])
     raise AssertionError(kind)
 
 
 def _describe(alt: dict) -> str:
-    (kind, args), = alt.items()
+    ((kind, args),) = alt.items()
     return f"{kind}({', '.join(_names(alt))})"
 
 
-def chord(lateral: np.ndarray, proximal: np.ndarray, plane: np.ndarray, distance: float, *, away: bool = True) -> np.ndarray:
+def chord(
+    lateral: np.ndarray, proximal: np.ndarray, plane: np.ndarray, distance: float, *, away: bool = True
+) -> np.ndarray:
     """Plug-in Gait's chord function (see the module's docstring); arrays (frames, 3)."""
     v = proximal - lateral
     a = np.linalg.norm(v, axis=-1, keepdims=True)

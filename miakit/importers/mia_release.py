@@ -42,15 +42,21 @@ from pathlib import Path
 
 import numpy as np
 
-from miakit.errors import InputError
 from miakit.contracts.build import Segment
+from miakit.errors import InputError
 from miakit.importers.common import ImportReport, check_outputs, nothing_imported, provenance, write_and_register
 from miakit.layout import IMAGE_HEIGHT, IMAGE_WIDTH, RATE_HZ
 
 RELEASE_MUSCLES: tuple[str, ...] = (
-    "LeftQuad", "LeftHamstring", "LeftLateral", "LeftBicep",
-    "RightQuad", "RightHamstring", "RightLateral", "RightBicep",
-)  # fmt: skip
+    "LeftQuad",
+    "LeftHamstring",
+    "LeftLateral",
+    "LeftBicep",
+    "RightQuad",
+    "RightHamstring",
+    "RightLateral",
+    "RightBicep",
+)
 """The release's EMG channels, in the order of ``emgvalues.npy``'s columns."""
 
 SPLITS: tuple[str, ...] = ("train", "val")
@@ -90,7 +96,9 @@ def find_clips(root: str | Path) -> list[Clip]:
     return sorted(clips, key=lambda c: (SPLITS.index(c.split), _natural(c.subject), c.exercise, c.clip_id))
 
 
-def read_clip(clip: Clip, *, n_muscles: int = len(RELEASE_MUSCLES), with_verts: bool = False) -> tuple[np.ndarray, np.ndarray, dict[str, bytes]]:
+def read_clip(
+    clip: Clip, *, n_muscles: int = len(RELEASE_MUSCLES), with_verts: bool = False
+) -> tuple[np.ndarray, np.ndarray, dict[str, bytes]]:
     """One clip: ``(emg (30, n_muscles) float64, joints (30, 25, 2) float64, {file name: bytes read})``.
 
     Raises :class:`InputError` naming the file and what is wrong with it.
@@ -100,7 +108,9 @@ def read_clip(clip: Clip, *, n_muscles: int = len(RELEASE_MUSCLES), with_verts: 
     joints = _load(clip.path / "joints2d.npy", raw)
     _expect_shape(clip.path / "emgvalues.npy", emg, (CLIP_FRAMES, n_muscles))
     if joints.ndim != 3 or joints.shape[0] != CLIP_FRAMES or joints.shape[1] < 25 or joints.shape[2] != 2:
-        raise InputError(clip.path / "joints2d.npy", "wrong shape", expected=f"({CLIP_FRAMES}, {N_JOINTS}, 2)", found=joints.shape)
+        raise InputError(
+            clip.path / "joints2d.npy", "wrong shape", expected=f"({CLIP_FRAMES}, {N_JOINTS}, 2)", found=joints.shape
+        )
     for name, arr in (("emgvalues.npy", emg), ("joints2d.npy", joints)):
         if arr.dtype.kind not in "fiu":
             raise InputError(clip.path / name, "not numbers", expected="a float or integer array", found=str(arr.dtype))
@@ -109,7 +119,13 @@ def read_clip(clip: Clip, *, n_muscles: int = len(RELEASE_MUSCLES), with_verts: 
     return emg.astype(np.float64), joints[:, :25].astype(np.float64), raw
 
 
-def load_mia_release(root: str | Path, *, with_verts: bool = False, muscles: tuple[str, ...] = RELEASE_MUSCLES, show_progress: bool = False):
+def load_mia_release(
+    root: str | Path,
+    *,
+    with_verts: bool = False,
+    muscles: tuple[str, ...] = RELEASE_MUSCLES,
+    show_progress: bool = False,
+):
     """Read the release under ``root``.
 
     Returns ``(dataset, report)``: a contract-2 :class:`xarray.Dataset` (validated) and an
@@ -126,7 +142,18 @@ def load_mia_release(root: str | Path, *, with_verts: bool = False, muscles: tup
     run: list[tuple[Clip, np.ndarray, np.ndarray]] = []
     rows: dict[tuple[str, str], dict] = {}
     for clip in track(clips, "MIA release clips", enabled=show_progress):
-        row = rows.setdefault((clip.split, clip.subject), {"split": clip.split, "subject": clip.subject, "clips": 0, "skipped": 0, "segments": 0, "frames": 0, "valid": 0})
+        row = rows.setdefault(
+            (clip.split, clip.subject),
+            {
+                "split": clip.split,
+                "subject": clip.subject,
+                "clips": 0,
+                "skipped": 0,
+                "segments": 0,
+                "frames": 0,
+                "valid": 0,
+            },
+        )
         try:
             emg, joints, raw = read_clip(clip, n_muscles=len(muscles), with_verts=with_verts)
         except InputError as exc:
@@ -134,7 +161,9 @@ def load_mia_release(root: str | Path, *, with_verts: bool = False, muscles: tup
             row["skipped"] += 1
             continue
         for name, data in raw.items():
-            digest.update((clip.path / name).relative_to(root).as_posix().encode() + b"\0" + hashlib.sha256(data).digest())
+            digest.update(
+                (clip.path / name).relative_to(root).as_posix().encode() + b"\0" + hashlib.sha256(data).digest()
+            )
         row["clips"] += 1
         if run and _continues(run[-1][0], clip):
             run.append((clip, emg, joints))
@@ -154,13 +183,20 @@ def load_mia_release(root: str | Path, *, with_verts: bool = False, muscles: tup
         raise nothing_imported(root, report)
     params = {"with_verts": with_verts, "muscles": list(muscles), "clip_frames": CLIP_FRAMES, "rate_hz": RATE_HZ}
     ds = make_dataset(
-        segments, muscles=muscles, emg_units=EMG_UNITS, modalities=["emg", "pose"], where=str(root),
+        segments,
+        muscles=muscles,
+        emg_units=EMG_UNITS,
+        modalities=["emg", "pose"],
+        where=str(root),
         provenance=provenance(
-            pipeline=PIPELINE, parameters=params, inputs_sha256=digest.hexdigest(),
-            inputs_hashed="relative path and SHA-256 of the bytes of each imported clip's emgvalues.npy and joints2d.npy, in clip order",
+            pipeline=PIPELINE,
+            parameters=params,
+            inputs_sha256=digest.hexdigest(),
+            inputs_hashed="relative path and SHA-256 of the bytes of each imported "
+            "clip's emgvalues.npy and joints2d.npy, in clip order",
         ),
         citation="Chiquier, M. and Vondrick, C. (2023). Muscles in Action. ICCV.",
-    )  # fmt: skip
+    )
     report.rows = [rows[k] for k in sorted(rows, key=lambda k: (SPLITS.index(k[0]), _natural(k[1])))]
     report.n_segments = len(segments)
     report.n_frames = sum(s.length for s in segments)
@@ -181,7 +217,14 @@ def import_mia_release(
     """Import the release under ``root`` into a new store at ``out``; register it in ``catalog`` if given."""
     check_outputs(root, out, catalog)
     ds, report = load_mia_release(root, with_verts=with_verts, muscles=muscles, show_progress=show_progress)
-    write_and_register(ds, out, report, catalog=catalog, name=name, description=f"Muscles in Action public release, imported from {root}")
+    write_and_register(
+        ds,
+        out,
+        report,
+        catalog=catalog,
+        name=name,
+        description=f"Muscles in Action public release, imported from {root}",
+    )
     return report
 
 
@@ -195,7 +238,12 @@ def _release_root(root: Path) -> Path:
     if not any((root / s).is_dir() for s in SPLITS) and (root / "MIADatasetOfficial").is_dir():
         root = root / "MIADatasetOfficial"
     if not any((root / s).is_dir() for s in SPLITS):
-        raise InputError(root, "not the MIA release", expected="a folder holding train/ and val/", found=sorted(p.name for p in root.iterdir())[:8])
+        raise InputError(
+            root,
+            "not the MIA release",
+            expected="a folder holding train/ and val/",
+            found=sorted(p.name for p in root.iterdir())[:8],
+        )
     return root
 
 
@@ -232,12 +280,20 @@ def _check_npy_size(path: Path, data: bytes) -> None:
         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, _, dtype = read(f)
     except (ValueError, EOFError, OSError, SyntaxError, TypeError) as exc:
-        raise InputError(path, f"not a readable .npy ({str(exc).splitlines()[0][:100] if str(exc) else exc.__class__.__name__})") from None
+        raise InputError(
+            path, f"not a readable .npy ({str(exc).splitlines()[0][:100] if str(exc) else exc.__class__.__name__})"
+        ) from None
     if dtype.hasobject:
-        raise InputError(path, "holds Python objects (would need unpickling)", expected="a numeric array", found=str(dtype))
+        raise InputError(
+            path, "holds Python objects (would need unpickling)", expected="a numeric array", found=str(dtype)
+        )
     need = f.tell() + int(np.prod(shape, dtype=object)) * dtype.itemsize
     if need != len(data):
-        raise InputError(path, f"not a readable .npy (its header claims shape {shape} {dtype}, {need} bytes; the file holds {len(data)}: nothing allocated)")
+        raise InputError(
+            path,
+            f"not a readable .npy (its header claims shape {shape} {dtype}, "
+            f"{need} bytes; the file holds {len(data)}: nothing allocated)",
+        )
 
 
 def _expect_shape(path: Path, arr: np.ndarray, shape: tuple[int, ...]) -> None:
@@ -262,16 +318,24 @@ def _check_verts(path: Path) -> None:
     except (ValueError, EOFError, OSError) as exc:
         raise InputError(path, f"not a readable .npy ({str(exc).splitlines()[0][:100]})") from None
     if dtype.hasobject:
-        raise InputError(path, "holds Python objects (would need unpickling)", expected="a float array", found=str(dtype))
+        raise InputError(
+            path, "holds Python objects (would need unpickling)", expected="a float array", found=str(dtype)
+        )
     if shape != VERTS_SHAPE:
         raise InputError(path, "wrong shape", expected=str(VERTS_SHAPE), found=shape)
     size = path.stat().st_size
     if size < header_end + int(np.prod(shape)) * dtype.itemsize:
-        raise InputError(path, "truncated", expected=f"{header_end + int(np.prod(shape)) * dtype.itemsize} bytes", found=size)
+        raise InputError(
+            path, "truncated", expected=f"{header_end + int(np.prod(shape)) * dtype.itemsize} bytes", found=size
+        )
 
 
 def _continues(prev: Clip, clip: Clip) -> bool:
-    return (prev.split, prev.subject, prev.exercise) == (clip.split, clip.subject, clip.exercise) and clip.clip_id == prev.clip_id + 1
+    return (prev.split, prev.subject, prev.exercise) == (
+        clip.split,
+        clip.subject,
+        clip.exercise,
+    ) and clip.clip_id == prev.clip_id + 1
 
 
 def _segment(run: list[tuple[Clip, np.ndarray, np.ndarray]]) -> Segment:
@@ -282,7 +346,15 @@ def _segment(run: list[tuple[Clip, np.ndarray, np.ndarray]]) -> Segment:
     joints[~present] = np.nan
     return Segment(
         id=f"{first.split}-{first.subject}-{first.exercise}-{first.clip_id}",
-        session=f"{first.split}/{first.subject}/{first.exercise}", subject=first.subject, exercise=first.exercise,
-        split=first.split, source=SOURCE, emg=emg, keypoints=joints, keypoint_score=present.astype(np.float32),
-        valid=np.isfinite(emg).all(axis=1) & present.all(axis=1), image_width=IMAGE_WIDTH, image_height=IMAGE_HEIGHT,
-    )  # fmt: skip
+        session=f"{first.split}/{first.subject}/{first.exercise}",
+        subject=first.subject,
+        exercise=first.exercise,
+        split=first.split,
+        source=SOURCE,
+        emg=emg,
+        keypoints=joints,
+        keypoint_score=present.astype(np.float32),
+        valid=np.isfinite(emg).all(axis=1) & present.all(axis=1),
+        image_width=IMAGE_WIDTH,
+        image_height=IMAGE_HEIGHT,
+    )

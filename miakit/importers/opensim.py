@@ -47,13 +47,21 @@ def _read_trc(path: str | Path) -> tuple[dict[str, np.ndarray], float, float, st
     except OSError as exc:
         raise InputError(path, f"cannot read ({exc.strerror})") from None
     if len(lines) < 6 or not lines[0].startswith("PathFileType"):
-        raise InputError(path, "not a .trc file", field="line 1", expected="PathFileType ...", found=lines[0][:40] if lines else "empty")
+        raise InputError(
+            path,
+            "not a .trc file",
+            field="line 1",
+            expected="PathFileType ...",
+            found=lines[0][:40] if lines else "empty",
+        )
     keys, values = lines[1].split("\t"), lines[2].split("\t")
     header = dict(zip([k.strip() for k in keys], [v.strip() for v in values]))
     try:
         rate = float(header.get("DataRate") or header["CameraRate"])
     except (KeyError, ValueError):
-        raise InputError(path, "no data rate", field="DataRate", expected="a number", found=header.get("DataRate")) from None
+        raise InputError(
+            path, "no data rate", field="DataRate", expected="a number", found=header.get("DataRate")
+        ) from None
     scale = _LENGTH_MM.get(header.get("Units", "mm").lower(), None)
     if scale is None:
         raise InputError(path, "unknown units", field="Units", expected="mm, cm or m", found=header.get("Units"))
@@ -70,11 +78,25 @@ def _read_trc(path: str | Path) -> tuple[dict[str, np.ndarray], float, float, st
                 t0 = float(cells[1])
             except (IndexError, ValueError):
                 raise InputError(path, "not a .trc row", field="Time", expected="a number", found=cells[:2]) from None
-        rows.append([float(c) if c.strip() else np.nan for c in cells[2 : 2 + 3 * len(names)]] + [np.nan] * max(0, 3 * len(names) - len(cells) + 2))
+        rows.append(
+            [float(c) if c.strip() else np.nan for c in cells[2 : 2 + 3 * len(names)]]
+            + [np.nan] * max(0, 3 * len(names) - len(cells) + 2)
+        )
     if not rows or not names:
-        raise InputError(path, "no usable markers", field="markers", expected="marker names and rows", found=f"{len(names)} names, {len(rows)} rows")
+        raise InputError(
+            path,
+            "no usable markers",
+            field="markers",
+            expected="marker names and rows",
+            found=f"{len(names)} names, {len(rows)} rows",
+        )
     data = np.array(rows, dtype=np.float64) * scale
-    return {name: data[:, 3 * i : 3 * i + 3] for i, name in enumerate(names)}, rate, float(t0 or 0.0), header.get("Units", "mm")
+    return (
+        {name: data[:, 3 * i : 3 * i + 3] for i, name in enumerate(names)},
+        rate,
+        float(t0 or 0.0),
+        header.get("Units", "mm"),
+    )
 
 
 def read_sto(path: str | Path) -> tuple[dict[str, np.ndarray], float, float, float]:
@@ -88,13 +110,19 @@ def read_sto(path: str | Path) -> tuple[dict[str, np.ndarray], float, float, flo
     try:
         end = next(i for i, line in enumerate(lines) if line.strip().lower() == "endheader")
     except StopIteration:
-        raise InputError(path, "not an OpenSim storage file", field="header", expected="a line 'endheader'", found="none") from None
-    units = next((m.group(1).lower() for line in lines[:end] if (m := re.match(r"\s*units\s*=\s*(\S+)", line, re.I))), "v")
+        raise InputError(
+            path, "not an OpenSim storage file", field="header", expected="a line 'endheader'", found="none"
+        ) from None
+    units = next(
+        (m.group(1).lower() for line in lines[:end] if (m := re.match(r"\s*units\s*=\s*(\S+)", line, re.I))), "v"
+    )
     columns = [c.strip() for c in lines[end + 1].split("\t")]
     if not columns or columns[0].lower() != "time":
         raise InputError(path, "no time column", field="columns", expected="time first", found=columns[:3])
     try:
-        table = np.array([[float(c) for c in line.split("\t")] for line in lines[end + 2 :] if line.strip()], dtype=np.float64)
+        table = np.array(
+            [[float(c) for c in line.split("\t")] for line in lines[end + 2 :] if line.strip()], dtype=np.float64
+        )
     except ValueError:
         raise InputError(path, "not a table of numbers", field="rows") from None
     if table.ndim != 2 or table.shape[0] < 2 or table.shape[1] != len(columns):
@@ -104,10 +132,17 @@ def read_sto(path: str | Path) -> tuple[dict[str, np.ndarray], float, float, flo
     k = np.arange(len(time))
     slope, start = np.polyfit(k, time, 1)  # printed times are rounded (1500 Hz to 6 decimals): fit the grid
     if np.any(step <= 0) or np.abs(time - (start + slope * k)).max() > 0.25 * slope:
-        raise InputError(path, "time does not rise by a constant step", field="time", found=(float(step.min()), float(step.max())))
+        raise InputError(
+            path, "time does not rise by a constant step", field="time", found=(float(step.min()), float(step.max()))
+        )
     rate = 1.0 / slope
     rate = float(round(rate)) if abs(rate - round(rate)) < 1e-6 * rate else float(rate)
-    return {c: table[:, i] for i, c in enumerate(columns) if i}, rate, _VOLTS.get(units.replace("µ", "u"), 1.0), float(time[0])
+    return (
+        {c: table[:, i] for i, c in enumerate(columns) if i},
+        rate,
+        _VOLTS.get(units.replace("µ", "u"), 1.0),
+        float(time[0]),
+    )
 
 
 def find_emg_file(trc: Path) -> Path | None:
@@ -124,7 +159,9 @@ def read_trial(path: str | Path, emg: str | Path | None = None) -> LabTrial:
     markers, rate, t0, units = _read_trc(path)
     emg_path = Path(emg) if emg else find_emg_file(path)
     if emg_path is None:
-        raise InputError(path, "no EMG file beside it", expected=" or ".join(path.stem + s for s in EMG_SUFFIXES), found="none")
+        raise InputError(
+            path, "no EMG file beside it", expected=" or ".join(path.stem + s for s in EMG_SUFFIXES), found="none"
+        )
     analogs, analog_rate, to_volts, e0 = read_sto(emg_path)
     units_emg = {1.0: "V", 1e-3: "mV", 1e-6: "uV"}[to_volts]
     shift = int(round((e0 - t0) * analog_rate))  # EMG samples before (<0) or after (>0) the first marker frame
@@ -133,9 +170,15 @@ def read_trial(path: str | Path, emg: str | Path | None = None) -> LabTrial:
     elif shift > 0:
         analogs = {k: np.concatenate([np.full(shift, np.nan), v]) for k, v in analogs.items()}
     return LabTrial(
-        path=path, markers=markers, marker_rate_hz=rate, analogs={k: v * to_volts for k, v in analogs.items()},
-        analog_rate_hz=analog_rate, emg_scale_to_uv=1e6, marker_units=units, analog_units={k: units_emg for k in analogs},
-    )  # fmt: skip
+        path=path,
+        markers=markers,
+        marker_rate_hz=rate,
+        analogs={k: v * to_volts for k, v in analogs.items()},
+        analog_rate_hz=analog_rate,
+        emg_scale_to_uv=1e6,
+        marker_units=units,
+        analog_units={k: units_emg for k in analogs},
+    )
 
 
 def write_trc(path: str | Path, markers: dict[str, np.ndarray], rate_hz: float, *, units: str = "mm") -> Path:
@@ -160,12 +203,23 @@ def write_trc(path: str | Path, markers: dict[str, np.ndarray], rate_hz: float, 
     return path
 
 
-def write_sto(path: str | Path, columns: dict[str, np.ndarray], rate_hz: float, *, units: str = "V", start_s: float = 0.0) -> Path:
+def write_sto(
+    path: str | Path, columns: dict[str, np.ndarray], rate_hz: float, *, units: str = "V", start_s: float = 0.0
+) -> Path:
     """Write signals (label -> samples) as an OpenSim storage file with a time column from ``start_s``."""
     path = Path(path)
     names = list(columns)
     n = len(next(iter(columns.values())))
-    lines = [path.stem, "version=1", f"nRows={n}", f"nColumns={len(names) + 1}", "inDegrees=no", f"units={units}", "endheader", "time\t" + "\t".join(names)]
+    lines = [
+        path.stem,
+        "version=1",
+        f"nRows={n}",
+        f"nColumns={len(names) + 1}",
+        "inDegrees=no",
+        f"units={units}",
+        "endheader",
+        "time\t" + "\t".join(names),
+    ]
     data = np.stack([columns[c] for c in names], axis=1)
     for i in range(n):
         lines.append(f"{start_s + i / rate_hz:.6f}\t" + "\t".join(f"{v:.9g}" for v in data[i]))
@@ -188,7 +242,18 @@ def import_trc(
     from miakit.importers.lab import load_trials
 
     if emg is not None and len(paths) != 1:
-        raise InputError("--emg", "one EMG file for several trials", expected="one .trc file with --emg", found=f"{len(paths)} files")
-    ds, report = load_trials(paths, lambda p: read_trial(p, emg), pipeline=PIPELINE, show_progress=show_progress, **options)
-    write_and_register(ds, out, report, catalog=catalog, name=name, description="motion capture (.trc) with EMG (.sto/.mot), markers projected to virtual phone cameras")
+        raise InputError(
+            "--emg", "one EMG file for several trials", expected="one .trc file with --emg", found=f"{len(paths)} files"
+        )
+    ds, report = load_trials(
+        paths, lambda p: read_trial(p, emg), pipeline=PIPELINE, show_progress=show_progress, **options
+    )
+    write_and_register(
+        ds,
+        out,
+        report,
+        catalog=catalog,
+        name=name,
+        description="motion capture (.trc) with EMG (.sto/.mot), markers projected to virtual phone cameras",
+    )
     return report

@@ -38,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from miakit.errors import InputError
 from miakit.contracts.build import Segment
+from miakit.errors import InputError
 from miakit.importers.common import ImportReport, check_outputs, nothing_imported, provenance, write_and_register
 from miakit.layout import MUSCLES, RATE_HZ
 
@@ -47,9 +47,15 @@ UCI_CHANNELS: tuple[str, ...] = ("R-Bic", "R-Tri", "L-Bic", "L-Tri", "R-Thi", "R
 """The columns of a UCI file, in file order."""
 
 UCI_TO_MUSCLE: dict[str, str] = {
-    "R-Bic": "RightBicep", "R-Tri": "RightTricep", "L-Bic": "LeftBicep", "L-Tri": "LeftTricep",
-    "R-Thi": "RightQuad", "R-Ham": "RightHamstring", "L-Thi": "LeftQuad", "L-Ham": "LeftHamstring",
-}  # fmt: skip
+    "R-Bic": "RightBicep",
+    "R-Tri": "RightTricep",
+    "L-Bic": "LeftBicep",
+    "L-Tri": "LeftTricep",
+    "R-Thi": "RightQuad",
+    "R-Ham": "RightHamstring",
+    "L-Thi": "LeftQuad",
+    "L-Ham": "LeftHamstring",
+}
 """UCI channel -> miakit muscle name."""
 
 RAW_RATE_HZ = 1000.0
@@ -68,7 +74,11 @@ def find_uci_files(root: str | Path) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         raise InputError(root, "no such folder", expected="a folder of the UCI EMG Physical Action set")
-    files = [p for p in root.rglob("*.txt") if p.parent.name == "txt" and len(p.parents) >= 3 and _SUBJECT.match(p.parents[2].name)]
+    files = [
+        p
+        for p in root.rglob("*.txt")
+        if p.parent.name == "txt" and len(p.parents) >= 3 and _SUBJECT.match(p.parents[2].name)
+    ]
     if not files:
         raise InputError(root, "no UCI EMG files", expected="subNN/{Normal,Aggressive}/txt/<Action>.txt", found="none")
     return sorted(files)
@@ -85,19 +95,41 @@ def read_uci_file(path: str | Path, raw: bytes | None = None) -> np.ndarray:
     try:
         table = pd.read_csv(io.BytesIO(data), sep="\t", header=None, dtype=np.float64)
     except (ValueError, pd.errors.ParserError) as exc:  # EmptyDataError is a ValueError
-        raise InputError(path, f"not a table of numbers ({exc.__class__.__name__}: {str(exc).splitlines()[0][:80]})") from None
+        raise InputError(
+            path, f"not a table of numbers ({exc.__class__.__name__}: {str(exc).splitlines()[0][:80]})"
+        ) from None
     if table.shape[1] != len(UCI_CHANNELS):
-        raise InputError(path, "wrong number of columns", expected=f"{len(UCI_CHANNELS)} ({', '.join(UCI_CHANNELS)})", found=table.shape[1])
+        raise InputError(
+            path,
+            "wrong number of columns",
+            expected=f"{len(UCI_CHANNELS)} ({', '.join(UCI_CHANNELS)})",
+            found=table.shape[1],
+        )
     return table.to_numpy()
 
 
-def condition_parameters(*, raw_rate_hz: float = RAW_RATE_HZ, low_hz: float = 20.0, high_hz: float = 450.0, notch_hz: float | None = None, envelope: str = "rms", window_s: float = 0.1, cutoff_hz: float = 5.0) -> dict:
+def condition_parameters(
+    *,
+    raw_rate_hz: float = RAW_RATE_HZ,
+    low_hz: float = 20.0,
+    high_hz: float = 450.0,
+    notch_hz: float | None = None,
+    envelope: str = "rms",
+    window_s: float = 0.1,
+    cutoff_hz: float = 5.0,
+) -> dict:
     """The importer's parameters as one JSON-able dict (what ``pipeline_sha256`` hashes)."""
     return {
-        "raw_rate_hz": raw_rate_hz, "low_hz": low_hz, "high_hz": high_hz, "notch_hz": notch_hz,
-        "envelope": envelope, "window_s": window_s, "cutoff_hz": cutoff_hz, "rate_hz": RATE_HZ,
+        "raw_rate_hz": raw_rate_hz,
+        "low_hz": low_hz,
+        "high_hz": high_hz,
+        "notch_hz": notch_hz,
+        "envelope": envelope,
+        "window_s": window_s,
+        "cutoff_hz": cutoff_hz,
+        "rate_hz": RATE_HZ,
         "clip_level": CLIP_LEVEL,
-    }  # fmt: skip
+    }
 
 
 def load_uci(
@@ -124,9 +156,14 @@ def load_uci(
     from miakit.stages.emg import condition_raw
 
     params = condition_parameters(
-        raw_rate_hz=raw_rate_hz, low_hz=low_hz, high_hz=high_hz, notch_hz=notch_hz,
-        envelope=envelope, window_s=window_s, cutoff_hz=cutoff_hz,
-    )  # fmt: skip
+        raw_rate_hz=raw_rate_hz,
+        low_hz=low_hz,
+        high_hz=high_hz,
+        notch_hz=notch_hz,
+        envelope=envelope,
+        window_s=window_s,
+        cutoff_hz=cutoff_hz,
+    )
     root = Path(root)
     files = find_uci_files(root)
     report = ImportReport(store="")
@@ -141,37 +178,59 @@ def load_uci(
         try:
             samples = read_uci_file(path, raw)
             if samples.shape[0] < min_rows:
-                raise InputError(path, "too short", expected=f">= {min_rows} samples (one 10 Hz period)", found=samples.shape[0])
+                raise InputError(
+                    path, "too short", expected=f">= {min_rows} samples (one 10 Hz period)", found=samples.shape[0]
+                )
         except InputError as exc:
             report.skipped.append((str(path), str(exc).removeprefix(f"{path}: ")))
             continue
         rel = path.relative_to(root).as_posix()
         digest.update(rel.encode() + b"\0" + hashlib.sha256(raw).digest())
-        da = xr.DataArray(samples[:, order], dims=("time", "muscle"), coords={"muscle": list(MUSCLES)}, attrs={"rate_hz": raw_rate_hz})
+        da = xr.DataArray(
+            samples[:, order], dims=("time", "muscle"), coords={"muscle": list(MUSCLES)}, attrs={"rate_hz": raw_rate_hz}
+        )
         env = condition_raw(
-            da, low_hz=low_hz, high_hz=high_hz, notch_hz=notch_hz, envelope=envelope,
-            window_s=window_s, cutoff_hz=cutoff_hz, rate_hz=RATE_HZ,
-        )  # fmt: skip
+            da,
+            low_hz=low_hz,
+            high_hz=high_hz,
+            notch_hz=notch_hz,
+            envelope=envelope,
+            window_s=window_s,
+            cutoff_hz=cutoff_hz,
+            rate_hz=RATE_HZ,
+        )
         log = env.attrs["log"]
         subject, category, action = path.parents[2].name, path.parents[1].name, path.stem
         segments.append(
             Segment(
-                id=f"{subject}-{action.lower()}", session=f"{subject}/{category}/{action}", subject=subject,
-                exercise=action.lower(), split="", source=SOURCE, emg=env.transpose("time", "muscle").values,
+                id=f"{subject}-{action.lower()}",
+                session=f"{subject}/{category}/{action}",
+                subject=subject,
+                exercise=action.lower(),
+                split="",
+                source=SOURCE,
+                emg=env.transpose("time", "muscle").values,
                 flags=("clipped",) if np.nanmax(np.abs(samples)) >= CLIP_LEVEL else (),
             )
-        )  # fmt: skip
+        )
     if not segments:
         raise nothing_imported(root, report)
     ds = make_dataset(
-        segments, muscles=MUSCLES, emg_units=EMG_UNITS if envelope == "rms" else "microvolts (low-pass envelope)",
-        modalities=["emg"], where=str(root), raw_rate_hz=raw_rate_hz, log=list(log),
+        segments,
+        muscles=MUSCLES,
+        emg_units=EMG_UNITS if envelope == "rms" else "microvolts (low-pass envelope)",
+        modalities=["emg"],
+        where=str(root),
+        raw_rate_hz=raw_rate_hz,
+        log=list(log),
         provenance=provenance(
-            pipeline=PIPELINE, parameters=params, inputs_sha256=digest.hexdigest(),
+            pipeline=PIPELINE,
+            parameters=params,
+            inputs_sha256=digest.hexdigest(),
             inputs_hashed="relative path and SHA-256 of the bytes of every imported file, in path order",
         ),
         citation="Theodoridis, T. (2011). EMG Physical Action Data Set. UCI Machine Learning Repository.",
-    )  # fmt: skip
+    )
     _fill_report(report, segments)
     return ds, report
 
@@ -192,16 +251,22 @@ def import_uci(
     check_outputs(root, out, catalog)
     ds, report = load_uci(root, show_progress=show_progress, **params)
     write_and_register(
-        ds, out, report, catalog=catalog, name=name,
+        ds,
+        out,
+        report,
+        catalog=catalog,
+        name=name,
         description="UCI EMG Physical Action Data Set (Theodoridis 2011): raw sEMG as 10 Hz envelopes, no video",
-    )  # fmt: skip
+    )
     return report
 
 
 def _fill_report(report: ImportReport, segments: list[Segment]) -> None:
     by_subject: dict[str, dict] = {}
     for seg in segments:
-        row = by_subject.setdefault(seg.subject, {"subject": seg.subject, "files": 0, "frames": 0, "valid": 0, "clipped": 0})
+        row = by_subject.setdefault(
+            seg.subject, {"subject": seg.subject, "files": 0, "frames": 0, "valid": 0, "clipped": 0}
+        )
         row["files"] += 1
         row["frames"] += seg.length
         row["valid"] += int(np.isfinite(seg.emg).all(axis=1).sum())

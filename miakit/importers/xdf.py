@@ -28,7 +28,7 @@ import csv
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -136,13 +136,23 @@ def parse_marker(text: str) -> tuple[str, str]:
     return "note", f"marker: {text.strip()}"
 
 
-def import_xdf(files: list[Path], out: Path, *, subject: str | None = None, exercise: str | None = None,
-               sensors: Path | None = None, stream: str | None = None, video: Path | None = None) -> XdfReport:  # fmt: skip
+def import_xdf(
+    files: list[Path],
+    out: Path,
+    *,
+    subject: str | None = None,
+    exercise: str | None = None,
+    sensors: Path | None = None,
+    stream: str | None = None,
+    video: Path | None = None,
+) -> XdfReport:
     """Import each file; a file that cannot be imported is reported and the others go on."""
     report = XdfReport()
     for path in files:
         try:
-            folder, row = import_xdf_file(Path(path), Path(out), subject=subject, exercise=exercise, sensors=sensors, stream=stream, video=video)
+            folder, row = import_xdf_file(
+                Path(path), Path(out), subject=subject, exercise=exercise, sensors=sensors, stream=stream, video=video
+            )
         except InputError as exc:
             report.skipped.append((str(path), str(exc)))
             continue
@@ -151,8 +161,16 @@ def import_xdf(files: list[Path], out: Path, *, subject: str | None = None, exer
     return report
 
 
-def import_xdf_file(path: Path, out: Path, *, subject: str | None = None, exercise: str | None = None,
-                    sensors: Path | None = None, stream: str | None = None, video: Path | None = None) -> tuple[Path, dict]:  # fmt: skip
+def import_xdf_file(
+    path: Path,
+    out: Path,
+    *,
+    subject: str | None = None,
+    exercise: str | None = None,
+    sensors: Path | None = None,
+    stream: str | None = None,
+    video: Path | None = None,
+) -> tuple[Path, dict]:
     """One XDF file -> one session folder under ``out``; returns it and a summary row."""
     try:
         import pyxdf
@@ -162,8 +180,8 @@ def import_xdf_file(path: Path, out: Path, *, subject: str | None = None, exerci
     from miakit import __version__
     from miakit.contracts.session import validate_session
     from miakit.devices.decoders import encode_lsl_float32_v1
-    from miakit.record.lsl import channel_map, session_profile
     from miakit.devices.profiles import load_profile
+    from miakit.record.lsl import channel_map, session_profile
     from miakit.record.recorder import load_sensor_map
     from miakit.record.session_writer import SessionWriter
 
@@ -206,15 +224,25 @@ def import_xdf_file(path: Path, out: Path, *, subject: str | None = None, exerci
     folder = out / name
     start = _start_time(header, path)
     notes = (
-        f"imported from {path.name} by pyxdf {getattr(pyxdf, '__version__', '?')} (clock offsets applied, jitter removed): "
+        f"imported from {path.name} by pyxdf {getattr(pyxdf, '__version__', '?')} "
+        "(clock offsets applied, jitter removed): "
         "every stream is on the recording host's LSL clock; host_time = that time minus lsl_clock_at_start "
         "(the first EMG sample); EMG payloads carry the synchronized time stamps"
     )
     writer = SessionWriter(
-        folder, session_id=name, subject=subject, exercise=exercise, profile=profile, profile_bytes=content, sensors=mapping,
-        start_time=start, host_monotonic_at_start=0.0, clock_notes=notes, lsl_clock_at_start=origin,
+        folder,
+        session_id=name,
+        subject=subject,
+        exercise=exercise,
+        profile=profile,
+        profile_bytes=content,
+        sensors=mapping,
+        start_time=start,
+        host_monotonic_at_start=0.0,
+        clock_notes=notes,
+        lsl_clock_at_start=origin,
         streams={c.sensor: c.stream for c in channels},
-    )  # fmt: skip
+    )
     counts: dict[str, int] = {}
     try:
         rows = []
@@ -226,16 +254,36 @@ def import_xdf_file(path: Path, out: Path, *, subject: str | None = None, exerci
             rate = _XdfInfo(s).nominal_srate() or 10.0
             step = max(1, int(round(rate * CHUNK_S)))
             for i in range(0, len(stamps), step):
-                rows.append((float(stamps[min(i + step, len(stamps)) - 1]) - origin, ch.sensor, encode_lsl_float32_v1(stamps[i : i + step], values[i : i + step])))
+                rows.append(
+                    (
+                        float(stamps[min(i + step, len(stamps)) - 1]) - origin,
+                        ch.sensor,
+                        encode_lsl_float32_v1(stamps[i : i + step], values[i : i + step]),
+                    )
+                )
             counts[ch.stream] = len(stamps)
         rows.sort(key=lambda r: r[0])
         events = []
         for s in emg:
             info = _XdfInfo(s)
             stamps = s["time_stamps"]
-            events.append((float(stamps[0]) - origin, "connect", info.name(), f"xdf stream source_id={info.source_id()} host={info.hostname()}"))
-            for (a, b), (c, _d) in zip(s["info"].get("segments", [])[:-1], s["info"].get("segments", [])[1:]):
-                events.append((float(stamps[b]) - origin, "gap", info.name(), f"xdf break start={float(stamps[b]) - origin:.6f} end={float(stamps[c]) - origin:.6f}"))
+            events.append(
+                (
+                    float(stamps[0]) - origin,
+                    "connect",
+                    info.name(),
+                    f"xdf stream source_id={info.source_id()} host={info.hostname()}",
+                )
+            )
+            for (_a, b), (c, _d) in zip(s["info"].get("segments", [])[:-1], s["info"].get("segments", [])[1:]):
+                events.append(
+                    (
+                        float(stamps[b]) - origin,
+                        "gap",
+                        info.name(),
+                        f"xdf break start={float(stamps[b]) - origin:.6f} end={float(stamps[c]) - origin:.6f}",
+                    )
+                )
         for s, k in zip(streams, kinds):
             if k == "markers":
                 for t, value in zip(s["time_stamps"], s["time_series"]):
@@ -249,19 +297,29 @@ def import_xdf_file(path: Path, out: Path, *, subject: str | None = None, exerci
         for t, sensor, payload in rows:
             writer.add_packet(t, sensor, payload)
         for name_ in truncated:
-            writer.add_event(max((r[0] for r in rows), default=0.0), "note", name_, "stream has no footer: the file was cut short")
+            writer.add_event(
+                max((r[0] for r in rows), default=0.0), "note", name_, "stream has no footer: the file was cut short"
+            )
         frames = _write_video(writer, streams, kinds, origin, video)
     finally:
         writer.close()
     validate_session(folder)
     row = {
-        "file": path.name, "session": folder.name, "streams": len(streams), "emg": ", ".join(counts),
-        "samples": sum(counts.values()), "muscles": f"{len(mapping)} ({how})", "kind": profile.kind,
-        "markers": sum(len(s["time_stamps"]) for s, k in zip(streams, kinds) if k == "markers"), "frames": frames,
+        "file": path.name,
+        "session": folder.name,
+        "streams": len(streams),
+        "emg": ", ".join(counts),
+        "samples": sum(counts.values()),
+        "muscles": f"{len(mapping)} ({how})",
+        "kind": profile.kind,
+        "markers": sum(len(s["time_stamps"]) for s, k in zip(streams, kinds) if k == "markers"),
+        "frames": frames,
         "truncated": ", ".join(truncated) or "-",
-    }  # fmt: skip
+    }
     if truncated:
-        row["recovered"] = "; ".join(f"{n}: {len(s['time_stamps'])} samples" for s in streams for n in [_XdfInfo(s).name()] if n in truncated)
+        row["recovered"] = "; ".join(
+            f"{n}: {len(s['time_stamps'])} samples" for s in streams for n in [_XdfInfo(s).name()] if n in truncated
+        )
     row["software"] = __version__
     return folder, row
 
@@ -270,9 +328,9 @@ def _start_time(header: dict | None, path: Path) -> datetime:
     try:
         text = (header or {})["info"]["datetime"][0]
         when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-        return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
     except (KeyError, IndexError, TypeError, ValueError):
-        return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+        return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
 
 
 def _write_video(writer, streams: list[dict], kinds: list[str], origin: float, video: Path | None) -> int:

@@ -40,9 +40,15 @@ class TrainConfig:
     max_seconds: float = 0.0  # stop after this much training wall time (the schedule keeps pace); 0: no limit
     dropout: float = -1.0  # probability of every dropout layer; -1: the model's own (0.1 in the paper's Transformer)
     features: str = "paper"  # model inputs, see miakit.learn.features (e.g. body+vel+subject)
-    augment: str = "none"  # none, or mirror and/or pose joined by + (mirrored windows; windows with a real pose estimator's missing points and noise)
-    context: int = 0  # frames of pose before and after each window that the model also reads (miakit models; at most window)
-    predict_mirrored: bool = True  # with augment=mirror, the miakit models predict as the mean for the body and its mirror image
+    # none, or mirror and/or pose joined by + (mirrored windows; windows with a real pose estimator's
+    # missing points and noise)
+    augment: str = "none"
+    context: int = (
+        0  # frames of pose before and after each window that the model also reads (miakit models; at most window)
+    )
+    predict_mirrored: bool = (
+        True  # with augment=mirror, the miakit models predict as the mean for the body and its mirror image
+    )
 
     @classmethod
     def demo(cls, **changes) -> TrainConfig:
@@ -54,22 +60,43 @@ class TrainConfig:
         step 500: in-distribution test RMSE 8.68 (one torch thread; 9.00 with two) against
         Nearest Neighbour's 8.77, and 7.01 after 1000 steps of the same schedule (seed 0).
         """
-        base = dict(lr=2e-3, warmup_steps=50, max_steps=500, eval_every=50, patience=5, max_seconds=150.0, eval_stride=10)
+        base = dict(
+            lr=2e-3, warmup_steps=50, max_steps=500, eval_every=50, patience=5, max_seconds=150.0, eval_stride=10
+        )
         return replace(cls(), **{**base, **changes})
 
     def __post_init__(self) -> None:
         if self.model not in NEURAL:
-            raise InputError("train config", "not a trainable model", field="model", expected=f"one of {list(NEURAL)}", found=self.model)
+            raise InputError(
+                "train config",
+                "not a trainable model",
+                field="model",
+                expected=f"one of {list(NEURAL)}",
+                found=self.model,
+            )
         for name in ("window", "stride", "batch_size", "max_steps", "eval_every", "patience"):
             if getattr(self, name) < 1:
                 raise InputError("train config", "must be at least 1", field=name, found=getattr(self, name))
         if not (self.dropout == -1.0 or 0.0 <= self.dropout < 1.0):
-            raise InputError("train config", "not a probability", field="dropout", expected="-1 (the model's own) or 0 <= p < 1", found=self.dropout)
+            raise InputError(
+                "train config",
+                "not a probability",
+                field="dropout",
+                expected="-1 (the model's own) or 0 <= p < 1",
+                found=self.dropout,
+            )
         if not 0 <= self.context <= self.window:  # the in-distribution split leaves gaps of one window
-            raise InputError("train config", "context must be between 0 and the window", field="context", found=self.context)
+            raise InputError(
+                "train config", "context must be between 0 and the window", field="context", found=self.context
+            )
         if self.context and self.model not in CONTEXT_MODELS:
-            raise InputError("train config", "only the miakit models read context frames", field="context",
-                             expected=f"model one of {list(CONTEXT_MODELS)}", found=self.model)  # fmt: skip
+            raise InputError(
+                "train config",
+                "only the miakit models read context frames",
+                field="context",
+                expected=f"model one of {list(CONTEXT_MODELS)}",
+                found=self.model,
+            )
         if self.lr <= 0 or self.emg_scale <= 0:
             raise InputError("train config", "must be positive", field="lr/emg_scale", found=(self.lr, self.emg_scale))
         for name in ("min_lr", "warmup_steps", "weight_decay", "grad_clip"):
@@ -99,7 +126,13 @@ def apply_overrides(config: TrainConfig, overrides: list[str] | tuple[str, ...])
         key, sep, value = item.partition("=")
         key, value = key.strip(), value.strip()
         if not sep or key not in hints:
-            raise InputError("train config", "unknown setting", field=key or item, expected=f"key=value with key in {names}", found=item)
+            raise InputError(
+                "train config",
+                "unknown setting",
+                field=key or item,
+                expected=f"key=value with key in {names}",
+                found=item,
+            )
         changes[key] = _parse(key, value, hints[key])
     return replace(config, **changes)
 

@@ -76,9 +76,12 @@ class Context:
         """The global batch must split evenly over the processes."""
         if batch_size % self.world_size:
             raise InputError(
-                "train config", "the batch must split evenly over the processes", field="batch_size",
-                expected=f"a multiple of {self.world_size} (torchrun's WORLD_SIZE)", found=batch_size,
-            )  # fmt: skip
+                "train config",
+                "the batch must split evenly over the processes",
+                field="batch_size",
+                expected=f"a multiple of {self.world_size} (torchrun's WORLD_SIZE)",
+                found=batch_size,
+            )
 
     def wrap(self, model):
         """``model`` in DistributedDataParallel when active, else ``model`` itself."""
@@ -179,7 +182,9 @@ def from_environment(device: str) -> Context:
         dist.init_process_group(backend="nccl" if resolved.startswith("cuda") else "gloo")
         atexit.register(_leave)
         created = True
-    return Context(world_size=dist.get_world_size(), rank=dist.get_rank(), local_rank=local_rank, device=resolved, created=created)
+    return Context(
+        world_size=dist.get_world_size(), rank=dist.get_rank(), local_rank=local_rank, device=resolved, created=created
+    )
 
 
 def _leave() -> None:

@@ -86,9 +86,12 @@ def parse_features(spec: str) -> tuple[str, frozenset[str]]:
     base, *extra = [part.strip() for part in str(spec).split("+")]
     if base not in BASES or any(e not in ADDITIONS for e in extra) or len(set(extra)) != len(extra):
         raise InputError(
-            "train config", "unknown feature spec", field="features",
-            expected=f"one of {list(BASES)} followed by any of {['+' + a for a in ADDITIONS]}", found=spec,
-        )  # fmt: skip
+            "train config",
+            "unknown feature spec",
+            field="features",
+            expected=f"one of {list(BASES)} followed by any of {['+' + a for a in ADDITIONS]}",
+            found=spec,
+        )
     return base, frozenset(extra)
 
 
@@ -96,8 +99,13 @@ def check_augment(augment: str) -> str:
     """``augment`` if it is ``none`` or ``+``-separated names of :data:`AUGMENTS`, else an InputError."""
     parts = str(augment).split("+")
     if any(a not in AUGMENTS for a in parts) or len(set(parts)) != len(parts) or ("none" in parts and len(parts) > 1):
-        raise InputError("train config", "unknown augmentation", field="augment",
-                         expected=f"none, or any of {list(AUGMENTS[1:])} joined by '+'", found=augment)  # fmt: skip
+        raise InputError(
+            "train config",
+            "unknown augmentation",
+            field="augment",
+            expected=f"none, or any of {list(AUGMENTS[1:])} joined by '+'",
+            found=augment,
+        )
     return augment
 
 
@@ -107,8 +115,13 @@ def augmentations(augment: str) -> frozenset[str]:
 
 
 def frame_features(
-    ds, spec: str = "paper", *, subjects: Sequence[str] | None = None, mirrored: bool = False, keypoints: np.ndarray | None = None,
-) -> np.ndarray:  # fmt: skip
+    ds,
+    spec: str = "paper",
+    *,
+    subjects: Sequence[str] | None = None,
+    mirrored: bool = False,
+    keypoints: np.ndarray | None = None,
+) -> np.ndarray:
     """Per-frame model inputs (frame, features) float32 for feature ``spec``; ``mirrored``: of the
     mirrored body; ``keypoints``: these (frame, keypoint, 2) pixels instead of the dataset's (an
     augmented copy). With ``+mask`` a feature of a missing point is NaN (the model makes it 0)."""
@@ -116,7 +129,9 @@ def frame_features(
     seg = segment_of_frame(ds)
     names = [str(k) for k in ds["keypoint"].values]
     width, height = frame_image_size(ds)
-    kp = np.array(ds["keypoints"].values if keypoints is None else keypoints, dtype=np.float32)  # (frame, keypoint, space), pixels
+    kp = np.array(
+        ds["keypoints"].values if keypoints is None else keypoints, dtype=np.float32
+    )  # (frame, keypoint, space), pixels
     if "keypoint_score" in ds.data_vars and keypoints is None:  # a point the estimator scored 0 is missing
         kp[np.asarray(ds["keypoint_score"].values) <= 0] = np.nan
     if mirrored:
@@ -218,16 +233,24 @@ def mirror_permutation(names: Sequence[str], mirror: dict[str, str], *, what: st
     missing = [n for n in names if mirror.get(n) not in position]
     if missing:
         raise InputError(
-            "<dataset>", f"mirror augmentation needs a left/right counterpart for every {what}", field=what,
-            expected=f"names of miakit.layout.MIRROR_{what.upper()} with both sides present", found=missing[:5],
-        )  # fmt: skip
+            "<dataset>",
+            f"mirror augmentation needs a left/right counterpart for every {what}",
+            field=what,
+            expected=f"names of miakit.layout.MIRROR_{what.upper()} with both sides present",
+            found=missing[:5],
+        )
     return np.array([position[mirror[n]] for n in names], dtype=np.int64)
 
 
 def prepare_inputs(
-    ds, frames: FrameArrays, splits: Splits, *, features: str = "paper", augment: str = "none",
+    ds,
+    frames: FrameArrays,
+    splits: Splits,
+    *,
+    features: str = "paper",
+    augment: str = "none",
     subjects: Sequence[str] | None = None,
-) -> tuple[FrameArrays, Splits]:  # fmt: skip
+) -> tuple[FrameArrays, Splits]:
     """Replace ``frames.inputs`` by the ``features`` of ``ds`` and, for ``augment="mirror"``,
     append a mirrored copy of every frame and of every training window (validation and test
     windows are unchanged, they index the original frames).
@@ -250,16 +273,27 @@ def prepare_inputs(
     perms = [muscle_perm if mirrored else same for _, mirrored in copies]
     out = replace(
         out,
-        inputs=np.concatenate([inputs] + [frame_features(ds, features, subjects=subjects, mirrored=m, keypoints=kp) for kp, m in copies[1:]]),
+        inputs=np.concatenate(
+            [inputs]
+            + [frame_features(ds, features, subjects=subjects, mirrored=m, keypoints=kp) for kp, m in copies[1:]]
+        ),
         emg=np.concatenate([frames.emg[:, p] for p in perms]),
         emg_clean=None if frames.emg_clean is None else np.concatenate([frames.emg_clean[:, p] for p in perms]),
-        run_first=None if frames.run_first is None else np.concatenate([frames.run_first + k * n for k in range(len(copies))]),
-        run_last=None if frames.run_last is None else np.concatenate([frames.run_last + k * n for k in range(len(copies))]),
-    )  # fmt: skip
+        run_first=None
+        if frames.run_first is None
+        else np.concatenate([frames.run_first + k * n for k in range(len(copies))]),
+        run_last=None
+        if frames.run_last is None
+        else np.concatenate([frames.run_last + k * n for k in range(len(copies))]),
+    )
     t, k = splits.train, len(copies)
     train = WindowIndex(
-        t.window, np.concatenate([t.start + i * n for i in range(k)]), np.tile(t.segment, k), np.tile(t.subject, k), np.tile(t.exercise, k),
-    )  # fmt: skip
+        t.window,
+        np.concatenate([t.start + i * n for i in range(k)]),
+        np.tile(t.segment, k),
+        np.tile(t.subject, k),
+        np.tile(t.exercise, k),
+    )
     return out, Splits(train=train, val=splits.val, test=splits.test)
 
 
@@ -321,9 +355,12 @@ def _body_relative(kp: np.ndarray, seg: np.ndarray, names: list[str]) -> np.ndar
     missing = [n for n in BODY_NEEDS if n not in names]
     if missing:
         raise InputError(
-            "<dataset>", "hip-centred features need the BODY_25 torso keypoints", field="keypoint",
-            expected=list(BODY_NEEDS), found=f"missing {missing}",
-        )  # fmt: skip
+            "<dataset>",
+            "hip-centred features need the BODY_25 torso keypoints",
+            field="keypoint",
+            expected=list(BODY_NEEDS),
+            found=f"missing {missing}",
+        )
     at = {n: names.index(n) for n in BODY_NEEDS}
     hip, seg_torso = _hip(kp, at), _set_torso(kp, seg, at)
     seg_hip = np.zeros((len(seg_torso), 2), dtype=np.float32)
@@ -356,15 +393,27 @@ def _set_torso(kp: np.ndarray, seg: np.ndarray, at: dict[str, int]) -> np.ndarra
 
 SEGMENTS = (
     ("MidHip", "Neck"),
-    ("RShoulder", "RElbow"), ("RElbow", "RWrist"), ("RHip", "RKnee"), ("RKnee", "RAnkle"),
-    ("LShoulder", "LElbow"), ("LElbow", "LWrist"), ("LHip", "LKnee"), ("LKnee", "LAnkle"),
-)  # fmt: skip
+    ("RShoulder", "RElbow"),
+    ("RElbow", "RWrist"),
+    ("RHip", "RKnee"),
+    ("RKnee", "RAnkle"),
+    ("LShoulder", "LElbow"),
+    ("LElbow", "LWrist"),
+    ("LHip", "LKnee"),
+    ("LKnee", "LAnkle"),
+)
 """The trunk and the limb segments of ``+angles``, each from its proximal to its distal point."""
 
 HINGES = (
-    ("Neck", "RShoulder", "RElbow"), ("RShoulder", "RElbow", "RWrist"), ("Neck", "MidHip", "RKnee"), ("RHip", "RKnee", "RAnkle"),
-    ("Neck", "LShoulder", "LElbow"), ("LShoulder", "LElbow", "LWrist"), ("Neck", "MidHip", "LKnee"), ("LHip", "LKnee", "LAnkle"),
-)  # fmt: skip
+    ("Neck", "RShoulder", "RElbow"),
+    ("RShoulder", "RElbow", "RWrist"),
+    ("Neck", "MidHip", "RKnee"),
+    ("RHip", "RKnee", "RAnkle"),
+    ("Neck", "LShoulder", "LElbow"),
+    ("LShoulder", "LElbow", "LWrist"),
+    ("Neck", "MidHip", "LKnee"),
+    ("LHip", "LKnee", "LAnkle"),
+)
 """The hinges of ``+angles`` (shoulder, elbow, hip, knee per side) as (a, joint, b): the angle at
 the joint between the directions to ``a`` and to ``b``."""
 
@@ -375,7 +424,9 @@ def _angles(kp: np.ndarray, names: list[str]) -> np.ndarray:
     at = {n: i for i, n in enumerate(names)}
     missing = sorted({n for seg in SEGMENTS + HINGES for n in seg if n not in at})
     if missing:
-        raise InputError("<dataset>", "angle features need the BODY_25 limb keypoints", field="keypoint", found=f"missing {missing}")
+        raise InputError(
+            "<dataset>", "angle features need the BODY_25 limb keypoints", field="keypoint", found=f"missing {missing}"
+        )
 
     def unit(a: str, b: str) -> np.ndarray:
         d = kp[:, at[b]] - kp[:, at[a]]
@@ -402,15 +453,21 @@ def _depth(kp: np.ndarray, seg: np.ndarray, names: list[str], subject: np.ndarra
     at = {n: i for i, n in enumerate(names)}
     missing = sorted({n for s in SEGMENTS for n in s}.union(BODY_NEEDS).difference(at))
     if missing:
-        raise InputError("<dataset>", "depth features need the BODY_25 limb keypoints", field="keypoint", found=f"missing {missing}")
+        raise InputError(
+            "<dataset>", "depth features need the BODY_25 limb keypoints", field="keypoint", found=f"missing {missing}"
+        )
     length = np.stack([np.linalg.norm(kp[:, at[b]] - kp[:, at[a]], axis=-1) for a, b in SEGMENTS], axis=1)
     length = length / _set_torso(kp, seg, at)[seg][:, None]
     reference = np.full_like(length, np.nan)
     for who in np.unique(subject):
         rows = subject == who
         known = np.isfinite(length[rows])
-        ref = np.array([np.percentile(length[rows][known[:, j], j], DEPTH_REFERENCE_PERCENTILE) if known[:, j].any() else np.nan
-                        for j in range(length.shape[1])])  # fmt: skip
+        ref = np.array(
+            [
+                np.percentile(length[rows][known[:, j], j], DEPTH_REFERENCE_PERCENTILE) if known[:, j].any() else np.nan
+                for j in range(length.shape[1])
+            ]
+        )
         reference[rows] = np.where(ref > 1e-6, ref, np.nan)
     ratio = np.clip(length / reference, 0.0, 1.0)
     return np.sqrt(1.0 - ratio**2).astype(np.float32)  # NaN (later 0) where a point is missing
@@ -445,7 +502,9 @@ def _hold_seconds(hinges: np.ndarray, seg: np.ndarray, *, rate_hz: float) -> np.
         speed[1:] = np.abs(np.diff(a, axis=0)) * rate_hz
         still = (speed < HOLD_RAD_S) & known
         index = np.arange(len(rows))[:, None]
-        last_moving = np.maximum.accumulate(np.where(still, 0, index), axis=0)  # the segment start counts as the last motion
+        last_moving = np.maximum.accumulate(
+            np.where(still, 0, index), axis=0
+        )  # the segment start counts as the last motion
         held[rows] = np.where(still, np.minimum((index - last_moving) / rate_hz, HOLD_CAP_S), 0.0)
     return held
 
@@ -456,7 +515,8 @@ def _segment_starts(seg: np.ndarray) -> np.ndarray:
 
 
 def _velocity(pos: np.ndarray, seg: np.ndarray, *, rate_hz: float) -> np.ndarray:
-    """Change per second from the previous frame of the same segment; NaN where a point is missing, 0 at segment starts."""
+    """Change per second from the previous frame of the same segment; NaN where a point is missing,
+    0 at segment starts."""
     vel = np.zeros_like(pos)
     vel[1:] = (pos[1:] - pos[:-1]) * np.float32(rate_hz)
     vel[_segment_starts(seg)] = 0.0

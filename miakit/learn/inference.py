@@ -23,11 +23,21 @@ def resolve_device(name: str) -> str:
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError("train config", "CUDA is not available on this machine", field="device", expected="auto or cpu", found=name)
+        raise InputError(
+            "train config", "CUDA is not available on this machine", field="device", expected="auto or cpu", found=name
+        )
     return name
 
 
-def predict(model, x: np.ndarray, *, emg_scale: float = 100.0, device: str | None = None, batch_size: int = 256, amp: bool = True) -> np.ndarray:
+def predict(
+    model,
+    x: np.ndarray,
+    *,
+    emg_scale: float = 100.0,
+    device: str | None = None,
+    batch_size: int = 256,
+    amp: bool = True,
+) -> np.ndarray:
     """EMG (N, M, T) on the raw scale for inputs ``x`` (N, T, F), or (N, T + 2 context, F) for a
     model with context frames, in eval mode without gradients."""
     import torch
@@ -41,7 +51,9 @@ def predict(model, x: np.ndarray, *, emg_scale: float = 100.0, device: str | Non
             xb = torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size], dtype=np.float32)).to(device)
             parts.append(model(xb).float().cpu().numpy())
     n_out = model.head.out_features if hasattr(model, "head") else None
-    steps = x.shape[1] - 2 * getattr(model, "context", 0) if x.ndim == 3 else 0  # a model with context predicts the window alone
+    steps = (
+        x.shape[1] - 2 * getattr(model, "context", 0) if x.ndim == 3 else 0
+    )  # a model with context predicts the window alone
     empty = np.zeros((0, n_out or 0, steps), np.float32)
     return np.concatenate(parts) * np.float32(emg_scale) if parts else empty
 
@@ -68,14 +80,23 @@ def load_checkpoint(path: str | Path, *, device: str = "cpu"):
     if not path.exists():
         raise InputError(path, "no such checkpoint")
     if not path.is_file():
-        raise InputError(path, "not a checkpoint file", expected="a .pt file written by miakit train", found="a folder" if path.is_dir() else "not a file")
+        raise InputError(
+            path,
+            "not a checkpoint file",
+            expected="a .pt file written by miakit train",
+            found="a folder" if path.is_dir() else "not a file",
+        )
     try:
         ckpt = torch.load(path, map_location=device, weights_only=True)
         config = TrainConfig(**ckpt["config"])
         meta = dict(ckpt["meta"], step=ckpt["state"]["step"], best_val_rmse=ckpt["state"]["best_val_rmse"])
-        model = build_model(config.model, n_features=meta["n_features"], n_muscles=meta["n_muscles"], **model_options(config)).to(device)
+        model = build_model(
+            config.model, n_features=meta["n_features"], n_muscles=meta["n_muscles"], **model_options(config)
+        ).to(device)
         keys = model.load_state_dict(ckpt["model"], strict=False)
-        if keys.unexpected_keys or any(not key.startswith("mirror.") for key in keys.missing_keys):  # checkpoints from before test-time mirroring lack only these
+        if keys.unexpected_keys or any(
+            not key.startswith("mirror.") for key in keys.missing_keys
+        ):  # checkpoints from before test-time mirroring lack only these
             model.load_state_dict(ckpt["model"])  # raises, naming what is missing
     except Exception as exc:  # a truncated file, another program's pickle, an old config
         detail = " ".join(str(exc).split()).split(". ")[0][:120]  # torch's first sentence says it

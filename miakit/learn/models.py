@@ -143,14 +143,24 @@ def _torch_classes() -> dict[str, type]:
         """
 
         def __init__(
-            self, *, n_features: int, n_muscles: int, d_model: int = 128, n_heads: int = 8, n_layers: int = 4,
-            dim_feedforward: int = 2048, dropout: float = 0.1, kernel_steps: int = 9,
-        ):  # fmt: skip
+            self,
+            *,
+            n_features: int,
+            n_muscles: int,
+            d_model: int = 128,
+            n_heads: int = 8,
+            n_layers: int = 4,
+            dim_feedforward: int = 2048,
+            dropout: float = 0.1,
+            kernel_steps: int = 9,
+        ):
             super().__init__()
             self.scale_inputs = InputScaling(n_features)
             self.embed = nn.Conv2d(1, d_model, kernel_size=(n_features, kernel_steps), padding=(0, kernel_steps // 2))
             self.positions = PositionalEncoding(d_model, dropout=dropout)
-            layer = nn.TransformerEncoderLayer(d_model, n_heads, dim_feedforward=dim_feedforward, dropout=dropout, batch_first=True)
+            layer = nn.TransformerEncoderLayer(
+                d_model, n_heads, dim_feedforward=dim_feedforward, dropout=dropout, batch_first=True
+            )
             self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
             self.head = nn.Linear(d_model, n_muscles)
 
@@ -176,12 +186,18 @@ def _torch_classes() -> dict[str, type]:
             self.scale_inputs = InputScaling(n_features)
             self.first = nn.Conv2d(1, 128, kernel_size=(n_features, kernel_steps), padding=(0, pad))
             self.body = nn.Sequential(
-                nn.BatchNorm1d(128), nn.ReLU(),
-                nn.Conv1d(128, 64, kernel_steps, padding=pad), nn.BatchNorm1d(64), nn.ReLU(),
-                nn.Conv1d(64, 128, kernel_steps, padding=pad), nn.BatchNorm1d(128), nn.ReLU(),
-                nn.Conv1d(128, 64, kernel_steps, padding=pad), nn.ReLU(),
+                nn.BatchNorm1d(128),
+                nn.ReLU(),
+                nn.Conv1d(128, 64, kernel_steps, padding=pad),
+                nn.BatchNorm1d(64),
+                nn.ReLU(),
+                nn.Conv1d(64, 128, kernel_steps, padding=pad),
+                nn.BatchNorm1d(128),
+                nn.ReLU(),
+                nn.Conv1d(128, 64, kernel_steps, padding=pad),
+                nn.ReLU(),
                 nn.Conv1d(64, n_muscles, kernel_steps, padding=pad),
-            )  # fmt: skip
+            )
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.body(self.first(self.scale_inputs(x).transpose(1, 2).unsqueeze(1)).squeeze(2))
@@ -201,19 +217,33 @@ def _torch_classes() -> dict[str, type]:
         """
 
         def __init__(
-            self, *, n_features: int, n_muscles: int, d_model: int = 128, n_heads: int = 4, n_layers: int = 3,
-            dim_feedforward: int = 256, dropout: float = 0.1, kernel_steps: int = 5, norm_first: bool = True,
+            self,
+            *,
+            n_features: int,
+            n_muscles: int,
+            d_model: int = 128,
+            n_heads: int = 4,
+            n_layers: int = 3,
+            dim_feedforward: int = 256,
+            dropout: float = 0.1,
+            kernel_steps: int = 5,
+            norm_first: bool = True,
             context: int = 0,
-        ):  # fmt: skip
+        ):
             super().__init__()
             self.context = context
             self.scale_inputs = InputScaling(n_features)
             self.embed = nn.Conv1d(n_features, d_model, kernel_steps, padding=kernel_steps // 2)
             self.positions = PositionalEncoding(d_model, dropout=dropout)
             layer = nn.TransformerEncoderLayer(
-                d_model, n_heads, dim_feedforward=dim_feedforward, dropout=dropout, activation="gelu",
-                batch_first=True, norm_first=norm_first,
-            )  # fmt: skip
+                d_model,
+                n_heads,
+                dim_feedforward=dim_feedforward,
+                dropout=dropout,
+                activation="gelu",
+                batch_first=True,
+                norm_first=norm_first,
+            )
             self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
             self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
             self.head = nn.Linear(d_model, n_muscles)
@@ -229,9 +259,13 @@ def _torch_classes() -> dict[str, type]:
             return self.mirror(lambda v: self.head(self.features(v)).transpose(1, 2)[..., c : v.shape[1] - c], x)
 
     return {
-        "InputScaling": InputScaling, "PositionalEncoding": PositionalEncoding, "PaperTransformer": PaperTransformer,
-        "PaperCNN": PaperCNN, "MiakitModel": MiakitModel, "MirrorAverage": MirrorAverage,
-    }  # fmt: skip
+        "InputScaling": InputScaling,
+        "PositionalEncoding": PositionalEncoding,
+        "PaperTransformer": PaperTransformer,
+        "PaperCNN": PaperCNN,
+        "MiakitModel": MiakitModel,
+        "MirrorAverage": MirrorAverage,
+    }
 
 
 class NearestNeighbour:
@@ -318,7 +352,9 @@ def _miakit(*, n_features: int, n_muscles: int, seed: int = 0, **kwargs):
 
 def _miakit_postnorm(*, n_features: int, n_muscles: int, seed: int = 0, **kwargs):
     """The miakit model with the paper's post-norm layers (for the ablation)."""
-    return _torch_classes()["MiakitModel"](n_features=n_features, n_muscles=n_muscles, **{"norm_first": False, **kwargs})
+    return _torch_classes()["MiakitModel"](
+        n_features=n_features, n_muscles=n_muscles, **{"norm_first": False, **kwargs}
+    )
 
 
 def _nearest(*, n_features: int, n_muscles: int, seed: int = 0, **kwargs) -> NearestNeighbour:
@@ -330,9 +366,13 @@ def _random(*, n_features: int, n_muscles: int, seed: int = 0, **kwargs) -> Rand
 
 
 MODELS = {
-    "transformer": _transformer, "cnn": _cnn, "miakit": _miakit, "miakit-postnorm": _miakit_postnorm,
-    "nn": _nearest, "random": _random,
-}  # fmt: skip
+    "transformer": _transformer,
+    "cnn": _cnn,
+    "miakit": _miakit,
+    "miakit-postnorm": _miakit_postnorm,
+    "nn": _nearest,
+    "random": _random,
+}
 """The registry: model name -> factory taking ``n_features``, ``n_muscles``, ``seed`` and model options."""
 
 

@@ -7,7 +7,8 @@ either side, held at the run's edges), and averages, per frame, the predictions 
 covers it. A usable frame is one the dataset marks valid where at least one keypoint is present; a
 run shorter than one window, and every unusable frame, gets NaN. Inputs are made as the trainer
 made them (:func:`miakit.learn.windows.load_frames`: x / image width, y / image height, missing
-points 0; or the config's ``features`` spec, :mod:`miakit.learn.features`); the model standardizes them itself with the training mean and std it carries.
+points 0; or the config's ``features`` spec, :mod:`miakit.learn.features`); the model
+standardizes them itself with the training mean and std it carries.
 
 :func:`video_dataset` makes a one-segment contract-2 dataset of a video's pose at 10 Hz, and
 :func:`predicted_dataset` the same with the prediction as its EMG. The whole job for a video (pose,
@@ -99,8 +100,14 @@ def average_windows(predictions: np.ndarray, starts: np.ndarray, n_frames: int) 
 
 
 def predict_segment(
-    checkpoint: str | Path | Checkpoint, ds, segment_id: str | int, *, stride: int = 1, device: str = "cpu", min_window: int | None = None,
-) -> np.ndarray:  # fmt: skip
+    checkpoint: str | Path | Checkpoint,
+    ds,
+    segment_id: str | int,
+    *,
+    stride: int = 1,
+    device: str = "cpu",
+    min_window: int | None = None,
+) -> np.ndarray:
     """Predicted EMG (frames of the segment, muscles of the checkpoint), in the units the model was
     trained on; NaN on frames no window covers (see the module's description).
 
@@ -120,16 +127,21 @@ def predict_segment(
     expected = ckpt.meta.get("keypoints")
     if expected is not None and list(expected) != keypoints:
         raise InputError(
-            ckpt.path, "the dataset's keypoints differ from the checkpoint's", field="keypoint",
-            expected=f"{ckpt.meta['n_features'] // 2} keypoints {list(expected or [])[:3]}...", found=f"{len(keypoints)} keypoints {keypoints[:3]}...",
-        )  # fmt: skip
+            ckpt.path,
+            "the dataset's keypoints differ from the checkpoint's",
+            field="keypoint",
+            expected=f"{ckpt.meta['n_features'] // 2} keypoints {list(expected or [])[:3]}...",
+            found=f"{len(keypoints)} keypoints {keypoints[:3]}...",
+        )
     x = _inputs(ckpt, ds, seg)
     valid = np.asarray(ds["valid"][seg.frames].values, dtype=bool)
     has_pose = (np.asarray(ds["keypoint_score"][seg.frames].values) > 0).any(axis=1)
     usable = valid & has_pose
     starts = window_starts(usable, window=ckpt.window, stride=stride)
     context = int(getattr(ckpt.config, "context", 0))
-    first, last = run_bounds(np.where(usable, 0, -1 - np.arange(len(usable))))  # context stays within each run of usable frames
+    first, last = run_bounds(
+        np.where(usable, 0, -1 - np.arange(len(usable)))
+    )  # context stays within each run of usable frames
     cols = context_frames(starts, ckpt.window, context, first[starts], last[starts])
     windows = x[cols] if len(starts) else np.zeros((0, ckpt.window + 2 * context, x.shape[1]), np.float32)
     emg_scale = float(ckpt.meta.get("emg_scale", ckpt.config.emg_scale))
@@ -172,9 +184,12 @@ def _inputs(ckpt: Checkpoint, ds, seg) -> np.ndarray:
         x = frame_features(part, spec, subjects=ckpt.meta.get("subjects"))[first : first + seg.length]
     if x.shape[1] != ckpt.meta["n_features"]:
         raise InputError(
-            ckpt.path, "the dataset gives the model inputs of another size", field="n_features",
-            expected=ckpt.meta["n_features"], found=x.shape[1],
-        )  # fmt: skip
+            ckpt.path,
+            "the dataset gives the model inputs of another size",
+            field="n_features",
+            expected=ckpt.meta["n_features"],
+            found=x.shape[1],
+        )
     return x
 
 
@@ -200,22 +215,38 @@ def video_dataset(pose, *, muscles: list[str], video: str | Path, segment_id: st
     score = np.asarray(pose["keypoint_score"].values, dtype=np.float32)
     n = keypoints.shape[0]
     segment = Segment(
-        id=segment_id, session=segment_id, subject="", exercise="", split="", source="video",
-        emg=np.full((n, len(muscles)), np.nan, np.float32), keypoints=keypoints, keypoint_score=score,
-        valid=(score > 0).any(axis=1), image_width=int(pose.attrs["width"]), image_height=int(pose.attrs["height"]),
+        id=segment_id,
+        session=segment_id,
+        subject="",
+        exercise="",
+        split="",
+        source="video",
+        emg=np.full((n, len(muscles)), np.nan, np.float32),
+        keypoints=keypoints,
+        keypoint_score=score,
+        valid=(score > 0).any(axis=1),
+        image_width=int(pose.attrs["width"]),
+        image_height=int(pose.attrs["height"]),
         rate_hz=float(pose.attrs["rate_hz"]),
-    )  # fmt: skip
+    )
     digest = hashlib.sha256()
     with open(video, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return make_dataset(
-        [segment], muscles=muscles, emg_units="", rate_hz=float(pose.attrs["rate_hz"]), where=str(video),
+        [segment],
+        muscles=muscles,
+        emg_units="",
+        rate_hz=float(pose.attrs["rate_hz"]),
+        where=str(video),
         provenance=provenance(
-            pipeline="predict", pipeline_sha256="", inputs_sha256=digest.hexdigest(), inputs={"video": str(video)},
+            pipeline="predict",
+            pipeline_sha256="",
+            inputs_sha256=digest.hexdigest(),
+            inputs={"video": str(video)},
             pose_estimator=str(pose.attrs.get("estimator", "")),
         ),
-    )  # fmt: skip
+    )
 
 
 def predicted_dataset(ds, predicted: np.ndarray, checkpoint: Checkpoint):
@@ -230,16 +261,27 @@ def predicted_dataset(ds, predicted: np.ndarray, checkpoint: Checkpoint):
     out["valid"] = (("frame",), np.isfinite(predicted).all(axis=1) & np.asarray(ds["valid"].values, dtype=bool))
     out["segment_source"] = (("segment",), np.array([PREDICTED_SOURCE] * out.sizes["segment"]))
     out.attrs.update(
-        emg_units=units, emg_source=PREDICTED_SOURCE,
+        emg_units=units,
+        emg_source=PREDICTED_SOURCE,
         prediction={
-            "checkpoint": str(checkpoint.path), "model": str(checkpoint.config.model), "step": int(checkpoint.meta.get("step", 0)),
-            "window": checkpoint.window, "best_val_rmse": float(checkpoint.meta.get("best_val_rmse", float("nan"))),
+            "checkpoint": str(checkpoint.path),
+            "model": str(checkpoint.config.model),
+            "step": int(checkpoint.meta.get("step", 0)),
+            "window": checkpoint.window,
+            "best_val_rmse": float(checkpoint.meta.get("best_val_rmse", float("nan"))),
         },
-    )  # fmt: skip
+    )
     return validate_dataset(out, where="prediction", deep=True)
 
 
 __all__ = [
-    "predict_segment", "Checkpoint", "load", "segment_inputs", "window_starts",
-    "average_windows", "short_runs", "video_dataset", "predicted_dataset",
-]  # fmt: skip
+    "predict_segment",
+    "Checkpoint",
+    "load",
+    "segment_inputs",
+    "window_starts",
+    "average_windows",
+    "short_runs",
+    "video_dataset",
+    "predicted_dataset",
+]

@@ -73,10 +73,17 @@ def _schedule_step(step: int, elapsed_s: float, config: TrainConfig) -> int:
 
 
 def train(
-    ds, config: TrainConfig, out: str | Path, *, progress: bool = True, resume: bool = False,
-    splits: Splits | None = None, frames: FrameArrays | None = None, until_step: int | None = None,
+    ds,
+    config: TrainConfig,
+    out: str | Path,
+    *,
+    progress: bool = True,
+    resume: bool = False,
+    splits: Splits | None = None,
+    frames: FrameArrays | None = None,
+    until_step: int | None = None,
     init: str | Path | None = None,
-) -> TrainResult:  # fmt: skip
+) -> TrainResult:
     """Train ``config.model`` on ``ds`` and write ``out/checkpoint.pt``, ``out/last.pt``, ``out/history.csv``.
 
     ``splits`` defaults to the in-distribution split; ``frames`` to :func:`load_frames` of ``ds``.
@@ -91,27 +98,40 @@ def train(
 
     out = Path(out)
     if resume and not (out / "last.pt").is_file():
-        raise InputError(out / "last.pt", "nothing to resume: no last.pt", expected="the --out folder of an earlier run (drop --resume to start afresh)", found="no such file")
+        raise InputError(
+            out / "last.pt",
+            "nothing to resume: no last.pt",
+            expected="the --out folder of an earlier run (drop --resume to start afresh)",
+            found="no such file",
+        )
     out.mkdir(parents=True, exist_ok=True)
     ctx = from_environment(config.device)  # one process, or this rank of a torchrun job (miakit.learn.distributed)
     ctx.check_batch(config.batch_size)
     device = ctx.device
     splits = splits or split_in_distribution(
-        ds, window=config.window, stride=config.stride, eval_stride=config.eval_stride or None,
-        test_fraction=config.test_fraction, val_fraction=config.val_fraction,
-    )  # fmt: skip
+        ds,
+        window=config.window,
+        stride=config.stride,
+        eval_stride=config.eval_stride or None,
+        test_fraction=config.test_fraction,
+        val_fraction=config.val_fraction,
+    )
     frames = frames or load_frames(ds)
     if config.features != "paper" or config.augment != "none":  # frames: the paper's inputs, as load_frames gives them
         from miakit.learn.features import prepare_inputs
 
         frames, splits = prepare_inputs(ds, frames, splits, features=config.features, augment=config.augment)
     seed_everything(config.seed)
-    model = build_model(config.model, n_features=frames.n_features, n_muscles=frames.n_muscles, **model_options(config)).to(device)
+    model = build_model(
+        config.model, n_features=frames.n_features, n_muscles=frames.n_muscles, **model_options(config)
+    ).to(device)
     missing = not np.isfinite(frames.emg).all()  # muscles a recording lacks are NaN (lab imports): the loss skips them
     _start_at_the_mean(model, _finite_mean(frames.emg[splits.train.frames()]) / config.emg_scale)
     if config.standardize:
         seen = frames.inputs[np.unique(splits.train.frames())]
-        with np.errstate(all="ignore"):  # a feature of a missing point is NaN (+mask): its mean is of the points present
+        with np.errstate(
+            all="ignore"
+        ):  # a feature of a missing point is NaN (+mask): its mean is of the points present
             mean, std = np.nanmean(seen, axis=0), np.nanstd(seen, axis=0)
         model.scale_inputs.set(np.nan_to_num(mean), np.nan_to_num(std, nan=1.0))
     if "mirror" in config.augment.split("+") and config.predict_mirrored and hasattr(model, "mirror"):
@@ -120,7 +140,12 @@ def train(
         try:
             model.load_state_dict(check_init(init, config, frames, device=device)["model"])
         except RuntimeError as exc:  # same layout, other sizes (a window the positions do not cover, ...)
-            raise InputError(init, "the checkpoint's weights do not fit this model", field="window/size", found=str(exc).splitlines()[-1][:160]) from None
+            raise InputError(
+                init,
+                "the checkpoint's weights do not fit this model",
+                field="window/size",
+                found=str(exc).splitlines()[-1][:160],
+            ) from None
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sampler = torch.Generator().manual_seed(config.seed)
     meta = _meta(ds, frames, config)
@@ -135,19 +160,32 @@ def train(
     starts = torch.from_numpy(splits.train.start)
     offsets = torch.arange(config.window, device=device)  # target frames of a window
     in_offsets = torch.arange(-config.context, config.window + config.context, device=device)  # its input frames
-    bounds = None if not config.context else (torch.from_numpy(frames.run_first).to(device), torch.from_numpy(frames.run_last).to(device))
+    bounds = (
+        None
+        if not config.context
+        else (torch.from_numpy(frames.run_first).to(device), torch.from_numpy(frames.run_last).to(device))
+    )
     x_val, y_val, _ = frames.gather(splits.val, context=config.context)
     amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.amp and device.startswith("cuda"))
     step, losses, t0 = state["step"], [], time.perf_counter() - state["elapsed_s"]
-    c0 = time.process_time() - state.get("cpu_s", 0.0)  # this process's CPU seconds (all its threads): steadier than wall time on a busy machine
+    c0 = time.process_time() - state.get(
+        "cpu_s", 0.0
+    )  # this process's CPU seconds (all its threads): steadier than wall time on a busy machine
     saved_at = step if resume and (out / "last.pt").exists() else None  # the step ``last.pt`` holds
-    stopped = "early_stopping" if state["bad_evals"] >= config.patience else "max_steps"  # a resumed run may have stopped
+    stopped = (
+        "early_stopping" if state["bad_evals"] >= config.patience else "max_steps"
+    )  # a resumed run may have stopped
     clock = (lambda: ctx.agree(time.perf_counter() - t0)) if config.max_seconds else (lambda: time.perf_counter() - t0)
 
     with _progress(progress and ctx.main, config.max_steps, step) as bar:
         while step < config.max_steps and stopped != "early_stopping":
-            lr = lr_at(_schedule_step(step, clock(), config), lr=config.lr, min_lr=config.min_lr,
-                       warmup_steps=config.warmup_steps, max_steps=config.max_steps)  # fmt: skip
+            lr = lr_at(
+                _schedule_step(step, clock(), config),
+                lr=config.lr,
+                min_lr=config.min_lr,
+                warmup_steps=config.warmup_steps,
+                max_steps=config.max_steps,
+            )
             for group in opt.param_groups:
                 group["lr"] = lr
             pick = starts[torch.randint(len(starts), (config.batch_size,), generator=sampler)].to(device)
@@ -170,14 +208,33 @@ def train(
             if step % config.eval_every == 0 or step == config.max_steps or out_of_time:
                 val = ctx.rmse(model, x_val, y_val, emg_scale=config.emg_scale, amp=config.amp)
                 elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-                state["history"].append({"step": step, "lr": lr, "train_loss": ctx.mean(losses), "val_rmse": val, "elapsed_s": elapsed, "cpu_s": cpu})
+                state["history"].append(
+                    {
+                        "step": step,
+                        "lr": lr,
+                        "train_loss": ctx.mean(losses),
+                        "val_rmse": val,
+                        "elapsed_s": elapsed,
+                        "cpu_s": cpu,
+                    }
+                )
                 losses = []
                 improved = not (val >= state["best_val_rmse"])  # NaN (no validation windows) counts as better
-                state.update(step=step, elapsed_s=elapsed, cpu_s=cpu, bad_evals=0 if improved else state["bad_evals"] + 1)
+                state.update(
+                    step=step, elapsed_s=elapsed, cpu_s=cpu, bad_evals=0 if improved else state["bad_evals"] + 1
+                )
                 if improved:
                     state["best_val_rmse"] = val
                 # the best model is also the latest: serialized once for both files
-                _save([out / "checkpoint.pt", out / "last.pt"] if improved else [out / "last.pt"], model, opt, sampler, config, state, meta)
+                _save(
+                    [out / "checkpoint.pt", out / "last.pt"] if improved else [out / "last.pt"],
+                    model,
+                    opt,
+                    sampler,
+                    config,
+                    state,
+                    meta,
+                )
                 saved_at = step
                 if ctx.main:
                     pd.DataFrame(state["history"]).to_csv(out / "history.csv", index=False)
@@ -194,12 +251,30 @@ def train(
     state.update(step=step, elapsed_s=time.perf_counter() - t0, cpu_s=time.process_time() - c0)
     if saved_at != step:  # stopped between evaluations (or before the first)
         first_save = not (out / "checkpoint.pt").exists()
-        _save([out / "last.pt", out / "checkpoint.pt"] if first_save else [out / "last.pt"], model, opt, sampler, config, state, meta)
+        _save(
+            [out / "last.pt", out / "checkpoint.pt"] if first_save else [out / "last.pt"],
+            model,
+            opt,
+            sampler,
+            config,
+            state,
+            meta,
+        )
     history = pd.DataFrame(state["history"], columns=["step", "lr", "train_loss", "val_rmse", "elapsed_s", "cpu_s"])
     if ctx.main:
         history.to_csv(out / "history.csv", index=False)
     ctx.close()
-    return TrainResult(out / "checkpoint.pt", out / "last.pt", state["best_val_rmse"], step, history, state["elapsed_s"], state["cpu_s"], stopped, model)
+    return TrainResult(
+        out / "checkpoint.pt",
+        out / "last.pt",
+        state["best_val_rmse"],
+        step,
+        history,
+        state["elapsed_s"],
+        state["cpu_s"],
+        stopped,
+        model,
+    )
 
 
 def check_init(init: str | Path, config: TrainConfig, frames: FrameArrays, *, device: str = "cpu") -> dict:
@@ -212,13 +287,32 @@ def check_init(init: str | Path, config: TrainConfig, frames: FrameArrays, *, de
     theirs, meta = ckpt[1], ckpt[2]
     for name in ("model", "features", "context"):
         if getattr(theirs, name) != getattr(config, name):
-            raise InputError(init, f"the checkpoint was trained with another {name}; pass --model / --set {name}=... as it was",
-                             field=name, expected=getattr(theirs, name), found=getattr(config, name))  # fmt: skip
-    for name, ours in (("keypoints", list(frames.keypoints)), ("muscles", list(frames.muscles)), ("n_features", frames.n_features)):
+            raise InputError(
+                init,
+                f"the checkpoint was trained with another {name}; pass --model / --set {name}=... as it was",
+                field=name,
+                expected=getattr(theirs, name),
+                found=getattr(config, name),
+            )
+    for name, ours in (
+        ("keypoints", list(frames.keypoints)),
+        ("muscles", list(frames.muscles)),
+        ("n_features", frames.n_features),
+    ):
         if meta.get(name) is not None and meta[name] != ours:
-            hint = " (+subject inputs depend on the dataset's subjects: fine-tune without them)" if name == "n_features" and "subject" in str(config.features) else ""
-            shown = (lambda v: v if not isinstance(v, list) else f"{len(v)}: {', '.join(map(str, v[:3]))}, ...")  # noqa: E731
-            raise InputError(init, f"the dataset's model inputs do not fit the checkpoint{hint}", field=name, expected=shown(meta[name]), found=shown(ours))
+            hint = (
+                " (+subject inputs depend on the dataset's subjects: fine-tune without them)"
+                if name == "n_features" and "subject" in str(config.features)
+                else ""
+            )
+            shown = lambda v: v if not isinstance(v, list) else f"{len(v)}: {', '.join(map(str, v[:3]))}, ..."  # noqa: E731
+            raise InputError(
+                init,
+                f"the dataset's model inputs do not fit the checkpoint{hint}",
+                field=name,
+                expected=shown(meta[name]),
+                found=shown(ours),
+            )
     return torch.load(init, map_location=device, weights_only=True)
 
 
@@ -278,7 +372,10 @@ def _start_at_the_mean(model, mean: np.ndarray) -> None:
     """
     import torch
 
-    last = getattr(model, "head", None) or [m for m in model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv1d))][-1]
+    last = (
+        getattr(model, "head", None)
+        or [m for m in model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv1d))][-1]
+    )
     with torch.no_grad():
         last.weight.zero_()
         last.bias.copy_(torch.as_tensor(mean, dtype=last.bias.dtype))
@@ -300,10 +397,15 @@ def _meta(ds, frames: FrameArrays, config: TrainConfig) -> dict:
 
     subjects = subject_names(ds) if "subject" in parse_features(config.features)[1] else []
     return {
-        "n_features": frames.n_features, "n_muscles": frames.n_muscles, "muscles": list(frames.muscles),
-        "keypoints": list(frames.keypoints), "emg_units": str(ds.attrs.get("emg_units", "")),
-        "emg_scale": config.emg_scale, "window": config.window, "subjects": subjects,
-    }  # fmt: skip
+        "n_features": frames.n_features,
+        "n_muscles": frames.n_muscles,
+        "muscles": list(frames.muscles),
+        "keypoints": list(frames.keypoints),
+        "emg_units": str(ds.attrs.get("emg_units", "")),
+        "emg_scale": config.emg_scale,
+        "window": config.window,
+        "subjects": subjects,
+    }
 
 
 def _save(paths: list[Path], model, opt, sampler, config: TrainConfig, state: dict, meta: dict) -> None:
@@ -315,11 +417,20 @@ def _save(paths: list[Path], model, opt, sampler, config: TrainConfig, state: di
 
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     rng = {
-        "torch": torch.get_rng_state(), "sampler": sampler.get_state(), "python": random.getstate(),
+        "torch": torch.get_rng_state(),
+        "sampler": sampler.get_state(),
+        "python": random.getstate(),
         "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-    }  # fmt: skip
-    blob = {"model": model.state_dict(), "optimizer": opt.state_dict(), "config": asdict(config), "state": dict(state), "meta": meta, "rng": rng}
+    }
+    blob = {
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "config": asdict(config),
+        "state": dict(state),
+        "meta": meta,
+        "rng": rng,
+    }
     tmps = [path.with_suffix(".tmp") for path in paths]
     torch.save(blob, tmps[0])
     for tmp in tmps[1:]:
@@ -335,7 +446,9 @@ def _restore(path: Path, model, opt, sampler, config: TrainConfig) -> dict:
         raise
     except Exception as exc:  # a truncated file, another program's pickle, a checkpoint of another model
         detail = " ".join(str(exc).split()).split(". ")[0][:120]  # torch's first sentence says it
-        raise InputError(path, f"cannot resume: not a miakit checkpoint of this run ({exc.__class__.__name__}: {detail})") from None
+        raise InputError(
+            path, f"cannot resume: not a miakit checkpoint of this run ({exc.__class__.__name__}: {detail})"
+        ) from None
 
 
 def _restore_checkpoint(path: Path, model, opt, sampler, config: TrainConfig) -> dict:
@@ -344,7 +457,13 @@ def _restore_checkpoint(path: Path, model, opt, sampler, config: TrainConfig) ->
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     if ckpt["config"] != asdict(config):
         changed = sorted(k for k in ckpt["config"] if ckpt["config"][k] != asdict(config).get(k))
-        raise InputError(path, "cannot resume with a different config", field=", ".join(changed), expected=ckpt["config"], found=asdict(config))
+        raise InputError(
+            path,
+            "cannot resume with a different config",
+            field=", ".join(changed),
+            expected=ckpt["config"],
+            found=asdict(config),
+        )
     model.load_state_dict(ckpt["model"])
     opt.load_state_dict(ckpt["optimizer"])
     rng = ckpt["rng"]
@@ -372,7 +491,9 @@ class _progress:
         self.bar = progress_bar()
         self.bar.__enter__()
         task = self.bar.add_task("train", total=self.total, completed=self.completed)
-        return lambda step, best: self.bar.update(task, completed=step, description="train" if math.isinf(best) else f"train (best val RMSE {best:.2f})")
+        return lambda step, best: self.bar.update(
+            task, completed=step, description="train" if math.isinf(best) else f"train (best val RMSE {best:.2f})"
+        )
 
     def __exit__(self, *exc) -> None:
         if self.enabled:

@@ -141,10 +141,14 @@ def load_frames(ds) -> FrameArrays:
     valid = np.asarray(ds["valid"].values, dtype=bool)
     first, last = run_bounds(np.where(valid, seg, -1 - np.arange(len(seg))))  # an invalid frame is a run of its own
     return FrameArrays(
-        inputs=np.ascontiguousarray(kp.reshape(kp.shape[0], -1)), emg=emg, emg_clean=clean,
-        muscles=tuple(str(m) for m in ds["muscle"].values), keypoints=tuple(str(k) for k in ds["keypoint"].values),
-        run_first=first, run_last=last,
-    )  # fmt: skip
+        inputs=np.ascontiguousarray(kp.reshape(kp.shape[0], -1)),
+        emg=emg,
+        emg_clean=clean,
+        muscles=tuple(str(m) for m in ds["muscle"].values),
+        keypoints=tuple(str(k) for k in ds["keypoint"].values),
+        run_first=first,
+        run_last=last,
+    )
 
 
 def windows_where(ds, label: np.ndarray, *, window: int, stride: int) -> dict[int, WindowIndex]:
@@ -167,7 +171,11 @@ def windows_where(ds, label: np.ndarray, *, window: int, stride: int) -> dict[in
     position = np.arange(len(key))
     run_start = np.maximum.accumulate(np.where(np.concatenate([[True], key[1:] != key[:-1]]), position, 0))
     starts = position[: max(len(key) - window + 1, 0)]
-    ok = (key[starts] >= 0) & (change[starts + window - 1] == change[starts]) & ((starts - run_start[starts]) % stride == 0)
+    ok = (
+        (key[starts] >= 0)
+        & (change[starts + window - 1] == change[starts])
+        & ((starts - run_start[starts]) % stride == 0)
+    )
     starts = starts[ok]
     subjects = np.asarray(ds["segment_subject"].values).astype(str)
     exercises = np.asarray(ds["segment_exercise"].values).astype(str)
@@ -214,9 +222,14 @@ def in_distribution_labels(ds, *, window: int, test_fraction: float = 0.2, val_f
 
 
 def split_in_distribution(
-    ds, *, window: int = 30, stride: int = 1, eval_stride: int | None = None,
-    test_fraction: float = 0.2, val_fraction: float = 0.1,
-) -> Splits:  # fmt: skip
+    ds,
+    *,
+    window: int = 30,
+    stride: int = 1,
+    eval_stride: int | None = None,
+    test_fraction: float = 0.2,
+    val_fraction: float = 0.1,
+) -> Splits:
     """The in-distribution split: about 80/20 in time within each subject and exercise.
 
     Train windows start every ``stride`` frames; validation and test windows every
@@ -226,7 +239,9 @@ def split_in_distribution(
     return splits_from_labels(ds, label, window=window, stride=stride, eval_stride=eval_stride)
 
 
-def splits_from_labels(ds, label: np.ndarray, *, window: int, stride: int = 1, eval_stride: int | None = None) -> Splits:
+def splits_from_labels(
+    ds, label: np.ndarray, *, window: int, stride: int = 1, eval_stride: int | None = None
+) -> Splits:
     """Windows of frames labelled 0 (train, every ``stride``), 1 (val) and 2 (test, every ``eval_stride``,
     default ``window``); raises :class:`DatasetError` when train or test has no window."""
     eval_stride = eval_stride or window
@@ -236,9 +251,12 @@ def splits_from_labels(ds, label: np.ndarray, *, window: int, stride: int = 1, e
     splits = Splits(train=train or empty, val=evals.get(0, empty), test=evals.get(1, empty))
     if len(splits.train) == 0 or len(splits.test) == 0:
         raise DatasetError(
-            "<dataset>", "too few valid frames for a split", field="valid",
-            expected=f"train and test windows of {window} valid frames", found=splits.sizes(),
-        )  # fmt: skip
+            "<dataset>",
+            "too few valid frames for a split",
+            field="valid",
+            expected=f"train and test windows of {window} valid frames",
+            found=splits.sizes(),
+        )
     return splits
 
 
@@ -253,11 +271,17 @@ def segment_table(ds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per segment: subject, exercise and the source's split ('' where it defines none), as str arrays."""
     subjects = np.asarray(ds["segment_subject"].values).astype(str)
     exercises = np.asarray(ds["segment_exercise"].values).astype(str)
-    split = np.asarray(ds["segment_split"].values).astype(str) if "segment_split" in ds.data_vars else np.full(len(subjects), "")
+    split = (
+        np.asarray(ds["segment_split"].values).astype(str)
+        if "segment_split" in ds.data_vars
+        else np.full(len(subjects), "")
+    )
     return subjects, exercises, split
 
 
-def holdout_labels(ds, train_segments: np.ndarray, test_segments: np.ndarray, *, window: int, val_fraction: float = 0.1) -> np.ndarray:
+def holdout_labels(
+    ds, train_segments: np.ndarray, test_segments: np.ndarray, *, window: int, val_fraction: float = 0.1
+) -> np.ndarray:
     """Label frames 0 (train), 1 (val), 2 (test) or -1 (unused) from per-segment masks.
 
     Frames of ``test_segments`` are test. Within each (subject, exercise) of ``train_segments``
@@ -294,9 +318,15 @@ def holdout_labels(ds, train_segments: np.ndarray, test_segments: np.ndarray, *,
 
 
 def split_holdout(
-    ds, train_segments: np.ndarray, test_segments: np.ndarray, *, window: int = 30, stride: int = 1,
-    eval_stride: int | None = None, val_fraction: float = 0.1,
-) -> Splits:  # fmt: skip
+    ds,
+    train_segments: np.ndarray,
+    test_segments: np.ndarray,
+    *,
+    window: int = 30,
+    stride: int = 1,
+    eval_stride: int | None = None,
+    val_fraction: float = 0.1,
+) -> Splits:
     """Train on ``train_segments`` (validation carved from their end), test on ``test_segments``."""
     label = holdout_labels(ds, train_segments, test_segments, window=window, val_fraction=val_fraction)
     return splits_from_labels(ds, label, window=window, stride=stride, eval_stride=eval_stride)
@@ -312,25 +342,39 @@ def known_exercises(ds) -> list[str]:
     return sorted(set(segment_table(ds)[1].tolist()) - {UNKNOWN_EXERCISE})
 
 
-def split_leave_one_exercise_out(ds, exercise: str, *, window: int = 30, stride: int = 1, eval_stride: int | None = None, val_fraction: float = 0.1) -> Splits:
+def split_leave_one_exercise_out(
+    ds, exercise: str, *, window: int = 30, stride: int = 1, eval_stride: int | None = None, val_fraction: float = 0.1
+) -> Splits:
     """Test on every segment of ``exercise``; train on every other exercise (the paper's Table 1, right).
 
     Segments of unknown exercise are in neither: one of them may be ``exercise`` itself."""
     _, exercises, _ = segment_table(ds)
     if exercise == UNKNOWN_EXERCISE:
-        raise DatasetError("<dataset>", "an unknown exercise cannot be left out", field="segment_exercise", expected=f"one of {known_exercises(ds)}", found=exercise)
+        raise DatasetError(
+            "<dataset>",
+            "an unknown exercise cannot be left out",
+            field="segment_exercise",
+            expected=f"one of {known_exercises(ds)}",
+            found=exercise,
+        )
     _require(exercise, exercises, "segment_exercise")
     test = exercises == exercise
     train = ~test & (exercises != UNKNOWN_EXERCISE)
-    return split_holdout(ds, train, test, window=window, stride=stride, eval_stride=eval_stride, val_fraction=val_fraction)
+    return split_holdout(
+        ds, train, test, window=window, stride=stride, eval_stride=eval_stride, val_fraction=val_fraction
+    )
 
 
-def split_leave_one_subject_out(ds, subject: str, *, window: int = 30, stride: int = 1, eval_stride: int | None = None, val_fraction: float = 0.1) -> Splits:
+def split_leave_one_subject_out(
+    ds, subject: str, *, window: int = 30, stride: int = 1, eval_stride: int | None = None, val_fraction: float = 0.1
+) -> Splits:
     """Test on every segment of ``subject``; train on every other subject."""
     subjects, _, _ = segment_table(ds)
     _require(subject, subjects, "segment_subject")
     test = subjects == subject
-    return split_holdout(ds, ~test, test, window=window, stride=stride, eval_stride=eval_stride, val_fraction=val_fraction)
+    return split_holdout(
+        ds, ~test, test, window=window, stride=stride, eval_stride=eval_stride, val_fraction=val_fraction
+    )
 
 
 def has_release_split(ds) -> bool:
@@ -339,13 +383,29 @@ def has_release_split(ds) -> bool:
     return {"train", "val"} <= set(split.tolist())
 
 
-def split_release(ds, *, window: int = 30, stride: int = 1, eval_stride: int | None = None, val_fraction: float = 0.1) -> Splits:
+def split_release(
+    ds, *, window: int = 30, stride: int = 1, eval_stride: int | None = None, val_fraction: float = 0.1
+) -> Splits:
     """The source's own split: test on its ``val`` segments, train on its ``train`` segments (with
     our validation carved from their end, since the source's val is the test set here)."""
     _, _, split = segment_table(ds)
     if not has_release_split(ds):
-        raise DatasetError("<dataset>", "the dataset defines no split of its own", field="segment_split", expected="train and val", found=sorted(set(split.tolist())))
-    return split_holdout(ds, split == "train", split == "val", window=window, stride=stride, eval_stride=eval_stride, val_fraction=val_fraction)
+        raise DatasetError(
+            "<dataset>",
+            "the dataset defines no split of its own",
+            field="segment_split",
+            expected="train and val",
+            found=sorted(set(split.tolist())),
+        )
+    return split_holdout(
+        ds,
+        split == "train",
+        split == "val",
+        window=window,
+        stride=stride,
+        eval_stride=eval_stride,
+        val_fraction=val_fraction,
+    )
 
 
 @dataclass(frozen=True)
@@ -363,9 +423,16 @@ class TransferSplits:
 
 
 def split_subject_transfer(
-    ds, *, source: str, target: str, ks: tuple[int, ...], window: int = 30, stride: int = 1,
-    eval_stride: int | None = None, val_fraction: float = 0.1,
-) -> TransferSplits:  # fmt: skip
+    ds,
+    *,
+    source: str,
+    target: str,
+    ks: tuple[int, ...],
+    window: int = 30,
+    stride: int = 1,
+    eval_stride: int | None = None,
+    val_fraction: float = 0.1,
+) -> TransferSplits:
     """Splits for the paper's Figure 7: train on ``source``; fine-tune on growing numbers ``ks`` of
     ``target``'s exercises (sorted by name); test on ``target``'s exercises after the largest ``k``.
     The target's segments of unknown exercise are neither fine-tuned on nor tested.
@@ -381,18 +448,25 @@ def split_subject_transfer(
     order = sorted(set(exercises[subjects == target].tolist()) - {UNKNOWN_EXERCISE})
     ks = tuple(sorted({int(k) for k in ks if 1 <= k <= len(order) - 1}))
     if not ks:
-        raise DatasetError("<dataset>", "too few exercises of the target subject for subject transfer", field="segment_exercise",
-                           expected="at least 2", found=len(order))  # fmt: skip
-    test = (subjects == target) & np.isin(exercises, order[max(ks):])
+        raise DatasetError(
+            "<dataset>",
+            "too few exercises of the target subject for subject transfer",
+            field="segment_exercise",
+            expected="at least 2",
+            found=len(order),
+        )
+    test = (subjects == target) & np.isin(exercises, order[max(ks) :])
     common = dict(window=window, stride=stride, eval_stride=eval_stride, val_fraction=val_fraction)
     pretrain = split_holdout(ds, subjects == source, test, **common)
     by_k = {k: split_holdout(ds, (subjects == target) & np.isin(exercises, order[:k]), test, **common) for k in ks}
-    return TransferSplits(source, target, pretrain, by_k, tuple(order[: max(ks)]), tuple(order[max(ks):]))
+    return TransferSplits(source, target, pretrain, by_k, tuple(order[: max(ks)]), tuple(order[max(ks) :]))
 
 
 def _require(value: str, present: np.ndarray, field: str) -> None:
     if value not in set(present.tolist()):
-        raise DatasetError("<dataset>", "no such value", field=field, expected=f"one of {sorted(set(present.tolist()))}", found=value)
+        raise DatasetError(
+            "<dataset>", "no such value", field=field, expected=f"one of {sorted(set(present.tolist()))}", found=value
+        )
 
 
 class WindowDataset:

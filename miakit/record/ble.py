@@ -26,9 +26,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from miakit.errors import DeviceError
 from miakit.devices.decoders import DecodeError
 from miakit.devices.profiles import Profile
+from miakit.errors import DeviceError
 from miakit.record.session_writer import SessionWriter
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class BleBackend:
         return {"backend": self.client, **self.kwargs} if self.client else dict(self.kwargs)
 
     @classmethod
-    def emulated(cls, radio) -> "BleBackend":
+    def emulated(cls, radio) -> BleBackend:
         """The bumble back end on ``radio`` (a :class:`~miakit.record.bumble_backend.BumbleRadio`)."""
         from miakit.record.bumble_backend import BumbleClient, BumbleScanner
 
@@ -68,9 +68,13 @@ def matches_profile(profile: Profile, name: str | None, service_uuids: list[str]
 
 
 async def scan(
-    backend: BleBackend, *, timeout_s: float, profile: Profile | None = None, wanted: set[str] | None = None,
+    backend: BleBackend,
+    *,
+    timeout_s: float,
+    profile: Profile | None = None,
+    wanted: set[str] | None = None,
     until: asyncio.Event | None = None,
-):  # fmt: skip
+):
     """Scan for ``timeout_s`` seconds (less once every ``wanted`` name or address is seen, or once
     ``until`` is set: a recording stopping).
 
@@ -109,7 +113,8 @@ def no_bluetooth(exc: BaseException) -> DeviceError:
     containers, WSL, servers), naming what failed and pointing to ``--emulate``."""
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return DeviceError(
-        f"no Bluetooth on this host: the BLE scanner could not start ({exc.__class__.__name__}{': ' + detail[:120] if detail else ''}); "
+        "no Bluetooth on this host: the BLE scanner could not start "
+        f"({exc.__class__.__name__}{': ' + detail[:120] if detail else ''}); "
         "containers, WSL and servers often have no Bluetooth stack (BlueZ and D-Bus on Linux) or adapter. "
         "Without hardware, use emulated sensors: add --emulate"
     )
@@ -232,10 +237,14 @@ class BleRecorder:
 
         link.stats.state = "connecting"
         client = await establish_connection(
-            BleakClient, link.device, link.sensor,
+            BleakClient,
+            link.device,
+            link.sensor,
             disconnected_callback=lambda c, link=link: self._on_disconnect(link),
-            max_attempts=self.connect_attempts, timeout=self.connect_timeout_s, **self.backend.client_kwargs(),
-        )  # fmt: skip
+            max_attempts=self.connect_attempts,
+            timeout=self.connect_timeout_s,
+            **self.backend.client_kwargs(),
+        )
         try:
             if self.profile.start_command:
                 cmd = self.profile.start_command
@@ -282,7 +291,9 @@ class BleRecorder:
 
     async def _try_reconnect(self, link: _Link, *, listen_s: float) -> bool:
         """Scan up to ``listen_s`` for the sensor (a stop ends the scan); once seen, connect."""
-        seen = await scan(self.backend, timeout_s=max(0.5, listen_s), wanted={link.device.address}, until=self._stopping)
+        seen = await scan(
+            self.backend, timeout_s=max(0.5, listen_s), wanted={link.device.address}, until=self._stopping
+        )
         if link.device.address not in seen or self._stopping.is_set():
             return False
         link.device = seen[link.device.address][0]

@@ -107,14 +107,14 @@ class BumbleRadio:
         self.device.on(Device.EVENT_ADVERTISEMENT, self._on_advertisement)
         await self.device.power_on()
 
-    async def add_scanner(self, scanner: "BumbleScanner") -> None:
+    async def add_scanner(self, scanner: BumbleScanner) -> None:
         await self.start()
         assert self.device is not None
         self._scanners.add(scanner)
         if not self.device.is_scanning:
             await self.device.start_scanning(scan_interval=10.0, scan_window=10.0, filter_duplicates=False)
 
-    async def remove_scanner(self, scanner: "BumbleScanner") -> None:
+    async def remove_scanner(self, scanner: BumbleScanner) -> None:
         self._scanners.discard(scanner)
         if not self._scanners and self.device is not None and self.device.is_scanning:
             await self.device.stop_scanning()
@@ -283,7 +283,9 @@ class BumbleClient(BaseBleakClient):
     async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
         await self._require_peer().write_value(descriptor.obj, bytes(data), with_response=True)
 
-    async def start_notify(self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any) -> None:
+    async def start_notify(
+        self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
+    ) -> None:
         await self._require_peer().subscribe(characteristic.obj, lambda value: callback(bytearray(value)))
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:

@@ -80,8 +80,14 @@ class Faults:
 
     @classmethod
     def random_disconnects(
-        cls, sensors: list[str], *, count: int, duration_s: float, down_s: tuple[float, float] = (0.3, 1.5), seed: int = 0
-    ) -> "Faults":
+        cls,
+        sensors: list[str],
+        *,
+        count: int,
+        duration_s: float,
+        down_s: tuple[float, float] = (0.3, 1.5),
+        seed: int = 0,
+    ) -> Faults:
         """``count`` disconnects of random sensors at random times in the middle of ``duration_s``."""
         rng = random.Random(seed)
         events = [
@@ -100,7 +106,9 @@ def sensor_names(profile: Profile, count: int = len(MUSCLES)) -> list[str]:
 class EmulatedSensor:
     """One bumble peripheral streaming ``signal`` (device units) at ``rate_hz`` notifications/s."""
 
-    def __init__(self, name: str, address: str, profile: Profile, signal: np.ndarray, *, rate_hz: float, link, faults: Faults):
+    def __init__(
+        self, name: str, address: str, profile: Profile, signal: np.ndarray, *, rate_hz: float, link, faults: Faults
+    ):
         from bumble.controller import Controller
         from bumble.core import UUID, AdvertisingData
         from bumble.device import Device
@@ -272,10 +280,17 @@ class Emulator:
         if unknown:
             raise ValueError(f"faults name sensors the emulator does not have: {sorted(unknown)}")
         self.sensors = [
-            EmulatedSensor(name, f"E0:00:00:00:{i // 256:02X}:{i % 256 + 1:02X}", profile, sig,
-                           rate_hz=self.rate_hz, link=self.link, faults=self.faults)
+            EmulatedSensor(
+                name,
+                f"E0:00:00:00:{i // 256:02X}:{i % 256 + 1:02X}",
+                profile,
+                sig,
+                rate_hz=self.rate_hz,
+                link=self.link,
+                faults=self.faults,
+            )
             for i, (name, sig) in enumerate(signals.items())
-        ]  # fmt: skip
+        ]
         self._tasks: list[asyncio.Task] = []
         self.t0: float | None = None
 
@@ -313,7 +328,7 @@ class Emulator:
             except Exception as exc:  # the link may already be torn down
                 logger.debug("%s: %r", sensor.name, exc)
 
-    async def __aenter__(self) -> "Emulator":
+    async def __aenter__(self) -> Emulator:
         await self.start()
         return self
 
@@ -335,8 +350,17 @@ class LslOutlet:
     """
 
     def __init__(
-        self, name: str, signal: np.ndarray, *, rate_hz: float, labels: list[str], stream_type: str = "EMG",
-        source_id: str | None = None, units: str = "microvolts", dropouts: list[tuple[float, float]] | None = None, chunk_s: float = 0.02,
+        self,
+        name: str,
+        signal: np.ndarray,
+        *,
+        rate_hz: float,
+        labels: list[str],
+        stream_type: str = "EMG",
+        source_id: str | None = None,
+        units: str = "microvolts",
+        dropouts: list[tuple[float, float]] | None = None,
+        chunk_s: float = 0.02,
     ):
         self.name, self.rate_hz, self.labels, self.stream_type = name, float(rate_hz), list(labels), stream_type
         self.signal = np.asarray(signal, dtype=np.float32)
@@ -356,7 +380,9 @@ class LslOutlet:
     def _make_outlet(self):
         import pylsl
 
-        info = pylsl.StreamInfo(self.name, self.stream_type, len(self.labels), self.rate_hz, pylsl.cf_float32, self.source_id)
+        info = pylsl.StreamInfo(
+            self.name, self.stream_type, len(self.labels), self.rate_hz, pylsl.cf_float32, self.source_id
+        )
         channels = info.desc().append_child("channels")
         for label in self.labels:
             ch = channels.append_child("channel")
@@ -366,7 +392,7 @@ class LslOutlet:
         info.desc().append_child("acquisition").append_child_value("manufacturer", "miakit emulator")
         return pylsl.StreamOutlet(info, chunk_size=max(1, int(self.chunk_s * self.rate_hz)))
 
-    def start(self) -> "LslOutlet":
+    def start(self) -> LslOutlet:
         import pylsl
 
         self._stop = threading.Event()
@@ -416,7 +442,7 @@ class LslOutlet:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "LslOutlet":
+    def __enter__(self) -> LslOutlet:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -38,17 +38,25 @@ from typing import Any
 import numpy as np
 import yaml
 
+from miakit.devices.decoders import encode_lsl_float32_v1
+from miakit.devices.profiles import Profile, parse_profile
 from miakit.errors import DeviceError, SessionError
 from miakit.layout import MUSCLES
 from miakit.record.ble import SensorStats
-from miakit.devices.decoders import encode_lsl_float32_v1
-from miakit.devices.profiles import Profile, parse_profile
 from miakit.record.session_writer import SessionWriter
 
 __all__ = [
-    "LSL_RAW_MIN_HZ", "EMG_TYPE", "LslChannel", "LslRecorder", "channel_map", "loopback_config", "parse_source",
-    "resolve_emg_streams", "session_profile", "use_loopback",
-]  # fmt: skip
+    "LSL_RAW_MIN_HZ",
+    "EMG_TYPE",
+    "LslChannel",
+    "LslRecorder",
+    "channel_map",
+    "loopback_config",
+    "parse_source",
+    "resolve_emg_streams",
+    "session_profile",
+    "use_loopback",
+]
 
 LSL_RAW_MIN_HZ = 500.0
 """A stream at this rate or faster is raw sEMG (for profiles of ``kind: auto``); slower is an envelope."""
@@ -85,7 +93,10 @@ def require_pylsl() -> None:
     try:
         import pylsl  # noqa: F401
     except (ImportError, RuntimeError) as exc:
-        raise DeviceError(f"recording from LSL needs pylsl ({exc.__class__.__name__}: {exc}); install it with: pip install 'miakit[lsl]'") from None
+        raise DeviceError(
+            f"recording from LSL needs pylsl ({exc.__class__.__name__}: "
+            f"{exc}); install it with: pip install 'miakit[lsl]'"
+        ) from None
 
 
 def parse_source(text: str) -> tuple[str, str | None]:
@@ -136,7 +147,11 @@ def resolve_emg_streams(name: str | None, *, timeout_s: float) -> list:
     """
     import pylsl
 
-    found = pylsl.resolve_byprop("name", name, 1, timeout_s) if name else pylsl.resolve_byprop("type", EMG_TYPE, 1, timeout_s)
+    found = (
+        pylsl.resolve_byprop("name", name, 1, timeout_s)
+        if name
+        else pylsl.resolve_byprop("type", EMG_TYPE, 1, timeout_s)
+    )
     if not found:
         seen = pylsl.resolve_streams(wait_time=min(1.0, timeout_s))
         what = f"named {name!r}" if name else f"of type {EMG_TYPE!r}"
@@ -144,7 +159,9 @@ def resolve_emg_streams(name: str | None, *, timeout_s: float) -> list:
             f"no LSL stream {what} found after {timeout_s:g} s (seen: {', '.join(describe(i) for i in seen) or 'none'})"
         )
     unique = {info.uid(): info for info in found}
-    infos = sorted((full_info(i, timeout_s=timeout_s) for i in unique.values()), key=lambda i: (i.name(), i.source_id(), i.uid()))
+    infos = sorted(
+        (full_info(i, timeout_s=timeout_s) for i in unique.values()), key=lambda i: (i.name(), i.source_id(), i.uid())
+    )
     for info in infos:
         if info.channel_format() in (pylsl.cf_string, pylsl.cf_undefined):
             raise DeviceError(f"LSL stream {describe(info)} sends strings, not EMG samples")
@@ -209,9 +226,12 @@ def channel_map(infos: list, sensors: dict[str, str] | None) -> tuple[list[LslCh
         unknown = [k for k in sensors if k not in keys]
         if unknown:
             raise SessionError(
-                "--sensors", "no such channel in the LSL stream(s)", field=unknown[0],
-                expected=f"one of {[c.sensor for c in channels]} or a channel number", found=unknown[0],
-            )  # fmt: skip
+                "--sensors",
+                "no such channel in the LSL stream(s)",
+                field=unknown[0],
+                expected=f"one of {[c.sensor for c in channels]} or a channel number",
+                found=unknown[0],
+            )
         mapping = {keys[k]: m for k, m in sensors.items()}
         if len(mapping) != len(sensors):
             raise SessionError("--sensors", "two keys name the same channel", found=sorted(sensors))
@@ -226,23 +246,34 @@ def channel_map(infos: list, sensors: dict[str, str] | None) -> tuple[list[LslCh
 def session_profile(template: Profile, infos: list) -> tuple[Profile, bytes]:
     """The session's own profile: ``template`` with the streams' rate, kind (for ``auto``) and units."""
     if template.transport != "lsl":
-        raise SessionError(template.path, "not an LSL profile", field="transport", expected="lsl", found=template.transport)
+        raise SessionError(
+            template.path, "not an LSL profile", field="transport", expected="lsl", found=template.transport
+        )
     rates = sorted({float(i.nominal_srate()) for i in infos})
     if len(rates) > 1:
-        raise DeviceError(f"LSL streams at different rates ({', '.join(describe(i) for i in infos)}): record one at a time with --source lsl:NAME")
+        raise DeviceError(
+            f"LSL streams at different rates ({', '.join(describe(i) for i in infos)}): "
+            "record one at a time with --source lsl:NAME"
+        )
     rate = template.rate_hz or (rates[0] or None)
     kind = template.kind
     if kind == "auto":
         kind = "raw" if rate and rate >= LSL_RAW_MIN_HZ else "envelope"
     if kind == "raw" and not rate:
-        raise DeviceError(f"LSL stream {describe(infos[0])} has no regular rate; raw sEMG needs one (a profile with rate_hz)")
+        raise DeviceError(
+            f"LSL stream {describe(infos[0])} has no regular rate; raw sEMG needs one (a profile with rate_hz)"
+        )
     data = template.model_dump(mode="json")
-    data.update(rate_hz=rate, kind=kind, description=f"{template.description} - recorded from {', '.join(describe(i) for i in infos)}")
+    data.update(
+        rate_hz=rate,
+        kind=kind,
+        description=f"{template.description} - recorded from {', '.join(describe(i) for i in infos)}",
+    )
     if template.units == "stream units":
         data["units"] = channel_unit(infos[0]) or template.units
     content = (
-        f"# {Path(template.path).name or 'the LSL profile'} as this session was recorded with it: the stream's rate and kind filled in\n"
-        + yaml.safe_dump(data, sort_keys=False)
+        f"# {Path(template.path).name or 'the LSL profile'} as this session "
+        "was recorded with it: the stream's rate and kind filled in\n" + yaml.safe_dump(data, sort_keys=False)
     ).encode()
     return parse_profile(content, where=template.path or "<lsl profile>"), content
 
@@ -269,10 +300,19 @@ class LslRecorder:
     (markers, sync, protocol, live view) is the same code."""
 
     def __init__(
-        self, infos: list, channels: list[LslChannel], writer: SessionWriter, sensors: dict[str, str], *,
-        poll_s: float = 0.02, clock_every_s: float = 2.0, stall_s: float = 1.0, resolve_s: float = 0.5,
-        backoff_s: tuple[float, float] = (0.1, 1.0), open_timeout_s: float = 5.0,
-    ):  # fmt: skip
+        self,
+        infos: list,
+        channels: list[LslChannel],
+        writer: SessionWriter,
+        sensors: dict[str, str],
+        *,
+        poll_s: float = 0.02,
+        clock_every_s: float = 2.0,
+        stall_s: float = 1.0,
+        resolve_s: float = 0.5,
+        backoff_s: tuple[float, float] = (0.1, 1.0),
+        open_timeout_s: float = 5.0,
+    ):
         self.writer, self.sensors = writer, dict(sensors)
         self.poll_s, self.clock_every_s, self.stall_s, self.resolve_s = poll_s, clock_every_s, stall_s, resolve_s
         self.backoff_s, self.open_timeout_s = backoff_s, open_timeout_s
@@ -345,7 +385,9 @@ class LslRecorder:
     # -- stream ----------------------------------------------------------------------------------
     async def stream(self) -> None:
         """Pull every stream until :meth:`stop`; reconnect lost ones."""
-        self.writer.add_event(self.now(), "start", "", f"{len(self.streams)} LSL stream(s), {len(self.sensors)} sensors")
+        self.writer.add_event(
+            self.now(), "start", "", f"{len(self.streams)} LSL stream(s), {len(self.sensors)} sensors"
+        )
         self._tasks = [asyncio.create_task(self._pump(st)) for st in self.streams]
 
         await self._stopping.wait()
@@ -423,7 +465,9 @@ class LslRecorder:
                     else:
                         t = self.now()
                         start = st.lost_at if st.lost_at is not None else t
-                        self.writer.add_event(t, "reconnect", st.name, f"source_id={st.source_id} host={st.info.hostname()}")
+                        self.writer.add_event(
+                            t, "reconnect", st.name, f"source_id={st.source_id} host={st.info.hostname()}"
+                        )
                         self.writer.add_event(t, "gap", st.name, f"disconnected start={start:.6f} end={t:.6f}")
                         st.lost_at = None
                         await self._probe_clock(st)
@@ -507,7 +551,14 @@ class LslSetup:
         return LslRecorder(self.infos, self.channels, writer, self.sensors, **options)
 
 
-def prepare(stream_name: str | None, template: Profile, sensors: dict[str, str] | None, *, timeout_s: float, say=lambda text: None) -> LslSetup:
+def prepare(
+    stream_name: str | None,
+    template: Profile,
+    sensors: dict[str, str] | None,
+    *,
+    timeout_s: float,
+    say=lambda text: None,
+) -> LslSetup:
     """Resolve the streams, map their channels to muscles, derive the session's profile."""
     infos = resolve_emg_streams(stream_name, timeout_s=timeout_s)
     channels, mapping, how = channel_map(infos, sensors)
@@ -516,17 +567,30 @@ def prepare(stream_name: str | None, template: Profile, sensors: dict[str, str] 
     return LslSetup(infos, channels, mapping, profile, content)
 
 
-def start_emulator(name: str | None, *, source: Path | None, kind: str, rate_hz: float | None, duration_s: float,
-                   exercise: str | None, dropouts: list[tuple[float, float]]):  # fmt: skip
+def start_emulator(
+    name: str | None,
+    *,
+    source: Path | None,
+    kind: str,
+    rate_hz: float | None,
+    duration_s: float,
+    exercise: str | None,
+    dropouts: list[tuple[float, float]],
+):
     """An emulated LSL EMG device (:class:`~miakit.record.emulator.LslOutlet`) for ``--emulate``,
     kept on this machine (:func:`use_loopback`) unless LSLAPICFG says otherwise."""
     import os
 
-    from miakit.layout import EXERCISES
     from miakit.devices.signals import lsl_signals
+    from miakit.layout import EXERCISES
     from miakit.record.emulator import LslOutlet
 
     use_loopback(f"miakit-emulated-{os.getpid()}")
-    signal, labels, rate = lsl_signals(kind=kind, rate_hz=rate_hz, duration_s=max(duration_s, 10.0) + 10.0, source=source,
-                                       exercise=exercise or EXERCISES[0])  # fmt: skip
+    signal, labels, rate = lsl_signals(
+        kind=kind,
+        rate_hz=rate_hz,
+        duration_s=max(duration_s, 10.0) + 10.0,
+        source=source,
+        exercise=exercise or EXERCISES[0],
+    )
     return LslOutlet(name or "miakit-emulated-emg", signal, rate_hz=rate, labels=labels, dropouts=dropouts).start()

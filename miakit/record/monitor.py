@@ -14,7 +14,7 @@ import asyncio
 import math
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from miakit.record.ble import SensorStats
 
@@ -48,7 +48,11 @@ def keys_line(exercise: str | None) -> str:
     """The marker keys, for the live view: ``keys: [m] mark start/stop of squat  [c] ...``
     (no ``m`` where ``exercise`` is None: a protocol marks its exercises itself)."""
     keys = {k: what for k, what in MARKER_KEYS.items() if exercise is not None or k != "m"}
-    return "keys: " + "  ".join(f"[{k}] {what.format(exercise=exercise)}" for k, what in keys.items()) + "  (Ctrl-C stops too)"
+    return (
+        "keys: "
+        + "  ".join(f"[{k}] {what.format(exercise=exercise)}" for k, what in keys.items())
+        + "  (Ctrl-C stops too)"
+    )
 
 
 class KeyReader:
@@ -112,7 +116,9 @@ def _level_bar(value: float, full_scale: float, width: int = 12) -> str:
     return "#" * filled + "." * (width - filled)
 
 
-def sensor_table(stats: list[SensorStats], now: float, *, full_scale: float = 500.0, title: str = "", caption: str = ""):
+def sensor_table(
+    stats: list[SensorStats], now: float, *, full_scale: float = 500.0, title: str = "", caption: str = ""
+):
     """A rich Table with one row per sensor (``caption`` under it: the marker keys)."""
     from rich.table import Table
     from rich.text import Text
@@ -125,9 +131,17 @@ def sensor_table(stats: list[SensorStats], now: float, *, full_scale: float = 50
         state = f"[{colors.get(s.state, 'white')}]{s.state}[/]"
         value = f"{s.last_value:.1f}" if math.isfinite(s.last_value) else "-"
         table.add_row(
-            s.sensor, s.muscle, state, _level_bar(s.last_value, full_scale), value,
-            f"{s.rate_hz(now):.1f}", str(s.packets), str(s.drops), str(s.bad_packets), str(s.disconnects),
-        )  # fmt: skip
+            s.sensor,
+            s.muscle,
+            state,
+            _level_bar(s.last_value, full_scale),
+            value,
+            f"{s.rate_hz(now):.1f}",
+            str(s.packets),
+            str(s.drops),
+            str(s.bad_packets),
+            str(s.disconnects),
+        )
     return table
 
 

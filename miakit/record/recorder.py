@@ -19,21 +19,27 @@ import re
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
-
 
 from miakit.contracts.dataset import UNKNOWN_EXERCISE
+from miakit.devices.profiles import Profile, load_profile
 from miakit.errors import DeviceError, SessionError
 from miakit.layout import ALL_EXERCISES, EXERCISES, MUSCLES
-from miakit.devices.profiles import Profile, load_profile
 
 __all__ = [
-    "RecordPlan", "check_duration", "load_sensor_map", "parse_faults", "parse_protocol", "protocol_schedule",
-    "record_session", "record_session_async", "session_id_for",
-]  # fmt: skip
+    "RecordPlan",
+    "check_duration",
+    "load_sensor_map",
+    "parse_faults",
+    "parse_protocol",
+    "protocol_schedule",
+    "record_session",
+    "record_session_async",
+    "session_id_for",
+]
 
 
 @dataclass
@@ -93,17 +99,26 @@ def parse_protocol(text: str) -> list[tuple[str, float]]:
         if name not in ALL_EXERCISES:
             raise SessionError("--protocol", "unknown exercise", expected=f"one of {list(ALL_EXERCISES)}", found=name)
         if not seconds > 0:
-            raise SessionError("--protocol", "each step needs its seconds", expected="exercise:seconds, e.g. squat:30", found=item)
+            raise SessionError(
+                "--protocol", "each step needs its seconds", expected="exercise:seconds, e.g. squat:30", found=item
+            )
         steps.append((name, seconds))
     if not steps:
-        raise SessionError("--protocol", "empty protocol", expected="exercise:seconds[,exercise:seconds...]", found=text)
+        raise SessionError(
+            "--protocol", "empty protocol", expected="exercise:seconds[,exercise:seconds...]", found=text
+        )
     return steps
 
 
 def check_duration(duration_s: float | None, *, where: str = "--duration") -> None:
     """A recording length is a finite number of seconds, at least 0.1 (or None: until Ctrl-C)."""
     if duration_s is not None and not (math.isfinite(duration_s) and duration_s >= 0.1):
-        raise SessionError(where, "not a recording length", expected="a finite number of seconds >= 0.1 (or no --duration: until Ctrl-C)", found=duration_s)
+        raise SessionError(
+            where,
+            "not a recording length",
+            expected="a finite number of seconds >= 0.1 (or no --duration: until Ctrl-C)",
+            found=duration_s,
+        )
 
 
 def _fault_spec(text: str, flag: str, names: list[str], *, needs_length: bool) -> tuple[str, float, float | None]:
@@ -115,18 +130,33 @@ def _fault_spec(text: str, flag: str, names: list[str], *, needs_length: bool) -
         at_s, length_s = float(at), (float(length) if length else None)
     except ValueError:
         at_s, length_s = float("nan"), None
-    if not sep or not (math.isfinite(at_s) and at_s >= 0) or (length_s is not None and not (math.isfinite(length_s) and length_s > 0)) \
-            or (needs_length and length_s is None):  # fmt: skip
-        raise SessionError(flag, "bad fault", expected=f"SENSOR@SECONDS{':SECONDS' if needs_length else '[:SECONDS]'}, e.g. {example}", found=text)
+    if (
+        not sep
+        or not (math.isfinite(at_s) and at_s >= 0)
+        or (length_s is not None and not (math.isfinite(length_s) and length_s > 0))
+        or (needs_length and length_s is None)
+    ):
+        raise SessionError(
+            flag,
+            "bad fault",
+            expected=f"SENSOR@SECONDS{':SECONDS' if needs_length else '[:SECONDS]'}, e.g. {example}",
+            found=text,
+        )
     if sensor not in names:
         raise SessionError(flag, "no such emulated sensor", expected=f"one of {names}", found=sensor)
     return sensor, at_s, length_s
 
 
 def parse_faults(
-    names: list[str], *, drop: float = 0.0, duplicate: float = 0.0, disconnect: list[str] | tuple[str, ...] = (),
-    stall: list[str] | tuple[str, ...] = (), missing: list[str] | tuple[str, ...] = (), seed: int = 0,
-):  # fmt: skip
+    names: list[str],
+    *,
+    drop: float = 0.0,
+    duplicate: float = 0.0,
+    disconnect: list[str] | tuple[str, ...] = (),
+    stall: list[str] | tuple[str, ...] = (),
+    missing: list[str] | tuple[str, ...] = (),
+    seed: int = 0,
+):
     """The ``--emulate-*`` flags -> an emulator :class:`~miakit.record.emulator.Faults` (None where
     there is no fault). ``names``: the emulated sensors (M40-01, ...)."""
     from miakit.record.emulator import Disconnect, Faults, Stall
@@ -134,16 +164,27 @@ def parse_faults(
     for flag, rate in (("--emulate-drop", drop), ("--emulate-duplicate", duplicate)):
         if not (math.isfinite(rate) and 0.0 <= rate < 1.0):
             raise SessionError(flag, "not a probability", expected="a rate in [0, 1), e.g. 0.05", found=rate)
-    disconnects = [Disconnect(s, at, down if down is not None else 1.0)
-                   for s, at, down in (_fault_spec(t, "--emulate-disconnect", names, needs_length=False) for t in disconnect)]  # fmt: skip
-    stalls = [Stall(s, at, length) for s, at, length in (_fault_spec(t, "--emulate-stall", names, needs_length=True) for t in stall)]
+    disconnects = [
+        Disconnect(s, at, down if down is not None else 1.0)
+        for s, at, down in (_fault_spec(t, "--emulate-disconnect", names, needs_length=False) for t in disconnect)
+    ]
+    stalls = [
+        Stall(s, at, length)
+        for s, at, length in (_fault_spec(t, "--emulate-stall", names, needs_length=True) for t in stall)
+    ]
     for sensor in missing:
         if sensor not in names:
             raise SessionError("--emulate-missing", "no such emulated sensor", expected=f"one of {names}", found=sensor)
     if not (drop or duplicate or disconnects or stalls or missing):
         return None
-    return Faults(disconnects=sorted(disconnects, key=lambda d: d.at_s), stalls=stalls, missing=list(missing),
-                  drop_probability=drop, duplicate_probability=duplicate, seed=seed)  # fmt: skip
+    return Faults(
+        disconnects=sorted(disconnects, key=lambda d: d.at_s),
+        stalls=stalls,
+        missing=list(missing),
+        drop_probability=drop,
+        duplicate_probability=duplicate,
+        seed=seed,
+    )
 
 
 def protocol_schedule(protocol: list[tuple[str, float]], *, begin_s: float, rest_s: float) -> list[tuple[float, str]]:
@@ -184,14 +225,26 @@ def load_sensor_map(source: Path | dict[str, str]) -> dict[str, str]:
 
 def _check_replay(plan: RecordPlan) -> None:
     """A replay plays the recording's own profile, sensors, markers and video: nothing of a live source."""
-    given = [flag for flag, on in (
-        ("--recorder", plan.recorder is not None), ("--source", plan.source != "ble"), ("--emulate", plan.emulate),
-        ("--exercise", plan.exercise is not None), ("--protocol", bool(plan.protocol)), ("--sensors", plan.sensors is not None),
-        ("--video", plan.video is not None),
-    ) if on]  # fmt: skip
+    given = [
+        flag
+        for flag, on in (
+            ("--recorder", plan.recorder is not None),
+            ("--source", plan.source != "ble"),
+            ("--emulate", plan.emulate),
+            ("--exercise", plan.exercise is not None),
+            ("--protocol", bool(plan.protocol)),
+            ("--sensors", plan.sensors is not None),
+            ("--video", plan.video is not None),
+        )
+        if on
+    ]
     if given:
-        raise SessionError(given[0], "not with --replay: a replay plays the recorded session's own profile, sensors, markers and video",
-                           expected=f"--replay {plan.replay} alone, or {given[0]} without --replay", found=given[0])  # fmt: skip
+        raise SessionError(
+            given[0],
+            "not with --replay: a replay plays the recorded session's own profile, sensors, markers and video",
+            expected=f"--replay {plan.replay} alone, or {given[0]} without --replay",
+            found=given[0],
+        )
 
 
 def _check_out(out: Path) -> None:
@@ -254,10 +307,10 @@ async def record_session_async(plan: RecordPlan) -> Path:
     """
     global _STOP
     from miakit.record.ble import BleBackend, BleRecorder, find_sensors, scan
+    from miakit.record.lsl import parse_source
     from miakit.record.monitor import KeyReader, keys_line, run_monitor
     from miakit.record.session_writer import SessionWriter
     from miakit.record.video import LiveCapture, import_video, mark_sync, parse_video_source
-    from miakit.record.lsl import parse_source
 
     say = plan.on_event or (lambda text: None)
     check_duration(plan.duration_s)
@@ -278,10 +331,16 @@ async def record_session_async(plan: RecordPlan) -> Path:
 
         require_pylsl()
     if replay is None and (profile.transport == "lsl") != (source == "lsl"):
-        raise SessionError("--recorder", f"profile {profile.name!r} is for {profile.transport.upper()}, the source is {plan.source!r}",
-                           expected="an LSL profile (transport: lsl, e.g. lsl) for --source lsl, a BLE one otherwise", found=profile.transport)  # fmt: skip
+        raise SessionError(
+            "--recorder",
+            f"profile {profile.name!r} is for {profile.transport.upper()}, the source is {plan.source!r}",
+            expected="an LSL profile (transport: lsl, e.g. lsl) for --source lsl, a BLE one otherwise",
+            found=profile.transport,
+        )
     if plan.exercise is not None and plan.exercise not in ALL_EXERCISES:
-        raise SessionError("--exercise", "unknown exercise", expected=f"one of {list(ALL_EXERCISES)}", found=plan.exercise)
+        raise SessionError(
+            "--exercise", "unknown exercise", expected=f"one of {list(ALL_EXERCISES)}", found=plan.exercise
+        )
     if plan.exercise is not None and plan.protocol:
         raise SessionError("--protocol", "give either --exercise or --protocol, not both")
     if plan.faults is not None and not plan.emulate:
@@ -318,8 +377,15 @@ async def record_session_async(plan: RecordPlan) -> Path:
             if plan.emulate:
                 from miakit.record.lsl import start_emulator
 
-                emulator = start_emulator(stream_name, source=plan.emulate_source, kind=plan.emulate_kind, rate_hz=plan.emulate_rate_hz,
-                                          duration_s=plan.duration_s or 60.0, exercise=plan.exercise, dropouts=plan.lsl_dropouts)  # fmt: skip
+                emulator = start_emulator(
+                    stream_name,
+                    source=plan.emulate_source,
+                    kind=plan.emulate_kind,
+                    rate_hz=plan.emulate_rate_hz,
+                    duration_s=plan.duration_s or 60.0,
+                    exercise=plan.exercise,
+                    dropouts=plan.lsl_dropouts,
+                )
         elif plan.emulate:
             from miakit.record.bumble_backend import BumbleRadio
             from miakit.record.emulator import Emulator, sensor_names
@@ -327,7 +393,13 @@ async def record_session_async(plan: RecordPlan) -> Path:
             radio = BumbleRadio()
             names = sensor_names(profile, len(MUSCLES))
             rate = plan.emulate_rate_hz or profile.rate_hz or 10.0
-            emulator = Emulator(profile, _emulated_signals(plan, profile, names, rate), link=radio.link, rate_hz=rate, faults=plan.faults)
+            emulator = Emulator(
+                profile,
+                _emulated_signals(plan, profile, names, rate),
+                link=radio.link,
+                rate_hz=rate,
+                faults=plan.faults,
+            )
             await radio.start()
             await emulator.start()
             backend = BleBackend.emulated(radio)
@@ -341,22 +413,31 @@ async def record_session_async(plan: RecordPlan) -> Path:
             from miakit.record.lsl import prepare
 
             say(f"resolving LSL {'stream ' + repr(stream_name) if stream_name else 'EMG streams'}")
-            lsl = await _unless_stopped(asyncio.to_thread(prepare, stream_name, profile, sensors, timeout_s=plan.scan_timeout_s, say=say),
-                                        stop, "resolving the LSL streams")  # fmt: skip
+            lsl = await _unless_stopped(
+                asyncio.to_thread(prepare, stream_name, profile, sensors, timeout_s=plan.scan_timeout_s, say=say),
+                stop,
+                "resolving the LSL streams",
+            )
             profile, profile_bytes, sensors = lsl.profile, lsl.profile_bytes, lsl.sensors
         elif replay is None:
             if sensors is None:
-                seen = await _unless_stopped(scan(backend, timeout_s=plan.scan_timeout_s, profile=profile), stop, "scanning")
+                seen = await _unless_stopped(
+                    scan(backend, timeout_s=plan.scan_timeout_s, profile=profile), stop, "scanning"
+                )
                 found = sorted((d.name or d.address) for d, _ in seen.values())
                 sensors = dict(zip(found, MUSCLES))
                 if not sensors:
-                    raise DeviceError(f"no sensor of profile {profile.name!r} found after a {plan.scan_timeout_s:g} s scan")
+                    raise DeviceError(
+                        f"no sensor of profile {profile.name!r} found after a {plan.scan_timeout_s:g} s scan"
+                    )
             say(f"scanning for {len(sensors)} sensors ({profile.name})")
             devices = await _unless_stopped(
-                find_sensors(profile, sensors, backend=backend, timeout_s=plan.scan_timeout_s), stop, "scanning for the sensors"
+                find_sensors(profile, sensors, backend=backend, timeout_s=plan.scan_timeout_s),
+                stop,
+                "scanning for the sensors",
             )
 
-        start = datetime.now(timezone.utc)
+        start = datetime.now(UTC)
         t0 = time.monotonic()
         prepared = lsl or replay  # a source set up before the session: LSL streams, or a recording to replay
         if prepared is not None:
@@ -365,10 +446,18 @@ async def record_session_async(plan: RecordPlan) -> Path:
         if not folder.exists():
             made.insert(0, folder)
         writer = SessionWriter(
-            folder, session_id=session_id_for(subject, exercise, start),
-            subject=subject, exercise=exercise, profile=profile, profile_bytes=profile_bytes, sensors=sensors,
-            start_time=start, host_monotonic_at_start=t0, emulated=emulated, **clock,
-        )  # fmt: skip
+            folder,
+            session_id=session_id_for(subject, exercise, start),
+            subject=subject,
+            exercise=exercise,
+            profile=profile,
+            profile_bytes=profile_bytes,
+            sensors=sensors,
+            start_time=start,
+            host_monotonic_at_start=t0,
+            emulated=emulated,
+            **clock,
+        )
         if prepared is not None:
             recorder = prepared.recorder(writer)
         else:
@@ -415,15 +504,28 @@ async def record_session_async(plan: RecordPlan) -> Path:
                 say(help_line)
             started = True
             streaming = asyncio.create_task(recorder.stream())
-            streaming.add_done_callback(lambda _: stop.set())  # a source that runs out (a replay's end) ends the recording
+            streaming.add_done_callback(
+                lambda _: stop.set()
+            )  # a source that runs out (a replay's end) ends the recording
             monitor = asyncio.create_task(
-                run_monitor(lambda: recorder.stats, recorder.now, stop, live=plan.live_view, every_s=plan.monitor_every_s,
-                            title=f"miakit record: {writer.folder.name}",
-                            caption=(lambda: help_line + (f"   last: {last['marker']}" if last["marker"] else "")) if help_line else None)
-            )  # fmt: skip
+                run_monitor(
+                    lambda: recorder.stats,
+                    recorder.now,
+                    stop,
+                    live=plan.live_view,
+                    every_s=plan.monitor_every_s,
+                    title=f"miakit record: {writer.folder.name}",
+                    caption=(lambda: help_line + (f"   last: {last['marker']}" if last["marker"] else ""))
+                    if help_line
+                    else None,
+                )
+            )
             sync = None
             if plan.sync_after_s is not None and replay is None:
-                sync = loop.call_later(plan.sync_after_s, lambda: (say("SYNC: clap now"), mark_sync(writer, what="clap", host_time=recorder.now())))
+                sync = loop.call_later(
+                    plan.sync_after_s,
+                    lambda: (say("SYNC: clap now"), mark_sync(writer, what="clap", host_time=recorder.now())),
+                )
             duration_s = plan.duration_s
             if plan.protocol:
                 begin = (plan.sync_after_s or 0.0) + 2.0
@@ -431,7 +533,9 @@ async def record_session_async(plan: RecordPlan) -> Path:
                 for at, detail in schedule:
                     action, _, exercise = detail.partition(":")
                     words = f"NOW: {exercise}" if action == "start" else f"stop {exercise}, rest"
-                    loop.call_later(at, lambda d=detail, w=words: (say(w), writer.add_event(recorder.now(), "marker", "", d)))
+                    loop.call_later(
+                        at, lambda d=detail, w=words: (say(w), writer.add_event(recorder.now(), "marker", "", d))
+                    )
                 if duration_s is None:
                     duration_s = schedule[-1][0] + 1.0
             if duration_s is not None and replay is None:  # a replay ends at duration_s of the recording's clock itself

@@ -84,7 +84,9 @@ def prepare_replay(folder: str | Path, *, speed: float = 1.0, duration_s: float 
     """Check a recorded session (contract 1, one line naming what is wrong) and its profile."""
     folder = Path(folder)
     if not (math.isfinite(speed) and speed > 0):
-        raise SessionError("--replay-speed", "not a speed", expected="a factor > 0, e.g. 1 (real time) or 10", found=speed)
+        raise SessionError(
+            "--replay-speed", "not a speed", expected="a factor > 0, e.g. 1 (real time) or 10", found=speed
+        )
     meta = validate_session(folder)
     content = read_profile_bytes(folder / PROFILE_FILE, follow_symlinks=False)
     profile = parse_profile(content, where=folder / PROFILE_FILE)  # a session's profile names registered decoders only
@@ -120,7 +122,9 @@ class ReplaySource:
         ``duration_s``, or at :meth:`stop`)."""
         meta = self.setup.meta
         self.writer.add_event(self.now(), "start", "", f"{len(self._stats)} sensors")
-        self.writer.add_event(self.now(), "note", "", f"replay of session {meta.session_id} ({self.setup.folder}) at {self.speed:g}x")
+        self.writer.add_event(
+            self.now(), "note", "", f"replay of session {meta.session_id} ({self.setup.folder}) at {self.speed:g}x"
+        )
         end = self.setup.duration_s if self.setup.duration_s is not None else math.inf
         for host_time, _, play in heapq.merge(self._packets(), self._events(), self._offsets()):
             if self._stopping.is_set() or host_time > end:
@@ -153,8 +157,16 @@ class ReplaySource:
     def _events(self):
         events = read_events(self.setup.folder)
         rows = events[events["kind"].isin(REPLAYED_EVENTS)].sort_values("host_time", kind="stable")
-        for k, (t, kind, sensor, detail) in enumerate(zip(rows["host_time"], rows["kind"], rows["sensor"].astype(str), rows["detail"].astype(str))):
-            yield float(t), (1, k), lambda t=float(t), kind=kind, sensor=sensor, detail=detail: self.writer.add_event(t, kind, sensor, detail)
+        for k, (t, kind, sensor, detail) in enumerate(
+            zip(rows["host_time"], rows["kind"], rows["sensor"].astype(str), rows["detail"].astype(str))
+        ):
+            yield (
+                float(t),
+                (1, k),
+                lambda t=float(t), kind=kind, sensor=sensor, detail=detail: self.writer.add_event(
+                    t, kind, sensor, detail
+                ),
+            )
 
     def _offsets(self):
         """The clock offsets an LSL recording measured, at their recorded host times."""
@@ -166,7 +178,13 @@ class ReplaySource:
                     t, local, offset = float(row["host_time"]), float(row["local_time"]), float(row["offset"])
                 except (TypeError, ValueError):
                     return
-                yield t, (2, k), lambda t=t, stream=row["stream"], local=local, offset=offset: self.writer.add_clock_offset(t, stream, local, offset)
+                yield (
+                    t,
+                    (2, k),
+                    lambda t=t, stream=row["stream"], local=local, offset=offset: self.writer.add_clock_offset(
+                        t, stream, local, offset
+                    ),
+                )
 
     def stop(self) -> None:
         """Ask :meth:`stream` to return (safe from a signal handler on the loop)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from miakit import __version__
@@ -32,8 +32,8 @@ from miakit.contracts.session import (
     TruthInfo,
     VideoInfo,
 )
-from miakit.errors import SessionError
 from miakit.devices.profiles import Profile
+from miakit.errors import SessionError
 
 
 class SessionWriter:
@@ -71,12 +71,14 @@ class SessionWriter:
             session_id=session_id,
             subject=subject,
             exercise=exercise,
-            start_time=start_time or datetime.now(timezone.utc),
+            start_time=start_time or datetime.now(UTC),
             status="recording",
             recorder=RecorderInfo(profile=profile.name, profile_sha256=profile.sha256, emulated=emulated),
             sensors=dict(sensors),
             clock=ClockInfo(
-                host_monotonic_at_start=time.monotonic() if host_monotonic_at_start is None else host_monotonic_at_start,
+                host_monotonic_at_start=time.monotonic()
+                if host_monotonic_at_start is None
+                else host_monotonic_at_start,
                 notes=clock_notes,
                 lsl_clock_at_start=lsl_clock_at_start,
                 streams=dict(streams or {}),
@@ -121,7 +123,9 @@ class SessionWriter:
             self._offsets_fh = (self.folder / OFFSETS_FILE).open("w", newline="", buffering=1 << 12)
             self._offsets = csv.writer(self._offsets_fh, lineterminator="\n")
             self._offsets.writerow(OFFSET_COLUMNS)
-            self.meta = self.meta.model_copy(update={"clock": self.meta.clock.model_copy(update={"offsets": OFFSETS_FILE})})
+            self.meta = self.meta.model_copy(
+                update={"clock": self.meta.clock.model_copy(update={"offsets": OFFSETS_FILE})}
+            )
             self._write_meta()
         self._offsets.writerow((f"{host_time:.6f}", stream, f"{local_time:.9f}", f"{offset:.9f}"))
         self.flush_if_due()
@@ -161,7 +165,7 @@ class SessionWriter:
         self._write_meta()
         self.closed = True
 
-    def __enter__(self) -> "SessionWriter":
+    def __enter__(self) -> SessionWriter:
         return self
 
     def __exit__(self, *exc) -> None:

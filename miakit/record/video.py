@@ -16,7 +16,7 @@ import csv
 import shutil
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from miakit.contracts.session import VIDEO_FRAME_COLUMNS, VideoInfo
@@ -25,6 +25,7 @@ from miakit.record.session_writer import SessionWriter
 from miakit.stages.video import probe_video
 
 __all__ = ["probe_video", "import_video", "LiveCapture", "mark_sync", "parse_video_source"]
+
 
 def import_video(writer: SessionWriter, path: str | Path, *, start_host_time: float | None = None) -> VideoInfo:
     """Copy a phone video into the session as written, and describe it in ``session.yaml``.
@@ -40,10 +41,16 @@ def import_video(writer: SessionWriter, path: str | Path, *, start_host_time: fl
     target = writer.folder / f"video{path.suffix.lower()}"
     shutil.copyfile(path, target)
     info = VideoInfo(
-        file=target.name, source="phone", fps=probe.fps, width=probe.width, height=probe.height,
-        rotation=probe.rotation, frames=probe.frames, start_host_time=start_host_time,
+        file=target.name,
+        source="phone",
+        fps=probe.fps,
+        width=probe.width,
+        height=probe.height,
+        rotation=probe.rotation,
+        frames=probe.frames,
+        start_host_time=start_host_time,
         creation_time=probe.creation_time,
-    )  # fmt: skip
+    )
     writer.set_video(info)
     return info
 
@@ -56,7 +63,7 @@ def _parse_time(text: str | None) -> datetime | None:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def parse_video_source(source: str) -> tuple[str, str | int, bool]:
@@ -152,9 +159,16 @@ class LiveCapture:
             return None
         w, h = self._size
         info = VideoInfo(
-            file="video.mp4", source="stream" if self.kind == "stream" else "camera", fps=self._fps, width=w,
-            height=h, rotation=0, frames=self.frames, start_host_time=self._first, frame_times="video_frames.csv",
-        )  # fmt: skip
+            file="video.mp4",
+            source="stream" if self.kind == "stream" else "camera",
+            fps=self._fps,
+            width=w,
+            height=h,
+            rotation=0,
+            frames=self.frames,
+            start_host_time=self._first,
+            frame_times="video_frames.csv",
+        )
         self.writer.set_video(info)
         return info
 

@@ -185,9 +185,19 @@ class SyncResult:
 
 
 def refine_by_sync(
-    folder: Path, meta: SessionMeta, decoded: DecodedEMG, *, start: float, fps: float, frames: int, window_s: float,
-    max_offset_s: float, emg_lead_s: float, min_confidence: float, max_gap_s: float,
-) -> SyncResult:  # fmt: skip
+    folder: Path,
+    meta: SessionMeta,
+    decoded: DecodedEMG,
+    *,
+    start: float,
+    fps: float,
+    frames: int,
+    window_s: float,
+    max_offset_s: float,
+    emg_lead_s: float,
+    min_confidence: float,
+    max_gap_s: float,
+) -> SyncResult:
     """The offset of a session's keypoint frames (frame 0 stated at host time ``start``, ``frames``
     of them at ``fps``) found around its sync event, applied where confident.
 
@@ -232,9 +242,21 @@ def refine_by_sync(
     found = estimate_offset(motion_t, motion, fine, activity, max_offset_s=max_offset_s, emg_lead_s=emg_lead_s)
     applied = found.confidence >= min_confidence
     match = SyncMatch(
-        cue=cue, kind=what, muscles=muscles, motion_t=motion_t, motion=motion, emg_t=fine, emg=activity,
-        offset_s=found.offset_s, confidence=found.confidence, emg_lead_s=emg_lead_s, applied=applied,
-    )  # fmt: skip
+        cue=cue,
+        kind=what,
+        muscles=muscles,
+        motion_t=motion_t,
+        motion=motion,
+        emg_t=fine,
+        emg=activity,
+        offset_s=found.offset_s,
+        confidence=found.confidence,
+        emg_lead_s=emg_lead_s,
+        applied=applied,
+    )
     if not applied:
-        return SyncResult(match=match, note=f"sync match not confident ({found.confidence:.2f} < {min_confidence}): clock alignment kept")
+        return SyncResult(
+            match=match,
+            note=f"sync match not confident ({found.confidence:.2f} < {min_confidence}): clock alignment kept",
+        )
     return SyncResult(match=match)

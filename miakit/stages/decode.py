@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from miakit.contracts.session import EMG_FILE, PROFILE_FILE, SessionMeta
-from miakit.errors import SessionError
 from miakit.devices.profiles import DecodeError, Profile, parse_profile
+from miakit.errors import SessionError
 
 
 @dataclass
@@ -70,9 +70,11 @@ def session_profile(folder: str | Path, meta: SessionMeta | None = None) -> Prof
     profile = parse_profile(content, where=path, trusted=False)
     if meta is not None and profile.sha256 != meta.recorder.profile_sha256:
         raise SessionError(
-            path, "edited after recording: its sha256 differs from the one session.yaml recorded",
-            expected=f"{meta.recorder.profile_sha256[:16]}... ({SESSION_FILE} recorder.profile_sha256)", found=f"{profile.sha256[:16]}...",
-        )  # fmt: skip
+            path,
+            "edited after recording: its sha256 differs from the one session.yaml recorded",
+            expected=f"{meta.recorder.profile_sha256[:16]}... ({SESSION_FILE} recorder.profile_sha256)",
+            found=f"{profile.sha256[:16]}...",
+        )
     return profile
 
 
@@ -81,9 +83,12 @@ def read_packets(folder: str | Path) -> pd.DataFrame:
     path = Path(folder) / EMG_FILE
     try:
         df = pd.read_csv(
-            path, dtype={"sensor": str, "payload": str}, keep_default_na=False, on_bad_lines="skip",
+            path,
+            dtype={"sensor": str, "payload": str},
+            keep_default_na=False,
+            on_bad_lines="skip",
             engine="c",
-        )  # fmt: skip
+        )
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
         raise SessionError(path, f"unreadable EMG file ({exc.__class__.__name__})") from None
     df["host_time"] = pd.to_numeric(df["host_time"], errors="coerce")
@@ -92,15 +97,24 @@ def read_packets(folder: str | Path) -> pd.DataFrame:
     # Only the last row may be damaged: a crash cuts the file mid-row. Anything else is corruption.
     bad = np.flatnonzero(~ok.to_numpy())
     if len(bad) and bad[0] != len(df) - 1:
-        raise SessionError(path, "unreadable row", field=f"line {bad[0] + 2}", expected="host_time,sensor,seq,payload-hex", found=",".join(str(v) for v in df.iloc[bad[0]].tolist()))
+        raise SessionError(
+            path,
+            "unreadable row",
+            field=f"line {bad[0] + 2}",
+            expected="host_time,sensor,seq,payload-hex",
+            found=",".join(str(v) for v in df.iloc[bad[0]].tolist()),
+        )
     df = df[ok].reset_index(drop=True)
     backwards = np.flatnonzero(np.diff(df["host_time"].to_numpy()) < 0)
     if len(backwards):
         row = backwards[0] + 1
         raise SessionError(
-            path, "host times go backwards (rows are appended as notifications arrive)", field=f"line {row + 2}",
-            expected=f">= {float(df['host_time'].iloc[row - 1])}", found=float(df["host_time"].iloc[row]),
-        )  # fmt: skip
+            path,
+            "host times go backwards (rows are appended as notifications arrive)",
+            field=f"line {row + 2}",
+            expected=f">= {float(df['host_time'].iloc[row - 1])}",
+            found=float(df["host_time"].iloc[row]),
+        )
     return df
 
 
@@ -130,7 +144,10 @@ def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None
             except Exception as exc:  # noqa: BLE001 - a decoder (a plugin's) that breaks, not a bad packet
                 detail = " ".join(str(exc).split())[:120]
                 raise SessionError(
-                    profile.path, f"decoder {profile.decoder!r} failed on a packet of sensor {sensor} ({exc.__class__.__name__}: {detail})", field="decoder",
+                    profile.path,
+                    f"decoder {profile.decoder!r} failed on a packet of "
+                    f"sensor {sensor} ({exc.__class__.__name__}: {detail})",
+                    field="decoder",
                 ) from None
             good_payloads.append(payload)
             packet_seqs.append(decoded.seq)
@@ -144,7 +161,11 @@ def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None
             seqs.extend([decoded.seq] * n if decoded.seq is not None else [None] * n)
         has_seq = bool(seqs) and all(s is not None for s in seqs)
         timed = bool(stamps) and sum(len(t) for t in stamps) == len(arrival)
-        times = lsl_to_host(np.concatenate(stamps), folder, meta, meta.clock.streams.get(sensor, "")) if timed else np.asarray(arrival)
+        times = (
+            lsl_to_host(np.concatenate(stamps), folder, meta, meta.clock.streams.get(sensor, ""))
+            if timed
+            else np.asarray(arrival)
+        )
         if packet_seqs and all(s is not None for s in packet_seqs):  # the device's counter
             duplicates = duplicate_packets(unwrap_counter(np.asarray(packet_seqs)), np.asarray(good_payloads))
         else:  # no counter: only rows written twice
@@ -176,7 +197,12 @@ def lsl_to_host(stamps: np.ndarray, folder: str | Path, meta: SessionMeta, strea
     stamps = np.asarray(stamps, dtype=np.float64)
     start = meta.clock.lsl_clock_at_start
     if start is None:
-        raise SessionError(Path(folder) / "session.yaml", "time-stamped EMG needs the LSL clock at the start", field="clock.lsl_clock_at_start", found=None)
+        raise SessionError(
+            Path(folder) / "session.yaml",
+            "time-stamped EMG needs the LSL clock at the start",
+            field="clock.lsl_clock_at_start",
+            found=None,
+        )
     a = b = 0.0
     if meta.clock.offsets:
         path = Path(folder) / (meta.clock.offsets or OFFSETS_FILE)

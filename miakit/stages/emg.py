@@ -39,7 +39,9 @@ ANTI_ALIAS_FRACTION = 0.8
 # stages
 
 
-def band_pass(da: xr.DataArray, *, low_hz: float = 20.0, high_hz: float = 450.0, order: int = 4, dim: str = "time") -> xr.DataArray:
+def band_pass(
+    da: xr.DataArray, *, low_hz: float = 20.0, high_hz: float = 450.0, order: int = 4, dim: str = "time"
+) -> xr.DataArray:
     """Zero-phase Butterworth band-pass (``sosfiltfilt``), ``order`` per pass, on each finite run."""
     from scipy import signal
 
@@ -47,9 +49,12 @@ def band_pass(da: xr.DataArray, *, low_hz: float = 20.0, high_hz: float = 450.0,
     nyquist = rate / 2
     if not 0 < low_hz < high_hz < nyquist:
         raise InputError(
-            "band_pass", "band edges out of range", field="low_hz, high_hz",
-            expected=f"0 < low_hz < high_hz < Nyquist ({nyquist:g} Hz at {rate:g} Hz)", found=(low_hz, high_hz),
-        )  # fmt: skip
+            "band_pass",
+            "band edges out of range",
+            field="low_hz, high_hz",
+            expected=f"0 < low_hz < high_hz < Nyquist ({nyquist:g} Hz at {rate:g} Hz)",
+            found=(low_hz, high_hz),
+        )
     sos = signal.butter(order, [low_hz, high_hz], btype="bandpass", output="sos", fs=rate)
     out = _apply_runs(da, dim, _sosfiltfilt(sos), min_len=_sos_min_len(sos))
     return _logged(out, da, "band_pass", low_hz=low_hz, high_hz=high_hz, order=order)
@@ -61,7 +66,13 @@ def notch(da: xr.DataArray, *, freq_hz: float = 50.0, quality: float = 30.0, dim
 
     rate = _rate(da, "notch")
     if not 0 < freq_hz < rate / 2:
-        raise InputError("notch", "notch frequency out of range", field="freq_hz", expected=f"0 < freq_hz < {rate / 2:g} Hz", found=freq_hz)
+        raise InputError(
+            "notch",
+            "notch frequency out of range",
+            field="freq_hz",
+            expected=f"0 < freq_hz < {rate / 2:g} Hz",
+            found=freq_hz,
+        )
     b, a = signal.iirnotch(freq_hz, quality, fs=rate)
     sos = signal.tf2sos(b, a)
     out = _apply_runs(da, dim, _sosfiltfilt(sos), min_len=_sos_min_len(sos))
@@ -93,14 +104,26 @@ def envelope(
     if method == "rms":
         width = int(round(window_s * rate))
         if width < 1:
-            raise InputError("envelope", "window shorter than one sample", field="window_s", expected=f">= {1 / rate:g} s", found=window_s)
+            raise InputError(
+                "envelope",
+                "window shorter than one sample",
+                field="window_s",
+                expected=f">= {1 / rate:g} s",
+                found=window_s,
+            )
         out = _apply_runs(da, dim, lambda x: _moving_rms(x, width), min_len=width)
         return _logged(out, da, "envelope", method="rms", window_s=window_s)
     if method == "lowpass":
         from scipy import signal
 
         if not 0 < cutoff_hz < rate / 2:
-            raise InputError("envelope", "cut-off out of range", field="cutoff_hz", expected=f"0 < cutoff_hz < {rate / 2:g} Hz", found=cutoff_hz)
+            raise InputError(
+                "envelope",
+                "cut-off out of range",
+                field="cutoff_hz",
+                expected=f"0 < cutoff_hz < {rate / 2:g} Hz",
+                found=cutoff_hz,
+            )
         sos = signal.butter(order, cutoff_hz, btype="lowpass", output="sos", fs=rate)
         filt = _sosfiltfilt(sos)
         out = _apply_runs(da, dim, lambda x: np.maximum(filt(x), 0.0), min_len=_sos_min_len(sos))
@@ -145,7 +168,13 @@ def resample(da: xr.DataArray, *, rate_hz: float = 10.0, dim: str = "time") -> x
     rate = _rate(da, "resample")
     _check_dim(da, dim)
     if not 0 < rate_hz <= rate:
-        raise InputError("resample", "output rate out of range", field="rate_hz", expected=f"0 < rate_hz <= input rate {rate:g} Hz", found=rate_hz)
+        raise InputError(
+            "resample",
+            "output rate out of range",
+            field="rate_hz",
+            expected=f"0 < rate_hz <= input rate {rate:g} Hz",
+            found=rate_hz,
+        )
     axis = da.get_axis_num(dim)
     n_in = da.sizes[dim]
     if n_in == 0:
@@ -176,7 +205,13 @@ def resample(da: xr.DataArray, *, rate_hz: float = 10.0, dim: str = "time") -> x
 
     coords = {name: c for name, c in da.coords.items() if dim not in c.dims}
     coords[dim] = t0 + np.arange(n_out) / rate_hz
-    result = xr.DataArray(data.astype(da.dtype if da.dtype.kind == "f" else np.float64), dims=da.dims, coords=coords, name=da.name, attrs=dict(da.attrs))
+    result = xr.DataArray(
+        data.astype(da.dtype if da.dtype.kind == "f" else np.float64),
+        dims=da.dims,
+        coords=coords,
+        name=da.name,
+        attrs=dict(da.attrs),
+    )
     result.attrs["rate_hz"] = float(rate_hz)
     return _logged(result, da, "resample", rate_hz=rate_hz)
 
@@ -224,7 +259,13 @@ def _rate(da: xr.DataArray, stage: str) -> float:
     except (KeyError, TypeError, ValueError):
         rate = float("nan")
     if not np.isfinite(rate) or rate <= 0:
-        raise InputError(stage, "no sampling rate", field="attrs.rate_hz", expected="a positive rate in Hz", found=da.attrs.get("rate_hz"))
+        raise InputError(
+            stage,
+            "no sampling rate",
+            field="attrs.rate_hz",
+            expected="a positive rate in Hz",
+            found=da.attrs.get("rate_hz"),
+        )
     return rate
 
 
@@ -255,7 +296,9 @@ def _anti_alias_sos(rate: float, rate_hz: float) -> np.ndarray:
     sits at the bottom of its ripple there, which would shrink every mean by the ripple)."""
     from scipy import signal
 
-    sos = signal.cheby1(ANTI_ALIAS_ORDER, ANTI_ALIAS_RIPPLE_DB, ANTI_ALIAS_FRACTION * rate_hz / 2, output="sos", fs=rate)
+    sos = signal.cheby1(
+        ANTI_ALIAS_ORDER, ANTI_ALIAS_RIPPLE_DB, ANTI_ALIAS_FRACTION * rate_hz / 2, output="sos", fs=rate
+    )
     dc_gain = np.prod(sos[:, :3].sum(axis=1) / sos[:, 3:].sum(axis=1))
     sos = sos.copy()
     sos[0, :3] /= dc_gain

@@ -50,7 +50,13 @@ def read_frame(path: str | Path) -> list[np.ndarray]:
     for i, person in enumerate(people):
         flat = np.asarray(person.get("pose_keypoints_2d", []), dtype=np.float64)
         if flat.size != N_KEYPOINTS * 3:
-            raise InputError(path, "wrong keypoint count", field=f"people[{i}].pose_keypoints_2d", expected=N_KEYPOINTS * 3, found=flat.size)
+            raise InputError(
+                path,
+                "wrong keypoint count",
+                field=f"people[{i}].pose_keypoints_2d",
+                expected=N_KEYPOINTS * 3,
+                found=flat.size,
+            )
         arr = flat.reshape(N_KEYPOINTS, 3)
         missing = arr[:, 2] <= 0
         arr[missing, :2] = np.nan
@@ -72,7 +78,9 @@ def frame_index(path: Path) -> int:
     stem = path.name.removesuffix("_keypoints.json")
     digits = stem.rsplit("_", 1)[-1]
     if not digits.isdigit():
-        raise InputError(path, "no frame number in the file name", expected="<name>_<frame>_keypoints.json", found=path.name)
+        raise InputError(
+            path, "no frame number in the file name", expected="<name>_<frame>_keypoints.json", found=path.name
+        )
     return int(digits)
 
 

@@ -29,9 +29,10 @@ import pickle
 import queue
 import threading
 import time
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Generator, Iterable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import xarray as xr
@@ -42,10 +43,32 @@ from miakit.layout import BODY_25, IMAGE_HEIGHT, IMAGE_WIDTH, RATE_HZ
 N_KEYPOINTS = len(BODY_25)
 
 BLAZEPOSE_TO_BODY25: tuple[tuple[int, ...], ...] = (
-    (0,), (11, 12), (12,), (14,), (16,), (11,), (13,), (15,),
-    (23, 24), (24,), (26,), (28,), (23,), (25,), (27,), (5,), (2,),
-    (8,), (7,), (31,), (), (29,), (32,), (), (30,),
-)  # fmt: skip
+    (0,),
+    (11, 12),
+    (12,),
+    (14,),
+    (16,),
+    (11,),
+    (13,),
+    (15,),
+    (23, 24),
+    (24,),
+    (26,),
+    (28,),
+    (23,),
+    (25,),
+    (27,),
+    (5,),
+    (2,),
+    (8,),
+    (7,),
+    (31,),
+    (),
+    (29,),
+    (32,),
+    (),
+    (30,),
+)
 """For each BODY_25 point, the BlazePose-33 landmarks it is made of (two: their mean; none: missing)."""
 
 
@@ -264,7 +287,13 @@ class MediaPipeBackend:
 
     def __post_init__(self) -> None:
         if self.person not in PERSON_CHOICES:
-            raise InputError("pose back end", "unknown person choice", field="person", expected=f"one of {', '.join(PERSON_CHOICES)}", found=self.person)
+            raise InputError(
+                "pose back end",
+                "unknown person choice",
+                field="person",
+                expected=f"one of {', '.join(PERSON_CHOICES)}",
+                found=self.person,
+            )
 
     def keypoints(self, source: Path, *, rate_hz: float = RATE_HZ, progress: bool = True) -> xr.Dataset:
         from miakit.stages.video import probe_video
@@ -294,15 +323,28 @@ class MediaPipeBackend:
             model.close()
         self.timings.wall_s = time.perf_counter() - started
         ds = keypoints_dataset(
-            grid, points, frame_time, width=meta.width, height=meta.height, rotation=meta.rotation,
-            fps=meta.fps, rate_hz=rate_hz, estimator="mediapipe-blazepose-full-0.10.14", source=str(source),
-        )  # fmt: skip
+            grid,
+            points,
+            frame_time,
+            width=meta.width,
+            height=meta.height,
+            rotation=meta.rotation,
+            fps=meta.fps,
+            rate_hz=rate_hz,
+            estimator="mediapipe-blazepose-full-0.10.14",
+            source=str(source),
+        )
         ds["track_flag"] = (("time",), flags)
-        ds["track_flag"].attrs["meaning"] = "0: tracked person; 1: identity uncertain (a jump beyond the gate, re-found near the last place); 2: lost"
+        ds["track_flag"].attrs["meaning"] = (
+            "0: tracked person; 1: identity uncertain (a jump beyond the gate, re-found near the last place); 2: lost"
+        )
         ds.attrs.update(
-            person=self.person, people_at_start=follow.people_at_start, frames_uncertain=int((flags == TRACK_UNCERTAIN).sum()),
-            frames_lost=int((flags == TRACK_LOST).sum()), identity_gate=f"{self.max_torso_speed:g} torso lengths/s, 0.25 to 1.5 torso lengths",
-        )  # fmt: skip
+            person=self.person,
+            people_at_start=follow.people_at_start,
+            frames_uncertain=int((flags == TRACK_UNCERTAIN).sum()),
+            frames_lost=int((flags == TRACK_LOST).sum()),
+            identity_gate=f"{self.max_torso_speed:g} torso lengths/s, 0.25 to 1.5 torso lengths",
+        )
         return ds
 
     def open_model(self) -> Any:
@@ -318,7 +360,9 @@ class MediaPipeBackend:
                 min_detection_confidence=self.min_detection_confidence,
                 min_tracking_confidence=self.min_tracking_confidence,
             )
-            model.process(np.zeros((64, 64, 3), np.uint8))  # the first call logs (TFLite, absl, protobuf); no person: no state
+            model.process(
+                np.zeros((64, 64, 3), np.uint8)
+            )  # the first call logs (TFLite, absl, protobuf); no person: no state
         return model
 
 
@@ -470,7 +514,9 @@ def inference_image(image: np.ndarray, *, height: int) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def _decoded(meta: Any, grid: np.ndarray, height: int, timings: PoseTimings) -> Generator[tuple[int, float, np.ndarray], None, None]:
+def _decoded(
+    meta: Any, grid: np.ndarray, height: int, timings: PoseTimings
+) -> Generator[tuple[int, float, np.ndarray], None, None]:
     """Frames for the grid, shrunk and in RGB (:func:`miakit.stages.video.sampled_frames`), decoded
     in a second thread ahead of inference (FFmpeg and MediaPipe both release the GIL, so decoding
     overlaps inference). Errors in the thread are raised here."""
@@ -529,7 +575,9 @@ def identity_summary(ds) -> str:
         return " (at " + ", ".join(shown) + (", ..." if (flags == value).sum() > 6 else "") + " s)"
 
     people = int(ds.attrs.get("people_at_start", 0))
-    who = ds.attrs.get("person", "start") + (f" of {people} in view at the start" if ds.attrs.get("person") != "start" else "")
+    who = ds.attrs.get("person", "start") + (
+        f" of {people} in view at the start" if ds.attrs.get("person") != "start" else ""
+    )
     return (
         f"{who}; identity uncertain in {ds.attrs['frames_uncertain']} frames{at(1)}, "
         f"lost in {ds.attrs['frames_lost']}{at(2)} (gate: {ds.attrs.get('identity_gate', '')})"
@@ -580,9 +628,17 @@ class OpenPoseJsonBackend:
                 points[j] = people[row_of[int(number)]]
                 frame_time[j] = (number - first) / fps
         return keypoints_dataset(
-            grid, points, frame_time, width=self.width, height=self.height, rotation=0, fps=fps,
-            rate_hz=rate_hz, estimator="openpose-json", source=str(source),
-        )  # fmt: skip
+            grid,
+            points,
+            frame_time,
+            width=self.width,
+            height=self.height,
+            rotation=0,
+            fps=fps,
+            rate_hz=rate_hz,
+            estimator="openpose-json",
+            source=str(source),
+        )
 
 
 @dataclass
@@ -608,9 +664,14 @@ class MiaJoints2dBackend:
         xy = joints[:, :N_KEYPOINTS].astype(np.float64)
         score = np.isfinite(xy).all(axis=2).astype(np.float64)
         return _resampled(
-            np.concatenate([xy, score[:, :, None]], axis=2), fps=self.fps, rate_hz=rate_hz,
-            width=self.width, height=self.height, estimator="vibe (mia release joints2d)", source=str(path),
-        )  # fmt: skip
+            np.concatenate([xy, score[:, :, None]], axis=2),
+            fps=self.fps,
+            rate_hz=rate_hz,
+            width=self.width,
+            height=self.height,
+            estimator="vibe (mia release joints2d)",
+            source=str(path),
+        )
 
 
 @dataclass
@@ -638,19 +699,50 @@ class VibeBackend:
         fps = _need_fps(self.fps, path, "a VIBE output")
         tracks = _load_pickle(path)
         if not isinstance(tracks, dict) or not tracks:
-            raise InputError(path, "not a VIBE output", expected="a dict of tracked people", found=type(tracks).__name__)
-        key = self.person if self.person is not None else max(tracks, key=lambda k: len(_field(path, tracks[k], k, "frame_ids")))
+            raise InputError(
+                path, "not a VIBE output", expected="a dict of tracked people", found=type(tracks).__name__
+            )
+        key = (
+            self.person
+            if self.person is not None
+            else max(tracks, key=lambda k: len(_field(path, tracks[k], k, "frame_ids")))
+        )
         if key not in tracks:
-            raise InputError(path, "no such person in the VIBE output", field="person", expected=f"one of {sorted(tracks)}", found=key)
+            raise InputError(
+                path,
+                "no such person in the VIBE output",
+                field="person",
+                expected=f"one of {sorted(tracks)}",
+                found=key,
+            )
         frame_ids = np.asarray(_field(path, tracks[key], key, "frame_ids"), dtype=np.int64)
         joints = np.asarray(_field(path, tracks[key], key, "joints2d_img_coord"), dtype=np.float64)
-        if joints.ndim != 3 or joints.shape[0] != frame_ids.size or joints.shape[1] < N_KEYPOINTS or joints.shape[2] != 2:
-            raise InputError(path, "wrong joints2d_img_coord shape", field=f"{key}.joints2d_img_coord", expected=f"({frame_ids.size}, 49, 2)", found=joints.shape)
+        if (
+            joints.ndim != 3
+            or joints.shape[0] != frame_ids.size
+            or joints.shape[1] < N_KEYPOINTS
+            or joints.shape[2] != 2
+        ):
+            raise InputError(
+                path,
+                "wrong joints2d_img_coord shape",
+                field=f"{key}.joints2d_img_coord",
+                expected=f"({frame_ids.size}, 49, 2)",
+                found=joints.shape,
+            )
         span = int(frame_ids.max()) + 1
         points = _empty_points(span)
         points[frame_ids, :, :2] = joints[:, :N_KEYPOINTS]
         points[frame_ids, :, 2] = np.isfinite(joints[:, :N_KEYPOINTS]).all(axis=2)
-        return _resampled(points, fps=fps, rate_hz=rate_hz, width=self.width, height=self.height, estimator=f"vibe (person {key})", source=str(path))
+        return _resampled(
+            points,
+            fps=fps,
+            rate_hz=rate_hz,
+            width=self.width,
+            height=self.height,
+            estimator=f"vibe (person {key})",
+            source=str(path),
+        )
 
 
 def _load_pickle(path: Path) -> Any:
@@ -678,17 +770,36 @@ def _field(path: Path, track: Any, key: Any, name: str) -> Any:
 
 def _need_fps(fps: float | None, source: Path, what: str) -> float:
     if fps is None or not fps > 0:
-        raise InputError(source, f"the frame rate of {what} is needed", field="fps", expected="> 0 (the video's frames per second)", found=fps)
+        raise InputError(
+            source,
+            f"the frame rate of {what} is needed",
+            field="fps",
+            expected="> 0 (the video's frames per second)",
+            found=fps,
+        )
     return float(fps)
 
 
-def _resampled(points: np.ndarray, *, fps: float, rate_hz: float, width: int, height: int, estimator: str, source: str) -> xr.Dataset:
+def _resampled(
+    points: np.ndarray, *, fps: float, rate_hz: float, width: int, height: int, estimator: str, source: str
+) -> xr.Dataset:
     """Frames 0..n-1 at ``fps`` -> the ``rate_hz`` grid, by the frame nearest each grid time."""
     grid = time_grid(points.shape[0] / fps, rate_hz=rate_hz)
     wanted = nearest_frames(grid, fps=fps, frames=points.shape[0])
     out = np.where((wanted >= 0)[:, None, None], points[np.maximum(wanted, 0)], _empty_points(len(grid)))
     frame_time = np.where(wanted >= 0, wanted / fps, np.nan)
-    return keypoints_dataset(grid, out, frame_time, width=width, height=height, rotation=0, fps=fps, rate_hz=rate_hz, estimator=estimator, source=source)
+    return keypoints_dataset(
+        grid,
+        out,
+        frame_time,
+        width=width,
+        height=height,
+        rotation=0,
+        fps=fps,
+        rate_hz=rate_hz,
+        estimator=estimator,
+        source=source,
+    )
 
 
 # -- the entry points -----------------------------------------------------------------------------
@@ -730,7 +841,13 @@ def estimate_pose(
     InputError for an unreadable video, and "no person in view" when no frame has a person.
     """
     if backend not in VIDEO_BACKENDS:
-        raise InputError(video, "not a video pose back end", field="backend", expected=f"one of {', '.join(VIDEO_BACKENDS)}", found=backend)
+        raise InputError(
+            video,
+            "not a video pose back end",
+            field="backend",
+            expected=f"one of {', '.join(VIDEO_BACKENDS)}",
+            found=backend,
+        )
     model = make_backend(backend, **settings)
     ds = model.keypoints(Path(video), rate_hz=rate_hz, progress=progress)
     if timings is not None and hasattr(model, "timings"):
@@ -758,7 +875,9 @@ def load_keypoints(
     source = Path(source)
     if kind not in BACKENDS or kind in VIDEO_BACKENDS:
         readers = [k for k in BACKENDS if k not in VIDEO_BACKENDS]
-        raise InputError(source, "unknown keypoint file kind", field="kind", expected=f"one of {', '.join(readers)}", found=kind)
+        raise InputError(
+            source, "unknown keypoint file kind", field="kind", expected=f"one of {', '.join(readers)}", found=kind
+        )
     if not source.exists():
         raise InputError(source, "no such file or folder")
     if kind == "vibe":

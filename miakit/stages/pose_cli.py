@@ -8,7 +8,7 @@ A summary table goes to standard error at the end; the last line on standard out
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 
 import typer
@@ -27,7 +27,7 @@ class Person(Enum):
     largest = "largest"
 
 
-class Backend(str, Enum):
+class Backend(StrEnum):
     mediapipe = "mediapipe"
 
 
@@ -52,10 +52,18 @@ def pose(
     from miakit.stages.pose import estimate_pose
 
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise InputError(out, "unknown output format", field="--out", expected=" or ".join(OUTPUT_SUFFIXES), found=out.suffix or "no suffix")
+        raise InputError(
+            out,
+            "unknown output format",
+            field="--out",
+            expected=" or ".join(OUTPUT_SUFFIXES),
+            found=out.suffix or "no suffix",
+        )
     check_keypoints_output(out, video)
     timings: dict = {}
-    ds = estimate_pose(video, rate_hz=rate_hz, backend=backend.value, progress=True, timings=timings, person=person.value)
+    ds = estimate_pose(
+        video, rate_hz=rate_hz, backend=backend.value, progress=True, timings=timings, person=person.value
+    )
     write_keypoints(ds, out)
     _summary(ds, timings, video=video, out=out)
     typer.echo(str(out))
@@ -70,7 +78,13 @@ def check_keypoints_output(out: Path, video: Path) -> None:
     if out.suffix.lower() == ".zarr":
         check_output(out, inputs=(video,), kinds=("keypoints",))
     elif out.is_dir() or (out.exists() and video.exists() and out.samefile(video)):
-        raise InputError(out, "the output would replace a folder or the video", field="--out", expected="a new FILE.csv", found="a folder" if out.is_dir() else "the video")
+        raise InputError(
+            out,
+            "the output would replace a folder or the video",
+            field="--out",
+            expected="a new FILE.csv",
+            found="a folder" if out.is_dir() else "the video",
+        )
 
 
 def write_keypoints(ds, out: Path) -> None:

@@ -12,7 +12,7 @@ raw_emg_envelope    raw sEMG -> envelopes at the grid's rate (:mod:`~miakit.stag
 align               where keypoint frame 0 lies on the host clock; the sync refinement (:mod:`~miakit.stages.align`)
 grid                the 10 Hz grid where EMG and keypoints overlap (:mod:`~miakit.stages.grid`)
 emg_to_grid         EMG onto the grid, gaps kept (:mod:`~miakit.stages.grid`)
-keypoints_to_grid   the session's keypoints, or pose estimated on its video (:mod:`~miakit.stages.openpose`, :mod:`~miakit.stages.pose`)
+keypoints_to_grid   keypoint files (:mod:`~miakit.stages.openpose`) or pose from the video (:mod:`~miakit.stages.pose`)
 quality             which frames are valid, and whether to keep the session (:mod:`~miakit.stages.quality`)
 ==================  ============================================================================
 
@@ -22,9 +22,10 @@ quality             which frames are valid, and whether to keep the session (:mo
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -163,7 +164,9 @@ def configure(steps: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, Any]]:
     file does not give it, is the ``emg_to_grid`` stage's (as the file gives it, else its default)."""
     configured = [(name, stage_params(name, params)) for name, params in steps]
     gap = next((p.max_gap_s for name, p in configured if name == "emg_to_grid"), EmgToGridParams().max_gap_s)
-    return [(name, replace(p, max_gap_s=gap) if name == "align" and p.max_gap_s is None else p) for name, p in configured]
+    return [
+        (name, replace(p, max_gap_s=gap) if name == "align" and p.max_gap_s is None else p) for name, p in configured
+    ]
 
 
 # -- the stages, in pipeline order ----------------------------------------------------------------
@@ -183,10 +186,11 @@ def decode_emg(state: SessionState, params: DecodeParams) -> SessionState:
 
     decoded = decode(state.folder, state.meta)
     state = state.reported(
-        packets=decoded.packets, bad_packets=decoded.bad_packets,
+        packets=decoded.packets,
+        bad_packets=decoded.bad_packets,
         dropped_samples=sum(dropped_samples(s.device_seq) for s in decoded.sensors.values()),
         duplicate_packets=sum(s.duplicate_packets for s in decoded.sensors.values()),
-    )  # fmt: skip
+    )
     missing = [s for s, samples in decoded.sensors.items() if len(samples.arrival) == 0]
     if len(missing) == len(decoded.sensors):
         raise LeftOut(state, state.folder, "no EMG from any mapped sensor", field="sensors", found=missing)
@@ -226,12 +230,20 @@ def raw_emg_envelope(state: SessionState, params: RawEnvelopeParams) -> SessionS
         else:
             # no device counter: the samples are taken as regular at the nominal rate (a line fitted
             # through the arrival times); a gap in arrival longer than 2 s starts a new run
-            times, x = sample_times(samples.arrival, np.arange(len(samples.arrival)), profile.rate_hz), samples.values[:, 0]
+            times, x = (
+                sample_times(samples.arrival, np.arange(len(samples.arrival)), profile.rate_hz),
+                samples.values[:, 0],
+            )
         raw = xr.DataArray(x, dims="time", coords={"time": times}, attrs={"rate_hz": profile.rate_hz})
         env = condition_raw(
-            raw, low_hz=params.low_hz, high_hz=params.high_hz, notch_hz=params.notch_hz, envelope=params.envelope,
-            window_s=params.window_s, rate_hz=state.rate_hz,
-        )  # fmt: skip
+            raw,
+            low_hz=params.low_hz,
+            high_hz=params.high_hz,
+            notch_hz=params.notch_hz,
+            envelope=params.envelope,
+            window_s=params.window_s,
+            rate_hz=state.rate_hz,
+        )
         sensors[sensor] = replace(samples, arrival=env["time"].values, values=env.values[:, None], device_seq=None)
     envelopes = profile.model_copy(update={"rate_hz": state.rate_hz, "kind": "envelope"})
     return replace(state, decoded=replace(decoded, profile=envelopes, sensors=sensors))
@@ -267,16 +279,33 @@ def align(state: SessionState, params: AlignParams) -> SessionState:
         from miakit.stages.video import probe_video
 
         probed = probe_video(state.folder / video.file)
-        state = replace(state, camera=Camera(start=video.start_host_time, fps=probed.fps, frames=probed.frames, width=probed.width, height=probed.height))
+        state = replace(
+            state,
+            camera=Camera(
+                start=video.start_host_time,
+                fps=probed.fps,
+                frames=probed.frames,
+                width=probed.width,
+                height=probed.height,
+            ),
+        )
         if params.method == "sync":
-            result = SyncResult(match=None, note="sync refinement needs keypoints at the camera's rate: clock alignment kept")
+            result = SyncResult(
+                match=None, note="sync refinement needs keypoints at the camera's rate: clock alignment kept"
+            )
             return replace(state.reported(result.note), sync=result)
         return state
     if kp is None:
         return state  # an EMG-only build
     from miakit.stages.openpose import list_frames
 
-    camera = Camera(start=kp.start_host_time, fps=kp.fps, frames=len(list_frames(state.folder / kp.dir)), width=kp.width, height=kp.height)
+    camera = Camera(
+        start=kp.start_host_time,
+        fps=kp.fps,
+        frames=len(list_frames(state.folder / kp.dir)),
+        width=kp.width,
+        height=kp.height,
+    )
     state = replace(state, camera=camera)
     if params.method == "clock":
         return state
@@ -284,9 +313,18 @@ def align(state: SessionState, params: AlignParams) -> SessionState:
         raise ValueError("align's max_gap_s is unset: run the stages as configure() returns them")
     decoded = state.require("decoded")
     result = refine_by_sync(
-        state.folder, state.meta, decoded, start=camera.start, fps=camera.fps, frames=camera.frames, window_s=params.window_s,
-        max_offset_s=params.max_offset_s, emg_lead_s=params.emg_lead_s, min_confidence=params.min_confidence, max_gap_s=params.max_gap_s,
-    )  # fmt: skip
+        state.folder,
+        state.meta,
+        decoded,
+        start=camera.start,
+        fps=camera.fps,
+        frames=camera.frames,
+        window_s=params.window_s,
+        max_offset_s=params.max_offset_s,
+        emg_lead_s=params.emg_lead_s,
+        min_confidence=params.min_confidence,
+        max_gap_s=params.max_gap_s,
+    )
     counts = {}
     if result.match is not None:
         counts["sync_confidence"] = round(result.match.confidence, 3)
@@ -320,7 +358,9 @@ def grid(state: SessionState, params: GridParams) -> SessionState:
             state = state.reported(f"video covers {max(stop - start, 0):.1f} of {emg_stop - emg_start:.1f} s of EMG")
     points = make_grid(start, stop, rate_hz=state.rate_hz)
     if len(points) < 2:
-        found = f"EMG {emg_start:.1f}-{emg_stop:.1f} s" + (f", keypoints {camera.start:.1f}-{kp_stop:.1f} s" if camera is not None else "")
+        found = f"EMG {emg_start:.1f}-{emg_stop:.1f} s" + (
+            f", keypoints {camera.start:.1f}-{kp_stop:.1f} s" if camera is not None else ""
+        )
         raise SessionError(state.folder, "EMG and keypoints do not overlap in time", found=found)
     return replace(state, grid=points)
 
@@ -351,13 +391,17 @@ def emg_to_grid(state: SessionState, params: EmgToGridParams) -> SessionState:
         truth = pd.read_csv(state.folder / state.meta.truth.file)
         clean = np.full_like(emg, np.nan)
         for muscle in state.meta.sensors.values():
-            clean[:, MUSCLES.index(muscle)] = to_grid(truth["time"].to_numpy(), truth[muscle].to_numpy(), points, max_gap_s=params.max_gap_s)
+            clean[:, MUSCLES.index(muscle)] = to_grid(
+                truth["time"].to_numpy(), truth[muscle].to_numpy(), points, max_gap_s=params.max_gap_s
+            )
     return replace(state, emg=emg, emg_clean=clean)
 
 
 @dataclass(frozen=True)
 class KeypointsParams:
-    source: str = "auto"  # session (its OpenPose JSON), video (pose estimation), auto (session, else video), none (EMG alone)
+    source: str = (
+        "auto"  # session (its OpenPose JSON), video (pose estimation), auto (session, else video), none (EMG alone)
+    )
     estimator: str = "mediapipe"  # the pose back end for source video (miakit.stages.pose)
 
     def __post_init__(self) -> None:
@@ -382,7 +426,9 @@ def keypoints_to_grid(state: SessionState, params: KeypointsParams) -> SessionSt
         return _pose_from_video(state, keypoints, score, estimator=params.estimator)
     if kp is None:
         raise SessionError(
-            state.folder / "session.yaml", "the session has no keypoints and no video (for EMG alone, build with --pipeline emg-only)", field="keypoints"
+            state.folder / "session.yaml",
+            "the session has no keypoints and no video (for EMG alone, build with --pipeline emg-only)",
+            field="keypoints",
         )
     camera = state.require("camera")
     index = nearest_frames(times, start=camera.start, fps=camera.fps, n_frames=camera.frames)
@@ -444,13 +490,18 @@ def quality(state: SessionState, params: QualityParams) -> SessionState:
     valid = frame_validity(recorded, score, min_score=params.min_score, min_keypoints=min_keypoints)
     present = score >= params.min_score
     state = state.reported(
-        frames=n_frames, valid_frames=int(valid.sum()), emg_coverage=float(np.isfinite(recorded).all(axis=1).mean()),
+        frames=n_frames,
+        valid_frames=int(valid.sum()),
+        emg_coverage=float(np.isfinite(recorded).all(axis=1).mean()),
         pose_coverage=float((present.sum(axis=1) >= params.min_keypoints).mean()),
         mean_pose_score=float(score[present].mean()) if present.any() else 0.0,
-    )  # fmt: skip
+    )
     r = state.report
     if r.valid_fraction < params.min_valid_fraction:
-        why = f"only {r.valid_fraction:.0%} of frames valid (needs {params.min_valid_fraction:.0%}): EMG coverage {r.emg_coverage:.0%}, pose coverage {r.pose_coverage:.0%}"
+        why = (
+            f"only {r.valid_fraction:.0%} of frames valid (needs {params.min_valid_fraction:.0%}): "
+            f"EMG coverage {r.emg_coverage:.0%}, pose coverage {r.pose_coverage:.0%}"
+        )
         state = state.reported(reason=why)
     return replace(state, valid=valid)
 
@@ -458,7 +509,9 @@ def quality(state: SessionState, params: QualityParams) -> SessionState:
 # -- running them ---------------------------------------------------------------------------------
 
 
-def stage_states(folder: str | Path, stages: list[tuple[str, Any]], *, rate_hz: float) -> Iterator[tuple[str, SessionState]]:
+def stage_states(
+    folder: str | Path, stages: list[tuple[str, Any]], *, rate_hz: float
+) -> Iterator[tuple[str, SessionState]]:
     """Validate one session folder, then run ``stages`` (:func:`configure`'s) on it in order:
     yields ``("", the first state)``, then each stage's name and the state it returned. Bad input
     raises a MiakitError (one line naming the file); anything else is named with its stage."""
@@ -472,7 +525,12 @@ def stage_states(folder: str | Path, stages: list[tuple[str, Any]], *, rate_hz: 
         raise
     except Exception as exc:  # noqa: BLE001 - input no check foresaw: one line, not a traceback
         raise SessionError(folder, unexpected(exc, stage="validate")) from exc
-    state = SessionState(folder=folder, meta=meta, rate_hz=rate_hz, report=QualityReport(session=meta.session_id, truncated=meta.truncated))
+    state = SessionState(
+        folder=folder,
+        meta=meta,
+        rate_hz=rate_hz,
+        report=QualityReport(session=meta.session_id, truncated=meta.truncated),
+    )
     yield "", state
     for name, params in stages:
         try:
@@ -484,10 +542,12 @@ def stage_states(folder: str | Path, stages: list[tuple[str, Any]], *, rate_hz: 
         yield name, state
 
 
-def run_stages(folder: str | Path, stages: list[tuple[str, Any]], *, rate_hz: float, until: str | None = None) -> SessionState:
+def run_stages(
+    folder: str | Path, stages: list[tuple[str, Any]], *, rate_hz: float, until: str | None = None
+) -> SessionState:
     """Run ``stages`` on one session (:func:`stage_states`), stopping after the stage named
     ``until`` where given; returns the last state. Bad input raises a MiakitError."""
-    for name, state in stage_states(folder, stages, rate_hz=rate_hz):
+    for name, state in stage_states(folder, stages, rate_hz=rate_hz):  # noqa: B007 - the last state is the result
         if name and name == until:
             break
     return state

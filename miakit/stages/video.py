@@ -16,10 +16,11 @@ cv2 and av are imported inside the functions that use them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -194,7 +195,12 @@ def _check_video_stream(path: Path) -> None:
     except (av.FFmpegError, OSError):
         raise InputError(path, "not a readable video (truncated, damaged or an unknown format)") from None
     if "video" not in kinds:
-        raise InputError(path, "no video stream in the file", expected="a video stream", found=", ".join(kinds) + " only" if kinds else "no streams")
+        raise InputError(
+            path,
+            "no video stream in the file",
+            expected="a video stream",
+            found=", ".join(kinds) + " only" if kinds else "no streams",
+        )
 
 
 def _open(path: str | Path):
@@ -250,13 +256,19 @@ def _read_mp4(path: Path) -> _Mp4Info:
         listed = int(stream.frames or 0)
         if corrupt or len(pts) < listed:
             whole = len(pts) - int(corrupt)
-            raise InputError(path, "truncated video: box 'mdat' runs past the end of the file",
-                             expected=f"{listed} frames", found=f"{whole} whole frames in {size} bytes")  # fmt: skip
+            raise InputError(
+                path,
+                "truncated video: box 'mdat' runs past the end of the file",
+                expected=f"{listed} frames",
+                found=f"{whole} whole frames in {size} bytes",
+            )
         if not pts:
             return _Mp4Info(creation_time=created, frames=None, duration_s=None, variable_frame_rate=False)
         ticks = np.sort(np.array(pts, dtype=np.int64))
         duration = float((int(ticks[-1] - ticks[0]) + last) * _time_base(stream, path))
-    return _Mp4Info(creation_time=created, frames=int(ticks.size), duration_s=duration, variable_frame_rate=_varies(np.diff(ticks)))
+    return _Mp4Info(
+        creation_time=created, frames=int(ticks.size), duration_s=duration, variable_frame_rate=_varies(np.diff(ticks))
+    )
 
 
 def _time_base(stream: Stream, path: str | Path) -> Fraction:
@@ -279,7 +291,7 @@ def _creation_time(metadata: dict) -> str | None:
         value = datetime.fromisoformat(str(created).replace("Z", "+00:00"))
     except ValueError:
         return None
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _varies(steps: np.ndarray) -> bool:
@@ -361,7 +373,9 @@ def sampled_frames(
             for frame in packet.decode():
                 if frame.pts is None or int(frame.pts) not in wanted:
                     continue
-                image: np.ndarray = frame.to_ndarray(width=size[0], height=size[1], format="rgb24", interpolation="AREA")
+                image: np.ndarray = frame.to_ndarray(
+                    width=size[0], height=size[1], format="rgb24", interpolation="AREA"
+                )
                 if turns % 4:
                     image = np.ascontiguousarray(np.rot90(image, turns))
                 stamp = float((int(frame.pts) - pts[0]) * tick)
@@ -389,5 +403,7 @@ def _opencv_sampled(path, times, *, meta: VideoMeta, height: int | None, max_off
 
     for j, stamp, image in frames_at(path, times, meta=meta, max_offset_s=max_offset_s):
         if height is not None and image.shape[0] > height:
-            image = cv2.resize(image, (max(1, round(image.shape[1] * height / image.shape[0])), height), interpolation=cv2.INTER_AREA)
+            image = cv2.resize(
+                image, (max(1, round(image.shape[1] * height / image.shape[0])), height), interpolation=cv2.INTER_AREA
+            )
         yield j, stamp, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

@@ -23,5 +23,12 @@ from miakit.synth.signal import emg_signal
 from miakit.synth.subjects import Subject, make_subject, make_subjects
 
 __all__ = [
-    "SENSORS", "Subject", "emg_signal", "generate_sessions", "make_subject", "make_subjects", "simulate", "write_session",
-]  # fmt: skip
+    "SENSORS",
+    "Subject",
+    "emg_signal",
+    "generate_sessions",
+    "make_subject",
+    "make_subjects",
+    "simulate",
+    "write_session",
+]

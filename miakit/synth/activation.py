@@ -61,7 +61,8 @@ decays, and rises again as the hold tires the muscle (``F`` 0.05 per second).
 **4. Muscles.** Each sensor's muscle takes the load of the hinges it crosses:
 biceps = elbow flexors + 0.15 shoulder flexors; triceps = elbow extensors + 0.15 shoulder
 extensors; quadriceps = knee extensors + 0.3 hip flexors (rectus femoris); hamstrings = knee
-flexors + 0.6 hip extensors (:data:`HAMSTRING_HIP_SHARE`; the gluteus maximus does the rest). Antagonists co-contract (0.1 of the opponent's excitation, joint
+flexors + 0.6 hip extensors (:data:`HAMSTRING_HIP_SHARE`; the gluteus maximus does the rest).
+Antagonists co-contract (0.1 of the opponent's excitation, joint
 stiffness), and there is a resting tone (0.03). Excitation ``e`` becomes activation through a
 saturation ``1 - exp(-e)`` and the sensor's envelope (a zero-phase Gaussian of ``envelope_s``
 50 ms).
@@ -136,8 +137,16 @@ HAMSTRING_HIP_SHARE = 0.6
 """Share of a hip extension demand the hamstrings take (the gluteus maximus, no sensor of ours,
 takes the rest)."""
 
-PARTNER = {m: m.replace("Bicep", "Tricep") if "Bicep" in m else m.replace("Tricep", "Bicep") if "Tricep" in m
-           else m.replace("Quad", "Hamstring") if "Quad" in m else m.replace("Hamstring", "Quad") for m in MUSCLES}  # fmt: skip
+PARTNER = {
+    m: m.replace("Bicep", "Tricep")
+    if "Bicep" in m
+    else m.replace("Tricep", "Bicep")
+    if "Tricep" in m
+    else m.replace("Quad", "Hamstring")
+    if "Quad" in m
+    else m.replace("Hamstring", "Quad")
+    for m in MUSCLES
+}
 """Each muscle's antagonist on the same limb (its crosstalk and co-contraction partner)."""
 
 
@@ -296,7 +305,9 @@ def joint_demands(kin: Kinematics) -> dict[str, Hinge]:
         torque = (1.0 - planted) * swing + stance
         trunk_down = _unit(pelvis - J[:, KP["Neck"]])
         extended = -np.arctan2(_dot(u, fwd), _dot(u, trunk_down))  # thigh behind the trunk's line, rad
-        torque = np.where(torque > 0, torque * (1.0 - HIP_PASSIVE * np.clip(extended / np.radians(15.0), 0.0, 1.0)), torque)
+        torque = np.where(
+            torque > 0, torque * (1.0 - HIP_PASSIVE * np.clip(extended / np.radians(15.0), 0.0, 1.0)), torque
+        )
         trunk_spin = _spin(_unit(J[:, KP["Neck"]] - pelvis), flex_axis, dt)
         out[f"{side}_hip"] = Hinge(torque, spin - trunk_spin, spin)
     return out
@@ -352,7 +363,9 @@ def device_units(act: np.ndarray, subject: Subject, params: MuscleParams = DEFAU
     return params.scale * subject.gain * mixed
 
 
-def emg_curve(motion: Motion, start_s: float, end_s: float, params: MuscleParams = DEFAULT) -> tuple[np.ndarray, np.ndarray]:
+def emg_curve(
+    motion: Motion, start_s: float, end_s: float, params: MuscleParams = DEFAULT
+) -> tuple[np.ndarray, np.ndarray]:
     """Noise-free EMG (device units) on a fine grid of host times covering ``[start_s, end_s]``.
 
     Returns ``(times, emg)`` with emg (len(times), 8), the electromechanical delay applied: the EMG

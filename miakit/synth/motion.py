@@ -50,16 +50,46 @@ from miakit.layout import ALL_EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, KP
 from miakit.synth.subjects import Subject
 
 PARAMS: tuple[str, ...] = (
-    "px", "pz", "jump", "sup_l", "sup_r", "yaw", "pitch", "roll", "twist",
-    "l_ua_f", "l_ua_a", "l_fa_f", "l_fa_a", "r_ua_f", "r_ua_a", "r_fa_f", "r_fa_a",
-    "l_th_f", "l_th_a", "l_sh_f", "l_sh_a", "r_th_f", "r_th_a", "r_sh_f", "r_sh_a",
-)  # fmt: skip
+    "px",
+    "pz",
+    "jump",
+    "sup_l",
+    "sup_r",
+    "yaw",
+    "pitch",
+    "roll",
+    "twist",
+    "l_ua_f",
+    "l_ua_a",
+    "l_fa_f",
+    "l_fa_a",
+    "r_ua_f",
+    "r_ua_a",
+    "r_fa_f",
+    "r_fa_a",
+    "l_th_f",
+    "l_th_a",
+    "l_sh_f",
+    "l_sh_a",
+    "r_th_f",
+    "r_th_a",
+    "r_sh_f",
+    "r_sh_a",
+)
 P = {name: i for i, name in enumerate(PARAMS)}
 SCALED = ("pitch", "roll", "twist", "l_ua_f", "l_ua_a", "r_ua_f", "r_ua_a", "l_th_f", "l_th_a", "r_th_f", "r_th_a")
 """Parameters scaled by the subject's range of motion: trunk, shoulders and hips. The forearm and
 shank turn with their upper segment, so elbow and knee angles keep their shape."""
-FOLLOWS = {"l_fa_f": "l_ua_f", "l_fa_a": "l_ua_a", "r_fa_f": "r_ua_f", "r_fa_a": "r_ua_a",
-           "l_sh_f": "l_th_f", "l_sh_a": "l_th_a", "r_sh_f": "r_th_f", "r_sh_a": "r_th_a"}  # fmt: skip
+FOLLOWS = {
+    "l_fa_f": "l_ua_f",
+    "l_fa_a": "l_ua_a",
+    "r_fa_f": "r_ua_f",
+    "r_fa_a": "r_ua_a",
+    "l_sh_f": "l_th_f",
+    "l_sh_a": "l_th_a",
+    "r_sh_f": "r_th_f",
+    "r_sh_a": "r_th_a",
+}
 _SCALED_IDX = np.array([PARAMS.index(n) for n in SCALED])
 _FOLLOW_IDX = np.array([[PARAMS.index(a), PARAMS.index(b)] for a, b in FOLLOWS.items()])
 
@@ -75,14 +105,34 @@ def scale_range(values: np.ndarray, neutral: np.ndarray, factor: np.ndarray | fl
     out[..., _FOLLOW_IDX[:, 0]] += out[..., _FOLLOW_IDX[:, 1]] - values[..., _FOLLOW_IDX[:, 1]]
     return out
 
+
 NEUTRAL: dict[str, float] = {
-    "px": 0.0, "pz": 0.0, "jump": 0.0, "sup_l": 0.5, "sup_r": 0.5,
-    "yaw": 0.0, "pitch": 0.0, "roll": 0.0, "twist": 0.0,
-    "l_ua_f": 0.0, "l_ua_a": 8.0, "l_fa_f": 12.0, "l_fa_a": 6.0,
-    "r_ua_f": 0.0, "r_ua_a": 8.0, "r_fa_f": 12.0, "r_fa_a": 6.0,
-    "l_th_f": 0.0, "l_th_a": 3.0, "l_sh_f": 0.0, "l_sh_a": 2.0,
-    "r_th_f": 0.0, "r_th_a": 3.0, "r_sh_f": 0.0, "r_sh_a": 2.0,
-}  # fmt: skip
+    "px": 0.0,
+    "pz": 0.0,
+    "jump": 0.0,
+    "sup_l": 0.5,
+    "sup_r": 0.5,
+    "yaw": 0.0,
+    "pitch": 0.0,
+    "roll": 0.0,
+    "twist": 0.0,
+    "l_ua_f": 0.0,
+    "l_ua_a": 8.0,
+    "l_fa_f": 12.0,
+    "l_fa_a": 6.0,
+    "r_ua_f": 0.0,
+    "r_ua_a": 8.0,
+    "r_fa_f": 12.0,
+    "r_fa_a": 6.0,
+    "l_th_f": 0.0,
+    "l_th_a": 3.0,
+    "l_sh_f": 0.0,
+    "l_sh_a": 2.0,
+    "r_th_f": 0.0,
+    "r_th_a": 3.0,
+    "r_sh_f": 0.0,
+    "r_sh_a": 2.0,
+}
 MIRRORED_SIGN = ("px", "yaw", "roll", "twist")
 
 
@@ -169,113 +219,361 @@ def _exercises() -> dict[str, Exercise]:
     ex: list[Exercise] = []
     # -- whole body ---------------------------------------------------------------------------
     half = _k(0.2, 0.0, both(arms, (0, 90), (0, 95)), both(legs, (0, 8), (0, 8)), {"jump": 0.08}, AIR)
-    ex.append(Exercise("jumping_jack", (
-        _k(0.22, 0.05, {}),
-        half,
-        _k(0.2, 0.08, both(arms, (0, 165), (0, 172)), both(legs, (0, 15), (0, 15))),
-        half,
-    ), "jump to arms up and feet apart, jump back"))
-    r_run = _k(0.2, 0.0, legs("r", (60, 3), (-40, 2)), legs("l", (-12, 3), (-45, 2)), arms("r", (-30, 10), (60, 5)),
-               arms("l", (40, 10), (125, -5)), on("l"), {"pitch": 8}, anchor="l")
-    fly = _k(0.1, 0.0, legs("r", (20, 3), (-30, 2)), legs("l", (20, 3), (-30, 2)), {"jump": 0.06, "pitch": 8}, AIR, anchor=None)
+    ex.append(
+        Exercise(
+            "jumping_jack",
+            (
+                _k(0.22, 0.05, {}),
+                half,
+                _k(0.2, 0.08, both(arms, (0, 165), (0, 172)), both(legs, (0, 15), (0, 15))),
+                half,
+            ),
+            "jump to arms up and feet apart, jump back",
+        )
+    )
+    r_run = _k(
+        0.2,
+        0.0,
+        legs("r", (60, 3), (-40, 2)),
+        legs("l", (-12, 3), (-45, 2)),
+        arms("r", (-30, 10), (60, 5)),
+        arms("l", (40, 10), (125, -5)),
+        on("l"),
+        {"pitch": 8},
+        anchor="l",
+    )
+    fly = _k(
+        0.1,
+        0.0,
+        legs("r", (20, 3), (-30, 2)),
+        legs("l", (20, 3), (-30, 2)),
+        {"jump": 0.06, "pitch": 8},
+        AIR,
+        anchor=None,
+    )
     ex.append(Exercise("running", (r_run, fly, _mk(0.2, 0.0, r_run), fly), "running on the spot"))
     sh_out = _k(0.35, 0.1, {"px": -0.2, "pitch": 20}, both(legs, (30, 16), (-22, 14)), both(arms, (40, 20), (100, 0)))
-    sh_in = _k(0.3, 0.05, {"px": 0.0, "pitch": 20, "jump": 0.03}, both(legs, (25, 4), (-20, 3)), both(arms, (40, 20), (100, 0)), AIR)
+    sh_in = _k(
+        0.3,
+        0.05,
+        {"px": 0.0, "pitch": 20, "jump": 0.03},
+        both(legs, (25, 4), (-20, 3)),
+        both(arms, (40, 20), (100, 0)),
+        AIR,
+    )
     sh_far = _k(0.35, 0.1, {"px": 0.2, "pitch": 20}, both(legs, (30, 16), (-22, 14)), both(arms, (40, 20), (100, 0)))
-    ex.append(Exercise("side_shuffle", (
-        sh_out, sh_in, sh_far,
-        _k(0.3, 0.05, {**sh_in.pose, "px": 0.0}),
-    ), "shuffle sideways with bent knees, out and back"))
-    cross = _k(0.22, 0.1, legs("l", (8, -10), (8, -12)), legs("r", (-4, -8), (-4, -10)), both(arms, (60, -30), (70, -40)))
-    ex.append(Exercise("feet_cross", (
-        cross,
-        _k(0.15, 0.0, both(legs, (0, 10), (0, 10)), both(arms, (40, 40), (40, 40)), {"jump": 0.07}, AIR, anchor=None),
-        _mk(0.15, 0.1, cross),
-        _k(0.15, 0.0, both(legs, (0, 10), (0, 10)), both(arms, (40, 40), (40, 40)), {"jump": 0.07}, AIR, anchor=None),
-    ), "small jumps crossing the feet, left in front then right in front"))
+    ex.append(
+        Exercise(
+            "side_shuffle",
+            (
+                sh_out,
+                sh_in,
+                sh_far,
+                _k(0.3, 0.05, {**sh_in.pose, "px": 0.0}),
+            ),
+            "shuffle sideways with bent knees, out and back",
+        )
+    )
+    cross = _k(
+        0.22, 0.1, legs("l", (8, -10), (8, -12)), legs("r", (-4, -8), (-4, -10)), both(arms, (60, -30), (70, -40))
+    )
+    ex.append(
+        Exercise(
+            "feet_cross",
+            (
+                cross,
+                _k(
+                    0.15,
+                    0.0,
+                    both(legs, (0, 10), (0, 10)),
+                    both(arms, (40, 40), (40, 40)),
+                    {"jump": 0.07},
+                    AIR,
+                    anchor=None,
+                ),
+                _mk(0.15, 0.1, cross),
+                _k(
+                    0.15,
+                    0.0,
+                    both(legs, (0, 10), (0, 10)),
+                    both(arms, (40, 40), (40, 40)),
+                    {"jump": 0.07},
+                    AIR,
+                    anchor=None,
+                ),
+            ),
+            "small jumps crossing the feet, left in front then right in front",
+        )
+    )
     # -- legs ---------------------------------------------------------------------------------
-    ex.append(Exercise("squat", (
-        _k(1.0, 0.8, {"pitch": 35}, both(legs, (88, 12), (-18, 8)), both(arms, (90, 5), (90, 5))),
-        _k(0.9, 0.6, {}),
-    ), "squat to thighs level, hold, stand"))
-    lunge = _k(0.9, 1.2, {"pitch": 28, "px": 0.15}, legs("l", (70, 40), (-10, 25)), legs("r", (0, 55), (0, 55)),
-               both(arms, (70, 10), (80, 0)), {"sup_l": 0.85, "sup_r": 0.15})
+    ex.append(
+        Exercise(
+            "squat",
+            (
+                _k(1.0, 0.8, {"pitch": 35}, both(legs, (88, 12), (-18, 8)), both(arms, (90, 5), (90, 5))),
+                _k(0.9, 0.6, {}),
+            ),
+            "squat to thighs level, hold, stand",
+        )
+    )
+    lunge = _k(
+        0.9,
+        1.2,
+        {"pitch": 28, "px": 0.15},
+        legs("l", (70, 40), (-10, 25)),
+        legs("r", (0, 55), (0, 55)),
+        both(arms, (70, 10), (80, 0)),
+        {"sup_l": 0.85, "sup_r": 0.15},
+    )
     ex.append(Exercise("side_lunge", (lunge, _k(0.8, 0.6, {})), "lunge to the left on a bent left knee, hold, return"))
-    skate = _k(0.35, 0.45, {"px": -0.35, "pitch": 30}, legs("r", (14, 2), (-2, 2)), legs("l", (-25, -15), (-85, -5)),
-               arms("l", (60, 10), (70, 0)), arms("r", (-40, 10), (-30, 5)), on("r"), anchor="r")
+    skate = _k(
+        0.35,
+        0.45,
+        {"px": -0.35, "pitch": 30},
+        legs("r", (14, 2), (-2, 2)),
+        legs("l", (-25, -15), (-85, -5)),
+        arms("l", (60, 10), (70, 0)),
+        arms("r", (-40, 10), (-30, 5)),
+        on("r"),
+        anchor="r",
+    )
     skate_air = _k(0.2, 0.0, {"px": 0.0, "pitch": 25, "jump": 0.1}, both(legs, (10, 4), (-20, 3)), AIR, anchor=None)
-    ex.append(Exercise("skater", (skate, skate_air, _mk(0.35, 0.45, skate), skate_air),
-                       "hop from leg to leg, the free leg swung behind with a bent knee"))
-    kick = _k(0.45, 0.05, legs("r", (95, 4), (95, 4)), arms("l", (70, 10), (75, 5)), arms("r", (20, 40), (25, 40)), on("l"), anchor="l")
-    ex.append(Exercise("high_kick", (
-        _k(0.5, 0.2, {}), kick, _k(0.45, 0.4, {}), _mk(0.45, 0.05, kick), _k(0.45, 0.3, {}),
-    ), "swing a straight leg up in front, alternating legs"))
-    ex.append(Exercise("leg_back", (
-        _k(0.6, 0.2, {}),
-        _k(0.7, 1.2, {"pitch": 20}, legs("r", (-45, 5), (-80, 5)), both(arms, (60, 10), (70, 0)), on("l"), anchor="l"),
-        _k(0.7, 0.3, {}),
-    ), "kick the right leg back and up, knee bent, hold, lower"))
+    ex.append(
+        Exercise(
+            "skater",
+            (skate, skate_air, _mk(0.35, 0.45, skate), skate_air),
+            "hop from leg to leg, the free leg swung behind with a bent knee",
+        )
+    )
+    kick = _k(
+        0.45,
+        0.05,
+        legs("r", (95, 4), (95, 4)),
+        arms("l", (70, 10), (75, 5)),
+        arms("r", (20, 40), (25, 40)),
+        on("l"),
+        anchor="l",
+    )
+    ex.append(
+        Exercise(
+            "high_kick",
+            (
+                _k(0.5, 0.2, {}),
+                kick,
+                _k(0.45, 0.4, {}),
+                _mk(0.45, 0.05, kick),
+                _k(0.45, 0.3, {}),
+            ),
+            "swing a straight leg up in front, alternating legs",
+        )
+    )
+    ex.append(
+        Exercise(
+            "leg_back",
+            (
+                _k(0.6, 0.2, {}),
+                _k(
+                    0.7,
+                    1.2,
+                    {"pitch": 20},
+                    legs("r", (-45, 5), (-80, 5)),
+                    both(arms, (60, 10), (70, 0)),
+                    on("l"),
+                    anchor="l",
+                ),
+                _k(0.7, 0.3, {}),
+            ),
+            "kick the right leg back and up, knee bent, hold, lower",
+        )
+    )
     chamber = _k(0.45, 0.05, legs("r", (80, 4), (-5, 3)), GUARD, on("l"), anchor="l")
-    ex.append(Exercise("front_kick", (
-        _k(0.4, 0.3, GUARD),
-        chamber,
-        _k(0.22, 0.12, legs("r", (85, 4), (80, 4)), GUARD, on("l"), anchor="l"),
-        _k(0.3, 0.05, chamber.pose, anchor="l"),
-        _k(0.45, 0.4, GUARD),
-    ), "raise the right knee, snap the lower leg forward, retract, lower"))
-    knee = _k(0.35, 0.1, legs("r", (100, 4), (-15, 3)), both(arms, (60, 10), (10, 0)), {"pitch": 10}, on("l"), anchor="l")
-    ex.append(Exercise("knee_kick", (
-        knee, _k(0.4, 0.3, GUARD), _mk(0.35, 0.1, knee), _k(0.4, 0.3, GUARD),
-    ), "drive a knee up while pulling the hands down, alternating"))
-    ex.append(Exercise("pirouette", (
-        _k(0.5, 0.3, {}),
-        _k(0.5, 0.1, legs("r", (50, 45), (-40, 10)), both(arms, (70, 30), (80, -60)), on("l"), anchor="l"),
-        _k(1.4, 0.1, legs("r", (50, 45), (-40, 10)), both(arms, (70, 30), (80, -60)), on("l"), {"yaw": 360}, anchor="l"),
-        _k(0.5, 0.6, {"yaw": 360}),
-    ), "turn a full circle on the left leg, right foot at the knee", yaw_per_cycle=360.0))
+    ex.append(
+        Exercise(
+            "front_kick",
+            (
+                _k(0.4, 0.3, GUARD),
+                chamber,
+                _k(0.22, 0.12, legs("r", (85, 4), (80, 4)), GUARD, on("l"), anchor="l"),
+                _k(0.3, 0.05, chamber.pose, anchor="l"),
+                _k(0.45, 0.4, GUARD),
+            ),
+            "raise the right knee, snap the lower leg forward, retract, lower",
+        )
+    )
+    knee = _k(
+        0.35, 0.1, legs("r", (100, 4), (-15, 3)), both(arms, (60, 10), (10, 0)), {"pitch": 10}, on("l"), anchor="l"
+    )
+    ex.append(
+        Exercise(
+            "knee_kick",
+            (
+                knee,
+                _k(0.4, 0.3, GUARD),
+                _mk(0.35, 0.1, knee),
+                _k(0.4, 0.3, GUARD),
+            ),
+            "drive a knee up while pulling the hands down, alternating",
+        )
+    )
+    ex.append(
+        Exercise(
+            "pirouette",
+            (
+                _k(0.5, 0.3, {}),
+                _k(0.5, 0.1, legs("r", (50, 45), (-40, 10)), both(arms, (70, 30), (80, -60)), on("l"), anchor="l"),
+                _k(
+                    1.4,
+                    0.1,
+                    legs("r", (50, 45), (-40, 10)),
+                    both(arms, (70, 30), (80, -60)),
+                    on("l"),
+                    {"yaw": 360},
+                    anchor="l",
+                ),
+                _k(0.5, 0.6, {"yaw": 360}),
+            ),
+            "turn a full circle on the left leg, right foot at the knee",
+            yaw_per_cycle=360.0,
+        )
+    )
     # -- arms ---------------------------------------------------------------------------------
     jab = _k(0.2, 0.1, GUARD, arms("r", (85, -5), (85, -8)), {"twist": 15})
-    ex.append(Exercise("front_punch", (
-        jab, _k(0.3, 0.25, GUARD), _mk(0.2, 0.1, jab), _k(0.3, 0.25, GUARD),
-    ), "straight punches from the guard, alternating arms"))
-    ex.append(Exercise("hook_punch", (
-        _k(0.4, 0.5, GUARD),
-        _k(0.25, 1.0, GUARD, arms("r", (120, 50), (95, -45)), {"twist": 25}),
-        _k(0.4, 0.3, GUARD),
-    ), "right hook: the elbow swings up and out, the fist stops in front of the chest"))
-    ex.append(Exercise("elbow_punch", (
-        _k(0.4, 0.5, GUARD),
-        _k(0.3, 0.8, GUARD, arms("r", (90, -15), (285, -30)), {"twist": 30}),
-        _k(0.4, 0.3, GUARD),
-    ), "right elbow strike: the folded arm comes up, the elbow level with the shoulder"))
-    ex.append(Exercise("twist", (
-        _k(0.5, 0.1, {"twist": 45}, both(arms, (20, 80), (90, 20)), both(legs, (15, 5), (-15, 4))),
-        _k(0.6, 0.1, {"twist": -45}, both(arms, (20, 80), (90, 20)), both(legs, (15, 5), (-15, 4))),
-    ), "rotate the shoulders left and right, elbows out"))
-    ex.append(Exercise("batting", (
-        _k(0.8, 0.6, {"twist": 25, "pitch": 20}, arms("r", (40, 40), (150, -30)), arms("l", (60, -30), (140, -40)),
-           both(legs, (20, 14), (-10, 14)), {"sup_l": 0.35, "sup_r": 0.65}),
-        _k(0.35, 0.3, {"twist": -70, "pitch": 20}, arms("r", (85, -30), (85, -30)), arms("l", (85, 20), (85, 20)),
-           both(legs, (20, 14), (-10, 14)), {"sup_l": 0.75, "sup_r": 0.25}),
-        _k(0.8, 0.4, {}),
-    ), "load on the back leg, swing a bat round, recover"))
-    ex.append(Exercise("ball_throw", (
-        _k(0.7, 0.3, {"twist": 35, "pitch": -5}, arms("r", (-20, 80), (160, 20)), arms("l", (80, 10), (80, 10)), {"sup_l": 0.2, "sup_r": 0.8}),
-        _k(0.3, 0.15, {"twist": -30, "pitch": 25}, arms("r", (100, 20), (80, -10)), arms("l", (20, 20), (60, -20)),
-           legs("l", (30, 4), (0, 3)), {"sup_l": 0.8, "sup_r": 0.2}, anchor="r"),
-        _k(0.8, 0.6, {}),
-    ), "overhand throw with the right arm, stepping onto the left leg"))
-    ex.append(Exercise("bowling", (
-        _k(0.8, 0.1, {"pitch": 20}, arms("r", (-60, 5), (-55, 5)), both(legs, (15, 4), (-15, 3))),
-        _k(0.6, 0.2, {"pitch": 35}, arms("r", (55, 0), (60, 0)), arms("l", (30, 50), (30, 50)),
-           legs("l", (60, 4), (-10, 3)), legs("r", (-20, 3), (-60, 2)), {"sup_l": 0.85, "sup_r": 0.15}, anchor="r"),
-        _k(0.9, 0.6, {}),
-    ), "swing the right arm back, step into a lunge and release underhand"))
-    ex.append(Exercise("woodchop", (
-        _k(0.7, 0.2, {"twist": -30}, arms("r", (150, 30), (150, 30)), arms("l", (150, -20), (150, -20))),
-        _k(0.6, 0.3, {"twist": 30, "pitch": 35}, arms("r", (45, -25), (45, -25)), arms("l", (45, 25), (45, 25)),
-           both(legs, (45, 8), (-20, 6))),
-    ), "both arms chop diagonally from high right to low left"))
+    ex.append(
+        Exercise(
+            "front_punch",
+            (
+                jab,
+                _k(0.3, 0.25, GUARD),
+                _mk(0.2, 0.1, jab),
+                _k(0.3, 0.25, GUARD),
+            ),
+            "straight punches from the guard, alternating arms",
+        )
+    )
+    ex.append(
+        Exercise(
+            "hook_punch",
+            (
+                _k(0.4, 0.5, GUARD),
+                _k(0.25, 1.0, GUARD, arms("r", (120, 50), (95, -45)), {"twist": 25}),
+                _k(0.4, 0.3, GUARD),
+            ),
+            "right hook: the elbow swings up and out, the fist stops in front of the chest",
+        )
+    )
+    ex.append(
+        Exercise(
+            "elbow_punch",
+            (
+                _k(0.4, 0.5, GUARD),
+                _k(0.3, 0.8, GUARD, arms("r", (90, -15), (285, -30)), {"twist": 30}),
+                _k(0.4, 0.3, GUARD),
+            ),
+            "right elbow strike: the folded arm comes up, the elbow level with the shoulder",
+        )
+    )
+    ex.append(
+        Exercise(
+            "twist",
+            (
+                _k(0.5, 0.1, {"twist": 45}, both(arms, (20, 80), (90, 20)), both(legs, (15, 5), (-15, 4))),
+                _k(0.6, 0.1, {"twist": -45}, both(arms, (20, 80), (90, 20)), both(legs, (15, 5), (-15, 4))),
+            ),
+            "rotate the shoulders left and right, elbows out",
+        )
+    )
+    ex.append(
+        Exercise(
+            "batting",
+            (
+                _k(
+                    0.8,
+                    0.6,
+                    {"twist": 25, "pitch": 20},
+                    arms("r", (40, 40), (150, -30)),
+                    arms("l", (60, -30), (140, -40)),
+                    both(legs, (20, 14), (-10, 14)),
+                    {"sup_l": 0.35, "sup_r": 0.65},
+                ),
+                _k(
+                    0.35,
+                    0.3,
+                    {"twist": -70, "pitch": 20},
+                    arms("r", (85, -30), (85, -30)),
+                    arms("l", (85, 20), (85, 20)),
+                    both(legs, (20, 14), (-10, 14)),
+                    {"sup_l": 0.75, "sup_r": 0.25},
+                ),
+                _k(0.8, 0.4, {}),
+            ),
+            "load on the back leg, swing a bat round, recover",
+        )
+    )
+    ex.append(
+        Exercise(
+            "ball_throw",
+            (
+                _k(
+                    0.7,
+                    0.3,
+                    {"twist": 35, "pitch": -5},
+                    arms("r", (-20, 80), (160, 20)),
+                    arms("l", (80, 10), (80, 10)),
+                    {"sup_l": 0.2, "sup_r": 0.8},
+                ),
+                _k(
+                    0.3,
+                    0.15,
+                    {"twist": -30, "pitch": 25},
+                    arms("r", (100, 20), (80, -10)),
+                    arms("l", (20, 20), (60, -20)),
+                    legs("l", (30, 4), (0, 3)),
+                    {"sup_l": 0.8, "sup_r": 0.2},
+                    anchor="r",
+                ),
+                _k(0.8, 0.6, {}),
+            ),
+            "overhand throw with the right arm, stepping onto the left leg",
+        )
+    )
+    ex.append(
+        Exercise(
+            "bowling",
+            (
+                _k(0.8, 0.1, {"pitch": 20}, arms("r", (-60, 5), (-55, 5)), both(legs, (15, 4), (-15, 3))),
+                _k(
+                    0.6,
+                    0.2,
+                    {"pitch": 35},
+                    arms("r", (55, 0), (60, 0)),
+                    arms("l", (30, 50), (30, 50)),
+                    legs("l", (60, 4), (-10, 3)),
+                    legs("r", (-20, 3), (-60, 2)),
+                    {"sup_l": 0.85, "sup_r": 0.15},
+                    anchor="r",
+                ),
+                _k(0.9, 0.6, {}),
+            ),
+            "swing the right arm back, step into a lunge and release underhand",
+        )
+    )
+    ex.append(
+        Exercise(
+            "woodchop",
+            (
+                _k(0.7, 0.2, {"twist": -30}, arms("r", (150, 30), (150, 30)), arms("l", (150, -20), (150, -20))),
+                _k(
+                    0.6,
+                    0.3,
+                    {"twist": 30, "pitch": 35},
+                    arms("r", (45, -25), (45, -25)),
+                    arms("l", (45, 25), (45, 25)),
+                    both(legs, (45, 8), (-20, 6)),
+                ),
+            ),
+            "both arms chop diagonally from high right to low left",
+        )
+    )
     ex += _locomotion()
     table = {e.name: e for e in ex}
     missing = set(SYNTH_EXERCISES) ^ set(table)
@@ -315,8 +613,15 @@ def _support(stance_end: float, double: float) -> Callable[[np.ndarray], np.ndar
     return share
 
 
-def _gait(hip: dict[float, float], knee: dict[float, float], *, stance_end: float, double: float, arm_swing: float,
-          pitch: float) -> Callable[[np.ndarray], dict[str, np.ndarray]]:  # fmt: skip
+def _gait(
+    hip: dict[float, float],
+    knee: dict[float, float],
+    *,
+    stance_end: float,
+    double: float,
+    arm_swing: float,
+    pitch: float,
+) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
     """A symmetric gait from the sagittal hip and knee angles of one leg over its cycle (from its
     heel strike, degrees: hip flexion, knee flexion); the left leg runs half a cycle later, each
     arm swings with the opposite leg."""
@@ -339,23 +644,73 @@ def _gait(hip: dict[float, float], knee: dict[float, float], *, stance_end: floa
 def _locomotion() -> list[Exercise]:
     """Walking and stairs as continuous cycles (angles after Winter's and Riener's gait data:
     sagittal hip and knee flexion of one leg from its heel strike), sit-to-stand as keyframes."""
-    walk = _gait({0: 25, 15: 20, 30: 8, 50: -12, 62: -5, 75: 18, 87: 27}, {0: 5, 15: 18, 30: 10, 45: 6, 62: 38, 72: 60, 87: 30},
-                 stance_end=0.62, double=0.12, arm_swing=14.0, pitch=3.0)  # fmt: skip
-    up = _gait({0: 60, 20: 45, 40: 20, 60: 10, 70: 35, 85: 65}, {0: 60, 20: 45, 40: 15, 60: 12, 72: 70, 82: 95, 92: 80},
-               stance_end=0.64, double=0.14, arm_swing=8.0, pitch=10.0)  # fmt: skip
-    down = _gait({0: 15, 20: 10, 40: 15, 60: 30, 75: 35, 90: 25}, {0: 10, 15: 22, 40: 40, 60: 85, 70: 90, 85: 40},
-                 stance_end=0.62, double=0.12, arm_swing=8.0, pitch=5.0)  # fmt: skip
-    seated = {"pitch": 10.0, **both(legs, (90, 6), (-5, 4)), **both(arms, (15, 10), (60, 5)), "sup_l": 0.1, "sup_r": 0.1}
+    walk = _gait(
+        {0: 25, 15: 20, 30: 8, 50: -12, 62: -5, 75: 18, 87: 27},
+        {0: 5, 15: 18, 30: 10, 45: 6, 62: 38, 72: 60, 87: 30},
+        stance_end=0.62,
+        double=0.12,
+        arm_swing=14.0,
+        pitch=3.0,
+    )
+    up = _gait(
+        {0: 60, 20: 45, 40: 20, 60: 10, 70: 35, 85: 65},
+        {0: 60, 20: 45, 40: 15, 60: 12, 72: 70, 82: 95, 92: 80},
+        stance_end=0.64,
+        double=0.14,
+        arm_swing=8.0,
+        pitch=10.0,
+    )
+    down = _gait(
+        {0: 15, 20: 10, 40: 15, 60: 30, 75: 35, 90: 25},
+        {0: 10, 15: 22, 40: 40, 60: 85, 70: 90, 85: 40},
+        stance_end=0.62,
+        double=0.12,
+        arm_swing=8.0,
+        pitch=5.0,
+    )
+    seated = {
+        "pitch": 10.0,
+        **both(legs, (90, 6), (-5, 4)),
+        **both(arms, (15, 10), (60, 5)),
+        "sup_l": 0.1,
+        "sup_r": 0.1,
+    }
     return [
         Exercise("walking", (Key(1.05, 0.0, {}, None),), "walking on a treadmill, facing the camera", cycle=walk),
-        Exercise("stair_ascent", (Key(1.3, 0.0, {}, None),), "climbing stairs step over step (a stair machine)", cycle=up, step_m=0.17),
-        Exercise("stair_descent", (Key(1.2, 0.0, {}, None),), "walking down stairs step over step", cycle=down, step_m=-0.17),
-        Exercise("sit_to_stand", (
-            _k(0.9, 0.8, seated),
-            _k(0.45, 0.0, {"pitch": 40.0}, both(legs, (85, 6), (-8, 4)), both(arms, (40, 10), (70, 5)), {"sup_l": 0.5, "sup_r": 0.5}),
-            _k(0.8, 1.2, {}),
-            _k(0.5, 0.0, {"pitch": 38.0}, both(legs, (80, 6), (-10, 4)), both(arms, (40, 10), (70, 5)), {"sup_l": 0.5, "sup_r": 0.5}),
-        ), "stand up from a chair without the hands, stand, sit down again: the seat carries the weight while seated"),
+        Exercise(
+            "stair_ascent",
+            (Key(1.3, 0.0, {}, None),),
+            "climbing stairs step over step (a stair machine)",
+            cycle=up,
+            step_m=0.17,
+        ),
+        Exercise(
+            "stair_descent", (Key(1.2, 0.0, {}, None),), "walking down stairs step over step", cycle=down, step_m=-0.17
+        ),
+        Exercise(
+            "sit_to_stand",
+            (
+                _k(0.9, 0.8, seated),
+                _k(
+                    0.45,
+                    0.0,
+                    {"pitch": 40.0},
+                    both(legs, (85, 6), (-8, 4)),
+                    both(arms, (40, 10), (70, 5)),
+                    {"sup_l": 0.5, "sup_r": 0.5},
+                ),
+                _k(0.8, 1.2, {}),
+                _k(
+                    0.5,
+                    0.0,
+                    {"pitch": 38.0},
+                    both(legs, (80, 6), (-10, 4)),
+                    both(arms, (40, 10), (70, 5)),
+                    {"sup_l": 0.5, "sup_r": 0.5},
+                ),
+            ),
+            "stand up from a chair without the hands, stand, sit down again: the seat carries the weight while seated",
+        ),
     ]
 
 
@@ -498,7 +853,9 @@ class Motion:
         base = body_points(neutral[None], self.subject)["joints"][0]
         pts = body_points(keys, self.subject)["joints"]
         for i, key in enumerate(self.definition.keys):
-            ids = {"both": [KP["LAnkle"], KP["RAnkle"]], "l": [KP["LAnkle"]], "r": [KP["RAnkle"]]}.get(key.anchor or "", [])
+            ids = {"both": [KP["LAnkle"], KP["RAnkle"]], "l": [KP["LAnkle"]], "r": [KP["RAnkle"]]}.get(
+                key.anchor or "", []
+            )
             if ids:
                 shift = base[ids].mean(0) - pts[i, ids].mean(0)
                 keys[i, P["px"]] += shift[0]
@@ -582,7 +939,9 @@ class Motion:
         )
         J = J + pelvis[:, None, :]
         support = np.clip(values[:, [P["sup_l"], P["sup_r"]]], 0.0, 1.0)
-        return Kinematics(t=t, joints=J, lateral=body["lateral"], forward=body["forward"], support=support, subject=self.subject)
+        return Kinematics(
+            t=t, joints=J, lateral=body["lateral"], forward=body["forward"], support=support, subject=self.subject
+        )
 
 
 def _stairs(t: np.ndarray, sole: np.ndarray, values: np.ndarray, motion: Motion) -> np.ndarray:
@@ -616,7 +975,12 @@ class Camera:
     focal_px: float = 1500.0
 
 
-CAMERA_RANGE = {"yaw_deg": (-180.0, 180.0), "elevation_deg": (-5.0, 25.0), "distance_m": (1.8, 4.5), "focal_px": (1100.0, 1800.0)}
+CAMERA_RANGE = {
+    "yaw_deg": (-180.0, 180.0),
+    "elevation_deg": (-5.0, 25.0),
+    "distance_m": (1.8, 4.5),
+    "focal_px": (1100.0, 1800.0),
+}
 """Where :func:`random_camera` puts extra views: all round the subject (front, sides, back), level
 to looking down from a shelf, near to far, wide to normal lenses (a phone's 0.5x to 1x, in portrait
 1080x1920). The nearest, 1.8 m, is where a phone's main camera (65.5 degrees vertically) just takes
@@ -670,17 +1034,47 @@ def _project_view(joints: np.ndarray, subject: Subject, camera: Camera) -> tuple
     return np.stack([x, y], axis=-1), depth
 
 
-BASE_SCORE = np.array([
-    0.92, 0.93, 0.9, 0.86, 0.8, 0.9, 0.86, 0.8, 0.9, 0.86, 0.87, 0.84, 0.86, 0.87, 0.84,
-    0.9, 0.9, 0.78, 0.78, 0.76, 0.72, 0.76, 0.76, 0.72, 0.76,
-])  # fmt: skip
+BASE_SCORE = np.array(
+    [
+        0.92,
+        0.93,
+        0.9,
+        0.86,
+        0.8,
+        0.9,
+        0.86,
+        0.8,
+        0.9,
+        0.86,
+        0.87,
+        0.84,
+        0.86,
+        0.87,
+        0.84,
+        0.9,
+        0.9,
+        0.78,
+        0.78,
+        0.76,
+        0.72,
+        0.76,
+        0.76,
+        0.72,
+        0.76,
+    ]
+)
 """Typical detection confidence of each BODY_25 point (face and trunk high, ears and feet lower)."""
 
 
 def estimate_keypoints(
-    kin: Kinematics, rng: np.random.Generator, *, noise_px: float = 2.0, width: int = IMAGE_WIDTH, height: int = IMAGE_HEIGHT,
+    kin: Kinematics,
+    rng: np.random.Generator,
+    *,
+    noise_px: float = 2.0,
+    width: int = IMAGE_WIDTH,
+    height: int = IMAGE_HEIGHT,
     camera: Camera | None = None,
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """What a pose estimator would report: (T, 25, 3) x, y, score in pixels.
 
     Pixel noise is Gaussian, ``noise_px`` for a confident point and up to three times that for an
@@ -698,8 +1092,11 @@ def estimate_keypoints(
     y_hi = xy[:, KP["MidHip"], 1][:, None] + 40
     hidden = (
         (depth > trunk_depth + 0.06)
-        & (xy[..., 0] > x_lo) & (xy[..., 0] < x_hi) & (xy[..., 1] > y_lo) & (xy[..., 1] < y_hi)
-    )  # fmt: skip
+        & (xy[..., 0] > x_lo)
+        & (xy[..., 0] < x_hi)
+        & (xy[..., 1] > y_lo)
+        & (xy[..., 1] < y_hi)
+    )
     score = BASE_SCORE[None, :] + 0.04 * rng.standard_normal((T, 25))
     score = np.where(hidden, score * rng.uniform(0.55, 0.8, (T, 25)), score)
     score = np.clip(score, 0.3, 1.0)
@@ -783,12 +1180,19 @@ def kinematics_from_points(
     lat = _unit(lat)
     forward = np.cross(lat, np.array([0.0, 1.0, 0.0]))
     if subject is None:
+
         def length(a: str, b: str) -> float:
             return float(np.nanmedian(np.linalg.norm(J[:, KP[a]] - J[:, KP[b]], axis=-1)))
 
         base = make_subject(0)
         seg = dict(base.segments_m)
-        seg.update(upper_arm=length("RShoulder", "RElbow"), forearm=length("RElbow", "RWrist"),
-                   thigh=length("RHip", "RKnee"), shank=length("RKnee", "RAnkle"))  # fmt: skip
-        subject = replace(base, mass_kg=mass_kg, segments_m=seg, height_m=round((seg["thigh"] + seg["shank"]) / 0.53, 3))
+        seg.update(
+            upper_arm=length("RShoulder", "RElbow"),
+            forearm=length("RElbow", "RWrist"),
+            thigh=length("RHip", "RKnee"),
+            shank=length("RKnee", "RAnkle"),
+        )
+        subject = replace(
+            base, mass_kg=mass_kg, segments_m=seg, height_m=round((seg["thigh"] + seg["shank"]) / 0.53, 3)
+        )
     return Kinematics(t=t, joints=J, lateral=lat, forward=forward, support=foot_support(t, J), subject=subject)

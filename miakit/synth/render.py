@@ -20,7 +20,7 @@ _LEFT, _RIGHT, _MID = (255, 160, 60), (60, 80, 255), (90, 220, 90)  # BGR: left 
 
 
 def _side(name: str) -> str:
-    """"L" or "R" for a sided BODY_25 name (LElbow, RHeel), "" for a midline one (Nose, Neck)."""
+    """The side, "L" or "R", of a sided BODY_25 name (LElbow, RHeel), "" for a midline one (Nose, Neck)."""
     return name[0] if name[0] in "LR" and name[1].isupper() else ""
 
 
@@ -89,12 +89,23 @@ def render_skeleton_video(
             seen = person[:, 2] > 0
             for (i, j), colour in zip(BODY_25_EDGES, colours):
                 if seen[i] and seen[j]:
-                    cv2.line(img, (int(pts[i, 0]), int(pts[i, 1])), (int(pts[j, 0]), int(pts[j, 1])), colour, 2, cv2.LINE_AA)
+                    cv2.line(
+                        img, (int(pts[i, 0]), int(pts[i, 1])), (int(pts[j, 0]), int(pts[j, 1])), colour, 2, cv2.LINE_AA
+                    )
             for k in np.flatnonzero(seen):
                 cv2.circle(img, (int(pts[k, 0]), int(pts[k, 1])), 2, (235, 235, 235), -1, cv2.LINE_AA)
             if title:
                 cv2.putText(img, title, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (220, 220, 220), 1, cv2.LINE_AA)
-            cv2.putText(img, f"{n / fps:5.1f} s", (6, size[1] - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (180, 180, 180), 1, cv2.LINE_AA)
+            cv2.putText(
+                img,
+                f"{n / fps:5.1f} s",
+                (6, size[1] - 8),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.35,
+                (180, 180, 180),
+                1,
+                cv2.LINE_AA,
+            )
             writer.write(img)
     finally:
         writer.release()

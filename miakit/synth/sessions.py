@@ -24,10 +24,11 @@ and a session does not depend on which other sessions are generated with it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -48,9 +49,10 @@ VIDEO_SCALE = 0.25
 KEYPOINT_DIR = "keypoints"
 VIDEO_FILE = "video.mp4"
 
+
 def start_time(seed: int, subject: int, exercise: str) -> datetime:
     """A fixed wall-clock start (UTC) for a synthetic session, derived from its seed and ids."""
-    base = datetime(2024, 1, 8, 9, 0, tzinfo=timezone.utc)
+    base = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)
     return base + timedelta(days=seed % 1000, hours=subject % 10, minutes=2 * SYNTH_EXERCISES.index(exercise))
 
 
@@ -89,7 +91,9 @@ def sensor_clocks(rng: np.random.Generator, n: int = len(SENSORS)) -> list[Senso
     return clocks
 
 
-def arrival_times(sample_time: np.ndarray, interval_s: float, rng: np.random.Generator, *, burst_p: float = 0.03) -> np.ndarray:
+def arrival_times(
+    sample_time: np.ndarray, interval_s: float, rng: np.random.Generator, *, burst_p: float = 0.03
+) -> np.ndarray:
     """Host arrival times: the next connection event plus a little processing; in a burst, 2 or 3
     packets wait and arrive together. Never earlier than the packet before (order is kept)."""
     n = sample_time.size
@@ -164,8 +168,15 @@ def clap_keypoints(keypoints: np.ndarray, times: np.ndarray, clap_s: float) -> n
 
 
 def simulate(
-    subject: Subject, exercise: str, *, seed: int = 0, duration_s: float = 30.0, drop_fraction: float = 0.0,
-    sync_clap: bool = True, clock_error_s: float = 0.0, view: int = 0,
+    subject: Subject,
+    exercise: str,
+    *,
+    seed: int = 0,
+    duration_s: float = 30.0,
+    drop_fraction: float = 0.0,
+    sync_clap: bool = True,
+    clock_error_s: float = 0.0,
+    view: int = 0,
 ) -> Simulation:
     """Simulate one session in memory (see the module docstring for what is in it).
 
@@ -190,7 +201,11 @@ def simulate(
     kp_times = kp_start + np.arange(n_frames) / KEYPOINT_FPS
     kin = motion.kinematics(kp_times)
     camera = view_camera(seed, subject.index, exercise, view)
-    kp_rng = rng(seed, subject.index, exercise, KEYPOINTS) if not view else np.random.default_rng([seed, subject.index, SYNTH_EXERCISES.index(exercise), KEYPOINTS, view])
+    kp_rng = (
+        rng(seed, subject.index, exercise, KEYPOINTS)
+        if not view
+        else np.random.default_rng([seed, subject.index, SYNTH_EXERCISES.index(exercise), KEYPOINTS, view])
+    )
     keypoints = estimate_keypoints(kin, kp_rng, camera=camera)
     xy, _ = project(kin.joints, subject, camera)
     if clap_s is not None:
@@ -216,9 +231,22 @@ def simulate(
         keep = drop.random(count) >= drop_fraction if drop_fraction > 0 else np.ones(count, bool)
         packets.append(Packets(sensor, counter[keep], sample_time[keep], arrive[keep], value[keep]))
     return Simulation(
-        subject, exercise, motion, duration_s, kp_start, kp_times, keypoints, skeleton, truth_times, truth, packets,
-        clap_s=clap_s, clock_error_s=clock_error_s, camera=camera, view=view,
-    )  # fmt: skip
+        subject,
+        exercise,
+        motion,
+        duration_s,
+        kp_start,
+        kp_times,
+        keypoints,
+        skeleton,
+        truth_times,
+        truth,
+        packets,
+        clap_s=clap_s,
+        clock_error_s=clock_error_s,
+        camera=camera,
+        view=view,
+    )
 
 
 def view_camera(seed: int, subject: int, exercise: str, view: int) -> Camera | None:
@@ -241,9 +269,7 @@ def view_camera(seed: int, subject: int, exercise: str, view: int) -> Camera | N
     return random_camera(np.random.default_rng([seed, subject, index, VIEWS, view]), turn=turn)
 
 
-def write_session(
-    folder: str | Path, sim: Simulation, *, seed: int = 0, video: bool = False
-) -> Path:
+def write_session(folder: str | Path, sim: Simulation, *, seed: int = 0, video: bool = False) -> Path:
     """Write a simulated session as a raw session folder; returns the folder."""
     from miakit.devices.decoders import encode_m40_envelope_v1
     from miakit.devices.profiles import find_profile_file, load_profile
@@ -272,14 +298,21 @@ def write_session(
         clocks = sensor_clocks(rng(seed, subject.index, exercise, BLE))
         events = [(0.0, "start", "", f"synthetic seed={seed}")]
         events += [(c.connect_s, "connect", s, "") for s, c in zip(SENSORS, clocks)]
-        events += [(sim.keypoint_start_s, "marker", "", f"start:{exercise}"), (kp_end, "marker", "", f"stop:{exercise}")]
+        events += [
+            (sim.keypoint_start_s, "marker", "", f"start:{exercise}"),
+            (kp_end, "marker", "", f"stop:{exercise}"),
+        ]
         events += [(sim.duration_s + 0.05, "stop", "", "")]
         if sim.clap_s is not None:  # the recorder cues the clap a moment before the subject claps
             events += [(sim.clap_s - 0.25, "sync", "", "clap")]
         for t, kind, sensor, detail in sorted(events, key=lambda e: e[0]):
             writer.add_event(t, kind, sensor, detail)
 
-        rows = [(float(a), p.sensor, int(c), float(v)) for p in sim.packets for a, c, v in zip(p.arrival_time, p.counter, p.value)]
+        rows = [
+            (float(a), p.sensor, int(c), float(v))
+            for p in sim.packets
+            for a, c, v in zip(p.arrival_time, p.counter, p.value)
+        ]
         rows.sort(key=lambda r: (r[0], r[1]))
         for arrival, sensor, counter, value in rows:
             writer.add_packet(arrival, sensor, encode_m40_envelope_v1(counter, value))
@@ -290,23 +323,37 @@ def write_session(
             write_frame(kp_dir / frame_filename(i), [person])
         writer.set_keypoints(
             KeypointsInfo(
-                format="openpose_json", dir=KEYPOINT_DIR, fps=KEYPOINT_FPS, width=IMAGE_WIDTH, height=IMAGE_HEIGHT,
-                start_host_time=round(sim.keypoint_start_s + sim.clock_error_s, 6), estimator="synthetic",
+                format="openpose_json",
+                dir=KEYPOINT_DIR,
+                fps=KEYPOINT_FPS,
+                width=IMAGE_WIDTH,
+                height=IMAGE_HEIGHT,
+                start_host_time=round(sim.keypoint_start_s + sim.clock_error_s, 6),
+                estimator="synthetic",
             )
-        )  # fmt: skip
+        )
         if video:
             from miakit.synth.render import render_skeleton_video
 
             frames = render_skeleton_video(
-                folder / VIDEO_FILE, sim.skeleton, keypoint_fps=KEYPOINT_FPS, fps=VIDEO_FPS, scale=VIDEO_SCALE,
+                folder / VIDEO_FILE,
+                sim.skeleton,
+                keypoint_fps=KEYPOINT_FPS,
+                fps=VIDEO_FPS,
+                scale=VIDEO_SCALE,
                 title=f"{subject.name} {exercise}",
-            )  # fmt: skip
+            )
             writer.set_video(
                 VideoInfo(
-                    file=VIDEO_FILE, source="synthetic", fps=VIDEO_FPS, width=round(IMAGE_WIDTH * VIDEO_SCALE),
-                    height=round(IMAGE_HEIGHT * VIDEO_SCALE), start_host_time=round(sim.keypoint_start_s + sim.clock_error_s, 6), frames=frames,
+                    file=VIDEO_FILE,
+                    source="synthetic",
+                    fps=VIDEO_FPS,
+                    width=round(IMAGE_WIDTH * VIDEO_SCALE),
+                    height=round(IMAGE_HEIGHT * VIDEO_SCALE),
+                    start_host_time=round(sim.keypoint_start_s + sim.clock_error_s, 6),
+                    frames=frames,
                 )
-            )  # fmt: skip
+            )
         _write_truth(folder / TruthInfo().file, sim.truth_times, sim.truth)
         writer.set_truth(TruthInfo())
     return folder
@@ -352,7 +399,13 @@ def generate_sessions(
     if video not in ("none", "first", "all"):
         raise ValueError(f"video must be 'none', 'first' or 'all', found {video!r}")
     if not (MIN_DURATION_S <= float(duration_s) <= MAX_DURATION_S):  # NaN fails too
-        raise InputError("synth", "implausible duration", field="duration", expected=f"{MIN_DURATION_S:g} to {MAX_DURATION_S:g} seconds per exercise", found=duration_s)
+        raise InputError(
+            "synth",
+            "implausible duration",
+            field="duration",
+            expected=f"{MIN_DURATION_S:g} to {MAX_DURATION_S:g} seconds per exercise",
+            found=duration_s,
+        )
     if not str(out).strip():
         raise InputError("--out", "no output folder named", expected="a folder for the sessions", found=str(out))
     unknown = [e for e in exercises if e not in SYNTH_EXERCISES]
@@ -361,8 +414,12 @@ def generate_sessions(
     out = Path(out)
     if views < 1:
         raise ValueError(f"views must be at least 1, found {views}")
-    jobs = [(make_subject(i, seed=seed), ex, video == "all" or (video == "first" and k == 0 and v == 0), v)
-            for i in range(subjects) for k, ex in enumerate(exercises) for v in range(views)]  # fmt: skip
+    jobs = [
+        (make_subject(i, seed=seed), ex, video == "all" or (video == "first" and k == 0 and v == 0), v)
+        for i in range(subjects)
+        for k, ex in enumerate(exercises)
+        for v in range(views)
+    ]
     folders: list[Path] = []
 
     def run(advance=lambda: None) -> None:

@@ -24,11 +24,13 @@ def rng(seed: int, subject: int, exercise: str, stream: int) -> np.random.Genera
     return np.random.default_rng([seed, subject, SYNTH_EXERCISES.index(exercise), stream])
 
 
-def emg_signal(exercise: str, *, duration_s: float, rate_hz: float = 10.0, seed: int = 0, subject: int = 0) -> np.ndarray:
+def emg_signal(
+    exercise: str, *, duration_s: float, rate_hz: float = 10.0, seed: int = 0, subject: int = 0
+) -> np.ndarray:
     """(samples, 8) noisy EMG in device units (non-negative integers), MUSCLES order.
 
-    The same subject and model as :func:`miakit.synth.sessions.generate_sessions`, sampled at ``k / rate_hz`` seconds for
-    ``k < duration_s * rate_hz``, for streaming without writing a session.
+    The same subject and model as :func:`miakit.synth.sessions.generate_sessions`, sampled at
+    ``k / rate_hz`` seconds for ``k < duration_s * rate_hz``, for streaming without writing a session.
     """
     if rate_hz <= 0 or duration_s <= 0:
         raise ValueError(f"rate_hz and duration_s must be positive, found {rate_hz} and {duration_s}")

@@ -5,14 +5,14 @@ print the written file's path as the last line. Only typer is imported at start-
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from miakit.catalog import DEFAULT_CATALOG_HELP
 
 plot_app = typer.Typer(
-    help="Plots of every stage, saved to --out (PNG; SVG or PDF by the file's suffix). Example: miakit plot dataset-summary demo --out summary.png",
+    help="Plots of every stage, saved to --out (PNG; SVG or PDF by the file's "
+    "suffix). Example: miakit plot dataset-summary demo --out summary.png",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -32,7 +32,13 @@ def _save(fig, out: Path) -> None:
 def session_emg(
     session_dir: Path = typer.Argument(..., help="A raw session folder."),
     out: Path = _OUT_PNG,
-    max_gap_s: Optional[float] = typer.Option(None, "--max-gap-s", min=0.0, help="Break the line where samples are further apart than this (s) [default: the emg_to_grid stage's max_gap_s]."),
+    max_gap_s: float | None = typer.Option(
+        None,
+        "--max-gap-s",
+        min=0.0,
+        help="Break the line where samples are further apart than "
+        "this (s) [default: the emg_to_grid stage's max_gap_s].",
+    ),
 ) -> None:
     """A session's raw EMG per sensor over host time, with gaps and events (markers, sync, disconnects).
 
@@ -47,7 +53,9 @@ def session_emg(
 def alignment(
     session_dir: Path = typer.Argument(..., help="A raw session folder with a sync event."),
     out: Path = _OUT_PNG,
-    pipeline: str = typer.Option("mia", "--pipeline", help="Pipeline name or path (its align stage must use method: sync)."),
+    pipeline: str = typer.Option(
+        "mia", "--pipeline", help="Pipeline name or path (its align stage must use method: sync)."
+    ),
 ) -> None:
     """Keypoint motion vs EMG activity around the sync event, before and after the offset found.
 
@@ -63,8 +71,10 @@ def pose_confidence(
     dataset: str = typer.Argument(..., help="Catalog name or store path."),
     segment: str = typer.Option(..., "--segment", help="Segment id (or its position, 0, 1, ...)."),
     out: Path = _OUT_PNG,
-    min_score: float = typer.Option(0.3, "--min-score", min=0.0, max=1.0, help="A keypoint scored below this counts as missing."),
-    catalog: Optional[Path] = _CATALOG,
+    min_score: float = typer.Option(
+        0.3, "--min-score", min=0.0, max=1.0, help="A keypoint scored below this counts as missing."
+    ),
+    catalog: Path | None = _CATALOG,
 ) -> None:
     """Keypoint scores over one segment: a heat map (keypoints x time) and the mean.
 
@@ -79,7 +89,7 @@ def pose_confidence(
 def dataset_summary(
     dataset: str = typer.Argument(..., help="Catalog name or store path."),
     out: Path = _OUT_PNG,
-    catalog: Optional[Path] = _CATALOG,
+    catalog: Path | None = _CATALOG,
 ) -> None:
     """Minutes of valid data per subject and exercise, and the EMG distribution per muscle.
 
@@ -95,8 +105,10 @@ def predicted_vs_measured(
     dataset: str = typer.Argument(..., help="Catalog name or store path."),
     segment: str = typer.Option(..., "--segment", help="Segment id (or its position, 0, 1, ...)."),
     out: Path = _OUT_PNG,
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A trained model; without it, measured EMG only."),
-    catalog: Optional[Path] = _CATALOG,
+    checkpoint: Path | None = typer.Option(
+        None, "--checkpoint", help="A trained model; without it, measured EMG only."
+    ),
+    catalog: Path | None = _CATALOG,
 ) -> None:
     """Measured and predicted EMG of one segment, one panel per muscle (the paper's Figure 6).
 
@@ -113,14 +125,16 @@ def predicted_vs_measured(
 
 
 def render(
-    session_dir: Optional[Path] = typer.Argument(None, help="A raw session folder (or use --dataset and --segment)."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="Catalog name or store path."),
-    segment: Optional[str] = typer.Option(None, "--segment", help="Segment id (or its position) in --dataset."),
+    session_dir: Path | None = typer.Argument(None, help="A raw session folder (or use --dataset and --segment)."),
+    dataset: str | None = typer.Option(None, "--dataset", help="Catalog name or store path."),
+    segment: str | None = typer.Option(None, "--segment", help="Segment id (or its position) in --dataset."),
     out: Path = typer.Option(..., "--out", help="The video to write, FILE.mp4 (H.264)."),
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A trained model: adds a panel of predicted EMG beside the measured."),
+    checkpoint: Path | None = typer.Option(
+        None, "--checkpoint", help="A trained model: adds a panel of predicted EMG beside the measured."
+    ),
     pipeline: str = typer.Option("mia", "--pipeline", help="Pipeline that puts a session on the 10 Hz grid."),
     height: int = typer.Option(640, "--height", min=64, help="Height of each panel, pixels."),
-    catalog: Optional[Path] = _CATALOG,
+    catalog: Path | None = _CATALOG,
 ) -> None:
     """Draw a session or a dataset segment as video: frames (or a skeleton), BODY_25 skeleton, and the
     8 muscles coloured from relaxed (blue) to flexed (red); measured and predicted side by side, with
@@ -134,7 +148,9 @@ def render(
 
     check_video_output(out)
     if (session_dir is None) == (dataset is None):
-        raise typer.BadParameter("give either SESSION_DIR or --dataset with --segment", param_hint="SESSION_DIR/--dataset")
+        raise typer.BadParameter(
+            "give either SESSION_DIR or --dataset with --segment", param_hint="SESSION_DIR/--dataset"
+        )
     if dataset is not None and segment is None:
         raise typer.BadParameter("--dataset needs --segment", param_hint="--segment")
     if session_dir is not None:
@@ -151,5 +167,8 @@ def render(
     predicted = predict_segment(checkpoint, ds, seg_id) if checkpoint is not None else None
     result = render_segment(ds, seg_id, out, predicted=predicted, scale=scale, video=video, panel_height=height)
     if result.codec != "h264":
-        typer.echo(f"note: no H.264 encoder (PyAV with libx264) here: wrote {result.codec}, which browsers may not play", err=True)
+        typer.echo(
+            f"note: no H.264 encoder (PyAV with libx264) here: wrote {result.codec}, which browsers may not play",
+            err=True,
+        )
     typer.echo(str(result.path))

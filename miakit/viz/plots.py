@@ -15,8 +15,9 @@ global state, nothing shown); :func:`save_figure` writes one. Lines and images c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -91,7 +92,9 @@ def session_emg(session_dir: str | Path, *, max_gap_s: float | None = None, kind
 
     sensors = list(meta.sensors)
     fig = _figure(11, 1.0 + 0.8 + 1.15 * len(sensors))
-    grid = fig.subplots(len(sensors) + 1, 1, sharex=True, squeeze=False, height_ratios=[0.8 / 1.15] + [1.0] * len(sensors))[:, 0]
+    grid = fig.subplots(
+        len(sensors) + 1, 1, sharex=True, squeeze=False, height_ratios=[0.8 / 1.15] + [1.0] * len(sensors)
+    )[:, 0]
     strip, axes = grid[0], grid[1:]
     span = [np.inf, -np.inf]
     for ax, sensor in zip(axes, sensors):
@@ -115,13 +118,24 @@ def session_emg(session_dir: str | Path, *, max_gap_s: float | None = None, kind
     width = (span[1] - span[0]) if np.isfinite(span[0]) and span[1] > span[0] else 1.0
     for t, text, colour in _event_labels(events, min_gap=0.012 * width):
         strip.axvline(t, ymax=0.06, color=colour, lw=1.0)
-        strip.text(t, 0.08, text, rotation=90, fontsize=6.5, color=colour, ha="center", va="bottom", gid="event-label", clip_on=False)
+        strip.text(
+            t,
+            0.08,
+            text,
+            rotation=90,
+            fontsize=6.5,
+            color=colour,
+            ha="center",
+            va="bottom",
+            gid="event-label",
+            clip_on=False,
+        )
     axes[-1].set_xlabel("host time (s)")
     fig.suptitle(
         f"{meta.session_id}: raw EMG per sensor ({units}), subject {meta.subject}, "
         f"{meta.exercise or 'exercises by marker'}, profile {decoded.profile.name}",
         fontsize=10,
-    )  # fmt: skip
+    )
     return fig
 
 
@@ -156,7 +170,13 @@ def alignment(session_dir: str | Path, *, pipeline: str | Path = "mia"):
     folder = Path(session_dir)
     method = next((params.method for name, params in load_pipeline(pipeline).configured() if name == "align"), "clock")
     if method != "sync":
-        raise InputError(folder, f"pipeline {pipeline!r} aligns by the clock alone: no sync match to plot", field="align.method", expected="sync", found=method)
+        raise InputError(
+            folder,
+            f"pipeline {pipeline!r} aligns by the clock alone: no sync match to plot",
+            field="align.method",
+            expected="sync",
+            found=method,
+        )
     state = session_state(folder, pipeline=pipeline, until="align")
     match = state.sync.match if state.sync is not None else None
     if match is None:
@@ -170,7 +190,12 @@ def alignment(session_dir: str | Path, *, pipeline: str | Path = "mia"):
     top, bottom = fig.subplots(2, 1, sharex=True)
     panels = (
         (top, match.motion_t, "before: on the video's stated clock", "before"),
-        (bottom, match.motion_t + match.offset_s, f"after: video shifted by {match.offset_s * 1000:+.0f} ms ({verdict})", "after"),
+        (
+            bottom,
+            match.motion_t + match.offset_s,
+            f"after: video shifted by {match.offset_s * 1000:+.0f} ms ({verdict})",
+            "after",
+        ),
     )
     what = {"clap": "wrist closeness (clap)", "jump": "hip rise (jump)"}.get(match.kind, "body motion energy")
     muscles = "+".join(m for m in match.muscles if m) or "all muscles"
@@ -178,9 +203,24 @@ def alignment(session_dir: str | Path, *, pipeline: str | Path = "mia"):
         motion = _unit(match.motion, motion_t, lo, hi)
         emg = _unit(match.emg, emg_t, lo, hi)
         ax.plot(motion_t, motion, color="tab:blue", lw=1.4, label=f"motion: {what}", gid=f"{gid}:motion")
-        ax.plot(emg_t, emg, color="tab:red", lw=1.4, label=f"EMG activity ({muscles}), drawn +{lead * 1000:.0f} ms", gid=f"{gid}:emg")
+        ax.plot(
+            emg_t,
+            emg,
+            color="tab:red",
+            lw=1.4,
+            label=f"EMG activity ({muscles}), drawn +{lead * 1000:.0f} ms",
+            gid=f"{gid}:emg",
+        )
         ax.axvline(match.cue, color="0.4", ls="--", lw=1, gid="cue")
-        ax.annotate(f"cue: {match.kind or 'sync'}", (match.cue, 0.0), xycoords=("data", "axes fraction"), fontsize=8, color="0.3", xytext=(3, 4), textcoords="offset points")
+        ax.annotate(
+            f"cue: {match.kind or 'sync'}",
+            (match.cue, 0.0),
+            xycoords=("data", "axes fraction"),
+            fontsize=8,
+            color="0.3",
+            xytext=(3, 4),
+            textcoords="offset points",
+        )
         gap = _peak_gap(ax, motion_t, motion, emg_t, emg, lo, hi, gid)
         ax.set_title(f"{title}; motion peak {gap * 1000:+.0f} ms from the EMG peak", fontsize=10, loc="left")
         ax.set_ylabel("scaled to [0, 1]")
@@ -195,13 +235,14 @@ def alignment(session_dir: str | Path, *, pipeline: str | Path = "mia"):
         f"{meta.session_id} (subject {meta.subject}, {meta.exercise or 'exercises by marker'}): sync alignment, "
         f"confidence {match.confidence:.2f}, pipeline {Path(str(pipeline)).stem}",
         fontsize=11,
-    )  # fmt: skip
+    )
     return fig
 
 
 def _peak_gap(ax, motion_t, motion, emg_t, emg, lo: float, hi: float, gid: str) -> float:
     """Mark both traces' peaks within [lo, hi] and join them with an arrow; returns motion peak
     time less EMG peak time (s)."""
+
     def peak(t, y):
         shown = (t >= lo) & (t <= hi) & np.isfinite(y)
         k = np.flatnonzero(shown)[np.nanargmax(y[shown])] if shown.any() else int(np.nanargmax(y))
@@ -210,7 +251,9 @@ def _peak_gap(ax, motion_t, motion, emg_t, emg, lo: float, hi: float, gid: str) 
     a, b = peak(np.asarray(motion_t), np.asarray(motion)), peak(np.asarray(emg_t), np.asarray(emg))
     ax.plot([a], [1.0], "v", color="tab:blue", ms=7, gid=f"{gid}:motion_peak")
     ax.plot([b], [1.0], "v", color="tab:red", ms=7, gid=f"{gid}:emg_peak")
-    ax.annotate("", (a, 1.12), xytext=(b, 1.12), arrowprops=dict(arrowstyle="<->", color="0.25", lw=1.0), gid=f"{gid}:gap")
+    ax.annotate(
+        "", (a, 1.12), xytext=(b, 1.12), arrowprops=dict(arrowstyle="<->", color="0.25", lw=1.0), gid=f"{gid}:gap"
+    )
     return a - b
 
 
@@ -247,15 +290,27 @@ def pose_confidence(dataset: Any, segment: str | int, *, min_score: float = 0.3,
     fig = _figure(11, 6.5)
     heat, line = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1.2))
     image = heat.imshow(
-        score.T, aspect="auto", interpolation="nearest", cmap="viridis", vmin=0.0, vmax=1.0,
+        score.T,
+        aspect="auto",
+        interpolation="nearest",
+        cmap="viridis",
+        vmin=0.0,
+        vmax=1.0,
         extent=(time[0] - dt / 2, time[-1] + dt / 2, len(names) - 0.5, -0.5),
-    )  # fmt: skip
+    )
     image.set_gid("keypoint_score")
     heat.set_yticks(range(len(names)), names, fontsize=6.5)
     heat.set_title("keypoint score", fontsize=10, loc="left")
     fig.colorbar(image, ax=heat, label="score", pad=0.01)
     line.plot(time, score.mean(axis=1), color="tab:blue", lw=1.2, label="mean score", gid="mean")
-    line.plot(time, (score >= min_score).mean(axis=1), color="tab:orange", lw=1.0, label=f"fraction scored >= {min_score}", gid="present")
+    line.plot(
+        time,
+        (score >= min_score).mean(axis=1),
+        color="tab:orange",
+        lw=1.0,
+        label=f"fraction scored >= {min_score}",
+        gid="present",
+    )
     for start, stop in _runs(~valid):
         line.axvspan(time[start] - dt / 2, time[stop - 1] + dt / 2, color="0.85", lw=0, gid="invalid")
     line.set_ylim(-0.02, 1.02)
@@ -263,7 +318,11 @@ def pose_confidence(dataset: Any, segment: str | int, *, min_score: float = 0.3,
     heat.set_ylabel("BODY_25 keypoint", fontsize=8)
     line.set_xlabel("time in segment (s)")
     line.legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"pose confidence: {seg.id} (subject {seg.subject}, {seg.exercise}), {seg.length} frames, {valid.mean():.0%} valid", fontsize=11)
+    fig.suptitle(
+        f"pose confidence: {seg.id} (subject {seg.subject}, "
+        f"{seg.exercise}), {seg.length} frames, {valid.mean():.0%} valid",
+        fontsize=11,
+    )
     return fig
 
 
@@ -280,7 +339,9 @@ def valid_minutes(ds) -> tuple[list[str], list[str], np.ndarray]:
     subjects_of = np.asarray(ds["segment_subject"].values).astype(str)
     exercises_of = np.asarray(ds["segment_exercise"].values).astype(str)
     subjects, exercises = sorted(set(subjects_of)), sorted(set(exercises_of))
-    per_segment = np.bincount(segment_of_frame(ds), weights=np.asarray(ds["valid"].values, dtype=np.float64), minlength=len(subjects_of))
+    per_segment = np.bincount(
+        segment_of_frame(ds), weights=np.asarray(ds["valid"].values, dtype=np.float64), minlength=len(subjects_of)
+    )
     minutes = np.zeros((len(subjects), len(exercises)))
     for s, e, frames in zip(subjects_of, exercises_of, per_segment):
         minutes[subjects.index(s), exercises.index(e)] += frames / float(ds.attrs.get("rate_hz", 10.0)) / 60.0
@@ -295,7 +356,9 @@ def dataset_summary(dataset: Any, *, catalog: str | Path | None = None):
 
     ds = as_dataset(dataset, catalog=catalog)
     subjects, exercises, minutes = valid_minutes(ds)
-    seconds = minutes.max() < 2.0 if minutes.size else False  # short cells: in seconds, so that the numbers differ where the shades do
+    seconds = (
+        minutes.max() < 2.0 if minutes.size else False
+    )  # short cells: in seconds, so that the numbers differ where the shades do
     amount, unit = (minutes * 60.0, "valid seconds") if seconds else (minutes, "valid minutes")
     valid = np.asarray(ds["valid"].values, dtype=bool)
     emg = np.asarray(ds["emg"].values, dtype=np.float64)[valid]
@@ -303,7 +366,14 @@ def dataset_summary(dataset: Any, *, catalog: str | Path | None = None):
 
     fig = _figure(max(9.0, 0.45 * len(exercises) + 3), 4.0 + 0.3 * len(subjects) + 3.2)
     top, bottom = fig.subplots(2, 1, height_ratios=(max(1.5, 0.3 * len(subjects) + 1), 3.2))
-    image = top.imshow(amount, aspect="auto", cmap="Blues", vmin=0, vmax=max(float(amount.max()) if amount.size else 1.0, 1e-9), interpolation="nearest")
+    image = top.imshow(
+        amount,
+        aspect="auto",
+        cmap="Blues",
+        vmin=0,
+        vmax=max(float(amount.max()) if amount.size else 1.0, 1e-9),
+        interpolation="nearest",
+    )
     image.set_gid("valid_minutes" if not seconds else "valid_seconds")
     top.set_xticks(range(len(exercises)), exercises, rotation=45, ha="right", fontsize=7.5)
     top.set_yticks(range(len(subjects)), subjects, fontsize=7.5)
@@ -312,10 +382,22 @@ def dataset_summary(dataset: Any, *, catalog: str | Path | None = None):
     if amount.size <= 600:
         high = amount.max() if amount.size else 0
         for (i, j), value in np.ndenumerate(amount):
-            top.text(j, i, f"{value:.0f}" if seconds else f"{value:.1f}", ha="center", va="center", fontsize=6.5,
-                     color="white" if value > 0.6 * high else "black", gid="cell")  # fmt: skip
+            top.text(
+                j,
+                i,
+                f"{value:.0f}" if seconds else f"{value:.1f}",
+                ha="center",
+                va="center",
+                fontsize=6.5,
+                color="white" if value > 0.6 * high else "black",
+                gid="cell",
+            )
     fig.colorbar(image, ax=top, label=f"{unit} (0 to the largest cell)", pad=0.01)
-    top.set_title(f"valid data: {minutes.sum():.1f} minutes, {len(subjects)} subjects x {len(exercises)} exercises", fontsize=10, loc="left")
+    top.set_title(
+        f"valid data: {minutes.sum():.1f} minutes, {len(subjects)} subjects x {len(exercises)} exercises",
+        fontsize=10,
+        loc="left",
+    )
 
     columns = [emg[:, k][np.isfinite(emg[:, k])] for k in range(len(muscles))]
     boxes = bottom.boxplot(columns, whis=(5, 95), showfliers=False, patch_artist=True, widths=0.6)
@@ -328,7 +410,11 @@ def dataset_summary(dataset: Any, *, catalog: str | Path | None = None):
     bottom.set_ylabel(f"EMG ({ds.attrs.get('emg_units') or 'dataset units'})")
     bottom.set_xlabel("muscle", fontsize=8)
     bottom.set_title("EMG per muscle over valid frames (whiskers: 5th to 95th percentile)", fontsize=10, loc="left")
-    fig.suptitle(f"dataset summary ({dataset_label(ds)}): {ds.sizes['segment']} segments, {int(valid.sum())} of {ds.sizes['frame']} frames valid", fontsize=11)
+    fig.suptitle(
+        f"dataset summary ({dataset_label(ds)}): {ds.sizes['segment']} "
+        f"segments, {int(valid.sum())} of {ds.sizes['frame']} frames valid",
+        fontsize=11,
+    )
     return fig
 
 
@@ -370,16 +456,18 @@ def predicted_vs_measured(
         ax.tick_params(labelsize=7)
         if k % ncols == 0:
             ax.set_ylabel(units, fontsize=8)
-    for ax in axes[len(muscles):]:
+    for ax in axes[len(muscles) :]:
         ax.set_visible(False)
-    for ax in axes[max(0, len(muscles) - ncols): len(muscles)]:
+    for ax in axes[max(0, len(muscles) - ncols) : len(muscles)]:
         ax.set_xlabel("time (s)", fontsize=8)
     axes[0].legend(fontsize=7, loc="upper right")
     fig.suptitle(title or ("predicted vs measured EMG" if predicted is not None else "measured EMG"), fontsize=11)
     return fig
 
 
-def segment_emg(dataset: Any, segment: str | int, *, predicted: np.ndarray | None = None, catalog: str | Path | None = None):
+def segment_emg(
+    dataset: Any, segment: str | int, *, predicted: np.ndarray | None = None, catalog: str | Path | None = None
+):
     """:func:`predicted_vs_measured` for one dataset segment (``predicted``: (frames, muscles) or None)."""
     from miakit.contracts.dataset import find_segment
     from miakit.viz.common import as_dataset, where_of
@@ -387,19 +475,32 @@ def segment_emg(dataset: Any, segment: str | int, *, predicted: np.ndarray | Non
     ds = as_dataset(dataset, catalog=catalog)
     seg = find_segment(ds, segment, where=where_of(dataset))
     return predicted_vs_measured(
-        ds["time"][seg.frames].values, ds["emg"][seg.frames].values, predicted,
-        muscles=[str(m) for m in ds["muscle"].values], units=str(ds.attrs.get("emg_units", "")),
-        title=f"{seg.id} (subject {seg.subject}, {seg.exercise}): " + ("predicted vs measured EMG" if predicted is not None else "measured EMG"),
-    )  # fmt: skip
+        ds["time"][seg.frames].values,
+        ds["emg"][seg.frames].values,
+        predicted,
+        muscles=[str(m) for m in ds["muscle"].values],
+        units=str(ds.attrs.get("emg_units", "")),
+        title=f"{seg.id} (subject {seg.subject}, {seg.exercise}): "
+        + ("predicted vs measured EMG" if predicted is not None else "measured EMG"),
+    )
 
 
-def activation_figure(time_s: np.ndarray, activation: np.ndarray, muscles: list[str], *, title: str = "predicted activation", units: str = ""):
+def activation_figure(
+    time_s: np.ndarray,
+    activation: np.ndarray,
+    muscles: list[str],
+    *,
+    title: str = "predicted activation",
+    units: str = "",
+):
     """The predicted activation of each muscle over time: one row per muscle, one shared time axis;
     frames without a prediction are shaded grey (lines carry ``gid='predicted:<muscle>'``)."""
     time_s = np.asarray(time_s, dtype=np.float64)
     activation = np.asarray(activation, dtype=np.float64)
     if activation.shape != (len(time_s), len(muscles)):
-        raise ValueError(f"activation: expected shape {(len(time_s), len(muscles))} (frames, muscles), found {activation.shape}")
+        raise ValueError(
+            f"activation: expected shape {(len(time_s), len(muscles))} (frames, muscles), found {activation.shape}"
+        )
     dt = float(np.median(np.diff(time_s))) if len(time_s) > 1 else 0.1
     missing = ~np.isfinite(activation).all(axis=1)
     fig = _figure(10, 0.9 * len(muscles) + 1.2)
@@ -411,11 +512,21 @@ def activation_figure(time_s: np.ndarray, activation: np.ndarray, muscles: list[
         ax.set_ylabel(muscle, fontsize=8, rotation=0, ha="right", va="center")
         ax.tick_params(labelsize=7)
     axes[-1].set_xlabel("time in video (s)")
-    fig.suptitle(title + (f" ({units})" if units else "") + ("; grey: no prediction" if missing.any() else ""), fontsize=10)
+    fig.suptitle(
+        title + (f" ({units})" if units else "") + ("; grey: no prediction" if missing.any() else ""), fontsize=10
+    )
     return fig
 
 
 __all__ = [
-    "session_emg", "alignment", "pose_confidence", "dataset_summary", "predicted_vs_measured", "segment_emg",
-    "activation_figure", "valid_minutes", "break_gaps", "save_figure",
-]  # fmt: skip
+    "session_emg",
+    "alignment",
+    "pose_confidence",
+    "dataset_summary",
+    "predicted_vs_measured",
+    "segment_emg",
+    "activation_figure",
+    "valid_minutes",
+    "break_gaps",
+    "save_figure",
+]

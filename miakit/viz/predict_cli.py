@@ -14,16 +14,24 @@ from miakit.stages.pose_cli import PERSON_HELP, Person
 
 
 def predict(
-    video: Path = typer.Argument(..., help="The video (MP4/MOV from a phone or camera, any orientation, at least 0.1 s with a person in view)."),
-    checkpoint: Path = typer.Option(..., "--checkpoint", help="A trained model (checkpoint.pt from miakit train or miakit demo)."),
-    out: Path = typer.Option(..., "--out", help="Folder for activation.csv, activation.zarr, overlay.mp4 and activation.png."),
+    video: Path = typer.Argument(
+        ..., help="The video (MP4/MOV from a phone or camera, any orientation, at least 0.1 s with a person in view)."
+    ),
+    checkpoint: Path = typer.Option(
+        ..., "--checkpoint", help="A trained model (checkpoint.pt from miakit train or miakit demo)."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Folder for activation.csv, activation.zarr, overlay.mp4 and activation.png."
+    ),
     person: Person = typer.Option(Person.start, "--person", help=PERSON_HELP),
 ) -> None:
     """Predict the activation of each muscle over VIDEO: pose at 10 Hz, sliding windows through the
     trained model, then a table (CSV and Zarr), an overlay video and a plot in OUT.
 
     A stretch with a person shorter than the model's window (3 s for the paper's) gets one window
-    of its own length. Example: miakit predict squat.mp4 --checkpoint miakit-demo/bench/transformer/checkpoint.pt --out squat-emg
+    of its own length.
+
+    Example: miakit predict squat.mp4 --checkpoint miakit-demo/bench/transformer/checkpoint.pt --out squat-emg
     """
     from miakit.viz.predict_video import predict_video
 
@@ -40,10 +48,17 @@ def predict(
     if result.identity:
         lines.insert(1, f"person: {result.identity}")
     if result.frames_short:
-        lines.insert(1, f"note: {result.frames_short} frames lie in stretches shorter than the model's {result.window}-frame window: "
-                        "predicted with a window of the stretch's own length (less context than the model was trained on)")  # fmt: skip
+        lines.insert(
+            1,
+            f"note: {result.frames_short} frames lie in stretches "
+            f"shorter than the model's {result.window}-frame window: "
+            "predicted with a window of the stretch's own length (less context than the model was trained on)",
+        )
     if result.codec != "h264":
-        lines.append(f"note: no H.264 encoder (PyAV with libx264) here: the overlay is {result.codec}, which browsers may not play")
+        lines.append(
+            "note: no H.264 encoder (PyAV with libx264) here: the "
+            f"overlay is {result.codec}, which browsers may not play"
+        )
     for line in lines:
         typer.echo(line, err=True)
     typer.echo(str(result.out))

@@ -45,9 +45,16 @@ class PredictResult:
 
 
 def predict_video(
-    video: str | Path, checkpoint: str | Path | Checkpoint, out: str | Path, *, progress: bool = True, panel_height: int = 640,
-    stride: int = 1, pose_backend: str = "mediapipe", person: str = "start",
-) -> PredictResult:  # fmt: skip
+    video: str | Path,
+    checkpoint: str | Path | Checkpoint,
+    out: str | Path,
+    *,
+    progress: bool = True,
+    panel_height: int = 640,
+    stride: int = 1,
+    pose_backend: str = "mediapipe",
+    person: str = "start",
+) -> PredictResult:
     """Predict the activation of each muscle over a whole video and write, in ``out``:
 
     - ``activation.csv``: ``time`` (s from the video's first frame, on the 10 Hz grid) and one
@@ -84,9 +91,12 @@ def predict_video(
     meta = probe_video(video)  # unreadable, no video stream, no frames: refused here, in well under a second
     if meta.duration_s < 1.0 / RATE_HZ - 1e-9:
         raise InputError(
-            video, "too short to predict: shorter than one 10 Hz step", field="duration",
-            expected=f"at least {1.0 / RATE_HZ:g} s", found=f"{meta.duration_s:.3g} s ({meta.frames} frames at {meta.fps:g} fps)",
-        )  # fmt: skip
+            video,
+            "too short to predict: shorter than one 10 Hz step",
+            field="duration",
+            expected=f"at least {1.0 / RATE_HZ:g} s",
+            found=f"{meta.duration_s:.3g} s ({meta.frames} frames at {meta.fps:g} fps)",
+        )
     ckpt = load(checkpoint)
     timings: dict[str, float] = {}
     tick = time.perf_counter()
@@ -108,23 +118,50 @@ def predict_video(
     _write_csv(paths["activation.csv"], time_s, predicted, ckpt.muscles)
     result_ds = predicted_dataset(ds, predicted, ckpt)
     write_dataset(result_ds, paths["activation.zarr"])  # replaces only a store miakit wrote
-    fig = activation_figure(time_s, predicted, ckpt.muscles, title=f"predicted activation: {video.name} ({ckpt.config.model} model {ckpt.path.name}, step {ckpt.meta.get('step', '?')})", units=result_ds.attrs["emg_units"])
+    fig = activation_figure(
+        time_s,
+        predicted,
+        ckpt.muscles,
+        title=f"predicted activation: {video.name} ({ckpt.config.model} "
+        f"model {ckpt.path.name}, step {ckpt.meta.get('step', '?')})",
+        units=result_ds.attrs["emg_units"],
+    )
     save_figure(fig, paths["activation.png"])
     timings["write_s"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
     scale = emg_scale(predicted, source="the predictions for this video")
     rendered = render_segment(
-        ds, 0, paths["overlay.mp4"], predicted=predicted, scale=scale, video=VideoSource(path=video, times=time_s),
-        panel_height=panel_height, progress=progress, title=f"{video.name}: predicted by the {ckpt.config.model} model ({ckpt.path.name}, step {ckpt.meta.get('step', '?')})",
-    )  # fmt: skip
+        ds,
+        0,
+        paths["overlay.mp4"],
+        predicted=predicted,
+        scale=scale,
+        video=VideoSource(path=video, times=time_s),
+        panel_height=panel_height,
+        progress=progress,
+        title=f"{video.name}: predicted by the {ckpt.config.model} model "
+        f"({ckpt.path.name}, step {ckpt.meta.get('step', '?')})",
+    )
     timings["render_s"] = time.perf_counter() - tick
     return PredictResult(
-        out=out, csv=paths["activation.csv"], zarr=paths["activation.zarr"], overlay=rendered.path, plot=paths["activation.png"],
-        frames=ds.sizes["frame"], frames_with_person=int(pose.attrs["frames_with_person"]), frames_predicted=int(covered.sum()),
-        muscles=ckpt.muscles, image_size=(int(pose.attrs["width"]), int(pose.attrs["height"])), codec=rendered.codec, timings=timings,
-        frames_short=int(frames_short), window=ckpt.window, rendered=rendered, identity=identity_summary(pose) if "frames_lost" in pose.attrs else "",
-    )  # fmt: skip
+        out=out,
+        csv=paths["activation.csv"],
+        zarr=paths["activation.zarr"],
+        overlay=rendered.path,
+        plot=paths["activation.png"],
+        frames=ds.sizes["frame"],
+        frames_with_person=int(pose.attrs["frames_with_person"]),
+        frames_predicted=int(covered.sum()),
+        muscles=ckpt.muscles,
+        image_size=(int(pose.attrs["width"]), int(pose.attrs["height"])),
+        codec=rendered.codec,
+        timings=timings,
+        frames_short=int(frames_short),
+        window=ckpt.window,
+        rendered=rendered,
+        identity=identity_summary(pose) if "frames_lost" in pose.attrs else "",
+    )
 
 
 def _write_csv(path: Path, time_s: np.ndarray, predicted: np.ndarray, muscles: list[str]) -> None:

@@ -23,9 +23,10 @@ only when a video is made.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -75,7 +76,9 @@ class EmgScale:
             return np.clip((np.asarray(emg, dtype=np.float64) - self.low) / span, 0.0, 1.0)
 
 
-def emg_scale(emg: np.ndarray, *, low_percentile: float = 1.0, high_percentile: float = 99.0, source: str = "the data") -> EmgScale:
+def emg_scale(
+    emg: np.ndarray, *, low_percentile: float = 1.0, high_percentile: float = 99.0, source: str = "the data"
+) -> EmgScale:
     """The scale from the ``low_percentile`` to the ``high_percentile`` of each muscle (column) of
     ``emg`` (frames, muscles), NaN ignored; a muscle with no data gets 0 to 1."""
     emg = np.asarray(emg, dtype=np.float64)
@@ -130,7 +133,9 @@ class MuscleSegment:
         return (self.start + self.end) / 2
 
 
-def muscle_segments(keypoints: np.ndarray, score: np.ndarray, *, min_score: float = 0.3, muscles=MUSCLES) -> dict[str, MuscleSegment]:
+def muscle_segments(
+    keypoints: np.ndarray, score: np.ndarray, *, min_score: float = 0.3, muscles=MUSCLES
+) -> dict[str, MuscleSegment]:
     """Where each muscle goes on this pose (25, 2): a line beside its bone (:data:`MUSCLE_BONES`),
     over :data:`SPAN` of it, :data:`OFFSET` of the body's size away from it and :data:`WIDTH` of it
     wide. Muscles whose joints are missing (score below ``min_score``) are left out."""
@@ -163,7 +168,10 @@ def muscle_segments(keypoints: np.ndarray, score: np.ndarray, *, min_score: floa
         size = body if body else 2.0 * length
         shift = normal * outward * OFFSET * size
         out[muscle] = MuscleSegment(
-            muscle=muscle, start=top + u * SPAN[0] * length + shift, end=top + u * SPAN[1] * length + shift, width=WIDTH * size
+            muscle=muscle,
+            start=top + u * SPAN[0] * length + shift,
+            end=top + u * SPAN[1] * length + shift,
+            width=WIDTH * size,
         )
     return out
 
@@ -171,7 +179,16 @@ def muscle_segments(keypoints: np.ndarray, score: np.ndarray, *, min_score: floa
 # -- drawing --------------------------------------------------------------------------------------
 
 
-def draw_body(image: np.ndarray, keypoints: np.ndarray, score: np.ndarray, level: np.ndarray | None, *, scale: tuple[float, float], muscles=MUSCLES, min_score: float = 0.3) -> None:
+def draw_body(
+    image: np.ndarray,
+    keypoints: np.ndarray,
+    score: np.ndarray,
+    level: np.ndarray | None,
+    *,
+    scale: tuple[float, float],
+    muscles=MUSCLES,
+    min_score: float = 0.3,
+) -> None:
     """Draw the skeleton and the muscles (coloured by ``level`` (muscles,) in [0, 1], NaN: no data)
     on ``image`` (BGR, in place). ``scale`` = (x, y) factors from keypoint pixels to image pixels."""
     import cv2
@@ -212,7 +229,7 @@ class Layout:
     thickness: int
 
     @classmethod
-    def for_panel(cls, panel_height: int) -> "Layout":
+    def for_panel(cls, panel_height: int) -> Layout:
         line = max(16, round(panel_height / 24))
         return cls(line=line, font=line / 36.0, thickness=max(1, round(line / 22)))
 
@@ -221,7 +238,7 @@ def short_name(muscle: str) -> str:
     """'LeftBicep' -> 'L bicep' (the subject's left); other names as they are."""
     for side in ("Left", "Right"):
         if muscle.startswith(side) and len(muscle) > len(side):
-            return f"{side[0]} {muscle[len(side):].lower()}"
+            return f"{side[0]} {muscle[len(side) :].lower()}"
     return muscle
 
 
@@ -244,13 +261,17 @@ def _legend_grid(muscles, panel_width: int, layout: Layout) -> tuple[int, int]:
     """(columns, rows) of the muscle legend under one panel."""
     import cv2
 
-    widest = max(cv2.getTextSize(short_name(m), cv2.FONT_HERSHEY_SIMPLEX, layout.font, layout.thickness)[0][0] for m in muscles)
+    widest = max(
+        cv2.getTextSize(short_name(m), cv2.FONT_HERSHEY_SIMPLEX, layout.font, layout.thickness)[0][0] for m in muscles
+    )
     entry = widest + layout.line + 14
     columns = max(1, min(len(muscles), panel_width // entry))
     return columns, -(-len(muscles) // columns)
 
 
-def _footer(width: int, panel_width: int, panels: int, muscles, description: str, layout: Layout) -> tuple[np.ndarray, list]:
+def _footer(
+    width: int, panel_width: int, panels: int, muscles, description: str, layout: Layout
+) -> tuple[np.ndarray, list]:
     """The footer without the swatches' colours, and where each swatch goes: [(panel, muscle
     index, (x0, y0, x1, y1))]. Rows: the relaxed-to-flexed colour bar, the muscle legend under
     each panel, the scale's description (wrapped)."""
@@ -276,7 +297,16 @@ def _footer(width: int, panel_width: int, panels: int, muscles, description: str
             x = p * panel_width + (k % columns) * entry + 4
             y = line * (1 + k // columns)
             swatches.append((p, k, (x, y + line // 5, x + line - 4, y + line - line // 5)))
-            cv2.putText(bar, short_name(muscle), (x + line + 2, y + base), cv2.FONT_HERSHEY_SIMPLEX, font, text, thick, cv2.LINE_AA)
+            cv2.putText(
+                bar,
+                short_name(muscle),
+                (x + line + 2, y + base),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                font,
+                text,
+                thick,
+                cv2.LINE_AA,
+            )
     y = line * (1 + rows)
     for note in notes:
         y += round(line * 0.85)
@@ -358,7 +388,7 @@ class Mp4Writer:
                 self._container.mux(packet)
             self._close_av()
 
-    def __enter__(self) -> "Mp4Writer":
+    def __enter__(self) -> Mp4Writer:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -404,7 +434,13 @@ def check_video_output(out: str | Path) -> Path:
     """``out`` must name an MP4 (what is written): ``--out r.png`` is refused, not written as MP4."""
     out = Path(out)
     if out.suffix.lower() != VIDEO_SUFFIX:
-        raise InputError(out, "unsupported output format", field="--out", expected=f"a FILE{VIDEO_SUFFIX} (render writes H.264 MP4 video)", found=out.suffix or "no suffix")
+        raise InputError(
+            out,
+            "unsupported output format",
+            field="--out",
+            expected=f"a FILE{VIDEO_SUFFIX} (render writes H.264 MP4 video)",
+            found=out.suffix or "no suffix",
+        )
     if out.is_dir():
         raise InputError(out, "is a folder", field="--out", expected=f"a FILE{VIDEO_SUFFIX}", found="a folder")
     return out
@@ -438,8 +474,8 @@ def render_segment(
     each muscle's name and its colour at that frame, and the scale. Text scales with the panel
     height (:class:`Layout`).
     """
-    from miakit.progress import track
     from miakit.contracts.dataset import find_segment
+    from miakit.progress import track
     from miakit.viz.common import as_dataset, where_of
 
     out = check_video_output(out)
@@ -452,12 +488,22 @@ def render_segment(
     if predicted is not None:
         predicted = np.asarray(predicted, dtype=np.float64)
         if predicted.shape != emg.shape:
-            raise InputError(seg.id, "predictions do not match the segment", field="predicted", expected=f"shape {emg.shape} (frames, muscles)", found=predicted.shape)
+            raise InputError(
+                seg.id,
+                "predictions do not match the segment",
+                field="predicted",
+                expected=f"shape {emg.shape} (frames, muscles)",
+                found=predicted.shape,
+            )
     scale = scale or dataset_emg_scale(ds)
     keypoints = np.asarray(ds["keypoints"][seg.frames].values, dtype=np.float64)
     score = np.asarray(ds["keypoint_score"][seg.frames].values, dtype=np.float64)
     time = np.asarray(ds["time"][seg.frames].values, dtype=np.float64)
-    image_w, image_h = (seg.image_width, seg.image_height) if seg.image_width > 0 and seg.image_height > 0 else (IMAGE_WIDTH, IMAGE_HEIGHT)
+    image_w, image_h = (
+        (seg.image_width, seg.image_height)
+        if seg.image_width > 0 and seg.image_height > 0
+        else (IMAGE_WIDTH, IMAGE_HEIGHT)
+    )
     panel_h = int(panel_height) // 2 * 2
     panel_w = max(2, int(round(panel_h * image_w / image_h / 2)) * 2)
     kp_scale = (panel_w / image_w, panel_h / image_h)
@@ -472,7 +518,14 @@ def render_segment(
         title = seg.id + (f" ({', '.join(k for k in known if k)})" if any(known) else "")
     title_lines = _wrap(title, width, layout.font, layout.thickness)[:3] or [""]
     header_px = (len(title_lines) + 1) * layout.line + 4
-    footer, swatches = _footer(width, panel_w, len(layers), muscles, f"{scale.description}; grey: no EMG; L/R: the subject's left/right", layout)
+    footer, swatches = _footer(
+        width,
+        panel_w,
+        len(layers),
+        muscles,
+        f"{scale.description}; grey: no EMG; L/R: the subject's left/right",
+        layout,
+    )
     footer_px = footer.shape[0]
     height = header_px + panel_h + footer_px
     height += height % 2  # yuv420p wants even sizes
@@ -490,23 +543,36 @@ def render_segment(
                 panel[:] = _resize(under, panel_w, panel_h) if under is not None else BACKGROUND
                 draw_body(panel, keypoints[k], score[k], level[k], scale=kp_scale, muscles=muscles, min_score=min_score)
                 label = name if p else f"{name}   t = {time[k]:.1f} s"
-                _text(canvas, _fit(label, panel_w, layout.font, layout.thickness), p * panel_w + 6, header_px - 7, layout)
+                _text(
+                    canvas, _fit(label, panel_w, layout.font, layout.thickness), p * panel_w + 6, header_px - 7, layout
+                )
             canvas[header_px + panel_h : header_px + panel_h + footer_px] = footer
             for p, m, (x0, y0, x1, y1) in swatches:
                 colour = activation_colour(layers[p][1][k, m])
                 canvas[header_px + panel_h + y0 : header_px + panel_h + y1, x0:x1] = colour
             writer.write(canvas)
     return RenderResult(
-        path=Path(out), frames=seg.length, width=width, height=height, fps=fps, codec=writer.codec,
-        panels=tuple(name for name, _ in layers), panel_size=(panel_w, panel_h), keypoint_scale=kp_scale, scale=scale,
-        header_px=header_px, footer_px=footer_px,
-    )  # fmt: skip
+        path=Path(out),
+        frames=seg.length,
+        width=width,
+        height=height,
+        fps=fps,
+        codec=writer.codec,
+        panels=tuple(name for name, _ in layers),
+        panel_size=(panel_w, panel_h),
+        keypoint_scale=kp_scale,
+        scale=scale,
+        header_px=header_px,
+        footer_px=footer_px,
+    )
 
 
 def _text(canvas: np.ndarray, text: str, x: int, y: int, layout: Layout) -> None:
     import cv2
 
-    cv2.putText(canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, layout.font, (240, 240, 240), layout.thickness, cv2.LINE_AA)
+    cv2.putText(
+        canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, layout.font, (240, 240, 240), layout.thickness, cv2.LINE_AA
+    )
 
 
 def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -559,9 +625,14 @@ def session_dataset(session_dir: str | Path, *, pipeline: str | Path = "mia"):
     meta = state.meta
     segment = state_segment(state, id=meta.session_id, exercise=meta.exercise or "", source="session")
     ds = make_dataset(
-        [segment], muscles=MUSCLES, rate_hz=spec.rate_hz, where=str(folder),
-        provenance=provenance(pipeline=spec.name, pipeline_sha256=spec.sha256, inputs_sha256="", inputs={meta.session_id: str(folder)}),
-    )  # fmt: skip
+        [segment],
+        muscles=MUSCLES,
+        rate_hz=spec.rate_hz,
+        where=str(folder),
+        provenance=provenance(
+            pipeline=spec.name, pipeline_sha256=spec.sha256, inputs_sha256="", inputs={meta.session_id: str(folder)}
+        ),
+    )
     if meta.video is None:
         return ds, None
     stated = meta.keypoints.start_host_time if meta.keypoints is not None else meta.video.start_host_time
@@ -583,10 +654,25 @@ def render_session(
     each muscle). ``predicted``: (frames, muscles) for a second panel, as in :func:`render_segment`."""
     ds, video = session_dataset(session_dir, pipeline=pipeline)
     scale = emg_scale(np.asarray(ds["emg"].values), source="this session")
-    return render_segment(ds, 0, out, predicted=predicted, scale=scale, video=video, panel_height=panel_height, progress=progress)
+    return render_segment(
+        ds, 0, out, predicted=predicted, scale=scale, video=video, panel_height=panel_height, progress=progress
+    )
 
 
 __all__ = [
-    "render_segment", "render_session", "Layout", "short_name", "session_dataset", "EmgScale", "emg_scale", "dataset_emg_scale",
-    "activation_colour", "muscle_segments", "MuscleSegment", "draw_body", "Mp4Writer", "VideoSource", "RenderResult",
-]  # fmt: skip
+    "render_segment",
+    "render_session",
+    "Layout",
+    "short_name",
+    "session_dataset",
+    "EmgScale",
+    "emg_scale",
+    "dataset_emg_scale",
+    "activation_colour",
+    "muscle_segments",
+    "MuscleSegment",
+    "draw_body",
+    "Mp4Writer",
+    "VideoSource",
+    "RenderResult",
+]

@@ -14,17 +14,26 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from dataset_builders import make_dataset
+
 from miakit.learn.config import TrainConfig
 from miakit.learn.train import train
 from miakit.store import open_store, write_dataset
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 CONFIG = dict(
-    model="transformer", window=10, batch_size=8, max_steps=6, eval_every=3, warmup_steps=2, patience=100,
-    lr=1e-3, dropout=0.0, device="cpu", eval_stride=10,
-)  # fmt: skip
+    model="transformer",
+    window=10,
+    batch_size=8,
+    max_steps=6,
+    eval_every=3,
+    warmup_steps=2,
+    patience=100,
+    lr=1e-3,
+    dropout=0.0,
+    device="cpu",
+    eval_stride=10,
+)
 
 
 def _weights(path: Path) -> dict:
@@ -38,9 +47,17 @@ def _torchrun(store: Path, out: Path) -> None:
     for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(name, None)
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        str(WORKER), str(store), str(out), json.dumps(CONFIG),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        str(WORKER),
+        str(store),
+        str(out),
+        json.dumps(CONFIG),
+    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -70,8 +87,12 @@ def test_two_processes_match_one_process_with_the_same_global_batch(runs):
     root, one = runs
     two = pd.read_csv(root / "two" / "straight" / "history.csv")
     assert list(two["step"]) == list(one.history["step"]) == [3, 6]
-    torch.testing.assert_close(torch.tensor(two["train_loss"].values), torch.tensor(one.history["train_loss"].values), rtol=1e-5, atol=1e-7)
-    torch.testing.assert_close(torch.tensor(two["val_rmse"].values), torch.tensor(one.history["val_rmse"].values), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        torch.tensor(two["train_loss"].values), torch.tensor(one.history["train_loss"].values), rtol=1e-5, atol=1e-7
+    )
+    torch.testing.assert_close(
+        torch.tensor(two["val_rmse"].values), torch.tensor(one.history["val_rmse"].values), rtol=1e-5, atol=1e-6
+    )
     ddp, single = _weights(root / "two" / "straight-rank0.pt"), one.model.state_dict()
     for name in single:
         torch.testing.assert_close(ddp[name], single[name], rtol=1e-4, atol=1e-6, msg=name)

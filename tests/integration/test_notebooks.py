@@ -31,7 +31,9 @@ def test_notebooks_match_their_generator(tmp_path):
     finally:
         sys.path.remove(str(NOTEBOOKS))
     for path in build_notebooks.build(tmp_path):
-        assert path.read_text() == (NOTEBOOKS / path.name).read_text(), f"{path.name}: run python notebooks/build_notebooks.py"
+        assert path.read_text() == (NOTEBOOKS / path.name).read_text(), (
+            f"{path.name}: run python notebooks/build_notebooks.py"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +44,23 @@ def small_data(tmp_path_factory) -> dict[str, str]:
     from miakit.synth import generate_sessions
 
     root = tmp_path_factory.mktemp("nbdata")
-    generate_sessions(root / "sessions", subjects=1, exercises=("squat", "jumping_jack"), duration_s=20.0, video="none", progress=False)
+    generate_sessions(
+        root / "sessions",
+        subjects=1,
+        exercises=("squat", "jumping_jack"),
+        duration_s=20.0,
+        video="none",
+        progress=False,
+    )
     build_dataset(root / "sessions", root / "small.zarr", pipeline="mia")
     add_entry(root / "catalog.yaml", "small", root / "small.zarr")
     return {
-        "MIAKIT_CATALOG": str(root / "catalog.yaml"), "MIAKIT_NB_DATASET": "small",
-        "MIAKIT_NB_SESSION": str(root / "sessions"), "MIAKIT_NB_STEPS": "3", "MIAKIT_NB_OUT": str(root / "nb-out"),
-    }  # fmt: skip
+        "MIAKIT_CATALOG": str(root / "catalog.yaml"),
+        "MIAKIT_NB_DATASET": "small",
+        "MIAKIT_NB_SESSION": str(root / "sessions"),
+        "MIAKIT_NB_STEPS": "3",
+        "MIAKIT_NB_OUT": str(root / "nb-out"),
+    }
 
 
 def _run(name: str, env: dict[str, str], cwd: Path):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import miakit
-from miakit.pipeline import build_dataset
 from miakit.contracts.dataset import provenance_of
+from miakit.pipeline import build_dataset
 
 
 def test_serial_and_two_workers_identical(session_factory, tmp_path):
@@ -27,6 +27,8 @@ def test_build_on_an_existing_dask_cluster(session_factory, tmp_path):
         session_factory(name, seed=i, duration_s=8)
     build_dataset(tmp_path / "sessions", tmp_path / "serial.zarr", progress=False)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        build_dataset(tmp_path / "sessions", tmp_path / "cluster.zarr", scheduler=cluster.scheduler_address, progress=False)
+        build_dataset(
+            tmp_path / "sessions", tmp_path / "cluster.zarr", scheduler=cluster.scheduler_address, progress=False
+        )
     serial = miakit.open_dataset(tmp_path / "serial.zarr").load()
     assert serial.drop_attrs().identical(miakit.open_dataset(tmp_path / "cluster.zarr").load().drop_attrs())

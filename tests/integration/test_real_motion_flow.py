@@ -21,7 +21,9 @@ import pytest
 
 
 def miakit_cli(*args, cwd=None):
-    result = subprocess.run([sys.executable, "-m", "miakit.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=3000)
+    result = subprocess.run(
+        [sys.executable, "-m", "miakit.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=3000
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout.strip().splitlines()[-1]
 
@@ -30,15 +32,68 @@ def miakit_cli(*args, cwd=None):
 def test_synthetic_training_holds_on_the_real_walk(shared_data, tmp_path):
     pytest.importorskip("ezc3d")
     catalog = str(tmp_path / "catalog.yaml")
-    sessions = miakit_cli("synth", "--out", str(tmp_path / "sessions"), "--subjects", "2", "--duration", "20", "--video", "none",
-                          "--exercise", "all", "--views", "3")  # fmt: skip
-    miakit_cli("build-dataset", sessions, "--out", str(tmp_path / "synth.zarr"), "--catalog", catalog, "--name", "synth")
-    checkpoint = miakit_cli("train", "--dataset", "synth", "--catalog", catalog, "--out", str(tmp_path / "run"), "--model", "miakit",
-                            "--set", "max_steps=400", "--set", "eval_every=100")  # fmt: skip
+    sessions = miakit_cli(
+        "synth",
+        "--out",
+        str(tmp_path / "sessions"),
+        "--subjects",
+        "2",
+        "--duration",
+        "20",
+        "--video",
+        "none",
+        "--exercise",
+        "all",
+        "--views",
+        "3",
+    )
+    miakit_cli(
+        "build-dataset", sessions, "--out", str(tmp_path / "synth.zarr"), "--catalog", catalog, "--name", "synth"
+    )
+    checkpoint = miakit_cli(
+        "train",
+        "--dataset",
+        "synth",
+        "--catalog",
+        catalog,
+        "--out",
+        str(tmp_path / "run"),
+        "--model",
+        "miakit",
+        "--set",
+        "max_steps=400",
+        "--set",
+        "eval_every=100",
+    )
     mocap = shared_data / "mocap"
-    miakit_cli("import", "c3d", str(mocap / "gaitalytics-walk.c3d"), str(mocap / "pyomeca-box-lift.c3d"), "--out", str(tmp_path / "real.zarr"),
-               "--catalog", catalog, "--name", "real", "--side", "right")  # fmt: skip
-    report = Path(miakit_cli("bench", "real", "--checkpoint", checkpoint, "--dataset", "real", "--catalog", catalog, "--out", str(tmp_path / "bench")))
+    miakit_cli(
+        "import",
+        "c3d",
+        str(mocap / "gaitalytics-walk.c3d"),
+        str(mocap / "pyomeca-box-lift.c3d"),
+        "--out",
+        str(tmp_path / "real.zarr"),
+        "--catalog",
+        catalog,
+        "--name",
+        "real",
+        "--side",
+        "right",
+    )
+    report = Path(
+        miakit_cli(
+            "bench",
+            "real",
+            "--checkpoint",
+            checkpoint,
+            "--dataset",
+            "real",
+            "--catalog",
+            catalog,
+            "--out",
+            str(tmp_path / "bench"),
+        )
+    )
     assert report.is_file() and "Goals (issue 20)" in report.read_text()
     goals = json.loads((report.parent / "goals.json").read_text())
     assert len(goals) == 3 and all(g["n"] > 0 for g in goals)

@@ -17,10 +17,10 @@ import time
 
 import numpy as np
 import pytest
+from session_builders import write_session
 
 import miakit
 from miakit.pipeline import build_dataset
-from session_builders import write_session
 
 REBUILD = """
 import sys
@@ -69,7 +69,11 @@ def test_readers_never_see_a_mixed_store(two_builds):
                 errors.append(f"{exc.__class__.__name__}: {exc}")
                 continue
             valid = ds["valid"].values
-            assert valid.any() and np.isfinite(ds["emg"].values[valid]).any(axis=1).all() and np.isfinite(ds["time"].values).all()
+            assert (
+                valid.any()
+                and np.isfinite(ds["emg"].values[valid]).any(axis=1).all()
+                and np.isfinite(ds["time"].values).all()
+            )
             seen.append(_which(ds, refs))
 
     readers = [threading.Thread(target=read) for _ in range(2)]

@@ -12,7 +12,18 @@ from typer.testing import CliRunner
 from miakit.contracts.session import validate_session
 from miakit.record.cli import ble_app, record
 
-UCI_FILE = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "emg" / "uci-physical-action" / "sub03" / "Aggressive" / "txt" / "Punching.txt"
+UCI_FILE = (
+    Path(__file__).resolve().parents[2]
+    / ".."
+    / "shared"
+    / "data"
+    / "emg"
+    / "uci-physical-action"
+    / "sub03"
+    / "Aggressive"
+    / "txt"
+    / "Punching.txt"
+)
 
 
 def _app() -> typer.Typer:
@@ -42,9 +53,24 @@ def test_record_emulated_real_emg(tmp_path):
     if not UCI_FILE.is_file():
         pytest.skip(f"real EMG not found at {UCI_FILE}")
     result = CliRunner().invoke(
-        _app(), ["record", "--recorder", "myoware", "--out", str(tmp_path), "--emulate", "--duration", "2.5",
-                 "--subject", "S07", "--exercise", "squat", "--emulate-source", str(UCI_FILE)],
-    )  # fmt: skip
+        _app(),
+        [
+            "record",
+            "--recorder",
+            "myoware",
+            "--out",
+            str(tmp_path),
+            "--emulate",
+            "--duration",
+            "2.5",
+            "--subject",
+            "S07",
+            "--exercise",
+            "squat",
+            "--emulate-source",
+            str(UCI_FILE),
+        ],
+    )
     assert result.exit_code == 0, result.output
     folder = _check_session(result.output, exercise="squat")
     assert folder.parent == tmp_path and folder.name.startswith("S07_squat_")
@@ -52,7 +78,9 @@ def test_record_emulated_real_emg(tmp_path):
 
 def test_record_emulated_synthetic_emg(tmp_path):
     """--emulate with no other source streams miakit's synthetic EMG (miakit.synth.emg_signal)."""
-    result = CliRunner().invoke(_app(), ["record", "--recorder", "m40", "--out", str(tmp_path), "--emulate", "--duration", "2.5"])
+    result = CliRunner().invoke(
+        _app(), ["record", "--recorder", "m40", "--out", str(tmp_path), "--emulate", "--duration", "2.5"]
+    )
     assert result.exit_code == 0, result.output
     _check_session(result.output, exercise=None)
 
@@ -65,10 +93,25 @@ def test_protocol_of_several_exercises_becomes_one_segment_each(tmp_path):
     import miakit
 
     result = subprocess.run(
-        [sys.executable, "-m", "miakit.cli", "record", "--recorder", "m40", "--emulate", "--out", str(tmp_path),
-         "--protocol", "squat:2,running:2", "--rest", "0.5"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "miakit.cli",
+            "record",
+            "--recorder",
+            "m40",
+            "--emulate",
+            "--out",
+            str(tmp_path),
+            "--protocol",
+            "squat:2,running:2",
+            "--rest",
+            "0.5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     folder = Path(result.stdout.strip().splitlines()[-1])
     assert "NOW: squat" in result.stderr and "NOW: running" in result.stderr
@@ -78,10 +121,23 @@ def test_protocol_of_several_exercises_becomes_one_segment_each(tmp_path):
     assert markers[1][0] - markers[0][0] == pytest.approx(2.0, abs=0.2)
     store = tmp_path / "s.zarr"
     built = subprocess.run(
-        [sys.executable, "-m", "miakit.cli", "build-dataset", str(folder), "--out", str(store), "--pipeline", "emg-only",
-         "--catalog", str(tmp_path / "catalog.yaml")],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "miakit.cli",
+            "build-dataset",
+            str(folder),
+            "--out",
+            str(store),
+            "--pipeline",
+            "emg-only",
+            "--catalog",
+            str(tmp_path / "catalog.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert built.returncode == 0, built.stderr[-2000:]
     ds = miakit.open_dataset(store)
     assert list(ds["segment_exercise"].values) == ["squat", "running"]
@@ -89,6 +145,8 @@ def test_protocol_of_several_exercises_becomes_one_segment_each(tmp_path):
 
 
 def test_bad_protocol_is_one_line(tmp_path):
-    result = CliRunner().invoke(_app(), ["record", "--recorder", "m40", "--emulate", "--out", str(tmp_path), "--protocol", "squat:30,flying"])
+    result = CliRunner().invoke(
+        _app(), ["record", "--recorder", "m40", "--emulate", "--out", str(tmp_path), "--protocol", "squat:30,flying"]
+    )
     assert result.exit_code != 0
     assert "--protocol: unknown exercise" in str(result.exception) or "--protocol" in result.output

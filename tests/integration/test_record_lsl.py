@@ -13,8 +13,8 @@ import numpy as np
 from lsl_support import loopback_env
 
 from miakit.contracts.session import validate_session
-from miakit.layout import MUSCLES
 from miakit.devices.signals import lsl_signals
+from miakit.layout import MUSCLES
 from miakit.record.emulator import LslOutlet
 
 ENV = loopback_env()  # before pylsl's first call in this process
@@ -45,10 +45,27 @@ def test_record_raw_lsl_stream_with_dropout_then_build(tmp_path):
     signal, labels, rate = lsl_signals(kind="raw", duration_s=20.0)
     with LslOutlet("lsl-it-amp", signal, rate_hz=rate, labels=labels) as device:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "miakit.cli", "record", "--source", "lsl:lsl-it-amp", "--out", str(tmp_path / "sessions"),
-             "--duration", str(DURATION_S), "--exercise", "squat", "--scan-timeout", "5"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "miakit.cli",
+                "record",
+                "--source",
+                "lsl:lsl-it-amp",
+                "--out",
+                str(tmp_path / "sessions"),
+                "--duration",
+                str(DURATION_S),
+                "--exercise",
+                "squat",
+                "--scan-timeout",
+                "5",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
         try:
             _wait_for_streaming(tmp_path / "sessions", proc)
             device.drop(DROPOUT[1], after_s=DROPOUT[0])  # mid-recording: gone, then back
@@ -68,7 +85,9 @@ def test_record_raw_lsl_stream_with_dropout_then_build(tmp_path):
     kinds = [e[1] for e in events]
     assert kinds[0] == "connect" and kinds[-1] == "stop"
     assert kinds.count("disconnect") == 1 and kinds.count("reconnect") == 1
-    assert ("marker", "start:squat") in [(e[1], e[3]) for e in events] and ("marker", "stop:squat") in [(e[1], e[3]) for e in events]
+    assert ("marker", "start:squat") in [(e[1], e[3]) for e in events] and ("marker", "stop:squat") in [
+        (e[1], e[3]) for e in events
+    ]
     lost = next(e for e in events if e[1] == "disconnect")[0]
     back = next(e for e in events if e[1] == "reconnect")[0]
     assert 1.2 <= back - lost <= 4.0
@@ -93,14 +112,30 @@ def test_record_raw_lsl_stream_with_dropout_then_build(tmp_path):
     assert abs(t_hole - device_gap_start) < 0.05  # on the host clock where the device stopped
     stamps = quad.arrival + meta.clock.lsl_clock_at_start
     k = np.rint((stamps - device.t0) * rate).astype(int) - 1
-    np.testing.assert_allclose(quad.values[:, 0], signal[k % len(signal), labels.index("LeftQuad")].astype(np.float32), rtol=1e-6)
+    np.testing.assert_allclose(
+        quad.values[:, 0], signal[k % len(signal), labels.index("LeftQuad")].astype(np.float32), rtol=1e-6
+    )
 
     # build (raw 1 kHz through the raw-EMG conditioning) and open the store
     built = subprocess.run(
-        [sys.executable, "-m", "miakit.cli", "build-dataset", str(tmp_path / "sessions"), "--out", str(tmp_path / "s.zarr"),
-         "--pipeline", "emg-only", "--catalog", str(tmp_path / "catalog.yaml")],
-        capture_output=True, text=True, timeout=120, env=ENV,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "miakit.cli",
+            "build-dataset",
+            str(tmp_path / "sessions"),
+            "--out",
+            str(tmp_path / "s.zarr"),
+            "--pipeline",
+            "emg-only",
+            "--catalog",
+            str(tmp_path / "catalog.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ENV,
+    )
     assert built.returncode == 0, built.stderr[-3000:]
     ds = open_store(tmp_path / "s.zarr")
     assert list(ds["muscle"].values) == list(MUSCLES)

@@ -13,16 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 import miakit
-
 from miakit.contracts.session import validate_session
+from miakit.devices.profiles import load_profile
 from miakit.layout import MUSCLES
 from miakit.record.ble import BleBackend, BleRecorder
 from miakit.record.bumble_backend import BumbleRadio
 from miakit.record.emulator import Emulator, Faults, sensor_names
-from miakit.devices.profiles import load_profile
 from miakit.record.session_writer import SessionWriter
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,8 +46,16 @@ def test_eight_sensors_20s_random_disconnects_nothing_lost_or_doubled(tmp_path):
         emulator = Emulator(profile, signals, link=radio.link, faults=faults, rate_hz=10.0)
         await radio.start()
         await emulator.start()
-        writer = SessionWriter(tmp_path / "s", session_id="rel", subject="S01", exercise=None, profile=profile,
-                               profile_bytes=open(profile.path, "rb").read(), sensors=sensors, emulated=True)
+        writer = SessionWriter(
+            tmp_path / "s",
+            session_id="rel",
+            subject="S01",
+            exercise=None,
+            profile=profile,
+            profile_bytes=open(profile.path, "rb").read(),
+            sensors=sensors,
+            emulated=True,
+        )
         recorder = BleRecorder(profile, writer, sensors, backend=BleBackend.emulated(radio), backoff_s=(0.1, 1.0))
         await recorder.find()
         await recorder.connect_all()
@@ -74,10 +80,12 @@ def test_eight_sensors_20s_random_disconnects_nothing_lost_or_doubled(tmp_path):
         # (up to 0.2 s before the stop) must all be there; anything later may or may not be
         recorded_span = sum(1 for t, _ in emulator[name].sent if t < stopped_at - 0.2)
         assert recorded_span > 100
-        assert got == sent[: len(got)] and len(got) >= recorded_span, f"{name}: {len(got)} recorded, {recorded_span} sent while recording"
+        assert got == sent[: len(got)] and len(got) >= recorded_span, (
+            f"{name}: {len(got)} recorded, {recorded_span} sent while recording"
+        )
         times = [float(r["host_time"]) for r in rows if r["sensor"] == name]
         assert times == sorted(times)
-    planned = sorted((d.sensor for d in faults.disconnects))
+    planned = sorted(d.sensor for d in faults.disconnects)
     assert sorted(e["sensor"] for e in events if e["kind"] == "disconnect") == planned
     gaps = [e for e in events if e["kind"] == "gap" and e["detail"].startswith("disconnected")]
     assert sorted(e["sensor"] for e in gaps) == planned
@@ -95,10 +103,27 @@ def test_sigkill_mid_session_leaves_a_valid_truncated_session_that_builds(tmp_pa
         pytest.skip(f"real EMG not found at {UCI_FILE}")
     out = tmp_path / "sessions"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "miakit.cli", "record", "--recorder", "m40", "--out", str(out), "--emulate",
-         "--duration", "60", "--exercise", "squat", "--emulate-source", str(UCI_FILE)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "miakit.cli",
+            "record",
+            "--recorder",
+            "m40",
+            "--out",
+            str(out),
+            "--emulate",
+            "--duration",
+            "60",
+            "--exercise",
+            "squat",
+            "--emulate-source",
+            str(UCI_FILE),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
     try:
         deadline = time.monotonic() + 30
         emg = None
@@ -126,12 +151,25 @@ def test_sigkill_mid_session_leaves_a_valid_truncated_session_that_builds(tmp_pa
     assert len({r["sensor"] for r in rows}) == 8
     store = tmp_path / "store.zarr"
     built = subprocess.run(
-        [sys.executable, "-m", "miakit.cli", "build-dataset", str(out), "--out", str(store),
-         "--pipeline", "emg-only", "--catalog", str(tmp_path / "catalog.yaml")],
-        capture_output=True, text=True, cwd=REPO, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "miakit.cli",
+            "build-dataset",
+            str(out),
+            "--out",
+            str(store),
+            "--pipeline",
+            "emg-only",
+            "--catalog",
+            str(tmp_path / "catalog.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
     assert built.returncode == 0, built.stderr[-2000:]
-    import xarray as xr
 
     ds = miakit.open_dataset(store)
     assert ds.attrs["modalities"] == ["emg"] and bool(ds["valid"].any())

@@ -74,8 +74,25 @@ def test_record_as_help_shows_then_build_with_no_flags(tmp_path):
 
 
 def test_fault_flags_reach_the_session_and_duplicates_are_counted(tmp_path):
-    recorded = _run(["record", "--recorder", "m40", "--emulate", "--duration", str(SECONDS), "--exercise", "squat",
-                     "--emulate-duplicate", "0.2", "--emulate-disconnect", "M40-03@1.5:0.5", "--out", "sessions"], tmp_path)  # fmt: skip
+    recorded = _run(
+        [
+            "record",
+            "--recorder",
+            "m40",
+            "--emulate",
+            "--duration",
+            str(SECONDS),
+            "--exercise",
+            "squat",
+            "--emulate-duplicate",
+            "0.2",
+            "--emulate-disconnect",
+            "M40-03@1.5:0.5",
+            "--out",
+            "sessions",
+        ],
+        tmp_path,
+    )
     assert recorded.returncode == 0, recorded.stderr[-2000:]
     folder = tmp_path / recorded.stdout.strip().splitlines()[-1]
     events = [(e["kind"], e["sensor"]) for e in _rows(folder / "events.csv")]
@@ -121,8 +138,24 @@ def _wait_for(lines: queue.Queue, text: str, timeout: float = 30.0) -> list[str]
 
 
 def test_sigterm_during_record_closes_the_session_like_ctrl_c(tmp_path):
-    proc = subprocess.Popen([*CLI, "record", "--recorder", "m40", "--emulate", "--duration", "60", "--exercise", "squat",
-                             "--out", "sessions"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            *CLI,
+            "record",
+            "--recorder",
+            "m40",
+            "--emulate",
+            "--duration",
+            "60",
+            "--exercise",
+            "squat",
+            "--out",
+            "sessions",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         lines = _stderr_lines(proc)
         _wait_for(lines, "recording into")
@@ -146,8 +179,13 @@ def test_marker_keys_on_a_terminal(tmp_path):
     import pty
 
     master, slave = pty.openpty()
-    proc = subprocess.Popen([*CLI, "record", "--recorder", "m40", "--emulate", "--duration", "60", "--no-sync", "--out", "sessions"],
-                            cwd=tmp_path, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        [*CLI, "record", "--recorder", "m40", "--emulate", "--duration", "60", "--no-sync", "--out", "sessions"],
+        cwd=tmp_path,
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     os.close(slave)
     try:
         lines = _stderr_lines(proc)
@@ -170,8 +208,13 @@ def test_marker_keys_on_a_terminal(tmp_path):
     meta = validate_session(folder)
     assert meta.exercise == "squat" and meta.status == "complete"
     marks = [(e["kind"], e["detail"]) for e in _rows(folder / "events.csv") if e["kind"] in ("marker", "sync")]
-    assert marks == [("marker", "start:squat"), ("marker", "stop:squat"), ("sync", "clap"), ("marker", "start:squat"),
-                     ("marker", "stop:squat")]  # fmt: skip
+    assert marks == [
+        ("marker", "start:squat"),
+        ("marker", "stop:squat"),
+        ("sync", "clap"),
+        ("marker", "start:squat"),
+        ("marker", "stop:squat"),
+    ]
 
 
 @pytest.mark.parametrize("duration", ["inf", "nan", "-1", "0"])
@@ -183,9 +226,16 @@ def test_a_duration_that_is_no_length_is_one_line(tmp_path, duration):
     assert not (tmp_path / "sessions").exists()
 
 
-@pytest.mark.skipif(Path("/run/dbus/system_bus_socket").exists(), reason="this host has a D-Bus system bus (maybe Bluetooth)")
-@pytest.mark.parametrize("args", [["record", "--recorder", "m40", "--duration", "2", "--exercise", "squat", "--out", "sessions"],
-                                  ["ble", "scan", "--timeout", "1"]])  # fmt: skip
+@pytest.mark.skipif(
+    Path("/run/dbus/system_bus_socket").exists(), reason="this host has a D-Bus system bus (maybe Bluetooth)"
+)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["record", "--recorder", "m40", "--duration", "2", "--exercise", "squat", "--out", "sessions"],
+        ["ble", "scan", "--timeout", "1"],
+    ],
+)
 def test_no_bluetooth_stack_is_one_line_pointing_to_emulate(tmp_path, args):
     result = _run(args, tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -196,8 +246,26 @@ def test_no_bluetooth_stack_is_one_line_pointing_to_emulate(tmp_path, args):
 
 def test_sigterm_before_the_recording_starts_leaves_nothing(tmp_path):
     """Stopped while scanning (a sensor that never appears, a long scan): one line, no folder left."""
-    proc = subprocess.Popen([*CLI, "record", "--recorder", "m40", "--emulate", "--exercise", "squat", "--emulate-missing", "M40-03",
-                             "--scan-timeout", "60", "--out", "sessions"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            *CLI,
+            "record",
+            "--recorder",
+            "m40",
+            "--emulate",
+            "--exercise",
+            "squat",
+            "--emulate-missing",
+            "M40-03",
+            "--scan-timeout",
+            "60",
+            "--out",
+            "sessions",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         lines = _stderr_lines(proc)
         _wait_for(lines, "scanning for 8 sensors")

@@ -19,7 +19,9 @@ import miakit
 
 
 def miakit_cli(*args, cwd=None):
-    result = subprocess.run([sys.executable, "-m", "miakit.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "miakit.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout.strip().splitlines()[-1]
 
@@ -27,19 +29,57 @@ def miakit_cli(*args, cwd=None):
 def test_synth_build_train_bench(tmp_path):
     catalog = tmp_path / "catalog.yaml"
     sessions = miakit_cli(
-        "synth", "--out", str(tmp_path / "sessions"), "--subjects", "2", "--duration", "25", "--video", "none",
-        "--exercise", "squat", "--exercise", "hook_punch", "--exercise", "running",
-    )  # fmt: skip
-    store = miakit_cli("build-dataset", sessions, "--out", str(tmp_path / "small.zarr"), "--catalog", str(catalog), "--name", "small")
+        "synth",
+        "--out",
+        str(tmp_path / "sessions"),
+        "--subjects",
+        "2",
+        "--duration",
+        "25",
+        "--video",
+        "none",
+        "--exercise",
+        "squat",
+        "--exercise",
+        "hook_punch",
+        "--exercise",
+        "running",
+    )
+    store = miakit_cli(
+        "build-dataset", sessions, "--out", str(tmp_path / "small.zarr"), "--catalog", str(catalog), "--name", "small"
+    )
     ds = miakit.open_dataset("small", catalog=catalog)
     assert ds.sizes["segment"] == 6 and bool(ds["valid"].all())
     assert Path(store) == tmp_path / "small.zarr"
     checkpoint = miakit_cli(
-        "train", "--dataset", "small", "--catalog", str(catalog), "--out", str(tmp_path / "run"),
-        "--set", "max_steps=20", "--set", "eval_every=10", "--set", "batch_size=16",
-    )  # fmt: skip
+        "train",
+        "--dataset",
+        "small",
+        "--catalog",
+        str(catalog),
+        "--out",
+        str(tmp_path / "run"),
+        "--set",
+        "max_steps=20",
+        "--set",
+        "eval_every=10",
+        "--set",
+        "batch_size=16",
+    )
     assert Path(checkpoint).is_file()
-    report = Path(miakit_cli("bench", "--dataset", "small", "--catalog", str(catalog), "--out", str(tmp_path / "bench"), "--checkpoint", checkpoint))
+    report = Path(
+        miakit_cli(
+            "bench",
+            "--dataset",
+            "small",
+            "--catalog",
+            str(catalog),
+            "--out",
+            str(tmp_path / "bench"),
+            "--checkpoint",
+            checkpoint,
+        )
+    )
     assert report.is_file() and "In-distribution" in report.read_text()
     table = pd.read_csv(report.parent / "in_distribution.csv", index_col=0)
     assert set(table.index) == {"squat", "hook_punch", "running", "mean"}

@@ -21,8 +21,14 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("lint-imports")
     command = [str(exe)] if exe.is_file() else [shutil.which("lint-imports") or "lint-imports"]
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run([*command, str(root / "pyproject.toml"), "--no-cache", "--no-logo"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [*command, str(root / "pyproject.toml"), "--no-cache", "--no-logo"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_every_import_points_down_the_layers():
@@ -37,7 +43,9 @@ def test_an_import_up_the_layers_breaks_the_contract(tmp_path):
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
     shutil.copytree(REPO / "miakit", tmp_path / "miakit", ignore=shutil.ignore_patterns("__pycache__"))
     profiles = tmp_path / "miakit" / "devices" / "profiles.py"
-    profiles.write_text(profiles.read_text() + "\n\ndef _recorder():\n    from miakit.record import recorder\n\n    return recorder\n")
+    profiles.write_text(
+        profiles.read_text() + "\n\ndef _recorder():\n    from miakit.record import recorder\n\n    return recorder\n"
+    )
     result = lint_imports(tmp_path)
     assert result.returncode == 1, result.stdout[-3000:]
     assert "miakit.devices is not allowed to import miakit.record" in result.stdout

@@ -58,7 +58,7 @@ def test_missing_sensor(tmp_path, session_factory):
     session_factory("good")
     bad = session_factory("bad", seed=5)
     lines = (bad / "emg.csv").read_text().splitlines()
-    (bad / "emg.csv").write_text("\n".join(l for l in lines if ",M40-02," not in l) + "\n")
+    (bad / "emg.csv").write_text("\n".join(line for line in lines if ",M40-02," not in line) + "\n")
     result = build_dataset(tmp_path / "sessions", tmp_path / "ds.zarr", progress=False)
     report = next(r for r in result.reports if r.session == "bad")
     assert report.kept and "no EMG from sensor M40-02: LeftQuad left missing (NaN)" in report.notes
@@ -80,12 +80,16 @@ def test_no_sensor_at_all(tmp_path, session_factory):
 
 
 def test_unknown_profile(tmp_path, session_factory):
-    reason = _build_with_bad(tmp_path, session_factory, lambda f: _edit(f / "profile.yaml", "decoder: m40_envelope_v1", "decoder: m41_magic"))
+    reason = _build_with_bad(
+        tmp_path, session_factory, lambda f: _edit(f / "profile.yaml", "decoder: m40_envelope_v1", "decoder: m41_magic")
+    )
     assert "profile.yaml: decoder: unknown decoder 'm41_magic'" in reason
 
 
 def test_malformed_session_yaml(tmp_path, session_factory):
-    reason = _build_with_bad(tmp_path, session_factory, lambda f: _edit(f / "session.yaml", "subject: subject01", "subject: [oops"))
+    reason = _build_with_bad(
+        tmp_path, session_factory, lambda f: _edit(f / "session.yaml", "subject: subject01", "subject: [oops")
+    )
     assert "session.yaml: not valid YAML at line" in reason
 
 
@@ -117,8 +121,18 @@ def _with_video(folder, video_bytes: bytes | None = None, *, source=None, start_
         target.write_bytes(video_bytes)
     meta = yaml.safe_load((folder / "session.yaml").read_text())
     meta["keypoints"] = None
-    meta["video"] = {"file": "video.mp4", "source": "phone", "fps": 60.0, "width": 1080, "height": 1920, "rotation": 0,
-                     "frames": 100, "start_host_time": start_host_time, "frame_times": None, "creation_time": None}  # fmt: skip
+    meta["video"] = {
+        "file": "video.mp4",
+        "source": "phone",
+        "fps": 60.0,
+        "width": 1080,
+        "height": 1920,
+        "rotation": 0,
+        "frames": 100,
+        "start_host_time": start_host_time,
+        "frame_times": None,
+        "creation_time": None,
+    }
     (folder / "session.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
 
 
@@ -149,7 +163,9 @@ def test_no_person_in_view(tmp_path, session_factory):
 
 def test_video_shorter_than_the_emg_is_built_with_a_note(tmp_path, session_factory, shared_data):
     folder = session_factory("short", duration_s=12)
-    _with_video(folder, source=shared_data / "video" / "pose2sim-single-cam01.mp4", start_host_time=2.0)  # 1.7 s of video
+    _with_video(
+        folder, source=shared_data / "video" / "pose2sim-single-cam01.mp4", start_host_time=2.0
+    )  # 1.7 s of video
     result = build_dataset(tmp_path / "sessions", tmp_path / "ds.zarr", progress=False)
     (report,) = result.reports
     assert report.kept and any(n.startswith("video covers 1.6 of") for n in report.notes), report.notes

@@ -28,13 +28,31 @@ from session_builders import write_session
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_cli(*args: str, cwd: Path, extra_path: tuple[Path, ...] = (), timeout: float = 180) -> subprocess.CompletedProcess:
-    paths = [str(p) for p in extra_path] + [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths), COLUMNS="4000", NO_COLOR="1", MIAKIT_CATALOG=str(cwd / "catalog.yaml"))
+def run_cli(
+    *args: str, cwd: Path, extra_path: tuple[Path, ...] = (), timeout: float = 180
+) -> subprocess.CompletedProcess:
+    paths = (
+        [str(p) for p in extra_path]
+        + [str(REPO)]
+        + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(paths),
+        COLUMNS="4000",
+        NO_COLOR="1",
+        MIAKIT_CATALOG=str(cwd / "catalog.yaml"),
+    )
     env.pop("MIAKIT_DECODER_PLUGINS", None)
     return subprocess.run(
-        [sys.executable, "-m", "miakit.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )  # fmt: skip
+        [sys.executable, "-m", "miakit.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def assert_no_traceback(proc: subprocess.CompletedProcess) -> None:
@@ -46,7 +64,7 @@ def assert_one_error_line(proc: subprocess.CompletedProcess, *expected: str) -> 
     assert_no_traceback(proc)
     lines = [line for line in proc.stderr.splitlines() if line.startswith(("error:", "Error"))]
     assert lines, proc.stderr
-    line = next((l for l in proc.stderr.splitlines() if "error" in l.lower() and all(e in l for e in expected)), None)
+    line = next((x for x in proc.stderr.splitlines() if "error" in x.lower() and all(e in x for e in expected)), None)
     assert line is not None, (expected, proc.stderr)
     return line
 
@@ -118,7 +136,7 @@ def bomb(folder: Path, name: str) -> None:
     (folder / name).write_text(BILLION_LAUGHS + text)
 
 
-PLUGIN_MODULE = '''
+PLUGIN_MODULE = """
 from miakit.devices.decoders import m40_envelope_v1
 
 
@@ -128,7 +146,7 @@ def decode(payload):
 
 def broken(payload):
     raise RuntimeError("this plugin is broken")
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -223,42 +241,119 @@ def _nan_xy(folder: Path, root: Path) -> None:
 
 def _dead_sensor(folder: Path, root: Path) -> None:
     lines = (folder / "emg.csv").read_text().splitlines()
-    (folder / "emg.csv").write_text("\n".join(l for l in lines if ",M40-02," not in l) + "\n")
+    (folder / "emg.csv").write_text("\n".join(line for line in lines if ",M40-02," not in line) + "\n")
 
 
 SESSION_CASES = {
     # name: (damage, kept, substrings of its summary line)
     "os_system": (_os_system, False, ["profile.yaml: decoder: unknown decoder 'os:system'", "--decoder-plugin"]),
     "builtins_exec": (_builtins_exec, False, ["profile.yaml: decoder: unknown decoder 'builtins:exec'"]),
-    "start_nan": (lambda f, r: edit_meta(f, keypoints__start_host_time=float("nan")), False, ["session.yaml: keypoints.start_host_time: Input should be a finite number"]),
-    "fps_inf": (lambda f, r: edit_meta(f, keypoints__fps=float("inf")), False, ["session.yaml: keypoints.fps: Input should be a finite number"]),
-    "fps_tiny": (lambda f, r: edit_meta(f, keypoints__fps=1e-300), False, ["session.yaml: keypoints.fps: Input should be greater than or equal to 0.1", "1e-300"]),
-    "width_huge": (lambda f, r: edit_meta(f, keypoints__width=10**12), False, ["session.yaml: keypoints.width: Input should be less than or equal to 100000"]),
-    "rate_tiny": (lambda f, r: set_profile(f, "rate_hz: 10", "rate_hz: 1e-300"), False, ["profile.yaml: rate_hz: Input should be greater than or equal to 0.1"]),
-    "scale_edited": (lambda f, r: set_profile(f, "scale: 1.0", "scale: 1000", rehash=False), False, ["profile.yaml: edited after recording", "recorder.profile_sha256"]),
-    "scale_zero": (lambda f, r: set_profile(f, "scale: 1.0", "scale: 0"), False, ["profile.yaml: scale: scale must be between 1e-09 and 1e+09 in size (found 0)"]),
-    "utf16_yaml": (lambda f, r: (f / "session.yaml").write_bytes((f / "session.yaml").read_text().encode("utf-16")), False, ["session.yaml: wrong text encoding (expected UTF-8 without a byte order mark, found 'UTF-16')"]),
-    "latin1_yaml": (lambda f, r: (f / "session.yaml").write_bytes((f / "session.yaml").read_bytes().replace(b"subject01", b"subj\xe9ct01")), False, ["session.yaml: not UTF-8 text (byte b'\\xe9' at offset"]),
-    "bomb_yaml": (lambda f, r: bomb(f, "session.yaml"), False, ["session.yaml: too many nodes once aliases are expanded: limit 100000 hit"]),
-    "bomb_profile": (lambda f, r: bomb(f, "profile.yaml"), False, ["profile.yaml: too many nodes once aliases are expanded: limit 100000 hit"]),
+    "start_nan": (
+        lambda f, r: edit_meta(f, keypoints__start_host_time=float("nan")),
+        False,
+        ["session.yaml: keypoints.start_host_time: Input should be a finite number"],
+    ),
+    "fps_inf": (
+        lambda f, r: edit_meta(f, keypoints__fps=float("inf")),
+        False,
+        ["session.yaml: keypoints.fps: Input should be a finite number"],
+    ),
+    "fps_tiny": (
+        lambda f, r: edit_meta(f, keypoints__fps=1e-300),
+        False,
+        ["session.yaml: keypoints.fps: Input should be greater than or equal to 0.1", "1e-300"],
+    ),
+    "width_huge": (
+        lambda f, r: edit_meta(f, keypoints__width=10**12),
+        False,
+        ["session.yaml: keypoints.width: Input should be less than or equal to 100000"],
+    ),
+    "rate_tiny": (
+        lambda f, r: set_profile(f, "rate_hz: 10", "rate_hz: 1e-300"),
+        False,
+        ["profile.yaml: rate_hz: Input should be greater than or equal to 0.1"],
+    ),
+    "scale_edited": (
+        lambda f, r: set_profile(f, "scale: 1.0", "scale: 1000", rehash=False),
+        False,
+        ["profile.yaml: edited after recording", "recorder.profile_sha256"],
+    ),
+    "scale_zero": (
+        lambda f, r: set_profile(f, "scale: 1.0", "scale: 0"),
+        False,
+        ["profile.yaml: scale: scale must be between 1e-09 and 1e+09 in size (found 0)"],
+    ),
+    "utf16_yaml": (
+        lambda f, r: (f / "session.yaml").write_bytes((f / "session.yaml").read_text().encode("utf-16")),
+        False,
+        ["session.yaml: wrong text encoding (expected UTF-8 without a byte order mark, found 'UTF-16')"],
+    ),
+    "latin1_yaml": (
+        lambda f, r: (f / "session.yaml").write_bytes(
+            (f / "session.yaml").read_bytes().replace(b"subject01", b"subj\xe9ct01")
+        ),
+        False,
+        ["session.yaml: not UTF-8 text (byte b'\\xe9' at offset"],
+    ),
+    "bomb_yaml": (
+        lambda f, r: bomb(f, "session.yaml"),
+        False,
+        ["session.yaml: too many nodes once aliases are expanded: limit 100000 hit"],
+    ),
+    "bomb_profile": (
+        lambda f, r: bomb(f, "profile.yaml"),
+        False,
+        ["profile.yaml: too many nodes once aliases are expanded: limit 100000 hit"],
+    ),
     "recursive_alias": (_recursive_alias, False, ["session.yaml: not valid YAML: a recursive alias"]),
     "deep_yaml": (_deep_yaml, False, ["session.yaml: not valid YAML: nested too deeply (depth limit 100 hit)"]),
-    "huge_yaml": (_huge_session_yaml, False, ["session.yaml: too large to read: size limit 1.0 MiB hit (found '50.0 MiB')"]),
-    "nul_in_emg": (_nul_in_emg, False, ["emg.csv: holds a NUL byte at offset 200 (expected UTF-8 text, found 'a NUL byte')"]),
+    "huge_yaml": (
+        _huge_session_yaml,
+        False,
+        ["session.yaml: too large to read: size limit 1.0 MiB hit (found '50.0 MiB')"],
+    ),
+    "nul_in_emg": (
+        _nul_in_emg,
+        False,
+        ["emg.csv: holds a NUL byte at offset 200 (expected UTF-8 text, found 'a NUL byte')"],
+    ),
     "fifo_emg": (_fifo_emg, False, ["emg.csv: not a regular file"]),
     "non_utf8_name": (_non_utf8_name, True, []),
     "symlink_loop": (_symlink_loop, False, ["a symlink inside the session folder", "found 'keypoints/loop'"]),
-    "self_link": (lambda f, r: os.symlink("self", f / "self"), False, ["a symlink inside the session folder", "found 'self'"]),
+    "self_link": (
+        lambda f, r: os.symlink("self", f / "self"),
+        False,
+        ["a symlink inside the session folder", "found 'self'"],
+    ),
     "keypoints_link": (_keypoints_link, False, ["a symlink inside the session folder", "found 'keypoints'"]),
     "session_yaml_link": (_session_yaml_link, False, ["a symlink inside the session folder", "found 'session.yaml'"]),
-    "keypoints_up": (lambda f, r: edit_meta(f, keypoints__dir="../good1/keypoints"), False, ["session.yaml: keypoints.dir: path leaves the session folder", "'../good1/keypoints'"]),
-    "keypoints_absolute": (lambda f, r: edit_meta(f, keypoints__dir=str(r / "good1" / "keypoints")), False, ["session.yaml: keypoints.dir: path leaves the session folder"]),
-    "truth_outside": (_truth_outside, False, ["session.yaml: truth.file: path leaves the session folder", "secret.csv"]),
+    "keypoints_up": (
+        lambda f, r: edit_meta(f, keypoints__dir="../good1/keypoints"),
+        False,
+        ["session.yaml: keypoints.dir: path leaves the session folder", "'../good1/keypoints'"],
+    ),
+    "keypoints_absolute": (
+        lambda f, r: edit_meta(f, keypoints__dir=str(r / "good1" / "keypoints")),
+        False,
+        ["session.yaml: keypoints.dir: path leaves the session folder"],
+    ),
+    "truth_outside": (
+        _truth_outside,
+        False,
+        ["session.yaml: truth.file: path leaves the session folder", "secret.csv"],
+    ),
     "nan_scores": (_nan_scores, True, []),
     "nan_xy": (_nan_xy, True, []),
     "dead_sensor": (_dead_sensor, True, ["no EMG from sensor M40-02: LeftQuad left missing (NaN)"]),
     "plugin_ok": (lambda f, r: set_profile(f, "decoder: m40_envelope_v1", "decoder: testplugin_m40"), True, []),
-    "plugin_broken": (lambda f, r: set_profile(f, "decoder: m40_envelope_v1", "decoder: testplugin_broken"), False, ["profile.yaml: decoder: decoder 'testplugin_broken' failed on a packet of sensor M40-01 (RuntimeError: this plugin is broken)"]),
+    "plugin_broken": (
+        lambda f, r: set_profile(f, "decoder: m40_envelope_v1", "decoder: testplugin_broken"),
+        False,
+        [
+            "profile.yaml: decoder: decoder 'testplugin_broken' failed on "
+            "a packet of sensor M40-01 (RuntimeError: this plugin is broken)"
+        ],
+    ),
 }
 
 
@@ -327,7 +422,16 @@ def test_a_decoder_import_path_runs_only_when_the_user_allows_it(template, tmp_p
     set_profile(folder, "decoder: m40_envelope_v1", "decoder: miakit_testplugin:decode")
     refused = run_cli("build-dataset", "sessions", "--out", "ds.zarr", cwd=tmp_path, extra_path=(plugin_dir,))
     assert_one_error_line(refused, "unknown decoder 'miakit_testplugin:decode'")
-    allowed = run_cli("build-dataset", "sessions", "--out", "ds.zarr", "--decoder-plugin", "miakit_testplugin:decode", cwd=tmp_path, extra_path=(plugin_dir,))
+    allowed = run_cli(
+        "build-dataset",
+        "sessions",
+        "--out",
+        "ds.zarr",
+        "--decoder-plugin",
+        "miakit_testplugin:decode",
+        cwd=tmp_path,
+        extra_path=(plugin_dir,),
+    )
     assert allowed.returncode == 0 and "1 of 1 sessions kept" in allowed.stdout, allowed.stderr[-2000:]
     bad_flag = run_cli("build-dataset", "sessions", "--out", "ds.zarr", "--decoder-plugin", "no-colon", cwd=tmp_path)
     assert bad_flag.returncode == 2 and "expected package.module:function" in bad_flag.stderr
@@ -365,7 +469,10 @@ def test_plot_and_render_on_a_session_whose_decoder_fails(template, tmp_path, pl
     set_profile(folder, "decoder: m40_envelope_v1", "decoder: os:system")
     broken = copy_session(template, tmp_path / "b")
     set_profile(broken, "decoder: m40_envelope_v1", "decoder: testplugin_broken")
-    for session, expected in (("s", "profile.yaml: decoder: unknown decoder 'os:system'"), ("b", "decoder 'testplugin_broken' failed")):
+    for session, expected in (
+        ("s", "profile.yaml: decoder: unknown decoder 'os:system'"),
+        ("b", "decoder 'testplugin_broken' failed"),
+    ):
         for args in (("plot", "session-emg", session, "--out", "p.png"), ("render", session, "--out", "r.mp4")):
             proc = run_cli(*args, cwd=tmp_path, extra_path=(plugin_dir,))
             assert_one_error_line(proc, expected)
@@ -388,13 +495,35 @@ def test_checkpoints_torch_refuses(tmp_path):
 def test_resume_onto_a_last_pt_torch_refuses(batch, tmp_path):
     work, _ = batch
     (tmp_path / "last.pt").write_bytes(b"\x80\x04 not a checkpoint")
-    proc = run_cli("train", "--dataset", str(work / "ds.zarr"), "--out", str(tmp_path), "--resume", "--set", "max_steps=2", cwd=tmp_path)
+    proc = run_cli(
+        "train",
+        "--dataset",
+        str(work / "ds.zarr"),
+        "--out",
+        str(tmp_path),
+        "--resume",
+        "--set",
+        "max_steps=2",
+        cwd=tmp_path,
+    )
     assert_one_error_line(proc, "last.pt: cannot resume: not a miakit checkpoint of this run")
 
 
 def test_emulate_source_binary_file(tmp_path):
     (tmp_path / "bin.dat").write_bytes(bytes(range(256)) * 8)
-    proc = run_cli("record", "--recorder", "m40", "--out", "rec", "--emulate", "--emulate-source", "bin.dat", "--duration", "1", cwd=tmp_path)
+    proc = run_cli(
+        "record",
+        "--recorder",
+        "m40",
+        "--out",
+        "rec",
+        "--emulate",
+        "--emulate-source",
+        "bin.dat",
+        "--duration",
+        "1",
+        cwd=tmp_path,
+    )
     assert_one_error_line(proc, "bin.dat: not readable as numbers", "expected a UCI EMG text file")
 
 
@@ -409,7 +538,9 @@ def test_a_npy_header_claiming_more_than_the_file_holds(tmp_path):
     with path.open("wb") as fh:
         np.lib.format.write_array_header_1_0(fh, header)
         fh.write(b"\0" * 64)
-    with pytest.raises(InputError, match=r"emgvalues\.npy: not a readable \.npy \(its header claims shape \(30000000000, 8\)"):
+    with pytest.raises(
+        InputError, match=r"emgvalues\.npy: not a readable \.npy \(its header claims shape \(30000000000, 8\)"
+    ):
         _load(path, {})
 
 
@@ -418,7 +549,14 @@ def test_a_npy_header_claiming_more_than_the_file_holds(tmp_path):
 
 def _case_files(template: Path) -> list[str]:
     frames = sorted(p.name for p in (template / "keypoints").iterdir())
-    return ["session.yaml", "profile.yaml", "emg.csv", "events.csv", f"keypoints/{frames[0]}", f"keypoints/{frames[40]}"]
+    return [
+        "session.yaml",
+        "profile.yaml",
+        "emg.csv",
+        "events.csv",
+        f"keypoints/{frames[0]}",
+        f"keypoints/{frames[40]}",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -444,13 +582,18 @@ def test_random_bytes_in_any_file_give_a_session_or_one_line(template, fuzz_root
     tokens = st.text(alphabet="0123456789.-e:, \n[]{}&*!nainf", max_size=40).map(str.encode)  # gets past UTF-8 checks
 
     @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    @given(name=st.sampled_from(files), data=st.one_of(st.binary(max_size=300), tokens), where=st.floats(0, 1), replace=st.booleans())
+    @given(
+        name=st.sampled_from(files),
+        data=st.one_of(st.binary(max_size=300), tokens),
+        where=st.floats(0, 1),
+        replace=st.booleans(),
+    )
     def check(name, data, where, replace):
         folder = copy_session(template, fuzz_root / f"case{next(counter)}")
         path = folder / name
         old = path.read_bytes()
         cut = int(where * len(old))
-        path.write_bytes(data if replace else old[:cut] + data + old[cut + len(data):])
+        path.write_bytes(data if replace else old[:cut] + data + old[cut + len(data) :])
 
         def hang(*_):
             raise TimeoutError(f"{name}: more than 30 s")
@@ -504,14 +647,20 @@ def test_a_recorders_folder_shadowing_a_built_in_profile_says_so(tmp_path, monke
 
 
 def test_a_profile_found_by_name_may_not_name_an_import_path_but_one_given_by_path_may(tmp_path, monkeypatch):
-    from miakit.errors import ProfileError
     from miakit.devices.profiles import load_profile
+    from miakit.errors import ProfileError
 
-    text = (REPO / "recorders" / "m40.yaml").read_text().replace("decoder: m40_envelope_v1", "decoder: miakit.devices.decoders:m40_envelope_v1")
+    text = (
+        (REPO / "recorders" / "m40.yaml")
+        .read_text()
+        .replace("decoder: m40_envelope_v1", "decoder: miakit.devices.decoders:m40_envelope_v1")
+    )
     (tmp_path / "recorders").mkdir()
     (tmp_path / "recorders" / "mine.yaml").write_text(text)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ProfileError, match="unknown decoder 'miakit.devices.decoders:m40_envelope_v1': an import path runs only"):
+    with pytest.raises(
+        ProfileError, match="unknown decoder 'miakit.devices.decoders:m40_envelope_v1': an import path runs only"
+    ):
         load_profile("mine")
     profile = load_profile(str(tmp_path / "recorders" / "mine.yaml"))  # the user pointed at this file
     assert profile.decode(b"\x01\x00\x10\x00").values[0, 0] == 16.0

@@ -108,8 +108,13 @@ def test_a_build_in_the_clone_leaves_the_clone_as_it_was(session_factory, tmp_pa
     store = tmp_path / "out" / "mine.zarr"
     proc = subprocess.run(
         [sys.executable, "-m", "miakit.cli", "build-dataset", str(tmp_path / "sessions"), "--out", str(store)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     user = tmp_path / "home" / ".local" / "share" / "miakit" / "catalog.yaml"
     assert f"registered as mine in {user}" in proc.stdout

@@ -13,7 +13,8 @@ def run(*args, **kwargs):
 def test_help_imports_nothing_heavy():
     code = (
         "import sys; from miakit.cli import app; "
-        "heavy = [m for m in ('torch', 'cv2', 'mediapipe', 'bleak', 'bumble', 'matplotlib', 'xarray', 'zarr', 'dask', 'scipy') if m in sys.modules]; "
+        "heavy = [m for m in ('torch', 'cv2', 'mediapipe', 'bleak', 'bumble', "
+        "'matplotlib', 'xarray', 'zarr', 'dask', 'scipy') if m in sys.modules]; "
         "print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -43,7 +44,9 @@ def test_build_dataset_command_registers_in_catalog(session_factory, tmp_path):
     session_factory("a")
     store = tmp_path / "ds.zarr"
     cat = tmp_path / "catalog.yaml"
-    result = run("build-dataset", str(tmp_path / "sessions"), "--out", str(store), "--catalog", str(cat), "--name", "mine")
+    result = run(
+        "build-dataset", str(tmp_path / "sessions"), "--out", str(store), "--catalog", str(cat), "--name", "mine"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(store)
     assert "kept" in result.stdout
@@ -56,5 +59,7 @@ def test_dry_run_shows_the_plan_and_builds_nothing(session_factory, tmp_path):
     store = tmp_path / "ds.zarr"
     result = run("build-dataset", str(tmp_path / "sessions"), "--out", str(store), "--dry-run")
     assert result.returncode == 0, result.stderr
-    assert "decode_emg" in result.stdout and "to build" in result.stdout and "1 of 1 sessions to process" in result.stdout
+    assert (
+        "decode_emg" in result.stdout and "to build" in result.stdout and "1 of 1 sessions to process" in result.stdout
+    )
     assert not store.exists()

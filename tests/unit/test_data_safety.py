@@ -20,17 +20,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dataset_builders import make_dataset
 
 import miakit
-from dataset_builders import make_dataset
-from miakit.errors import DatasetError, MiakitError
 from miakit.contracts.dataset import without_frame_coords
+from miakit.errors import DatasetError, MiakitError
 from miakit.store import is_miakit_store, open_store, write_dataset
 
 
 def run(*args, cwd=None, env=None, timeout=120):
     environ = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "miakit.cli", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=environ, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "miakit.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environ,
+        timeout=timeout,
+    )
 
 
 def assert_refused(result, *words):
@@ -49,7 +56,11 @@ def tree_hash(root: Path) -> dict[str, str]:
     root = Path(root)
     if root.is_file():
         return {"": hashlib.sha256(root.read_bytes()).hexdigest()}
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -88,10 +99,14 @@ def foreign_zarr(path: Path) -> Path:
 @pytest.mark.parametrize("where", ["sessions", "dot", "parent", "empty", "foreign", "user", "inside-session"])
 def test_build_dataset_never_replaces_what_it_did_not_make(sessions, tmp_path, where):
     out = {
-        "sessions": sessions, "dot": ".", "parent": sessions.parent, "empty": "",
-        "foreign": foreign_zarr(tmp_path / "foreign.zarr"), "user": user_folder(tmp_path / "mine"),
+        "sessions": sessions,
+        "dot": ".",
+        "parent": sessions.parent,
+        "empty": "",
+        "foreign": foreign_zarr(tmp_path / "foreign.zarr"),
+        "user": user_folder(tmp_path / "mine"),
         "inside-session": sessions / "a" / "ds.zarr",
-    }[where]  # fmt: skip
+    }[where]
     before = tree_hash(tmp_path)
     result = run("build-dataset", sessions, "--out", out, "--catalog", tmp_path / "cat.yaml", cwd=tmp_path)
     assert_refused(result, "--out")
@@ -115,7 +130,9 @@ def test_import_never_replaces_its_source(tmp_path, importer):
     before = tree_hash(source)
     assert_refused(run("import", importer, source, "--out", source), "input")
     assert_refused(run("import", importer, source / "sub", "--out", source), "input")  # a folder holding it
-    assert_refused(run("import", importer, source, "--out", user_folder(tmp_path / "other")), "miakit replaces only its own stores")
+    assert_refused(
+        run("import", importer, source, "--out", user_folder(tmp_path / "other")), "miakit replaces only its own stores"
+    )
     assert tree_hash(source) == before
 
 
@@ -167,7 +184,11 @@ def test_demo_never_writes_into_a_folder_of_other_files(tmp_path):
 
 def test_train_resume_without_last_pt_says_so(store, tmp_path):
     out = tmp_path / "run"
-    assert_refused(run("train", "--dataset", store, "--out", out, "--resume", "--set", "max_steps=2"), "last.pt", "nothing to resume")
+    assert_refused(
+        run("train", "--dataset", store, "--out", out, "--resume", "--set", "max_steps=2"),
+        "last.pt",
+        "nothing to resume",
+    )
     assert not out.exists()
 
 
@@ -188,9 +209,33 @@ def test_synth_refuses_implausible_durations_before_work(tmp_path, duration):
 
 
 def test_scheduler_garbage_and_silent_are_one_line_bounded(sessions, tmp_path):
-    assert_refused(run("build-dataset", sessions, "--out", tmp_path / "x.zarr", "--scheduler", "garbage", "--catalog", tmp_path / "c.yaml"), "--scheduler")
+    assert_refused(
+        run(
+            "build-dataset",
+            sessions,
+            "--out",
+            tmp_path / "x.zarr",
+            "--scheduler",
+            "garbage",
+            "--catalog",
+            tmp_path / "c.yaml",
+        ),
+        "--scheduler",
+    )
     t0 = time.monotonic()
-    assert_refused(run("build-dataset", sessions, "--out", tmp_path / "x.zarr", "--scheduler", "tcp://127.0.0.1:9", "--catalog", tmp_path / "c.yaml"), "no scheduler answers")
+    assert_refused(
+        run(
+            "build-dataset",
+            sessions,
+            "--out",
+            tmp_path / "x.zarr",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--catalog",
+            tmp_path / "c.yaml",
+        ),
+        "no scheduler answers",
+    )
     assert time.monotonic() - t0 < 60
     assert not (tmp_path / "x.zarr").exists()
 
@@ -223,11 +268,16 @@ def _tamper(store: Path, **attrs) -> None:
 @pytest.mark.parametrize(
     "attrs, words",
     [
-        ({"rate_hz": "abc"}, "attrs.rate_hz"), ({"rate_hz": float("nan")}, "attrs.rate_hz"), ({"rate_hz": None}, "attrs.rate_hz"),
-        ({"muscles": 5}, "attrs.muscles"), ({"muscles": None}, "attrs.muscles"), ({"complete": "false"}, "complete"),
-        ({"emg_units": 3}, "attrs.emg_units"), ({"modalities": "emg"}, "attrs.modalities"),
+        ({"rate_hz": "abc"}, "attrs.rate_hz"),
+        ({"rate_hz": float("nan")}, "attrs.rate_hz"),
+        ({"rate_hz": None}, "attrs.rate_hz"),
+        ({"muscles": 5}, "attrs.muscles"),
+        ({"muscles": None}, "attrs.muscles"),
+        ({"complete": "false"}, "complete"),
+        ({"emg_units": 3}, "attrs.emg_units"),
+        ({"modalities": "emg"}, "attrs.modalities"),
     ],
-)  # fmt: skip
+)
 def test_tampered_attrs_are_refused_by_open(store, attrs, words):
     _tamper(store, **attrs)
     with pytest.raises(DatasetError, match=words.replace(".", r"\.")):
@@ -327,7 +377,10 @@ def test_read_only_catalog_is_refused_before_the_build(sessions, tmp_path, read_
 
 
 def test_read_only_output_folder_is_refused(sessions, read_only_dir, tmp_path):
-    assert_refused(run("build-dataset", sessions, "--out", read_only_dir / "ds.zarr", "--catalog", tmp_path / "c.yaml"), "cannot write")
+    assert_refused(
+        run("build-dataset", sessions, "--out", read_only_dir / "ds.zarr", "--catalog", tmp_path / "c.yaml"),
+        "cannot write",
+    )
 
 
 @pytest.fixture
@@ -336,7 +389,12 @@ def read_only_dir(tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
     if os.geteuid() == 0:
-        if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True).returncode != 0:
+        if (
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True
+            ).returncode
+            != 0
+        ):
             pytest.skip("root, but cannot mount a read-only tmpfs here")
         yield folder
         subprocess.run(["umount", str(folder)], check=False)
@@ -375,7 +433,9 @@ def _full_memory_filesystem():
 
 
 @pytest.mark.parametrize(
-    "error", [OSError(errno.ENOSPC, "No space left on device"), RuntimeError("cannot schedule new futures after shutdown")], ids=["ENOSPC", "futures"]
+    "error",
+    [OSError(errno.ENOSPC, "No space left on device"), RuntimeError("cannot schedule new futures after shutdown")],
+    ids=["ENOSPC", "futures"],
 )
 def test_a_full_disk_while_writing_leaves_the_previous_store(error):
     full = _full_memory_filesystem()
@@ -399,15 +459,23 @@ def test_a_real_full_disk_is_one_line_and_keeps_the_store(sessions, tmp_path):
         pytest.skip("needs root to mount a small tmpfs")
     disk = tmp_path / "disk"
     disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], capture_output=True).returncode != 0:
+    if (
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], capture_output=True).returncode
+        != 0
+    ):
         pytest.skip("cannot mount a tmpfs here")
     try:
         out = disk / "ds.zarr"
         assert run("build-dataset", sessions, "--out", out, "--catalog", tmp_path / "c.yaml").returncode == 0
         before = tree_hash(out)
         stat = os.statvfs(disk)
-        (disk / "filler").write_bytes(b"\0" * max(0, stat.f_bavail * stat.f_frsize - 16_384))  # the disk full but for 16 kB
-        assert_refused(run("build-dataset", sessions, "--out", out, "--force", "--catalog", tmp_path / "c.yaml"), "no space left on device")
+        (disk / "filler").write_bytes(
+            b"\0" * max(0, stat.f_bavail * stat.f_frsize - 16_384)
+        )  # the disk full but for 16 kB
+        assert_refused(
+            run("build-dataset", sessions, "--out", out, "--force", "--catalog", tmp_path / "c.yaml"),
+            "no space left on device",
+        )
         assert tree_hash(out) == before
         assert miakit.open_dataset(out).sizes["segment"] == 2
     finally:
@@ -424,4 +492,7 @@ def test_a_file_url_is_the_same_store_as_its_path(sessions, tmp_path):
     build_dataset(sessions, f"file://{out}", progress=False)
     assert miakit.open_dataset(out).sizes["segment"] == 2
     assert build_dataset(sessions, out, progress=False).up_to_date  # one store, however it is spelled
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds.zarr", "sessions"]  # no parts, staging or lock left beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "ds.zarr",
+        "sessions",
+    ]  # no parts, staging or lock left beside it

@@ -32,7 +32,10 @@ def test_every_folder_of_the_package_is_in_the_wheel():
     }
     listed = set(SETUPTOOLS["packages"])
     mapped = SETUPTOOLS["package-dir"]
-    assert folders | set(mapped) == listed, f"pyproject.toml [tool.setuptools] packages: add {sorted(folders - listed)}, drop {sorted(listed - folders - set(mapped))}"
+    assert folders | set(mapped) == listed, (
+        "pyproject.toml [tool.setuptools] packages: add "
+        f"{sorted(folders - listed)}, drop {sorted(listed - folders - set(mapped))}"
+    )
     assert {f"miakit.{name}": name for name in ("pipelines", "recorders")} == mapped
     for package, folder in mapped.items():
         assert sorted((REPO / folder).glob("*.yaml")), folder
@@ -57,7 +60,9 @@ def test_an_installed_miakit_finds_its_own_pipelines_and_profiles(tmp_path):
     )
     env = {k: v for k, v in os.environ.items() if k not in ("MIAKIT_PIPELINES", "MIAKIT_RECORDERS")}
     env["PYTHONPATH"] = str(site)
-    proc = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     module, pipelines, recorders, pipeline, profile = json.loads(proc.stdout.splitlines()[-1])
     assert Path(module) == site / "miakit" / "__init__.py"
@@ -92,14 +97,30 @@ def _canonical(name: str) -> str:
 
 
 def test_every_third_party_import_is_a_declared_dependency():
-    sources = [p.read_text() for folder in ("miakit", "tests", "benchmarks", "notebooks") for p in (REPO / folder).rglob("*.py")]
+    sources = [
+        p.read_text()
+        for folder in ("miakit", "tests", "benchmarks", "notebooks")
+        for p in (REPO / folder).rglob("*.py")
+    ]
     for notebook in (REPO / "notebooks").glob("*.ipynb"):
         for cell in json.loads(notebook.read_text())["cells"]:
             if cell["cell_type"] == "code":
-                sources.append("\n".join(line for line in "".join(cell["source"]).splitlines() if not line.lstrip().startswith(("%", "!"))))
-    ours = {"miakit"} | {p.stem for p in (REPO / "tests").rglob("*.py")} | {p.stem for p in (REPO / "notebooks").glob("*.py")}
+                sources.append(
+                    "\n".join(
+                        line
+                        for line in "".join(cell["source"]).splitlines()
+                        if not line.lstrip().startswith(("%", "!"))
+                    )
+                )
+    ours = (
+        {"miakit"}
+        | {p.stem for p in (REPO / "tests").rglob("*.py")}
+        | {p.stem for p in (REPO / "notebooks").glob("*.py")}
+    )
     imported = set().union(*map(_imports, sources)) - set(sys.stdlib_module_names) - ours - {"__future__"}
-    requirements = PYPROJECT["project"]["dependencies"] + [r for extra in PYPROJECT["project"]["optional-dependencies"].values() for r in extra]
+    requirements = PYPROJECT["project"]["dependencies"] + [
+        r for extra in PYPROJECT["project"]["optional-dependencies"].values() for r in extra
+    ]
     declared = {_canonical(re.match(r"[A-Za-z0-9_.-]+", r).group()) for r in requirements}
     distributions = packages_distributions()
     missing = {}

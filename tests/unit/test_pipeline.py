@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import miakit
+from miakit.contracts.dataset import provenance_of
 from miakit.errors import InputError, PipelineError
 from miakit.layout import MUSCLES
 from miakit.pipeline import build_dataset, load_pipeline
-from miakit.contracts.dataset import provenance_of
 
 
 def _tree_digest(root: Path) -> str:
@@ -80,7 +81,9 @@ def test_changed_input_or_pipeline_rebuilds(session_factory, tmp_path):
     (tmp_path / "p.yaml").write_text(spec)
     result = build_dataset(tmp_path / "sessions", out, pipeline=tmp_path / "p.yaml", progress=False)
     assert not result.up_to_date
-    assert provenance_of(miakit.open_dataset(out))["pipeline_definition"]["stages"][4] == {"emg_to_grid": {"max_gap_s": 0.25}}
+    assert provenance_of(miakit.open_dataset(out))["pipeline_definition"]["stages"][4] == {
+        "emg_to_grid": {"max_gap_s": 0.25}
+    }
 
 
 def test_bad_sessions_are_left_out_with_reason(session_factory, tmp_path):
@@ -114,7 +117,11 @@ def test_the_build_picks_emg_only_where_no_session_has_video_or_keypoints(sessio
     # mixed: one store by one pipeline (mia); the sessions without pose are left out with their reason
     session_factory("good")
     mixed = build_dataset(tmp_path / "sessions", tmp_path / "mixed.zarr", progress=False)
-    assert mixed.pipeline == "mia" and "1 of 3 sessions" in mixed.pipeline_why and "--pipeline emg-only" in mixed.pipeline_why
+    assert (
+        mixed.pipeline == "mia"
+        and "1 of 3 sessions" in mixed.pipeline_why
+        and "--pipeline emg-only" in mixed.pipeline_why
+    )
     assert {r.session for r in mixed.reports if r.kept} == {"good"}
     # --pipeline still decides where given
     given = build_dataset(tmp_path / "sessions", tmp_path / "given.zarr", pipeline="emg-only", progress=False)
@@ -152,8 +159,8 @@ def test_muscle_layout_is_the_default(session_factory, tmp_path):
 
 
 def test_interrupted_build_resumes_and_store_is_never_half_valid(session_factory, tmp_path):
-    from miakit.pipeline import plan_build, run_part
     from miakit.errors import DatasetError
+    from miakit.pipeline import plan_build, run_part
     from miakit.store import write_template
 
     for name in ("a", "b", "c"):
@@ -208,23 +215,29 @@ def test_sessions_and_store_on_a_non_local_filesystem(session_factory, tmp_path)
 
 def test_raw_semg_device_becomes_an_envelope_on_the_grid(tmp_path):
     """A generic raw-sEMG sensor (int16 at 1 kHz, 20 samples a notification) through the mia pipeline."""
-    from datetime import datetime, timezone
+    from datetime import datetime
+
+    from session_builders import standing_pose
 
     from miakit.contracts.session import KeypointsInfo
     from miakit.devices.profiles import load_profile
     from miakit.record.session_writer import SessionWriter
     from miakit.stages.openpose import frame_filename, write_frame
 
-    from session_builders import standing_pose
-
     rng = np.random.default_rng(0)
     profile = load_profile("generic")
     folder = tmp_path / "sessions" / "raw"
     writer = SessionWriter(
-        folder, session_id="raw", subject="s", exercise="squat", profile=profile,
-        profile_bytes=Path(profile.path).read_bytes(), sensors={"EMG-1": "LeftQuad"},
-        start_time=datetime(2026, 1, 1, tzinfo=timezone.utc), host_monotonic_at_start=0.0,
-    )  # fmt: skip
+        folder,
+        session_id="raw",
+        subject="s",
+        exercise="squat",
+        profile=profile,
+        profile_bytes=Path(profile.path).read_bytes(),
+        sensors={"EMG-1": "LeftQuad"},
+        start_time=datetime(2026, 1, 1, tzinfo=UTC),
+        host_monotonic_at_start=0.0,
+    )
     t = np.arange(12_000) / 1000.0
     bursts = (np.sin(2 * np.pi * 0.25 * t) > 0).astype(float)  # 2 s on, 2 s off
     raw = (rng.normal(0, 1, t.size) * (50 + 800 * bursts)).clip(-32000, 32000).astype("<i2")
@@ -235,7 +248,17 @@ def test_raw_semg_device_becomes_an_envelope_on_the_grid(tmp_path):
     (folder / "keypoints").mkdir()
     for f in range(300):
         write_frame(folder / "keypoints" / frame_filename(f), [standing_pose(0.5 + f / 30)])
-    writer.set_keypoints(KeypointsInfo(format="openpose_json", dir="keypoints", fps=30, width=1080, height=1920, start_host_time=0.5, estimator="openpose"))
+    writer.set_keypoints(
+        KeypointsInfo(
+            format="openpose_json",
+            dir="keypoints",
+            fps=30,
+            width=1080,
+            height=1920,
+            start_host_time=0.5,
+            estimator="openpose",
+        )
+    )
     writer.close()
 
     build_dataset(tmp_path / "sessions", tmp_path / "ds.zarr", progress=False)
@@ -248,7 +271,13 @@ def test_raw_semg_device_becomes_an_envelope_on_the_grid(tmp_path):
 
 
 def test_markers_split_a_session_into_exercise_segments(session_factory, tmp_path):
-    markers = [(1.0, "start:squat"), (4.0, "stop:squat"), (5.0, "start:running"), (9.0, "stop:running"), (10.0, "start:twist")]
+    markers = [
+        (1.0, "start:squat"),
+        (4.0, "stop:squat"),
+        (5.0, "start:running"),
+        (9.0, "stop:running"),
+        (10.0, "start:twist"),
+    ]
     session_factory("multi", exercise=None, markers=markers, duration_s=12)
     result = build_dataset(tmp_path / "sessions", tmp_path / "ds.zarr", progress=False)
     assert result.segments == 3

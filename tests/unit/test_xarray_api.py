@@ -13,12 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from dataset_builders import make_dataset
 
 import miakit
-from dataset_builders import make_dataset
-from miakit.contracts.dataset import ZARR_OPTIONS, provenance_of, validate_dataset
+from miakit.contracts.dataset import ZARR_OPTIONS, provenance_of, segment_frames, validate_dataset
 from miakit.errors import DatasetError
-from miakit.contracts.dataset import segment_frames
 from miakit.store import check_output, open_store, write_dataset
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -120,11 +119,18 @@ def test_the_readme_training_example_runs(tmp_path):
     text = README.read_text()
     found = re.search(r"<!-- readme-example: training -->\s*```python\n(.*?)```", text, re.S)
     assert found, "README.md lost its training example (marker readme-example: training)"
-    write_dataset(make_dataset(subjects=("S01", "S02"), exercises=("squat", "running"), frames=160), tmp_path / "data" / "mine.zarr")
+    write_dataset(
+        make_dataset(subjects=("S01", "S02"), exercises=("squat", "running"), frames=160),
+        tmp_path / "data" / "mine.zarr",
+    )
     result = subprocess.run(
-        [sys.executable, "-c", found.group(1)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-c", found.group(1)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert re.search(r"epoch 1: loss \d+\.\d+", result.stdout) and "'train':" in result.stdout
     assert (tmp_path / "mine.nc").stat().st_size > 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from dataset_builders import make_dataset
 
 SHARED_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"  # as tests/conftest.py finds it
@@ -28,7 +27,12 @@ def real_store(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("real") / "lab.zarr"
     mocap = SHARED_DATA / "mocap"
-    import_c3d([mocap / "gaitalytics-walk.c3d", mocap / "pyomeca-box-lift.c3d"], out, views=parse_views("front,side"), side="right")
+    import_c3d(
+        [mocap / "gaitalytics-walk.c3d", mocap / "pyomeca-box-lift.c3d"],
+        out,
+        views=parse_views("front,side"),
+        side="right",
+    )
     return out
 
 

@@ -55,7 +55,10 @@ def test_finetune_reports_both_methods_per_held_out_trial(real_store, body25_ckp
     for trial in ("gaitalytics-walk", "pyomeca-box-lift", "pooled"):
         for method in ("as_is", "finetuned", "scratch"):
             assert (trial, method) in table.index
-    assert table.loc[("gaitalytics-walk", "finetuned"), "units"] == 8 and table.loc[("pyomeca-box-lift", "scratch"), "units"] == 4
+    assert (
+        table.loc[("gaitalytics-walk", "finetuned"), "units"] == 8
+        and table.loc[("pyomeca-box-lift", "scratch"), "units"] == 4
+    )
     units = pd.read_csv(tmp_path / "units.csv")
     assert set(units["method"]) == {"as_is", "finetuned", "scratch"} and units["r"].dropna().between(-1, 1).all()
     for trial in ("gaitalytics-walk", "pyomeca-box-lift"):
@@ -77,9 +80,25 @@ def test_train_init_refuses_another_layout_in_one_line(real_store, tmp_path):
     from miakit.learn.train import check_init, train
     from miakit.learn.windows import load_frames
 
-    other = train(make_dataset(frames=120, subjects=("s0",), exercises=("squat",)), TrainConfig(window=10, batch_size=4, max_steps=1, eval_every=1, warmup_steps=1),
-                  tmp_path / "k", progress=False).checkpoint  # fmt: skip
-    run = cli("train", "--dataset", str(real_store), "--out", str(tmp_path / "t"), "--init", str(other), "--set", "window=10", "--set", "max_steps=1")
+    other = train(
+        make_dataset(frames=120, subjects=("s0",), exercises=("squat",)),
+        TrainConfig(window=10, batch_size=4, max_steps=1, eval_every=1, warmup_steps=1),
+        tmp_path / "k",
+        progress=False,
+    ).checkpoint
+    run = cli(
+        "train",
+        "--dataset",
+        str(real_store),
+        "--out",
+        str(tmp_path / "t"),
+        "--init",
+        str(other),
+        "--set",
+        "window=10",
+        "--set",
+        "max_steps=1",
+    )
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "keypoints" in run.stderr and "checkpoint" in run.stderr, run.stderr
     frames = load_frames(miakit.open_dataset(real_store))
@@ -88,14 +107,35 @@ def test_train_init_refuses_another_layout_in_one_line(real_store, tmp_path):
 
 
 def test_train_init_fine_tunes_from_a_compatible_checkpoint(real_store, body25_ckpt, tmp_path):
-    run = cli("train", "--dataset", str(real_store), "--out", str(tmp_path / "t"), "--init", str(body25_ckpt),
-              "--set", "window=10", "--set", "max_steps=2", "--set", "eval_every=2", "--set", "batch_size=4", "--set", "lr=1e-6", "--set", "warmup_steps=1")  # fmt: skip
+    run = cli(
+        "train",
+        "--dataset",
+        str(real_store),
+        "--out",
+        str(tmp_path / "t"),
+        "--init",
+        str(body25_ckpt),
+        "--set",
+        "window=10",
+        "--set",
+        "max_steps=2",
+        "--set",
+        "eval_every=2",
+        "--set",
+        "batch_size=4",
+        "--set",
+        "lr=1e-6",
+        "--set",
+        "warmup_steps=1",
+    )
     assert run.returncode == 0, run.stderr[-1500:]
     import torch
 
     start = torch.load(body25_ckpt, weights_only=True)["model"]
     tuned = torch.load(tmp_path / "t" / "last.pt", weights_only=True)["model"]
-    assert all(torch.allclose(start[k].float(), tuned[k].float(), atol=1e-3) for k in start), "a tiny lr keeps the checkpoint's weights"
+    assert all(torch.allclose(start[k].float(), tuned[k].float(), atol=1e-3) for k in start), (
+        "a tiny lr keeps the checkpoint's weights"
+    )
     assert torch.load(tmp_path / "t" / "last.pt", weights_only=True)["state"]["step"] == 2
 
 

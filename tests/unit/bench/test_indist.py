@@ -22,7 +22,9 @@ def tiny_run(bench_ds, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("bench")
     write_dataset(bench_ds, root / "d.zarr", chunk_frames=512)
-    return run_in_distribution(open_store(root / "d.zarr"), root / "out", config=TrainConfig(**TINY), progress=False), root
+    return run_in_distribution(
+        open_store(root / "d.zarr"), root / "out", config=TrainConfig(**TINY), progress=False
+    ), root
 
 
 def test_report_table_and_files(tiny_run, bench_ds):
@@ -31,11 +33,15 @@ def test_report_table_and_files(tiny_run, bench_ds):
     table = result.table
     assert list(table.index) == ["running", "squat", "twist", "mean"]
     assert {"random", "nn", "transformer", "noise_floor", "windows"} <= set(table.columns)
-    np.testing.assert_allclose(table.loc["mean", ["random", "nn", "transformer"]], table.iloc[:-1][["random", "nn", "transformer"]].mean())
+    np.testing.assert_allclose(
+        table.loc["mean", ["random", "nn", "transformer"]], table.iloc[:-1][["random", "nn", "transformer"]].mean()
+    )
     assert table["noise_floor"].between(2.0, 4.0).all(), "the fixture's noise is 3 units"
     assert table.loc["mean", "random"] > table.loc["mean", "nn"], "Random must be worst on this learnable data"
     saved = pd.read_csv(out / "in_distribution.csv", index_col=0)
-    np.testing.assert_allclose(saved[["random", "nn", "transformer"]].values, table[["random", "nn", "transformer"]].values)
+    np.testing.assert_allclose(
+        saved[["random", "nn", "transformer"]].values, table[["random", "nn", "transformer"]].values
+    )
     assert list(result.per_muscle.index) == [f"M{m}" for m in range(8)]
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["pearson"]) == {"random", "nn", "transformer"} and summary["step"] == 4

@@ -11,20 +11,33 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from dataset_builders import make_dataset
+
 from miakit.bench.paper import METHODS, get_profile, run_paper
 from miakit.contracts.dataset import segment_of_frame
 from miakit.errors import DatasetError, InputError
 from miakit.learn.windows import (
-    has_release_split, split_leave_one_exercise_out, split_leave_one_subject_out, split_release, split_subject_transfer,
-)  # fmt: skip
+    has_release_split,
+    split_leave_one_exercise_out,
+    split_leave_one_subject_out,
+    split_release,
+    split_subject_transfer,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "importers"))
-from mia_fixture import write_release  # noqa: E402
+from mia_fixture import write_release
 
 # the quick profile shrunk to seconds: 2 steps, 10-step windows, one exercise left out, k = 1
-TINY = dict(max_steps=2, eval_every=2, warmup_steps=1, window=10, window_lengths=(1, 10), loeo_exercises=1, transfer_ks=(1,), retrieval_database=200)
+TINY = dict(
+    max_steps=2,
+    eval_every=2,
+    warmup_steps=1,
+    window=10,
+    window_lengths=(1, 10),
+    loeo_exercises=1,
+    transfer_ks=(1,),
+    retrieval_database=200,
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +85,9 @@ def test_subject_transfer_tests_every_k_on_the_same_windows(ds4):
         _check_windows(ds4, s)
         assert set(s.train.subject.tolist()) == {"s1"} and set(s.train.exercise.tolist()) == set(t.train_exercises[:k])
         np.testing.assert_array_equal(s.test.start, t.pretrain.test.start)
-    assert set(t.pretrain.test.exercise.tolist()) == {"squat", "twist"} and set(t.pretrain.test.subject.tolist()) == {"s1"}
+    assert set(t.pretrain.test.exercise.tolist()) == {"squat", "twist"} and set(t.pretrain.test.subject.tolist()) == {
+        "s1"
+    }
 
 
 def test_release_split_tests_on_the_release_val(ds4):
@@ -99,7 +114,11 @@ def synthetic_run(tmp_path_factory):
     from miakit.store import open_store, write_dataset
 
     root = tmp_path_factory.mktemp("paper")
-    write_dataset(make_dataset(exercises=("squat", "running", "twist"), frames=160, invalid_at=(7,)), root / "d.zarr", chunk_frames=256)
+    write_dataset(
+        make_dataset(exercises=("squat", "running", "twist"), frames=160, invalid_at=(7,)),
+        root / "d.zarr",
+        chunk_frames=256,
+    )
     return run_paper(open_store(root / "d.zarr"), root / "out", profile=get_profile("quick", **TINY), progress=False)
 
 
@@ -118,19 +137,35 @@ def test_suite_tables_and_files(synthetic_run):
     np.testing.assert_allclose(saved[list(METHODS)].values, indist[list(METHODS)].values)
     assert list(r.table2.index) == [1, 10] and r.table2[["nn", "cnn", "transformer"]].notna().all().all()
     assert r.table2.loc[10, "transformer"] == pytest.approx(r.summary.loc[("in-distribution", "transformer"), "rmse"])
-    assert list(r.transfer.index) == [0, 1] and np.isnan(r.transfer.loc[0, "scratch"]) and r.transfer.loc[1, ["finetuned", "scratch"]].notna().all()
+    assert (
+        list(r.transfer.index) == [0, 1]
+        and np.isnan(r.transfer.loc[0, "scratch"])
+        and r.transfer.loc[1, ["finetuned", "scratch"]].notna().all()
+    )
     for kind in ("pose", "learned"):
         m = r.retrieval[kind]
         assert list(m.index) == list(m.columns) == ["running", "squat", "twist"]
         np.testing.assert_allclose(m.sum(axis=1), 1.0)
     names = {p.name for p in out.iterdir()}
-    assert {"report.md", "table1_summary.csv", "table2_window_length.csv", "figure7_subject_transfer.csv", "figure7_subject_transfer.png",
-            "figure8_retrieval_pose.csv", "figure8_retrieval_learned.csv", "figure8_retrieval.png", "experiments.csv", "summary.json"} <= names  # fmt: skip
+    assert {
+        "report.md",
+        "table1_summary.csv",
+        "table2_window_length.csv",
+        "figure7_subject_transfer.csv",
+        "figure7_subject_transfer.png",
+        "figure8_retrieval_pose.csv",
+        "figure8_retrieval_learned.csv",
+        "figure8_retrieval.png",
+        "experiments.csv",
+        "summary.json",
+    } <= names
     assert sum(n.startswith("figure6_") and n.endswith(".png") for n in names) >= 2
     exp = pd.read_csv(out / "experiments.csv")
     neural = exp[exp["method"].str.startswith(("cnn", "transformer"))]
     assert (neural["steps"] == 2).all() and (neural["train"] > 0).all() and (neural["wall_s"] > 0).all()
-    assert len(neural) == 2 + 2 + 2 + 3, "in-distribution, one left out, window 1 (CNN + Transformer each); transfer: pretrain + 2"
+    assert len(neural) == 2 + 2 + 2 + 3, (
+        "in-distribution, one left out, window 1 (CNN + Transformer each); transfer: pretrain + 2"
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["profile"]["name"] == "quick" and summary["profile"]["max_steps"] == 2
     assert summary["table1_mean"]["leave-one-exercise-out"]["random"] is None
@@ -148,7 +183,9 @@ def test_every_window_length_trains_on_as_many_frames_per_step(synthetic_run):
     assert "320 of one step" in synthetic_run.report.read_text()
     exp = pd.read_csv(synthetic_run.report.parent / "experiments.csv")
     trained = exp[exp["steps"] > 0]
-    assert set(trained.loc[trained["window"] == 1, "batch"]) == {320} and set(trained.loc[trained["window"] == 10, "batch"]) == {32}
+    assert set(trained.loc[trained["window"] == 1, "batch"]) == {320} and set(
+        trained.loc[trained["window"] == 10, "batch"]
+    ) == {32}
 
 
 def test_report_states_the_setup_and_links_plots_that_exist(synthetic_run):
@@ -176,11 +213,15 @@ def test_suite_runs_unchanged_on_an_imported_mia_release(tmp_path):
     release = write_release(tmp_path / "MIADatasetOfficial", clips)
     import_mia_release(release, tmp_path / "mia.zarr", show_progress=False)
     ds = open_store(tmp_path / "mia.zarr")
-    r = run_paper(ds, tmp_path / "out", profile=get_profile("quick", **{**TINY, "window_lengths": (10,)}), progress=False)
+    r = run_paper(
+        ds, tmp_path / "out", profile=get_profile("quick", **{**TINY, "window_lengths": (10,)}), progress=False
+    )
     name = "in-distribution (release split)"
     assert list(r.table1) == [name, "leave-one-exercise-out"]
     assert list(r.table1[name].index) == ["FrontKick", "HighKick", "Squat", "mean"]
-    assert r.table1[name].loc["mean", "windows"] == 6 * 3, "the test set is the release's val: 6 clips of 3 ten-step windows"
+    assert r.table1[name].loc["mean", "windows"] == 6 * 3, (
+        "the test set is the release's val: 6 clips of 3 ten-step windows"
+    )
     exp = r.experiments.set_index(["experiment", "method"])
     assert exp.loc[(name, "transformer"), "test"] == 18
     text = r.report.read_text()
@@ -192,7 +233,18 @@ def test_cli_rejects_a_bad_profile_before_reading_the_dataset(tmp_path, capsys):
     from miakit.cli import main
 
     with pytest.raises(SystemExit) as exit_:
-        main(["bench", "paper", "--dataset", str(tmp_path / "missing.zarr"), "--out", str(tmp_path / "o"), "--profile", "lunch"])
+        main(
+            [
+                "bench",
+                "paper",
+                "--dataset",
+                str(tmp_path / "missing.zarr"),
+                "--out",
+                str(tmp_path / "o"),
+                "--profile",
+                "lunch",
+            ]
+        )
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     # a choice of the command line now: refused by the parser, which lists the choices
@@ -209,9 +261,19 @@ def test_quick_profile_on_a_synthetic_dataset(tmp_path):
 
     runner = CliRunner()
     sessions, store, catalog = tmp_path / "sessions", tmp_path / "ds.zarr", tmp_path / "catalog.yaml"
-    assert runner.invoke(app, ["synth", "--out", str(sessions), "--subjects", "3", "--duration", "20", "--video", "none"]).exit_code == 0
-    assert runner.invoke(app, ["build-dataset", str(sessions), "--out", str(store), "--catalog", str(catalog)]).exit_code == 0
-    result = runner.invoke(app, ["bench", "paper", "--dataset", str(store), "--out", str(tmp_path / "paper"), "--profile", "quick"])
+    assert (
+        runner.invoke(
+            app, ["synth", "--out", str(sessions), "--subjects", "3", "--duration", "20", "--video", "none"]
+        ).exit_code
+        == 0
+    )
+    assert (
+        runner.invoke(app, ["build-dataset", str(sessions), "--out", str(store), "--catalog", str(catalog)]).exit_code
+        == 0
+    )
+    result = runner.invoke(
+        app, ["bench", "paper", "--dataset", str(store), "--out", str(tmp_path / "paper"), "--profile", "quick"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "paper" / "summary.json").read_text())
     indist = summary["table1_mean"]["in-distribution"]
@@ -226,7 +288,9 @@ def test_the_mean_over_exercises_leaves_an_unknown_row_out():
     from miakit.bench.paper import _with_mean
     from miakit.contracts.dataset import UNKNOWN_EXERCISE
 
-    table = _with_mean(pd.DataFrame({"nn": [1.0, 3.0, 100.0], "windows": [4, 6, 50]}, index=["squat", "twist", UNKNOWN_EXERCISE]))
+    table = _with_mean(
+        pd.DataFrame({"nn": [1.0, 3.0, 100.0], "windows": [4, 6, 50]}, index=["squat", "twist", UNKNOWN_EXERCISE])
+    )
     assert table.loc["mean", "nn"] == 2.0 and table.loc["mean", "windows"] == 10
     assert table.loc[UNKNOWN_EXERCISE, "nn"] == 100.0  # shown in its own row
     plain = _with_mean(pd.DataFrame({"nn": [1.0, 3.0], "windows": [4, 6]}, index=["squat", "twist"]))

@@ -52,12 +52,16 @@ def test_the_measured_envelope_as_prediction_scores_r_1_lag_0_p_small(real_store
     quads = c[c["muscle"].str.contains("Quad")]
     assert real.in_range(quads["measured_peak_pct"]).mean() >= 0.75, "the walk's quadriceps peak in loading response"
     lines = real.goal_lines(result.goals)
-    assert lines[0].startswith("- **MET**") and lines[1].startswith("- **MET**") and lines[2].startswith("- **MET**"), lines
+    assert lines[0].startswith("- **MET**") and lines[1].startswith("- **MET**") and lines[2].startswith("- **MET**"), (
+        lines
+    )
 
 
 def test_a_time_shifted_copy_gives_the_known_lag(real_store, tmp_path):
     ds = miakit.open_dataset(real_store)
-    result = real.run_real(ds, None, tmp_path, predictions=_measured_as_predictions(ds, shift=3), surrogates=0, figures=False)
+    result = real.run_real(
+        ds, None, tmp_path, predictions=_measured_as_predictions(ds, shift=3), surrogates=0, figures=False
+    )
     np.testing.assert_allclose(result.units["lag_s"], 0.3, err_msg="a prediction 3 frames late: lag +0.3 s")
     assert (result.units["r_at_lag"] > 0.95).all() and (result.units["r"] < result.units["r_at_lag"]).all()
 
@@ -87,21 +91,44 @@ def test_surrogate_p_is_uniform_ish_under_the_null():
 def test_phase_surrogates_keep_the_power_spectrum():
     x = np.random.default_rng(0).normal(size=64).cumsum()
     s = real.phase_surrogates(x, 5, np.random.default_rng(1))
-    np.testing.assert_allclose(np.abs(np.fft.rfft(s - s.mean(axis=1, keepdims=True), axis=1)), np.abs(np.fft.rfft(x - x.mean()))[None].repeat(5, 0), atol=1e-8)
+    np.testing.assert_allclose(
+        np.abs(np.fft.rfft(s - s.mean(axis=1, keepdims=True), axis=1)),
+        np.abs(np.fft.rfft(x - x.mean()))[None].repeat(5, 0),
+        atol=1e-8,
+    )
     assert not np.allclose(s[0], x)
 
 
 def test_bench_real_cli_with_a_checkpoint_writes_the_report(real_store, body25_ckpt, tmp_path):
     run = subprocess.run(
-        [sys.executable, "-m", "miakit.cli", "bench", "real", "--checkpoint", str(body25_ckpt), "--dataset", str(real_store),
-         "--out", str(tmp_path / "r"), "--surrogates", "50"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "miakit.cli",
+            "bench",
+            "real",
+            "--checkpoint",
+            str(body25_ckpt),
+            "--dataset",
+            str(real_store),
+            "--out",
+            str(tmp_path / "r"),
+            "--surrogates",
+            "50",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     out = tmp_path / "r"
     assert run.stdout.strip().splitlines()[-1] == str(out / "report.md")
     text = (out / "report.md").read_text()
-    for goal in ("median r of a muscle's own prediction >= 0.5", "beats the other side's prediction in >= 75%", "quadriceps peak in 0-20%"):
+    for goal in (
+        "median r of a muscle's own prediction >= 0.5",
+        "beats the other side's prediction in >= 75%",
+        "quadriceps peak in 0-20%",
+    ):
         assert goal in text
     assert text.count("MET") >= 3 and "| front |" in text and "| side |" in text
     units = pd.read_csv(out / "units.csv")
@@ -117,10 +144,30 @@ def test_a_checkpoint_of_other_keypoints_is_refused_in_one_line(real_store, tmp_
     from miakit.learn.config import TrainConfig
     from miakit.learn.train import train
 
-    ckpt = train(make_dataset(frames=120, subjects=("s0",), exercises=("squat",)), TrainConfig(window=10, batch_size=4, max_steps=1, eval_every=1, warmup_steps=1),
-                 tmp_path / "k", progress=False).checkpoint  # fmt: skip
-    run = subprocess.run([sys.executable, "-m", "miakit.cli", "bench", "real", "--checkpoint", str(ckpt), "--dataset", str(real_store), "--out", str(tmp_path / "o")],
-                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    ckpt = train(
+        make_dataset(frames=120, subjects=("s0",), exercises=("squat",)),
+        TrainConfig(window=10, batch_size=4, max_steps=1, eval_every=1, warmup_steps=1),
+        tmp_path / "k",
+        progress=False,
+    ).checkpoint
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "miakit.cli",
+            "bench",
+            "real",
+            "--checkpoint",
+            str(ckpt),
+            "--dataset",
+            str(real_store),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "checkpoint" in run.stderr and ("keypoint" in run.stderr or "muscle" in run.stderr), run.stderr
 
@@ -132,12 +179,27 @@ def test_bench_paper_with_real_data_has_a_real_emg_section(real_store, tmp_path)
     from miakit.bench.paper import get_profile, run_paper
     from miakit.layout import BODY_25, MUSCLES
 
-    ds = make_dataset(frames=160, exercises=("squat", "running")).assign_coords(keypoint=list(BODY_25), muscle=list(MUSCLES))
+    ds = make_dataset(frames=160, exercises=("squat", "running")).assign_coords(
+        keypoint=list(BODY_25), muscle=list(MUSCLES)
+    )
     ds.attrs["muscles"] = list(MUSCLES)
-    tiny = dict(max_steps=2, eval_every=2, warmup_steps=1, window=10, window_lengths=(10,), loeo_exercises=1, transfer_ks=(1,), retrieval_database=100)
-    result = run_paper(ds, tmp_path, profile=get_profile("quick", **tiny), progress=False, real=miakit.open_dataset(real_store))
+    tiny = dict(
+        max_steps=2,
+        eval_every=2,
+        warmup_steps=1,
+        window=10,
+        window_lengths=(10,),
+        loeo_exercises=1,
+        transfer_ks=(1,),
+        retrieval_database=100,
+    )
+    result = run_paper(
+        ds, tmp_path, profile=get_profile("quick", **tiny), progress=False, real=miakit.open_dataset(real_store)
+    )
     text = result.report.read_text()
-    assert "## Real EMG" in text and "median r of a muscle's own prediction >= 0.5" in text and "`real/report.md`" in text
+    assert (
+        "## Real EMG" in text and "median r of a muscle's own prediction >= 0.5" in text and "`real/report.md`" in text
+    )
     assert (tmp_path / "real" / "units.csv").is_file() and len(result.real.units) == 12
 
 

@@ -22,7 +22,9 @@ def test_clip_files_and_the_store_hold_the_same_windows(tmp_path):
     for k in (0, 5, 11):
         item = clips[k]
         np.testing.assert_allclose(y[k].numpy(), item["emgvalues"])
-        np.testing.assert_allclose(x[k].numpy(), (item["joints2d"] / np.array([1080, 1920], np.float32)).reshape(30, -1), rtol=1e-6)
+        np.testing.assert_allclose(
+            x[k].numpy(), (item["joints2d"] / np.array([1080, 1920], np.float32)).reshape(30, -1), rtol=1e-6
+        )
     assert not np.allclose(x[0].numpy(), x[1].numpy())
 
 
@@ -34,7 +36,13 @@ def test_quick_run_writes_positive_figures(tmp_path):
     assert results["training"]["torch_threads"] == 1 and torch.get_num_threads() == threads  # one thread, then restored
     saved = json.loads((tmp_path / "speed.json").read_text())
     assert saved["loading"]["windows"] == results["loading"]["windows"] == 32
-    for key in ("authors_clip_windows_per_s", "lean_clip_windows_per_s", "store_windows_per_s", "store_cold_windows_per_s", "ratio_vs_authors"):
+    for key in (
+        "authors_clip_windows_per_s",
+        "lean_clip_windows_per_s",
+        "store_windows_per_s",
+        "store_cold_windows_per_s",
+        "ratio_vs_authors",
+    ):
         assert saved["loading"][key] > 0, key
     for key in ("trainer_samples_per_s", "bare_samples_per_s", "ratio"):
         assert saved["training"][key] > 0, key

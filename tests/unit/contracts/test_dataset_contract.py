@@ -40,7 +40,10 @@ def test_built_store_is_lazy_and_valid(store):
         (lambda ds: ds.assign_attrs(schema="miakit-dataset/0"), "attrs.schema: unsupported schema"),
         (lambda ds: ds.assign_attrs(rate_hz=0), "attrs.rate_hz"),
         (lambda ds: ds.assign_attrs(provenance={"pipeline": "x"}), "attrs.provenance: incomplete provenance"),
-        (lambda ds: ds.assign(segment_length=ds.segment_length + [0, 1]), "segment_length: segment lengths do not add up"),
+        (
+            lambda ds: ds.assign(segment_length=ds.segment_length + [0, 1]),
+            "segment_length: segment lengths do not add up",
+        ),
         (lambda ds: ds.assign(segment_start=ds.segment_start * 0 + [0, 5]), "segments must tile"),
     ],
 )

@@ -64,7 +64,10 @@ def test_wrong_emg_header(session_factory):
     folder = session_factory("s1")
     text = (folder / "emg.csv").read_text().replace("host_time,sensor,seq,payload", "time,sensor,payload")
     (folder / "emg.csv").write_text(text)
-    with pytest.raises(SessionError, match=r"emg\.csv: wrong header \(expected host_time,sensor,seq,payload, found 'time,sensor,payload'\)"):
+    with pytest.raises(
+        SessionError,
+        match=r"emg\.csv: wrong header \(expected host_time,sensor,seq,payload, found 'time,sensor,payload'\)",
+    ):
         validate_session(folder)
 
 
@@ -88,7 +91,14 @@ def test_writer_refuses_to_overwrite_and_unwritable_folder(session_factory, tmp_
 
     folder = session_factory("s1")
     profile = load_profile("m40")
-    kwargs = dict(session_id="x", subject="a", exercise="squat", profile=profile, profile_bytes=Path(profile.path).read_bytes(), sensors={"A": "LeftQuad"})
+    kwargs = dict(
+        session_id="x",
+        subject="a",
+        exercise="squat",
+        profile=profile,
+        profile_bytes=Path(profile.path).read_bytes(),
+        sensors={"A": "LeftQuad"},
+    )
     with pytest.raises(SessionError, match="already exists"):
         SessionWriter(folder, **kwargs)
     if os.geteuid() != 0:  # root writes anywhere

@@ -4,35 +4,56 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from miakit.contracts.dataset import provenance_of
 from miakit.errors import InputError
 from miakit.importers.c3d import read_c3d
-from miakit.importers.lab import EMG_DEFAULTS, facing_direction, load_trials, parse_views, trial_joints, trial_segments, vertical_axis, zeni_events
+from miakit.importers.lab import (
+    EMG_DEFAULTS,
+    facing_direction,
+    load_trials,
+    parse_views,
+    trial_joints,
+    trial_segments,
+    vertical_axis,
+    zeni_events,
+)
 from miakit.layout import BODY_25, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES
-from miakit.contracts.dataset import provenance_of
 
 pytest.importorskip("ezc3d")
 
 WALK = "mocap/gaitalytics-walk.c3d"
 LIFT = "mocap/pyomeca-box-lift.c3d"
 PLUG_IN_GAIT_OUTPUTS = {  # the model's own joint centres in the walk: segment origins and proximal points
-    "RHip": "RFEP", "LHip": "LFEP", "RKnee": "RFEO", "LKnee": "LFEO", "RAnkle": "RTIO", "LAnkle": "LTIO",
-    "RShoulder": "RCLO", "LShoulder": "LCLO", "RElbow": "RHUO", "LElbow": "LHUO", "RWrist": "RRAO", "LWrist": "LRAO",
-}  # fmt: skip
+    "RHip": "RFEP",
+    "LHip": "LFEP",
+    "RKnee": "RFEO",
+    "LKnee": "LFEO",
+    "RAnkle": "RTIO",
+    "LAnkle": "LTIO",
+    "RShoulder": "RCLO",
+    "LShoulder": "LCLO",
+    "RElbow": "RHUO",
+    "LElbow": "LHUO",
+    "RWrist": "RRAO",
+    "LWrist": "LRAO",
+}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(path: str, views: str = "front,side", side: str | None = None):
     return load_trials([Path(path)], read_c3d, pipeline="import-c3d", views=parse_views(views), side=side)
 
 
 def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "miakit.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "miakit.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def _segment(ds, i):
@@ -109,14 +130,18 @@ def test_box_lift_gives_the_right_arm_and_leaves_the_legs_missing(shared_data):
     biceps, triceps = emg.sel(muscle="RightBicep").values, emg.sel(muscle="RightTricep").values
     b, t = int(np.argmax(biceps)), int(np.argmax(triceps))
     assert wrist[b + 1] - wrist[b - 1] > 0, "biceps peak while the wrist rises"
-    assert wrist[t] - np.nanmin(wrist) > 0.9 * (np.nanmax(wrist) - np.nanmin(wrist)), "triceps peak with the wrist at its highest"
+    assert wrist[t] - np.nanmin(wrist) > 0.9 * (np.nanmax(wrist) - np.nanmin(wrist)), (
+        "triceps peak with the wrist at its highest"
+    )
     assert biceps.max() > 5 * np.median(biceps) and triceps.max() > 5 * np.median(triceps[:5])
     assert bool(ds["valid"].values.all())
     score = ds["keypoint_score"].values
     for joint in ("RShoulder", "RElbow", "MidHip"):
         assert score[:, BODY_25.index(joint)].mean() > 0.9, joint
     for joint in ("LAnkle", "RKnee", "Nose"):  # no such markers in this file
-        assert (score[:, BODY_25.index(joint)] == 0).all() and np.isnan(ds["keypoints"].values[:, BODY_25.index(joint)]).all()
+        assert (score[:, BODY_25.index(joint)] == 0).all() and np.isnan(
+            ds["keypoints"].values[:, BODY_25.index(joint)]
+        ).all()
 
 
 def test_box_lift_without_a_side_refuses_the_channels_with_one_line(shared_data, tmp_path):
@@ -131,7 +156,9 @@ def test_views_are_segments_inside_the_portrait_frame(shared_data):
     assert ds.sizes["segment"] == 4
     assert ds["segment_view"].values.tolist() == ["front", "side", "yaw+45", "yaw-120"]
     assert ds["segment_yaw_deg"].values.tolist() == [0.0, 90.0, 45.0, -120.0]
-    assert set(ds["segment_image_width"].values) == {IMAGE_WIDTH} and set(ds["segment_image_height"].values) == {IMAGE_HEIGHT}
+    assert set(ds["segment_image_width"].values) == {IMAGE_WIDTH} and set(ds["segment_image_height"].values) == {
+        IMAGE_HEIGHT
+    }
     kp, score = ds["keypoints"].values, ds["keypoint_score"].values
     seen = np.isfinite(kp).all(axis=2)
     assert np.array_equal(seen, score == 1) and set(np.unique(score)) <= {0.0, 1.0}
@@ -143,13 +170,19 @@ def test_views_are_segments_inside_the_portrait_frame(shared_data):
         for j in range(i + 1, 4):
             assert np.nanmean(np.abs(parts[i] - parts[j])) > 20, (i, j)  # each camera sees a different picture
     front = parts[0]
-    head, ankles = front[:, BODY_25.index("Nose"), 1], front[:, [BODY_25.index("RAnkle"), BODY_25.index("LAnkle")], 1].mean(axis=1)
+    head, ankles = (
+        front[:, BODY_25.index("Nose"), 1],
+        front[:, [BODY_25.index("RAnkle"), BODY_25.index("LAnkle")], 1].mean(axis=1),
+    )
     assert (ankles - head).mean() > 0.5 * IMAGE_HEIGHT  # upright and filling much of the frame
     rs, ls = front[:, BODY_25.index("RShoulder"), 0], front[:, BODY_25.index("LShoulder"), 0]
     assert (rs < ls).all()  # facing the camera: the subject's right on the picture's left
     hips = front[:, BODY_25.index("MidHip"), 0]
     assert np.ptp(hips) < 0.1 * IMAGE_WIDTH  # progression removed: the camera pans with the walker
-    same = [np.array_equal(ds["emg"].values[_segment(ds, 0)], ds["emg"].values[_segment(ds, i)], equal_nan=True) for i in range(4)]
+    same = [
+        np.array_equal(ds["emg"].values[_segment(ds, 0)], ds["emg"].values[_segment(ds, i)], equal_nan=True)
+        for i in range(4)
+    ]
     assert all(same)
     n_events = ds["event_segment"].values
     assert [int((n_events == i).sum()) for i in range(4)] == [13] * 4
@@ -160,9 +193,22 @@ def test_store_passes_the_contract_and_trains(shared_data, tmp_path):
 
     catalog = tmp_path / "catalog.yaml"
     result = cli(
-        "import", "c3d", str(shared_data / WALK), str(shared_data / LIFT), "--out", str(tmp_path / "lab.zarr"),
-        "--side", "right", "--views", "front,side", "--catalog", str(catalog), "--name", "lab", "--no-progress",
-    )  # fmt: skip
+        "import",
+        "c3d",
+        str(shared_data / WALK),
+        str(shared_data / LIFT),
+        "--out",
+        str(tmp_path / "lab.zarr"),
+        "--side",
+        "right",
+        "--views",
+        "front,side",
+        "--catalog",
+        str(catalog),
+        "--name",
+        "lab",
+        "--no-progress",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == str(tmp_path / "lab.zarr")
     ds = miakit.open_dataset("lab", catalog=catalog)
@@ -170,9 +216,22 @@ def test_store_passes_the_contract_and_trains(shared_data, tmp_path):
     assert [t["mapping"] for t in provenance_of(ds)["trials"]] == ["plug-in-gait", "isb-anatomical"]
     assert ds["muscle_present"].values.sum(axis=1).tolist() == [4, 4, 2, 2]
     train = cli(
-        "train", "--dataset", "lab", "--catalog", str(catalog), "--out", str(tmp_path / "run"),
-        "--set", "max_steps=3", "--set", "eval_every=1", "--set", "batch_size=4", "--set", "window=10",
-    )  # fmt: skip
+        "train",
+        "--dataset",
+        "lab",
+        "--catalog",
+        str(catalog),
+        "--out",
+        str(tmp_path / "run"),
+        "--set",
+        "max_steps=3",
+        "--set",
+        "eval_every=1",
+        "--set",
+        "batch_size=4",
+        "--set",
+        "window=10",
+    )
     assert train.returncode == 0, train.stderr[-2000:]
     assert Path(train.stdout.strip().splitlines()[-1]).is_file()
     rmse = float(train.stdout.split("best validation RMSE")[1].split()[0])
@@ -211,7 +270,16 @@ def test_bad_files_are_named_and_the_others_imported(shared_data, tmp_path):
     }
     files = [_rewritten(walk, tmp_path / name, change) for name, (change, _) in bad.items()]
     (tmp_path / "junk.c3d").write_bytes(b"not a c3d file at all")
-    result = cli("import", "c3d", *map(str, files), str(tmp_path / "junk.c3d"), str(walk), "--out", str(tmp_path / "s.zarr"), "--no-progress")
+    result = cli(
+        "import",
+        "c3d",
+        *map(str, files),
+        str(tmp_path / "junk.c3d"),
+        str(walk),
+        "--out",
+        str(tmp_path / "s.zarr"),
+        "--no-progress",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
     for name, (_, reason) in bad.items():
@@ -252,7 +320,9 @@ def test_clipping_is_counted_and_flagged(shared_data):
     rail = 0.4 * np.abs(raw).max()
     trial.analogs["Voltage.RVL"] = np.clip(raw, -rail, rail)  # an amplifier saturating at +-rail
     at_rail = int((np.abs(raw) >= rail).sum())
-    flat = trial_segments(trial, views=parse_views("front"), emg_params=EMG_DEFAULTS)  # no rail stated: flat runs at the extremes
+    flat = trial_segments(
+        trial, views=parse_views("front"), emg_params=EMG_DEFAULTS
+    )  # no rail stated: flat runs at the extremes
     assert 0.5 * at_rail <= flat.info["clipped_samples"]["Voltage.RVL"] <= at_rail
     assert flat.segments[0].flags == ("clipped",)
     trial.analog_rails = {"Voltage.RVL": (-rail, rail)}  # the ADC's rail, as ANALOG:BITS and SCALE state it
@@ -271,7 +341,13 @@ def test_the_event_table_is_checked_by_the_contract(shared_data):
         validate_dataset(ds.drop_vars("event_kind"))
     with pytest.raises(DatasetError, match="event of no segment"):
         validate_dataset(ds.assign(event_segment=ds["event_segment"] + 5))
-    older = ds.drop_vars([v for v in ds.data_vars if v.startswith("event_") or v in ("segment_view", "segment_yaw_deg", "muscle_present")])
+    older = ds.drop_vars(
+        [
+            v
+            for v in ds.data_vars
+            if v.startswith("event_") or v in ("segment_view", "segment_yaw_deg", "muscle_present")
+        ]
+    )
     validate_dataset(older, deep=True)  # stores without these optional variables stay valid
 
 
@@ -297,7 +373,12 @@ def test_trials_of_one_name_in_two_folders_stay_apart(shared_data, tmp_path):
     for folder in ("day1", "day2"):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "walk.c3d").symlink_to(shared_data / WALK)
-    ds, report = load_trials([tmp_path / "day1" / "walk.c3d", tmp_path / "day2" / "walk.c3d"], read_c3d, pipeline="import-c3d", views=parse_views("front"))
+    ds, report = load_trials(
+        [tmp_path / "day1" / "walk.c3d", tmp_path / "day2" / "walk.c3d"],
+        read_c3d,
+        pipeline="import-c3d",
+        views=parse_views("front"),
+    )
     assert ds["segment"].values.tolist() == ["walk-front", "day2-walk-front"] and report.n_segments == 2
 
 

@@ -8,34 +8,80 @@ from miakit.importers.emg_channels import match_channel
 
 CASES = {
     # Vicon / Helen Hayes style, with the device's prefix (the shared walk names its channels so)
-    "Voltage.RVL": "RightQuad", "Voltage.LRF": "LeftQuad", "RVAS": "RightQuad", "RREC": "RightQuad",
-    "LISC": "LeftHamstring", "RBIC": "RightHamstring", "Voltage.RST": "RightHamstring", "LBF": "LeftHamstring",
+    "Voltage.RVL": "RightQuad",
+    "Voltage.LRF": "LeftQuad",
+    "RVAS": "RightQuad",
+    "RREC": "RightQuad",
+    "LISC": "LeftHamstring",
+    "RBIC": "RightHamstring",
+    "Voltage.RST": "RightHamstring",
+    "LBF": "LeftHamstring",
     # full names, any case and spacing, side words in several languages
-    "R Vastus Medialis": "RightQuad", "Rectus femoris left": "LeftQuad", "RightVastusLateralis": "RightQuad",
-    "Semitendinosus_R": "RightHamstring", "L_Biceps_Femoris": "LeftHamstring",
-    "Biceps brachii right": "RightBicep", "Triceps Brachii L": "LeftTricep", "Left Biceps": "LeftBicep",
-    "M. biceps femoris links": "LeftHamstring", "Quadrizeps rechts": "RightQuad",  # de
-    "droit fémoral gauche": "LeftQuad", "ischio-jambiers droit": "RightHamstring",  # fr (droit: rectus, and right)
-    "Bíceps braquial derecho": "RightBicep", "Vasto lateral izquierdo": "LeftQuad",  # es
-    "Tricipite brachiale destro": "RightTricep", "retto femorale sx": "LeftQuad",  # it
+    "R Vastus Medialis": "RightQuad",
+    "Rectus femoris left": "LeftQuad",
+    "RightVastusLateralis": "RightQuad",
+    "Semitendinosus_R": "RightHamstring",
+    "L_Biceps_Femoris": "LeftHamstring",
+    "Biceps brachii right": "RightBicep",
+    "Triceps Brachii L": "LeftTricep",
+    "Left Biceps": "LeftBicep",
+    "M. biceps femoris links": "LeftHamstring",
+    "Quadrizeps rechts": "RightQuad",  # de
+    "droit fémoral gauche": "LeftQuad",
+    "ischio-jambiers droit": "RightHamstring",  # fr (droit: rectus, and right)
+    "Bíceps braquial derecho": "RightBicep",
+    "Vasto lateral izquierdo": "LeftQuad",  # es
+    "Tricipite brachiale destro": "RightTricep",
+    "retto femorale sx": "LeftQuad",  # it
     # EMG software defaults: Noraxon ("RT VASTUS LAT."), Delsys EMGworks ("R Vastus Lateralis: EMG 1")
-    "RT VASTUS LAT.": "RightQuad", "LT RECTUS FEM.": "LeftQuad", "RT BICEPS FEM.": "RightHamstring",
-    "LT SEMITEND.": "LeftHamstring", "RT BICEPS BR.": "RightBicep", "LT TRICEPS BR.": "LeftTricep",
-    "R Vastus Lateralis: EMG 1": "RightQuad", "EMG 3 (L BICEPS FEMORIS)": "LeftHamstring",
+    "RT VASTUS LAT.": "RightQuad",
+    "LT RECTUS FEM.": "LeftQuad",
+    "RT BICEPS FEM.": "RightHamstring",
+    "LT SEMITEND.": "LeftHamstring",
+    "RT BICEPS BR.": "RightBicep",
+    "LT TRICEPS BR.": "LeftTricep",
+    "R Vastus Lateralis: EMG 1": "RightQuad",
+    "EMG 3 (L BICEPS FEMORIS)": "LeftHamstring",
     # Noraxon MR3 more; BTS and Cometa (Italian names, Dx / Sx); Motion Lab Systems
-    "RT VASTUS MED.": "RightQuad", "LT SEMIMEMB.": "LeftHamstring", "Vastus Lateralis Dx": "RightQuad",
-    "RF DX": "RightQuad", "Bicipite Femorale Sx": "LeftHamstring", "Semitendinoso Dx": "RightHamstring",
-    "R MED HAMS": "RightHamstring", "L LAT HAMS": "LeftHamstring", "L VAST LAT": "LeftQuad", "R_MH": "RightHamstring",
+    "RT VASTUS MED.": "RightQuad",
+    "LT SEMIMEMB.": "LeftHamstring",
+    "Vastus Lateralis Dx": "RightQuad",
+    "RF DX": "RightQuad",
+    "Bicipite Femorale Sx": "LeftHamstring",
+    "Semitendinoso Dx": "RightHamstring",
+    "R MED HAMS": "RightHamstring",
+    "L LAT HAMS": "LeftHamstring",
+    "L VAST LAT": "LeftQuad",
+    "R_MH": "RightHamstring",
     # Vicon Clinical Manager's muscle codes, glued to a side letter
-    "RRECFEM": "RightQuad", "LVASLAT": "LeftQuad", "RVASMEDOBL": "RightQuad", "LVASINT": "LeftQuad",
-    "RSEMITE": "RightHamstring", "LSEMIME": "LeftHamstring", "RBICFEM": "RightHamstring", "LHAMSTR": "LeftHamstring",
-    "RMEDHAM": "RightHamstring", "LLATHAM": "LeftHamstring",
+    "RRECFEM": "RightQuad",
+    "LVASLAT": "LeftQuad",
+    "RVASMEDOBL": "RightQuad",
+    "LVASINT": "LeftQuad",
+    "RSEMITE": "RightHamstring",
+    "LSEMIME": "LeftHamstring",
+    "RBICFEM": "RightHamstring",
+    "LHAMSTR": "LeftHamstring",
+    "RMEDHAM": "RightHamstring",
+    "LLATHAM": "LeftHamstring",
     # OpenSim muscle names (gait2392 and Rajagopal 2016; arm26), as .sto / .mot columns
-    "vas_lat_r": "RightQuad", "rect_fem_l": "LeftQuad", "vas_med_r": "RightQuad", "vas_int_l": "LeftQuad",
-    "recfem_r": "RightQuad", "vasmed_l": "LeftQuad", "vaslat_r": "RightQuad", "bifemlh_r": "RightHamstring",
-    "bifemsh_l": "LeftHamstring", "bflh_r": "RightHamstring", "bfsh_l": "LeftHamstring", "semiten_r": "RightHamstring",
-    "semimem_l": "LeftHamstring", "BIClong_r": "RightBicep", "TRIlong_l": "LeftTricep", "TRIlat_r": "RightTricep",
-}  # fmt: skip
+    "vas_lat_r": "RightQuad",
+    "rect_fem_l": "LeftQuad",
+    "vas_med_r": "RightQuad",
+    "vas_int_l": "LeftQuad",
+    "recfem_r": "RightQuad",
+    "vasmed_l": "LeftQuad",
+    "vaslat_r": "RightQuad",
+    "bifemlh_r": "RightHamstring",
+    "bifemsh_l": "LeftHamstring",
+    "bflh_r": "RightHamstring",
+    "bfsh_l": "LeftHamstring",
+    "semiten_r": "RightHamstring",
+    "semimem_l": "LeftHamstring",
+    "BIClong_r": "RightBicep",
+    "TRIlong_l": "LeftTricep",
+    "TRIlat_r": "RightTricep",
+}
 
 
 @pytest.mark.parametrize("label, muscle", CASES.items())
@@ -51,12 +97,26 @@ def test_a_label_without_a_side_takes_the_given_side_or_says_why():
     assert match_channel("Vastus Medialis", side="left").muscle == "LeftQuad"
 
 
-@pytest.mark.parametrize("label", ["Trigno sensor 3: EMG 3", "Avanti 2.EMG 2", "Cometa EMG 4", "Voltage.EMG7", "Sensor 12.EMG12"])
+@pytest.mark.parametrize(
+    "label", ["Trigno sensor 3: EMG 3", "Avanti 2.EMG 2", "Cometa EMG 4", "Voltage.EMG7", "Sensor 12.EMG12"]
+)
 def test_hardware_only_labels_name_no_muscle(label):
     assert "hardware" in match_channel(label, side="right").reason  # listed for --channel when nothing maps
 
 
-@pytest.mark.parametrize("label", ["Voltage.RTA", "Voltage.RGAS", "Voltage.15", "Sensor 12.EMG12", "Triceps surae R", "Rectus abdominis L", "Delt_ant.EMG1", "Force.Fx1"])
+@pytest.mark.parametrize(
+    "label",
+    [
+        "Voltage.RTA",
+        "Voltage.RGAS",
+        "Voltage.15",
+        "Sensor 12.EMG12",
+        "Triceps surae R",
+        "Rectus abdominis L",
+        "Delt_ant.EMG1",
+        "Force.Fx1",
+    ],
+)
 def test_other_channels_map_to_no_muscle(label):
     m = match_channel(label, side="right")
     assert m.muscle is None and m.reason

@@ -18,19 +18,48 @@ import sys
 
 import numpy as np
 import pytest
-
-from lab_variants import BASE_OPTIONS, EMG_NUMBERED, EMG_USER_MAP, SOURCES, TOLERANCES, VARIANTS, imported, read_source, relabelled, run_variant, write_c3d
+from lab_variants import (
+    BASE_OPTIONS,
+    EMG_NUMBERED,
+    EMG_USER_MAP,
+    SOURCES,
+    TOLERANCES,
+    VARIANTS,
+    imported,
+    read_source,
+    relabelled,
+    run_variant,
+    write_c3d,
+)
 
 pytest.importorskip("ezc3d")
 
 FAST = {  # one or two of each kind in the default run; the rest with -m slow
-    "rewritten as is", "y-up, walk -z", "lift y-up", "metres", "EMG mV, SCALE, OFFSET, GEN_SCALE",
-    "lift EMG mV, OFFSET", "centimetres stated as mm", "ANALOG:RATE not what the data holds", "120/2400 Hz",
-    "trc 120/1500 Hz, mV", "subject prefix", "EMG1..EMG8, no map", "EMG1..EMG8 with --channel",
-    "no EVENT group (Zeni)", "events in frames", "RHS / LTO, no context", "treadmill", "turning 90 deg",
-    "gap 0.5 s", "EMG envelope", "Helen Hayes (Cortex) names", "Qualisys Q_ names", "unknown marker set",
+    "rewritten as is",
+    "y-up, walk -z",
+    "lift y-up",
+    "metres",
+    "EMG mV, SCALE, OFFSET, GEN_SCALE",
+    "lift EMG mV, OFFSET",
+    "centimetres stated as mm",
+    "ANALOG:RATE not what the data holds",
+    "120/2400 Hz",
+    "trc 120/1500 Hz, mV",
+    "subject prefix",
+    "EMG1..EMG8, no map",
+    "EMG1..EMG8 with --channel",
+    "no EVENT group (Zeni)",
+    "events in frames",
+    "RHS / LTO, no context",
+    "treadmill",
+    "turning 90 deg",
+    "gap 0.5 s",
+    "EMG envelope",
+    "Helen Hayes (Cortex) names",
+    "Qualisys Q_ names",
+    "unknown marker set",
     "turning 90 deg, no events (Zeni)",
-}  # fmt: skip
+}
 HIGHER_IS_BETTER = {"emg_r"}
 
 
@@ -50,14 +79,19 @@ def sources(shared_data):
 def references(shared_data, checkpoint):
     from miakit.importers.c3d import read_c3d
 
-    return {trial: imported(shared_data / path, read_c3d, BASE_OPTIONS[trial], checkpoint) for trial, path in SOURCES.items()}
+    return {
+        trial: imported(shared_data / path, read_c3d, BASE_OPTIONS[trial], checkpoint)
+        for trial, path in SOURCES.items()
+    }
 
 
 def test_every_fast_name_is_a_variant():
     assert FAST <= {v.name for v in VARIANTS} and set(TOLERANCES) >= {v.kind for v in VARIANTS}
 
 
-@pytest.mark.parametrize("variant", [pytest.param(v, id=v.name, marks=() if v.name in FAST else pytest.mark.slow) for v in VARIANTS])
+@pytest.mark.parametrize(
+    "variant", [pytest.param(v, id=v.name, marks=() if v.name in FAST else pytest.mark.slow) for v in VARIANTS]
+)
 def test_another_labs_file_imports_alike_or_is_refused_in_one_line(variant, sources, references, checkpoint, tmp_path):
     result = run_variant(variant, sources[variant.trial], tmp_path, references[variant.trial], checkpoint)
     if variant.refuses:
@@ -126,7 +160,12 @@ def test_channel_maps_from_the_command_line_and_yaml(tmp_path):
     parsed = parse_channel_map(["EMG1=RightQuad", "emg2=left vastus lateralis", str(tmp_path / "emg.yaml")])
     assert parsed == {"EMG1": "RightQuad", "emg2": "LeftQuad", "EMG3": "RightHamstring", "EMG9": None}
     labels = ["Voltage.EMG1", "Voltage.EMG2", "Sensor 3.EMG3", "EMG9"]
-    assert resolve_channel_map(parsed, labels, "f.c3d") == {"Voltage.EMG1": "RightQuad", "Voltage.EMG2": "LeftQuad", "Sensor 3.EMG3": "RightHamstring", "EMG9": None}
+    assert resolve_channel_map(parsed, labels, "f.c3d") == {
+        "Voltage.EMG1": "RightQuad",
+        "Voltage.EMG2": "LeftQuad",
+        "Sensor 3.EMG3": "RightHamstring",
+        "EMG9": None,
+    }
     for bad, problem in ((["EMG1=Deltoid"], "unknown muscle"), (["EMG1"], "not a channel map")):
         with pytest.raises(InputError, match=problem) as err:
             parse_channel_map(bad)
@@ -142,14 +181,31 @@ def test_the_command_line_names_numbered_channels_with_channel(sources, tmp_path
     path = write_c3d(relabelled(sources["walk"], analogs=EMG_NUMBERED), tmp_path / "numbered.c3d")
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "miakit.cli", "import", "c3d", str(path), "--no-progress", "--views", "front", *args],
-                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "miakit.cli",
+                "import",
+                "c3d",
+                str(path),
+                "--no-progress",
+                "--views",
+                "front",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     refused = cli("--out", str(tmp_path / "a.zarr"))
     line = refused.stderr.strip()
     assert refused.returncode == 2 and "Traceback" not in refused.stderr and len(line.splitlines()) == 1
     assert "--channel" in line and "EMG1, EMG2" in line and "numbered.c3d" in line
-    (tmp_path / "map.yaml").write_text("".join(f"{pair.split('=')[0]}: {pair.split('=')[1]}\n" for pair in EMG_USER_MAP[4:]))
+    (tmp_path / "map.yaml").write_text(
+        "".join(f"{pair.split('=')[0]}: {pair.split('=')[1]}\n" for pair in EMG_USER_MAP[4:])
+    )
     args = [a for pair in EMG_USER_MAP[:4] for a in ("--channel", pair)] + ["--channel", str(tmp_path / "map.yaml")]
     done = cli("--out", str(tmp_path / "b.zarr"), *args)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -158,5 +214,10 @@ def test_the_command_line_names_numbered_channels_with_channel(sources, tmp_path
 
     ds = miakit.open_dataset(tmp_path / "b.zarr")
     trial = provenance_of(ds)["trials"][0]
-    assert trial["channels"] == {"RightQuad": ["EMG1", "EMG2"], "RightHamstring": ["EMG3", "EMG4"], "LeftQuad": ["EMG5", "EMG6"], "LeftHamstring": ["EMG7", "EMG8"]}
+    assert trial["channels"] == {
+        "RightQuad": ["EMG1", "EMG2"],
+        "RightHamstring": ["EMG3", "EMG4"],
+        "LeftQuad": ["EMG5", "EMG6"],
+        "LeftHamstring": ["EMG7", "EMG8"],
+    }
     assert set(trial["emg_kind"].values()) == {"raw"} and ds["muscle_present"].values.sum() == 4

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from miakit.contracts.dataset import provenance_of
 from miakit.errors import InputError
 from miakit.importers.c3d import read_c3d
 from miakit.importers.lab import load_trials, parse_views, trial_joints
 from miakit.importers.markerset import load_mapping, normalize_label, shipped_mappings
 from miakit.layout import BODY_25
-from miakit.contracts.dataset import provenance_of
 
 
 def test_labels_are_normalized():
@@ -27,8 +27,14 @@ def test_shipped_mappings_load():
     pig = next(m for m in shipped_mappings() if m.name == "plug-in-gait")
     assert {"RASI", "LASI", "SACR", "RKNE", "RANK", "RTHI"} <= pig.markers()
     hh = next(m for m in shipped_mappings() if m.name == "helen-hayes")
-    assert hh.extends == "plug-in-gait" and list(hh.joints) == list(pig.joints) and hh.joints["RKnee"] == pig.joints["RKnee"]
-    assert hh.aliases["RASI"][0] == "RASIS" and hh.joints["RShoulder"] != pig.joints["RShoulder"]  # its own shoulder (no thorax markers)
+    assert (
+        hh.extends == "plug-in-gait"
+        and list(hh.joints) == list(pig.joints)
+        and hh.joints["RKnee"] == pig.joints["RKnee"]
+    )
+    assert (
+        hh.aliases["RASI"][0] == "RASIS" and hh.joints["RShoulder"] != pig.joints["RShoulder"]
+    )  # its own shoulder (no thorax markers)
     assert all(m.description for m in shipped_mappings())
 
 
@@ -39,7 +45,12 @@ def test_normalized_labels_of_other_systems():
 
 def test_a_users_mapping_may_extend_a_shipped_one_with_aliases(shared_data, tmp_path):
     """A lab's own spelling of Plug-in Gait: ``extends`` and ``aliases`` only, the formulas shipped."""
-    mapping = load_mapping(_write(tmp_path / "ours.yaml", "name: ours\nextends: plug-in-gait\naliases: {RKNE: [KNEE_RIGHT], LKNE: [Knee Left]}\n"))
+    mapping = load_mapping(
+        _write(
+            tmp_path / "ours.yaml",
+            "name: ours\nextends: plug-in-gait\naliases: {RKNE: [KNEE_RIGHT], LKNE: [Knee Left]}\n",
+        )
+    )
     trial = read_c3d(shared_data / "mocap" / "gaitalytics-walk.c3d")
     reference, _, _, _ = trial_joints(trial)
     trial.markers["KNEE_RIGHT"] = trial.markers.pop("RKNE")
@@ -58,7 +69,10 @@ def _write(path: Path, text: str) -> Path:
 
 
 def test_a_users_mapping_is_used_and_recorded(shared_data, tmp_path):
-    mapping = load_mapping(_write(tmp_path / "lab.yaml", """
+    mapping = load_mapping(
+        _write(
+            tmp_path / "lab.yaml",
+            """
 name: our-lab
 parameters: {}
 joints:
@@ -71,7 +85,9 @@ joints:
   LAnkle: {marker: LANK}
   Neck: {midpoint: [C7, CLAV]}
   Nose: {weighted: {RFHD: 0.5, LFHD: 0.5}}
-"""))
+""",
+        )
+    )
     walk = shared_data / "mocap" / "gaitalytics-walk.c3d"
     joints, used, markers, _ = trial_joints(read_c3d(walk), mapping=mapping)
     assert used.name == "our-lab"
@@ -79,7 +95,11 @@ joints:
     assert np.isnan(joints.xyz[:, BODY_25.index("RWrist")]).all()
     ds, _ = load_trials([walk], read_c3d, pipeline="import-c3d", views=parse_views("front"), mapping=mapping)
     trial = provenance_of(ds)["trials"][0]
-    assert trial["mapping"] == "our-lab" and trial["mapping_source"] == str(tmp_path / "lab.yaml") and len(trial["mapping_sha256"]) == 64
+    assert (
+        trial["mapping"] == "our-lab"
+        and trial["mapping_source"] == str(tmp_path / "lab.yaml")
+        and len(trial["mapping_sha256"]) == 64
+    )
     assert provenance_of(ds)["parameters"]["mapping"]["sha256"] == trial["mapping_sha256"]
 
 
@@ -100,7 +120,13 @@ def test_bad_mappings_are_refused_with_one_line(tmp_path, text, problem):
 
 
 def test_weights_must_sum_to_one(shared_data, tmp_path):
-    mapping = load_mapping(_write(tmp_path / "w.yaml", "joints:\n  Nose: {weighted: {RFHD: 0.7, LFHD: 0.7}}\n  RKnee: {marker: RKNE}\n  LKnee: {marker: LKNE}\n  RAnkle: {marker: RANK}\n  LAnkle: {marker: LANK}\n"))
+    mapping = load_mapping(
+        _write(
+            tmp_path / "w.yaml",
+            "joints:\n  Nose: {weighted: {RFHD: 0.7, LFHD: 0.7}}\n  RKnee: {marker: RKNE}\n "
+            " LKnee: {marker: LKNE}\n  RAnkle: {marker: RANK}\n  LAnkle: {marker: LANK}\n",
+        )
+    )
     with pytest.raises(InputError, match="weights must sum to 1"):
         trial_joints(read_c3d(shared_data / "mocap" / "gaitalytics-walk.c3d"), mapping=mapping)
 

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 from mia_fixture import clip_emg, clip_joints2d, damage, write_clip, write_release
 
-from miakit.contracts.dataset import validate_dataset
+from miakit.contracts.dataset import provenance_of, validate_dataset
 from miakit.errors import InputError
 from miakit.importers.mia_release import RELEASE_MUSCLES, find_clips, import_mia_release, load_mia_release
 from miakit.store import open_store
-from miakit.contracts.dataset import provenance_of
 
 CLIPS = {
     ("train", "Subject0", "FrontKick"): [0, 1, 2, 5, 6],  # two runs: 0-2 and 5-6
@@ -52,10 +51,16 @@ def test_fixture_is_in_the_release_layout(tmp_path: Path):
     clip = root / "train/Subject0/Squat/0"
     shapes = {p.name: np.load(p, mmap_mode="r").shape for p in clip.glob("*.npy")}
     assert shapes == {
-        "emgvalues.npy": (30, 8), "joints2d.npy": (30, 49, 2), "joints3d.npy": (30, 49, 3), "pose.npy": (30, 72),
-        "betas.npy": (30, 10), "predcam.npy": (30, 3), "origcam.npy": (30, 4), "bboxes.npy": (30, 4),
+        "emgvalues.npy": (30, 8),
+        "joints2d.npy": (30, 49, 2),
+        "joints3d.npy": (30, 49, 3),
+        "pose.npy": (30, 72),
+        "betas.npy": (30, 10),
+        "predcam.npy": (30, 3),
+        "origcam.npy": (30, 4),
+        "bboxes.npy": (30, 4),
         "verts.npy": (30, 6890, 3),
-    }  # fmt: skip
+    }
     emg = np.load(clip / "emgvalues.npy")
     assert emg.dtype == np.float64 and np.array_equal(emg, np.round(emg))
 
@@ -64,11 +69,16 @@ def test_splits_segments_and_values(release: Path):
     ds, report = load_mia_release(release)
     validate_dataset(ds, deep=True)
     assert _segments(ds) == {
-        "train-Subject0-FrontKick-0": 90, "train-Subject0-FrontKick-5": 60,
-        "train-Subject1-Squat-10": 30, "train-Subject1-Squat-12": 60, "train-Subject10-Squat-7": 30,
-        "val-Subject0-FrontKick-3": 60, "val-Subject1-HighKick-20": 30, "val-Subject1-HighKick-22": 30,
+        "train-Subject0-FrontKick-0": 90,
+        "train-Subject0-FrontKick-5": 60,
+        "train-Subject1-Squat-10": 30,
+        "train-Subject1-Squat-12": 60,
+        "train-Subject10-Squat-7": 30,
+        "val-Subject0-FrontKick-3": 60,
+        "val-Subject1-HighKick-20": 30,
+        "val-Subject1-HighKick-22": 30,
         "val-Subject1-HighKick-24": 30,
-    }  # fmt: skip
+    }
     splits = dict(zip(ds["segment"].values.tolist(), ds["segment_split"].values.tolist()))
     assert splits["val-Subject0-FrontKick-3"] == "val" and splits["train-Subject0-FrontKick-0"] == "train"
     assert set(ds["segment_source"].values) == {"mia-release"} and ds.attrs["modalities"] == ["emg", "pose"]
@@ -90,7 +100,10 @@ def test_damaged_clips_are_reported_and_skipped(release: Path):
     _, report = load_mia_release(release)
     reasons = {Path(p).relative_to(release).as_posix(): r for p, r in report.skipped}
     assert set(reasons) == {"train/Subject1/Squat/11", "val/Subject1/HighKick/21", "val/Subject1/HighKick/23"}
-    assert "emgvalues.npy" in reasons["train/Subject1/Squat/11"] and "not a readable .npy" in reasons["train/Subject1/Squat/11"]
+    assert (
+        "emgvalues.npy" in reasons["train/Subject1/Squat/11"]
+        and "not a readable .npy" in reasons["train/Subject1/Squat/11"]
+    )
     assert "joints2d.npy" in reasons["val/Subject1/HighKick/21"] and "missing" in reasons["val/Subject1/HighKick/21"]
     assert "emgvalues.npy" in reasons["val/Subject1/HighKick/23"]
     rows = {(r["split"], r["subject"]): r for r in report.rows}

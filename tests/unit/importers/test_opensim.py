@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from miakit.contracts.dataset import provenance_of
 from miakit.errors import InputError
 from miakit.importers.c3d import read_c3d
 from miakit.importers.lab import load_trials, parse_views
@@ -16,11 +17,19 @@ from miakit.importers.opensim import read_sto, read_trc, read_trial, write_sto, 
 from miakit.layout import BODY_25
 from miakit.stages.emg import band_pass, envelope, rectify
 from miakit.store import open_store
-from miakit.contracts.dataset import provenance_of
 
 pytest.importorskip("ezc3d")
 
-EMG = ["Voltage.RRF", "Voltage.RVL", "Voltage.LRF", "Voltage.LVL", "Voltage.RST", "Voltage.RBF", "Voltage.LST", "Voltage.LBF"]
+EMG = [
+    "Voltage.RRF",
+    "Voltage.RVL",
+    "Voltage.LRF",
+    "Voltage.LVL",
+    "Voltage.RST",
+    "Voltage.RBF",
+    "Voltage.LST",
+    "Voltage.LBF",
+]
 
 
 @pytest.fixture
@@ -31,10 +40,14 @@ def walk(shared_data):
 def _export(walk, folder, *, envelopes: bool = False):
     """The walk's markers as TRIAL.trc (in metres, to exercise units) and its EMG as TRIAL.sto."""
     folder.mkdir(parents=True, exist_ok=True)
-    trc = write_trc(folder / "walk.trc", {k: v / 1000.0 for k, v in walk.markers.items()}, walk.marker_rate_hz, units="m")
+    trc = write_trc(
+        folder / "walk.trc", {k: v / 1000.0 for k, v in walk.markers.items()}, walk.marker_rate_hz, units="m"
+    )
     columns = {k: walk.analogs[k] for k in EMG}
     if envelopes:  # envelopes at the analog rate, made by miakit's own stages (non-negative)
-        da = xr.DataArray(np.stack(list(columns.values()), axis=1), dims=("time", "channel"), attrs={"rate_hz": walk.analog_rate_hz})
+        da = xr.DataArray(
+            np.stack(list(columns.values()), axis=1), dims=("time", "channel"), attrs={"rate_hz": walk.analog_rate_hz}
+        )
         env = envelope(rectify(band_pass(da)), method="rms", window_s=0.1).values
         columns = {k: np.maximum(env[:, i], 0.0) for i, k in enumerate(columns)}
     write_sto(folder / "walk.sto", columns, walk.analog_rate_hz, units="V")
@@ -55,14 +68,32 @@ def test_trc_and_sto_round_trip(walk, tmp_path):
 def test_trc_import_matches_the_c3d_import(walk, shared_data, tmp_path):
     trc = _export(walk, tmp_path / "raw")
     result = subprocess.run(
-        [sys.executable, "-m", "miakit.cli", "import", "trc", str(trc), "--out", str(tmp_path / "trc.zarr"), "--views", "front", "--no-progress"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "miakit.cli",
+            "import",
+            "trc",
+            str(trc),
+            "--out",
+            str(tmp_path / "trc.zarr"),
+            "--views",
+            "front",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     ds = open_store(tmp_path / "trc.zarr")
-    ref, _ = load_trials([shared_data / "mocap" / "gaitalytics-walk.c3d"], read_c3d, pipeline="import-c3d", views=parse_views("front"))
+    ref, _ = load_trials(
+        [shared_data / "mocap" / "gaitalytics-walk.c3d"], read_c3d, pipeline="import-c3d", views=parse_views("front")
+    )
     assert provenance_of(ds)["pipeline"] == "import-trc"
-    assert np.allclose(ds["emg"].values, ref["emg"].values, rtol=1e-4, atol=1e-3, equal_nan=True)  # the same raw EMG, the same stages
+    assert np.allclose(
+        ds["emg"].values, ref["emg"].values, rtol=1e-4, atol=1e-3, equal_nan=True
+    )  # the same raw EMG, the same stages
     # No subject parameters in a .trc: knee and ankle widths take the mapping's defaults (a few mm off).
     kp, kp_ref = ds["keypoints"].values, ref["keypoints"].values
     assert np.nanmax(np.abs(kp[:, BODY_25.index("RHip")] - kp_ref[:, BODY_25.index("RHip")])) < 2.0
@@ -76,8 +107,12 @@ def test_trc_import_matches_the_c3d_import(walk, shared_data, tmp_path):
 def test_envelopes_in_the_sto_are_only_resampled(walk, shared_data, tmp_path):
     trc = _export(walk, tmp_path / "env", envelopes=True)
     ds, _ = load_trials([trc], read_trial, pipeline="import-trc", views=parse_views("front"))
-    assert set(provenance_of(ds)["trials"][0]["emg_kind"].values()) == {"envelope"}  # told apart from raw and rectified EMG
-    ref, _ = load_trials([shared_data / "mocap" / "gaitalytics-walk.c3d"], read_c3d, pipeline="import-c3d", views=parse_views("front"))
+    assert set(provenance_of(ds)["trials"][0]["emg_kind"].values()) == {
+        "envelope"
+    }  # told apart from raw and rectified EMG
+    ref, _ = load_trials(
+        [shared_data / "mocap" / "gaitalytics-walk.c3d"], read_c3d, pipeline="import-c3d", views=parse_views("front")
+    )
     assert ds.attrs["emg_units"].startswith("microvolts (envelopes")
     assert np.allclose(ds["emg"].values, ref["emg"].values, rtol=1e-3, atol=1.0, equal_nan=True)
 
@@ -96,7 +131,9 @@ def test_emg_starting_later_is_put_on_the_markers_clock(walk, shared_data, tmp_p
     late = int(0.3 * walk.analog_rate_hz)  # the EMG recorder started 0.3 s after the cameras
     write_sto(tmp_path / "late.sto", {k: walk.analogs[k][late:] for k in EMG}, walk.analog_rate_hz, start_s=0.3)
     ds, _ = load_trials([trc], read_trial, pipeline="import-trc", views=parse_views("front"))
-    ref, _ = load_trials([shared_data / "mocap" / "gaitalytics-walk.c3d"], read_c3d, pipeline="import-c3d", views=parse_views("front"))
+    ref, _ = load_trials(
+        [shared_data / "mocap" / "gaitalytics-walk.c3d"], read_c3d, pipeline="import-c3d", views=parse_views("front")
+    )
     quad = ds["emg"].sel(muscle="RightQuad").values
     assert np.isnan(quad[:3]).all() and not ds["valid"].values[:3].any()  # no EMG yet
     settled = slice(15, -10)  # away from the filters' start-up at either end

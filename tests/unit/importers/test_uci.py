@@ -8,16 +8,17 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from miakit.contracts.dataset import validate_dataset
+from miakit.contracts.dataset import provenance_of, validate_dataset
 from miakit.errors import InputError
 from miakit.importers.uci import find_uci_files, import_uci, load_uci, read_uci_file
 from miakit.layout import MUSCLES
 from miakit.stages.emg import condition_raw
 from miakit.store import open_store
-from miakit.contracts.dataset import provenance_of
 
 UCI = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "emg" / "uci-physical-action"
-pytestmark = pytest.mark.skipif(not UCI.is_dir(), reason=f"the UCI EMG recordings are not at {UCI} (../shared/data is absent)")
+pytestmark = pytest.mark.skipif(
+    not UCI.is_dir(), reason=f"the UCI EMG recordings are not at {UCI} (../shared/data is absent)"
+)
 
 LEG_ACTIONS = ("Jumping", "Running", "Frontkicking", "Kneeing", "Sidekicking")
 THIGH = ["LeftQuad", "RightQuad", "LeftHamstring", "RightHamstring"]
@@ -61,21 +62,31 @@ def test_leg_actions_show_more_thigh_activity_than_standing(legs_and_standing: x
     ds = legs_and_standing
     thigh = ds["emg"].sel(muscle=THIGH).values.mean(axis=1)
     level = {}
-    for seg, subject, action, start, n in zip(
-        ds["segment"].values, ds["segment_subject"].values, ds["segment_exercise"].values,
-        ds["segment_start"].values, ds["segment_length"].values,
-    ):  # fmt: skip
+    for _seg, subject, action, start, n in zip(
+        ds["segment"].values,
+        ds["segment_subject"].values,
+        ds["segment_exercise"].values,
+        ds["segment_start"].values,
+        ds["segment_length"].values,
+    ):
         level[(str(subject), str(action))] = float(thigh[start : start + n].mean())
     for subject in ("sub01", "sub02", "sub03"):
         standing = level[(subject, "standing")]
         for action in LEG_ACTIONS:
-            assert level[(subject, action.lower())] > 3 * standing, (subject, action, level[(subject, action.lower())], standing)
+            assert level[(subject, action.lower())] > 3 * standing, (
+                subject,
+                action,
+                level[(subject, action.lower())],
+                standing,
+            )
 
 
 def test_channels_are_mapped_to_muscles(legs_and_standing: xr.Dataset):
     ds = legs_and_standing
     raw = read_uci_file(UCI / "sub01/Normal/txt/Running.txt")  # R-Bic R-Tri L-Bic L-Tri R-Thi R-Ham L-Thi L-Ham
-    da = xr.DataArray(raw[:, [4, 6]], dims=("time", "muscle"), coords={"muscle": ["RightQuad", "LeftQuad"]}, attrs={"rate_hz": 1000.0})
+    da = xr.DataArray(
+        raw[:, [4, 6]], dims=("time", "muscle"), coords={"muscle": ["RightQuad", "LeftQuad"]}, attrs={"rate_hz": 1000.0}
+    )
     expected = condition_raw(da)
     seg = ds.sel(segment="sub01-running")
     start, n = int(seg["segment_start"]), int(seg["segment_length"])
@@ -111,11 +122,15 @@ def test_import_writes_a_store_and_the_cli_prints_a_summary(tmp_path: Path):
     ds = open_store(out)
     assert ds.sizes["segment"] == 6 == report.n_segments
     prov = provenance_of(ds)
-    assert prov["pipeline"] == "import-uci-emg" and len(prov["pipeline_sha256"]) == 64 and len(prov["inputs_sha256"]) == 64
+    assert (
+        prov["pipeline"] == "import-uci-emg" and len(prov["pipeline_sha256"]) == 64 and len(prov["inputs_sha256"]) == 64
+    )
     assert ds.attrs["emg_units"] == "microvolts (RMS envelope)"
     assert open_catalog(tmp_path / "catalog.yaml")["uci"].open().sizes["frame"] == ds.sizes["frame"]
 
-    result = CliRunner().invoke(import_app, ["uci-emg", str(root), "--out", str(tmp_path / "cli.zarr"), "--no-progress", "--window-s", "0.2"])
+    result = CliRunner().invoke(
+        import_app, ["uci-emg", str(root), "--out", str(tmp_path / "cli.zarr"), "--no-progress", "--window-s", "0.2"]
+    )
     assert result.exit_code == 0, result.output
     assert "sub03" in result.output and "6 segments" in result.output
     other = open_store(tmp_path / "cli.zarr")

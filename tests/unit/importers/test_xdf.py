@@ -24,7 +24,9 @@ TOLERANCE_S = 1e-3
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "miakit.cli", *args], capture_output=True, text=True, timeout=120, env=ENV)
+    return subprocess.run(
+        [sys.executable, "-m", "miakit.cli", *args], capture_output=True, text=True, timeout=120, env=ENV
+    )
 
 
 def _record_xdf(path: Path, seconds: float = 2.0) -> dict:
@@ -37,8 +39,12 @@ def _record_xdf(path: Path, seconds: float = 2.0) -> dict:
     from miakit.record.emulator import LslOutlet
 
     signal, labels, rate = lsl_signals(kind="raw", duration_s=10.0)
-    markers = pylsl.StreamOutlet(pylsl.StreamInfo("xdf-test-markers", "Markers", 1, 0, pylsl.cf_string, "xdf-test-markers"))
-    frames = pylsl.StreamOutlet(pylsl.StreamInfo("xdf-test-frames", "VideoFrames", 1, 30, pylsl.cf_int32, "xdf-test-frames"))
+    markers = pylsl.StreamOutlet(
+        pylsl.StreamInfo("xdf-test-markers", "Markers", 1, 0, pylsl.cf_string, "xdf-test-markers")
+    )
+    frames = pylsl.StreamOutlet(
+        pylsl.StreamInfo("xdf-test-frames", "VideoFrames", 1, 30, pylsl.cf_int32, "xdf-test-frames")
+    )
     pulled = {"emg": ([], []), "markers": ([], []), "frames": ([], [])}
     pushed = {"markers": [], "frames": []}
     with LslOutlet("xdf-test-emg", signal, rate_hz=rate, labels=labels):
@@ -76,14 +82,40 @@ def _record_xdf(path: Path, seconds: float = 2.0) -> dict:
     true = np.asarray(pulled["emg"][1])
     local_probe_times = np.arange(true[0] - 0.5, true[-1] + 1.0, 0.5)
     emg = XdfStream(
-        "xdf-test-emg", "EMG", true - (CLOCK_A + CLOCK_B * true), np.asarray(pulled["emg"][0], dtype=np.float32), srate=rate,
-        labels=labels, offsets=[(float(t), measured + CLOCK_A + CLOCK_B * t) for t in local_probe_times],
-    )  # fmt: skip
-    mk = XdfStream("xdf-test-markers", "Markers", np.asarray(pulled["markers"][1]), pulled["markers"][0], fmt="string", offsets=[(float(true[0]), measured)])
-    fr = XdfStream("xdf-test-frames", "VideoFrames", np.asarray(pulled["frames"][1]), np.asarray(pulled["frames"][0], dtype=np.int32), srate=30, fmt="int32",
-                   labels=["frame"], offsets=[(float(true[0]), measured)])  # fmt: skip
+        "xdf-test-emg",
+        "EMG",
+        true - (CLOCK_A + CLOCK_B * true),
+        np.asarray(pulled["emg"][0], dtype=np.float32),
+        srate=rate,
+        labels=labels,
+        offsets=[(float(t), measured + CLOCK_A + CLOCK_B * t) for t in local_probe_times],
+    )
+    mk = XdfStream(
+        "xdf-test-markers",
+        "Markers",
+        np.asarray(pulled["markers"][1]),
+        pulled["markers"][0],
+        fmt="string",
+        offsets=[(float(true[0]), measured)],
+    )
+    fr = XdfStream(
+        "xdf-test-frames",
+        "VideoFrames",
+        np.asarray(pulled["frames"][1]),
+        np.asarray(pulled["frames"][0], dtype=np.int32),
+        srate=30,
+        fmt="int32",
+        labels=["frame"],
+        offsets=[(float(true[0]), measured)],
+    )
     write_xdf(path, [emg, mk, fr])
-    return {"true": true, "values": np.asarray(pulled["emg"][0]), "labels": labels, "markers": pushed["markers"], "frames": pushed["frames"]}
+    return {
+        "true": true,
+        "values": np.asarray(pulled["emg"][0]),
+        "labels": labels,
+        "markers": pushed["markers"],
+        "frames": pushed["frames"],
+    }
 
 
 def test_xdf_of_emulated_streams_imports_on_the_synchronized_clock_and_builds(tmp_path):
@@ -146,11 +178,22 @@ def test_xdf_of_emulated_streams_imports_on_the_synchronized_clock_and_builds(tm
 def _synthetic_emg(n: int = 3000, rate: float = 1000.0) -> XdfStream:
     t = 100.0 + np.arange(n) / rate
     rng = np.random.default_rng(1)
-    return XdfStream("Amp", "EMG", t, rng.standard_normal((n, 8)).astype(np.float32), srate=rate, labels=list(MUSCLES), offsets=[(100.0, 0.0), (103.0, 0.0)])
+    return XdfStream(
+        "Amp",
+        "EMG",
+        t,
+        rng.standard_normal((n, 8)).astype(np.float32),
+        srate=rate,
+        labels=list(MUSCLES),
+        offsets=[(100.0, 0.0), (103.0, 0.0)],
+    )
 
 
 def test_xdf_without_an_emg_stream_is_one_line(tmp_path):
-    path = write_xdf(tmp_path / "markers-only.xdf", [XdfStream("Markers", "Markers", np.array([1.0, 2.0]), [["start:squat"], ["stop:squat"]], fmt="string")])
+    path = write_xdf(
+        tmp_path / "markers-only.xdf",
+        [XdfStream("Markers", "Markers", np.array([1.0, 2.0]), [["start:squat"], ["stop:squat"]], fmt="string")],
+    )
     result = _cli("import", "xdf", str(path), "--out", str(tmp_path / "sessions"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     line = result.stderr.strip().splitlines()[-1]
@@ -194,10 +237,17 @@ def test_truncated_xdf_imports_what_was_recovered(tmp_path):
     assert open_store(tmp_path / "s.zarr").sizes["frame"] >= (recovered / 1000 - 0.5) * 10
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("start:squat", ("marker", "start:squat")), ("Squat Start", ("marker", "start:squat")), ("stop running", ("marker", "stop:running")),
-    ("sync", ("sync", "clap")), ("jump", ("sync", "jump")), ("start:flying", ("note", "marker: start:flying")),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("start:squat", ("marker", "start:squat")),
+        ("Squat Start", ("marker", "start:squat")),
+        ("stop running", ("marker", "stop:running")),
+        ("sync", ("sync", "clap")),
+        ("jump", ("sync", "jump")),
+        ("start:flying", ("note", "marker: start:flying")),
+    ],
+)
 def test_marker_texts(text, expected):
     from miakit.importers.xdf import parse_marker
 
@@ -208,10 +258,20 @@ def test_video_frame_times_and_the_video(tmp_path, shared_data):
     """A VideoFrames stream becomes video_frames.csv; with --video the video comes in, frame 0 at that
     stream's time on the synchronized clock."""
     video = shared_data / "video" / "mmhuman3d-single-person.mp4"
-    frames = XdfStream("Camera", "VideoFrames", 100.5 + np.arange(60) / 30, np.arange(5, 65, dtype=np.int32)[:, None], srate=30, fmt="int32",
-                       labels=["frame"], offsets=[(100.0, 0.0), (103.0, 0.0)])  # fmt: skip
+    frames = XdfStream(
+        "Camera",
+        "VideoFrames",
+        100.5 + np.arange(60) / 30,
+        np.arange(5, 65, dtype=np.int32)[:, None],
+        srate=30,
+        fmt="int32",
+        labels=["frame"],
+        offsets=[(100.0, 0.0), (103.0, 0.0)],
+    )
     path = write_xdf(tmp_path / "with-video.xdf", [_synthetic_emg(), frames])
-    result = _cli("import", "xdf", str(path), "--out", str(tmp_path / "sessions"), "--exercise", "squat", "--video", str(video))
+    result = _cli(
+        "import", "xdf", str(path), "--out", str(tmp_path / "sessions"), "--exercise", "squat", "--video", str(video)
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     meta = validate_session(tmp_path / "sessions" / "with-video")
     assert meta.video is not None and meta.video.frame_times == "video_frames.csv"
@@ -219,4 +279,8 @@ def test_video_frame_times_and_the_video(tmp_path, shared_data):
     assert abs(meta.video.start_host_time - (0.5 - 5 / 30)) < TOLERANCE_S  # frame 5 came at 0.5 s
     with open(tmp_path / "sessions" / "with-video" / "video_frames.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == 60 and rows[0]["frame"] == "5" and abs(float(rows[-1]["host_time"]) - (0.5 + 59 / 30)) < TOLERANCE_S
+    assert (
+        len(rows) == 60
+        and rows[0]["frame"] == "5"
+        and abs(float(rows[-1]["host_time"]) - (0.5 + 59 / 30)) < TOLERANCE_S
+    )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from dataset_builders import make_dataset
+
 from miakit.contracts.dataset import segment_of_frame
 from miakit.errors import InputError
 from miakit.layout import BODY_25, KP, MIRROR_MUSCLE, MUSCLES
-from miakit.learn.features import frame_features, mirror_map, parse_features, prepare_inputs
 from miakit.learn.config import TrainConfig
+from miakit.learn.features import frame_features, mirror_map, parse_features, prepare_inputs
 from miakit.learn.windows import load_frames, split_in_distribution
 
 
@@ -64,7 +64,9 @@ def test_depth_is_a_segments_foreshortening_against_the_subjects_reference(body_
     ds["keypoints"] = (ds["keypoints"].dims, kp)
     forearm = 50 + 2  # after the 25 x 2 body coordinates, the right forearm is the third segment
     depth = frame_features(ds, "body+depth")[:, forearm]
-    assert depth[mine[5]] == pytest.approx(0.0, abs=1e-6) and depth[mine[7]] == pytest.approx(np.sin(np.radians(60)), abs=1e-3)
+    assert depth[mine[5]] == pytest.approx(0.0, abs=1e-6) and depth[mine[7]] == pytest.approx(
+        np.sin(np.radians(60)), abs=1e-3
+    )
     np.testing.assert_allclose(np.delete(depth[mine], 7), 0.0, atol=1e-6)
     assert frame_features(ds, "body+depth").shape[1] == 50 + 9
 
@@ -94,7 +96,9 @@ def test_mirror_doubles_training_windows_and_swaps_sides(body_ds):
     np.testing.assert_allclose(pos[n:, KP["LWrist"], 0], -pos[:n, KP["RWrist"], 0], atol=1e-5)
     np.testing.assert_allclose(pos[n:, KP["LWrist"], 1], pos[:n, KP["RWrist"], 1], atol=1e-5)
     paper = frame_features(body_ds, "paper", mirrored=True).reshape(n, 25, 2)
-    np.testing.assert_allclose(paper[:, KP["LWrist"], 0], 1.0 - frames.inputs.reshape(n, 25, 2)[:, KP["RWrist"], 0], atol=1e-5)
+    np.testing.assert_allclose(
+        paper[:, KP["LWrist"], 0], 1.0 - frames.inputs.reshape(n, 25, 2)[:, KP["RWrist"], 0], atol=1e-5
+    )
 
 
 def test_other_layouts_are_refused_clearly():
@@ -104,7 +108,10 @@ def test_other_layouts_are_refused_clearly():
         frame_features(ds, "body")
     with pytest.raises(InputError, match="counterpart"):
         prepare_inputs(ds, frames, splits, features="paper", augment="mirror")
-    assert frame_features(ds, "paper+vel+subject").shape == (ds.sizes["frame"], 100 + 2 * 2)  # 2 subjects and their mirror images
+    assert frame_features(ds, "paper+vel+subject").shape == (
+        ds.sizes["frame"],
+        100 + 2 * 2,
+    )  # 2 subjects and their mirror images
 
 
 @pytest.mark.parametrize("spec", ["hips", "body+speed", "body+vel+vel", ""])

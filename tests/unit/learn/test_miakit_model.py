@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from dataset_builders import make_dataset
+
 from miakit.layout import BODY_25, MUSCLES
-from miakit.learn.models import MODELS, NEURAL, build_model, count_parameters
 from miakit.learn.config import TrainConfig
 from miakit.learn.inference import load_checkpoint
+from miakit.learn.models import MODELS, NEURAL, build_model, count_parameters
 from miakit.learn.train import train
 
 
@@ -27,14 +27,25 @@ def test_registered_and_shapes():
     model = build_model("miakit", n_features=103, n_muscles=8)
     assert model(torch.zeros(4, 30, 103)).shape == (4, 8, 30)
     assert count_parameters(build_model("miakit", n_features=50, n_muscles=8)) == 430_856
-    assert count_parameters(build_model("transformer", n_features=50, n_muscles=8)) == 2_430_856  # the paper's, unchanged
+    assert (
+        count_parameters(build_model("transformer", n_features=50, n_muscles=8)) == 2_430_856
+    )  # the paper's, unchanged
     post = build_model("miakit-postnorm", n_features=50, n_muscles=8)
     assert not post.encoder.layers[0].norm_first and model.encoder.layers[0].norm_first
 
 
 def test_train_with_features_and_mirror_then_reload(body_ds, tmp_path):
-    config = TrainConfig(model="miakit", features="body+vel+subject", augment="mirror", max_steps=30, eval_every=10,
-                         warmup_steps=5, lr=2e-3, batch_size=16, window=20)  # fmt: skip
+    config = TrainConfig(
+        model="miakit",
+        features="body+vel+subject",
+        augment="mirror",
+        max_steps=30,
+        eval_every=10,
+        warmup_steps=5,
+        lr=2e-3,
+        batch_size=16,
+        window=20,
+    )
     result = train(body_ds, config, tmp_path / "run", progress=False)
     model, loaded, meta = load_checkpoint(result.checkpoint)
     assert loaded.features == "body+vel+subject" and loaded.augment == "mirror"
@@ -57,8 +68,17 @@ def test_a_model_trained_on_mirrored_windows_predicts_the_same_for_the_mirror_im
     swap = mirror_permutation(list(MUSCLES), MIRROR_MUSCLE, what="muscle")
     gaps = {}
     for on in (True, False):
-        config = TrainConfig(model="miakit", features=spec, augment="mirror", predict_mirrored=on, max_steps=10, eval_every=5,
-                             warmup_steps=2, batch_size=8, window=20)  # fmt: skip
+        config = TrainConfig(
+            model="miakit",
+            features=spec,
+            augment="mirror",
+            predict_mirrored=on,
+            max_steps=10,
+            eval_every=5,
+            warmup_steps=2,
+            batch_size=8,
+            window=20,
+        )
         model, _, _ = load_checkpoint(train(body_ds, config, tmp_path / str(on), progress=False).checkpoint)
         assert bool(model.mirror.enabled) == on
         with torch.no_grad():
@@ -66,7 +86,9 @@ def test_a_model_trained_on_mirrored_windows_predicts_the_same_for_the_mirror_im
     assert gaps[True] < 1e-4 < gaps[False]
 
 
-TINY_PROFILE = dict(config=dict(max_steps=4, eval_every=2, warmup_steps=1, window=20, eval_stride=20), loeo_exercises=1, variants=(0, 1))
+TINY_PROFILE = dict(
+    config=dict(max_steps=4, eval_every=2, warmup_steps=1, window=20, eval_stride=20), loeo_exercises=1, variants=(0, 1)
+)
 
 
 def _tiny_store(path):
@@ -109,7 +131,9 @@ def test_ablation_over_seeds_reports_each_seed_and_their_mean(tmp_path, monkeypa
     from miakit.store import open_store
 
     ds = open_store(_tiny_store(tmp_path / "tiny.zarr"))
-    cheap = dict(TINY_PROFILE, config=dict(TINY_PROFILE["config"], max_steps=2), variants=(1,))  # the miakit model alone
+    cheap = dict(
+        TINY_PROFILE, config=dict(TINY_PROFILE["config"], max_steps=2), variants=(1,)
+    )  # the miakit model alone
     monkeypatch.setitem(ablation.PROFILES, "tiny", cheap)
     both = ablation.run_ablation(ds, tmp_path / "both", profile="tiny", seeds=(0, 1), progress=False).table
     alone = ablation.run_ablation(ds, tmp_path / "alone", profile="tiny", seeds=(1,), progress=False).table
@@ -122,12 +146,17 @@ def test_ablation_over_seeds_reports_each_seed_and_their_mean(tmp_path, monkeypa
     # resumed, the finished runs are scored again, not trained again
     checkpoints = sorted((tmp_path / "both" / "runs").glob("*/seed*/*/checkpoint.pt"))
     written = [p.stat().st_mtime_ns for p in checkpoints]
-    again = ablation.run_ablation(ds, tmp_path / "both", profile="tiny", seeds=(0, 1), resume=True, progress=False).table
+    again = ablation.run_ablation(
+        ds, tmp_path / "both", profile="tiny", seeds=(0, 1), resume=True, progress=False
+    ).table
     assert len(checkpoints) == 4 and [p.stat().st_mtime_ns for p in checkpoints] == written
     pd.testing.assert_frame_equal(again.drop(columns="train_s"), both.drop(columns="train_s"))
     assert len(list((tmp_path / "both" / "runs").glob("0-miakit-*/seed1/in_distribution/checkpoint.pt"))) == 1
     md = (tmp_path / "both" / "ablation.md").read_text()
-    assert "the mean over seeds 0, 1" in md and "| miakit (all ideas) | " + f"{both.iloc[0]['in_distribution:seed0']:.2f} (+0.0%)" in md
+    assert (
+        "the mean over seeds 0, 1" in md
+        and "| miakit (all ideas) | " + f"{both.iloc[0]['in_distribution:seed0']:.2f} (+0.0%)" in md
+    )
 
 
 def test_ablation_cli_rejects_bad_seeds_before_reading_the_dataset(tmp_path, capsys):
@@ -135,7 +164,18 @@ def test_ablation_cli_rejects_bad_seeds_before_reading_the_dataset(tmp_path, cap
 
     for seeds in ("0,x", "1,1", "-1", ""):
         with pytest.raises(SystemExit) as exit_:
-            main(["bench", "ablation", "--dataset", str(tmp_path / "missing.zarr"), "--out", str(tmp_path / "o"), "--seeds", seeds])
+            main(
+                [
+                    "bench",
+                    "ablation",
+                    "--dataset",
+                    str(tmp_path / "missing.zarr"),
+                    "--out",
+                    str(tmp_path / "o"),
+                    "--seeds",
+                    seeds,
+                ]
+            )
         assert exit_.value.code == 2 and "bad seeds" in capsys.readouterr().err, seeds
     assert not (tmp_path / "o").exists()
 
@@ -144,7 +184,18 @@ def test_ablation_cli_rejects_a_bad_profile_before_reading_the_dataset(tmp_path,
     from miakit.cli import main
 
     with pytest.raises(SystemExit) as exit_:
-        main(["bench", "ablation", "--dataset", str(tmp_path / "missing.zarr"), "--out", str(tmp_path / "o"), "--profile", "lunch"])
+        main(
+            [
+                "bench",
+                "ablation",
+                "--dataset",
+                str(tmp_path / "missing.zarr"),
+                "--out",
+                str(tmp_path / "o"),
+                "--profile",
+                "lunch",
+            ]
+        )
     err = capsys.readouterr().err  # a choice of the command line: the parser refuses it and lists the choices
     assert exit_.value.code == 2 and "Invalid value for '--profile'" in err and "'smoke', 'short', 'goal'" in err
     assert not (tmp_path / "o").exists()
@@ -158,5 +209,9 @@ def test_a_variant_carries_its_schedule_and_leaves_the_profiles_otherwise():
     base, _, _ = profile_config("goal")
     paper, ours = VARIANTS[0].config(base), VARIANTS[1].config(base)
     assert (paper.lr, paper.warmup_steps, paper.batch_size) == (base.lr, base.warmup_steps, 32)
-    assert (ours.lr, ours.warmup_steps, ours.batch_size) == (MIAKIT.get("lr", base.lr), MIAKIT.get("warmup_steps", base.warmup_steps), MIAKIT["batch_size"])
+    assert (ours.lr, ours.warmup_steps, ours.batch_size) == (
+        MIAKIT.get("lr", base.lr),
+        MIAKIT.get("warmup_steps", base.warmup_steps),
+        MIAKIT["batch_size"],
+    )
     assert ours.max_steps == round(base.max_steps * VARIANTS[1].steps) and ours.model == "miakit"

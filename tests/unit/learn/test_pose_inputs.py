@@ -26,22 +26,36 @@ def synthetic_dataset(subjects: int = 2):
     """A contract-2 dataset of real synthetic sessions (keypoints and noise-free EMG), in memory."""
     from miakit.synth import make_subject, simulate
 
-    ds = make_dataset(subjects=tuple(f"S{i + 1:02d}" for i in range(subjects)), exercises=EXERCISES, frames=FRAMES, missing_fraction=0.0)
+    ds = make_dataset(
+        subjects=tuple(f"S{i + 1:02d}" for i in range(subjects)),
+        exercises=EXERCISES,
+        frames=FRAMES,
+        missing_fraction=0.0,
+    )
     kp, emg = [], []
     for i in range(subjects):
         for ex in EXERCISES:
             sim = simulate(make_subject(i), ex, seed=0, duration_s=FRAMES / 10 + 2.5, sync_clap=False)
             k = sim.keypoints[::3][:FRAMES]  # 30 fps -> 10 Hz
             kp.append(k)
-            emg.append(np.stack([np.interp(sim.keypoint_times[::3][:FRAMES], sim.truth_times, sim.truth[:, j]) for j in range(8)], -1))
+            emg.append(
+                np.stack(
+                    [np.interp(sim.keypoint_times[::3][:FRAMES], sim.truth_times, sim.truth[:, j]) for j in range(8)],
+                    -1,
+                )
+            )
     kp = np.concatenate(kp).astype(np.float32)
     score = kp[..., 2].copy()
     xy = kp[..., :2]
     xy[score <= 0] = np.nan
     emg = np.concatenate(emg).astype(np.float32)
     ds = ds.assign_coords(keypoint=list(BODY_25), muscle=list(MUSCLES)).assign_attrs(muscles=list(MUSCLES))
-    return ds.assign(keypoints=(("frame", "keypoint", "space"), xy), keypoint_score=(("frame", "keypoint"), score),
-                     emg=(("frame", "muscle"), emg), emg_clean=(("frame", "muscle"), emg))  # fmt: skip
+    return ds.assign(
+        keypoints=(("frame", "keypoint", "space"), xy),
+        keypoint_score=(("frame", "keypoint"), score),
+        emg=(("frame", "muscle"), emg),
+        emg_clean=(("frame", "muscle"), emg),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -108,11 +122,15 @@ def test_pose_augment_drops_whole_body_parts_in_some_segments(synth_ds):
     from miakit.learn.features import POSE_PARTS
 
     kp = pose_augment(synth_ds)
-    gone = {part: np.isnan(kp[:, [KP[n] for n in names], 0]).reshape(-1, FRAMES, len(names)).all(axis=(1, 2))
-            for part, names in POSE_PARTS.items()}  # fmt: skip
+    gone = {
+        part: np.isnan(kp[:, [KP[n] for n in names], 0]).reshape(-1, FRAMES, len(names)).all(axis=(1, 2))
+        for part, names in POSE_PARTS.items()
+    }
     per_segment = np.stack(list(gone.values())).sum(axis=0)
     assert per_segment.max() >= 1 and (per_segment == 0).sum() >= 2, gone
-    assert not np.isnan(kp[:, [KP["Neck"], KP["MidHip"]], 0]).all(axis=0).any()  # the torso stays: the features are scaled by it
+    assert (
+        not np.isnan(kp[:, [KP["Neck"], KP["MidHip"]], 0]).all(axis=0).any()
+    )  # the torso stays: the features are scaled by it
 
 
 def train_small(ds, spec: str, augment: str, *, steps: int = 120, window: int = 20, seed: int = 0):
@@ -127,7 +145,9 @@ def train_small(ds, spec: str, augment: str, *, steps: int = 120, window: int = 
     splits = split_in_distribution(ds, window=window, test_fraction=0.1, val_fraction=0.1)
     frames, splits = prepare_inputs(ds, load_frames(ds), splits, features=spec, augment=augment)
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a tiny model: threads only contend (2.5 s on one core, minutes on a busy machine's threads)
+    torch.set_num_threads(
+        1
+    )  # a tiny model: threads only contend (2.5 s on one core, minutes on a busy machine's threads)
     try:
         return _fit(ds, frames, splits, steps=steps, window=window, seed=seed)
     finally:
@@ -140,7 +160,9 @@ def _fit(ds, frames, splits, *, steps: int, window: int, seed: int):
     from miakit.learn.models import build_model
 
     torch.manual_seed(seed)
-    model = build_model("miakit", n_features=frames.n_features, n_muscles=8, d_model=32, n_heads=2, n_layers=1, dim_feedforward=64)
+    model = build_model(
+        "miakit", n_features=frames.n_features, n_muscles=8, d_model=32, n_heads=2, n_layers=1, dim_feedforward=64
+    )
     seen = frames.inputs[np.unique(splits.train.frames())]
     with np.errstate(all="ignore"):
         model.scale_inputs.set(np.nan_to_num(np.nanmean(seen, axis=0)), np.nan_to_num(np.nanstd(seen, axis=0), nan=1.0))

@@ -85,8 +85,16 @@ def test_a_model_with_context_reads_frames_around_each_window(tmp_path):
     over a segment, the prediction of the window at frame 20 is the model's output for frames 17
     to 32; and a change in a frame just after a window changes its prediction."""
     ds = _body25_dataset(frames=200, invalid_at=(100, 101))
-    config = TrainConfig(model="miakit", context=3, max_steps=5, window=WINDOW, batch_size=8, eval_every=5, warmup_steps=2,
-                         eval_stride=WINDOW)  # fmt: skip
+    config = TrainConfig(
+        model="miakit",
+        context=3,
+        max_steps=5,
+        window=WINDOW,
+        batch_size=8,
+        eval_every=5,
+        warmup_steps=2,
+        eval_stride=WINDOW,
+    )
     ckpt = pr.load(train(ds, config, tmp_path, progress=False).checkpoint)
     assert ckpt.model.context == 3
     seg = str(ds["segment"].values[1])
@@ -293,9 +301,21 @@ def test_predict_command_stderr_is_clean_and_says_what_happened(trained, shared_
 
     video = shared_data / "video" / "mmhuman3d-single-person.mp4"
     result = subprocess.run(
-        [sys.executable, "-m", "miakit.cli", "predict", str(video), "--checkpoint", str(trained[1]), "--out", str(tmp_path / "p")],
-        capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "miakit.cli",
+            "predict",
+            str(video),
+            "--checkpoint",
+            str(trained[1]),
+            "--out",
+            str(tmp_path / "p"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     for noise in ("W0000", "I0000", "INFO:", "absl", "XNNPACK", "GetPrototype", "WARNING"):
         assert noise not in result.stderr, result.stderr
@@ -336,7 +356,9 @@ def test_predict_segment_knows_the_subjects_of_a_per_subject_model(tmp_path, spe
     from miakit.learn.features import frame_features
 
     ds = _body25_dataset(frames=120, subjects=("s0", "s1"), exercises=("squat", "twist"))
-    config = TrainConfig(model="miakit", max_steps=2, window=WINDOW, batch_size=4, eval_every=2, warmup_steps=1, features=spec)
+    config = TrainConfig(
+        model="miakit", max_steps=2, window=WINDOW, batch_size=4, eval_every=2, warmup_steps=1, features=spec
+    )
     ckpt = pr.load(train(ds, config, tmp_path, progress=False).checkpoint)
     assert ckpt.meta["subjects"] == ["s0", "s1"]
     segment = int(np.flatnonzero(ds["segment_subject"].values.astype(str) == "s1")[0])

@@ -32,8 +32,15 @@ def test_overrides_parse_by_field_type_and_refuse_bad_input():
 def test_a_schedule_that_cannot_run_is_refused_in_one_line(change):
     with pytest.raises(InputError, match=change.split("=")[0]):
         apply_overrides(TrainConfig(lr=1e-3), [change])
-    assert apply_overrides(TrainConfig(lr=1e-3), ["min_lr=0", "warmup_steps=0", "weight_decay=0", "grad_clip=0"]).warmup_steps == 0
-    assert lr_at(0, lr=1.0, min_lr=0.1, warmup_steps=0, max_steps=100) == 1.0  # no warm-up: the peak from the first step
+    assert (
+        apply_overrides(
+            TrainConfig(lr=1e-3), ["min_lr=0", "warmup_steps=0", "weight_decay=0", "grad_clip=0"]
+        ).warmup_steps
+        == 0
+    )
+    assert (
+        lr_at(0, lr=1.0, min_lr=0.1, warmup_steps=0, max_steps=100) == 1.0
+    )  # no warm-up: the peak from the first step
 
 
 def test_lr_schedule_warms_up_then_decays_to_min():
@@ -78,7 +85,9 @@ def test_resuming_a_finished_or_early_stopped_run_trains_no_further(small_ds, tm
         config = TrainConfig(**{**TINY, **overrides})
         first = train(small_ds, config, tmp_path / name, progress=False)
         again = train(small_ds, config, tmp_path / name, progress=False, resume=True)
-        assert (again.steps, again.stopped, again.best_val_rmse) == (first.steps, first.stopped, first.best_val_rmse), name
+        assert (again.steps, again.stopped, again.best_val_rmse) == (first.steps, first.stopped, first.best_val_rmse), (
+            name
+        )
         a, b = first.model.state_dict(), _weights(tmp_path / name / "last.pt")
         assert all(torch.equal(a[k], b[k]) for k in a), name
     assert first.stopped == "early_stopping" and first.steps < 60  # the second case did stop early
@@ -88,7 +97,10 @@ def test_checkpoint_holds_the_best_evaluation_and_last_the_latest_step(small_ds,
     import torch
 
     def steps(run):
-        return [torch.load(tmp_path / run / name, weights_only=True)["state"]["step"] for name in ("checkpoint.pt", "last.pt")]
+        return [
+            torch.load(tmp_path / run / name, weights_only=True)["state"]["step"]
+            for name in ("checkpoint.pt", "last.pt")
+        ]
 
     full = train(small_ds, TrainConfig(**TINY), tmp_path / "full", progress=False)
     best_step = int(full.history["step"][full.history["val_rmse"].idxmin()])

@@ -8,7 +8,14 @@ from dataset_builders import make_dataset
 
 from miakit.contracts.dataset import segment_of_frame
 from miakit.errors import DatasetError
-from miakit.learn.windows import WindowDataset, in_distribution_labels, load_frames, run_bounds, split_in_distribution, windows_where
+from miakit.learn.windows import (
+    WindowDataset,
+    in_distribution_labels,
+    load_frames,
+    run_bounds,
+    split_in_distribution,
+    windows_where,
+)
 
 
 def _assert_windows_clean(ds, index):

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from miakit.devices.profiles import load_profile
+from miakit.devices.signals import uci_signals
 from miakit.errors import DeviceError
 from miakit.record.ble import BleBackend, BleRecorder, find_sensors
 from miakit.record.bumble_backend import BumbleRadio
 from miakit.record.cli import ble_app
-from miakit.devices.signals import uci_signals
 from miakit.record.emulator import Disconnect, Emulator, Faults, Stall, sensor_names
-from miakit.devices.profiles import load_profile
 from miakit.record.session_writer import SessionWriter
 
 
@@ -29,10 +29,19 @@ async def _record(tmp_path, profile, signals, sensors, *, faults=None, seconds=2
     emulator = Emulator(profile, signals, link=radio.link, faults=faults, rate_hz=rate_hz)
     await radio.start()
     await emulator.start()
-    writer = SessionWriter(tmp_path / "session", session_id="t", subject="S01", exercise=None, profile=profile,
-                           profile_bytes=open(profile.path, "rb").read(), sensors=sensors, emulated=True)
-    recorder = BleRecorder(profile, writer, sensors, backend=BleBackend.emulated(radio), scan_timeout_s=2.0,
-                           backoff_s=(0.05, 0.5))
+    writer = SessionWriter(
+        tmp_path / "session",
+        session_id="t",
+        subject="S01",
+        exercise=None,
+        profile=profile,
+        profile_bytes=open(profile.path, "rb").read(),
+        sensors=sensors,
+        emulated=True,
+    )
+    recorder = BleRecorder(
+        profile, writer, sensors, backend=BleBackend.emulated(radio), scan_timeout_s=2.0, backoff_s=(0.05, 0.5)
+    )
     await recorder.find()
     await recorder.connect_all()
     task = asyncio.create_task(recorder.stream())
@@ -71,9 +80,16 @@ def test_dropped_notifications_show_as_m40_counter_drops(tmp_path):
     profile = load_profile("m40")
     names = sensor_names(profile, 1)
     emulator, recorder, folder = asyncio.run(
-        _record(tmp_path, profile, {names[0]: np.full(100, 50.0)}, {names[0]: "LeftQuad"},
-                faults=Faults(drop_probability=0.3, seed=1), seconds=1.5, rate_hz=40)
-    )  # fmt: skip
+        _record(
+            tmp_path,
+            profile,
+            {names[0]: np.full(100, 50.0)},
+            {names[0]: "LeftQuad"},
+            faults=Faults(drop_probability=0.3, seed=1),
+            seconds=1.5,
+            rate_hz=40,
+        )
+    )
     stats = recorder.stats[0]
     counters = [int.from_bytes(p[:2], "little") for _, p in emulator[names[0]].sent]
     expected_drops = sum(b - a - 1 for a, b in zip(counters, counters[1:]))
@@ -101,12 +117,18 @@ def test_missing_sensor_is_one_clear_error():
 
     async def run():
         radio = BumbleRadio()
-        emulator = Emulator(profile, {n: np.ones(10) for n in names}, link=radio.link, faults=Faults(missing=[names[2]]))
+        emulator = Emulator(
+            profile, {n: np.ones(10) for n in names}, link=radio.link, faults=Faults(missing=[names[2]])
+        )
         await radio.start()
         await emulator.start()
         try:
-            await find_sensors(profile, dict(zip(names, ["LeftBicep", "RightBicep", "LeftQuad"])),
-                               backend=BleBackend.emulated(radio), timeout_s=0.5)
+            await find_sensors(
+                profile,
+                dict(zip(names, ["LeftBicep", "RightBicep", "LeftQuad"])),
+                backend=BleBackend.emulated(radio),
+                timeout_s=0.5,
+            )
         finally:
             await emulator.stop()
 

@@ -8,9 +8,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from miakit.record.ble import BleRecorder
 from miakit.devices.decoders import DecodeError, encode_m40_envelope_v1
 from miakit.devices.profiles import load_profile
+from miakit.record.ble import BleRecorder
 from miakit.record.session_writer import SessionWriter
 
 PROFILES = {name: load_profile(name) for name in ("m40", "myoware", "generic")}
@@ -33,8 +33,15 @@ def test_decode_random_bytes_gives_samples_or_decode_error(name, payload):
 def test_recorder_counts_bad_packets_and_keeps_them_raw(tmp_path_factory, payloads, name):
     profile = PROFILES[name]
     folder = tmp_path_factory.mktemp("s") / "session"
-    writer = SessionWriter(folder, session_id="fuzz", subject="S01", exercise=None, profile=profile,
-                           profile_bytes=open(profile.path, "rb").read(), sensors={"A": "LeftBicep"})
+    writer = SessionWriter(
+        folder,
+        session_id="fuzz",
+        subject="S01",
+        exercise=None,
+        profile=profile,
+        profile_bytes=open(profile.path, "rb").read(),
+        sensors={"A": "LeftBicep"},
+    )
     recorder = BleRecorder(profile, writer, {"A": "LeftBicep"})
     from miakit.record.ble import _Link
 
@@ -58,8 +65,15 @@ def test_recorder_counts_bad_packets_and_keeps_them_raw(tmp_path_factory, payloa
 
 def test_m40_counter_gaps_are_counted_as_drops(tmp_path):
     profile = PROFILES["m40"]
-    writer = SessionWriter(tmp_path / "s", session_id="d", subject="S01", exercise=None, profile=profile,
-                           profile_bytes=open(profile.path, "rb").read(), sensors={"A": "LeftBicep"})
+    writer = SessionWriter(
+        tmp_path / "s",
+        session_id="d",
+        subject="S01",
+        exercise=None,
+        profile=profile,
+        profile_bytes=open(profile.path, "rb").read(),
+        sensors={"A": "LeftBicep"},
+    )
     recorder = BleRecorder(profile, writer, {"A": "LeftBicep"})
     from miakit.record.ble import _Link
 

@@ -14,13 +14,13 @@ import pytest
 from lsl_support import loopback_env
 
 from miakit.contracts.session import validate_session
+from miakit.devices.decoders import DecodeError, encode_lsl_float32_v1, lsl_float32_v1
+from miakit.devices.profiles import load_profile
+from miakit.devices.signals import lsl_signals
 from miakit.errors import SessionError
 from miakit.layout import MUSCLES
-from miakit.devices.decoders import DecodeError, encode_lsl_float32_v1, lsl_float32_v1
-from miakit.devices.signals import lsl_signals
 from miakit.record.emulator import LslOutlet
 from miakit.record.lsl import channel_map, parse_source, resolve_emg_streams, session_profile
-from miakit.devices.profiles import load_profile
 
 ENV = loopback_env()  # before pylsl's first call in this process
 
@@ -57,9 +57,18 @@ def test_stamps_map_to_host_time_with_fitted_offset_and_drift(tmp_path):
     true = lsl0 + 1.0 + np.arange(3000) / 1000.0  # local LSL times of the samples
     src = true - (a + b * true)
     session, content = session_profile(profile, [_Info(1000.0)])
-    with SessionWriter(tmp_path / "s", session_id="s", subject="S01", exercise=None, profile=session, profile_bytes=content,
-                       sensors={"LeftQuad": "LeftQuad"}, host_monotonic_at_start=0.0, lsl_clock_at_start=lsl0,
-                       streams={"LeftQuad": "Amp"}) as w:  # fmt: skip
+    with SessionWriter(
+        tmp_path / "s",
+        session_id="s",
+        subject="S01",
+        exercise=None,
+        profile=session,
+        profile_bytes=content,
+        sensors={"LeftQuad": "LeftQuad"},
+        host_monotonic_at_start=0.0,
+        lsl_clock_at_start=lsl0,
+        streams={"LeftQuad": "Amp"},
+    ) as w:
         rng = np.random.default_rng(0)
         for t in np.arange(0.0, 4.5, 0.5):
             w.add_clock_offset(t, "Amp", lsl0 + t, a + b * (lsl0 + t) + rng.normal(0, 1e-5))
@@ -100,10 +109,25 @@ def test_no_stream_found_is_one_line_naming_what_was_seen(tmp_path):
         time.sleep(0.2)
         t = time.monotonic()
         result = subprocess.run(
-            [sys.executable, "-m", "miakit.cli", "record", "--source", "lsl:NoSuchAmp", "--out", str(tmp_path),
-             "--scan-timeout", "0.5", "--duration", "1"],
-            capture_output=True, text=True, timeout=60, env=ENV,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "miakit.cli",
+                "record",
+                "--source",
+                "lsl:NoSuchAmp",
+                "--out",
+                str(tmp_path),
+                "--scan-timeout",
+                "0.5",
+                "--duration",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=ENV,
+        )
         took = time.monotonic() - t
     assert result.returncode == 2, result.stderr
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
@@ -123,8 +147,18 @@ def test_record_envelope_stream_in_process(tmp_path):
 
     signal, labels, rate = lsl_signals(kind="envelope", duration_s=20.0)
     with LslOutlet("lsl-test-envelope", signal, rate_hz=rate, labels=labels) as device:
-        folder = record_session(RecordPlan(recorder="lsl", out=tmp_path / "sessions", source="lsl:lsl-test-envelope", duration_s=3.0,
-                                           exercise="squat", scan_timeout_s=3.0, sync_after_s=None, live_view=False))  # fmt: skip
+        folder = record_session(
+            RecordPlan(
+                recorder="lsl",
+                out=tmp_path / "sessions",
+                source="lsl:lsl-test-envelope",
+                duration_s=3.0,
+                exercise="squat",
+                scan_timeout_s=3.0,
+                sync_after_s=None,
+                live_view=False,
+            )
+        )
     meta = validate_session(folder)
     assert meta.status == "complete" and meta.sensors == {m: m for m in MUSCLES}
     assert meta.clock.offsets == "clock_offsets.csv" and meta.clock.lsl_clock_at_start is not None
@@ -137,11 +171,15 @@ def test_record_envelope_stream_in_process(tmp_path):
     assert len(got.arrival) >= 25 and np.abs(stamps - (device.t0 + (k + 1) / rate)).max() < 2e-3
     np.testing.assert_allclose(got.values[:, 0], signal[k % len(signal), MUSCLES.index("LeftQuad")], rtol=1e-6)
     rows = read_packets(folder)
-    raw = np.concatenate([lsl_float32_v1(bytes.fromhex(h)).times for h in rows[rows["sensor"] == "LeftQuad"]["payload"]])
+    raw = np.concatenate(
+        [lsl_float32_v1(bytes.fromhex(h)).times for h in rows[rows["sensor"] == "LeftQuad"]["payload"]]
+    )
     assert set(raw.tolist()) <= set(sent.tolist())  # the stamps as LSL gave them, stored exactly
     build_dataset(tmp_path / "sessions", tmp_path / "s.zarr", pipeline="emg-only")
     ds = open_store(tmp_path / "s.zarr")
-    span = min(s.arrival.max() for s in decoded.sensors.values()) - max(s.arrival.min() for s in decoded.sensors.values())
+    span = min(s.arrival.max() for s in decoded.sensors.values()) - max(
+        s.arrival.min() for s in decoded.sensors.values()
+    )
     assert span >= 3.0  # the recorded seconds (streaming starts once the inlet is open and the clock probed)
     assert ds.sizes["muscle"] == 8 and abs(ds.sizes["frame"] - (span * 10 + 1)) <= 1.5
     assert np.isfinite(ds["emg"].values).mean() > 0.9
@@ -173,16 +211,35 @@ class _Info:
 def test_cli_emulated_lsl_device_streams_real_uci_emg(tmp_path, uci_file):
     """`--source lsl --emulate --emulate-source FILE`: real raw sEMG (UCI, 1 kHz) from an emulated LSL
     outlet on this machine, recorded by the real CLI, built through the raw-EMG conditioning."""
-    from miakit.pipeline import build_dataset
     from miakit.devices.signals import UCI_MUSCLES
+    from miakit.pipeline import build_dataset
     from miakit.stages.decode import decode_emg
     from miakit.store import open_store
 
     result = subprocess.run(
-        [sys.executable, "-m", "miakit.cli", "record", "--source", "lsl", "--emulate", "--emulate-source", str(uci_file),
-         "--out", str(tmp_path / "sessions"), "--duration", "2.5", "--exercise", "squat", "--no-sync"],
-        capture_output=True, text=True, timeout=90, env=ENV,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "miakit.cli",
+            "record",
+            "--source",
+            "lsl",
+            "--emulate",
+            "--emulate-source",
+            str(uci_file),
+            "--out",
+            str(tmp_path / "sessions"),
+            "--duration",
+            "2.5",
+            "--exercise",
+            "squat",
+            "--no-sync",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=ENV,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     meta = validate_session(result.stdout.strip().splitlines()[-1])
     assert meta.recorder.emulated and meta.sensors == {m: m for m in UCI_MUSCLES}
@@ -196,16 +253,25 @@ def test_cli_emulated_lsl_device_streams_real_uci_emg(tmp_path, uci_file):
     decoded = decode_emg(folder, meta)
     got = decoded.sensors["LeftQuad"].values[:, 0]
     column = (raw[:, UCI_MUSCLES.index("LeftQuad")] - raw[:, UCI_MUSCLES.index("LeftQuad")].mean()).astype(np.float32)
-    starts = [i for i in np.flatnonzero(column == np.float32(got[0])) if np.array_equal(np.take(column, np.arange(i, i + 50), mode="wrap"), got[:50].astype(np.float32))]
+    starts = [
+        i
+        for i in np.flatnonzero(column == np.float32(got[0]))
+        if np.array_equal(np.take(column, np.arange(i, i + 50), mode="wrap"), got[:50].astype(np.float32))
+    ]
     assert len(starts) == 1
-    assert np.array_equal(np.take(column, np.arange(starts[0], starts[0] + len(got)), mode="wrap"), got.astype(np.float32))
+    assert np.array_equal(
+        np.take(column, np.arange(starts[0], starts[0] + len(got)), mode="wrap"), got.astype(np.float32)
+    )
     # and the envelope keeps the muscles apart: the store's mean envelopes rank the muscles as the
     # band-passed (20-450 Hz, as the conditioning) power of the channels recorded does
     from scipy.signal import butter, sosfiltfilt
     from scipy.stats import spearmanr
 
     sos = butter(4, [20, 450], btype="bandpass", fs=1000, output="sos")
-    power = [np.sqrt(np.mean(sosfiltfilt(sos, decoded.sensors[s].values[:, 0].astype(float)) ** 2)) for s in sorted(decoded.sensors, key=lambda s: MUSCLES.index(meta.sensors[s]))]
+    power = [
+        np.sqrt(np.mean(sosfiltfilt(sos, decoded.sensors[s].values[:, 0].astype(float)) ** 2))
+        for s in sorted(decoded.sensors, key=lambda s: MUSCLES.index(meta.sensors[s]))
+    ]
     assert spearmanr(power, np.nanmean(emg, axis=0)).statistic > 0.85
 
 

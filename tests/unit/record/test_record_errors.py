@@ -17,8 +17,11 @@ def _one_line(exc: BaseException) -> str:
 
 def test_wrong_profile_names_the_field(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text((__import__("miakit.devices.profiles", fromlist=["x"]).find_profile_file("m40")).read_text()
-                   .replace("decoder: m40_envelope_v1", "decoder: no_such_decoder"))
+    bad.write_text(
+        (__import__("miakit.devices.profiles", fromlist=["x"]).find_profile_file("m40"))
+        .read_text()
+        .replace("decoder: m40_envelope_v1", "decoder: no_such_decoder")
+    )
     with pytest.raises(ProfileError) as info:
         record_session(RecordPlan(recorder=bad, out=tmp_path / "out", emulate=True, duration_s=1))
     assert "decoder" in _one_line(info.value) and "no_such_decoder" in str(info.value)
@@ -41,8 +44,15 @@ def test_unwritable_output_folder(tmp_path):
 
 def test_missing_sensor_before_any_recording(tmp_path, uci_file):
     out = tmp_path / "out"
-    plan = RecordPlan(recorder="m40", out=out, emulate=True, duration_s=1, emulate_source=uci_file,
-                      faults=Faults(missing=["M40-05"]), scan_timeout_s=0.5)
+    plan = RecordPlan(
+        recorder="m40",
+        out=out,
+        emulate=True,
+        duration_s=1,
+        emulate_source=uci_file,
+        faults=Faults(missing=["M40-05"]),
+        scan_timeout_s=0.5,
+    )
     with pytest.raises(DeviceError) as info:
         record_session(plan)
     assert "M40-05" in _one_line(info.value)
@@ -53,8 +63,15 @@ def test_failed_start_keeps_an_existing_output_folder_as_it_was(tmp_path, uci_fi
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    plan = RecordPlan(recorder="m40", out=out, emulate=True, duration_s=1, emulate_source=uci_file,
-                      faults=Faults(missing=["M40-05"]), scan_timeout_s=0.5)
+    plan = RecordPlan(
+        recorder="m40",
+        out=out,
+        emulate=True,
+        duration_s=1,
+        emulate_source=uci_file,
+        faults=Faults(missing=["M40-05"]),
+        scan_timeout_s=0.5,
+    )
     with pytest.raises(DeviceError):
         record_session(plan)
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"] and (out / "notes.txt").read_text() == "mine"

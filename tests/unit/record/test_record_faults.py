@@ -13,8 +13,14 @@ NAMES = [f"M40-{i:02d}" for i in range(1, 9)]
 
 
 def test_fault_flags_become_emulator_faults():
-    faults = parse_faults(NAMES, drop=0.05, duplicate=0.01, disconnect=["M40-03@5:2", "M40-01@1"], stall=["M40-02@3:1.5"],
-                          missing=["M40-08"])  # fmt: skip
+    faults = parse_faults(
+        NAMES,
+        drop=0.05,
+        duplicate=0.01,
+        disconnect=["M40-03@5:2", "M40-01@1"],
+        stall=["M40-02@3:1.5"],
+        missing=["M40-08"],
+    )
     assert faults.drop_probability == 0.05 and faults.duplicate_probability == 0.01
     assert [(d.sensor, d.at_s, d.down_s) for d in faults.disconnects] == [("M40-01", 1.0, 1.0), ("M40-03", 5.0, 2.0)]
     assert [(s.sensor, s.at_s, s.duration_s) for s in faults.stalls] == [("M40-02", 3.0, 1.5)]
@@ -67,7 +73,9 @@ def test_live_view_shows_the_marker_keys():
     stats = [SensorStats(sensor="M40-01", muscle="LeftBicep")]
     console.print(sensor_table(stats, 1.0, caption=keys_line("squat")))
     text = console.export_text()
-    assert "[m] mark start/stop of squat" in text and "[c] mark the sync clap now" in text and "[q] stop recording" in text
+    assert (
+        "[m] mark start/stop of squat" in text and "[c] mark the sync clap now" in text and "[q] stop recording" in text
+    )
 
 
 def test_a_protocol_offers_no_mark_key():

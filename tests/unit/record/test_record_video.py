@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import csv
-import shutil
 import struct
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from miakit.contracts.session import validate_session
 from miakit.devices.profiles import load_profile
@@ -15,16 +14,23 @@ from miakit.record.video import LiveCapture, import_video, mark_sync, probe_vide
 
 def _writer(tmp_path):
     profile = load_profile("m40")
-    return SessionWriter(tmp_path / "session", session_id="v", subject="S01", exercise=None, profile=profile,
-                         profile_bytes=open(profile.path, "rb").read(), sensors={"A": "LeftBicep"},
-                         start_time=datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc))
+    return SessionWriter(
+        tmp_path / "session",
+        session_id="v",
+        subject="S01",
+        exercise=None,
+        profile=profile,
+        profile_bytes=open(profile.path, "rb").read(),
+        sensors={"A": "LeftBicep"},
+        start_time=datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC),
+    )
 
 
 def _as_phone_video(src, dst, *, created: datetime, rotation_matrix=(0, 1, -1, 0)):
     """A copy of a real MP4 with the creation time and track rotation a phone would write."""
     data = bytearray(src.read_bytes())
     mvhd = data.index(b"mvhd")
-    secs = int((created - datetime(1904, 1, 1, tzinfo=timezone.utc)).total_seconds())
+    secs = int((created - datetime(1904, 1, 1, tzinfo=UTC)).total_seconds())
     assert data[mvhd + 4] == 0  # version 0: 32-bit times
     struct.pack_into(">I", data, mvhd + 8, secs)
     tkhd = data.index(b"tkhd")
@@ -45,7 +51,7 @@ def test_probe_real_video(video_dir):
 
 
 def test_import_phone_video_with_rotation_and_creation_time(tmp_path, video_dir):
-    created = datetime(2024, 5, 1, 12, 0, 7, tzinfo=timezone.utc)
+    created = datetime(2024, 5, 1, 12, 0, 7, tzinfo=UTC)
     phone = _as_phone_video(video_dir / "mmhuman3d-single-person.mp4", tmp_path / "IMG_0001.mov", created=created)
     writer = _writer(tmp_path)
     info = import_video(writer, phone)

@@ -40,8 +40,14 @@ def _build(folder: Path, store: Path, pipeline: str):
 def _assert_datasets_agree(recorded, replayed) -> None:
     """The same frames, values and segment table; only the session ids and provenance differ."""
     assert dict(recorded.sizes) == dict(replayed.sizes)
-    compared = [n for n in [*recorded.data_vars, *recorded.coords] if n not in ("segment", "segment_session", "session", "frame_segment")]
-    assert {"emg", "keypoints", "keypoint_score", "valid", "time", "segment_exercise", "segment_length"} <= set(compared)
+    compared = [
+        n
+        for n in [*recorded.data_vars, *recorded.coords]
+        if n not in ("segment", "segment_session", "session", "frame_segment")
+    ]
+    assert {"emg", "keypoints", "keypoint_score", "valid", "time", "segment_exercise", "segment_length"} <= set(
+        compared
+    )
     for name in compared:
         np.testing.assert_array_equal(recorded[name].values, replayed[name].values, err_msg=name)
     for name in ("emg_units", "modalities", "muscles", "rate_hz"):
@@ -53,8 +59,19 @@ def recording(tmp_path_factory) -> Path:
     """3 s of 8 emulated M40 sensors, one of them dropping its link for 0.4 s, with a sync mark."""
     out = tmp_path_factory.mktemp("recorded")
     faults = Faults(disconnects=[Disconnect("M40-02", 1.0, 0.4)])
-    return record_session(RecordPlan(recorder="m40", out=out, emulate=True, duration_s=3.0, exercise="squat", subject="S07",
-                                     faults=faults, sync_after_s=0.5, **QUIET))  # fmt: skip
+    return record_session(
+        RecordPlan(
+            recorder="m40",
+            out=out,
+            emulate=True,
+            duration_s=3.0,
+            exercise="squat",
+            subject="S07",
+            faults=faults,
+            sync_after_s=0.5,
+            **QUIET,
+        )
+    )
 
 
 def test_a_replay_holds_the_recordings_emg_and_events(recording, tmp_path):
@@ -69,8 +86,11 @@ def test_a_replay_holds_the_recordings_emg_and_events(recording, tmp_path):
     assert _rows(replayed / "emg.csv") == _rows(recording / "emg.csv")  # host times, sensors, counts, payloads
 
     def played(rows):  # the events a replay plays, less the note naming the replay
-        return [(r["host_time"], r["kind"], r["sensor"], r["detail"]) for r in rows
-                if r["kind"] in REPLAYED_EVENTS and not r["detail"].startswith("replay of")]  # fmt: skip
+        return [
+            (r["host_time"], r["kind"], r["sensor"], r["detail"])
+            for r in rows
+            if r["kind"] in REPLAYED_EVENTS and not r["detail"].startswith("replay of")
+        ]
 
     events = _rows(replayed / "events.csv")
     recorded_events = _rows(recording / "events.csv")
@@ -93,9 +113,13 @@ def test_a_synthetic_session_replays_with_its_keypoints_and_truth(tmp_path):
     """A session with keypoints, truth and a sync clap, built by the mia pipeline (pose, alignment)."""
     from miakit.synth import make_subject, simulate, write_session
 
-    recorded = write_session(tmp_path / "synth" / "S01" / "squat", simulate(make_subject(0), "squat", duration_s=6.0), seed=0)
+    recorded = write_session(
+        tmp_path / "synth" / "S01" / "squat", simulate(make_subject(0), "squat", duration_s=6.0), seed=0
+    )
     replayed = _replay(recorded, tmp_path / "replays", speed=50.0)
-    assert sorted(p.name for p in (replayed / "keypoints").iterdir()) == sorted(p.name for p in (recorded / "keypoints").iterdir())
+    assert sorted(p.name for p in (replayed / "keypoints").iterdir()) == sorted(
+        p.name for p in (recorded / "keypoints").iterdir()
+    )
     recorded_ds = _build(recorded, tmp_path / "recorded.zarr", "mia")
     replayed_ds = _build(replayed, tmp_path / "replayed.zarr", "mia")
     assert "emg_clean" in replayed_ds and np.isfinite(replayed_ds["keypoints"].values).any()
@@ -106,7 +130,9 @@ def test_replay_from_the_command_line_and_what_it_refuses(recording, tmp_path):
     app = typer.Typer()
     app.command("record")(record)
     app.command("other")(lambda: None)
-    result = CliRunner().invoke(app, ["record", "--replay", str(recording), "--replay-speed", "20", "--out", str(tmp_path / "r")])
+    result = CliRunner().invoke(
+        app, ["record", "--replay", str(recording), "--replay-speed", "20", "--out", str(tmp_path / "r")]
+    )
     assert result.exit_code == 0, result.output
     folder = Path(result.output.strip().splitlines()[-1])
     assert folder.parent == tmp_path / "r" and validate_session(folder).status == "complete"

@@ -58,7 +58,8 @@ def test_alignment_changes_what_lands_on_the_grid(session_factory, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "exercise, error_s", [("squat", 0.4), ("running", -0.7), ("hook_punch", 0.15), ("jumping_jack", -0.3), ("woodchop", 0.9)]
+    "exercise, error_s",
+    [("squat", 0.4), ("running", -0.7), ("hook_punch", 0.15), ("jumping_jack", -0.3), ("woodchop", 0.9)],
 )
 def test_synthetic_session_clock_error_is_recovered(tmp_path, exercise, error_s):
     """A synthetic session (physical muscle model, pose-estimator noise, BLE jitter) whose video
@@ -70,5 +71,7 @@ def test_synthetic_session_clock_error_is_recovered(tmp_path, exercise, error_s)
     folder = write_session(tmp_path / exercise, sim, seed=3)
     report = process_session(folder, load_pipeline("mia")).report
     assert report.sync_offset_s == pytest.approx(-error_s, abs=0.05), report
-    honest = write_session(tmp_path / "honest", simulate(make_subject(1, seed=3), exercise, seed=3, duration_s=12), seed=3)
+    honest = write_session(
+        tmp_path / "honest", simulate(make_subject(1, seed=3), exercise, seed=3, duration_s=12), seed=3
+    )
     assert abs(process_session(honest, load_pipeline("mia")).report.sync_offset_s) < 0.05

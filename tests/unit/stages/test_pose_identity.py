@@ -44,7 +44,9 @@ def two_people(tmp_path_factory) -> Path:
         stream.pix_fmt = "yuv420p"
         for k, (a, b) in enumerate(zip(left, right)):
             a = np.full_like(a, 90) if k in GONE else a
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(np.hstack([a, b])), format="rgb24")))
+            container.mux(
+                stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(np.hstack([a, b])), format="rgb24"))
+            )
         container.mux(stream.encode(None))
     return path
 
@@ -89,8 +91,10 @@ def test_pose_command_stderr_holds_no_mediapipe_lines(two_people, tmp_path):
     out = tmp_path / "k.csv"
     result = subprocess.run(
         [sys.executable, "-m", "miakit.cli", "pose", str(two_people), "--out", str(out), "--person", "left"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     for noise in ("W0000", "I0000", "INFO:", "absl", "XNNPACK", "GetPrototype", "WARNING"):
         assert noise not in result.stderr, result.stderr

@@ -33,8 +33,14 @@ def test_the_pipeline_files_max_gap_reaches_the_sync_refinement(session_factory,
 
 def test_a_bad_parameter_is_refused_when_the_pipeline_loads(tmp_path):
     for text, words in [
-        ("name: x\nstages:\n  - align: {method: sink}\n", "stages: bad parameter for stage 'align': unknown alignment method 'sink'"),
-        ("name: x\nstages:\n  - quality: {min_scor: 0.2}\n", "stages: bad parameter for stage 'quality': unknown ['min_scor']"),
+        (
+            "name: x\nstages:\n  - align: {method: sink}\n",
+            "stages: bad parameter for stage 'align': unknown alignment method 'sink'",
+        ),
+        (
+            "name: x\nstages:\n  - quality: {min_scor: 0.2}\n",
+            "stages: bad parameter for stage 'quality': unknown ['min_scor']",
+        ),
     ]:
         (tmp_path / "p.yaml").write_text(text)
         with pytest.raises(PipelineError, match="p.yaml") as info:

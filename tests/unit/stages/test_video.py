@@ -18,7 +18,9 @@ DRIBBLE = DATA / "video" / "mmhuman3d-single-person.mp4"
 needs_data = pytest.mark.skipif(not CAM01.is_file(), reason=f"shared real data not found at {DATA}")
 
 
-def write_video(path: Path, pts_ms: list[int], *, size=(320, 180), rotation: int = 0, options=None, metadata=None) -> Path:
+def write_video(
+    path: Path, pts_ms: list[int], *, size=(320, 180), rotation: int = 0, options=None, metadata=None
+) -> Path:
     """An H.264 video whose frame i is uniformly gray at level (10 + 12 * i) % 250, with a white block in
     the coded top-left corner, at the given presentation times (ms). ``rotation`` is PyAV's
     counter-clockwise display rotation."""
@@ -197,4 +199,3 @@ def test_not_a_video(tmp_path):
 def test_missing_video(tmp_path):
     with pytest.raises(InputError, match="no such video file"):
         probe_video(tmp_path / "nowhere.mp4")
-

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from miakit.contracts.session import validate_session
-from miakit.layout import IMAGE_HEIGHT, IMAGE_WIDTH, KP, MUSCLES
 from miakit.devices.profiles import load_profile
+from miakit.layout import IMAGE_HEIGHT, IMAGE_WIDTH, KP, MUSCLES
 from miakit.stages.openpose import read_folder
 from miakit.synth import SENSORS, emg_signal, generate_sessions, make_subject, simulate
 
@@ -23,7 +23,9 @@ DURATION_S = 8.0
 @pytest.fixture(scope="module")
 def sessions(tmp_path_factory) -> list[Path]:
     out = tmp_path_factory.mktemp("synth")
-    return generate_sessions(out, subjects=1, seed=3, exercises=EXERCISES, duration_s=DURATION_S, video="first", progress=False)
+    return generate_sessions(
+        out, subjects=1, seed=3, exercises=EXERCISES, duration_s=DURATION_S, video="first", progress=False
+    )
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

@@ -42,7 +42,9 @@ def test_a_side_view_shows_walking_legs_swing_across_the_image():
 
 
 def test_generate_sessions_writes_each_view_as_its_own_session(tmp_path):
-    folders = generate_sessions(tmp_path, subjects=1, exercises=("squat",), duration_s=5.0, video="none", progress=False, views=2)
+    folders = generate_sessions(
+        tmp_path, subjects=1, exercises=("squat",), duration_s=5.0, video="none", progress=False, views=2
+    )
     assert [f.name for f in folders] == ["squat", "squat-view1"]
     meta = [yaml.safe_load((f / "session.yaml").read_text()) for f in folders]
     assert meta[0]["exercise"] == meta[1]["exercise"] == "squat"
@@ -71,8 +73,24 @@ def test_synth_takes_exercise_groups(tmp_path):
     from miakit.cli import app
     from miakit.layout import LOCOMOTION
 
-    run = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "s"), "--subjects", "1", "--duration", "5", "--video", "none",
-                                   "--exercise", "locomotion", "--exercise", "walking"])  # fmt: skip
+    run = CliRunner().invoke(
+        app,
+        [
+            "synth",
+            "--out",
+            str(tmp_path / "s"),
+            "--subjects",
+            "1",
+            "--duration",
+            "5",
+            "--video",
+            "none",
+            "--exercise",
+            "locomotion",
+            "--exercise",
+            "walking",
+        ],
+    )
     assert run.exit_code == 0, run.output
     assert sorted(p.name for p in (tmp_path / "s" / "S01").iterdir()) == sorted(LOCOMOTION)  # a repeat is made once
     bad = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "t"), "--exercise", "everything"])

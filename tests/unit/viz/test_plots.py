@@ -115,7 +115,9 @@ def test_alignment_after_traces_peak_together(session_factory, tmp_path):
     title = bottom.get_title(loc="left")
     assert "(applied)" in title and float(title.split("shifted by ")[1].split(" ms")[0]) == pytest.approx(-500, abs=50)
     gap = lambda ax: float(ax.get_title(loc="left").split("motion peak ")[1].split(" ms")[0])  # noqa: E731
-    assert gap(top) == pytest.approx(500, abs=60) and abs(gap(bottom)) < 60  # before and after say how far apart the peaks are
+    assert (
+        gap(top) == pytest.approx(500, abs=60) and abs(gap(bottom)) < 60
+    )  # before and after say how far apart the peaks are
     assert "subject" in fig.get_suptitle() and top.get_ylabel() and bottom.get_xlabel() == "host time (s)"
     # pixels: the tops of the blue and the red traces share a column after, not before
     blue, red = (31, 119, 180), (214, 39, 40)
@@ -148,10 +150,12 @@ def test_pose_confidence_draws_the_scores(tmp_path):
     score[:, 24] = 0.5
     valid = np.ones(n, bool)
     valid[20:30] = False
-    ds = make_dataset([
-        {"id": "a", "subject": "S1", "exercise": "squat", "emg": np.ones((5, 8))},
-        {"id": "b", "subject": "S1", "exercise": "running", "emg": np.ones((n, 8)), "score": score, "valid": valid},
-    ])  # fmt: skip
+    ds = make_dataset(
+        [
+            {"id": "a", "subject": "S1", "exercise": "squat", "emg": np.ones((5, 8))},
+            {"id": "b", "subject": "S1", "exercise": "running", "emg": np.ones((n, 8)), "score": score, "valid": valid},
+        ]
+    )
     fig = plots.pose_confidence(ds, "b")
     png = _png(plots.save_figure(fig, tmp_path / "pose.png"))
     heat, line = fig.axes[0], fig.axes[1]
@@ -159,7 +163,11 @@ def test_pose_confidence_draws_the_scores(tmp_path):
     np.testing.assert_allclose(np.asarray(image.get_array()), score.T, atol=1e-6)
     np.testing.assert_allclose(_line(line, "mean").get_ydata(), score.mean(axis=1), atol=1e-6)
     assert sum(p.get_gid() == "invalid" for p in line.patches) == 1
-    assert heat.get_ylabel() == "BODY_25 keypoint" and line.get_ylabel() == "score (0 to 1)" and line.get_xlabel() == "time in segment (s)"
+    assert (
+        heat.get_ylabel() == "BODY_25 keypoint"
+        and line.get_ylabel() == "score (0 to 1)"
+        and line.get_xlabel() == "time in segment (s)"
+    )
     assert "subject S1" in fig.get_suptitle() and "running" in fig.get_suptitle()
     # pixels: viridis(0) (dark purple) in the missing second, yellow-green elsewhere
     row, col = _to_pixel(fig, heat, 2.5, 5)
@@ -176,10 +184,23 @@ def test_pose_confidence_draws_the_scores(tmp_path):
 def test_dataset_summary_matches_the_data(tmp_path):
     rng = np.random.default_rng(0)
     parts, expected = [], {}
-    for subject, exercise, frames, invalid in [("S1", "squat", 600, 0), ("S1", "running", 300, 100), ("S2", "squat", 1200, 0), ("S1", "squat", 300, 300)]:
+    for subject, exercise, frames, invalid in [
+        ("S1", "squat", 600, 0),
+        ("S1", "running", 300, 100),
+        ("S2", "squat", 1200, 0),
+        ("S1", "squat", 300, 300),
+    ]:
         valid = np.arange(frames) >= invalid
         emg = rng.gamma(2.0, 10.0, (frames, 8)) * (1 + np.arange(8))
-        parts.append({"id": f"{subject}-{exercise}-{len(parts)}", "subject": subject, "exercise": exercise, "emg": emg, "valid": valid})
+        parts.append(
+            {
+                "id": f"{subject}-{exercise}-{len(parts)}",
+                "subject": subject,
+                "exercise": exercise,
+                "emg": emg,
+                "valid": valid,
+            }
+        )
         expected[subject, exercise] = expected.get((subject, exercise), 0) + valid.sum() / 10 / 60
     ds = make_dataset(parts)
     fig = plots.dataset_summary(ds)
@@ -205,12 +226,16 @@ def test_dataset_summary_of_short_cells_reads_seconds_that_differ_where_the_shad
     parts = [
         {"id": f"{s}-{e}", "subject": s, "exercise": e, "emg": np.ones((300, 8)), "valid": np.arange(300) >= cut}
         for s, e, cut in [("S1", "squat", 0), ("S1", "twist", 30), ("S2", "squat", 60), ("S2", "twist", 0)]
-    ]  # fmt: skip
+    ]
     fig = plots.dataset_summary(make_dataset(parts))
     heat = fig.axes[0]
     image = next(im for im in heat.images if im.get_gid() == "valid_seconds")
     np.testing.assert_allclose(np.asarray(image.get_array()), [[30, 27], [24, 30]])
-    texts = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in heat.texts if t.get_gid() == "cell"}
+    texts = {
+        (round(t.get_position()[1]), round(t.get_position()[0])): t.get_text()
+        for t in heat.texts
+        if t.get_gid() == "cell"
+    }
     assert texts == {(0, 0): "30", (0, 1): "27", (1, 0): "24", (1, 1): "30"}
     assert image.norm.vmin == 0 and image.norm.vmax == 30
     assert heat.get_xlabel() == "exercise" and heat.get_ylabel() == "subject"

@@ -86,7 +86,9 @@ def test_segment_video_shows_flexed_red_relaxed_blue_and_predictions(tmp_path):
     assert _blue(_pixel(frames[5], result, 0, at["LeftQuad"]))  # relaxed before
     assert _red(_pixel(frames[15], result, 0, at["LeftQuad"]))  # flexed after
     assert _blue(_pixel(frames[15], result, 1, at["LeftQuad"]))  # predicted relaxed
-    assert _blue(_pixel(frames[15], result, 0, at["RightBicep"])) and _red(_pixel(frames[15], result, 1, at["RightBicep"]))
+    assert _blue(_pixel(frames[15], result, 0, at["RightBicep"])) and _red(
+        _pixel(frames[15], result, 1, at["RightBicep"])
+    )
     grey = _pixel(frames[15], result, 0, at["RightHamstring"])
     assert np.ptp(grey) < 25 and 100 < grey.mean() < 160  # no data: grey
     # no video: the dark background around the body, with the stated scale drawn below
@@ -125,7 +127,7 @@ def test_session_video_draws_over_the_sessions_own_frames(synth_session, tmp_pat
     codec, frames = _decode(result.path)
     assert codec == "h264" and len(frames) == ds.sizes["frame"]
     k = len(frames) // 2
-    (_, _, source), = list(frames_at(video.path, video.times[k : k + 1]))
+    ((_, _, source),) = list(frames_at(video.path, video.times[k : k + 1]))
     pw, ph = result.panel_size
     import cv2
 
@@ -134,7 +136,10 @@ def test_session_video_draws_over_the_sessions_own_frames(synth_session, tmp_pat
     # the top of the frame (the preview's caption, above the body) is the session's video, not a background
     top = slice(0, ph // 8)
     assert np.abs(drawn[top].astype(int) - source[top].astype(int)).mean() < 8
-    assert np.abs(drawn[top].astype(int) - np.array(rv.BACKGROUND)).mean() > np.abs(drawn[top].astype(int) - source[top].astype(int)).mean() + 3
+    assert (
+        np.abs(drawn[top].astype(int) - np.array(rv.BACKGROUND)).mean()
+        > np.abs(drawn[top].astype(int) - source[top].astype(int)).mean() + 3
+    )
     assert (source[top].max(axis=2) > 150).sum() > 20  # the caption is there to be seen
     # the video is timed by the alignment: the preview's own joints (white dots) lie under the
     # session's keypoints at each frame's time (not at the 0.4 s late time session.yaml states)
@@ -196,5 +201,9 @@ def test_render_and_plot_commands(synth_session, tmp_path):
     assert result.exit_code == 0, result.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    result = runner.invoke(_app(), ["render", str(synth_session), "--dataset", "x", "--segment", "0", "--out", str(out)])
-    assert result.exit_code == 2 and "either SESSION_DIR or --dataset" in " ".join(result.output.replace("│", " ").split())
+    result = runner.invoke(
+        _app(), ["render", str(synth_session), "--dataset", "x", "--segment", "0", "--out", str(out)]
+    )
+    assert result.exit_code == 2 and "either SESSION_DIR or --dataset" in " ".join(
+        result.output.replace("│", " ").split()
+    )
