@@ -166,17 +166,10 @@ def compare_miakit(ds, bench, out: Path, config) -> dict:
     from miakit.learn import metrics
     from miakit.learn.features import prepare_inputs
     from miakit.learn.inference import load_checkpoint, predict
-    from miakit.learn.train import train
-    from miakit.learn.windows import load_frames, split_in_distribution
+    from miakit.learn.train import config_splits, train
+    from miakit.learn.windows import load_frames
 
-    splits = split_in_distribution(
-        ds,
-        window=config.window,
-        stride=config.stride,
-        eval_stride=config.eval_stride or None,
-        test_fraction=config.test_fraction,
-        val_fraction=config.val_fraction,
-    )
+    splits = config_splits(ds, config)
     frames = load_frames(ds)
     result = train(ds, config, out, splits=splits, frames=frames)
     model, trained, _ = load_checkpoint(result.checkpoint)
@@ -255,7 +248,7 @@ def make_figures(
     an alignment for a session without a sync event, is left out with a note)."""
     from miakit.contracts.session import find_sessions, read_meta
     from miakit.learn.predict import load, predict_segment
-    from miakit.learn.windows import split_in_distribution
+    from miakit.learn.train import config_splits
     from miakit.viz import plots
     from miakit.viz.render import render_segment
 
@@ -263,14 +256,7 @@ def make_figures(
     folder.mkdir(parents=True, exist_ok=True)
     ckpt = load(checkpoint)
     config = ckpt.config
-    splits = split_in_distribution(
-        ds,
-        window=config.window,
-        stride=config.stride,
-        eval_stride=config.eval_stride or None,
-        test_fraction=config.test_fraction,
-        val_fraction=config.val_fraction,
-    )
+    splits = config_splits(ds, config)
     segment = str(ds["segment"].values[int(splits.test.segment[0])])
     index = [str(s) for s in ds["segment"].values].index(segment)
     predicted = predict_segment(ckpt, ds, segment)

@@ -20,8 +20,8 @@ from miakit.learn import metrics
 from miakit.learn.config import TrainConfig
 from miakit.learn.inference import load_checkpoint, predict, resolve_device
 from miakit.learn.models import NearestNeighbour, RandomBaseline
-from miakit.learn.train import train
-from miakit.learn.windows import load_frames, split_in_distribution, unknown_segments
+from miakit.learn.train import config_splits, train
+from miakit.learn.windows import load_frames, unknown_segments
 
 MODELS = ("random", "nn", "transformer")
 
@@ -63,7 +63,7 @@ def run_in_distribution(
     train_wall_s = None
     if checkpoint is None:
         config = config or TrainConfig()
-        splits = _splits(ds, config)
+        splits = config_splits(ds, config)
         result = train(ds, config, out / "transformer", progress=progress, splits=splits, frames=frames)
         checkpoint, train_wall_s = result.checkpoint, result.wall_s
     model, config, meta = load_checkpoint(checkpoint, device=resolve_device(config.device if config else "auto"))
@@ -75,7 +75,7 @@ def run_in_distribution(
             expected=(frames.n_features, frames.n_muscles),
             found=(meta["n_features"], meta["n_muscles"]),
         )
-    splits = _splits(ds, config)
+    splits = config_splits(ds, config)
     x_train, y_train, _ = frames.gather(splits.train)
     x_test, y_test, clean = frames.gather(splits.test)
     preds = {
@@ -128,17 +128,6 @@ def run_in_distribution(
         out, ds, table, per_muscle, pearson, overall, preds, y_test, splits, config, meta, checkpoint, train_wall_s
     )
     return BenchResult(report, table, per_muscle, pearson, Path(checkpoint), train_wall_s)
-
-
-def _splits(ds, config: TrainConfig):
-    return split_in_distribution(
-        ds,
-        window=config.window,
-        stride=config.stride,
-        eval_stride=config.eval_stride or None,
-        test_fraction=config.test_fraction,
-        val_fraction=config.val_fraction,
-    )
 
 
 def _write_report(

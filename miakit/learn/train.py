@@ -72,6 +72,20 @@ def _schedule_step(step: int, elapsed_s: float, config: TrainConfig) -> int:
     return max(step, min(int(config.max_steps * elapsed_s / config.max_seconds), config.max_steps))
 
 
+def config_splits(ds, config: TrainConfig) -> Splits:
+    """The in-distribution split that a run with ``config`` trains, validates and is tested on
+    (:func:`miakit.learn.windows.split_in_distribution` with the config's window, strides and
+    fractions)."""
+    return split_in_distribution(
+        ds,
+        window=config.window,
+        stride=config.stride,
+        eval_stride=config.eval_stride or None,
+        test_fraction=config.test_fraction,
+        val_fraction=config.val_fraction,
+    )
+
+
 def train(
     ds,
     config: TrainConfig,
@@ -108,14 +122,7 @@ def train(
     ctx = from_environment(config.device)  # one process, or this rank of a torchrun job (miakit.learn.distributed)
     ctx.check_batch(config.batch_size)
     device = ctx.device
-    splits = splits or split_in_distribution(
-        ds,
-        window=config.window,
-        stride=config.stride,
-        eval_stride=config.eval_stride or None,
-        test_fraction=config.test_fraction,
-        val_fraction=config.val_fraction,
-    )
+    splits = splits or config_splits(ds, config)
     frames = frames or load_frames(ds)
     if config.features != "paper" or config.augment != "none":  # frames: the paper's inputs, as load_frames gives them
         from miakit.learn.features import prepare_inputs
