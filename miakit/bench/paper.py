@@ -688,9 +688,9 @@ def _diagonal(matrix) -> float:
 
 
 def _plot_transfer(table, path: Path) -> Path:
-    from miakit.bench.report import COLORS, _pyplot, _save
+    from miakit.bench.report import COLORS, pyplot, save_plot
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     ks = table.index.values
     ax.plot(
@@ -706,13 +706,13 @@ def _plot_transfer(table, path: Path) -> Path:
     ax.set_xticks(ks)
     ax.set_title("Subject transfer (Figure 7)")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_plot(fig, path)
 
 
 def _plot_retrieval(matrices: dict, path: Path) -> Path:
-    from miakit.bench.report import _pyplot
+    from miakit.bench.report import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     n = len(next(iter(matrices.values())))
     size = min(4 + 0.3 * n, 12)
     fig, axes = plt.subplots(1, len(matrices), figsize=(size * len(matrices), size), squeeze=False)

@@ -459,7 +459,7 @@ def plot_segment(ds, segment: int, predicted: np.ndarray, muscles: list[str], pa
     """Predicted (red, right axis: model units) against measured (black, left axis: the store's
     units) per muscle, one row each; heel strikes (solid) and toe offs (dashed) as vertical lines,
     blue for the left foot, green for the right."""
-    from miakit.viz.plots import _figure, save_figure
+    from miakit.viz.plots import new_figure, save_figure
 
     start, length = int(ds["segment_start"].values[segment]), int(ds["segment_length"].values[segment])
     time_s = np.asarray(ds["time"].values[start : start + length], dtype=np.float64)
@@ -478,7 +478,7 @@ def plot_segment(ds, segment: int, predicted: np.ndarray, muscles: list[str], pa
                 np.asarray(ds["event_side"].values)[sel].astype(str),
             )
         )
-    fig = _figure(9, 1.15 * len(muscles) + 1.0)
+    fig = new_figure(9, 1.15 * len(muscles) + 1.0)
     axes = fig.subplots(len(muscles), 1, sharex=True, squeeze=False)[:, 0]
     for ax, muscle in zip(axes, muscles):
         k = muscles.index(muscle)

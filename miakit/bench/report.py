@@ -21,7 +21,8 @@ MODEL_LABELS = {
 COLORS = {"random": "#bbbbbb", "nn": "#6b8fb3", "cnn": "#8fb36b", "transformer": "#d9822b", "noise_floor": "#333333"}
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (files only, no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -48,7 +49,7 @@ def markdown_table(df, *, digits: int = 2, index_name: str = "") -> str:
 
 def plot_per_exercise(table, path: str | Path, *, models: tuple[str, ...], title: str = "RMSE per exercise") -> Path:
     """Grouped horizontal bars: one group per exercise (and the mean), one bar per model."""
-    plt = _pyplot()
+    plt = pyplot()
     rows = list(table.index)
     fig, ax = plt.subplots(figsize=(8, 0.12 * len(rows) * (len(models) + 1) + 1.5))
     height = 0.8 / len(models)
@@ -77,7 +78,7 @@ def plot_per_exercise(table, path: str | Path, *, models: tuple[str, ...], title
     ax.set_ylabel("exercise")
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8)
-    return _save(fig, path)
+    return save_plot(fig, path)
 
 
 def example_figure(
@@ -85,12 +86,12 @@ def example_figure(
 ):
     """One window: measured EMG (black) and each model's prediction, one panel per muscle, with
     the EMG axis labelled in ``units`` and time in seconds (a :class:`matplotlib.figure.Figure`)."""
-    from miakit.viz.plots import _figure
+    from miakit.viz.plots import new_figure
 
     n = len(muscles)
     cols = 2 if n > 1 else 1
     rows = math.ceil(n / cols)
-    fig = _figure(9, 1.6 * rows + 0.9)
+    fig = new_figure(9, 1.6 * rows + 0.9)
     axes = fig.subplots(rows, cols, sharex=True, squeeze=False)
     steps = np.arange(true.shape[-1]) / 10.0
     for m, ax in enumerate(axes.ravel()):
@@ -121,17 +122,17 @@ def plot_example(
     units: str = "",
 ) -> Path:
     """:func:`example_figure`, saved to ``path``."""
-    return _save(example_figure(true, preds, muscles, title=title, units=units), path)
+    return save_plot(example_figure(true, preds, muscles, title=title, units=units), path)
 
 
 def history_figure(history, *, title: str = "training", units: str = ""):
     """Validation RMSE (left axis, in ``units``) and training loss (right axis) over steps, each
     evaluation a marker, so that a run of one evaluation still shows its point; the title counts
     the evaluations."""
-    from miakit.viz.plots import _figure
+    from miakit.viz.plots import new_figure
 
     n = len(history)
-    fig = _figure(6.5, 3.4)
+    fig = new_figure(6.5, 3.4)
     ax = fig.subplots()
     ax.plot(
         history["step"],
@@ -179,10 +180,12 @@ def history_figure(history, *, title: str = "training", units: str = ""):
 
 def plot_history(history, path: str | Path, *, title: str = "training", units: str = "") -> Path:
     """:func:`history_figure`, saved to ``path``."""
-    return _save(history_figure(history, title=title, units=units), path)
+    return save_plot(history_figure(history, title=title, units=units), path)
 
 
-def _save(fig, path: str | Path) -> Path:
+def save_plot(fig, path: str | Path) -> Path:
+    """Write ``fig`` as a 110 dpi picture at ``path`` (parent folders made); a pyplot figure is laid
+    out tight and closed. Returns ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fig.get_layout_engine() is None:  # a pyplot figure

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from miakit.arrays import true_runs
 from miakit.errors import InputError
 
 PREDICTED_SOURCE = "predicted"
@@ -74,9 +75,8 @@ def window_starts(usable: np.ndarray, *, window: int, stride: int = 1) -> np.nda
     from each run's start, plus one ending at the run's end; none in a run shorter than ``window``."""
     if window < 1 or stride < 1:
         raise ValueError(f"window and stride must be >= 1, got window={window}, stride={stride}")
-    edges = np.diff(np.concatenate([[0], np.asarray(usable, dtype=np.int8), [0]]))
     starts: list[np.ndarray] = []
-    for begin, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+    for begin, end in true_runs(usable):
         if end - begin < window:
             continue
         run = np.arange(begin, end - window + 1, stride)
@@ -159,9 +159,7 @@ def predict_segment(
 def short_runs(usable: np.ndarray, *, window: int, min_length: int = 1) -> list[tuple[int, int]]:
     """(first frame, length) of each run of True in ``usable`` shorter than ``window`` and at least
     ``min_length`` long: the runs :func:`window_starts` leaves out."""
-    edges = np.diff(np.concatenate([[0], np.asarray(usable, dtype=np.int8), [0]]))
-    runs = zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist())
-    return [(begin, end - begin) for begin, end in runs if max(min_length, 1) <= end - begin < window]
+    return [(begin, end - begin) for begin, end in true_runs(usable) if max(min_length, 1) <= end - begin < window]
 
 
 def _inputs(ckpt: Checkpoint, ds, seg) -> np.ndarray:

@@ -100,7 +100,7 @@ async def scan(
             raise
         raise no_bluetooth(exc) from None
     try:
-        await asyncio.wait_for(done.wait() if until is None else _first(done.wait(), until.wait()), timeout_s)
+        await asyncio.wait_for(done.wait() if until is None else first_completed(done.wait(), until.wait()), timeout_s)
     except TimeoutError:
         pass
     finally:
@@ -280,7 +280,7 @@ class BleRecorder:
     async def _keep_connected(self, link: _Link) -> None:
         """Wait for a loss; then listen for the sensor and reconnect until it works or the recording stops."""
         while not self._stopping.is_set():
-            await _first(link.lost.wait(), self._stopping.wait())
+            await first_completed(link.lost.wait(), self._stopping.wait())
             if self._stopping.is_set():
                 return
             listen_s = self.backoff_s[0]
@@ -382,7 +382,7 @@ async def find_sensors(profile: Profile, sensors: dict[str, str], *, backend: Bl
     return {s: by_key[s] for s in sensors}
 
 
-async def _first(*aws) -> None:
+async def first_completed(*aws) -> None:
     """Wait until the first of ``aws`` finishes; cancel the rest."""
     tasks = [asyncio.ensure_future(a) for a in aws]
     try:

@@ -42,7 +42,7 @@ from miakit.devices.decoders import encode_lsl_float32_v1
 from miakit.devices.profiles import Profile, parse_profile
 from miakit.errors import DeviceError, SessionError
 from miakit.layout import MUSCLES
-from miakit.record.ble import SensorStats
+from miakit.record.ble import SensorStats, first_completed
 from miakit.record.session_writer import SessionWriter
 
 __all__ = [
@@ -472,7 +472,7 @@ class LslRecorder:
                         st.lost_at = None
                         await self._probe_clock(st)
                         return
-                await _first(asyncio.sleep(self.backoff_s[0]), self._stopping.wait())
+                await first_completed(asyncio.sleep(self.backoff_s[0]), self._stopping.wait())
         finally:
             _dispose(resolver)
             del resolver
@@ -510,15 +510,6 @@ def _dispose(obj) -> None:
     timer = threading.Timer(0.2, box.clear)  # by then the caller has dropped its own reference
     timer.daemon = True
     timer.start()
-
-
-async def _first(*aws) -> None:
-    tasks = [asyncio.ensure_future(a) for a in aws]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for t in tasks:
-            t.cancel()
 
 
 # -- what `miakit record --source lsl` runs around the session (see miakit.record.recorder) --------

@@ -25,6 +25,7 @@ from collections.abc import Callable
 import numpy as np
 import xarray as xr
 
+from miakit.arrays import true_runs
 from miakit.errors import InputError
 
 #: Order of the Chebyshev type I anti-aliasing filter used by :func:`resample` (as scipy's decimate).
@@ -345,8 +346,7 @@ def _runs(lanes: np.ndarray, min_len: int):
     for members in groups.values():
         rows = np.asarray(members)
         mask = finite[rows[0]]
-        edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-        for start, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        for start, stop in true_runs(mask):
             if stop - start >= min_len:
                 yield rows, int(start), int(stop)
 
@@ -369,8 +369,7 @@ def _fill_lane(lane: np.ndarray, max_len: int) -> None:
     if max_len < 1:
         return
     bad = ~np.isfinite(lane)
-    edges = np.diff(np.concatenate([[0], bad.astype(np.int8), [0]]))
-    for start, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+    for start, stop in true_runs(bad):
         if start == 0 or stop == len(lane) or stop - start > max_len:
             continue
         left, right = lane[start - 1], lane[stop]

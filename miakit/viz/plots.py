@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from miakit.arrays import true_runs
 from miakit.errors import InputError
 from miakit.layout import BODY_25, MUSCLES
 
@@ -36,7 +37,9 @@ EVENT_STYLE: dict[str, tuple[str, str]] = {
 """Event kinds drawn as vertical lines, with their colour and line style."""
 
 
-def _figure(width_in: float, height_in: float):
+def new_figure(width_in: float, height_in: float):
+    """An empty figure of this size in inches at :data:`DPI`, laid out by matplotlib's constrained
+    layout (no pyplot: nothing global, safe in threads)."""
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
@@ -91,7 +94,7 @@ def session_emg(session_dir: str | Path, *, max_gap_s: float | None = None, kind
     events = events[events["kind"].isin(list(kinds))]
 
     sensors = list(meta.sensors)
-    fig = _figure(11, 1.0 + 0.8 + 1.15 * len(sensors))
+    fig = new_figure(11, 1.0 + 0.8 + 1.15 * len(sensors))
     grid = fig.subplots(
         len(sensors) + 1, 1, sharex=True, squeeze=False, height_ratios=[0.8 / 1.15] + [1.0] * len(sensors)
     )[:, 0]
@@ -186,7 +189,7 @@ def alignment(session_dir: str | Path, *, pipeline: str | Path = "mia"):
     emg_t = match.emg_t + lead
     lo, hi = float(emg_t[0]) - 0.1, float(emg_t[-1]) + 0.1  # the span the sync stage compared, no more
     verdict = "applied" if match.applied else "not applied (below the pipeline's min_confidence)"
-    fig = _figure(10, 5.5)
+    fig = new_figure(10, 5.5)
     top, bottom = fig.subplots(2, 1, sharex=True)
     panels = (
         (top, match.motion_t, "before: on the video's stated clock", "before"),
@@ -287,7 +290,7 @@ def pose_confidence(dataset: Any, segment: str | int, *, min_score: float = 0.3,
     dt = 1.0 / float(ds.attrs.get("rate_hz", 10.0))
     names = [str(k) for k in ds["keypoint"].values] if "keypoint" in ds.coords else list(BODY_25)
 
-    fig = _figure(11, 6.5)
+    fig = new_figure(11, 6.5)
     heat, line = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1.2))
     image = heat.imshow(
         score.T,
@@ -311,7 +314,7 @@ def pose_confidence(dataset: Any, segment: str | int, *, min_score: float = 0.3,
         label=f"fraction scored >= {min_score}",
         gid="present",
     )
-    for start, stop in _runs(~valid):
+    for start, stop in true_runs(~valid):
         line.axvspan(time[start] - dt / 2, time[stop - 1] + dt / 2, color="0.85", lw=0, gid="invalid")
     line.set_ylim(-0.02, 1.02)
     line.set_ylabel("score (0 to 1)", fontsize=8)
@@ -324,12 +327,6 @@ def pose_confidence(dataset: Any, segment: str | int, *, min_score: float = 0.3,
         fontsize=11,
     )
     return fig
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(start, stop) index pairs of the runs of True in ``mask``."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
 
 def valid_minutes(ds) -> tuple[list[str], list[str], np.ndarray]:
@@ -364,7 +361,7 @@ def dataset_summary(dataset: Any, *, catalog: str | Path | None = None):
     emg = np.asarray(ds["emg"].values, dtype=np.float64)[valid]
     muscles = [str(m) for m in ds["muscle"].values]
 
-    fig = _figure(max(9.0, 0.45 * len(exercises) + 3), 4.0 + 0.3 * len(subjects) + 3.2)
+    fig = new_figure(max(9.0, 0.45 * len(exercises) + 3), 4.0 + 0.3 * len(subjects) + 3.2)
     top, bottom = fig.subplots(2, 1, height_ratios=(max(1.5, 0.3 * len(subjects) + 1), 3.2))
     image = top.imshow(
         amount,
@@ -446,7 +443,7 @@ def predicted_vs_measured(
             raise ValueError(f"predicted: expected shape {expected} (frames, muscles), found {predicted.shape}")
     ncols = max(1, min(ncols, len(muscles)))
     nrows = int(np.ceil(len(muscles) / ncols))
-    fig = _figure(3.0 * ncols, 2.1 * nrows + 0.6)
+    fig = new_figure(3.0 * ncols, 2.1 * nrows + 0.6)
     axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
     for k, (ax, muscle) in enumerate(zip(axes, muscles)):
         ax.plot(time, measured[:, k], color="black", lw=1.0, label="measured", gid=f"measured:{muscle}")
@@ -503,11 +500,11 @@ def activation_figure(
         )
     dt = float(np.median(np.diff(time_s))) if len(time_s) > 1 else 0.1
     missing = ~np.isfinite(activation).all(axis=1)
-    fig = _figure(10, 0.9 * len(muscles) + 1.2)
+    fig = new_figure(10, 0.9 * len(muscles) + 1.2)
     axes = fig.subplots(len(muscles), 1, sharex=True, squeeze=False)[:, 0]
     for k, (ax, muscle) in enumerate(zip(axes, muscles)):
         ax.plot(time_s, activation[:, k], color="tab:red", lw=1.2, label="predicted", gid=f"predicted:{muscle}")
-        for start, stop in _runs(missing):
+        for start, stop in true_runs(missing):
             ax.axvspan(time_s[start] - dt / 2, time_s[stop - 1] + dt / 2, color="0.88", lw=0, gid="no prediction")
         ax.set_ylabel(muscle, fontsize=8, rotation=0, ha="right", va="center")
         ax.tick_params(labelsize=7)

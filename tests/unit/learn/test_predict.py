@@ -377,7 +377,7 @@ def recipe(tmp_path_factory):
     from miakit.bench.ablation import MIAKIT
 
     ds = _body25_dataset(frames=120, subjects=("s0", "s1"), exercises=("squat", "twist"))
-    config = TrainConfig(**{**MIAKIT, "batch_size": 4}, max_steps=2, window=WINDOW, eval_every=2, warmup_steps=1)
+    config = TrainConfig(**{**MIAKIT, "batch_size": 4, "warmup_steps": 1}, max_steps=2, window=WINDOW, eval_every=2)
     return ds, pr.load(train(ds, config, tmp_path_factory.mktemp("recipe"), progress=False).checkpoint)
 
 
