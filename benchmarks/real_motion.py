@@ -32,17 +32,18 @@ Measured (2026-12-07, a machine at load 8 to 15, so each run took 20 to 40 minut
   +0.27. The side view failed because the 2 subjects' 2 views left walking without a side view:
   hence the views spread round the subject (:func:`miakit.synth.sessions.view_camera`).
 - The README's flow through the command line (``miakit synth --subjects 3 --exercise all --views 3
-  --video none``, ``build-dataset``, ``train --model miakit --set max_steps=400``, ``import c3d
-  --side right``, ``bench real``; the ``--views 45,135,180,-90`` import as the check): seed 0,
-  front,side median r +0.65, own > other side 92%, quad peak in 0-20% 100% of 8 cycles; check
-  views 0.54, 88%, 100%. Seed 1 (``--set seed=1``): 0.64, 92%, 100%; check 0.60, 83%, 100% (walk
-  +0.56 to +0.84 in both views; lift biceps +0.49, +0.61, triceps +0.51 front, -0.03 side). All
-  three goals met with both seeds. Seed 0's best checkpoint at step 200, for comparison: front,side median r
-  +0.64, own > other side 92%, quad peak in 0-20% 100% of 8 cycles: the three goals met (walk front
-  +0.71 to +0.86; side quads +0.80, +0.84, hamstrings +0.48, +0.47; lift biceps +0.57, +0.57,
-  triceps +0.47 front, -0.00 side). Views 45, 135, 180, -90: 0.52, 79%, 100%. The lift's biceps
-  loses to the other side's prediction: the left arm has no markers, and the model guesses it from
-  the right one.
+  --video none``, ``build-dataset``, ``train --model miakit``, ``import c3d --side right``, ``bench
+  real``; the ``--views 45,135,180,-90`` import as the check), with the recipe of its time (batch 96,
+  peak lr 2e-3 after 50 warm-up steps, ``--set max_steps=400``): seed 0 median r +0.65, own > other
+  side 92%, quad peak in 0-20% 100% of 8 cycles, check views 0.54, 88%, 100%; seed 1 0.64, 92%,
+  100%, check 0.60, 83%, 100%. The lift's biceps loses to the other side's prediction: the left arm
+  has no markers, and the model guesses it from the right one.
+- The same flow with the recipe as it is (batch 32, peak lr 3e-3 after 10 warm-up steps,
+  ``--set max_steps=1200``: about the same training time; 2026-12-07, after the importer learned
+  other labs' axes, units and rates): seed 0 median r +0.59, own > other side 100%, quad peak in
+  0-20% 88% of 8 cycles, check views 0.45, 100%, 100%; seed 1 0.68, 100%, 88%, check 0.59, 100%,
+  100%. All three goals met with both seeds. Walk units +0.36 to +0.87 (front +0.70 to +0.87);
+  lift biceps +0.50 to +0.59, triceps +0.28 and +0.19 front, -0.27 and -0.01 side.
 """
 
 from __future__ import annotations

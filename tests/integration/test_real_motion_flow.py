@@ -3,7 +3,7 @@ exercise, extra camera views) -> build-dataset -> train --model miakit -> import
 walk and box lift) -> bench real. Slow: it trains a model.
 
 The goals of issue 20 are measured on the README's full flow (numbers in ``benchmarks/real_motion.py``
-and the README); here a smaller flow (2 subjects, 20 s, 400 steps) must still get the front view
+and the README); here a smaller flow (2 subjects, 20 s, 1200 steps) must still get the front view
 of the real walk right: each leg's own quadriceps and hamstrings prediction follows the measured
 muscle better than the other leg's, and the quadriceps peaks in the loading response.
 """
@@ -61,7 +61,7 @@ def test_synthetic_training_holds_on_the_real_walk(shared_data, tmp_path):
         "--model",
         "miakit",
         "--set",
-        "max_steps=400",
+        "max_steps=1200",
         "--set",
         "eval_every=100",
     )
