@@ -18,6 +18,7 @@ change relative to the paper's Transformer) and each run's training folder under
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -282,6 +283,7 @@ def run_ablation(
     seeds: tuple[int, ...] = (0,),
     resume: bool = False,
     progress: bool = True,
+    jobs: int = 1,
 ) -> AblationResult:
     """Train every variant of ``profile`` with each of ``seeds``, in-distribution and on each LOEO
     fold; write the table. ``resume``: continue each run from its folder (``train(resume=True)``:
@@ -293,11 +295,20 @@ def run_ablation(
     against mean), ``loeo:EXERCISE`` per fold, ``parameters``, ``train_s`` (per seed) and, with
     several seeds, ``in_distribution:seedS`` and ``loeo:seedS`` for each. A run's folder is
     ``out/runs/VARIANT/seedS/EXPERIMENT``.
+
+    ``jobs``: how many runs train at once, each in its own process on one CPU thread (1: one after
+    the other in this process, on torch's threads). One thread sums in another order than several,
+    and training can grow that rounding into a different model: compare tables made with the same
+    thread count (``jobs`` > 1, or ``OMP_NUM_THREADS=1`` with ``jobs=1``, give the same numbers).
+    The workers are spawned, so a script that calls this with ``jobs`` > 1 must do so under
+    ``if __name__ == "__main__":`` (each worker imports the script); the CLI does.
     """
     import pandas as pd
 
     from miakit.learn.models import build_model, count_parameters
 
+    if jobs < 1:
+        raise InputError("ablation", "must be at least 1", field="jobs", found=jobs)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     base, n_loeo, variants = profile_config(profile)
@@ -319,29 +330,26 @@ def run_ablation(
             eval_stride=base.eval_stride,
             val_fraction=base.val_fraction,
         )
+    runs = {  # (variant, seed, experiment) -> (config, splits, run folder)
+        (i, seed, name): (
+            replace(v.config(base), seed=seed),
+            splits,
+            out
+            / "runs"
+            / f"{i}-{v.model}-{v.features}-{v.augment}-b{v.batch_size}"
+            / f"seed{seed}"
+            / name.replace(":", "-"),
+        )
+        for i, v in enumerate(variants)
+        for seed in seeds
+        for name, splits in experiments.items()
+    }
+    done = _train_runs(ds, frames, runs, resume=resume, progress=progress, jobs=jobs)  # key -> (test RMSE, wall s)
     rows = []
     for i, v in enumerate(variants):
         config = v.config(base)
-        scores, seconds = {}, 0.0  # scores[(seed, experiment)]
-        for seed in seeds:
-            for name, splits in experiments.items():
-                run = (
-                    out
-                    / "runs"
-                    / f"{i}-{v.model}-{v.features}-{v.augment}-b{v.batch_size}"
-                    / f"seed{seed}"
-                    / name.replace(":", "-")
-                )
-                result = train(
-                    ds,
-                    replace(config, seed=seed),
-                    run,
-                    progress=progress,
-                    resume=resume and (Path(run) / "last.pt").is_file(),
-                    splits=splits,
-                    frames=frames,
-                )
-                scores[seed, name], seconds = _test_rmse(ds, frames, splits, result.checkpoint), seconds + result.wall_s
+        scores = {(seed, name): done[i, seed, name][0] for seed in seeds for name in experiments}
+        seconds = sum(done[i, seed, name][1] for seed in seeds for name in experiments)
         per_seed = {
             seed: (scores[seed, "in_distribution"], float(np.mean([scores[seed, f"loeo:{ex}"] for ex in folds])))
             for seed in seeds
@@ -381,6 +389,79 @@ def run_ablation(
     summary = {"profile": profile, "seeds": list(seeds), "config": asdict(base), "loeo_exercises": folds}
     (out / "ablation.json").write_text(json.dumps(summary, indent=2))
     return AblationResult(table, csv, md)
+
+
+def _train_runs(ds, frames, runs: dict, *, resume: bool, progress: bool, jobs: int) -> dict:
+    """Train and score every run of ``runs`` (key -> (config, splits, folder)): key -> (test RMSE,
+    training wall seconds).
+
+    With ``jobs`` > 1 the runs go to that many worker processes (spawned: torch's threads do not
+    survive a fork), each holding the dataset once and training on one CPU thread, with one
+    progress bar over the runs. The ablation's small models use several threads poorly: on a
+    2-core machine the ``short`` profile (4 runs on the demo data; ``miakit bench ablation
+    --profile short --jobs N``) took 120 and 134 s with ``jobs=2``, 166 and 168 s one after the
+    other on both cores, and 229 s on one thread (the same table as ``jobs=2``).
+    """
+    if jobs == 1 or len(runs) == 1:
+        return {key: _train_and_score(ds, frames, *job, resume=resume, progress=progress) for key, job in runs.items()}
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from miakit.progress import progress_bar
+
+    done: dict = {}
+    with (
+        ProcessPoolExecutor(
+            min(jobs, len(runs)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(ds,),
+        ) as pool,
+        progress_bar() if progress else nullcontext() as bar,
+    ):
+        task = bar.add_task(f"ablation runs ({jobs} at once)", total=len(runs)) if bar else None
+        futures = {pool.submit(_run_in_worker, job, resume): key for key, job in runs.items()}
+        try:
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
+                if bar:
+                    bar.advance(task)
+        except BaseException:  # a run failed, or Ctrl-C: the runs not started yet are not started
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return done
+
+
+_WORKER: dict = {}
+"""A worker process's dataset and its frames (loaded once, by :func:`_start_worker`)."""
+
+
+def _start_worker(ds) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    _WORKER.update(ds=ds, frames=load_frames(ds))
+
+
+def _run_in_worker(job: tuple, resume: bool) -> tuple[float, float]:
+    return _train_and_score(_WORKER["ds"], _WORKER["frames"], *job, resume=resume, progress=False)
+
+
+def _train_and_score(
+    ds, frames, config: TrainConfig, splits: Splits, run: Path, *, resume: bool, progress: bool
+) -> tuple[float, float]:
+    """Train one run (continued from its folder with ``resume``) and score its best checkpoint on
+    the test windows: (test RMSE, training wall seconds)."""
+    result = train(
+        ds,
+        config,
+        run,
+        progress=progress,
+        resume=resume and (Path(run) / "last.pt").is_file(),
+        splits=splits,
+        frames=frames,
+    )
+    return _test_rmse(ds, frames, splits, result.checkpoint), result.wall_s
 
 
 def _test_rmse(ds, frames, splits: Splits, checkpoint: Path) -> float:

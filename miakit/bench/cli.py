@@ -70,13 +70,21 @@ def ablation(
         "interrupted ones go on exactly, missing ones (another "
         "seed) are trained; a run whose config differs is refused.",
     ),
+    jobs: int = typer.Option(
+        1,
+        "--jobs",
+        min=1,
+        help="Train this many runs at once, each in its own process on one CPU thread (1: one after the other "
+        "on all of torch's threads). The ablation's small models use several threads poorly: on 2 cores, "
+        "--jobs 2 finishes sooner. Memory: one copy of the dataset per job.",
+    ),
     catalog: Path | None = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
 ) -> None:
     """The miakit model against the paper's Transformer, and each of its ideas removed one at a
     time: mean test RMSE in-distribution and leave-one-exercise-out. The miakit model trains 3
     times the Transformer's steps, which take about as long on a CPU (one row: the same steps).
 
-    Example: miakit bench ablation --dataset demo --out runs/ablation --seeds 0,1,2 --resume
+    Example: miakit bench ablation --dataset demo --out runs/ablation --seeds 0,1,2 --jobs 2 --resume
     """
     import miakit
     from miakit.bench.ablation import parse_seeds, profile_config, run_ablation
@@ -84,7 +92,12 @@ def ablation(
     profile_config(profile)  # a bad name fails before the dataset is read
     seed_list = parse_seeds(seeds)
     result = run_ablation(
-        miakit.open_dataset(dataset, catalog=catalog), out, profile=profile, seeds=seed_list, resume=resume
+        miakit.open_dataset(dataset, catalog=catalog),
+        out,
+        profile=profile,
+        seeds=seed_list,
+        resume=resume,
+        jobs=jobs,
     )
     typer.echo(
         result.table[["in_distribution", "in_distribution_vs_paper_%", "loeo", "loeo_vs_paper_%"]].round(2).to_string()

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from dataset_builders import make_dataset
 
+from miakit.errors import InputError
 from miakit.layout import BODY_25, MUSCLES
 from miakit.learn.config import TrainConfig
 from miakit.learn.inference import load_checkpoint
@@ -157,6 +158,26 @@ def test_ablation_over_seeds_reports_each_seed_and_their_mean(tmp_path, monkeypa
         "the mean over seeds 0, 1" in md
         and "| miakit (all ideas) | " + f"{both.iloc[0]['in_distribution:seed0']:.2f} (+0.0%)" in md
     )
+
+
+def test_ablation_trains_its_runs_in_worker_processes_to_the_same_scores(tmp_path, monkeypatch):
+    """``jobs=2``: the runs train in two spawned worker processes (one torch thread each) and score as
+    they do one after the other in this process, up to the rounding of another thread count."""
+    from miakit.bench import ablation
+    from miakit.store import open_store
+
+    ds = open_store(_tiny_store(tmp_path / "tiny.zarr"))
+    monkeypatch.setitem(
+        ablation.PROFILES, "tiny", dict(TINY_PROFILE, config=dict(TINY_PROFILE["config"], max_steps=2), variants=(1,))
+    )
+    alone = ablation.run_ablation(ds, tmp_path / "alone", profile="tiny", progress=False).table
+    workers = ablation.run_ablation(ds, tmp_path / "workers", profile="tiny", progress=False, jobs=2).table
+    assert len(list((tmp_path / "workers" / "runs").glob("0-miakit-*/seed0/*/checkpoint.pt"))) == 2
+    for col in ("in_distribution", "loeo"):
+        assert np.isfinite(workers[col]).all()
+        np.testing.assert_allclose(workers[col], alone[col], rtol=1e-3)
+    with pytest.raises(InputError, match="jobs"):
+        ablation.run_ablation(ds, tmp_path / "none", profile="tiny", progress=False, jobs=0)
 
 
 def test_ablation_cli_rejects_bad_seeds_before_reading_the_dataset(tmp_path, capsys):
