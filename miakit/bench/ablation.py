@@ -419,7 +419,7 @@ def _train_runs(ds, frames, runs: dict, *, resume: bool, progress: bool, jobs: i
     --profile short --jobs N``) took 120 and 134 s with ``jobs=2``, 166 and 168 s one after the
     other on both cores, and 229 s on one thread (the same table as ``jobs=2``).
     """
-    if jobs == 1 or len(runs) == 1:
+    if jobs == 1:
         return {key: _train_and_score(ds, frames, *job, resume=resume, progress=progress) for key, job in runs.items()}
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
