@@ -161,8 +161,10 @@ def test_ablation_over_seeds_reports_each_seed_and_their_mean(tmp_path, monkeypa
 
 
 def test_ablation_trains_its_runs_in_worker_processes_to_the_same_scores(tmp_path, monkeypatch):
-    """``jobs=2``: the runs train in two spawned worker processes (one torch thread each) and score as
-    they do one after the other in this process, up to the rounding of another thread count."""
+    """``jobs=2``: the runs train in two spawned worker processes, one torch thread each, and score
+    exactly as they do one after the other in this process on one thread."""
+    import torch
+
     from miakit.bench import ablation
     from miakit.store import open_store
 
@@ -170,12 +172,17 @@ def test_ablation_trains_its_runs_in_worker_processes_to_the_same_scores(tmp_pat
     monkeypatch.setitem(
         ablation.PROFILES, "tiny", dict(TINY_PROFILE, config=dict(TINY_PROFILE["config"], max_steps=2), variants=(1,))
     )
-    alone = ablation.run_ablation(ds, tmp_path / "alone", profile="tiny", progress=False).table
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in each worker: the same arithmetic in the same order
+    try:
+        alone = ablation.run_ablation(ds, tmp_path / "alone", profile="tiny", progress=False).table
+    finally:
+        torch.set_num_threads(threads)
     workers = ablation.run_ablation(ds, tmp_path / "workers", profile="tiny", progress=False, jobs=2).table
     assert len(list((tmp_path / "workers" / "runs").glob("0-miakit-*/seed0/*/checkpoint.pt"))) == 2
     for col in ("in_distribution", "loeo"):
         assert np.isfinite(workers[col]).all()
-        np.testing.assert_allclose(workers[col], alone[col], rtol=1e-3)
+        np.testing.assert_array_equal(workers[col], alone[col])
     with pytest.raises(InputError, match="jobs"):
         ablation.run_ablation(ds, tmp_path / "none", profile="tiny", progress=False, jobs=0)
 
