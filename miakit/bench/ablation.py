@@ -412,12 +412,14 @@ def _train_runs(ds, frames, runs: dict, *, resume: bool, progress: bool, jobs: i
     """Train and score every run of ``runs`` (key -> (config, splits, folder)): key -> (test RMSE,
     training wall seconds).
 
-    With ``jobs`` > 1 the runs go to that many worker processes (spawned: a fork of a process whose
-    torch threads have run can hang), each holding the dataset once and training on one CPU thread, with one
-    progress bar over the runs. The ablation's small models use several threads poorly: on a
-    2-core machine the ``short`` profile (4 runs on the demo data; ``miakit bench ablation
-    --profile short --jobs N``) took 120 and 134 s with ``jobs=2``, 166 and 168 s one after the
-    other on both cores, and 229 s on one thread (the same table as ``jobs=2``).
+    With ``jobs`` > 1 the runs go to that many worker processes, each holding the dataset once and
+    training on one CPU thread, with one progress bar over the runs. The workers are spawned: a fork
+    of a process whose torch threads have run can hang (:class:`miakit.parallel.SessionPool`, the
+    build's pool, forks and needs the ``parallel`` extra, so the standard library's pool serves
+    here). The ablation's small models use several threads poorly: on a 2-core machine the
+    ``short`` profile (4 runs on the demo data; ``miakit bench ablation --profile short --jobs N``)
+    took 120 and 134 s with ``jobs=2``, 166 and 168 s one after the other on both cores, and 229 s
+    on one thread (the same table as ``jobs=2``).
     """
     if jobs == 1:
         return {key: _train_and_score(ds, frames, *job, resume=resume, progress=progress) for key, job in runs.items()}
