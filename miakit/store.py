@@ -19,8 +19,11 @@ new store beside the target (``.NAME.miakit-new``: template with final shapes an
 consolidated metadata) and swaps it in: on Linux with one atomic ``renameat2(RENAME_EXCHANGE)``,
 elsewhere with two renames (a moment where the path is absent). The store it replaced stays as
 ``.NAME.miakit-previous`` until the next rebuild, so a reader that opened it can finish; delete it
-to free the space. A build that dies midway leaves the previous store untouched. On an fsspec URL
-(object stores have no rename) the swap is a move, so readers may briefly find no store there.
+to free the space. A reader holds a shared lock (flock) on the folder it opened, and a rebuild deletes
+a previous store only when nobody holds it: one still read is moved aside
+(``.NAME.miakit-previous.XXXXXXXX``) and deleted by a later rebuild once it is free. A build that
+dies midway leaves the previous store untouched. On an fsspec URL (object stores have no rename) the
+swap is a move, so readers may briefly find no store there.
 
 **Reading.** :func:`open_store` opens lazily and checks the store against contract 2: structure,
 dtypes and attrs from the metadata, and, for stores with the marker, that every chunk file is present
@@ -45,6 +48,7 @@ import shutil
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
@@ -529,7 +533,8 @@ def _remove(location: str, storage_options: dict | None = None, *, missing_ok: b
 
 def swap_in(staging: str, url: str | Path, *, storage_options: dict | None = None) -> None:
     """Put the finished store ``staging`` at ``url``; the store it replaces becomes
-    ``.NAME.miakit-previous`` (the one there before is deleted)."""
+    ``.NAME.miakit-previous``. The one there before is deleted, unless a reader still holds it open
+    (local stores: :func:`_retire`)."""
     previous = _sibling(url, PREVIOUS)
     local = local_path(url)
     if local is None:
@@ -543,7 +548,7 @@ def swap_in(staging: str, url: str | Path, *, storage_options: dict | None = Non
         return
     target = Path(os.path.realpath(local))
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(previous, ignore_errors=True)
+    _retire(Path(previous))
     if not target.exists():
         os.rename(staging, target)
     elif _exchange(staging, target):
@@ -551,6 +556,53 @@ def swap_in(staging: str, url: str | Path, *, storage_options: dict | None = Non
     else:
         os.rename(target, previous)
         os.rename(staging, target)
+
+
+def _retire(previous: Path) -> None:
+    """Make room for a new ``.NAME.miakit-previous``: delete the one there, or, while a reader
+    still holds it open (the shared lock :func:`pinned_store_class` takes), move it aside to
+    ``.NAME.miakit-previous.XXXXXXXX``, to be deleted by a later rebuild once nobody reads it.
+    Those moved aside earlier and now free go too."""
+    import uuid
+
+    for old in previous.parent.glob(glob_escape(previous.name) + ".*"):
+        _delete_unless_read(old)
+    if previous.exists() and not _delete_unless_read(previous):
+        os.rename(previous, previous.with_name(f"{previous.name}.{uuid.uuid4().hex[:8]}"))
+
+
+def _delete_unless_read(folder: Path) -> bool:
+    """Delete ``folder`` unless a reader holds its shared lock; True when it is gone."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except FileNotFoundError:
+        return True
+    except OSError:  # not a folder, no permission: leave it to rmtree's own verdict
+        shutil.rmtree(folder, ignore_errors=True)
+        return not folder.exists()
+    try:
+        if not _lock(fd, shared=False):
+            return False
+        shutil.rmtree(folder, ignore_errors=True)  # under the exclusive lock: no reader can take it now
+        return not folder.exists()
+    finally:
+        os.close(fd)
+
+
+def _lock(fd: int, *, shared: bool) -> bool:
+    """Take a non-blocking flock on ``fd``; False when another process or open holds a conflicting
+    one. Where flock does not exist (Windows) it always succeeds."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:  # a filesystem without flock: nothing to protect readers with
+        return True
+    return True
 
 
 def _exchange(a: str | Path, b: str | Path) -> bool:
@@ -634,6 +686,7 @@ def pinned_store_class():
                 pinned = Path(f"/proc/self/fd/{fd}")
                 if pinned.is_dir():
                     root = pinned
+                    _lock(fd, shared=True)  # a rebuild keeps this folder while the lock is held
                     weakref.finalize(self, os.close, fd)
                 else:
                     os.close(fd)

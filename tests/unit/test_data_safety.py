@@ -315,6 +315,26 @@ def test_a_chunk_removed_while_reading_is_an_error(tmp_path):
         ds["emg"].load()
 
 
+def test_a_store_still_read_outlives_two_rebuilds_and_goes_once_free(tmp_path):
+    """A reader that opened a store keeps reading it through two swaps (the second would delete it
+    as ``.NAME.miakit-previous``); once the reader lets go, the next rebuild deletes it."""
+    import gc
+
+    store = tmp_path / "ds.zarr"
+    first = make_dataset(subjects=("s0",), exercises=("squat",), frames=120)
+    write_dataset(first, store, chunk_frames=50)
+    ds = miakit.open_dataset(store)
+    for seed in (1, 2):
+        write_dataset(make_dataset(subjects=("s0",), exercises=("squat",), frames=120, seed=seed), store)
+    moved = sorted(p.name for p in tmp_path.glob(".ds.zarr.miakit-previous.*"))
+    assert len(moved) == 1, moved
+    np.testing.assert_array_equal(ds["emg"].values, first["emg"].values)
+    del ds
+    gc.collect()
+    write_dataset(make_dataset(subjects=("s0",), exercises=("squat",), frames=120, seed=3), store)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".ds.zarr.miakit-previous", "ds.zarr"]
+
+
 def test_an_edited_dtype_is_refused(store):
     meta = json.loads((store / ".zmetadata").read_text())
     meta["metadata"]["emg/.zarray"].update(dtype="<i4", fill_value=0)  # float32 bytes read as int32: values near 1e9
