@@ -10,7 +10,7 @@ import typing
 from dataclasses import dataclass, fields, replace
 
 from miakit.errors import InputError
-from miakit.learn.models import NEURAL
+from miakit.learn.models import NEURAL, READOUTS
 
 
 @dataclass
@@ -49,6 +49,7 @@ class TrainConfig:
     predict_mirrored: bool = (
         True  # with augment=mirror, the miakit models predict as the mean for the body and its mirror image
     )
+    readout: str = "linear"  # miakit models: linear, or exp (never negative, grows with a muscle's size; ExpReadout)
 
     @classmethod
     def demo(cls, **changes) -> TrainConfig:
@@ -89,6 +90,18 @@ class TrainConfig:
             raise InputError(
                 "train config", "context must be between 0 and the window", field="context", found=self.context
             )
+        if self.readout not in READOUTS:
+            raise InputError(
+                "train config", "unknown read-out", field="readout", expected=list(READOUTS), found=self.readout
+            )
+        if self.readout != "linear" and self.model not in CONTEXT_MODELS:
+            raise InputError(
+                "train config",
+                "only the miakit models have another read-out",
+                field="readout",
+                expected=f"model one of {list(CONTEXT_MODELS)}",
+                found=self.model,
+            )
         if self.context and self.model not in CONTEXT_MODELS:
             raise InputError(
                 "train config",
@@ -113,8 +126,9 @@ CONTEXT_MODELS = ("miakit", "miakit-postnorm")
 
 
 def model_options(config: TrainConfig) -> dict:
-    """Options of the config's model beyond the data's sizes (``context`` for the miakit models)."""
-    return {"context": config.context} if config.model in CONTEXT_MODELS else {}
+    """Options of the config's model beyond the data's sizes (``context`` and ``readout`` for the
+    miakit models)."""
+    return {"context": config.context, "readout": config.readout} if config.model in CONTEXT_MODELS else {}
 
 
 def apply_overrides(config: TrainConfig, overrides: list[str] | tuple[str, ...]) -> TrainConfig:

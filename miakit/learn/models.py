@@ -28,6 +28,20 @@ NEURAL = ("transformer", "cnn", "miakit", "miakit-postnorm")
 """The models the trainer trains (torch modules); the others are fitted by storing windows."""
 
 
+READOUTS = ("linear", "exp")
+"""The miakit models' read-outs: a linear layer per step, or that layer through :class:`ExpReadout`."""
+
+_TORCH_CLASSES = (
+    "PaperTransformer",
+    "PaperCNN",
+    "PositionalEncoding",
+    "InputScaling",
+    "MiakitModel",
+    "MirrorAverage",
+    "ExpReadout",
+)
+
+
 def build_model(name: str, *, n_features: int, n_muscles: int, seed: int = 0, **kwargs):
     """Make the model called ``name`` (a key of :data:`MODELS`) for this data's sizes.
 
@@ -49,7 +63,7 @@ def count_parameters(model) -> int:
 
 def __getattr__(name: str):
     """``PaperTransformer`` and ``PaperCNN`` are built (importing torch) on first access."""
-    if name in ("PaperTransformer", "PaperCNN", "PositionalEncoding", "InputScaling", "MiakitModel", "MirrorAverage"):
+    if name in _TORCH_CLASSES:
         return _torch_classes()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -100,6 +114,30 @@ def _torch_classes() -> dict[str, type]:
             # a missing input (NaN: a feature of a point the pose estimator did not give, ``+mask``)
             # becomes 0 after centring, the training mean, and the mask columns say it is missing
             return torch.nan_to_num((x - self.mean) / self.std, nan=0.0).clamp(-10.0, 10.0)
+
+    class ExpReadout(nn.Module):
+        """``m exp((y - m) / m)`` per muscle: the read-out of a model with ``readout="exp"``.
+
+        ``m`` is the muscle's training mean (scaled; the trainer sets it with the output bias,
+        at least 0.05, so 5 on the raw scale). At the start of training ``y = m`` gives ``m``
+        with slope 1, as the linear read-out does. The prediction is never negative (an EMG
+        envelope is not) and can grow past the training range in proportion to the muscle's
+        size, where a linear read-out stays near the largest activity it saw; the exponent is
+        capped at 5 (148 m). Its buffer is carried by a checkpoint.
+        """
+
+        def __init__(self, n_muscles: int):
+            super().__init__()
+            self.register_buffer("mean", torch.ones(n_muscles))
+
+        def set(self, mean) -> None:
+            with torch.no_grad():
+                self.mean.copy_(torch.as_tensor(mean, dtype=self.mean.dtype).clamp_min(0.05))
+
+        def forward(self, y: torch.Tensor) -> torch.Tensor:
+            """(B, M, T) -> (B, M, T)."""
+            m = self.mean[:, None]
+            return m * torch.exp(((y - m) / m).clamp(max=5.0))
 
     class MirrorAverage(nn.Module):
         """Predict for the body and for its mirror image, and average (test-time mirroring).
@@ -229,8 +267,11 @@ def _torch_classes() -> dict[str, type]:
             kernel_steps: int = 5,
             norm_first: bool = True,
             context: int = 0,
+            readout: str = "linear",
         ):
             super().__init__()
+            if readout not in READOUTS:
+                raise ValueError(f"readout must be one of {READOUTS}, not {readout!r}")
             self.context = context
             self.scale_inputs = InputScaling(n_features)
             self.embed = nn.Conv1d(n_features, d_model, kernel_steps, padding=kernel_steps // 2)
@@ -247,6 +288,7 @@ def _torch_classes() -> dict[str, type]:
             self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
             self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
             self.head = nn.Linear(d_model, n_muscles)
+            self.readout = ExpReadout(n_muscles) if readout == "exp" else nn.Identity()
             self.mirror = MirrorAverage(n_features, n_muscles)
 
         def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -256,7 +298,9 @@ def _torch_classes() -> dict[str, type]:
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             c = self.context
-            return self.mirror(lambda v: self.head(self.features(v)).transpose(1, 2)[..., c : v.shape[1] - c], x)
+            return self.mirror(
+                lambda v: self.readout(self.head(self.features(v)).transpose(1, 2))[..., c : v.shape[1] - c], x
+            )
 
     return {
         "InputScaling": InputScaling,
@@ -265,6 +309,7 @@ def _torch_classes() -> dict[str, type]:
         "PaperCNN": PaperCNN,
         "MiakitModel": MiakitModel,
         "MirrorAverage": MirrorAverage,
+        "ExpReadout": ExpReadout,
     }
 
 

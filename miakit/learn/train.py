@@ -292,7 +292,7 @@ def check_init(init: str | Path, config: TrainConfig, frames: FrameArrays, *, de
 
     ckpt = load_checkpoint(init, device=device)  # one line for a missing or foreign file
     theirs, meta = ckpt[1], ckpt[2]
-    for name in ("model", "features", "context"):
+    for name in ("model", "features", "context", "readout"):
         if getattr(theirs, name) != getattr(config, name):
             raise InputError(
                 init,
@@ -386,6 +386,9 @@ def _start_at_the_mean(model, mean: np.ndarray) -> None:
     with torch.no_grad():
         last.weight.zero_()
         last.bias.copy_(torch.as_tensor(mean, dtype=last.bias.dtype))
+    readout = getattr(model, "readout", None)
+    if hasattr(readout, "set"):  # ExpReadout: its m is the same mean
+        readout.set(mean)
 
 
 def seed_everything(seed: int) -> None:

@@ -55,6 +55,38 @@ def test_train_with_features_and_mirror_then_reload(body_ds, tmp_path):
     assert last < first
 
 
+def test_the_exp_read_out_starts_at_the_mean_stays_positive_and_reloads(body_ds, tmp_path):
+    """``readout="exp"``: the untrained model predicts each muscle's training mean (as the linear
+    read-out does), the trained one predicts no negative EMG, and a checkpoint brings it back as it
+    was (its means included); the paper's models refuse it."""
+    import torch
+
+    from miakit.learn.inference import predict
+    from miakit.learn.train import config_splits
+    from miakit.learn.windows import load_frames
+
+    config = TrainConfig(model="miakit", readout="exp", max_steps=20, eval_every=10, warmup_steps=5, window=20)
+    result = train(body_ds, config, tmp_path / "run", progress=False)
+    model, loaded, _ = load_checkpoint(result.checkpoint)
+    assert loaded.readout == "exp" and type(model.readout).__name__ == "ExpReadout"
+    frames = load_frames(body_ds)
+    train_frames = config_splits(body_ds, config).train.frames()
+    mean = np.nanmean(frames.emg[train_frames].reshape(-1, frames.n_muscles), axis=0) / config.emg_scale
+    np.testing.assert_allclose(model.readout.mean.numpy(), np.maximum(mean, 0.05), rtol=1e-5)
+    fresh = build_model("miakit", n_features=frames.n_features, n_muscles=frames.n_muscles, readout="exp")
+    fresh.readout.set(mean)
+    torch.nn.init.zeros_(fresh.head.weight)
+    fresh.head.bias.data.copy_(torch.as_tensor(mean, dtype=torch.float32))
+    start = fresh.eval()(torch.randn(2, 20, frames.n_features))
+    np.testing.assert_allclose(start.detach().numpy(), np.broadcast_to(mean[None, :, None], (2, 8, 20)), rtol=1e-5)
+    x, _, _ = frames.gather(config_splits(body_ds, config).test, context=0)
+    assert (predict(model, x, emg_scale=config.emg_scale) >= 0).all()
+    with pytest.raises(InputError, match="readout"):
+        TrainConfig(model="transformer", readout="exp")
+    with pytest.raises(InputError, match="readout"):
+        TrainConfig(model="miakit", readout="softplus")
+
+
 def test_a_model_trained_on_mirrored_windows_predicts_the_same_for_the_mirror_image(body_ds, tmp_path):
     """Test-time mirroring makes the prediction for the mirrored body exactly the prediction for
     the body with left and right muscles swapped; without it (``predict_mirrored=False``) it is not."""
