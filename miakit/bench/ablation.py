@@ -116,9 +116,9 @@ worse in three (bowling 22.17 against 21.25, feet_cross 13.70 against 12.67, hoo
 out worse. A moving average of the weights (decay 0.99 a step, validated and kept instead of the
 weights; also decay 0.995 on two folds, the same to 0.01) ID 6.12, LOEO 18.53: training already ends
 at a learning rate near zero, so the last weights are an average of their own. Dropout 0.05 (the
-recipe's 0.1) ID 6.08, LOEO 18.51 (running 42.02 against 44.24, five folds worse by 0.3 to 1.0). The
-spread between seeds (the per-fold numbers move by 1 to 2, running by up to 5) is larger than any of
-these changes.
+recipe's 0.1) ID 6.08, LOEO 18.51 (running 42.02 against 44.24 and side_shuffle 23.85 against 24.37
+better, four folds worse by 0.3 to 1.0). The spread between seeds (the per-fold numbers move by 1 to
+2, running by up to 5) is larger than any of these changes.
 
 Batch 32 with a peak learning rate of 3e-3 after 10 warm-up steps: a step costs about a third of
 the paper's Transformer's, so the model trains :data:`MIAKIT_STEPS` times the Transformer's steps
