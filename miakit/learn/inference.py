@@ -7,6 +7,7 @@ torch is imported inside each function.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,13 @@ def load_checkpoint(path: str | Path, *, device: str = "cpu"):
         )
     try:
         ckpt = torch.load(path, map_location=device, weights_only=True)
+        newer = sorted(set(ckpt["config"]) - {f.name for f in fields(TrainConfig)})
+        if newer:
+            raise InputError(
+                path,
+                "written by a newer miakit: this one does not know its settings; upgrade miakit to use it",
+                field=", ".join(newer),
+            )
         config = TrainConfig(**ckpt["config"])
         meta = dict(ckpt["meta"], step=ckpt["state"]["step"], best_val_rmse=ckpt["state"]["best_val_rmse"])
         model = build_model(
@@ -98,6 +106,8 @@ def load_checkpoint(path: str | Path, *, device: str = "cpu"):
             not key.startswith("mirror.") for key in keys.missing_keys
         ):  # checkpoints from before test-time mirroring lack only these
             model.load_state_dict(ckpt["model"])  # raises, naming what is missing
+    except InputError:
+        raise
     except Exception as exc:  # a truncated file, another program's pickle, an old config
         detail = " ".join(str(exc).split()).split(". ")[0][:120]  # torch's first sentence says it
         raise InputError(path, f"not a miakit checkpoint ({exc.__class__.__name__}: {detail})") from None

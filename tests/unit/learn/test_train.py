@@ -138,6 +138,13 @@ def test_checkpoint_files_and_loading(small_ds, tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match="not a miakit checkpoint"):
         load_checkpoint(tmp_path / "junk.pt")
+    import torch
+
+    newer = torch.load(result.checkpoint, weights_only=True)
+    newer["config"].update(ema=0.99, readout_gain=2.0)  # settings a later miakit may add
+    torch.save(newer, tmp_path / "newer.pt")
+    with pytest.raises(InputError, match="ema, readout_gain: written by a newer miakit"):
+        load_checkpoint(tmp_path / "newer.pt")
 
 
 def test_early_stopping_stops_when_validation_does_not_improve(small_ds, tmp_path):
