@@ -47,12 +47,17 @@ A feature spec is a base, optionally followed by ``+``-separated additions:
   differ (skin, fat, placement). With a single column the model would learn the mean of the two
   sides' gains for both.
 
-Augmentations (``augment``: ``none`` or ``+``-separated ``mirror``, ``pose``) add copies of the
-training windows. ``pose`` adds a copy whose keypoints look as a real pose estimator's do
+Augmentations (``augment``: ``none`` or ``+``-separated ``mirror``, ``pose``, ``limbs``) add copies
+of the training windows. ``pose`` adds a copy whose keypoints look as a real pose estimator's do
 (:func:`pose_augment`): in half of the segments the small toes are missing throughout (the
 MediaPipe keypoint set), in some a whole body part is (a lab's marker set that covers one arm and
 the trunk, a camera that cuts off the legs), other points drop out now and then, and every point
 jitters by a few percent of the torso. With ``mirror`` too, each copy is mirrored as well.
+``limbs`` adds (after those, and mirrored too with ``mirror``) a copy whose arms and arm muscles'
+EMG come from another exercise of the same subject (:func:`limb_mix`): a muscle's EMG goes with the
+motion of its own limb, so the model learns the arms' part apart from the legs' and can put
+together a movement it never saw from parts it did (running: arms that swing as in a side shuffle,
+legs that land as in a lunge).
 
 Mirror augmentation (``augment="mirror"``) adds a mirrored copy of every training window: the
 image flipped left to right (x -> width - x), each keypoint swapped with its counterpart
@@ -77,7 +82,7 @@ from miakit.learn.windows import FrameArrays, Splits, WindowIndex
 
 BASES = ("paper", "body")
 ADDITIONS = ("angles", "depth", "vel", "acc", "hold", "elapsed", "mask", "subject")
-AUGMENTS = ("none", "mirror", "pose")
+AUGMENTS = ("none", "mirror", "pose", "limbs")
 BODY_NEEDS = ("Neck", "MidHip", "RHip", "LHip")
 
 
@@ -262,23 +267,32 @@ def prepare_inputs(
     out = replace(frames, inputs=inputs)
     if not which:
         return out, splits
-    copies = [(None, False)]  # (keypoints, mirrored) of each copy of the frames, the original first
+    # (keypoints, mirrored, emg, emg_clean) of each copy of the frames, the original first
+    copies: list[tuple[np.ndarray | None, bool, np.ndarray, np.ndarray | None]] = [
+        (None, False, frames.emg, frames.emg_clean)
+    ]
     if "pose" in which:
-        copies.append((pose_augment(ds), False))
-    if "mirror" in which:
+        copies.append((pose_augment(ds), False, frames.emg, frames.emg_clean))
+    mirror = "mirror" in which
+    if mirror:
         muscle_perm = mirror_permutation(list(frames.muscles), MIRROR_MUSCLE, what="muscle")
-        copies += [(kp, True) for kp, _ in copies]
+        copies += [(kp, True, emg, clean) for kp, _, emg, clean in copies]
+    if "limbs" in which:
+        kp, emg, clean = limb_mix(ds, frames, splits.train)
+        copies += [(kp, m, emg, clean) for m in ((False, True) if mirror else (False,))]
     n = len(inputs)
     same = np.arange(frames.n_muscles)
-    perms = [muscle_perm if mirrored else same for _, mirrored in copies]
+    perms = [muscle_perm if mirrored else same for _, mirrored, _, _ in copies]
     out = replace(
         out,
         inputs=np.concatenate(
             [inputs]
-            + [frame_features(ds, features, subjects=subjects, mirrored=m, keypoints=kp) for kp, m in copies[1:]]
+            + [frame_features(ds, features, subjects=subjects, mirrored=m, keypoints=kp) for kp, m, _, _ in copies[1:]]
         ),
-        emg=np.concatenate([frames.emg[:, p] for p in perms]),
-        emg_clean=None if frames.emg_clean is None else np.concatenate([frames.emg_clean[:, p] for p in perms]),
+        emg=np.concatenate([emg[:, p] for (_, _, emg, _), p in zip(copies, perms)]),
+        emg_clean=None
+        if frames.emg_clean is None
+        else np.concatenate([clean[:, p] for (_, _, _, clean), p in zip(copies, perms)]),
         run_first=None
         if frames.run_first is None
         else np.concatenate([frames.run_first + k * n for k in range(len(copies))]),
@@ -317,6 +331,62 @@ few put markers on the face), a close camera cuts off the legs, a hood or mask h
 POSE_DROP_PART = 0.15
 """Chance that each of :data:`POSE_PARTS` is missing throughout a segment of the augmented copy
 (so about half the segments keep the whole body)."""
+
+
+LIMB_MIX_ARMS = ("LElbow", "LWrist", "RElbow", "RWrist")
+"""The points a :func:`limb_mix` copy takes from another exercise: the elbows and wrists, placed on
+the frame's own shoulders (each arm's segments, not where the arm is in the image)."""
+
+
+def limb_mix(ds, frames: FrameArrays, train: WindowIndex, *, seed: int = 0):
+    """``(keypoints, emg, emg_clean)``: the dataset's frames with arms from another exercise.
+
+    Each training segment gets a partner, another training segment of the same subject and another
+    exercise (drawn at random; a segment with none keeps its own arms). Its training frames take, in
+    order from a random start (wrapping around), the partner's training frames' arms: the
+    elbow and wrist offsets from the shoulder (:data:`LIMB_MIX_ARMS`, scaled by the two segments'
+    torso lengths) put on the frame's own shoulders, and the EMG of the biceps and triceps at those
+    frames. The trunk, the legs and the leg muscles' EMG stay the frame's own. Only training frames
+    are read, so nothing of a held-out exercise or test part enters. Frames outside the training
+    windows are unchanged. Deterministic for a ``seed``.
+
+    Physically, an arm muscle's activity comes from its own arm's motion (the synthetic muscle model
+    and real muscles alike): the elbow's torque from the forearm, the shoulder's from the whole arm;
+    only the shoulder's small share (0.15 of biceps and triceps) depends on the trunk's lean, which
+    the copy changes."""
+    rng = np.random.default_rng([seed, 77])
+    seg = segment_of_frame(ds)
+    names = [str(k) for k in ds["keypoint"].values]
+    kp = np.array(ds["keypoints"].values, dtype=np.float32)
+    if "keypoint_score" in ds.data_vars:
+        kp[np.asarray(ds["keypoint_score"].values) <= 0] = np.nan
+    arm_muscles = [j for j, m in enumerate(frames.muscles) if "Bicep" in str(m) or "Tricep" in str(m)]
+    arms = [
+        (names.index(a), names.index(a[0] + "Shoulder")) for a in LIMB_MIX_ARMS if {a, a[0] + "Shoulder"} <= set(names)
+    ]
+    emg, clean = frames.emg.copy(), None if frames.emg_clean is None else frames.emg_clean.copy()
+    if not len(train) or not all(n in names for n in BODY_NEEDS):
+        return kp, emg, clean
+    torso = _set_torso(kp, seg, {n: names.index(n) for n in BODY_NEEDS})
+    subject = np.asarray(ds["segment_subject"].values).astype(str)
+    exercise = np.asarray(ds["segment_exercise"].values).astype(str)
+    seen = np.unique(train.frames())
+    by_segment = {s: seen[seg[seen] == s] for s in np.unique(seg[seen])}
+    partner = np.arange(len(seg))
+    for s, own in by_segment.items():
+        others = [c for c in by_segment if subject[c] == subject[s] and exercise[c] != exercise[s]]
+        if not others:
+            continue
+        theirs = by_segment[others[rng.integers(len(others))]]
+        partner[own] = theirs[(np.arange(len(own)) + rng.integers(len(theirs))) % len(theirs)]
+    out = kp.copy()
+    ratio = (torso[seg] / torso[seg[partner]])[:, None]
+    for i, sh in arms:
+        out[:, i] = kp[:, sh] + (kp[partner, i] - kp[partner, sh]) * ratio
+    emg[:, arm_muscles] = frames.emg[partner][:, arm_muscles]
+    if clean is not None and frames.emg_clean is not None:
+        clean[:, arm_muscles] = frames.emg_clean[partner][:, arm_muscles]
+    return out, emg, clean
 
 
 def pose_augment(ds, *, seed: int = 0) -> np.ndarray:

@@ -101,6 +101,57 @@ def test_mirror_doubles_training_windows_and_swaps_sides(body_ds):
     )
 
 
+def test_limbs_put_another_exercises_arms_and_their_emg_on_the_trunk_and_legs(body_ds):
+    """``augment="limbs"``: in the copy, each training frame's elbows and wrists are another training
+    frame's (same subject, another exercise), placed on the frame's own shoulders, with that frame's
+    biceps and triceps EMG; everything else is the frame's own; no frame outside training is read."""
+    from miakit.learn.features import LIMB_MIX_ARMS, limb_mix
+
+    frames = load_frames(body_ds)
+    splits = split_in_distribution(body_ds, window=20)
+    seen = np.unique(splits.train.frames())
+    hidden = np.setdiff1d(np.arange(body_ds.sizes["frame"]), seen)
+    blind = body_ds.copy(deep=True)  # what the mix must never read: NaN outside the training frames
+    blind["keypoints"][dict(frame=hidden)] = np.nan
+    blind_frames = load_frames(blind)
+    blind_frames.emg[hidden] = np.nan
+    kp, emg, _ = limb_mix(blind, blind_frames, splits.train)
+    original = np.asarray(body_ds["keypoints"].values)
+    arm_muscles = [MUSCLES.index(m) for m in ("LeftBicep", "RightBicep", "LeftTricep", "RightTricep")]
+    legs = [i for i in range(len(MUSCLES)) if i not in arm_muscles]
+    arms = [KP[a] for a in LIMB_MIX_ARMS]
+    rest = [i for i in range(len(BODY_25)) if i not in arms]
+    np.testing.assert_array_equal(kp[seen][:, rest], original[seen][:, rest])
+    np.testing.assert_array_equal(emg[seen][:, legs], frames.emg[seen][:, legs])
+    assert np.isfinite(kp[seen]).all() and np.isfinite(emg[seen]).all()  # nothing came from a hidden frame
+    # each training frame's arm EMG is that of one training frame of the same subject and another exercise
+    seg = segment_of_frame(body_ds)
+    subject = np.asarray(body_ds["segment_subject"].values)[seg]
+    exercise = np.asarray(body_ds["segment_exercise"].values)[seg]
+    rows = {tuple(frames.emg[f, arm_muscles]): f for f in seen}
+    source = np.array([rows[tuple(emg[f, arm_muscles])] for f in seen])
+    assert (subject[source] == subject[seen]).all() and (exercise[source] != exercise[seen]).all()
+    # the elbow hangs off the frame's own shoulder as it hung off the source frame's, in torso
+    # lengths (each segment's median over its training frames)
+    torso = np.linalg.norm(original[:, KP["Neck"]] - original[:, KP["MidHip"]], axis=-1)
+    seg_torso = np.zeros(seg.max() + 1)
+    for s in np.unique(seg[seen]):
+        seg_torso[s] = np.median(torso[seen[seg[seen] == s]])
+    mine = (kp[seen, KP["LElbow"]] - kp[seen, KP["LShoulder"]]) / seg_torso[seg[seen]][:, None]
+    theirs = (original[source, KP["LElbow"]] - original[source, KP["LShoulder"]]) / seg_torso[seg[source]][:, None]
+    np.testing.assert_allclose(mine, theirs, atol=1e-4)
+    assert not np.allclose(kp[seen, KP["LElbow"]], original[seen, KP["LElbow"]], atol=1e-2)
+    # prepare_inputs: the mixed copy and its mirror image come after the mirrored originals
+    out, aug = prepare_inputs(body_ds, frames, splits, features="body", augment="mirror+limbs")
+    n = body_ds.sizes["frame"]
+    assert len(aug.train) == 4 * len(splits.train) and out.inputs.shape[0] == 4 * n
+    np.testing.assert_array_equal(out.emg[2 * n :][seen][:, legs], frames.emg[seen][:, legs])
+    left, right = MUSCLES.index("LeftBicep"), MUSCLES.index("RightBicep")
+    np.testing.assert_array_equal(out.emg[3 * n :, left], out.emg[2 * n : 3 * n, right])
+    with pytest.raises(InputError, match="augment"):
+        TrainConfig(augment="limbs+limbs")
+
+
 def test_other_layouts_are_refused_clearly():
     ds = make_dataset(frames=120)  # keypoints K0..K24, muscles M0..M7
     frames, splits = load_frames(ds), split_in_distribution(ds, window=20)
