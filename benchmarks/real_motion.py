@@ -44,6 +44,11 @@ Measured (2026-12-07, a machine at load 8 to 15, so each run took 20 to 40 minut
   0-20% 88% of 8 cycles, check views 0.45, 100%, 100%; seed 1 0.68, 100%, 88%, check 0.59, 100%,
   100%. All three goals met with both seeds. Walk units +0.36 to +0.87 (front +0.70 to +0.87);
   lift biceps +0.50 to +0.59, triceps +0.28 and +0.19 front, -0.27 and -0.01 side.
+- The same flow with ``limbs`` in the recipe (``augment=mirror+pose+limbs``; 2026-12-07, on 2 cores
+  shared with four other jobs): seed 0 median r +0.63, own > other side 100%, quad peak in 0-20% 88%
+  of 8 cycles, check views 0.53, 92%, 94%; seed 1 0.65, 100%, 100%, check 0.52, 96%, 100%. All
+  three goals met with both seeds. Walk units +0.47 to +0.86 (front +0.62 to +0.86); lift biceps
+  +0.59 to +0.68, triceps +0.27 and +0.36 front, +0.23 and +0.12 side (no longer negative).
 """
 
 from __future__ import annotations

@@ -31,9 +31,17 @@ thread measures the models rather than the load).
 Prints one JSON object and writes it to ``out/time_to_quality.json``: every repeat's times, steps
 and ratios, and their medians.
 
+With ``limbs`` in the recipe (2026-12-07, one repeat, ``--threads 1``, on 2 cores shared with four
+other jobs; the second repeat was stopped for time, so no JSON and no ratio with setup): the paper's
+Transformer 8.14 at step 500 after 266.9 s of CPU in its loop (537.9 s wall); the miakit model 8.11
+at step 175, its first evaluation at or below that, after 17.8 s of CPU in its loop (35.1 s wall):
+ratios 15.0 (CPU) and 15.3 (wall) for the loops, where the recipe before it gave 10.2 to 12.0 with
+setup (setup cost the miakit model about 1 s of CPU then; ``limbs`` adds two more copies of the
+features to compute).
+
 Measured on the demo data (3 subjects x 20 exercises x 30 s: ``miakit synth --out S --subjects 3
 --video none``, ``miakit build-dataset S --out D.zarr``), ``--repeat 3 --threads 1``, 500 steps,
-evaluations every 25, with the recipe as it is (``+mask`` features and ``mirror+pose``
+evaluations every 25, with the recipe before ``limbs`` (``+mask`` features and ``mirror+pose``
 augmentation for real motion; batch 32, peak lr 3e-3 after 10 warm-up steps), 2026-12-07, on 2
 cores shared with two other jobs (1-minute load 4 falling to 2). The paper's Transformer: best
 validation RMSE 8.14 at step 500, 188 to 257 s of CPU (313 to 460 s of wall time). The miakit model:
