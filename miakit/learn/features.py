@@ -333,6 +333,15 @@ POSE_DROP_PART = 0.15
 (so about half the segments keep the whole body)."""
 
 
+def _raw_keypoints(ds) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """``(segment of each frame, keypoint names, keypoints)``: a float32 copy of the keypoints, with
+    points of ``keypoint_score`` 0 (the pose estimator gave none) NaN; what the augmentations start from."""
+    kp = np.array(ds["keypoints"].values, dtype=np.float32)
+    if "keypoint_score" in ds.data_vars:
+        kp[np.asarray(ds["keypoint_score"].values) <= 0] = np.nan
+    return segment_of_frame(ds), [str(k) for k in ds["keypoint"].values], kp
+
+
 LIMB_MIX_ARMS = ("LElbow", "LWrist", "RElbow", "RWrist")
 """The points a :func:`limb_mix` copy takes from another exercise: the elbows and wrists, placed on
 the frame's own shoulders (each arm's segments, not where the arm is in the image)."""
@@ -355,11 +364,7 @@ def limb_mix(ds, frames: FrameArrays, train: WindowIndex, *, seed: int = 0):
     only the shoulder's small share (0.15 of biceps and triceps) depends on the trunk's lean, which
     the copy changes."""
     rng = np.random.default_rng([seed, 77])
-    seg = segment_of_frame(ds)
-    names = [str(k) for k in ds["keypoint"].values]
-    kp = np.array(ds["keypoints"].values, dtype=np.float32)
-    if "keypoint_score" in ds.data_vars:
-        kp[np.asarray(ds["keypoint_score"].values) <= 0] = np.nan
+    seg, names, kp = _raw_keypoints(ds)
     arm_muscles = [j for j, m in enumerate(frames.muscles) if "Bicep" in str(m) or "Tricep" in str(m)]
     arms = [
         (names.index(a), names.index(a[0] + "Shoulder")) for a in LIMB_MIX_ARMS if {a, a[0] + "Shoulder"} <= set(names)
@@ -396,11 +401,7 @@ def pose_augment(ds, *, seed: int = 0) -> np.ndarray:
     (:data:`POSE_DROP_POINT`), Gaussian jitter of :data:`POSE_NOISE_TORSO` torso lengths.
     Deterministic for a ``seed``."""
     rng = np.random.default_rng([seed, 2026])
-    seg = segment_of_frame(ds)
-    names = [str(k) for k in ds["keypoint"].values]
-    kp = np.array(ds["keypoints"].values, dtype=np.float32)
-    if "keypoint_score" in ds.data_vars:
-        kp[np.asarray(ds["keypoint_score"].values) <= 0] = np.nan
+    seg, names, kp = _raw_keypoints(ds)
     torso = np.ones(len(seg), dtype=np.float32)
     if all(n in names for n in BODY_NEEDS):
         torso = _set_torso(kp, seg, {n: names.index(n) for n in BODY_NEEDS})[seg]
