@@ -338,7 +338,7 @@ def _add_events(nwb, ds, rows: list[int], offsets: list[float]) -> None:
     picked = [e for e, seg in enumerate(ds["event_segment"].values) if int(seg) in where]
     if not picked:
         return
-    from hdmf.common import DynamicTable
+    from pynwb.core import DynamicTable
 
     table = DynamicTable(name=GAIT_EVENTS, description="gait events, moments in their trial")
     for name, description in (
