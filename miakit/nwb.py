@@ -255,7 +255,8 @@ def _write_session(ds, rows: list[int], session: str, path: Path, *, start, star
         names = [str(k) for k in ds["keypoint"].values]
         keypoints = np.asarray(ds["keypoints"].values, dtype=np.float32)[frames]
         score = np.asarray(ds["keypoint_score"].values, dtype=np.float32)[frames]
-        edges = [(a, b) for a, b in BODY_25_EDGES if max(a, b) < len(names)] if names == list(BODY_25) else []
+        body25 = ds.attrs.get("keypoint_layout") == "BODY_25" and len(names) == len(BODY_25)
+        edges = list(BODY_25_EDGES) if body25 else []  # BODY_25 bones, by position
         skeleton = Skeleton(
             name=str(ds.attrs.get("keypoint_layout", "BODY_25")),
             nodes=names,
