@@ -30,9 +30,10 @@ the provenance, which becomes the import's and keeps the exported one). Files of
 lab's, movement's): EMG from ``TimeSeries`` or ``ElectricalSeries`` whose name or description says
 EMG, channels named by their series' names or by the electrodes' ``label`` / ``location`` (else
 ``NAME0``, ``NAME1``, ...: name them with ``--channel``), conditioned to 10 Hz envelopes as ``import
-c3d`` does; keypoints from every ``PoseEstimation`` whose series are named in BODY_25 or COCO words
+c3d`` does; keypoints from the first ``PoseEstimation`` whose series are named in BODY_25 or COCO words
 (``RShoulder``, ``right_shoulder``; ``Neck`` and ``MidHip`` from the shoulders and hips where the
-file lacks them), read on the same grid; segments from ``trials`` (else ``epochs``) with an
+file lacks them), read on the same grid (the image size from the ``source_video``'s ``dimension``,
+else the paper's 1080 x 1920, and the provenance says which); segments from ``trials`` (else ``epochs``) with an
 ``exercise`` column (else tags, else ``--exercise``), else one segment per file.
 """
 
@@ -512,14 +513,11 @@ def _notes(nwb) -> dict | None:
     return notes.get(NOTES_KEY) if isinstance(notes, dict) and isinstance(notes.get(NOTES_KEY), dict) else None
 
 
-def _series_frames(series, rate: float) -> tuple[np.ndarray | None, float, int]:
+def _series_frames(series) -> tuple[np.ndarray | None, float, int]:
     """(timestamps or None where the series has a rate, its start, its sample count)."""
     n = int(series.data.shape[0])
-    if series.timestamps is not None:
-        ts = np.asarray(
-            series.timestamps[:] if not hasattr(series.timestamps, "timestamps") else series.timestamps.timestamps[:],
-            dtype=np.float64,
-        )
+    if series.timestamps is not None:  # pynwb follows a link to another series' timestamps
+        ts = np.asarray(series.timestamps[:], dtype=np.float64)
         return ts, float(ts[0]) if n else 0.0, n
     return None, float(series.starting_time or 0.0), n
 
@@ -532,7 +530,7 @@ def _read_miakit(nwb, notes: dict, path: Path, info: dict) -> _Read:
     muscles = [str(m) for m in attrs["muscles"]]
     emg_module = nwb.processing["emg"]
     emg = np.stack([np.asarray(emg_module[m].data[:], dtype=np.float32) for m in muscles], axis=1)
-    timestamps, _, n = _series_frames(emg_module[muscles[0]], rate)
+    timestamps, _, n = _series_frames(emg_module[muscles[0]])
     clean = None
     if "emg_clean" in nwb.processing:
         clean = np.stack(
@@ -659,9 +657,7 @@ def _read_foreign(nwb, path: Path, info: dict, *, exercise, side, channels, emg_
         raise InputError(
             path, "no EMG in the file", expected="a TimeSeries or ElectricalSeries whose name or description says EMG"
         )
-    rates = {
-        s.name: (s.rate if s.rate else 1.0 / float(np.median(np.diff(_series_frames(s, 0)[0])))) for s in emg_series
-    }
+    rates = {s.name: (s.rate if s.rate else 1.0 / float(np.median(np.diff(_series_frames(s)[0])))) for s in emg_series}
     if len({round(r, 6) for r in rates.values()}) != 1:
         raise InputError(path, "EMG series at different rates", found=rates)
     rate = next(iter(rates.values()))
@@ -671,7 +667,7 @@ def _read_foreign(nwb, path: Path, info: dict, *, exercise, side, channels, emg_
     n_samples = min(len(x) for x in analogs.values())
     analogs = {k: v[:n_samples] for k, v in analogs.items()}
     first = emg_series[0]
-    t0 = _series_frames(first, rate)[1]
+    t0 = _series_frames(first)[1]
     unit = str(first.unit)
     trial = LabTrial(
         path=path,
@@ -697,7 +693,7 @@ def _read_foreign(nwb, path: Path, info: dict, *, exercise, side, channels, emg_
             if k is None:
                 continue
             used.append(name)
-            ts, start, n = _series_frames(series, 0)
+            ts, start, n = _series_frames(series)
             times = ts if ts is not None else start + np.arange(n) / float(series.rate)
             xy = np.asarray(series.data[:], dtype=np.float64)[:, :2]
             conf = np.asarray(series.confidence[:], dtype=np.float64) if series.confidence is not None else np.ones(n)
@@ -727,7 +723,14 @@ def _read_foreign(nwb, path: Path, info: dict, *, exercise, side, channels, emg_
         valid &= (score > 0).sum(axis=1) >= MIN_KEYPOINTS
     subject = str(nwb.subject.subject_id) if nwb.subject is not None and nwb.subject.subject_id else path.stem
     session = str(nwb.session_id or path.stem)
-    width, height = (IMAGE_WIDTH, IMAGE_HEIGHT) if pose else (0, 0)
+    width, height, size_from = 0, 0, "no keypoints"
+    if pose:
+        video = getattr(estimations[0], "source_video", None)
+        dimension = getattr(video, "dimension", None)
+        if dimension is not None and len(dimension) >= 2 and min(int(d) for d in dimension[:2]) > 0:
+            width, height, size_from = int(dimension[0]), int(dimension[1]), "the source video's dimension"
+        else:
+            width, height, size_from = IMAGE_WIDTH, IMAGE_HEIGHT, "assumed: the paper's portrait frame"
     intervals = _intervals(nwb, exercise)
     if not intervals:
         intervals = [(t0, t0 + n_frames / RATE_HZ, exercise or "unknown")]
@@ -755,7 +758,15 @@ def _read_foreign(nwb, path: Path, info: dict, *, exercise, side, channels, emg_
         )
     if not segments:
         raise InputError(path, "no trial or epoch holds a frame of the EMG")
-    info.update({"channels": emg_info["channels"], "emg_kind": emg_info["emg_kind"], "keypoints": used})
+    info.update(
+        {
+            "channels": emg_info["channels"],
+            "emg_kind": emg_info["emg_kind"],
+            "keypoints": used,
+            "image_size": [width, height],
+            "image_size_from": size_from,
+        }
+    )
     units = (
         "microvolts (envelopes as the files hold them, resampled)"
         if "envelope" in emg_info["emg_kind"].values()
