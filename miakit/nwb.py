@@ -19,7 +19,7 @@ sessions: a folder of ``SESSION.nwb`` files). Each file holds:
   muscles present; gait events as the table ``behavior/gait_events`` (time, time in its trial, kind,
   side, origin, trial);
 - provenance in the file's ``notes``: JSON ``{"miakit_export": {miakit_version, session,
-  session_start, attrs}}`` with the dataset's attrs (provenance included).
+  session_start, attrs, keypoints}}`` with the dataset's attrs (provenance included) and keypoint names.
 
 Views of one trial (``import c3d --views front,side``) are segments of one session: they become
 consecutive trials, each with its camera in ``view``, and one ``PoseEstimation`` holds them all.
@@ -128,6 +128,7 @@ def export_nwb(ds, out: str | Path, *, session_start: str | None = None, where: 
         raise InputError(where, "the dataset has no segment to export")
     paths = export_paths(sessions, out)
     start, start_from = _session_start(session_start, provenance_of(ds))
+    ds = ds.compute()  # read once (a lazy store would be read again for every session)
     for session, path in paths.items():
         rows = [i for i, s in enumerate(ds["segment_session"].values) if str(s) == session]
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -196,6 +197,7 @@ def _write_session(ds, rows: list[int], session: str, path: Path, *, start, star
             "session_start": start_from,
             "segments_on_the_clock": "one after another, each starting where the last ended",
             "attrs": attrs,
+            "keypoints": [str(k) for k in ds["keypoint"].values],
         }
     }
     nwb = NWBFile(
@@ -538,7 +540,8 @@ def _read_miakit(nwb, notes: dict, path: Path, info: dict) -> _Read:
         )
     valid = np.asarray(nwb.processing["misc"]["valid"].data[:]).astype(bool)
     pose = "behavior" in nwb.processing and "PoseEstimation" in nwb.processing["behavior"].data_interfaces
-    keypoints = score = names = None
+    keypoints = score = None
+    names = notes.get("keypoints")
     if pose:
         estimation = nwb.processing["behavior"]["PoseEstimation"]
         names = list(estimation.skeleton.nodes[:])

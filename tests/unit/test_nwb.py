@@ -223,3 +223,20 @@ def test_what_cannot_be_exported_or_imported_is_one_line(synthetic_store, tmp_pa
         import_nwb([tmp_path / "mine" / "S01-day1.nwb"], tmp_path / "back.zarr")
     done = _miakit("import", "nwb", str(tmp_path / "mine" / "S01-day1.nwb"), "--out", "b.zarr", cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_an_emg_only_dataset_off_the_exact_grid_round_trips(tmp_path):
+    """No keypoints (no PoseEstimation written), and frame times that are not k / 10 (timestamps)."""
+    ds = make_dataset(subjects=("S01",), exercises=("squat",), frames=40)
+    ds["keypoints"][:] = np.nan
+    ds["keypoint_score"][:] = 0
+    ds["time"] = ds["time"] + np.r_[0.0, np.full(39, 0.003)]
+    ds.attrs["modalities"] = ["emg"]
+    write_dataset(ds, tmp_path / "emg.zarr")
+    source = miakit.open_dataset(tmp_path / "emg.zarr")
+    (path,) = export_nwb(source, tmp_path / "emg.nwb")
+    assert _problems(path) == []
+    import_nwb([path], tmp_path / "back.zarr")
+    back = miakit.open_dataset(tmp_path / "back.zarr", deep=True)
+    assert_same_dataset(source, back)
+    assert back["time"].values[1] == pytest.approx(0.103)
