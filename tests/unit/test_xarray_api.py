@@ -167,6 +167,28 @@ def test_a_store_of_older_miakit_still_opens(source, tmp_path):
     assert provenance_of(open_store(old)) == provenance_of(source)
 
 
+def test_a_store_with_the_mark_of_before_still_opens_and_is_replaced(store, tmp_path):
+    """Stores miakit wrote before issue 35: the mark a mapping, ``complete: true`` in the root attrs."""
+    import shutil
+
+    from miakit.store import is_miakit_store
+
+    old = tmp_path / "marked.zarr"
+    shutil.copytree(store, old)
+    mark = {"kind": "dataset", "chunks": "all", "miakit_version": "0.0.9"}
+    for name, get in ((".zattrs", lambda d: d), (".zmetadata", lambda d: d["metadata"][".zattrs"])):
+        doc = json.loads((old / name).read_text())
+        get(doc).update({"miakit_store": mark, "complete": True})
+        (old / name).write_text(json.dumps(doc))
+    assert is_miakit_store(old) and not is_miakit_store(old, ("keypoints",))
+    ds = miakit.open_dataset(old, deep=True)
+    assert json.loads(ds.attrs["miakit_store"]) == mark and "complete" not in ds.attrs
+    ds.to_netcdf(tmp_path / "old.nc")  # the mark as JSON text: netCDF takes it
+    write_dataset(ds, old)  # still a store miakit replaces, now with the new mark
+    attrs = json.loads((old / ".zattrs").read_text())
+    assert json.loads(attrs["miakit_store"])["kind"] == "dataset" and "complete" not in attrs
+
+
 def test_provenance_that_is_not_json_is_one_line(source):
     bad = source.assign_attrs(provenance="{not json")
     with pytest.raises(DatasetError, match=r"attrs.provenance: provenance is not JSON"):
