@@ -322,6 +322,13 @@ from miakit.importers.cli import import_app  # noqa: E402
 
 app.add_typer(import_app, name="import")
 
+# -- NWB out and in (miakit export nwb, miakit import nwb: miakit/nwb_cli.py) --------------------
+
+from miakit.nwb_cli import export_app, import_nwb_cmd  # noqa: E402
+
+import_app.command("nwb")(import_nwb_cmd)
+app.add_typer(export_app, name="export")
+
 
 # -- the demo -----------------------------------------------------------------------------------
 
