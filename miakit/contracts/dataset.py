@@ -344,7 +344,7 @@ def _check_values(ds, where: str) -> None:
     if "muscle_present" in ds.data_vars and no_emg.any():  # a segment with no muscle (motion capture
         # without EMG, imported as keypoints only): its valid frames are judged on the keypoints
         no_muscle = ~np.asarray(ds["muscle_present"].values, dtype=bool).any(axis=1)
-        no_emg &= ~no_muscle[segment_of_frame(ds)]
+        no_emg &= ~np.asarray(no_muscle)[segment_of_frame(ds)]
     if no_emg.any():
         raise DatasetError(
             where,

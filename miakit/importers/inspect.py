@@ -158,6 +158,10 @@ def inspect_trial(
         report["channels"] = []
         report["problems"].append(str(exc).removeprefix(f"{trial.path}: "))
     report["emg_note"] = info.get("emg_note", "")
+    if not info and not any(row["muscle"] for row in report["channels"]):
+        from miakit.importers.lab import no_emg_note
+
+        report["emg_note"] = no_emg_note(trial, channels)
     report["vertical"] = axis_name(info["vertical"]) if "vertical" in info else "?"
     report["facing"] = axis_name(info["facing"]) if "facing" in info else "?"
     report["events"] = []
@@ -168,15 +172,14 @@ def inspect_trial(
             {"time_s": round(float(e.time), 3), "kind": e.kind, "side": e.side} for e in result.events if e.segment == 0
         ]
         first_view = result.segments[0].view
-        for seg in result.segments:
-            if seg.view != first_view:
-                continue
-            for a, b in runs(seg.valid):
-                report["stretches"].append({"segment": seg.id, "start_s": a / RATE_HZ, "end_s": b / RATE_HZ})
+        valid = {seg.id: np.asarray(seg.valid, dtype=bool) for seg in result.segments if seg.view == first_view}
+        for seg_id, mask in valid.items():
+            for a, b in runs(mask):
+                report["stretches"].append({"segment": seg_id, "start_s": a / RATE_HZ, "end_s": b / RATE_HZ})
         report["would_import"] = {
             "segments": len(result.segments),
             "frames_per_view": int(sum(s.length for s in result.segments if s.view == first_view)),
-            "valid_per_view": int(sum(int(s.valid.sum()) for s in result.segments if s.view == first_view)),
+            "valid_per_view": int(sum(int(mask.sum()) for mask in valid.values())),
             "muscles": [m for m in info.get("channels", {})],
         }
     return report

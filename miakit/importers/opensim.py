@@ -190,7 +190,9 @@ def _read_trc(path: str | Path) -> tuple[dict[str, np.ndarray], float, float, st
         )
     # The header's fields by name: a line of names (DataRate, NumFrames, Units, ...) and below it a
     # line of values, tab- or space-aligned, with or without empty cells between them.
-    at = next((i for i, line in enumerate(lines[1:6], 1) if "numframes" in line.lower().split()), None)
+    at = next(
+        (i for i, line in enumerate(lines[1:6], 1) if {"datarate", "numframes"} & set(line.lower().split())), None
+    )
     if at is None or at + 1 >= len(lines):
         raise InputError(
             path, "no header fields", field="line 2", expected="DataRate ... NumFrames NumMarkers Units", found="none"
@@ -252,8 +254,8 @@ def _sto_header(path: Path, lines: list[str]) -> tuple[dict[str, str], list[str]
             header[key.strip().lower()] = value.strip()
         elif len(words := line.split()) >= 2 and words[0].lower() in (*_OLD_HEADER, "name", "range"):
             header[_OLD_HEADER.get(words[0].lower(), words[0].lower())] = " ".join(words[1:])
-    at = next((i for i in range(end + 1, len(lines)) if lines[i].strip()), None)
-    columns = _cells(lines[at]) if at is not None else []
+    at = next((i for i in range(end + 1, len(lines)) if lines[i].strip()), len(lines))
+    columns = _cells(lines[at]) if at < len(lines) else []
     if not columns or columns[0].lower() != "time":
         raise InputError(path, "no time column", field="columns", expected="time first", found=columns[:3])
     stated = _count(header, "ncolumns", path)
@@ -265,7 +267,7 @@ def _sto_header(path: Path, lines: list[str]) -> tuple[dict[str, str], list[str]
             expected=f"{stated} labels (time included)",
             found=f"{len(columns)} labels",
         )
-    return header, columns, int(at)
+    return header, columns, at
 
 
 def read_sto(path: str | Path) -> tuple[dict[str, np.ndarray], float, float, float]:
