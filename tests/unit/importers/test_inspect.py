@@ -134,3 +134,30 @@ def test_helpers():
     assert axis_name([0, 0, 1]) == "+Z" and axis_name([-0.99, 0.1, 0]) == "-X" and axis_name([np.nan, 0, 1]) == "?"
     assert axis_name([0.7, 0.7, 0]) == "(+0.71, +0.71, +0.00)"
     assert runs(np.array([0, 1, 1, 0, 1], bool)) == [(1, 3), (4, 5)] and runs(np.zeros(3, bool)) == []
+
+
+@pytest.mark.slow
+def test_a_store_with_and_without_emg_trains_and_its_keypoints_only_trial_is_predicted(shared_data, tmp_path):
+    """The lab with EMG on one trial and motion capture alone on another: one store, a few training
+    steps (the keypoints-only trial's NaN muscles skipped), and a prediction over the trial without EMG."""
+    from miakit.learn.predict import predict_segment
+
+    store = tmp_path / "mixed.zarr"
+    result = cli("import", "c3d", str(shared_data / WALK), str(shared_data / TENNIS), "--out", str(store))
+    assert result.returncode == 0, result.stderr[-2000:]
+    ds = open_store(store)
+    assert ds["muscle_present"].values.any(axis=1).tolist() == [True, True, False, False]
+    train = cli(
+        "train",
+        "--dataset",
+        str(store),
+        "--out",
+        str(tmp_path / "run"),
+        *("--set", "max_steps=3", "--set", "eval_every=1", "--set", "batch_size=4", "--set", "window=10"),
+    )
+    assert train.returncode == 0, train.stderr[-2000:]
+    assert np.isfinite(float(train.stdout.split("best validation RMSE")[1].split()[0]))
+    checkpoint = tmp_path / "run" / "checkpoint.pt"
+    tennis = str(ds["segment"].values[2])
+    predicted = predict_segment(checkpoint, ds, tennis, min_window=5)
+    assert predicted.shape[1] == 8 and np.isfinite(predicted).all(axis=1).mean() > 0.8
