@@ -40,7 +40,11 @@ A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a 
    clipped at 0. Several channels of one muscle: the mean of
    their envelopes. Clipping: samples at the ADC's rail (where the file states it) or on a flat run
    at the channel's extreme (:data:`CLIP_RUN` samples) are counted, and the segment is flagged.
-   Muscles without a channel stay NaN and ``muscle_present`` is false for them.
+   Muscles without a channel stay NaN and ``muscle_present`` is false for them. A trial where no
+   channel maps to one of the 8 muscles (none at all, force plates, ``EMG7`` unnamed) is imported as
+   keypoints only, its valid frames judged on the keypoints, with ``info["emg_note"]`` saying why
+   (:func:`no_emg_note`; printed as a note and kept in provenance); channels that name one of our
+   muscles but not its side still stop the trial (``--side``).
 7. **Gait events** from the file, else by Zeni et al. (2008) for level walking (:func:`zeni_events`),
    in seconds from the segment's start, repeated for each view's segment.
 8. **What is written** (:func:`load_trials`): per segment ``segment_view`` and ``segment_yaw_deg``,
