@@ -218,7 +218,9 @@ def _read_trc(path: str | Path) -> tuple[dict[str, np.ndarray], float, float, st
         )
     if not names:
         raise InputError(path, "no usable markers", field="markers", expected="marker names", found="none")
-    table = _table(lines, at + 2, 2 + 3 * len(names), path, "frames", n_frames)
+    coordinates = lines[at + 1].split() if at + 1 < len(lines) else []
+    start = at + 2 if coordinates and not _is_number(coordinates[0]) else at + 1  # the X1 Y1 Z1 line, if any
+    table = _table(lines, start, 2 + 3 * len(names), path, "frames", n_frames)
     _check_time(table[:, 1], path, rate)
     data = table[:, 2:] * scale
     return (

@@ -133,6 +133,7 @@ def _trc_forms(trc, folder) -> dict:
         + ["  ".join(f"{c:>10}" for c in r) for r in rows],
         "trailing-tab.trc": head + ["\t".join(r) + "\t" for r in rows],
         "crlf.trc": [x + "\r" for x in head + ["\t".join(r) for r in rows]],
+        "no-xyz-line.trc": head[:4] + ["\t".join(r) for r in rows],
     }
     out = {}
     for name, lines in forms.items():
