@@ -1,21 +1,36 @@
 """OpenSim text formats: ``.trc`` markers with ``.sto`` / ``.mot`` EMG (``miakit import trc``).
 
-- ``.trc`` (tab-separated): line 3 holds ``DataRate ... NumFrames NumMarkers Units``, line 4 the
-  marker names (one per three columns after ``Frame#`` and ``Time``), line 5 ``X1 Y1 Z1 ...``, then
-  one row per frame; an empty field is a gap. Units mm, cm or m.
-- ``.sto`` / ``.mot`` (OpenSim storage): header lines up to ``endheader``, then a tab-separated table
-  whose first column is ``time`` (s). Its columns are EMG channels, named as in a C3D file. Values
-  are volts unless the header says ``units=mV`` or ``units=uV``. Raw EMG, rectified EMG or
-  envelopes: told apart per column as for a C3D file (:func:`miakit.importers.lab.emg_signal_kind`).
-  The time column must rise by a constant step (within the rounding of its printed digits).
+Every header form OpenSim has written, tab- or space-aligned (a line with tabs is split at tabs, and
+an empty cell between two tabs is a gap; a line without is split at runs of spaces):
+
+- ``.trc``: line 1 ``PathFileType ...``; a line of field names (``DataRate CameraRate NumFrames
+  NumMarkers Units OrigDataRate ...``, in any order, some absent) with their values on the next line,
+  found by name (the values may have empty cells between them); then ``Frame# Time NAME ...`` (one
+  name per three columns), usually a line ``X1 Y1 Z1 ...``, then one row per frame. Units mm, cm or m
+  (or spelled out). The rate is ``DataRate`` (else ``CameraRate``).
+- ``.sto`` / ``.mot`` (OpenSim storage): header lines up to ``endheader``: ``key=value`` (version 1,
+  the older form with ``nRows=`` / ``nColumns=`` and no version, OpenSim 4's ``DataType=``,
+  ``inDegrees=``) or the old ``.mot`` header before version 1 (``name``, ``datacolumns N``,
+  ``datarows N``, ``range A B``); then the column labels, ``time`` first, and the rows. Its columns
+  are EMG channels, named as in a C3D file or as OpenSim names muscles (``vaslat_r``). Values are
+  volts unless the header says ``units=mV`` or ``units=uV``. Raw EMG, rectified EMG or envelopes:
+  told apart per column as for a C3D file (:func:`miakit.importers.lab.emg_signal_kind`). The time
+  column must rise by a constant step (within the rounding of its printed digits).
+
+A file that lies is refused in one line, never read as a shorter or shifted trial: fewer rows than
+``NumFrames`` / ``nRows`` or a last row cut short (``Truncated: N of M frames``), more rows than
+stated, a row whose cell count is not the header's, ``NumMarkers`` / ``nColumns`` that the labels
+contradict, a rate that is not finite and above 0, a ``Time`` column that the ``DataRate`` contradicts.
+
 - Pairing: the EMG of ``TRIAL.trc`` is the first of ``TRIAL.sto``, ``TRIAL.mot``, ``TRIAL_emg.sto``,
-  ``TRIAL_emg.mot`` beside it (or the file given with ``--emg`` when one trial is imported).
-  Both files' time columns are on one clock: EMG samples before the first marker frame are
-  dropped, and a later EMG start is padded with gaps.
+  ``TRIAL_emg.mot`` beside it (or the file given with ``--emg`` when one trial is imported); without
+  one, the trial imports as keypoints only, with a note. Both files' time columns are on one clock:
+  EMG samples before the first marker frame are dropped, and a later EMG start is padded with gaps;
+  EMG that does not overlap the markers is refused.
 
 There are no gait events and no subject parameters in these formats: events are detected
 (Zeni), and distances take the mapping's stated defaults. :func:`write_trc` and :func:`write_sto`
-write the same formats (an export, used by the tests).
+write the version-1 forms (an export, used by the tests).
 """
 
 from __future__ import annotations
