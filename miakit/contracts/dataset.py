@@ -72,7 +72,11 @@ VARIABLES: dict[str, Var] = {
         ("frame", "keypoint"), "f", "keypoint confidence in [0, 1]; 0 where missing", dtype="float32"
     ),
     "time": Var(("frame",), "f", "seconds from the start of the frame's segment"),
-    "valid": Var(("frame",), "b", "both modalities present and every check passed"),
+    "valid": Var(
+        ("frame",),
+        "b",
+        "both modalities present and every check passed (pose alone in a segment whose muscle_present is all false)",
+    ),
     "segment_session": Var(("segment",), "UOT", "the session (or release clip group) it came from"),
     "segment_subject": Var(("segment",), "UOT", "subject id"),
     "segment_exercise": Var(("segment",), "UOT", f"exercise id, or {UNKNOWN_EXERCISE!r} where the session named none"),
@@ -371,6 +375,10 @@ def _check_values(ds, where: str) -> None:
     if np.any(np.isinf(emg)):
         raise DatasetError(where, "infinite EMG", field="emg", found=f"{int(np.isinf(emg).any(axis=1).sum())} frames")
     no_emg = valid & ~np.isfinite(emg).any(axis=1)
+    if "muscle_present" in ds.data_vars and no_emg.any():  # a segment with no muscle (motion capture
+        # without EMG, imported as keypoints only): its valid frames are judged on the keypoints
+        no_muscle = ~np.asarray(ds["muscle_present"].values, dtype=bool).any(axis=1)
+        no_emg &= ~np.asarray(no_muscle)[segment_of_frame(ds)]
     if no_emg.any():
         raise DatasetError(
             where,
