@@ -323,6 +323,41 @@ from miakit.importers.cli import import_app  # noqa: E402
 app.add_typer(import_app, name="import")
 
 
+# -- sample-data (the public recordings the tests and the README use) --------------------------
+
+sample_app = typer.Typer(
+    help="The public recordings the tests and the README use: list them, fetch them into the cache "
+    "(checked against their SHA-256). Example: miakit sample-data fetch mocap/",
+    no_args_is_help=True,
+)
+app.add_typer(sample_app, name="sample-data")
+
+
+@sample_app.command("list")
+def sample_data_list() -> None:
+    """Each file: its name, licence and public original (URL; ARCHIVE#member for a file in an archive)."""
+    from miakit import sample_data
+
+    for name in sample_data.REGISTRY:
+        o = sample_data.origin(name)
+        typer.echo(f"{name}\t{o.licence}\t{sample_data.public_url(name)}")
+    typer.echo(f"# base: {sample_data.base_url() or 'the public originals'}; cache: {sample_data.cache_dir()}")
+    typer.echo("# cite: " + " | ".join(dict.fromkeys(o.citation for o in sample_data.ORIGINS)))
+
+
+@sample_app.command("fetch")
+def sample_data_fetch(
+    names: list[str] | None = typer.Argument(
+        None, help="Files or folders (mocap/, emg/uci-physical-action/sub01/); all if none."
+    ),
+) -> None:
+    """Fetch files into the cache once, each checked against its SHA-256; prints the cache folder
+    (the files lie under it by their names). Example: miakit sample-data fetch mocap/gaitalytics-walk.c3d"""
+    from miakit import sample_data
+
+    typer.echo(str(sample_data.fetch_all(names, progress=True)))
+
+
 # -- the demo -----------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from dataset_builders import make_dataset
+from sample_files import sample_path
 
 from miakit.errors import InputError
 from miakit.layout import BODY_25, MUSCLES
@@ -134,7 +135,7 @@ def _decode(path):
 @pytest.fixture(scope="module")
 def portrait(trained, tmp_path_factory):
     """predict_video on the Pose2Sim clip (1.7 s, 60 fps, portrait)."""
-    shared = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+    shared = sample_path()
     video = shared / "video" / "pose2sim-single-cam01.mp4"
     if not video.is_file():
         pytest.skip(f"real recordings not found at {shared} (they live beside the repository, not in it)")
