@@ -24,7 +24,8 @@ app = typer.Typer(
         "train and benchmark models that predict muscle activation from video.\n\n"
         "Start with `miakit demo`: synthetic sessions -> dataset -> model -> benchmark report.\n\n"
         "Example: miakit demo --out miakit-demo && miakit predict my-squat.mp4 "
-        "--checkpoint miakit-demo/bench/transformer/checkpoint.pt --out squat-emg"
+        "--checkpoint miakit-demo/bench/miakit/checkpoint.pt --out squat-emg (the demo prints its best model's "
+        "checkpoint last)"
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -377,13 +378,15 @@ def demo(
     """Synthesize sessions, build a dataset, train the paper's Transformer and the miakit model a
     fixed number of steps, benchmark them, write a report with pictures.
 
-    Needs no hardware and no downloads; about 5 minutes on 2 CPU cores. The last line printed is the
-    report's path. Example: miakit demo --out miakit-demo
+    Needs no hardware and no downloads; about 5 minutes on 2 CPU cores. The last line on standard
+    output is the report's path; after it, on standard error, the best model and its checkpoint's path
+    (the last line printed). Example: miakit demo --out miakit-demo
     """
-    from miakit.demo import run_demo
+    from miakit.demo import best_line, run_demo
 
     report = run_demo(out, subjects=subjects, duration_s=duration, seed=seed, catalog=catalog, max_train_s=max_train_s)
     typer.echo(str(report))
+    typer.echo(best_line(report), err=True)  # after the report's path: the best model's checkpoint, last
 
 
 def main(argv: list[str] | None = None) -> None:
