@@ -199,11 +199,15 @@ def history_figure(history, *, title: str = "training", units: str = "", label: 
             ha="center",
             fontsize=8,
         )
-    ax.set_title(
-        f"{title}: {n} evaluation{'s' if n != 1 else ''}"
-        + (f", steps {int(history['step'].iloc[0])} to {int(history['step'].iloc[-1])}" if n > 1 else ""),
-        fontsize=10,
-    )
+    if others:  # each model's own count of evaluations
+        counts = [f"{label or 'model'} {n}"] + [f"{MODEL_LABELS.get(k, k)} {len(h)}" for k, h in others.items()]
+        ax.set_title(f"{title}: evaluations {', '.join(counts)}", fontsize=10)
+    else:
+        ax.set_title(
+            f"{title}: {n} evaluation{'s' if n != 1 else ''}"
+            + (f", steps {int(history['step'].iloc[0])} to {int(history['step'].iloc[-1])}" if n > 1 else ""),
+            fontsize=10,
+        )
     handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     ax.legend(handles, [h.get_label() for h in handles], loc="upper right", fontsize=7)
     return fig
