@@ -247,7 +247,11 @@ def _extract(archive: Path, member: str, out: Path) -> None:
             got = info.filename.rstrip("/").split("/")
             if subject:
                 n = len(parts) - 1
-                ok = len(got) > n and got[-n:] == parts[1:] and re.fullmatch(rf"sub0*{subject.group(1)}", got[-n - 1])
+                ok = (
+                    len(got) > n
+                    and got[-n:] == parts[1:]
+                    and re.fullmatch(rf"sub0*{subject.group(1)}", got[-n - 1]) is not None
+                )
             else:
                 ok = got[-1].lower() == parts[-1].lower()
             if ok:

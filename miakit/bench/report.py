@@ -187,7 +187,7 @@ def history_figure(history, *, title: str = "training", units: str = "", label: 
         gid="train_loss",
     )
     twin.set_ylabel("training loss (MSE of EMG / emg_scale)")
-    if n == 1:  # one point each: say their values, since the two markers sit on each other
+    if n == 1 and not others:  # one point each: say their values, since the two markers sit on each other
         step = float(history["step"].iloc[0])
         ax.set_xlim(step - 1, step + 1)
         ax.annotate(

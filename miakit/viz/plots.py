@@ -107,7 +107,7 @@ def session_emg(session_dir: str | Path, *, max_gap_s: float | None = None, kind
         span = [min(span[0], float(events["host_time"].min())), max(span[1], float(events["host_time"].max()))]
     width = (span[1] - span[0]) if np.isfinite(span[0]) and span[1] > span[0] else 1.0
     labels = _event_labels(events, min_gap=0.012 * width)
-    # The label strip is as tall as the longest label needs (rotated text, 6.5 pt: about 0.055 in a
+    # The label strip is as tall as the longest label needs (rotated text, 6.5 pt: at most 0.055 in a
     # character), so no label is cut.
     strip_in = 0.25 + 0.055 * max((len(text) for _, text, _ in labels), default=4)
     fig = new_figure(11, 1.0 + strip_in + 1.15 * len(sensors))
@@ -140,10 +140,10 @@ def session_emg(session_dir: str | Path, *, max_gap_s: float | None = None, kind
             for k in kinds_shown
         ]
         fig.legend(handles=handles, fontsize=7, loc="outside lower center", ncols=len(handles), title="events")
-    for t, text, colour in labels:
-        strip.axvline(t, ymax=0.06, color=colour, lw=1.0)
+    for at, text, colour in labels:
+        strip.axvline(at, ymax=0.06, color=colour, lw=1.0)
         strip.text(
-            t,
+            at,
             0.08,
             text,
             rotation=90,
