@@ -135,3 +135,12 @@ def test_help_examples_use_the_best_checkpoint():
 
     for text in (miakit.cli.app.info.help, predict_cli.predict.__doc__):
         assert "miakit-demo/bench/miakit/checkpoint.pt" in text and "transformer/checkpoint.pt" not in text
+
+
+def test_predict_takes_a_panel_height():
+    from typer.testing import CliRunner
+
+    from miakit.cli import app
+
+    result = CliRunner().invoke(app, ["predict", "--help"], terminal_width=200)
+    assert result.exit_code == 0 and "--height" in result.output
