@@ -281,7 +281,7 @@ def fetch(name: str, *, base: str | None = None) -> Path:
     except OSError as exc:
         raise InputError(
             url,
-            f"could not fetch {name} ({exc.strerror or exc}); with no network, point "
+            f"could not fetch {name} ({exc.strerror or type(exc).__name__}); with no network, point "
             f"{ENV_URL} at a copy (file:///path/to/data/)",
         ) from None
     except Exception as exc:  # requests' errors (no network, 404) without importing requests here

@@ -123,3 +123,11 @@ def test_an_unknown_name_is_one_line():
         sample_data.fetch("mocap/nothing.c3d")
     with pytest.raises(InputError, match="not a sample-data file or folder"):
         sample_data.select(["nothing/"])
+
+
+def test_no_network_is_one_line_that_says_what_to_do(cache):
+    with pytest.raises(InputError) as err:
+        sample_data.fetch("models/arm26.osim", base="http://127.0.0.1:9/")  # nothing listens there
+    message = str(err.value)
+    assert "\n" not in message and "could not fetch models/arm26.osim" in message
+    assert sample_data.ENV_URL in message and not isinstance(err.value, sample_data.SampleDataChanged)

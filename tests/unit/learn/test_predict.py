@@ -177,7 +177,8 @@ def test_predict_video_writes_the_table_the_store_the_plot_and_the_overlay(portr
     kp, score = ds["keypoints"].values[k], ds["keypoint_score"].values[k]
     segs = rv.muscle_segments(kp, score)
     muscle = max(segs, key=lambda m: segs[m].width)
-    scale = rv.emg_scale(ds["emg"].values, source="")
+    scale = result.rendered.scale  # absolute: 0 to the model's EMG scale, every muscle alike
+    assert scale.common and scale.high[0] == TrainConfig().emg_scale
     want = rv.activation_colour(scale.level(ds["emg"].values[k]))[list(MUSCLES).index(muscle)].astype(float)
     sx, sy = 180 / 1080, 320 / 1920
     x, y = segs[muscle].midpoint * [sx, sy]
