@@ -33,5 +33,6 @@ def fetched() -> tuple[Path, str]:
 
 def sample_path(*parts: str) -> Path:
     """A sample file or folder by its registry path (``sample_path("mocap", "gaitalytics-walk.c3d")``);
-    absent where the files could not be fetched (callers skip on that)."""
-    return fetched()[0].joinpath(*parts)
+    absent where the files could not be fetched (callers skip on that), even where some of them were."""
+    root, why_not = fetched()
+    return (root / ".not-all-fetched" if why_not else root).joinpath(*parts)
