@@ -74,10 +74,14 @@ def live(
     session = LiveSession(
         checkpoint, spec, person=person.value, out=out, loop=loop, speed=speed, reconnect_s=reconnect
     )  # a checkpoint that does not fit: one line, before the camera opens
-    session.start()
     page = serve(session, host=host, port=port)
-    typer.echo(f"live: {spec.text} ({spec.kind}, {session.size[0]}x{session.size[1]}) on {page.url}", err=True)
-    typer.echo("stop with Ctrl-C", err=True)
+    typer.echo(f"page: {page.url}", err=True)
+    try:
+        session.start()  # the camera or stream opens here: no camera, no answer: one line
+    except BaseException:
+        page.stop()
+        raise
+    typer.echo(f"live: {spec.text} ({spec.kind}, {session.size[0]}x{session.size[1]}); stop with Ctrl-C", err=True)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     began = time.monotonic()

@@ -62,6 +62,8 @@ def make_app(session):
 
         reader = asyncio.create_task(answers())
         try:
+            while not hub.hello:  # the session is still starting (opening the source, the pose)
+                await asyncio.sleep(0.05)
             await websocket.send_json(hub.hello)
             while not reader.done():
                 get = asyncio.create_task(q.get())
