@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from live_support import read_page
 
 REPO = Path(__file__).resolve().parents[3]
