@@ -8,7 +8,7 @@ prediction's range over the clip plus 0.01. The only difference is how the frame
 OpenCV decodes and shrinks it live, PyAV in ``miakit predict``, a pixel's difference in a few
 keypoints. Only steps whose window (the 10 steps up to them) ran whole are compared: a step the
 pipeline dropped (this machine is shared) has no pose, so the steps after it see a shorter run of
-frames than ``miakit predict`` does, by design. The file plays at a fifth of its pace so that most
+frames than ``miakit predict`` does, by design. The file plays at a tenth of its pace so that most
 steps run even on a loaded machine.
 """
 
@@ -62,7 +62,7 @@ def start_live(*args: str) -> tuple[subprocess.Popen, str]:
     raise AssertionError(f"miakit live did not start (exit {proc.returncode})")
 
 
-@pytest.mark.slow  # about a minute: the clip plays at a fifth of its pace, then predict's pose for the reference
+@pytest.mark.slow  # about a minute: the clip plays at a tenth of its pace, then predict's pose for the reference
 def test_the_page_shows_what_miakit_predict_gives_for_the_same_frames(browser, checkpoint, video, tmp_path):
     proc, url = start_live(
         "--checkpoint",
