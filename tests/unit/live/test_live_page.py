@@ -72,7 +72,7 @@ def test_the_page_shows_what_miakit_predict_gives_for_the_same_frames(browser, c
         "--port",
         "0",
         "--speed",
-        "0.25",
+        "0.1",
         "--out",
         str(tmp_path / "o"),
     )
