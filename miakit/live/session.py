@@ -353,7 +353,7 @@ class LiveSession:
         n_muscles = len(self.ckpt.muscles)
         points = np.stack([s.points if s is not None else np.full((25, 3), np.nan) for _, s in self._kept])
         predicted = np.stack([s.activation if s is not None else np.full(n_muscles, np.nan) for _, s in self._kept])
-        time_s = np.arange(len(self._kept)) / RATE_HZ
+        time_s = (self._first_index + np.arange(len(self._kept))) / RATE_HZ  # the steps' own times
         w, h = self.size
         ds = window_dataset(points, muscles=self.ckpt.muscles, width=w, height=h, source=self.spec_text())
         _write_csv(self.out / "activation.csv", time_s, predicted, self.ckpt.muscles)
