@@ -1,6 +1,8 @@
 """``miakit record --emulate --live-predict CKPT``: the page, open in a real headless browser, shows
 the emulated sensors' measured EMG (and, with a live video, the predicted muscles beside it), and
-the recording builds with build-dataset exactly as one recorded without the page."""
+the recording builds with build-dataset as one recorded without the page: the same files, fields
+and dataset layout. Two recordings never hold the same samples, so "exactly" is checked on a
+replay: the same recording played back with the page and without it builds into identical datasets."""
 
 from __future__ import annotations
 
@@ -22,12 +24,16 @@ from miakit.pipeline import build_dataset
 REPO = Path(__file__).resolve().parents[3]
 
 
-def record(out: Path, *extra: str, duration: float = 4.0, browser=None) -> tuple[Path, list[dict]]:
-    """Record emulated M40 sensors with the command; with ``browser``, open the live page and read
-    it until the recording ends. Returns (session folder, what the page showed)."""
+def record(out: Path, *extra: str, duration: float = 4.0, browser=None, replay: Path | None = None):
+    """Record emulated M40 sensors (or replay a recording) with the command; with ``browser``, open
+    the live page and read it until the recording ends. Returns (session folder, what the page showed)."""
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
-    args = ["record", "--recorder", "m40", "--emulate", "--exercise", "squat", "--subject", "S03"]
-    args += ["--duration", str(duration), "--out", str(out), *extra]
+    if replay is None:
+        args = ["record", "--recorder", "m40", "--emulate", "--exercise", "squat", "--subject", "S03"]
+        args += ["--duration", str(duration)]
+    else:
+        args = ["record", "--replay", str(replay)]
+    args += ["--out", str(out), *extra]
     proc = subprocess.Popen(
         [sys.executable, "-m", "miakit", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
@@ -61,7 +67,8 @@ def assert_builds_alike(with_page: Path, without: Path, tmp_path: Path) -> None:
     ds_with, ds_without = stores
     assert set(ds_with.data_vars) == set(ds_without.data_vars)
     assert set(ds_with.dims) == set(ds_without.dims) and ds_with.sizes["segment"] == ds_without.sizes["segment"]
-    assert abs(ds_with.sizes["frame"] - ds_without.sizes["frame"]) <= 3  # the same seconds, give or take a step
+    frames = ds_with.sizes["frame"], ds_without.sizes["frame"]
+    assert abs(frames[0] - frames[1]) <= 0.2 * max(frames)  # the seconds streamed vary on a loaded machine
     assert list(ds_with["segment_exercise"].values) == list(ds_without["segment_exercise"].values) == ["squat"]
     for name in ("emg_units", "modalities", "muscles", "rate_hz"):
         assert ds_with.attrs.get(name) == ds_without.attrs.get(name), name
@@ -78,6 +85,24 @@ def test_record_with_the_live_page_shows_the_sensors_and_builds_as_without(check
     values = np.array([[p["rows"][m][1] for m in MUSCLES] for p in measured])
     assert np.ptp(values, axis=0).max() > 0  # the measured EMG moves
     assert_builds_alike(folder, plain, tmp_path)
+
+
+@pytest.mark.slow  # about a minute here: a recording, then two replays of it and their builds
+def test_a_replay_with_the_live_page_builds_exactly_as_without(checkpoint, browser, tmp_path):
+    folder, _ = record(tmp_path / "a")
+    page = ["--live-predict", str(checkpoint), "--live-port", "0"]
+    replayed_with, shown = record(tmp_path / "c", *page, replay=folder, browser=browser)
+    replayed_without, _ = record(tmp_path / "d", replay=folder)
+    assert shown, "the page showed nothing during the replay"
+    stores = []
+    for name, f in (("c", replayed_with), ("d", replayed_without)):
+        build_dataset(f, tmp_path / f"{name}.zarr", pipeline="emg-only", progress=False)
+        stores.append(miakit.open_dataset(tmp_path / f"{name}.zarr"))
+    a, b = stores
+    assert dict(a.sizes) == dict(b.sizes)
+    for name in [*a.data_vars, *a.coords]:
+        if name not in ("segment", "segment_session", "session", "frame_segment"):
+            np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
 
 
 @pytest.mark.slow  # a minute or more: MediaPipe and the model beside the emulated sensors for 25 s
