@@ -24,6 +24,17 @@ import numpy as np
 from miakit.layout import RATE_HZ
 
 
+def _preload() -> None:
+    import cv2  # noqa: F401
+
+    from miakit.stages.pose import quiet_mediapipe
+
+    with quiet_mediapipe():
+        from mediapipe.python.solutions import pose  # noqa: F401
+    import starlette.applications  # noqa: F401
+    import uvicorn  # noqa: F401
+
+
 class RecordView:
     """The page of one recording (see the module's description)."""
 
@@ -32,7 +43,8 @@ class RecordView:
         from miakit.live.session import LiveSession
 
         require_web()
-        self.session = LiveSession(checkpoint, None)  # refused in one line before the recording starts
+        self.session = LiveSession(checkpoint, None, background=True)  # refused in one line before recording
+        _preload()  # the heavy imports now, not while the sensors stream (they hold Python's lock)
         self.session.measured = self._measured
         self.host, self.port = host, port
         self.say = say or (lambda text: None)

@@ -130,6 +130,7 @@ class LiveSession:
         measured: Callable[[], dict[str, float]] | None = None,
         reconnect_s: float = 30.0,
         open_timeout_s: float = 10.0,
+        background: bool = False,
     ) -> None:
         from miakit.live.predictor import load_checkpoint
 
@@ -139,6 +140,7 @@ class LiveSession:
         self.person = person
         self.out = Path(out) if out is not None else None
         self.measured = measured
+        self.background = background
         self.stats = LiveStats()
         self.error: Exception | None = None
         self.predictor = None
@@ -163,9 +165,13 @@ class LiveSession:
 
     def start(self, size: tuple[int, int] | None = None) -> None:
         """Open the source (or take ``size`` = (width, height) of frames handed to :meth:`offer`),
-        start the pose and the worker."""
+        start the pose and the worker. ``background``: the pose and the model run at the lowest CPU
+        priority (this thread and the worker's, and the threads MediaPipe starts from them), so a
+        recording beside them keeps the processor first."""
         from miakit.live.predictor import LivePredictor
 
+        if self.background:
+            lower_priority()
         if self.source is not None:
             size = self.source.open()
         assert size is not None
@@ -232,6 +238,8 @@ class LiveSession:
             self._waiting.put_nowait((index, frame))
 
     def _work(self) -> None:
+        if self.background:
+            lower_priority()
         while not self._stop.is_set():
             try:
                 index, frame = self._waiting.get(timeout=0.1)
@@ -378,6 +386,17 @@ class LiveSession:
 
     def spec_text(self) -> str:
         return self.spec.text if self.spec is not None else "recording"
+
+
+def lower_priority() -> None:
+    """The calling thread (and the threads it starts) at nice 19, where the system allows it (Linux:
+    a thread is a task of its own)."""
+    import os
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):
+        pass
 
 
 def _num(value: float) -> float | None:
