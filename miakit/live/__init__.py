@@ -7,7 +7,8 @@
   prediction uses only frames already seen).
 - :mod:`miakit.live.session`: the loop between them (bounded queues; steps the pipeline cannot keep
   up with are dropped and counted), latency and rate, and ``--out``'s files.
-- :mod:`miakit.live.server`: the page (starlette + uvicorn, a websocket), ``static/`` its HTML and JS.
+- :mod:`miakit.live.server`: the page (starlette + uvicorn, a websocket); ``index.html``,
+  ``live.js`` and ``live.css`` beside it are the page.
 - :mod:`miakit.live.record_view`: the same page during ``miakit record --live-predict``, the
   sensors' measured EMG beside the prediction.
 - :mod:`miakit.live.cli`: the ``miakit live`` command.

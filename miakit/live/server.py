@@ -1,7 +1,7 @@
 """The live page's server: starlette + uvicorn (the ``live`` extra), in a thread of its own.
 
-- ``GET /``: the page (``static/index.html``) and ``GET /static/...`` its script and style, package
-  data, no build step;
+- ``GET /``: the page (``index.html`` beside this module) and ``GET /static/live.js``,
+  ``/static/live.css`` its script and style: package data, no build step;
 - ``GET /stats``: the session's counts and latencies as JSON (what the page shows; the benchmark reads it);
 - ``WS /ws``: a ``hello`` message (muscles, units, checkpoint, source), then one ``step`` message
   per 10 Hz step; the page answers ``{"shown": seq}`` once it has drawn a step (the latency's end).
@@ -20,7 +20,8 @@ from pathlib import Path
 
 from miakit.errors import InputError
 
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = Path(__file__).resolve().parent
+PAGE_FILES = {"index.html": "text/html", "live.js": "text/javascript", "live.css": "text/css"}
 
 
 def require_web() -> None:
@@ -39,12 +40,14 @@ def make_app(session):
     ``summary()`` and ``shown(seq)``)."""
     from starlette.applications import Starlette
     from starlette.responses import FileResponse, JSONResponse
-    from starlette.routing import Mount, Route, WebSocketRoute
-    from starlette.staticfiles import StaticFiles
+    from starlette.routing import Route, WebSocketRoute
     from starlette.websockets import WebSocket, WebSocketDisconnect
 
-    async def index(request):
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+    async def page_file(request):
+        name = request.path_params.get("name", "index.html")
+        if name not in PAGE_FILES:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return FileResponse(STATIC / name, media_type=PAGE_FILES[name], headers={"Cache-Control": "no-store"})
 
     async def stats(request):
         return JSONResponse(session.summary())
@@ -80,10 +83,10 @@ def make_app(session):
 
     return Starlette(
         routes=[
-            Route("/", index),
+            Route("/", page_file),
+            Route("/static/{name}", page_file),
             Route("/stats", stats),
             WebSocketRoute("/ws", ws),
-            Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ]
     )
 
