@@ -293,8 +293,11 @@ bench_app.command("speed")(speed)
 
 # -- record / ble (hardware-facing; their modules import only typer at start-up) ----------------
 
+import miakit.record.cli as record_cli  # noqa: E402
+from miakit.live.record_view import RecordView  # noqa: E402
 from miakit.record.cli import ble_app, record  # noqa: E402
 
+record_cli.LIVE_PAGE = RecordView  # record --live-predict's page (miakit.live sits above miakit.record)
 app.command("record")(record)
 app.add_typer(ble_app, name="ble")
 
@@ -309,6 +312,12 @@ app.command("pose")(pose)
 from miakit.viz.predict_cli import predict  # noqa: E402
 
 app.command("predict")(predict)
+
+# -- live (predicted muscles while a camera films, on a web page) ---------------------------------
+
+from miakit.live.cli import live  # noqa: E402
+
+app.command("live")(live)
 
 # -- plot / render (pictures of every stage) -----------------------------------------------------
 

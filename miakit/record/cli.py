@@ -10,6 +10,10 @@ from pathlib import Path
 
 import typer
 
+LIVE_PAGE = None
+"""Makes ``--live-predict``'s page: ``LIVE_PAGE(checkpoint, port=..., say=...)``. The page is
+:class:`miakit.live.record_view.RecordView`, a layer above record: :mod:`miakit.cli` sets this."""
+
 ble_app = typer.Typer(
     help="Look at BLE sensors: scan for them, dump a device's GATT table and notifications.",
     no_args_is_help=True,
@@ -109,6 +113,14 @@ def record(
         "and truth. The new session builds into the same dataset as the recorded one; for demos and "
         "tests. Not with --recorder, --source, --emulate, --exercise, --protocol, --sensors or --video.",
     ),
+    live_predict: Path | None = typer.Option(
+        None,
+        "--live-predict",
+        metavar="CKPT",
+        help="Show a live page (miakit live's) with the muscles CKPT predicts from the --video camera "
+        "or stream beside the sensors' measured EMG (emulated ones too). The recording is the same as without it.",
+    ),
+    live_port: int = typer.Option(8765, "--live-port", min=0, max=65535, help="Port of --live-predict's page."),
     replay_speed: float = typer.Option(
         1.0,
         "--replay-speed",
@@ -223,6 +235,10 @@ def record(
         replay=replay,
         replay_speed=replay_speed,
     )
+    if live_predict is not None:
+        if LIVE_PAGE is None:
+            raise SessionError("--live-predict", "the live page is not available in this command")
+        plan.live_page = LIVE_PAGE(live_predict, port=live_port, say=plan.on_event)
     folder = record_session(plan)
     typer.echo(str(folder))
 

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from miakit.contracts.dataset import UNKNOWN_EXERCISE
 from miakit.devices.profiles import Profile, load_profile
@@ -77,6 +78,10 @@ class RecordPlan:
     """Mark the sync moment (the subject claps) this long after streaming starts; None: no sync step
     (a replay plays the recorded sync marks instead)."""
     live_view: bool | None = None
+    live_page: Any = None
+    """The live page of ``--live-predict`` (:class:`miakit.live.record_view.RecordView`, made by the
+    command: live sits above record): ``start(stats, video=...)`` once the sensors are connected,
+    ``frame(image, host_time)`` for each frame of a live video, ``stop()`` at the end. It only reads."""
     monitor_every_s: float = 5.0
     keys: bool | None = None
     """Marker keys (m, c, q) read from standard input; None: only when it is a terminal."""
@@ -470,10 +475,13 @@ async def record_session_async(plan: RecordPlan) -> Path:
         try:
             say(f"recording into {writer.folder}")
             await _unless_stopped(recorder.connect_all(), stop, "connecting the sensors")
+            page = plan.live_page
+            if page is not None:
+                page.start(lambda: recorder.stats, video=bool(video and video[2]))
             if video and not video[2]:
                 import_video(writer, video[1])
             elif video:
-                capture = LiveCapture(writer, video[1], kind=video[0])
+                capture = LiveCapture(writer, video[1], kind=video[0], on_frame=page.frame if page else None)
                 capture.start()
             marked = exercise or UNKNOWN_EXERCISE
             marking = bool(plan.exercise)  # a start marker is open
@@ -555,6 +563,8 @@ async def record_session_async(plan: RecordPlan) -> Path:
             await recorder.close()
             if capture is not None:
                 capture.stop()
+            if plan.live_page is not None:
+                plan.live_page.stop()
             writer.close()
         return writer.folder
     except BaseException:

@@ -16,8 +16,10 @@ import csv
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from miakit.contracts.session import VIDEO_FRAME_COLUMNS, VideoInfo
 from miakit.errors import SessionError
@@ -85,10 +87,21 @@ class LiveCapture:
     """Capture frames in a background thread, stamping each with the host's monotonic clock.
 
     ``pace`` plays a file source at its own frame rate (a file read as a camera would deliver it).
+    ``on_frame(image, host_time)``, where given, sees each frame after it is written (the live page
+    of ``miakit record --live-predict``); it runs on the capture thread and must be quick.
     """
 
-    def __init__(self, writer: SessionWriter, source: str | int, *, kind: str = "camera", pace: bool | None = None):
+    def __init__(
+        self,
+        writer: SessionWriter,
+        source: str | int,
+        *,
+        kind: str = "camera",
+        pace: bool | None = None,
+        on_frame: Callable[[Any, float], None] | None = None,
+    ):
         self.writer = writer
+        self.on_frame = on_frame
         self.source = source
         self.kind = kind
         self.pace = isinstance(source, str) and Path(source).is_file() if pace is None else pace
@@ -145,6 +158,8 @@ class LiveCapture:
                 out.write(frame)
                 times.writerow((self.frames, f"{host_time:.6f}"))
                 self.frames += 1
+                if self.on_frame is not None:
+                    self.on_frame(frame, host_time)
         finally:
             cap.release()
             if out is not None:

@@ -1,0 +1,403 @@
+"""The live loop: frames -> 10 Hz steps -> pose and prediction -> the page, with bounded queues.
+
+The source's thread hands each grid step to :meth:`LiveSession.offer`, which keeps **one** step
+waiting for the pipeline: a newer step replaces a waiting one, and the replaced step is counted as
+dropped (and has no pose: the run of frames breaks there, see
+:meth:`miakit.live.predictor.LivePredictor.missed`). One worker thread runs the steps. Each result
+goes to the page as one message (:class:`Hub`, a bounded queue per page). The page answers each
+message it has drawn; the time from the frame's capture to that answer is the glass-to-prediction
+latency (:meth:`LiveSession.shown`).
+
+``out``: the 10 Hz frames seen (``video.mp4``) are written as they come, and at the end the same
+files as ``miakit predict`` (``activation.csv``, ``activation.zarr`` with the keypoints and the
+live predictions, ``activation.png``, ``overlay.mp4``), made by the same functions.
+"""
+
+from __future__ import annotations
+
+import base64
+import queue
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from miakit.layout import RATE_HZ
+from miakit.live.source import Frame, FrameSource, SourceSpec
+
+VIEW_HEIGHT = 480
+"""Pixels high of the video on the page."""
+
+
+class Hub:
+    """Messages from the worker thread to the pages (each an asyncio queue of at most ``keep``
+    messages; a page that falls behind loses its oldest, counted in :attr:`not_shown`)."""
+
+    def __init__(self, keep: int = 4) -> None:
+        self.keep = keep
+        self.hello: dict = {}
+        self._pages: list = []
+        self._lock = threading.Lock()
+        self.not_shown = 0
+
+    def subscribe(self, loop):
+        import asyncio
+
+        q: asyncio.Queue = asyncio.Queue(maxsize=self.keep)
+        with self._lock:
+            self._pages.append((loop, q))
+        return q
+
+    def unsubscribe(self, q) -> None:
+        with self._lock:
+            self._pages = [(loop, page) for loop, page in self._pages if page is not q]
+
+    @property
+    def pages(self) -> int:
+        with self._lock:
+            return len(self._pages)
+
+    def publish(self, message: dict) -> None:
+        with self._lock:
+            pages = list(self._pages)
+        for loop, q in pages:
+            try:
+                loop.call_soon_threadsafe(self._put, q, message)
+            except RuntimeError:  # that page's loop has closed
+                self.unsubscribe(q)
+
+    def _put(self, q, message: dict) -> None:
+        import asyncio
+
+        if q.full():
+            try:
+                q.get_nowait()
+                self.not_shown += 1
+            except asyncio.QueueEmpty:
+                pass
+        q.put_nowait(message)
+
+
+@dataclass
+class LiveStats:
+    """Counts and times of a live session (``time.monotonic()`` seconds)."""
+
+    steps: int = 0  # steps run
+    dropped: int = 0  # steps the pipeline could not keep up with
+    latencies_ms: deque = field(default_factory=lambda: deque(maxlen=6000))  # capture -> drawn on a page
+    done_at: deque = field(default_factory=lambda: deque(maxlen=64))  # when steps finished
+    compute_ms: deque = field(default_factory=lambda: deque(maxlen=600))  # pose + model + drawing per step
+
+    def rate_hz(self) -> float:
+        if len(self.done_at) < 2:
+            return 0.0
+        span = self.done_at[-1] - self.done_at[0]
+        return (len(self.done_at) - 1) / span if span > 0 else 0.0
+
+    def summary(self) -> dict:
+        lat = np.asarray(self.latencies_ms, dtype=np.float64)
+        return {
+            "steps": self.steps,
+            "dropped": self.dropped,
+            "rate_hz": round(self.rate_hz(), 2),
+            "latency_ms_median": round(float(np.median(lat)), 1) if lat.size else None,
+            "latency_ms_p95": round(float(np.percentile(lat, 95)), 1) if lat.size else None,
+            "latencies": int(lat.size),
+            "compute_ms_median": round(float(np.median(self.compute_ms)), 1) if self.compute_ms else None,
+        }
+
+
+class LiveSession:
+    """Pose and prediction on a live source, published to a :class:`Hub`.
+
+    ``measured``: where given (a recording), a function giving the sensors' latest EMG per muscle,
+    sent with each step beside the prediction."""
+
+    def __init__(
+        self,
+        checkpoint,
+        spec: SourceSpec | None,
+        *,
+        hub: Hub | None = None,
+        person: str = "start",
+        out: Path | None = None,
+        loop: bool = False,
+        speed: float = 1.0,
+        measured: Callable[[], dict[str, float]] | None = None,
+        reconnect_s: float = 30.0,
+        open_timeout_s: float = 10.0,
+        background: bool = False,
+    ) -> None:
+        from miakit.live.predictor import load_checkpoint
+
+        self.ckpt = load_checkpoint(checkpoint)  # a checkpoint that does not fit: refused before any camera opens
+        self.spec = spec
+        self.hub = hub or Hub()
+        self.person = person
+        self.out = Path(out) if out is not None else None
+        self.measured = measured
+        self.background = background
+        self.stats = LiveStats()
+        self.error: Exception | None = None
+        self.predictor = None
+        self.source: FrameSource | None = None
+        if spec is not None:
+            self.source = FrameSource(
+                spec, on_step=self.offer, loop=loop, speed=speed, reconnect_s=reconnect_s, open_timeout_s=open_timeout_s
+            )
+        self._waiting: queue.Queue = queue.Queue(maxsize=1)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._captured: OrderedDict[int, float] = OrderedDict()
+        self._worker: threading.Thread | None = None
+        self._last_index = -1
+        self._seq = 0
+        self._history: deque = deque(maxlen=600)  # predictions for the colour scale
+        self._kept: list = []  # (index, time, points, activation) for --out
+        self._video = None
+        self.started_at = time.monotonic()
+
+    # -- start and stop ---------------------------------------------------------------------------
+
+    def start(self, size: tuple[int, int] | None = None) -> None:
+        """Open the source (or take ``size`` = (width, height) of frames handed to :meth:`offer`),
+        start the pose and the worker. ``background``: the pose and the model run at the lowest CPU
+        priority (this thread and the worker's, and the threads MediaPipe starts from them), so a
+        recording beside them keeps the processor first."""
+        from miakit.live.predictor import LivePredictor
+
+        if self.background:
+            lower_priority()
+        if self.source is not None:
+            size = self.source.open()
+        assert size is not None
+        self.size = size
+        self.predictor = LivePredictor(self.ckpt, width=size[0], height=size[1], person=self.person)
+        self.hub.hello = self.hello()
+        if self.source is not None:  # step 0 before the source runs: the pose's slow first call delays no later step
+            self._run_step(0, self.source.first())
+        self._worker = threading.Thread(target=self._work, name="miakit-live-worker", daemon=True)
+        self._worker.start()
+        if self.source is not None:
+            self.source.start()
+        self.started_at = time.monotonic()
+
+    def hello(self) -> dict:
+        return {
+            "type": "hello",
+            "muscles": list(self.ckpt.muscles),
+            "units": str(self.ckpt.meta.get("emg_units", "")),
+            "checkpoint": self.ckpt.path.name,
+            "model": str(self.ckpt.config.model),
+            "window": self.ckpt.window,
+            "source": self.spec.text if self.spec is not None else "the recording's video",
+            "measured": self.measured is not None,
+        }
+
+    @property
+    def finished(self) -> bool:
+        """The source has ended (a file played through, a stream gone for good)."""
+        return self.source is not None and not self.source.running and self._waiting.empty()
+
+    def stop(self) -> None:
+        """Stop the source and the worker; write ``out``'s files."""
+        if self.source is not None:
+            self.source.stop()
+        if not self._stop.is_set():
+            deadline = time.monotonic() + 10
+            while not self._waiting.empty() and time.monotonic() < deadline:  # let the last step run
+                time.sleep(0.02)
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout=30)
+        if self.predictor is not None:
+            self.predictor.close()
+        if self._video is not None:
+            self._video.release()
+        if self.out is not None and self._kept:
+            self._write_out()
+
+    # -- the steps --------------------------------------------------------------------------------
+
+    def offer(self, index: int, frame: Frame) -> None:
+        """A grid step from the source: it waits for the worker, replacing (and dropping) a step
+        that still waits."""
+        try:
+            self._waiting.put_nowait((index, frame))
+        except queue.Full:
+            try:
+                self._waiting.get_nowait()
+                with self._lock:
+                    self.stats.dropped += 1
+            except queue.Empty:
+                pass
+            self._waiting.put_nowait((index, frame))
+
+    def _work(self) -> None:
+        if self.background:
+            lower_priority()
+        while not self._stop.is_set():
+            try:
+                index, frame = self._waiting.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            try:
+                self._run_step(index, frame)
+            except Exception as exc:  # shown on the page and in the summary, the loop goes on
+                self.hub.publish({"type": "error", "message": f"{exc.__class__.__name__}: {exc}"})
+                self.error = exc
+
+    def _run_step(self, index: int, frame: Frame) -> None:
+        tick = time.monotonic()
+        for _ in range(max(0, index - self._last_index - 1)):  # dropped steps and gaps: no pose
+            self.predictor.missed()
+        self._last_index = index
+        small = self.predictor.shrink(frame.image)  # once, for the pose and the page
+        step = self.predictor.step(index, index / RATE_HZ, small)
+        self._history.append(step.activation)
+        image = self._draw(small, step)
+        self._seq += 1
+        seq = self._seq
+        with self._lock:
+            self._captured[seq] = frame.captured
+            while len(self._captured) > 256:
+                self._captured.popitem(last=False)
+            self.stats.steps += 1
+            self.stats.done_at.append(time.monotonic())
+            self.stats.compute_ms.append((time.monotonic() - tick) * 1000)
+        measured = self.measured() if self.measured is not None else None
+        self.hub.publish(
+            {
+                "type": "step",
+                "seq": seq,
+                "index": index,
+                "t": round(index / RATE_HZ, 3),
+                "image": "data:image/jpeg;base64," + base64.b64encode(image).decode("ascii"),
+                "predicted": {m: _num(v) for m, v in zip(self.ckpt.muscles, step.activation)},
+                "measured": measured,
+                "person": self.predictor.person,
+                "tracked": int(step.flag),
+                "stats": self.summary(),
+            }
+        )
+        if self.out is not None:
+            self._keep(step, frame.image)
+
+    def _draw(self, bgr: np.ndarray, step) -> bytes:
+        """The frame shrunk to :data:`VIEW_HEIGHT`, the skeleton and the muscles coloured from
+        relaxed to flexed (each muscle's 1st to 99th percentile of the predictions so far), as JPEG."""
+        import cv2
+
+        from miakit.viz.render import draw_body, emg_scale
+
+        h, w = bgr.shape[:2]
+        image = cv2.resize(bgr, (round(w * VIEW_HEIGHT / h), VIEW_HEIGHT), interpolation=cv2.INTER_AREA)
+        scale = VIEW_HEIGHT / self.size[1]  # keypoints are in pixels of the full frame
+        levels = emg_scale(np.stack(self._history), source="the predictions so far").level(step.activation)
+        draw_body(
+            image,
+            step.points[:, :2],
+            np.nan_to_num(step.points[:, 2]),
+            levels,
+            scale=(scale, scale),
+            muscles=self.ckpt.muscles,
+        )
+        ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 75])
+        return jpeg.tobytes()
+
+    def shown(self, seq: int) -> float | None:
+        """A page drew message ``seq``: the latency from the frame's capture, in ms."""
+        now = time.monotonic()
+        with self._lock:
+            captured = self._captured.pop(seq, None)
+            if captured is None:
+                return None
+            ms = (now - captured) * 1000
+            self.stats.latencies_ms.append(ms)
+        return ms
+
+    def summary(self) -> dict:
+        with self._lock:
+            out = self.stats.summary()
+        src = self.source
+        out.update(
+            frames=src.frames if src else 0,
+            gaps=[list(g) for g in src.gaps] if src else [],
+            reconnecting=bool(src.reconnecting) if src else False,
+            not_shown=self.hub.not_shown,
+        )
+        return out
+
+    # -- --out --------------------------------------------------------------------------------------
+
+    def _keep(self, step, bgr: np.ndarray) -> None:
+        import cv2
+
+        if self._video is None:
+            self.out.mkdir(parents=True, exist_ok=True)
+            h, w = bgr.shape[:2]
+            self._video = cv2.VideoWriter(str(self.out / "video.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), RATE_HZ, (w, h))
+            self._first_index = step.index
+        while self._kept and self._kept[-1][0] < step.index - 1:  # a dropped step: the video repeats the last frame
+            self._kept.append((self._kept[-1][0] + 1, None))
+            self._video.write(self._last_frame)
+        self._kept.append((step.index, step))
+        self._video.write(bgr)
+        self._last_frame = bgr
+
+    def _write_out(self) -> None:
+        """``miakit predict``'s files of what was seen (see the module's description)."""
+        from miakit.learn.predict import predicted_dataset
+        from miakit.live.predictor import window_dataset
+        from miakit.store import write_dataset
+        from miakit.viz.plots import activation_figure, save_figure
+        from miakit.viz.predict_video import _write_csv
+        from miakit.viz.render import VideoSource, emg_scale, render_segment
+
+        n_muscles = len(self.ckpt.muscles)
+        points = np.stack([s.points if s is not None else np.full((25, 3), np.nan) for _, s in self._kept])
+        predicted = np.stack([s.activation if s is not None else np.full(n_muscles, np.nan) for _, s in self._kept])
+        time_s = (self._first_index + np.arange(len(self._kept))) / RATE_HZ  # the steps' own times
+        w, h = self.size
+        ds = window_dataset(points, muscles=self.ckpt.muscles, width=w, height=h, source=self.spec_text())
+        _write_csv(self.out / "activation.csv", time_s, predicted, self.ckpt.muscles)
+        result = predicted_dataset(ds, predicted, self.ckpt)
+        write_dataset(result, self.out / "activation.zarr")
+        save_figure(
+            activation_figure(
+                time_s, predicted, self.ckpt.muscles, title=f"live: {self.spec_text()}", units=result.attrs["emg_units"]
+            ),
+            self.out / "activation.png",
+        )
+        render_segment(
+            ds,
+            0,
+            self.out / "overlay.mp4",
+            predicted=predicted,
+            scale=emg_scale(predicted, source="the live predictions"),
+            video=VideoSource(path=self.out / "video.mp4", times=time_s),
+            progress=False,
+            title=f"live: {self.spec_text()} ({self.ckpt.config.model} model {self.ckpt.path.name})",
+        )
+
+    def spec_text(self) -> str:
+        return self.spec.text if self.spec is not None else "recording"
+
+
+def lower_priority() -> None:
+    """The calling thread (and the threads it starts) at nice 19, where the system allows it (Linux:
+    a thread is a task of its own)."""
+    import os
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):
+        pass
+
+
+def _num(value: float) -> float | None:
+    return round(float(value), 4) if np.isfinite(value) else None
