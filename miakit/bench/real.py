@@ -155,6 +155,28 @@ def present_muscles(ds) -> np.ndarray:
     return np.stack([np.isfinite(emg[a : a + n]).any(axis=0) for a, n in zip(start, length)])
 
 
+def lab_of(file: str | Path) -> str:
+    """The lab or origin of a trial's source file, as its name states it: the part of the name
+    before the first ``-`` or ``_`` (``gaitalytics-walk.c3d`` -> ``gaitalytics``; the shared data
+    names each file by its origin), the whole stem where there is neither."""
+    return re.split(r"[-_]", Path(str(file)).stem, maxsplit=1)[0] or Path(str(file)).stem
+
+
+def trial_labs(ds) -> dict[str, str]:
+    """Trial (``segment_session``) -> its lab (:func:`lab_of` its source file, from the import's
+    provenance); a trial the provenance does not name is its own lab."""
+    try:
+        trials = json.loads(ds.attrs.get("provenance", "{}")).get("trials", [])
+    except (TypeError, ValueError):
+        trials = []
+    labs = {}
+    for t in trials if isinstance(trials, list) else []:
+        file = t.get("file") if isinstance(t, dict) else None
+        if file:
+            labs[Path(str(file)).stem] = lab_of(file)
+    return {str(s): labs.get(str(s), str(s)) for s in np.asarray(ds["segment_session"].values).astype(str)}
+
+
 def strikes_of(ds, segment: int, side: str) -> np.ndarray:
     """Heel-strike times (s from the segment's start) of one side, sorted; none where the store has no events."""
     if "event_time" not in ds.data_vars:
@@ -202,6 +224,7 @@ def score_segments(
     views = segment_views(ds)
     ids = [str(s) for s in ds["segment"].values]
     trials = np.asarray(ds["segment_session"].values).astype(str)
+    labs = trial_labs(ds)
     starts, lengths = np.asarray(ds["segment_start"].values), np.asarray(ds["segment_length"].values)
     emg = np.asarray(ds["emg"].values, dtype=np.float64)
     time_all = np.asarray(ds["time"].values, dtype=np.float64)
@@ -231,6 +254,7 @@ def score_segments(
                 {
                     "segment": ids[s],
                     "trial": trials[s],
+                    "lab": labs.get(trials[s], trials[s]),
                     "view": views[s],
                     "muscle": muscle,
                     "frames": int(np.sum(np.isfinite(own) & np.isfinite(meas))),
@@ -253,6 +277,7 @@ def score_segments(
                     {
                         "segment": ids[s],
                         "trial": trials[s],
+                        "lab": labs.get(trials[s], trials[s]),
                         "view": views[s],
                         "muscle": muscle,
                         "side": side,
@@ -265,6 +290,7 @@ def score_segments(
     unit_cols = [
         "segment",
         "trial",
+        "lab",
         "view",
         "muscle",
         "frames",
@@ -280,6 +306,7 @@ def score_segments(
     cycle_cols = [
         "segment",
         "trial",
+        "lab",
         "view",
         "muscle",
         "side",
@@ -416,8 +443,14 @@ def run_real(
     stride: int = 1,
     figures: bool = True,
     predictions: dict | None = None,
+    tuned_on: list[str] | tuple[str, ...] = (),
 ) -> RealResult:
-    """Score ``checkpoint`` on every segment of the real dataset ``ds``; write the report to ``out``."""
+    """Score ``checkpoint`` on every segment of the real dataset ``ds``; write the report to ``out``.
+
+    The report gives the goals on all units, per trial, per lab (:func:`trial_labs`) and pooled.
+    ``tuned_on``: the trials any choice behind the checkpoint (recipe, step count, views, a
+    constant) was made on; the report names them and gives the goals on the other trials apart,
+    the only numbers that say how the checkpoint holds on motion nothing was chosen on."""
     from miakit.learn.predict import load
 
     out = Path(out)
@@ -436,10 +469,18 @@ def run_real(
         )
     summary = summarize(units, cycles)
     found = goals(summary)
+    by_trial, by_lab = summarize(units, cycles, by="trial"), summarize(units, cycles, by="lab")
+    tuned_on = sorted(str(t) for t in tuned_on)
+    held = ~units["trial"].isin(tuned_on)
+    held_out = goals(summarize(units[held], cycles[~cycles["trial"].isin(tuned_on)])) if held.any() else []
     units.to_csv(out / "units.csv", index=False, float_format="%.4f")
     cycles.to_csv(out / "cycles.csv", index=False, float_format="%.2f")
     summary.to_csv(out / "summary.csv", float_format="%.4f")
-    (out / "goals.json").write_text(json.dumps(found, indent=2, default=float))
+    by_trial.to_csv(out / "summary_trial.csv", float_format="%.4f")
+    by_lab.to_csv(out / "summary_lab.csv", float_format="%.4f")
+    (out / "goals.json").write_text(
+        json.dumps({"all": found, "held_out": held_out, "tuned_on": tuned_on}, indent=2, default=float)
+    )
     pictures = []
     if figures:
         muscles = ckpt.muscles if ckpt is not None else [str(m) for m in ds["muscle"].values]
@@ -450,7 +491,20 @@ def run_real(
                 )
             )
     report = _write_report(
-        out / "report.md", ds, ckpt, units, cycles, summary, found, pictures, surrogates=surrogates, max_lag_s=max_lag_s
+        out / "report.md",
+        ds,
+        ckpt,
+        units,
+        cycles,
+        summary,
+        found,
+        pictures,
+        surrogates=surrogates,
+        max_lag_s=max_lag_s,
+        by_trial=by_trial,
+        by_lab=by_lab,
+        tuned_on=tuned_on,
+        held_out=held_out,
     )
     return RealResult(report, units, cycles, summary, found, pictures)
 
@@ -519,11 +573,53 @@ def plot_segment(ds, segment: int, predicted: np.ndarray, muscles: list[str], pa
 
 
 def _write_report(
-    path: Path, ds, ckpt, units, cycles, summary, found, pictures, *, surrogates: int, max_lag_s: float
+    path: Path,
+    ds,
+    ckpt,
+    units,
+    cycles,
+    summary,
+    found,
+    pictures,
+    *,
+    surrogates: int,
+    max_lag_s: float,
+    by_trial=None,
+    by_lab=None,
+    tuned_on: list[str] | None = None,
+    held_out: list[dict] | None = None,
 ) -> Path:
     from miakit.bench import report as rep
 
     sections = [("Goals (issue 20), all units together", "\n".join(goal_lines(found)))]
+    if tuned_on:
+        sections.append(
+            (
+                "Goals on the trials nothing was chosen on",
+                f"Choices behind the checkpoint were made on: {', '.join(tuned_on)}. "
+                + (
+                    "On the other trials:\n\n" + "\n".join(goal_lines(held_out))
+                    if held_out
+                    else "Every trial here is one of them: no held-out number."
+                ),
+            )
+        )
+    names = {
+        "median_r": "median own r",
+        "own_beats_other_side": "own > other side",
+        "quad_peak_0_20_predicted": "quad peak 0-20% (predicted)",
+        "quad_peak_0_20_measured": "quad peak 0-20% (measured)",
+        "p_below_0.05": f"p < {P_LEVEL}",
+    }
+    for by, table_by in (("trial", by_trial), ("lab", by_lab)):
+        if table_by is not None:
+            sections.append(
+                (
+                    f"Summary per {by}",
+                    ("The lab: the origin its source file's name states. 'all': pooled.\n\n" if by == "lab" else "")
+                    + rep.markdown_table(table_by.rename(columns=names), index_name=by),
+                )
+            )
     shown = summary.rename(
         columns={
             "median_r": "median own r",
