@@ -11,7 +11,14 @@ put through the pose back end again: a real mirrored input, not a relabelled pos
 - ``L/R peak``: per muscle pair, the larger of the two sides' peaks over the smaller (goal within
   1.5 on a bilateral movement);
 - ``mirror r``: per muscle, Pearson r of the flipped clip's prediction against the original's for
-  the other side's muscle (goal >= 0.9), and the mean.
+  the other side's muscle (goal >= 0.9), and the mean;
+- ``pose gap``: how far the pose MediaPipe finds in the flipped clip is from the mirror image of the
+  pose it finds in the clip (:func:`miakit.learn.features.mirror_keypoints`): the median over frames
+  of the mean keypoint distance, and the worst frame's, in torso lengths. The model itself is
+  mirror-equivariant (the mirror image of the pose gives the prediction with the sides swapped, to
+  float precision: ``exact``, the largest difference); a large gap is the pose estimator seeing the
+  flipped person otherwise (a side view whose left and right it confuses), and the mirror r falls
+  with it.
 
 Nothing is cached in the repository; the flipped clips live in a temporary folder.
 
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -97,20 +105,57 @@ def mirror_r(original: np.ndarray, mirrored: np.ndarray, muscles: list[str]) -> 
     }
 
 
+def pose_gap(ds, flipped) -> tuple[float, float]:
+    """(median, largest) over frames of the mean distance between the flipped clip's keypoints and
+    the mirror image of the clip's, in torso lengths (the clip's median Neck-MidHip distance)."""
+    from miakit.contracts.dataset import frame_image_size
+    from miakit.learn.features import mirror_keypoints
+
+    names = [str(k) for k in ds["keypoint"].values]
+    a = mirror_keypoints(ds["keypoints"].values, names, frame_image_size(ds)[0])
+    b = np.asarray(flipped["keypoints"].values, dtype=np.float32)
+    for kp, score in (
+        (a, np.asarray(ds["keypoint_score"].values)[:, _swap(names)]),
+        (b, flipped["keypoint_score"].values),
+    ):
+        kp[np.asarray(score) <= 0] = np.nan
+    kp = np.asarray(ds["keypoints"].values, dtype=np.float64)
+    torso = np.nanmedian(np.linalg.norm(kp[:, names.index("Neck")] - kp[:, names.index("MidHip")], axis=-1))
+    n = min(len(a), len(b))
+    with np.errstate(all="ignore"), warnings.catch_warnings():  # a frame with no point in common is NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        per_frame = np.nanmean(np.linalg.norm(a[:n] - b[:n], axis=-1), axis=1) / torso
+    return float(np.nanmedian(per_frame)), float(np.nanmax(per_frame))
+
+
+def _swap(names: list[str]) -> np.ndarray:
+    from miakit.layout import MIRROR_KEYPOINT
+    from miakit.learn.features import mirror_permutation
+
+    return mirror_permutation(names, MIRROR_KEYPOINT, what="keypoint")
+
+
 def measure(checkpoint, videos: list[Path], tmp: Path) -> list[dict]:
     """One dict per clip: ``min``, ``ratios``, ``mirror_r``, and the two predictions."""
+    from miakit.layout import MIRROR_MUSCLE
+    from miakit.learn.features import mirror_permutation, mirrored_dataset
     from miakit.learn.predict import load
 
     ckpt = load(checkpoint)
+    swap = mirror_permutation(ckpt.muscles, MIRROR_MUSCLE, what="muscle")
     rows = []
     for video in videos:
-        original = predict_clip(ckpt, video_pose_dataset(video, ckpt.muscles))
-        flipped = predict_clip(ckpt, video_pose_dataset(flip_video(video, tmp / f"flipped-{video.name}"), ckpt.muscles))
+        ds = video_pose_dataset(video, ckpt.muscles)
+        flipped_ds = video_pose_dataset(flip_video(video, tmp / f"flipped-{video.name}"), ckpt.muscles)
+        original, flipped = predict_clip(ckpt, ds), predict_clip(ckpt, flipped_ds)
+        exact = predict_clip(ckpt, mirrored_dataset(ds))
         rows.append(
             {
                 "clip": video.name,
                 "frames": len(original),
-                "min": float(min(np.nanmin(original), np.nanmin(flipped))),
+                "min": float(min(np.nanmin(original), np.nanmin(flipped), np.nanmin(exact))),
+                "exact": float(np.nanmax(np.abs(exact - original[:, swap]))),
+                "pose_gap": pose_gap(ds, flipped_ds),
                 "ratios": peak_ratios(original, ckpt.muscles),
                 "mirror_r": mirror_r(original, flipped, ckpt.muscles),
                 "original": original,
@@ -133,6 +178,7 @@ def main() -> None:
                 f"{row['clip']:32s} {row['frames']:3d} frames  min {row['min']:+.2f}  L/R peak "
                 + " ".join(f"{k} {v:.2f}" for k, v in row["ratios"].items())
                 + f"  mirror r mean {np.nanmean(list(rs.values())):+.3f} min {np.nanmin(list(rs.values())):+.3f}"
+                + f"  exact {row['exact']:.1e}  pose gap {row['pose_gap'][0]:.2f} (worst {row['pose_gap'][1]:.2f})"
             )
 
 

@@ -399,17 +399,17 @@ def goal_lines(items: list[dict]) -> list[str]:
 def muscle_model_predictions(ds, files, *, emd_s: float = 0.075) -> dict[int, np.ndarray]:
     """What the synthetic muscle model (:func:`miakit.synth.activation.activation`) gives for each
     segment of an imported store, driven by its trial's 3D joint centres
-    (:func:`miakit.importers.lab.world_joints` of the C3D file among ``files`` whose stem is the
-    segment's session), the EMG leading the motion by ``emd_s`` (50 to 100 ms; the middle): segment
-    index -> (frames, 8) in MUSCLES order, NaN for a muscle whose joints the markers do not give.
-    The same for every view (it reads 3D motion). Scored by :func:`score_segments` (``predictions=``)
-    it is the ceiling of a model that imitates the synthetic muscles perfectly."""
-    from miakit.importers.c3d import read_c3d
+    (:func:`miakit.importers.lab.world_joints` of the file among ``files`` whose stem is the
+    segment's session: a C3D file, or a ``(markers.trc, emg.sto)`` pair), the EMG leading the motion
+    by ``emd_s`` (50 to 100 ms; the middle): segment index -> (frames, 8) in MUSCLES order, NaN for a
+    muscle whose joints the markers do not give. The same for every view (it reads 3D motion).
+    Scored by :func:`score_segments` (``predictions=``) it is the ceiling of a model that imitates
+    the synthetic muscles perfectly."""
     from miakit.importers.lab import world_joints
     from miakit.synth.activation import activation
     from miakit.synth.motion import kinematics_from_points
 
-    by_stem = {Path(f).stem: Path(f) for f in files}
+    by_stem = {Path(f[0] if isinstance(f, tuple | list) else f).stem: f for f in files}
     sessions = np.asarray(ds["segment_session"].values).astype(str)
     starts, lengths = np.asarray(ds["segment_start"].values), np.asarray(ds["segment_length"].values)
     time_all = np.asarray(ds["time"].values, dtype=np.float64)
@@ -419,7 +419,7 @@ def muscle_model_predictions(ds, files, *, emd_s: float = 0.075) -> dict[int, np
         if session not in by_stem:
             continue
         if session not in done:
-            t, joints = world_joints(read_c3d(by_stem[session]))
+            t, joints = world_joints(read_lab_trial(by_stem[session]))
             with np.errstate(all="ignore"), warnings.catch_warnings():  # joints a marker set lacks stay NaN
                 warnings.simplefilter("ignore", RuntimeWarning)
                 done[session] = (t, activation(kinematics_from_points(t, joints)))
@@ -427,6 +427,21 @@ def muscle_model_predictions(ds, files, *, emd_s: float = 0.075) -> dict[int, np
         times = time_all[int(starts[s]) : int(starts[s] + lengths[s])] + emd_s
         out[s] = np.stack([np.interp(times, t, act[:, j]) for j in range(act.shape[1])], axis=-1)
     return out
+
+
+def read_lab_trial(file):
+    """A C3D file, or a ``(markers.trc, emg.sto)`` pair, as the importers read it (a LabTrial)."""
+    if isinstance(file, tuple | list):
+        from miakit.importers.opensim import read_trial
+
+        return read_trial(file[0], file[1])
+    if Path(file).suffix.lower() == ".trc":
+        from miakit.importers.opensim import read_trial
+
+        return read_trial(file)
+    from miakit.importers.c3d import read_c3d
+
+    return read_c3d(file)
 
 
 # -- the command --------------------------------------------------------------------------------------
