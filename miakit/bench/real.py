@@ -18,8 +18,11 @@ present in that segment):
 - gait cycles, where the segment has ``foot_strike`` events: per cycle from one heel strike to the
   next of the muscle's side, where in the cycle (0-100 %) the predicted and the measured peaks fall.
 
-Writes ``report.md`` (a summary per view, the issue-20 goals as MET / NOT MET with their numbers),
-``units.csv``, ``cycles.csv``, ``summary.csv`` and one ``segment_<id>.png`` per segment. The
+Writes ``report.md`` (the issue-20 goals as MET / NOT MET with their numbers, a summary per view,
+per trial and per lab: the origin the trial's source file names, :func:`lab_of`; with ``tuned_on``
+the trials any choice behind the checkpoint was made on, and the goals on the others apart),
+``units.csv``, ``cycles.csv``, ``summary.csv`` (per view), ``summary_trial.csv``,
+``summary_lab.csv``, ``goals.json`` and one ``segment_<id>.png`` per segment. The
 numbers are the model's, not tuned to any trial: nothing here fits anything to the measured EMG.
 """
 
