@@ -43,6 +43,7 @@ from miakit.learn import metrics
 GOAL_MEDIAN_R = 0.5
 GOAL_OWN_BEATS_OTHER_SIDE = 0.75
 GOAL_QUAD_PEAK = 0.75
+GOAL_LOWEST_TRIAL_R = 0.2  # issue 32: no trial's median own r below this
 QUAD_PEAK_RANGE = (0.0, 20.0)  # % of the gait cycle: loading response
 P_LEVEL = 0.05
 
@@ -630,14 +631,19 @@ def _write_report(
         "p_below_0.05": f"p < {P_LEVEL}",
     }
     for by, table_by in (("trial", by_trial), ("lab", by_lab)):
-        if table_by is not None:
-            sections.append(
-                (
-                    f"Summary per {by}",
-                    ("The lab: the origin its source file's name states. 'all': pooled.\n\n" if by == "lab" else "")
-                    + rep.markdown_table(table_by.rename(columns=names), index_name=by),
-                )
+        if table_by is None:
+            continue
+        if by == "lab":
+            note = "The lab: the origin its source file's name states. 'all': pooled.\n\n"
+        else:
+            per = table_by.drop(index="all", errors="ignore")["median_r"].dropna()
+            note = (
+                f"Lowest trial: {per.idxmin()}, median own r {per.min():+.2f} (issue 32: no trial below "
+                f"{GOAL_LOWEST_TRIAL_R:+.1f}: **{'MET' if per.min() >= GOAL_LOWEST_TRIAL_R else 'NOT MET'}**).\n\n"
+                if len(per)
+                else ""
             )
+        sections.append((f"Summary per {by}", note + rep.markdown_table(table_by.rename(columns=names), index_name=by)))
     shown = summary.rename(
         columns={
             "median_r": "median own r",

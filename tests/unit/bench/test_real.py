@@ -80,6 +80,7 @@ def test_the_report_gives_each_trial_each_lab_and_the_trials_nothing_was_chosen_
     text = result.report.read_text()
     assert "Choices behind the checkpoint were made on: pyomeca-box-lift" in text
     assert "Summary per trial" in text and "Summary per lab" in text
+    assert "Lowest trial: gaitalytics-walk" in text and "NOT MET" in text
 
 
 def test_a_time_shifted_copy_gives_the_known_lag(real_store, tmp_path):
