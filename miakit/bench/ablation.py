@@ -435,6 +435,7 @@ def run_ablation(
                 "warmup": config.warmup_steps,
                 "context": v.context,
                 "test_mirror": "mirror" in v.augment.split("+") and v.predict_mirrored,
+                "readout": v.readout,
                 "in_distribution": float(np.mean([id_ for id_, _ in per_seed.values()])),
                 "loeo": float(np.mean([loeo for _, loeo in per_seed.values()])),
                 **{f"loeo:{ex}": float(np.mean([scores[seed, f"loeo:{ex}"] for seed in seeds])) for ex in folds},
@@ -558,6 +559,7 @@ VARIANT_FIELDS = (
     "predict_mirrored",
     "lr",
     "warmup_steps",
+    "readout",
 )
 """The config fields a variant sets (the others are the profile's, the same for every run)."""
 
@@ -575,8 +577,9 @@ def _markdown(table, ds, config: TrainConfig, folds: list[str], profile: str, se
     ]
     for name, r in table.iterrows():
         augment = r["augment"] + (" (and at test)" if r["test_mirror"] else "")
+        model = r["model"] + ("" if r["readout"] == "linear" else f" ({r['readout']} read-out)")
         lines.append(
-            f"| {name} | {r['model']} | {r['features']} | {augment} | {int(r['batch'])} | {int(r['steps'])} "
+            f"| {name} | {model} | {r['features']} | {augment} | {int(r['batch'])} | {int(r['steps'])} "
             f"| {r['lr']:g} | {int(r['warmup'])} | {int(r['context'])} | {r['in_distribution']:.2f} | "
             f"{r['in_distribution_vs_paper_%']:+.1f}% | {r['loeo']:.2f} | {r['loeo_vs_paper_%']:+.1f}% | "
             f"{int(r['parameters']):,} | {r['train_s']:.0f} |"
