@@ -84,7 +84,14 @@ Outputs a muscle can have (issue 32): the softplus read-out
 stranger's video included); before it, the linear read-out gave negative EMG on 6 of 7 real clips.
 With mirror augmentation the model predicts as the mean for the body and its mirror image
 (:class:`miakit.learn.models.MirrorAverage`), so a mirrored clip gives the same muscles with the
-sides swapped. The row "- softplus read-out (linear)" is the recipe before.
+sides swapped. The row "- softplus read-out (linear: can go negative)" is the recipe before. Only
+the ``short`` profile could be run for it (2026-12-07, seed 0, the demo's data: ``miakit synth
+--subjects 3 --video none`` then ``build-dataset``; 2 cores shared with seven other developers;
+``miakit bench ablation --dataset D --out A --profile short --jobs 1``, and the linear row through
+the same runs): in distribution 7.37 against the paper's Transformer's 10.85 (-32.1%; linear 7.42,
+-31.6%), leave-one-exercise-out on the one fold (knee_kick) 17.46 against 23.26 (-24.9%; linear
+16.93, -27.2%). One fold and one seed: the spread between seeds is larger than the difference;
+the ``goal`` profile (8 folds, 3 seeds) was not run for it.
 
 For real motion (issue 20): ``+mask`` and ``pose`` augmentation, so that the model reads a missing
 point as missing (MediaPipe never gives the small toes, a lab's marker set covers part of the body)
