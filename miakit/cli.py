@@ -206,7 +206,7 @@ def train(
         "--model",
         help="transformer or cnn (the paper's), or miakit (with its recipe by default: "
         "features=body+angles+depth+vel+hold+mask, augment=mirror+pose+limbs, "
-        "batch_size=32, lr=3e-3, warmup_steps=10, context=2; --set changes any of them).",
+        "batch_size=32, lr=3e-3, warmup_steps=10, context=2, readout=softplus; --set changes any of them).",
     ),
     set_: list[str] | None = typer.Option(
         None, "--set", help="Override a config field, key=value (repeatable), e.g. --set lr=1e-3."

@@ -75,8 +75,23 @@ MIAKIT = dict(
     lr=3e-3,
     warmup_steps=10,
     context=2,
+    readout="softplus",
 )
 """The miakit model with every idea on (the fields of its :class:`TrainConfig`).
+
+Outputs a muscle can have (issue 32): the softplus read-out
+(:class:`miakit.learn.models.SoftplusReadout`), so no prediction is ever negative, on any input (a
+stranger's video included); before it, the linear read-out gave negative EMG on 6 of 7 real clips.
+With mirror augmentation the model predicts as the mean for the body and its mirror image
+(:class:`miakit.learn.models.MirrorAverage`), so a mirrored clip gives the same muscles with the
+sides swapped. The row "- softplus read-out (linear: can go negative)" is the recipe before. Only
+the ``short`` profile could be run for it (2026-12-07, seed 0, the demo's data: ``miakit synth
+--subjects 3 --video none`` then ``build-dataset``; 2 cores shared with seven other developers;
+``miakit bench ablation --dataset D --out A --profile short --jobs 1``, and the linear row through
+the same runs): in distribution 7.37 against the paper's Transformer's 10.85 (-32.1%; linear 7.42,
+-31.6%), leave-one-exercise-out on the one fold (knee_kick) 17.46 against 23.26 (-24.9%; linear
+16.93, -27.2%). One fold and one seed: the spread between seeds is larger than the difference;
+the ``goal`` profile (8 folds, 3 seeds) was not run for it.
 
 For real motion (issue 20): ``+mask`` and ``pose`` augmentation, so that the model reads a missing
 point as missing (MediaPipe never gives the small toes, a lab's marker set covers part of the body)
@@ -224,6 +239,7 @@ VARIANTS: tuple[Variant, ...] = (
         steps=MIAKIT_STEPS,
     ),
     Variant("- mirror at test", **MIAKIT, steps=MIAKIT_STEPS, predict_mirrored=False),
+    Variant("- softplus read-out (linear: can go negative)", **{**MIAKIT, "readout": "linear"}, steps=MIAKIT_STEPS),
     Variant("- pose-estimator augmentation", **{**MIAKIT, "augment": _augment(drop="pose")}, steps=MIAKIT_STEPS),
     Variant("- limb mixing", **{**MIAKIT, "augment": _augment(drop="limbs")}, steps=MIAKIT_STEPS),
     Variant("- missing-point mask", **{**MIAKIT, "features": _features(drop="mask")}, steps=MIAKIT_STEPS),
@@ -249,7 +265,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("+ per-subject calibration", **{**MIAKIT, "features": _features(add="subject")}, steps=MIAKIT_STEPS),
     Variant("+ seconds into the set", **{**MIAKIT, "features": _features(add="elapsed")}, steps=MIAKIT_STEPS),
     Variant("+ accelerations", **{**MIAKIT, "features": _features(add="acc")}, steps=MIAKIT_STEPS),
-    Variant("+ exponential read-out", **MIAKIT, steps=MIAKIT_STEPS, readout="exp"),
+    Variant("+ exponential read-out", **{**MIAKIT, "readout": "exp"}, steps=MIAKIT_STEPS),
 )
 """The paper's Transformer, the full miakit model, each idea removed one at a time, the miakit
 architecture with none of the other ideas, then ideas that were tried and left out of the model
@@ -426,6 +442,7 @@ def run_ablation(
                 "warmup": config.warmup_steps,
                 "context": v.context,
                 "test_mirror": "mirror" in v.augment.split("+") and v.predict_mirrored,
+                "readout": v.readout,
                 "in_distribution": float(np.mean([id_ for id_, _ in per_seed.values()])),
                 "loeo": float(np.mean([loeo for _, loeo in per_seed.values()])),
                 **{f"loeo:{ex}": float(np.mean([scores[seed, f"loeo:{ex}"] for seed in seeds])) for ex in folds},
@@ -549,6 +566,7 @@ VARIANT_FIELDS = (
     "predict_mirrored",
     "lr",
     "warmup_steps",
+    "readout",
 )
 """The config fields a variant sets (the others are the profile's, the same for every run)."""
 
@@ -566,8 +584,9 @@ def _markdown(table, ds, config: TrainConfig, folds: list[str], profile: str, se
     ]
     for name, r in table.iterrows():
         augment = r["augment"] + (" (and at test)" if r["test_mirror"] else "")
+        model = r["model"] + ("" if r["readout"] == "linear" else f" ({r['readout']} read-out)")
         lines.append(
-            f"| {name} | {r['model']} | {r['features']} | {augment} | {int(r['batch'])} | {int(r['steps'])} "
+            f"| {name} | {model} | {r['features']} | {augment} | {int(r['batch'])} | {int(r['steps'])} "
             f"| {r['lr']:g} | {int(r['warmup'])} | {int(r['context'])} | {r['in_distribution']:.2f} | "
             f"{r['in_distribution_vs_paper_%']:+.1f}% | {r['loeo']:.2f} | {r['loeo_vs_paper_%']:+.1f}% | "
             f"{int(r['parameters']):,} | {r['train_s']:.0f} |"

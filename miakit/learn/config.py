@@ -49,7 +49,9 @@ class TrainConfig:
     predict_mirrored: bool = (
         True  # with augment=mirror, the miakit models predict as the mean for the body and its mirror image
     )
-    readout: str = "linear"  # miakit models: linear, or exp (never negative, grows with a muscle's size; ExpReadout)
+    # miakit models: linear (the default, as checkpoints before the field), exp (ExpReadout) or softplus
+    # (SoftplusReadout, the recipe's): the last two are never negative
+    readout: str = "linear"
 
     @classmethod
     def demo(cls, **changes) -> TrainConfig:

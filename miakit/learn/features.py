@@ -140,8 +140,7 @@ def frame_features(
     if "keypoint_score" in ds.data_vars and keypoints is None:  # a point the estimator scored 0 is missing
         kp[np.asarray(ds["keypoint_score"].values) <= 0] = np.nan
     if mirrored:
-        kp = kp[:, mirror_permutation(names, MIRROR_KEYPOINT, what="keypoint")].copy()
-        kp[..., 0] = width[:, None] - kp[..., 0]
+        kp = mirror_keypoints(kp, names, width)
     if base == "paper":
         pos = normalized_keypoints(kp, width, height)
     else:
@@ -176,6 +175,34 @@ def frame_features(
     if "subject" in extra:
         parts.append(_subject_one_hot(ds, seg, subjects, mirrored=mirrored))
     return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
+
+
+def mirror_keypoints(keypoints: np.ndarray, names: Sequence[str], width) -> np.ndarray:
+    """The mirror image of (frame, keypoint, 2) pixel keypoints in an image ``width`` pixels wide
+    (a number, or one per frame): the image flipped left to right (x -> width - x) and each point
+    swapped with its counterpart (:data:`miakit.layout.MIRROR_KEYPOINT`), as a pose estimator
+    sees the flipped video. A copy; NaN stays NaN."""
+    kp = np.array(keypoints, dtype=np.float32)[:, mirror_permutation(names, MIRROR_KEYPOINT, what="keypoint")]
+    kp[..., 0] = np.reshape(np.asarray(width, dtype=np.float32), (-1, 1)) - kp[..., 0]
+    return kp
+
+
+def mirrored_dataset(ds):
+    """A copy of a contract-2 dataset whose body is its mirror image (:func:`mirror_keypoints`,
+    the keypoint scores swapped with their points) and whose EMG has its sides swapped
+    (:data:`miakit.layout.MIRROR_MUSCLE`): the dataset of the same recording filmed in a mirror."""
+    names = [str(k) for k in ds["keypoint"].values]
+    width, _ = frame_image_size(ds)
+    out = ds.copy(deep=True)
+    out["keypoints"] = (ds["keypoints"].dims, mirror_keypoints(ds["keypoints"].values, names, width))
+    swap = mirror_permutation(names, MIRROR_KEYPOINT, what="keypoint")
+    out["keypoint_score"] = (ds["keypoint_score"].dims, np.asarray(ds["keypoint_score"].values)[:, swap])
+    muscles = [str(m) for m in ds["muscle"].values]
+    out["emg"] = (
+        ds["emg"].dims,
+        np.asarray(ds["emg"].values)[:, mirror_permutation(muscles, MIRROR_MUSCLE, what="muscle")],
+    )
+    return out
 
 
 def mirror_map(spec: str, keypoints: Sequence[str], n_features: int) -> tuple[np.ndarray, np.ndarray] | None:

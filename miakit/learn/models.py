@@ -28,8 +28,12 @@ NEURAL = ("transformer", "cnn", "miakit", "miakit-postnorm")
 """The models the trainer trains (torch modules); the others are fitted by storing windows."""
 
 
-READOUTS = ("linear", "exp")
-"""The miakit models' read-outs: a linear layer per step, or that layer through :class:`ExpReadout`."""
+READOUTS = ("linear", "exp", "softplus")
+"""The miakit models' read-outs: a linear layer per step, or that layer through :class:`ExpReadout`
+or :class:`SoftplusReadout` (neither can give a negative value)."""
+
+SOFTPLUS_SHARPNESS = 4.0
+""":class:`SoftplusReadout`'s knee is at a quarter of a muscle's training mean (``s = m / 4``)."""
 
 _TORCH_CLASSES = (
     "PaperTransformer",
@@ -39,6 +43,7 @@ _TORCH_CLASSES = (
     "MiakitModel",
     "MirrorAverage",
     "ExpReadout",
+    "SoftplusReadout",
 )
 
 
@@ -139,6 +144,31 @@ def _torch_classes() -> dict[str, type]:
             m = self.mean[:, None]
             return m * torch.exp(((y - m) / m).clamp(max=5.0))
 
+    class SoftplusReadout(nn.Module):
+        """``s softplus(y / s)`` per muscle, ``s = m / 4``: the read-out of a model with ``readout="softplus"``.
+
+        ``m`` is the muscle's training mean (scaled; set by the trainer with the output bias, at
+        least 0.05, so 5 on the raw scale). Never negative (an EMG envelope is not), and the same
+        as the linear read-out wherever the linear one is well above a quarter of the mean: at
+        ``y = m`` it gives 1.005 m with slope 0.98, at ``2 m`` 2.0 m, at 0 it gives 0.17 m and below
+        it tends to 0 with a gradient that never quite vanishes (no muscle dies, as under a ReLU).
+        Unlike :class:`ExpReadout` it does not stretch large values. Its buffer is carried by a
+        checkpoint.
+        """
+
+        def __init__(self, n_muscles: int):
+            super().__init__()
+            self.register_buffer("mean", torch.ones(n_muscles))
+
+        def set(self, mean) -> None:
+            with torch.no_grad():
+                self.mean.copy_(torch.as_tensor(mean, dtype=self.mean.dtype).clamp_min(0.05))
+
+        def forward(self, y: torch.Tensor) -> torch.Tensor:
+            """(B, M, T) -> (B, M, T), every value >= 0."""
+            s = self.mean[:, None] / SOFTPLUS_SHARPNESS
+            return s * nn.functional.softplus(y / s)
+
     class MirrorAverage(nn.Module):
         """Predict for the body and for its mirror image, and average (test-time mirroring).
 
@@ -216,6 +246,12 @@ def _torch_classes() -> dict[str, type]:
 
         The first kernel spans all coordinates x 9 steps, the rest 9 steps (padding 4); batch
         norm after the first three; ReLU between layers. (B, T, F) -> (B, M, T).
+
+        As the paper has it, nothing follows the last convolution, so it can predict a negative
+        envelope (the paper's Transformer ends in a ReLU and cannot). Both stay as published: they
+        are the reproduction every benchmark compares against, and a changed output would no longer
+        be the paper's model. The model to point at a video is the miakit recipe's (its softplus
+        read-out, :class:`SoftplusReadout`).
         """
 
         def __init__(self, *, n_features: int, n_muscles: int, kernel_steps: int = 9):
@@ -247,7 +283,9 @@ def _torch_classes() -> dict[str, type]:
         neighbours; sinusoidal positions (dropout); ``n_layers`` encoder layers with GELU,
         layer norm before attention and feed-forward (``norm_first``; the paper's is post-norm) and
         a final layer norm; Linear(d_model, muscles) per step with no ReLU, so no muscle starts
-        dead. About 0.4 M parameters with the defaults (the paper's Transformer: 2.4 M).
+        dead, then the read-out (``readout``: none, :class:`ExpReadout` or :class:`SoftplusReadout`;
+        the recipe's softplus keeps every prediction >= 0). About 0.4 M parameters with the
+        defaults (the paper's Transformer: 2.4 M).
         Trained on mirrored windows, it predicts as the mean of the body and its mirror image
         (:class:`MirrorAverage`). ``context``: the inputs hold that many extra frames before and
         after the window, which the model reads but predicts no EMG for.
@@ -288,7 +326,8 @@ def _torch_classes() -> dict[str, type]:
             self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
             self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
             self.head = nn.Linear(d_model, n_muscles)
-            self.readout = ExpReadout(n_muscles) if readout == "exp" else nn.Identity()
+            readouts = {"exp": ExpReadout, "softplus": SoftplusReadout}
+            self.readout = readouts[readout](n_muscles) if readout in readouts else nn.Identity()
             self.mirror = MirrorAverage(n_features, n_muscles)
 
         def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -310,6 +349,7 @@ def _torch_classes() -> dict[str, type]:
         "MiakitModel": MiakitModel,
         "MirrorAverage": MirrorAverage,
         "ExpReadout": ExpReadout,
+        "SoftplusReadout": SoftplusReadout,
     }
 
 

@@ -388,7 +388,7 @@ def _start_at_the_mean(model, mean: np.ndarray) -> None:
         last.weight.zero_()
         last.bias.copy_(torch.as_tensor(mean, dtype=last.bias.dtype))
     readout = getattr(model, "readout", None)
-    if hasattr(readout, "set"):  # ExpReadout: its m is the same mean
+    if hasattr(readout, "set"):  # ExpReadout, SoftplusReadout: their m is the same mean
         readout.set(mean)
 
 

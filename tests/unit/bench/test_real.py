@@ -57,6 +57,32 @@ def test_the_measured_envelope_as_prediction_scores_r_1_lag_0_p_small(real_store
     )
 
 
+def test_the_report_gives_each_trial_each_lab_and_the_trials_nothing_was_chosen_on(real_store, tmp_path):
+    """Per trial, per lab (the origin the source file's name states) and pooled; with ``tuned_on``
+    the goals on the other trials apart, and the report names the trials choices were made on."""
+    ds = miakit.open_dataset(real_store)
+    preds = _measured_as_predictions(ds)
+    walk = [s for s in range(ds.sizes["segment"]) if "walk" in str(ds["segment_session"].values[s])]
+    for s in walk:  # the walk's prediction: noise, so the held-out numbers differ from the pooled ones
+        preds[s] = np.random.default_rng(s).random(preds[s].shape)
+    result = real.run_real(
+        ds, None, tmp_path, predictions=preds, surrogates=20, figures=False, tuned_on=["pyomeca-box-lift"]
+    )
+    assert set(result.units["lab"]) == {"gaitalytics", "pyomeca"}
+    by_trial = pd.read_csv(tmp_path / "summary_trial.csv", index_col=0)
+    by_lab = pd.read_csv(tmp_path / "summary_lab.csv", index_col=0)
+    assert set(by_trial.index) == {"gaitalytics-walk", "pyomeca-box-lift", "all"}
+    assert set(by_lab.index) == {"gaitalytics", "pyomeca", "all"}
+    assert by_trial.loc["pyomeca-box-lift", "median_r"] == pytest.approx(1.0)
+    assert by_trial.loc["gaitalytics-walk", "median_r"] < 0.5
+    held = real.json.loads((tmp_path / "goals.json").read_text())
+    assert held["tuned_on"] == ["pyomeca-box-lift"] and held["held_out"][0]["value"] < 0.5
+    text = result.report.read_text()
+    assert "Choices behind the checkpoint were made on: pyomeca-box-lift" in text
+    assert "Summary per trial" in text and "Summary per lab" in text
+    assert "Lowest trial: gaitalytics-walk" in text and "NOT MET" in text
+
+
 def test_a_time_shifted_copy_gives_the_known_lag(real_store, tmp_path):
     ds = miakit.open_dataset(real_store)
     result = real.run_real(

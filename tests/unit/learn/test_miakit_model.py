@@ -84,7 +84,28 @@ def test_the_exp_read_out_starts_at_the_mean_stays_positive_and_reloads(body_ds,
     with pytest.raises(InputError, match="readout"):
         TrainConfig(model="transformer", readout="exp")
     with pytest.raises(InputError, match="readout"):
-        TrainConfig(model="miakit", readout="softplus")
+        TrainConfig(model="miakit", readout="relu")
+
+
+def test_the_softplus_read_out_is_never_negative_and_follows_the_linear_one_above_the_knee():
+    """``readout="softplus"`` (the recipe's): whatever the layer before it says, even driven far
+    below zero, no prediction is negative; where the linear read-out gives a muscle's mean or more
+    it gives about the same; the recipe uses it; a checkpoint config without the field is linear."""
+    import torch
+
+    from miakit.bench.ablation import MIAKIT
+
+    assert MIAKIT["readout"] == "softplus" and TrainConfig().readout == "linear"
+    model = build_model("miakit", n_features=20, n_muscles=8, readout="softplus").eval()
+    mean = np.linspace(0.05, 0.6, 8)
+    model.readout.set(mean)
+    torch.nn.init.normal_(model.head.weight, std=50.0)  # a head that swings far below and above zero
+    with torch.no_grad():
+        out = model(torch.randn(16, 30, 20) * 10)
+    assert out.min() >= 0 and out.max() > 1.0
+    y = torch.as_tensor(np.stack([mean, 2 * mean, 5 * mean])[None].transpose(0, 2, 1), dtype=torch.float32)
+    np.testing.assert_allclose(model.readout(y).numpy(), y.numpy(), rtol=0.01)
+    assert float(model.readout(torch.full((1, 8, 1), -1e3)).min()) >= 0
 
 
 def test_a_model_trained_on_mirrored_windows_predicts_the_same_for_the_mirror_image(body_ds, tmp_path):
