@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from miakit.errors import InputError
+from miakit.files import read_capped as _read_file_capped
 
 MAX_YAML_BYTES = 1 << 20
 """Default cap on a YAML file's size, 1 MiB (a pipeline or a profile is a few kB)."""
@@ -62,25 +63,9 @@ def read_capped(
     max_bytes: int = MAX_YAML_BYTES,
     follow_symlinks: bool = True,
 ) -> bytes:
-    """The bytes of a regular file, its size checked against ``max_bytes`` before it is read."""
-    path = Path(path)
-    try:
-        if not follow_symlinks and path.is_symlink():
-            raise error(path, "is a symlink (files a session reads must lie inside its folder, not be links)")
-        size = path.stat().st_size
-        if not path.is_file():
-            raise error(path, "not a regular file")
-        if size > max_bytes:
-            raise error(path, f"too large to read: size limit {_size(max_bytes)} hit", found=_size(size))
-        with path.open("rb") as fh:
-            content = fh.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise error(path, "missing file") from None
-    except OSError as exc:
-        raise error(path, f"unreadable ({exc.strerror or exc.__class__.__name__})") from None
-    if len(content) > max_bytes:  # it grew since stat
-        raise error(path, f"too large to read: size limit {_size(max_bytes)} hit")
-    return content
+    """The bytes of a regular file, its size checked against ``max_bytes`` before it is read
+    (:func:`miakit.files.read_capped`, with the YAML cap as default)."""
+    return _read_file_capped(path, error=error, max_bytes=max_bytes, follow_symlinks=follow_symlinks)
 
 
 def load_yaml(

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from miakit.errors import InputError
+from miakit.files import read_text_capped
 from miakit.importers.lab import LabTrial
 
 PIPELINE = "import-trc"
@@ -42,10 +43,7 @@ def read_trc(path: str | Path) -> tuple[dict[str, np.ndarray], float, float]:
 def _read_trc(path: str | Path) -> tuple[dict[str, np.ndarray], float, float, str]:
     """:func:`read_trc`, and the length unit the file states."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError as exc:
-        raise InputError(path, f"cannot read ({exc.strerror})") from None
+    lines = read_text_capped(path).splitlines()  # a regular file under the size cap (miakit.files)
     if len(lines) < 6 or not lines[0].startswith("PathFileType"):
         raise InputError(
             path,
@@ -103,10 +101,7 @@ def read_sto(path: str | Path) -> tuple[dict[str, np.ndarray], float, float, flo
     """Columns (label -> samples), the rate, the factor to volts and the first sample's time of an
     OpenSim storage file."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError as exc:
-        raise InputError(path, f"cannot read ({exc.strerror})") from None
+    lines = read_text_capped(path).splitlines()  # a regular file under the size cap (miakit.files)
     try:
         end = next(i for i, line in enumerate(lines) if line.strip().lower() == "endheader")
     except StopIteration:
