@@ -61,6 +61,11 @@ def _value(params: dict, group: str, name: str, default=None):
 
 MAX_C3D_BYTES = 1 << 30
 """Cap on a C3D file's size, 1 GiB (ezc3d reads it whole; a long trial is tens of MB)."""
+MAX_ABS_MM = 1e9
+"""Marker coordinates beyond this many mm (1000 km) are an overflow, not a position."""
+MAX_ABS_VOLTS = 1e9
+"""Analog values beyond this many volts (after the channel's unit; force channels are read as
+volts too) are an overflow, not a measurement."""
 _PROCESSORS = {84: "<", 85: "<", 86: ">"}  # Intel, DEC (little-endian words), MIPS (big-endian)
 
 
@@ -277,6 +282,7 @@ def read_c3d(path: str | Path) -> LabTrial:
         xyz = points[:, i, :].T * scale
         if residuals is not None and np.size(residuals):
             xyz[np.asarray(residuals)[0, i, :] < 0] = np.nan
+        _check_magnitude(path, f"POINT {label!r}", xyz, MAX_ABS_MM, "mm")
         markers[label] = xyz
     analog_rate = float(np.atleast_1d(_value(p, "ANALOG", "RATE", [c3d["header"]["analogs"]["frame_rate"]]))[0] or 0.0)
     analog_labels = list(_value(p, "ANALOG", "LABELS", []) or []) + list(_value(p, "ANALOG", "LABELS2", []) or [])
@@ -292,6 +298,7 @@ def read_c3d(path: str | Path) -> LabTrial:
         u = str(analog_units[i]).strip() if i < len(analog_units) else ""
         factor = _VOLTS.get(u.lower(), 1.0)
         analogs[label] = data[i] * factor
+        _check_magnitude(path, f"ANALOG {label!r}", analogs[label], MAX_ABS_VOLTS, "V")
         units_read[label] = u if u.lower() in _VOLTS else f"V (assumed; the file says {u!r})"
         if rails is not None:
             analog_rails[label] = (rails[i][0] * factor, rails[i][1] * factor)
@@ -320,8 +327,50 @@ def read_c3d(path: str | Path) -> LabTrial:
         events=events,
         events_clock=clock,
         subject=_subject(p, labels),
+        notes=_amplitude_notes(analogs, units_read),
         marker_sets=tuple(str(x) for x in (_value(p, "SUBJECTS", "MARKER_SETS", []) or [])),
     )
+
+
+def _check_magnitude(path: Path, what: str, x: np.ndarray, limit: float, unit: str) -> None:
+    """Values beyond any measurement (an overflow of a damaged SCALE or GEN_SCALE) are the file's
+    fault, named here, not the store's when it cannot hold them."""
+    finite = np.isfinite(x) | np.isnan(x)
+    peak = float(np.nanmax(np.abs(x), initial=0.0)) if finite.all() else float("inf")
+    if not peak <= limit:
+        raise InputError(
+            path,
+            f"{what} holds values beyond any measurement (a damaged SCALE, GEN_SCALE or data block?)",
+            expected=f"|x| up to {limit:g} {unit}",
+            found=f"{peak:.3g} {unit}",
+        )
+
+
+EMG_VOLTS = (1e-6, 20.0)
+"""Peak EMG (about its median) a channel stated in volts may plausibly hold: from 1 uV (a channel
+with less holds no EMG) to 20 V (amplified EMG at an ADC's rail); outside it the unit or scale is
+wrong, and the import says so (the data is kept: a conversion may still make it right)."""
+
+
+def _amplitude_notes(analogs: dict[str, np.ndarray], units: dict[str, str]) -> list[str]:
+    """A note for each EMG-named channel whose amplitude no EMG in its stated unit could have."""
+    from miakit.importers.emg_channels import match_channel
+
+    notes = []
+    lo, hi = EMG_VOLTS
+    for label, x in analogs.items():
+        if units.get(label, "").lower() not in _VOLTS or not (
+            match_channel(label).group or match_channel(label).muscle
+        ):
+            continue
+        finite = x[np.isfinite(x)]
+        peak = float(np.max(np.abs(finite - np.median(finite)))) if finite.size else 0.0
+        if not lo <= peak <= hi:
+            notes.append(
+                f"EMG channel {label!r} peaks at {peak:.3g} V, outside any plausible EMG for its stated unit "
+                f"{units[label]!r} ({lo * 1e6:g} uV to {hi:g} V): check its unit and scale"
+            )
+    return notes
 
 
 def _unique_labels(path: Path, labels: list[str]) -> list[str]:

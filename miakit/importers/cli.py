@@ -303,6 +303,8 @@ def _print_report(report, *, title: str, columns: tuple[str, ...]) -> None:
     console.print(table)
     for path, reason in report.skipped:
         console.print(f"[red]skipped[/] {path}: {reason}", highlight=False, soft_wrap=True)
+    for note in getattr(report, "notes", []):
+        console.print(f"[yellow]note[/] {note}", highlight=False, soft_wrap=True)
     valid = f"{report.n_valid / report.n_frames:.0%}" if report.n_frames else "0%"
     line = (
         f"{report.n_segments} segments, {report.n_frames} frames "

@@ -20,6 +20,7 @@ class ImportReport:
     store: str
     rows: list[dict] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    notes: list[str] = field(default_factory=list)  # what a user should know of an imported input (no EMG)
     n_segments: int = 0
     n_frames: int = 0
     n_valid: int = 0

@@ -126,6 +126,7 @@ class LabTrial:
     events_clock: str = ""  # how the file's event times counted (C3D: see miakit.importers.c3d.EVENT_CLOCKS)
     subject: str = ""
     marker_sets: tuple[str, ...] = ()  # what the file says its marker sets are
+    notes: list[str] = field(default_factory=list)  # what the reader found odd but not wrong (EMG amplitudes)
 
 
 @dataclass
@@ -966,6 +967,7 @@ def load_trials(
         events += [e._replace(segment=len(segments) + e.segment) for e in result.events]
         segments += result.segments
         trials.append(result.info)
+        report.notes += [f"{path.name}: {note}" for note in trial.notes]
         log = result.info["log"] or log
         first = result.segments[0]
         report.rows.append(
