@@ -351,3 +351,68 @@ def test_a_release_clip_linking_outside_the_release_is_refused_unopened(user, tm
     assert "joints2d.npy: a link that leaves the release folder (to /etc/passwd): not opened" in out
     assert "root:" not in out
     unchanged(user)
+
+
+# -- messages that named the wrong thing (item 8) and implausible EMG (item 3) ----------------------
+
+
+def test_a_c3d_whose_scale_overflows_names_the_channel_not_the_store(shared_data, user, tmp_path):
+    def overflow(raw, layout):
+        struct.pack_into("<f", raw, layout.params[("ANALOG", "GEN_SCALE")][0], 3e38)
+
+    path = _patched(shared_data, user, "overflow.c3d", overflow)
+    seal(user)
+    line = refused(
+        miakit("import", "c3d", str(path), "--out", str(tmp_path / "o.zarr")),
+        f"{path}: ANALOG 'Force.Fx1' holds values beyond any measurement (a damaged SCALE, GEN_SCALE or data block?)",
+    )
+    assert "o.zarr" not in line and not (tmp_path / "o.zarr").exists()
+    unchanged(user)
+
+
+def test_emg_beyond_any_plausible_amplitude_is_noted_in_the_summary(shared_data, user, tmp_path):
+    def louder(raw, layout):
+        offset = layout.params[("ANALOG", "SCALE")][0]
+        struct.pack_into("<f", raw, offset + 4 * 26, 1e4)  # channel 27, Voltage.RRF: 10,000 x
+
+    path = _patched(shared_data, user, "loud.c3d", louder)
+    seal(user)
+    result = miakit("import", "c3d", str(path), "--out", str(tmp_path / "o.zarr"), "--no-progress")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = " ".join(result.stdout.split())
+    assert "note loud.c3d: EMG channel 'Voltage.RRF' peaks at 3.3e+03 V, outside any plausible EMG" in out
+    assert out.count("note ") == 1  # the other channels are as they were
+    unchanged(user)
+
+
+def test_a_plain_long_yaml_is_too_many_entries_and_an_alias_bomb_is_still_one():
+    from miakit.errors import InputError
+    from miakit.safe_yaml import MAX_YAML_NODES, load_yaml
+
+    plain = "[" + ",".join("1" for _ in range(MAX_YAML_NODES + 1)) + "]"
+    with pytest.raises(InputError, match=r"too many entries: it holds 100002 YAML nodes") as err:
+        load_yaml(plain, where="big.yaml")
+    assert "alias bomb" not in str(err.value)
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, n in zip("abcdef", "bcdefg")
+    )
+    with pytest.raises(InputError, match=r"its \d+ nodes expand to more than 100000 \(an alias bomb\?\)"):
+        load_yaml(bomb, where="bomb.yaml")
+
+
+def test_build_dataset_on_a_missing_folder_says_so(tmp_path):
+    refused(
+        miakit("build-dataset", str(tmp_path / "nonexistent"), "--out", str(tmp_path / "o.zarr")),
+        f"{tmp_path / 'nonexistent'}: no such folder (expected a folder of session folders, found 'nothing there')",
+    )
+
+
+def test_train_on_a_store_too_small_names_the_store(shared_data, tmp_path):
+    store = tmp_path / "walk.zarr"
+    imported = miakit("import", "c3d", str(shared_data / WALK), "--out", str(store), "--no-progress")
+    assert imported.returncode == 0, imported.stderr[-2000:]
+    line = refused(
+        miakit("train", "--dataset", str(store), "--out", str(tmp_path / "run")),
+        f"error: {store}: valid: too few valid frames for a split",
+    )
+    assert "<dataset>" not in line
