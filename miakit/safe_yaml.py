@@ -142,8 +142,8 @@ def _check_size(root: yaml.Node, where: str | Path, error: type[InputError]) -> 
             if expanded[key] > limit:
                 raise error(
                     where,
-                    f"too many nodes once aliases are expanded: its {held} nodes expand to more than {limit} "
-                    "(an alias bomb?)",
+                    f"too many nodes once aliases are expanded: limit {limit} hit (its {held} nodes expand to more: "
+                    "an alias bomb?)",
                 )
             if depth[key] > MAX_YAML_DEPTH:
                 raise error(where, f"not valid YAML: nested too deeply (depth limit {MAX_YAML_DEPTH} hit)")
