@@ -218,6 +218,10 @@ def import_xdf_file(
     from miakit.record.session_writer import SessionWriter
 
     check_file(path, max_bytes=MAX_XDF_BYTES, error=SessionError)
+    if video is not None:  # copied in whole: a FIFO or device would never end
+        from miakit.stages.video import MAX_VIDEO_BYTES
+
+        check_file(video, max_bytes=MAX_VIDEO_BYTES, error=SessionError)
     with path.open("rb") as fh:
         if fh.read(4) != b"XDF:":
             raise SessionError(path, "not an XDF file", expected="the magic bytes 'XDF:'", found="something else")

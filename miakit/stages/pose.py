@@ -38,9 +38,12 @@ import numpy as np
 import xarray as xr
 
 from miakit.errors import InputError
+from miakit.files import check_file
 from miakit.layout import BODY_25, IMAGE_HEIGHT, IMAGE_WIDTH, RATE_HZ
 
 N_KEYPOINTS = len(BODY_25)
+MAX_KEYPOINT_FILE_BYTES = 1 << 30
+"""Cap on a keypoint file another tool wrote (a joints2d.npy, a VIBE output), 1 GiB."""
 
 BLAZEPOSE_TO_BODY25: tuple[tuple[int, ...], ...] = (
     (0,),
@@ -657,6 +660,7 @@ class MiaJoints2dBackend:
     def keypoints(self, source: Path, *, rate_hz: float = RATE_HZ, progress: bool = False) -> xr.Dataset:
         path = Path(source)
         path = path / "joints2d.npy" if path.is_dir() else path
+        check_file(path, max_bytes=MAX_KEYPOINT_FILE_BYTES)
         try:
             joints = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as exc:
@@ -748,6 +752,7 @@ class VibeBackend:
 
 
 def _load_pickle(path: Path) -> Any:
+    check_file(path, max_bytes=MAX_KEYPOINT_FILE_BYTES)
     try:
         import joblib
     except ImportError:

@@ -231,6 +231,21 @@ def test_an_xdf_stream_header_that_lies_is_named_as_the_files(srate, labels, nee
     unchanged(user)
 
 
+def test_an_xdf_video_that_is_a_fifo_is_refused_not_copied_forever(user, tmp_path):
+    sys.path.insert(0, str(ROOT / "tests"))
+    from lsl_support import XdfStream, write_xdf
+
+    values = np.random.default_rng(0).standard_normal((500, 2)).astype(np.float32)
+    path = write_xdf(user / "rec.xdf", [XdfStream("Amp", "EMG", 100 + np.arange(500) / 1000, values, srate=1000.0)])
+    os.mkfifo(user / "cam.mp4")
+    seal(user)
+    refused(
+        miakit("import", "xdf", str(path), "--video", str(user / "cam.mp4"), "--out", str(tmp_path / "s"), timeout=60),
+        f"{user / 'cam.mp4'}: not a regular file (a FIFO)",
+    )
+    unchanged(user)
+
+
 # -- video timing (item 4) ---------------------------------------------------------------------------
 
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf"}
