@@ -9,8 +9,11 @@ What is read from a C3D file:
 - ``ANALOG``: every channel (ezc3d applies ``SCALE``, ``OFFSET`` and ``GEN_SCALE``), turned into volts by
   ``ANALOG:UNITS`` (V, mV, uV; other or no units: taken as volts, and said so in the provenance); the
   ADC's rail from ``ANALOG:BITS`` and the scales, where the file has them, for counting clipping.
-  ``ANALOG:RATE`` must be what the data block holds (a whole number of samples per point frame):
-  a file whose rate is not is refused, since its samples cannot be put in step with the markers.
+  ``ANALOG:RATE`` must be what the data block holds (the header's samples per frame x
+  ``POINT:RATE``): a file whose rate is not is refused, since its samples cannot be put in step with
+  the markers. Two EMG channels with one label are refused (which is which cannot be told); values
+  that overflow are refused naming the channel; EMG-named channels whose amplitude no EMG in their
+  stated unit could have (:data:`EMG_VOLTS`) are noted in the import summary.
 - ``PROCESSING``: subject parameters (knee and ankle widths, height, ...), numbers in mm.
 - ``EVENT``: times (minutes and seconds) count from the capture's start, so a trial that starts at
   ``TRIAL:ACTUAL_START_FIELD`` (1-based; else the header's first frame) has them shifted by its start
@@ -20,6 +23,12 @@ What is read from a C3D file:
   :mod:`miakit.importers.gait_events` (``Foot Strike`` + ``Right``, ``RHS``, ``Right Heel Strike``:
   a right ``foot_strike``).
 - ``SUBJECTS``: the subject's name (the one whose label prefix the markers carry).
+
+Before ezc3d reads anything, :func:`c3d_layout` checks the file (:mod:`miakit.files`: a regular
+file under :data:`MAX_C3D_BYTES`), its header and its parameter section against its size: a file
+cut short is refused in one line ("Truncated: 201 of 337 frames"), as is a parameter that claims more
+bytes than its section holds, or a header scale whose sign (float or integer data) disagrees with
+``POINT:SCALE`` (ezc3d would allocate, or read with the wrong stride, what the damaged numbers say).
 
 Everything after reading (joint centres, virtual cameras, EMG conditioning, events, the store) is
 :mod:`miakit.importers.lab`.

@@ -77,7 +77,11 @@ class _Mp4Info:
 def probe_video(path: str | Path) -> VideoMeta:
     """Read a video's metadata and check that its first frame decodes.
 
-    Raises InputError (one line naming the file) for a missing, empty, truncated or unreadable file.
+    Raises InputError (one line naming the file) for a missing, empty, truncated or unreadable file,
+    one that is not a regular file, and timing that cannot be right: a frame rate, or frames over the
+    span their durations give, outside :data:`MIN_FPS` to :data:`MAX_FPS` (a damaged ``mdhd``
+    timescale or ``stts`` durations), or frames that share presentation times. So a grid built on
+    ``duration_s`` is bounded by the frames the file holds.
     """
     import cv2
 
