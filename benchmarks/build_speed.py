@@ -45,7 +45,9 @@ def make_sessions(root: Path, n: int, duration_s: float, video: bool) -> None:
         if video:  # swap the keypoints for a real video: the pipeline must estimate the pose
             import yaml
 
-            src = REPO.parent / "shared" / "data" / "video" / "pose2sim-single-cam01.mp4"
+            from miakit.sample_data import fetch
+
+            src = fetch("video/pose2sim-single-cam01.mp4")  # ../shared/data's copy, or the public original
             shutil.rmtree(folder / "keypoints")
             shutil.copy(src, folder / "video.mp4")
             meta = yaml.safe_load((folder / "session.yaml").read_text())

@@ -40,10 +40,12 @@ FILES = {"gaitalytics-walk.c3d": None, "pyomeca-box-lift.c3d": "right"}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mocap"
-    )
+    parser.add_argument("--data", type=Path, default=None, help="a folder of the trials [default: miakit sample data]")
     args = parser.parse_args()
+    if args.data is None:
+        from miakit.sample_data import fetch_all  # ../shared/data's copy, or the public originals, hash checked
+
+        args.data = fetch_all([f"mocap/{name}" for name in FILES]) / "mocap"
     for name, side in FILES.items():
         path = args.data / name
         trial = read_c3d(path)

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mocap"
 FILES = ("gaitalytics-walk.c3d", "pyomeca-box-lift.c3d")
 
 
@@ -33,7 +32,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        files = [DATA / f for f in FILES]
+        from miakit.sample_data import fetch  # ../shared/data's copy, or the public original, hash checked
+
+        files = [fetch(f"mocap/{f}") for f in FILES]
         import_c3d(files, out / "real.zarr", catalog=out / "catalog.yaml", views=parse_views("front"), side="right")
         ds = miakit.open_dataset(out / "real.zarr", catalog=out / "catalog.yaml")
         units, cycles, _ = score_segments(ds, None, predictions=muscle_model_predictions(ds, files), surrogates=200)

@@ -24,7 +24,8 @@ app = typer.Typer(
         "train and benchmark models that predict muscle activation from video.\n\n"
         "Start with `miakit demo`: synthetic sessions -> dataset -> model -> benchmark report.\n\n"
         "Example: miakit demo --out miakit-demo && miakit predict my-squat.mp4 "
-        "--checkpoint miakit-demo/bench/transformer/checkpoint.pt --out squat-emg"
+        "--checkpoint miakit-demo/bench/miakit/checkpoint.pt --out squat-emg (the demo prints its best model's "
+        "checkpoint last)"
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -322,6 +323,48 @@ from miakit.importers.cli import import_app  # noqa: E402
 
 app.add_typer(import_app, name="import")
 
+# -- NWB out and in (miakit export nwb, miakit import nwb: miakit/nwb_cli.py) --------------------
+
+from miakit.nwb_cli import export_app, import_nwb_cmd  # noqa: E402
+
+import_app.command("nwb")(import_nwb_cmd)
+app.add_typer(export_app, name="export")
+
+
+# -- sample-data (the public recordings the tests and the README use) --------------------------
+
+sample_app = typer.Typer(
+    help="The public recordings the tests and the README use: list them, fetch them into the cache "
+    "(checked against their SHA-256). Example: miakit sample-data fetch mocap/",
+    no_args_is_help=True,
+)
+app.add_typer(sample_app, name="sample-data")
+
+
+@sample_app.command("list")
+def sample_data_list() -> None:
+    """Each file: its name, licence and public original (URL; ARCHIVE#member for a file in an archive)."""
+    from miakit import sample_data
+
+    for name in sample_data.REGISTRY:
+        o = sample_data.origin(name)
+        typer.echo(f"{name}\t{o.licence}\t{sample_data.public_url(name)}")
+    typer.echo(f"# base: {sample_data.base_url() or 'the public originals'}; cache: {sample_data.cache_dir()}")
+    typer.echo("# cite: " + " | ".join(dict.fromkeys(o.citation for o in sample_data.ORIGINS)))
+
+
+@sample_app.command("fetch")
+def sample_data_fetch(
+    names: list[str] | None = typer.Argument(
+        None, help="Files or folders (mocap/, emg/uci-physical-action/sub01/); all if none."
+    ),
+) -> None:
+    """Fetch files into the cache once, each checked against its SHA-256; prints the cache folder
+    (the files lie under it by their names). Example: miakit sample-data fetch mocap/gaitalytics-walk.c3d"""
+    from miakit import sample_data
+
+    typer.echo(str(sample_data.fetch_all(names, progress=True)))
+
 
 # -- the demo -----------------------------------------------------------------------------------
 
@@ -342,13 +385,15 @@ def demo(
     """Synthesize sessions, build a dataset, train the paper's Transformer and the miakit model a
     fixed number of steps, benchmark them, write a report with pictures.
 
-    Needs no hardware and no downloads; about 5 minutes on 2 CPU cores. The last line printed is the
-    report's path. Example: miakit demo --out miakit-demo
+    Needs no hardware and no downloads; about 5 minutes on 2 CPU cores. The last line on standard
+    output is the report's path; after it, on standard error, the best model and its checkpoint's path
+    (the last line printed). Example: miakit demo --out miakit-demo
     """
-    from miakit.demo import run_demo
+    from miakit.demo import best_line, run_demo
 
     report = run_demo(out, subjects=subjects, duration_s=duration, seed=seed, catalog=catalog, max_train_s=max_train_s)
     typer.echo(str(report))
+    typer.echo(best_line(report), err=True)  # after the report's path: the best model's checkpoint, last
 
 
 def main(argv: list[str] | None = None) -> None:

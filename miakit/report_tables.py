@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 
@@ -11,38 +13,30 @@ def _console():
     return Console()
 
 
-def print_build_summary(result) -> None:
-    """One row per session: kept or left out (with the reason), frames, coverage, packets."""
-    from rich.markup import escape  # names and reasons come from data: print them as they are
-    from rich.table import Table
+SUMMARY_COLUMNS = (
+    "session",
+    "status",
+    "frames",
+    "valid",
+    "EMG",
+    "pose",
+    "score",
+    "packets",
+    "bad",
+    "dropped",
+    "dup.",
+    "sync",
+    "note",
+)
+DROP_ORDER = ("dup.", "bad", "dropped", "packets", "score", "pose", "EMG", "frames")
+"""The build summary's columns left out first where the terminal is too narrow for all 13 (the
+full table is in the CSV beside the store); session, status, valid, sync and note stay."""
 
-    c = _console()
-    if getattr(result, "pipeline", ""):
-        c.print(f"pipeline {result.pipeline} ({result.pipeline_why})", highlight=False, markup=False)
-    if result.up_to_date:
-        c.print(
-            f"[green]up to date[/]: {result.store} ({result.segments} segments, {result.frames} frames); nothing to do"
-        )
-        return
-    table = Table(title=f"build summary: {result.store}", show_lines=False)
-    for col in (
-        "session",
-        "status",
-        "frames",
-        "valid",
-        "EMG",
-        "pose",
-        "score",
-        "packets",
-        "bad",
-        "dropped",
-        "dup.",
-        "sync",
-        "note",
-    ):
-        table.add_column(col, justify="right" if col not in ("session", "status", "note") else "left")
+
+def build_summary_rows(result) -> list[dict[str, str]]:
+    """The build summary as rows of plain text, one per session ({column: text})."""
+    rows = []
     for r in result.reports:
-        status = "[green]kept[/]" if r.kept else "[red]left out[/]"
         note = r.reason or "; ".join((["truncated"] if r.truncated else []) + r.notes)
         sync = (
             ""
@@ -53,9 +47,9 @@ def print_build_summary(result) -> None:
                 else f"kept clock ({r.sync_confidence:.2f})"
             )
         )
-        table.add_row(
-            escape(r.session),
-            status,
+        values = (
+            r.session,
+            "kept" if r.kept else "left out",
             str(r.frames),
             f"{r.valid_fraction:.0%}",
             f"{r.emg_coverage:.0%}",
@@ -66,9 +60,92 @@ def print_build_summary(result) -> None:
             str(r.dropped_samples),
             str(r.duplicate_packets),
             sync,
-            escape(note),
+            note,
         )
-    c.print(table)
+        rows.append(dict(zip(SUMMARY_COLUMNS, values)))
+    return rows
+
+
+def fitting_columns(rows: list[dict[str, str]], width: int, *, note_min: int = 24) -> list[str]:
+    """The summary's columns that fit ``width`` characters (a rich table's borders and padding
+    counted; the note column may wrap down to ``note_min``), leaving out :data:`DROP_ORDER` first."""
+
+    def needed(columns: list[str]) -> int:
+        cells = [
+            max([len(c)] + [len(row[c]) for row in rows])
+            if c != "note"
+            else min(note_min, max([4] + [len(row[c]) for row in rows]))
+            for c in columns
+        ]
+        return sum(cells) + 3 * len(columns) + 1
+
+    columns = list(SUMMARY_COLUMNS)
+    for name in DROP_ORDER:
+        if needed(columns) <= width:
+            break
+        columns.remove(name)
+    return columns
+
+
+def summary_csv_path(store) -> Path | None:
+    """Where the full build summary goes: beside a local store, ``NAME.build-summary.csv`` (None for
+    a store at a URL)."""
+    text = str(store)
+    if "://" in text:
+        return None
+    store = Path(text.rstrip("/"))
+    return store.with_name(store.stem + ".build-summary.csv")
+
+
+def print_build_summary(result, *, width: int | None = None) -> Path | None:
+    """One row per session: kept or left out (with the reason), frames, coverage, packets. The table
+    fits the terminal (``width``, default the console's): where all 13 columns do not, the least
+    needed are left out and the note wraps; the full table is written as CSV beside the store (its
+    path is returned and printed)."""
+    import csv
+
+    from rich.markup import escape  # names and reasons come from data: print them as they are
+    from rich.table import Table
+
+    c = _console()
+    if getattr(result, "pipeline", ""):
+        c.print(f"pipeline {result.pipeline} ({result.pipeline_why})", highlight=False, markup=False)
+    if result.up_to_date:
+        c.print(
+            f"[green]up to date[/]: {result.store} ({result.segments} segments, {result.frames} frames); nothing to do"
+        )
+        return None
+    rows = build_summary_rows(result)
+    path = summary_csv_path(result.store)
+    if path is not None:
+        try:
+            with path.open("w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=list(SUMMARY_COLUMNS))
+                writer.writeheader()
+                writer.writerows(rows)
+        except OSError:
+            path = None
+    columns = fitting_columns(rows, width or c.width)
+    table = Table(title=f"build summary: {result.store}", show_lines=False)
+    for col in columns:
+        table.add_column(
+            col,
+            justify="right" if col not in ("session", "status", "note", "sync") else "left",
+            overflow="fold",
+            no_wrap=col not in ("note", "session"),
+        )
+    for row in rows:
+        status = "[green]kept[/]" if row["status"] == "kept" else "[red]left out[/]"
+        table.add_row(*(status if col == "status" else escape(row[col]) for col in columns))
+    c.print(table, width=width)
+    left_out = [col for col in SUMMARY_COLUMNS if col not in columns]
+    if path is not None:
+        c.print(
+            (f"{len(left_out)} columns left out to fit ({', '.join(left_out)}); " if left_out else "")
+            + f"the full table: {path}",
+            highlight=False,
+            markup=False,
+        )
     if result.reused:
         c.print(f"resumed: {result.reused} sessions were already processed by an interrupted build")
     kept = sum(r.kept for r in result.reports)
@@ -81,6 +158,7 @@ def print_build_summary(result) -> None:
             f"{duplicates} duplicated packets (same sensor, sequence number and payload) in "
             f"{sum(r.duplicate_packets > 0 for r in result.reports)} of {len(result.reports)} sessions"
         )
+    return path
 
 
 def print_build_plan(plan) -> None:

@@ -6,7 +6,9 @@ chunks along ``frame`` only, every chunk written (also those that hold only fill
 missing chunk file always means a damaged store.
 
 **What miakit may replace.** Every store miakit writes carries a mark in its root attrs,
-``miakit_store: {kind: dataset | keypoints, chunks: all, miakit_version}``, beside the contract-2
+``miakit_store``: JSON text of ``{kind: dataset | keypoints, chunks: all, miakit_version}`` (text, so
+that every root attribute is a string, number or list that netCDF and any Zarr reader take; stores of
+older miakit hold a mapping there, and are read too), beside the contract-2
 ``schema`` attribute (an attribute, not a file: Zarr warns about files it does not know). A command replaces an
 existing ``--out`` only when it is such a store (or an empty folder, or a dataset store of an older
 miakit: root attrs with ``schema: miakit-dataset/1`` and ``provenance.miakit_version``); it refuses,
@@ -14,10 +16,11 @@ before any work, a folder of other files, a foreign Zarr store, the working fold
 holds the command's own inputs (:func:`check_output`).
 
 **Writing never shows a reader a half-written or mixed dataset.** :func:`write_dataset` writes the
-new store beside the target (``.NAME.miakit-new``: template with final shapes and
-``complete: False``, chunk-aligned regions with ``valid`` last, then ``complete: True`` and
-consolidated metadata) and swaps it in: on Linux with one atomic ``renameat2(RENAME_EXCHANGE)``,
-elsewhere with two renames (a moment where the path is absent). The store it replaced stays as
+new store beside the target (``.NAME.miakit-new``: template with final shapes, the per-frame
+labels and ``complete: False``, chunk-aligned regions with ``valid`` last, then ``complete`` removed
+(a finished store has no such attribute; netCDF has no boolean attributes) and consolidated
+metadata) and swaps it in: on Linux with one atomic ``renameat2(RENAME_EXCHANGE)``, elsewhere
+with two renames (a moment where the path is absent). The store it replaced stays as
 ``.NAME.miakit-previous`` until the next rebuild, so a reader that opened it can finish; delete it
 to free the space. A reader holds a shared lock (flock) on the folder it opened, and a rebuild deletes
 a previous store only when nobody holds it: one still read is moved aside
@@ -29,8 +32,10 @@ swap is a move, so readers may briefly find no store there.
 dtypes and attrs from the metadata, and, for stores with the marker, that every chunk file is present
 (one listing of the store, no chunk read). A local store is pinned on Linux (its folder is held open,
 so a swap during a lazy read does not mix two builds) and a chunk that goes missing while reading is
-an error, not fill values. The opened Dataset has the frame coordinates (``time``, ``subject``,
-``exercise``, ... along ``frame``, derived from the segment table; :func:`as_read`). ``deep=True``
+an error, not fill values. The opened Dataset has the frame coordinates (``time``, ``frame_segment``,
+``session``, ``subject``, ``exercise``, ``split`` along ``frame``): they are stored, so plain
+``xr.open_zarr`` gets them, and miakit derives them again from the segment table on open
+(:func:`as_read`; ``deep=True`` checks the stored ones agree). ``deep=True``
 also reads the data and checks its values (finite EMG, times and keypoints in valid frames, scores
 in [0, 1]).
 
@@ -56,7 +61,7 @@ from miakit.contracts.dataset import DEFAULT_CHUNK_FRAMES, SCHEMA, ZARR_OPTIONS,
 from miakit.errors import DatasetError, InputError, MiakitError
 
 MARKER = "miakit_store"
-"""The root attribute every store miakit writes carries (a mapping; see the module docstring)."""
+"""The root attribute every store miakit writes carries (JSON text of a mapping; see the module docstring)."""
 NEW, PREVIOUS = ".miakit-new", ".miakit-previous"
 METADATA_KEYS = (".zarray", ".zattrs", ".zgroup", ".zmetadata", "zarr.json")
 
@@ -138,17 +143,23 @@ def _read_json(location: str | Path, key: str, storage_options: dict | None = No
 
 
 def read_marker(location: str | Path, storage_options: dict | None = None) -> dict | None:
-    """The ``miakit_store`` mapping of the store's root attrs (``.zattrs``), else None."""
+    """The ``miakit_store`` mapping of the store's root attrs (``.zattrs``), else None: JSON text,
+    or a mapping in stores of older miakit."""
     attrs = _read_json(location, ".zattrs", storage_options)
-    marker = attrs.get(MARKER) if isinstance(attrs, dict) else None
-    return marker if isinstance(marker, dict) else None
+    mark = attrs.get(MARKER) if isinstance(attrs, dict) else None
+    if isinstance(mark, str):
+        try:
+            mark = json.loads(mark)
+        except ValueError:
+            return None
+    return mark if isinstance(mark, dict) else None
 
 
-def marker(kind: str) -> dict:
-    """The mark a store of ``kind`` (``dataset`` or ``keypoints``) carries in its root attrs."""
+def marker(kind: str) -> str:
+    """The mark a store of ``kind`` (``dataset`` or ``keypoints``) carries in its root attrs (JSON text)."""
     from miakit import __version__
 
-    return {"kind": kind, "chunks": "all", "miakit_version": __version__}
+    return json.dumps({"kind": kind, "chunks": "all", "miakit_version": __version__}, sort_keys=True)
 
 
 def is_miakit_store(
@@ -371,11 +382,12 @@ def frame_regions(n_frames: int, chunk_frames: int, *, chunks_per_region: int = 
 def write_template(
     ds, url: str | Path, *, chunk_frames: int = DEFAULT_CHUNK_FRAMES, storage_options: dict | None = None
 ) -> None:
-    """Write shapes, chunks, coordinates, the segment table and attrs, with ``complete: False``
-    and the miakit mark (attrs ``miakit_store``)."""
+    """Write shapes, chunks, coordinates (the per-frame labels in full), the segment table and
+    attrs, with ``complete: False`` and the miakit mark (attrs ``miakit_store``)."""
     import dask.array as da
 
-    template = ds.copy()
+    # Coordinates along frame (time, the frame labels) are written here, whole (write_frames skips them).
+    template = ds.assign_coords({name: c.compute() for name, c in ds.coords.items() if "frame" in c.dims})
     for name, var in ds.data_vars.items():
         if "frame" in var.dims:
             template[name] = var.copy(
@@ -413,7 +425,7 @@ def write_frames(
     jobs = [(names, region) for names in (ordered[:-1], ordered[-1:]) for region in regions]
     for names, region in track(jobs, "writing chunks", enabled=progress):
         part = ds[names].isel(frame=region)
-        part = part.drop_vars([c for c in part.coords if "frame" not in part[c].dims])
+        part = part.drop_vars(list(part.coords))  # the template wrote every coordinate
         part.attrs = {}
         part.to_zarr(
             str(url),
@@ -426,20 +438,22 @@ def write_frames(
 
 
 def finalize(url: str | Path, *, storage_options: dict | None = None) -> None:
-    """Mark the store complete and consolidate its metadata."""
+    """Mark the store complete (remove ``complete: False``) and consolidate its metadata."""
     import zarr
 
     group = zarr.open_group(str(url), mode="r+", storage_options=storage_options, zarr_format=2)
-    group.attrs["complete"] = True
+    del group.attrs["complete"]
     zarr.consolidate_metadata(group.store)
 
 
 def for_storage(ds):
-    """``ds`` as a store holds it: no derived frame coordinates (``time`` a data variable), strings
-    as variable-length UTF-8 (object dtype: Zarr's ``vlen-utf8``), provenance as JSON text."""
-    from miakit.contracts.dataset import provenance_of, without_frame_coords
+    """``ds`` as a store holds it: the frame coordinates (``time``, ``frame_segment``, ``session``,
+    ``subject``, ``exercise``, ``split``) made again from the segment table, so that plain xarray can
+    group and select by them; strings as variable-length UTF-8 (object dtype: Zarr's ``vlen-utf8``);
+    provenance as JSON text."""
+    from miakit.contracts.dataset import provenance_of, with_frame_coords, without_frame_coords
 
-    ds = without_frame_coords(ds)
+    ds = with_frame_coords(without_frame_coords(ds))
     strings = {name: var.astype(object) for name, var in ds.variables.items() if var.dtype.kind in "UT"}
     ds = ds.assign_coords({n: v for n, v in strings.items() if n in ds.coords}).assign(
         {n: v for n, v in strings.items() if n not in ds.coords}
@@ -818,8 +832,10 @@ def open_store(url: str | Path, *, validate: bool = True, storage_options: dict 
 def as_read(ds):
     """An opened store as readers see it: strings (variable-length on disk, read as numpy
     StringDType) as fixed-width numpy strings in memory, as older stores gave them; attrs that
-    netCDF can hold (``complete`` dropped: an opened store is complete; the mark as JSON text);
-    and the frame coordinates (:func:`miakit.contracts.dataset.with_frame_coords`)."""
+    netCDF can hold (``complete`` dropped: an opened store is complete; the mark of an older store as
+    JSON text); and the frame coordinates, derived from the segment table
+    (:func:`miakit.contracts.dataset.with_frame_coords`; they replace the stored ones, which a
+    deep check compares with them)."""
     import numpy as np
 
     from miakit.contracts.dataset import with_frame_coords

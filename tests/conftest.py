@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sample_files import fetched
 from session_builders import standing_pose, write_session  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -23,10 +23,13 @@ def _user_files(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The real recordings beside the repository (../shared/data); skip where absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real recordings not found at {SHARED_DATA} (they live beside the repository, not in it)")
-    return SHARED_DATA
+    """The real recordings (miakit.sample_data: fetched through pooch from ../shared/data where that is
+    beside the repository, else from the public originals, each checked against its SHA-256); skip
+    where they cannot be fetched. The folder holds them by registry name (``mocap/gaitalytics-walk.c3d``)."""
+    root, why_not = fetched()
+    if why_not:
+        pytest.skip(f"real recordings could not be fetched: {why_not}")
+    return root
 
 
 @pytest.fixture

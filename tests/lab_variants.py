@@ -820,6 +820,7 @@ class Variant:
     options: dict = field(default_factory=dict)  # the importer's options beyond the reference's
     writer: str = "c3d"  # or "trc"
     refuses: str | None = None  # the import must refuse with one line holding this
+    note: str | None = None  # the import must bring the keypoints only, with a note holding this (no EMG)
     kind: str = "exact"  # exact (same numbers), resampled, events (Zeni), processed (EMG), gaps, turn
 
 
@@ -926,7 +927,12 @@ VARIANTS = [
         lambda r: relabelled(r, lambda k: f"M{zlib.crc32(k.encode()) % 100000:05d}"),
         refuses="--mapping",
     ),
-    Variant("EMG1..EMG8, no map", "walk", lambda r: relabelled(r, analogs=EMG_NUMBERED), refuses="--channel"),
+    Variant(
+        "EMG1..EMG8, no map",
+        "walk",
+        lambda r: relabelled(r, analogs=EMG_NUMBERED),
+        note="named only by the hardware: EMG1, EMG2",  # keypoints only; the note says --channel EMG1=...
+    ),
     Variant(
         "EMG1..EMG8 with --channel",
         "walk",

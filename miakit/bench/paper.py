@@ -688,7 +688,7 @@ def _diagonal(matrix) -> float:
 
 
 def _plot_transfer(table, path: Path) -> Path:
-    from miakit.bench.report import COLORS, pyplot, save_plot
+    from miakit.bench.report import COLORS, UNITS, pyplot, save_plot
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
@@ -702,7 +702,7 @@ def _plot_transfer(table, path: Path) -> Path:
     )
     ax.plot(ks[1:], table["scratch"].values[1:], marker="s", color=COLORS["nn"], label="from scratch")
     ax.set_xlabel(f"exercises of {table.attrs.get('target', 'the new subject')} used for training")
-    ax.set_ylabel("test RMSE (raw EMG units)")
+    ax.set_ylabel(f"test RMSE ({table.attrs.get('units') or UNITS})")
     ax.set_xticks(ks)
     ax.set_title("Subject transfer (Figure 7)")
     ax.legend(fontsize=8)

@@ -16,9 +16,19 @@ MODEL_LABELS = {
     "nn": "Nearest Neighbour",
     "cnn": "CNN",
     "transformer": "Transformer",
+    "miakit": "miakit model",
     "noise_floor": "noise floor",
 }
-COLORS = {"random": "#bbbbbb", "nn": "#6b8fb3", "cnn": "#8fb36b", "transformer": "#d9822b", "noise_floor": "#333333"}
+COLORS = {
+    "random": "#bbbbbb",
+    "nn": "#6b8fb3",
+    "cnn": "#8fb36b",
+    "transformer": "#d9822b",
+    "miakit": "#7b3294",
+    "noise_floor": "#333333",
+}
+UNITS = "device units"
+"""The one name of the EMG's unit where a dataset states none (the sensors' raw scale)."""
 
 
 def pyplot():
@@ -47,11 +57,21 @@ def markdown_table(df, *, digits: int = 2, index_name: str = "") -> str:
     return "\n".join(rows)
 
 
-def plot_per_exercise(table, path: str | Path, *, models: tuple[str, ...], title: str = "RMSE per exercise") -> Path:
-    """Grouped horizontal bars: one group per exercise (and the mean), one bar per model."""
-    plt = pyplot()
+def plot_per_exercise(
+    table, path: str | Path, *, models: tuple[str, ...], title: str = "RMSE per exercise", units: str = ""
+) -> Path:
+    """:func:`per_exercise_figure`, saved to ``path``."""
+    return save_plot(per_exercise_figure(table, models=models, title=title, units=units), path)
+
+
+def per_exercise_figure(table, *, models: tuple[str, ...], title: str = "RMSE per exercise", units: str = ""):
+    """Grouped horizontal bars: one group per exercise (and the mean), one bar per model, each model
+    named in the legend; RMSE in ``units`` (default :data:`UNITS`)."""
+    from miakit.viz.plots import new_figure
+
     rows = list(table.index)
-    fig, ax = plt.subplots(figsize=(8, 0.12 * len(rows) * (len(models) + 1) + 1.5))
+    fig = new_figure(8, 0.12 * len(rows) * (len(models) + 1) + 1.5)
+    ax = fig.subplots()
     height = 0.8 / len(models)
     y = np.arange(len(rows))
     for i, model in enumerate(models):
@@ -74,11 +94,11 @@ def plot_per_exercise(table, path: str | Path, *, models: tuple[str, ...], title
         )
     ax.set_yticks(y + 0.4 - height / 2, rows)
     ax.invert_yaxis()
-    ax.set_xlabel("RMSE (raw EMG units)")
+    ax.set_xlabel(f"RMSE ({units or UNITS})")
     ax.set_ylabel("exercise")
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8)
-    return save_plot(fig, path)
+    return fig
 
 
 def example_figure(
@@ -104,7 +124,7 @@ def example_figure(
         ax.set_title(muscles[m], fontsize=8, loc="left")
         ax.tick_params(labelsize=7)
         if m % cols == 0:
-            ax.set_ylabel(f"EMG ({units or 'dataset units'})", fontsize=8)
+            ax.set_ylabel(f"EMG ({units or UNITS})", fontsize=8)
     fig.legend(*axes[0, 0].get_legend_handles_labels(), fontsize=7, loc="outside lower center", ncols=len(preds) + 1)
     for ax in axes[-1]:
         ax.set_xlabel("time in window (s)", fontsize=8)
@@ -125,10 +145,11 @@ def plot_example(
     return save_plot(example_figure(true, preds, muscles, title=title, units=units), path)
 
 
-def history_figure(history, *, title: str = "training", units: str = ""):
+def history_figure(history, *, title: str = "training", units: str = "", label: str = "", others=None):
     """Validation RMSE (left axis, in ``units``) and training loss (right axis) over steps, each
     evaluation a marker, so that a run of one evaluation still shows its point; the title counts
-    the evaluations."""
+    the evaluations. ``label`` names the model of ``history``; ``others`` ({model key: history})
+    adds each other model's validation RMSE on the same axis, named (colours of :data:`COLORS`)."""
     from miakit.viz.plots import new_figure
 
     n = len(history)
@@ -139,11 +160,21 @@ def history_figure(history, *, title: str = "training", units: str = ""):
         history["val_rmse"],
         marker="o",
         color=COLORS["transformer"],
-        label="validation RMSE",
+        label=f"{label} validation RMSE" if label else "validation RMSE",
         gid="val_rmse",
     )
+    for key, other in (others or {}).items():
+        ax.plot(
+            other["step"],
+            other["val_rmse"],
+            marker="o",
+            ms=4,
+            color=COLORS.get(key),
+            label=f"{MODEL_LABELS.get(key, key)} validation RMSE",
+            gid=f"val_rmse:{key}",
+        )
     ax.set_xlabel("training step")
-    ax.set_ylabel(f"validation RMSE ({units or 'dataset units'})")
+    ax.set_ylabel(f"validation RMSE ({units or UNITS})")
     twin = ax.twinx()
     twin.plot(
         history["step"],
@@ -152,11 +183,11 @@ def history_figure(history, *, title: str = "training", units: str = ""):
         ms=4,
         color="#888888",
         ls="--",
-        label="training loss",
+        label=f"{label} training loss" if label else "training loss",
         gid="train_loss",
     )
     twin.set_ylabel("training loss (MSE of EMG / emg_scale)")
-    if n == 1:  # one point each: say their values, since the two markers sit on each other
+    if n == 1 and not others:  # one point each: say their values, since the two markers sit on each other
         step = float(history["step"].iloc[0])
         ax.set_xlim(step - 1, step + 1)
         ax.annotate(
@@ -168,19 +199,25 @@ def history_figure(history, *, title: str = "training", units: str = ""):
             ha="center",
             fontsize=8,
         )
-    ax.set_title(
-        f"{title}: {n} evaluation{'s' if n != 1 else ''}"
-        + (f", steps {int(history['step'].iloc[0])} to {int(history['step'].iloc[-1])}" if n > 1 else ""),
-        fontsize=10,
-    )
+    if others:  # each model's own count of evaluations
+        counts = [f"{label or 'model'} {n}"] + [f"{MODEL_LABELS.get(k, k)} {len(h)}" for k, h in others.items()]
+        ax.set_title(f"{title}: evaluations {', '.join(counts)}", fontsize=10)
+    else:
+        ax.set_title(
+            f"{title}: {n} evaluation{'s' if n != 1 else ''}"
+            + (f", steps {int(history['step'].iloc[0])} to {int(history['step'].iloc[-1])}" if n > 1 else ""),
+            fontsize=10,
+        )
     handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     ax.legend(handles, [h.get_label() for h in handles], loc="upper right", fontsize=7)
     return fig
 
 
-def plot_history(history, path: str | Path, *, title: str = "training", units: str = "") -> Path:
+def plot_history(
+    history, path: str | Path, *, title: str = "training", units: str = "", label: str = "", others=None
+) -> Path:
     """:func:`history_figure`, saved to ``path``."""
-    return save_plot(history_figure(history, title=title, units=units), path)
+    return save_plot(history_figure(history, title=title, units=units, label=label, others=others), path)
 
 
 def save_plot(fig, path: str | Path) -> Path:

@@ -7,13 +7,17 @@ Store convention: Zarr format 2 with consolidated metadata (``.zmetadata``), chu
 ``frame`` only, strings as variable-length UTF-8 (dtype ``|O`` with the ``vlen-utf8`` filter, the string encoding
 Zarr implementations share, not numpy's fixed-width UTF-32 ``<U``; tensorstore 0.1.86 reads neither,
 google/tensorstore#103, but reads every numeric array), ``attrs["provenance"]`` as JSON
-text (a nested mapping cannot go to netCDF; read it with :func:`provenance_of`). Format 2 because
+text (a nested mapping cannot go to netCDF; read it with :func:`provenance_of`), every root attribute
+a string, a number or a list of strings (the store mark too: JSON text), so ``xr.open_zarr(store).to_netcdf()``
+works without miakit, and the frame coordinates (:data:`FRAME_COORDS`) stored beside the segment
+table, so plain xarray can ``groupby("exercise")``. Format 2 because
 its consolidated metadata is specified and read by every Zarr implementation (and by
 intake-xarray); in format 3 consolidated metadata and the ``string`` data type are still zarr-python
 extensions outside the specification. Stores of older miakit (fixed-width strings, provenance a
-mapping) still open. The writer, the reader and the catalog all use :data:`ZARR_OPTIONS`. Every chunk is
-written (also one holding only fill values), so a missing chunk file is damage: the reader
-(:func:`miakit.store.open_store`) refuses it instead of reading fill values.
+mapping, the mark a mapping, no stored frame coordinates) still open. The writer, the reader and
+the catalog all use :data:`ZARR_OPTIONS`. Every chunk is written (also one holding only fill
+values), so a missing chunk file is damage: the reader (:func:`miakit.store.open_store`) refuses it
+instead of reading fill values.
 """
 
 from __future__ import annotations
@@ -68,7 +72,11 @@ VARIABLES: dict[str, Var] = {
         ("frame", "keypoint"), "f", "keypoint confidence in [0, 1]; 0 where missing", dtype="float32"
     ),
     "time": Var(("frame",), "f", "seconds from the start of the frame's segment"),
-    "valid": Var(("frame",), "b", "both modalities present and every check passed"),
+    "valid": Var(
+        ("frame",),
+        "b",
+        "both modalities present and every check passed (pose alone in a segment whose muscle_present is all false)",
+    ),
     "segment_session": Var(("segment",), "UOT", "the session (or release clip group) it came from"),
     "segment_subject": Var(("segment",), "UOT", "subject id"),
     "segment_exercise": Var(("segment",), "UOT", f"exercise id, or {UNKNOWN_EXERCISE!r} where the session named none"),
@@ -123,10 +131,14 @@ FRAME_COORDS = {
     "exercise": "segment_exercise of the frame's segment",
     "split": "segment_split of the frame's segment",
 }
-"""Non-index coordinates along ``frame`` that :func:`miakit.store.open_store` adds (derived from the
-segment table, never stored): ``ds.groupby("exercise")``, ``ds.where(ds.subject == "S01", drop=True)``.
-``time`` restarts at 0 in every segment: select one segment first (:func:`segment_frames`),
-then ``.sel(time=...)``."""
+"""Non-index coordinates along ``frame``: ``ds.groupby("exercise")``, ``ds.where(ds.subject == "S01",
+drop=True)``. Stored (strings as variable-length UTF-8), so any Zarr reader has them, plain xarray
+included; :func:`miakit.store.open_store` derives them again from the segment table (the one truth)
+and ``deep=True`` checks that the stored ones agree. ``time`` restarts at 0 in every segment: select
+one segment first (:func:`segment_frames`, or in plain xarray
+``ds.isel(frame=(ds.frame_segment == ID).values).set_xindex("time")``), then ``.sel(time=...)``."""
+FRAME_LABELS = ("session", "subject", "exercise", "split")
+"""The frame coordinates repeated from the segment table's ``segment_<name>`` columns."""
 PROVENANCE_KEYS = ("pipeline", "pipeline_sha256", "inputs_sha256", "miakit_version", "built_at")
 
 
@@ -171,11 +183,18 @@ def validate_dataset(ds, *, where: str = "<dataset>", deep: bool = False):
         for dtype in (da.dtype, stored):
             if var.dtype and dtype is not None and np.dtype(dtype) != np.dtype(var.dtype):
                 raise DatasetError(where, "wrong dtype", field=name, expected=var.dtype, found=str(np.dtype(dtype)))
+    for name in FRAME_COORDS:
+        if name != "time" and name in ds.variables:
+            if ds[name].dims != ("frame",) or ds[name].dtype.kind not in "UOT":
+                raise DatasetError(
+                    where, "wrong frame label", field=name, expected="strings along frame", found=str(ds[name].dims)
+                )
     _check_attrs(ds, where)
     _check_segments(ds, where)
     _check_events(ds, where)
     if deep:
         _check_values(ds, where)
+        _check_frame_labels(ds, where)
     return ds
 
 
@@ -309,6 +328,25 @@ def _check_events(ds, where: str) -> None:
         )
 
 
+def _check_frame_labels(ds, where: str) -> None:
+    """The per-frame labels a store holds agree with its segment table (reads them)."""
+    seg = segment_of_frame(ds)
+    for name, table in (("frame_segment", "segment"), *((n, f"segment_{n}") for n in FRAME_LABELS)):
+        if name not in ds.variables:
+            continue
+        want = np.asarray([str(v) for v in np.asarray(ds[table].values).tolist()], dtype=object)[seg]
+        have = np.asarray([str(v) for v in np.asarray(ds[name].values).tolist()], dtype=object)
+        wrong = np.flatnonzero(have != want)
+        if wrong.size:
+            raise DatasetError(
+                where,
+                "frame labels disagree with the segment table",
+                field=name,
+                expected=f"{table}[segment of frame {int(wrong[0])}] = {want[wrong[0]]!r}",
+                found=f"{have[wrong[0]]!r} ({wrong.size} frames)",
+            )
+
+
 def _check_values(ds, where: str) -> None:
     score = np.asarray(ds["keypoint_score"].values)
     if np.any((score < 0) | (score > 1)) or np.any(np.isnan(score)):
@@ -337,6 +375,10 @@ def _check_values(ds, where: str) -> None:
     if np.any(np.isinf(emg)):
         raise DatasetError(where, "infinite EMG", field="emg", found=f"{int(np.isinf(emg).any(axis=1).sum())} frames")
     no_emg = valid & ~np.isfinite(emg).any(axis=1)
+    if "muscle_present" in ds.data_vars and no_emg.any():  # a segment with no muscle (motion capture
+        # without EMG, imported as keypoints only): its valid frames are judged on the keypoints
+        no_muscle = ~np.asarray(ds["muscle_present"].values, dtype=bool).any(axis=1)
+        no_emg &= ~np.asarray(no_muscle)[segment_of_frame(ds)]
     if no_emg.any():
         raise DatasetError(
             where,
@@ -445,7 +487,7 @@ def with_frame_coords(ds):
         return np.repeat(np.array([str(v) for v in np.asarray(values).tolist()], dtype=object), length)
 
     coords = {"frame_segment": ("frame", per_frame(ds["segment"].values))}
-    for name in ("session", "subject", "exercise", "split"):
+    for name in FRAME_LABELS:
         coords[name] = ("frame", per_frame(ds[f"segment_{name}"].values))
     return ds.assign_coords(coords).set_coords("time")
 

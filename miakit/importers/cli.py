@@ -133,10 +133,18 @@ def _lab_options(
     }
 
 
+_INSPECT_HELP = (
+    "Write nothing: print, per file, each joint's rule and markers (or why it is missing), the labels "
+    "not understood, each EMG channel's muscle and kind, the vertical and facing found, the events and "
+    "the stretches that would be imported."
+)
+_OUT_HELP = "The Zarr store to write (STORE.zarr); not with --inspect."
+
+
 @import_app.command("c3d")
 def c3d_cmd(
     paths: list[Path] = typer.Argument(..., help="C3D files: markers with EMG in the analog channels."),
-    out: Path = typer.Option(..., "--out", help="The Zarr store to write (STORE.zarr)."),
+    out: Path | None = typer.Option(None, "--out", help=_OUT_HELP),
     views: str = typer.Option(
         "front,side",
         "--views",
@@ -168,6 +176,7 @@ def c3d_cmd(
     ),
     name: str | None = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    inspect: bool = typer.Option(False, "--inspect", help=_INSPECT_HELP),
 ) -> None:
     """Import motion capture with EMG (C3D): markers to BODY_25 joint centres, seen by virtual phone cameras.
 
@@ -175,19 +184,25 @@ def c3d_cmd(
     10 Hz envelopes of the 8 muscles (those the file lacks stay NaN) and its gait events. Lab axes,
     units, rates and label prefixes are read from the file. EMG channels are named by their labels,
     or by --channel where a system numbers them (EMG1=RightQuad). A file that cannot be imported is
-    named with the reason; the others are imported.
+    named with the reason; the others are imported. A file whose channels name none of the 8 muscles
+    imports as keypoints only (EMG NaN), with a note. --inspect shows what an import would do and
+    writes nothing.
 
     Example: miakit import c3d walk.c3d lift.c3d --out lab.zarr --views front,side,45 --side right
     """
-    from miakit.importers.c3d import import_c3d
+    from miakit.importers.c3d import import_c3d, read_c3d
 
+    options = _lab_options(views, mapping, side, exercise, max_gap_s, channel, emg_kind)
+    if inspect:
+        _inspect(paths, read_c3d, options)
+        return
     report = import_c3d(
         paths,
-        out,
+        _need_out(out),
         catalog=catalog,
         name=name,
         show_progress=progress,
-        **_lab_options(views, mapping, side, exercise, max_gap_s, channel, emg_kind),
+        **options,
     )
     _print_report(report, title=f"C3D -> {out}", columns=_LAB_COLUMNS)
     typer.echo(str(out))
@@ -198,7 +213,7 @@ def trc_cmd(
     paths: list[Path] = typer.Argument(
         ..., help="OpenSim .trc marker files, each with TRIAL.sto / TRIAL.mot (or TRIAL_emg.sto) EMG beside it."
     ),
-    out: Path = typer.Option(..., "--out", help="The Zarr store to write (STORE.zarr)."),
+    out: Path | None = typer.Option(None, "--out", help=_OUT_HELP),
     emg: Path | None = typer.Option(
         None, "--emg", help="The EMG file (.sto/.mot), when one trial is imported and it is not beside it."
     ),
@@ -216,23 +231,64 @@ def trc_cmd(
     ),
     name: str | None = typer.Option(None, "--name", help="Name of the catalog entry [default: the store's name]."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    inspect: bool = typer.Option(False, "--inspect", help=_INSPECT_HELP),
 ) -> None:
     """Import OpenSim markers (.trc) with EMG or envelopes (.sto/.mot), as 'import c3d' does.
 
+    Any header form OpenSim has written (version 1 with endheader, the older nRows=/nColumns= and
+    datarows/datacolumns forms), tab- or space-aligned. A .trc without an EMG file imports as
+    keypoints only, with a note. A file cut short, or whose rows do not match its header, is refused.
+
     Example: miakit import trc walk.trc --emg walk_emg.sto --out lab.zarr --views front
     """
-    from miakit.importers.opensim import import_trc
+    from miakit.importers.opensim import import_trc, read_trial
 
+    options = _lab_options(views, mapping, side, exercise, max_gap_s, channel, emg_kind)
+    if inspect:
+        if emg is not None and len(paths) != 1:
+            from miakit.errors import InputError
+
+            raise InputError("--emg", "one EMG file for several trials", expected="one .trc file with --emg")
+        _inspect(paths, lambda p: read_trial(p, emg), options)
+        return
     report = import_trc(
         paths,
-        out,
+        _need_out(out),
         emg=emg,
         catalog=catalog,
         name=name,
         show_progress=progress,
-        **_lab_options(views, mapping, side, exercise, max_gap_s, channel, emg_kind),
+        **options,
     )
     _print_report(report, title=f"TRC -> {out}", columns=_LAB_COLUMNS)
+    typer.echo(str(out))
+
+
+def _need_out(out: Path | None) -> Path:
+    if out is None:
+        from miakit.errors import InputError
+
+        raise InputError("--out", "missing", expected="the store to write (STORE.zarr), or --inspect", found="none")
+    return out
+
+
+def _inspect(paths: list[Path], read, options: dict) -> None:
+    """``--inspect``: each file read and inspected (:mod:`miakit.importers.inspect`); nothing is written."""
+    from rich.console import Console
+
+    from miakit.errors import InputError
+    from miakit.importers.inspect import inspect_trial, render
+    from miakit.importers.lab import EMG_DEFAULTS
+
+    console = Console()
+    for path in paths:
+        try:
+            trial = read(path)
+        except InputError as exc:
+            console.print(f"[red]cannot read[/] {exc}", highlight=False, soft_wrap=True)
+            continue
+        render(inspect_trial(trial, emg_params=dict(EMG_DEFAULTS), **options), console)
+    console.print("inspected only: nothing written", highlight=False)
 
 
 @import_app.command("xdf")

@@ -86,6 +86,10 @@ def match_channel(label: str, *, side: str | None = None) -> ChannelMatch:
                 rest = tokens[:i] + tokens[i + 1 :]
                 break
         if group is None:
+            other = {_plain(n) for n in table.get("ignore", []) if " " not in _plain(n)}
+            for token in tokens:  # another muscle's abbreviation, glued to a side letter (RTA, LSOL)
+                if len(token) > 2 and token[0] in "rl" and token[1:] in other:
+                    return ChannelMatch(label, reason=f"{token[1:]!r} is not one of the 8 muscles")
             return ChannelMatch(label, reason="not a muscle the channel table knows")
     words = {w: s for s, ws in table["side_words"].items() for w in ws}
     sides = {words[t] for t in rest if t in words} | ({glued_side} if glued_side else set())

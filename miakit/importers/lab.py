@@ -40,7 +40,11 @@ A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a 
    clipped at 0. Several channels of one muscle: the mean of
    their envelopes. Clipping: samples at the ADC's rail (where the file states it) or on a flat run
    at the channel's extreme (:data:`CLIP_RUN` samples) are counted, and the segment is flagged.
-   Muscles without a channel stay NaN and ``muscle_present`` is false for them.
+   Muscles without a channel stay NaN and ``muscle_present`` is false for them. A trial where no
+   channel maps to one of the 8 muscles (none at all, force plates, ``EMG7`` unnamed) is imported as
+   keypoints only, its valid frames judged on the keypoints, with ``info["emg_note"]`` saying why
+   (:func:`no_emg_note`; printed as a note and kept in provenance); channels that name one of our
+   muscles but not its side still stop the trial (``--side``).
 7. **Gait events** from the file, else by Zeni et al. (2008) for level walking (:func:`zeni_events`),
    in seconds from the segment's start, repeated for each view's segment.
 8. **What is written** (:func:`load_trials`): per segment ``segment_view`` and ``segment_yaw_deg``,
@@ -126,6 +130,7 @@ class LabTrial:
     events_clock: str = ""  # how the file's event times counted (C3D: see miakit.importers.c3d.EVENT_CLOCKS)
     subject: str = ""
     marker_sets: tuple[str, ...] = ()  # what the file says its marker sets are
+    emg_note: str = ""  # why the reader found no EMG (a .trc without its .sto), for the no-EMG note
     notes: list[str] = field(default_factory=list)  # what the reader found odd but not wrong (EMG amplitudes)
 
 
@@ -648,23 +653,20 @@ def emg_envelopes(
             mapped.setdefault(m.muscle, []).append(label)
         elif m.group:  # a muscle of ours without a side: say so
             refused[label] = m.reason
-    if not mapped:
-        unnamed = [
-            x for x in trial.analogs if x not in user and "hardware" in match_channel(x).reason
-        ]  # EMG1, Sensor 3
-        if refused:
-            why = "; ".join(f"{k} {v}" for k, v in list(refused.items())[:3])
-        else:
-            why = (
-                f"none of its {len(trial.analogs)} channels is a biceps, triceps, "
-                "quadriceps or hamstring by name (see miakit/importers/emg-channels.yaml)"
-            )
-        hint = f"; name them with --channel LABEL=MUSCLE (e.g. --channel {unnamed[0] if unnamed else 'EMG1'}=RightQuad)"
-        if unnamed:
-            hint += f"; channels named only by the hardware: {', '.join(unnamed[:16])}" + (
-                f" and {len(unnamed) - 16} more" if len(unnamed) > 16 else ""
-            )
-        raise InputError(trial.path, f"no EMG channel maps to a muscle: {why}{hint}", field="ANALOG labels")
+    if not mapped and refused:  # channels of our muscles the table could not place: the user can
+        why = "; ".join(f"{k} {v}" for k, v in list(refused.items())[:3])
+        raise InputError(trial.path, f"no EMG channel maps to a muscle: {why}", field="ANALOG labels")
+    if not mapped:  # motion capture without EMG of our muscles: keypoints only, with a note
+        return np.full((n_frames, len(MUSCLES)), np.nan), {
+            "channels": {},
+            "emg_kind": {},
+            "refused": refused,
+            "channel_map": dict(user),
+            "units": {},
+            "clipped_samples": {},
+            "log": [],
+            "emg_note": no_emg_note(trial, user),
+        }
     rate = trial.analog_rate_hz
     emg = np.full((n_frames, len(MUSCLES)), np.nan)
     clipped: dict[str, int] = {}
@@ -721,8 +723,30 @@ def emg_envelopes(
         "units": {lab: trial.analog_units.get(lab, "V") for m in mapped.values() for lab in m},
         "clipped_samples": {k: v for k, v in clipped.items() if v},
         "log": log,
+        "emg_note": "",
     }
     return emg, info
+
+
+def no_emg_note(trial: LabTrial, user: dict[str, str | None] | None = None) -> str:
+    """Why a trial imports as keypoints only (no channel maps to one of the 8 muscles), and what names them."""
+    from miakit.importers.emg_channels import match_channel
+
+    user = user or {}
+    if trial.emg_note:
+        why = trial.emg_note
+    elif not trial.analogs:
+        why = "the file has no analog channels"
+    else:
+        why = f"none of its {len(trial.analogs)} analog channels names a biceps, triceps, quadriceps or hamstring"
+        left_out = [x for x in trial.analogs if x in user]
+        unnamed = [x for x in trial.analogs if x not in user and "hardware" in match_channel(x).reason]
+        if left_out:
+            why += f" ({len(left_out)} left out by --channel)"
+        if unnamed:
+            shown = ", ".join(unnamed[:8]) + (f" and {len(unnamed) - 8} more" if len(unnamed) > 8 else "")
+            why += f"; named only by the hardware: {shown} (--channel {unnamed[0]}=RightQuad names one)"
+    return f"keypoints only, no EMG: {why}"
 
 
 # -- the whole trial --------------------------------------------------------------------------------
@@ -879,12 +903,22 @@ def trial_segments(
         "joints_found": len(joints_found),
         "repeated_labels": repeated,
         "camera": camera,
+        "vertical": [round(float(v), 3) for v in up],  # the lab axis found to point up
+        "facing": [round(float(v), 3) for v in _mean_direction(forward)],  # the subject's mean facing
         "events": "file" if trial.events else ("zeni" if events else "none"),
         "events_clock": trial.events_clock if trial.events else "",
         "events_outside": int(len(trial.events or []) - sum(1 for e in events if e[3] == "file")),
         **emg_info,
     }
     return TrialResult(segments=segments, events=out_events, views=views, present=present, info=info)
+
+
+def _mean_direction(forward: np.ndarray) -> np.ndarray:
+    """The mean of a facing path's unit vectors, unit length (0 where they cancel or none is known)."""
+    with _quiet():
+        mean = np.nanmean(np.asarray(forward, dtype=np.float64).reshape(-1, 3), axis=0)
+    norm = float(np.linalg.norm(mean)) if np.isfinite(mean).all() else 0.0
+    return mean / norm if norm > 1e-9 else np.zeros(3)
 
 
 # -- many trials into one store ---------------------------------------------------------------------
@@ -967,6 +1001,8 @@ def load_trials(
         events += [e._replace(segment=len(segments) + e.segment) for e in result.events]
         segments += result.segments
         trials.append(result.info)
+        if result.info["emg_note"]:
+            report.notes.append(f"{path.name}: {result.info['emg_note']}")
         report.notes += [f"{path.name}: {note}" for note in trial.notes]
         log = result.info["log"] or log
         first = result.segments[0]
@@ -975,7 +1011,8 @@ def load_trials(
                 "file": path.name,
                 "mapping": result.info["mapping"],
                 "joints": result.info["joints_found"],
-                "muscles": f"{int(result.present.sum())}/{len(MUSCLES)}",
+                "muscles": f"{int(result.present.sum())}/{len(MUSCLES)}"
+                + (" (no EMG)" if result.info["emg_note"] else ""),
                 "views": len(result.segments),
                 "frames": first.length,
                 "valid": int(first.valid.sum()),

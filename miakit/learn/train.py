@@ -209,7 +209,7 @@ def train(
             opt.step()
             step += 1
             losses.append(loss.detach())  # no device sync per step
-            bar(step, state["best_val_rmse"])
+            bar(step, state["best_val_rmse"], losses)
 
             out_of_time = bool(config.max_seconds) and clock() > config.max_seconds
             if step % config.eval_every == 0 or step == config.max_steps or out_of_time:
@@ -232,6 +232,7 @@ def train(
                 )
                 if improved:
                     state["best_val_rmse"] = val
+                bar(step, state["best_val_rmse"], None)  # the bar's best is the checkpoint's, to the last evaluation
                 # the best model is also the latest: serialized once for both files
                 _save(
                     [out / "checkpoint.pt", out / "last.pt"] if improved else [out / "last.pt"],
@@ -489,21 +490,27 @@ def _restore_checkpoint(path: Path, model, opt, sampler, config: TrainConfig) ->
 
 
 class _progress:
-    """A rich progress bar on standard error over steps (or nothing); called as ``bar(step, best_val_rmse)``."""
+    """A progress bar on standard error over steps (or nothing): rich on a terminal, one line every
+    30 s in a log (:class:`miakit.progress.LineProgress`: steps, rate, time left, the last batch's
+    loss); called as ``bar(step, best_val_rmse, losses)``, ``losses`` the batch losses since the
+    last evaluation (read only when a line is written)."""
 
     def __init__(self, enabled: bool, total: int, completed: int):
         self.enabled, self.total, self.completed = enabled, total, completed
 
     def __enter__(self):
         if not self.enabled:
-            return lambda step, best: None
+            return lambda step, best, losses: None
         from miakit.progress import progress_bar
 
         self.bar = progress_bar()
         self.bar.__enter__()
         task = self.bar.add_task("train", total=self.total, completed=self.completed)
-        return lambda step, best: self.bar.update(
-            task, completed=step, description="train" if math.isinf(best) else f"train (best val RMSE {best:.2f})"
+        return lambda step, best, losses: self.bar.update(
+            task,
+            completed=step,
+            description="train" if math.isinf(best) else f"train (best val RMSE {best:.2f})",
+            loss=(lambda: float(losses[-1])) if losses else None,
         )
 
     def __exit__(self, *exc) -> None:

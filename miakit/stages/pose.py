@@ -593,10 +593,9 @@ def _progress(items: Iterable, *, total: int, show: bool, label: str) -> Iterabl
     if not show:
         yield from items
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from miakit.progress import progress_bar
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, transient=True) as bar:
+    with progress_bar(transient=True) as bar:  # on standard error (standard output is for results)
         task = bar.add_task(label, total=total)
         for item in items:
             yield item

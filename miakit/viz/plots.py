@@ -26,6 +26,8 @@ from miakit.errors import InputError
 from miakit.layout import BODY_25, MUSCLES
 
 DPI = 100
+UNITS = "device units"
+"""The one name of the EMG's unit where a dataset states none (the sensors' raw scale)."""
 EVENT_STYLE: dict[str, tuple[str, str]] = {
     "marker": ("tab:green", "-"),
     "sync": ("tab:red", "-"),
@@ -94,17 +96,28 @@ def session_emg(session_dir: str | Path, *, max_gap_s: float | None = None, kind
     events = events[events["kind"].isin(list(kinds))]
 
     sensors = list(meta.sensors)
-    fig = new_figure(11, 1.0 + 0.8 + 1.15 * len(sensors))
+    span = [np.inf, -np.inf]
+    times_of = {}
+    for sensor in sensors:
+        samples = decoded.sensors[sensor]
+        times_of[sensor] = sample_times(samples.arrival, samples.device_seq, rate)
+        if len(times_of[sensor]):
+            span = [min(span[0], float(np.min(times_of[sensor]))), max(span[1], float(np.max(times_of[sensor])))]
+    if len(events) and np.isfinite(span[0]):
+        span = [min(span[0], float(events["host_time"].min())), max(span[1], float(events["host_time"].max()))]
+    width = (span[1] - span[0]) if np.isfinite(span[0]) and span[1] > span[0] else 1.0
+    labels = _event_labels(events, min_gap=0.012 * width)
+    # The label strip is as tall as the longest label needs (rotated text, 6.5 pt: at most 0.055 in a
+    # character), so no label is cut.
+    strip_in = 0.25 + 0.055 * max((len(text) for _, text, _ in labels), default=4)
+    fig = new_figure(11, 1.0 + strip_in + 1.15 * len(sensors))
     grid = fig.subplots(
-        len(sensors) + 1, 1, sharex=True, squeeze=False, height_ratios=[0.8 / 1.15] + [1.0] * len(sensors)
+        len(sensors) + 1, 1, sharex=True, squeeze=False, height_ratios=[strip_in / 1.15] + [1.0] * len(sensors)
     )[:, 0]
     strip, axes = grid[0], grid[1:]
-    span = [np.inf, -np.inf]
     for ax, sensor in zip(axes, sensors):
         samples = decoded.sensors[sensor]
-        times = sample_times(samples.arrival, samples.device_seq, rate)
-        if len(times):
-            span = [min(span[0], float(np.min(times))), max(span[1], float(np.max(times)))]
+        times = times_of[sensor]
         for c in range(samples.values.shape[1]):
             t, y = break_gaps(times, samples.values[:, c], max_gap_s=max_gap_s)
             ax.plot(t, y, lw=0.8, color="0.15", label=sensor if c == 0 else f"{sensor}[{c}]")
@@ -113,16 +126,24 @@ def session_emg(session_dir: str | Path, *, max_gap_s: float | None = None, kind
         mine = events[(events["sensor"] == "") | (events["sensor"] == sensor)]
         for _, ev in mine.iterrows():
             colour, style = EVENT_STYLE.get(ev["kind"], ("0.5", ":"))
-            ax.axvline(float(ev["host_time"]), color=colour, ls=style, lw=1.0, gid=f"event:{ev['kind']}")
+            ax.axvline(
+                float(ev["host_time"]), color=colour, ls=style, lw=1.0, gid=f"event:{ev['kind']}", label=ev["kind"]
+            )
     strip.set_axis_off()
     strip.set_ylim(0, 1)
-    if len(events) and np.isfinite(span[0]):
-        span = [min(span[0], float(events["host_time"].min())), max(span[1], float(events["host_time"].max()))]
-    width = (span[1] - span[0]) if np.isfinite(span[0]) and span[1] > span[0] else 1.0
-    for t, text, colour in _event_labels(events, min_gap=0.012 * width):
-        strip.axvline(t, ymax=0.06, color=colour, lw=1.0)
+    kinds_shown = list(dict.fromkeys(str(k) for k in events["kind"]))
+    if kinds_shown:  # which line is which kind of event
+        from matplotlib.lines import Line2D
+
+        handles = [
+            Line2D([], [], color=EVENT_STYLE.get(k, ("0.5", ":"))[0], ls=EVENT_STYLE.get(k, ("0.5", ":"))[1], label=k)
+            for k in kinds_shown
+        ]
+        fig.legend(handles=handles, fontsize=7, loc="outside lower center", ncols=len(handles), title="events")
+    for at, text, colour in labels:
+        strip.axvline(at, ymax=0.06, color=colour, lw=1.0)
         strip.text(
-            t,
+            at,
             0.08,
             text,
             rotation=90,
@@ -154,7 +175,7 @@ def _event_labels(events, *, min_gap: float) -> list[tuple[float, str, str]]:
             out[-1][3] = t
             continue
         out.append([t, text, EVENT_STYLE.get(ev["kind"], ("0.5", ":"))[0], t])
-    return [(t, text if len(text) <= 32 else text[:29] + "...", colour) for t, text, colour, _ in out]
+    return [(t, text if len(text) <= 48 else text[:45] + "...", colour) for t, text, colour, _ in out]
 
 
 def alignment(session_dir: str | Path, *, pipeline: str | Path = "mia"):
@@ -404,7 +425,7 @@ def dataset_summary(dataset: Any, *, catalog: str | Path | None = None):
         median.set_color("black")
         median.set_gid(f"median:{muscles[k]}")
     bottom.set_xticks(range(1, len(muscles) + 1), muscles, fontsize=8)
-    bottom.set_ylabel(f"EMG ({ds.attrs.get('emg_units') or 'dataset units'})")
+    bottom.set_ylabel(f"EMG ({ds.attrs.get('emg_units') or UNITS})")
     bottom.set_xlabel("muscle", fontsize=8)
     bottom.set_title("EMG per muscle over valid frames (whiskers: 5th to 95th percentile)", fontsize=10, loc="left")
     fig.suptitle(
@@ -425,12 +446,16 @@ def predicted_vs_measured(
     *,
     muscles: Sequence[str] = MUSCLES,
     title: str = "",
-    units: str = "device units",
+    units: str = UNITS,
     ncols: int = 4,
+    model: str = "",
+    test_from: float | None = None,
 ):
     """One small panel per muscle: measured (black) and, where given, predicted (red) EMG over time
     (the paper's Figure 6). Plain arrays, so any model can feed it: ``time`` (frames,) in seconds,
-    ``measured`` and ``predicted`` (frames, muscles) in the same units. Gaps (NaN) stay gaps."""
+    ``measured`` and ``predicted`` (frames, muscles) in the same units. Gaps (NaN) stay gaps. Every
+    panel has the same y scale and a zero line, so muscles compare at a glance; ``model`` names the
+    predictions in the legend; ``test_from`` (s) shades the test stretch, from there to the end."""
     time = np.asarray(time, dtype=np.float64)
     measured = np.asarray(measured, dtype=np.float64)
     muscles = list(muscles)
@@ -444,28 +469,45 @@ def predicted_vs_measured(
     ncols = max(1, min(ncols, len(muscles)))
     nrows = int(np.ceil(len(muscles) / ncols))
     fig = new_figure(3.0 * ncols, 2.1 * nrows + 0.6)
-    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
+    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
     for k, (ax, muscle) in enumerate(zip(axes, muscles)):
+        if test_from is not None and len(time):
+            ax.axvspan(test_from, float(time[-1]), color="0.9", lw=0, label="test stretch", gid="test")
+        ax.axhline(0.0, color="0.6", lw=0.6, gid="zero")
         ax.plot(time, measured[:, k], color="black", lw=1.0, label="measured", gid=f"measured:{muscle}")
         if predicted is not None:
-            ax.plot(time, predicted[:, k], color="tab:red", lw=1.0, label="predicted", gid=f"predicted:{muscle}")
+            ax.plot(
+                time,
+                predicted[:, k],
+                color="tab:red",
+                lw=1.0,
+                label=f"predicted by {model}" if model else "predicted",
+                gid=f"predicted:{muscle}",
+            )
         ax.set_title(muscle, fontsize=9)
         ax.tick_params(labelsize=7)
         if k % ncols == 0:
-            ax.set_ylabel(units, fontsize=8)
+            ax.set_ylabel(units or UNITS, fontsize=8)
     for ax in axes[len(muscles) :]:
         ax.set_visible(False)
     for ax in axes[max(0, len(muscles) - ncols) : len(muscles)]:
         ax.set_xlabel("time (s)", fontsize=8)
-    axes[0].legend(fontsize=7, loc="upper right")
+    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=7, loc="outside lower center", ncols=3)
     fig.suptitle(title or ("predicted vs measured EMG" if predicted is not None else "measured EMG"), fontsize=11)
     return fig
 
 
 def segment_emg(
-    dataset: Any, segment: str | int, *, predicted: np.ndarray | None = None, catalog: str | Path | None = None
+    dataset: Any,
+    segment: str | int,
+    *,
+    predicted: np.ndarray | None = None,
+    catalog: str | Path | None = None,
+    model: str = "",
+    test_from: float | None = None,
 ):
-    """:func:`predicted_vs_measured` for one dataset segment (``predicted``: (frames, muscles) or None)."""
+    """:func:`predicted_vs_measured` for one dataset segment (``predicted``: (frames, muscles) or None,
+    by ``model``; ``test_from``: where its test stretch starts, seconds into the segment)."""
     from miakit.contracts.dataset import find_segment
     from miakit.viz.common import as_dataset, where_of
 
@@ -476,9 +518,12 @@ def segment_emg(
         ds["emg"][seg.frames].values,
         predicted,
         muscles=[str(m) for m in ds["muscle"].values],
-        units=str(ds.attrs.get("emg_units", "")),
+        units=str(ds.attrs.get("emg_units") or UNITS),
         title=f"{seg.id} (subject {seg.subject}, {seg.exercise}): "
-        + ("predicted vs measured EMG" if predicted is not None else "measured EMG"),
+        + (f"predicted by {model or 'the model'} vs measured EMG" if predicted is not None else "measured EMG")
+        + ("; shaded: test stretch" if test_from is not None else ""),
+        model=model,
+        test_from=test_from,
     )
 
 
@@ -501,16 +546,22 @@ def activation_figure(
     dt = float(np.median(np.diff(time_s))) if len(time_s) > 1 else 0.1
     missing = ~np.isfinite(activation).all(axis=1)
     fig = new_figure(10, 0.9 * len(muscles) + 1.2)
-    axes = fig.subplots(len(muscles), 1, sharex=True, squeeze=False)[:, 0]
+    axes = fig.subplots(len(muscles), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
     for k, (ax, muscle) in enumerate(zip(axes, muscles)):
+        ax.axhline(0.0, color="0.6", lw=0.6, gid="zero")
         ax.plot(time_s, activation[:, k], color="tab:red", lw=1.2, label="predicted", gid=f"predicted:{muscle}")
         for start, stop in true_runs(missing):
             ax.axvspan(time_s[start] - dt / 2, time_s[stop - 1] + dt / 2, color="0.88", lw=0, gid="no prediction")
         ax.set_ylabel(muscle, fontsize=8, rotation=0, ha="right", va="center")
         ax.tick_params(labelsize=7)
     axes[-1].set_xlabel("time in video (s)")
+    if np.isfinite(activation).any():  # one y scale from 0 (or below, where a prediction is) for every muscle
+        axes[0].set_ylim(min(0.0, float(np.nanmin(activation))), max(float(np.nanmax(activation)), 1e-9) * 1.05)
     fig.suptitle(
-        title + (f" ({units})" if units else "") + ("; grey: no prediction" if missing.any() else ""), fontsize=10
+        title
+        + f" ({units or UNITS}; one y scale for all muscles)"
+        + ("; grey: no prediction" if missing.any() else ""),
+        fontsize=10,
     )
     return fig
 

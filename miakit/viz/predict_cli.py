@@ -24,6 +24,9 @@ def predict(
         ..., "--out", help="Folder for activation.csv, activation.zarr, overlay.mp4 and activation.png."
     ),
     person: Person = typer.Option(Person.start, "--person", help=PERSON_HELP),
+    height: int = typer.Option(
+        640, "--height", min=120, max=2160, help="Height of each panel of overlay.mp4, pixels (as miakit render)."
+    ),
 ) -> None:
     """Predict the activation of each muscle over VIDEO: pose at 10 Hz, sliding windows through the
     trained model, then a table (CSV and Zarr), an overlay video and a plot in OUT.
@@ -31,11 +34,12 @@ def predict(
     A stretch with a person shorter than the model's window (3 s for the paper's) gets one window
     of its own length.
 
-    Example: miakit predict squat.mp4 --checkpoint miakit-demo/bench/transformer/checkpoint.pt --out squat-emg
+    Example: miakit predict squat.mp4 --checkpoint miakit-demo/bench/miakit/checkpoint.pt --out squat-emg
+    (the demo's best model; the demo prints its path last)
     """
     from miakit.viz.predict_video import predict_video
 
-    result = predict_video(video, checkpoint, out, progress=True, person=person.value)
+    result = predict_video(video, checkpoint, out, progress=True, person=person.value, panel_height=height)
     width, height = result.image_size
     seconds = result.frames / 10.0
     lines = [

@@ -131,7 +131,9 @@ def predict_video(
     timings["write_s"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    scale = emg_scale(predicted, source="the predictions for this video")
+    scale = emg_scale(  # absolute: the EMG the model learned as 1, the same for every muscle and video
+        predicted, high=float(ckpt.config.emg_scale), units=result_ds.attrs["emg_units"], source="the model's EMG scale"
+    )
     rendered = render_segment(
         ds,
         0,

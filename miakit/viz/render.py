@@ -10,10 +10,12 @@ muscles as thick segments on the limbs, coloured from relaxed (blue) to flexed (
 - quads: the thigh (hip to knee), away from the midline; hamstrings: the thigh, towards it.
 
 A frontal 2D view cannot show front and back of a limb, so the two muscles of a limb are drawn side
-by side along it (:func:`muscle_segments` says exactly where). Colour = the EMG scaled per muscle by a
-stated :class:`EmgScale` (default: the 1st to the 99th percentile of that muscle over the dataset's
-valid frames, or over the session for a session); predictions use the measured scale, so equal
-colours mean equal EMG. The scale is written under the panels.
+by side along it (:func:`muscle_segments` says exactly where), each bar labelled with its letter
+(B, T, Q, H; the legend names them). Colour = the EMG on one absolute scale for every muscle, a
+stated :class:`EmgScale` in the data's units (default: 0 to the 99th percentile of all muscles' EMG
+over the dataset's valid frames, or over the session for a session); predictions use the same
+scale, so equal colours mean equal EMG, and a muscle near zero is blue whatever the others do. The
+colour bar under the panels carries the scale's numbers.
 
 The file is MP4, H.264 (yuv420p, ``+faststart``), which browsers play, written with PyAV's libx264;
 where PyAV or libx264 is missing, OpenCV's MPEG-4 part 2 ('mp4v') is the fallback, which desktop
@@ -68,6 +70,26 @@ class EmgScale:
     low: np.ndarray
     high: np.ndarray
     description: str
+    units: str = ""
+
+    @property
+    def common(self) -> bool:
+        """Whether every muscle has the same scale (then the colour bar can carry numbers)."""
+        return bool(np.allclose(self.low, self.low.flat[0]) and np.allclose(self.high, self.high.flat[0]))
+
+    def ticks(self, n: int = 5) -> list[tuple[float, str]]:
+        """(position along the colour bar in [0, 1], label) of ``n`` evenly spaced values, the last
+        one with the units; [] where muscles have scales of their own."""
+        if not self.common:
+            return []
+        lo, hi = float(self.low.flat[0]), float(self.high.flat[0])
+        values = np.linspace(lo, hi, n)
+        step = (hi - lo) / max(n - 1, 1)
+        digits = 0 if step >= 1 else int(np.ceil(-np.log10(step))) if step > 0 else 2
+        out = [(float(i) / (n - 1), f"{v:.{digits}f}") for i, v in enumerate(values)]
+        if self.units:
+            out[-1] = (1.0, f"{out[-1][1]} {self.units}")
+        return out
 
     def level(self, emg: np.ndarray) -> np.ndarray:
         """EMG (..., muscles) -> activation level in [0, 1]; NaN stays NaN."""
@@ -77,24 +99,57 @@ class EmgScale:
 
 
 def emg_scale(
-    emg: np.ndarray, *, low_percentile: float = 1.0, high_percentile: float = 99.0, source: str = "the data"
+    emg: np.ndarray,
+    *,
+    low_percentile: float = 1.0,
+    high_percentile: float = 99.0,
+    source: str = "the data",
+    units: str = "",
+    per_muscle: bool = False,
+    high: float | None = None,
 ) -> EmgScale:
-    """The scale from the ``low_percentile`` to the ``high_percentile`` of each muscle (column) of
-    ``emg`` (frames, muscles), NaN ignored; a muscle with no data gets 0 to 1."""
+    """The colour scale of ``emg`` (frames, muscles), NaN ignored.
+
+    By default one absolute scale for every muscle: from 0 to the ``high_percentile`` of all
+    muscles' values together (or to ``high``, a stated value such as a checkpoint's EMG scale), in
+    ``units``; so a muscle near zero is drawn relaxed however strongly the others work.
+    ``per_muscle``: each muscle from its own ``low_percentile`` to its own ``high_percentile`` (a
+    muscle with no data gets 0 to 1), which shows each muscle's rhythm but hides which works hardest."""
     emg = np.asarray(emg, dtype=np.float64)
-    low, high = np.zeros(emg.shape[1]), np.ones(emg.shape[1])
-    for k in range(emg.shape[1]):
-        column = emg[:, k][np.isfinite(emg[:, k])]
-        if column.size:
-            low[k], high[k] = np.percentile(column, [low_percentile, high_percentile])
-    text = f"colour: {_ordinal(low_percentile)} to {_ordinal(high_percentile)} percentile of each muscle in {source}"
-    return EmgScale(low=low, high=high, description=text)
+    units = units or "device units"
+    if per_muscle:
+        low, top = np.zeros(emg.shape[1]), np.ones(emg.shape[1])
+        for k in range(emg.shape[1]):
+            column = emg[:, k][np.isfinite(emg[:, k])]
+            if column.size:
+                low[k], top[k] = np.percentile(column, [low_percentile, high_percentile])
+        text = (
+            f"colour: {_ordinal(low_percentile)} to {_ordinal(high_percentile)} percentile of each muscle in {source}"
+        )
+        return EmgScale(low=low, high=top, description=text, units=units)
+    if high is None:
+        values = emg[np.isfinite(emg)]
+        high = float(np.percentile(values, high_percentile)) if values.size else 1.0
+        text = (
+            f"colour: 0 to {high:.3g} {units}, the {_ordinal(high_percentile)} percentile of all muscles' EMG in "
+            f"{source}; one scale for every muscle"
+        )
+    else:
+        text = f"colour: 0 to {high:.3g} {units} ({source}); one scale for every muscle"
+    high = high if high > 0 else 1.0
+    n = emg.shape[1] if emg.ndim == 2 else 1
+    return EmgScale(low=np.zeros(n), high=np.full(n, float(high)), description=text, units=units)
 
 
-def dataset_emg_scale(ds, **percentiles: float) -> EmgScale:
-    """:func:`emg_scale` over a dataset's valid frames."""
+def dataset_emg_scale(ds, **options) -> EmgScale:
+    """:func:`emg_scale` over a dataset's valid frames, in its units."""
     valid = np.asarray(ds["valid"].values, dtype=bool)
-    return emg_scale(np.asarray(ds["emg"].values)[valid], source="the dataset (valid frames)", **percentiles)
+    return emg_scale(
+        np.asarray(ds["emg"].values)[valid],
+        source="the dataset (valid frames)",
+        units=str(ds.attrs.get("emg_units") or ""),
+        **options,
+    )
 
 
 def _ordinal(p: float) -> str:
@@ -206,12 +261,26 @@ def draw_body(
     if level is None:
         return
     colours = activation_colour(level)
+    font = max(0.35, size / 1400)
     for muscle, seg in muscle_segments(keypoints, score, min_score=min_score, muscles=muscles).items():
         index = list(muscles).index(muscle)
         width = max(3, round(seg.width * sy))
         a, b = _px(seg.start * [sx, sy]), _px(seg.end * [sx, sy])
         cv2.line(image, a, b, (20, 20, 20), width + 2, cv2.LINE_AA)
         cv2.line(image, a, b, tuple(int(c) for c in colours[index]), width, cv2.LINE_AA)
+        # The bar's letter, just beyond its lower end, so the two bars of a limb are told apart.
+        along = seg.end - seg.start
+        tip = (seg.end + along * 0.12) * [sx, sy]
+        (tw, th), _ = cv2.getTextSize(bar_letter(muscle), cv2.FONT_HERSHEY_SIMPLEX, font, 1)
+        at = (int(tip[0] - tw / 2), int(tip[1] + th / 2))
+        cv2.putText(image, bar_letter(muscle), at, cv2.FONT_HERSHEY_SIMPLEX, font, (20, 20, 20), 3, cv2.LINE_AA)
+        cv2.putText(image, bar_letter(muscle), at, cv2.FONT_HERSHEY_SIMPLEX, font, (245, 245, 245), 1, cv2.LINE_AA)
+
+
+def bar_letter(muscle: str) -> str:
+    """The letter drawn on a muscle's bar: B(icep), T(ricep), Q(uad), H(amstring)."""
+    kind = muscle.removeprefix("Left").removeprefix("Right")
+    return kind[:1].upper() if kind else "?"
 
 
 def _px(p: np.ndarray) -> tuple[int, int]:
@@ -235,10 +304,10 @@ class Layout:
 
 
 def short_name(muscle: str) -> str:
-    """'LeftBicep' -> 'L bicep' (the subject's left); other names as they are."""
+    """'LeftBicep' -> 'B: L bicep' (its bar's letter, the subject's left); other names as they are."""
     for side in ("Left", "Right"):
         if muscle.startswith(side) and len(muscle) > len(side):
-            return f"{side[0]} {muscle[len(side) :].lower()}"
+            return f"{bar_letter(muscle)}: {side[0]} {muscle[len(side) :].lower()}"
     return muscle
 
 
@@ -270,17 +339,26 @@ def _legend_grid(muscles, panel_width: int, layout: Layout) -> tuple[int, int]:
 
 
 def _footer(
-    width: int, panel_width: int, panels: int, muscles, description: str, layout: Layout
+    width: int,
+    panel_width: int,
+    panels: int,
+    muscles,
+    description: str,
+    layout: Layout,
+    ticks: list[tuple[float, str]] | None = None,
 ) -> tuple[np.ndarray, list]:
     """The footer without the swatches' colours, and where each swatch goes: [(panel, muscle
-    index, (x0, y0, x1, y1))]. Rows: the relaxed-to-flexed colour bar, the muscle legend under
-    each panel, the scale's description (wrapped)."""
+    index, (x0, y0, x1, y1))]. Rows: the relaxed-to-flexed colour bar, its numbers (``ticks``:
+    (position in [0, 1], label), where the scale is one for all muscles), the muscle legend under
+    each panel (each muscle's bar letter and name, its swatch in its colour at that frame), the
+    scale's description (wrapped)."""
     import cv2
 
     font, thick, line = layout.font, layout.thickness, layout.line
     columns, rows = _legend_grid(muscles, panel_width, layout)
     notes = _wrap(description, width, font * 0.85, thick)
-    height = line * (1 + rows) + round(line * 0.85) * len(notes) + 6
+    numbered = 1 if ticks else 0
+    height = line * (1 + numbered + rows) + round(line * 0.85) * len(notes) + 6
     bar = np.zeros((height, width, 3), dtype=np.uint8)
     text = (235, 235, 235)
     left = cv2.getTextSize("relaxed", cv2.FONT_HERSHEY_SIMPLEX, font, thick)[0][0] + 10
@@ -290,12 +368,18 @@ def _footer(
     cv2.putText(bar, "flexed", (right + 6, base), cv2.FONT_HERSHEY_SIMPLEX, font, text, thick, cv2.LINE_AA)
     if right > left:
         bar[line // 4 : line - line // 4, left:right] = activation_colour(np.linspace(0.0, 1.0, right - left))[None]
+        for position, label in ticks or []:
+            x = left + round(position * (right - left - 1))
+            bar[line - line // 4 : line, x : x + max(1, thick)] = text  # the tick
+            (tw, _), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font * 0.85, thick)
+            tx = int(min(max(x - tw / 2, 0), width - tw - 2))
+            cv2.putText(bar, label, (tx, 2 * line - 5), cv2.FONT_HERSHEY_SIMPLEX, font * 0.85, text, thick, cv2.LINE_AA)
     swatches = []
     entry = panel_width // columns
     for p in range(panels):
         for k, muscle in enumerate(muscles):
             x = p * panel_width + (k % columns) * entry + 4
-            y = line * (1 + k // columns)
+            y = line * (1 + numbered + k // columns)
             swatches.append((p, k, (x, y + line // 5, x + line - 4, y + line - line // 5)))
             cv2.putText(
                 bar,
@@ -307,7 +391,7 @@ def _footer(
                 thick,
                 cv2.LINE_AA,
             )
-    y = line * (1 + rows)
+    y = line * (1 + numbered + rows)
     for note in notes:
         y += round(line * 0.85)
         cv2.putText(bar, note, (4, y - 4), cv2.FONT_HERSHEY_SIMPLEX, font * 0.85, (205, 205, 205), thick, cv2.LINE_AA)
@@ -525,6 +609,7 @@ def render_segment(
         muscles,
         f"{scale.description}; grey: no EMG; L/R: the subject's left/right",
         layout,
+        scale.ticks(),
     )
     footer_px = footer.shape[0]
     height = header_px + panel_h + footer_px

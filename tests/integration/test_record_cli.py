@@ -7,23 +7,13 @@ from pathlib import Path
 
 import pytest
 import typer
+from sample_files import sample_path
 from typer.testing import CliRunner
 
 from miakit.contracts.session import validate_session
 from miakit.record.cli import ble_app, record
 
-UCI_FILE = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "data"
-    / "emg"
-    / "uci-physical-action"
-    / "sub03"
-    / "Aggressive"
-    / "txt"
-    / "Punching.txt"
-)
+UCI_FILE = sample_path("emg", "uci-physical-action", "sub03", "Aggressive", "txt", "Punching.txt")
 
 
 def _app() -> typer.Typer:

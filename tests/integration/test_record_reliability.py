@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sample_files import sample_path
 
 import miakit
 from miakit.contracts.session import validate_session
@@ -24,7 +25,7 @@ from miakit.record.emulator import Emulator, Faults, sensor_names
 from miakit.record.session_writer import SessionWriter
 
 REPO = Path(__file__).resolve().parents[2]
-UCI_FILE = REPO / ".." / "shared" / "data" / "emg" / "uci-physical-action" / "sub02" / "Normal" / "txt" / "Jumping.txt"
+UCI_FILE = sample_path("emg", "uci-physical-action", "sub02", "Normal", "txt", "Jumping.txt")
 
 
 def _rows(path: Path) -> list[dict]:

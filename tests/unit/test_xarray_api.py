@@ -89,9 +89,66 @@ def test_the_store_holds_variable_length_strings_and_json_provenance(store):
     assert {"segment", "muscle", "keypoint", "space", "segment_subject", "segment_exercise"} <= strings
     assert all(arrays[n]["filters"] == [{"id": "vlen-utf8"}] for n in strings)
     assert not [n for n, a in arrays.items() if "U" in a["dtype"]]  # no fixed-width UTF-32 left
-    assert not {"subject", "exercise", "frame_segment"} & set(arrays)  # derived on open, never stored
+    labels = {"frame_segment", "session", "subject", "exercise", "split"}
+    assert labels <= strings and all(arrays[n]["chunks"] == arrays["emg"]["chunks"][:1] for n in labels)
     attrs = json.loads((store / ".zattrs").read_text())
     assert isinstance(attrs["provenance"], str) and json.loads(attrs["provenance"])["pipeline"] == "test"
+    assert json.loads(attrs["miakit_store"])["kind"] == "dataset" and "complete" not in attrs
+    for key, value in attrs.items():  # what netCDF and every Zarr reader take: no mapping, no boolean
+        assert isinstance(value, (str, int, float, list)) and not isinstance(value, bool), key
+        assert not isinstance(value, list) or all(isinstance(v, str) for v in value), key
+
+
+PLAIN_XARRAY = """
+import sys
+import numpy as np
+import xarray as xr
+
+store, out, segment = sys.argv[1:4]
+ds = xr.open_zarr(store)
+ds.to_netcdf(out)
+back = xr.open_dataset(out)
+assert back["exercise"].values.tolist() == ds["exercise"].values.tolist()
+# groupby needs its labels known: open without dask (data still read on demand), or compute them
+means = xr.open_zarr(store, chunks=None).emg.groupby("exercise").mean()
+also = ds.emg.groupby(ds.exercise.compute()).mean().compute()
+assert np.allclose(means.values, also.values)
+one = ds.isel(frame=(ds.frame_segment == segment).values).set_xindex("time").sel(time=slice(1.0, 2.0))
+print(sorted(means["exercise"].values.tolist()), ds["subject"].values[0])
+print(one.sizes["frame"], sorted(set(one["exercise"].values.tolist())), float(one["emg"].values[0, 0]))
+print(sorted(k for k in sys.modules if k.split(".")[0] == "miakit"))
+"""
+
+
+def test_plain_xarray_reads_everything_without_miakit(store, source, tmp_path):
+    """Any reader gets the store without miakit (issue 35): netCDF, groupby, one segment by time."""
+    result = subprocess.run(
+        [sys.executable, "-c", PLAIN_XARRAY, str(store), str(tmp_path / "x.nc"), "S02-squat-0"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    groups, segment, imported = result.stdout.splitlines()
+    assert groups == "['running', 'squat'] S01"
+    start = int(source["segment_start"].values[2])
+    assert segment == f"11 ['squat'] {float(source['emg'].values[start + 10, 0])}"
+    assert imported == "[]"  # miakit never imported
+
+
+def test_stored_frame_labels_must_agree_with_the_segment_table(store, tmp_path):
+    import shutil
+
+    import zarr
+
+    bad = tmp_path / "bad.zarr"
+    shutil.copytree(store, bad)
+    labels = zarr.open_array(str(bad / "exercise"), mode="r+", zarr_format=2)
+    labels[5] = "running"
+    assert miakit.open_dataset(bad)["exercise"].values[5] == "squat"  # derived from the table on open
+    with pytest.raises(DatasetError, match=r"exercise: frame labels disagree with the segment table"):
+        open_store(bad, deep=True)
 
 
 def test_a_store_of_older_miakit_still_opens(source, tmp_path):
@@ -104,9 +161,32 @@ def test_a_store_of_older_miakit_still_opens(source, tmp_path):
     assert provenance_of(ds)["pipeline"] == "test"
     assert ds.emg.groupby("subject").mean().sizes["subject"] == 2
     assert check_output(old) == str(old)  # still a store miakit may replace
+    assert "frame_segment" not in xr.open_zarr(old).variables  # older stores hold no frame labels
     write_dataset(ds, old)  # rewritten in the new format
     assert json.loads((old / "segment_subject" / ".zarray").read_text())["dtype"] == "|O"
     assert provenance_of(open_store(old)) == provenance_of(source)
+
+
+def test_a_store_with_the_mark_of_before_still_opens_and_is_replaced(store, tmp_path):
+    """Stores miakit wrote before issue 35: the mark a mapping, ``complete: true`` in the root attrs."""
+    import shutil
+
+    from miakit.store import is_miakit_store
+
+    old = tmp_path / "marked.zarr"
+    shutil.copytree(store, old)
+    mark = {"kind": "dataset", "chunks": "all", "miakit_version": "0.0.9"}
+    for name, get in ((".zattrs", lambda d: d), (".zmetadata", lambda d: d["metadata"][".zattrs"])):
+        doc = json.loads((old / name).read_text())
+        get(doc).update({"miakit_store": mark, "complete": True})
+        (old / name).write_text(json.dumps(doc))
+    assert is_miakit_store(old) and not is_miakit_store(old, ("keypoints",))
+    ds = miakit.open_dataset(old, deep=True)
+    assert json.loads(ds.attrs["miakit_store"]) == mark and "complete" not in ds.attrs
+    ds.to_netcdf(tmp_path / "old.nc")  # the mark as JSON text: netCDF takes it
+    write_dataset(ds, old)  # still a store miakit replaces, now with the new mark
+    attrs = json.loads((old / ".zattrs").read_text())
+    assert json.loads(attrs["miakit_store"])["kind"] == "dataset" and "complete" not in attrs
 
 
 def test_provenance_that_is_not_json_is_one_line(source):

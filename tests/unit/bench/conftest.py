@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from dataset_builders import make_dataset
+from sample_files import sample_path
 
-SHARED_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"  # as tests/conftest.py finds it
+SHARED_DATA = sample_path()  # as tests/conftest.py finds it (miakit.sample_data)
 
 
 @pytest.fixture(scope="session")

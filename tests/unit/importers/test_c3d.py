@@ -266,9 +266,9 @@ def test_bad_files_are_named_and_the_others_imported(shared_data, tmp_path):
     bad = {
         "empty.c3d": (no_markers, "no usable markers"),
         "unknown.c3d": (unknown_set, "unknown marker set"),
-        "noemg.c3d": (no_emg, "no EMG channel maps to a muscle"),
     }
     files = [_rewritten(walk, tmp_path / name, change) for name, (change, _) in bad.items()]
+    files.append(_rewritten(walk, tmp_path / "noemg.c3d", no_emg))  # no channel names a muscle: keypoints only
     (tmp_path / "junk.c3d").write_bytes(b"not a c3d file at all")
     result = cli(
         "import",
@@ -286,7 +286,9 @@ def test_bad_files_are_named_and_the_others_imported(shared_data, tmp_path):
         line = next(x for x in out.splitlines() if x.startswith("skipped") and name in x)
         assert reason in line, line
     assert any("junk.c3d" in x and "not a readable C3D file" in x for x in out.splitlines())
-    assert "2 segments" in out and "4 skipped" in out
+    assert "4 segments" in out and "3 skipped" in out
+    note = next(x for x in out.splitlines() if x.startswith("note") and "noemg.c3d" in x)
+    assert "keypoints only, no EMG" in note and "named only by the hardware: Voltage.0" in note, note
     for name, (_, reason) in bad.items():  # alone: the file's own error
         with pytest.raises(InputError, match=reason) as err:
             load_trials([tmp_path / name], read_c3d, pipeline="import-c3d", views=parse_views("front"))

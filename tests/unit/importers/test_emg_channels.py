@@ -124,3 +124,57 @@ def test_other_channels_map_to_no_muscle(label):
 
 def test_both_sides_is_refused():
     assert match_channel("RVL left").muscle is None
+
+
+@pytest.mark.parametrize(
+    ("label", "muscle"),
+    [
+        ("vasmed_r", "RightQuad"),
+        ("vaslat_l", "LeftQuad"),
+        ("recfem_r", "RightQuad"),
+        ("vas_int_l", "LeftQuad"),
+        ("rect_fem_r", "RightQuad"),
+        ("bflh_r", "RightHamstring"),
+        ("bfsh_l", "LeftHamstring"),
+        ("bifemlh_r", "RightHamstring"),
+        ("semiten_r", "RightHamstring"),
+        ("semimem_l", "LeftHamstring"),
+        ("bicep_r", "RightBicep"),
+        ("tricep_l", "LeftTricep"),
+        ("BIClong_r", "RightBicep"),
+        ("TRIlat_l", "LeftTricep"),
+    ],
+)
+def test_opensim_channel_names(label, muscle):
+    assert match_channel(label).muscle == muscle
+
+
+@pytest.mark.parametrize("label", ["TA", "RTA", "soleus_r", "gasmed_l", "tib_ant_r", "glmax1_r", "quad_fem_r", "BRA"])
+def test_other_muscles_as_opensim_names_them_are_named_as_such(label):
+    m = match_channel(label, side="right")
+    assert m.muscle is None and "is not one of the 8 muscles" in m.reason, m
+
+
+def test_every_muscle_of_the_shared_opensim_models(shared_data):
+    """Each muscle of gait2392, Rajagopal 2016 and arm26 is ours on the side its name says, or is
+    named as another muscle: none is unknown, none is taken for the wrong one."""
+    import re
+
+    ours = {
+        "quad": re.compile(r"^(vas|rect_?fem|recfem)", re.I),
+        "hamstring": re.compile(r"^(bf|bifem|semi)", re.I),
+        "bicep": re.compile(r"^bic", re.I),
+        "tricep": re.compile(r"^tri", re.I),
+    }
+    n = 0
+    for model in sorted((shared_data / "models").glob("*.osim")):
+        for name in re.findall(r'<\w*Muscle\w* name="([^"]+)"', model.read_text()):
+            n += 1
+            side = {"_r": "Right", "_l": "Left"}.get(name[-2:])
+            m = match_channel(name, side=None if side else "right")
+            group = next((g for g, pattern in ours.items() if pattern.match(name)), None)
+            if group is None:
+                assert m.muscle is None and "is not one of the 8 muscles" in m.reason, (model.name, name, m)
+            else:
+                assert m.muscle == f"{side or 'Right'}{group.capitalize()}", (model.name, name, m)
+    assert n == 6 + 92 + 80

@@ -117,10 +117,23 @@ def test_envelopes_in_the_sto_are_only_resampled(walk, shared_data, tmp_path):
     assert np.allclose(ds["emg"].values, ref["emg"].values, rtol=1e-3, atol=1.0, equal_nan=True)
 
 
-def test_trc_without_emg_beside_it_is_named(walk, tmp_path):
+def test_trc_without_emg_beside_it_imports_as_keypoints_only(walk, tmp_path):
     trc = write_trc(tmp_path / "alone.trc", walk.markers, walk.marker_rate_hz)
-    with pytest.raises(InputError, match=r"alone\.trc: no EMG file beside it"):
-        read_trial(trc)
+    result = subprocess.run(
+        [sys.executable, "-m", "miakit.cli", "import", "trc", str(trc), "--out", str(tmp_path / "k.zarr")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    note = next(x for x in result.stdout.splitlines() if x.startswith("note"))
+    assert "alone.trc: keypoints only, no EMG: no EMG file beside it (looked for alone.sto" in note, note
+    assert result.stdout.strip().splitlines()[-1] == str(tmp_path / "k.zarr")
+    ds = open_store(tmp_path / "k.zarr")  # contract 2's validator accepts it
+    assert np.isnan(ds["emg"].values).all() and not ds["muscle_present"].values.any()
+    assert ds["valid"].values.mean() > 0.9  # valid frames judged on the keypoints
+    trial = provenance_of(ds)["trials"][0]
+    assert trial["emg_note"].startswith("keypoints only, no EMG") and trial["channels"] == {}
     (tmp_path / "bad.sto").write_text("no header here\n1\t2\n")
     with pytest.raises(InputError, match="endheader"):
         read_sto(tmp_path / "bad.sto")

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from sample_files import sample_path
 
 from miakit.contracts.dataset import provenance_of, validate_dataset
 from miakit.errors import InputError
@@ -15,7 +16,7 @@ from miakit.layout import MUSCLES
 from miakit.stages.emg import condition_raw
 from miakit.store import open_store
 
-UCI = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "emg" / "uci-physical-action"
+UCI = sample_path("emg", "uci-physical-action")
 pytestmark = pytest.mark.skipif(
     not UCI.is_dir(), reason=f"the UCI EMG recordings are not at {UCI} (../shared/data is absent)"
 )

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from dataset_builders import make_dataset
+from sample_files import sample_path
 
 from miakit.errors import InputError
 from miakit.layout import BODY_25, MUSCLES
@@ -134,7 +135,7 @@ def _decode(path):
 @pytest.fixture(scope="module")
 def portrait(trained, tmp_path_factory):
     """predict_video on the Pose2Sim clip (1.7 s, 60 fps, portrait)."""
-    shared = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+    shared = sample_path()
     video = shared / "video" / "pose2sim-single-cam01.mp4"
     if not video.is_file():
         pytest.skip(f"real recordings not found at {shared} (they live beside the repository, not in it)")
@@ -176,7 +177,8 @@ def test_predict_video_writes_the_table_the_store_the_plot_and_the_overlay(portr
     kp, score = ds["keypoints"].values[k], ds["keypoint_score"].values[k]
     segs = rv.muscle_segments(kp, score)
     muscle = max(segs, key=lambda m: segs[m].width)
-    scale = rv.emg_scale(ds["emg"].values, source="")
+    scale = result.rendered.scale  # absolute: 0 to the model's EMG scale, every muscle alike
+    assert scale.common and scale.high[0] == TrainConfig().emg_scale
     want = rv.activation_colour(scale.level(ds["emg"].values[k]))[list(MUSCLES).index(muscle)].astype(float)
     sx, sy = 180 / 1080, 320 / 1920
     x, y = segs[muscle].midpoint * [sx, sy]

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from sample_files import sample_path
 
 from miakit.errors import InputError
 from miakit.layout import BODY_25, KP
@@ -23,7 +24,7 @@ from miakit.stages.pose import (
     make_backend,
 )
 
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+DATA = sample_path()
 CAM01 = DATA / "video" / "pose2sim-single-cam01.mp4"
 needs_data = pytest.mark.skipif(not CAM01.is_file(), reason=f"shared real data not found at {DATA}")
 pytest.importorskip("mediapipe", reason="MediaPipe (the pose extra) is not installed")

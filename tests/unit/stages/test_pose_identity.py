@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sample_files import sample_path
 
 from miakit.stages.pose import TRACK_LOST, TRACK_OK, IdentityGate, estimate_pose, torso
 
@@ -32,7 +33,7 @@ def _frames_at_10hz(path: Path, count: int) -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def two_people(tmp_path_factory) -> Path:
-    data = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "video"
+    data = sample_path("video")
     if not (data / "pose2sim-single-cam01.mp4").is_file():
         pytest.skip(f"shared real data not found at {data}")
     left = _frames_at_10hz(data / "pose2sim-single-cam01.mp4", 16)

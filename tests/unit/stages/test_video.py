@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sample_files import sample_path
 
 from miakit.errors import InputError
 from miakit.stages.video import VideoMeta, frames_at, probe_video
 
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+DATA = sample_path()
 CAM01 = DATA / "video" / "pose2sim-single-cam01.mp4"
 DRIBBLE = DATA / "video" / "mmhuman3d-single-person.mp4"
 needs_data = pytest.mark.skipif(not CAM01.is_file(), reason=f"shared real data not found at {DATA}")

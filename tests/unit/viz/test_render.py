@@ -99,17 +99,49 @@ def test_segment_video_shows_flexed_red_relaxed_blue_and_predictions(tmp_path):
     assert _blue(bar[result.width // 2 - result.width // 3]) and _red(bar[result.width // 2 + result.width // 3])
 
 
-def test_segment_video_default_scale_is_the_datasets_percentiles(tmp_path):
+def test_segment_video_default_scale_is_one_absolute_scale_with_numbers(tmp_path):
     emg = np.linspace(0, 100, 30)[:, None].repeat(8, axis=1)
+    quiet = MUSCLES.index("RightQuad")
+    emg[:, quiet] = np.linspace(0, 3, 30)  # a muscle that hardly works: relaxed on the common scale
     ds = make_dataset([{"id": "seg", "subject": "S1", "exercise": "squat", "emg": emg}])
     result = rv.render_segment(ds, 0, tmp_path / "m.mp4", panel_height=320, progress=False)
     assert result.panels == ("measured",)
-    np.testing.assert_allclose(result.scale.low, 1.0)
-    np.testing.assert_allclose(result.scale.high, 99.0)
-    assert "1st to 99th percentile" in result.scale.description
+    np.testing.assert_allclose(result.scale.low, 0.0)
+    high = np.percentile(emg, 99)
+    np.testing.assert_allclose(result.scale.high, high)  # one scale, all muscles' values together
+    assert (
+        "99th percentile of all muscles' EMG" in result.scale.description and "device units" in result.scale.description
+    )
+    ticks = result.scale.ticks()
+    assert [p for p, _ in ticks] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert ticks[0][1] == "0" and ticks[-1][1] == f"{high:.0f} device units"
     _, frames = _decode(result.path)
-    at = rv.muscle_segments(upright_pose(), np.ones(25))["RightQuad"].midpoint
-    assert _blue(_pixel(frames[0], result, 0, at)) and _red(_pixel(frames[-1], result, 0, at))
+    segs = rv.muscle_segments(upright_pose(), np.ones(25))
+    assert _blue(_pixel(frames[0], result, 0, segs["LeftQuad"].midpoint))
+    assert _red(_pixel(frames[-1], result, 0, segs["LeftQuad"].midpoint))
+    assert _blue(_pixel(frames[-1], result, 0, segs["RightQuad"].midpoint))  # near zero: never the top colour
+
+
+def test_a_muscle_predicted_near_zero_is_not_drawn_flexed(tmp_path):
+    """The predictions' scale is absolute too: 0 to a stated value, so a muscle the model puts near
+    zero is blue while another one works hard (each muscle on its own range would draw both red)."""
+    n = 12
+    predicted = np.full((n, 8), 60.0)
+    quiet = MUSCLES.index("LeftBicep")
+    predicted[:, quiet] = np.linspace(0.5, 2.0, n)
+    ds = make_dataset([{"id": "seg", "subject": "S1", "exercise": "squat", "emg": np.full((n, 8), 10.0)}])
+    own_range = rv.emg_scale(predicted, per_muscle=True)
+    assert own_range.level(predicted)[-1, quiet] > 0.95  # what the old per-muscle scale drew: flexed
+    scale = rv.emg_scale(predicted, high=100.0, source="the model's EMG scale")
+    result = rv.render_segment(
+        ds, 0, tmp_path / "p.mp4", predicted=predicted, scale=scale, panel_height=320, progress=False, measured=False
+    )
+    assert result.panels == ("predicted",)
+    _, frames = _decode(result.path)
+    at = rv.muscle_segments(upright_pose(), np.full(25, 0.9))["LeftBicep"].midpoint
+    colour = _pixel(frames[-1], result, 0, at)
+    top = rv.activation_colour(np.array(1.0))
+    assert _blue(colour) and np.abs(colour.astype(int) - top.astype(int)).sum() > 200
 
 
 def test_predictions_of_the_wrong_shape_are_refused(tmp_path):
