@@ -131,6 +131,7 @@ class LabTrial:
     subject: str = ""
     marker_sets: tuple[str, ...] = ()  # what the file says its marker sets are
     emg_note: str = ""  # why the reader found no EMG (a .trc without its .sto), for the no-EMG note
+    notes: list[str] = field(default_factory=list)  # what the reader found odd but not wrong (EMG amplitudes)
 
 
 @dataclass
@@ -1002,6 +1003,7 @@ def load_trials(
         trials.append(result.info)
         if result.info["emg_note"]:
             report.notes.append(f"{path.name}: {result.info['emg_note']}")
+        report.notes += [f"{path.name}: {note}" for note in trial.notes]
         log = result.info["log"] or log
         first = result.segments[0]
         report.rows.append(
