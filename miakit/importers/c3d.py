@@ -11,6 +11,10 @@ What is read from a C3D file:
   ADC's rail from ``ANALOG:BITS`` and the scales, where the file has them, for counting clipping.
   ``ANALOG:RATE`` must be what the data block holds (a whole number of samples per point frame):
   a file whose rate is not is refused, since its samples cannot be put in step with the markers.
+- ``POINT:X_SCREEN``, ``Y_SCREEN`` (the axes a viewer shows right and up) and
+  ``FORCE_PLATFORM:CORNERS``: hints for the vertical where the markers give none
+  (:func:`miakit.importers.lab.find_vertical`). A label written twice is kept twice (the second as
+  ``LABEL#2``): a model may store a joint centre under its marker's name.
 - ``PROCESSING``: subject parameters (knee and ankle widths, height, ...), numbers in mm.
 - ``EVENT``: times (minutes and seconds) count from the capture's start, so a trial that starts at
   ``TRIAL:ACTUAL_START_FIELD`` (1-based; else the header's first frame) has them shifted by its start
@@ -91,7 +95,10 @@ def read_c3d(path: str | Path) -> LabTrial:
         xyz = points[:, i, :].T * scale
         if residuals is not None and np.size(residuals):
             xyz[np.asarray(residuals)[0, i, :] < 0] = np.nan
-        markers[label] = xyz
+        key, n = label, 2
+        while key in markers:  # a label written twice (a marker and the joint centre a model computed)
+            key, n = f"{label}#{n}", n + 1
+        markers[key] = xyz
     analog_rate = float(np.atleast_1d(_value(p, "ANALOG", "RATE", [c3d["header"]["analogs"]["frame_rate"]]))[0] or 0.0)
     per_frame = float(
         c3d["header"]["analogs"]["frame_rate"] or 0.0
@@ -146,7 +153,22 @@ def read_c3d(path: str | Path) -> LabTrial:
         events_clock=clock,
         subject=_subject(p, labels),
         marker_sets=tuple(str(x) for x in (_value(p, "SUBJECTS", "MARKER_SETS", []) or [])),
+        axes={
+            k: str((_value(p, "POINT", k, [""]) or [""])[0]) for k in ("X_SCREEN", "Y_SCREEN") if _value(p, "POINT", k)
+        },
+        plate_corners=_plate_corners(p, scale),
     )
+
+
+def _plate_corners(p: dict, scale: float) -> list[np.ndarray]:
+    """Each force plate's four corners (4, 3) in mm (``FORCE_PLATFORM:CORNERS``, in the points' unit)."""
+    corners = _value(p, "FORCE_PLATFORM", "CORNERS")
+    if corners is None or not np.size(corners):
+        return []
+    arr = np.asarray(corners, dtype=np.float64)
+    if arr.ndim != 3 or arr.shape[:2] != (3, 4):
+        return []
+    return [arr[:, :, i].T * scale for i in range(arr.shape[2]) if np.isfinite(arr[:, :, i]).all()]
 
 
 def _rails(p: dict, n: int) -> list[tuple[float, float]] | None:
