@@ -222,7 +222,7 @@ SEGMENTS = {
     "foot": ("heel", "mt1", "mt5", "toe", "foot_cluster"),
     "thorax": ("c7", "t10", "sternum_top", "sternum_bottom", "clavicle"),
     "arm": ("elbow_lateral", "elbow_medial", "arm_cluster"),
-    "forearm": ("wrist_radial", "wrist_ulnar", "wrist", "forearm_cluster"),
+    "forearm": ("wrist_radial", "wrist_ulnar", "wrist_bar_radial", "wrist_bar_ulnar", "wrist", "forearm_cluster"),
     "head": ("head_front", "head_back", "forehead", "ear", "head_top"),
 }
 """The landmarks that move with each rigid segment (for carrying through gaps, and functional centres)."""
@@ -242,7 +242,16 @@ def _segment_items(lm: Landmarks, segment: str, side: str) -> list[tuple[str, st
 
 
 _LEG = ("asis", "trochanter", "thigh_cluster", "shank_cluster", "ankle_lateral", "ankle_medial", "heel")
-_ARM = ("acromion", "arm_cluster", "forearm_cluster", "wrist", "wrist_radial", "wrist_ulnar", "hand")
+_ARM = (
+    "acromion",
+    "arm_cluster",
+    "forearm_cluster",
+    "wrist",
+    "wrist_radial",
+    "wrist_ulnar",
+    "wrist_bar_radial",
+    "hand",
+)
 _PAIRS = ("asis", "psis", "acromion", "trochanter", "knee_lateral", "ankle_lateral", "hip_jc", "head_front")
 
 
@@ -649,6 +658,22 @@ def anatomy_joints(
                     [L(side, lat_name), L(side, med_name)],
                     err(L(side, lat_name), L(side, med_name)),
                 )
+        bar_r, bar_u, elb = P(side, "wrist_bar_radial"), P(side, "wrist_bar_ulnar"), P(side, "elbow_lateral")
+        if bar_r is not None and bar_u is not None:
+            mid = (bar_r + bar_u) / 2
+            used = [L(side, "wrist_bar_radial"), L(side, "wrist_bar_ulnar")]
+            if elb is not None:  # Plug-in Gait: toward the palm, the normal of the bar and the elbow's plane
+                nrm = np.cross(elb - mid, bar_r - mid) if side == "R" else np.cross(bar_r - mid, elb - mid)
+                w, why = width("Wrist", side)
+                b.add(
+                    f"{side}Wrist",
+                    mid + (w / 2 + radius) * _unit(nrm),
+                    "flexion axis",
+                    f"the wrist bar's middle moved toward the palm by {why} / 2 + marker radius",
+                    [*used, L(side, "elbow_lateral")],
+                    -5.0,
+                )
+            b.add(f"{side}Wrist", mid, "midpoint", "the wrist bar's middle", used, 10.0)
         if P(side, "wrist") is not None:
             b.add(f"{side}Wrist", P(side, "wrist"), "marker", "the wrist marker", [L(side, "wrist")], -20.0)
         if P(side, "hand") is not None:

@@ -937,10 +937,25 @@ def anatomy_trial_joints(trial: LabTrial, *, max_gap_s: float = MAX_GAP_S, use_m
         unknown=lm.unknown,
         source="anatomy",
     )
-    repeated = [k for k in trial.markers if "#" in k]
+    repeated = _repeated_labels(trial.markers)
     if joints.used:
         check_body_size(joints.xyz, trial)
     return joints, anatomy, named, repeated
+
+
+def _repeated_labels(markers: dict[str, np.ndarray]) -> list[str]:
+    """Labels that name what another does (``A:LASI`` beside ``LASI``, a label written twice) and hold
+    fewer samples: left out (a repeat that holds a model's joint centre is used as that joint)."""
+    groups: dict[str, list[str]] = {}
+    for label in markers:
+        groups.setdefault(normalize_label(label.split("#", 1)[0]), []).append(label)
+    out = []
+    for labels in groups.values():
+        if len(labels) > 1:
+            counts = [int(np.isfinite(_clean(markers[x])[:, 0]).sum()) for x in labels]
+            keep = labels[int(np.argmax(counts))]
+            out += [x for x in labels if x != keep]
+    return out
 
 
 def _mapping_joints(trial: LabTrial, mapping: Mapping | None, max_gap_s: float):
