@@ -241,6 +241,8 @@ def _segment_items(lm: Landmarks, segment: str, side: str) -> list[tuple[str, st
     return out
 
 
+MIDLINE_MM = 20.0
+"""A landmark whose label does not say its side lies on the midline when within this of it."""
 _LEG = ("asis", "trochanter", "thigh_cluster", "shank_cluster", "ankle_lateral", "ankle_medial", "heel")
 _ARM = (
     "acromion",
@@ -280,12 +282,20 @@ def resolve_sides(lm: Landmarks) -> None:
         for (side, name), items in list(lm.points.items()):
             if side or entries.get(name, {}).get("midline") or entries.get(name, {}).get("kind") == "joint":
                 continue
+            stay = []
             for label, xyz in items:
                 with np.errstate(invalid="ignore"), _quiet():
                     where = np.nanmedian(np.sum((xyz - mid) * ax, axis=1))
-                if np.isfinite(where) and abs(where) > 20:
+                if np.isfinite(where) and abs(where) > MIDLINE_MM:
                     lm.points.setdefault(("L" if where > 0 else "R", name), []).append((label, xyz))
-            del lm.points[(side, name)]
+                elif name == "clavicle":  # on the midline: the notch between the clavicles
+                    lm.points.setdefault(("", "sternum_top"), []).append((label, xyz))
+                else:  # on the midline (a single front-of-head marker): stays without a side
+                    stay.append((label, xyz))
+            if stay:
+                lm.points[(side, name)] = stay
+            else:
+                del lm.points[(side, name)]
     for side in ("R", "L", ""):
         for kind in ("lateral", "medial"):
             items = lm.points.pop((side, f"epicondyle_{kind}"), None)
@@ -734,8 +744,9 @@ def anatomy_joints(
     for side in "RL":
         if P(side, "ear") is not None:
             b.add(f"{side}Ear", P(side, "ear"), "head", "the ear marker", [L(side, "ear")], -15.0)
-    if P("", "forehead") is not None:
-        b.add("Nose", P("", "forehead"), "head", "the forehead marker", [L("", "forehead")], 10.0)
+    for name in ("forehead", "head_front"):  # a single front-of-head marker
+        if P("", name) is not None:
+            b.add("Nose", P("", name), "head", f"the {name.replace('_', ' ')} marker", [L("", name)], 10.0)
 
     missing = {}
     for joint in BODY_25:

@@ -890,6 +890,9 @@ def anatomy_trial_joints(trial: LabTrial, *, max_gap_s: float = MAX_GAP_S, use_m
             expected="marker trajectories with samples",
             found="none (all gaps)",
         )
+    filled: dict[str, int] = {}
+    if max_gap_s > 0:  # short gaps from the marker's segment (even two others), as a mapping's clusters
+        markers, filled = fill_from_clusters(markers, segment_clusters(markers), trial.marker_rate_hz)
     markers = fill_marker_gaps(markers, trial.marker_rate_hz, max_gap_s)
     result = anatomy_joints(markers, trial.parameters, use_model=use_model, carry=max_gap_s > 0)
     lm = result.landmarks
@@ -928,7 +931,7 @@ def anatomy_trial_joints(trial: LabTrial, *, max_gap_s: float = MAX_GAP_S, use_m
     joints = JointCentres(
         xyz=result.xyz,
         used={j: r.formula for j, r in result.rules.items()},
-        filled=result.carried,
+        filled={**filled, **{k: filled.get(k, 0) + v for k, v in result.carried.items()}},
         rules={
             j: {"rule": r.rule, "formula": r.formula, "markers": r.markers, "error_mm": r.error_mm, "frames": r.frames}
             for j, r in result.rules.items()
@@ -941,6 +944,23 @@ def anatomy_trial_joints(trial: LabTrial, *, max_gap_s: float = MAX_GAP_S, use_m
     if joints.used:
         check_body_size(joints.xyz, trial)
     return joints, anatomy, named, repeated
+
+
+def segment_clusters(markers: dict[str, np.ndarray]) -> list[list[str]]:
+    """The file's labels grouped by the rigid segment their landmark moves with (both sides and the
+    midline together for the pelvis, thorax and head; :data:`miakit.importers.joint_centres.SEGMENTS`)."""
+    from miakit.importers.joint_centres import SEGMENTS
+    from miakit.importers.landmarks import parse_label
+
+    groups: dict[tuple[str, str], list[str]] = {}
+    for label in markers:
+        lab = parse_label(label.split("#", 1)[0])
+        segment = next((seg for seg, names in SEGMENTS.items() if lab.landmark in names), None)
+        if segment is None:
+            continue
+        side = "" if segment in ("pelvis", "thorax", "head") else lab.side
+        groups.setdefault((segment, side), []).append(label)
+    return [g for g in groups.values() if len(g) >= 3]
 
 
 def _repeated_labels(markers: dict[str, np.ndarray]) -> list[str]:
