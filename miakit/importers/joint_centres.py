@@ -576,20 +576,30 @@ def anatomy_joints(
                 )
             wands = lm.points.get((side, f"{wand_segment}_cluster"), [])
             w, why = width(joint, side)
-            if lat is not None and len(wands) == 1 and b.has(f"{side}{above}"):
-                b.add(
-                    name,
-                    chord(lat, b.get(f"{side}{above}"), wands[0][1], w / 2 + radius),
-                    "chord",
-                    f"Plug-in Gait's chord: {why} / 2 + marker radius from the lateral marker",
-                    [L(side, lat_name), wands[0][0]],
-                    err(L(side, lat_name)),
-                )
+            offset = None
             if lat is not None:
                 medial = axis if side == "R" else -axis
+                offset = lat + (w / 2 + radius) * medial
+            if lat is not None and len(wands) == 1 and b.has(f"{side}{above}"):
+                value = chord(lat, b.get(f"{side}{above}"), wands[0][1], w / 2 + radius)
+                with np.errstate(invalid="ignore"), _quiet():
+                    apart = np.nanmedian(np.linalg.norm(value - offset, axis=1))
+                # the wand sets the flexion plane; one far off it (misplaced, or set by a static trial's
+                # rotation offset this file does not hold) disagrees with the pelvis' left-right axis
+                # by more than both rules' errors: the chord is not taken
+                if not apart > RULE_ERROR_MM["chord"] + RULE_ERROR_MM["medial offset"]:
+                    b.add(
+                        name,
+                        value,
+                        "chord",
+                        f"Plug-in Gait's chord: {why} / 2 + marker radius from the lateral marker",
+                        [L(side, lat_name), wands[0][0]],
+                        err(L(side, lat_name)),
+                    )
+            if offset is not None:
                 b.add(
                     name,
-                    lat + (w / 2 + radius) * medial,
+                    offset,
                     "medial offset",
                     f"the lateral marker moved toward the midline by {why} / 2 + marker radius",
                     [L(side, lat_name)],
