@@ -3,21 +3,30 @@
 A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a :class:`LabTrial`;
 :func:`trial_segments` turns it into one :class:`~miakit.contracts.build.Segment` per virtual camera view:
 
-1. **Labels** are normalized (:func:`miakit.importers.markerset.normalize_label`); where two labels
-   normalize alike (a repeated label, or ``A:LASI`` beside ``LASI``), the one with more valid
-   samples is kept and the other reported.
+1. **Labels** are read by anatomy (:mod:`miakit.importers.landmarks`: side + landmark + index, any
+   convention); a label written twice keeps both copies (a model's joint centre stored under its
+   marker's name is used as that joint); of labels that name one thing (``A:LASI`` beside ``LASI``)
+   the one with more valid samples is kept and the other reported. Labels naming no landmark are
+   reported (``labels_not_understood``), never fatal; a file whose markers give no joint at all is
+   refused in one line listing them.
 2. **Gaps**: samples that are NaN or exactly (0, 0, 0) are gaps; a marker's gaps up to
-   :data:`RIGID_MAX_GAP_S` are filled from the other markers of its rigid cluster where the
-   mapping names one (:func:`fill_from_clusters`: a pelvis marker from the other pelvis markers),
-   then interior gaps up to ``max_gap_s`` (default :data:`MAX_GAP_S`) by straight lines
-   (:func:`miakit.stages.emg.fill_gaps`); longer ones stay missing (score 0, NaN). ``max_gap_s`` 0
-   fills nothing.
-3. **Joint centres** by a marker-set mapping (:mod:`miakit.importers.markerset`): the user's, else
-   the shipped mapping that resolves the most BODY_25 joints (at least :data:`MIN_JOINTS`; ties:
-   the one that uses most of the file's labels, :func:`choose_mapping`), named in the summary.
-4. **Virtual cameras** (:func:`project_views`): the vertical axis is the lab axis along which the
-   upper body (head, neck, shoulders) lies above the lower (feet, else hips); the subject's facing is
-   the horizontal direction from the back of the pelvis to its front (else from the hips' or
+   :data:`RIGID_MAX_GAP_S` are filled from the other markers of its segment
+   (:func:`fill_from_clusters`: a pelvis marker from the other pelvis markers), then interior gaps up
+   to ``max_gap_s`` (default :data:`MAX_GAP_S`) by straight lines
+   (:func:`miakit.stages.emg.fill_gaps`); an anatomical landmark is carried through longer gaps by
+   three markers of its segment (a cluster, a wand) at its place among them where all are seen
+   (:func:`miakit.importers.joint_centres.carry_rigidly`). ``max_gap_s`` 0 fills nothing.
+3. **Joint centres** (:func:`trial_joints`) from whatever landmarks exist, best rule first, each with
+   its formula, the labels used and an estimated error
+   (:func:`miakit.importers.joint_centres.anatomy_joints`); a shipped marker-set mapping
+   (:mod:`miakit.importers.markerset`) only where it resolves more joints, the user's
+   (``--mapping``) where given.
+4. **Virtual cameras** (:func:`project_views`): the vertical (:func:`find_vertical`) is the lab axis
+   along which the upper body lies above the feet or hips (else the hips above the feet, the knees
+   above the ankles, the head above the shoulders; else the file's ``POINT:Y_SCREEN``, its force
+   plates, the floor the feet rest on); the subject's facing is
+   the horizontal direction from the back of the pelvis to its front (else the trunk's or the head's,
+   else from the hips' or
    shoulders' left-right axis), its angle smoothed over :data:`FACING_WINDOW_S` so that the cameras
    turn with a subject who turns (:func:`facing_path`); forward progression is removed by subtracting
    the pelvis' horizontal path smoothed over ``pan_window_s`` (:func:`smooth`: a camera that pans
@@ -29,6 +38,8 @@ A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a 
    a phone's vertical field of view (:data:`VERTICAL_FOV_DEG`) into a portrait 1080 x 1920 frame,
    from the distance at which that span and the reach to either side fit :data:`FILL` of the frame
    even at the nearest depth a point comes to. Points outside the frame are missing, as a camera would miss them.
+   **Stretches** (:func:`body_stretches`): frames where the body is not seen, beyond
+   :data:`MAX_BRIDGED_S`, are left out and each stretch is its own segments (``TRIAL-part1-front``).
 5. **Frames** on the 10 Hz grid from the first marker frame, read by linear interpolation.
 6. **EMG**: channels named by the user's map (``--channel EMG1=RightQuad``), else by
    :mod:`miakit.importers.emg_channels`. What each channel holds is told apart
@@ -40,15 +51,20 @@ A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a 
    clipped at 0. Several channels of one muscle: the mean of
    their envelopes. Clipping: samples at the ADC's rail (where the file states it) or on a flat run
    at the channel's extreme (:data:`CLIP_RUN` samples) are counted, and the segment is flagged.
-   Muscles without a channel stay NaN and ``muscle_present`` is false for them.
+   Muscles without a channel stay NaN and ``muscle_present`` is false for them. Where no channel maps
+   (and ``--channel`` named none), the trial imports as keypoints only: every muscle missing, no frame
+   valid (contract 2: a valid frame holds both), ``emg_note`` saying why.
 7. **Gait events** from the file, else by Zeni et al. (2008) for level walking (:func:`zeni_events`),
    in seconds from the segment's start, repeated for each view's segment.
 8. **What is written** (:func:`load_trials`): per segment ``segment_view`` and ``segment_yaw_deg``,
    ``muscle_present(segment, muscle)``, and the ``event_*`` table; ``keypoint_score`` 1 where a
    point is known and in the picture, else 0 with the point NaN; ``valid`` where every present
    muscle's envelope is finite and at least :data:`MIN_KEYPOINTS` points are in the picture;
-   ``attrs["provenance"]["trials"]``: per file the mapping (name, source, SHA-256), the formula
-   each joint came from, the camera, the channels of each muscle, the refused channels, clipping.
+   ``attrs["provenance"]["trials"]``: per file the mapping (``anatomy`` or a mapping's name, source,
+   SHA-256), ``joint_rules`` (per joint: rule, formula, markers, error_mm, frames),
+   ``joints_missing`` (why), ``labels_not_understood``, ``body`` (what of it the joints hold),
+   ``vertical`` (up and how it was found), ``stretches_s`` and ``gaps_left_out_s``, the camera, the
+   channels of each muscle, the refused channels, clipping.
 """
 
 from __future__ import annotations

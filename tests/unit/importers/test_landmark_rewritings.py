@@ -138,7 +138,7 @@ def test_clusters_carry_landmarks_and_locate_joints_without_them(walk):
     for s in "RL":
         seen[f"{s}KNE"][int(0.3 * n) :] = np.nan
     joints, _, _, _ = trial_joints(_copy(trial, seen))
-    assert joints.filled[f"RKNE"] >= 0.6 * n
+    assert joints.filled["RKNE"] >= 0.6 * n
     for name in ("RKnee", "LKnee"):
         err = np.nanmax(np.linalg.norm(_joint(joints, name) - _joint(reference, name), axis=1))
         assert err < 25.0, (name, err)  # the chord was the reference; a medial offset now

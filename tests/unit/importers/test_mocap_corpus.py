@@ -9,8 +9,8 @@ muscle. The joints the markers determine are checked against a reference:
   of the rule's estimated error and a model's own (:data:`RULE_ERROR_MM` ``model``), the median over
   frames: two estimates of one centre, each with its error, agree to about that;
 - else anatomy: segment lengths (hip-knee, knee-ankle, shoulder-elbow, elbow-wrist, hip and shoulder
-  widths) in adult ranges (widened by the two joints' estimated errors), and left and right lengths within :data:`SYMMETRY` of each other plus
-  half the four joints' estimated errors.
+  widths) in adult ranges (widened by the two joints' estimated errors), and left and right lengths
+  within :data:`SYMMETRY` of each other plus half the four joints' estimated errors.
 """
 
 from __future__ import annotations
