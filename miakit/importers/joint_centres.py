@@ -298,7 +298,7 @@ def resolve_sides(lm: Landmarks) -> None:
                 del lm.points[(side, name)]
     for side in ("R", "L", ""):
         for kind in ("lateral", "medial"):
-            items = lm.points.pop((side, f"epicondyle_{kind}"), None)
+            items = lm.points.pop((side, f"epicondyle_{kind}"), [])
             if not items:
                 continue
             leg = sum(1 for n in _LEG if (side, n) in lm.points)
@@ -443,8 +443,8 @@ def anatomy_joints(
                 if count:
                     carried[label] = count
                     residual[label] = res
-                    for key, lst in lm.points.items():
-                        lm.points[key] = [(lb, filled if lb == label else v) for lb, v in lst]
+                    for where, lst in lm.points.items():
+                        lm.points[where] = [(lb, filled if lb == label else v) for lb, v in lst]
     b = _Builder(n)
     height = subject_height_mm(lm, parameters)
     scale = height / REFERENCE_HEIGHT_MM
@@ -546,7 +546,7 @@ def anatomy_joints(
     if b.has("RHip") and b.has("LHip"):
         b.add(
             "MidHip",
-            (b.get("RHip") + b.get("LHip")) / 2,
+            (b.xyz[:, BODY_25.index("RHip")] + b.xyz[:, BODY_25.index("LHip")]) / 2,
             b.rules["RHip"].rule,
             "the hips' midpoint",
             [],
@@ -721,7 +721,7 @@ def anatomy_joints(
     if b.has("RShoulder") and b.has("LShoulder"):
         b.add(
             "Neck",
-            (b.get("RShoulder") + b.get("LShoulder")) / 2,
+            (b.xyz[:, BODY_25.index("RShoulder")] + b.xyz[:, BODY_25.index("LShoulder")]) / 2,
             b.rules["RShoulder"].rule,
             "the shoulders' midpoint",
             [],

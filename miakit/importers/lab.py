@@ -916,7 +916,7 @@ def anatomy_trial_joints(trial: LabTrial, *, max_gap_s: float = MAX_GAP_S, use_m
     for items in lm.points.values():
         for label, xyz in items:
             named[normalize_label(label)] = xyz
-    facing = {"front": [], "back": [], "pairs": []}
+    facing: dict[str, list] = {"front": [], "back": [], "pairs": []}
 
     def labels(side_names):
         out = [normalize_label(lm.label_of(s, n)) for s, n in side_names]

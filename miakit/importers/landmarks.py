@@ -74,7 +74,7 @@ def vocabulary() -> Vocabulary:
     return Vocabulary(words=words, entries=entries, known=known)
 
 
-def _split(text: str, known: set[str] = frozenset()) -> list[str]:
+def _split(text: str, known: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """Words of a label part, as written (case kept), digits apart (a part the vocabulary knows whole,
     such as ``P1MT``, or ``RP1MT``, stays one word)."""
     out: list[str] = []
