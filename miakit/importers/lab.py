@@ -1220,7 +1220,7 @@ def body_parts(xyz: np.ndarray) -> str:
         got = [n for n in names if n in have]
         if len(got) == len(names):
             parts.append(limb)
-        elif limb == "legs" and set(got) <= {"RHip", "LHip"}:
+        elif limb == "legs" and got and set(got) <= {"RHip", "LHip"}:
             parts.append("hips")
         elif limb != "head" and got:
             sides = {n[0] for n in got}

@@ -119,7 +119,13 @@ def _read_words(parts: list[str], vocab: Vocabulary) -> tuple[list[str], str, in
         elif len(low) > 2 and low[0] in "rl" and low[1:] in vocab.known and (w.isupper() or w.islower()):
             side = side or low[0].upper()  # RASI, rknee
             words.append(low[1:])
-        elif len(low) > 2 and low[-1] in "rl" and low[:-1] in vocab.known and w[:-1].isupper():
+        elif (
+            len(low) > 2
+            and low[-1] in "rl"
+            and low[:-1] in vocab.known
+            and w[:-1].isupper()
+            and (w[-1].islower() or low[0] not in "rl")  # LFEL: Plug-in Gait's femur axis point, not L + FE + L
+        ):
             side = side or low[-1].upper()  # ASISr, ASISL
             words.append(low[:-1])
         else:
