@@ -76,11 +76,11 @@ def vocabulary() -> Vocabulary:
 
 def _split(text: str, known: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """Words of a label part, as written (case kept), digits apart (a part the vocabulary knows whole,
-    such as ``P1MT``, or ``RP1MT``, stays one word)."""
+    such as ``P1MT``, ``RP1MT`` or ``RFAradius``, stays one word)."""
     out: list[str] = []
     for chunk in re.split(r"[\s_\-.,;/|()\[\]#]+", text):
         low = chunk.lower()
-        if any(c.isdigit() for c in low) and (low in known or (low[:1] in "rl" and low[1:] in known)):
+        if low in known or (low[:1] in "rl" and low[1:] in known and len(low) > 3):  # P1MT, RFAradius
             out.append(chunk)
         else:
             out += _PARTS.findall(chunk)
@@ -113,8 +113,8 @@ def _read_words(parts: list[str], vocab: Vocabulary) -> tuple[list[str], str, in
             index = int(low)
         elif low in vocab.known:
             words.append(low)
-        elif low[:1] in "rl" and low[1:] in vocab.known and any(c.isdigit() for c in low):
-            side = side or low[0].upper()  # RP1MT
+        elif low[:1] in "rl" and low[1:] in vocab.known and len(low) > 3 and w[0].isupper():
+            side = side or low[0].upper()  # RP1MT, RFAradius
             words.append(low[1:])
         elif len(low) > 2 and low[0] in "rl" and low[1:] in vocab.known and (w.isupper() or w.islower()):
             side = side or low[0].upper()  # RASI, rknee
