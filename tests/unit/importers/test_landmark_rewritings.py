@@ -202,3 +202,26 @@ def _emg():
     from miakit.importers.lab import EMG_DEFAULTS
 
     return EMG_DEFAULTS
+
+
+def test_the_vertical_from_what_is_there(walk):
+    """Feet alone say nothing by their order: the file's POINT:Y_SCREEN, else its force plates, else
+    the floor plane the feet rest on, each pointing toward the body."""
+    from dataclasses import replace
+
+    from miakit.errors import InputError
+    from miakit.importers.lab import find_vertical
+
+    trial, reference = walk
+    xyz = np.full_like(reference.xyz, np.nan)
+    feet = [BODY_25.index(j) for j in ("RHeel", "LHeel", "RBigToe", "LBigToe")]
+    xyz[:, feet] = reference.xyz[:, feet]
+    up, how = find_vertical(xyz, "walk", replace(trial, axes={"Y_SCREEN": "+Z"}))
+    assert up.tolist() == [0, 0, 1] and "Y_SCREEN" in how
+    plate = np.array([[0, 0, 0], [600, 0, 0], [600, 400, 0], [0, 400, 0]], float)
+    up, how = find_vertical(xyz, "walk", replace(trial, axes={}, plate_corners=[plate[::-1]]))
+    assert up.tolist() == [0, 0, 1] and "plates" in how  # the corners' order says nothing of the sign
+    up, how = find_vertical(xyz, "walk", replace(trial, axes={}, plate_corners=[]))
+    assert up.tolist() == [0, 0, 1] and "feet rest" in how
+    with pytest.raises(InputError, match="cannot find the vertical"):
+        find_vertical(np.full_like(xyz, np.nan), "walk", replace(trial, axes={}, plate_corners=[]))
