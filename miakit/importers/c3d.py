@@ -14,6 +14,10 @@ What is read from a C3D file:
   the markers. Two EMG channels with one label are refused (which is which cannot be told); values
   that overflow are refused naming the channel; EMG-named channels whose amplitude no EMG in their
   stated unit could have (:data:`EMG_VOLTS`) are noted in the import summary.
+- ``POINT:X_SCREEN``, ``Y_SCREEN`` (the axes a viewer shows right and up) and
+  ``FORCE_PLATFORM:CORNERS``: hints for the vertical where the markers give none
+  (:func:`miakit.importers.lab.find_vertical`). A label written twice is kept twice (the second as
+  ``LABEL#2``): a model may store a joint centre under its marker's name.
 - ``PROCESSING``: subject parameters (knee and ankle widths, height, ...), numbers in mm.
 - ``EVENT``: times (minutes and seconds) count from the capture's start, so a trial that starts at
   ``TRIAL:ACTUAL_START_FIELD`` (1-based; else the header's first frame) has them shifted by its start
@@ -292,7 +296,10 @@ def read_c3d(path: str | Path) -> LabTrial:
         if residuals is not None and np.size(residuals):
             xyz[np.asarray(residuals)[0, i, :] < 0] = np.nan
         _check_magnitude(path, f"POINT {label!r}", xyz, MAX_ABS_MM, "mm")
-        markers[label] = xyz
+        key, n = label, 2
+        while key in markers:  # a label written twice (a marker and the joint centre a model computed)
+            key, n = f"{label}#{n}", n + 1
+        markers[key] = xyz
     analog_rate = float(np.atleast_1d(_value(p, "ANALOG", "RATE", [c3d["header"]["analogs"]["frame_rate"]]))[0] or 0.0)
     analog_labels = list(_value(p, "ANALOG", "LABELS", []) or []) + list(_value(p, "ANALOG", "LABELS2", []) or [])
     analog_units = list(_value(p, "ANALOG", "UNITS", []) or [])
@@ -338,6 +345,10 @@ def read_c3d(path: str | Path) -> LabTrial:
         subject=_subject(p, labels),
         notes=_amplitude_notes(analogs, units_read),
         marker_sets=tuple(str(x) for x in (_value(p, "SUBJECTS", "MARKER_SETS", []) or [])),
+        axes={
+            k: str((_value(p, "POINT", k, [""]) or [""])[0]) for k in ("X_SCREEN", "Y_SCREEN") if _value(p, "POINT", k)
+        },
+        plate_corners=_plate_corners(p, scale),
     )
 
 
@@ -407,6 +418,17 @@ def _unique_labels(path: Path, labels: list[str]) -> list[str]:
         seen[key] = i
         out.append(key)
     return out
+
+
+def _plate_corners(p: dict, scale: float) -> list[np.ndarray]:
+    """Each force plate's four corners (4, 3) in mm (``FORCE_PLATFORM:CORNERS``, in the points' unit)."""
+    corners = _value(p, "FORCE_PLATFORM", "CORNERS")
+    if corners is None or not np.size(corners):
+        return []
+    arr = np.asarray(corners, dtype=np.float64)
+    if arr.ndim != 3 or arr.shape[:2] != (3, 4):
+        return []
+    return [arr[:, :, i].T * scale for i in range(arr.shape[2]) if np.isfinite(arr[:, :, i]).all()]
 
 
 def _rails(p: dict, n: int) -> list[tuple[float, float]] | None:
