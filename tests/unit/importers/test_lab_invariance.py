@@ -208,9 +208,10 @@ def test_the_command_line_names_numbered_channels_with_channel(sources, tmp_path
     assert alone.returncode == 0, alone.stderr[-2000:]
     line = next(x for x in alone.stdout.splitlines() if x.startswith("note"))
     assert "--channel EMG1=" in line and "EMG1, EMG2" in line and "numbered.c3d: keypoints only" in line, line
-    from miakit.store import open_store
+    import miakit
+    from miakit.contracts.dataset import provenance_of
 
-    assert not open_store(tmp_path / "a.zarr")["muscle_present"].values.any()
+    assert not miakit.open_dataset(tmp_path / "a.zarr")["muscle_present"].values.any()
     (tmp_path / "map.yaml").write_text(
         "".join(f"{pair.split('=')[0]}: {pair.split('=')[1]}\n" for pair in EMG_USER_MAP[4:])
     )
