@@ -217,7 +217,8 @@ def render(report: dict, console=None) -> None:
         for name, row in report["joints"].items():
             if row["rule"]:
                 error = f"{row['error_mm']:.0f} mm" if row.get("error_mm") is not None else "-"
-                table.add_row(name, row["rule"], error, f"{row['seen']:.0%}")
+                used = f" ({', '.join(row['markers'])})" if row.get("markers") else ""
+                table.add_row(name, row["rule"] + used, error, f"{row['seen']:.0%}")
             else:
                 table.add_row(name, f"[red]missing[/]: {row['missing']}", "-", "-")
         console.print(table)

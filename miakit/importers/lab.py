@@ -758,10 +758,8 @@ def emg_envelopes(
             mapped.setdefault(m.muscle, []).append(label)
         elif m.group:  # a muscle of ours without a side: say so
             refused[label] = m.reason
-    if not mapped and refused:  # channels of our muscles the table could not place: the user can
-        why = "; ".join(f"{k} {v}" for k, v in list(refused.items())[:3])
-        raise InputError(trial.path, f"no EMG channel maps to a muscle: {why}", field="ANALOG labels")
-    if not mapped:  # motion capture without EMG of our muscles: keypoints only, with a note
+    if not mapped:  # motion capture without EMG of our muscles: keypoints only, with a note that
+        # says what would name them (--channel, or --side where the labels name a muscle but no side)
         return np.full((n_frames, len(MUSCLES)), np.nan), {
             "channels": {},
             "emg_kind": {},
@@ -770,7 +768,7 @@ def emg_envelopes(
             "units": {},
             "clipped_samples": {},
             "log": [],
-            "emg_note": no_emg_note(trial, user),
+            "emg_note": no_emg_note(trial, user, refused),
         }
     rate = trial.analog_rate_hz
     emg = np.full((n_frames, len(MUSCLES)), np.nan)
@@ -833,12 +831,20 @@ def emg_envelopes(
     return emg, info
 
 
-def no_emg_note(trial: LabTrial, user: dict[str, str | None] | None = None) -> str:
-    """Why a trial imports as keypoints only (no channel maps to one of the 8 muscles), and what names them."""
+def no_emg_note(
+    trial: LabTrial, user: dict[str, str | None] | None = None, refused: dict[str, str] | None = None
+) -> str:
+    """Why a trial imports as keypoints only (no channel maps to one of the 8 muscles), and what names
+    them; ``refused``: channels that name one of our muscles but that the table could not place
+    (no side: ``--side`` maps them)."""
     from miakit.importers.emg_channels import match_channel
 
     user = user or {}
-    if trial.emg_note:
+    if refused:
+        shown = "; ".join(f"{k} {v}" for k, v in list(refused.items())[:3])
+        more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
+        why = f"its channels of our muscles could not be placed: {shown}{more}"
+    elif trial.emg_note:
         why = trial.emg_note
     elif not trial.analogs:
         why = "the file has no analog channels"

@@ -46,16 +46,18 @@ def test_inspect_shows_joints_channels_axes_events_and_stretches_and_writes_noth
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
     assert _tree(tmp_path) == before  # no store, no catalog, nothing
-    assert "joints (mapping plug-in-gait)" in out
-    assert _row(out, "RHip") == ["RHip", "harrington(RASI, LASI, SACR)", "100%"]
-    assert _row(out, "RKnee")[1].startswith("chord(RKNE")
-    assert _row(out, "RSmallToe")[1] == "missing: needs RMT5"  # why a joint is missing: the marker it needs
-    assert "labels not understood (80): CENTREOFMASS, CENTREOFMASSFLOOR" in out  # model outputs, not markers
+    assert "joints (mapping anatomy)" in out  # labels read by anatomy
+    rhip = _row(out, "RHip")
+    assert rhip[1].startswith("Harrington 2007") and rhip[2:] == ["15 mm", "100%"], rhip
+    assert _row(out, "RKnee")[1].startswith("the file's own knee centre")  # Plug-in Gait's output, used
+    assert _row(out, "RSmallToe")[1] == "missing: needs a fifth-metatarsal marker"  # why a joint is missing
+    assert "labels not understood (65): CentreOfMass, CentreOfMassFloor" in out  # model outputs, not markers
     assert _row(out, "Voltage.RVL") == ["Voltage.RVL", "RightQuad", "raw", ""]
     assert _row(out, "Voltage.LBF") == ["Voltage.LBF", "LeftHamstring", "raw", ""]
     assert _row(out, "Voltage.RTA")[3] == "'ta' is not one of the 8 muscles"
     assert "channels names no muscle (only the hardware) (2): Voltage.15, Voltage.16" in out
-    assert "vertical: +Z; facing: +X" in out  # the walk goes along the lab's +X, Z up
+    assert "body: whole body" in out
+    assert "vertical: +Z (from upper body above the feet); facing: +X" in out  # the walk goes along +X, Z up
     assert "events (file): 3 foot_off left, 4 foot_off right, 3 foot_strike left, 3 foot_strike right" in out
     assert "stretches that would be imported (1): 0.0-3.4 s" in out
     assert "would import: 2 segments, 34 of 34 frames valid per view" in out
