@@ -405,6 +405,27 @@ def muscle_model_predictions(ds, files, *, emd_s: float = 0.075) -> dict[int, np
 # -- the command --------------------------------------------------------------------------------------
 
 
+def check_real_emg(ds, name: str = "dataset") -> None:
+    """Refuse, in one line, a dataset ``bench real`` must not score as real EMG: segments whose
+    source is ``synthetic`` (the muscle model's own EMG, not a measurement) or EMG with no finite
+    value (nothing was measured)."""
+    sources = np.asarray(ds["segment_source"].values).astype(str)
+    synthetic = int((sources == "synthetic").sum())
+    if synthetic:
+        raise DatasetError(
+            name,
+            f"{synthetic} of {len(sources)} segments are synthetic, not measured EMG; bench real scores "
+            "real recordings (miakit import c3d, trc, mia-release); use miakit bench for synthetic data",
+            field="segment_source",
+        )
+    valid = np.asarray(ds["valid"].values, dtype=bool)
+    emg = np.asarray(ds["emg"].values)
+    if not np.isfinite(emg[valid] if valid.any() else emg).any():
+        raise DatasetError(
+            name, "the EMG holds no finite value: nothing measured to score", field="emg", found="all NaN or inf"
+        )
+
+
 def run_real(
     ds,
     checkpoint,
@@ -416,10 +437,13 @@ def run_real(
     stride: int = 1,
     figures: bool = True,
     predictions: dict | None = None,
+    name: str = "dataset",
 ) -> RealResult:
-    """Score ``checkpoint`` on every segment of the real dataset ``ds``; write the report to ``out``."""
+    """Score ``checkpoint`` on every segment of the real dataset ``ds``; write the report to ``out``.
+    A dataset that is not measured EMG is refused first (:func:`check_real_emg`)."""
     from miakit.learn.predict import load
 
+    check_real_emg(ds, name)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = load(checkpoint) if checkpoint is not None else None
