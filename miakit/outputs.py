@@ -4,9 +4,9 @@ Stores carry miakit's mark in their root attrs (:mod:`miakit.store`); every othe
 miakit writes (a training run, ``predict``'s folder, each benchmark's report folder) carries a
 small file, ``.miakit-output.json``, naming its kind and miakit's version. A command writes into
 ``--out`` only when it is new, an empty folder, or a folder of the same kind miakit made (marked,
-or, from an older miakit, holding only the files that kind writes); it refuses, in one line and
-before any work, a folder of other files, a Zarr store or a place inside one, a session folder or
-a place inside one, a file, the working folder and the command's own inputs.
+or a run or predict folder of an older miakit, holding only the files it writes); it refuses, in
+one line and before any work, a folder of other files, a Zarr store or a place inside one, a
+session folder or a place inside one, a file, the working folder and the command's own inputs.
 
 A run folder (``miakit train``) is replaced only by ``--resume`` (continue it) or ``--force``
 (start afresh: its checkpoints and history are deleted first), and it is locked while training
@@ -29,17 +29,18 @@ from miakit.errors import InputError
 MARK_FILE = ".miakit-output.json"
 """The file in every output folder miakit makes: ``{"kind": ..., "miakit_version": ...}``."""
 
-KINDS: dict[str, tuple[str, ...]] = {
-    "run": ("checkpoint.pt", "last.pt", "history.csv", ".*.tmp", "*.tmp"),
-    "predict": ("activation.csv", "activation.zarr", "overlay.mp4", "activation.png", ".activation.zarr.miakit-*"),
-    "bench": ("report.md", "*.csv", "*.json", "*.png", "transformer"),
-    "bench-real": ("report.md", "*.csv", "goals.json", "segment_*.png"),
-    "bench-finetune": ("report.md", "*.csv", "runs", "*.png"),
-    "bench-paper": ("report.md", "*.csv", "*.json", "*.png", "*.md", "runs", "figures"),
-    "bench-ablation": ("ablation.md", "ablation.csv", "*.csv", "*.json", "runs"),
+KINDS = ("run", "predict", "bench", "bench-real", "bench-finetune", "bench-paper", "bench-ablation")
+"""The output folders miakit marks (``run``: ``miakit train``; the others: the command of that name)."""
+
+UNMARKED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "run": (("checkpoint.pt", "last.pt", "history.csv", ".*.tmp"), ("last.pt", "history.csv")),
+    "predict": (
+        ("activation.csv", "activation.zarr", "overlay.mp4", "activation.png", ".activation.zarr.miakit-*"),
+        ("activation.csv",),
+    ),
 }
-"""Each output kind and the names it writes at its top (glob patterns): a folder of an older
-miakit, which had no mark, is recognized as that kind when it holds only such names."""
+"""A run or predict folder of an older miakit, which wrote no mark: (the names it may hold, the
+names it must hold). Only these two: a report folder's names (report.md, *.csv) are also a user's."""
 
 ZARR_FILES = (".zgroup", ".zattrs", ".zmetadata", "zarr.json")
 
@@ -73,8 +74,8 @@ def kind_of(folder: Path) -> str | None:
     if mark is not None:
         return mark["kind"]
     names = [p.name for p in folder.iterdir()]
-    for kind, patterns in KINDS.items():
-        if names and all(any(fnmatch(n, p) for p in patterns) for n in names):
+    for kind, (may, must) in UNMARKED.items():
+        if all(any(fnmatch(n, p) for p in may) for n in names) and all(n in names for n in must):
             return kind
     return None
 
@@ -104,16 +105,16 @@ def check_folder(
     cwd = Path(os.path.realpath(os.getcwd()))
     if real == cwd or real in cwd.parents:
         raise InputError(text, "the output would be the working folder (or a folder above it)", field=field)
+    if real.is_dir() and is_zarr_store(real):
+        raise InputError(
+            text, "is a Zarr store, not a folder for this output; choose a new folder such as runs/r1", field=field
+        )
     for item in inputs:
         if item is None or "://" in str(item):
             continue
         held = Path(os.path.realpath(item))
         if held == real or real in held.parents:
             raise InputError(text, f"the output holds this command's input {item}; choose another folder", field=field)
-    if real.is_dir() and is_zarr_store(real):
-        raise InputError(
-            text, "is a Zarr store, not a folder for this output; choose a new folder such as runs/r1", field=field
-        )
     for parent in real.parents:
         if is_zarr_store(parent):
             raise InputError(text, f"lies inside the Zarr store {parent}; choose a folder outside it", field=field)
@@ -171,7 +172,7 @@ def check_run_folder(out: str | Path, *, resume: bool, force: bool, inputs: tupl
                 field="--out",
             )
         for item in folder.iterdir():
-            if item.is_file() and any(fnmatch(item.name, p) for p in KINDS["run"]):
+            if item.is_file() and any(fnmatch(item.name, p) for p in UNMARKED["run"][0]):
                 item.unlink()
 
     return check_folder(out, "run", inputs=inputs, existing=earlier_run)

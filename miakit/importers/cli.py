@@ -119,7 +119,6 @@ def _lab_options(
     from miakit.importers.emg_channels import parse_channel_map
     from miakit.importers.lab import EMG_KINDS, parse_views
     from miakit.importers.markerset import load_mapping
-
     from miakit.ranges import in_range
 
     in_range("--max-gap-s", max_gap_s, 0, 10, why="marker gaps filled; 0: none")
