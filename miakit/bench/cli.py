@@ -132,7 +132,7 @@ def real(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the surrogates."),
     max_lag_s: float = typer.Option(
-        1.0, "--max-lag-s", min=0.0, help="Lags searched for the best cross-correlation, +- seconds."
+        1.0, "--max-lag-s", help="Lags searched for the best cross-correlation, +- seconds (0 to 10)."
     ),
     catalog: Path | None = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
 ) -> None:

@@ -42,7 +42,7 @@ def pose(
     video: Path = typer.Argument(..., help="The video (MP4/MOV from a phone or camera)."),
     out: Path = typer.Option(..., "--out", help="Where to write the keypoints: FILE.zarr or FILE.csv."),
     backend: Backend = typer.Option(Backend.mediapipe, "--backend", help="Pose back end."),
-    rate_hz: float = typer.Option(10.0, "--rate-hz", min=0.1, help="Rate of the output grid, in Hz."),
+    rate_hz: float = typer.Option(10.0, "--rate-hz", help="Rate of the output grid, in Hz (0.1 to 240)."),
     person: Person = typer.Option(Person.start, "--person", help=PERSON_HELP),
     force: bool = typer.Option(
         False, "--force", help="Replace an existing FILE.csv that miakit did not write (a .zarr: never)."
