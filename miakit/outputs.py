@@ -129,10 +129,12 @@ def check_folder(
     if real.is_dir() and any(real.iterdir()):
         found = kind_of(real)
         if found is None:
+            names = sorted(p.name for p in real.iterdir())
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
             raise InputError(
                 text,
-                f"holds other files (no {MARK_FILE}: not a folder miakit made); miakit writes only into a new or "
-                "empty folder or its own: choose another folder",
+                f"holds other files ({shown}) and no {MARK_FILE}: not a folder miakit made; miakit writes only "
+                "into a new or empty folder or its own: choose another folder",
                 field=field,
             )
         if found != kind:
