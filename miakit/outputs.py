@@ -36,7 +36,7 @@ UNMARKED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "run": (("checkpoint.pt", "last.pt", "history.csv", ".*.tmp"), ("last.pt", "history.csv")),
     "predict": (
         ("activation.csv", "activation.zarr", "overlay.mp4", "activation.png", ".activation.zarr.miakit-*"),
-        ("activation.csv",),
+        ("activation.csv", "activation.zarr"),  # and activation.zarr a store miakit wrote
     ),
 }
 """A run or predict folder of an older miakit, which wrote no mark: (the names it may hold, the
@@ -73,9 +73,13 @@ def kind_of(folder: Path) -> str | None:
     mark = read_mark(folder)
     if mark is not None:
         return mark["kind"]
+    from miakit.store import is_miakit_store
+
     names = [p.name for p in folder.iterdir()]
     for kind, (may, must) in UNMARKED.items():
         if all(any(fnmatch(n, p) for p in may) for n in names) and all(n in names for n in must):
+            if kind == "predict" and not is_miakit_store(folder / "activation.zarr"):
+                continue  # a user's activation.csv alone is not miakit's
             return kind
     return None
 

@@ -147,6 +147,19 @@ def test_predict_into_a_folder_of_other_files_is_refused(work, tmp_path):
     assert tree_hash(mine) == before
 
 
+def test_predict_never_takes_a_users_activation_csv_for_its_own(work, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "activation.csv").write_text("my own table\n")
+    before = tree_hash(mine)
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"\0" * 64)
+    result = run("predict", video, "--checkpoint", work / "run" / "checkpoint.pt", "--out", mine)
+    assert_refused(result, "holds other files (activation.csv)")
+    assert tree_hash(mine) == before
+    assert kind_of(mine) is None
+
+
 def test_predict_out_an_existing_file_is_one_line(work, tmp_path):
     mine = tmp_path / "squat-emg"
     mine.write_text("mine\n")
@@ -321,3 +334,14 @@ def test_a_catalog_is_written_when_it_is_one_or_new(work, tmp_path):
     add_entry(mine, "s", work / "s.zarr")
     assert mine.read_text().startswith("# my catalog\n") and "s:" in mine.read_text()
     assert "sources" in json.dumps(__import__("yaml").safe_load(new.read_text()))
+
+
+def test_a_run_folder_of_an_older_miakit_is_recognized_and_nothing_else(work, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(work / "run", old)
+    (old / MARK_FILE).unlink()
+    assert kind_of(old) == "run"  # --resume and --force still work on it
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "checkpoint.pt").write_bytes(b"mine")
+    assert kind_of(mine) is None
