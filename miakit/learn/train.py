@@ -25,6 +25,8 @@ import random
 import shutil
 import time
 import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -302,7 +304,7 @@ def _train(ds, config, out: Path, progress, resume, splits, frames, until_step, 
     )
 
 
-_THREADS: dict[str, int | None] = {"set": None, "default": None}
+_THREADS: dict[str, int | None] = {"set": None, "default": None, "pinned": None}
 
 
 def choose_threads(limit: int, *, cores: int | None = None, load: float | None = None) -> int:
@@ -327,7 +329,7 @@ def use_free_cores() -> int:
     import torch
 
     now = torch.get_num_threads()
-    if os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS"):
+    if _THREADS["pinned"] or os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS"):
         return now
     if _THREADS["set"] is None:
         _THREADS["default"] = now  # torch's default, or what the caller set before the first run
@@ -337,6 +339,23 @@ def use_free_cores() -> int:
     torch.set_num_threads(chosen)
     _THREADS["set"] = chosen
     return chosen
+
+
+@contextmanager
+def pinned_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with torch at ``threads`` threads (None or 0: as it is), which no training
+    changes meanwhile (``miakit bench speed --threads N`` measures exactly N); restored after."""
+    import torch
+
+    before, pinned = torch.get_num_threads(), _THREADS["pinned"]
+    if threads:
+        torch.set_num_threads(threads)
+        _THREADS["pinned"] = threads
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+        _THREADS["pinned"] = pinned
 
 
 def check_init(init: str | Path, config: TrainConfig, frames: FrameArrays, *, device: str = "cpu") -> dict:

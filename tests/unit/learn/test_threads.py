@@ -34,7 +34,7 @@ def threads(monkeypatch):
     from miakit.learn import train
 
     before = torch.get_num_threads()
-    monkeypatch.setattr(train, "_THREADS", {"set": None, "default": None})
+    monkeypatch.setattr(train, "_THREADS", {"set": None, "default": None, "pinned": None})
     monkeypatch.setattr(os, "getloadavg", lambda: (50.0, 50.0, 50.0))
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
@@ -70,3 +70,12 @@ def test_an_explicit_torch_setting_is_never_raised(threads, monkeypatch):
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     threads.set_num_threads(1)
     assert use_free_cores() == 1
+
+
+def test_pinned_threads_are_kept_and_restored(threads):
+    from miakit.learn.train import pinned_threads, use_free_cores
+
+    with pinned_threads(2):  # bench speed --threads 2 on a busy machine: exactly 2
+        assert use_free_cores() == 2 and threads.get_num_threads() == 2
+    assert threads.get_num_threads() == 2  # as it was before
+    assert use_free_cores() == 1  # and the rule again after
