@@ -48,11 +48,16 @@ def paper(
     Example: miakit bench paper --dataset demo --out runs/paper --profile quick --real data/lab.zarr"""
     import miakit
     from miakit.bench.paper import get_profile, run_paper
-    from miakit.outputs import prepare_folder
+    from miakit.outputs import check_folder, prepare_folder
 
     chosen = get_profile(profile)  # a bad name fails before the dataset is read
-    prepare_folder(out, "bench-paper", inputs=_paths(dataset, real))
+    check_folder(out, "bench-paper", inputs=_paths(dataset, real))
     real_ds = miakit.open_dataset(real, catalog=catalog) if real else None  # a bad store fails before the suite runs
+    if real_ds is not None:
+        from miakit.bench.real import check_real_emg
+
+        check_real_emg(real_ds, str(real))  # measured EMG, before an hour of training
+    prepare_folder(out, "bench-paper")
     result = run_paper(miakit.open_dataset(dataset, catalog=catalog), out, profile=chosen, real=real_ds)
     typer.echo(f"{len(result.experiments)} runs in {result.wall_s:.0f} s")
     typer.echo(str(result.report))

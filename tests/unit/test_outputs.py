@@ -246,6 +246,13 @@ def test_bench_real_refuses_emg_with_no_finite_value(work, tmp_path):
     assert not out.exists()
 
 
+def test_bench_paper_refuses_a_synthetic_real_store_before_the_suite(work, tmp_path):
+    out = tmp_path / "paper"
+    result = run("bench", "paper", "--dataset", work / "s.zarr", "--real", work / "s.zarr", "--out", out)
+    assert_refused(result, "synthetic, not measured EMG")
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     "command",
     [
