@@ -191,15 +191,37 @@ def add_entry(
         "metadata": dict(metadata or {}),
     }
     with store_lock(catalog_path, timeout_s=60.0, what="another process is updating this catalog"):
-        data = _read(catalog_path) if catalog_path.is_file() else {"metadata": {"version": 1}, "sources": {}}
+        data = _read_for_writing(catalog_path)
         if data["sources"].get(name) != entry:
             data["sources"][name] = entry
             _write(catalog_path, _header(catalog_path) + yaml.safe_dump(data, sort_keys=False))
     return Catalog(catalog_path, data)[name]
 
 
+def _read_for_writing(path: Path) -> dict[str, Any]:
+    """The catalog at ``path`` to add an entry to: a new one where there is no file (or an empty
+    one); an existing file only when it is a catalog, a mapping with a ``sources`` mapping. A
+    user's other YAML (settings.yaml) or text (notes.txt) is refused, never rewritten."""
+    from miakit.safe_yaml import read_yaml
+
+    if not path.exists() or (path.is_file() and not path.read_bytes().strip()):
+        return {"metadata": {"version": 1}, "sources": {}}
+    if not path.is_file():
+        raise CatalogError(path, "is not a regular file, not a catalog file (catalog.yaml)")
+    data = read_yaml(path, error=CatalogError, max_bytes=16 << 20)
+    if not isinstance(data, dict) or "sources" not in data or not isinstance(data["sources"] or {}, dict):
+        raise CatalogError(
+            path,
+            "is not a catalog (no 'sources:' mapping); miakit writes only its catalogs or a new file: "
+            "choose another --catalog",
+        )
+    data["sources"] = data["sources"] or {}
+    return data
+
+
 def check_writable(catalog_path: str | Path) -> Path:
-    """Refuse, before any work, a catalog miakit could not update (a read-only file or folder)."""
+    """Refuse, before any work, a catalog miakit could not update (a read-only file or folder) or a
+    file that is not a catalog (:func:`_read_for_writing`)."""
     import tempfile
 
     catalog_path = Path(catalog_path)
@@ -217,6 +239,7 @@ def check_writable(catalog_path: str | Path) -> Path:
         ) from None
     if catalog_path.is_dir():
         raise CatalogError(catalog_path, "is a folder, not a catalog file (catalog.yaml)")
+    _read_for_writing(catalog_path)
     return catalog_path
 
 

@@ -212,6 +212,9 @@ def train(
         None, "--set", help="Override a config field, key=value (repeatable), e.g. --set lr=1e-3."
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.pt exactly where it stopped."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace an earlier run in OUT (its checkpoints and history); never other files."
+    ),
     init: Path | None = typer.Option(
         None,
         "--init",
@@ -222,11 +225,16 @@ def train(
 ) -> None:
     """Train a model on a dataset's in-distribution training split.
 
+    OUT is a new or empty folder, or an earlier run that --resume continues or --force replaces; a
+    folder of other files or a Zarr store is refused, and so is a second training into a folder
+    one is writing.
+
     Example: miakit train --dataset demo --out runs/m1 --model miakit --set max_steps=1500
     """
     import miakit
     from miakit.learn.config import TrainConfig, apply_overrides
     from miakit.learn.train import train as run_train
+    from miakit.outputs import check_run_folder, run_lock
 
     if model is ModelName.miakit:
         from miakit.bench.ablation import MIAKIT
@@ -235,7 +243,10 @@ def train(
     else:
         base = TrainConfig(model=model.value)
     config = apply_overrides(base, set_ or [])
-    result = run_train(miakit.open_dataset(dataset, catalog=catalog), config, out, resume=resume, init=init)
+    with run_lock(out):
+        check_run_folder(out, resume=resume, force=force, inputs=(init, dataset if Path(dataset).exists() else None))
+        ds = miakit.open_dataset(dataset, catalog=catalog)
+        result = run_train(ds, config, out, resume=resume, init=init)
     typer.echo(f"best validation RMSE {result.best_val_rmse:.2f} after {result.steps} steps")
     typer.echo(str(result.checkpoint))
 
@@ -273,8 +284,11 @@ def bench(
     import miakit
     from miakit.bench.indist import run_in_distribution
     from miakit.learn.config import TrainConfig, apply_overrides
+    from miakit.outputs import prepare_folder
 
     config = apply_overrides(TrainConfig.demo(), set_ or [])
+    local = [p for p in (checkpoint, dataset) if p is not None and Path(str(p)).exists()]
+    prepare_folder(out, "bench", inputs=local)
     result = run_in_distribution(
         miakit.open_dataset(dataset, catalog=catalog), out, config=config, checkpoint=checkpoint
     )

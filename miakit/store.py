@@ -245,11 +245,11 @@ def check_output(
                 "replaces only its own stores: choose a new path, or move it away yourself",
                 field="--out",
             )
-    _check_writable(real.parent)
+    check_writable_folder(real.parent)
     return text
 
 
-def _check_writable(folder: Path) -> None:
+def check_writable_folder(folder: Path) -> None:
     """Create and remove a file in the nearest existing folder of ``folder``: a read-only folder
     (or disk) is refused before any work (``os.access`` says yes to root on a read-only mount)."""
     import tempfile

@@ -14,6 +14,16 @@ import typer
 
 from miakit.catalog import DEFAULT_CATALOG_HELP
 
+MAX_SURROGATES = 10_000
+"""Surrogates per unit: 200 give p-values to 0.005; 10,000 is already minutes per segment."""
+MAX_LAG_S = 10.0
+"""Lags searched, +- seconds: a muscle leads or follows its motion by well under a second."""
+
+
+def _paths(*items) -> tuple:
+    """The command's inputs that are local paths (a catalog name is none): an output never holds them."""
+    return tuple(Path(str(i)) for i in items if i is not None and "://" not in str(i) and Path(str(i)).exists())
+
 
 def paper(
     dataset: str = typer.Option(..., "--dataset", help="Catalog name or store path."),
@@ -38,9 +48,16 @@ def paper(
     Example: miakit bench paper --dataset demo --out runs/paper --profile quick --real data/lab.zarr"""
     import miakit
     from miakit.bench.paper import get_profile, run_paper
+    from miakit.outputs import check_folder, prepare_folder
 
     chosen = get_profile(profile)  # a bad name fails before the dataset is read
+    check_folder(out, "bench-paper", inputs=_paths(dataset, real))
     real_ds = miakit.open_dataset(real, catalog=catalog) if real else None  # a bad store fails before the suite runs
+    if real_ds is not None:
+        from miakit.bench.real import check_real_emg
+
+        check_real_emg(real_ds, str(real))  # measured EMG, before an hour of training
+    prepare_folder(out, "bench-paper")
     result = run_paper(miakit.open_dataset(dataset, catalog=catalog), out, profile=chosen, real=real_ds)
     typer.echo(f"{len(result.experiments)} runs in {result.wall_s:.0f} s")
     typer.echo(str(result.report))
@@ -88,9 +105,11 @@ def ablation(
     """
     import miakit
     from miakit.bench.ablation import parse_seeds, profile_config, run_ablation
+    from miakit.outputs import prepare_folder
 
     profile_config(profile)  # a bad name fails before the dataset is read
     seed_list = parse_seeds(seeds)
+    prepare_folder(out, "bench-ablation", inputs=_paths(dataset))
     result = run_ablation(
         miakit.open_dataset(dataset, catalog=catalog),
         out,
@@ -118,7 +137,7 @@ def real(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the surrogates."),
     max_lag_s: float = typer.Option(
-        1.0, "--max-lag-s", min=0.0, help="Lags searched for the best cross-correlation, +- seconds."
+        1.0, "--max-lag-s", help="Lags searched for the best cross-correlation, +- seconds (0 to 10)."
     ),
     catalog: Path | None = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
 ) -> None:
@@ -128,7 +147,13 @@ def real(
     Example: miakit bench real --checkpoint runs/t1/checkpoint.pt --dataset data/lab.zarr --out runs/real"""
     import miakit
     from miakit.bench.real import goal_lines, run_real
+    from miakit.outputs import check_folder, write_mark
+    from miakit.ranges import in_range
 
+    in_range("--surrogates", surrogates, 0, MAX_SURROGATES)
+    in_range("--max-lag-s", max_lag_s, 0, MAX_LAG_S)
+    in_range("--seed", seed, 0, 2**32 - 1)
+    check_folder(out, "bench-real", inputs=_paths(checkpoint, dataset))
     result = run_real(
         miakit.open_dataset(dataset, catalog=catalog),
         checkpoint,
@@ -136,7 +161,9 @@ def real(
         surrogates=surrogates,
         seed=seed,
         max_lag_s=max_lag_s,
+        name=dataset,
     )
+    write_mark(out, "bench-real")
     typer.echo(
         result.summary[["units", "median_r", "own_beats_other_side", "quad_cycles", "quad_peak_0_20_predicted"]]
         .round(2)
@@ -173,7 +200,13 @@ def finetune(
     Example: miakit bench finetune --checkpoint runs/t1/checkpoint.pt --dataset data/lab.zarr --out runs/finetune"""
     import miakit
     from miakit.bench.finetune import run_finetune
+    from miakit.outputs import prepare_folder
+    from miakit.ranges import in_range
 
+    in_range("--steps", steps, 1, 10**6)
+    in_range("--lr", lr, 0, 1, above=True)
+    in_range("--surrogates", surrogates, 0, MAX_SURROGATES)
+    prepare_folder(out, "bench-finetune", inputs=_paths(checkpoint, dataset))
     result = run_finetune(
         miakit.open_dataset(dataset, catalog=catalog), checkpoint, out, steps=steps, lr=lr, surrogates=surrogates
     )

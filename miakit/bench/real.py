@@ -451,6 +451,27 @@ def read_lab_trial(file):
 # -- the command --------------------------------------------------------------------------------------
 
 
+def check_real_emg(ds, name: str = "dataset") -> None:
+    """Refuse, in one line, a dataset ``bench real`` must not score as real EMG: segments whose
+    source is ``synthetic`` (the muscle model's own EMG, not a measurement) or EMG with no finite
+    value (nothing was measured)."""
+    sources = np.asarray(ds["segment_source"].values).astype(str)
+    synthetic = int((sources == "synthetic").sum())
+    if synthetic:
+        raise DatasetError(
+            name,
+            f"{synthetic} of {len(sources)} segments are synthetic, not measured EMG; bench real scores "
+            "real recordings (miakit import c3d, trc, mia-release); use miakit bench for synthetic data",
+            field="segment_source",
+        )
+    valid = np.asarray(ds["valid"].values, dtype=bool)
+    emg = np.asarray(ds["emg"].values)
+    if not np.isfinite(emg[valid] if valid.any() else emg).any():
+        raise DatasetError(
+            name, "the EMG holds no finite value: nothing measured to score", field="emg", found="all NaN or inf"
+        )
+
+
 def run_real(
     ds,
     checkpoint,
@@ -463,15 +484,18 @@ def run_real(
     figures: bool = True,
     predictions: dict | None = None,
     tuned_on: list[str] | tuple[str, ...] = (),
+    name: str = "dataset",
 ) -> RealResult:
     """Score ``checkpoint`` on every segment of the real dataset ``ds``; write the report to ``out``.
 
     The report gives the goals on all units, per trial, per lab (:func:`trial_labs`) and pooled.
     ``tuned_on``: the trials any choice behind the checkpoint (recipe, step count, views, a
     constant) was made on; the report names them and gives the goals on the other trials apart,
-    the only numbers that say how the checkpoint holds on motion nothing was chosen on."""
+    the only numbers that say how the checkpoint holds on motion nothing was chosen on. A dataset that
+    is not measured EMG is refused first (:func:`check_real_emg`)."""
     from miakit.learn.predict import load
 
+    check_real_emg(ds, name)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = load(checkpoint) if checkpoint is not None else None

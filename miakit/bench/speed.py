@@ -298,22 +298,17 @@ def bench_training(
     waiting counts as CPU time (runs of the same 20 steps took 2.9 to 8.0 CPU s on 2 threads of a
     2-core machine at load 12); on one thread the CPU time is the work.
     """
-    import torch
 
     from miakit.learn.inference import resolve_device
+    from miakit.learn.train import pinned_threads
     from miakit.learn.windows import load_frames
     from miakit.store import open_store
 
     ds = open_store(store)
     frames = load_frames(ds)
     device = resolve_device(device)
-    before = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
+    with pinned_threads(threads):  # exactly these threads: no training picks its own meanwhile
         return _bench_training(ds, frames, steps=steps, repeats=repeats, model=model, device=device)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _bench_training(ds, frames, *, steps: int, repeats: int, model: str, device: str) -> dict:

@@ -72,7 +72,9 @@ def uci_emg_cmd(
     Example: miakit import uci-emg ~/data/uci-physical-action --out data/uci.zarr
     """
     from miakit.importers.uci import import_uci
+    from miakit.ranges import in_range
 
+    in_range("--raw-rate-hz", raw_rate_hz, 0, 1e6, above=True)
     report = import_uci(
         directory,
         out,
@@ -117,7 +119,9 @@ def _lab_options(
     from miakit.importers.emg_channels import parse_channel_map
     from miakit.importers.lab import EMG_KINDS, parse_views
     from miakit.importers.markerset import load_mapping
+    from miakit.ranges import in_range
 
+    in_range("--max-gap-s", max_gap_s, 0, 10, why="marker gaps filled; 0: none")
     if side is not None and side not in ("right", "left"):
         raise InputError("--side", "unknown side", expected="right or left", found=side)
     if emg_kind is not None and emg_kind not in EMG_KINDS:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -178,7 +179,9 @@ def import_xdf(
     stream: str | None = None,
     video: Path | None = None,
 ) -> XdfReport:
-    """Import each file; a file that cannot be imported is reported and the others go on."""
+    """Import each file; a file that cannot be imported is reported and the others go on. An
+    output miakit must not write into is refused first (:func:`check_xdf_output`)."""
+    check_xdf_output(files, Path(out))
     report = XdfReport()
     for path in files:
         try:
@@ -191,6 +194,42 @@ def import_xdf(
         report.sessions.append(folder)
         report.rows.append(row)
     return report
+
+
+def session_name(path: Path) -> str:
+    """The session folder an XDF file is imported into (under ``--out``): its name, made safe."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", Path(path).stem).strip("-") or "xdf"
+
+
+def check_xdf_output(files: list[Path], out: Path) -> None:
+    """Before any work: ``out`` is a folder (new or not) outside any session folder and Zarr store,
+    and no file's session folder under it is a folder of the user's other files (a session folder
+    already there is reported per file: sessions are written once)."""
+    from miakit.outputs import is_zarr_store
+
+    real = Path(os.path.realpath(out))
+    if real.exists() and not real.is_dir():
+        raise InputError(out, "exists and is a file", field="--out", expected="a folder for session folders")
+    for folder in (real, *real.parents):
+        if (folder / "session.yaml").is_file():
+            raise InputError(
+                out, f"lies in the session folder {folder}; session folders are never modified", field="--out"
+            )
+        if is_zarr_store(folder):
+            raise InputError(
+                out, f"lies in the Zarr store {folder}; choose a folder for session folders", field="--out"
+            )
+    for path in files:
+        folder = real / session_name(path)
+        if folder.exists() and not folder.is_dir():
+            raise InputError(folder, f"exists and is a file: the session folder of {Path(path).name} would replace it")
+        if folder.is_dir() and any(folder.iterdir()) and not (folder / "session.yaml").exists():
+            raise InputError(
+                folder,
+                f"holds other files and no session.yaml: the session folder of {Path(path).name} would be "
+                "written into it; choose another --out",
+                field="--out",
+            )
 
 
 def import_xdf_file(
@@ -255,7 +294,7 @@ def import_xdf_file(
 
     origin = min(float(s["time_stamps"][0]) for s in emg)
     truncated = [_XdfInfo(s).name() for s in streams if "footer" not in s]
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-") or "xdf"
+    name = session_name(path)
     found = re.search(r"sub-?([A-Za-z0-9]+)", path.stem, re.IGNORECASE)
     subject = subject or (found.group(1) if found else "S01")
     folder = out / name

@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
+import re
 import typing
 from dataclasses import dataclass, fields, replace
 
 from miakit.errors import InputError
 from miakit.learn.models import NEURAL, READOUTS
+from miakit.ranges import in_range
 
 
 @dataclass
@@ -77,17 +79,7 @@ class TrainConfig:
                 expected=f"one of {list(NEURAL)}",
                 found=self.model,
             )
-        for name in ("window", "stride", "batch_size", "max_steps", "eval_every", "patience"):
-            if getattr(self, name) < 1:
-                raise InputError("train config", "must be at least 1", field=name, found=getattr(self, name))
-        if not (self.dropout == -1.0 or 0.0 <= self.dropout < 1.0):
-            raise InputError(
-                "train config",
-                "not a probability",
-                field="dropout",
-                expected="-1 (the model's own) or 0 <= p < 1",
-                found=self.dropout,
-            )
+        check_numbers(self)
         if not 0 <= self.context <= self.window:  # the in-distribution split leaves gaps of one window
             raise InputError(
                 "train config", "context must be between 0 and the window", field="context", found=self.context
@@ -112,15 +104,55 @@ class TrainConfig:
                 expected=f"model one of {list(CONTEXT_MODELS)}",
                 found=self.model,
             )
-        if self.lr <= 0 or self.emg_scale <= 0:
-            raise InputError("train config", "must be positive", field="lr/emg_scale", found=(self.lr, self.emg_scale))
-        for name in ("min_lr", "warmup_steps", "weight_decay", "grad_clip"):
-            if getattr(self, name) < 0:
-                raise InputError("train config", "must not be negative", field=name, found=getattr(self, name))
         from miakit.learn.features import check_augment, parse_features
 
         parse_features(self.features)
         check_augment(self.augment)
+
+
+MAX_BATCH_FRAMES = 1 << 20
+"""At most this many input frames in one batch (``batch_size`` x (``window`` + 2 ``context``)):
+about 0.5 GB for each 128-wide activation of the paper's Transformer; the paper's batches hold 960."""
+
+DEVICE = re.compile(r"auto|cpu|mps|cuda(:[0-9]{1,2})?")
+
+
+def check_numbers(config: TrainConfig) -> None:
+    """The one check of every number (and the device) of a config: finite and in range, in one line
+    (:func:`miakit.ranges.in_range`), before any data is read."""
+    c, where = config, "train config"
+    for name, value in (("window", c.window), ("stride", c.stride), ("batch_size", c.batch_size)):
+        in_range(name, value, 1, 100_000, where=where)
+    for name in ("max_steps", "eval_every", "patience"):
+        in_range(name, getattr(c, name), 1, 10**9, where=where)
+    in_range("eval_stride", c.eval_stride, 0, 100_000, where=where)
+    in_range("warmup_steps", c.warmup_steps, 0, 10**9, where=where)
+    in_range("test_fraction", c.test_fraction, 0, 0.9, where=where, why="a share of each recording held out")
+    in_range("val_fraction", c.val_fraction, 0, 0.9, where=where, why="a share of what remains for training")
+    in_range("lr", c.lr, 0, 1, above=True, where=where)
+    in_range("min_lr", c.min_lr, 0, 1, where=where)
+    in_range("weight_decay", c.weight_decay, 0, 10, where=where)
+    in_range("grad_clip", c.grad_clip, 0, 1e6, where=where)
+    in_range("emg_scale", c.emg_scale, 0, 1e9, above=True, where=where)
+    in_range("max_seconds", c.max_seconds, 0, 1e7, where=where, why="0: no limit")
+    in_range("seed", c.seed, 0, 2**32 - 1, where=where)
+    if not (c.dropout == -1.0 or 0.0 <= c.dropout < 1.0):
+        raise InputError(
+            where, "not a probability", field="dropout", expected="-1 (the model's own) or 0 <= p < 1", found=c.dropout
+        )
+    frames = c.batch_size * (c.window + 2 * max(c.context, 0))
+    if frames > MAX_BATCH_FRAMES:
+        raise InputError(
+            where,
+            f"a batch of {frames} frames does not fit in memory",
+            field="batch_size",
+            expected=f"batch_size x (window + 2 context) at most {MAX_BATCH_FRAMES}",
+            found=c.batch_size,
+        )
+    if not isinstance(c.device, str) or not DEVICE.fullmatch(c.device):
+        raise InputError(
+            where, "unknown device", field="device", expected="auto, cpu, mps, cuda or cuda:N", found=c.device
+        )
 
 
 CONTEXT_MODELS = ("miakit", "miakit-postnorm")

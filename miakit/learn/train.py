@@ -20,10 +20,13 @@ averaged (DistributedDataParallel: gloo on CPU, nccl on CUDA), and only rank 0 w
 from __future__ import annotations
 
 import math
+import os
 import random
 import shutil
 import time
 import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -105,12 +108,26 @@ def train(
     ``max_steps``); ``resume=True`` continues from ``out/last.pt`` exactly (a run that had finished,
     or stopped early, stays as it was). ``init`` (a checkpoint of
     the same model and data shape) fine-tunes: training starts from its weights.
+
+    ``out`` is locked while training (:func:`miakit.outputs.run_lock`: a second training into it
+    is refused) and marked as a run folder (``.miakit-output.json``). Torch's thread count is
+    chosen from the cores free now (:func:`choose_threads`) unless set explicitly.
     """
+    from miakit.outputs import run_lock
+
+    if os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 holds the folder's lock for the job
+        return _train(ds, config, Path(out), progress, resume, splits, frames, until_step, init)
+    with run_lock(out):
+        return _train(ds, config, Path(out), progress, resume, splits, frames, until_step, init)
+
+
+def _train(ds, config, out: Path, progress, resume, splits, frames, until_step, init) -> TrainResult:
     import pandas as pd
     import torch
     import torch.nn.functional as F
 
-    out = Path(out)
+    from miakit.outputs import write_mark
+
     if resume and not (out / "last.pt").is_file():
         raise InputError(
             out / "last.pt",
@@ -119,7 +136,10 @@ def train(
             found="no such file",
         )
     out.mkdir(parents=True, exist_ok=True)
+    use_free_cores()
     ctx = from_environment(config.device)  # one process, or this rank of a torchrun job (miakit.learn.distributed)
+    if ctx.rank == 0:
+        write_mark(out, "run")
     ctx.check_batch(config.batch_size)
     device = ctx.device
     splits = splits or config_splits(ds, config)
@@ -285,6 +305,60 @@ def train(
     )
 
 
+_THREADS: dict[str, int | None] = {"set": None, "default": None, "pinned": None}
+
+
+def choose_threads(limit: int, *, cores: int | None = None, load: float | None = None) -> int:
+    """Threads for torch: the cores this process may run on (its CPU affinity) less the load of the
+    last minute (``os.getloadavg``), rounded, between 1 and ``limit``. On a busy machine a
+    synchronous multi-threaded step waits for its slowest thread, so threads beyond the free cores
+    make a training several times slower, not a little."""
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except OSError:  # not on this platform
+            load = 0.0
+    return max(1, min(limit, int(cores - load + 0.5)))
+
+
+def use_free_cores() -> int:
+    """Set torch's thread count from the cores free now (:func:`choose_threads`), at most torch's
+    own default; leave it where it was set explicitly (``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``, or
+    ``torch.set_num_threads`` by the caller). Returns the count in use."""
+    import torch
+
+    now = torch.get_num_threads()
+    if _THREADS["pinned"] or os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS"):
+        return now
+    if _THREADS["set"] is None:
+        _THREADS["default"] = now  # torch's default, or what the caller set before the first run
+    elif now != _THREADS["set"]:
+        return now  # set by someone since: theirs to choose
+    chosen = choose_threads(_THREADS["default"] or now)
+    torch.set_num_threads(chosen)
+    _THREADS["set"] = chosen
+    return chosen
+
+
+@contextmanager
+def pinned_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with torch at ``threads`` threads (None or 0: as it is), which no training
+    changes meanwhile (``miakit bench speed --threads N`` measures exactly N); restored after."""
+    import torch
+
+    before, pinned = torch.get_num_threads(), _THREADS["pinned"]
+    if threads:
+        torch.set_num_threads(threads)
+        _THREADS["pinned"] = threads
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+        _THREADS["pinned"] = pinned
+
+
 def check_init(init: str | Path, config: TrainConfig, frames: FrameArrays, *, device: str = "cpu") -> dict:
     """The checkpoint ``init`` (loaded), after checking that its model and input layout are this
     run's: model, features and context of the config; keypoints, muscles and the number of inputs
@@ -321,7 +395,18 @@ def check_init(init: str | Path, config: TrainConfig, frames: FrameArrays, *, de
                 expected=shown(meta[name]),
                 found=shown(ours),
             )
-    return torch.load(init, map_location=device, weights_only=True)
+    state = torch.load(init, map_location=device, weights_only=True)
+    bad = [
+        k for k, v in state["model"].items() if torch.is_tensor(v) and v.is_floating_point() and not v.isfinite().all()
+    ]
+    if bad:
+        raise InputError(
+            init,
+            "the checkpoint's weights are not finite (NaN or inf): it cannot start a training",
+            field="model",
+            found=f"{len(bad)} tensors, e.g. {bad[0]}",
+        )
+    return state
 
 
 def _input_frames(first, in_offsets, bounds):

@@ -14,6 +14,7 @@ from pathlib import Path
 import typer
 
 OUTPUT_SUFFIXES = (".zarr", ".csv")
+MAX_RATE_HZ = 240.0
 
 
 class Person(Enum):
@@ -41,16 +42,26 @@ def pose(
     video: Path = typer.Argument(..., help="The video (MP4/MOV from a phone or camera)."),
     out: Path = typer.Option(..., "--out", help="Where to write the keypoints: FILE.zarr or FILE.csv."),
     backend: Backend = typer.Option(Backend.mediapipe, "--backend", help="Pose back end."),
-    rate_hz: float = typer.Option(10.0, "--rate-hz", min=0.1, help="Rate of the output grid, in Hz."),
+    rate_hz: float = typer.Option(10.0, "--rate-hz", help="Rate of the output grid, in Hz (0.1 to 240)."),
     person: Person = typer.Option(Person.start, "--person", help=PERSON_HELP),
+    force: bool = typer.Option(
+        False, "--force", help="Replace an existing FILE.csv that miakit did not write (a .zarr: never)."
+    ),
 ) -> None:
     """Estimate BODY_25 keypoints of the person in VIDEO on a RATE_HZ grid and write them to OUT.
+
+    An existing OUT is replaced only when miakit wrote it (keypoints of an earlier pose), or a
+    FILE.csv with --force.
 
     Example: miakit pose squat.mp4 --out squat.csv --person left
     """
     from miakit.errors import InputError
+    from miakit.ranges import in_range
     from miakit.stages.pose import estimate_pose
 
+    in_range(
+        "--rate-hz", rate_hz, 0.1, MAX_RATE_HZ, why="the output grid; a video holds at most a few hundred frames/s"
+    )
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(
             out,
@@ -59,7 +70,7 @@ def pose(
             expected=" or ".join(OUTPUT_SUFFIXES),
             found=out.suffix or "no suffix",
         )
-    check_keypoints_output(out, video)
+    check_keypoints_output(out, video, force=force)
     timings: dict = {}
     ds = estimate_pose(
         video, rate_hz=rate_hz, backend=backend.value, progress=True, timings=timings, person=person.value
@@ -69,22 +80,31 @@ def pose(
     typer.echo(str(out))
 
 
-def check_keypoints_output(out: Path, video: Path) -> None:
+def check_keypoints_output(out: Path, video: Path, *, force: bool = False) -> None:
     """Before any work: a ``.zarr`` OUT must be new, empty or keypoints miakit wrote
-    (:func:`miakit.store.check_output`); a ``.csv`` OUT must not be a folder or the video."""
-    from miakit.errors import InputError
+    (:func:`miakit.store.check_output`); a ``.csv`` OUT new, or a keypoints table miakit wrote
+    (:func:`is_keypoints_csv`), or any file with ``force``; never a folder or the video
+    (:func:`miakit.outputs.check_file`)."""
+    from miakit.outputs import check_file
     from miakit.store import check_output
 
     if out.suffix.lower() == ".zarr":
         check_output(out, inputs=(video,), kinds=("keypoints",))
-    elif out.is_dir() or (out.exists() and video.exists() and out.samefile(video)):
-        raise InputError(
-            out,
-            "the output would replace a folder or the video",
-            field="--out",
-            expected="a new FILE.csv",
-            found="a folder" if out.is_dir() else "the video",
-        )
+    else:
+        check_file(out, ours=is_keypoints_csv, force=force, inputs=(video,))
+
+
+def is_keypoints_csv(path: Path) -> bool:
+    """Whether ``path`` is a keypoints table ``miakit pose`` wrote: its first line is the header it writes."""
+    from miakit.layout import BODY_25
+
+    header = ",".join(["time", "frame_time"] + [f"{k}_{c}" for k in BODY_25 for c in ("x", "y", "score")])
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(len(header) + 2)
+    except OSError:
+        return False
+    return first.rstrip(b"\r\n") == header.encode()
 
 
 def write_keypoints(ds, out: Path) -> None:

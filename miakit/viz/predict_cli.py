@@ -29,7 +29,8 @@ def predict(
     ),
 ) -> None:
     """Predict the activation of each muscle over VIDEO: pose at 10 Hz, sliding windows through the
-    trained model, then a table (CSV and Zarr), an overlay video and a plot in OUT.
+    trained model, then a table (CSV and Zarr), an overlay video and a plot in OUT. OUT is a new or
+    empty folder, or an earlier prediction's: a folder of other files is refused.
 
     A stretch with a person shorter than the model's window (3 s for the paper's) gets one window
     of its own length.
@@ -37,8 +38,10 @@ def predict(
     Example: miakit predict squat.mp4 --checkpoint miakit-demo/bench/miakit/checkpoint.pt --out squat-emg
     (the demo's best model; the demo prints its path last)
     """
+    from miakit.outputs import prepare_folder
     from miakit.viz.predict_video import predict_video
 
+    prepare_folder(out, "predict", inputs=(video, checkpoint))
     result = predict_video(video, checkpoint, out, progress=True, person=person.value, panel_height=height)
     width, height = result.image_size
     seconds = result.frames / 10.0
