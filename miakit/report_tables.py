@@ -30,7 +30,7 @@ SUMMARY_COLUMNS = (
 )
 DROP_ORDER = ("dup.", "bad", "dropped", "packets", "score", "pose", "EMG", "frames")
 """The build summary's columns left out first where the terminal is too narrow for all 13 (the
-full table is in the CSV beside the store); session, status, valid, sync and note stay."""
+full table is in the CSV inside the store); session, status, valid, sync and note stay."""
 
 
 def build_summary_rows(result) -> list[dict[str, str]]:
@@ -88,19 +88,20 @@ def fitting_columns(rows: list[dict[str, str]], width: int, *, note_min: int = 2
 
 
 def summary_csv_path(store) -> Path | None:
-    """Where the full build summary goes: beside a local store, ``NAME.build-summary.csv`` (None for
-    a store at a URL)."""
+    """Where the full build summary goes: inside a local store, ``STORE/build-summary.csv`` (None for
+    a store at a URL, or where the store is not there). Inside, not beside it: the build leaves
+    nothing beside the store, and never writes over a file of the user's."""
     text = str(store)
     if "://" in text:
         return None
     store = Path(text.rstrip("/"))
-    return store.with_name(store.stem + ".build-summary.csv")
+    return store / "build-summary.csv" if store.is_dir() else None
 
 
 def print_build_summary(result, *, width: int | None = None) -> Path | None:
     """One row per session: kept or left out (with the reason), frames, coverage, packets. The table
     fits the terminal (``width``, default the console's): where all 13 columns do not, the least
-    needed are left out and the note wraps; the full table is written as CSV beside the store (its
+    needed are left out and the note wraps; the full table is written as CSV inside the store (its
     path is returned and printed)."""
     import csv
 

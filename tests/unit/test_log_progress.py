@@ -81,11 +81,13 @@ def _result(store: Path, n: int = 3):
 
 def test_the_build_summary_fits_80_columns_and_the_full_table_is_a_csv(tmp_path, capsys):
     store = tmp_path / "demo.zarr"
+    store.mkdir()  # the store the build wrote: the full table goes inside it, nothing beside it
     path = print_build_summary(_result(store), width=80)
     printed = capsys.readouterr().out
     assert all(len(line) <= 80 for line in printed.splitlines())
     assert "sync" in printed and "-0.41 s (0.93)" in printed and "..." not in printed and "…" not in printed
-    assert path == tmp_path / "demo.build-summary.csv" and f"the full table: {path}" in printed.replace("\n", "")
+    assert path == store / "build-summary.csv" and sorted(p.name for p in tmp_path.iterdir()) == ["demo.zarr"]
+    assert f"the full table: {path}" in printed.replace("\n", "")
     rows = list(csv.DictReader(path.open()))
     assert list(rows[0]) == list(SUMMARY_COLUMNS) and rows[0]["dropped"] == "3" and len(rows) == 3
     wide = fitting_columns([dict.fromkeys(SUMMARY_COLUMNS, "1")], 200)
