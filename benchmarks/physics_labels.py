@@ -1,0 +1,119 @@
+"""Physics-grounded muscle labels (:mod:`miakit.synth.physics`, OpenSim static optimization) against
+the hand-made muscle model (:mod:`miakit.synth.activation`) on every real trial with EMG.
+
+Each trial of ``benchmarks/real_motion.py``'s ``TRIALS`` is imported on its own (front view; both
+models read the 3D joint centres, so the view does not matter), both models are driven by its joint
+centres (:func:`miakit.importers.lab.world_joints`), the EMG leading the motion by 75 ms, and scored
+as ``miakit bench real`` scores a model (:func:`miakit.bench.real.score_segments`): per trial and
+muscle the r with the measured envelope, then per trial and pooled the median own r, own beats the
+other side, quadriceps peak in 0-20% of the gait cycle. A blend ``w * hand + (1 - w) * physics`` is
+scored leave-one-trial-out: ``w`` (0, 0.1, ..., 1) is chosen on the median own r of the other
+trials and scored on the trial left out. Nothing else is fitted to EMG.
+
+    pip install 'miakit[physics]'; python benchmarks/physics_labels.py     # about a minute
+
+Measured (2026-12-07): see the README's section "From synthetic training to real EMG".
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+EMD_S = 0.075
+WEIGHTS = np.round(np.arange(0.0, 1.01, 0.1), 2)
+
+
+def model_predictions(ds, files, fn) -> dict[int, np.ndarray]:
+    """Segment -> (frames, 8) of ``fn(kinematics)`` (MUSCLES order), as
+    :func:`miakit.bench.real.muscle_model_predictions` does for the hand model."""
+    from miakit.bench.real import read_lab_trial
+    from miakit.importers.lab import world_joints
+    from miakit.synth.motion import kinematics_from_points
+
+    t, joints = world_joints(read_lab_trial(files))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        act = fn(kinematics_from_points(t, joints))
+    time_all = np.asarray(ds["time"].values, dtype=np.float64)
+    out = {}
+    for s in range(len(ds["segment_session"].values)):
+        start, length = int(ds["segment_start"].values[s]), int(ds["segment_length"].values[s])
+        times = time_all[start : start + length] + EMD_S
+        out[s] = np.stack([np.interp(times, t, act[:, j]) for j in range(act.shape[1])], axis=-1)
+    return out
+
+
+def score(ds, predictions):
+    from miakit.bench.real import score_segments
+
+    units, cycles, _ = score_segments(ds, None, predictions=predictions, surrogates=20)
+    return units, cycles
+
+
+def summary_line(units, cycles) -> str:
+    from miakit.bench.real import summarize
+
+    row = summarize(units, cycles).loc["all"]
+    return (
+        f"median own r {row['median_r']:+.2f}, own > other side {row['own_beats_other_side']:.0%} "
+        f"of {row['side_units']}, quad peak 0-20% {row['quad_peak_0_20_predicted']:.0%} of {row['quad_cycles']}"
+    )
+
+
+def main() -> None:
+    import pandas as pd
+    from real_motion import import_real
+
+    from miakit.synth.activation import activation
+    from miakit.synth.physics import physics_activation
+
+    with tempfile.TemporaryDirectory() as tmp:
+        stores, failed = import_real(Path(tmp), "front")
+        for f, why in failed:
+            print(f"not imported: {f}: {why}")
+        per = {}
+        for ds, files in stores:
+            trial = str(ds["segment_session"].values[0])
+            hand = model_predictions(ds, files, activation)
+            phys = model_predictions(ds, files, physics_activation)
+            blends = {
+                w: score(ds, {s: w * hand[s] + (1 - w) * phys[s] for s in hand}) for w in WEIGHTS
+            }  # w = 1: hand, 0: physics
+            per[trial] = blends
+    print("r with the measured envelope, per trial and muscle: hand model / physics (OpenSim SO)")
+    for trial, blends in per.items():
+        uh, up = blends[1.0][0], blends[0.0][0]
+        for (_, a), (_, b) in zip(uh.iterrows(), up.iterrows()):
+            print(f"  {trial:24s} {a['muscle']:15s} hand {a['r']:+.2f}  physics {b['r']:+.2f}")
+    print("per trial")
+    for trial, blends in per.items():
+        print(f"  {trial:24s} hand:    {summary_line(*blends[1.0])}")
+        print(f"  {'':24s} physics: {summary_line(*blends[0.0])}")
+    pooled = {w: (pd.concat([per[t][w][0] for t in per]), pd.concat([per[t][w][1] for t in per])) for w in WEIGHTS}
+    print(f"pooled hand:    {summary_line(*pooled[1.0])}")
+    print(f"pooled physics: {summary_line(*pooled[0.0])}")
+    print("blend w * hand + (1 - w) * physics, w chosen on the other trials (median own r), scored on the one left out")
+    held_units, held_cycles = [], []
+    for trial in per:
+        others = [t for t in per if t != trial]
+        if not others:
+            continue
+        fit = {w: float(np.nanmedian(pd.concat([per[t][w][0] for t in others])["r"])) for w in WEIGHTS}
+        w = max(WEIGHTS, key=lambda k: (fit[k], k))  # ties: the hand model
+        u, c = per[trial][w]
+        held_units.append(u)
+        held_cycles.append(c)
+        print(f"  {trial:24s} w {w:.1f} (chosen on {', '.join(others)}): {summary_line(u, c)}")
+    if held_units:
+        print(f"pooled, held out: {summary_line(pd.concat(held_units), pd.concat(held_cycles))}")
+
+
+if __name__ == "__main__":
+    main()
