@@ -6,11 +6,13 @@ models read the 3D joint centres, so the view does not matter), both models are 
 centres (:func:`miakit.importers.lab.world_joints`), the EMG leading the motion by 75 ms, and scored
 as ``miakit bench real`` scores a model (:func:`miakit.bench.real.score_segments`): per trial and
 muscle the r with the measured envelope, then per trial and pooled the median own r, own beats the
-other side, quadriceps peak in 0-20% of the gait cycle. A blend ``w * hand + (1 - w) * physics`` is
+other side, quadriceps peak in 0-20% of the gait cycle. A blend ``w * hand + (1 - w) * physics``
+(each divided by its spread: :func:`blend`) is
 scored leave-one-trial-out: ``w`` (0, 0.1, ..., 1) is chosen on the median own r of the other
 trials and scored on the trial left out. Nothing else is fitted to EMG.
 
     pip install 'miakit[physics]'; python benchmarks/physics_labels.py     # about a minute
+    python benchmarks/physics_labels.py --synthetic   # and both models on every synthetic exercise
 
 Measured (2026-12-07): see the README's section "From synthetic training to real EMG".
 """
@@ -50,6 +52,21 @@ def model_predictions(ds, files, fn) -> dict[int, np.ndarray]:
     return out
 
 
+def blend(hand: np.ndarray, phys: np.ndarray, w: float) -> np.ndarray:
+    """``w * hand + (1 - w) * physics``, each muscle of each first divided by its own spread over
+    the segment (the physics labels are 5 to 10 times smaller; r does not see the scale). w = 1:
+    the hand model, 0: physics."""
+    if w in (0.0, 1.0):
+        return hand if w == 1.0 else phys
+
+    def unit(x: np.ndarray) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a muscle the markers do not give: all NaN
+            return x / np.maximum(np.nanstd(x, axis=0, keepdims=True), 1e-9)
+
+    return w * unit(hand) + (1 - w) * unit(phys)
+
+
 def score(ds, predictions):
     from miakit.bench.real import score_segments
 
@@ -63,8 +80,32 @@ def summary_line(units, cycles) -> str:
     row = summarize(units, cycles).loc["all"]
     return (
         f"median own r {row['median_r']:+.2f}, own > other side {row['own_beats_other_side']:.0%} "
-        f"of {row['side_units']}, quad peak 0-20% {row['quad_peak_0_20_predicted']:.0%} of {row['quad_cycles']}"
+        f"of {row['side_units']:.0f}, quad peak 0-20% {row['quad_peak_0_20_predicted']:.0%} of {row['quad_cycles']:.0f}"
     )
+
+
+def synthetic(duration_s: float = 10.0, rate_hz: float = 30.0) -> None:
+    """Both models on the synthetic motion (subject 0, every exercise): per exercise the r between
+    the two per muscle that either model works (peak >= 0.05), and each model's mean activation."""
+    from miakit.layout import MUSCLES
+    from miakit.synth import make_subject
+    from miakit.synth.activation import activation
+    from miakit.synth.motion import SYNTH_EXERCISES, Motion
+    from miakit.synth.physics import physics_activation
+
+    t = np.arange(0.0, duration_s, 1.0 / rate_hz)
+    print("synthetic motion (subject 0): r of physics with hand per muscle; mean activation hand / physics")
+    for exercise in SYNTH_EXERCISES:
+        kin = Motion(exercise, make_subject(0)).kinematics(t)
+        hand, phys = activation(kin), physics_activation(kin)
+        cells = []
+        for j, m in enumerate(MUSCLES):
+            if max(hand[:, j].max(), phys[:, j].max()) < 0.05 or hand[:, j].std() == 0 or phys[:, j].std() == 0:
+                continue
+            r = np.corrcoef(hand[:, j], phys[:, j])[0, 1]
+            name = m[:1] + (m[4:] if m.startswith("Left") else m[5:])
+            cells.append(f"{name} {r:+.2f} ({hand[:, j].mean():.2f}/{phys[:, j].mean():.2f})")
+        print(f"  {exercise:14s} " + ", ".join(cells))
 
 
 def main() -> None:
@@ -83,9 +124,7 @@ def main() -> None:
             trial = str(ds["segment_session"].values[0])
             hand = model_predictions(ds, files, activation)
             phys = model_predictions(ds, files, physics_activation)
-            blends = {
-                w: score(ds, {s: w * hand[s] + (1 - w) * phys[s] for s in hand}) for w in WEIGHTS
-            }  # w = 1: hand, 0: physics
+            blends = {w: score(ds, {s: blend(hand[s], phys[s], w) for s in hand}) for w in WEIGHTS}
             per[trial] = blends
     print("r with the measured envelope, per trial and muscle: hand model / physics (OpenSim SO)")
     for trial, blends in per.items():
@@ -100,6 +139,9 @@ def main() -> None:
     print(f"pooled hand:    {summary_line(*pooled[1.0])}")
     print(f"pooled physics: {summary_line(*pooled[0.0])}")
     print("blend w * hand + (1 - w) * physics, w chosen on the other trials (median own r), scored on the one left out")
+    for trial in per:
+        curve = ", ".join(f"{w:.1f} {np.nanmedian(per[trial][w][0]['r']):+.2f}" for w in WEIGHTS)
+        print(f"  median own r by w, {trial}: {curve}")
     held_units, held_cycles = [], []
     for trial in per:
         others = [t for t in per if t != trial]
@@ -117,3 +159,5 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    if "--synthetic" in sys.argv:
+        synthetic()
