@@ -262,9 +262,12 @@ def open_dataset(
 
     text = str(name_or_path)
     if "://" in text or text.endswith(".zarr") or Path(text).exists():
-        return open_store(text, validate=validate, deep=deep)
-    cat = catalog if isinstance(catalog, Catalog) else open_catalog(catalog)
-    return cat[text].open(validate=validate, deep=deep)
+        ds = open_store(text, validate=validate, deep=deep)
+    else:
+        cat = catalog if isinstance(catalog, Catalog) else open_catalog(catalog)
+        ds = cat[text].open(validate=validate, deep=deep)
+    ds.encoding["source"] = text  # how errors about the data name it (miakit.learn.windows.dataset_where)
+    return ds
 
 
 def dataset_metadata(ds) -> dict[str, Any]:

@@ -9,7 +9,8 @@ the limit that was hit:
 - encoding: strictly UTF-8 (a UTF-16 or other byte order mark, or bytes that are not UTF-8, are
   named as such);
 - alias bombs ("billion laughs"): aliases may be used, but the document they expand to may hold at
-  most :data:`MAX_YAML_NODES` nodes, counted without expanding anything;
+  most :data:`MAX_YAML_NODES` nodes, counted without expanding anything (a document that holds
+  more nodes itself is named so, not as an alias bomb);
 - nesting deeper than :data:`MAX_YAML_DEPTH`;
 - a symlink, where the caller says not to follow one (files inside a session folder).
 
@@ -24,6 +25,7 @@ from typing import Any
 import yaml
 
 from miakit.errors import InputError
+from miakit.files import read_capped as _read_file_capped
 
 MAX_YAML_BYTES = 1 << 20
 """Default cap on a YAML file's size, 1 MiB (a pipeline or a profile is a few kB)."""
@@ -62,25 +64,9 @@ def read_capped(
     max_bytes: int = MAX_YAML_BYTES,
     follow_symlinks: bool = True,
 ) -> bytes:
-    """The bytes of a regular file, its size checked against ``max_bytes`` before it is read."""
-    path = Path(path)
-    try:
-        if not follow_symlinks and path.is_symlink():
-            raise error(path, "is a symlink (files a session reads must lie inside its folder, not be links)")
-        size = path.stat().st_size
-        if not path.is_file():
-            raise error(path, "not a regular file")
-        if size > max_bytes:
-            raise error(path, f"too large to read: size limit {_size(max_bytes)} hit", found=_size(size))
-        with path.open("rb") as fh:
-            content = fh.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise error(path, "missing file") from None
-    except OSError as exc:
-        raise error(path, f"unreadable ({exc.strerror or exc.__class__.__name__})") from None
-    if len(content) > max_bytes:  # it grew since stat
-        raise error(path, f"too large to read: size limit {_size(max_bytes)} hit")
-    return content
+    """The bytes of a regular file, its size checked against ``max_bytes`` before it is read
+    (:func:`miakit.files.read_capped`, with the YAML cap as default)."""
+    return _read_file_capped(path, error=error, max_bytes=max_bytes, follow_symlinks=follow_symlinks)
 
 
 def load_yaml(
@@ -135,7 +121,12 @@ def _decode(content: bytes, where: str | Path, error: type[InputError]) -> str:
 
 def _check_size(root: yaml.Node, where: str | Path, error: type[InputError]) -> None:
     """Count the nodes of the expanded document (each node once, aliases multiplying), and the
-    nesting depth, without recursion and without expanding anything."""
+    nesting depth, without recursion and without expanding anything. A document that holds too
+    many nodes itself (a very long catalog) is told apart from one whose aliases multiply them."""
+    held = _count_held(root)
+    if held > MAX_YAML_NODES:
+        raise error(where, f"too many entries: it holds {held} YAML nodes (limit {MAX_YAML_NODES})")
+    limit = MAX_YAML_NODES
     expanded: dict[int, int] = {}
     depth: dict[int, int] = {}
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
@@ -148,9 +139,11 @@ def _check_size(root: yaml.Node, where: str | Path, error: type[InputError]) -> 
             children = _children(node)
             expanded[key] = 1 + sum(expanded[id(c)] for c in children)
             depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
-            if expanded[key] > MAX_YAML_NODES:
+            if expanded[key] > limit:
                 raise error(
-                    where, f"too many nodes once aliases are expanded: limit {MAX_YAML_NODES} hit (an alias bomb?)"
+                    where,
+                    f"too many nodes once aliases are expanded: limit {limit} hit (its {held} nodes expand to more: "
+                    "an alias bomb?)",
                 )
             if depth[key] > MAX_YAML_DEPTH:
                 raise error(where, f"not valid YAML: nested too deeply (depth limit {MAX_YAML_DEPTH} hit)")
@@ -164,6 +157,18 @@ def _check_size(root: yaml.Node, where: str | Path, error: type[InputError]) -> 
         stack.extend((c, False) for c in _children(node) if id(c) not in expanded)
         if len(on_path) > MAX_YAML_DEPTH + 1:
             raise error(where, f"not valid YAML: nested too deeply (depth limit {MAX_YAML_DEPTH} hit)")
+
+
+def _count_held(root: yaml.Node) -> int:
+    """The nodes the document holds, each once however often aliases name it."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            stack.extend(_children(node))
+    return len(seen)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

@@ -903,22 +903,23 @@ VARIANTS = [
         "Helen Hayes (Cortex) names",
         "walk",
         lambda r: relabelled(r, _only_named(CORTEX)),
-        options={"expect_mapping": "helen-hayes"},
+        options={"expect_mapping": "anatomy"},
+        kind="markerset",  # the file has no model outputs: the source's arms are Plug-in Gait's own
     ),
-    Variant("CGM 2.x medial markers", "walk", as_cgm2, options={"expect_mapping": "plug-in-gait"}, kind="markerset"),
+    Variant("CGM 2.x medial markers", "walk", as_cgm2, options={"expect_mapping": "anatomy"}, kind="markerset"),
     Variant(
         "OpenSim Rajagopal names",
         "walk",
         as_rajagopal,
-        options={"expect_mapping": "opensim-rajagopal"},
+        options={"expect_mapping": "anatomy"},
         kind="markerset",
     ),
-    Variant("Qualisys Q_ names", "walk", as_qualisys, options={"expect_mapping": "qualisys-sports"}, kind="markerset"),
+    Variant("Qualisys Q_ names", "walk", as_qualisys, options={"expect_mapping": "anatomy"}, kind="markerset"),
     Variant(
         "lift Rajagopal names",
         "lift",
         lift_as_rajagopal,
-        options={"expect_mapping": "opensim-rajagopal"},
+        options={"expect_mapping": "anatomy"},
         kind="markerset",
     ),
     Variant(
@@ -996,7 +997,7 @@ def imported(path: Path, reader, options: dict, checkpoint=None) -> dict | str:
     from miakit.errors import InputError
     from miakit.importers.lab import grid_times, load_trials, parse_views, sample_at, trial_joints
 
-    options = {k: v for k, v in options.items() if k != "expect_mapping"}
+    options = {k: v for k, v in options.items() if k not in ("expect_mapping", "keypoints_only")}
     if isinstance(options.get("channels"), list):  # as typed: --channel EMG1=RightQuad ...
         from miakit.importers.emg_channels import parse_channel_map
 
@@ -1032,6 +1033,12 @@ def run_variant(variant: Variant, source: Recording, folder: Path, reference: di
     result = imported(path, reader, {**BASE_OPTIONS[variant.trial], **variant.options}, checkpoint)
     if isinstance(result, str):
         return {"refused": result}
+    if variant.options.get("keypoints_only"):
+        return {
+            "refused": None,
+            "report": result["report"],
+            "present": result["ds"]["muscle_present"].values.any(axis=0).tolist(),
+        }
     return {
         "refused": None,
         "report": result["report"],

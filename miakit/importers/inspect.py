@@ -123,14 +123,23 @@ def inspect_trial(
         for j, name in enumerate(BODY_25):
             seen = np.isfinite(joints.xyz[:, j]).all(axis=1)
             if name in joints.used:
-                table[name] = {"rule": joints.used[name], "seen": float(seen.mean()) if len(seen) else 0.0}
+                rule = (getattr(joints, "rules", None) or {}).get(name)
+                table[name] = {
+                    "rule": joints.used[name],
+                    "markers": list(rule["markers"]) if rule else [],
+                    "error_mm": float(rule["error_mm"]) if rule else None,
+                    "seen": float(seen.mean()) if len(seen) else 0.0,
+                }
             else:
                 why = missing.get(name) or _missing_joint_reason(used_mapping, name, markers)
                 table[name] = {"rule": "", "missing": why, "seen": 0.0}
         report["joints"] = table
-        understood = used_mapping.markers() | set(joints.aliases.values())
-        normalized, _ = normalized_markers(trial)
-        report["unknown_labels"] = sorted(k for k in normalized if k not in understood)
+        if joints.source == "anatomy":  # labels read by anatomy: those that named no landmark
+            report["unknown_labels"] = sorted(joints.unknown)
+        else:
+            understood = used_mapping.markers() | set(joints.aliases.values())
+            normalized, _ = normalized_markers(trial)
+            report["unknown_labels"] = sorted(k for k in normalized if k not in understood)
         report["repeated_labels"] = list(repeated)
     info: dict = {}
     result = None
@@ -151,7 +160,8 @@ def inspect_trial(
             report["problems"].append(str(exc).removeprefix(f"{trial.path}: "))
         else:
             info = result.info
-            report["unknown_labels"] = info.get("unknown_labels", report["unknown_labels"])
+            report["unknown_labels"] = info.get("labels_not_understood", report["unknown_labels"])
+            report["body"] = info.get("body", "")
     try:
         report["channels"] = _channels(trial, side, channels, info)
     except InputError as exc:
@@ -162,7 +172,10 @@ def inspect_trial(
         from miakit.importers.lab import no_emg_note
 
         report["emg_note"] = no_emg_note(trial, channels)
-    report["vertical"] = axis_name(info["vertical"]) if "vertical" in info else "?"
+    vertical = info.get("vertical") or {}
+    report["vertical"] = (
+        f"{axis_name(vertical['up'])} (from {vertical['from']})" if vertical.get("up") is not None else "?"
+    )
     report["facing"] = axis_name(info["facing"]) if "facing" in info else "?"
     report["events"] = []
     report["stretches"] = []
@@ -199,13 +212,14 @@ def render(report: dict, console=None) -> None:
     )
     if report["joints"]:
         table = Table(title=f"joints (mapping {report['mapping']})")
-        for col in ("joint", "rule and markers", "seen"):
+        for col in ("joint", "rule and markers", "est. error", "seen"):
             table.add_column(col)
         for name, row in report["joints"].items():
             if row["rule"]:
-                table.add_row(name, row["rule"], f"{row['seen']:.0%}")
+                error = f"{row['error_mm']:.0f} mm" if row.get("error_mm") is not None else "-"
+                table.add_row(name, row["rule"], error, f"{row['seen']:.0%}")
             else:
-                table.add_row(name, f"[red]missing[/]: {row['missing']}", "-")
+                table.add_row(name, f"[red]missing[/]: {row['missing']}", "-", "-")
         console.print(table)
     shown = report["unknown_labels"]
     say(
@@ -232,6 +246,8 @@ def render(report: dict, console=None) -> None:
         say("EMG channels: none")
     if report["emg_note"]:
         say(f"[yellow]note[/] {report['emg_note']}")
+    if report.get("body"):
+        say(f"body: {report['body']}")
     say(f"vertical: {report['vertical']}; facing: {report['facing']}")
     if "would_import" in report:
         events = report["events"]

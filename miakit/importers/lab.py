@@ -3,21 +3,30 @@
 A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a :class:`LabTrial`;
 :func:`trial_segments` turns it into one :class:`~miakit.contracts.build.Segment` per virtual camera view:
 
-1. **Labels** are normalized (:func:`miakit.importers.markerset.normalize_label`); where two labels
-   normalize alike (a repeated label, or ``A:LASI`` beside ``LASI``), the one with more valid
-   samples is kept and the other reported.
+1. **Labels** are read by anatomy (:mod:`miakit.importers.landmarks`: side + landmark + index, any
+   convention); a label written twice keeps both copies (a model's joint centre stored under its
+   marker's name is used as that joint); of labels that name one thing (``A:LASI`` beside ``LASI``)
+   the one with more valid samples is kept and the other reported. Labels naming no landmark are
+   reported (``labels_not_understood``), never fatal; a file whose markers give no joint at all is
+   refused in one line listing them.
 2. **Gaps**: samples that are NaN or exactly (0, 0, 0) are gaps; a marker's gaps up to
-   :data:`RIGID_MAX_GAP_S` are filled from the other markers of its rigid cluster where the
-   mapping names one (:func:`fill_from_clusters`: a pelvis marker from the other pelvis markers),
-   then interior gaps up to ``max_gap_s`` (default :data:`MAX_GAP_S`) by straight lines
-   (:func:`miakit.stages.emg.fill_gaps`); longer ones stay missing (score 0, NaN). ``max_gap_s`` 0
-   fills nothing.
-3. **Joint centres** by a marker-set mapping (:mod:`miakit.importers.markerset`): the user's, else
-   the shipped mapping that resolves the most BODY_25 joints (at least :data:`MIN_JOINTS`; ties:
-   the one that uses most of the file's labels, :func:`choose_mapping`), named in the summary.
-4. **Virtual cameras** (:func:`project_views`): the vertical axis is the lab axis along which the
-   upper body (head, neck, shoulders) lies above the lower (feet, else hips); the subject's facing is
-   the horizontal direction from the back of the pelvis to its front (else from the hips' or
+   :data:`RIGID_MAX_GAP_S` are filled from the other markers of its segment
+   (:func:`fill_from_clusters`: a pelvis marker from the other pelvis markers), then interior gaps up
+   to ``max_gap_s`` (default :data:`MAX_GAP_S`) by straight lines
+   (:func:`miakit.stages.emg.fill_gaps`); an anatomical landmark is carried through longer gaps by
+   three markers of its segment (a cluster, a wand) at its place among them where all are seen
+   (:func:`miakit.importers.joint_centres.carry_rigidly`). ``max_gap_s`` 0 fills nothing.
+3. **Joint centres** (:func:`trial_joints`) from whatever landmarks exist, best rule first, each with
+   its formula, the labels used and an estimated error
+   (:func:`miakit.importers.joint_centres.anatomy_joints`); a shipped marker-set mapping
+   (:mod:`miakit.importers.markerset`) only where it resolves more joints, the user's
+   (``--mapping``) where given.
+4. **Virtual cameras** (:func:`project_views`): the vertical (:func:`find_vertical`) is the lab axis
+   along which the upper body lies above the feet or hips (else the hips above the feet, the knees
+   above the ankles, the head above the shoulders; else the file's ``POINT:Y_SCREEN``, its force
+   plates, the floor the feet rest on); the subject's facing is
+   the horizontal direction from the back of the pelvis to its front (else the trunk's or the head's,
+   else from the hips' or
    shoulders' left-right axis), its angle smoothed over :data:`FACING_WINDOW_S` so that the cameras
    turn with a subject who turns (:func:`facing_path`); forward progression is removed by subtracting
    the pelvis' horizontal path smoothed over ``pan_window_s`` (:func:`smooth`: a camera that pans
@@ -29,6 +38,8 @@ A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a 
    a phone's vertical field of view (:data:`VERTICAL_FOV_DEG`) into a portrait 1080 x 1920 frame,
    from the distance at which that span and the reach to either side fit :data:`FILL` of the frame
    even at the nearest depth a point comes to. Points outside the frame are missing, as a camera would miss them.
+   **Stretches** (:func:`body_stretches`): frames where the body is not seen, beyond
+   :data:`MAX_BRIDGED_S`, are left out and each stretch is its own segments (``TRIAL-part1-front``).
 5. **Frames** on the 10 Hz grid from the first marker frame, read by linear interpolation.
 6. **EMG**: channels named by the user's map (``--channel EMG1=RightQuad``), else by
    :mod:`miakit.importers.emg_channels`. What each channel holds is told apart
@@ -51,8 +62,11 @@ A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a 
    ``muscle_present(segment, muscle)``, and the ``event_*`` table; ``keypoint_score`` 1 where a
    point is known and in the picture, else 0 with the point NaN; ``valid`` where every present
    muscle's envelope is finite and at least :data:`MIN_KEYPOINTS` points are in the picture;
-   ``attrs["provenance"]["trials"]``: per file the mapping (name, source, SHA-256), the formula
-   each joint came from, the camera, the channels of each muscle, the refused channels, clipping.
+   ``attrs["provenance"]["trials"]``: per file the mapping (``anatomy`` or a mapping's name, source,
+   SHA-256), ``joint_rules`` (per joint: rule, formula, markers, error_mm, frames),
+   ``joints_missing`` (why), ``labels_not_understood``, ``body`` (what of it the joints hold),
+   ``vertical`` (up and how it was found), ``stretches_s`` and ``gaps_left_out_s``, the camera, the
+   channels of each muscle, the refused channels, clipping.
 """
 
 from __future__ import annotations
@@ -67,6 +81,7 @@ import numpy as np
 from miakit.contracts.build import Event, Segment
 from miakit.errors import InputError
 from miakit.importers.markerset import (
+    JointCentres,
     Mapping,
     compute_joints,
     missing_markers,
@@ -131,6 +146,9 @@ class LabTrial:
     subject: str = ""
     marker_sets: tuple[str, ...] = ()  # what the file says its marker sets are
     emg_note: str = ""  # why the reader found no EMG (a .trc without its .sto), for the no-EMG note
+    notes: list[str] = field(default_factory=list)  # what the reader found odd but not wrong (EMG amplitudes)
+    axes: dict[str, str] = field(default_factory=dict)  # the file's axis parameters (C3D POINT:X_SCREEN, Y_SCREEN)
+    plate_corners: list[np.ndarray] = field(default_factory=list)  # force plates' corners, each (4, 3) mm
 
 
 @dataclass
@@ -329,25 +347,107 @@ def _quiet():
         yield
 
 
-def vertical_axis(xyz: np.ndarray, where) -> np.ndarray:
-    """The lab axis (a signed unit vector) along which the upper body lies above the feet (else the hips)."""
-    upper = _joint_mean(xyz, _UPPER)
-    lower = _joint_mean(xyz, _FEET)
-    if not np.isfinite(lower).any():
-        lower = _joint_mean(xyz, _HIPS)
-    with _quiet():
-        d = np.nanmedian(upper - lower, axis=0)
-    if not np.isfinite(d).all():
-        raise InputError(
-            where,
-            "cannot find the vertical",
-            expected="joints of the upper body and of the feet or hips in the same frames",
-            found="none",
-        )
+_KNEES = ("RKnee", "LKnee")
+_ANKLES = ("RAnkle", "LAnkle", "RHeel", "LHeel")
+_HEAD_JOINTS = ("Nose", "REye", "LEye", "REar", "LEar")
+_ARM_JOINTS = ("RShoulder", "LShoulder", "RElbow", "LElbow")
+VERTICAL_PAIRS = (
+    ("upper body above the feet", _UPPER, _FEET),
+    ("upper body above the hips", _UPPER, _HIPS),
+    ("hips above the feet", _HIPS, _FEET),
+    ("knees above the ankles", _KNEES, _ANKLES),
+    ("head above the shoulders and elbows", _HEAD_JOINTS, _ARM_JOINTS),
+)
+"""Joints that lie above others in any posture a trial shows, in the order :func:`find_vertical`
+tries them (a handstand is not a trial)."""
+MIN_VERTICAL_SHARE = 0.6
+"""The axis found must hold at least this share of the upper-lower distance (else the body is
+lying, or the joints say nothing about the vertical)."""
+
+
+def vertical_axis(xyz: np.ndarray, where, trial: LabTrial | None = None) -> np.ndarray:
+    """The lab axis (a signed unit vector) pointing up: :func:`find_vertical`."""
+    return find_vertical(xyz, where, trial)[0]
+
+
+def find_vertical(xyz: np.ndarray, where, trial: LabTrial | None = None) -> tuple[np.ndarray, str]:
+    """The lab axis pointing up (a signed unit vector) and how it was found, from what is there:
+
+    1. joints that lie above others (:data:`VERTICAL_PAIRS`: the upper body above the feet or the
+       hips, the hips above the feet, the knees above the ankles, the head above the shoulders),
+       the median over the frames where both are seen;
+    2. the file's own axes (C3D ``POINT:Y_SCREEN``, the axis a viewer shows upward);
+    3. the force plates' plane (``FORCE_PLATFORM:CORNERS``), its normal toward the body;
+    4. the floor: the plane the feet rest on while still, its normal toward the body.
+    """
+    for how, upper, lower in VERTICAL_PAIRS:
+        with _quiet():
+            d = np.nanmedian(_joint_mean(xyz, upper) - _joint_mean(xyz, lower), axis=0)
+        if np.isfinite(d).all() and np.max(np.abs(d)) >= MIN_VERTICAL_SHARE * np.linalg.norm(d) > 0:
+            return _signed_axis(d), how
+    body = np.nanmedian(xyz.reshape(-1, 3), axis=0) if np.isfinite(xyz).any() else None
+    if trial is not None:
+        screen = str(trial.axes.get("Y_SCREEN", "")).strip().upper()
+        if len(screen) == 2 and screen[0] in "+-" and screen[1] in "XYZ":
+            up = np.zeros(3)
+            up["XYZ".index(screen[1])] = 1.0 if screen[0] == "+" else -1.0
+            return up, f"the file's POINT:Y_SCREEN ({screen})"
+        for corners in trial.plate_corners:
+            normal = np.cross(corners[1] - corners[0], corners[2] - corners[0])
+            if body is not None and np.linalg.norm(normal) > 0:
+                normal = normal * np.sign((body - corners.mean(axis=0)) @ normal)
+                return _signed_axis(normal), "the force plates' plane"
+    floor = _floor_normal(xyz)
+    if floor is not None:
+        return floor, "the plane the feet rest on"
+    raise InputError(
+        where,
+        "cannot find the vertical",
+        expected="joints of the upper body and of the feet or hips, the hips and the feet, the knees and "
+        "ankles, or the head and the shoulders, in the same frames (or POINT:Y_SCREEN, or force plates)",
+        found="none",
+    )
+
+
+def _signed_axis(d: np.ndarray) -> np.ndarray:
     axis = int(np.argmax(np.abs(d)))
     up = np.zeros(3)
     up[axis] = np.sign(d[axis])
     return up
+
+
+FLOOR_STILL_FRACTION = 0.2
+"""A foot rests where it moves at less than this fraction of its top speed."""
+
+
+def _floor_normal(xyz: np.ndarray) -> np.ndarray | None:
+    """The lab axis nearest the normal of the plane the feet rest on (their still frames span it),
+    pointing toward the rest of the body; None where the feet do not span a plane."""
+    idx = [BODY_25.index(j) for j in _FEET]
+    still = []
+    for i in idx:
+        p = xyz[:, i]
+        v = np.linalg.norm(np.diff(p, axis=0), axis=1)
+        if np.isfinite(v).sum() < 10:
+            continue
+        top = np.nanpercentile(v, 95)
+        still.append(p[1:][v < FLOOR_STILL_FRACTION * top])
+    if not still:
+        return None
+    pts = np.concatenate(still)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if len(pts) < 10:
+        return None
+    centred = pts - pts.mean(axis=0)
+    _, sv, vt = np.linalg.svd(centred, full_matrices=False)
+    if sv[1] < 3 * sv[2]:  # the still feet do not lie on a plane (they span a line, or a volume)
+        return None
+    normal = vt[2]
+    with _quiet():
+        body = np.nanmean(xyz.reshape(-1, 3), axis=0)
+    if not np.isfinite(body).all():
+        return None
+    return _signed_axis(normal * np.sign((body - pts.mean(axis=0)) @ normal))
 
 
 def _facing_frames(
@@ -368,6 +468,11 @@ def _facing_frames(
     front, back = mean_of(mapping.facing.get("front")), mean_of(mapping.facing.get("back"))
     if front is not None and back is not None:
         d = front - back
+    for front_names, back_names in mapping.facing.get("pairs", []):  # the anatomy's: pelvis, trunk, head
+        front, back = mean_of(front_names), mean_of(back_names)
+        if front is not None and back is not None:
+            missing = ~np.isfinite(d).all(axis=1)
+            d[missing] = (front - back)[missing]
     for right, left in (("RHip", "LHip"), ("RShoulder", "LShoulder")):
         missing = ~np.isfinite(d).all(axis=1)
         d[missing] = np.cross(up, xyz[missing, BODY_25.index(right)] - xyz[missing, BODY_25.index(left)])
@@ -477,7 +582,8 @@ def project_views(
     right = np.cross(forward, up)
     centre = _joint_mean(xyz, _HIPS)
     if not np.isfinite(centre).any():
-        centre = np.nanmean(xyz, axis=1)
+        with _quiet():
+            centre = np.nanmean(xyz, axis=1)
     path = smooth(centre, int(round(pan_window_s * RATE_HZ)), order=2)
     rel = xyz - path[:, None, :]
     height = rel @ up  # the vertical coordinate of every point, relative to the pelvis' path
@@ -754,9 +860,154 @@ def no_emg_note(trial: LabTrial, user: dict[str, str | None] | None = None) -> s
 def trial_joints(trial: LabTrial, *, mapping: Mapping | None = None, max_gap_s: float = MAX_GAP_S):
     """Joint centres at the markers' rate: ``(JointCentres, mapping used, markers, repeated labels)``.
 
-    Steps 1 to 3 of the module's docstring: labels normalized, gaps filled up to ``max_gap_s``,
-    the mapping chosen and applied.
+    Steps 1 to 3 of the module's docstring. Without ``mapping``: the labels read by anatomy
+    (:func:`anatomy_trial_joints`); a shipped mapping only where it resolves more joints. With it: the
+    labels normalized, gaps filled up to ``max_gap_s``, the mapping applied.
     """
+    if mapping is None:
+        joints, anatomy, markers, repeated = anatomy_trial_joints(trial, max_gap_s=max_gap_s)
+        try:
+            mapped = _mapping_joints(trial, None, max_gap_s)
+        except InputError:
+            mapped = None
+        if mapped is not None and len(mapped[0].used) > len(joints.used):
+            mapped[0].unknown = joints.unknown
+            return mapped
+        if len(joints.used) < MIN_JOINTS and len(joints.used) == 0:
+            _refuse_unknown(trial, joints)
+        return joints, anatomy, markers, repeated
+    return _mapping_joints(trial, mapping, max_gap_s)
+
+
+def _refuse_unknown(trial: LabTrial, joints) -> None:
+    unknown = joints.unknown
+    shown = ", ".join(unknown[:12]) + (f" and {len(unknown) - 12} more" if len(unknown) > 12 else "")
+    raise InputError(
+        trial.path,
+        "no joint centre from these markers: unknown marker set",
+        field="POINT labels",
+        expected="anatomical landmarks (pelvis, knee, ankle, foot, shoulder, elbow, wrist or head markers; "
+        "miakit/importers/landmarks.yaml), or pass --mapping FILE (a YAML like miakit/importers/markersets/*.yaml)",
+        found=f"labels not understood: {shown or 'none'}",
+    )
+
+
+def _clean(xyz) -> np.ndarray:
+    xyz = np.array(xyz, dtype=np.float64)
+    xyz[np.all(xyz == 0, axis=1)] = np.nan
+    xyz[~np.isfinite(xyz).all(axis=1)] = np.nan
+    return xyz
+
+
+def anatomy_trial_joints(trial: LabTrial, *, max_gap_s: float = MAX_GAP_S, use_model: bool = True):
+    """The anatomy path (:mod:`miakit.importers.joint_centres`): ``(JointCentres, the anatomy as a
+    mapping (its facing markers), markers by normalized label, repeated labels)``."""
+    import hashlib
+    from importlib.resources import files
+
+    from miakit.importers.joint_centres import anatomy_joints
+
+    markers = {k: _clean(v) for k, v in trial.markers.items()}
+    markers = {k: v for k, v in markers.items() if np.isfinite(v).any()}
+    if not markers:
+        raise InputError(
+            trial.path,
+            "no usable markers",
+            field="POINT",
+            expected="marker trajectories with samples",
+            found="none (all gaps)",
+        )
+    filled: dict[str, int] = {}
+    if max_gap_s > 0:  # short gaps from the marker's segment (even two others), as a mapping's clusters
+        markers, filled = fill_from_clusters(markers, segment_clusters(markers), trial.marker_rate_hz)
+    markers = fill_marker_gaps(markers, trial.marker_rate_hz, max_gap_s)
+    result = anatomy_joints(markers, trial.parameters, use_model=use_model, carry=max_gap_s > 0)
+    lm = result.landmarks
+    named: dict[str, np.ndarray] = {}
+    for items in lm.points.values():
+        for label, xyz in items:
+            named[normalize_label(label)] = xyz
+    facing: dict[str, list] = {"front": [], "back": [], "pairs": []}
+
+    def labels(side_names):
+        out = [normalize_label(lm.label_of(s, n)) for s, n in side_names]
+        return out if all(out) else None
+
+    for front, back in (
+        ([("R", "asis"), ("L", "asis")], [("", "sacrum")]),
+        ([("R", "asis"), ("L", "asis")], [("R", "psis"), ("L", "psis")]),
+        ([("R", "asis"), ("L", "asis")], [("R", "pelvis_cluster"), ("L", "pelvis_cluster")]),
+        ([("", "sternum_top")], [("", "c7")]),
+        ([("", "sternum_bottom")], [("", "t10")]),
+        ([("R", "head_front"), ("L", "head_front")], [("R", "head_back"), ("L", "head_back")]),
+        ([("", "forehead")], [("", "c7")]),
+    ):
+        f, b = labels(front), labels(back)
+        if f and b:
+            facing["pairs"].append([f, b])
+    vocab = files("miakit.importers") / "landmarks.yaml"
+    anatomy = Mapping(
+        name="anatomy",
+        description="landmarks read by anatomy (miakit/importers/landmarks.yaml)",
+        parameters={},
+        facing=facing,
+        joints={},
+        source="shipped:landmarks.yaml",
+        sha256=hashlib.sha256(vocab.read_bytes()).hexdigest(),
+    )
+    joints = JointCentres(
+        xyz=result.xyz,
+        used={j: r.formula for j, r in result.rules.items()},
+        filled={**filled, **{k: filled.get(k, 0) + v for k, v in result.carried.items()}},
+        rules={
+            j: {"rule": r.rule, "formula": r.formula, "markers": r.markers, "error_mm": r.error_mm, "frames": r.frames}
+            for j, r in result.rules.items()
+        },
+        missing=result.missing,
+        unknown=lm.unknown,
+        source="anatomy",
+    )
+    repeated = _repeated_labels(trial.markers)
+    if joints.used:
+        check_body_size(joints.xyz, trial)
+    return joints, anatomy, named, repeated
+
+
+def segment_clusters(markers: dict[str, np.ndarray]) -> list[list[str]]:
+    """The file's labels grouped by the rigid segment their landmark moves with (both sides and the
+    midline together for the pelvis, thorax and head; :data:`miakit.importers.joint_centres.SEGMENTS`)."""
+    from miakit.importers.joint_centres import SEGMENTS
+    from miakit.importers.landmarks import parse_label
+
+    groups: dict[tuple[str, str], list[str]] = {}
+    for label in markers:
+        lab = parse_label(label.split("#", 1)[0])
+        segment = next((seg for seg, names in SEGMENTS.items() if lab.landmark in names), None)
+        if segment is None:
+            continue
+        side = "" if segment in ("pelvis", "thorax", "head") else lab.side
+        groups.setdefault((segment, side), []).append(label)
+    return [g for g in groups.values() if len(g) >= 3]
+
+
+def _repeated_labels(markers: dict[str, np.ndarray]) -> list[str]:
+    """Labels that name what another does (``A:LASI`` beside ``LASI``, a label written twice) and hold
+    fewer samples: left out (a repeat that holds a model's joint centre is used as that joint)."""
+    groups: dict[str, list[str]] = {}
+    for label in markers:
+        groups.setdefault(normalize_label(label.split("#", 1)[0]), []).append(label)
+    out = []
+    for labels in groups.values():
+        if len(labels) > 1:
+            counts = [int(np.isfinite(_clean(markers[x])[:, 0]).sum()) for x in labels]
+            keep = labels[int(np.argmax(counts))]
+            out += [x for x in labels if x != keep]
+    return out
+
+
+def _mapping_joints(trial: LabTrial, mapping: Mapping | None, max_gap_s: float):
+    """The mapping path: labels normalized, gaps filled, the mapping (the user's, else the shipped
+    one that fits best) applied."""
     markers, repeated = normalized_markers(trial)
     markers = {k: v for k, v in markers.items() if np.isfinite(v).any()}
     if not markers:
@@ -811,7 +1062,7 @@ def world_joints(
     :func:`facing_direction`), NaN where a joint is unknown. What the synthetic muscle model reads
     (:func:`miakit.synth.motion.kinematics_from_points`)."""
     joints, used_mapping, markers, _ = trial_joints(trial, mapping=mapping, max_gap_s=max_gap_s)
-    up = vertical_axis(joints.xyz, trial.path)
+    up = vertical_axis(joints.xyz, trial.path, trial)
     forward = facing_direction(markers, used_mapping, joints.xyz, up, trial.path)
     world = np.stack([joints.xyz @ np.cross(up, forward), joints.xyz @ up, joints.xyz @ forward], axis=-1) / 1000.0
     return np.arange(len(world)) / trial.marker_rate_hz, world
@@ -843,7 +1094,7 @@ def trial_segments(
     if n < 2:
         raise InputError(where, "too short", expected="at least two 10 Hz frames", found=f"{n_samples} marker frames")
     xyz = sample_at(joints.xyz, trial.marker_rate_hz, times)
-    up = vertical_axis(joints.xyz, where)
+    up, vertical_how = find_vertical(joints.xyz, where, trial)
     forward = facing_path(markers, used_mapping, joints.xyz, up, trial.marker_rate_hz, where)
     emg, emg_info = emg_envelopes(trial, n, side=side, params=emg_params, channels=channels, kind=emg_kind)
     present = np.array([m in emg_info["channels"] for m in MUSCLES])
@@ -861,35 +1112,53 @@ def trial_segments(
     )
     stem = trial.path.stem
     subject = trial.subject or stem
+    # a keypoints-only trial (no EMG channel maps, no muscle present): frames judged on the keypoints
     emg_ok = np.isfinite(emg[:, present]).all(axis=1)
     flags = ("clipped",) if emg_info["clipped_samples"] else ()
+    stretches = body_stretches(xyz)
+    if not stretches:
+        raise InputError(
+            where,
+            "the body is never seen long enough",
+            expected=f"at least {MIN_KEYPOINTS} joints in {MIN_STRETCH_S:g} s of frames",
+            found=f"{int((np.isfinite(xyz).all(axis=2).sum(axis=1) >= MIN_KEYPOINTS).sum())} frames of {n}",
+        )
     segments: list[Segment] = []
     out_events: list[Event] = []
-    for i, ((view, yaw), kp) in enumerate(zip(views, projections)):
-        score = np.isfinite(kp).all(axis=2)
-        kp = np.where(score[..., None], kp, np.nan)
-        valid = emg_ok & (score.sum(axis=1) >= MIN_KEYPOINTS)
-        segments.append(
-            Segment(
-                id=f"{stem}-{view}",
-                session=stem,
-                subject=subject,
-                exercise=exercise or stem,
-                split="",
-                source=SOURCE,
-                emg=emg,
-                keypoints=kp,
-                keypoint_score=score.astype(np.float32),
-                valid=valid,
-                image_width=IMAGE_WIDTH,
-                image_height=IMAGE_HEIGHT,
-                flags=flags,
-                view=view,
-                yaw_deg=yaw,
-                muscle_present=present,
+    for k, (start, stop) in enumerate(stretches):
+        part = "" if len(stretches) == 1 else f"-part{k + 1}"
+        t0 = start / RATE_HZ
+        for (view, yaw), kp in zip(views, projections):
+            kp = kp[start:stop]
+            score = np.isfinite(kp).all(axis=2)
+            kp = np.where(score[..., None], kp, np.nan)
+            valid = emg_ok[start:stop] & (score.sum(axis=1) >= MIN_KEYPOINTS)
+            out_events += [
+                Event(len(segments), t - t0, kind, s, o)
+                for t, kind, s, o in events
+                if t0 <= t <= t0 + (stop - start - 1) / RATE_HZ + 1 / RATE_HZ
+            ]
+            segments.append(
+                Segment(
+                    id=f"{stem}{part}-{view}",
+                    session=stem,
+                    subject=subject,
+                    exercise=exercise or stem,
+                    split="",
+                    source=SOURCE,
+                    emg=emg[start:stop],
+                    keypoints=kp,
+                    keypoint_score=score.astype(np.float32),
+                    valid=valid,
+                    image_width=IMAGE_WIDTH,
+                    image_height=IMAGE_HEIGHT,
+                    flags=flags,
+                    view=view,
+                    yaw_deg=yaw,
+                    muscle_present=present,
+                )
             )
-        )
-        out_events += [Event(i, t, k, s, o) for t, k, s, o in events]
+    limbs = body_parts(joints.xyz)
     info = {
         "file": str(trial.path),
         "mapping": used_mapping.name,
@@ -897,12 +1166,18 @@ def trial_segments(
         "mapping_source": used_mapping.source,
         "mapping_sha256": used_mapping.sha256,
         "joints": {j: joints.used[j] for j in BODY_25 if j in joints.used},
+        "joint_rules": {j: joints.rules[j] for j in BODY_25 if j in joints.rules},
+        "joints_missing": {j: joints.missing.get(j, "") for j in BODY_25 if j not in joints.used},
+        "labels_not_understood": list(joints.unknown),
+        "body": limbs,
+        "vertical": {"up": up.tolist(), "from": vertical_how},  # the lab axis found to point up, and how
+        "stretches_s": [[round(a / RATE_HZ, 2), round((b - 1) / RATE_HZ, 2)] for a, b in stretches],
+        "gaps_left_out_s": round((n - sum(b - a for a, b in stretches)) / RATE_HZ, 2),
         "marker_aliases": joints.aliases,
         "rigid_filled_samples": joints.filled,
         "joints_found": len(joints_found),
         "repeated_labels": repeated,
         "camera": camera,
-        "vertical": [round(float(v), 3) for v in up],  # the lab axis found to point up
         "facing": [round(float(v), 3) for v in _mean_direction(forward)],  # the subject's mean facing
         "events": "file" if trial.events else ("zeni" if events else "none"),
         "events_clock": trial.events_clock if trial.events else "",
@@ -918,6 +1193,66 @@ def _mean_direction(forward: np.ndarray) -> np.ndarray:
         mean = np.nanmean(np.asarray(forward, dtype=np.float64).reshape(-1, 3), axis=0)
     norm = float(np.linalg.norm(mean)) if np.isfinite(mean).all() else 0.0
     return mean / norm if norm > 1e-9 else np.zeros(3)
+
+
+MIN_STRETCH_S = 1.0
+"""A stretch of frames where the body is seen (at least :data:`MIN_KEYPOINTS` joints) shorter than
+this is left out, as the gaps around it are."""
+MAX_BRIDGED_S = 0.5
+"""Frames without the body up to this long inside a stretch stay in it (as frames not valid); longer
+ones split the trial into segments (``TRIAL-part1-front``, ``TRIAL-part2-front``)."""
+
+
+def body_stretches(xyz: np.ndarray) -> list[tuple[int, int]]:
+    """``[(start, stop)]`` frame ranges of the 10 Hz joints (frames, 25, 3) where the body is seen
+    (at least :data:`MIN_KEYPOINTS` joints, or half the joints the trial has where that is fewer,
+    and at least 3), gaps up to :data:`MAX_BRIDGED_S` bridged, stretches shorter than
+    :data:`MIN_STRETCH_S` left out."""
+    from miakit.arrays import true_runs
+
+    known = np.isfinite(xyz).all(axis=2)
+    need = min(MIN_KEYPOINTS, max(3, int(np.ceil(0.5 * known.any(axis=0).sum()))))
+    seen = known.sum(axis=1) >= need
+    runs = [(int(a), int(b)) for a, b in true_runs(seen)]
+    merged: list[tuple[int, int]] = []
+    for a, b in runs:
+        if merged and a - merged[-1][1] <= int(round(MAX_BRIDGED_S * RATE_HZ)):
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    return [(a, b) for a, b in merged if b - a >= max(2, int(round(MIN_STRETCH_S * RATE_HZ)))]
+
+
+_LIMBS = {
+    "legs": ("RHip", "LHip", "RKnee", "LKnee", "RAnkle", "LAnkle"),
+    "arms": ("RShoulder", "LShoulder", "RElbow", "LElbow", "RWrist", "LWrist"),
+    "head": ("Nose", "REye", "LEye", "REar", "LEar"),
+}
+
+
+def body_parts(xyz: np.ndarray) -> str:
+    """What of the body the joints hold, in words: ``whole body``, ``legs only (no arms, no head)``,
+    ``left arm, head`` ..."""
+    have = {j for i, j in enumerate(BODY_25) if np.isfinite(xyz[:, i]).any()}
+    parts = []
+    for limb, names in _LIMBS.items():
+        got = [n for n in names if n in have]
+        if len(got) == len(names):
+            parts.append(limb)
+        elif limb == "legs" and got and set(got) <= {"RHip", "LHip"}:
+            parts.append("hips")
+        elif limb != "head" and got:
+            sides = {n[0] for n in got}
+            parts.append(
+                ("right " if sides == {"R"} else "left " if sides == {"L"} else "part of the ")
+                + limb[: -1 if len(sides) == 1 else None]
+            )
+        elif got:
+            parts.append("part of the head")
+    if parts == ["legs", "arms", "head"]:
+        return "whole body"
+    missing = [limb for limb in _LIMBS if not any(n in have for n in _LIMBS[limb])]
+    return ", ".join(parts) + (" only (no " + ", no ".join(missing) + ")" if missing else "")
 
 
 # -- many trials into one store ---------------------------------------------------------------------
@@ -1002,6 +1337,7 @@ def load_trials(
         trials.append(result.info)
         if result.info["emg_note"]:
             report.notes.append(f"{path.name}: {result.info['emg_note']}")
+        report.notes += [f"{path.name}: {note}" for note in trial.notes]
         log = result.info["log"] or log
         first = result.segments[0]
         report.rows.append(

@@ -138,6 +138,25 @@ class JointCentres:
     used: dict = field(default_factory=dict)  # joint -> the formula that gave its first frames, as text
     aliases: dict = field(default_factory=dict)  # marker -> the file's label that stood in for it
     filled: dict = field(default_factory=dict)  # marker -> samples filled from its rigid cluster
+    rules: dict = field(
+        default_factory=dict
+    )  # joint -> {rule, formula, markers, error_mm, frames} (what --inspect prints)
+    missing: dict = field(default_factory=dict)  # joint -> why no rule could give it
+    unknown: list = field(default_factory=list)  # labels that name no landmark (the anatomy path)
+    source: str = ""  # "anatomy" or the mapping's name
+
+
+FORMULA_ERROR_MM = {
+    "marker": 20.0,
+    "midpoint": 8.0,
+    "weighted": 30.0,
+    "offset": 20.0,
+    "normal": 15.0,
+    "chord": 15.0,
+    "harrington": 15.0,
+}
+"""A mapping formula's estimated error (mm): as :data:`miakit.importers.joint_centres.RULE_ERROR_MM`
+states for the same kinds of rule."""
 
 
 def normalize_label(label: str) -> str:
@@ -334,6 +353,7 @@ def compute_joints(
     xyz = np.full((n_frames, len(BODY_25), 3), np.nan)
     joints: dict[str, np.ndarray] = {}
     used: dict[str, str] = {}
+    rules: dict[str, dict] = {}
     for joint, alternatives in mapping.joints.items():
         out = np.full((n_frames, 3), np.nan)
         for alt in alternatives:
@@ -344,11 +364,22 @@ def compute_joints(
             empty = np.isnan(out).any(axis=1)
             if joint not in used and np.isfinite(value).all(axis=1).any():
                 used[joint] = _describe(alt)
+                ((kind, _),) = alt.items()
+                rules[joint] = {
+                    "rule": kind,
+                    "formula": _describe(alt),
+                    "markers": [n for n in _names(alt) if n not in BODY_25],
+                    "error_mm": FORMULA_ERROR_MM[kind],
+                    "frames": 0,
+                }
             out[empty] = value[empty]
         if np.isfinite(out).any():
             joints[joint] = out
             xyz[:, BODY_25.index(joint)] = out
-    return JointCentres(xyz=xyz, used=used)
+            if joint in rules:
+                rules[joint]["frames"] = int(np.isfinite(out).all(axis=1).sum())
+    missing = {j: "no formula of the mapping has its markers" for j in BODY_25 if j not in used}
+    return JointCentres(xyz=xyz, used=used, rules=rules, missing=missing, source=mapping.name)
 
 
 def _point(name: str, joints: dict, markers: dict) -> np.ndarray:

@@ -44,6 +44,7 @@ import numpy as np
 
 from miakit.contracts.build import Segment
 from miakit.errors import InputError
+from miakit.files import check_file, read_capped
 from miakit.importers.common import ImportReport, check_outputs, nothing_imported, provenance, write_and_register
 from miakit.layout import IMAGE_HEIGHT, IMAGE_WIDTH, RATE_HZ
 
@@ -68,6 +69,10 @@ VERTS_SHAPE = (CLIP_FRAMES, 6890, 3)
 EMG_UNITS = "device units"
 SOURCE = "mia-release"
 PIPELINE = "import-mia-release"
+MAX_CLIP_FILE_BYTES = 16 << 20
+"""Cap on a clip's emgvalues.npy or joints2d.npy (about 2 kB and 24 kB in the release)."""
+MAX_VERTS_BYTES = 64 << 20
+"""Cap on a clip's verts.npy (about 5 MB in the release; only its header is read)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class Clip:
     exercise: str
     clip_id: int
     path: Path
+    root: Path | None = None  # the release folder: every file read must lie inside it (default: the clip's folder)
 
 
 def find_clips(root: str | Path) -> list[Clip]:
@@ -90,7 +96,7 @@ def find_clips(root: str | Path) -> list[Clip]:
             for exercise in sorted(p for p in subject.iterdir() if p.is_dir()):
                 for clip in exercise.iterdir():
                     if clip.is_dir() and clip.name.isdigit():
-                        clips.append(Clip(split, subject.name, exercise.name, int(clip.name), clip))
+                        clips.append(Clip(split, subject.name, exercise.name, int(clip.name), clip, root))
     if not clips:
         raise InputError(root, "no clip folders", expected="{train,val}/Subject{N}/{Exercise}/{clip_id}/", found="none")
     return sorted(clips, key=lambda c: (SPLITS.index(c.split), _natural(c.subject), c.exercise, c.clip_id))
@@ -104,8 +110,8 @@ def read_clip(
     Raises :class:`InputError` naming the file and what is wrong with it.
     """
     raw: dict[str, bytes] = {}
-    emg = _load(clip.path / "emgvalues.npy", raw)
-    joints = _load(clip.path / "joints2d.npy", raw)
+    emg = _load(_inside(clip, "emgvalues.npy"), raw)
+    joints = _load(_inside(clip, "joints2d.npy"), raw)
     _expect_shape(clip.path / "emgvalues.npy", emg, (CLIP_FRAMES, n_muscles))
     if joints.ndim != 3 or joints.shape[0] != CLIP_FRAMES or joints.shape[1] < 25 or joints.shape[2] != 2:
         raise InputError(
@@ -115,7 +121,7 @@ def read_clip(
         if arr.dtype.kind not in "fiu":
             raise InputError(clip.path / name, "not numbers", expected="a float or integer array", found=str(arr.dtype))
     if with_verts:
-        _check_verts(clip.path / "verts.npy")
+        _check_verts(_inside(clip, "verts.npy"))
     return emg.astype(np.float64), joints[:, :25].astype(np.float64), raw
 
 
@@ -253,13 +259,23 @@ def _natural(name: str) -> tuple[str, int]:
     return (name[: len(name) - len(digits)], int(digits) if digits else -1)
 
 
-def _load(path: Path, raw: dict[str, bytes]) -> np.ndarray:
+def _inside(clip: Clip, name: str) -> Path:
+    """``clip``'s file ``name``, refused without being opened where it (or a folder on its way) is a
+    link that leaves the release folder: a release's files are its own, and a skip reason must never
+    show another file's bytes."""
+    path = clip.path / name
+    root = (clip.root or clip.path).resolve()
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, "missing file") from None
-    except OSError as exc:
-        raise InputError(path, f"unreadable ({exc.__class__.__name__})") from None
+        target = path.resolve(strict=False)
+    except (OSError, RuntimeError):  # a link loop
+        raise InputError(path, "a link that cannot be followed (a loop?): not opened") from None
+    if not target.is_relative_to(root):
+        raise InputError(path, f"a link that leaves the release folder (to {target}): not opened")
+    return path
+
+
+def _load(path: Path, raw: dict[str, bytes]) -> np.ndarray:
+    data = read_capped(path, max_bytes=MAX_CLIP_FILE_BYTES)
     _check_npy_size(path, data)
     try:
         arr = np.load(io.BytesIO(data), allow_pickle=False)
@@ -303,6 +319,7 @@ def _expect_shape(path: Path, arr: np.ndarray, shape: tuple[int, ...]) -> None:
 
 def _check_verts(path: Path) -> None:
     """Check verts.npy's header and length without reading the vertices."""
+    check_file(path, max_bytes=MAX_VERTS_BYTES)
     try:
         with path.open("rb") as f:
             version = np.lib.format.read_magic(f)

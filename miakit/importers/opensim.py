@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from miakit.errors import InputError
+from miakit.files import read_text_capped
 from miakit.importers.lab import LabTrial
 
 PIPELINE = "import-trc"
@@ -61,10 +62,7 @@ MAX_RATE_HZ = 1e6
 
 
 def _lines(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError as exc:
-        raise InputError(path, f"cannot read ({exc.strerror})") from None
+    return read_text_capped(path).splitlines()  # a regular file under the size cap (miakit.files)
 
 
 def _cells(line: str) -> list[str]:

@@ -40,6 +40,7 @@ import numpy as np
 
 from miakit.contracts.build import Segment
 from miakit.errors import InputError
+from miakit.files import read_capped
 from miakit.importers.common import ImportReport, check_outputs, nothing_imported, provenance, write_and_register
 from miakit.layout import MUSCLES, RATE_HZ
 
@@ -59,6 +60,8 @@ UCI_TO_MUSCLE: dict[str, str] = {
 """UCI channel -> miakit muscle name."""
 
 RAW_RATE_HZ = 1000.0
+MAX_UCI_BYTES = 256 << 20
+"""Cap on one UCI EMG text file (the dataset's are about 1 MB)."""
 """The recorder's rate: about 10,000 samples between start and end times 10 s apart."""
 CLIP_LEVEL = 4000.0
 """The recorder's rails (+-4 mV as microvolts); samples there were clipped."""
@@ -174,8 +177,8 @@ def load_uci(
     log: list[str] = []
     min_rows = int(np.ceil(raw_rate_hz / RATE_HZ))
     for path in track(files, "UCI EMG files", enabled=show_progress):
-        raw = path.read_bytes()
         try:
+            raw = read_capped(path, max_bytes=MAX_UCI_BYTES)
             samples = read_uci_file(path, raw)
             if samples.shape[0] < min_rows:
                 raise InputError(

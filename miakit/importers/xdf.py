@@ -34,9 +34,16 @@ from pathlib import Path
 import numpy as np
 
 from miakit.errors import DeviceError, InputError, SessionError
+from miakit.files import check_file
 
 __all__ = ["XdfReport", "import_xdf", "import_xdf_file"]
 
+MAX_XDF_BYTES = 4 << 30
+"""Cap on an XDF file's size, 4 GiB (pyxdf reads it whole into memory)."""
+MAX_CHANNELS = 1024
+"""Most channels an EMG stream may state."""
+MAX_RATE_HZ = 100_000.0
+"""Highest nominal rate an EMG stream may state."""
 CHUNK_S = 0.1
 """Seconds of samples per emg.csv row (per channel)."""
 MARKER_TYPES = ("markers", "marker", "events", "event")
@@ -85,6 +92,31 @@ class _XdfInfo:
 
     def uid(self) -> str:
         return self._get("uid")
+
+
+def _check_header(path: Path, info: _XdfInfo) -> None:
+    """An EMG stream's header must state a usable channel count and rate: they are the file's, and
+    a bad one is named as the file's (not as miakit's profile that would be filled in with it)."""
+    field = f"stream {info.name()!r}"
+    try:
+        count = info.channel_count()
+    except ValueError:
+        found = info._get("channel_count")
+        raise SessionError(path, "channel_count is not a whole number", field=field, found=found) from None
+    if not 1 <= count <= MAX_CHANNELS:
+        raise SessionError(path, "bad channel_count", field=field, expected=f"1 to {MAX_CHANNELS}", found=count)
+    try:
+        rate = info.nominal_srate()
+    except ValueError:
+        rate = float("nan")
+    if not (np.isfinite(rate) and 0 <= rate <= MAX_RATE_HZ):
+        raise SessionError(
+            path,
+            "bad nominal_srate",
+            field=field,
+            expected=f"a rate from 0 (irregular) to {MAX_RATE_HZ:g} Hz",
+            found=info._get("nominal_srate"),
+        )
 
 
 def _channels(info: dict) -> tuple[list[str] | None, str | None]:
@@ -185,8 +217,11 @@ def import_xdf_file(
     from miakit.record.recorder import load_sensor_map
     from miakit.record.session_writer import SessionWriter
 
-    if not path.is_file():
-        raise SessionError(path, "no such XDF file")
+    check_file(path, max_bytes=MAX_XDF_BYTES, error=SessionError)
+    if video is not None:  # copied in whole: a FIFO or device would never end
+        from miakit.stages.video import MAX_VIDEO_BYTES
+
+        check_file(video, max_bytes=MAX_VIDEO_BYTES, error=SessionError)
     with path.open("rb") as fh:
         if fh.read(4) != b"XDF:":
             raise SessionError(path, "not an XDF file", expected="the magic bytes 'XDF:'", found="something else")
@@ -210,6 +245,8 @@ def import_xdf_file(
     if not emg:
         raise SessionError(path, "the EMG stream holds no samples (a file cut short before its first chunk?)")
     infos = [_XdfInfo(s) for s in emg]
+    for info in infos:
+        _check_header(path, info)
     try:
         channels, mapping, how = channel_map(infos, load_sensor_map(sensors) if sensors else None)
         profile, content = session_profile(load_profile("lsl"), infos)

@@ -265,7 +265,7 @@ def mirror_permutation(names: Sequence[str], mirror: dict[str, str], *, what: st
     missing = [n for n in names if mirror.get(n) not in position]
     if missing:
         raise InputError(
-            "<dataset>",
+            "the dataset's keypoints",
             f"mirror augmentation needs a left/right counterpart for every {what}",
             field=what,
             expected=f"names of miakit.layout.MIRROR_{what.upper()} with both sides present",
@@ -453,7 +453,7 @@ def _body_relative(kp: np.ndarray, seg: np.ndarray, names: list[str]) -> np.ndar
     missing = [n for n in BODY_NEEDS if n not in names]
     if missing:
         raise InputError(
-            "<dataset>",
+            "the dataset's keypoints",
             "hip-centred features need the BODY_25 torso keypoints",
             field="keypoint",
             expected=list(BODY_NEEDS),
@@ -523,7 +523,10 @@ def _angles(kp: np.ndarray, names: list[str]) -> np.ndarray:
     missing = sorted({n for seg in SEGMENTS + HINGES for n in seg if n not in at})
     if missing:
         raise InputError(
-            "<dataset>", "angle features need the BODY_25 limb keypoints", field="keypoint", found=f"missing {missing}"
+            "the dataset's keypoints",
+            "angle features need the BODY_25 limb keypoints",
+            field="keypoint",
+            found=f"missing {missing}",
         )
 
     def unit(a: str, b: str) -> np.ndarray:
@@ -552,7 +555,10 @@ def _depth(kp: np.ndarray, seg: np.ndarray, names: list[str], subject: np.ndarra
     missing = sorted({n for s in SEGMENTS for n in s}.union(BODY_NEEDS).difference(at))
     if missing:
         raise InputError(
-            "<dataset>", "depth features need the BODY_25 limb keypoints", field="keypoint", found=f"missing {missing}"
+            "the dataset's keypoints",
+            "depth features need the BODY_25 limb keypoints",
+            field="keypoint",
+            found=f"missing {missing}",
         )
     length = np.stack([np.linalg.norm(kp[:, at[b]] - kp[:, at[a]], axis=-1) for a, b in SEGMENTS], axis=1)
     length = length / _set_torso(kp, seg, at)[seg][:, None]

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from miakit.errors import InputError
+from miakit.files import check_file
 from miakit.learn.config import TrainConfig, model_options
 from miakit.learn.models import build_model
 
@@ -68,6 +69,10 @@ def rmse_of(model, x: np.ndarray, y: np.ndarray, *, emg_scale: float, device: st
     return rmse(predict(model, x, emg_scale=emg_scale, device=device, amp=amp), y)
 
 
+MAX_CHECKPOINT_BYTES = 4 << 30
+"""Cap on a checkpoint's size, 4 GiB (miakit's are a few MB)."""
+
+
 def load_checkpoint(path: str | Path, *, device: str = "cpu"):
     """Load a checkpoint: ``(model in eval mode, TrainConfig, meta)``.
 
@@ -80,12 +85,15 @@ def load_checkpoint(path: str | Path, *, device: str = "cpu"):
     path = Path(path)
     if not path.exists():
         raise InputError(path, "no such checkpoint")
-    if not path.is_file():
+    check_file(path, max_bytes=MAX_CHECKPOINT_BYTES)
+    with path.open("rb") as fh:
+        head = fh.read(512)
+    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):  # torch's zip, or a legacy pickle
         raise InputError(
             path,
             "not a checkpoint file",
             expected="a .pt file written by miakit train",
-            found="a folder" if path.is_dir() else "not a file",
+            found=_kind_of(head),
         )
     try:
         ckpt = torch.load(path, map_location=device, weights_only=True)
@@ -113,3 +121,11 @@ def load_checkpoint(path: str | Path, *, device: str = "cpu"):
         raise InputError(path, f"not a miakit checkpoint ({exc.__class__.__name__}: {detail})") from None
     model.eval()
     return model, config, meta
+
+
+def _kind_of(head: bytes) -> str:
+    """What a file that is not a checkpoint looks like from its first bytes."""
+    if not head:
+        return "an empty file"
+    text = head.decode("utf-8", errors="replace")[:-1]  # the last character may be cut
+    return "a text file" if all(c.isprintable() or c in "\r\n\t" for c in text) else "another kind of binary file"

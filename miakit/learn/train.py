@@ -467,13 +467,14 @@ def _restore_checkpoint(path: Path, model, opt, sampler, config: TrainConfig) ->
 
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     if ckpt["config"] != asdict(config):
-        changed = sorted(k for k in ckpt["config"] if ckpt["config"][k] != asdict(config).get(k))
+        now = asdict(config)
+        changed = sorted(k for k in set(ckpt["config"]) | set(now) if ckpt["config"].get(k) != now.get(k))
+        was = "; ".join(f"{k} {ckpt['config'].get(k)!r:.40} then, {now.get(k)!r:.40} now" for k in changed[:6])
+        more = f" and {len(changed) - 6} more" if len(changed) > 6 else ""
         raise InputError(
             path,
-            "cannot resume with a different config",
-            field=", ".join(changed),
-            expected=ckpt["config"],
-            found=asdict(config),
+            f"cannot resume with a different config: {was}{more} (resume with the run's settings, or drop --resume)",
+            field=", ".join(changed[:6]) + more,
         )
     model.load_state_dict(ckpt["model"])
     opt.load_state_dict(ckpt["optimizer"])

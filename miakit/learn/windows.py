@@ -251,7 +251,7 @@ def splits_from_labels(
     splits = Splits(train=train or empty, val=evals.get(0, empty), test=evals.get(1, empty))
     if len(splits.train) == 0 or len(splits.test) == 0:
         raise DatasetError(
-            "<dataset>",
+            dataset_where(ds),
             "too few valid frames for a split",
             field="valid",
             expected=f"train and test windows of {window} valid frames",
@@ -351,13 +351,13 @@ def split_leave_one_exercise_out(
     _, exercises, _ = segment_table(ds)
     if exercise == UNKNOWN_EXERCISE:
         raise DatasetError(
-            "<dataset>",
+            dataset_where(ds),
             "an unknown exercise cannot be left out",
             field="segment_exercise",
             expected=f"one of {known_exercises(ds)}",
             found=exercise,
         )
-    _require(exercise, exercises, "segment_exercise")
+    _require(exercise, exercises, "segment_exercise", dataset_where(ds))
     test = exercises == exercise
     train = ~test & (exercises != UNKNOWN_EXERCISE)
     return split_holdout(
@@ -370,7 +370,7 @@ def split_leave_one_subject_out(
 ) -> Splits:
     """Test on every segment of ``subject``; train on every other subject."""
     subjects, _, _ = segment_table(ds)
-    _require(subject, subjects, "segment_subject")
+    _require(subject, subjects, "segment_subject", dataset_where(ds))
     test = subjects == subject
     return split_holdout(
         ds, ~test, test, window=window, stride=stride, eval_stride=eval_stride, val_fraction=val_fraction
@@ -391,7 +391,7 @@ def split_release(
     _, _, split = segment_table(ds)
     if not has_release_split(ds):
         raise DatasetError(
-            "<dataset>",
+            dataset_where(ds),
             "the dataset defines no split of its own",
             field="segment_split",
             expected="train and val",
@@ -441,15 +441,15 @@ def split_subject_transfer(
     zero-shot point (k = 0). ``ks`` larger than the target's exercise count minus one are dropped.
     """
     subjects, exercises, _ = segment_table(ds)
-    _require(source, subjects, "segment_subject")
-    _require(target, subjects, "segment_subject")
+    _require(source, subjects, "segment_subject", dataset_where(ds))
+    _require(target, subjects, "segment_subject", dataset_where(ds))
     if source == target:
         raise ValueError("source and target subjects must differ")
     order = sorted(set(exercises[subjects == target].tolist()) - {UNKNOWN_EXERCISE})
     ks = tuple(sorted({int(k) for k in ks if 1 <= k <= len(order) - 1}))
     if not ks:
         raise DatasetError(
-            "<dataset>",
+            dataset_where(ds),
             "too few exercises of the target subject for subject transfer",
             field="segment_exercise",
             expected="at least 2",
@@ -462,10 +462,16 @@ def split_subject_transfer(
     return TransferSplits(source, target, pretrain, by_k, tuple(order[: max(ks)]), tuple(order[max(ks) :]))
 
 
-def _require(value: str, present: np.ndarray, field: str) -> None:
+def dataset_where(ds) -> str:
+    """How an error names the dataset: the store or catalog name it was opened by
+    (:func:`miakit.catalog.open_dataset` keeps it in ``ds.encoding["source"]``), else "the dataset"."""
+    return str(getattr(ds, "encoding", {}).get("source") or "the dataset")
+
+
+def _require(value: str, present: np.ndarray, field: str, where: str = "the dataset") -> None:
     if value not in set(present.tolist()):
         raise DatasetError(
-            "<dataset>", "no such value", field=field, expected=f"one of {sorted(set(present.tolist()))}", found=value
+            where, "no such value", field=field, expected=f"one of {sorted(set(present.tolist()))}", found=value
         )
 
 

@@ -38,9 +38,12 @@ import numpy as np
 import xarray as xr
 
 from miakit.errors import InputError
+from miakit.files import check_file
 from miakit.layout import BODY_25, IMAGE_HEIGHT, IMAGE_WIDTH, RATE_HZ
 
 N_KEYPOINTS = len(BODY_25)
+MAX_KEYPOINT_FILE_BYTES = 1 << 30
+"""Cap on a keypoint file another tool wrote (a joints2d.npy, a VIBE output), 1 GiB."""
 
 BLAZEPOSE_TO_BODY25: tuple[tuple[int, ...], ...] = (
     (0,),
@@ -169,6 +172,7 @@ class PoseTimings:
     decode_s: float = 0.0
     inference_s: float = 0.0
     wall_s: float = 0.0
+    undecodable: list[int] = field(default_factory=list)  # packets (pts) that damaged data kept from decoding
 
     def as_dict(self) -> dict[str, float]:
         per = lambda s: self.frames / s if s > 0 else float("inf")  # noqa: E731
@@ -339,6 +343,7 @@ class MediaPipeBackend:
             "0: tracked person; 1: identity uncertain (a jump beyond the gate, re-found near the last place); 2: lost"
         )
         ds.attrs.update(
+            frames_undecodable=len(self.timings.undecodable),
             person=self.person,
             people_at_start=follow.people_at_start,
             frames_uncertain=int((flags == TRACK_UNCERTAIN).sum()),
@@ -538,7 +543,7 @@ def _decoded(
     def work() -> None:
         try:
             tick = time.perf_counter()
-            for item in sampled_frames(meta.path, grid, meta=meta, height=height):
+            for item in sampled_frames(meta.path, grid, meta=meta, height=height, undecodable=timings.undecodable):
                 timings.decode_s += time.perf_counter() - tick
                 if not put(item):
                     return
@@ -654,6 +659,7 @@ class MiaJoints2dBackend:
     def keypoints(self, source: Path, *, rate_hz: float = RATE_HZ, progress: bool = False) -> xr.Dataset:
         path = Path(source)
         path = path / "joints2d.npy" if path.is_dir() else path
+        check_file(path, max_bytes=MAX_KEYPOINT_FILE_BYTES)
         try:
             joints = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as exc:
@@ -745,6 +751,7 @@ class VibeBackend:
 
 
 def _load_pickle(path: Path) -> Any:
+    check_file(path, max_bytes=MAX_KEYPOINT_FILE_BYTES)
     try:
         import joblib
     except ImportError:
@@ -852,7 +859,9 @@ def estimate_pose(
     if timings is not None and hasattr(model, "timings"):
         timings.update(model.timings.as_dict())
     if ds.attrs["frames_with_person"] == 0:
-        raise InputError(video, f"no person in view (none in {ds.sizes['time']} frames at {rate_hz:g} Hz)")
+        bad = int(ds.attrs.get("frames_undecodable", 0))
+        skipped = f"; {bad} undecodable frames skipped (damaged video data)" if bad else ""
+        raise InputError(video, f"no person in view (none in {ds.sizes['time']} frames at {rate_hz:g} Hz{skipped})")
     return ds
 
 

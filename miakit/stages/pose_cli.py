@@ -125,6 +125,8 @@ def _summary(ds, timings: dict, *, video: Path, out: Path) -> None:
         ("mean keypoint score", f"{float(np.mean(score[score > 0])) if (score > 0).any() else 0:.3f}"),
         ("estimator", str(ds.attrs["estimator"])),
     ]
+    if ds.attrs.get("frames_undecodable"):
+        rows.append(("undecodable frames", f"{ds.attrs['frames_undecodable']} skipped (damaged video data)"))
     if "frames_lost" in ds.attrs:
         from miakit.stages.pose import identity_summary
 

@@ -25,12 +25,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from miakit.errors import InputError
+from miakit.files import check_file
 
 if TYPE_CHECKING:
     from fractions import Fraction
 
     from av.stream import Stream
 
+MIN_FPS = 0.5
+"""Slowest frame rate a video may state or its timing give (a damaged track timescale gives 0.004 fps)."""
+MAX_FPS = 2000.0
+"""Fastest frame rate a video may state or its timing give."""
+MAX_VIDEO_BYTES = 64 << 30
+"""Cap on a video file's size, 64 GiB (decoded frame by frame, never read whole)."""
 _VFR_SPREAD = 0.05
 """Frame steps that differ by more than this fraction of their median (and by more than the two
 ticks of rounding a muxer may add) make a video variable-frame-rate."""
@@ -70,14 +77,16 @@ class _Mp4Info:
 def probe_video(path: str | Path) -> VideoMeta:
     """Read a video's metadata and check that its first frame decodes.
 
-    Raises InputError (one line naming the file) for a missing, empty, truncated or unreadable file.
+    Raises InputError (one line naming the file) for a missing, empty, truncated or unreadable file,
+    one that is not a regular file, and timing that cannot be right: a frame rate, or frames over the
+    span their durations give, outside :data:`MIN_FPS` to :data:`MAX_FPS` (a damaged ``mdhd``
+    timescale or ``stts`` durations), or frames that share presentation times. So a grid built on
+    ``duration_s`` is bounded by the frames the file holds.
     """
     import cv2
 
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "no such video file")
-    size = path.stat().st_size
+    size = check_file(path, max_bytes=MAX_VIDEO_BYTES)
     if size == 0:
         raise InputError(path, "empty video file", expected="video data", found="0 bytes")
     mp4 = _read_mp4(path) if _looks_like_mp4(path) else None
@@ -96,10 +105,26 @@ def probe_video(path: str | Path) -> VideoMeta:
         cap.release()
     if not fps > 0 or not np.isfinite(fps):
         raise InputError(path, "no frame rate in the video", field="fps", expected="> 0", found=fps)
+    if not MIN_FPS <= fps <= MAX_FPS:
+        raise InputError(
+            path,
+            "implausible frame rate (a damaged track timescale?)",
+            field="fps",
+            expected=f"{MIN_FPS:g} to {MAX_FPS:g} fps",
+            found=f"{fps:.3g} fps",
+        )
     frames = mp4.frames if mp4 and mp4.frames else counted
     if frames <= 0:
         raise InputError(path, "no frames in the video", field="frames", expected="> 0", found=frames)
     duration = mp4.duration_s if mp4 and mp4.duration_s else frames / fps
+    if frames > 1 and not MIN_FPS <= frames / duration <= MAX_FPS:  # the grid is bounded by the frames held
+        raise InputError(
+            path,
+            "implausible timing: its frames' durations do not fit its frame count (damaged sample durations?)",
+            field="duration",
+            expected=f"{frames} frames over {frames / MAX_FPS:.3g} to {frames / MIN_FPS:.3g} s",
+            found=f"{duration:.3g} s",
+        )
     return VideoMeta(
         path=path,
         fps=fps,
@@ -265,6 +290,13 @@ def _read_mp4(path: Path) -> _Mp4Info:
         if not pts:
             return _Mp4Info(creation_time=created, frames=None, duration_s=None, variable_frame_rate=False)
         ticks = np.sort(np.array(pts, dtype=np.int64))
+        shared = int(ticks.size - np.unique(ticks).size)
+        if shared:
+            raise InputError(
+                path,
+                f"damaged timing: its {ticks.size} frames have only {ticks.size - shared} distinct presentation "
+                "times (sample durations of 0?), so they cannot be put on a time grid",
+            )
         duration = float((int(ticks[-1] - ticks[0]) + last) * _time_base(stream, path))
     return _Mp4Info(
         creation_time=created, frames=int(ticks.size), duration_s=duration, variable_frame_rate=_varies(np.diff(ticks))
@@ -312,6 +344,7 @@ def sampled_frames(
     meta: VideoMeta | None = None,
     height: int | None = None,
     max_offset_s: float | None = None,
+    undecodable: list[int] | None = None,
 ) -> Iterator[tuple[int, float, np.ndarray]]:
     """Like :func:`frames_at`, but RGB, shrunk to ``height`` pixels high (never enlarged, aspect
     kept; None: full size), and decoding as little as it can (PyAV):
@@ -324,7 +357,9 @@ def sampled_frames(
       area filter) straight to the small RGB image, then turned as the container says (``rotation``).
 
     Yields ``(index into times_s, that frame's time in seconds from the first frame, RGB image)``; a
-    time with no frame within ``max_offset_s`` (default ``1 / fps``) is skipped. Needs PyAV; where
+    time with no frame within ``max_offset_s`` (default ``1 / fps``) is skipped, and so is a time
+    whose frame cannot be decoded (damaged data): the packets that failed are appended to
+    ``undecodable`` where it is a list. Needs PyAV; where
     it is missing, falls back to :func:`frames_at` (OpenCV) and converts each frame.
     """
     times = np.asarray(times_s, dtype=np.float64).ravel()
@@ -365,12 +400,20 @@ def sampled_frames(
         stream.thread_type = "SLICE"  # frame threads would decode ahead frames the skip below spares
         context = stream.codec_context
         ready: dict[int, tuple[float, np.ndarray]] = {}
+        lost: set[int] = set()
         next_j = 0
         order = [j for j in range(times.size) if keep[j]]
         for packet in container.demux(stream):
             if packet.pts is not None:
                 context.skip_frame = "DEFAULT" if int(packet.pts) in wanted else "NONREF"
-            for frame in packet.decode():
+            try:
+                decoded = packet.decode()
+            except av.FFmpegError:  # damaged data: this packet's frame is lost, the decoder goes on
+                if undecodable is not None:
+                    undecodable.append(int(packet.pts) if packet.pts is not None else -1)
+                lost.update(wanted.pop(int(packet.pts), []) if packet.pts is not None else [])
+                continue
+            for frame in decoded:
                 if frame.pts is None or int(frame.pts) not in wanted:
                     continue
                 image: np.ndarray = frame.to_ndarray(
@@ -381,13 +424,17 @@ def sampled_frames(
                 stamp = float((int(frame.pts) - pts[0]) * tick)
                 for j in wanted.pop(int(frame.pts)):
                     ready[j] = (stamp, image)
-                while next_j < len(order) and order[next_j] in ready:
+                while next_j < len(order) and (order[next_j] in ready or order[next_j] in lost):
                     j = order[next_j]
-                    stamp, image = ready.pop(j)
-                    yield j, stamp, image
                     next_j += 1
+                    if j in ready:
+                        stamp, image = ready.pop(j)
+                        yield j, stamp, image
             if not wanted:
                 break
+        for j in sorted(ready):  # those after a frame that never came
+            stamp, image = ready.pop(j)
+            yield j, stamp, image
 
 
 def _coded_size(meta: VideoMeta, height: int | None) -> tuple[int, int]:

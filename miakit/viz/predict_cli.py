@@ -51,6 +51,8 @@ def predict(
     ]
     if result.identity:
         lines.insert(1, f"person: {result.identity}")
+    if result.frames_undecodable:
+        lines.insert(1, f"note: {result.frames_undecodable} undecodable video frames skipped (damaged video data)")
     if result.frames_short:
         lines.insert(
             1,

@@ -42,6 +42,7 @@ class PredictResult:
     window: int = 0  # the model's window, in frames
     rendered: object = None  # the overlay's miakit.viz.render.RenderResult (panels, sizes, scale)
     identity: str = ""  # whom the pose track followed and where it was unsure (miakit.stages.pose_cli.identity_summary)
+    frames_undecodable: int = 0  # video frames damaged data kept from decoding (skipped)
 
 
 def predict_video(
@@ -163,6 +164,7 @@ def predict_video(
         window=ckpt.window,
         rendered=rendered,
         identity=identity_summary(pose) if "frames_lost" in pose.attrs else "",
+        frames_undecodable=int(pose.attrs.get("frames_undecodable", 0)),
     )
 
 

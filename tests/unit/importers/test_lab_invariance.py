@@ -217,9 +217,6 @@ def test_the_command_line_names_numbered_channels_with_channel(sources, tmp_path
     args = [a for pair in EMG_USER_MAP[:4] for a in ("--channel", pair)] + ["--channel", str(tmp_path / "map.yaml")]
     done = cli("--out", str(tmp_path / "b.zarr"), *args)
     assert done.returncode == 0, done.stderr[-2000:]
-    import miakit
-    from miakit.contracts.dataset import provenance_of
-
     ds = miakit.open_dataset(tmp_path / "b.zarr")
     trial = provenance_of(ds)["trials"][0]
     assert trial["channels"] == {

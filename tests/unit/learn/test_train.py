@@ -115,8 +115,11 @@ def test_checkpoint_holds_the_best_evaluation_and_last_the_latest_step(small_ds,
 
 def test_resume_refuses_a_changed_config(small_ds, tmp_path):
     train(small_ds, TrainConfig(**TINY), tmp_path, progress=False, until_step=3)
-    with pytest.raises(InputError, match="different config.*lr"):
+    with pytest.raises(InputError, match="different config.*lr") as err:
         train(small_ds, TrainConfig(**{**TINY, "lr": 5e-4}), tmp_path, progress=False, resume=True)
+    line = str(err.value)  # only the changed key, its two values: not both configs (a 706-character line)
+    assert f"lr {TINY.get('lr', TrainConfig().lr)!r} then, 0.0005 now" in line, line
+    assert len(line) < 200 + len(str(tmp_path)) and "\n" not in line and "batch_size" not in line
 
 
 def test_checkpoint_files_and_loading(small_ds, tmp_path):

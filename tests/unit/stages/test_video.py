@@ -198,5 +198,5 @@ def test_not_a_video(tmp_path):
 
 
 def test_missing_video(tmp_path):
-    with pytest.raises(InputError, match="no such video file"):
+    with pytest.raises(InputError, match="nowhere.mp4: missing file"):
         probe_video(tmp_path / "nowhere.mp4")
