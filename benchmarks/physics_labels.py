@@ -67,6 +67,11 @@ def blend(hand: np.ndarray, phys: np.ndarray, w: float) -> np.ndarray:
     return w * unit(hand) + (1 - w) * unit(phys)
 
 
+def group_of(muscle: str) -> str:
+    """'RightQuad' -> 'Quad'."""
+    return muscle[4:] if muscle.startswith("Left") else muscle[5:] if muscle.startswith("Right") else muscle
+
+
 def score(ds, predictions):
     from miakit.bench.real import score_segments
 
@@ -135,6 +140,13 @@ def main() -> None:
     for trial, blends in per.items():
         print(f"  {trial:24s} hand:    {summary_line(*blends[1.0])}")
         print(f"  {'':24s} physics: {summary_line(*blends[0.0])}")
+    print("peak place per gait cycle, % from heel strike: hand / physics / measured")
+    for trial, blends in per.items():
+        ch, cp = blends[1.0][1], blends[0.0][1]
+        for muscle in dict.fromkeys(ch["muscle"]) if len(ch) else []:
+            a, b = ch[ch["muscle"] == muscle], cp[cp["muscle"] == muscle]
+            cells = zip(a["predicted_peak_pct"], b["predicted_peak_pct"], a["measured_peak_pct"])
+            print(f"  {trial:24s} {muscle:15s} " + "  ".join(f"{x:.0f}/{y:.0f}/{z:.0f}" for x, y, z in cells))
     pooled = {w: (pd.concat([per[t][w][0] for t in per]), pd.concat([per[t][w][1] for t in per])) for w in WEIGHTS}
     print(f"pooled hand:    {summary_line(*pooled[1.0])}")
     print(f"pooled physics: {summary_line(*pooled[0.0])}")
@@ -155,6 +167,29 @@ def main() -> None:
         print(f"  {trial:24s} w {w:.1f} (chosen on {', '.join(others)}): {summary_line(u, c)}")
     if held_units:
         print(f"pooled, held out: {summary_line(pd.concat(held_units), pd.concat(held_cycles))}")
+    print("the same with one w per muscle (quadriceps, hamstrings, biceps, triceps), each chosen on the other")
+    print("trials' units of that muscle (the hand model where no other trial has it)")
+    held_units, held_cycles = [], []
+    for trial in per:
+        others = [t for t in per if t != trial]
+        parts_u, parts_c, chosen = [], [], []
+        for group in dict.fromkeys(group_of(m) for m in per[trial][1.0][0]["muscle"]):
+            fit = {}
+            for w in WEIGHTS:
+                rs = pd.concat([per[t][w][0] for t in others]) if others else per[trial][w][0].iloc[:0]
+                rs = rs[[group_of(m) == group for m in rs["muscle"]]]["r"]
+                fit[w] = float(np.nanmedian(rs)) if rs.notna().any() else -np.inf
+            w = max(WEIGHTS, key=lambda k: (fit[k], k))  # ties (and no other trial): the hand model
+            u, c = per[trial][w]
+            parts_u.append(u[[group_of(m) == group for m in u["muscle"]]])
+            parts_c.append(c[[group_of(m) == group for m in c["muscle"]]] if len(c) else c)
+            chosen.append(f"{group} {w:.1f}")
+        u, c = pd.concat(parts_u), pd.concat(parts_c)
+        held_units.append(u)
+        held_cycles.append(c)
+        rs = ", ".join(f"{m} {r:+.2f}" for m, r in zip(u["muscle"], u["r"]))
+        print(f"  {trial:24s} w {', '.join(chosen)}: {summary_line(u, c)}; {rs}")
+    print(f"pooled, held out: {summary_line(pd.concat(held_units), pd.concat(held_cycles))}")
 
 
 if __name__ == "__main__":
