@@ -15,7 +15,8 @@ activation that costs, follows from their moment arms, strengths and lengths at 
    ``arm26.osim`` (biceps long and short, triceps long, lateral and medial, brachialis; coordinates
    ``r_shoulder_elev``, ``r_elbow_flex``), for the leg the scaled Rajagopal 2016 model
    ``subject_walk_scaled.osim`` (every right-leg muscle that crosses the hip or knee in flexion and
-   not the ankle; ``hip_flexion_r``, ``knee_angle_r``). Musculotendon lengths are tabulated once on
+   not the ankle; ``hip_flexion_r``, ``knee_angle_r``), both from :mod:`miakit.sample_data`'s
+   ``models/``. Musculotendon lengths are tabulated once on
    a 5-degree grid of the two coordinates (other coordinates at their defaults); moment arms are
    ``r = -dL/dq`` on that grid; the active force-length factor ``exp(-(l - 1)^2 / 0.45)`` of the
    normalized fibre length ``l = (L - tendon slack) / optimal fibre length`` (rigid tendon, no
@@ -43,10 +44,9 @@ from pathlib import Path
 
 import numpy as np
 
+from miakit.errors import InputError
 from miakit.layout import KP, MUSCLES
 
-MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "models"
-"""Where the OpenSim models are looked for by default (``../shared/data/models``)."""
 ARM_MODEL, LEG_MODEL = "arm26.osim", "subject_walk_scaled.osim"
 ARM_COORDS = ("r_shoulder_elev", "r_elbow_flex")
 LEG_COORDS = ("hip_flexion_r", "knee_angle_r")
@@ -104,17 +104,28 @@ def _bilinear(tab: np.ndarray, g0: np.ndarray, g1: np.ndarray, q0: np.ndarray, q
     return low * (1 - v) + high * v
 
 
+def model_path(name: str) -> Path:
+    """One of the shared OpenSim models (``models/`` of :mod:`miakit.sample_data`: ../shared/data
+    where it is beside the repository, else the public original, SHA-256 checked)."""
+    from miakit.sample_data import fetch
+
+    return fetch(f"models/{name}")
+
+
 @lru_cache(maxsize=4)
 def load_limb(kind: str, models: str | None = None) -> Limb:
-    """Tabulate the ``arm`` or ``leg`` model (OpenSim; seconds, once per process)."""
+    """Tabulate the ``arm`` or ``leg`` model (OpenSim; seconds, once per process) from the folder
+    ``models`` (default: :func:`model_path`)."""
     try:
         import opensim as osim
     except ImportError as exc:  # pragma: no cover - the optional extra
         raise ImportError("physics labels need OpenSim: pip install 'miakit[physics]'") from exc
     osim.Logger.removeFileSink()  # else it writes opensim.log in the working folder
     osim.Logger.setLevelString("error")
-    folder = Path(models) if models else MODELS
-    path = folder / (ARM_MODEL if kind == "arm" else LEG_MODEL)
+    name = ARM_MODEL if kind == "arm" else LEG_MODEL
+    path = Path(models) / name if models else model_path(name)
+    if not path.is_file():
+        raise InputError(path, "no such OpenSim model", expected=f"{name} in the folder given")
     coords, grid = (ARM_COORDS, ARM_GRID_DEG) if kind == "arm" else (LEG_COORDS, LEG_GRID_DEG)
     model = osim.Model(str(path))
     state = model.initSystem()

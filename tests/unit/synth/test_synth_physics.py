@@ -17,10 +17,15 @@ G = 9.81
 
 
 @pytest.fixture(scope="module")
-def arm():
-    if not (physics.MODELS / physics.ARM_MODEL).is_file():
-        pytest.skip(f"the OpenSim models are not at {physics.MODELS}")
+def arm(shared_data):  # the models come with the real recordings (miakit.sample_data's models/)
     return physics.load_limb("arm")
+
+
+def test_a_missing_model_is_a_one_line_input_error(tmp_path):
+    from miakit.errors import InputError
+
+    with pytest.raises(InputError, match="no such OpenSim model"):
+        physics.load_limb("leg", str(tmp_path))
 
 
 def test_a_weight_held_in_the_hand_works_the_biceps_with_its_moment_and_not_the_triceps(arm):
