@@ -66,10 +66,7 @@ def _read(path: Path):
 
 
 def _param(path: Path):
-    marks = ()
-    if path.suffix == ".trc":
-        marks = (pytest.mark.xfail(reason="issue 31 item 4 (h31b): the .trc header forms", strict=False),)
-    return pytest.param(path, id=path.name, marks=marks)
+    return pytest.param(path, id=path.name)
 
 
 def _length(xyz, a, b):
