@@ -108,7 +108,7 @@ def test_the_representative_frame_is_away_from_the_sync_clap():
     activity = np.full(100, 0.3) + 0.1 * np.sin(time)
     activity[5:8] = 1.0  # the clap: the most active frames of the segment
     frame = demo.representative_frame(activity, time, syncs=[0.6])
-    assert abs(time[frame] - 0.6) > demo.SYNC_MARGIN_S
+    assert abs(time[frame] - 0.6) > plots.SYNC_WINDOW_S
     assert activity[frame] < 1.0 and activity[frame] >= np.quantile(activity[20:], 0.8)
     assert demo.representative_frame(activity, time, syncs=[]) in range(100)
 
