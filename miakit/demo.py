@@ -172,6 +172,7 @@ def show_every_model(ds, bench, mine: dict) -> None:
         models=MODELS,
         title="In-distribution RMSE per exercise, every model",
         units=units,
+        caption=bench.sync_note,
     )
     model, config, meta = load_checkpoint(bench.checkpoint)
     splits = config_splits(ds, config)

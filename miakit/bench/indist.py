@@ -186,7 +186,11 @@ def _write_report(
 
     path = out / "report.md"
     bars = rep.plot_per_exercise(
-        table, out / "rmse_per_exercise.png", models=MODELS, title="In-distribution RMSE per exercise"
+        table,
+        out / "rmse_per_exercise.png",
+        models=MODELS,
+        title="In-distribution RMSE per exercise",
+        caption=sync_note,
     )
     errors = np.sqrt(np.mean((preds["transformer"] - y_test) ** 2, axis=(1, 2)))
     typical = int(np.argsort(errors)[len(errors) // 2])  # the window of median Transformer error

@@ -380,9 +380,9 @@ def _session_sync_times(ds, sessions: Path) -> dict[int, list[float]]:
     from miakit.contracts.session import find_sessions, read_events, read_meta
     from miakit.segments import exercise_intervals
 
-    folders = {}
-    for folder in find_sessions(sessions):
-        folders.setdefault(read_meta(folder).session_id, folder)
+    folders: dict[str, Path] = {}
+    for found in find_sessions(sessions):
+        folders.setdefault(read_meta(found).session_id, found)
     ids = np.asarray(ds["segment"].values).astype(str)
     out: dict[int, list[float]] = {}
     for index, session in enumerate(np.asarray(ds["segment_session"].values).astype(str)):

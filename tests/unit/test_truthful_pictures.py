@@ -40,6 +40,9 @@ def test_rmse_bars_name_every_model_in_one_unit():
     assert set(labels) == {"Random", "Nearest Neighbour", "Transformer", "miakit model", "noise floor"}
     assert ax.get_xlabel() == "RMSE (device units)"
     assert [t.get_text() for t in ax.get_yticklabels()] == ["squat", "running", "mean"]
+    note = "12 of 300 test frames within 1.5 s of a sync event (4.0%) left out"
+    fig = rep.per_exercise_figure(_table(), models=MODELS, title="every model", caption=note)
+    assert fig.axes[0].get_title() == f"every model\n{note}"
 
 
 def test_example_window_and_training_curve_name_every_model():
