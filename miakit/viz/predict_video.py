@@ -19,7 +19,7 @@ import numpy as np
 from miakit.errors import InputError
 from miakit.learn.predict import Checkpoint, load, predict_segment, predicted_dataset, short_runs, video_dataset
 
-__all__ = ["predict_video", "PredictResult"]
+__all__ = ["predict_video", "PredictResult", "write_activation_csv"]
 
 
 @dataclass
