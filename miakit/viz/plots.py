@@ -408,18 +408,17 @@ def _session_sync_times(ds, sessions: Path) -> dict[int, list[float]]:
 def near_sync(ds, sessions: str | Path | None = None) -> np.ndarray:
     """(frame,) bool: the frames within :data:`SYNC_WINDOW_S` of a sync event of their segment
     (:func:`sync_times`)."""
-    from miakit.contracts.dataset import segment_of_frame
-
     near = np.zeros(ds.sizes["frame"], dtype=bool)
     by_segment = sync_times(ds, sessions)
     if not by_segment:
         return near
-    seg = segment_of_frame(ds)
-    time = np.asarray(ds["time"].values, dtype=np.float64)
+    starts = np.asarray(ds["segment_start"].values, dtype=np.int64)
+    lengths = np.asarray(ds["segment_length"].values, dtype=np.int64)
     for index, times in by_segment.items():
-        mine = seg == index
+        frames = slice(int(starts[index]), int(starts[index] + lengths[index]))
+        time = np.asarray(ds["time"][frames].values, dtype=np.float64)
         for t in times:
-            near[mine] |= np.abs(time[mine] - t) <= SYNC_WINDOW_S
+            near[frames] |= np.abs(time - t) <= SYNC_WINDOW_S
     return near
 
 
