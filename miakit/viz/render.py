@@ -13,8 +13,8 @@ A frontal 2D view cannot show front and back of a limb, so the two muscles of a 
 by side along it (:func:`muscle_segments` says exactly where), each bar labelled with its letter
 (B, T, Q, H; the legend names them) beyond its lower end, the two letters of a limb pushed apart
 until they are readable on the smallest panels (:func:`letter_places`). Colour = the EMG on one
-absolute scale for every muscle, a stated :class:`EmgScale` in the data's units (default: 0 to the 99th percentile of all muscles' EMG
-over the dataset's valid frames, or over the session for a session); predictions use the same
+absolute scale for every muscle, a stated :class:`EmgScale` in the data's units (default: 0 to the
+99th percentile of all muscles' EMG over the dataset's valid frames, or over the session for a session); predictions use the same
 scale, so equal colours mean equal EMG, and a muscle near zero is blue whatever the others do. The
 colour bar under the panels carries the scale's numbers.
 
