@@ -10,13 +10,13 @@ muscles as thick segments on the limbs, coloured from relaxed (blue) to flexed (
 - quads: the thigh (hip to knee), away from the midline; hamstrings: the thigh, towards it.
 
 A frontal 2D view cannot show front and back of a limb, so the two muscles of a limb are drawn side
-by side along it (:func:`muscle_segments` says exactly where), each bar labelled with its letter
-(B, T, Q, H; the legend names them) beyond its lower end, the two letters of a limb pushed apart
-until they are readable on the smallest panels (:func:`letter_places`). Colour = the EMG on one
-absolute scale for every muscle, a stated :class:`EmgScale` in the data's units (default: 0 to the
-99th percentile of all muscles' EMG over the dataset's valid frames, or over the session for a session); predictions use the same
-scale, so equal colours mean equal EMG, and a muscle near zero is blue whatever the others do. The
-colour bar under the panels carries the scale's numbers.
+by side along it (:func:`muscle_segments` says exactly where), each bar labelled with its letter (B,
+T, Q, H; the legend names them) beyond its lower end, the two letters of a limb pushed apart until
+they are readable on the smallest panels (:func:`letter_places`). Colour = the EMG on one absolute
+scale for every muscle, a stated :class:`EmgScale` in the data's units (default: 0 to the 99th
+percentile of all muscles' EMG over the dataset's valid frames, or over the session for a session);
+predictions use the same scale, so equal colours mean equal EMG, and a muscle near zero is blue
+whatever the others do. The colour bar under the panels carries the scale's numbers.
 
 The file is MP4, H.264 (yuv420p, ``+faststart``), which browsers play, written with PyAV's libx264;
 where PyAV or libx264 is missing, OpenCV's MPEG-4 part 2 ('mp4v') is the fallback, which desktop
