@@ -71,13 +71,13 @@ def run_demo(
     c.print(f"registered as [bold]demo[/] in {Path(catalog or default_catalog_path())} ({entry.urlpath})")
     config = TrainConfig.demo(max_seconds=float(max_train_s))
     c.rule(f"[bold]3/5 train the paper's Transformer ({config.max_steps} steps) and benchmark it")
-    bench = run_in_distribution(ds, out / "bench", config=config)
+    bench = run_in_distribution(ds, out / "bench", config=config, sessions=sessions)
     transformer = training_note("the paper's Transformer", out / "bench" / "transformer" / "history.csv", config)
     miakit_config = replace(
         config, **MIAKIT, max_steps=round(config.max_steps * MIAKIT_STEPS)
     )  # about the Transformer's training time
     c.rule(f"[bold]4/5 train the miakit model (its recipe, {miakit_config.max_steps} steps) on the same split")
-    mine = compare_miakit(ds, bench, out / "bench" / "miakit", miakit_config)
+    mine = compare_miakit(ds, bench, out / "bench" / "miakit", miakit_config, sessions=sessions)
     notes = [transformer, mine["note"]]
     means = bench.table.loc["mean"]
     if means["transformer"] >= means["nn"]:
@@ -172,6 +172,7 @@ def show_every_model(ds, bench, mine: dict) -> None:
         models=MODELS,
         title="In-distribution RMSE per exercise, every model",
         units=units,
+        caption=bench.sync_note,
     )
     model, config, meta = load_checkpoint(bench.checkpoint)
     splits = config_splits(ds, config)
@@ -218,7 +219,50 @@ def show_every_model(ds, bench, mine: dict) -> None:
         report.read_text(),
         count=1,
     )
-    report.write_text(text)
+    overall = json.loads((folder / "summary.json").read_text())["overall_rmse"]
+    report.write_text(every_model_tables(text, bench, mine, overall, same_windows="miakit" in preds))
+
+
+def with_miakit(table, values, *, after: str = "transformer"):
+    """``table`` with a ``miakit`` column of ``values`` right after its ``after`` column."""
+    out = table.copy()
+    out.insert(list(out.columns).index(after) + 1 if after in out.columns else len(out.columns), "miakit", values)
+    return out
+
+
+def every_model_tables(text: str, bench, mine: dict, overall: dict, *, same_windows: bool = True) -> str:
+    """The in-distribution report ``text`` with the miakit model's column in its tables: RMSE per
+    exercise (always: the same split) and, where it was scored on the same test windows
+    (``same_windows``), RMSE and Pearson r over all test windows and RMSE per muscle (the
+    benchmark wrote them before the miakit model was trained)."""
+    import pandas as pd
+
+    from miakit.bench.report import markdown_table
+
+    per_exercise = bench.table.copy()
+    swaps = [
+        (
+            markdown_table(per_exercise, index_name="exercise"),
+            markdown_table(
+                with_miakit(per_exercise, mine["table"].reindex(per_exercise.index).fillna({"mean": mine["mean"]})),
+                index_name="exercise",
+            ),
+        )
+    ]
+    if same_windows:
+        scores = pd.DataFrame({"RMSE (all test values)": overall, "Pearson r": bench.pearson}).T
+        swaps += [
+            (markdown_table(scores), markdown_table(with_miakit(scores, [mine["overall"], mine["pearson"]]))),
+            (
+                markdown_table(bench.per_muscle, index_name="muscle"),
+                markdown_table(with_miakit(bench.per_muscle, mine["per_muscle"]), index_name="muscle"),
+            ),
+        ]
+    for old, new in swaps:
+        if old not in text:
+            raise RuntimeError(f"the report has no table {old.splitlines()[0]!r} to give the miakit model's column")
+        text = text.replace(old, new, 1)
+    return text
 
 
 def check_demo_output(out: Path, catalog: str | Path) -> None:
@@ -275,11 +319,15 @@ def training_note(name: str, history: str | Path, config) -> str:
     )
 
 
-def compare_miakit(ds, bench, out: Path, config) -> dict:
+def compare_miakit(ds, bench, out: Path, config, *, sessions: str | Path | None = None) -> dict:
     """Train the miakit model (``config``: its recipe) on the benchmark's own in-distribution split
-    and score it on the same test windows: {'table': RMSE per exercise, 'mean', 'note', 'checkpoint'}."""
+    and score it on the same test windows, frames near a sync event left out as the benchmark
+    leaves them (:func:`miakit.bench.indist.scored_targets`): {'table': RMSE per exercise, 'mean',
+    'per_muscle', 'overall', 'pearson', 'note', 'checkpoint', 'pred', 'y'}."""
     import pandas as pd
 
+    from miakit.bench.indist import scored_targets
+    from miakit.contracts.dataset import UNKNOWN_EXERCISE
     from miakit.learn import metrics
     from miakit.learn.features import prepare_inputs
     from miakit.learn.inference import load_checkpoint, predict
@@ -293,13 +341,18 @@ def compare_miakit(ds, bench, out: Path, config) -> dict:
     inputs, _ = prepare_inputs(ds, frames, splits, features=trained.features)
     x, y, _ = inputs.gather(splits.test, context=trained.context)
     pred = predict(model, x, emg_scale=trained.emg_scale)
+    scored, _ = scored_targets(ds, splits.test, y, sessions)
     exercise = splits.test.exercise
     table = pd.Series(
-        {ex: metrics.rmse(pred[exercise == ex], y[exercise == ex]) for ex in sorted(set(exercise.tolist()))}
+        {ex: metrics.rmse(pred[exercise == ex], scored[exercise == ex]) for ex in sorted(set(exercise.tolist()))}
     )
+    known = table.drop(index=UNKNOWN_EXERCISE) if UNKNOWN_EXERCISE in table.index and len(table) > 1 else table
     return {
         "table": table,
-        "mean": float(table.mean()),
+        "mean": float(known.mean()),  # over the named exercises, as the benchmark's mean
+        "per_muscle": metrics.rmse_per_muscle(pred, scored),
+        "overall": metrics.rmse(pred, scored),
+        "pearson": metrics.pearson(pred, scored),
         "note": training_note("the miakit model", out / "history.csv", config),
         "checkpoint": result.checkpoint,
         "pred": pred,
@@ -352,15 +405,12 @@ FIGURES = {
     "predicted_vs_measured.png": "the same segment: measured and predicted EMG per muscle on one y scale, the test "
     "stretch (the part of the segment the model never trained on) shaded",
     "pose_confidence.png": "the same segment: keypoint scores over time",
-    "dataset_summary.png": "the dataset: valid minutes per subject and exercise, EMG per muscle",
+    "dataset_summary.png": "the dataset: valid minutes per subject and exercise, EMG per muscle (frames near the "
+    "sync clap left out)",
     "session_emg.png": "the segment's raw session: EMG per sensor with gaps and named events",
     "alignment.png": "the session's sync alignment: motion vs EMG before and after the offset",
 }
 """The pictures the demo makes, by file name, with what each shows."""
-
-SYNC_MARGIN_S = 1.5
-"""Frames this close to a sync event (the clap before each exercise) are not chosen as the
-representative frame: the clap is no part of the exercise."""
 
 
 def make_figures(
@@ -393,7 +443,7 @@ def make_figures(
     test_from = float(time[int(splits.test.start[splits.test.segment == index].min()) - start])
     session_id = str(ds["segment_session"].values[index])
     folders = [f for f in find_sessions(sessions) if read_meta(f).session_id == session_id]
-    syncs = sync_times(folders[0]) if folders else []
+    syncs = plots.sync_times(ds, sessions).get(index, [])
 
     title = f"{segment}: measured | predicted by {model} ({Path(checkpoint).parent.name}/{Path(checkpoint).name})"
     video = render_segment(ds, segment, out["overlay.mp4"], predicted=predicted, panel_height=panel_height, title=title)
@@ -405,7 +455,7 @@ def make_figures(
         out["predicted_vs_measured.png"],
     )
     plots.save_figure(plots.pose_confidence(ds, segment), out["pose_confidence.png"])
-    plots.save_figure(plots.dataset_summary(ds), out["dataset_summary.png"])
+    plots.save_figure(plots.dataset_summary(ds, sessions=sessions), out["dataset_summary.png"])
     notes = []
     if folders:
         plots.save_figure(plots.session_emg(folders[0]), out["session_emg.png"])
@@ -420,27 +470,16 @@ def make_figures(
     return {name: path for name, path in out.items() if path.exists()}
 
 
-def sync_times(session: Path) -> list[float]:
-    """The session's sync events, in seconds from its keypoints' first frame (a dataset segment's
-    time 0, near enough to keep frames away from them)."""
-    import pandas as pd
-
-    from miakit.contracts.session import EVENTS_FILE, read_meta
-
-    meta = read_meta(session)
-    origin = meta.keypoints.start_host_time if meta.keypoints is not None else 0.0
-    events = pd.read_csv(session / EVENTS_FILE, keep_default_na=False)
-    return [float(t) - origin for t in events.loc[events["kind"] == "sync", "host_time"]]
-
-
 def representative_frame(activity: np.ndarray, time: np.ndarray, syncs: list[float], *, quantile: float = 0.9) -> int:
     """A frame that shows the exercise: the one whose mean activity is nearest the segment's
-    ``quantile`` (busy, not an outlier), among the frames more than :data:`SYNC_MARGIN_S` from
-    every sync event (all frames where none is that far)."""
+    ``quantile`` (busy, not an outlier), among the frames more than
+    :data:`miakit.viz.plots.SYNC_WINDOW_S` from every sync event (all frames where none is that far)."""
+    from miakit.viz.plots import SYNC_WINDOW_S
+
     activity = np.asarray(activity, dtype=np.float64)
     away = np.ones(len(time), dtype=bool)
     for t in syncs:
-        away &= np.abs(np.asarray(time) - t) > SYNC_MARGIN_S
+        away &= np.abs(np.asarray(time) - t) > SYNC_WINDOW_S
     usable = away & np.isfinite(activity)
     if not usable.any():
         usable = np.isfinite(activity)

@@ -36,6 +36,7 @@ class BenchResult:
     pearson: dict[str, float]
     checkpoint: Path
     train_wall_s: float | None  # None when the transformer came from a given checkpoint
+    sync_note: str = ""  # what the scores left out near sync events (miakit.viz.plots.sync_note)
 
 
 def run_in_distribution(
@@ -45,6 +46,7 @@ def run_in_distribution(
     config: TrainConfig | None = None,
     checkpoint: str | Path | None = None,
     progress: bool = True,
+    sessions: str | Path | None = None,
 ) -> BenchResult:
     """Split ``ds`` in-distribution, train the Transformer (or load ``checkpoint``), fit NN and
     Random, evaluate on the test windows and write ``out/report.md``, ``out/in_distribution.csv``,
@@ -54,6 +56,9 @@ def run_in_distribution(
     into ``out/transformer/``. With one, the checkpoint's own config decides the windows and the
     split (so the test windows are the ones it was validated against) and ``config`` only picks
     the device.
+
+    Every score leaves out the test frames near a sync event (:func:`scored_targets`; ``sessions``:
+    the session folders the dataset was built from, where a session-built store's sync events are).
     """
     import pandas as pd
 
@@ -86,12 +91,13 @@ def run_in_distribution(
         "transformer": predict(model, x_test, emg_scale=config.emg_scale),
     }
 
+    y_scored, sync_note = scored_targets(ds, splits.test, y_test, sessions)
     exercise = splits.test.exercise
     rows = {}
     for ex in sorted(set(exercise.tolist())):
         sel = exercise == ex
-        row = {m: metrics.rmse(preds[m][sel], y_test[sel]) for m in MODELS}
-        row["noise_floor"] = metrics.noise_floor(y_test[sel], clean[sel]) if clean is not None else float("nan")
+        row = {m: metrics.rmse(preds[m][sel], y_scored[sel]) for m in MODELS}
+        row["noise_floor"] = metrics.noise_floor(y_scored[sel], clean[sel]) if clean is not None else float("nan")
         row["windows"] = int(sel.sum())
         rows[ex] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
@@ -102,12 +108,12 @@ def run_in_distribution(
     table.index.name = "exercise"
 
     per_muscle = pd.DataFrame(
-        {m: metrics.rmse_per_muscle(preds[m], y_test) for m in MODELS}, index=list(frames.muscles)
+        {m: metrics.rmse_per_muscle(preds[m], y_scored) for m in MODELS}, index=list(frames.muscles)
     )
-    per_muscle["noise_floor"] = metrics.rmse_per_muscle(clean, y_test) if clean is not None else np.nan
+    per_muscle["noise_floor"] = metrics.rmse_per_muscle(clean, y_scored) if clean is not None else np.nan
     per_muscle.index.name = "muscle"
-    pearson = {m: metrics.pearson(preds[m], y_test) for m in MODELS}
-    overall = {m: metrics.rmse(preds[m], y_test) for m in MODELS}
+    pearson = {m: metrics.pearson(preds[m], y_scored) for m in MODELS}
+    overall = {m: metrics.rmse(preds[m], y_scored) for m in MODELS}
 
     table.to_csv(out / "in_distribution.csv")
     per_muscle.to_csv(out / "per_muscle.csv")
@@ -122,16 +128,56 @@ def run_in_distribution(
         "config": asdict(config),
         "step": meta["step"],
         "best_val_rmse": meta["best_val_rmse"],
+        "sync": sync_note,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
     report = _write_report(
-        out, ds, table, per_muscle, pearson, overall, preds, y_test, splits, config, meta, checkpoint, train_wall_s
+        out,
+        ds,
+        table,
+        per_muscle,
+        pearson,
+        overall,
+        preds,
+        y_test,
+        splits,
+        config,
+        meta,
+        checkpoint,
+        train_wall_s,
+        sync_note,
     )
-    return BenchResult(report, table, per_muscle, pearson, Path(checkpoint), train_wall_s)
+    return BenchResult(report, table, per_muscle, pearson, Path(checkpoint), train_wall_s, sync_note)
+
+
+def scored_targets(ds, index, y: np.ndarray, sessions: str | Path | None = None) -> tuple[np.ndarray, str]:
+    """The targets ``y`` (windows, muscles, steps) of the windows ``index``, NaN at the frames within
+    :data:`miakit.viz.plots.SYNC_WINDOW_S` of a sync event (the clap before an exercise is no part
+    of it; :func:`miakit.viz.plots.near_sync`), so every score leaves them out; and the note that
+    says how many (for the report's caption). The models still see those frames as input."""
+    from miakit.viz.plots import near_sync, sync_note
+
+    frames = index.frames()
+    near = near_sync(ds, sessions)[frames] if len(index) else np.zeros((0, index.window), dtype=bool)
+    scored = np.where(near[:, None, :], np.nan, y)
+    return scored, sync_note(int(near.sum()), int(near.size), what="test ")
 
 
 def _write_report(
-    out, ds, table, per_muscle, pearson, overall, preds, y_test, splits, config, meta, checkpoint, train_wall_s
+    out,
+    ds,
+    table,
+    per_muscle,
+    pearson,
+    overall,
+    preds,
+    y_test,
+    splits,
+    config,
+    meta,
+    checkpoint,
+    train_wall_s,
+    sync_note="",
 ) -> Path:
     import pandas as pd
 
@@ -140,7 +186,11 @@ def _write_report(
 
     path = out / "report.md"
     bars = rep.plot_per_exercise(
-        table, out / "rmse_per_exercise.png", models=MODELS, title="In-distribution RMSE per exercise"
+        table,
+        out / "rmse_per_exercise.png",
+        models=MODELS,
+        title="In-distribution RMSE per exercise",
+        caption=sync_note,
     )
     errors = np.sqrt(np.mean((preds["transformer"] - y_test) ** 2, axis=(1, 2)))
     typical = int(np.argsort(errors)[len(errors) // 2])  # the window of median Transformer error
@@ -173,7 +223,8 @@ def _write_report(
                 "(windows x muscles x steps), per exercise; the last "
                 "row is the mean over exercises. The noise floor is "
                 "the RMSE of the recorded EMG against its noise-free "
-                "truth: no model can be expected to go below it.\n\n"
+                "truth: no model can be expected to go below it. "
+                f"Sync events (the clap before an exercise) are left out of every score: {sync_note}.\n\n"
                 + (
                     f"{unknown_segments(ds)} segments with unknown exercise (their session named none) are grouped as "
                     f"'{UNKNOWN_EXERCISE}': split in time like any exercise, "

@@ -58,15 +58,24 @@ def markdown_table(df, *, digits: int = 2, index_name: str = "") -> str:
 
 
 def plot_per_exercise(
-    table, path: str | Path, *, models: tuple[str, ...], title: str = "RMSE per exercise", units: str = ""
+    table,
+    path: str | Path,
+    *,
+    models: tuple[str, ...],
+    title: str = "RMSE per exercise",
+    units: str = "",
+    caption: str = "",
 ) -> Path:
     """:func:`per_exercise_figure`, saved to ``path``."""
-    return save_plot(per_exercise_figure(table, models=models, title=title, units=units), path)
+    return save_plot(per_exercise_figure(table, models=models, title=title, units=units, caption=caption), path)
 
 
-def per_exercise_figure(table, *, models: tuple[str, ...], title: str = "RMSE per exercise", units: str = ""):
+def per_exercise_figure(
+    table, *, models: tuple[str, ...], title: str = "RMSE per exercise", units: str = "", caption: str = ""
+):
     """Grouped horizontal bars: one group per exercise (and the mean), one bar per model, each model
-    named in the legend; RMSE in ``units`` (default :data:`UNITS`)."""
+    named in the legend; RMSE in ``units`` (default :data:`UNITS`); ``caption`` (such as what the
+    scores left out near sync events) a smaller second line under the title."""
     from miakit.viz.plots import new_figure
 
     rows = list(table.index)
@@ -96,7 +105,7 @@ def per_exercise_figure(table, *, models: tuple[str, ...], title: str = "RMSE pe
     ax.invert_yaxis()
     ax.set_xlabel(f"RMSE ({units or UNITS})")
     ax.set_ylabel("exercise")
-    ax.set_title(title)
+    ax.set_title(title + (f"\n{caption}" if caption else ""), fontsize=10 if caption else None)
     ax.legend(loc="lower right", fontsize=8)
     return fig
 

@@ -65,7 +65,7 @@ class LivePredictor:
         self, checkpoint, *, width: int, height: int, person: str = "start", inference_height: int = 640
     ) -> None:
         from miakit.learn.predict import load
-        from miakit.stages.pose import MediaPipeBackend, _Follower
+        from miakit.stages.pose import Follower, MediaPipeBackend
 
         self.ckpt = load(checkpoint)
         check_checkpoint(self.ckpt)
@@ -78,7 +78,7 @@ class LivePredictor:
             self.history = max(self.history, int(round(STATS_HISTORY_S * RATE_HZ)))
         self._points: deque = deque(maxlen=self.history)
         self._model = self.backend.open_model()
-        self._follow = _Follower(self._model, self.backend, SimpleNamespace(width=self.width, height=self.height))
+        self._follow = Follower(self._model, self.backend, SimpleNamespace(width=self.width, height=self.height))
 
     @property
     def person(self) -> str:

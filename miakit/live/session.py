@@ -355,7 +355,7 @@ class LiveSession:
         from miakit.live.predictor import window_dataset
         from miakit.store import write_dataset
         from miakit.viz.plots import activation_figure, save_figure
-        from miakit.viz.predict_video import _write_csv
+        from miakit.viz.predict_video import write_activation_csv
         from miakit.viz.render import VideoSource, emg_scale, render_segment
 
         n_muscles = len(self.ckpt.muscles)
@@ -364,7 +364,7 @@ class LiveSession:
         time_s = (self._first_index + np.arange(len(self._kept))) / RATE_HZ  # the steps' own times
         w, h = self.size
         ds = window_dataset(points, muscles=self.ckpt.muscles, width=w, height=h, source=self.spec_text())
-        _write_csv(self.out / "activation.csv", time_s, predicted, self.ckpt.muscles)
+        write_activation_csv(self.out / "activation.csv", time_s, predicted, self.ckpt.muscles)
         result = predicted_dataset(ds, predicted, self.ckpt)
         write_dataset(result, self.out / "activation.zarr")
         save_figure(

@@ -312,7 +312,7 @@ class MediaPipeBackend:
         model = self.open_model()
         self.timings.setup_s = time.perf_counter() - started
         frames = _decoded(meta, grid, self.inference_height, self.timings)
-        follow = _Follower(model, self, meta)
+        follow = Follower(model, self, meta)
         try:
             for j, stamp, rgb in _progress(frames, total=len(grid), show=progress, label=f"pose {Path(source).name}"):
                 tick = time.perf_counter()
@@ -371,7 +371,7 @@ class MediaPipeBackend:
         return model
 
 
-class _Follower:
+class Follower:
     """One frame at a time: the BODY_25 points (in full-image pixels) of the followed person and the
     frame's ``track_flag`` (see :class:`MediaPipeBackend`)."""
 

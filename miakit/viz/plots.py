@@ -38,6 +38,12 @@ EVENT_STYLE: dict[str, tuple[str, str]] = {
 }
 """Event kinds drawn as vertical lines, with their colour and line style."""
 
+SYNC_WINDOW_S = 1.5
+"""Frames within this many seconds of a sync event (the clap or jump the recorder cues before an
+exercise: the subject does it within about a second of the cue) are left out of every
+per-exercise statistic (the benchmarks' RMSE, :func:`dataset_summary`'s box plots) and are never
+the demo's representative frame: the sync movement is no part of the exercise. The one constant."""
+
 
 def new_figure(width_in: float, height_in: float):
     """An empty figure of this size in inches at :data:`DPI`, laid out by matplotlib's constrained
@@ -350,6 +356,83 @@ def pose_confidence(dataset: Any, segment: str | int, *, min_score: float = 0.3,
     return fig
 
 
+def sync_times(ds, sessions: str | Path | None = None) -> dict[int, list[float]]:
+    """Sync events of each segment of ``ds``, in seconds from the segment's start: {segment index: times}.
+
+    Read from the dataset's event table (``event_kind == 'sync'``) and, where ``sessions`` is given,
+    from the session folders under it (``events.csv`` rows of kind ``sync``, the folder found by
+    ``segment_session``). A build does not copy sync events into the dataset, so without
+    ``sessions`` a store built from sessions has none. A session event's time in its segment is
+    taken from the later of the segment's marker start and the camera's first frame (the grid starts
+    there, within a grid step): near enough for :data:`SYNC_WINDOW_S`."""
+    out: dict[int, list[float]] = {}
+    if "event_kind" in ds.data_vars:
+        kinds = np.asarray(ds["event_kind"].values).astype(str)
+        for seg, t in zip(ds["event_segment"].values[kinds == "sync"], ds["event_time"].values[kinds == "sync"]):
+            out.setdefault(int(seg), []).append(float(t))
+    if sessions is not None and Path(sessions).is_dir():
+        for index, times in _session_sync_times(ds, Path(sessions)).items():
+            out.setdefault(index, []).extend(times)
+    return out
+
+
+def _session_sync_times(ds, sessions: Path) -> dict[int, list[float]]:
+    from miakit.contracts.session import find_sessions, read_events, read_meta
+    from miakit.segments import exercise_intervals
+
+    folders: dict[str, Path] = {}
+    for found in find_sessions(sessions):
+        folders.setdefault(read_meta(found).session_id, found)
+    ids = np.asarray(ds["segment"].values).astype(str)
+    out: dict[int, list[float]] = {}
+    for index, session in enumerate(np.asarray(ds["segment_session"].values).astype(str)):
+        folder = folders.get(session)
+        if folder is None:
+            continue
+        events = read_events(folder)
+        cues = events.loc[events["kind"] == "sync", "host_time"].to_numpy(dtype=np.float64)
+        if not len(cues):
+            continue
+        meta = read_meta(folder)
+        intervals = exercise_intervals(folder, meta)
+        start = intervals[0][1]
+        for k, (exercise, begin, _stop) in enumerate(intervals):  # the segment's id names its interval
+            if len(intervals) > 1 and ids[index] == f"{session}-{k:02d}-{exercise}":
+                start = begin
+        camera = meta.keypoints or meta.video
+        origin = max(start, camera.start_host_time if camera is not None else -np.inf)
+        out[index] = [float(t - (origin if np.isfinite(origin) else 0.0)) for t in cues]
+    return out
+
+
+def near_sync(ds, sessions: str | Path | None = None) -> np.ndarray:
+    """(frame,) bool: the frames within :data:`SYNC_WINDOW_S` of a sync event of their segment
+    (:func:`sync_times`)."""
+    near = np.zeros(ds.sizes["frame"], dtype=bool)
+    by_segment = sync_times(ds, sessions)
+    if not by_segment:
+        return near
+    starts = np.asarray(ds["segment_start"].values, dtype=np.int64)
+    lengths = np.asarray(ds["segment_length"].values, dtype=np.int64)
+    for index, times in by_segment.items():
+        frames = slice(int(starts[index]), int(starts[index] + lengths[index]))
+        time = np.asarray(ds["time"][frames].values, dtype=np.float64)
+        for t in times:
+            near[frames] |= np.abs(time - t) <= SYNC_WINDOW_S
+    return near
+
+
+def sync_note(left_out: int, total: int, *, what: str = "") -> str:
+    """The caption's words on the frames :func:`near_sync` left out of a statistic (``what``: which
+    frames, such as 'test ')."""
+    if left_out:
+        return (
+            f"{left_out} of {total} {what}frames within {SYNC_WINDOW_S:g} s of a sync event "
+            f"({100 * left_out / max(total, 1):.1f}%) left out"
+        )
+    return f"no {what}frame within {SYNC_WINDOW_S:g} s of a known sync event"
+
+
 def valid_minutes(ds) -> tuple[list[str], list[str], np.ndarray]:
     """Minutes of valid frames per subject and exercise: (subjects, exercises, minutes[subject, exercise])."""
     from miakit.contracts.dataset import segment_of_frame
@@ -366,10 +449,12 @@ def valid_minutes(ds) -> tuple[list[str], list[str], np.ndarray]:
     return subjects, exercises, minutes
 
 
-def dataset_summary(dataset: Any, *, catalog: str | Path | None = None):
+def dataset_summary(dataset: Any, *, catalog: str | Path | None = None, sessions: str | Path | None = None):
     """A dataset at a glance: minutes of valid data per subject and exercise (a heat map with the
     numbers written in), and the distribution of each muscle's EMG over valid frames (box plots:
-    median, quartiles, whiskers at the 5th and 95th percentiles, no outliers)."""
+    median, quartiles, whiskers at the 5th and 95th percentiles, no outliers), frames near a sync
+    event left out (:func:`near_sync`; ``sessions``: the session folders the dataset was built
+    from, where its sync events are), as the box plots' title says."""
     from miakit.viz.common import as_dataset, dataset_label
 
     ds = as_dataset(dataset, catalog=catalog)
@@ -379,7 +464,8 @@ def dataset_summary(dataset: Any, *, catalog: str | Path | None = None):
     )  # short cells: in seconds, so that the numbers differ where the shades do
     amount, unit = (minutes * 60.0, "valid seconds") if seconds else (minutes, "valid minutes")
     valid = np.asarray(ds["valid"].values, dtype=bool)
-    emg = np.asarray(ds["emg"].values, dtype=np.float64)[valid]
+    near = near_sync(ds, sessions) & valid
+    emg = np.asarray(ds["emg"].values, dtype=np.float64)[valid & ~near]
     muscles = [str(m) for m in ds["muscle"].values]
 
     fig = new_figure(max(9.0, 0.45 * len(exercises) + 3), 4.0 + 0.3 * len(subjects) + 3.2)
@@ -427,7 +513,12 @@ def dataset_summary(dataset: Any, *, catalog: str | Path | None = None):
     bottom.set_xticks(range(1, len(muscles) + 1), muscles, fontsize=8)
     bottom.set_ylabel(f"EMG ({ds.attrs.get('emg_units') or UNITS})")
     bottom.set_xlabel("muscle", fontsize=8)
-    bottom.set_title("EMG per muscle over valid frames (whiskers: 5th to 95th percentile)", fontsize=10, loc="left")
+    bottom.set_title(
+        f"EMG per muscle over valid frames (whiskers: 5th to 95th percentile); "
+        f"{sync_note(int(near.sum()), int(valid.sum()))}",
+        fontsize=10,
+        loc="left",
+    )
     fig.suptitle(
         f"dataset summary ({dataset_label(ds)}): {ds.sizes['segment']} "
         f"segments, {int(valid.sum())} of {ds.sizes['frame']} frames valid",
@@ -575,6 +666,9 @@ __all__ = [
     "segment_emg",
     "activation_figure",
     "valid_minutes",
+    "sync_times",
+    "near_sync",
+    "SYNC_WINDOW_S",
     "break_gaps",
     "save_figure",
 ]

@@ -19,7 +19,7 @@ import numpy as np
 from miakit.errors import InputError
 from miakit.learn.predict import Checkpoint, load, predict_segment, predicted_dataset, short_runs, video_dataset
 
-__all__ = ["predict_video", "PredictResult"]
+__all__ = ["predict_video", "PredictResult", "write_activation_csv"]
 
 
 @dataclass
@@ -116,7 +116,7 @@ def predict_video(
     out.mkdir(parents=True, exist_ok=True)
     time_s = np.asarray(pose["time"].values, dtype=np.float64)
     paths = {name: out / name for name in ("activation.csv", "activation.zarr", "overlay.mp4", "activation.png")}
-    _write_csv(paths["activation.csv"], time_s, predicted, ckpt.muscles)
+    write_activation_csv(paths["activation.csv"], time_s, predicted, ckpt.muscles)
     result_ds = predicted_dataset(ds, predicted, ckpt)
     write_dataset(result_ds, paths["activation.zarr"])  # replaces only a store miakit wrote
     fig = activation_figure(
@@ -168,7 +168,9 @@ def predict_video(
     )
 
 
-def _write_csv(path: Path, time_s: np.ndarray, predicted: np.ndarray, muscles: list[str]) -> None:
+def write_activation_csv(path: Path, time_s: np.ndarray, predicted: np.ndarray, muscles: list[str]) -> None:
+    """Write ``activation.csv``: a ``time`` column (s) and one column per muscle (4 decimals), the
+    file ``miakit predict`` and ``miakit live`` leave beside their pictures."""
     import pandas as pd
 
     table = pd.DataFrame(np.asarray(predicted, dtype=np.float64), columns=list(muscles))

@@ -10,12 +10,13 @@ muscles as thick segments on the limbs, coloured from relaxed (blue) to flexed (
 - quads: the thigh (hip to knee), away from the midline; hamstrings: the thigh, towards it.
 
 A frontal 2D view cannot show front and back of a limb, so the two muscles of a limb are drawn side
-by side along it (:func:`muscle_segments` says exactly where), each bar labelled with its letter
-(B, T, Q, H; the legend names them). Colour = the EMG on one absolute scale for every muscle, a
-stated :class:`EmgScale` in the data's units (default: 0 to the 99th percentile of all muscles' EMG
-over the dataset's valid frames, or over the session for a session); predictions use the same
-scale, so equal colours mean equal EMG, and a muscle near zero is blue whatever the others do. The
-colour bar under the panels carries the scale's numbers.
+by side along it (:func:`muscle_segments` says exactly where), each bar labelled with its letter (B,
+T, Q, H; the legend names them) beyond its lower end, the two letters of a limb pushed apart until
+they are readable on the smallest panels (:func:`letter_places`). Colour = the EMG on one absolute
+scale for every muscle, a stated :class:`EmgScale` in the data's units (default: 0 to the 99th
+percentile of all muscles' EMG over the dataset's valid frames, or over the session for a session);
+predictions use the same scale, so equal colours mean equal EMG, and a muscle near zero is blue
+whatever the others do. The colour bar under the panels carries the scale's numbers.
 
 The file is MP4, H.264 (yuv420p, ``+faststart``), which browsers play, written with PyAV's libx264;
 where PyAV or libx264 is missing, OpenCV's MPEG-4 part 2 ('mp4v') is the fallback, which desktop
@@ -261,20 +262,70 @@ def draw_body(
     if level is None:
         return
     colours = activation_colour(level)
-    font = max(0.35, size / 1400)
-    for muscle, seg in muscle_segments(keypoints, score, min_score=min_score, muscles=muscles).items():
+    segments = muscle_segments(keypoints, score, min_score=min_score, muscles=muscles)
+    for muscle, seg in segments.items():
         index = list(muscles).index(muscle)
         width = max(3, round(seg.width * sy))
         a, b = _px(seg.start * [sx, sy]), _px(seg.end * [sx, sy])
         cv2.line(image, a, b, (20, 20, 20), width + 2, cv2.LINE_AA)
         cv2.line(image, a, b, tuple(int(c) for c in colours[index]), width, cv2.LINE_AA)
-        # The bar's letter, just beyond its lower end, so the two bars of a limb are told apart.
-        along = seg.end - seg.start
-        tip = (seg.end + along * 0.12) * [sx, sy]
+    font = letter_font(size)
+    for muscle, (x, y) in letter_places(segments, scale=scale, font=font, gap=2 * (bone + 2)).items():
         (tw, th), _ = cv2.getTextSize(bar_letter(muscle), cv2.FONT_HERSHEY_SIMPLEX, font, 1)
-        at = (int(tip[0] - tw / 2), int(tip[1] + th / 2))
+        at = (int(round(x - tw / 2)), int(round(y + th / 2)))
         cv2.putText(image, bar_letter(muscle), at, cv2.FONT_HERSHEY_SIMPLEX, font, (20, 20, 20), 3, cv2.LINE_AA)
         cv2.putText(image, bar_letter(muscle), at, cv2.FONT_HERSHEY_SIMPLEX, font, (245, 245, 245), 1, cv2.LINE_AA)
+
+
+def letter_font(size: int) -> float:
+    """The bar letters' font (OpenCV Hershey scale) on a panel whose longer side is ``size`` pixels:
+    about 1/90 of it high, at least 0.45 (letters about 10 pixels high, readable on the demo's 480
+    pixel panels)."""
+    return max(0.45, size / 1400)
+
+
+def letter_places(
+    segments: dict[str, MuscleSegment], *, scale: tuple[float, float], font: float, gap: int = 6
+) -> dict[str, tuple[float, float]]:
+    """Where each bar's letter is centred, in image pixels ({muscle: (x, y)}): beyond the bar's lower
+    end, and pushed away from the other bar of the same limb until the two letters are a letter's
+    width and ``gap`` pixels apart (room for the bone between them: two bars of a limb sit closer
+    together than two letters are wide on a small panel)."""
+    import cv2
+
+    (tw, th), _ = cv2.getTextSize("W", cv2.FONT_HERSHEY_SIMPLEX, font, 1)
+    room = max(tw, th) + gap  # the distance two letters' centres keep, pixels
+    xy = np.array(scale, dtype=np.float64)
+    ends = {m: (seg.end + (seg.end - seg.start) * 0.15) * xy for m, seg in segments.items()}
+    places = {}
+    for muscle, end in ends.items():
+        partner = _partner(muscle, segments)
+        if partner is None:
+            places[muscle] = (float(end[0]), float(end[1]))
+            continue
+        apart = end - ends[partner]
+        distance = float(np.linalg.norm(apart))
+        if distance < 1e-6:  # on top of each other: split across the bar's direction
+            along = (segments[muscle].end - segments[muscle].start) * xy
+            apart = np.array([-along[1], along[0]]) * (1 if muscle < partner else -1)
+            distance = float(np.linalg.norm(apart)) or 1.0
+            apart = apart / distance
+            distance = 0.0
+        else:
+            apart = apart / distance
+        push = max(0.0, (room - distance) / 2)
+        place = end + apart * push
+        places[muscle] = (float(place[0]), float(place[1]))
+    return places
+
+
+def _partner(muscle: str, segments: dict[str, MuscleSegment]) -> str | None:
+    """The muscle drawn beside ``muscle`` on the same limb (LeftBicep: LeftTricep), where drawn."""
+    side = "Left" if muscle.startswith("Left") else "Right" if muscle.startswith("Right") else ""
+    kind = muscle.removeprefix(side)
+    pairs = {"Bicep": "Tricep", "Tricep": "Bicep", "Quad": "Hamstring", "Hamstring": "Quad"}
+    other = side + pairs.get(kind, "")
+    return other if side and kind in pairs and other in segments else None
 
 
 def bar_letter(muscle: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from viz_builders import make_dataset, upright_pose
+from viz_builders import HEIGHT, WIDTH, make_dataset, upright_pose
 
 from miakit.errors import MiakitError
 from miakit.layout import MUSCLES
@@ -239,3 +239,26 @@ def test_render_and_plot_commands(synth_session, tmp_path):
     assert result.exit_code == 2 and "either SESSION_DIR or --dataset" in " ".join(
         result.output.replace("│", " ").split()
     )
+
+
+def test_bar_letters_of_a_limb_stay_apart_and_inside_small_portrait_panels():
+    import cv2
+
+    from miakit.viz.render import letter_font, letter_places, muscle_segments
+
+    pose = upright_pose()
+    segments = muscle_segments(pose, np.ones(25))
+    for height in (480, 960, 1920):  # the demo's panels, predict --height 960, full size
+        width = height * WIDTH // HEIGHT
+        scale = (width / WIDTH, height / HEIGHT)
+        font = letter_font(height)
+        places = letter_places(segments, scale=scale, font=font, gap=6)
+        assert set(places) == set(MUSCLES)
+        (tw, th), _ = cv2.getTextSize("W", cv2.FONT_HERSHEY_SIMPLEX, font, 1)
+        assert th >= 9  # readable: letters at least 9 pixels high
+        for a in MUSCLES:
+            for b in MUSCLES:
+                if a < b:
+                    distance = np.hypot(places[a][0] - places[b][0], places[a][1] - places[b][1])
+                    assert distance >= max(tw, th) + 6 - 1e-6, (height, a, b, distance)
+            assert 0 <= places[a][0] < width and 0 <= places[a][1] < height
