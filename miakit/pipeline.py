@@ -287,7 +287,7 @@ def plan_build(
     from miakit.parts import is_done, parts_dir_for
     from miakit.store import exists
 
-    if not Path(sessions_dir).is_dir():
+    if "://" not in str(sessions_dir) and not Path(sessions_dir).is_dir():  # a URL: listed below
         found = "a file" if Path(sessions_dir).exists() else "nothing there"
         raise InputError(sessions_dir, "no such folder", expected="a folder of session folders", found=found)
     folders = list_sessions(sessions_dir)

@@ -494,13 +494,16 @@ def test_checkpoints_torch_refuses(tmp_path):
 
 def test_resume_onto_a_last_pt_torch_refuses(batch, tmp_path):
     work, _ = batch
-    (tmp_path / "last.pt").write_bytes(b"\x80\x04 not a checkpoint")
+    run = tmp_path / "run"  # a run folder of an older miakit (no mark): last.pt and history.csv
+    run.mkdir()
+    (run / "last.pt").write_bytes(b"\x80\x04 not a checkpoint")
+    (run / "history.csv").write_text("step,lr,train_loss,val_rmse\n")
     proc = run_cli(
         "train",
         "--dataset",
         str(work / "ds.zarr"),
         "--out",
-        str(tmp_path),
+        str(run),
         "--resume",
         "--set",
         "max_steps=2",

@@ -139,7 +139,10 @@ def test_checkpoint_files_and_loading(small_ds, tmp_path):
     x = np.zeros((2, 10, meta["n_features"]), np.float32)
     assert predict(model, x, emg_scale=config.emg_scale).shape == (2, 8, 10)
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(InputError, match="not a miakit checkpoint"):
+    with pytest.raises(InputError, match="not a checkpoint file .* found 'a text file'"):
+        load_checkpoint(tmp_path / "junk.pt")
+    (tmp_path / "junk.pt").write_bytes(b"\x80\x04 not a checkpoint")  # binary, yet no checkpoint
+    with pytest.raises(InputError, match="not a miakit checkpoint|not a checkpoint file"):
         load_checkpoint(tmp_path / "junk.pt")
     import torch
 
