@@ -272,10 +272,16 @@ def bench(
         None, "--set", help="Override a training config field, key=value (repeatable)."
     ),
     catalog: Path | None = typer.Option(None, "--catalog", help=f"Catalog file [default: {DEFAULT_CATALOG_HELP}]."),
+    sessions: Path | None = typer.Option(
+        None,
+        "--sessions",
+        help="The session folders the dataset was built from: their sync events (the clap) are read there, "
+        "and test frames near one are left out of every score.",
+    ),
 ) -> None:
     """In-distribution benchmark: Random, Nearest Neighbour and the paper's Transformer, RMSE per exercise.
 
-    Example: miakit bench --dataset demo --out runs/bench
+    Example: miakit bench --dataset demo --out runs/bench --sessions sessions
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -286,11 +292,20 @@ def bench(
     from miakit.learn.config import TrainConfig, apply_overrides
     from miakit.outputs import prepare_folder
 
+    if sessions is not None and not sessions.is_dir():
+        from miakit.errors import InputError
+
+        raise InputError(
+            "--sessions",
+            "no such folder",
+            expected="the session folders the dataset was built from",
+            found=str(sessions),
+        )
     config = apply_overrides(TrainConfig.demo(), set_ or [])
     local = [p for p in (checkpoint, dataset) if p is not None and Path(str(p)).exists()]
     prepare_folder(out, "bench", inputs=local)
     result = run_in_distribution(
-        miakit.open_dataset(dataset, catalog=catalog), out, config=config, checkpoint=checkpoint
+        miakit.open_dataset(dataset, catalog=catalog), out, config=config, checkpoint=checkpoint, sessions=sessions
     )
     typer.echo(str(result.report))
 

@@ -63,3 +63,25 @@ def test_dry_run_shows_the_plan_and_builds_nothing(session_factory, tmp_path):
         "decode_emg" in result.stdout and "to build" in result.stdout and "1 of 1 sessions to process" in result.stdout
     )
     assert not store.exists()
+
+
+def test_bench_sessions_that_are_not_a_folder_are_one_line_and_nothing_is_written(tmp_path):
+    """``miakit bench --sessions`` names the session folders whose sync events are left out of the
+    scores; a path that is not a folder is refused before any work."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "bench"
+    result = subprocess.run(
+        [sys.executable, "-m", "miakit.cli", "bench", "--dataset", str(tmp_path / "d.zarr"), "--out", str(out)]
+        + ["--sessions", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    expected = "the session folders the dataset was built from"
+    assert result.stderr.strip().splitlines() == [
+        f"error: --sessions: no such folder (expected {expected}, found '{tmp_path / 'nowhere'}')"
+    ]
+    assert not out.exists()
