@@ -21,7 +21,7 @@ reproduces the synthetic muscles from 2D keypoints of real motion.
 Views: the import's default ``front,side`` give the goal numbers; ``--check-views`` adds views
 the recipe was not chosen on (default 45, 135, 180, -90) as a check against tuning to the two.
 
-    python benchmarks/real_motion.py --checkpoint runs/real/checkpoint.pt   # a minute
+    python benchmarks/real_motion.py --checkpoint runs/real/checkpoint.pt   # under a minute
     python benchmarks/real_motion.py --steps 300                   # about 8 min on 2 busy cores
     python benchmarks/real_motion.py --reference-only              # (a) alone, seconds
     python benchmarks/real_motion.py --set augment=mirror --set features=body+angles+vel   # a variant
@@ -53,12 +53,41 @@ Measured (2026-12-07, a machine at load 8 to 15, so each run took 20 to 40 minut
   100%. All three goals met with both seeds. Walk units +0.36 to +0.87 (front +0.70 to +0.87);
   lift biceps +0.50 to +0.59, triceps +0.28 and +0.19 front, -0.27 and -0.01 side.
 - The README's flow with the softplus read-out in the recipe (issue 32; 2026-12-07, seed 0, training
-  capped at 300 s on 2 cores shared with seven other developers: 429 of 1200 steps, ``--set
-  max_steps=1200 --set max_seconds=300``; ``--checkpoint``): the OpenSim walk did not import on this
-  branch ("Units: unknown units (expected mm, cm or m, found '238')": its .trc import is being
-  fixed), so the two shared trials only, both tuned on: median own r +0.64, own > other side 100% of
-  12, quad peak in 0-20% 100% of 8 cycles; walk +0.77, lift +0.57; check views 45 +0.63, -90
-  +0.61, 135 +0.33, 180 +0.10. No held-out number yet.
+  capped at 300 s on 2 cores shared with seven other developers: 429 of 1200 steps): the OpenSim
+  walk did not import then (its .trc import was being fixed); the two shared trials: median own r
+  +0.64, own > other side 100% of 12, quad peak in 0-20% 100% of 8 cycles.
+- The README's flow run exactly as written, the whole 1200 steps (2026-12-07, after the .trc import
+  and the physics labels were merged; 2 cores shared with the integrator's test suite, load average
+  2.0 to 2.9, ``OMP_NUM_THREADS=1``: synth 85 s, build-dataset 41 s, train 170 s, seed 1 161 s),
+  ``--checkpoint runs/real/checkpoint.pt`` (this script 11 to 25 s), seed 0 / seed 1, front and
+  side views. Every trial imported, the OpenSim walk (``--side right``) the one held out (nothing
+  chosen on it):
+
+  ====================================  ===================  ===========  ============
+  trial, view                           median own r         own > other  quad 0-20%
+  ====================================  ===================  ===========  ============
+  Plug-in Gait walk (tuned), front      +0.82 / +0.80        4/4, 4/4     4/4, 4/4
+  Plug-in Gait walk (tuned), side       +0.65 / +0.62        4/4, 4/4     4/4, 4/4
+  box lift (tuned), front               +0.43 / +0.40        1/2, 2/2     -
+  box lift (tuned), side                +0.39 / +0.39        2/2, 2/2     -
+  OpenSim walk (held out), front        +0.65 / +0.69        2/2, 2/2     1/1, 1/1
+  OpenSim walk (held out), side         +0.72 / +0.70        2/2, 2/2     1/1, 1/1
+  OpenSim walk (held out), both views   +0.71 / +0.70        100%, 100%   100%, 100%
+  pooled, front                         +0.73 / +0.71        88%, 100%    100% of 5
+  pooled, side                          +0.61 / +0.65        100%, 100%   100% of 5
+  pooled, both views                    +0.66 / +0.67        94%, 100%    100% of 10
+  ====================================  ===================  ===========  ============
+
+  Per trial, both views: walk +0.76 / +0.73, OpenSim walk +0.71 / +0.70, lift +0.43 / +0.40: no
+  trial below +0.2. Weakest units: the lift's triceps +0.09 to +0.26; hamstrings +0.34 (seed 1, walk
+  side, right) to +0.81; the OpenSim walk's hamstrings +0.43 to +0.61, its quadriceps +0.79 to
+  +0.92. Check views, pooled: 45 +0.66 / +0.64, 135 +0.60 / +0.59, -90 +0.59 / +0.64, 180 +0.40 /
+  +0.43. (a) on the OpenSim walk: +0.45, quad peak in 0-20% 0 of 2 cycles; the model beats the
+  muscle model it was trained on there too (imitation r +0.41 / +0.39). One held-out trial (4 units,
+  2 cycles, another walk) is thin evidence for other labs' data. The per-unit r depend a little on
+  the views imported with a trial (the ``depth`` feature's reference length is the subject's over
+  all its frames in the store): imported with ``front,side`` alone, single units move by up to 0.08
+  and these medians by up to 0.03.
 - The same flow with ``limbs`` in the recipe (``augment=mirror+pose+limbs``; 2026-12-07, on 2 cores
   shared with four other jobs): seed 0 median r +0.63, own > other side 100%, quad peak in 0-20% 88%
   of 8 cycles, check views 0.53, 92%, 94%; seed 1 0.65, 100%, 100%, check 0.52, 96%, 100%. All
