@@ -308,18 +308,42 @@ def _train(ds, config, out: Path, progress, resume, splits, frames, until_step, 
 _THREADS: dict[str, int | None] = {"set": None, "default": None, "pinned": None}
 
 
+def machine_load(sample_s: float = 0.5) -> float:
+    """How many cores other processes keep busy now: the machine's busy time over ``sample_s`` from
+    ``/proc/stat`` (this process sleeps meanwhile), else the last minute's load (``os.getloadavg``).
+    Not the load average where ``/proc/stat`` is there: it lags a minute, so a command's own earlier
+    work (the demo's synthesis and build before its training) would count as another's load."""
+    import time
+
+    def ticks() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        return sum(values), values[3] + (values[4] if len(values) > 4 else 0)  # all, idle + iowait
+
+    try:
+        total0, idle0 = ticks()
+        time.sleep(sample_s)
+        total1, idle1 = ticks()
+        n = os.cpu_count() or 1
+        if total1 > total0:
+            return n * (1.0 - (idle1 - idle0) / (total1 - total0))
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # not on this platform
+        return 0.0
+
+
 def choose_threads(limit: int, *, cores: int | None = None, load: float | None = None) -> int:
-    """Threads for torch: the cores this process may run on (its CPU affinity) less the load of the
-    last minute (``os.getloadavg``), rounded, between 1 and ``limit``. On a busy machine a
-    synchronous multi-threaded step waits for its slowest thread, so threads beyond the free cores
-    make a training several times slower, not a little."""
+    """Threads for torch: the cores this process may run on (its CPU affinity) less the cores other
+    processes keep busy now (:func:`machine_load`), rounded, between 1 and ``limit``. On a busy
+    machine a synchronous multi-threaded step waits for its slowest thread, so threads beyond the
+    free cores make a training several times slower, not a little."""
     if cores is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except OSError:  # not on this platform
-            load = 0.0
+        load = machine_load()
     return max(1, min(limit, int(cores - load + 0.5)))
 
 

@@ -10,7 +10,6 @@ that fails with ENOSPC after some bytes), which runs everywhere.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import subprocess
@@ -20,47 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import assert_refused, run, tree_hash
 from dataset_builders import make_dataset
 
 import miakit
 from miakit.contracts.dataset import without_frame_coords
 from miakit.errors import DatasetError, MiakitError
 from miakit.store import is_miakit_store, open_store, write_dataset
-
-
-def run(*args, cwd=None, env=None, timeout=120):
-    environ = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "miakit.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=environ,
-        timeout=timeout,
-    )
-
-
-def assert_refused(result, *words):
-    """Exit 2, one error line on stderr naming what went wrong (progress bars aside), no traceback."""
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
-    assert "Traceback" not in result.stderr, result.stderr[-2000:]
-    assert len(lines) == 1, result.stderr
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-    return lines[0]
-
-
-def tree_hash(root: Path) -> dict[str, str]:
-    """Every file under ``root`` (relative name -> sha256); a file gives {'': sha}."""
-    root = Path(root)
-    if root.is_file():
-        return {"": hashlib.sha256(root.read_bytes()).hexdigest()}
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def threads(monkeypatch):
 
     before = torch.get_num_threads()
     monkeypatch.setattr(train, "_THREADS", {"set": None, "default": None, "pinned": None})
-    monkeypatch.setattr(os, "getloadavg", lambda: (50.0, 50.0, 50.0))
+    monkeypatch.setattr(train, "machine_load", lambda: 50.0)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
     torch.set_num_threads(2)
@@ -65,9 +65,10 @@ def test_a_count_set_since_is_left_alone(threads):
 
 
 def test_an_explicit_torch_setting_is_never_raised(threads, monkeypatch):
+    from miakit.learn import train
     from miakit.learn.train import use_free_cores
 
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(train, "machine_load", lambda: 0.0)
     threads.set_num_threads(1)
     assert use_free_cores() == 1
 
@@ -79,3 +80,26 @@ def test_pinned_threads_are_kept_and_restored(threads):
         assert use_free_cores() == 2 and threads.get_num_threads() == 2
     assert threads.get_num_threads() == 2  # as it was before
     assert use_free_cores() == 1  # and the rule again after
+
+
+def test_the_load_is_what_other_processes_keep_busy_now():
+    """Two CPU-bound processes show as about two busy cores at once, not a minute later (the load
+    average would still count a command's own earlier stages, and miss a load that just began)."""
+    import subprocess
+    import sys
+
+    from miakit.learn.train import machine_load
+
+    if not os.path.exists("/proc/stat"):
+        pytest.skip("no /proc/stat here")
+    busy = [subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(2)]
+    try:
+        import time
+
+        time.sleep(0.5)  # both running
+        load = machine_load()
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()
+    assert load >= min(2, os.cpu_count() or 1) - 0.5, load
