@@ -26,7 +26,13 @@ Measured (2026-12-07, 2 cores shared with 7 other developers, load average 8.3 a
 tenth of the run flat (281 to 426 ms: no backlog grows); pose, model and drawing took a median of
 258 ms a step. A 120 s run at load average 11.6 to 13.3: 2.2 Hz, median 500 ms, 95th percentile
 809 ms, 945 dropped. The goal (median under 150 ms, 10 Hz, 600 s) is not met on this machine
-under this load; it was not measured on an idle one.
+under this load.
+
+On the same machine with nothing else running (2026-12-07, load average 1.8 at the start, 1.3 at
+the end: the camera server and the browser of this script on the same two cores; ``--duration 180``):
+1305 steps in 180 s (7.2 Hz), 497 dropped, latency median 211 ms, 95th percentile 357 ms, the
+median per tenth falling from 230 to 175 ms (no backlog); pose and model 95 ms a step (median).
+The goal is not met on 2 cores either.
 """
 
 from __future__ import annotations
