@@ -156,8 +156,8 @@ def show_every_model(ds, bench, mine: dict) -> None:
     import pandas as pd
 
     from miakit.bench import report as rep
-    from miakit.learn.inference import load_checkpoint, predict
-    from miakit.learn.models import NearestNeighbour, RandomBaseline
+    from miakit.bench.indist import compared_predictions
+    from miakit.learn.inference import load_checkpoint
     from miakit.learn.train import config_splits
     from miakit.learn.windows import load_frames
 
@@ -176,16 +176,7 @@ def show_every_model(ds, bench, mine: dict) -> None:
     )
     model, config, meta = load_checkpoint(bench.checkpoint)
     splits = config_splits(ds, config)
-    frames = load_frames(ds)
-    x_train, y_train, _ = frames.gather(splits.train)
-    x_test, y_test, _ = frames.gather(splits.test)
-    preds = {
-        "random": RandomBaseline(seed=config.seed)
-        .fit(x_train, y_train, splits.train.exercise)
-        .predict(x_test, splits.test.exercise),
-        "nn": NearestNeighbour().fit(x_train, y_train, splits.train.subject).predict(x_test, splits.test.subject),
-        "transformer": predict(model, x_test, emg_scale=config.emg_scale),
-    }
+    preds, y_test, _ = compared_predictions(load_frames(ds), splits, model, config)
     if mine["pred"].shape == y_test.shape and np.allclose(mine["y"], y_test, equal_nan=True):
         preds["miakit"] = mine["pred"]  # the same test windows
     best = min(("transformer", "miakit"), key=lambda m: table.loc["mean", m] if m in preds else np.inf)

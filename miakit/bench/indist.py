@@ -81,15 +81,7 @@ def run_in_distribution(
             found=(meta["n_features"], meta["n_muscles"]),
         )
     splits = config_splits(ds, config)
-    x_train, y_train, _ = frames.gather(splits.train)
-    x_test, y_test, clean = frames.gather(splits.test)
-    preds = {
-        "random": RandomBaseline(seed=config.seed)
-        .fit(x_train, y_train, splits.train.exercise)
-        .predict(x_test, splits.test.exercise),
-        "nn": NearestNeighbour().fit(x_train, y_train, splits.train.subject).predict(x_test, splits.test.subject),
-        "transformer": predict(model, x_test, emg_scale=config.emg_scale),
-    }
+    preds, y_test, clean = compared_predictions(frames, splits, model, config)
 
     y_scored, sync_note = scored_targets(ds, splits.test, y_test, sessions)
     exercise = splits.test.exercise
@@ -148,6 +140,22 @@ def run_in_distribution(
         sync_note,
     )
     return BenchResult(report, table, per_muscle, pearson, Path(checkpoint), train_wall_s, sync_note)
+
+
+def compared_predictions(frames, splits, model, config) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The test windows' predictions of the models the benchmark compares (``random``, ``nn``, the
+    ``transformer`` checkpoint ``model``), each (windows, muscles, steps), with the measured and the
+    noise-free targets of those windows."""
+    x_train, y_train, _ = frames.gather(splits.train)
+    x_test, y_test, clean = frames.gather(splits.test)
+    preds = {
+        "random": RandomBaseline(seed=config.seed)
+        .fit(x_train, y_train, splits.train.exercise)
+        .predict(x_test, splits.test.exercise),
+        "nn": NearestNeighbour().fit(x_train, y_train, splits.train.subject).predict(x_test, splits.test.subject),
+        "transformer": predict(model, x_test, emg_scale=config.emg_scale),
+    }
+    return preds, y_test, clean
 
 
 def scored_targets(ds, index, y: np.ndarray, sessions: str | Path | None = None) -> tuple[np.ndarray, str]:
