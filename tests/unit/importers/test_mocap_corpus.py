@@ -15,6 +15,7 @@ muscle. The joints the markers determine are checked against a reference:
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,24 +25,12 @@ from miakit.importers.joint_centres import RULE_ERROR_MM
 from miakit.layout import BODY_25
 
 pytest.importorskip("ezc3d")
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
+
+from mocap_corpus import MODEL_POINTS  # the benchmark's table of model outputs, one copy
 
 DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "mocap"
 FILES = sorted([*DATA.glob("*.c3d"), *DATA.glob("*.trc"), *(DATA / "variety").glob("*.c3d")]) if DATA.is_dir() else []
-MODEL_POINTS = {
-    "RHip": ("RHJC_CGM_2.4", "RFEP"),
-    "LHip": ("LHJC_CGM_2.4", "LFEP"),
-    "RKnee": ("RKJC_CGM_2.4", "RFEO"),
-    "LKnee": ("LKJC_CGM_2.4", "LFEO"),
-    "RAnkle": ("RAJC_CGM_2.4", "RTIO"),
-    "LAnkle": ("LAJC_CGM_2.4", "LTIO"),
-    "RShoulder": ("RCLO",),
-    "LShoulder": ("LCLO",),
-    "RElbow": ("RHUO",),
-    "LElbow": ("LHUO",),
-    "RWrist": ("RRAO",),
-    "LWrist": ("LRAO",),
-}
-"""Plug-in Gait: a femur's proximal point is its hip centre, segment origins the distal joints'."""
 LENGTHS_MM = {  # adult segment lengths between joint centres (Winter's proportions of 1.5-2.0 m)
     ("RHip", "RKnee"): (300, 520),
     ("LHip", "LKnee"): (300, 520),
