@@ -46,8 +46,8 @@ from functools import cached_property
 
 import numpy as np
 
+from miakit.body.subjects import Subject
 from miakit.layout import ALL_EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, KP
-from miakit.synth.subjects import Subject
 
 PARAMS: tuple[str, ...] = (
     "px",
@@ -1170,7 +1170,7 @@ def kinematics_from_points(
     """
     from dataclasses import replace
 
-    from miakit.synth.subjects import make_subject
+    from miakit.body.subjects import make_subject
 
     t = np.asarray(t, dtype=np.float64)
     rate = 1.0 / float(np.median(np.diff(t)))
