@@ -4,8 +4,10 @@ on real motion capture (:mod:`miakit.bench.real`).
 - :mod:`miakit.body.subjects`: people who differ in body proportions, tempo, range of motion,
   framing and sensor placement;
 - :mod:`miakit.body.motion`: 3D kinematics of the paper's 20 exercises and of walking, stairs
-  and sit-to-stand, projected into BODY_25 pixels of a portrait 1080x1920 camera (the subject's
-  own in front, or others: ``views``); measured 3D motion as kinematics for the muscle model;
+  and sit-to-stand (their keyframes and gait curves are data, ``exercises.yaml``, read by
+  :mod:`miakit.body.exercises`), projected into BODY_25 pixels of a portrait 1080x1920 camera
+  (the subject's own in front, or others: ``views``); measured 3D motion as kinematics for the
+  muscle model;
 - :mod:`miakit.body.activation`: the muscle model (inverse dynamics, force-velocity, holds,
   electromechanical delay, sensor gain and noise), documented in its docstring;
 - :mod:`miakit.body.physics`: physics-grounded labels, the muscle model's joint moments shared among
@@ -16,6 +18,6 @@ on real motion capture (:mod:`miakit.bench.real`).
   without writing anything (what emulated sensors send), and the random streams every synthetic
   session draws from.
 
-Importing this package imports nothing; its modules import numpy, and scipy or cv2 inside the
-functions that use them.
+Importing this package imports nothing; its modules import numpy (and scipy, for the gait
+curves); cv2 is imported when a video is rendered, OpenSim when physics labels are computed.
 """
