@@ -26,7 +26,7 @@ __all__ = ["synthetic_signals", "uci_signals", "lsl_signals", "UCI_COLUMNS", "UC
 def synthetic_signals(
     names: list[str], *, exercise: str, duration_s: float, rate_hz: float = 10.0, seed: int = 0, subject: int = 0
 ) -> dict[str, np.ndarray]:
-    """Synthetic EMG (``miakit.synth.emg_signal``), one muscle per sensor in MUSCLES order."""
+    """Synthetic EMG (``miakit.body.signal.emg_signal``), one muscle per sensor in MUSCLES order."""
     from miakit.body.signal import emg_signal
 
     emg = np.asarray(emg_signal(exercise, duration_s=duration_s, rate_hz=rate_hz, seed=seed, subject=subject))
