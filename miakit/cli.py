@@ -14,7 +14,7 @@ from typing import Literal
 
 import typer
 
-from miakit import __version__
+from miakit._version import __version__
 from miakit.catalog import DEFAULT_CATALOG_HELP
 
 app = typer.Typer(

@@ -401,7 +401,7 @@ def goal_lines(items: list[dict]) -> list[str]:
 
 
 def muscle_model_predictions(ds, files, *, emd_s: float = 0.075) -> dict[int, np.ndarray]:
-    """What the synthetic muscle model (:func:`miakit.synth.activation.activation`) gives for each
+    """What the synthetic muscle model (:func:`miakit.body.activation.activation`) gives for each
     segment of an imported store, driven by its trial's 3D joint centres
     (:func:`miakit.importers.lab.world_joints` of the file among ``files`` whose stem is the
     segment's session: a C3D file, or a ``(markers.trc, emg.sto)`` pair), the EMG leading the motion
@@ -409,9 +409,9 @@ def muscle_model_predictions(ds, files, *, emd_s: float = 0.075) -> dict[int, np
     muscle whose joints the markers do not give. The same for every view (it reads 3D motion).
     Scored by :func:`score_segments` (``predictions=``) it is the ceiling of a model that imitates
     the synthetic muscles perfectly."""
+    from miakit.body.activation import activation
+    from miakit.body.motion import kinematics_from_points
     from miakit.importers.lab import world_joints
-    from miakit.synth.activation import activation
-    from miakit.synth.motion import kinematics_from_points
 
     by_stem = {Path(f[0] if isinstance(f, tuple | list) else f).stem: f for f in files}
     sessions = np.asarray(ds["segment_session"].values).astype(str)
