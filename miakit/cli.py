@@ -233,15 +233,11 @@ def train(
     """
     import miakit
     from miakit.learn.config import TrainConfig, apply_overrides
+    from miakit.learn.recipes import RECIPES, recipe_config
     from miakit.learn.train import train as run_train
     from miakit.outputs import check_run_folder, run_lock
 
-    if model is ModelName.miakit:
-        from miakit.bench.ablation import MIAKIT
-
-        base = TrainConfig(**MIAKIT)
-    else:
-        base = TrainConfig(model=model.value)
+    base = recipe_config(model.value) if model.value in RECIPES else TrainConfig(model=model.value)
     config = apply_overrides(base, set_ or [])
     with run_lock(out):
         check_run_folder(out, resume=resume, force=force, inputs=(init, dataset if Path(dataset).exists() else None))
