@@ -38,7 +38,7 @@ def run_demo(
     from dataclasses import replace
 
     from miakit.bench.indist import run_in_distribution
-    from miakit.catalog import add_entry, dataset_metadata, default_catalog_path
+    from miakit.catalog import default_catalog_path, register_store
     from miakit.learn.config import TrainConfig
     from miakit.learn.recipes import MIAKIT, MIAKIT_STEPS
     from miakit.pipeline import build_dataset
@@ -61,13 +61,8 @@ def run_demo(
     result = build_dataset(sessions, store, pipeline="mia")
     print_build_summary(result)
     ds = open_store(store)
-    entry = add_entry(
-        catalog or default_catalog_path(),
-        "demo",
-        store,
-        description="Synthetic sessions built by `miakit demo`",
-        metadata=dataset_metadata(ds),
-    )
+    description = "Synthetic sessions built by `miakit demo`"
+    entry = register_store(catalog or default_catalog_path(), store, ds, name="demo", description=description)
     c.print(f"registered as [bold]demo[/] in {Path(catalog or default_catalog_path())} ({entry.urlpath})")
     config = TrainConfig.demo(max_seconds=float(max_train_s))
     c.rule(f"[bold]3/5 train the paper's Transformer ({config.max_steps} steps) and benchmark it")
