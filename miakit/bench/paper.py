@@ -17,9 +17,10 @@ imported MIA release; exercise and muscle names come from the data):
   exercise j is retrieved for exercise i, rows normalized.
 - Figure 6: predicted vs measured EMG over time for a few in-distribution test windows.
 
-Everything is written to one folder: ``report.md``, ``*.csv`` and ``*.png``. A profile
-(:class:`PaperProfile`: ``quick``, ``default``, ``full``) sets the training length and how many
-experiments run; the report states it with the sizes, steps and wall time of every experiment.
+Everything is written to one folder: ``report.md`` (written by
+:func:`miakit.bench.report.paper_report`), ``*.csv`` and ``*.png``. A profile (:class:`PaperProfile`:
+``quick``, ``default``, ``full``) sets the training length and how many experiments run; the report
+states it with the sizes, steps and wall time of every experiment.
 """
 
 from __future__ import annotations

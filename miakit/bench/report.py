@@ -1,4 +1,6 @@
-"""Benchmark reports: Markdown tables and PNG plots (matplotlib's object API, as :mod:`miakit.viz.plots`).
+"""Benchmark reports: Markdown tables, the reports' writers (:func:`write_report`; the paper suite's
+whole report, :func:`paper_report`) and PNG plots, drawn with matplotlib's object API as
+:mod:`miakit.viz.plots` draws (:func:`~miakit.viz.plots.new_figure`, no pyplot).
 
 Plots are written beside the report and linked by relative path, so the folder can be moved or
 published as it is.
