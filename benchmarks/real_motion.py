@@ -267,9 +267,9 @@ def goal_line(units, cycles, default_views: list[str], what: str) -> str:
 def main() -> None:
     import torch
 
-    from miakit.bench.ablation import MIAKIT
     from miakit.layout import ALL_EXERCISES, EXERCISES
     from miakit.learn.config import TrainConfig, apply_overrides
+    from miakit.learn.recipes import MIAKIT
     from miakit.learn.train import train
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

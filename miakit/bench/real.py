@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from miakit.bench.report import goal_lines
 from miakit.errors import DatasetError
 from miakit.layout import MIRROR_MUSCLE
 from miakit.learn import metrics
@@ -388,16 +389,6 @@ def goals(summary) -> list[dict]:
             row["quad_cycles"],
         ),
     ]
-
-
-def goal_lines(items: list[dict]) -> list[str]:
-    """'- MET: <goal>: <value> (n = ...)' per goal."""
-    out = []
-    for g in items:
-        status = "NOT MEASURED" if g["met"] is None else "MET" if g["met"] else "NOT MET"
-        value = "-" if not np.isfinite(g["value"]) else f"{g['value']:.2f}"
-        out.append(f"- **{status}**: {g['goal']}: {value} (n = {g['n']})")
-    return out
 
 
 def muscle_model_predictions(ds, files, *, emd_s: float = 0.075) -> dict[int, np.ndarray]:
