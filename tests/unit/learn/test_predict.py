@@ -183,6 +183,8 @@ def test_predict_video_writes_the_table_the_store_the_plot_and_the_overlay(portr
 
     result = portrait
     assert result.frames == 17 and result.frames_with_person == 17  # 100 frames at 60 fps -> 1.67 s
+    assert result.symmetric and result.frames_with_person_mirrored == 17  # the default: pose on the mirror image too
+    assert {"pose_s", "pose_mirrored_s", "predict_s"} <= set(result.timings)
     table = pd.read_csv(result.csv)
     assert list(table.columns) == ["time"] + list(MUSCLES)
     np.testing.assert_allclose(table["time"], np.arange(17) / 10.0, atol=1e-9)
@@ -190,6 +192,7 @@ def test_predict_video_writes_the_table_the_store_the_plot_and_the_overlay(portr
 
     ds = open_store(result.zarr)
     assert ds.attrs["emg_source"] == "predicted" and ds.attrs["prediction"]["window"] == WINDOW
+    assert ds.attrs["prediction"]["symmetric"] is True
     assert str(ds["segment_source"].values[0]) == "predicted" and ds.sizes["frame"] == 17
     np.testing.assert_allclose(ds["emg"].values, table[list(MUSCLES)].values, atol=1e-3)
     np.testing.assert_allclose(ds["time"].values, table["time"].values)
@@ -274,7 +277,7 @@ def test_a_clip_shorter_than_the_window_is_predicted_with_a_shorter_window(train
     ckpt = pr.load(trained[1])
     long_window = pr.Checkpoint(path=ckpt.path, model=ckpt.model, config=ckpt.config, meta={**ckpt.meta, "window": 30})
     clip = _first_frames(shared_data / "video" / "pose2sim-single-cam01.mp4", tmp_path / "short.mp4", 90)
-    result = pv.predict_video(clip, long_window, tmp_path / "o", progress=False, panel_height=320)
+    result = pv.predict_video(clip, long_window, tmp_path / "o", progress=False, panel_height=320, symmetric=False)
     assert result.frames == 15 and result.frames_predicted == 15 and result.frames_short == 15
     table = pd.read_csv(result.csv)
     assert table[list(MUSCLES)].notna().all().all()
