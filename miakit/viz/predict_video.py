@@ -50,7 +50,7 @@ class PredictResult:
     muscles: list[str]
     image_size: tuple[int, int]  # (width, height) of the displayed video
     codec: str  # of the overlay: h264, or mpeg4 where no H.264 encoder is installed
-    timings: dict[str, float] = field(default_factory=dict)  # seconds: pose, predict, write, render
+    timings: dict[str, float] = field(default_factory=dict)  # s: pose, pose_mirrored (if symmetric), predict, ...
     frames_short: int = 0  # frames predicted by a window shorter than the model's (a short run of frames with a person)
     window: int = 0  # the model's window, in frames
     rendered: object = None  # the overlay's miakit.viz.render.RenderResult (panels, sizes, scale)
@@ -152,9 +152,10 @@ def predict_video(
     ``symmetric`` (the default): pose runs twice, on each frame and on its mirror image
     (:func:`mirror_pose`), and the prediction is the mean of the frame's and the mirror image's with
     its sides swapped back (:func:`miakit.learn.predict.predict_symmetric`), at twice the pose time.
-    A mirrored video then gives exactly the same muscles with left and right swapped (its two pose
-    runs are this video's, traded), whatever the model and whatever the pose estimator makes of a
-    flipped person. ``attrs['prediction']['symmetric']`` of the store records the choice.
+    A mirrored video then gives the same muscles with left and right swapped (its two pose runs are
+    this video's, traded), whatever the model and whatever the pose estimator makes of a flipped
+    person: exactly where its frames are exact mirror images, nearly where re-encoding changed them.
+    ``attrs['prediction']['symmetric']`` of the store records the choice.
 
     Raises InputError (one line), before any pose is estimated, for an unreadable video, one with
     no video stream, or one shorter than one 10 Hz step; after the pose stage, for a video with no
