@@ -5,7 +5,12 @@ For each clip in ``../shared/data/video`` and a checkpoint: the pose as ``miakit
 (MediaPipe, 10 Hz; :func:`miakit.stages.pose.estimate_pose`), the prediction over the whole clip
 (:func:`miakit.learn.predict.predict_segment`, a clip shorter than the window as one window), and
 the same for the clip flipped left to right (every frame mirrored, written to a temporary file and
-put through the pose back end again: a real mirrored input, not a relabelled pose). Printed per clip:
+put through the pose back end again: a real mirrored input, not a relabelled pose). Each is
+predicted twice: ``single``, from the pose of the frames alone (``miakit predict --no-symmetric``,
+``miakit live``), and ``symmetric``, the default of ``miakit predict``: pose also on each frame's
+mirror image (:func:`miakit.viz.predict_video.mirror_pose`) and the mean of the two predictions,
+the mirror image's with its sides swapped back (:func:`miakit.learn.predict.predict_symmetric`).
+Printed per clip and way:
 
 - ``min``: the smallest predicted value (the goal: never below 0);
 - ``L/R peak``: per muscle pair, the larger of the two sides' peaks over the smaller (goal within
@@ -17,8 +22,10 @@ put through the pose back end again: a real mirrored input, not a relabelled pos
   of the mean keypoint distance, and the worst frame's, in torso lengths. The model itself is
   mirror-equivariant (the mirror image of the pose gives the prediction with the sides swapped, to
   float precision: ``exact``, the largest difference); a large gap is the pose estimator seeing the
-  flipped person otherwise (a side view whose left and right it confuses), and the mirror r falls
-  with it.
+  flipped person otherwise (a side view whose left and right it confuses), and the single mirror r
+  falls with it. The symmetric prediction does not depend on it: the flipped clip's two pose runs
+  are the clip's, traded (up to the re-encoding of the flipped frames);
+- ``pose s``: seconds of pose for the clip (one run single, two symmetric).
 
 Nothing is cached in the repository; the flipped clips live in a temporary folder.
 
@@ -56,12 +63,16 @@ def flip_video(source: Path, out: Path) -> Path:
     return out
 
 
-def video_pose_dataset(video: Path, muscles: list[str]):
-    """The one-segment dataset ``miakit predict`` makes of a video's MediaPipe pose."""
+def video_pose_dataset(video: Path, muscles: list[str], *, mirror_image: bool = False):
+    """The one-segment dataset ``miakit predict`` makes of a video's MediaPipe pose; ``mirror_image``:
+    of the pose MediaPipe finds in the mirror image of each frame, brought back to the frame
+    (:func:`miakit.viz.predict_video.mirror_pose`)."""
     from miakit.learn.predict import video_dataset
     from miakit.stages.pose import estimate_pose
+    from miakit.viz.predict_video import mirror_pose
 
-    return video_dataset(estimate_pose(video, progress=False), muscles=muscles, video=video)
+    pose = mirror_pose(video, progress=False) if mirror_image else estimate_pose(video, progress=False)
+    return video_dataset(pose, muscles=muscles, video=video)
 
 
 def predict_clip(checkpoint, ds) -> np.ndarray:
@@ -69,6 +80,13 @@ def predict_clip(checkpoint, ds) -> np.ndarray:
     from miakit.learn.predict import predict_segment
 
     return predict_segment(checkpoint, ds, 0, min_window=1)
+
+
+def predict_clip_symmetric(checkpoint, ds, seen_mirrored) -> np.ndarray:
+    """(frames, muscles) as ``miakit predict`` gives them by default (``--symmetric``)."""
+    from miakit.learn.predict import predict_symmetric
+
+    return predict_symmetric(checkpoint, ds, seen_mirrored, 0, min_window=1)
 
 
 def side_pairs(muscles: list[str]) -> list[tuple[int, int]]:
@@ -136,7 +154,10 @@ def _swap(names: list[str]) -> np.ndarray:
 
 
 def measure(checkpoint, videos: list[Path], tmp: Path) -> list[dict]:
-    """One dict per clip: ``min``, ``ratios``, ``mirror_r``, and the two predictions."""
+    """Two dicts per clip, ``way`` single and symmetric: ``min``, ``ratios``, ``mirror_r``,
+    ``pose_s`` and the two predictions (clip, flipped clip); single also ``exact`` and ``pose_gap``."""
+    import time
+
     from miakit.layout import MIRROR_MUSCLE
     from miakit.learn.features import mirror_permutation, mirrored_dataset
     from miakit.learn.predict import load
@@ -145,19 +166,46 @@ def measure(checkpoint, videos: list[Path], tmp: Path) -> list[dict]:
     swap = mirror_permutation(ckpt.muscles, MIRROR_MUSCLE, what="muscle")
     rows = []
     for video in videos:
-        ds = video_pose_dataset(video, ckpt.muscles)
-        flipped_ds = video_pose_dataset(flip_video(video, tmp / f"flipped-{video.name}"), ckpt.muscles)
+        flipped_video = flip_video(video, tmp / f"flipped-{video.name}")
+        poses, seconds = {}, {}
+        for key, path, mirror_image in (
+            ("clip", video, False),
+            ("clip mirror image", video, True),
+            ("flipped", flipped_video, False),
+            ("flipped mirror image", flipped_video, True),
+        ):
+            tick = time.perf_counter()
+            poses[key] = video_pose_dataset(path, ckpt.muscles, mirror_image=mirror_image)
+            seconds[key] = time.perf_counter() - tick
+        ds, flipped_ds = poses["clip"], poses["flipped"]
         original, flipped = predict_clip(ckpt, ds), predict_clip(ckpt, flipped_ds)
         exact = predict_clip(ckpt, mirrored_dataset(ds))
         rows.append(
             {
                 "clip": video.name,
+                "way": "single",
                 "frames": len(original),
                 "min": float(min(np.nanmin(original), np.nanmin(flipped), np.nanmin(exact))),
                 "exact": float(np.nanmax(np.abs(exact - original[:, swap]))),
                 "pose_gap": pose_gap(ds, flipped_ds),
                 "ratios": peak_ratios(original, ckpt.muscles),
                 "mirror_r": mirror_r(original, flipped, ckpt.muscles),
+                "pose_s": seconds["clip"],
+                "original": original,
+                "flipped": flipped,
+            }
+        )
+        original = predict_clip_symmetric(ckpt, ds, poses["clip mirror image"])
+        flipped = predict_clip_symmetric(ckpt, flipped_ds, poses["flipped mirror image"])
+        rows.append(
+            {
+                "clip": video.name,
+                "way": "symmetric",
+                "frames": len(original),
+                "min": float(min(np.nanmin(original), np.nanmin(flipped))),
+                "ratios": peak_ratios(original, ckpt.muscles),
+                "mirror_r": mirror_r(original, flipped, ckpt.muscles),
+                "pose_s": seconds["clip"] + seconds["clip mirror image"],
                 "original": original,
                 "flipped": flipped,
             }
@@ -174,11 +222,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for row in measure(args.checkpoint, videos, Path(tmp)):
             rs = row["mirror_r"]
+            extra = (
+                f"  exact {row['exact']:.1e}  pose gap {row['pose_gap'][0]:.2f} (worst {row['pose_gap'][1]:.2f})"
+                if "exact" in row
+                else ""
+            )
             print(
-                f"{row['clip']:32s} {row['frames']:3d} frames  min {row['min']:+.2f}  L/R peak "
+                f"{row['clip']:28s} {row['way']:9s} {row['frames']:3d} frames  min {row['min']:+.2f}  L/R peak "
                 + " ".join(f"{k} {v:.2f}" for k, v in row["ratios"].items())
                 + f"  mirror r mean {np.nanmean(list(rs.values())):+.3f} min {np.nanmin(list(rs.values())):+.3f}"
-                + f"  exact {row['exact']:.1e}  pose gap {row['pose_gap'][0]:.2f} (worst {row['pose_gap'][1]:.2f})"
+                + f"  pose {row['pose_s']:.1f} s"
+                + extra,
+                flush=True,
             )
 
 

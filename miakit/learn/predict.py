@@ -10,6 +10,10 @@ made them (:func:`miakit.learn.windows.load_frames`: x / image width, y / image 
 points 0; or the config's ``features`` spec, :mod:`miakit.learn.features`); the model
 standardizes them itself with the training mean and std it carries.
 
+:func:`predict_symmetric` averages the prediction over a pose and the one over the pose found in
+the mirror image (sides swapped back): a mirrored input then gives exactly the prediction with its
+sides swapped, by construction.
+
 :func:`video_dataset` makes a one-segment contract-2 dataset of a video's pose at 10 Hz, and
 :func:`predicted_dataset` the same with the prediction as its EMG. The whole job for a video (pose,
 prediction, the table, the store, the plot and the overlay) is
@@ -156,6 +160,41 @@ def predict_segment(
     return out
 
 
+def predict_symmetric(
+    checkpoint: str | Path | Checkpoint,
+    ds,
+    seen_mirrored,
+    segment_id: str | int,
+    *,
+    stride: int = 1,
+    device: str = "cpu",
+    min_window: int | None = None,
+) -> np.ndarray:
+    """The mean of two predictions of the same frames (:func:`predict_segment`, same arguments): over
+    ``ds``, the pose found in each frame, and over the mirror image of ``seen_mirrored``, the pose a
+    pose estimator found in each frame's mirror image brought back to the frame's pixels and sides
+    (:func:`miakit.viz.predict_video.mirror_pose`; the same frames and image size as ``ds``), its
+    muscles' sides swapped back (:data:`miakit.layout.MIRROR_MUSCLE`). Where only one of the two
+    has a prediction, that one.
+
+    The two inputs trade places for a mirrored video (the pose of its frames is this video's
+    mirror-image pose, mirrored, and the other way round), so a mirrored video's symmetric
+    prediction is this one with its sides swapped: exactly, for any model, up to how exactly the
+    mirrored video's pixels mirror these."""
+    import warnings
+
+    from miakit.layout import MIRROR_MUSCLE
+    from miakit.learn.features import mirror_permutation, mirrored_dataset
+
+    ckpt = load(checkpoint, device=device)
+    swap = mirror_permutation(ckpt.muscles, MIRROR_MUSCLE, what="muscle")
+    direct = predict_segment(ckpt, ds, segment_id, stride=stride, min_window=min_window)
+    mirror = predict_segment(ckpt, mirrored_dataset(seen_mirrored), segment_id, stride=stride, min_window=min_window)
+    with warnings.catch_warnings():  # a frame neither run predicts stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.stack([direct, mirror[:, swap]]), axis=0)
+
+
 def short_runs(usable: np.ndarray, *, window: int, min_length: int = 1) -> list[tuple[int, int]]:
     """(first frame, length) of each run of True in ``usable`` shorter than ``window`` and at least
     ``min_length`` long: the runs :func:`window_starts` leaves out."""
@@ -247,9 +286,11 @@ def video_dataset(pose, *, muscles: list[str], video: str | Path, segment_id: st
     )
 
 
-def predicted_dataset(ds, predicted: np.ndarray, checkpoint: Checkpoint):
+def predicted_dataset(ds, predicted: np.ndarray, checkpoint: Checkpoint, *, symmetric: bool = False):
     """A copy of the one-segment dataset ``ds`` whose ``emg`` is ``predicted``, valid where it is
-    finite, marked as predicted in attrs and in ``segment_source``; validated (contract 2)."""
+    finite, marked as predicted in attrs and in ``segment_source``; validated (contract 2).
+    ``attrs['prediction']`` names the checkpoint and says whether the prediction is
+    ``symmetric`` (:func:`predict_symmetric`)."""
     from miakit.contracts.dataset import validate_dataset
 
     out = ds.copy(deep=True)
@@ -267,6 +308,7 @@ def predicted_dataset(ds, predicted: np.ndarray, checkpoint: Checkpoint):
             "step": int(checkpoint.meta.get("step", 0)),
             "window": checkpoint.window,
             "best_val_rmse": float(checkpoint.meta.get("best_val_rmse", float("nan"))),
+            "symmetric": bool(symmetric),
         },
     )
     return validate_dataset(out, where="prediction", deep=True)
@@ -274,6 +316,7 @@ def predicted_dataset(ds, predicted: np.ndarray, checkpoint: Checkpoint):
 
 __all__ = [
     "predict_segment",
+    "predict_symmetric",
     "Checkpoint",
     "load",
     "segment_inputs",

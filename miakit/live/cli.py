@@ -51,7 +51,9 @@ def live(
 ) -> None:
     """Watch predicted muscle activation live: frames from a camera, a stream or a file, pose on
     each 10 Hz step (the same MediaPipe back end and person following as miakit predict), the
-    model on the latest window (causal: each prediction uses only frames already seen).
+    model on the latest window (causal: each prediction uses only frames already seen). One pose
+    run a step, on the frame itself, for latency: unlike miakit predict's default (--symmetric), the
+    frame's mirror image is not read, so a mirrored video need not give exactly the muscles swapped.
 
     The page (http://127.0.0.1:8765/ by default) shows the video with the skeleton and the
     muscles coloured by activation, a scrolling plot of the muscles, the latency (frame capture to

@@ -27,13 +27,21 @@ def predict(
     height: int = typer.Option(
         640, "--height", min=120, max=2160, help="Height of each panel of overlay.mp4, pixels (as miakit render)."
     ),
+    symmetric: bool = typer.Option(
+        True,
+        "--symmetric/--no-symmetric",
+        help="Pose on each frame and on its mirror image, and the mean of the two predictions (the mirror "
+        "image's with left and right swapped back): a mirrored video gives the same muscles with the sides "
+        "swapped. Twice the pose time. --no-symmetric: one pose run, as miakit live.",
+    ),
 ) -> None:
     """Predict the activation of each muscle over VIDEO: pose at 10 Hz, sliding windows through the
     trained model, then a table (CSV and Zarr), an overlay video and a plot in OUT. OUT is a new or
     empty folder, or an earlier prediction's: a folder of other files is refused.
 
     A stretch with a person shorter than the model's window (3 s for the paper's) gets one window
-    of its own length.
+    of its own length. By default pose also runs on each frame's mirror image and the prediction is
+    the mean of both (--symmetric); activation.zarr records the choice.
 
     Example: miakit predict squat.mp4 --checkpoint miakit-demo/bench/miakit/checkpoint.pt --out squat-emg
     (the demo's best model; the demo prints its path last)
@@ -42,12 +50,17 @@ def predict(
     from miakit.viz.predict_video import predict_video
 
     prepare_folder(out, "predict", inputs=(video, checkpoint))
-    result = predict_video(video, checkpoint, out, progress=True, person=person.value, panel_height=height)
+    result = predict_video(
+        video, checkpoint, out, progress=True, person=person.value, panel_height=height, symmetric=symmetric
+    )
     width, height = result.image_size
     seconds = result.frames / 10.0
     lines = [
         f"video: {video.name}, {width}x{height}, {seconds:.1f} s = {result.frames} frames at 10 Hz; "
-        f"a person in {result.frames_with_person}, a prediction for {result.frames_predicted}",
+        f"a person in {result.frames_with_person}"
+        + (f" (in {result.frames_with_person_mirrored} of the mirror image)" if result.symmetric else "")
+        + f", a prediction for {result.frames_predicted}"
+        + (" (symmetric: the mean of the frames' and their mirror images')" if result.symmetric else ""),
         f"muscles: {', '.join(result.muscles)}",
         "wrote: " + ", ".join(p.name for p in (result.csv, result.zarr, result.overlay, result.plot)),
         "time: " + ", ".join(f"{k.removesuffix('_s')} {v:.1f} s" for k, v in result.timings.items()),

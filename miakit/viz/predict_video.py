@@ -1,10 +1,12 @@
 """``miakit predict``'s job: muscle activation from any video, and the files that show it.
 
-:func:`predict_video` runs pose at 10 Hz (:func:`miakit.stages.pose.estimate_pose`), makes a
-one-segment contract-2 dataset of it and predicts over it (:mod:`miakit.learn.predict`: the
-computing), then writes four files: ``activation.csv``, ``activation.zarr``, ``overlay.mp4``
-(:func:`miakit.viz.render.render_segment`) and ``activation.png``
-(:func:`miakit.viz.plots.activation_figure`).
+:func:`predict_video` runs pose at 10 Hz (:func:`miakit.stages.pose.estimate_pose`) and, by
+default, once more on the mirror image of every frame (:func:`mirror_pose`, :class:`MirroredMediaPipe`),
+makes a one-segment contract-2 dataset of each and predicts over them (:mod:`miakit.learn.predict`:
+the computing; :func:`miakit.learn.predict.predict_symmetric` averages the frame's prediction and the
+mirror image's with its sides swapped back), then writes four files: ``activation.csv``,
+``activation.zarr``, ``overlay.mp4`` (:func:`miakit.viz.render.render_segment`) and
+``activation.png`` (:func:`miakit.viz.plots.activation_figure`).
 
 torch, cv2, mediapipe and matplotlib are imported inside the functions that use them.
 """
@@ -13,13 +15,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
 from miakit.errors import InputError
-from miakit.learn.predict import Checkpoint, load, predict_segment, predicted_dataset, short_runs, video_dataset
+from miakit.learn.predict import (
+    Checkpoint,
+    load,
+    predict_segment,
+    predict_symmetric,
+    predicted_dataset,
+    short_runs,
+    video_dataset,
+)
+from miakit.stages.pose import MediaPipeBackend
 
-__all__ = ["predict_video", "PredictResult", "write_activation_csv"]
+__all__ = ["predict_video", "PredictResult", "write_activation_csv", "mirror_pose", "MirroredMediaPipe"]
 
 
 @dataclass
@@ -37,12 +50,75 @@ class PredictResult:
     muscles: list[str]
     image_size: tuple[int, int]  # (width, height) of the displayed video
     codec: str  # of the overlay: h264, or mpeg4 where no H.264 encoder is installed
-    timings: dict[str, float] = field(default_factory=dict)  # seconds: pose, predict, write, render
+    timings: dict[str, float] = field(default_factory=dict)  # s: pose, pose_mirrored (if symmetric), predict, ...
     frames_short: int = 0  # frames predicted by a window shorter than the model's (a short run of frames with a person)
     window: int = 0  # the model's window, in frames
     rendered: object = None  # the overlay's miakit.viz.render.RenderResult (panels, sizes, scale)
     identity: str = ""  # whom the pose track followed and where it was unsure (miakit.stages.pose_cli.identity_summary)
     frames_undecodable: int = 0  # video frames damaged data kept from decoding (skipped)
+    symmetric: bool = False  # pose also on each frame's mirror image, the two predictions averaged
+    frames_with_person_mirrored: int = 0  # frames whose mirror image has a person (symmetric only)
+
+
+# -- pose on the mirror image ---------------------------------------------------------------------
+
+BLAZEPOSE_MIRROR = np.array(
+    [0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19, 22, 21, 24, 23, 26, 25, 28, 27]
+    + [30, 29, 32, 31]
+)
+"""Each BlazePose landmark's left/right counterpart (nose 0; eyes 1-3 and 4-6, ears 7/8, mouth
+9/10, then left/right pairs from the shoulders 11/12 to the foot index 31/32)."""
+
+
+class MirroredGraph:
+    """A MediaPipe Pose graph that looks at the mirror image of each frame and answers for the frame:
+    ``process(rgb)`` runs the graph on ``rgb`` flipped left to right and returns its landmarks
+    brought back (``x -> 1 - x`` in MediaPipe's 0-1 image coordinates, each landmark swapped with
+    its counterpart, :data:`BLAZEPOSE_MIRROR`), so the person follower, its boxes and its greyed-out
+    re-detection work on the frame as for the plain graph. The graph keeps its own tracking state: it
+    sees the mirrored video as a video."""
+
+    def __init__(self, graph: Any):
+        self.graph = graph
+
+    def process(self, rgb: np.ndarray) -> SimpleNamespace:
+        found = self.graph.process(np.ascontiguousarray(rgb[:, ::-1])).pose_landmarks
+        if found is None:
+            return SimpleNamespace(pose_landmarks=None)
+        points = [found.landmark[int(i)] for i in BLAZEPOSE_MIRROR]
+        return SimpleNamespace(
+            pose_landmarks=SimpleNamespace(
+                landmark=[SimpleNamespace(x=1.0 - p.x, y=p.y, visibility=p.visibility) for p in points]
+            )
+        )
+
+    def reset(self) -> None:
+        self.graph.reset()
+
+    def close(self) -> None:
+        self.graph.close()
+
+
+@dataclass
+class MirroredMediaPipe(MediaPipeBackend):
+    """:class:`miakit.stages.pose.MediaPipeBackend` (the same model, settings and person following)
+    on the mirror image of every frame (:class:`MirroredGraph`): BODY_25 keypoints of the person in
+    the frame's own pixels and sides, as MediaPipe finds them in the mirror image."""
+
+    name: str = "mediapipe-mirrored"
+
+    def open_model(self) -> Any:
+        return MirroredGraph(super().open_model())
+
+
+def mirror_pose(video: str | Path, *, person: str = "start", progress: bool = True):
+    """:func:`miakit.stages.pose.estimate_pose`'s dataset (10 Hz, MediaPipe) of ``video`` as
+    MediaPipe sees its mirror image (:class:`MirroredMediaPipe`), in the video's own pixels and
+    sides; ``attrs['estimator']`` says so. A video whose mirror image shows nobody gives a dataset
+    with no keypoints (the caller decides)."""
+    pose = MirroredMediaPipe(person=person).keypoints(Path(video), progress=progress)
+    pose.attrs["estimator"] = f"{pose.attrs['estimator']} on the mirror image"
+    return pose
 
 
 def predict_video(
@@ -55,6 +131,7 @@ def predict_video(
     stride: int = 1,
     pose_backend: str = "mediapipe",
     person: str = "start",
+    symmetric: bool = True,
 ) -> PredictResult:
     """Predict the activation of each muscle over a whole video and write, in ``out``:
 
@@ -71,6 +148,14 @@ def predict_video(
     person shorter than the model's window gets one window of its own length (``min_window=1`` of
     :func:`predict_segment`); ``PredictResult.frames_short`` counts those frames. ``person``
     chooses whom to follow where several people are in view (:data:`miakit.stages.pose.PERSON_CHOICES`).
+
+    ``symmetric`` (the default): pose runs twice, on each frame and on its mirror image
+    (:func:`mirror_pose`), and the prediction is the mean of the frame's and the mirror image's with
+    its sides swapped back (:func:`miakit.learn.predict.predict_symmetric`), at twice the pose time.
+    A mirrored video then gives the same muscles with left and right swapped (its two pose runs are
+    this video's, traded), whatever the model and whatever the pose estimator makes of a flipped
+    person: exactly where its frames are exact mirror images, nearly where re-encoding changed them.
+    ``attrs['prediction']['symmetric']`` of the store records the choice.
 
     Raises InputError (one line), before any pose is estimated, for an unreadable video, one with
     no video stream, or one shorter than one 10 Hz step; after the pose stage, for a video with no
@@ -103,10 +188,19 @@ def predict_video(
     tick = time.perf_counter()
     pose = estimate_pose(video, progress=progress, person=person)
     timings["pose_s"] = time.perf_counter() - tick
+    mirrored = None
+    if symmetric:
+        tick = time.perf_counter()
+        mirrored = mirror_pose(video, person=person, progress=progress)
+        timings["pose_mirrored_s"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
     ds = video_dataset(pose, muscles=ckpt.muscles, video=video)
-    predicted = predict_segment(ckpt, ds, 0, stride=stride, min_window=1)
+    if mirrored is not None:
+        seen = video_dataset(mirrored, muscles=ckpt.muscles, video=video)
+        predicted = predict_symmetric(ckpt, ds, seen, 0, stride=stride, min_window=1)
+    else:
+        predicted = predict_segment(ckpt, ds, 0, stride=stride, min_window=1)
     timings["predict_s"] = time.perf_counter() - tick
     covered = np.isfinite(predicted).all(axis=1)
     usable = np.asarray(ds["valid"].values, dtype=bool)
@@ -117,7 +211,7 @@ def predict_video(
     time_s = np.asarray(pose["time"].values, dtype=np.float64)
     paths = {name: out / name for name in ("activation.csv", "activation.zarr", "overlay.mp4", "activation.png")}
     write_activation_csv(paths["activation.csv"], time_s, predicted, ckpt.muscles)
-    result_ds = predicted_dataset(ds, predicted, ckpt)
+    result_ds = predicted_dataset(ds, predicted, ckpt, symmetric=symmetric)
     write_dataset(result_ds, paths["activation.zarr"])  # replaces only a store miakit wrote
     fig = activation_figure(
         time_s,
@@ -165,6 +259,8 @@ def predict_video(
         rendered=rendered,
         identity=identity_summary(pose) if "frames_lost" in pose.attrs else "",
         frames_undecodable=int(pose.attrs.get("frames_undecodable", 0)),
+        symmetric=symmetric,
+        frames_with_person_mirrored=int(mirrored.attrs["frames_with_person"]) if mirrored is not None else 0,
     )
 
 

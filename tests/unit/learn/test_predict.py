@@ -114,6 +114,38 @@ def test_a_model_with_context_reads_frames_around_each_window(tmp_path):
         TrainConfig(model="miakit", window=10, context=11)
 
 
+def test_symmetric_prediction_of_the_mirrored_input_is_the_prediction_with_sides_swapped(trained):
+    """predict_symmetric's two poses trade places for a mirrored video: the video's own pose
+    becomes the mirror image of the mirrored video's mirror-image pose, and the other way round.
+    The result is then the prediction with its sides swapped, for any model: the Transformer here
+    is not mirror-equivariant by itself (checked), and the two poses differ (a pose estimator sees
+    a frame and its mirror image otherwise). Where only one pose has a person, that one counts."""
+    from miakit.layout import MIRROR_MUSCLE
+    from miakit.learn.features import mirror_permutation, mirrored_dataset
+
+    ds, ckpt_path = trained
+    ckpt = pr.load(ckpt_path)
+    swap = mirror_permutation(list(MUSCLES), MIRROR_MUSCLE, what="muscle")
+    rng = np.random.default_rng(0)
+    seen = ds.copy(deep=True)  # the pose found in the mirror image, brought back: near, not equal
+    seen["keypoints"] = ds["keypoints"] + rng.normal(0.0, 15.0, ds["keypoints"].shape).astype(np.float32)
+    valid = seen["valid"].values.copy()
+    valid[20:23] = False  # the mirror image shows nobody on three frames
+    seen["valid"] = (("frame",), valid)
+
+    y = pr.predict_symmetric(ckpt, ds, seen, 0)
+    y_mirrored = pr.predict_symmetric(ckpt, mirrored_dataset(seen), mirrored_dataset(ds), 0)
+    np.testing.assert_allclose(y_mirrored, y[:, swap], rtol=1e-4, atol=1e-4)
+
+    direct, other = pr.predict_segment(ckpt, ds, 0), pr.predict_segment(ckpt, mirrored_dataset(seen), 0)[:, swap]
+    mean = np.where(np.isnan(other), direct, np.where(np.isnan(direct), other, (direct + other) / 2))
+    np.testing.assert_allclose(y, mean, rtol=1e-6)
+    assert np.isnan(other[20:23]).all() and np.isfinite(y[20:23]).all()
+    np.testing.assert_allclose(y[20:23], direct[20:23], rtol=1e-6)
+    alone = pr.predict_segment(ckpt, mirrored_dataset(ds), 0)[:, swap]  # the model alone is not symmetric
+    assert np.nanmax(np.abs(alone - direct)) > 100 * np.nanmax(np.abs(y_mirrored - y[:, swap]))
+
+
 def test_predict_segment_refuses_other_keypoints(trained):
     ds, ckpt_path = trained
     other = make_dataset(frames=40, subjects=("s0",), exercises=("squat",))  # keypoints K0..K24
@@ -151,6 +183,8 @@ def test_predict_video_writes_the_table_the_store_the_plot_and_the_overlay(portr
 
     result = portrait
     assert result.frames == 17 and result.frames_with_person == 17  # 100 frames at 60 fps -> 1.67 s
+    assert result.symmetric and result.frames_with_person_mirrored == 17  # the default: pose on the mirror image too
+    assert {"pose_s", "pose_mirrored_s", "predict_s"} <= set(result.timings)
     table = pd.read_csv(result.csv)
     assert list(table.columns) == ["time"] + list(MUSCLES)
     np.testing.assert_allclose(table["time"], np.arange(17) / 10.0, atol=1e-9)
@@ -158,6 +192,7 @@ def test_predict_video_writes_the_table_the_store_the_plot_and_the_overlay(portr
 
     ds = open_store(result.zarr)
     assert ds.attrs["emg_source"] == "predicted" and ds.attrs["prediction"]["window"] == WINDOW
+    assert ds.attrs["prediction"]["symmetric"] is True
     assert str(ds["segment_source"].values[0]) == "predicted" and ds.sizes["frame"] == 17
     np.testing.assert_allclose(ds["emg"].values, table[list(MUSCLES)].values, atol=1e-3)
     np.testing.assert_allclose(ds["time"].values, table["time"].values)
@@ -242,7 +277,7 @@ def test_a_clip_shorter_than_the_window_is_predicted_with_a_shorter_window(train
     ckpt = pr.load(trained[1])
     long_window = pr.Checkpoint(path=ckpt.path, model=ckpt.model, config=ckpt.config, meta={**ckpt.meta, "window": 30})
     clip = _first_frames(shared_data / "video" / "pose2sim-single-cam01.mp4", tmp_path / "short.mp4", 90)
-    result = pv.predict_video(clip, long_window, tmp_path / "o", progress=False, panel_height=320)
+    result = pv.predict_video(clip, long_window, tmp_path / "o", progress=False, panel_height=320, symmetric=False)
     assert result.frames == 15 and result.frames_predicted == 15 and result.frames_short == 15
     table = pd.read_csv(result.csv)
     assert table[list(MUSCLES)].notna().all().all()
