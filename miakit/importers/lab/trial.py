@@ -87,6 +87,7 @@ from miakit.importers.lab.lab_trial import LabTrial
 from miakit.importers.lab.markers import MAX_GAP_S
 from miakit.importers.markerset import Mapping
 from miakit.layout import BODY_25, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES, RATE_HZ
+from miakit.stages.grid import grid_times, sample_at
 
 EMG_UNITS = "microvolts (RMS envelope)"
 SOURCE = "mocap"
@@ -99,21 +100,6 @@ class TrialResult:
     views: list[tuple[str, float]]
     present: np.ndarray  # (muscle,) bool
     info: dict  # what was used: mapping, joints, channels, gaps, clipping
-
-
-def grid_times(n_samples: int, rate_hz: float) -> np.ndarray:
-    """The 10 Hz grid over ``n_samples`` at ``rate_hz`` (times from the first sample)."""
-    n = int(np.floor((n_samples - 1) * RATE_HZ / rate_hz + 1e-9)) + 1 if n_samples else 0
-    return np.arange(n) / RATE_HZ
-
-
-def sample_at(x: np.ndarray, rate_hz: float, times: np.ndarray) -> np.ndarray:
-    """``x`` (samples, ...) read at ``times`` by linear interpolation; NaN where a neighbour is NaN."""
-    pos = times * rate_hz
-    lo = np.clip(np.floor(pos + 1e-9).astype(int), 0, len(x) - 1)
-    hi = np.minimum(lo + 1, len(x) - 1)
-    frac = np.clip(pos - lo, 0.0, 1.0).reshape(-1, *([1] * (x.ndim - 1)))
-    return np.where(frac < 1e-9, x[lo], x[lo] * (1 - frac) + x[hi] * frac)
 
 
 def world_joints(
