@@ -45,6 +45,7 @@ from miakit.errors import InputError
 from miakit.files import read_capped
 from miakit.importers.common import ImportReport, check_outputs, nothing_imported, provenance, write_and_register
 from miakit.layout import MUSCLES, RATE_HZ
+from miakit.stages.emg import RawEmgParams
 
 MAX_UCI_BYTES = 256 << 20
 """Cap on one UCI EMG text file (the dataset's are about 1 MB)."""
@@ -75,12 +76,12 @@ def find_uci_files(root: str | Path) -> list[Path]:
 def condition_parameters(
     *,
     raw_rate_hz: float = RAW_RATE_HZ,
-    low_hz: float = 20.0,
-    high_hz: float = 450.0,
-    notch_hz: float | None = None,
-    envelope: str = "rms",
-    window_s: float = 0.1,
-    cutoff_hz: float = 5.0,
+    low_hz: float = RawEmgParams.low_hz,
+    high_hz: float = RawEmgParams.high_hz,
+    notch_hz: float | None = RawEmgParams.notch_hz,
+    envelope: str = RawEmgParams.envelope,
+    window_s: float = RawEmgParams.window_s,
+    cutoff_hz: float = RawEmgParams.cutoff_hz,
 ) -> dict:
     """The importer's parameters as one JSON-able dict (what ``pipeline_sha256`` hashes)."""
     return {
@@ -100,12 +101,12 @@ def load_uci(
     root: str | Path,
     *,
     raw_rate_hz: float = RAW_RATE_HZ,
-    low_hz: float = 20.0,
-    high_hz: float = 450.0,
-    notch_hz: float | None = None,
-    envelope: str = "rms",
-    window_s: float = 0.1,
-    cutoff_hz: float = 5.0,
+    low_hz: float = RawEmgParams.low_hz,
+    high_hz: float = RawEmgParams.high_hz,
+    notch_hz: float | None = RawEmgParams.notch_hz,
+    envelope: str = RawEmgParams.envelope,
+    window_s: float = RawEmgParams.window_s,
+    cutoff_hz: float = RawEmgParams.cutoff_hz,
     show_progress: bool = False,
 ):
     """Read and condition every action file under ``root``.

@@ -4,11 +4,14 @@ clipping counted, and why a trial imports as keypoints only (:func:`no_emg_note`
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 
 from miakit.importers.lab.body_frame import _quiet
 from miakit.importers.lab.lab_trial import LabTrial
 from miakit.layout import MUSCLES, RATE_HZ
+from miakit.stages.emg import RawEmgParams
 
 CLIP_RUN = 3
 """Without a stated ADC rail: this many equal samples at a channel's extreme count as clipped."""
@@ -205,12 +208,6 @@ def no_emg_note(
     return f"keypoints only, no EMG: {why}"
 
 
-EMG_DEFAULTS = {
-    "low_hz": 20.0,
-    "high_hz": 450.0,
-    "notch_hz": None,
-    "envelope": "rms",
-    "window_s": 0.1,
-    "cutoff_hz": 5.0,
-}
-"""Raw EMG conditioning, as for the UCI set and the mia pipeline (the high edge is held below 0.9 Nyquist)."""
+EMG_DEFAULTS = asdict(RawEmgParams())
+"""Raw EMG conditioning as a dict (:class:`miakit.stages.emg.RawEmgParams`' defaults, as for the UCI set
+and the mia pipeline; the high edge is held below 0.9 Nyquist)."""
