@@ -67,7 +67,8 @@ def make_sources(folder: Path, data: Path) -> list[Path]:
 
 
 def measure(video: Path, *, rate_hz: float, repeat: int, inference_height: int) -> dict:
-    from miakit.stages.pose import MediaPipeBackend, estimate_pose, time_grid
+    from miakit.stages.grid import time_grid
+    from miakit.stages.pose import MediaPipeBackend, estimate_pose
     from miakit.stages.video import probe_video, sampled_frames
 
     backend = MediaPipeBackend(inference_height=inference_height)

@@ -995,7 +995,8 @@ def imported(path: Path, reader, options: dict, checkpoint=None) -> dict | str:
     """``{"ds", "report", "joints", "units"}`` of one file imported with front and side views, or
     the one-line refusal."""
     from miakit.errors import InputError
-    from miakit.importers.lab import grid_times, load_trials, parse_views, sample_at, trial_joints
+    from miakit.importers.lab import load_trials, parse_views, trial_joints
+    from miakit.stages.grid import grid_times, sample_at
 
     options = {k: v for k, v in options.items() if k not in ("expect_mapping", "keypoints_only")}
     if isinstance(options.get("channels"), list):  # as typed: --channel EMG1=RightQuad ...

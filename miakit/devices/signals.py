@@ -18,9 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from miakit.devices.uci_file import RAW_RATE_HZ, UCI_MUSCLES, read_uci_file
+from miakit.errors import InputError
 from miakit.layout import MUSCLES
 
-__all__ = ["synthetic_signals", "uci_signals", "lsl_signals", "UCI_COLUMNS", "UCI_MUSCLES"]
+__all__ = ["synthetic_signals", "uci_signals", "lsl_signals"]
 
 
 def synthetic_signals(
@@ -33,48 +35,22 @@ def synthetic_signals(
     return {name: emg[:, i % emg.shape[1]] for i, name in enumerate(names)}
 
 
-UCI_COLUMNS = ("R-Bic", "R-Tri", "L-Bic", "L-Tri", "R-Thi", "R-Ham", "L-Thi", "L-Ham")
-"""Column order of the UCI EMG Physical Action files."""
-UCI_MUSCLES = (
-    "RightBicep",
-    "RightTricep",
-    "LeftBicep",
-    "LeftTricep",
-    "RightQuad",
-    "RightHamstring",
-    "LeftQuad",
-    "LeftHamstring",
-)
-"""The miakit muscle of each UCI column."""
-
-
 def uci_signals(
     path: str | Path,
     names: list[str],
     *,
     muscles: list[str] | None = None,
     rate_hz: float = 10.0,
-    source_rate_hz: float = 1000.0,
+    source_rate_hz: float = RAW_RATE_HZ,
 ) -> dict[str, np.ndarray]:
     """Real EMG from one UCI "EMG Physical Action" file as a ``rate_hz`` envelope per sensor.
 
-    The file holds 8 tab-separated columns of raw sEMG at about 1 kHz. Each column is centred,
+    The file holds 8 tab-separated columns of raw sEMG at about 1 kHz
+    (:func:`miakit.devices.uci_file.read_uci_file`). Each column is centred,
     rectified and reduced to the RMS of consecutive windows of ``1 / rate_hz`` seconds; sensor ``i``
     streams column ``i``.
     """
-    from miakit.errors import InputError
-
-    expected = f"a UCI EMG text file: {len(UCI_COLUMNS)} tab-separated columns of numbers"
-    try:
-        raw = np.loadtxt(path, dtype=float, encoding="utf-8")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(
-            path, f"not readable as numbers ({exc.__class__.__name__})", expected=expected, found="binary or other text"
-        ) from None
-    except OSError as exc:
-        raise InputError(path, f"unreadable ({exc.strerror or exc.__class__.__name__})") from None
-    if raw.ndim != 2 or raw.shape[1] != len(UCI_COLUMNS) or not np.isfinite(raw).all():
-        raise InputError(path, "wrong shape or non-finite values", expected=expected, found=f"shape {raw.shape}")
+    raw = _read_uci(path)
     window = max(1, int(round(source_rate_hz / rate_hz)))
     n = raw.shape[0] // window
     centred = raw[: n * window] - raw.mean(axis=0)
@@ -106,9 +82,7 @@ def lsl_signals(
         sig = uci_signals(source, labels, muscles=labels, rate_hz=rate)
         return np.column_stack([sig[m] for m in labels]), labels, rate
     if source is not None:
-        raw = np.loadtxt(source, dtype=float)
-        if raw.ndim != 2 or raw.shape[1] != len(UCI_COLUMNS):
-            raise ValueError(f"{source}: expected {len(UCI_COLUMNS)} columns, found shape {raw.shape}")
+        raw = _read_uci(source)
         return raw - raw.mean(axis=0), labels, rate
     from miakit.body.signal import emg_signal
 
@@ -122,3 +96,16 @@ def lsl_signals(
     t = np.arange(int(duration_s * rate)) / rate
     shaped = np.column_stack([np.interp(t, np.arange(len(env)) / 10.0, env[:, j]) for j in range(env.shape[1])])
     return shaped * np.random.default_rng(seed).standard_normal(shaped.shape), labels, rate
+
+
+def _read_uci(path: str | Path) -> np.ndarray:
+    """A UCI file's (samples, 8) raw sEMG (:func:`miakit.devices.uci_file.read_uci_file`), finite, or
+    one line saying why not. A line of empty fields (some files end with one) is no sample here."""
+    try:
+        raw = read_uci_file(path)
+    except OSError as exc:
+        raise InputError(path, f"unreadable ({exc.strerror or exc.__class__.__name__})") from None
+    raw = raw[~np.isnan(raw).all(axis=1)]
+    if not np.isfinite(raw).all():
+        raise InputError(path, "non-finite values", expected="a UCI EMG text file of numbers", found="empty fields")
+    return raw

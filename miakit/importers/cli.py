@@ -13,6 +13,9 @@ from typing import Literal
 
 import typer
 
+from miakit.devices.uci_file import RAW_RATE_HZ
+from miakit.stages.emg import RawEmgParams
+
 import_app = typer.Typer(
     help="Import published data sets (the MIA release, the UCI EMG set) and lab recordings "
     "(C3D, OpenSim .trc) as Zarr datasets, and LabRecorder (XDF) files as sessions.",
@@ -54,13 +57,15 @@ def mia_release_cmd(
 def uci_emg_cmd(
     directory: Path = typer.Argument(..., help="The UCI EMG Physical Action set (the folder holding subNN/)."),
     out: Path = typer.Option(..., "--out", help="The Zarr store to write (STORE.zarr)."),
-    raw_rate_hz: float = typer.Option(1000.0, "--raw-rate-hz", help="Sampling rate of the raw files."),
-    low_hz: float = typer.Option(20.0, "--low-hz", help="Band-pass low edge."),
-    high_hz: float = typer.Option(450.0, "--high-hz", help="Band-pass high edge."),
-    notch_hz: float | None = typer.Option(None, "--notch-hz", help="Mains notch (50 or 60); none by default."),
-    envelope: Literal["rms", "lowpass"] = typer.Option("rms", "--envelope", help="Envelope."),
-    window_s: float = typer.Option(0.1, "--window-s", help="RMS window."),
-    cutoff_hz: float = typer.Option(5.0, "--cutoff-hz", help="Low-pass envelope cut-off."),
+    raw_rate_hz: float = typer.Option(RAW_RATE_HZ, "--raw-rate-hz", help="Sampling rate of the raw files."),
+    low_hz: float = typer.Option(RawEmgParams.low_hz, "--low-hz", help="Band-pass low edge."),
+    high_hz: float = typer.Option(RawEmgParams.high_hz, "--high-hz", help="Band-pass high edge."),
+    notch_hz: float | None = typer.Option(
+        RawEmgParams.notch_hz, "--notch-hz", help="Mains notch (50 or 60); none by default."
+    ),
+    envelope: Literal["rms", "lowpass"] = typer.Option(RawEmgParams.envelope, "--envelope", help="Envelope."),
+    window_s: float = typer.Option(RawEmgParams.window_s, "--window-s", help="RMS window."),
+    cutoff_hz: float = typer.Option(RawEmgParams.cutoff_hz, "--cutoff-hz", help="Low-pass envelope cut-off."),
     catalog: Path | None = typer.Option(
         None, "--catalog", help="Register the store in this catalog file [default: none: the store is not registered]."
     ),

@@ -6,8 +6,9 @@ same 8 muscles as Muscles in Action, 10 normal and 10 aggressive actions per sub
 samples (about 10 s at about 1 kHz) per action.
 
 Layout read: ``subNN/{Normal,Aggressive}/txt/<Action>.txt``: tab-separated numbers, no header,
-8 columns in the order R-Bic, R-Tri, L-Bic, L-Tri, R-Thi, R-Ham, L-Thi, L-Ham. ``DIR`` may be the
-folder holding the ``subNN`` folders, any folder above it, or one ``subNN`` folder.
+8 columns in the order R-Bic, R-Tri, L-Bic, L-Tri, R-Thi, R-Ham, L-Thi, L-Ham (the one reader of a
+file: :func:`miakit.devices.uci_file.read_uci_file`). ``DIR`` may be the folder holding the ``subNN``
+folders, any folder above it, or one ``subNN`` folder.
 
 What is written (contract 2, :mod:`miakit.contracts.dataset`):
 
@@ -39,30 +40,15 @@ from pathlib import Path
 import numpy as np
 
 from miakit.contracts.build import Segment
+from miakit.devices.uci_file import RAW_RATE_HZ, UCI_CHANNELS, UCI_TO_MUSCLE, read_uci_file
 from miakit.errors import InputError
 from miakit.files import read_capped
 from miakit.importers.common import ImportReport, check_outputs, nothing_imported, provenance, write_and_register
 from miakit.layout import MUSCLES, RATE_HZ
+from miakit.stages.emg import RawEmgParams
 
-UCI_CHANNELS: tuple[str, ...] = ("R-Bic", "R-Tri", "L-Bic", "L-Tri", "R-Thi", "R-Ham", "L-Thi", "L-Ham")
-"""The columns of a UCI file, in file order."""
-
-UCI_TO_MUSCLE: dict[str, str] = {
-    "R-Bic": "RightBicep",
-    "R-Tri": "RightTricep",
-    "L-Bic": "LeftBicep",
-    "L-Tri": "LeftTricep",
-    "R-Thi": "RightQuad",
-    "R-Ham": "RightHamstring",
-    "L-Thi": "LeftQuad",
-    "L-Ham": "LeftHamstring",
-}
-"""UCI channel -> miakit muscle name."""
-
-RAW_RATE_HZ = 1000.0
 MAX_UCI_BYTES = 256 << 20
 """Cap on one UCI EMG text file (the dataset's are about 1 MB)."""
-"""The recorder's rate: about 10,000 samples between start and end times 10 s apart."""
 CLIP_LEVEL = 4000.0
 """The recorder's rails (+-4 mV as microvolts); samples there were clipped."""
 EMG_UNITS = "microvolts (RMS envelope)"
@@ -87,39 +73,15 @@ def find_uci_files(root: str | Path) -> list[Path]:
     return sorted(files)
 
 
-def read_uci_file(path: str | Path, raw: bytes | None = None) -> np.ndarray:
-    """One action file as a (samples, 8) float64 array in file column order (UCI_CHANNELS)."""
-    import io
-
-    import pandas as pd
-
-    path = Path(path)
-    data = path.read_bytes() if raw is None else raw
-    try:
-        table = pd.read_csv(io.BytesIO(data), sep="\t", header=None, dtype=np.float64)
-    except (ValueError, pd.errors.ParserError) as exc:  # EmptyDataError is a ValueError
-        raise InputError(
-            path, f"not a table of numbers ({exc.__class__.__name__}: {str(exc).splitlines()[0][:80]})"
-        ) from None
-    if table.shape[1] != len(UCI_CHANNELS):
-        raise InputError(
-            path,
-            "wrong number of columns",
-            expected=f"{len(UCI_CHANNELS)} ({', '.join(UCI_CHANNELS)})",
-            found=table.shape[1],
-        )
-    return table.to_numpy()
-
-
 def condition_parameters(
     *,
     raw_rate_hz: float = RAW_RATE_HZ,
-    low_hz: float = 20.0,
-    high_hz: float = 450.0,
-    notch_hz: float | None = None,
-    envelope: str = "rms",
-    window_s: float = 0.1,
-    cutoff_hz: float = 5.0,
+    low_hz: float = RawEmgParams.low_hz,
+    high_hz: float = RawEmgParams.high_hz,
+    notch_hz: float | None = RawEmgParams.notch_hz,
+    envelope: str = RawEmgParams.envelope,
+    window_s: float = RawEmgParams.window_s,
+    cutoff_hz: float = RawEmgParams.cutoff_hz,
 ) -> dict:
     """The importer's parameters as one JSON-able dict (what ``pipeline_sha256`` hashes)."""
     return {
@@ -139,12 +101,12 @@ def load_uci(
     root: str | Path,
     *,
     raw_rate_hz: float = RAW_RATE_HZ,
-    low_hz: float = 20.0,
-    high_hz: float = 450.0,
-    notch_hz: float | None = None,
-    envelope: str = "rms",
-    window_s: float = 0.1,
-    cutoff_hz: float = 5.0,
+    low_hz: float = RawEmgParams.low_hz,
+    high_hz: float = RawEmgParams.high_hz,
+    notch_hz: float | None = RawEmgParams.notch_hz,
+    envelope: str = RawEmgParams.envelope,
+    window_s: float = RawEmgParams.window_s,
+    cutoff_hz: float = RawEmgParams.cutoff_hz,
     show_progress: bool = False,
 ):
     """Read and condition every action file under ``root``.

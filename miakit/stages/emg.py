@@ -14,19 +14,27 @@ nothing is smeared across a gap; gaps stay NaN, and a run shorter than a filter 
 Only :func:`fill_gaps` closes gaps, by straight lines, and only those no longer than its stated
 ``max_gap_s``. After :func:`resample`, a 10 Hz sample is NaN unless its time lies inside a finite run.
 
+The conditioning's defaults are set once, in :class:`RawEmgParams`: the stage ``raw_emg_envelope``
+takes it as its parameters, the lab and UCI importers and ``miakit import``'s options read it.
+
 Envelope devices (the M40 sends a 10 Hz envelope already) do not come through here: they are decoded
-and put on the grid by :mod:`miakit.stages.decode` and :mod:`miakit.stages.grid`.
+and put on the grid by :mod:`miakit.stages.decode` and :mod:`miakit.stages.grid`. xarray and scipy
+are imported inside the functions that use them (the command line reads :class:`RawEmgParams`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from miakit.arrays import true_runs
 from miakit.errors import InputError
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 #: Order of the Chebyshev type I anti-aliasing filter used by :func:`resample` (as scipy's decimate).
 ANTI_ALIAS_ORDER = 8
@@ -36,12 +44,33 @@ ANTI_ALIAS_RIPPLE_DB = 0.05
 ANTI_ALIAS_FRACTION = 0.8
 
 
+@dataclass(frozen=True)
+class RawEmgParams:
+    """How raw sEMG becomes an envelope (:func:`condition_raw`): band-pass ``low_hz`` to ``high_hz``,
+    a mains notch at ``notch_hz`` (none by default), rectify, then an envelope: ``"rms"`` over
+    ``window_s`` or ``"lowpass"`` at ``cutoff_hz``. Its defaults are the only defaults: the stage
+    ``raw_emg_envelope`` (whose parameters these are; a pipeline file overrides them), the stage
+    functions here, the lab and UCI importers and ``miakit import uci-emg``'s options read them."""
+
+    low_hz: float = 20.0
+    high_hz: float = 450.0
+    notch_hz: float | None = None  # 50 or 60 to remove mains hum
+    envelope: str = "rms"  # or lowpass
+    window_s: float = 0.1
+    cutoff_hz: float = 5.0
+
+
 # --------------------------------------------------------------------------------------------
 # stages
 
 
 def band_pass(
-    da: xr.DataArray, *, low_hz: float = 20.0, high_hz: float = 450.0, order: int = 4, dim: str = "time"
+    da: xr.DataArray,
+    *,
+    low_hz: float = RawEmgParams.low_hz,
+    high_hz: float = RawEmgParams.high_hz,
+    order: int = 4,
+    dim: str = "time",
 ) -> xr.DataArray:
     """Zero-phase Butterworth band-pass (``sosfiltfilt``), ``order`` per pass, on each finite run."""
     from scipy import signal
@@ -88,9 +117,9 @@ def rectify(da: xr.DataArray) -> xr.DataArray:
 def envelope(
     da: xr.DataArray,
     *,
-    method: str = "rms",
-    window_s: float = 0.1,
-    cutoff_hz: float = 5.0,
+    method: str = RawEmgParams.envelope,
+    window_s: float = RawEmgParams.window_s,
+    cutoff_hz: float = RawEmgParams.cutoff_hz,
     order: int = 4,
     dim: str = "time",
 ) -> xr.DataArray:
@@ -206,6 +235,8 @@ def resample(da: xr.DataArray, *, rate_hz: float = 10.0, dim: str = "time") -> x
 
     coords = {name: c for name, c in da.coords.items() if dim not in c.dims}
     coords[dim] = t0 + np.arange(n_out) / rate_hz
+    import xarray as xr
+
     result = xr.DataArray(
         data.astype(da.dtype if da.dtype.kind == "f" else np.float64),
         dims=da.dims,
@@ -220,12 +251,12 @@ def resample(da: xr.DataArray, *, rate_hz: float = 10.0, dim: str = "time") -> x
 def condition_raw(
     da: xr.DataArray,
     *,
-    low_hz: float = 20.0,
-    high_hz: float = 450.0,
-    notch_hz: float | None = None,
-    envelope: str = "rms",
-    window_s: float = 0.1,
-    cutoff_hz: float = 5.0,
+    low_hz: float = RawEmgParams.low_hz,
+    high_hz: float = RawEmgParams.high_hz,
+    notch_hz: float | None = RawEmgParams.notch_hz,
+    envelope: str = RawEmgParams.envelope,
+    window_s: float = RawEmgParams.window_s,
+    cutoff_hz: float = RawEmgParams.cutoff_hz,
     max_gap_s: float = 0.0,
     rate_hz: float = 10.0,
     dim: str = "time",

@@ -7,11 +7,18 @@
   gaps stay gaps.
 - Keypoints at the camera's rate: each grid point takes the nearest frame within half a frame
   period (no interpolation of poses), and only those frames are read.
+
+The grids themselves and the nearest frame live here only: :func:`make_grid` (from a start to a stop,
+both included), :func:`time_grid` (a source's duration from its first frame, the pose back ends'),
+:func:`grid_times` (the 10 Hz grid over a lab trial's samples, read there by :func:`sample_at`) and
+:func:`nearest_frames` (with the tolerance each caller needs).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from miakit.layout import RATE_HZ
 
 COUNTER_MODULUS = 1 << 16
 
@@ -96,11 +103,18 @@ def to_grid(times: np.ndarray, values: np.ndarray, grid: np.ndarray, *, max_gap_
     return out[:, 0] if squeeze else out
 
 
-def nearest_frames(grid: np.ndarray, *, start: float, fps: float, n_frames: int) -> np.ndarray:
-    """For each grid time, the index of the nearest camera frame, or -1 where none is within half a period."""
+def nearest_frames(
+    grid: np.ndarray, *, fps: float, n_frames: int, start: float = 0.0, tolerance: float = 0.5
+) -> np.ndarray:
+    """For each grid time, the index of the nearest frame of a constant-rate source of ``n_frames``
+    frames (frame k at ``start + k / fps``), or -1 where none is within ``tolerance`` frame periods.
+
+    The session grid passes half a period, the pose back ends one period (as each did before they
+    shared this function). Inside the source's span the nearest frame is never more than half a period
+    away, so any tolerance from 0.5 up gives -1 only before the first frame and after the last."""
     position = (np.asarray(grid) - start) * fps
     index = np.rint(position).astype(np.int64)
-    ok = (index >= 0) & (index < n_frames) & (np.abs(position - index) <= 0.5 + 1e-9)
+    ok = (index >= 0) & (index < n_frames) & (np.abs(position - index) <= tolerance + 1e-9)
     return np.where(ok, index, -1)
 
 
@@ -110,3 +124,27 @@ def make_grid(start: float, stop: float, *, rate_hz: float) -> np.ndarray:
         return np.zeros(0)
     n = int(np.floor((stop - start) * rate_hz + 1e-9)) + 1
     return start + np.arange(n) / rate_hz
+
+
+def time_grid(duration_s: float, *, rate_hz: float) -> np.ndarray:
+    """Times ``k / rate_hz`` (k = 0, 1, ...) before ``duration_s``: the grid a source covering
+    ``duration_s`` seconds from its first frame is put on."""
+    if not rate_hz > 0:
+        raise ValueError(f"rate_hz must be > 0, found {rate_hz}")
+    count = int(np.ceil(duration_s * rate_hz - 1e-9)) if duration_s > 0 else 0
+    return np.arange(max(count, 1), dtype=np.float64) / rate_hz
+
+
+def grid_times(n_samples: int, rate_hz: float) -> np.ndarray:
+    """The 10 Hz grid over ``n_samples`` at ``rate_hz`` (times from the first sample)."""
+    n = int(np.floor((n_samples - 1) * RATE_HZ / rate_hz + 1e-9)) + 1 if n_samples else 0
+    return np.arange(n) / RATE_HZ
+
+
+def sample_at(x: np.ndarray, rate_hz: float, times: np.ndarray) -> np.ndarray:
+    """``x`` (samples, ...) read at ``times`` by linear interpolation; NaN where a neighbour is NaN."""
+    pos = times * rate_hz
+    lo = np.clip(np.floor(pos + 1e-9).astype(int), 0, len(x) - 1)
+    hi = np.minimum(lo + 1, len(x) - 1)
+    frac = np.clip(pos - lo, 0.0, 1.0).reshape(-1, *([1] * (x.ndim - 1)))
+    return np.where(frac < 1e-9, x[lo], x[lo] * (1 - frac) + x[hi] * frac)

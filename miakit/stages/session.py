@@ -31,6 +31,7 @@ import numpy as np
 
 from miakit.errors import MiakitError, PipelineError, SessionError
 from miakit.layout import BODY_25, MUSCLES
+from miakit.stages.emg import RawEmgParams
 
 if TYPE_CHECKING:
     from miakit.contracts.session import SessionMeta
@@ -199,19 +200,11 @@ def decode_emg(state: SessionState, params: DecodeParams) -> SessionState:
     return replace(state.reported(*notes), decoded=live)
 
 
-@dataclass(frozen=True)
-class RawEnvelopeParams:
-    low_hz: float = 20.0
-    high_hz: float = 450.0
-    notch_hz: float | None = None  # 50 or 60 to remove mains hum
-    envelope: str = "rms"  # or lowpass
-    window_s: float = 0.1
-
-
-@stage("raw_emg_envelope", RawEnvelopeParams)
-def raw_emg_envelope(state: SessionState, params: RawEnvelopeParams) -> SessionState:
+@stage("raw_emg_envelope", RawEmgParams)
+def raw_emg_envelope(state: SessionState, params: RawEmgParams) -> SessionState:
     """Raw sEMG devices (profile kind ``raw``): band-pass, notch, rectify, envelope, resample to the
-    grid's rate (:func:`miakit.stages.emg.condition_raw`). Envelope devices pass through untouched."""
+    grid's rate (:func:`miakit.stages.emg.condition_raw`; its parameters and their defaults:
+    :class:`miakit.stages.emg.RawEmgParams`). Envelope devices pass through untouched."""
     import xarray as xr
 
     from miakit.stages.emg import condition_raw
@@ -242,6 +235,7 @@ def raw_emg_envelope(state: SessionState, params: RawEnvelopeParams) -> SessionS
             notch_hz=params.notch_hz,
             envelope=params.envelope,
             window_s=params.window_s,
+            cutoff_hz=params.cutoff_hz,
             rate_hz=state.rate_hz,
         )
         sensors[sensor] = replace(samples, arrival=env["time"].values, values=env.values[:, None], device_seq=None)

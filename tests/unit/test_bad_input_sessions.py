@@ -527,7 +527,7 @@ def test_emulate_source_binary_file(tmp_path):
         "1",
         cwd=tmp_path,
     )
-    assert_one_error_line(proc, "bin.dat: not readable as numbers", "expected a UCI EMG text file")
+    assert_one_error_line(proc, "bin.dat: not a table of numbers", "expected a UCI EMG text file")
 
 
 def test_a_npy_header_claiming_more_than_the_file_holds(tmp_path):

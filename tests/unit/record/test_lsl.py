@@ -211,7 +211,7 @@ class _Info:
 def test_cli_emulated_lsl_device_streams_real_uci_emg(tmp_path, uci_file):
     """`--source lsl --emulate --emulate-source FILE`: real raw sEMG (UCI, 1 kHz) from an emulated LSL
     outlet on this machine, recorded by the real CLI, built through the raw-EMG conditioning."""
-    from miakit.devices.signals import UCI_MUSCLES
+    from miakit.devices.uci_file import UCI_MUSCLES
     from miakit.pipeline import build_dataset
     from miakit.stages.decode import decode_emg
     from miakit.store import open_store

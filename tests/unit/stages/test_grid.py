@@ -39,3 +39,16 @@ def test_nearest_frames_only_within_half_a_period():
     grid = np.array([-1.0, 0.0, 0.1, 0.2, 3.4])
     idx = nearest_frames(grid, start=0.0, fps=30, n_frames=100)
     np.testing.assert_array_equal(idx, [-1, 0, 3, 6, -1])
+
+
+def test_nearest_frames_tolerance_in_frame_periods():
+    """The pose back ends' tolerance (one period) and the session's (half) pick the same frames; a
+    tighter one leaves out the grid times that fall between frames."""
+    grid = np.arange(0, 2.0, 0.1)  # 10 Hz over 2 s of a 12 fps source (frames 0.083 s apart)
+    half = nearest_frames(grid, fps=12, n_frames=24)
+    np.testing.assert_array_equal(half, nearest_frames(grid, fps=12, n_frames=24, tolerance=1.0))
+    np.testing.assert_array_equal(half, np.rint(grid * 12).astype(int))
+    tight = nearest_frames(grid, fps=12, n_frames=24, tolerance=0.1)
+    off = np.abs(grid * 12 - np.rint(grid * 12)) > 0.1 + 1e-9
+    assert off.any() and (~off).any()
+    np.testing.assert_array_equal(tight, np.where(off, -1, half))

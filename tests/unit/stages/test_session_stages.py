@@ -11,7 +11,8 @@ import pytest
 
 from miakit.errors import PipelineError
 from miakit.pipeline import load_pipeline, process_session
-from miakit.stages.session import STAGES, RawEnvelopeParams, run_stages
+from miakit.stages.emg import RawEmgParams
+from miakit.stages.session import STAGES, run_stages
 from miakit.viz.common import session_state
 
 
@@ -55,7 +56,7 @@ def test_a_stage_returns_a_new_state_and_leaves_its_input(tmp_path):
     spec = load_pipeline("mia")
     decoded = run_stages(folder, spec.configured(), rate_hz=spec.rate_hz, until="decode_emg")
     arrival = decoded.decoded.sensors["EMG-1"].arrival.copy()
-    enveloped = STAGES["raw_emg_envelope"].run(decoded, RawEnvelopeParams())
+    enveloped = STAGES["raw_emg_envelope"].run(decoded, RawEmgParams())
     assert enveloped.decoded.profile.kind == "envelope" and enveloped.decoded.profile.rate_hz == spec.rate_hz
     assert decoded.decoded.profile.kind == "raw" and decoded.decoded.sensors["EMG-1"].values.dtype.kind in "if"
     np.testing.assert_array_equal(decoded.decoded.sensors["EMG-1"].arrival, arrival)
