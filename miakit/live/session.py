@@ -5,12 +5,13 @@ waiting for the pipeline: a newer step replaces a waiting one, and the replaced 
 dropped (and has no pose: the run of frames breaks there, see
 :meth:`miakit.live.predictor.LivePredictor.missed`). Two threads run the steps, a pipeline: the
 pose thread finds the person in step t+1 while the model thread predicts, draws and publishes step
-t (at most :data:`POSED` posed steps wait for the model thread; when they are there the pose thread
-waits, and new steps are dropped at :meth:`~LiveSession.offer`). Each step's prediction uses only
-the steps up to it, in order. Each result goes to the page as one message (:class:`Hub`, a bounded
-queue per page). The page answers each message it has drawn; the time from the frame's capture to
-that answer is the glass-to-prediction latency (:meth:`LiveSession.shown`), kept with the time of
-each of its :data:`STAGES`.
+t. The pose thread takes a new step only once the model thread has taken the one it posed before,
+so a posed step waits at most for the rest of one model step (a deeper queue between the two would
+add its length to the latency whenever the model is the slower), and the step it takes is the
+newest. Each step's prediction uses only the steps up to it, in order. Each result goes to the
+page as one message (:class:`Hub`, a bounded queue per page). The page answers each message it has
+drawn; the time from the frame's capture to that answer is the glass-to-prediction latency
+(:meth:`LiveSession.shown`), kept with the time of each of its :data:`STAGES`.
 
 ``out``: the 10 Hz frames seen (``video.mp4``) are written as they come, and at the end the same
 files as ``miakit predict`` (``activation.csv``, ``activation.zarr`` with the keypoints and the
@@ -36,12 +37,9 @@ from miakit.live.source import Frame, FrameSource, SourceSpec
 VIEW_HEIGHT = 480
 """Pixels high of the video on the page."""
 
-POSED = 2
-"""Steps found by the pose that may wait for the model thread."""
-
 STAGES = {
     "grid": "capture to its 10 Hz step being settled (the frame certain: the next one came, or the clock says so)",
-    "wait": "the step waiting for the pose thread (the step before it still in the pose)",
+    "wait": "the step waiting for the pose thread (still on the step before, or for the model thread to take it)",
     "pose": "MediaPipe and the person following",
     "handoff": "waiting for the model thread (the step before it still in the model or drawing)",
     "model": "the window's inputs and the model",
@@ -175,7 +173,8 @@ class LiveSession:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._marks: OrderedDict[int, dict[str, float]] = OrderedDict()  # seq -> when each stage ended
-        self._posed: queue.Queue = queue.Queue(maxsize=POSED)
+        self._posed: queue.Queue = queue.Queue(maxsize=1)  # a posed step for the model thread
+        self._slot = threading.Semaphore(1)  # the pose thread's turn: the model thread took its last step
         self._threads: list[threading.Thread] = []
         self._posing = self._modelling = False  # a thread is running a step it took
         self._last_index = -1
@@ -272,9 +271,12 @@ class LiveSession:
         if self.background:
             lower_priority()
         while not self._stop.is_set():
+            if not self._slot.acquire(timeout=0.1):
+                continue
             try:
                 index, frame, settled = self._waiting.get(timeout=0.1)
             except queue.Empty:
+                self._slot.release()
                 continue
             self._posing = True
             try:
@@ -282,12 +284,7 @@ class LiveSession:
             except Exception as exc:
                 self._failed(exc)
                 posed = (index, frame, None, {})  # the model thread counts it as a step without pose
-            while not self._stop.is_set():  # the model thread behind: wait (new steps are dropped at offer)
-                try:
-                    self._posed.put(posed, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
+            self._posed.put(posed)  # never full: the slot was free
             self._posing = False
 
     def _model_thread(self) -> None:
@@ -299,6 +296,7 @@ class LiveSession:
             except queue.Empty:
                 continue
             self._modelling = True
+            self._slot.release()  # the pose thread may take the next step
             try:
                 self._model_step(posed)
             except Exception as exc:
