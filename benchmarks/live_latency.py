@@ -156,6 +156,9 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=1280, help="the camera's frame height (portrait 720x1280)")
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--serial", action="store_true", help="pose and model one step at a time (miakit live --serial), not pipelined"
+    )
     args = parser.parse_args()
     if args.minutes is not None:
         args.duration = 60.0 * args.minutes
@@ -167,7 +170,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="live-latency-"))
     checkpoint = args.checkpoint or small_checkpoint(tmp / "ckpt")
     camera, url = mjpeg_camera(VIDEO, fps=args.fps, height=args.height)
-    session = LiveSession(checkpoint, parse_source(url))
+    session = LiveSession(checkpoint, parse_source(url), pipeline=not args.serial)
     page_server = serve(session, port=0)
     stop = threading.Event()
     browser = open_page(page_server.url)
@@ -201,6 +204,7 @@ def main() -> None:
         "page": client,
         "checkpoint": str(checkpoint) if args.checkpoint else "the paper's Transformer, 2 training steps",
         "window_steps": session.ckpt.window,
+        "pose_and_model": "one step at a time (--serial)" if args.serial else "pipelined",
         "steps": summary["steps"],
         "dropped": summary["dropped"],
         "rate_hz": round(summary["steps"] / elapsed, 2),

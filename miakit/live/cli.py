@@ -48,6 +48,12 @@ def live(
     reconnect: float = typer.Option(
         30.0, "--reconnect", min=0.0, help="Seconds to keep reopening a stream that dropped before giving up."
     ),
+    serial: bool = typer.Option(
+        False,
+        "--serial",
+        help="Pose and model one step at a time, not pipelined (the next step's pose beside this one's model): "
+        "a lower rate, and on a machine busy with other work a lower latency.",
+    ),
 ) -> None:
     """Watch predicted muscle activation live: frames from a camera, a stream or a file, pose on
     each 10 Hz step (the same MediaPipe back end and person following as miakit predict), the
@@ -71,9 +77,16 @@ def live(
 
     require_web()
     spec = parse_source(source)
-    session = LiveSession(
-        checkpoint, spec, person=person.value, out=out, loop=loop, speed=speed, reconnect_s=reconnect
-    )  # a checkpoint that does not fit: one line, before the camera opens
+    session = LiveSession(  # a checkpoint that does not fit: one line, before the camera opens
+        checkpoint,
+        spec,
+        person=person.value,
+        out=out,
+        loop=loop,
+        speed=speed,
+        reconnect_s=reconnect,
+        pipeline=not serial,
+    )
     page = serve(session, host=host, port=port)
     typer.echo(f"page: {page.url}", err=True)
     try:

@@ -8,7 +8,9 @@ pose thread finds the person in step t+1 while the model thread predicts, draws 
 t. The pose thread takes a new step only once the model thread has taken the one it posed before,
 so a posed step waits at most for the rest of one model step (a deeper queue between the two would
 add its length to the latency whenever the model is the slower), and the step it takes is the
-newest. Each step's prediction uses only the steps up to it, in order. Each result goes to the
+newest. ``pipeline=False``: one step at a time (the pose of the next step starts once this one is
+on its way to the page), the steps' rate lower, each step alone on the processor. Each step's
+prediction uses only the steps up to it, in order. Each result goes to the
 page as one message (:class:`Hub`, a bounded queue per page). The page answers each message it has
 drawn; the time from the frame's capture to that answer is the glass-to-prediction latency
 (:meth:`LiveSession.shown`), kept with the time of each of its :data:`STAGES`.
@@ -151,6 +153,7 @@ class LiveSession:
         reconnect_s: float = 30.0,
         open_timeout_s: float = 10.0,
         background: bool = False,
+        pipeline: bool = True,
     ) -> None:
         from miakit.live.predictor import load_checkpoint
 
@@ -161,6 +164,7 @@ class LiveSession:
         self.out = Path(out) if out is not None else None
         self.measured = measured
         self.background = background
+        self.pipeline = pipeline
         self.stats = LiveStats()
         self.error: Exception | None = None
         self.predictor = None
@@ -296,12 +300,15 @@ class LiveSession:
             except queue.Empty:
                 continue
             self._modelling = True
-            self._slot.release()  # the pose thread may take the next step
+            if self.pipeline:
+                self._slot.release()  # the pose thread may take the next step
             try:
                 self._model_step(posed)
             except Exception as exc:
                 self._failed(exc)
             self._modelling = False
+            if not self.pipeline:
+                self._slot.release()  # one step at a time: the next one's pose only now
 
     def _failed(self, exc: Exception) -> None:
         """Shown on the page and in the summary; the loop goes on."""
