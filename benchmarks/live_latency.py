@@ -157,7 +157,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
-        "--serial", action="store_true", help="pose and model one step at a time (miakit live --serial), not pipelined"
+        "--pipeline", action="store_true", help="the next step's pose beside this one's model (miakit live --pipeline)"
     )
     args = parser.parse_args()
     if args.minutes is not None:
@@ -170,7 +170,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="live-latency-"))
     checkpoint = args.checkpoint or small_checkpoint(tmp / "ckpt")
     camera, url = mjpeg_camera(VIDEO, fps=args.fps, height=args.height)
-    session = LiveSession(checkpoint, parse_source(url), pipeline=not args.serial)
+    session = LiveSession(checkpoint, parse_source(url), pipeline=args.pipeline)
     page_server = serve(session, port=0)
     stop = threading.Event()
     browser = open_page(page_server.url)
@@ -204,7 +204,7 @@ def main() -> None:
         "page": client,
         "checkpoint": str(checkpoint) if args.checkpoint else "the paper's Transformer, 2 training steps",
         "window_steps": session.ckpt.window,
-        "pose_and_model": "one step at a time (--serial)" if args.serial else "pipelined",
+        "pose_and_model": "pipelined (--pipeline)" if args.pipeline else "one step at a time",
         "steps": summary["steps"],
         "dropped": summary["dropped"],
         "rate_hz": round(summary["steps"] / elapsed, 2),

@@ -48,11 +48,11 @@ def live(
     reconnect: float = typer.Option(
         30.0, "--reconnect", min=0.0, help="Seconds to keep reopening a stream that dropped before giving up."
     ),
-    serial: bool = typer.Option(
+    pipeline: bool = typer.Option(
         False,
-        "--serial",
-        help="Pose and model one step at a time, not pipelined (the next step's pose beside this one's model): "
-        "a lower rate, and on a machine busy with other work a lower latency.",
+        "--pipeline",
+        help="Run the next step's pose beside this step's model, not one step after the other: a higher rate "
+        "where cores are to spare; on 2 busy cores it made each step slower (higher latency).",
     ),
 ) -> None:
     """Watch predicted muscle activation live: frames from a camera, a stream or a file, pose on
@@ -85,7 +85,7 @@ def live(
         loop=loop,
         speed=speed,
         reconnect_s=reconnect,
-        pipeline=not serial,
+        pipeline=pipeline,
     )
     page = serve(session, host=host, port=port)
     typer.echo(f"page: {page.url}", err=True)

@@ -3,13 +3,15 @@
 The source's thread hands each grid step to :meth:`LiveSession.offer`, which keeps **one** step
 waiting for the pipeline: a newer step replaces a waiting one, and the replaced step is counted as
 dropped (and has no pose: the run of frames breaks there, see
-:meth:`miakit.live.predictor.LivePredictor.missed`). Two threads run the steps, a pipeline: the
-pose thread finds the person in step t+1 while the model thread predicts, draws and publishes step
-t. The pose thread takes a new step only once the model thread has taken the one it posed before,
-so a posed step waits at most for the rest of one model step (a deeper queue between the two would
-add its length to the latency whenever the model is the slower), and the step it takes is the
-newest. ``pipeline=False``: one step at a time (the pose of the next step starts once this one is
-on its way to the page), the steps' rate lower, each step alone on the processor. Each step's
+:meth:`miakit.live.predictor.LivePredictor.missed`). Two threads run the steps: the pose thread
+(MediaPipe, the person following), then the model thread (the model, the drawing, the message). By
+default one step at a time: the pose thread takes the newest waiting step once the model thread
+has sent the one before. ``pipeline=True`` (``miakit live --pipeline``): the pose thread finds the
+person in step t+1 while the model thread handles step t; it takes a new step once the model thread
+has taken the one it posed before, so a posed step waits at most for the rest of one model step.
+Measured on 2 shared cores (``benchmarks/live_latency.py``), the pipeline raised the rate a little
+or not at all and made each step slower (the model beside MediaPipe took two to three times as
+long), so the latency rose: it is for machines with cores to spare. Either way each step's
 prediction uses only the steps up to it, in order. Each result goes to the
 page as one message (:class:`Hub`, a bounded queue per page). The page answers each message it has
 drawn; the time from the frame's capture to that answer is the glass-to-prediction latency
@@ -153,7 +155,7 @@ class LiveSession:
         reconnect_s: float = 30.0,
         open_timeout_s: float = 10.0,
         background: bool = False,
-        pipeline: bool = True,
+        pipeline: bool = False,
     ) -> None:
         from miakit.live.predictor import load_checkpoint
 
