@@ -15,7 +15,12 @@ process answers instead (said in the report).
   the page's answer that it has drawn that step (the image loaded, the table updated);
 - rate: steps run per second (the goal: 10 Hz), dropped: steps the pipeline could not keep up with;
 - backlog: the median latency of each tenth of the run; growing medians would mean a queue
-  building up (the session keeps one step waiting at most, so it cannot).
+  building up (the session keeps one step waiting at most, so it cannot);
+- where the time goes (:data:`miakit.live.session.STAGES`, median and 95th percentile of each shown
+  step): capture to the step settled (``grid``), waiting for the step before (``wait``), ``pose``,
+  waiting for the model thread (``handoff``, ``--pipeline`` only), ``model``, ``draw`` (skeleton,
+  muscles, JPEG), ``send`` (to the page server's event loop and the websocket), ``network``
+  (loopback both ways) and ``page`` (the page's own time, from its clock): they add up to the latency.
 
 Without ``--checkpoint`` the paper's Transformer (its default window) is trained for 2 steps on
 synthetic data: the weights do not change the time a prediction takes. The load average of the
@@ -34,6 +39,28 @@ the end: the camera server and the browser of this script on the same two cores;
 1305 steps in 180 s (7.2 Hz), 497 dropped, latency median 211 ms, 95th percentile 357 ms, the
 median per tenth falling from 230 to 175 ms (no backlog); pose and model 95 ms a step (median).
 The goal is not met on 2 cores either.
+
+The changes of issue 34's second round (a camera's step settled by the clock, not one frame later;
+the model on one torch thread; the page's stats once a second), against the code before, run
+alternately on the shared machine (2026-12-07, load average 5 to 9, ``--duration 60`` each, 720x1280
+at 30 fps, the paper's Transformer; the old code from /work/main, the new from this branch):
+
+    for i in 1 2 3; do for tree in OLD NEW; do
+        (cd $tree && PYTHONPATH=$tree python benchmarks/live_latency.py --duration 60)
+    done; done
+
+    round (load)   old: Hz  median  p95 ms    new: Hz  median  p95 ms    new/old median
+    1 (8.5-9.5)         2.68   403   820           3.31   360   627         0.89
+    2 (7-9)             4.30   276   614           4.88   243   556         0.88
+    3 (5-8)             4.11   298   595           3.80   312   686         1.05
+    4 (8-9)             3.20   362   627           3.86   295   593         0.81
+
+The new code's breakdown (round 4, medians): grid 0.1 ms (old: one frame, about 30 ms, measured
+the same way before the clock settled steps), wait 47, pose 88, model 99, draw 9, send 8, network
+2, page 10: under this load MediaPipe and the model are most of each step and every step waits
+about half of one step for the one before. The page, its websocket and the JPEG are about 30 ms.
+``--pipeline`` (the next step's pose beside this step's model) in rounds 1 and 2: 4.45 and 4.0 Hz,
+median 416 and 495 ms: beside MediaPipe the model took 121 to 156 ms, so it is not the default.
 """
 
 from __future__ import annotations
