@@ -1,7 +1,7 @@
 """Live view: glass-to-page latency and sustained rate of ``miakit live`` with MediaPipe.
 
     python benchmarks/live_latency.py [--duration 120 | --minutes 10] [--fps 30] [--height 1280]
-                                      [--checkpoint CKPT] [--json FILE]
+                                      [--checkpoint CKPT] [--json FILE] [--pipeline] [--model-threads]
 
 A phone-style IP camera is served on 127.0.0.1 (MJPEG over HTTP, frames of the real clip
 ../shared/data/video/mmhuman3d-single-person.mp4 looped, ``--height`` pixels high, ``--fps``), and a
@@ -59,6 +59,10 @@ The new code's breakdown (round 4, medians): grid 0.1 ms (old: one frame, about 
 the same way before the clock settled steps), wait 47, pose 88, model 99, draw 9, send 8, network
 2, page 10: under this load MediaPipe and the model are most of each step and every step waits
 about half of one step for the one before. The page, its websocket and the JPEG are about 30 ms.
+Torch's threads: ``--model-threads`` times the model step alone (window dataset and
+``predict_segment``, 30 steps), torch on 1 and 2 threads alternately: at load 4.3, 20.3 ms on 1
+thread and 70.2 ms on 2 (10.4 against 101 ms for ``predict_segment`` alone, at load 4.5): the old
+code's torch took both cores' threads beside MediaPipe and the browser; live now sets 1.
 ``--pipeline`` (the next step's pose beside this step's model) in rounds 1 and 2: 4.45 and 4.0 Hz,
 median 416 and 495 ms: beside MediaPipe the model took 121 to 156 ms, so it is not the default.
 """
@@ -173,6 +177,31 @@ def websocket_page(url: str, stop: threading.Event) -> threading.Thread:
     return thread
 
 
+def model_threads(checkpoint: Path, rounds: int = 6, per_round: int = 10) -> dict[int, float]:
+    """The live model step (the window's dataset and ``predict_segment`` on a 30-step window) with
+    torch on 1 and on 2 threads, alternately: {threads: median ms}."""
+    import torch
+
+    from miakit.learn.predict import predict_segment
+    from miakit.live.predictor import load_checkpoint, window_dataset
+
+    ckpt = load_checkpoint(checkpoint)
+    points = np.random.default_rng(0).uniform(100, 600, (ckpt.window, 25, 3))
+    points[..., 2] = 0.9
+    times: dict[int, list[float]] = {1: [], 2: []}
+    before = torch.get_num_threads()
+    for _ in range(rounds):
+        for threads, kept in times.items():
+            torch.set_num_threads(threads)
+            for _ in range(per_round):
+                tick = time.perf_counter()
+                ds = window_dataset(points, muscles=ckpt.muscles, width=720, height=1280)
+                predict_segment(ckpt, ds, 0, stride=len(points), min_window=1)
+                kept.append((time.perf_counter() - tick) * 1000)
+    torch.set_num_threads(before)
+    return {threads: round(float(np.median(kept)), 1) for threads, kept in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=120.0, help="seconds to run (the goal speaks of 600)")
@@ -186,6 +215,11 @@ def main() -> None:
     parser.add_argument(
         "--pipeline", action="store_true", help="the next step's pose beside this one's model (miakit live --pipeline)"
     )
+    parser.add_argument(
+        "--model-threads",
+        action="store_true",
+        help="only time the model step with torch on 1 and 2 threads, alternately (why live uses 1), and stop",
+    )
     args = parser.parse_args()
     if args.minutes is not None:
         args.duration = 60.0 * args.minutes
@@ -196,6 +230,13 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="live-latency-"))
     checkpoint = args.checkpoint or small_checkpoint(tmp / "ckpt")
+    if args.model_threads:
+        load = os.getloadavg()[0]
+        for threads, ms in model_threads(checkpoint).items():
+            print(f"model step (window dataset + predict_segment), torch on {threads} thread(s): {ms} ms median")
+        print(f"load_average_1min_start_end: [{round(load, 2)}, {round(os.getloadavg()[0], 2)}]")
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
     camera, url = mjpeg_camera(VIDEO, fps=args.fps, height=args.height)
     session = LiveSession(checkpoint, parse_source(url), pipeline=args.pipeline)
     page_server = serve(session, port=0)
