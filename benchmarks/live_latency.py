@@ -1,6 +1,7 @@
 """Live view: glass-to-page latency and sustained rate of ``miakit live`` with MediaPipe.
 
-    python benchmarks/live_latency.py [--duration 120] [--fps 30] [--height 1280] [--checkpoint CKPT] [--json FILE]
+    python benchmarks/live_latency.py [--duration 120 | --minutes 10] [--fps 30] [--height 1280]
+                                      [--checkpoint CKPT] [--json FILE] [--pipeline] [--model-threads]
 
 A phone-style IP camera is served on 127.0.0.1 (MJPEG over HTTP, frames of the real clip
 ../shared/data/video/mmhuman3d-single-person.mp4 looped, ``--height`` pixels high, ``--fps``), and a
@@ -14,7 +15,12 @@ process answers instead (said in the report).
   the page's answer that it has drawn that step (the image loaded, the table updated);
 - rate: steps run per second (the goal: 10 Hz), dropped: steps the pipeline could not keep up with;
 - backlog: the median latency of each tenth of the run; growing medians would mean a queue
-  building up (the session keeps one step waiting at most, so it cannot).
+  building up (the session keeps one step waiting at most, so it cannot);
+- where the time goes (:data:`miakit.live.session.STAGES`, median and 95th percentile of each shown
+  step): capture to the step settled (``grid``), waiting for the step before (``wait``), ``pose``,
+  waiting for the model thread (``handoff``, ``--pipeline`` only), ``model``, ``draw`` (skeleton,
+  muscles, JPEG), ``send`` (to the page server's event loop and the websocket), ``network``
+  (loopback both ways) and ``page`` (the page's own time, from its clock): they add up to the latency.
 
 Without ``--checkpoint`` the paper's Transformer (its default window) is trained for 2 steps on
 synthetic data: the weights do not change the time a prediction takes. The load average of the
@@ -33,6 +39,32 @@ the end: the camera server and the browser of this script on the same two cores;
 1305 steps in 180 s (7.2 Hz), 497 dropped, latency median 211 ms, 95th percentile 357 ms, the
 median per tenth falling from 230 to 175 ms (no backlog); pose and model 95 ms a step (median).
 The goal is not met on 2 cores either.
+
+The changes of issue 34's second round (a camera's step settled by the clock, not one frame later;
+the model on one torch thread; the page's stats once a second), against the code before, run
+alternately on the shared machine (2026-12-07, load average 5 to 9, ``--duration 60`` each, 720x1280
+at 30 fps, the paper's Transformer; the old code from /work/main, the new from this branch):
+
+    for i in 1 2 3; do for tree in OLD NEW; do
+        (cd $tree && PYTHONPATH=$tree python benchmarks/live_latency.py --duration 60)
+    done; done
+
+    round (load)   old: Hz  median  p95 ms    new: Hz  median  p95 ms    new/old median
+    1 (8.5-9.5)         2.68   403   820           3.31   360   627         0.89
+    2 (7-9)             4.30   276   614           4.88   243   556         0.88
+    3 (5-8)             4.11   298   595           3.80   312   686         1.05
+    4 (8-9)             3.20   362   627           3.86   295   593         0.81
+
+The new code's breakdown (round 4, medians): grid 0.1 ms (old: one frame, about 30 ms, measured
+the same way before the clock settled steps), wait 47, pose 88, model 99, draw 9, send 8, network
+2, page 10: under this load MediaPipe and the model are most of each step and every step waits
+about half of one step for the one before. The page, its websocket and the JPEG are about 30 ms.
+Torch's threads: ``--model-threads`` times the model step alone (window dataset and
+``predict_segment``, 30 steps), torch on 1 and 2 threads alternately: at load 4.3, 20.3 ms on 1
+thread and 70.2 ms on 2 (10.4 against 101 ms for ``predict_segment`` alone, at load 4.5): the old
+code's torch took both cores' threads beside MediaPipe and the browser; live now sets 1.
+``--pipeline`` (the next step's pose beside this step's model) in rounds 1 and 2: 4.45 and 4.0 Hz,
+median 416 and 495 ms: beside MediaPipe the model took 121 to 156 ms, so it is not the default.
 """
 
 from __future__ import annotations
@@ -145,23 +177,68 @@ def websocket_page(url: str, stop: threading.Event) -> threading.Thread:
     return thread
 
 
+def model_threads(checkpoint: Path, rounds: int = 6, per_round: int = 10) -> dict[int, float]:
+    """The live model step (the window's dataset and ``predict_segment`` on a 30-step window) with
+    torch on 1 and on 2 threads, alternately: {threads: median ms}."""
+    import torch
+
+    from miakit.learn.predict import predict_segment
+    from miakit.live.predictor import load_checkpoint, window_dataset
+
+    ckpt = load_checkpoint(checkpoint)
+    points = np.random.default_rng(0).uniform(100, 600, (ckpt.window, 25, 3))
+    points[..., 2] = 0.9
+    times: dict[int, list[float]] = {1: [], 2: []}
+    before = torch.get_num_threads()
+    for _ in range(rounds):
+        for threads, kept in times.items():
+            torch.set_num_threads(threads)
+            for _ in range(per_round):
+                tick = time.perf_counter()
+                ds = window_dataset(points, muscles=ckpt.muscles, width=720, height=1280)
+                predict_segment(ckpt, ds, 0, stride=len(points), min_window=1)
+                kept.append((time.perf_counter() - tick) * 1000)
+    torch.set_num_threads(before)
+    return {threads: round(float(np.median(kept)), 1) for threads, kept in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=120.0, help="seconds to run (the goal speaks of 600)")
+    parser.add_argument(
+        "--minutes", type=float, default=None, help="minutes to run instead (--minutes 10: the goal's run)"
+    )
     parser.add_argument("--fps", type=float, default=30.0, help="the camera's frame rate")
     parser.add_argument("--height", type=int, default=1280, help="the camera's frame height (portrait 720x1280)")
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--pipeline", action="store_true", help="the next step's pose beside this one's model (miakit live --pipeline)"
+    )
+    parser.add_argument(
+        "--model-threads",
+        action="store_true",
+        help="only time the model step with torch on 1 and 2 threads, alternately (why live uses 1), and stop",
+    )
     args = parser.parse_args()
+    if args.minutes is not None:
+        args.duration = 60.0 * args.minutes
 
     from miakit.live.server import serve
-    from miakit.live.session import LiveSession
+    from miakit.live.session import STAGES, LiveSession
     from miakit.live.source import parse_source
 
     tmp = Path(tempfile.mkdtemp(prefix="live-latency-"))
     checkpoint = args.checkpoint or small_checkpoint(tmp / "ckpt")
+    if args.model_threads:
+        load = os.getloadavg()[0]
+        for threads, ms in model_threads(checkpoint).items():
+            print(f"model step (window dataset + predict_segment), torch on {threads} thread(s): {ms} ms median")
+        print(f"load_average_1min_start_end: [{round(load, 2)}, {round(os.getloadavg()[0], 2)}]")
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
     camera, url = mjpeg_camera(VIDEO, fps=args.fps, height=args.height)
-    session = LiveSession(checkpoint, parse_source(url))
+    session = LiveSession(checkpoint, parse_source(url), pipeline=args.pipeline)
     page_server = serve(session, port=0)
     stop = threading.Event()
     browser = open_page(page_server.url)
@@ -179,6 +256,7 @@ def main() -> None:
     load_end = os.getloadavg()
     summary = session.summary()
     latencies = np.asarray(session.stats.latencies_ms, dtype=np.float64)
+    stages = {name: np.asarray(session.stats.stages_ms[name], dtype=np.float64) for name in STAGES}
     stop.set()
     session.stop()
     page_server.stop()
@@ -194,6 +272,7 @@ def main() -> None:
         "page": client,
         "checkpoint": str(checkpoint) if args.checkpoint else "the paper's Transformer, 2 training steps",
         "window_steps": session.ckpt.window,
+        "pose_and_model": "pipelined (--pipeline)" if args.pipeline else "one step at a time",
         "steps": summary["steps"],
         "dropped": summary["dropped"],
         "rate_hz": round(summary["steps"] / elapsed, 2),
@@ -202,13 +281,21 @@ def main() -> None:
         "latency_ms_median_by_tenth": [round(v, 1) for v in tenths],
         "steps_shown": int(latencies.size),
         "compute_ms_median": summary["compute_ms_median"],
+        "stages_ms_median_p95": {
+            name: [round(float(np.median(v)), 1), round(float(np.percentile(v, 95)), 1)] if v.size else None
+            for name, v in stages.items()
+        },
         "not_shown": summary["not_shown"],
         "cores": os.cpu_count(),
         "load_average_1min_start_end": [round(load_start[0], 2), round(load_end[0], 2)],
         "goal": "median < 150 ms, 10 Hz sustained, no growing backlog (over 600 s)",
     }
     for key, value in report.items():
-        print(f"{key}: {value}")
+        if key != "stages_ms_median_p95":
+            print(f"{key}: {value}")
+    print("where the time goes (ms per shown step, median and 95th percentile; the medians need not add up):")
+    for name, value in report["stages_ms_median_p95"].items():
+        print(f"  {name:8s} {value[0] if value else '-':>7} {value[1] if value else '-':>7}  {STAGES[name]}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     shutil.rmtree(tmp, ignore_errors=True)

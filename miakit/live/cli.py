@@ -48,6 +48,12 @@ def live(
     reconnect: float = typer.Option(
         30.0, "--reconnect", min=0.0, help="Seconds to keep reopening a stream that dropped before giving up."
     ),
+    pipeline: bool = typer.Option(
+        False,
+        "--pipeline",
+        help="Run the next step's pose beside this step's model, not one step after the other: a higher rate "
+        "where cores are to spare; on 2 busy cores it made each step slower (higher latency).",
+    ),
 ) -> None:
     """Watch predicted muscle activation live: frames from a camera, a stream or a file, pose on
     each 10 Hz step (the same MediaPipe back end and person following as miakit predict), the
@@ -73,9 +79,16 @@ def live(
 
     require_web()
     spec = parse_source(source)
-    session = LiveSession(
-        checkpoint, spec, person=person.value, out=out, loop=loop, speed=speed, reconnect_s=reconnect
-    )  # a checkpoint that does not fit: one line, before the camera opens
+    session = LiveSession(  # a checkpoint that does not fit: one line, before the camera opens
+        checkpoint,
+        spec,
+        person=person.value,
+        out=out,
+        loop=loop,
+        speed=speed,
+        reconnect_s=reconnect,
+        pipeline=pipeline,
+    )
     page = serve(session, host=host, port=port)
     typer.echo(f"page: {page.url}", err=True)
     try:

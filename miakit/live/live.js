@@ -1,5 +1,6 @@
 // miakit live: draws what the server sends over /ws (see miakit/live/server.py) and answers each
-// step it has drawn ({"shown": seq}) so the server can time glass to page. No build step.
+// step it has drawn ({"shown": seq, "page_ms": its own time from receiving the step}) so the server can time
+// glass to page. No build step.
 "use strict";
 (function () {
   const COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45"];
@@ -97,11 +98,12 @@
     ws.onopen = () => { $("status").textContent = "live"; $("status").dataset.state = "live"; };
     ws.onclose = () => { $("status").textContent = "disconnected, retrying…"; $("status").dataset.state = "closed"; setTimeout(connect, 1000); };
     ws.onmessage = (event) => {
+      const received = performance.now();
       const msg = JSON.parse(event.data);
       if (msg.type === "hello") hello(msg);
       else if (msg.type === "step") {
         if (msg.image) {
-          $("video").onload = () => { if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ shown: msg.seq })); };
+          $("video").onload = () => { if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ shown: msg.seq, page_ms: performance.now() - received })); };
         }
         step(msg);
       } else if (msg.type === "error" || msg.type === "end") {

@@ -64,11 +64,14 @@ class LivePredictor:
     def __init__(
         self, checkpoint, *, width: int, height: int, person: str = "start", inference_height: int = 640
     ) -> None:
+        import torch
+
         from miakit.learn.predict import load
         from miakit.stages.pose import Follower, MediaPipeBackend
 
         self.ckpt = load(checkpoint)
         check_checkpoint(self.ckpt)
+        torch.set_num_threads(1)  # a small model: one thread; a second fights MediaPipe's threads for 2 cores
         self.width, self.height = int(width), int(height)
         self.backend = MediaPipeBackend(person=person, inference_height=inference_height)
         self.muscles = self.ckpt.muscles
@@ -104,14 +107,25 @@ class LivePredictor:
     def step(self, index: int, time_s: float, bgr: np.ndarray) -> Step:
         """Pose on ``bgr`` (a frame, BGR: full size or already :meth:`shrink`-ed; the points are in
         pixels of the full frame either way), then the activation of the newest frame."""
+        step = self.pose(index, time_s, bgr)
+        step.activation = self.predict(step.points)
+        return step
+
+    def pose(self, index: int, time_s: float, bgr: np.ndarray) -> Step:
+        """The pose part of :meth:`step` (the activation left NaN); steps in order, one at a time."""
         from miakit.stages.pose import TRACK_OK, inference_image
 
         rgb = inference_image(bgr, height=self.backend.inference_height)
         found, flag = self._follow(rgb, float(time_s))
         points = np.full((len(BODY_25), 3), np.nan) if found is None else np.asarray(found, dtype=np.float64)
+        nothing = np.full(len(self.muscles), np.nan)
+        return Step(index=index, time_s=float(time_s), points=points, flag=int(flag or TRACK_OK), activation=nothing)
+
+    def predict(self, points: np.ndarray) -> np.ndarray:
+        """The model part of :meth:`step`: ``points`` (the newest frame's pose) join the history
+        and the newest frame's activation comes out; steps in order (:meth:`missed` for those without pose)."""
         self._points.append(points)
-        activation = self._predict()
-        return Step(index=index, time_s=float(time_s), points=points, flag=int(flag or TRACK_OK), activation=activation)
+        return self._predict()
 
     def _predict(self) -> np.ndarray:
         from miakit.learn.predict import predict_segment

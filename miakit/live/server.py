@@ -4,7 +4,8 @@
   ``/static/live.css`` its script and style: package data, no build step;
 - ``GET /stats``: the session's counts and latencies as JSON (what the page shows; the benchmark reads it);
 - ``WS /ws``: a ``hello`` message (muscles, units, checkpoint, source), then one ``step`` message
-  per 10 Hz step; the page answers ``{"shown": seq}`` once it has drawn a step (the latency's end).
+  per 10 Hz step; the page answers ``{"shown": seq, "page_ms": ms}`` once it has drawn a step (the
+  latency's end; ``page_ms``: the page's own time from receiving the step to having drawn it).
 
 starlette and uvicorn are imported inside :func:`serve`.
 """
@@ -37,7 +38,7 @@ def require_web() -> None:
 
 def make_app(session):
     """The ASGI app of one :class:`miakit.live.session.LiveSession` (or anything with ``hub``,
-    ``summary()`` and ``shown(seq)``)."""
+    ``summary()`` and ``shown(seq, page_ms)``; ``sent(seq)`` where it has one)."""
     from starlette.applications import Starlette
     from starlette.responses import FileResponse, JSONResponse
     from starlette.routing import Route, WebSocketRoute
@@ -55,13 +56,15 @@ def make_app(session):
     async def ws(websocket: WebSocket):
         await websocket.accept()
         hub = session.hub
+        sent = getattr(session, "sent", None)
         q = hub.subscribe(asyncio.get_running_loop())
 
         async def answers():
             while True:
                 message = await websocket.receive_json()
                 if isinstance(message, dict) and isinstance(message.get("shown"), int):
-                    session.shown(message["shown"])
+                    page_ms = message.get("page_ms")
+                    session.shown(message["shown"], page_ms if isinstance(page_ms, (int, float)) else None)
 
         reader = asyncio.create_task(answers())
         try:
@@ -74,7 +77,10 @@ def make_app(session):
                 if get not in done:
                     get.cancel()
                     break
-                await websocket.send_json(get.result())
+                message = get.result()
+                await websocket.send_json(message)
+                if sent is not None and message.get("type") == "step":
+                    sent(message["seq"])
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:

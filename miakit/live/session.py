@@ -3,10 +3,19 @@
 The source's thread hands each grid step to :meth:`LiveSession.offer`, which keeps **one** step
 waiting for the pipeline: a newer step replaces a waiting one, and the replaced step is counted as
 dropped (and has no pose: the run of frames breaks there, see
-:meth:`miakit.live.predictor.LivePredictor.missed`). One worker thread runs the steps. Each result
-goes to the page as one message (:class:`Hub`, a bounded queue per page). The page answers each
-message it has drawn; the time from the frame's capture to that answer is the glass-to-prediction
-latency (:meth:`LiveSession.shown`).
+:meth:`miakit.live.predictor.LivePredictor.missed`). Two threads run the steps: the pose thread
+(MediaPipe, the person following), then the model thread (the model, the drawing, the message). By
+default one step at a time: the pose thread takes the newest waiting step once the model thread
+has sent the one before. ``pipeline=True`` (``miakit live --pipeline``): the pose thread finds the
+person in step t+1 while the model thread handles step t; it takes a new step once the model thread
+has taken the one it posed before, so a posed step waits at most for the rest of one model step.
+Measured on 2 shared cores (``benchmarks/live_latency.py``), the pipeline raised the rate a little
+or not at all and made each step slower (the model beside MediaPipe took two to three times as
+long), so the latency rose: it is for machines with cores to spare. Either way each step's
+prediction uses only the steps up to it, in order. Each result goes to the
+page as one message (:class:`Hub`, a bounded queue per page). The page answers each message it has
+drawn; the time from the frame's capture to that answer is the glass-to-prediction latency
+(:meth:`LiveSession.shown`), kept with the time of each of its :data:`STAGES`.
 
 ``out``: the 10 Hz frames seen (``video.mp4``) are written as they come, and at the end the same
 files as ``miakit predict`` (``activation.csv``, ``activation.zarr`` with the keypoints and the
@@ -31,6 +40,19 @@ from miakit.live.source import Frame, FrameSource, SourceSpec
 
 VIEW_HEIGHT = 480
 """Pixels high of the video on the page."""
+
+STAGES = {
+    "grid": "capture to its 10 Hz step being settled (the frame certain: the next one came, or the clock says so)",
+    "wait": "the step waiting for the pose thread (still on the step before, or for the model thread to take it)",
+    "pose": "MediaPipe and the person following",
+    "handoff": "waiting for the model thread (the step before it still in the model or drawing)",
+    "model": "the window's inputs and the model",
+    "draw": "the skeleton and muscles drawn on the frame, JPEG",
+    "send": "to the page server's event loop and out on the websocket",
+    "network": "loopback to the page and the answer back, the browser receiving",
+    "page": "the page's own time: message received to the image decoded and the table updated",
+}
+"""The stages of the glass-to-page latency, in order; they add up to it (:meth:`LiveSession.shown`)."""
 
 
 class Hub:
@@ -91,6 +113,8 @@ class LiveStats:
     latencies_ms: deque = field(default_factory=lambda: deque(maxlen=6000))  # capture -> drawn on a page
     done_at: deque = field(default_factory=lambda: deque(maxlen=64))  # when steps finished
     compute_ms: deque = field(default_factory=lambda: deque(maxlen=600))  # pose + model + drawing per step
+    stages_ms: dict = field(default_factory=lambda: {name: deque(maxlen=6000) for name in STAGES})  # of shown steps
+    # (not in summary(), which goes with every step: their medians over 6000 steps took 13 ms a step)
 
     def rate_hz(self) -> float:
         if len(self.done_at) < 2:
@@ -131,6 +155,7 @@ class LiveSession:
         reconnect_s: float = 30.0,
         open_timeout_s: float = 10.0,
         background: bool = False,
+        pipeline: bool = False,
     ) -> None:
         from miakit.live.predictor import load_checkpoint
 
@@ -141,6 +166,7 @@ class LiveSession:
         self.out = Path(out) if out is not None else None
         self.measured = measured
         self.background = background
+        self.pipeline = pipeline
         self.stats = LiveStats()
         self.error: Exception | None = None
         self.predictor = None
@@ -152,11 +178,16 @@ class LiveSession:
         self._waiting: queue.Queue = queue.Queue(maxsize=1)
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._captured: OrderedDict[int, float] = OrderedDict()
-        self._worker: threading.Thread | None = None
+        self._marks: OrderedDict[int, dict[str, float]] = OrderedDict()  # seq -> when each stage ended
+        self._posed: queue.Queue = queue.Queue(maxsize=1)  # a posed step for the model thread
+        self._slot = threading.Semaphore(1)  # the pose thread's turn: the model thread took its last step
+        self._threads: list[threading.Thread] = []
+        self._posing = self._modelling = False  # a thread is running a step it took
         self._last_index = -1
         self._seq = 0
         self._history: deque = deque(maxlen=600)  # predictions for the colour scale
+        self._page_stats: dict = {}
+        self._summarised_at = -1e9
         self._kept: list = []  # (index, time, points, activation) for --out
         self._video = None
         self.started_at = time.monotonic()
@@ -165,8 +196,8 @@ class LiveSession:
 
     def start(self, size: tuple[int, int] | None = None) -> None:
         """Open the source (or take ``size`` = (width, height) of frames handed to :meth:`offer`),
-        start the pose and the worker. ``background``: the pose and the model run at the lowest CPU
-        priority (this thread and the worker's, and the threads MediaPipe starts from them), so a
+        start the pose and model threads. ``background``: the pose and the model run at the lowest CPU
+        priority (this thread and the two, and the threads MediaPipe starts from them), so a
         recording beside them keeps the processor first."""
         from miakit.live.predictor import LivePredictor
 
@@ -179,9 +210,13 @@ class LiveSession:
         self.predictor = LivePredictor(self.ckpt, width=size[0], height=size[1], person=self.person)
         self.hub.hello = self.hello()
         if self.source is not None:  # step 0 before the source runs: the pose's slow first call delays no later step
-            self._run_step(0, self.source.first())
-        self._worker = threading.Thread(target=self._work, name="miakit-live-worker", daemon=True)
-        self._worker.start()
+            self._model_step(self._pose_step(0, self.source.first()))
+        self._threads = [
+            threading.Thread(target=self._pose_thread, name="miakit-live-pose", daemon=True),
+            threading.Thread(target=self._model_thread, name="miakit-live-model", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
         if self.source is not None:
             self.source.start()
         self.started_at = time.monotonic()
@@ -201,7 +236,10 @@ class LiveSession:
     @property
     def finished(self) -> bool:
         """The source has ended (a file played through, a stream gone for good)."""
-        return self.source is not None and not self.source.running and self._waiting.empty()
+        return self.source is not None and not self.source.running and self._idle()
+
+    def _idle(self) -> bool:
+        return self._waiting.empty() and self._posed.empty() and not (self._posing or self._modelling)
 
     def stop(self) -> None:
         """Stop the source and the worker; write ``out``'s files."""
@@ -209,11 +247,11 @@ class LiveSession:
             self.source.stop()
         if not self._stop.is_set():
             deadline = time.monotonic() + 10
-            while not self._waiting.empty() and time.monotonic() < deadline:  # let the last step run
+            while not self._idle() and time.monotonic() < deadline:  # let the last steps run
                 time.sleep(0.02)
         self._stop.set()
-        if self._worker is not None:
-            self._worker.join(timeout=30)
+        for thread in self._threads:
+            thread.join(timeout=30)
         if self.predictor is not None:
             self.predictor.close()
         if self._video is not None:
@@ -224,10 +262,10 @@ class LiveSession:
     # -- the steps --------------------------------------------------------------------------------
 
     def offer(self, index: int, frame: Frame) -> None:
-        """A grid step from the source: it waits for the worker, replacing (and dropping) a step
+        """A grid step from the source: it waits for the pose thread, replacing (and dropping) a step
         that still waits."""
         try:
-            self._waiting.put_nowait((index, frame))
+            self._waiting.put_nowait((index, frame, time.monotonic()))
         except queue.Full:
             try:
                 self._waiting.get_nowait()
@@ -235,40 +273,85 @@ class LiveSession:
                     self.stats.dropped += 1
             except queue.Empty:
                 pass
-            self._waiting.put_nowait((index, frame))
+            self._waiting.put_nowait((index, frame, time.monotonic()))
 
-    def _work(self) -> None:
+    def _pose_thread(self) -> None:
+        if self.background:
+            lower_priority()
+        while not self._stop.is_set():
+            if not self._slot.acquire(timeout=0.1):
+                continue
+            try:
+                index, frame, settled = self._waiting.get(timeout=0.1)
+            except queue.Empty:
+                self._slot.release()
+                continue
+            self._posing = True
+            try:
+                posed = self._pose_step(index, frame, settled)
+            except Exception as exc:
+                self._failed(exc)
+                posed = (index, frame, None, {})  # the model thread counts it as a step without pose
+            self._posed.put(posed)  # never full: the slot was free
+            self._posing = False
+
+    def _model_thread(self) -> None:
         if self.background:
             lower_priority()
         while not self._stop.is_set():
             try:
-                index, frame = self._waiting.get(timeout=0.1)
+                posed = self._posed.get(timeout=0.1)
             except queue.Empty:
                 continue
+            self._modelling = True
+            if self.pipeline:
+                self._slot.release()  # the pose thread may take the next step
             try:
-                self._run_step(index, frame)
-            except Exception as exc:  # shown on the page and in the summary, the loop goes on
-                self.hub.publish({"type": "error", "message": f"{exc.__class__.__name__}: {exc}"})
-                self.error = exc
+                self._model_step(posed)
+            except Exception as exc:
+                self._failed(exc)
+            self._modelling = False
+            if not self.pipeline:
+                self._slot.release()  # one step at a time: the next one's pose only now
 
-    def _run_step(self, index: int, frame: Frame) -> None:
-        tick = time.monotonic()
+    def _failed(self, exc: Exception) -> None:
+        """Shown on the page and in the summary; the loop goes on."""
+        self.hub.publish({"type": "error", "message": f"{exc.__class__.__name__}: {exc}"})
+        self.error = exc
+
+    def _pose_step(self, index: int, frame: Frame, settled: float | None = None) -> tuple:
+        """The pose of one step (on the pose thread): (index, frame, (shrunk frame, Step without
+        activation), marks)."""
+        marks = {"captured": frame.captured, "grid": settled or frame.captured, "wait": time.monotonic()}
+        small = self.predictor.shrink(frame.image)  # once, for the pose and the page
+        step = self.predictor.pose(index, index / RATE_HZ, small)
+        marks["pose"] = time.monotonic()
+        return index, frame, (small, step), marks
+
+    def _model_step(self, posed: tuple) -> None:
+        """The model, the drawing and the message of one posed step (on the model thread, in order)."""
+        index, frame, found, marks = posed
+        if found is None:  # the pose failed: the step has no pose, like a dropped one
+            return
+        small, step = found
+        marks["handoff"] = time.monotonic()
         for _ in range(max(0, index - self._last_index - 1)):  # dropped steps and gaps: no pose
             self.predictor.missed()
         self._last_index = index
-        small = self.predictor.shrink(frame.image)  # once, for the pose and the page
-        step = self.predictor.step(index, index / RATE_HZ, small)
+        step.activation = self.predictor.predict(step.points)
+        marks["model"] = time.monotonic()
         self._history.append(step.activation)
-        image = self._draw(small, step)
+        image = "data:image/jpeg;base64," + base64.b64encode(self._draw(small, step)).decode("ascii")
+        marks["draw"] = time.monotonic()
         self._seq += 1
         seq = self._seq
         with self._lock:
-            self._captured[seq] = frame.captured
-            while len(self._captured) > 256:
-                self._captured.popitem(last=False)
+            self._marks[seq] = marks
+            while len(self._marks) > 256:
+                self._marks.popitem(last=False)
             self.stats.steps += 1
-            self.stats.done_at.append(time.monotonic())
-            self.stats.compute_ms.append((time.monotonic() - tick) * 1000)
+            self.stats.done_at.append(marks["draw"])
+            self.stats.compute_ms.append((marks["draw"] - marks["handoff"] + marks["pose"] - marks["wait"]) * 1000)
         measured = self.measured() if self.measured is not None else None
         self.hub.publish(
             {
@@ -276,12 +359,12 @@ class LiveSession:
                 "seq": seq,
                 "index": index,
                 "t": round(index / RATE_HZ, 3),
-                "image": "data:image/jpeg;base64," + base64.b64encode(image).decode("ascii"),
+                "image": image,
                 "predicted": {m: _num(v) for m, v in zip(self.ckpt.muscles, step.activation)},
                 "measured": measured,
                 "person": self.predictor.person,
                 "tracked": int(step.flag),
-                "stats": self.summary(),
+                "stats": self._page_summary(),
             }
         )
         if self.out is not None:
@@ -309,16 +392,41 @@ class LiveSession:
         ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 75])
         return jpeg.tobytes()
 
-    def shown(self, seq: int) -> float | None:
-        """A page drew message ``seq``: the latency from the frame's capture, in ms."""
+    def sent(self, seq: int) -> None:
+        """The page server has sent message ``seq`` on a websocket (the first page's send counts)."""
         now = time.monotonic()
         with self._lock:
-            captured = self._captured.pop(seq, None)
-            if captured is None:
+            marks = self._marks.get(seq)
+            if marks is not None:
+                marks.setdefault("send", now)
+
+    def shown(self, seq: int, page_ms: float | None = None) -> float | None:
+        """A page drew message ``seq`` (``page_ms``: the page's own time from receiving it to having
+        drawn it): the latency from the frame's capture, in ms, kept with its :data:`STAGES`."""
+        now = time.monotonic()
+        with self._lock:
+            marks = self._marks.pop(seq, None)
+            if marks is None:
                 return None
-            ms = (now - captured) * 1000
+            ms = (now - marks["captured"]) * 1000
             self.stats.latencies_ms.append(ms)
+            if "send" in marks:
+                page = min(max(0.0, float(page_ms)), (now - marks["send"]) * 1000) if page_ms is not None else 0.0
+                before = marks["captured"]
+                for name in ("grid", "wait", "pose", "handoff", "model", "draw"):
+                    self.stats.stages_ms[name].append((marks[name] - before) * 1000)
+                    before = marks[name]
+                self.stats.stages_ms["send"].append((marks["send"] - marks["draw"]) * 1000)
+                self.stats.stages_ms["network"].append((now - marks["send"]) * 1000 - page)
+                self.stats.stages_ms["page"].append(page)
         return ms
+
+    def _page_summary(self) -> dict:
+        """:meth:`summary` for the page, made at most once a second (over 6000 steps it takes ms)."""
+        now = time.monotonic()
+        if now - self._summarised_at >= 1.0:
+            self._page_stats, self._summarised_at = self.summary(), now
+        return self._page_stats
 
     def summary(self) -> dict:
         with self._lock:

@@ -5,8 +5,11 @@
 :class:`FrameSource` reads it through OpenCV in a thread, stamps each frame with ``time.monotonic()``
 as it arrives (the glass-to-prediction latency counts from there) and puts frames on the 10 Hz grid
 (:class:`GridPicker`: for each grid time the frame nearest it, as ``miakit predict`` picks them from
-a file). Only the latest grid step waits for the pipeline: the consumer's ``on_step`` decides what
-to keep (see :mod:`miakit.live.session`).
+a file). A camera's or a stream's step is handed on as soon as its frame is certain: by the next
+frame's arrival, or earlier by the clock (:meth:`GridPicker.settles_at`: a frame just before the
+step's time is the nearest once a later one could only be as far or farther). Only the latest grid
+step waits for the pipeline: the consumer's ``on_step`` decides what to keep (see
+:mod:`miakit.live.session`).
 
 A file plays at its own frame rate (``loop``: again from the start at its end). A stream that stops
 sending is reopened every second for ``reconnect_s`` seconds; the gap is kept in
@@ -99,6 +102,30 @@ class GridPicker:
         self._last = frame
         return out
 
+    def settles_at(self) -> float | None:
+        """The source time from which the next step's frame is certain without another frame, or
+        None (no frame yet, or the last one too far from the step to be picked alone). Where a
+        frame's time is its arrival (a camera, a stream), the last frame, ``gap`` before the step's
+        time, is the nearest once ``gap`` after it has passed: a frame arriving later is as far or
+        farther (a tie: the earlier wins), so the pick is the one :meth:`push` would make."""
+        last = self._last
+        if last is None:
+            return None
+        t = self.next / self.rate_hz
+        gap = t - last.media_s
+        if gap <= 0 or gap > self.max_offset_s:
+            return None
+        return t + gap
+
+    def settle(self, now_s: float) -> list[tuple[int, Frame]]:
+        """The (step, frame) pairs certain at source time ``now_s`` with no new frame (:meth:`settles_at`)."""
+        out = []
+        while (at := self.settles_at()) is not None and now_s >= at:
+            assert self._last is not None
+            out.append((self.next, self._last))
+            self.next += 1
+        return out
+
 
 @dataclass
 class FrameSource:
@@ -123,6 +150,8 @@ class FrameSource:
     def __post_init__(self) -> None:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._settler: threading.Thread | None = None
+        self._picking = threading.Condition()  # the picker and on_step: one thread at a time, steps in order
         self.picker = GridPicker()
         self.reconnecting = False
 
@@ -181,13 +210,22 @@ class FrameSource:
     def start(self) -> None:
         if not hasattr(self, "_cap"):
             self.open()
+        media_start = self.picker.next / self.picker.rate_hz if self._first is None else 0.0  # after first()
+        self._started = time.monotonic() - media_start / self.speed  # a file: when its time 0 was due
+        self._clock = time.monotonic() - media_start  # a camera or stream: its time is the arrival time
         self._thread = threading.Thread(target=self._run, name="miakit-live-source", daemon=True)
         self._thread.start()
+        if self.spec.kind != "file":
+            self._settler = threading.Thread(target=self._settle, name="miakit-live-settle", daemon=True)
+            self._settler.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=15)
+        with self._picking:
+            self._picking.notify_all()
+        for thread in (self._thread, self._settler):
+            if thread is not None:
+                thread.join(timeout=15)
 
     @property
     def running(self) -> bool:
@@ -197,9 +235,7 @@ class FrameSource:
         import cv2
 
         cap, image = self._cap, self._first
-        media_start = self.picker.next / self.picker.rate_hz if image is None else 0.0  # after first()
-        started = time.monotonic() - media_start / self.speed  # a file: when its time 0 was due
-        clock = time.monotonic() - media_start  # a camera or stream: its time is the arrival time
+        started, clock = self._started, self._clock
         offset = 0.0  # a looped file: seconds of the plays before
         media = 0.0
         try:
@@ -221,27 +257,41 @@ class FrameSource:
                     if cap is None:
                         return
                     continue
-                now = time.monotonic()
                 if self.spec.kind == "file":
                     media = offset + max(0.0, float(cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0)
-                    due = started + media / self.speed - now
+                    due = started + media / self.speed - time.monotonic()
                     if due > 0 and self._stop.wait(due):
                         return
+                with self._picking:  # a camera's or stream's arrival time taken here: in order with _settle's clock
                     now = time.monotonic()
-                else:
-                    media = now - clock
-                frame = Frame(image=image, captured=now, media_s=media)
-                image = None
-                self.frames += 1
-                if self.on_frame is not None:
-                    self.on_frame(frame)
-                for step, picked in self.picker.push(frame):
-                    self.on_step(step, picked)
+                    if self.spec.kind != "file":
+                        media = now - clock
+                    frame = Frame(image=image, captured=now, media_s=media)
+                    image = None
+                    self.frames += 1
+                    if self.on_frame is not None:
+                        self.on_frame(frame)
+                    for step, picked in self.picker.push(frame):
+                        self.on_step(step, picked)
+                    self._picking.notify()
         except Exception as exc:  # the session reports it in one line
             self.error = InputError(self.spec.text, f"reading frames failed ({exc.__class__.__name__}: {exc})")
         finally:
             if cap is not None:
                 cap.release()
+
+    def _settle(self) -> None:
+        """A camera or a stream: hand on each step as soon as the clock makes its frame certain
+        (:meth:`GridPicker.settles_at`), not only when the next frame arrives."""
+        with self._picking:
+            while not self._stop.is_set() and self._thread is not None and self._thread.is_alive():
+                at = self.picker.settles_at()
+                wait = 0.5 if at is None else self._clock + at - time.monotonic()
+                if wait > 0:
+                    self._picking.wait(min(wait, 0.5))
+                    continue
+                for step, picked in self.picker.settle(time.monotonic() - self._clock):
+                    self.on_step(step, picked)
 
     def _reconnect(self, media: float):
         """Reopen a stream (or camera) that stopped, every second for ``reconnect_s``: the new

@@ -1,5 +1,6 @@
 """Fixtures of the live tests: a small checkpoint trained here, a real video, an MJPEG stream over
-HTTP served on 127.0.0.1 (:class:`MjpegServer`), and a headless Chromium driven by Selenium."""
+HTTP served on 127.0.0.1 (:class:`MjpegServer`), an RTSP stream (:class:`RtspServer`, GStreamer's
+server), and a headless Chromium driven by Selenium."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from dataset_builders import make_dataset
-from live_support import MjpegServer, chromium
+from live_support import MjpegServer, RtspServer, chromium
 
 WINDOW = 10
 
@@ -34,6 +35,17 @@ def video(shared_data) -> Path:
 @pytest.fixture
 def mjpeg(video):
     server = MjpegServer(video)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def rtsp(video, tmp_path):
+    """The clip as an RTSP camera on 127.0.0.1; skipped where GStreamer's RTSP server is not installed."""
+    missing = RtspServer.missing()
+    if missing:
+        pytest.skip(missing)
+    server = RtspServer(video, tmp_path / "clip.avi")
     yield server
     server.close()
 

@@ -97,3 +97,30 @@ def test_the_command_fails_in_one_line(checkpoint, video, tmp_path):
     config = TrainConfig(max_steps=1, window=10, batch_size=4, eval_every=1, warmup_steps=1, eval_stride=10)
     unfit = train(other, config, tmp_path / "unfit", progress=False).checkpoint
     _one_line_error(_run("--checkpoint", str(unfit), "--source", str(video)), "does not fit the live pose")
+
+
+def test_an_rtsp_camera_runs_live_and_comes_back_after_a_drop(rtsp, checkpoint, tmp_path):
+    """An RTSP camera (GStreamer's server on 127.0.0.1, RTP/JPEG) read as ``--source rtsp://...``:
+    steps run with the person found, and when the server goes away and comes back on its port the
+    stream is reopened and the gap marked."""
+    session = LiveSession(checkpoint, parse_source(rtsp.url), out=tmp_path / "o", reconnect_s=20, open_timeout_s=5)
+    try:
+        session.start()
+        assert session.size == rtsp.size
+        time.sleep(3.0)
+        before = session.stats.steps
+        rtsp.drop()
+        time.sleep(2.0)
+        rtsp.resume()
+        deadline = time.monotonic() + 20
+        while not session.source.gaps and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2.0)
+    finally:
+        session.stop()
+    summary = session.summary()
+    assert session.source.error is None and session.error is None
+    assert before >= 5 and summary["steps"] > before, summary
+    assert len(summary["gaps"]) == 1 and summary["gaps"][0][1] - summary["gaps"][0][0] >= 1.0, summary
+    table = pd.read_csv(tmp_path / "o" / "activation.csv")
+    assert np.isfinite(table[table.columns[1:]].to_numpy()).all(axis=1).sum() >= 5  # the person found, predicted

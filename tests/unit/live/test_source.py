@@ -42,6 +42,31 @@ def test_the_grid_takes_the_frame_nearest_each_step_as_predict_does(fps):
     np.testing.assert_array_equal([got[k] for k in range(len(got))], times[nearest])
 
 
+def test_the_clock_settles_a_step_as_the_next_frame_would_but_sooner():
+    """A camera's frames arrive with jitter; between arrivals the clock is asked (settle) every
+    millisecond. The frames picked are those of pushing alone, and a step whose frame came just
+    before its time is handed on ``gap`` after its time, before the next frame arrives."""
+    rng = np.random.default_rng(3)
+    arrivals = np.cumsum(np.full(90, 1 / 30) + rng.uniform(-0.01, 0.01, 90))
+    alone, clocked, settled_at = GridPicker(), GridPicker(), {}
+    by_push = {k: f.media_s for t in arrivals for k, f in alone.push(Frame(None, 0.0, float(t)))}
+    got = {}
+    for before, t in zip(np.r_[0.0, arrivals[:-1]], arrivals):
+        for now in np.arange(before, t, 0.001):
+            for k, f in clocked.settle(float(now)):
+                got[k], settled_at[k] = f.media_s, float(now)
+        for k, f in clocked.push(Frame(None, 0.0, float(t))):
+            got[k], settled_at[k] = f.media_s, float(t)
+    assert got == by_push and len(got) >= 29
+    early = [k for k in got if got[k] < k / 10]  # the frame before the step's time was the nearest
+    sooner = 0
+    for k in early:
+        nxt = arrivals[np.searchsorted(arrivals, k / 10)]
+        assert settled_at[k] <= min(nxt, k / 10 + (k / 10 - got[k]) + 0.001)
+        sooner += settled_at[k] < nxt - 0.005
+    assert sooner >= 5, (len(early), sooner)
+
+
 def test_no_camera_is_one_line():
     with pytest.raises(InputError, match="no camera there") as err:
         FrameSource(parse_source("/dev/video57"), on_step=lambda *a: None).open()
