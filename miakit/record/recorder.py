@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from miakit.contracts.dataset import UNKNOWN_EXERCISE
 from miakit.devices.profiles import load_profile
@@ -41,6 +41,10 @@ from miakit.errors import SessionError
 from miakit.layout import ALL_EXERCISES, MUSCLES
 from miakit.record.session_writer import SessionWriter
 from miakit.record.source import PreparedSource, unless_stopped
+
+if TYPE_CHECKING:
+    from miakit.record.monitor import KeyReader
+    from miakit.record.video import LiveCapture
 
 __all__ = [
     "STOP_SIGNALS",
@@ -274,8 +278,8 @@ def check_plan(plan: RecordPlan, *, fault_flags: dict[str, Any] | None = None) -
         )
     if plan.exercise is not None and plan.protocol:
         raise SessionError("--protocol", "give either --exercise or --protocol, not both")
-    faults_given = bool(fault_flags) and any(fault_flags.values())  # type: ignore[union-attr]
-    if plan.faults is not None or faults_given:
+    flags = {name: value for name, value in (fault_flags or {}).items() if value}
+    if plan.faults is not None or flags:
         if plan.replay is not None:
             raise SessionError(
                 "--emulate-*",
@@ -285,10 +289,10 @@ def check_plan(plan: RecordPlan, *, fault_flags: dict[str, Any] | None = None) -
             )
         if not plan.emulate:
             raise SessionError("--emulate-*", "fault injection needs --emulate")
-    if faults_given:
+    if flags:
         from miakit.record.emulator import sensor_names
 
-        plan.faults = parse_faults(sensor_names(load_profile(_profile_name(plan))), **(fault_flags or {}))
+        plan.faults = parse_faults(sensor_names(load_profile(_profile_name(plan))), **flags)
 
 
 def _check_replay(plan: RecordPlan) -> None:
@@ -521,8 +525,8 @@ class _Session:
         self.marked = writer.meta.exercise or UNKNOWN_EXERCISE
         self.marking = bool(plan.exercise)  # a start marker is open
         self.last_marker = ""
-        self.capture = None
-        self.keys = None
+        self.capture: LiveCapture | None = None
+        self.keys: KeyReader | None = None
         self.help_line = ""
 
     async def start(self) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from miakit.errors import DeviceError
 
@@ -34,6 +34,7 @@ __all__ = ["PreparedSource", "SourceRecorder", "unless_stopped"]
 T = TypeVar("T")
 
 
+@runtime_checkable
 class SourceRecorder(Protocol):
     """Streams a source into a session writer (:class:`~miakit.record.ble.BleRecorder`,
     :class:`~miakit.record.lsl.LslRecorder`, :class:`~miakit.record.replay.ReplaySource`)."""
@@ -60,6 +61,7 @@ class SourceRecorder(Protocol):
         ...
 
 
+@runtime_checkable
 class PreparedSource(Protocol):
     """A source of EMG, checked and ready to open (see the module's docstring)."""
 
