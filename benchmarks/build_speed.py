@@ -35,8 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def make_sessions(root: Path, n: int, duration_s: float, video: bool) -> None:
+    from miakit.body.subjects import make_subject
     from miakit.synth.sessions import simulate, write_session
-    from miakit.synth.subjects import make_subject
 
     for i in range(n):
         seed = 1 + i // len(EXERCISES)  # session ids (subject, exercise, seed) stay unique

@@ -1,5 +1,5 @@
-"""Physics-grounded muscle labels (:mod:`miakit.synth.physics`, OpenSim static optimization) against
-the hand-made muscle model (:mod:`miakit.synth.activation`) on every real trial with EMG.
+"""Physics-grounded muscle labels (:mod:`miakit.body.physics`, OpenSim static optimization) against
+the hand-made muscle model (:mod:`miakit.body.activation`) on every real trial with EMG.
 
 Each trial of ``benchmarks/real_motion.py``'s ``TRIALS`` is imported on its own (front view; both
 models read the 3D joint centres, so the view does not matter), both models are driven by its joint
@@ -21,7 +21,7 @@ against +0.52, OpenSim walk +0.51 against +0.26) and loses the hamstrings and th
 blend weight, leave-one-trial-out: the hand model (+0.50); one weight per muscle: quadriceps from
 physics, the rest from the hand model, +0.58 but quad peak 60%. The hand model's inverse dynamics
 (shared by both) was shaped on the two shared trials (issue 20); the physics model's own constants
-(:data:`miakit.synth.physics.RESERVE_NM`, the force-length curve) were set from the models and the
+(:data:`miakit.body.physics.RESERVE_NM`, the force-length curve) were set from the models and the
 literature before scoring (a shoulder reserve of 40 instead of 150 N m, tried after, moves the lift's
 biceps from -0.32 to -0.21 and nothing else; not adopted).
 """
@@ -45,8 +45,8 @@ def model_predictions(ds, files, fn) -> dict[int, np.ndarray]:
     """Segment -> (frames, 8) of ``fn(kinematics)`` (MUSCLES order), as
     :func:`miakit.bench.real.muscle_model_predictions` does for the hand model."""
     from miakit.bench.real import read_lab_trial
+    from miakit.body.motion import kinematics_from_points
     from miakit.importers.lab import world_joints
-    from miakit.synth.motion import kinematics_from_points
 
     t, joints = world_joints(read_lab_trial(files))
     with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -101,11 +101,11 @@ def summary_line(units, cycles) -> str:
 def synthetic(duration_s: float = 10.0, rate_hz: float = 30.0) -> None:
     """Both models on the synthetic motion (subject 0, every exercise): per exercise the r between
     the two per muscle that either model works (peak >= 0.05), and each model's mean activation."""
+    from miakit.body.activation import activation
+    from miakit.body.motion import SYNTH_EXERCISES, Motion
+    from miakit.body.physics import physics_activation
+    from miakit.body.subjects import make_subject
     from miakit.layout import MUSCLES
-    from miakit.synth import make_subject
-    from miakit.synth.activation import activation
-    from miakit.synth.motion import SYNTH_EXERCISES, Motion
-    from miakit.synth.physics import physics_activation
 
     t = np.arange(0.0, duration_s, 1.0 / rate_hz)
     print("synthetic motion (subject 0): r of physics with hand per muscle; mean activation hand / physics")
@@ -126,8 +126,8 @@ def main() -> None:
     import pandas as pd
     from real_motion import import_real
 
-    from miakit.synth.activation import activation
-    from miakit.synth.physics import physics_activation
+    from miakit.body.activation import activation
+    from miakit.body.physics import physics_activation
 
     with tempfile.TemporaryDirectory() as tmp:
         stores, failed = import_real(Path(tmp), "front")

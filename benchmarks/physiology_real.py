@@ -2,7 +2,7 @@
 
 Imports the two shared C3D trials (``../shared/data/mocap``: overground walking, a box lift) as
 ``miakit import c3d`` does (front view, ``--side right``), drives
-:func:`miakit.synth.activation.activation` with their 3D joint centres
+:func:`miakit.body.activation.activation` with their 3D joint centres
 (:func:`miakit.bench.real.muscle_model_predictions`) and prints, as ``miakit bench real`` scores a
 model: per muscle the Pearson r with the measured envelope and the best lag, and per gait cycle
 (from the file's heel-strike events) where the synthetic and the measured peaks fall (10 Hz).

@@ -9,7 +9,7 @@ the recipe, its views and its step count were chosen on (issue 20). Nothing here
 a trial's EMG, so leave-one-trial-out holds for this script by construction; a choice made from
 its numbers must be made on trials other than the one it is scored on.
 
-(a) **the target's ceiling**: :func:`miakit.synth.activation.activation` driven by each trial's
+(a) **the target's ceiling**: :func:`miakit.body.activation.activation` driven by each trial's
 3D joint centres (:func:`miakit.importers.lab.world_joints`), the electromechanical delay applied,
 on the store's 10 Hz frames; the same for every view, since it reads 3D motion. A model that
 imitated the synthetic muscles perfectly would score this.
@@ -170,8 +170,9 @@ def synthetic_dataset(exercises, *, subjects: int, views: int, duration_s: float
     sys.path.insert(0, str(ROOT / "tests"))
     from dataset_builders import make_dataset
 
+    from miakit.body.subjects import make_subject
     from miakit.layout import BODY_25, MUSCLES
-    from miakit.synth import make_subject, simulate
+    from miakit.synth import simulate
 
     frames = int((duration_s - 2.2) * 10)  # the keypoints start up to 1.5 s in and stop up to 0.6 s early
     names = [(f"S{i + 1:02d}", ex, v) for i in range(subjects) for ex in exercises for v in range(views)]
@@ -266,9 +267,9 @@ def goal_line(units, cycles, default_views: list[str], what: str) -> str:
 def main() -> None:
     import torch
 
-    from miakit.bench.ablation import MIAKIT
     from miakit.layout import ALL_EXERCISES, EXERCISES
     from miakit.learn.config import TrainConfig, apply_overrides
+    from miakit.learn.recipes import MIAKIT
     from miakit.learn.train import train
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -4,7 +4,7 @@ Runs a fixed chain through the real CLI in a scratch folder (a synthetic build w
 EMG-only build, the C3D, OpenSim and UCI imports of the shared data, a short training of the miakit
 model and a prediction on a real video) and writes one line per output file: its path and a SHA-256
 of its content. Before hashing, what says *when* or *where* a file was made is taken out: ISO
-date-times and absolute paths of the scratch folder inside JSON (also JSON held in a string, as a
+date-times and absolute paths of the scratch folder and the shared data inside JSON (also JSON held in a string, as a
 store's provenance), and the files that only log a run (``*.log``, ``.miakit-output.json``, the run
 lock). A checkpoint is hashed by its tensors and its other entries, not by its pickle's bytes.
 
@@ -62,6 +62,11 @@ def chain(work: Path) -> None:
             raise SystemExit(f"miakit {' '.join(step)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
 
 
+def _unplace(text: str, work: str) -> str:
+    """Paths of the scratch folder and of the shared data (a worktree sees it by another path) named."""
+    return text.replace(work, "<work>").replace(str(DATA), "<data>").replace(str(DATA.resolve()), "<data>")
+
+
 def _clean(value, work: str):
     if isinstance(value, dict):
         return {k: _clean(v, work) for k, v in value.items() if k not in VOLATILE_KEYS}
@@ -73,7 +78,7 @@ def _clean(value, work: str):
                 return json.dumps(_clean(json.loads(value), work), sort_keys=True)
             except ValueError:
                 pass
-        return ISO_TIME.sub("<time>", value.replace(work, "<work>"))
+        return ISO_TIME.sub("<time>", _unplace(value, work))
     return value
 
 
@@ -105,7 +110,7 @@ def file_digest(path: Path, work: Path) -> str:
     elif path.suffix == ".csv" and data.split(b"\n", 1)[0].split(b",")[-2:] == [b"elapsed_s", b"cpu_s"]:
         data = b"\n".join(b",".join(row.split(b",")[:-2]) for row in data.split(b"\n"))  # a training's history
     elif path.suffix in (".yaml", ".csv", ".txt", ".md"):
-        data = ISO_TIME.sub("<time>", data.decode(errors="replace").replace(str(work), "<work>")).encode()
+        data = ISO_TIME.sub("<time>", _unplace(data.decode(errors="replace"), str(work))).encode()
     return hashlib.sha256(data).hexdigest()
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from miakit.body.subjects import make_subject
 from miakit.layout import EXERCISES
 from miakit.pipeline import load_pipeline, process_session
 from miakit.synth.sessions import simulate, write_session
-from miakit.synth.subjects import make_subject
 
 
 def main() -> None:

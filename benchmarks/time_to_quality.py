@@ -2,7 +2,7 @@
 
 Trains the paper's Transformer with the paper's recipe (``TrainConfig.demo`` without the wall-time
 cap) on the in-distribution split and takes its best validation RMSE; then trains the miakit
-model with its recipe (``miakit.bench.ablation.MIAKIT``: features, augmentation, batch size,
+model with its recipe (``miakit.learn.recipes.MIAKIT``: features, augmentation, batch size,
 context frames, learning rate and warm-up) for the same number of steps and finds its first
 evaluation at or below that RMSE. The ratio is the paper's time over the miakit model's time to
 get there, in two clocks:
@@ -156,8 +156,8 @@ def main() -> None:
 
     import torch
 
-    from miakit.bench.ablation import MIAKIT
     from miakit.learn.config import TrainConfig
+    from miakit.learn.recipes import MIAKIT
     from miakit.learn.windows import load_frames, split_in_distribution
     from miakit.store import open_store
 

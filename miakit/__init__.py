@@ -7,7 +7,7 @@ what they need when called.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from miakit._version import __version__
 
 __all__ = ["__version__", "open_dataset", "open_catalog", "validate_dataset", "validate_session"]
 

@@ -198,6 +198,26 @@ def add_entry(
     return Catalog(catalog_path, data)[name]
 
 
+def register_store(
+    catalog_path: str | Path,
+    store: str | Path,
+    ds,
+    *,
+    name: str | None = None,
+    description: str = "",
+    metadata: dict[str, Any] | None = None,
+) -> CatalogEntry:
+    """Register the built store ``store`` (holding ``ds``) in the catalog at ``catalog_path``: the
+    entry ``name`` (default: the store's folder name without ``.zarr``) carries ``description`` and
+    :func:`dataset_metadata` of ``ds`` with ``metadata`` on top (an importer's ``source``). The one
+    registration of every command that builds a store (``build-dataset``, the importers, ``import
+    nwb``, the demo); :func:`add_entry` writes it."""
+    entry = name or Path(str(store)).name.removesuffix(".zarr")
+    return add_entry(
+        catalog_path, entry, store, description=description, metadata={**dataset_metadata(ds), **(metadata or {})}
+    )
+
+
 def _read_for_writing(path: Path) -> dict[str, Any]:
     """The catalog at ``path`` to add an entry to: a new one where there is no file (or an empty
     one); an existing file only when it is a catalog, a mapping with a ``sources`` mapping. A

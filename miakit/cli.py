@@ -14,7 +14,7 @@ from typing import Literal
 
 import typer
 
-from miakit import __version__
+from miakit._version import __version__
 from miakit.catalog import DEFAULT_CATALOG_HELP
 
 app = typer.Typer(
@@ -140,7 +140,7 @@ def build_dataset_cmd(
     Example: miakit build-dataset sessions --out data/mine.zarr --name mine
     (a decoder of your own: --decoder-plugin mylab.decoders:emg_v2)
     """
-    from miakit.catalog import add_entry, check_writable, dataset_metadata, default_catalog_path
+    from miakit.catalog import check_writable, default_catalog_path, register_store
     from miakit.devices.decoders import allow_import_paths
     from miakit.pipeline import build_dataset, plan_build
     from miakit.report_tables import print_build_plan, print_build_summary
@@ -157,16 +157,14 @@ def build_dataset_cmd(
     catalog = check_writable(catalog or default_catalog_path())
     result = build_dataset(sessions_dir, out, pipeline=pipeline, workers=workers, scheduler=scheduler, force=force)
     print_build_summary(result)
-    name = name or Path(str(out).rstrip("/")).stem
-    ds = open_store(out)
-    add_entry(
+    entry = register_store(
         catalog,
-        name,
         out,
+        open_store(out),
+        name=name,
         description=f"built from {sessions_dir} by pipeline {result.pipeline or pipeline}",
-        metadata=dataset_metadata(ds),
     )
-    typer.echo(f"registered as {name} in {catalog}")
+    typer.echo(f"registered as {entry.name} in {catalog}")
     typer.echo(str(out))
 
 
@@ -233,15 +231,11 @@ def train(
     """
     import miakit
     from miakit.learn.config import TrainConfig, apply_overrides
+    from miakit.learn.recipes import RECIPES, recipe_config
     from miakit.learn.train import train as run_train
     from miakit.outputs import check_run_folder, run_lock
 
-    if model is ModelName.miakit:
-        from miakit.bench.ablation import MIAKIT
-
-        base = TrainConfig(**MIAKIT)
-    else:
-        base = TrainConfig(model=model.value)
+    base = recipe_config(model.value) if model.value in RECIPES else TrainConfig(model=model.value)
     config = apply_overrides(base, set_ or [])
     with run_lock(out):
         check_run_folder(out, resume=resume, force=force, inputs=(init, dataset if Path(dataset).exists() else None))

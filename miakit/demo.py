@@ -30,17 +30,17 @@ def run_demo(
     """Run the demo into ``out`` and return the report's path.
 
     Both models train a fixed number of steps, no wall-time cap: the Transformer
-    :meth:`TrainConfig.demo`'s 500, the miakit model :data:`~miakit.bench.ablation.MIAKIT_STEPS`
+    :meth:`TrainConfig.demo`'s 500, the miakit model :data:`~miakit.learn.recipes.MIAKIT_STEPS`
     times as many (cheaper steps: about the same time), so the result is the same on any machine;
     a faster one finishes sooner. ``max_train_s`` > 0
     caps each model's training time: a run cut by it says so on the terminal and in the report.
     """
     from dataclasses import replace
 
-    from miakit.bench.ablation import MIAKIT, MIAKIT_STEPS
     from miakit.bench.indist import run_in_distribution
-    from miakit.catalog import add_entry, dataset_metadata, default_catalog_path
+    from miakit.catalog import default_catalog_path, register_store
     from miakit.learn.config import TrainConfig
+    from miakit.learn.recipes import MIAKIT, MIAKIT_STEPS
     from miakit.pipeline import build_dataset
     from miakit.report_tables import print_build_summary
     from miakit.store import open_store
@@ -61,13 +61,8 @@ def run_demo(
     result = build_dataset(sessions, store, pipeline="mia")
     print_build_summary(result)
     ds = open_store(store)
-    entry = add_entry(
-        catalog or default_catalog_path(),
-        "demo",
-        store,
-        description="Synthetic sessions built by `miakit demo`",
-        metadata=dataset_metadata(ds),
-    )
+    description = "Synthetic sessions built by `miakit demo`"
+    entry = register_store(catalog or default_catalog_path(), store, ds, name="demo", description=description)
     c.print(f"registered as [bold]demo[/] in {Path(catalog or default_catalog_path())} ({entry.urlpath})")
     config = TrainConfig.demo(max_seconds=float(max_train_s))
     c.rule(f"[bold]3/5 train the paper's Transformer ({config.max_steps} steps) and benchmark it")
@@ -353,8 +348,8 @@ def compare_miakit(ds, bench, out: Path, config, *, sessions: str | Path | None 
 
 def append_comparison(report: Path, bench, mine: dict, notes: list[str]) -> None:
     """Add a section to the report: the miakit model beside the paper's Transformer, per exercise."""
-    from miakit.bench.ablation import MIAKIT, MIAKIT_STEPS
     from miakit.bench.report import markdown_table
+    from miakit.learn.recipes import MIAKIT, MIAKIT_STEPS
 
     table = bench.table.drop(columns=["windows"], errors="ignore").copy()
     table.loc[mine["table"].index, "miakit"] = mine["table"]
@@ -374,7 +369,7 @@ def append_comparison(report: Path, bench, mine: dict, notes: list[str]) -> None
         "\n\n## The miakit model beside the paper's Transformer\n\n"
         "Both trained on the same in-distribution split for about the same time and scored on the same test windows "
         "(RMSE on the raw EMG scale, per exercise; the last row is the mean over exercises). The miakit model uses its "
-        "recipe (`miakit.bench.ablation.MIAKIT`: hip-centred body "
+        "recipe (`miakit.learn.recipes.MIAKIT`: hip-centred body "
         "features with angles, depth, velocities, hold times and "
         "a mask of missing points, mirror and pose-estimator augmentation, "
         f"{MIAKIT['context']} context frames, batch {MIAKIT['batch_size']}, "

@@ -124,7 +124,7 @@ EXERCISES: tuple[str, ...] = (
 """The 20 exercises of the paper, as miakit's exercise ids."""
 
 LOCOMOTION: tuple[str, ...] = ("walking", "stair_ascent", "stair_descent", "sit_to_stand")
-"""Exercises beyond the paper's 20: what gait labs record (synthesized too, see :mod:`miakit.synth.motion`)."""
+"""Exercises beyond the paper's 20: what gait labs record (synthesized too, see :mod:`miakit.body.motion`)."""
 
 ALL_EXERCISES: tuple[str, ...] = EXERCISES + LOCOMOTION
 """Every exercise id miakit knows: the paper's 20, then :data:`LOCOMOTION`."""

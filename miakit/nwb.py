@@ -174,7 +174,7 @@ def _write_session(ds, rows: list[int], session: str, path: Path, *, start, star
     from pynwb import NWBHDF5IO, NWBFile, TimeSeries
     from pynwb.file import Subject
 
-    from miakit import __version__
+    from miakit._version import __version__
     from miakit.contracts.dataset import provenance_of
 
     rate = float(ds.attrs["rate_hz"])

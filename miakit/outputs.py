@@ -56,7 +56,7 @@ def read_mark(folder: str | Path) -> dict | None:
 
 def write_mark(folder: str | Path, kind: str) -> None:
     """Mark ``folder`` (made if needed) as miakit's output of ``kind``."""
-    from miakit import __version__
+    from miakit._version import __version__
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -157,7 +157,7 @@ def read_marker(location: str | Path, storage_options: dict | None = None) -> di
 
 def marker(kind: str) -> str:
     """The mark a store of ``kind`` (``dataset`` or ``keypoints``) carries in its root attrs (JSON text)."""
-    from miakit import __version__
+    from miakit._version import __version__
 
     return json.dumps({"kind": kind, "chunks": "all", "miakit_version": __version__}, sort_keys=True)
 

@@ -1,10 +1,11 @@
 """The ablation: the paper's Transformer against the miakit model, each idea removed one at a time.
 
 Every variant is trained with the profile's :class:`TrainConfig` (the paper's recipe), changed only
-where the variant says so (the miakit recipe sets its own batch, peak learning rate and warm-up),
-once for each seed asked for (seed 0 unless ``seeds`` says otherwise), the miakit model for 3
-times the profile's steps, which take about as long as the paper's Transformer takes for the
-profile's steps (:data:`MIAKIT_STEPS`), and scored by mean RMSE (raw EMG scale) on
+where the variant says so (the miakit recipe, :data:`miakit.learn.recipes.MIAKIT`, sets its own
+batch, peak learning rate and warm-up), once for each seed asked for (seed 0 unless ``seeds`` says
+otherwise), the miakit model for 3 times the profile's steps, which take about as long as the
+paper's Transformer takes for the profile's steps (:data:`~miakit.learn.recipes.MIAKIT_STEPS`), and
+scored by mean RMSE (raw EMG scale) on
 
 - **in-distribution**: the test windows of the in-distribution split, RMSE per exercise, then the
   mean over exercises (as :mod:`miakit.bench.indist`);
@@ -29,6 +30,7 @@ from miakit.errors import InputError
 from miakit.learn import metrics
 from miakit.learn.config import TrainConfig
 from miakit.learn.inference import load_checkpoint, predict
+from miakit.learn.recipes import MIAKIT, MIAKIT_STEPS
 from miakit.learn.train import train
 from miakit.learn.windows import Splits, load_frames, split_holdout, split_in_distribution
 
@@ -65,146 +67,6 @@ class Variant:
             readout=self.readout,
             **schedule,
         )
-
-
-MIAKIT = dict(
-    model="miakit",
-    features="body+angles+depth+vel+hold+mask",
-    augment="mirror+pose+limbs",
-    batch_size=32,
-    lr=3e-3,
-    warmup_steps=10,
-    context=2,
-    readout="softplus",
-)
-"""The miakit model with every idea on (the fields of its :class:`TrainConfig`).
-
-Outputs a muscle can have (issue 32): the softplus read-out
-(:class:`miakit.learn.models.SoftplusReadout`), so no prediction is ever negative, on any input (a
-stranger's video included); before it, the linear read-out gave negative EMG on 6 of 7 real clips.
-With mirror augmentation the model predicts as the mean for the body and its mirror image
-(:class:`miakit.learn.models.MirrorAverage`), so a mirrored clip gives the same muscles with the
-sides swapped. The row "- softplus read-out (linear: can go negative)" is the recipe before. Only
-the ``short`` profile could be run for it (2026-12-07, seed 0, the demo's data: ``miakit synth
---subjects 3 --video none`` then ``build-dataset``; 2 cores shared with seven other developers;
-``miakit bench ablation --dataset D --out A --profile short --jobs 1``, and the linear row through
-the same runs): in distribution 7.37 against the paper's Transformer's 10.85 (-32.1%; linear 7.42,
--31.6%), leave-one-exercise-out on the one fold (knee_kick) 17.46 against 23.26 (-24.9%; linear
-16.93, -27.2%). One fold and one seed: the spread between seeds is larger than the difference;
-the ``goal`` profile (8 folds, 3 seeds) was not run for it.
-
-For real motion (issue 20): ``+mask`` and ``pose`` augmentation, so that the model reads a missing
-point as missing (MediaPipe never gives the small toes, a lab's marker set covers part of the body)
-and has seen a pose estimator's jitter; no ``+subject``: its columns name the training subjects, so
-a checkpoint with them knows nobody it is used on (a video, a lab's trial) and cannot be fine-tuned
-on another dataset's subjects (``train --init``); the per-subject calibration stays an ablation row.
-On the two shared real trials (``benchmarks/real_motion.py``; numbers in its docstring) these
-choices are measured, not tuned: they follow from what real keypoints are. Their price in
-distribution, on the demo's data (``miakit demo``, seed 0; 2026-12-07): mean RMSE over exercises
-6.13 (6.43 at batch 96 and 500 steps), against 6.08 for the recipe before, with ``+subject`` and
-mirror only (Nearest Neighbour 8.77, the paper's Transformer 8.90 on the same sessions).
-
-For unseen movements (issue 20): ``limbs`` augmentation (:func:`miakit.learn.features.limb_mix`), a
-copy of the training frames whose arms and arm muscles' EMG come from another exercise of the same
-subject, placed on the frame's own shoulders. A muscle's EMG then goes with the motion of its own
-limb, and the model can put together a movement it never saw from parts it saw: running's arms swing
-as in a side shuffle, its legs land as in a lunge. Nothing was tuned: the augmentation has no
-constant beyond which points are the arms.
-
-The ``goal`` profile with this recipe over seeds 0, 1 and 2 (2026-12-07, the same demo data as the
-recipe before it; ``miakit bench ablation --dataset demo --out A --seeds 0,1,2 --jobs 2``): ID 6.24
-against the paper's Transformer's 10.21 (-38.8%), LOEO 16.81 against 21.19 (-20.7%): the 15% goal of
-issue 20 holds on both. Seed by seed, ID 6.25, 6.26 and 6.22 (the Transformer 8.68, 10.65 and 11.29)
-and LOEO 17.02, 16.40 and 17.00 (20.61, 21.14 and 21.81: -17.5%, -22.4% and -22.0%). Per held-out
-exercise, the mean of the seeds (the recipe without ``limbs``, then the Transformer, in brackets):
-bowling 19.64 (21.81, 23.43), feet_cross 13.50 (12.98, 17.22), front_punch 8.79 (9.78, 12.31),
-hook_punch 7.55 (7.51, 8.76), leg_back 13.98 (13.92, 13.25), running 37.86 (43.50, 44.71),
-side_shuffle 20.61 (22.63, 28.75), squat 12.53 (14.70, 21.07). Running gains most (43.50 to 37.86
-against the Transformer's 44.71), then bowling and squat (2.2 each), side_shuffle (2.0) and
-front_punch (1.0); hook_punch and leg_back stay, and feet_cross, whose arms cross in front of the
-body as in no other exercise, loses 0.5.
-
-The recipe before ``limbs`` (``mirror+pose``) over the same seeds: ID 6.13 (-40.0%), LOEO 18.35
-(-13.4%; seeds 18.54, 18.30 and 18.21). Running decided much of its mean, and neither model
-predicted its size: its mean EMG is beyond every training exercise's (arms 67 against at most 40,
-legs 56 against at most 42), and on seed 0 both predicted its triceps at a seventh to a quarter of
-their mean and its quadriceps at about a third.
-
-Tried against the recipe before ``limbs`` and left out (seed 0, that recipe at ID 6.13 and LOEO
-18.54; on seed 0 the Transformer's is 20.61): the pose augmentation's jitter smoothed over time (a
-Gaussian of 1.5 frames, as MediaPipe's landmark smoothing makes it; white jitter of the same size
-makes velocities 3 times noisier) ID 6.21, LOEO 18.55; the pose augmentation without jitter (missing
-points only) ID 6.27, LOEO 18.67; the exponential read-out (``readout="exp"``,
-:class:`miakit.learn.models.ExpReadout`: ``m exp((h - m) / m)`` per muscle, ``m`` its training mean,
-so a prediction can grow past the training range; the row "+ exponential read-out") ID 6.24, LOEO
-18.37 (running 42.54 against 44.24 and side_shuffle 21.99 against 24.37, hook_punch 7.36 against
-7.65, but five folds worse by 0.2 to 0.9), and on seed 1 ID 6.26 (6.08) and the four folds it ran
-worse in three (bowling 22.17 against 21.25, feet_cross 13.70 against 12.67, hook_punch 7.96 against
-7.20; front_punch 9.84 against 10.08); attention limited to 3 steps either side ID 6.15, and dropout
-0.2 ID 6.32, both stopped after the folds bowling (22.30, 22.24) and feet_cross (13.62, 13.32) came
-out worse. A moving average of the weights (decay 0.99 a step, validated and kept instead of the
-weights; also decay 0.995 on two folds, the same to 0.01) ID 6.12, LOEO 18.53: training already ends
-at a learning rate near zero, so the last weights are an average of their own. Dropout 0.05 (the
-recipe's 0.1) ID 6.08, LOEO 18.51 (running 42.02 against 44.24 and side_shuffle 23.85 against 24.37
-better, four folds worse by 0.3 to 1.0). The spread between seeds (the per-fold numbers move by 1 to
-2, running by up to 5) is larger than any of these changes.
-
-Batch 32 with a peak learning rate of 3e-3 after 10 warm-up steps: a step costs about a third of
-the paper's Transformer's, so the model trains :data:`MIAKIT_STEPS` times the Transformer's steps
-in about its time; the higher peak and the short warm-up take back most of the extra steps a
-smaller batch needs (``benchmarks/time_to_quality.py`` has the numbers). Context 2: it also reads
-2 frames (0.2 s) before and after each window, since the EMG leads the motion by 50 to 100 ms.
-``+hold``: how long each hinge has held still (capped), since a held pose tires its muscles over
-more time than a window shows.
-``+depth``: how far each limb points towards or away from the camera, from its foreshortening.
-``+subject`` (an ablation row, no longer in the recipe) gives the mirror image of a subject its own
-one-hot columns (:mod:`miakit.learn.features`), since its left sensors carry the subject's right
-sensors' gains.
-
-The numbers below are ID (in-distribution RMSE) and LOEO (the mean of 8 leave-one-exercise-out
-folds: the ``goal`` profile), measured on the demo data, each idea against the recipe of its time.
-
-``+depth`` was the last idea in. Over three seeds (0, 1, 2; the recipe without it in brackets) it
-gives ID 6.00, 6.03 and 5.97 (6.12, 5.96, 6.00) and LOEO 17.7, 17.5 and 17.0 (17.8, 18.1, 18.3):
-the LOEO mean falls from 18.0 to 17.4 and ID stays. Bowling gains 2.9 to 4.4 in every seed (19.3
-to 16.2, 19.8 to 15.4, 19.6 to 16.7) and side_shuffle 1.8 to 5.1, but squat loses up to 4.3 (14.4
-to 18.7, 15.6 to 17.4, 15.0 to 15.0) and running up to 4.0. The likely reason: a camera facing the
-subject sees a thigh raised towards it the same whether the leg is in the air (knee kick, high
-kick) or carries the body (squat), and the training exercises show it mostly in the air. The
-foreshortening taken linearly (``1 - length / reference``) rather than as the sine scored about
-the same (seed 0: ID 6.00, LOEO 17.8). The numbers of the paragraphs below were measured before
-``+depth`` joined the recipe.
-
-With one ``+subject`` column shared by a subject and its mirror image, the model learned the mean
-of the two sides' gains for both; its own columns lowered ID from 6.16 to 6.12 (seed 0) and 6.18
-to 5.96 (seed 1), and LOEO from 18.1 to 17.8 (seed 0) and 18.4 to 18.1 (seed 1). The other numbers
-below were measured with the shared column.
-
-Context and ``+hold`` trade one score for the other: on the demo data they bring ID from 6.7 to
-6.2 and cost LOEO 0.7 to 1.0 (17.4 without both, 18.1 and 18.4 with them for seeds 0 and 1), most
-of it on the unseen exercises that resemble no other (running, bowling). Either alone costs as
-much (context alone: ID 6.55, LOEO 18.4; ``+hold`` alone: ID 6.34, LOEO 18.3), and ``+hold``
-brings most of the in-distribution gain. That trade no longer holds for the recipe of today (with
-``+depth``, ``+mask`` and pose augmentation, the demo data rebuilt): without both, seed 0 gives ID
-6.55 (the recipe 6.13) and LOEO 18.83 (18.54; running 43.76 against 44.24, but side_shuffle 25.52
-against 24.37 and squat 15.37 against 14.12), and seed 1 ID 6.60 (6.08) and feet_cross 15.33
-(12.67). The recipe keeps them.
-
-Most of the error on an unseen exercise is its scale, not its shape: the model predicts running's
-EMG 1.6 to 2.8 times too small on every muscle. Running's EMG is beyond anything in training:
-on the demo data its arms average 64 device units and its legs 58 (noise-free EMG), where no
-other exercise's arms reach 38 nor its legs 43. Two changes to the output that might let
-predictions grow past the training range did not help (seed 0): a linear read-out of the step
-embedding added to the output (ID 6.18, LOEO 17.8) and no final layer norm (ID 6.16, LOEO 18.2);
-the spread between seeds is about 0.3. Nor did a sensor's calibration on the output, a learned
-gain and offset per muscle for each ``+subject`` column (seed 0, own columns for the mirror image:
-ID 6.12 to 6.02, LOEO 17.8 to 17.9): it corrects a subject's gain, not the size of an exercise
-never seen."""
-
-MIAKIT_STEPS = 3.0
-"""The miakit model trains 3 times the profile's steps: at batch 32 a step costs about a third of
-the Transformer's, so on a 2-core CPU that takes about as long as the paper's Transformer takes for
-the profile's steps (``train_s`` in the table): the two are compared at the same training time."""
 
 
 def _features(drop: str = "", add: str = "") -> str:
@@ -288,10 +150,11 @@ LOEO folds (on the demo data, 8 of its 20 exercises: fewer folds let one unusual
 running, decide the mean). One seed is not enough to judge a 15% target: on the demo data the
 paper's Transformer gives a LOEO mean of 20.6, 21.1 and 21.8 with seeds 0, 1 and 2, and
 in-distribution 8.7, 10.6 and 11.3; run it with ``seeds=(0, 1, 2)`` (``--seeds 0,1,2``: three
-times the runs of one seed; ``--jobs 2`` trains two at once). The numbers of the miakit recipe are
-in :data:`MIAKIT`. The recipe before issue 20's real-motion inputs (``+subject``, mirror only,
-batch 96), on the demo data of its time (where the Transformer gave 20.2, 21.2 and 20.5), scored
-LOEO -15.7% (seed by seed -12.4%, -17.3% and -17.4%) and in-distribution -27.2%."""
+times the runs of one seed; ``--jobs 2`` trains two at once). The numbers of the miakit recipe
+(:data:`miakit.learn.recipes.MIAKIT`) are in ``docs/recipe-history.md``. The recipe before issue
+20's real-motion inputs (``+subject``, mirror only, batch 96), on the demo data of its time (where
+the Transformer gave 20.2, 21.2 and 20.5), scored LOEO -15.7% (seed by seed -12.4%, -17.3% and
+-17.4%) and in-distribution -27.2%."""
 
 
 @dataclass

@@ -146,7 +146,8 @@ def real(
 
     Example: miakit bench real --checkpoint runs/t1/checkpoint.pt --dataset data/lab.zarr --out runs/real"""
     import miakit
-    from miakit.bench.real import goal_lines, run_real
+    from miakit.bench.real import run_real
+    from miakit.bench.report import goal_lines
     from miakit.outputs import check_folder, write_mark
     from miakit.ranges import in_range
 

@@ -17,9 +17,10 @@ imported MIA release; exercise and muscle names come from the data):
   exercise j is retrieved for exercise i, rows normalized.
 - Figure 6: predicted vs measured EMG over time for a few in-distribution test windows.
 
-Everything is written to one folder: ``report.md``, ``*.csv`` and ``*.png``. A profile
-(:class:`PaperProfile`: ``quick``, ``default``, ``full``) sets the training length and how many
-experiments run; the report states it with the sizes, steps and wall time of every experiment.
+Everything is written to one folder: ``report.md`` (written by
+:func:`miakit.bench.report.paper_report`), ``*.csv`` and ``*.png``. A profile (:class:`PaperProfile`:
+``quick``, ``default``, ``full``) sets the training length and how many experiments run; the report
+states it with the sizes, steps and wall time of every experiment.
 """
 
 from __future__ import annotations
@@ -629,6 +630,7 @@ def _write_outputs(
     result: PaperResult, ds, frames, splits, indist: _Evaluation, notes: list[str], release: bool
 ) -> None:
     from miakit.bench import report as rep
+    from miakit.learn.models import build_model, count_parameters
 
     out = result.report.parent
     files = {}
@@ -652,7 +654,22 @@ def _write_outputs(
     examples = _plot_examples(ds, frames, splits, indist, result.profile, out)
     result.experiments.to_csv(out / "experiments.csv", index=False)
     (out / "summary.json").write_text(json.dumps(_summary_json(result), indent=2, default=_json_default))
-    _write_report(result, ds, files, examples, notes, release)
+    parameters = {
+        m: count_parameters(build_model(m, n_features=len(ds["keypoint"]) * 2, n_muscles=len(ds["muscle"])))
+        for m in NEURAL_METHODS
+    }
+    rep.paper_report(
+        result,
+        ds,
+        files=files,
+        examples=examples,
+        notes=notes,
+        release=release,
+        methods=METHODS,
+        parameters=parameters,
+        retrieval_top1={k: _diagonal(m) for k, m in result.retrieval.items()},
+        rate=_rate(ds),
+    )
 
 
 def _json_default(v):
@@ -688,10 +705,11 @@ def _diagonal(matrix) -> float:
 
 
 def _plot_transfer(table, path: Path) -> Path:
-    from miakit.bench.report import COLORS, UNITS, pyplot, save_plot
+    from miakit.bench.report import COLORS, UNITS, save_plot
+    from miakit.viz.plots import new_figure
 
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig = new_figure(6, 3.6)
+    ax = fig.subplots()
     ks = table.index.values
     ax.plot(
         ks,
@@ -710,12 +728,13 @@ def _plot_transfer(table, path: Path) -> Path:
 
 
 def _plot_retrieval(matrices: dict, path: Path) -> Path:
-    from miakit.bench.report import pyplot
+    from miakit.bench.report import save_plot
+    from miakit.viz.plots import new_figure
 
-    plt = pyplot()
     n = len(next(iter(matrices.values())))
     size = min(4 + 0.3 * n, 12)
-    fig, axes = plt.subplots(1, len(matrices), figsize=(size * len(matrices), size), squeeze=False)
+    fig = new_figure(size * len(matrices), size)
+    axes = fig.subplots(1, len(matrices), squeeze=False)
     for ax, (kind, m) in zip(axes[0], matrices.items()):
         im = ax.imshow(m.fillna(0).values, vmin=0, vmax=1, cmap="viridis")
         ax.set_xticks(range(len(m.columns)), list(m.columns), rotation=90, fontsize=7)
@@ -725,9 +744,7 @@ def _plot_retrieval(matrices: dict, path: Path) -> Path:
         ax.set_title({"pose": "by pose", "learned": "by the Transformer's representation"}.get(kind, kind), fontsize=9)
     fig.colorbar(im, ax=axes[0].tolist(), fraction=0.03)
     fig.suptitle("Retrieval similarity (Figure 8)")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_plot(fig, path)
 
 
 def _plot_examples(ds, frames, splits, indist: _Evaluation, profile: PaperProfile, out: Path) -> list[tuple[Path, str]]:
@@ -761,169 +778,6 @@ def _plot_examples(ds, frames, splits, indist: _Evaluation, profile: PaperProfil
         )
         made.append((save_figure(fig, out / f"figure6_example{n}.png"), caption))
     return made
-
-
-def _write_report(result: PaperResult, ds, files: dict, examples: list, notes: list[str], release: bool) -> Path:
-    import pandas as pd
-
-    from miakit.bench import report as rep
-    from miakit.learn.models import build_model, count_parameters
-    from miakit.learn.windows import segment_table
-
-    path = result.report
-    p = result.profile
-    subjects, exercises, _ = segment_table(ds)
-    n_sub, n_ex = len(set(subjects.tolist())), len(set(exercises.tolist()))
-    sections = []
-    summary = result.summary.unstack("method")
-    overview = pd.DataFrame(
-        {f"{m} RMSE": summary[("rmse", m)] for m in METHODS} | {f"{m} r": summary[("pearson", m)] for m in METHODS}
-    )
-    means = pd.DataFrame(
-        {m: [t.loc["mean", m] for t in result.table1.values()] for m in METHODS}, index=list(result.table1)
-    )
-    sections.append(
-        (
-            "Table 1: mean RMSE over exercises",
-            (
-                "RMSE on the raw EMG scale over all values of the test "
-                "windows (windows x muscles x steps), per exercise, "
-                "then the mean over exercises (the paper's number). Random "
-                "has no window of a left-out exercise to copy, so it "
-                "is blank there, as in the paper.\n\n"
-                + rep.markdown_table(means, index_name="experiment")
-                + "\n\nOver all test windows pooled: RMSE and Pearson r.\n\n"
-                + rep.markdown_table(overview, index_name="experiment")
-            ),
-        )
-    )
-    for name, table in result.table1.items():
-        stem, png = files[name]
-        sections.append(
-            (
-                f"Table 1: {name}, per exercise",
-                rep.markdown_table(table, index_name="exercise")
-                + f"\n\nCSV: `{stem}.csv`\n\n"
-                + rep.image(png, path, name),
-            )
-        )
-    if result.table2 is not None:
-        sections.append(
-            (
-                "Table 2: window length",
-                (
-                    "In-distribution, one model per window length; test windows "
-                    "tile the test frames without overlap, so every length "
-                    "is scored on (nearly) the same frames. Every length trains "
-                    f"on the same number of frames per step ({p.batch_size} "
-                    f"windows of {p.window} steps, {p.batch_size_for(1)} of one step). RMSE, then Pearson r.\n\n"
-                    + rep.markdown_table(result.table2, index_name="window (steps)")
-                ),
-            )
-        )
-    if result.transfer is not None:
-        t = result.transfer
-        sections.append(
-            (
-                "Figure 7: subject transfer",
-                (
-                    f"Transformer trained on {t.attrs['source']}, then "
-                    f"fine-tuned on the first k exercises of {t.attrs['target']} "
-                    "(sorted by name), against the same model trained from "
-                    "scratch on those k exercises. Both are tested on "
-                    f"{t.attrs['target']}'s remaining exercises "
-                    f"({', '.join(t.attrs['test_exercises'])}; {t.attrs['test_windows']} windows). "
-                    "k = 0 is the source model without fine-tuning.\n\n"
-                    + rep.markdown_table(t.drop(columns="exercises"), index_name="k")
-                    + "\n\n"
-                    + rep.image(path.parent / "figure7_subject_transfer.png", path, "subject transfer")
-                ),
-            )
-        )
-    if result.retrieval:
-        cross = next(iter(result.retrieval.values())).attrs.get("cross_subject")
-        top1 = ", ".join(f"{k} {_diagonal(m):.2f}" for k, m in result.retrieval.items())
-        sections.append(
-            (
-                "Figure 8: retrieval similarity",
-                (
-                    "For each in-distribution test window, its nearest training window "
-                    + ("of another subject " if cross else "")
-                    + "by pose (L2 between flattened normalized keypoint "
-                    "windows) and by the Transformer's learned representation "
-                    "(encoder output averaged over time, L2); cell (i, j): the "
-                    "fraction of exercise i's windows that retrieve exercise j. "
-                    f"Same-exercise retrieval (mean of the diagonal): {top1}. CSV: `figure8_retrieval_pose.csv`, "
-                    "`figure8_retrieval_learned.csv`.\n\n"
-                    + rep.image(path.parent / "figure8_retrieval.png", path, "retrieval similarity")
-                ),
-            )
-        )
-    if result.real is not None:
-        from miakit.bench.real import goal_lines
-
-        real = result.real
-        shown = real.summary[["units", "median_r", "own_beats_other_side", "quad_cycles", "quad_peak_0_20_predicted"]]
-        sections.append(
-            (
-                "Real EMG",
-                (
-                    "The in-distribution Transformer on real recordings (trials "
-                    "x views, the muscles each trial recorded): Pearson r of "
-                    "its own prediction, how often it beats the other side's "
-                    "prediction of the same muscle, and the fraction of gait "
-                    "cycles whose predicted quadriceps peak falls in 0-20% of the cycle. The goals:\n\n"
-                    + "\n".join(goal_lines(real.goals))
-                    + "\n\n"
-                    + rep.markdown_table(shown, index_name="view")
-                    + f"\n\nThe whole report: `{real.report.relative_to(path.parent).as_posix()}`."
-                ),
-            )
-        )
-    if examples:
-        sections.append(
-            (
-                "Figure 6: predicted vs measured EMG",
-                "\n\n".join(f"{cap}\n\n" + rep.image(png, path, cap) for png, cap in examples),
-            )
-        )
-    params = {
-        m: count_parameters(build_model(m, n_features=len(ds["keypoint"]) * 2, n_muscles=len(ds["muscle"])))
-        for m in NEURAL_METHODS
-    }
-    exp = result.experiments
-    setup = [
-        f"- profile: **{p.name}**; suite wall time {result.wall_s:.0f} s",
-        f"- dataset: {ds.sizes['frame']} frames, {ds.sizes['segment']} segments, {n_sub} subjects, {n_ex} exercises, "
-        f"muscles {', '.join(str(m) for m in ds['muscle'].values)}",
-        "- in-distribution split: "
-        + (
-            "the release's own train/val split (val is the test set; validation carved from the end of train)"
-            if release
-            else "the last 20% of each subject x exercise in time for test, validation before it, gaps of one window"
-        ),
-        f"- windows of {p.window} steps ({p.window / _rate(ds):.1f} s), "
-        f"training windows every {p.stride} step(s), test windows without overlap",
-        f"- neural training: AdamW, peak lr {p.lr:g}, batch {p.batch_size}, "
-        f"at most {p.max_steps} steps, early stopping after {p.patience} "
-        f"evaluations without a better validation RMSE (every {p.eval_every} "
-        f"steps); Transformer {params['transformer']:,} parameters, "
-        f"CNN {params['cnn']:,}",
-        "- Nearest Neighbour: L2 between flattened normalized keypoint "
-        "windows, among the training windows of the same subject; "
-        f"Random: a random training window of the same exercise (seed {p.seed})",
-    ] + [f"- {n}" for n in notes]
-    sections.append(("Setup", "\n".join(setup)))
-    sections.append(
-        (
-            "Experiments: sizes (windows), batch, steps and wall time",
-            "Steps and batch 0: fitted by storing the training windows.\n\n"
-            + rep.markdown_table(exp.set_index("experiment"), index_name="experiment"),
-        )
-    )
-    return rep.write_report(
-        path, title=f"Muscles in Action: the paper's experiments ({p.name} profile)", sections=sections
-    )
 
 
 def _rate(ds) -> float:

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from miakit.bench.report import goal_lines
 from miakit.errors import DatasetError
 from miakit.layout import MIRROR_MUSCLE
 from miakit.learn import metrics
@@ -390,18 +391,8 @@ def goals(summary) -> list[dict]:
     ]
 
 
-def goal_lines(items: list[dict]) -> list[str]:
-    """'- MET: <goal>: <value> (n = ...)' per goal."""
-    out = []
-    for g in items:
-        status = "NOT MEASURED" if g["met"] is None else "MET" if g["met"] else "NOT MET"
-        value = "-" if not np.isfinite(g["value"]) else f"{g['value']:.2f}"
-        out.append(f"- **{status}**: {g['goal']}: {value} (n = {g['n']})")
-    return out
-
-
 def muscle_model_predictions(ds, files, *, emd_s: float = 0.075) -> dict[int, np.ndarray]:
-    """What the synthetic muscle model (:func:`miakit.synth.activation.activation`) gives for each
+    """What the synthetic muscle model (:func:`miakit.body.activation.activation`) gives for each
     segment of an imported store, driven by its trial's 3D joint centres
     (:func:`miakit.importers.lab.world_joints` of the file among ``files`` whose stem is the
     segment's session: a C3D file, or a ``(markers.trc, emg.sto)`` pair), the EMG leading the motion
@@ -409,9 +400,9 @@ def muscle_model_predictions(ds, files, *, emd_s: float = 0.075) -> dict[int, np
     muscle whose joints the markers do not give. The same for every view (it reads 3D motion).
     Scored by :func:`score_segments` (``predictions=``) it is the ceiling of a model that imitates
     the synthetic muscles perfectly."""
+    from miakit.body.activation import activation
+    from miakit.body.motion import kinematics_from_points
     from miakit.importers.lab import world_joints
-    from miakit.synth.activation import activation
-    from miakit.synth.motion import kinematics_from_points
 
     by_stem = {Path(f[0] if isinstance(f, tuple | list) else f).stem: f for f in files}
     sessions = np.asarray(ds["segment_session"].values).astype(str)

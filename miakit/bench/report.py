@@ -1,4 +1,6 @@
-"""Benchmark reports: Markdown tables and PNG plots (matplotlib with the Agg backend).
+"""Benchmark reports: Markdown tables, the reports' writers (:func:`write_report`; the paper suite's
+whole report, :func:`paper_report`) and PNG plots, drawn with matplotlib's object API as
+:mod:`miakit.viz.plots` draws (:func:`~miakit.viz.plots.new_figure`, no pyplot).
 
 Plots are written beside the report and linked by relative path, so the folder can be moved or
 published as it is.
@@ -11,6 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from miakit.viz.plots import UNITS, new_figure, save_figure
+
+DPI = 110
+"""The resolution of a report's pictures (a figure's own is :data:`miakit.viz.plots.DPI`)."""
 MODEL_LABELS = {
     "random": "Random",
     "nn": "Nearest Neighbour",
@@ -27,18 +33,6 @@ COLORS = {
     "miakit": "#7b3294",
     "noise_floor": "#333333",
 }
-UNITS = "device units"
-"""The one name of the EMG's unit where a dataset states none (the sensors' raw scale)."""
-
-
-def pyplot():
-    """matplotlib's pyplot on the Agg backend (files only, no display needed)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def markdown_table(df, *, digits: int = 2, index_name: str = "") -> str:
@@ -76,8 +70,6 @@ def per_exercise_figure(
     """Grouped horizontal bars: one group per exercise (and the mean), one bar per model, each model
     named in the legend; RMSE in ``units`` (default :data:`UNITS`); ``caption`` (such as what the
     scores left out near sync events) a smaller second line under the title."""
-    from miakit.viz.plots import new_figure
-
     rows = list(table.index)
     fig = new_figure(8, 0.12 * len(rows) * (len(models) + 1) + 1.5)
     ax = fig.subplots()
@@ -115,8 +107,6 @@ def example_figure(
 ):
     """One window: measured EMG (black) and each model's prediction, one panel per muscle, with
     the EMG axis labelled in ``units`` and time in seconds (a :class:`matplotlib.figure.Figure`)."""
-    from miakit.viz.plots import new_figure
-
     n = len(muscles)
     cols = 2 if n > 1 else 1
     rows = math.ceil(n / cols)
@@ -159,8 +149,6 @@ def history_figure(history, *, title: str = "training", units: str = "", label: 
     evaluation a marker, so that a run of one evaluation still shows its point; the title counts
     the evaluations. ``label`` names the model of ``history``; ``others`` ({model key: history})
     adds each other model's validation RMSE on the same axis, named (colours of :data:`COLORS`)."""
-    from miakit.viz.plots import new_figure
-
     n = len(history)
     fig = new_figure(6.5, 3.4)
     ax = fig.subplots()
@@ -230,19 +218,9 @@ def plot_history(
 
 
 def save_plot(fig, path: str | Path) -> Path:
-    """Write ``fig`` as a 110 dpi picture at ``path`` (parent folders made); a pyplot figure is laid
-    out tight and closed. Returns ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fig.get_layout_engine() is None:  # a pyplot figure
-        import matplotlib.pyplot as plt
-
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-    else:
-        fig.savefig(path, dpi=110)
-    return path
+    """Write ``fig`` (a figure of :func:`miakit.viz.plots.new_figure`) as a :data:`DPI` picture at
+    ``path`` (parent folders made). Returns ``path``."""
+    return save_figure(fig, path, dpi=DPI)
 
 
 def write_report(path: str | Path, *, title: str, sections: list[tuple[str, str]]) -> Path:
@@ -258,3 +236,183 @@ def write_report(path: str | Path, *, title: str, sections: list[tuple[str, str]
 def image(path: Path, report: Path, alt: str) -> str:
     """A Markdown image link to ``path``, relative to the report's folder."""
     return f"![{alt}]({Path(path).resolve().relative_to(Path(report).resolve().parent).as_posix()})"
+
+
+def goal_lines(items: list[dict]) -> list[str]:
+    """'- MET: <goal>: <value> (n = ...)' per goal."""
+    out = []
+    for g in items:
+        status = "NOT MEASURED" if g["met"] is None else "MET" if g["met"] else "NOT MET"
+        value = "-" if not np.isfinite(g["value"]) else f"{g['value']:.2f}"
+        out.append(f"- **{status}**: {g['goal']}: {value} (n = {g['n']})")
+    return out
+
+
+def paper_report(
+    result,
+    ds,
+    *,
+    files: dict,
+    examples: list,
+    notes: list[str],
+    release: bool,
+    methods: tuple[str, ...],
+    parameters: dict[str, int],
+    retrieval_top1: dict[str, float],
+    rate: float,
+) -> Path:
+    """Write ``miakit bench paper``'s ``report.md`` (``result.report``) for its results ``result``
+    (:class:`miakit.bench.paper.PaperResult`) on ``ds``: Table 1, Table 2, Figures 7, 8 and 6, the
+    real EMG, the setup and the experiments. ``files``: Table 1's experiment -> (CSV stem, plot);
+    ``examples``: Figure 6's (plot, caption) pairs; ``notes``: the setup's extra lines; ``release``:
+    the in-distribution split is the release's own; ``methods``: the compared methods in order;
+    ``parameters``: each neural method's parameter count; ``retrieval_top1``: Figure 8's
+    same-exercise retrieval per kind; ``rate``: the dataset's frames per second."""
+    import pandas as pd
+
+    from miakit.learn.windows import segment_table
+
+    path = result.report
+    p = result.profile
+    subjects, exercises, _ = segment_table(ds)
+    n_sub, n_ex = len(set(subjects.tolist())), len(set(exercises.tolist()))
+    sections = []
+    summary = result.summary.unstack("method")
+    overview = pd.DataFrame(
+        {f"{m} RMSE": summary[("rmse", m)] for m in methods} | {f"{m} r": summary[("pearson", m)] for m in methods}
+    )
+    means = pd.DataFrame(
+        {m: [t.loc["mean", m] for t in result.table1.values()] for m in methods}, index=list(result.table1)
+    )
+    sections.append(
+        (
+            "Table 1: mean RMSE over exercises",
+            (
+                "RMSE on the raw EMG scale over all values of the test "
+                "windows (windows x muscles x steps), per exercise, "
+                "then the mean over exercises (the paper's number). Random "
+                "has no window of a left-out exercise to copy, so it "
+                "is blank there, as in the paper.\n\n"
+                + markdown_table(means, index_name="experiment")
+                + "\n\nOver all test windows pooled: RMSE and Pearson r.\n\n"
+                + markdown_table(overview, index_name="experiment")
+            ),
+        )
+    )
+    for name, table in result.table1.items():
+        stem, png = files[name]
+        sections.append(
+            (
+                f"Table 1: {name}, per exercise",
+                markdown_table(table, index_name="exercise") + f"\n\nCSV: `{stem}.csv`\n\n" + image(png, path, name),
+            )
+        )
+    if result.table2 is not None:
+        sections.append(
+            (
+                "Table 2: window length",
+                (
+                    "In-distribution, one model per window length; test windows "
+                    "tile the test frames without overlap, so every length "
+                    "is scored on (nearly) the same frames. Every length trains "
+                    f"on the same number of frames per step ({p.batch_size} "
+                    f"windows of {p.window} steps, {p.batch_size_for(1)} of one step). RMSE, then Pearson r.\n\n"
+                    + markdown_table(result.table2, index_name="window (steps)")
+                ),
+            )
+        )
+    if result.transfer is not None:
+        t = result.transfer
+        sections.append(
+            (
+                "Figure 7: subject transfer",
+                (
+                    f"Transformer trained on {t.attrs['source']}, then "
+                    f"fine-tuned on the first k exercises of {t.attrs['target']} "
+                    "(sorted by name), against the same model trained from "
+                    "scratch on those k exercises. Both are tested on "
+                    f"{t.attrs['target']}'s remaining exercises "
+                    f"({', '.join(t.attrs['test_exercises'])}; {t.attrs['test_windows']} windows). "
+                    "k = 0 is the source model without fine-tuning.\n\n"
+                    + markdown_table(t.drop(columns="exercises"), index_name="k")
+                    + "\n\n"
+                    + image(path.parent / "figure7_subject_transfer.png", path, "subject transfer")
+                ),
+            )
+        )
+    if result.retrieval:
+        cross = next(iter(result.retrieval.values())).attrs.get("cross_subject")
+        top1 = ", ".join(f"{k} {v:.2f}" for k, v in retrieval_top1.items())
+        sections.append(
+            (
+                "Figure 8: retrieval similarity",
+                (
+                    "For each in-distribution test window, its nearest training window "
+                    + ("of another subject " if cross else "")
+                    + "by pose (L2 between flattened normalized keypoint "
+                    "windows) and by the Transformer's learned representation "
+                    "(encoder output averaged over time, L2); cell (i, j): the "
+                    "fraction of exercise i's windows that retrieve exercise j. "
+                    f"Same-exercise retrieval (mean of the diagonal): {top1}. CSV: `figure8_retrieval_pose.csv`, "
+                    "`figure8_retrieval_learned.csv`.\n\n"
+                    + image(path.parent / "figure8_retrieval.png", path, "retrieval similarity")
+                ),
+            )
+        )
+    if result.real is not None:
+        real = result.real
+        shown = real.summary[["units", "median_r", "own_beats_other_side", "quad_cycles", "quad_peak_0_20_predicted"]]
+        sections.append(
+            (
+                "Real EMG",
+                (
+                    "The in-distribution Transformer on real recordings (trials "
+                    "x views, the muscles each trial recorded): Pearson r of "
+                    "its own prediction, how often it beats the other side's "
+                    "prediction of the same muscle, and the fraction of gait "
+                    "cycles whose predicted quadriceps peak falls in 0-20% of the cycle. The goals:\n\n"
+                    + "\n".join(goal_lines(real.goals))
+                    + "\n\n"
+                    + markdown_table(shown, index_name="view")
+                    + f"\n\nThe whole report: `{real.report.relative_to(path.parent).as_posix()}`."
+                ),
+            )
+        )
+    if examples:
+        sections.append(
+            (
+                "Figure 6: predicted vs measured EMG",
+                "\n\n".join(f"{cap}\n\n" + image(png, path, cap) for png, cap in examples),
+            )
+        )
+    exp = result.experiments
+    setup = [
+        f"- profile: **{p.name}**; suite wall time {result.wall_s:.0f} s",
+        f"- dataset: {ds.sizes['frame']} frames, {ds.sizes['segment']} segments, {n_sub} subjects, {n_ex} exercises, "
+        f"muscles {', '.join(str(m) for m in ds['muscle'].values)}",
+        "- in-distribution split: "
+        + (
+            "the release's own train/val split (val is the test set; validation carved from the end of train)"
+            if release
+            else "the last 20% of each subject x exercise in time for test, validation before it, gaps of one window"
+        ),
+        f"- windows of {p.window} steps ({p.window / rate:.1f} s), "
+        f"training windows every {p.stride} step(s), test windows without overlap",
+        f"- neural training: AdamW, peak lr {p.lr:g}, batch {p.batch_size}, "
+        f"at most {p.max_steps} steps, early stopping after {p.patience} "
+        f"evaluations without a better validation RMSE (every {p.eval_every} "
+        f"steps); Transformer {parameters['transformer']:,} parameters, "
+        f"CNN {parameters['cnn']:,}",
+        "- Nearest Neighbour: L2 between flattened normalized keypoint "
+        "windows, among the training windows of the same subject; "
+        f"Random: a random training window of the same exercise (seed {p.seed})",
+    ] + [f"- {n}" for n in notes]
+    sections.append(("Setup", "\n".join(setup)))
+    sections.append(
+        (
+            "Experiments: sizes (windows), batch, steps and wall time",
+            "Steps and batch 0: fitted by storing the training windows.\n\n"
+            + markdown_table(exp.set_index("experiment"), index_name="experiment"),
+        )
+    )
+    return write_report(path, title=f"Muscles in Action: the paper's experiments ({p.name} profile)", sections=sections)

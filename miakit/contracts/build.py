@@ -74,7 +74,7 @@ def provenance(*, pipeline: str, pipeline_sha256: str, inputs_sha256: str, **det
     name, an importer's parameters)."""
     from datetime import datetime
 
-    from miakit import __version__
+    from miakit._version import __version__
 
     return {
         "pipeline": pipeline,

@@ -1,6 +1,6 @@
 """What emulated sensors stream: one signal per sensor, in device units.
 
-- :func:`synthetic_signals`: miakit's synthetic EMG (:func:`miakit.synth.signal.emg_signal`), one
+- :func:`synthetic_signals`: miakit's synthetic EMG (:func:`miakit.body.signal.emg_signal`), one
   muscle per sensor;
 - :func:`uci_signals`: real EMG from the UCI "EMG Physical Action" set, reduced to a moving-RMS
   envelope;
@@ -26,8 +26,8 @@ __all__ = ["synthetic_signals", "uci_signals", "lsl_signals", "UCI_COLUMNS", "UC
 def synthetic_signals(
     names: list[str], *, exercise: str, duration_s: float, rate_hz: float = 10.0, seed: int = 0, subject: int = 0
 ) -> dict[str, np.ndarray]:
-    """Synthetic EMG (``miakit.synth.emg_signal``), one muscle per sensor in MUSCLES order."""
-    from miakit.synth.signal import emg_signal
+    """Synthetic EMG (``miakit.body.signal.emg_signal``), one muscle per sensor in MUSCLES order."""
+    from miakit.body.signal import emg_signal
 
     emg = np.asarray(emg_signal(exercise, duration_s=duration_s, rate_hz=rate_hz, seed=seed, subject=subject))
     return {name: emg[:, i % emg.shape[1]] for i, name in enumerate(names)}
@@ -110,7 +110,7 @@ def lsl_signals(
         if raw.ndim != 2 or raw.shape[1] != len(UCI_COLUMNS):
             raise ValueError(f"{source}: expected {len(UCI_COLUMNS)} columns, found shape {raw.shape}")
         return raw - raw.mean(axis=0), labels, rate
-    from miakit.synth.signal import emg_signal
+    from miakit.body.signal import emg_signal
 
     if kind == "envelope":
         return (

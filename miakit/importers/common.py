@@ -62,22 +62,18 @@ def check_outputs(root: str | Path, out: str | Path, catalog: str | Path | None)
 def write_and_register(
     ds, out: str | Path, report: ImportReport, *, catalog: str | Path | None, name: str | None, description: str
 ) -> None:
-    """Write ``ds`` with :func:`miakit.store.write_dataset`; add a catalog entry if ``catalog`` is given
-    (named ``name``, default the store's name without ``.zarr``)."""
+    """Write ``ds`` with :func:`miakit.store.write_dataset`; register it if ``catalog`` is given
+    (:func:`miakit.catalog.register_store`: named ``name``, default the store's name without ``.zarr``)."""
     from miakit.store import write_dataset
 
     write_dataset(ds, out)
     report.store = str(out)
     if catalog is not None:
-        from miakit.catalog import add_entry, dataset_metadata
+        from miakit.catalog import register_store
 
-        entry = name or Path(str(out)).name.removesuffix(".zarr")
-        metadata = {
-            **dataset_metadata(ds),
-            "source": str(ds["segment_source"].values[0]) if ds.sizes["segment"] else "",
-        }
-        add_entry(catalog, entry, str(out), description=description, metadata=metadata)
-        report.catalog_entry = entry
+        source = str(ds["segment_source"].values[0]) if ds.sizes["segment"] else ""
+        entry = register_store(catalog, out, ds, name=name, description=description, metadata={"source": source})
+        report.catalog_entry = entry.name
 
 
 def nothing_imported(root: str | Path, report: ImportReport) -> InputError:

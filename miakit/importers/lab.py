@@ -1066,7 +1066,7 @@ def world_joints(
     """``(times s, joints (frames, 25, 3) m)`` at the markers' rate in miakit's world frame: x to the
     subject's left, y up, z the way the subject faces (the axes of :func:`vertical_axis` and
     :func:`facing_direction`), NaN where a joint is unknown. What the synthetic muscle model reads
-    (:func:`miakit.synth.motion.kinematics_from_points`)."""
+    (:func:`miakit.body.motion.kinematics_from_points`)."""
     joints, used_mapping, markers, _ = trial_joints(trial, mapping=mapping, max_gap_s=max_gap_s)
     up = vertical_axis(joints.xyz, trial.path, trial)
     forward = facing_direction(markers, used_mapping, joints.xyz, up, trial.path)

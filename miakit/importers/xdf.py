@@ -248,7 +248,7 @@ def import_xdf_file(
     except ImportError:
         raise SessionError(path, "reading XDF needs pyxdf; install it with: pip install 'miakit[lsl]'") from None
 
-    from miakit import __version__
+    from miakit._version import __version__
     from miakit.contracts.session import validate_session
     from miakit.devices.decoders import encode_lsl_float32_v1
     from miakit.devices.profiles import load_profile

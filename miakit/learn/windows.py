@@ -27,6 +27,7 @@ import numpy as np
 
 from miakit.contracts.dataset import UNKNOWN_EXERCISE, frame_image_size, normalized_keypoints, segment_of_frame
 from miakit.errors import DatasetError
+from miakit.layout import RATE_HZ
 
 SPLITS = ("train", "val", "test")
 GAP = -1
@@ -236,7 +237,21 @@ def split_in_distribution(
     ``eval_stride`` frames (default: ``window``, non-overlapping like the paper's clips).
     """
     label = in_distribution_labels(ds, window=window, test_fraction=test_fraction, val_fraction=val_fraction)
-    return splits_from_labels(ds, label, window=window, stride=stride, eval_stride=eval_stride)
+    try:
+        return splits_from_labels(ds, label, window=window, stride=stride, eval_stride=eval_stride)
+    except DatasetError as exc:
+        # The test part is the last test_fraction of each subject and exercise: say how long that needs.
+        frames = int(np.ceil(window / test_fraction))
+        raise DatasetError(
+            dataset_where(ds),
+            f"too few valid frames for a split: the test part is the last {test_fraction:g} of each subject"
+            f" and exercise, so one needs about {frames} valid frames ({frames / RATE_HZ:g} s at {RATE_HZ:g} Hz);"
+            " record or synthesize longer sessions (miakit synth --duration), or train with a shorter"
+            " --set window=",
+            field="valid",
+            expected=exc.expected,
+            found=exc.found,
+        ) from None
 
 
 def splits_from_labels(

@@ -367,10 +367,10 @@ def emulated_signals(
     if source is not None:
         return uci_signals(source, names, muscles=list(MUSCLES[: len(names)]), rate_hz=rate_hz)
     try:
-        from miakit.synth.signal import emg_signal  # noqa: F401
+        from miakit.body.signal import emg_signal  # noqa: F401
     except ImportError:
         raise DeviceError(
-            "synthetic EMG for --emulate needs miakit.synth.signal.emg_signal, which this install lacks; "
+            "synthetic EMG for --emulate needs miakit.body.signal.emg_signal, which this install lacks; "
             "pass --emulate-source FILE (a UCI EMG file) instead"
         ) from None
     duration = max(duration_s or 60.0, 10.0) + 10.0

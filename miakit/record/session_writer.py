@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from miakit import __version__
+from miakit._version import __version__
 from miakit.contracts.session import (
     EMG_COLUMNS,
     EMG_FILE,

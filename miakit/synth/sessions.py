@@ -13,7 +13,7 @@ One session is one subject doing one exercise for ``duration_s`` seconds:
 - ``keypoints/``: OpenPose BODY_25 JSON at 30 fps in 1080x1920 pixels, as if a pose estimator had
   run (pixel noise, confidence scores, missing points out of frame). Frame 0 is at a host time
   0.2 to 1.5 s after the session starts; the last frame comes a little before the EMG ends.
-- ``video.mp4`` (optional): a 270x480, 15 fps skeleton preview (:mod:`miakit.synth.render`).
+- ``video.mp4`` (optional): a 270x480, 15 fps skeleton preview (:mod:`miakit.body.render`).
 - ``truth.csv``: the noise-free EMG (device units) on the host clock at 0, 0.1, 0.2, ... s, so a
   benchmark can report the noise floor.
 
@@ -32,13 +32,13 @@ from typing import Literal
 
 import numpy as np
 
+from miakit.body.activation import add_sensor_noise, emg_curve, sample_curve
+from miakit.body.motion import SYNTH_EXERCISES, Camera, Motion, estimate_keypoints, project, random_camera
+from miakit.body.signal import BLE, DROP, KEYPOINTS, NOISE, TIMING, VIEWS, rng
+from miakit.body.subjects import Subject, make_subject
 from miakit.contracts.session import KeypointsInfo, TruthInfo, VideoInfo
 from miakit.errors import InputError
 from miakit.layout import EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES
-from miakit.synth.activation import add_sensor_noise, emg_curve, sample_curve
-from miakit.synth.motion import SYNTH_EXERCISES, Camera, Motion, estimate_keypoints, project, random_camera
-from miakit.synth.signal import BLE, DROP, KEYPOINTS, NOISE, TIMING, VIEWS, rng
-from miakit.synth.subjects import Subject, make_subject
 
 SENSORS: dict[str, str] = {f"M40-{i + 1:02d}": m for i, m in enumerate(MUSCLES)}
 """Sensor id -> muscle, in MUSCLES order."""
@@ -257,7 +257,7 @@ def view_camera(seed: int, subject: int, exercise: str, view: int) -> Camera | N
     view) * GOLDEN`` mod 1, the offset drawn per exercise; 7: distinct places for up to 7 views a
     subject), so that even 3 subjects with 2 views see each exercise from 3 well-separated
     directions (random draws often leave the side or the back out)."""
-    from miakit.synth.motion import GOLDEN
+    from miakit.body.motion import GOLDEN
 
     if view < 0:
         raise ValueError(f"view must be 0 or more, found {view}")
@@ -333,7 +333,7 @@ def write_session(folder: str | Path, sim: Simulation, *, seed: int = 0, video: 
             )
         )
         if video:
-            from miakit.synth.render import render_skeleton_video
+            from miakit.body.render import render_skeleton_video
 
             frames = render_skeleton_video(
                 folder / VIDEO_FILE,
@@ -384,7 +384,7 @@ def generate_sessions(
     """Write one session folder per (subject, exercise) as ``out/<subject>/<exercise>/``.
 
     ``views`` > 1 adds ``views - 1`` more sessions of each, ``out/<subject>/<exercise>-view<k>/``:
-    the same motion and EMG filmed by other cameras (:data:`miakit.synth.motion.CAMERA_RANGE`:
+    the same motion and EMG filmed by other cameras (:data:`miakit.body.motion.CAMERA_RANGE`:
     side and back views, a camera looking down, near and far, wide and normal lenses; spread round
     the subject by :func:`view_camera`), so a model learns
     poses as any phone placement shows them (camera augmentation at synthesis time).

@@ -67,7 +67,7 @@ def test_record_emulated_real_emg(tmp_path):
 
 
 def test_record_emulated_synthetic_emg(tmp_path):
-    """--emulate with no other source streams miakit's synthetic EMG (miakit.synth.emg_signal)."""
+    """--emulate with no other source streams miakit's synthetic EMG (miakit.body.signal.emg_signal)."""
     result = CliRunner().invoke(
         _app(), ["record", "--recorder", "m40", "--out", str(tmp_path), "--emulate", "--duration", "2.5"]
     )

@@ -121,3 +121,31 @@ def test_a_build_in_the_clone_leaves_the_clone_as_it_was(session_factory, tmp_pa
     assert open_catalog(user)["mine"].urlpath == store.resolve().as_posix()
     assert (REPO / "catalog.yaml").read_bytes() == tracked and sorted(os.listdir(REPO)) == listing
     assert os.listdir(store.parent) == ["mine.zarr"] and os.listdir(user.parent) == ["catalog.yaml"]
+
+
+def test_build_dataset_the_importers_and_the_library_register_alike(built, tmp_path):
+    """One registration (catalog.register_store): ``miakit build-dataset`` writes the same entry as
+    the library for the same store, an importer's the same with its source on top, and the default
+    name is the store's folder name without ``.zarr`` (a dot elsewhere stays)."""
+    from typer.testing import CliRunner
+
+    from miakit.catalog import register_store
+    from miakit.cli import app
+    from miakit.importers.common import ImportReport, write_and_register
+
+    cli_cat, lib_cat = tmp_path / "cli.yaml", tmp_path / "lib.yaml"
+    store = tmp_path / "out" / "run.v2"
+    args = ["build-dataset", str(tmp_path / "sessions"), "--out", str(store), "--catalog", str(cli_cat)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"registered as run.v2 in {cli_cat}" in result.output
+    ds = miakit.open_dataset(store)
+    entry = register_store(lib_cat, store, ds, description=open_catalog(cli_cat)["run.v2"].description)
+    assert entry.name == "run.v2"
+    assert yaml.safe_load(cli_cat.read_text()) == yaml.safe_load(lib_cat.read_text())
+
+    report = ImportReport(store="")
+    write_and_register(ds.load(), tmp_path / "imported.zarr", report, catalog=lib_cat, name=None, description="x")
+    assert report.catalog_entry == "imported"
+    imported = open_catalog(lib_cat)["imported"].metadata
+    assert imported == {**dataset_metadata(ds), "source": str(ds["segment_source"].values[0])}

@@ -11,6 +11,7 @@ import pytest
 
 import miakit
 from miakit.bench import real
+from miakit.bench.report import goal_lines
 
 
 def _segment(ds, s):
@@ -51,7 +52,7 @@ def test_the_measured_envelope_as_prediction_scores_r_1_lag_0_p_small(real_store
     np.testing.assert_allclose(c["predicted_peak_pct"], c["measured_peak_pct"])
     quads = c[c["muscle"].str.contains("Quad")]
     assert real.in_range(quads["measured_peak_pct"]).mean() >= 0.75, "the walk's quadriceps peak in loading response"
-    lines = real.goal_lines(result.goals)
+    lines = goal_lines(result.goals)
     assert lines[0].startswith("- **MET**") and lines[1].startswith("- **MET**") and lines[2].startswith("- **MET**"), (
         lines
     )

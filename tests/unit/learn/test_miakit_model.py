@@ -93,7 +93,7 @@ def test_the_softplus_read_out_is_never_negative_and_follows_the_linear_one_abov
     it gives about the same; the recipe uses it; a checkpoint config without the field is linear."""
     import torch
 
-    from miakit.bench.ablation import MIAKIT
+    from miakit.learn.recipes import MIAKIT
 
     assert MIAKIT["readout"] == "softplus" and TrainConfig().readout == "linear"
     model = build_model("miakit", n_features=20, n_muscles=8, readout="softplus").eval()
@@ -160,8 +160,8 @@ def test_ablation_smoke(tmp_path, monkeypatch, capsys):
     """``miakit bench ablation`` with a tiny profile on a tiny store writes a table with the paper's
     Transformer first and the full miakit model (its recipe's batch size) second."""
     from miakit.bench import ablation
-    from miakit.bench.ablation import MIAKIT
     from miakit.cli import main
+    from miakit.learn.recipes import MIAKIT
 
     store = _tiny_store(tmp_path / "tiny.zarr")
     monkeypatch.setitem(ablation.PROFILES, "smoke", TINY_PROFILE)  # --profile is a choice: a known name, made tiny
@@ -285,7 +285,8 @@ def test_ablation_cli_rejects_a_bad_profile_before_reading_the_dataset(tmp_path,
 def test_a_variant_carries_its_schedule_and_leaves_the_profiles_otherwise():
     """The miakit recipe's learning rate and warm-up reach its runs; the paper's Transformer keeps
     the profile's (the paper's recipe)."""
-    from miakit.bench.ablation import MIAKIT, VARIANTS, profile_config
+    from miakit.bench.ablation import VARIANTS, profile_config
+    from miakit.learn.recipes import MIAKIT
 
     base, _, _ = profile_config("goal")
     paper, ours = VARIANTS[0].config(base), VARIANTS[1].config(base)

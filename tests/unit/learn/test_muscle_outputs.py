@@ -32,9 +32,9 @@ SWAP = mirror_permutation(list(MUSCLES), MIRROR_MUSCLE, what="muscle")
 def recipe_ckpt(tmp_path_factory):
     import real_motion
 
-    from miakit.bench.ablation import MIAKIT
     from miakit.learn.config import TrainConfig
     from miakit.learn.predict import load
+    from miakit.learn.recipes import MIAKIT
     from miakit.learn.train import train
 
     data = real_motion.synthetic_dataset(("squat", "walking", "jumping_jack"), subjects=1, views=2, duration_s=12)

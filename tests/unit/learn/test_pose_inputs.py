@@ -24,7 +24,8 @@ TOES = [KP["LSmallToe"], KP["RSmallToe"]]
 
 def synthetic_dataset(subjects: int = 2):
     """A contract-2 dataset of real synthetic sessions (keypoints and noise-free EMG), in memory."""
-    from miakit.synth import make_subject, simulate
+    from miakit.body.subjects import make_subject
+    from miakit.synth import simulate
 
     ds = make_dataset(
         subjects=tuple(f"S{i + 1:02d}" for i in range(subjects)),

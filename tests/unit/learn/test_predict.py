@@ -376,7 +376,7 @@ def test_predict_segment_knows_the_subjects_of_a_per_subject_model(tmp_path, spe
 def recipe(tmp_path_factory):
     """(dataset, checkpoint): the ablation's miakit recipe (every feature, mirror, context frames),
     trained 2 steps on two subjects."""
-    from miakit.bench.ablation import MIAKIT
+    from miakit.learn.recipes import MIAKIT
 
     ds = _body25_dataset(frames=120, subjects=("s0", "s1"), exercises=("squat", "twist"))
     config = TrainConfig(**{**MIAKIT, "batch_size": 4, "warmup_steps": 1}, max_steps=2, window=WINDOW, eval_every=2)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from dataset_builders import make_dataset
 from typer.testing import CliRunner
 
-from miakit.bench.ablation import MIAKIT
 from miakit.cli import app
+from miakit.errors import InputError
 from miakit.layout import BODY_25, MUSCLES
+from miakit.learn.config import TrainConfig
 from miakit.learn.inference import load_checkpoint
+from miakit.learn.recipes import MIAKIT, RECIPES, recipe_config
 from miakit.store import write_dataset
 
 
@@ -43,3 +46,11 @@ def test_the_miakit_model_carries_its_recipe_and_set_still_overrides(tmp_path):
         MIAKIT["context"],
     )
     assert config.batch_size == 8  # --set wins over the recipe
+
+
+def test_a_recipe_by_name_is_its_train_config_and_an_unknown_name_is_refused():
+    assert RECIPES["miakit"] is MIAKIT
+    assert recipe_config("miakit") == TrainConfig(**MIAKIT)
+    assert recipe_config("miakit", max_steps=7).max_steps == 7
+    with pytest.raises(InputError, match="unknown recipe"):
+        recipe_config("transformer-xl")

@@ -70,8 +70,11 @@ def test_stride_spaces_windows_within_a_run():
 
 def test_too_little_data_is_a_clear_error():
     ds = make_dataset(frames=40, subjects=("s0",), exercises=("squat",))
-    with pytest.raises(DatasetError, match="too few valid frames"):
+    with pytest.raises(DatasetError, match="too few valid frames") as raised:
         split_in_distribution(ds, window=30)
+    # The message says how long a session must be: the last 0.2 must hold a 30-frame window.
+    assert "about 150 valid frames (15 s at 10 Hz)" in str(raised.value)
+    assert "--duration" in str(raised.value) and "--set window=" in str(raised.value)
 
 
 def test_frames_are_normalized_by_image_size_and_nan_becomes_zero(small_ds):

@@ -111,7 +111,8 @@ def test_a_recording_and_its_replay_build_into_datasets_that_agree(recording, tm
 
 def test_a_synthetic_session_replays_with_its_keypoints_and_truth(tmp_path):
     """A session with keypoints, truth and a sync clap, built by the mia pipeline (pose, alignment)."""
-    from miakit.synth import make_subject, simulate, write_session
+    from miakit.body.subjects import make_subject
+    from miakit.synth import simulate, write_session
 
     recorded = write_session(
         tmp_path / "synth" / "S01" / "squat", simulate(make_subject(0), "squat", duration_s=6.0), seed=0

@@ -64,8 +64,8 @@ def test_alignment_changes_what_lands_on_the_grid(session_factory, tmp_path):
 def test_synthetic_session_clock_error_is_recovered(tmp_path, exercise, error_s):
     """A synthetic session (physical muscle model, pose-estimator noise, BLE jitter) whose video
     clock is off by a known amount: the sync stage finds the error within 50 ms."""
+    from miakit.body.subjects import make_subject
     from miakit.synth.sessions import simulate, write_session
-    from miakit.synth.subjects import make_subject
 
     sim = simulate(make_subject(1, seed=3), exercise, seed=3, duration_s=12, clock_error_s=error_s)
     folder = write_session(tmp_path / exercise, sim, seed=3)

@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from miakit.body.signal import emg_signal
+from miakit.body.subjects import make_subject
 from miakit.contracts.session import validate_session
 from miakit.devices.profiles import load_profile
 from miakit.layout import IMAGE_HEIGHT, IMAGE_WIDTH, KP, MUSCLES
 from miakit.stages.openpose import read_folder
-from miakit.synth import SENSORS, emg_signal, generate_sessions, make_subject, simulate
+from miakit.synth import SENSORS, generate_sessions, simulate
 
 EXERCISES = ("squat", "hook_punch")
 DURATION_S = 8.0

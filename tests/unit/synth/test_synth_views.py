@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import yaml
 
+from miakit.body.motion import Camera, Motion, project
+from miakit.body.subjects import make_subject
 from miakit.layout import KP
-from miakit.synth import generate_sessions, make_subject, simulate
-from miakit.synth.motion import Camera, Motion, project
+from miakit.synth import generate_sessions, simulate
 
 
 def test_view_zero_is_the_front_camera_and_other_views_share_the_emg():
@@ -54,8 +55,8 @@ def test_generate_sessions_writes_each_view_as_its_own_session(tmp_path):
 def test_extra_views_are_spread_round_the_subject():
     """Three subjects with two extra views see every exercise from both sides (or the back) and from
     near the front: no exercise is left without a view at 60 degrees or more off the front."""
+    from miakit.body.motion import CAMERA_RANGE
     from miakit.layout import ALL_EXERCISES
-    from miakit.synth.motion import CAMERA_RANGE
     from miakit.synth.sessions import view_camera
 
     for exercise in ALL_EXERCISES:

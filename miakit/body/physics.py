@@ -1,14 +1,14 @@
 """Physics-grounded muscle labels: the 8 sensors' activation from a musculoskeletal model (OpenSim).
 
-The hand-made model (:mod:`miakit.synth.activation`) turns each hinge's torque demand into a
+The hand-made model (:mod:`miakit.body.activation`) turns each hinge's torque demand into a
 muscle's load with fixed shares and reference torques. Here the same demand is shared among the
 real muscles of an OpenSim model by static optimization, so which muscle carries it, and how much
 activation that costs, follows from their moment arms, strengths and lengths at each posture:
 
-1. **Joint angles** from the 3D joint centres (:class:`miakit.synth.motion.Kinematics`): elbow
+1. **Joint angles** from the 3D joint centres (:class:`miakit.body.motion.Kinematics`): elbow
    and knee flexion from shoulder-elbow-wrist and hip-knee-ankle; shoulder and hip flexion as the
    upper arm's and thigh's angle from the trunk's line in the body's sagittal plane.
-2. **Net joint moments**: the hand model's inverse dynamics (:func:`miakit.synth.activation.joint_demands`:
+2. **Net joint moments**: the hand model's inverse dynamics (:func:`miakit.body.activation.joint_demands`:
    Newton-Euler of the distal segments with Winter's masses, and the floor's push on a loaded foot,
    its share of the weight estimated from the feet), flexion positive.
 3. **Muscles** (``opensim`` imported inside the functions, the ``physics`` extra): for the arm
@@ -212,7 +212,7 @@ def joint_angles(kin) -> dict[str, np.ndarray]:
 def muscle_activations(kin, *, models: str | Path | None = None) -> dict[str, np.ndarray]:
     """Per side and limb (``L_arm``, ``R_leg``, ...): (T, muscles) activations of the model's
     muscles (names: :func:`load_limb` ``.names``), by static optimization."""
-    from miakit.synth.activation import joint_demands
+    from miakit.body.activation import joint_demands
 
     demands = joint_demands(kin)
     angles = joint_angles(kin)
@@ -228,8 +228,8 @@ def muscle_activations(kin, *, models: str | Path | None = None) -> dict[str, np
 
 def physics_activation(kin, *, models: str | Path | None = None) -> np.ndarray:
     """(T, 8) activation in [0, 1], MUSCLES order, at the kinematics' own times (no delay): what
-    :func:`miakit.synth.activation.activation` gives, from the musculoskeletal model instead."""
-    from miakit.synth.activation import _gaussian_smooth
+    :func:`miakit.body.activation.activation` gives, from the musculoskeletal model instead."""
+    from miakit.body.activation import _gaussian_smooth
 
     acts = muscle_activations(kin, models=models)
     names = {kind: load_limb(kind, None if models is None else str(models)).names for kind in ("arm", "leg")}

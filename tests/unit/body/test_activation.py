@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from miakit.body.activation import activation, emg_curve, sample_curve
+from miakit.body.motion import KICKING_LEG, PUNCHING_ARM, Motion, project
+from miakit.body.subjects import make_subject
 from miakit.layout import MUSCLES
-from miakit.synth import make_subject, simulate
-from miakit.synth.activation import activation, emg_curve, sample_curve
-from miakit.synth.motion import KICKING_LEG, PUNCHING_ARM, Motion, project
+from miakit.synth import simulate
 
 SUBJECTS = 3
 DURATION_S = 20.0
@@ -83,7 +84,7 @@ def test_same_pose_held_longer_gives_different_activation():
 
 
 def test_hold_factor_peaks_at_onset_then_rises_with_fatigue():
-    from miakit.synth.activation import DEFAULT, _hold_factor
+    from miakit.body.activation import DEFAULT, _hold_factor
 
     rate = np.zeros(2000)  # 20 s still at 100 Hz
     rate[:10] = 2.0  # moving before the hold

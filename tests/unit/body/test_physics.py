@@ -11,7 +11,7 @@ from miakit.layout import MUSCLES
 
 pytest.importorskip("opensim")
 
-from miakit.synth import physics
+from miakit.body import physics
 
 G = 9.81
 
@@ -43,8 +43,8 @@ def test_a_weight_held_in_the_hand_works_the_biceps_with_its_moment_and_not_the_
 
 
 def test_labels_of_synthetic_motion_are_finite_and_in_unit_range(arm):
-    from miakit.synth import make_subject
-    from miakit.synth.motion import Motion
+    from miakit.body.motion import Motion
+    from miakit.body.subjects import make_subject
 
     t = np.arange(0.0, 6.0, 1 / 30)
     act = physics.physics_activation(Motion("squat", make_subject(0)).kinematics(t))
@@ -57,8 +57,8 @@ def test_labels_of_synthetic_motion_are_finite_and_in_unit_range(arm):
 
 def test_the_real_box_lift_works_the_biceps_while_the_arm_reaches_up(arm, shared_data):
     from miakit.bench.real import read_lab_trial
+    from miakit.body.motion import kinematics_from_points
     from miakit.importers.lab import world_joints
-    from miakit.synth.motion import kinematics_from_points
 
     t, joints = world_joints(read_lab_trial(shared_data / "mocap" / "pyomeca-box-lift.c3d"))
     with np.errstate(all="ignore"), warnings.catch_warnings():

@@ -19,7 +19,7 @@ hip flexion, knee). For a hinge with flexion axis ``n`` the muscles must supply
   so the same motion in an arm and in a leg, or upright versus overhead, means different muscles;
 - ``tau_support`` (legs only): the floor's push on a loaded foot, held by the leg's muscles. A leg
   carries a share ``w`` of the body weight (the exercise script says which leg, ``sup_l``,
-  ``sup_r``, or, for measured motion, :func:`miakit.synth.motion.foot_support` reads it from the
+  ``sup_r``, or, for measured motion, :func:`miakit.body.motion.foot_support` reads it from the
   feet; a foot lifted off the floor carries nothing). The push acts at the foot's centre of
   pressure (:func:`centre_of_pressure`: the point of its sole, heel to big toe, nearest to the
   body's zero-moment point, so in walking it rolls from the heel to the toes) with vertical part
@@ -85,9 +85,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from miakit.body.motion import Kinematics, Motion
+from miakit.body.subjects import Subject
 from miakit.layout import KP, MUSCLES
-from miakit.synth.motion import Kinematics, Motion
-from miakit.synth.subjects import Subject
 
 G = 9.81
 
@@ -207,7 +207,7 @@ def _ground(J: np.ndarray) -> np.ndarray:
 
 def _on_floor(J: np.ndarray, side: str) -> np.ndarray:
     """(T,) 1 for a foot on the floor, 0 for one lifted above it: only a foot down carries weight."""
-    from miakit.synth.motion import FOOT_LIFT_M
+    from miakit.body.motion import FOOT_LIFT_M
 
     lift = J[:, [KP[f"{side}Heel"], KP[f"{side}BigToe"]], 1].min(axis=1) - _ground(J)
     lo, hi = FOOT_LIFT_M

@@ -1,8 +1,8 @@
 """Synthetic EMG as a sensor streams it, and the random streams every synthetic session draws from.
 
 :func:`emg_signal` is what emulated sensors stream (:mod:`miakit.devices.signals`): the subjects,
-motion and muscle model of :mod:`miakit.synth` without a session folder. This module imports the
-model only (:mod:`miakit.synth.subjects`, :mod:`~miakit.synth.motion`, :mod:`~miakit.synth.activation`),
+motion and muscle model of :mod:`miakit.body` without a session folder. This module imports the
+model only (:mod:`miakit.body.subjects`, :mod:`~miakit.body.motion`, :mod:`~miakit.body.activation`),
 never the session writer, so the devices below the recorder can use it (ARCHITECTURE.md).
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from miakit.body.activation import add_sensor_noise, emg_curve, sample_curve
+from miakit.body.motion import SYNTH_EXERCISES, Motion
+from miakit.body.subjects import make_subject
 from miakit.layout import MUSCLES
-from miakit.synth.activation import add_sensor_noise, emg_curve, sample_curve
-from miakit.synth.motion import SYNTH_EXERCISES, Motion
-from miakit.synth.subjects import make_subject
 
 # streams of random numbers, one per purpose, so that changing one never shifts another
 TIMING, KEYPOINTS, NOISE, BLE, DROP, VIEWS = 1, 2, 3, 4, 5, 6

@@ -3,7 +3,7 @@
 The two shared C3D trials (overground walking with Plug-in Gait markers, a box lift with the right
 arm) are imported as ``miakit import c3d`` does (10 Hz, their EMG conditioned as for any lab
 trial); :func:`miakit.bench.real.muscle_model_predictions` drives
-:func:`miakit.synth.activation.activation` with each trial's 3D joint centres
+:func:`miakit.body.activation.activation` with each trial's 3D joint centres
 (:func:`miakit.importers.lab.world_joints`), and :func:`miakit.bench.real.score_segments` scores
 it as ``miakit bench real`` scores a model. The timing must be what physiology and the trials' own
 EMG show (``../shared/data/README.md``): quadriceps in the loading response (peak in 0-20% of each
@@ -113,9 +113,9 @@ def test_biceps_bursts_while_the_arm_lifts(scored):
 def _peaks_per_cycle(exercise: str, muscle: str, subject: int = 1) -> list[float]:
     """Where ``muscle`` peaks in each cycle of a synthetic exercise (percent from the right heel
     strike), the electromechanical delay applied, cycles after the first second."""
-    from miakit.synth import make_subject
-    from miakit.synth.activation import activation
-    from miakit.synth.motion import Motion
+    from miakit.body.activation import activation
+    from miakit.body.motion import Motion
+    from miakit.body.subjects import make_subject
 
     motion = Motion(exercise, make_subject(subject), seed=0, start_s=0.5)
     t = np.arange(0.0, 14.0, 0.01)
@@ -143,9 +143,9 @@ def test_synthetic_stair_ascent_pulls_up_with_the_quadriceps_early_in_stance():
 
 
 def test_sit_to_stand_works_the_quadriceps_while_rising_not_while_seated():
-    from miakit.synth import make_subject
-    from miakit.synth.activation import activation
-    from miakit.synth.motion import Motion
+    from miakit.body.activation import activation
+    from miakit.body.motion import Motion
+    from miakit.body.subjects import make_subject
 
     motion = Motion("sit_to_stand", make_subject(0), seed=0, start_s=0.5)
     t = np.arange(0.0, 12.0, 0.01)
@@ -160,7 +160,8 @@ def test_sit_to_stand_works_the_quadriceps_while_rising_not_while_seated():
 
 @pytest.mark.parametrize("exercise", ["walking", "stair_ascent", "stair_descent", "sit_to_stand"])
 def test_locomotion_sessions_simulate_in_frame(exercise):
-    from miakit.synth import make_subject, simulate
+    from miakit.body.subjects import make_subject
+    from miakit.synth import simulate
 
     sim = simulate(make_subject(0), exercise, seed=0, duration_s=8.0)
     assert (sim.keypoints[..., 2] > 0).mean() > 0.99
