@@ -15,6 +15,10 @@ an adapter out of connection slots), as Home Assistant connects its BLE devices.
 The radio is injected: ``backend_kwargs`` pass straight to ``BleakScanner`` / ``BleakClient``
 (``{}`` for the platform's own back end; ``{"backend": BumbleScanner/BumbleClient, "radio": r}``
 for emulated sensors, see :class:`BleBackend`).
+
+:func:`prepare_ble` hands the recorder (:mod:`miakit.record.recorder`) the sensors of a profile as a
+:class:`BleSetup`, the protocol every source follows (:mod:`miakit.record.source`): it scans for them
+when opened and makes the :class:`BleRecorder` that records them.
 """
 
 from __future__ import annotations
@@ -23,17 +27,24 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from miakit.devices.decoders import DecodeError
 from miakit.devices.profiles import Profile
 from miakit.errors import DeviceError
+from miakit.layout import MUSCLES
 from miakit.record.session_writer import SessionWriter
+from miakit.record.source import unless_stopped
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BleBackend", "SensorStats", "BleRecorder", "scan", "matches_profile"]
+__all__ = ["BleBackend", "BleRecorder", "BleSetup", "SensorStats", "matches_profile", "prepare_ble", "scan"]
+
+HOST_CLOCK_NOTES = "every host_time is time.monotonic() minus host_monotonic_at_start, stamped on arrival"
+"""What a BLE session's host times are (its ``clock.notes``)."""
 
 
 @dataclass
@@ -188,11 +199,13 @@ class BleRecorder:
         backoff_s: tuple[float, float] = (0.1, 5.0),
         stall_s: float | None = None,
         connect_attempts: int = 4,
+        devices: dict[str, Any] | None = None,
     ):
         """``backoff_s``: (first, longest) seconds one scan for a lost sensor listens; the scan ends
         at the sensor's first advertisement, and each unsuccessful one listens twice as long as the
         one before, up to the longest (fewer scanner restarts for a sensor gone long).
-        ``connect_attempts``: tries of one connect (``establish_connection``'s ``max_attempts``)."""
+        ``connect_attempts``: tries of one connect (``establish_connection``'s ``max_attempts``).
+        ``devices``: each sensor's BLEDevice, as :func:`find_sensors` found them (else :meth:`find` scans)."""
         self.profile = profile
         self.writer = writer
         self.sensors = dict(sensors)
@@ -204,6 +217,8 @@ class BleRecorder:
         self.stall_s = stall_s if stall_s is not None else max(1.0, 5.0 / (profile.rate_hz or 10.0))
         self.t0 = writer.meta.clock.host_monotonic_at_start
         self.links: dict[str, _Link] = {}
+        if devices is not None:
+            self.links = {s: _Link(s, self.sensors[s], devices[s]) for s in self.sensors}
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
 
@@ -359,6 +374,67 @@ class BleRecorder:
                 logger.info("%s: disconnect failed: %r", link.sensor, exc)
             link.stats.state = "closed"
         self.writer.add_event(self.now(), "stop", "", "")
+
+
+@dataclass
+class BleSetup:
+    """BLE sensors of a device profile, prepared for the recorder (:mod:`miakit.record.source`):
+    :meth:`open` scans for them, :meth:`recorder` records them with a :class:`BleRecorder`."""
+
+    profile: Profile
+    profile_bytes: bytes
+    sensors: dict[str, str] | None
+    """Sensor name or address -> muscle; None: every sensor of the profile a scan finds, in name order."""
+    backend: BleBackend = field(default_factory=BleBackend)
+    scan_timeout_s: float = 10.0
+    emulated: bool = False
+    subject: str | None = field(default=None, init=False)
+    exercise: str | None = field(default=None, init=False)
+    live: bool = field(default=True, init=False)
+    devices: dict[str, Any] = field(default_factory=dict, init=False)
+    """Each sensor's BLEDevice, found by :meth:`open`."""
+
+    async def open(self, stop: asyncio.Event, say: Callable[[str], None]) -> None:
+        """Scan until every mapped sensor is seen (with no map: take the sensors a scan finds)."""
+        if self.sensors is None:
+            seen = await unless_stopped(
+                scan(self.backend, timeout_s=self.scan_timeout_s, profile=self.profile), stop, "scanning"
+            )
+            found = sorted((d.name or d.address) for d, _ in seen.values())
+            self.sensors = dict(zip(found, MUSCLES))
+            if not self.sensors:
+                raise DeviceError(
+                    f"no sensor of profile {self.profile.name!r} found after a {self.scan_timeout_s:g} s scan"
+                )
+        say(f"scanning for {len(self.sensors)} sensors ({self.profile.name})")
+        self.devices = await unless_stopped(
+            find_sensors(self.profile, self.sensors, backend=self.backend, timeout_s=self.scan_timeout_s),
+            stop,
+            "scanning for the sensors",
+        )
+
+    def writer_kwargs(self, host_monotonic_at_start: float) -> dict[str, Any]:
+        return {"clock_notes": HOST_CLOCK_NOTES}
+
+    def recorder(self, writer: SessionWriter) -> BleRecorder:
+        assert self.sensors is not None, "open() first"
+        return BleRecorder(
+            self.profile,
+            writer,
+            self.sensors,
+            backend=self.backend,
+            scan_timeout_s=self.scan_timeout_s,
+            devices=self.devices,
+        )
+
+    async def release(self) -> None:
+        """Nothing to stop: the sensors are the user's."""
+
+
+def prepare_ble(profile: Profile, sensors: dict[str, str] | None, *, scan_timeout_s: float = 10.0) -> BleSetup:
+    """The sensors of ``profile`` (``sensors``: name or address -> muscle, None: whatever a scan
+    finds) on this host's Bluetooth, through bleak."""
+    return BleSetup(profile, Path(profile.path).read_bytes(), sensors, scan_timeout_s=scan_timeout_s)
 
 
 async def find_sensors(profile: Profile, sensors: dict[str, str], *, backend: BleBackend, timeout_s: float) -> dict:

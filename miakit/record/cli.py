@@ -158,61 +158,10 @@ def record(
     While recording on a terminal: m marks the exercise's start/stop, c the sync clap, q stops.
     Ctrl-C and SIGTERM stop cleanly too.
     """
-    from miakit.devices.profiles import load_profile
     from miakit.errors import SessionError
     from miakit.layout import ALL_EXERCISES
-    from miakit.record.emulator import sensor_names
     from miakit.record.monitor import interactive
-    from miakit.record.recorder import RecordPlan, check_duration, parse_faults, parse_protocol, record_session
-
-    check_duration(duration)
-    if emulate_kind not in ("raw", "envelope"):
-        raise SessionError("--emulate-kind", expected="raw or envelope", found=emulate_kind)
-    if recorder is None and replay is None:
-        if not source.startswith("lsl"):
-            raise SessionError(
-                "--recorder",
-                "a BLE recording needs its device profile",
-                expected="a profile name such as m40, or a path",
-                found=None,
-            )
-        recorder = "lsl"
-    faults = None
-    if emulate_drop or emulate_duplicate or emulate_disconnect or emulate_stall or emulate_missing:
-        if recorder is None:
-            raise SessionError(
-                "--emulate-*",
-                "not with --replay: fault injection is for emulated sensors",
-                expected="--emulate",
-                found="--replay",
-            )
-        faults = parse_faults(
-            sensor_names(load_profile(recorder)),
-            drop=emulate_drop,
-            duplicate=emulate_duplicate,
-            disconnect=emulate_disconnect or (),
-            stall=emulate_stall or (),
-            missing=emulate_missing or (),
-        )
-    if exercise is None and protocol is None and replay is None:  # a replay plays the recorded exercise and markers
-        if interactive():
-            while True:
-                answer = typer.prompt(
-                    f"exercise recorded ({', '.join(ALL_EXERCISES)}; Enter: none, it builds as 'unknown')",
-                    default="",
-                    show_default=False,
-                    err=True,
-                ).strip()
-                if not answer or answer in ALL_EXERCISES:
-                    break
-                typer.echo(f"not an exercise: {answer!r}", err=True)
-            exercise = answer or None
-        else:
-            typer.echo(
-                "warning: no --exercise or --protocol: the session builds as one segment of exercise 'unknown' "
-                "(name it with --exercise, or mark it with --protocol)",
-                err=True,
-            )
+    from miakit.record.recorder import RecordPlan, check_plan, parse_protocol, record_session
 
     plan = RecordPlan(
         recorder=recorder,
@@ -231,10 +180,38 @@ def record(
         scan_timeout_s=scan_timeout,
         sync_after_s=None if no_sync else 1.0,
         on_event=lambda text: typer.echo(text, err=True),
-        faults=faults,
         replay=replay,
         replay_speed=replay_speed,
     )
+    check_plan(
+        plan,
+        fault_flags=dict(
+            drop=emulate_drop,
+            duplicate=emulate_duplicate,
+            disconnect=emulate_disconnect or (),
+            stall=emulate_stall or (),
+            missing=emulate_missing or (),
+        ),
+    )
+    if exercise is None and protocol is None and replay is None:  # a replay plays the recorded exercise and markers
+        if interactive():
+            while True:
+                answer = typer.prompt(
+                    f"exercise recorded ({', '.join(ALL_EXERCISES)}; Enter: none, it builds as 'unknown')",
+                    default="",
+                    show_default=False,
+                    err=True,
+                ).strip()
+                if not answer or answer in ALL_EXERCISES:
+                    break
+                typer.echo(f"not an exercise: {answer!r}", err=True)
+            plan.exercise = answer or None
+        else:
+            typer.echo(
+                "warning: no --exercise or --protocol: the session builds as one segment of exercise 'unknown' "
+                "(name it with --exercise, or mark it with --protocol)",
+                err=True,
+            )
     if live_predict is not None:
         if LIVE_PAGE is None:
             raise SessionError("--live-predict", "the live page is not available in this command")

@@ -20,6 +20,10 @@ encoded by :data:`miakit.devices.decoders.ENCODERS`.
 (type ``EMG``, channel labels = muscle names) streaming raw sEMG at 1 kHz or an envelope at its own
 rate (:func:`miakit.devices.signals.lsl_signals`), with dropouts (the outlet goes away and comes
 back with the same source id, as a device whose app restarts).
+
+:func:`prepare_emulated_ble` hands the recorder (:mod:`miakit.record.recorder`) a set of emulated
+sensors and their radio behind the protocol every source follows (:mod:`miakit.record.source`):
+``miakit record --emulate``. The emulated LSL device is :func:`miakit.record.lsl.prepare_emulated_lsl`'s.
 """
 
 from __future__ import annotations
@@ -29,17 +33,32 @@ import logging
 import random
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from miakit.devices.decoders import ENCODERS
 from miakit.devices.profiles import Profile
-from miakit.layout import MUSCLES
+from miakit.errors import DeviceError
+from miakit.layout import EXERCISES, MUSCLES
+from miakit.record.ble import BleBackend, BleSetup
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Disconnect", "Stall", "Faults", "EmulatedSensor", "Emulator", "sensor_names", "LslOutlet"]
+__all__ = [
+    "Disconnect",
+    "EmulatedBleSetup",
+    "EmulatedSensor",
+    "Emulator",
+    "Faults",
+    "LslOutlet",
+    "emulated_signals",
+    "prepare_emulated_ble",
+    "sensor_names",
+]
 
 ADVERTISING_INTERVAL_MS = 20.0
 LINK_DRAIN_S = 0.02
@@ -334,6 +353,86 @@ class Emulator:
 
     async def __aexit__(self, *exc) -> None:
         await self.stop()
+
+
+# -- what `miakit record --emulate` records (see miakit.record.recorder) ----------------------------
+def emulated_signals(
+    names: list[str], rate_hz: float, *, source: Path | None, exercise: str | None, duration_s: float | None
+) -> dict[str, np.ndarray]:
+    """What the emulated sensors ``names`` stream: the UCI EMG file ``source``, else miakit's
+    synthetic EMG of ``exercise`` (the first exercise where None) for ``duration_s`` (60 s where
+    None) and 10 s more."""
+    from miakit.devices.signals import synthetic_signals, uci_signals
+
+    if source is not None:
+        return uci_signals(source, names, muscles=list(MUSCLES[: len(names)]), rate_hz=rate_hz)
+    try:
+        from miakit.body.signal import emg_signal  # noqa: F401
+    except ImportError:
+        raise DeviceError(
+            "synthetic EMG for --emulate needs miakit.body.signal.emg_signal, which this install lacks; "
+            "pass --emulate-source FILE (a UCI EMG file) instead"
+        ) from None
+    duration = max(duration_s or 60.0, 10.0) + 10.0
+    return synthetic_signals(names, exercise=exercise or EXERCISES[0], duration_s=duration, rate_hz=rate_hz)
+
+
+@dataclass
+class EmulatedBleSetup(BleSetup):
+    """Emulated sensors, prepared for the recorder as real ones are (:class:`~miakit.record.ble.BleSetup`):
+    :meth:`open` makes the central's radio (bumble's, in memory) and the sensors on its link, powers
+    them on, then scans for the sensors through bleak; :meth:`release` powers the sensors off."""
+
+    make_emulator: Callable[[Any], Emulator] | None = None
+    """The sensors on a given link (the radio's)."""
+    emulator: Emulator | None = field(default=None, init=False)
+
+    async def open(self, stop: asyncio.Event, say: Callable[[str], None]) -> None:
+        from miakit.record.bumble_backend import BumbleRadio
+
+        assert self.make_emulator is not None
+        radio = BumbleRadio()
+        self.backend = BleBackend.emulated(radio)
+        self.emulator = self.make_emulator(radio.link)
+        await radio.start()
+        await self.emulator.start()
+        await super().open(stop, say)
+
+    async def release(self) -> None:
+        if self.emulator is not None:
+            await self.emulator.stop()
+
+
+def prepare_emulated_ble(
+    profile: Profile,
+    sensors: dict[str, str] | None,
+    *,
+    rate_hz: float | None = None,
+    faults: Faults | None = None,
+    source: Path | None = None,
+    exercise: str | None = None,
+    duration_s: float | None = None,
+    scan_timeout_s: float = 10.0,
+) -> EmulatedBleSetup:
+    """One emulated sensor of ``profile`` per muscle on bumble's in-memory radio, streaming
+    :func:`emulated_signals` at ``rate_hz`` (the profile's rate where None) with ``faults``, from
+    when the setup opens. ``sensors``: the map (sensor name -> muscle); None: the emulated sensors
+    in muscle order."""
+    names = sensor_names(profile, len(MUSCLES))
+    rate = rate_hz or profile.rate_hz or 10.0
+
+    def make_emulator(link: Any) -> Emulator:
+        signals = emulated_signals(names, rate, source=source, exercise=exercise, duration_s=duration_s)
+        return Emulator(profile, signals, link=link, rate_hz=rate, faults=faults)
+
+    return EmulatedBleSetup(
+        profile,
+        Path(profile.path).read_bytes(),
+        sensors if sensors is not None else dict(zip(names, MUSCLES)),
+        scan_timeout_s=scan_timeout_s,
+        emulated=True,
+        make_emulator=make_emulator,
+    )
 
 
 # -- a Lab Streaming Layer EMG device --------------------------------------------------------------

@@ -29,8 +29,10 @@ scope ``machine``) in a session id of its own, so emulated streams never meet a 
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,15 +46,19 @@ from miakit.errors import DeviceError, SessionError
 from miakit.layout import MUSCLES
 from miakit.record.ble import SensorStats, first_completed
 from miakit.record.session_writer import SessionWriter
+from miakit.record.source import unless_stopped
 
 __all__ = [
     "LSL_RAW_MIN_HZ",
     "EMG_TYPE",
     "LslChannel",
     "LslRecorder",
+    "LslSetup",
     "channel_map",
     "loopback_config",
     "parse_source",
+    "prepare_emulated_lsl",
+    "prepare_lsl",
     "resolve_emg_streams",
     "session_profile",
     "use_loopback",
@@ -512,18 +518,51 @@ def _dispose(obj) -> None:
     timer.start()
 
 
-# -- what `miakit record --source lsl` runs around the session (see miakit.record.recorder) --------
+# -- what `miakit record --source lsl` hands the recorder (see miakit.record.recorder) ---------------
 @dataclass
 class LslSetup:
-    """The resolved streams of a recording and what the session records of them."""
+    """LSL streams, prepared for the recorder (:mod:`miakit.record.source`): :meth:`open` resolves
+    them (after starting the emulated outlet, where there is one), maps their channels to muscles
+    and derives the session's profile; :meth:`recorder` records them with an :class:`LslRecorder`."""
 
-    infos: list
-    channels: list[LslChannel]
-    sensors: dict[str, str]
+    stream_name: str | None
+    """The stream's name; None: every stream of type EMG."""
     profile: Profile
+    """The profile the session's is derived from (``recorders/lsl.yaml`` or the user's); after
+    :meth:`open`, the session's own (the streams' rate and kind)."""
     profile_bytes: bytes
+    sensors: dict[str, str] | None
+    """The given map (label, ``STREAM/LABEL`` or channel number -> muscle) or None; after
+    :meth:`open`, the session's (sensor -> muscle)."""
+    timeout_s: float = 10.0
+    emulator: Callable[[], Any] | None = None
+    """Starts an emulated outlet (:func:`start_emulator`) when the setup opens; None: real streams."""
+    emulated: bool = False
+    subject: str | None = field(default=None, init=False)
+    exercise: str | None = field(default=None, init=False)
+    live: bool = field(default=True, init=False)
+    infos: list = field(default_factory=list, init=False)
+    channels: list[LslChannel] = field(default_factory=list, init=False)
+    outlet: Any = field(default=None, init=False)
+    """The emulated outlet, while it runs."""
 
-    def writer_kwargs(self, host_monotonic_at_start: float) -> dict:
+    async def open(self, stop: asyncio.Event, say: Callable[[str], None]) -> None:
+        if self.emulator is not None:
+            self.outlet = self.emulator()
+        say(f"resolving LSL {'stream ' + repr(self.stream_name) if self.stream_name else 'EMG streams'}")
+        self.infos, self.channels, self.sensors, self.profile, self.profile_bytes = await unless_stopped(
+            asyncio.to_thread(self._resolve, say), stop, "resolving the LSL streams"
+        )
+
+    def _resolve(self, say: Callable[[str], None]) -> tuple:
+        """Resolve the streams, map their channels to muscles, derive the session's profile."""
+        infos = resolve_emg_streams(self.stream_name, timeout_s=self.timeout_s)
+        channels, mapping, how = channel_map(infos, self.sensors)
+        profile, content = session_profile(self.profile, infos)
+        say(f"LSL: {', '.join(describe(i) for i in infos)}; {len(mapping)} muscles mapped by {how}; {profile.kind} EMG")
+        return infos, channels, mapping, profile, content
+
+    def writer_kwargs(self, host_monotonic_at_start: float) -> dict[str, Any]:
         """The session's clock data: the LSL clock at host_time 0, sensor -> stream, notes."""
         import pylsl
 
@@ -539,23 +578,57 @@ class LslSetup:
         )
 
     def recorder(self, writer: SessionWriter, **options) -> LslRecorder:
+        assert self.sensors is not None, "open() first"
         return LslRecorder(self.infos, self.channels, writer, self.sensors, **options)
 
+    async def release(self) -> None:
+        """Stop the emulated outlet, where there is one."""
+        if self.outlet is not None:
+            self.outlet.stop()
+            self.outlet = None
 
-def prepare(
+
+def prepare_lsl(
     stream_name: str | None,
     template: Profile,
     sensors: dict[str, str] | None,
     *,
-    timeout_s: float,
-    say=lambda text: None,
+    timeout_s: float = 10.0,
 ) -> LslSetup:
-    """Resolve the streams, map their channels to muscles, derive the session's profile."""
-    infos = resolve_emg_streams(stream_name, timeout_s=timeout_s)
-    channels, mapping, how = channel_map(infos, sensors)
-    profile, content = session_profile(template, infos)
-    say(f"LSL: {', '.join(describe(i) for i in infos)}; {len(mapping)} muscles mapped by {how}; {profile.kind} EMG")
-    return LslSetup(infos, channels, mapping, profile, content)
+    """The LSL stream(s) named ``stream_name`` (None: of type EMG), recorded with a profile derived
+    from ``template``; ``sensors``: the map, or None (channel labels, else channel order)."""
+    require_pylsl()
+    return LslSetup(stream_name, template, Path(template.path).read_bytes(), sensors, timeout_s=timeout_s)
+
+
+def prepare_emulated_lsl(
+    stream_name: str | None,
+    template: Profile,
+    sensors: dict[str, str] | None,
+    *,
+    timeout_s: float = 10.0,
+    source: Path | None = None,
+    kind: str = "raw",
+    rate_hz: float | None = None,
+    duration_s: float | None = None,
+    exercise: str | None = None,
+    dropouts: list[tuple[float, float]] | None = None,
+) -> LslSetup:
+    """:func:`prepare_lsl` for an emulated LSL EMG device on this machine (:func:`start_emulator`,
+    started when the setup opens): ``miakit record --source lsl --emulate``."""
+    setup = prepare_lsl(stream_name, template, sensors, timeout_s=timeout_s)
+    setup.emulated = True
+    setup.emulator = functools.partial(
+        start_emulator,
+        stream_name,
+        source=source,
+        kind=kind,
+        rate_hz=rate_hz,
+        duration_s=duration_s or 60.0,
+        exercise=exercise,
+        dropouts=list(dropouts or []),
+    )
+    return setup
 
 
 def start_emulator(

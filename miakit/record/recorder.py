@@ -1,41 +1,60 @@
-"""Record one session: device profile + sensor map + sources -> a session folder (contract 1).
+"""Record one session: device profile + sensor map + a source -> a session folder (contract 1).
 
-:func:`record_session` is what ``miakit record`` runs. Everything that can be wrong with the input
-(a wrong profile, a bad sensor map, an unwritable output folder, a missing sensor) is raised as one
-clear line before any recording starts. Then it connects the sensors one at a time, marks the
-exercise and the sync moment, streams until ``duration_s`` passes or :func:`request_stop` (Ctrl-C),
-and closes the session. With ``emulate=True`` the sensors are bumble peripherals on an in-memory
-link, streaming synthetic EMG (or a UCI file given as ``emulate_source``), reached through the same
-bleak code as real ones. With ``replay`` a recorded session is played back instead
-(:mod:`miakit.record.replay`), through the same code.
+:func:`record_session` is what ``miakit record`` runs, top to bottom:
+
+1. :func:`check_plan`: every flag a user can get wrong (duration, exercise or protocol, fault rules,
+   a replay given alone), one clear line each; ``miakit record`` calls it too, before it asks anything.
+2. :func:`prepare_source`: the source of EMG, prepared by its own module behind the one protocol
+   (:mod:`miakit.record.source`): real BLE sensors (:mod:`~miakit.record.ble`), emulated ones on
+   bumble's in-memory radio streaming synthetic EMG or a UCI file (:mod:`~miakit.record.emulator`),
+   Lab Streaming Layer streams (:mod:`~miakit.record.lsl`), or a recorded session played back
+   (:mod:`~miakit.record.replay`). Its profile and sensor map are read and checked here; the recorder
+   never asks which kind it holds after this.
+3. The output folder; then the source opens (an emulator starts, the sensors are found or the
+   streams resolved) and the session writer is made.
+4. The session runs: connect, mark the exercise and the sync moment, stream until ``duration_s``
+   passes or the ``stop`` event is set (Ctrl-C, SIGTERM, the q key), close.
+
+A failure before streaming leaves nothing behind. Nothing here is module state: the stop request is
+the ``stop`` event passed to :func:`record_session_async`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import re
 import shutil
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from miakit.contracts.dataset import UNKNOWN_EXERCISE
-from miakit.devices.profiles import Profile, load_profile
-from miakit.errors import DeviceError, SessionError
-from miakit.layout import ALL_EXERCISES, EXERCISES, MUSCLES
+from miakit.devices.profiles import load_profile
+from miakit.errors import SessionError
+from miakit.layout import ALL_EXERCISES, MUSCLES
+from miakit.record.session_writer import SessionWriter
+from miakit.record.source import PreparedSource, unless_stopped
+
+if TYPE_CHECKING:
+    from miakit.record.monitor import KeyReader
+    from miakit.record.video import LiveCapture
 
 __all__ = [
+    "STOP_SIGNALS",
     "RecordPlan",
     "check_duration",
+    "check_plan",
     "load_sensor_map",
     "parse_faults",
     "parse_protocol",
+    "prepare_source",
     "protocol_schedule",
     "record_session",
     "record_session_async",
@@ -228,6 +247,54 @@ def load_sensor_map(source: Path | dict[str, str]) -> dict[str, str]:
     return mapping
 
 
+def check_plan(plan: RecordPlan, *, fault_flags: dict[str, Any] | None = None) -> None:
+    """Everything in ``plan`` a user can get wrong by a flag, each one clear line, before anything
+    starts: the duration, the source and the emulated stream's kind, a replay given alone, a BLE
+    recording's profile, the exercise or the protocol, and the fault rules (faults need ``--emulate``
+    and are not for a replay). ``miakit record`` calls it before it asks for anything, and
+    :func:`record_session_async` again.
+
+    ``fault_flags``: the ``--emulate-*`` flags (:func:`parse_faults`'s keywords); where any is set,
+    they are checked and become ``plan.faults``.
+    """
+    from miakit.record.lsl import parse_source
+
+    check_duration(plan.duration_s)
+    if plan.emulate_kind not in ("raw", "envelope"):
+        raise SessionError("--emulate-kind", expected="raw or envelope", found=plan.emulate_kind)
+    kind, _ = parse_source(plan.source)
+    if plan.replay is not None:
+        _check_replay(plan)
+    elif plan.recorder is None and kind != "lsl":
+        raise SessionError(
+            "--recorder",
+            "a BLE recording needs its device profile",
+            expected="a profile name such as m40, or a path",
+            found=None,
+        )
+    if plan.exercise is not None and plan.exercise not in ALL_EXERCISES:
+        raise SessionError(
+            "--exercise", "unknown exercise", expected=f"one of {list(ALL_EXERCISES)}", found=plan.exercise
+        )
+    if plan.exercise is not None and plan.protocol:
+        raise SessionError("--protocol", "give either --exercise or --protocol, not both")
+    flags = {name: value for name, value in (fault_flags or {}).items() if value}
+    if plan.faults is not None or flags:
+        if plan.replay is not None:
+            raise SessionError(
+                "--emulate-*",
+                "not with --replay: fault injection is for emulated sensors",
+                expected="--emulate",
+                found="--replay",
+            )
+        if not plan.emulate:
+            raise SessionError("--emulate-*", "fault injection needs --emulate")
+    if flags:
+        from miakit.record.emulator import sensor_names
+
+        plan.faults = parse_faults(sensor_names(load_profile(_profile_name(plan))), **flags)
+
+
 def _check_replay(plan: RecordPlan) -> None:
     """A replay plays the recording's own profile, sensors, markers and video: nothing of a live source."""
     given = [
@@ -252,118 +319,112 @@ def _check_replay(plan: RecordPlan) -> None:
         )
 
 
-def _check_out(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SessionError(out, f"cannot create the output folder ({exc.strerror})") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise SessionError(out, "the output folder is not writable")
+def _profile_name(plan: RecordPlan) -> str | Path:
+    """The device profile of a live source: the plan's, or ``lsl`` for an LSL source."""
+    return plan.recorder if plan.recorder is not None else "lsl"
 
 
-def _emulated_signals(plan: RecordPlan, profile: Profile, names: list[str], rate_hz: float) -> dict:
-    from miakit.devices.signals import synthetic_signals, uci_signals
-
-    if plan.emulate_source is not None:
-        return uci_signals(plan.emulate_source, names, muscles=list(MUSCLES[: len(names)]), rate_hz=rate_hz)
-    try:
-        from miakit.body.signal import emg_signal  # noqa: F401
-    except ImportError:
-        raise DeviceError(
-            "synthetic EMG for --emulate needs miakit.body.signal.emg_signal, which this install lacks; "
-            "pass --emulate-source FILE (a UCI EMG file) instead"
-        ) from None
-    duration = max(plan.duration_s or 60.0, 10.0) + 10.0
-    return synthetic_signals(names, exercise=plan.exercise or EXERCISES[0], duration_s=duration, rate_hz=rate_hz)
-
-
-_STOP: asyncio.Event | None = None
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-"""Signals that stop a recording cleanly: Ctrl-C, and what ``kill``, systemd and container runtimes send."""
-
-
-def request_stop() -> None:
-    """Stop the recording in progress cleanly (what Ctrl-C and SIGTERM do)."""
-    if _STOP is not None:
-        _STOP.set()
-
-
-async def _unless_stopped(aw, stop: asyncio.Event, what: str):
-    """Await ``aw``; a stop request (Ctrl-C, SIGTERM) before it finishes cancels it and raises."""
-    task = asyncio.ensure_future(aw)
-    stopper = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopper.cancel()
-    if not task.done():
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        raise DeviceError(f"stopped while {what}, before the recording started; nothing was written")
-    return task.result()
-
-
-async def record_session_async(plan: RecordPlan) -> Path:
-    """Record one session per ``plan``; returns the session folder.
-
-    Ctrl-C and SIGTERM stop it cleanly (the ``stop`` event written, the session closed). A start
-    that fails (a sensor not found, a connect refused, a stop request before streaming) leaves
-    nothing behind: the session folder, and the output folder where this call made it, are removed.
-    """
-    global _STOP
-    from miakit.record.ble import BleBackend, BleRecorder, find_sensors, scan
-    from miakit.record.lsl import parse_source
-    from miakit.record.monitor import KeyReader, keys_line, run_monitor
-    from miakit.record.session_writer import SessionWriter
-    from miakit.record.video import LiveCapture, import_video, mark_sync, parse_video_source
-
-    say = plan.on_event or (lambda text: None)
-    check_duration(plan.duration_s)
-    source, stream_name = parse_source(plan.source)
-    replay = None
+def prepare_source(plan: RecordPlan, say: Callable[[str], None] = lambda text: None) -> PreparedSource:
+    """The source ``plan`` records, checked and ready to open (:mod:`miakit.record.source`): its
+    profile and sensor map read and checked, nothing started yet. The one place the recorder names
+    the kinds of source; each is prepared in its own module."""
     if plan.replay is not None:
         from miakit.record.replay import prepare_replay
 
-        _check_replay(plan)
         replay = prepare_replay(plan.replay, speed=plan.replay_speed, duration_s=plan.duration_s)
-        profile, profile_bytes = replay.profile, replay.profile_bytes
         say(f"replaying {replay.meta.session_id} at {replay.speed:g}x")
-    else:
-        profile = load_profile(plan.recorder)
-        profile_bytes = Path(profile.path).read_bytes()
-    if source == "lsl":
-        from miakit.record.lsl import require_pylsl
+        return replay
+    from miakit.record.lsl import parse_source
 
-        require_pylsl()
-    if replay is None and (profile.transport == "lsl") != (source == "lsl"):
+    kind, stream_name = parse_source(plan.source)
+    profile = load_profile(_profile_name(plan))
+    if (profile.transport == "lsl") != (kind == "lsl"):
         raise SessionError(
             "--recorder",
             f"profile {profile.name!r} is for {profile.transport.upper()}, the source is {plan.source!r}",
             expected="an LSL profile (transport: lsl, e.g. lsl) for --source lsl, a BLE one otherwise",
             found=profile.transport,
         )
-    if plan.exercise is not None and plan.exercise not in ALL_EXERCISES:
-        raise SessionError(
-            "--exercise", "unknown exercise", expected=f"one of {list(ALL_EXERCISES)}", found=plan.exercise
-        )
-    if plan.exercise is not None and plan.protocol:
-        raise SessionError("--protocol", "give either --exercise or --protocol, not both")
-    if plan.faults is not None and not plan.emulate:
-        raise SessionError("--emulate-*", "fault injection needs --emulate")
     sensors = load_sensor_map(plan.sensors) if plan.sensors is not None else None
-    subject, exercise, emulated = plan.subject or "S01", plan.exercise, plan.emulate
-    if replay is not None:
-        sensors, subject, exercise = replay.sensors, plan.subject or replay.meta.subject, replay.meta.exercise
-        emulated = replay.meta.recorder.emulated
-    video = parse_video_source(plan.video) if plan.video else None
+    if kind == "lsl":
+        from miakit.record.lsl import prepare_emulated_lsl, prepare_lsl
+
+        if not plan.emulate:
+            return prepare_lsl(stream_name, profile, sensors, timeout_s=plan.scan_timeout_s)
+        return prepare_emulated_lsl(
+            stream_name,
+            profile,
+            sensors,
+            timeout_s=plan.scan_timeout_s,
+            source=plan.emulate_source,
+            kind=plan.emulate_kind,
+            rate_hz=plan.emulate_rate_hz,
+            duration_s=plan.duration_s,
+            exercise=plan.exercise,
+            dropouts=plan.lsl_dropouts,
+        )
+    if not plan.emulate:
+        from miakit.record.ble import prepare_ble
+
+        return prepare_ble(profile, sensors, scan_timeout_s=plan.scan_timeout_s)
+    from miakit.record.emulator import Faults, prepare_emulated_ble
+
+    assert plan.faults is None or isinstance(plan.faults, Faults)
+    return prepare_emulated_ble(
+        profile,
+        sensors,
+        rate_hz=plan.emulate_rate_hz,
+        faults=plan.faults,
+        source=plan.emulate_source,
+        exercise=plan.exercise,
+        duration_s=plan.duration_s,
+        scan_timeout_s=plan.scan_timeout_s,
+    )
+
+
+def _check_video(text: str | None) -> tuple[str, str | int, bool] | None:
+    """``--video``: (kind, path or camera, live); a file to import must exist."""
+    from miakit.record.video import parse_video_source
+
+    video = parse_video_source(text) if text else None
     if video and not video[2] and not Path(video[1]).is_file():
         raise SessionError(video[1], "no such video file")
-    made = [d for d in (plan.out, *plan.out.parents) if not d.exists()]  # what _check_out creates, deepest first
-    _check_out(plan.out)
+    return video
 
+
+def _make_out(out: Path) -> list[Path]:
+    """Create the output folder; returns the folders this made, deepest first (removed again where
+    the start fails)."""
+    made = [d for d in (out, *out.parents) if not d.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SessionError(out, f"cannot create the output folder ({exc.strerror})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise SessionError(out, "the output folder is not writable")
+    return made
+
+
+def _remove_made(made: list[Path], session_folder: Path | None) -> None:
+    """Remove what a failed start made: the session folder, then the output folders, deepest first,
+    while they are empty."""
+    if session_folder is not None and session_folder in made:
+        shutil.rmtree(session_folder, ignore_errors=True)
+    for d in made:
+        try:
+            d.rmdir()  # only where still empty
+        except OSError:
+            break
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Signals that stop a recording cleanly: Ctrl-C, and what ``kill``, systemd and container runtimes send."""
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    """While recording, :data:`STOP_SIGNALS` set ``stop`` (where this thread can handle signals)."""
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    _STOP = stop
     handled = []
     for sig in STOP_SIGNALS:
         try:
@@ -371,225 +432,212 @@ async def record_session_async(plan: RecordPlan) -> Path:
             handled.append(sig)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
             pass
-    emulator = None
-    writer = None
-    started = False
     try:
-        if replay is not None:
-            backend = None
-        elif source == "lsl":
-            backend = None
-            if plan.emulate:
-                from miakit.record.lsl import start_emulator
-
-                emulator = start_emulator(
-                    stream_name,
-                    source=plan.emulate_source,
-                    kind=plan.emulate_kind,
-                    rate_hz=plan.emulate_rate_hz,
-                    duration_s=plan.duration_s or 60.0,
-                    exercise=plan.exercise,
-                    dropouts=plan.lsl_dropouts,
-                )
-        elif plan.emulate:
-            from miakit.record.bumble_backend import BumbleRadio
-            from miakit.record.emulator import Emulator, sensor_names
-
-            radio = BumbleRadio()
-            names = sensor_names(profile, len(MUSCLES))
-            rate = plan.emulate_rate_hz or profile.rate_hz or 10.0
-            emulator = Emulator(
-                profile,
-                _emulated_signals(plan, profile, names, rate),
-                link=radio.link,
-                rate_hz=rate,
-                faults=plan.faults,
-            )
-            await radio.start()
-            await emulator.start()
-            backend = BleBackend.emulated(radio)
-            if sensors is None:
-                sensors = dict(zip(names, MUSCLES))
-        else:
-            backend = BleBackend()
-        lsl = None
-        clock = {"clock_notes": "every host_time is time.monotonic() minus host_monotonic_at_start, stamped on arrival"}
-        if source == "lsl":
-            from miakit.record.lsl import prepare
-
-            say(f"resolving LSL {'stream ' + repr(stream_name) if stream_name else 'EMG streams'}")
-            lsl = await _unless_stopped(
-                asyncio.to_thread(prepare, stream_name, profile, sensors, timeout_s=plan.scan_timeout_s, say=say),
-                stop,
-                "resolving the LSL streams",
-            )
-            profile, profile_bytes, sensors = lsl.profile, lsl.profile_bytes, lsl.sensors
-        elif replay is None:
-            if sensors is None:
-                seen = await _unless_stopped(
-                    scan(backend, timeout_s=plan.scan_timeout_s, profile=profile), stop, "scanning"
-                )
-                found = sorted((d.name or d.address) for d, _ in seen.values())
-                sensors = dict(zip(found, MUSCLES))
-                if not sensors:
-                    raise DeviceError(
-                        f"no sensor of profile {profile.name!r} found after a {plan.scan_timeout_s:g} s scan"
-                    )
-            say(f"scanning for {len(sensors)} sensors ({profile.name})")
-            devices = await _unless_stopped(
-                find_sensors(profile, sensors, backend=backend, timeout_s=plan.scan_timeout_s),
-                stop,
-                "scanning for the sensors",
-            )
-
-        start = datetime.now(UTC)
-        t0 = time.monotonic()
-        prepared = lsl or replay  # a source set up before the session: LSL streams, or a recording to replay
-        if prepared is not None:
-            clock = prepared.writer_kwargs(t0)
-        folder = plan.out / session_id_for(subject, exercise, start)
-        if not folder.exists():
-            made.insert(0, folder)
-        writer = SessionWriter(
-            folder,
-            session_id=session_id_for(subject, exercise, start),
-            subject=subject,
-            exercise=exercise,
-            profile=profile,
-            profile_bytes=profile_bytes,
-            sensors=sensors,
-            start_time=start,
-            host_monotonic_at_start=t0,
-            emulated=emulated,
-            **clock,
-        )
-        if prepared is not None:
-            recorder = prepared.recorder(writer)
-        else:
-            recorder = BleRecorder(profile, writer, sensors, backend=backend, scan_timeout_s=plan.scan_timeout_s)
-            from miakit.record.ble import _Link
-
-            recorder.links = {s: _Link(s, sensors[s], devices[s]) for s in sensors}
-        capture = None
-        keys = None
-        try:
-            say(f"recording into {writer.folder}")
-            await _unless_stopped(recorder.connect_all(), stop, "connecting the sensors")
-            page = plan.live_page
-            if page is not None:
-                page.start(lambda: recorder.stats, video=bool(video and video[2]))
-            if video and not video[2]:
-                import_video(writer, video[1])
-            elif video:
-                capture = LiveCapture(writer, video[1], kind=video[0], on_frame=page.frame if page else None)
-                capture.start()
-            marked = exercise or UNKNOWN_EXERCISE
-            marking = bool(plan.exercise)  # a start marker is open
-            last = {"marker": ""}
-            if plan.exercise:
-                writer.add_event(recorder.now(), "marker", "", f"start:{plan.exercise}")
-
-            def on_key(key: str) -> None:
-                nonlocal marking
-                if key == "m" and not plan.protocol:  # a protocol marks its exercises itself
-                    marking = not marking
-                    detail = f"{'start' if marking else 'stop'}:{marked}"
-                    writer.add_event(recorder.now(), "marker", "", detail)
-                    last["marker"] = f"{detail} at {recorder.now():.1f} s"
-                    say(f"marker {detail}")
-                elif key == "c":
-                    t = mark_sync(writer, what="clap", host_time=recorder.now())
-                    last["marker"] = f"sync clap at {t:.1f} s"
-                    say("marker sync (clap)")
-                elif key == "q":
-                    stop.set()
-
-            keys = KeyReader(on_key) if plan.keys is not False else None
-            if keys is not None and not keys.start(loop, force=bool(plan.keys)):
-                keys = None
-            help_line = keys_line(None if plan.protocol else marked) if keys is not None else ""
-            if help_line:
-                say(help_line)
-            started = True
-            streaming = asyncio.create_task(recorder.stream())
-            streaming.add_done_callback(
-                lambda _: stop.set()
-            )  # a source that runs out (a replay's end) ends the recording
-            monitor = asyncio.create_task(
-                run_monitor(
-                    lambda: recorder.stats,
-                    recorder.now,
-                    stop,
-                    live=plan.live_view,
-                    every_s=plan.monitor_every_s,
-                    title=f"miakit record: {writer.folder.name}",
-                    caption=(lambda: help_line + (f"   last: {last['marker']}" if last["marker"] else ""))
-                    if help_line
-                    else None,
-                )
-            )
-            sync = None
-            if plan.sync_after_s is not None and replay is None:
-                sync = loop.call_later(
-                    plan.sync_after_s,
-                    lambda: (say("SYNC: clap now"), mark_sync(writer, what="clap", host_time=recorder.now())),
-                )
-            duration_s = plan.duration_s
-            if plan.protocol:
-                begin = (plan.sync_after_s or 0.0) + 2.0
-                schedule = protocol_schedule(plan.protocol, begin_s=begin, rest_s=plan.rest_s)
-                for at, detail in schedule:
-                    action, _, exercise = detail.partition(":")
-                    words = f"NOW: {exercise}" if action == "start" else f"stop {exercise}, rest"
-                    loop.call_later(
-                        at, lambda d=detail, w=words: (say(w), writer.add_event(recorder.now(), "marker", "", d))
-                    )
-                if duration_s is None:
-                    duration_s = schedule[-1][0] + 1.0
-            if duration_s is not None and replay is None:  # a replay ends at duration_s of the recording's clock itself
-                loop.call_later(duration_s, stop.set)
-            await stop.wait()
-            if sync is not None:
-                sync.cancel()
-            if keys is not None:
-                keys.close()
-            recorder.stop()
-            await asyncio.gather(streaming, monitor, return_exceptions=True)
-            if marking:
-                writer.add_event(recorder.now(), "marker", "", f"stop:{marked}")
-        finally:
-            if keys is not None:
-                keys.close()
-            await recorder.close()
-            if capture is not None:
-                capture.stop()
-            if plan.live_page is not None:
-                plan.live_page.stop()
-            writer.close()
-        return writer.folder
-    except BaseException:
-        if not started:  # a failed start: leave nothing behind, and only what this call made
-            if writer is not None and writer.folder in made:
-                shutil.rmtree(writer.folder, ignore_errors=True)
-            for d in made:
-                try:
-                    d.rmdir()  # only where still empty
-                except OSError:
-                    break
-        raise
+        yield
     finally:
-        _STOP = None
         for sig in handled:
             try:
                 loop.remove_signal_handler(sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
-        if emulator is not None:
-            stopped = emulator.stop()
-            if asyncio.iscoroutine(stopped):
-                await stopped
 
 
-def record_session(plan: RecordPlan) -> Path:
+async def record_session_async(plan: RecordPlan, *, stop: asyncio.Event | None = None) -> Path:
+    """Record one session per ``plan``; returns the session folder.
+
+    Check the plan, prepare the source, make the output folder; then open the source, make the
+    session writer, connect, stream until ``stop``, close. Ctrl-C and SIGTERM set ``stop`` (the
+    caller may pass its own, and set it to stop the recording cleanly: the ``stop`` event written,
+    the session closed). A start that fails (a sensor not found, a connect refused, a stop request
+    before streaming) leaves nothing behind: the session folder, and the output folder where this
+    call made it, are removed.
+    """
+    say = plan.on_event or (lambda text: None)
+    check_plan(plan)
+    source = prepare_source(plan, say)
+    video = _check_video(plan.video)
+    made = _make_out(plan.out)
+    stop = stop if stop is not None else asyncio.Event()
+    writer = None
+    started = False
+    try:
+        with _stop_on_signals(stop):
+            await source.open(stop, say)
+            writer = _make_writer(plan, source, made)
+            session = _Session(plan, source, writer, video, stop, say)
+            try:
+                await session.start()
+                started = True
+                await session.run()
+            finally:
+                await session.close()
+            return writer.folder
+    except BaseException:
+        if not started:  # a failed start: leave nothing behind, and only what this call made
+            _remove_made(made, writer.folder if writer is not None else None)
+        raise
+    finally:
+        await source.release()
+
+
+def _make_writer(plan: RecordPlan, source: PreparedSource, made: list[Path]) -> SessionWriter:
+    """The session writer of an opened source: what it records, named by subject, exercise and start."""
+    subject = plan.subject or source.subject or "S01"
+    exercise = plan.exercise if plan.exercise is not None else source.exercise
+    start = datetime.now(UTC)
+    t0 = time.monotonic()
+    clock = source.writer_kwargs(t0)
+    session_id = session_id_for(subject, exercise, start)
+    folder = plan.out / session_id
+    if not folder.exists():
+        made.insert(0, folder)
+    assert source.sensors is not None
+    return SessionWriter(
+        folder,
+        session_id=session_id,
+        subject=subject,
+        exercise=exercise,
+        profile=source.profile,
+        profile_bytes=source.profile_bytes,
+        sensors=source.sensors,
+        start_time=start,
+        host_monotonic_at_start=t0,
+        emulated=source.emulated,
+        **clock,
+    )
+
+
+class _Session:
+    """The session around a source's recorder: the live page and video, the marker keys, the sync
+    step, a protocol's markers, the monitor and the stop."""
+
+    def __init__(
+        self,
+        plan: RecordPlan,
+        source: PreparedSource,
+        writer: SessionWriter,
+        video: tuple[str, str | int, bool] | None,
+        stop: asyncio.Event,
+        say: Callable[[str], None],
+    ):
+        self.plan, self.source, self.writer, self.video, self.stop, self.say = plan, source, writer, video, stop, say
+        self.recorder = source.recorder(writer)
+        self.marked = writer.meta.exercise or UNKNOWN_EXERCISE
+        self.marking = bool(plan.exercise)  # a start marker is open
+        self.last_marker = ""
+        self.capture: LiveCapture | None = None
+        self.keys: KeyReader | None = None
+        self.help_line = ""
+
+    async def start(self) -> None:
+        """Connect the sensors or streams, start the live page and the video, mark the exercise's start,
+        listen to the marker keys; nothing streams yet."""
+        from miakit.record.monitor import KeyReader, keys_line
+        from miakit.record.video import LiveCapture, import_video
+
+        plan, writer, recorder, video = self.plan, self.writer, self.recorder, self.video
+        self.say(f"recording into {writer.folder}")
+        await unless_stopped(recorder.connect_all(), self.stop, "connecting the sensors")
+        page = plan.live_page
+        if page is not None:
+            page.start(lambda: recorder.stats, video=bool(video and video[2]))
+        if video and not video[2]:
+            import_video(writer, video[1])
+        elif video:
+            self.capture = LiveCapture(writer, video[1], kind=video[0], on_frame=page.frame if page else None)
+            self.capture.start()
+        if plan.exercise:
+            writer.add_event(recorder.now(), "marker", "", f"start:{plan.exercise}")
+        self.keys = KeyReader(self._on_key) if plan.keys is not False else None
+        if self.keys is not None and not self.keys.start(asyncio.get_running_loop(), force=bool(plan.keys)):
+            self.keys = None
+        self.help_line = keys_line(None if plan.protocol else self.marked) if self.keys is not None else ""
+        if self.help_line:
+            self.say(self.help_line)
+
+    def _on_key(self, key: str) -> None:
+        from miakit.record.video import mark_sync
+
+        writer, recorder = self.writer, self.recorder
+        if key == "m" and not self.plan.protocol:  # a protocol marks its exercises itself
+            self.marking = not self.marking
+            detail = f"{'start' if self.marking else 'stop'}:{self.marked}"
+            writer.add_event(recorder.now(), "marker", "", detail)
+            self.last_marker = f"{detail} at {recorder.now():.1f} s"
+            self.say(f"marker {detail}")
+        elif key == "c":
+            t = mark_sync(writer, what="clap", host_time=recorder.now())
+            self.last_marker = f"sync clap at {t:.1f} s"
+            self.say("marker sync (clap)")
+        elif key == "q":
+            self.stop.set()
+
+    async def run(self) -> None:
+        """Stream, with the monitor, the sync step and a protocol's markers, until the stop (the
+        duration, a key, a signal, or a source that runs out); then mark the exercise's stop."""
+        from miakit.record.monitor import run_monitor
+        from miakit.record.video import mark_sync
+
+        plan, writer, recorder, stop, say = self.plan, self.writer, self.recorder, self.stop, self.say
+        loop = asyncio.get_running_loop()
+        streaming = asyncio.create_task(recorder.stream())
+        streaming.add_done_callback(lambda _: stop.set())  # a source that runs out (a replay's end) ends the recording
+        help_line = self.help_line
+        monitor = asyncio.create_task(
+            run_monitor(
+                lambda: recorder.stats,
+                recorder.now,
+                stop,
+                live=plan.live_view,
+                every_s=plan.monitor_every_s,
+                title=f"miakit record: {writer.folder.name}",
+                caption=(lambda: help_line + (f"   last: {self.last_marker}" if self.last_marker else ""))
+                if help_line
+                else None,
+            )
+        )
+        sync = None
+        if plan.sync_after_s is not None and self.source.live:
+            sync = loop.call_later(
+                plan.sync_after_s,
+                lambda: (say("SYNC: clap now"), mark_sync(writer, what="clap", host_time=recorder.now())),
+            )
+        duration_s = plan.duration_s
+        if plan.protocol:
+            schedule = protocol_schedule(plan.protocol, begin_s=(plan.sync_after_s or 0.0) + 2.0, rest_s=plan.rest_s)
+            for at, detail in schedule:
+                action, _, exercise = detail.partition(":")
+                words = f"NOW: {exercise}" if action == "start" else f"stop {exercise}, rest"
+                loop.call_later(
+                    at, lambda d=detail, w=words: (say(w), writer.add_event(recorder.now(), "marker", "", d))
+                )
+            if duration_s is None:
+                duration_s = schedule[-1][0] + 1.0
+        if duration_s is not None and self.source.live:  # a replay ends at duration_s of its own clock
+            loop.call_later(duration_s, stop.set)
+        await stop.wait()
+        if sync is not None:
+            sync.cancel()
+        if self.keys is not None:
+            self.keys.close()
+        recorder.stop()
+        await asyncio.gather(streaming, monitor, return_exceptions=True)
+        if self.marking:
+            writer.add_event(recorder.now(), "marker", "", f"stop:{self.marked}")
+
+    async def close(self) -> None:
+        """Stop the keys, close the source's recorder (its ``stop`` event), the video, the live page
+        and the session."""
+        if self.keys is not None:
+            self.keys.close()
+        await self.recorder.close()
+        if self.capture is not None:
+            self.capture.stop()
+        if self.plan.live_page is not None:
+            self.plan.live_page.stop()
+        self.writer.close()
+
+
+def record_session(plan: RecordPlan, *, stop: asyncio.Event | None = None) -> Path:
     """Synchronous :func:`record_session_async`."""
-    return asyncio.run(record_session_async(plan))
+    return asyncio.run(record_session_async(plan, stop=stop))

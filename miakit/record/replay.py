@@ -5,6 +5,8 @@ BrainFlow's playback board: a session folder written earlier (contract 1) is pla
 one, through the same recorder code path (:func:`miakit.record.recorder.record_session_async`: the
 session writer, the events, the live monitor, the marker keys), at real speed or faster. No
 hardware; for demos, and for tests of everything downstream of a recording.
+:func:`prepare_replay` hands it to the recorder behind the protocol every source follows
+(:mod:`miakit.record.source`).
 
 - **EMG**: every packet of ``emg.csv``, in its recorded order, when the replay's clock reaches its
   recorded host time, and stamped with that time (BrainFlow's ``old_timestamps``): the replayed
@@ -31,6 +33,7 @@ import heapq
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,8 +51,9 @@ REPLAYED_EVENTS = ("disconnect", "reconnect", "gap", "marker", "sync", "error", 
 
 @dataclass
 class ReplaySetup:
-    """A recorded session checked and ready to replay; the same shape as the LSL set-up
-    (:class:`miakit.record.lsl.LslSetup`) for :func:`~miakit.record.recorder.record_session_async`."""
+    """A recorded session checked and ready to replay, prepared for the recorder
+    (:mod:`miakit.record.source`): the recording's profile, sensors, subject and exercise; not
+    ``live`` (it plays its own sync marks and ends at ``duration_s`` of its clock)."""
 
     folder: Path
     meta: SessionMeta
@@ -57,10 +61,29 @@ class ReplaySetup:
     profile_bytes: bytes
     speed: float = 1.0
     duration_s: float | None = None
+    live = False
 
     @property
     def sensors(self) -> dict[str, str]:
         return dict(self.meta.sensors)
+
+    @property
+    def subject(self) -> str:
+        return self.meta.subject
+
+    @property
+    def exercise(self) -> str | None:
+        return self.meta.exercise
+
+    @property
+    def emulated(self) -> bool:
+        return self.meta.recorder.emulated
+
+    async def open(self, stop: asyncio.Event, say: Callable[[str], None]) -> None:
+        """Nothing to start or find: the recording was checked when prepared."""
+
+    async def release(self) -> None:
+        """Nothing to stop."""
 
     def writer_kwargs(self, host_monotonic_at_start: float) -> dict:
         """The replayed session's clock data: the recording's LSL clock data, and notes saying what
