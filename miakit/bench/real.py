@@ -403,7 +403,8 @@ def goal_lines(items: list[dict]) -> list[str]:
 def muscle_model_predictions(ds, files, *, emd_s: float = 0.075) -> dict[int, np.ndarray]:
     """What the synthetic muscle model (:func:`miakit.synth.activation.activation`) gives for each
     segment of an imported store, driven by its trial's 3D joint centres
-    (:func:`miakit.importers.lab.world_joints` of the file among ``files`` whose stem is the
+    (:func:`miakit.synth.mocap.read_motion`, :func:`~miakit.synth.mocap.modelled_activation`: the
+    labels ``miakit synth --from-mocap`` writes; the file among ``files`` whose stem is the
     segment's session: a C3D file, or a ``(markers.trc, emg.sto)`` pair), the EMG leading the motion
     by ``emd_s`` (50 to 100 ms; the middle): segment index -> (frames, 8) in MUSCLES order, NaN for a
     muscle whose joints the markers do not give. The same for every view (it reads 3D motion).

@@ -10,6 +10,8 @@ cannot tell from a recording, for the demo, the tests and benchmarks.
   electromechanical delay, sensor gain and noise), documented in its docstring;
 - :mod:`miakit.synth.render`: a skeleton preview video;
 - :mod:`miakit.synth.sessions`: :func:`generate_sessions` writes session folders;
+- :mod:`miakit.synth.mocap`: session folders of real motion capture, EMG from the muscle model
+  (``miakit synth --from-mocap``);
 - :mod:`miakit.synth.signal`: :func:`emg_signal` gives synthetic EMG to stream without writing
   anything (what emulated sensors send).
 

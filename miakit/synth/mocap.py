@@ -21,6 +21,13 @@ truth description and clock notes and the ``start`` event name the file (and its
 muscle model, the recorder is marked emulated, and a built store gives their segments the source
 ``synthetic``, which ``miakit bench real`` refuses to score as measured EMG.
 
+Why session folders (contract 1) and not an import (``miakit import c3d``) with modelled EMG: the
+sessions go through the same build as the choreography's (one ``build-dataset`` over one folder,
+one store, one ``train``), with the same cameras, pose noise, sensor clocks and device units, so the
+model sees them as it sees the synthetic sessions; an imported store's cameras, units and EMG
+conditioning are the lab's, and modelled EMG in the kind of store that holds measured EMG could be
+scored as measured.
+
 The camera follows the subject as ``miakit import c3d``'s does: the pelvis' horizontal path,
 smoothed over :data:`miakit.importers.lab.PAN_WINDOW_S` (a walk across a lab), is taken out, so the
 body stays where the synthetic subjects stand; its height above the floor is kept. The muscle model
@@ -316,8 +323,8 @@ def generate_mocap_sessions(
 ) -> MocapSessions:
     """Write ``views`` session folders per capture, ``out/mocap-<name>/<name>[-view<k>]/`` (see the
     module's docstring). A capture the muscle model cannot read whole is skipped with its reason;
-    none readable is an InputError (a single file's: its own reason). ``video``: a skeleton preview for the first view of the first
-    capture (``first``), every session (``all``) or none."""
+    none readable is an InputError (a single file's: its own reason). ``video``: a skeleton
+    preview for the first view of the first capture (``first``), every session (``all``) or none."""
     from miakit.progress import progress_bar
     from miakit.synth.sessions import write_session
 
