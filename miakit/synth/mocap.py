@@ -36,6 +36,9 @@ reads the motion as captured.
 A capture the muscle model cannot read whole (it needs the trunk, both arms and both legs: a
 lower-body marker set gives no centre of mass) or shorter than :data:`MIN_MOTION_S` where it can
 is skipped with a one-line reason; the longest stretch where every muscle is defined is kept.
+Each capture is one subject and exercise to ``miakit train``'s in-distribution split (the last 20%
+tests, a window's gap either side of validation), so a capture gives training windows from about
+10 s on over its views.
 """
 
 from __future__ import annotations
