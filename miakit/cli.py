@@ -74,16 +74,43 @@ def synth(
         help="Cameras per session: 1 films from the front; N adds N-1 sessions filmed from other places, "
         "spread round the subject (sides, back; above, near, far, wide lenses), e.g. --views 3.",
     ),
+    from_mocap: list[Path] | None = typer.Option(
+        None,
+        "--from-mocap",
+        help="Instead of the choreography, sessions of this motion capture's motion (a .c3d or .trc file, or "
+        "a folder of them; repeatable): its joints filmed by the same cameras (--views), its EMG modelled by "
+        "the muscle model, never the file's own; out/mocap-<file>/. --subjects, --duration and --exercise "
+        "do not apply.",
+    ),
 ) -> None:
     """Synthesize raw recording sessions (contract 1): M40 EMG packets, OpenPose keypoints, truth.
 
     Example: miakit synth --out sessions --subjects 3 --exercise squat --exercise running
+
+    Real motion as training motion: miakit synth --out sessions --views 3 --from-mocap captures/ (then
+    build-dataset sessions, with the choreography's sessions in the same folder)
     """
     from miakit.layout import ALL_EXERCISES, EXERCISES, LOCOMOTION
     from miakit.synth import generate_sessions
 
     if video not in ("none", "first", "all"):
         raise typer.BadParameter(f"expected none, first or all, found {video!r}", param_hint="--video")
+    if from_mocap:
+        from miakit.errors import InputError
+        from miakit.synth.mocap import capture_files, generate_mocap_sessions
+
+        if exercise:
+            raise InputError(
+                "--exercise", "the choreography's exercises do not go with --from-mocap", found=", ".join(exercise)
+            )
+
+        made = generate_mocap_sessions(capture_files(from_mocap), out, seed=seed, views=views, video=video)
+        for _, reason in made.skipped:
+            typer.echo(f"skipped: {reason}", err=True)
+        captures = len(made.folders) // views
+        typer.echo(f"{len(made.folders)} sessions written from {captures} captures ({len(made.skipped)} skipped)")
+        typer.echo(str(out))
+        return
     groups = {"paper": EXERCISES, "locomotion": LOCOMOTION, "all": ALL_EXERCISES}
     unknown = [e for e in exercise or [] if e not in ALL_EXERCISES and e not in groups]
     if unknown:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from miakit.bench.report import goal_lines
 from miakit.errors import DatasetError
 from miakit.layout import MIRROR_MUSCLE
 from miakit.learn import metrics
+from miakit.synth.mocap import read_lab_trial  # noqa: F401  (where the benchmarks and tests find it)
 
 GOAL_MEDIAN_R = 0.5
 GOAL_OWN_BEATS_OTHER_SIDE = 0.75
@@ -394,15 +394,14 @@ def goals(summary) -> list[dict]:
 def muscle_model_predictions(ds, files, *, emd_s: float = 0.075) -> dict[int, np.ndarray]:
     """What the synthetic muscle model (:func:`miakit.body.activation.activation`) gives for each
     segment of an imported store, driven by its trial's 3D joint centres
-    (:func:`miakit.importers.lab.world_joints` of the file among ``files`` whose stem is the
+    (:func:`miakit.synth.mocap.read_motion`, :func:`~miakit.synth.mocap.modelled_activation`: the
+    labels ``miakit synth --from-mocap`` writes; the file among ``files`` whose stem is the
     segment's session: a C3D file, or a ``(markers.trc, emg.sto)`` pair), the EMG leading the motion
     by ``emd_s`` (50 to 100 ms; the middle): segment index -> (frames, 8) in MUSCLES order, NaN for a
     muscle whose joints the markers do not give. The same for every view (it reads 3D motion).
     Scored by :func:`score_segments` (``predictions=``) it is the ceiling of a model that imitates
     the synthetic muscles perfectly."""
-    from miakit.body.activation import activation
-    from miakit.body.motion import kinematics_from_points
-    from miakit.importers.lab import world_joints
+    from miakit.synth.mocap import modelled_activation, read_motion
 
     by_stem = {Path(f[0] if isinstance(f, tuple | list) else f).stem: f for f in files}
     sessions = np.asarray(ds["segment_session"].values).astype(str)
@@ -414,29 +413,12 @@ def muscle_model_predictions(ds, files, *, emd_s: float = 0.075) -> dict[int, np
         if session not in by_stem:
             continue
         if session not in done:
-            t, joints = world_joints(read_lab_trial(by_stem[session]))
-            with np.errstate(all="ignore"), warnings.catch_warnings():  # joints a marker set lacks stay NaN
-                warnings.simplefilter("ignore", RuntimeWarning)
-                done[session] = (t, activation(kinematics_from_points(t, joints)))
+            t, joints = read_motion(by_stem[session])
+            done[session] = (t, modelled_activation(t, joints))  # the path miakit synth --from-mocap labels with
         t, act = done[session]
         times = time_all[int(starts[s]) : int(starts[s] + lengths[s])] + emd_s
         out[s] = np.stack([np.interp(times, t, act[:, j]) for j in range(act.shape[1])], axis=-1)
     return out
-
-
-def read_lab_trial(file):
-    """A C3D file, or a ``(markers.trc, emg.sto)`` pair, as the importers read it (a LabTrial)."""
-    if isinstance(file, tuple | list):
-        from miakit.importers.opensim import read_trial
-
-        return read_trial(file[0], file[1])
-    if Path(file).suffix.lower() == ".trc":
-        from miakit.importers.opensim import read_trial
-
-        return read_trial(file)
-    from miakit.importers.c3d import read_c3d
-
-    return read_c3d(file)
 
 
 # -- the command --------------------------------------------------------------------------------------

@@ -53,7 +53,8 @@ VIDEO_FILE = "video.mp4"
 def start_time(seed: int, subject: int, exercise: str) -> datetime:
     """A fixed wall-clock start (UTC) for a synthetic session, derived from its seed and ids."""
     base = datetime(2024, 1, 8, 9, 0, tzinfo=UTC)
-    return base + timedelta(days=seed % 1000, hours=subject % 10, minutes=2 * SYNTH_EXERCISES.index(exercise))
+    index = SYNTH_EXERCISES.index(exercise) if exercise in SYNTH_EXERCISES else 0  # a capture's motion: 0
+    return base + timedelta(days=seed % 1000, hours=subject % 10, minutes=2 * index)
 
 
 @dataclass
@@ -117,7 +118,8 @@ class Simulation:
 
     subject: Subject
     exercise: str
-    motion: Motion
+    motion: Motion | None
+    """the choreography's motion; None for a motion capture's (:mod:`miakit.synth.mocap`)"""
     duration_s: float
     keypoint_start_s: float
     keypoint_times: np.ndarray
@@ -137,6 +139,13 @@ class Simulation:
     """the camera the keypoints were filmed with (None: the subject's own, in front)"""
     view: int = 0
     """0 for the subject's own camera, k for the k-th extra view"""
+    clocks: list[SensorClock] | None = None
+    """the sensors' clocks the packets were sampled on (None: drawn again from the seed)"""
+    session_id: str = ""
+    """the session's id; empty: ``synth-<subject>-<exercise>-seed<seed>[-view<k>]``"""
+    origin: str = ""
+    """where the motion and the EMG come from, when not the choreography (a motion capture's file
+    and the muscle model): written into session.yaml's truth and clock notes and the start event"""
 
 
 SYNC_CLAP_AFTER_S = 0.5
@@ -221,15 +230,10 @@ def simulate(
     truth = sample_curve(curve, truth_times)
 
     ble, noise, drop = (rng(seed, subject.index, exercise, s) for s in (BLE, NOISE, DROP))
-    packets = []
-    for j, (sensor, clock) in enumerate(zip(SENSORS, sensor_clocks(ble))):
-        count = int(np.floor((duration_s - clock.first_sample_s) * EMG_RATE_HZ / (1 + clock.drift))) + 1
-        counter = np.arange(count)
-        sample_time = clock.first_sample_s + counter / EMG_RATE_HZ * (1 + clock.drift)
-        arrive = arrival_times(sample_time, clock.interval_s, ble)
-        value = add_sensor_noise(sample_curve(curve, sample_time)[:, j], subject, j, noise)
-        keep = drop.random(count) >= drop_fraction if drop_fraction > 0 else np.ones(count, bool)
-        packets.append(Packets(sensor, counter[keep], sample_time[keep], arrive[keep], value[keep]))
+    clocks = sensor_clocks(ble)
+    packets = sensor_packets(
+        curve, subject, duration_s, clocks, ble=ble, noise=noise, drop=drop, drop_fraction=drop_fraction
+    )
     return Simulation(
         subject,
         exercise,
@@ -246,7 +250,35 @@ def simulate(
         clock_error_s=clock_error_s,
         camera=camera,
         view=view,
+        clocks=clocks,
     )
+
+
+def sensor_packets(
+    curve: tuple[np.ndarray, np.ndarray],
+    subject: Subject,
+    duration_s: float,
+    clocks: list[SensorClock],
+    *,
+    ble: np.random.Generator,
+    noise: np.random.Generator,
+    drop: np.random.Generator,
+    drop_fraction: float = 0.0,
+) -> list[Packets]:
+    """What the 8 sensors send of the noise-free EMG ``curve`` (:func:`emg_curve`) over
+    ``duration_s``: each on its own clock (``clocks``, :func:`sensor_clocks`), arriving as ``ble``
+    draws, with the subject's sensor noise (``noise``) and ``drop_fraction`` of the packets lost
+    (``drop``)."""
+    packets = []
+    for j, (sensor, clock) in enumerate(zip(SENSORS, clocks)):
+        count = int(np.floor((duration_s - clock.first_sample_s) * EMG_RATE_HZ / (1 + clock.drift))) + 1
+        counter = np.arange(count)
+        sample_time = clock.first_sample_s + counter / EMG_RATE_HZ * (1 + clock.drift)
+        arrive = arrival_times(sample_time, clock.interval_s, ble)
+        value = add_sensor_noise(sample_curve(curve, sample_time)[:, j], subject, j, noise)
+        keep = drop.random(count) >= drop_fraction if drop_fraction > 0 else np.ones(count, bool)
+        packets.append(Packets(sensor, counter[keep], sample_time[keep], arrive[keep], value[keep]))
+    return packets
 
 
 def view_camera(seed: int, subject: int, exercise: str, view: int) -> Camera | None:
@@ -257,13 +289,18 @@ def view_camera(seed: int, subject: int, exercise: str, view: int) -> Camera | N
     view) * GOLDEN`` mod 1, the offset drawn per exercise; 7: distinct places for up to 7 views a
     subject), so that even 3 subjects with 2 views see each exercise from 3 well-separated
     directions (random draws often leave the side or the back out)."""
+    return spread_camera(seed, subject, SYNTH_EXERCISES.index(exercise), view)
+
+
+def spread_camera(seed: int, subject: int, index: int, view: int) -> Camera | None:
+    """:func:`view_camera` for the motion numbered ``index`` (an exercise's place in
+    SYNTH_EXERCISES; a motion capture's own number, :mod:`miakit.synth.mocap`)."""
     from miakit.body.motion import GOLDEN
 
     if view < 0:
         raise ValueError(f"view must be 0 or more, found {view}")
     if not view:
         return None
-    index = SYNTH_EXERCISES.index(exercise)
     offset = float(np.random.default_rng([seed, index, VIEWS]).random())
     turn = (offset + (subject * 7 + view) * GOLDEN) % 1.0
     return random_camera(np.random.default_rng([seed, subject, index, VIEWS, view]), turn=turn)
@@ -283,7 +320,8 @@ def write_session(folder: str | Path, sim: Simulation, *, seed: int = 0, video: 
     kp_end = float(sim.keypoint_times[-1]) if sim.keypoint_times.size else sim.keypoint_start_s
     with SessionWriter(
         folder,
-        session_id=f"synth-{subject.name}-{exercise}-seed{seed}" + (f"-view{sim.view}" if sim.view else ""),
+        session_id=sim.session_id
+        or f"synth-{subject.name}-{exercise}-seed{seed}" + (f"-view{sim.view}" if sim.view else ""),
         subject=subject.name,
         exercise=exercise,
         profile=profile,
@@ -293,10 +331,10 @@ def write_session(folder: str | Path, sim: Simulation, *, seed: int = 0, video: 
         host_monotonic_at_start=0.0,
         emulated=True,
         clock_notes="synthetic session (miakit.synth): sensors sample on their own drifting clocks; "
-        "video and keypoints are on the host clock",
+        "video and keypoints are on the host clock" + (f"; {sim.origin}" if sim.origin else ""),
     ) as writer:
-        clocks = sensor_clocks(rng(seed, subject.index, exercise, BLE))
-        events = [(0.0, "start", "", f"synthetic seed={seed}")]
+        events = [(0.0, "start", "", f"synthetic seed={seed}" + (f"; {sim.origin}" if sim.origin else ""))]
+        clocks = sim.clocks or sensor_clocks(rng(seed, subject.index, exercise, BLE))
         events += [(c.connect_s, "connect", s, "") for s, c in zip(SENSORS, clocks)]
         events += [
             (sim.keypoint_start_s, "marker", "", f"start:{exercise}"),
@@ -355,7 +393,9 @@ def write_session(folder: str | Path, sim: Simulation, *, seed: int = 0, video: 
                 )
             )
         _write_truth(folder / TruthInfo().file, sim.truth_times, sim.truth)
-        writer.set_truth(TruthInfo())
+        writer.set_truth(
+            TruthInfo(description=f"{TruthInfo().description}: {sim.origin}") if sim.origin else TruthInfo()
+        )
     return folder
 
 
