@@ -1,6 +1,6 @@
 """Synthetic EMG as a sensor streams it, and the random streams every synthetic session draws from.
 
-:func:`emg_signal` is what emulated sensors stream (:mod:`miakit.devices.signals`): the subjects,
+:func:`emg_signal` is what emulated sensors stream (:mod:`miakit.record.signals`): the subjects,
 motion and muscle model of :mod:`miakit.body` without a session folder. This module imports the
 model only (:mod:`miakit.body.subjects`, :mod:`~miakit.body.motion`, :mod:`~miakit.body.activation`),
 never the session writer, so the devices below the recorder can use it (ARCHITECTURE.md).

@@ -13,7 +13,7 @@ from typing import Literal
 
 import typer
 
-from miakit.devices.uci_file import RAW_RATE_HZ
+from miakit.record.uci_file import RAW_RATE_HZ
 from miakit.stages.emg import RawEmgParams
 
 import_app = typer.Typer(

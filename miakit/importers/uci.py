@@ -7,7 +7,7 @@ samples (about 10 s at about 1 kHz) per action.
 
 Layout read: ``subNN/{Normal,Aggressive}/txt/<Action>.txt``: tab-separated numbers, no header,
 8 columns in the order R-Bic, R-Tri, L-Bic, L-Tri, R-Thi, R-Ham, L-Thi, L-Ham (the one reader of a
-file: :func:`miakit.devices.uci_file.read_uci_file`). ``DIR`` may be the folder holding the ``subNN``
+file: :func:`miakit.record.uci_file.read_uci_file`). ``DIR`` may be the folder holding the ``subNN``
 folders, any folder above it, or one ``subNN`` folder.
 
 What is written (contract 2, :mod:`miakit.contracts.dataset`):
@@ -40,11 +40,11 @@ from pathlib import Path
 import numpy as np
 
 from miakit.contracts.build import Segment
-from miakit.devices.uci_file import RAW_RATE_HZ, UCI_CHANNELS, UCI_TO_MUSCLE, read_uci_file
 from miakit.errors import InputError
 from miakit.files import read_capped
 from miakit.importers.common import ImportReport, check_outputs, nothing_imported, provenance, write_and_register
 from miakit.layout import MUSCLES, RATE_HZ
+from miakit.record.uci_file import RAW_RATE_HZ, UCI_CHANNELS, UCI_TO_MUSCLE, read_uci_file
 from miakit.stages.emg import RawEmgParams
 
 MAX_UCI_BYTES = 256 << 20

@@ -13,12 +13,12 @@ twice), a sensor that never appears, a stalled stream.
 Every notification actually handed to a subscribed connection is logged in
 :attr:`EmulatedSensor.sent`, which is what the reliability tests compare a session against.
 
-What they stream comes from :mod:`miakit.devices.signals` (miakit's synthetic EMG, a UCI EMG file),
+What they stream comes from :mod:`miakit.record.signals` (miakit's synthetic EMG, a UCI EMG file),
 encoded by :data:`miakit.devices.decoders.ENCODERS`.
 
 :class:`LslOutlet` is an emulated Lab Streaming Layer EMG device instead: one multi-channel outlet
 (type ``EMG``, channel labels = muscle names) streaming raw sEMG at 1 kHz or an envelope at its own
-rate (:func:`miakit.devices.signals.lsl_signals`), with dropouts (the outlet goes away and comes
+rate (:func:`miakit.record.signals.lsl_signals`), with dropouts (the outlet goes away and comes
 back with the same source id, as a device whose app restarts).
 
 :func:`prepare_emulated_ble` hands the recorder (:mod:`miakit.record.recorder`) a set of emulated
@@ -362,7 +362,7 @@ def emulated_signals(
     """What the emulated sensors ``names`` stream: the UCI EMG file ``source``, else miakit's
     synthetic EMG of ``exercise`` (the first exercise where None) for ``duration_s`` (60 s where
     None) and 10 s more."""
-    from miakit.devices.signals import synthetic_signals, uci_signals
+    from miakit.record.signals import synthetic_signals, uci_signals
 
     if source is not None:
         return uci_signals(source, names, muscles=list(MUSCLES[: len(names)]), rate_hz=rate_hz)

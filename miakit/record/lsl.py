@@ -645,9 +645,9 @@ def start_emulator(
     kept on this machine (:func:`use_loopback`) unless LSLAPICFG says otherwise."""
     import os
 
-    from miakit.devices.signals import lsl_signals
     from miakit.layout import EXERCISES
     from miakit.record.emulator import LslOutlet
+    from miakit.record.signals import lsl_signals
 
     use_loopback(f"miakit-emulated-{os.getpid()}")
     signal, labels, rate = lsl_signals(

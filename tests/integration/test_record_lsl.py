@@ -13,9 +13,9 @@ import numpy as np
 from lsl_support import loopback_env
 
 from miakit.contracts.session import validate_session
-from miakit.devices.signals import lsl_signals
 from miakit.layout import MUSCLES
 from miakit.record.emulator import LslOutlet
+from miakit.record.signals import lsl_signals
 
 ENV = loopback_env()  # before pylsl's first call in this process
 DURATION_S = 7.0

@@ -35,8 +35,8 @@ def _record_xdf(path: Path, seconds: float = 2.0) -> dict:
     clock offsets that say so), as a recording from a device on another host would look."""
     import pylsl
 
-    from miakit.devices.signals import lsl_signals
     from miakit.record.emulator import LslOutlet
+    from miakit.record.signals import lsl_signals
 
     signal, labels, rate = lsl_signals(kind="raw", duration_s=10.0)
     markers = pylsl.StreamOutlet(

@@ -10,13 +10,13 @@ import pytest
 from typer.testing import CliRunner
 
 from miakit.devices.profiles import load_profile
-from miakit.devices.signals import uci_signals
 from miakit.errors import DeviceError
 from miakit.record.ble import BleBackend, BleRecorder, find_sensors
 from miakit.record.bumble_backend import BumbleRadio
 from miakit.record.cli import ble_app
 from miakit.record.emulator import Disconnect, Emulator, Faults, Stall, sensor_names
 from miakit.record.session_writer import SessionWriter
+from miakit.record.signals import uci_signals
 
 
 def _rows(folder, name):

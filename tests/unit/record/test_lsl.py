@@ -16,11 +16,11 @@ from lsl_support import loopback_env
 from miakit.contracts.session import validate_session
 from miakit.devices.decoders import DecodeError, encode_lsl_float32_v1, lsl_float32_v1
 from miakit.devices.profiles import load_profile
-from miakit.devices.signals import lsl_signals
 from miakit.errors import SessionError
 from miakit.layout import MUSCLES
 from miakit.record.emulator import LslOutlet
 from miakit.record.lsl import channel_map, parse_source, resolve_emg_streams, session_profile
+from miakit.record.signals import lsl_signals
 
 ENV = loopback_env()  # before pylsl's first call in this process
 
@@ -211,8 +211,8 @@ class _Info:
 def test_cli_emulated_lsl_device_streams_real_uci_emg(tmp_path, uci_file):
     """`--source lsl --emulate --emulate-source FILE`: real raw sEMG (UCI, 1 kHz) from an emulated LSL
     outlet on this machine, recorded by the real CLI, built through the raw-EMG conditioning."""
-    from miakit.devices.uci_file import UCI_MUSCLES
     from miakit.pipeline import build_dataset
+    from miakit.record.uci_file import UCI_MUSCLES
     from miakit.stages.decode import decode_emg
     from miakit.store import open_store
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from miakit.devices.uci_file import RAW_RATE_HZ, UCI_MUSCLES, read_uci_file
 from miakit.errors import InputError
 from miakit.layout import MUSCLES
+from miakit.record.uci_file import RAW_RATE_HZ, UCI_MUSCLES, read_uci_file
 
 __all__ = ["synthetic_signals", "uci_signals", "lsl_signals"]
 
@@ -46,7 +46,7 @@ def uci_signals(
     """Real EMG from one UCI "EMG Physical Action" file as a ``rate_hz`` envelope per sensor.
 
     The file holds 8 tab-separated columns of raw sEMG at about 1 kHz
-    (:func:`miakit.devices.uci_file.read_uci_file`). Each column is centred,
+    (:func:`miakit.record.uci_file.read_uci_file`). Each column is centred,
     rectified and reduced to the RMS of consecutive windows of ``1 / rate_hz`` seconds; sensor ``i``
     streams column ``i``.
     """
@@ -99,7 +99,7 @@ def lsl_signals(
 
 
 def _read_uci(path: str | Path) -> np.ndarray:
-    """A UCI file's (samples, 8) raw sEMG (:func:`miakit.devices.uci_file.read_uci_file`), finite, or
+    """A UCI file's (samples, 8) raw sEMG (:func:`miakit.record.uci_file.read_uci_file`), finite, or
     one line saying why not. A line of empty fields (some files end with one) is no sample here."""
     try:
         raw = read_uci_file(path)

@@ -1,6 +1,6 @@
 """The UCI "EMG Physical Action" file layout, read in one place: by the UCI importer
 (:mod:`miakit.importers.uci`) and by the emulated sensors that stream a UCI file
-(:mod:`miakit.devices.signals`).
+(:mod:`miakit.record.signals`).
 
 A file is ``subNN/{Normal,Aggressive}/txt/<Action>.txt``: tab-separated numbers, no header, 8 columns
 of raw sEMG (:data:`UCI_CHANNELS`, the muscles of Muscles in Action: :data:`UCI_TO_MUSCLE`) at about
