@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 from miakit.errors import MiakitError
 
@@ -75,7 +75,7 @@ class SessionPool:
         self._client = Client(self._cluster)
         return self
 
-    def __exit__(self, *exc: object) -> bool:
+    def __exit__(self, *exc: object) -> Literal[False]:
         if self._client is not None:
             self._client.close()
         if self._cluster is not None:

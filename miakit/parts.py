@@ -51,7 +51,7 @@ def write_part(part: str | Path, report: QualityReport, segments: list[Segment])
     for i, segment in enumerate(segments):
         seg = asdict(segment)
         arrays = {k: v for k, v in seg.items() if isinstance(v, np.ndarray)}
-        np.savez(tmp / f"segment{i:03d}.npz", **arrays)
+        np.savez(tmp / f"segment{i:03d}.npz", **arrays)  # type: ignore[arg-type]  # numpy's stubs: **kwds as allow_pickle
         (tmp / f"segment{i:03d}.json").write_text(
             json.dumps({k: v for k, v in seg.items() if k not in arrays and v is not None})
         )

@@ -315,7 +315,7 @@ def plan_build(
         key = folder[len(root) :].strip("/") or folder.rstrip("/").rsplit("/", 1)[-1]
         part = parts_dir / f"{key.replace('/', '__')}-{sha[:16]}-{spec.sha256[:16]}{salt}"
         sessions.append(SessionPlan(folder=folder, key=key, sha256=sha, part=part, done=is_done(part)))
-    inputs = {s.key: s.sha256 for s in sessions}
+    inputs: dict[str, object] = {s.key: s.sha256 for s in sessions}
     if allowed:
         inputs = {**inputs, "decoder plugins allowed": allowed}
     inputs_sha = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()

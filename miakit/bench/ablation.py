@@ -22,6 +22,7 @@ import json
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from miakit.learn.inference import load_checkpoint, predict
 from miakit.learn.recipes import MIAKIT, MIAKIT_STEPS
 from miakit.learn.train import train
 from miakit.learn.windows import Splits, load_frames, split_holdout, split_in_distribution
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,9 @@ class Variant:
 
     def config(self, base: TrainConfig) -> TrainConfig:
         """``base`` with this variant's settings."""
-        schedule = {k: v for k, v in (("lr", self.lr), ("warmup_steps", self.warmup_steps)) if v is not None}
+        schedule: dict[str, Any] = {
+            k: v for k, v in (("lr", self.lr), ("warmup_steps", self.warmup_steps)) if v is not None
+        }
         return replace(
             base,
             model=self.model,
@@ -81,53 +87,42 @@ def _augment(drop: str) -> str:
     return "+".join(a for a in MIAKIT["augment"].split("+") if a != drop) or "none"
 
 
+_MIAKIT = Variant("miakit (all ideas)", **MIAKIT, steps=MIAKIT_STEPS)
+"""The miakit model with every idea on, for :data:`MIAKIT_STEPS` times the profile's steps."""
+
+
+def _miakit(name: str, **changes: Any) -> Variant:
+    """:data:`_MIAKIT` named ``name`` with ``changes``."""
+    return replace(_MIAKIT, name=name, **changes)
+
+
 VARIANTS: tuple[Variant, ...] = (
     Variant("paper Transformer", "transformer", "paper", "none"),
-    Variant("miakit (all ideas)", **MIAKIT, steps=MIAKIT_STEPS),
-    Variant("- depth from foreshortening", **{**MIAKIT, "features": _features(drop="depth")}, steps=MIAKIT_STEPS),
-    Variant("- seconds held still per hinge", **{**MIAKIT, "features": _features(drop="hold")}, steps=MIAKIT_STEPS),
-    Variant(
-        "- limb directions and hinge angles", **{**MIAKIT, "features": _features(drop="angles")}, steps=MIAKIT_STEPS
+    _MIAKIT,
+    _miakit("- depth from foreshortening", features=_features(drop="depth")),
+    _miakit("- seconds held still per hinge", features=_features(drop="hold")),
+    _miakit("- limb directions and hinge angles", features=_features(drop="angles")),
+    _miakit("- hip-centred, torso-scaled keypoints", features="paper+" + MIAKIT["features"].split("+", 1)[1]),
+    _miakit("- velocities", features=_features(drop="vel")),
+    _miakit("- mirror augmentation (in training and at test)", augment=_augment(drop="mirror")),
+    _miakit("- mirror at test", predict_mirrored=False),
+    _miakit("- softplus read-out (linear: can go negative)", readout="linear"),
+    _miakit("- pose-estimator augmentation", augment=_augment(drop="pose")),
+    _miakit("- limb mixing", augment=_augment(drop="limbs")),
+    _miakit("- missing-point mask", features=_features(drop="mask")),
+    _miakit("- context frames", context=0),
+    _miakit("- context frames and seconds held still", features=_features(drop="hold"), context=0),
+    _miakit("- pre-norm (post-norm layers)", model="miakit-postnorm"),
+    _miakit(
+        "- batch 32 (batch 96: three times the windows a step, half the steps)", batch_size=96, steps=MIAKIT_STEPS / 2
     ),
-    Variant(
-        "- hip-centred, torso-scaled keypoints",
-        **{**MIAKIT, "features": "paper+" + MIAKIT["features"].split("+", 1)[1]},
-        steps=MIAKIT_STEPS,
-    ),
-    Variant("- velocities", **{**MIAKIT, "features": _features(drop="vel")}, steps=MIAKIT_STEPS),
-    Variant(
-        "- mirror augmentation (in training and at test)",
-        **{**MIAKIT, "augment": _augment(drop="mirror")},
-        steps=MIAKIT_STEPS,
-    ),
-    Variant("- mirror at test", **MIAKIT, steps=MIAKIT_STEPS, predict_mirrored=False),
-    Variant("- softplus read-out (linear: can go negative)", **{**MIAKIT, "readout": "linear"}, steps=MIAKIT_STEPS),
-    Variant("- pose-estimator augmentation", **{**MIAKIT, "augment": _augment(drop="pose")}, steps=MIAKIT_STEPS),
-    Variant("- limb mixing", **{**MIAKIT, "augment": _augment(drop="limbs")}, steps=MIAKIT_STEPS),
-    Variant("- missing-point mask", **{**MIAKIT, "features": _features(drop="mask")}, steps=MIAKIT_STEPS),
-    Variant("- context frames", **{**MIAKIT, "context": 0}, steps=MIAKIT_STEPS),
-    Variant(
-        "- context frames and seconds held still",
-        **{**MIAKIT, "features": _features(drop="hold"), "context": 0},
-        steps=MIAKIT_STEPS,
-    ),
-    Variant("- pre-norm (post-norm layers)", **{**MIAKIT, "model": "miakit-postnorm"}, steps=MIAKIT_STEPS),
-    Variant(
-        "- batch 32 (batch 96: three times the windows a step, half the steps)",
-        **{**MIAKIT, "batch_size": 96},
-        steps=MIAKIT_STEPS / 2,
-    ),
-    Variant(
-        "- its schedule (the profile's: peak lr 2e-3, warm-up 50 steps)",
-        **{**MIAKIT, "lr": None, "warmup_steps": None},
-        steps=MIAKIT_STEPS,
-    ),
-    Variant("- equal training time (the paper's step count)", **MIAKIT),
+    _miakit("- its schedule (the profile's: peak lr 2e-3, warm-up 50 steps)", lr=None, warmup_steps=None),
+    _miakit("- equal training time (the paper's step count)", steps=1.0),
     Variant("miakit architecture only (paper inputs)", "miakit", "paper", "none"),
-    Variant("+ per-subject calibration", **{**MIAKIT, "features": _features(add="subject")}, steps=MIAKIT_STEPS),
-    Variant("+ seconds into the set", **{**MIAKIT, "features": _features(add="elapsed")}, steps=MIAKIT_STEPS),
-    Variant("+ accelerations", **{**MIAKIT, "features": _features(add="acc")}, steps=MIAKIT_STEPS),
-    Variant("+ exponential read-out", **{**MIAKIT, "readout": "exp"}, steps=MIAKIT_STEPS),
+    _miakit("+ per-subject calibration", features=_features(add="subject")),
+    _miakit("+ seconds into the set", features=_features(add="elapsed")),
+    _miakit("+ accelerations", features=_features(add="acc")),
+    _miakit("+ exponential read-out", readout="exp"),
 )
 """The paper's Transformer, the full miakit model, each idea removed one at a time, the miakit
 architecture with none of the other ideas, then ideas that were tried and left out of the model
@@ -159,7 +154,7 @@ the Transformer gave 20.2, 21.2 and 20.5), scored LOEO -15.7% (seed by seed -12.
 
 @dataclass
 class AblationResult:
-    table: object  # DataFrame: one row per variant
+    table: pd.DataFrame  # DataFrame: one row per variant
     csv: Path
     markdown: Path
 

@@ -26,10 +26,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from miakit.errors import DatasetError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 METHODS = ("as_is", "finetuned", "scratch")
 
@@ -37,8 +42,8 @@ METHODS = ("as_is", "finetuned", "scratch")
 @dataclass
 class FinetuneResult:
     report: Path
-    table: object  # rows (held-out trial or 'pooled', method); columns of bench real's summary
-    units: object  # every unit of every run, with 'held_out' and 'method'
+    table: pd.DataFrame  # rows (held-out trial or 'pooled', method); columns of bench real's summary
+    units: pd.DataFrame  # every unit of every run, with 'held_out' and 'method'
     wall_s: float
 
 

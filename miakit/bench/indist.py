@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,10 @@ from miakit.learn.models import NearestNeighbour, RandomBaseline
 from miakit.learn.train import config_splits, train
 from miakit.learn.windows import load_frames, unknown_segments
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+
 MODELS = ("random", "nn", "transformer")
 
 
@@ -31,8 +36,8 @@ class BenchResult:
     """Where the report is and the numbers in it."""
 
     report: Path
-    table: object  # DataFrame: rows exercises + 'mean'; columns random, nn, transformer, noise_floor, windows
-    per_muscle: object  # DataFrame: rows muscles; columns random, nn, transformer, noise_floor
+    table: pd.DataFrame  # DataFrame: rows exercises + 'mean'; columns random, nn, transformer, noise_floor, windows
+    per_muscle: pd.DataFrame  # DataFrame: rows muscles; columns random, nn, transformer, noise_floor
     pearson: dict[str, float]
     checkpoint: Path
     train_wall_s: float | None  # None when the transformer came from a given checkpoint

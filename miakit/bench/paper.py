@@ -29,12 +29,19 @@ import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from miakit.contracts.dataset import UNKNOWN_EXERCISE
 from miakit.errors import DatasetError, InputError
 from miakit.learn import metrics
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from miakit.bench.real import RealResult
+
 
 METHODS = ("random", "nn", "cnn", "transformer")
 NEURAL_METHODS = ("cnn", "transformer")
@@ -149,13 +156,15 @@ class PaperResult:
     report: Path
     profile: PaperProfile
     table1: dict  # experiment -> DataFrame (rows exercises + 'mean'; columns METHODS, noise_floor, windows)
-    summary: object  # rows (experiment, method); columns rmse, pearson
-    table2: object | None  # rows window length; columns per method RMSE and Pearson r
-    transfer: object | None  # rows k; columns finetuned, scratch (RMSE and r)
+    summary: pd.DataFrame  # rows (experiment, method); columns rmse, pearson
+    table2: pd.DataFrame | None  # rows window length; columns per method RMSE and Pearson r
+    transfer: pd.DataFrame | None  # rows k; columns finetuned, scratch (RMSE and r)
     retrieval: dict = field(default_factory=dict)  # 'pose' / 'learned' -> DataFrame (exercise x exercise)
-    experiments: object = None  # one row per training or fit: experiment, method, windows, batch, steps, wall_s
+    experiments: pd.DataFrame | None = (
+        None  # one row per training or fit: experiment, method, windows, batch, steps, wall_s
+    )
     wall_s: float = 0.0
-    real: object = (
+    real: RealResult | None = (
         None  # miakit.bench.real.RealResult of the in-distribution Transformer on a real dataset, where given
     )
 
@@ -269,7 +278,7 @@ def run_paper(
 
 @dataclass
 class _Evaluation:
-    table: object  # DataFrame per exercise + mean
+    table: pd.DataFrame  # DataFrame per exercise + mean
     scores: dict  # method -> {"rmse": overall, "pearson": r}
     preds: dict  # method -> (N, M, T)
     y_test: np.ndarray
@@ -419,7 +428,8 @@ def _leave_one_exercise_out(ds, frames, profile, left_out: list[str], out: Path,
 
     from miakit.learn.windows import split_leave_one_exercise_out
 
-    tables, preds, truths = [], {m: [] for m in METHODS}, []
+    preds: dict[str, list[np.ndarray]] = {m: [] for m in METHODS}
+    tables, truths = [], []
     for exercise in left_out:
         splits = split_leave_one_exercise_out(
             ds, exercise, window=profile.window, stride=profile.stride, val_fraction=profile.val_fraction
@@ -652,6 +662,7 @@ def _write_outputs(
     if result.retrieval:
         _plot_retrieval(result.retrieval, out / "figure8_retrieval.png")
     examples = _plot_examples(ds, frames, splits, indist, result.profile, out)
+    assert result.experiments is not None
     result.experiments.to_csv(out / "experiments.csv", index=False)
     (out / "summary.json").write_text(json.dumps(_summary_json(result), indent=2, default=_json_default))
     parameters = {

@@ -33,6 +33,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +41,10 @@ from miakit.bench.report import goal_lines
 from miakit.errors import DatasetError
 from miakit.layout import MIRROR_MUSCLE
 from miakit.learn import metrics
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 GOAL_MEDIAN_R = 0.5
 GOAL_OWN_BEATS_OTHER_SIDE = 0.75
@@ -54,9 +59,9 @@ class RealResult:
     """What :func:`run_real` found (pandas DataFrames) and where it wrote it."""
 
     report: Path
-    units: object  # one row per segment x muscle present
-    cycles: object  # one row per gait cycle x muscle present
-    summary: object  # one row per view, and 'all'
+    units: pd.DataFrame  # one row per segment x muscle present
+    cycles: pd.DataFrame  # one row per gait cycle x muscle present
+    summary: pd.DataFrame  # one row per view, and 'all'
     goals: list  # dicts: goal, value, target, met (None: not measurable here)
     figures: list
 
@@ -238,6 +243,7 @@ def score_segments(
     units, cycles = [], []
     for s in segments:
         if s not in predictions:
+            assert ckpt is not None, "a segment without a prediction needs the checkpoint"
             predictions[s] = predict_segment(
                 ckpt, ds, s, stride=stride, min_window=1
             )  # a trial shorter than the window gets a window of its length
@@ -253,7 +259,7 @@ def score_segments(
             lag, r_lag = best_lag(own, meas, max_lag=max_lag)
             others = {m: pearson(pred[:, k], meas) for k, m in enumerate(ck_muscles) if m != muscle}
             mirror = MIRROR_MUSCLE.get(muscle)
-            r_side = others.get(mirror, float("nan"))
+            r_side = others.get(mirror, float("nan")) if mirror is not None else float("nan")
             finite = [v for v in others.values() if np.isfinite(v)]
             units.append(
                 {

@@ -41,6 +41,7 @@ import platform
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -91,7 +92,7 @@ def run_speed(
                 model="cnn" if quick else "transformer",
                 threads=threads,
             )
-    results = {
+    results: dict[str, Any] = {
         "quick": quick,
         "machine": machine(),
         "loading": loading,
@@ -130,7 +131,7 @@ def write_release(root: Path, *, subjects: int, exercises: int, clips: int, seed
                 folder = root / "train" / f"Subject{s}" / names[e % len(names)] / str(100 + clip_id)
                 folder.mkdir(parents=True, exist_ok=True)
                 xy = rng.uniform([200, 300], [880, 1700], size=(FRAMES, 49, 2)).astype(f32)
-                arrays = {
+                arrays: dict[str, np.ndarray] = {
                     "emgvalues": rng.integers(0, 300, size=(FRAMES, 8)).astype(np.float64),
                     "joints2d": xy,
                     "joints3d": rng.normal(size=(FRAMES, 49, 3)).astype(f32),
@@ -220,7 +221,8 @@ def store_loader(dataset: StoreWindows, *, batch_size: int = BATCH, seed: int = 
     sampler = BatchSampler(
         RandomSampler(dataset, generator=torch.Generator().manual_seed(seed)), batch_size, drop_last=False
     )
-    return DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=0)
+    # a Dataset by duck typing (__getitem__, __len__): torch's stubs want the class
+    return DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=0)  # type: ignore[arg-type]
 
 
 def clip_loader(dataset: ClipFiles, *, batch_size: int = BATCH, seed: int = 0):
@@ -228,9 +230,9 @@ def clip_loader(dataset: ClipFiles, *, batch_size: int = BATCH, seed: int = 0):
     import torch
     from torch.utils.data import DataLoader
 
-    return DataLoader(
-        dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed), num_workers=0
-    )
+    generator = torch.Generator().manual_seed(seed)
+    # a Dataset by duck typing (__getitem__, __len__): torch's stubs want the class
+    return DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=generator, num_workers=0)  # type: ignore[arg-type]
 
 
 # -- benchmarks ------------------------------------------------------------------------------------

@@ -340,7 +340,9 @@ class Motion:
         """Pose values of a continuous-cycle exercise (walking, stairs) at ``phase`` of each ``cycle``."""
         neutral = self._neutral
         out = np.tile(neutral, (len(phase), 1))
-        for name, value in self.definition.cycle(np.where(before, 0.0, phase)).items():
+        cycle_of = self.definition.cycle
+        assert cycle_of is not None, "a continuous-cycle exercise has a cycle"
+        for name, value in cycle_of(np.where(before, 0.0, phase)).items():
             out[:, P[name]] = value
         # each cycle has its own range of motion, blended smoothly into the next one's
         blend = phase * phase * (3 - 2 * phase)

@@ -56,6 +56,11 @@ class Segment:
     def length(self) -> int:
         return int(self.emg.shape[0])
 
+    @property
+    def n_valid(self) -> int:
+        """Frames whose EMG is valid (every frame where ``valid`` is None)."""
+        return self.length if self.valid is None else int(self.valid.sum())
+
 
 class Event(NamedTuple):
     """A moment in a segment (a gait event of the lab importers): a row of the ``event_*`` table."""

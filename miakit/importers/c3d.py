@@ -41,6 +41,7 @@ Everything after reading (joint centres, virtual cameras, EMG conditioning, even
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -499,7 +500,7 @@ def _subject(p: dict, labels: list[str]) -> str:
 
 
 def import_c3d(
-    paths: list[str | Path],
+    paths: Sequence[str | Path],
     out: str | Path,
     *,
     catalog: str | Path | None = None,

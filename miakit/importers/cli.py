@@ -80,16 +80,14 @@ def uci_emg_cmd(
     from miakit.ranges import in_range
 
     in_range("--raw-rate-hz", raw_rate_hz, 0, 1e6, above=True)
+    emg = RawEmgParams(
+        low_hz=low_hz, high_hz=high_hz, notch_hz=notch_hz, envelope=envelope, window_s=window_s, cutoff_hz=cutoff_hz
+    )
     report = import_uci(
         directory,
         out,
         raw_rate_hz=raw_rate_hz,
-        low_hz=low_hz,
-        high_hz=high_hz,
-        notch_hz=notch_hz,
-        envelope=envelope,
-        window_s=window_s,
-        cutoff_hz=cutoff_hz,
+        emg=emg,
         catalog=catalog,
         name=name,
         show_progress=progress,
@@ -287,7 +285,6 @@ def _inspect(paths: list[Path], read, options: dict) -> None:
 
     from miakit.errors import InputError
     from miakit.importers.inspect import inspect_trial, render
-    from miakit.importers.lab import EMG_DEFAULTS
 
     console = Console()
     for path in paths:
@@ -296,7 +293,7 @@ def _inspect(paths: list[Path], read, options: dict) -> None:
         except InputError as exc:
             console.print(f"[red]cannot read[/] {exc}", highlight=False, soft_wrap=True)
             continue
-        render(inspect_trial(trial, emg_params=dict(EMG_DEFAULTS), **options), console)
+        render(inspect_trial(trial, emg_params=RawEmgParams(), **options), console)
     console.print("inspected only: nothing written", highlight=False)
 
 

@@ -62,10 +62,10 @@ def match_channel(label: str, *, side: str | None = None) -> ChannelMatch:
     if not tokens:
         return ChannelMatch(label, reason="names no muscle (only the hardware)")
     best: tuple[int, str | None, str] | None = None  # (words, group or None for ignore, phrase)
-    for group, spec in table["groups"].items():
+    for name_group, spec in table["groups"].items():
         for name in spec["names"]:
             if _find(_plain(name), tokens) >= 0 and (best is None or len(_plain(name).split()) > best[0]):
-                best = (len(_plain(name).split()), group, _plain(name))
+                best = (len(_plain(name).split()), name_group, _plain(name))
     for name in table.get("ignore", []):
         if _find(_plain(name), tokens) >= 0 and (best is None or len(_plain(name).split()) >= best[0]):
             best = (len(_plain(name).split()), None, _plain(name))

@@ -22,6 +22,7 @@ import numpy as np
 from miakit.errors import InputError
 from miakit.importers.lab import LabTrial
 from miakit.layout import BODY_25, RATE_HZ
+from miakit.stages.emg import RawEmgParams
 
 AXES = ("X", "Y", "Z")
 
@@ -89,7 +90,7 @@ def inspect_trial(
     side: str | None = None,
     exercise: str | None = None,
     max_gap_s: float,
-    emg_params: dict,
+    emg_params: RawEmgParams,
     channels: dict[str, str | None] | None = None,
     emg_kind: str | None = None,
 ) -> dict:

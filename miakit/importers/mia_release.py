@@ -183,7 +183,7 @@ def load_mia_release(
         split, subject = seg.session.split("/")[:2]
         rows[(split, subject)]["segments"] += 1
         rows[(split, subject)]["frames"] += seg.length
-        rows[(split, subject)]["valid"] += int(seg.valid.sum())
+        rows[(split, subject)]["valid"] += seg.n_valid
 
     if not segments:
         raise nothing_imported(root, report)
@@ -206,7 +206,7 @@ def load_mia_release(
     report.rows = [rows[k] for k in sorted(rows, key=lambda k: (SPLITS.index(k[0]), _natural(k[1])))]
     report.n_segments = len(segments)
     report.n_frames = sum(s.length for s in segments)
-    report.n_valid = sum(int(s.valid.sum()) for s in segments)
+    report.n_valid = sum(s.n_valid for s in segments)
     return ds, report
 
 

@@ -35,6 +35,7 @@ write the version-1 forms (an export, used by the tests).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -401,7 +402,7 @@ def write_sto(
 
 
 def import_trc(
-    paths: list[str | Path],
+    paths: Sequence[str | Path],
     out: str | Path,
     *,
     emg: str | Path | None = None,

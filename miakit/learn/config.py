@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import typing
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from miakit.errors import InputError
 from miakit.learn.models import NEURAL, READOUTS
@@ -169,7 +170,7 @@ def apply_overrides(config: TrainConfig, overrides: list[str] | tuple[str, ...])
     """A copy of ``config`` with ``key=value`` overrides applied, values parsed by field type."""
     hints = typing.get_type_hints(TrainConfig)
     names = [f.name for f in fields(TrainConfig)]
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     for item in overrides:
         key, sep, value = item.partition("=")
         key, value = key.strip(), value.strip()

@@ -26,11 +26,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from miakit.arrays import true_runs
 from miakit.errors import InputError
+
+if TYPE_CHECKING:
+    import torch
+
+    from miakit.learn.config import TrainConfig
+
 
 PREDICTED_SOURCE = "predicted"
 """``segment_source`` and ``attrs['emg_source']`` of a store whose EMG is a model's prediction."""
@@ -41,8 +48,8 @@ class Checkpoint:
     """A loaded checkpoint: the model (eval mode), its config and its meta (see ``load_checkpoint``)."""
 
     path: Path
-    model: object
-    config: object
+    model: torch.nn.Module
+    config: TrainConfig
     meta: dict
 
     @property
@@ -261,7 +268,7 @@ def video_dataset(pose, *, muscles: list[str], video: str | Path, segment_id: st
         emg=np.full((n, len(muscles)), np.nan, np.float32),
         keypoints=keypoints,
         keypoint_score=score,
-        valid=(score > 0).any(axis=1),
+        valid=np.asarray((score > 0).any(axis=1)),
         image_width=int(pose.attrs["width"]),
         image_height=int(pose.attrs["height"]),
         rate_hz=float(pose.attrs["rate_hz"]),

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -176,7 +177,14 @@ def _train(ds, config, out: Path, progress, resume, splits, frames, until_step, 
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sampler = torch.Generator().manual_seed(config.seed)
     meta = _meta(ds, frames, config)
-    state = {"step": 0, "best_val_rmse": math.inf, "bad_evals": 0, "history": [], "elapsed_s": 0.0, "cpu_s": 0.0}
+    state: dict[str, Any] = {
+        "step": 0,
+        "best_val_rmse": math.inf,
+        "bad_evals": 0,
+        "history": [],
+        "elapsed_s": 0.0,
+        "cpu_s": 0.0,
+    }
     if resume and (out / "last.pt").exists():
         state = _restore(out / "last.pt", model, opt, sampler, config)
 
@@ -493,11 +501,13 @@ def _start_at_the_mean(model, mean: np.ndarray) -> None:
         getattr(model, "head", None)
         or [m for m in model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv1d))][-1]
     )
+    bias = last.bias
+    assert bias is not None, "the last layer has a bias"
     with torch.no_grad():
         last.weight.zero_()
-        last.bias.copy_(torch.as_tensor(mean, dtype=last.bias.dtype))
+        bias.copy_(torch.as_tensor(mean, dtype=bias.dtype))
     readout = getattr(model, "readout", None)
-    if hasattr(readout, "set"):  # ExpReadout, SoftplusReadout: their m is the same mean
+    if readout is not None and hasattr(readout, "set"):  # ExpReadout, SoftplusReadout: their m is the same mean
         readout.set(mean)
 
 
@@ -535,7 +545,9 @@ def _save(paths: list[Path], model, opt, sampler, config: TrainConfig, state: di
         return
     import torch
 
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    numpy_state = np.random.get_state()
+    assert isinstance(numpy_state, tuple), "the legacy form: (kind, keys, pos, has_gauss, cached)"
+    kind, keys, pos, has_gauss, cached = numpy_state
     rng = {
         "torch": torch.get_rng_state(),
         "sampler": sampler.get_state(),

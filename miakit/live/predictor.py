@@ -172,7 +172,7 @@ def window_dataset(points: np.ndarray, *, muscles: list[str], width: int, height
         emg=np.full((len(points), len(muscles)), np.nan, np.float32),
         keypoints=keypoints,
         keypoint_score=score,
-        valid=(score > 0).any(axis=1),
+        valid=np.asarray((score > 0).any(axis=1)),
         image_width=int(width),
         image_height=int(height),
         rate_hz=RATE_HZ,

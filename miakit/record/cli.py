@@ -6,11 +6,13 @@ Only typer and the standard library at module level; the rest is imported inside
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
-LIVE_PAGE = None
+LIVE_PAGE: Callable[..., Any] | None = None
 """Makes ``--live-predict``'s page: ``LIVE_PAGE(checkpoint, port=..., say=...)``. The page is
 :class:`miakit.live.record_view.RecordView`, a layer above record: :mod:`miakit.cli` sets this."""
 

@@ -157,6 +157,8 @@ class EmulatedSensor:
 
         controller = Controller(f"emu-{name}", link=link, public_address=address)
         self.device = Device(name=name, address=Address(address), host=Host(controller, AsyncPipeSink(controller)))
+        if profile.characteristic_uuid is None or profile.service_uuid is None:
+            raise ValueError(f"profile {profile.name} names no BLE service and characteristic to emulate")
         self.characteristic = Characteristic(
             UUID(profile.characteristic_uuid),
             Characteristic.Properties.READ | Characteristic.Properties.NOTIFY,
@@ -171,7 +173,7 @@ class EmulatedSensor:
                     UUID(uuid),
                     Characteristic.Properties.WRITE | Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
                     Characteristic.WRITEABLE,
-                    CommandValue(self.commands),
+                    CommandValue(self.commands),  # type: ignore[arg-type]  # bumble calls its read and write
                 )
             )
         self.device.add_service(Service(UUID(profile.service_uuid), characteristics))
@@ -294,7 +296,8 @@ class Emulator:
         self.link = link or LocalLink()
         self.rate_hz = rate_hz or profile.rate_hz or 10.0
         self.faults = faults or Faults()
-        unknown = {f.sensor for f in [*self.faults.disconnects, *self.faults.stalls]} | set(self.faults.missing)
+        unknown = {f.sensor for f in self.faults.disconnects} | {f.sensor for f in self.faults.stalls}
+        unknown |= set(self.faults.missing)
         unknown -= set(signals)
         if unknown:
             raise ValueError(f"faults name sensors the emulator does not have: {sorted(unknown)}")

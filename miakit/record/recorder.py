@@ -43,6 +43,7 @@ from miakit.record.session_writer import SessionWriter
 from miakit.record.source import PreparedSource, unless_stopped
 
 if TYPE_CHECKING:
+    from miakit.record.emulator import Faults
     from miakit.record.monitor import KeyReader
     from miakit.record.video import LiveCapture
 
@@ -85,7 +86,7 @@ class RecordPlan:
     video: str | None = None
     emulate_source: Path | None = None
     """A UCI EMG file streamed by the emulated sensors instead of synthetic EMG."""
-    faults: object | None = None
+    faults: Faults | None = None
     """An :class:`~miakit.record.emulator.Faults` for the emulated sensors."""
     emulate_rate_hz: float | None = None
     emulate_kind: str = "raw"
@@ -192,10 +193,11 @@ def parse_faults(
         Disconnect(s, at, down if down is not None else 1.0)
         for s, at, down in (_fault_spec(t, "--emulate-disconnect", names, needs_length=False) for t in disconnect)
     ]
-    stalls = [
-        Stall(s, at, length)
-        for s, at, length in (_fault_spec(t, "--emulate-stall", names, needs_length=True) for t in stall)
-    ]
+    stalls = []
+    for t in stall:
+        s, at, length = _fault_spec(t, "--emulate-stall", names, needs_length=True)
+        assert length is not None  # needs_length
+        stalls.append(Stall(s, at, length))
     for sensor in missing:
         if sensor not in names:
             raise SessionError("--emulate-missing", "no such emulated sensor", expected=f"one of {names}", found=sensor)
@@ -387,8 +389,8 @@ def _check_video(text: str | None) -> tuple[str, str | int, bool] | None:
     from miakit.record.video import parse_video_source
 
     video = parse_video_source(text) if text else None
-    if video and not video[2] and not Path(video[1]).is_file():
-        raise SessionError(video[1], "no such video file")
+    if video and not video[2] and not Path(str(video[1])).is_file():
+        raise SessionError(str(video[1]), "no such video file")
     return video
 
 
@@ -542,7 +544,7 @@ class _Session:
         if page is not None:
             page.start(lambda: recorder.stats, video=bool(video and video[2]))
         if video and not video[2]:
-            import_video(writer, video[1])
+            import_video(writer, str(video[1]))
         elif video:
             self.capture = LiveCapture(writer, video[1], kind=video[0], on_frame=page.frame if page else None)
             self.capture.start()
@@ -605,12 +607,15 @@ class _Session:
         duration_s = plan.duration_s
         if plan.protocol:
             schedule = protocol_schedule(plan.protocol, begin_s=(plan.sync_after_s or 0.0) + 2.0, rest_s=plan.rest_s)
+
+            def _marker(detail: str, words: str) -> None:
+                say(words)
+                writer.add_event(recorder.now(), "marker", "", detail)
+
             for at, detail in schedule:
                 action, _, exercise = detail.partition(":")
                 words = f"NOW: {exercise}" if action == "start" else f"stop {exercise}, rest"
-                loop.call_later(
-                    at, lambda d=detail, w=words: (say(w), writer.add_event(recorder.now(), "marker", "", d))
-                )
+                loop.call_later(at, _marker, detail, words)
             if duration_s is None:
                 duration_s = schedule[-1][0] + 1.0
         if duration_s is not None and self.source.live:  # a replay ends at duration_s of its own clock

@@ -228,16 +228,7 @@ def raw_emg_envelope(state: SessionState, params: RawEmgParams) -> SessionState:
                 samples.values[:, 0],
             )
         raw = xr.DataArray(x, dims="time", coords={"time": times}, attrs={"rate_hz": profile.rate_hz})
-        env = condition_raw(
-            raw,
-            low_hz=params.low_hz,
-            high_hz=params.high_hz,
-            notch_hz=params.notch_hz,
-            envelope=params.envelope,
-            window_s=params.window_s,
-            cutoff_hz=params.cutoff_hz,
-            rate_hz=state.rate_hz,
-        )
+        env = condition_raw(raw, params, rate_hz=state.rate_hz)
         sensors[sensor] = replace(samples, arrival=env["time"].values, values=env.values[:, None], device_seq=None)
     envelopes = profile.model_copy(update={"rate_hz": state.rate_hz, "kind": "envelope"})
     return replace(state, decoded=replace(decoded, profile=envelopes, sensors=sensors))

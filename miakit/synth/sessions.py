@@ -194,7 +194,7 @@ def simulate(
     kp_start = float(timing.uniform(0.2, min(1.5, duration_s / 4)))
     kp_end = duration_s - float(timing.uniform(0.2, 0.6))
     clap_s = kp_start + SYNC_CLAP_AFTER_S if sync_clap else None
-    first_move = clap_s + 1.5 if sync_clap else kp_start + 0.3  # a pause after the clap, as instructed
+    first_move = clap_s + 1.5 if clap_s is not None else kp_start + 0.3  # a pause after the clap, as instructed
     motion = Motion(exercise, subject, seed, start_s=first_move + float(timing.uniform(0.0, 0.7)))
 
     n_frames = int(np.floor((kp_end - kp_start) * KEYPOINT_FPS))

@@ -173,7 +173,7 @@ def predict_video(
     video, out = Path(video), Path(out)
     from miakit.store import check_output
 
-    check_output(out / "activation.zarr", inputs=(video, checkpoint if isinstance(checkpoint, (str, Path)) else None))
+    check_output(out / "activation.zarr", inputs=[video, checkpoint if isinstance(checkpoint, (str, Path)) else None])
     meta = probe_video(video)  # unreadable, no video stream, no frames: refused here, in well under a second
     if meta.duration_s < 1.0 / RATE_HZ - 1e-9:
         raise InputError(

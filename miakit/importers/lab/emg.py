@@ -4,7 +4,7 @@ clipping counted, and why a trial imports as keypoints only (:func:`no_emg_note`
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import replace
 
 import numpy as np
 
@@ -79,7 +79,7 @@ def emg_envelopes(
     n_frames: int,
     *,
     side: str | None,
-    params: dict,
+    params: RawEmgParams,
     channels: dict[str, str | None] | None = None,
     kind: str | None = None,
 ) -> tuple[np.ndarray, dict]:
@@ -98,8 +98,9 @@ def emg_envelopes(
     refused: dict[str, str] = {}
     for label in trial.analogs:
         if label in user:
-            if user[label] is not None:
-                mapped.setdefault(user[label], []).append(label)
+            muscle = user[label]
+            if muscle is not None:
+                mapped.setdefault(muscle, []).append(label)
             continue
         m = match_channel(label, side=side)
         if m.muscle:
@@ -123,7 +124,7 @@ def emg_envelopes(
     clipped: dict[str, int] = {}
     kinds: dict[str, str] = {}
     log: list[str] = []
-    high = min(params["high_hz"], 0.9 * rate / 2)
+    raw_params = replace(params, high_hz=min(params.high_hz, 0.9 * rate / 2))  # held below 0.9 Nyquist
     for muscle, labels in mapped.items():
         columns = []
         for lab in labels:
@@ -137,23 +138,14 @@ def emg_envelopes(
                 attrs={"rate_hz": rate},
             )
             if kinds[lab] == "raw":
-                env = condition_raw(
-                    da,
-                    low_hz=params["low_hz"],
-                    high_hz=high,
-                    notch_hz=params["notch_hz"],
-                    envelope=params["envelope"],
-                    window_s=params["window_s"],
-                    cutoff_hz=params["cutoff_hz"],
-                    rate_hz=RATE_HZ,
-                )
+                env = condition_raw(da, raw_params, rate_hz=RATE_HZ)
             elif kinds[lab] == "rectified":  # band-passed and rectified already: only the envelope
                 env = resample(
                     envelope(
-                        np.abs(da),
-                        method=params["envelope"],
-                        window_s=params["window_s"],
-                        cutoff_hz=params["cutoff_hz"],
+                        np.abs(da),  # type: ignore[arg-type]  # numpy's stubs: a ufunc of a DataArray is one
+                        method=params.envelope,
+                        window_s=params.window_s,
+                        cutoff_hz=params.cutoff_hz,
                     ),
                     rate_hz=RATE_HZ,
                 )
@@ -206,8 +198,3 @@ def no_emg_note(
             shown = ", ".join(unnamed[:8]) + (f" and {len(unnamed) - 8} more" if len(unnamed) > 8 else "")
             why += f"; named only by the hardware: {shown} (--channel {unnamed[0]}=RightQuad names one)"
     return f"keypoints only, no EMG: {why}"
-
-
-EMG_DEFAULTS = asdict(RawEmgParams())
-"""Raw EMG conditioning as a dict (:class:`miakit.stages.emg.RawEmgParams`' defaults, as for the UCI set
-and the mia pipeline; the high edge is held below 0.9 Nyquist)."""

@@ -49,7 +49,7 @@ def fill_marker_gaps(markers: dict[str, np.ndarray], rate_hz: float, max_gap_s: 
 
 
 def fill_from_clusters(
-    markers: dict[str, np.ndarray], clusters, rate_hz: float, max_gap_s: float = None
+    markers: dict[str, np.ndarray], clusters, rate_hz: float, max_gap_s: float | None = None
 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Gaps of a marker (up to ``max_gap_s``, default :data:`RIGID_MAX_GAP_S`) filled from the other
     markers of its rigid cluster: in each frame of the gap, the marker where it was (in the last
