@@ -30,10 +30,13 @@ from miakit.contracts.dataset import UNKNOWN_EXERCISE
 from miakit.errors import InputError
 from miakit.learn import metrics
 from miakit.learn.config import TrainConfig
+from miakit.learn.features import frame_features, prepare_inputs
 from miakit.learn.inference import load_checkpoint, predict
+from miakit.learn.models import build_model, count_parameters
 from miakit.learn.recipes import MIAKIT, MIAKIT_STEPS
 from miakit.learn.train import train
-from miakit.learn.windows import Splits, load_frames, split_holdout, split_in_distribution
+from miakit.learn.windows import Splits, known_exercises, load_frames, split_holdout, split_in_distribution
+from miakit.progress import progress_bar
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -173,7 +176,6 @@ def profile_config(profile: str) -> tuple[TrainConfig, int, tuple[Variant, ...]]
 
 def held_out_exercises(ds, n: int) -> list[str]:
     """``n`` exercises spread evenly over the dataset's sorted exercise names."""
-    from miakit.learn.windows import known_exercises
 
     names = known_exercises(ds)  # an unknown exercise is never held out
     if n > len(names) - 1:
@@ -233,8 +235,6 @@ def run_ablation(
     ``if __name__ == "__main__":`` (each worker imports the script); the CLI does.
     """
     import pandas as pd
-
-    from miakit.learn.models import build_model, count_parameters
 
     if jobs < 1:
         raise InputError("ablation", "must be at least 1", field="jobs", found=jobs)
@@ -339,8 +339,6 @@ def _train_runs(ds, frames, runs: dict, *, resume: bool, progress: bool, jobs: i
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    from miakit.progress import progress_bar
-
     done: dict = {}
     with (
         ProcessPoolExecutor(
@@ -398,7 +396,6 @@ def _train_and_score(
 
 def _test_rmse(ds, frames, splits: Splits, checkpoint: Path) -> float:
     """Mean over exercises of the test RMSE of ``checkpoint`` (inputs built as its config says)."""
-    from miakit.learn.features import prepare_inputs
 
     model, config, _ = load_checkpoint(checkpoint)
     inputs, _ = prepare_inputs(ds, frames, splits, features=config.features)
@@ -409,7 +406,6 @@ def _test_rmse(ds, frames, splits: Splits, checkpoint: Path) -> float:
 
 
 def _n_features(ds, frames, config: TrainConfig) -> int:
-    from miakit.learn.features import frame_features
 
     return frame_features(ds, config.features).shape[1]
 

@@ -37,10 +37,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from miakit.bench import report as rep
 from miakit.bench.report import goal_lines
+from miakit.body.activation import activation
+from miakit.body.motion import kinematics_from_points
 from miakit.errors import DatasetError
+from miakit.importers.c3d import read_c3d
+from miakit.importers.lab import world_joints
 from miakit.layout import MIRROR_MUSCLE
 from miakit.learn import metrics
+from miakit.learn.predict import load, predict_segment
+from miakit.viz.plots import new_figure, save_figure
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -214,8 +221,6 @@ def score_segments(
     shorter than its window (a walk across the force plates is often 2 s) as one window of its own
     length, as ``miakit predict`` does with a short clip."""
     import pandas as pd
-
-    from miakit.learn.predict import load, predict_segment
 
     rate = float(ds.attrs.get("rate_hz", 10.0))
     max_lag = int(round(max_lag_s * rate))
@@ -406,9 +411,6 @@ def muscle_model_predictions(ds, files, *, emd_s: float = 0.075) -> dict[int, np
     muscle whose joints the markers do not give. The same for every view (it reads 3D motion).
     Scored by :func:`score_segments` (``predictions=``) it is the ceiling of a model that imitates
     the synthetic muscles perfectly."""
-    from miakit.body.activation import activation
-    from miakit.body.motion import kinematics_from_points
-    from miakit.importers.lab import world_joints
 
     by_stem = {Path(f[0] if isinstance(f, tuple | list) else f).stem: f for f in files}
     sessions = np.asarray(ds["segment_session"].values).astype(str)
@@ -440,7 +442,6 @@ def read_lab_trial(file):
         from miakit.importers.opensim import read_trial
 
         return read_trial(file)
-    from miakit.importers.c3d import read_c3d
 
     return read_c3d(file)
 
@@ -490,7 +491,6 @@ def run_real(
     constant) was made on; the report names them and gives the goals on the other trials apart,
     the only numbers that say how the checkpoint holds on motion nothing was chosen on. A dataset that
     is not measured EMG is refused first (:func:`check_real_emg`)."""
-    from miakit.learn.predict import load
 
     check_real_emg(ds, name)
     out = Path(out)
@@ -553,7 +553,6 @@ def plot_segment(ds, segment: int, predicted: np.ndarray, muscles: list[str], pa
     """Predicted (red, right axis: model units) against measured (black, left axis: the store's
     units) per muscle, one row each; heel strikes (solid) and toe offs (dashed) as vertical lines,
     blue for the left foot, green for the right."""
-    from miakit.viz.plots import new_figure, save_figure
 
     start, length = int(ds["segment_start"].values[segment]), int(ds["segment_length"].values[segment])
     time_s = np.asarray(ds["time"].values[start : start + length], dtype=np.float64)
@@ -629,7 +628,6 @@ def _write_report(
     tuned_on: list[str] | None = None,
     held_out: list[dict] | None = None,
 ) -> Path:
-    from miakit.bench import report as rep
 
     sections = [("Goals (issue 20), all units together", "\n".join(goal_lines(found)))]
     if tuned_on:

@@ -45,6 +45,15 @@ from typing import Any
 
 import numpy as np
 
+from miakit.importers.mia_release import find_clips, import_mia_release
+from miakit.learn.config import TrainConfig
+from miakit.learn.inference import resolve_device
+from miakit.learn.models import build_model
+from miakit.learn.train import pinned_threads, train
+from miakit.learn.windows import load_frames, split_in_distribution, windows_where
+from miakit.progress import step
+from miakit.store import open_store
+
 CLIP_FILES = ("emgvalues", "joints2d", "joints3d", "predcam", "origcam", "bboxes", "pose", "betas", "verts")
 """The files of a release clip that the authors' dataset loads per item (their ``joints2dsmpl`` aside)."""
 LEAN_FILES = ("emgvalues", "joints2d")
@@ -70,8 +79,6 @@ def run_speed(
     check of the ratio: ``steps=10, repeats=3``, about a minute); ``threads``: torch's CPU threads
     for the training benchmark (see :func:`bench_training`).
     """
-    from miakit.importers.mia_release import import_mia_release
-    from miakit.progress import step
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -153,7 +160,6 @@ def write_release(root: Path, *, subjects: int, exercises: int, clips: int, seed
 
 def clip_folders(release: Path) -> list[Path]:
     """The release's clip folders in the importer's order (so clip ``k`` is the store's window ``k``)."""
-    from miakit.importers.mia_release import find_clips
 
     return [clip.path for clip in find_clips(release)]
 
@@ -193,8 +199,6 @@ class StoreWindows:
     """
 
     def __init__(self, store: str | Path, *, window: int = FRAMES, stride: int | None = None):
-        from miakit.learn.windows import load_frames, windows_where
-        from miakit.store import open_store
 
         ds = open_store(store)
         self.frames = load_frames(ds)
@@ -301,11 +305,6 @@ def bench_training(
     2-core machine at load 12); on one thread the CPU time is the work.
     """
 
-    from miakit.learn.inference import resolve_device
-    from miakit.learn.train import pinned_threads
-    from miakit.learn.windows import load_frames
-    from miakit.store import open_store
-
     ds = open_store(store)
     frames = load_frames(ds)
     device = resolve_device(device)
@@ -315,10 +314,6 @@ def bench_training(
 
 def _bench_training(ds, frames, *, steps: int, repeats: int, model: str, device: str) -> dict:
     import torch
-
-    from miakit.learn.config import TrainConfig
-    from miakit.learn.train import train
-    from miakit.learn.windows import split_in_distribution
 
     config = TrainConfig(
         model=model, batch_size=BATCH, max_steps=steps, eval_every=steps, warmup_steps=min(10, steps), device=device
@@ -376,8 +371,6 @@ def _bare_loop(frames, splits, config, device: str) -> tuple[float, float]:
     memory (on ``device``)."""
     import torch
     import torch.nn.functional as F
-
-    from miakit.learn.models import build_model
 
     torch.manual_seed(config.seed)
     model = build_model(config.model, n_features=frames.n_features, n_muscles=frames.n_muscles).to(device)
