@@ -33,8 +33,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from miakit.contracts.build import make_dataset, provenance
+from miakit.contracts.dataset import find_segment
 from miakit.errors import InputError
 from miakit.layout import BODY_25_EDGES, IMAGE_HEIGHT, IMAGE_WIDTH, KP, MUSCLES
+from miakit.pipeline import load_pipeline
+from miakit.progress import track
+from miakit.segments import state_segment
+from miakit.stages.video import frames_at
+from miakit.viz.common import as_dataset, session_state, where_of
 
 if TYPE_CHECKING:
     import cv2
@@ -619,9 +626,6 @@ def render_segment(
     each muscle's name and its colour at that frame, and the scale. Text scales with the panel
     height (:class:`Layout`).
     """
-    from miakit.contracts.dataset import find_segment
-    from miakit.progress import track
-    from miakit.viz.common import as_dataset, where_of
 
     out = check_video_output(out)
     ds = as_dataset(dataset, catalog=catalog)
@@ -735,7 +739,6 @@ def _video_frames(video: VideoSource | None, n: int) -> Iterator[np.ndarray | No
     if video is None:
         yield from (None for _ in range(n))
         return
-    from miakit.stages.video import frames_at
 
     times = np.asarray(video.times, dtype=np.float64)
     if len(times) != n:
@@ -760,10 +763,6 @@ def session_dataset(session_dir: str | Path, *, pipeline: str | Path = "mia"):
     The video is placed where the alignment put the keypoints: its stated start, moved by the
     offset the sync stage found (the keypoints come from the same camera).
     """
-    from miakit.contracts.build import make_dataset, provenance
-    from miakit.pipeline import load_pipeline
-    from miakit.segments import state_segment
-    from miakit.viz.common import session_state
 
     folder = Path(session_dir)
     spec = load_pipeline(pipeline)
