@@ -14,6 +14,7 @@ from typing import Literal
 import typer
 
 from miakit.devices.uci_file import RAW_RATE_HZ
+from miakit.errors import InputError, MiakitError
 from miakit.stages.emg import RawEmgParams
 
 import_app = typer.Typer(
@@ -118,7 +119,6 @@ def _lab_options(
     channel: list[str] | None = None,
     emg_kind: str | None = None,
 ) -> dict:
-    from miakit.errors import InputError
     from miakit.importers.emg_channels import parse_channel_map
     from miakit.importers.lab import EMG_KINDS, parse_views
     from miakit.importers.markerset import load_mapping
@@ -283,7 +283,6 @@ def _inspect(paths: list[Path], read, options: dict) -> None:
     """``--inspect``: each file read and inspected (:mod:`miakit.importers.inspect`); nothing is written."""
     from rich.console import Console
 
-    from miakit.errors import InputError
     from miakit.importers.inspect import inspect_trial, render
 
     console = Console()
@@ -329,7 +328,6 @@ def xdf_cmd(
     """
     from rich.console import Console
 
-    from miakit.errors import MiakitError
     from miakit.importers.xdf import import_xdf
 
     report = import_xdf(files, out, subject=subject, exercise=exercise, sensors=sensors, stream=stream, video=video)

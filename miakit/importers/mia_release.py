@@ -42,11 +42,12 @@ from pathlib import Path
 
 import numpy as np
 
-from miakit.contracts.build import Segment
+from miakit.contracts.build import Segment, make_dataset
 from miakit.errors import InputError
 from miakit.files import check_file, read_capped
 from miakit.importers.common import ImportReport, check_outputs, nothing_imported, provenance, write_and_register
 from miakit.layout import IMAGE_HEIGHT, IMAGE_WIDTH, RATE_HZ
+from miakit.progress import track
 
 RELEASE_MUSCLES: tuple[str, ...] = (
     "LeftQuad",
@@ -137,8 +138,6 @@ def load_mia_release(
     Returns ``(dataset, report)``: a contract-2 :class:`xarray.Dataset` (validated) and an
     :class:`ImportReport` (its ``store`` empty) with a row per split and subject and the skipped clips.
     """
-    from miakit.contracts.build import make_dataset
-    from miakit.progress import track
 
     root = _release_root(Path(root))
     clips = find_clips(root)

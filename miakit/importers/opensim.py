@@ -42,7 +42,8 @@ import numpy as np
 
 from miakit.errors import InputError
 from miakit.files import read_text_capped
-from miakit.importers.lab import LabTrial
+from miakit.importers.common import write_and_register
+from miakit.importers.lab import LabTrial, load_trials
 
 PIPELINE = "import-trc"
 EMG_SUFFIXES = (".sto", ".mot", "_emg.sto", "_emg.mot")
@@ -412,8 +413,6 @@ def import_trc(
     **options,
 ):
     """Import ``.trc`` trials (each with its ``.sto``/``.mot`` EMG) into a new store at ``out``."""
-    from miakit.importers.common import write_and_register
-    from miakit.importers.lab import load_trials
 
     if emg is not None and len(paths) != 1:
         raise InputError(

@@ -40,13 +40,14 @@ from pathlib import Path
 
 import numpy as np
 
-from miakit.contracts.build import Segment
+from miakit.contracts.build import Segment, make_dataset
 from miakit.devices.uci_file import RAW_RATE_HZ, UCI_CHANNELS, UCI_TO_MUSCLE, read_uci_file
 from miakit.errors import InputError
 from miakit.files import read_capped
 from miakit.importers.common import ImportReport, check_outputs, nothing_imported, provenance, write_and_register
 from miakit.layout import MUSCLES, RATE_HZ
-from miakit.stages.emg import RawEmgParams
+from miakit.progress import track
+from miakit.stages.emg import RawEmgParams, condition_raw
 
 MAX_UCI_BYTES = 256 << 20
 """Cap on one UCI EMG text file (the dataset's are about 1 MB)."""
@@ -98,10 +99,6 @@ def load_uci(
     :class:`ImportReport` (its ``store`` empty) with per-subject rows and the skipped files.
     """
     import xarray as xr
-
-    from miakit.contracts.build import make_dataset
-    from miakit.progress import track
-    from miakit.stages.emg import condition_raw
 
     params = condition_parameters(raw_rate_hz=raw_rate_hz, emg=emg)
     root = Path(root)

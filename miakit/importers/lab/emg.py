@@ -8,10 +8,11 @@ from dataclasses import replace
 
 import numpy as np
 
+from miakit.importers.emg_channels import match_channel, resolve_channel_map
 from miakit.importers.lab.body_frame import _quiet
 from miakit.importers.lab.lab_trial import LabTrial
 from miakit.layout import MUSCLES, RATE_HZ
-from miakit.stages.emg import RawEmgParams
+from miakit.stages.emg import RawEmgParams, condition_raw, envelope, resample
 
 CLIP_RUN = 3
 """Without a stated ADC rail: this many equal samples at a channel's extreme count as clipped."""
@@ -89,9 +90,6 @@ def emg_envelopes(
     :func:`miakit.importers.emg_channels.parse_channel_map`), before the channel table. ``kind``:
     what every channel holds (:data:`EMG_KINDS`), else told apart per channel."""
     import xarray as xr
-
-    from miakit.importers.emg_channels import match_channel, resolve_channel_map
-    from miakit.stages.emg import condition_raw, envelope, resample
 
     user = resolve_channel_map(channels, list(trial.analogs), trial.path) if channels else {}
     mapped: dict[str, list[str]] = {}
@@ -177,7 +175,6 @@ def no_emg_note(
     """Why a trial imports as keypoints only (no channel maps to one of the 8 muscles), and what names
     them; ``refused``: channels that name one of our muscles but that the table could not place
     (no side: ``--side`` maps them)."""
-    from miakit.importers.emg_channels import match_channel
 
     user = user or {}
     if refused:

@@ -77,8 +77,9 @@ from pathlib import Path
 
 import numpy as np
 
-from miakit.contracts.build import Event, Segment
+from miakit.contracts.build import Event, Segment, make_dataset
 from miakit.errors import InputError
+from miakit.importers.common import ImportReport, nothing_imported, provenance
 from miakit.importers.lab.body_frame import _mean_direction, facing_direction, facing_path, find_vertical, vertical_axis
 from miakit.importers.lab.cameras import FILL, PAN_WINDOW_S, VERTICAL_FOV_DEG, project_views
 from miakit.importers.lab.emg import emg_envelopes
@@ -88,6 +89,7 @@ from miakit.importers.lab.lab_trial import LabTrial
 from miakit.importers.lab.markers import MAX_GAP_S
 from miakit.importers.markerset import Mapping
 from miakit.layout import BODY_25, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES, RATE_HZ
+from miakit.progress import track
 from miakit.stages.emg import RawEmgParams
 from miakit.stages.grid import grid_times, sample_at
 
@@ -259,10 +261,6 @@ def load_trials(
     Returns ``(dataset, report)``.
     """
     import hashlib
-
-    from miakit.contracts.build import make_dataset
-    from miakit.importers.common import ImportReport, nothing_imported, provenance
-    from miakit.progress import track
 
     params = emg_params or RawEmgParams()
     report = ImportReport(store="")
