@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from miakit.errors import InputError
+from miakit.learn.features import check_augment, parse_features
 from miakit.learn.models import NEURAL, READOUTS
 from miakit.ranges import in_range
 
@@ -105,7 +106,6 @@ class TrainConfig:
                 expected=f"model one of {list(CONTEXT_MODELS)}",
                 found=self.model,
             )
-        from miakit.learn.features import check_augment, parse_features
 
         parse_features(self.features)
         check_augment(self.augment)

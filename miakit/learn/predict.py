@@ -31,7 +31,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from miakit.arrays import true_runs
+from miakit.contracts.build import Segment, make_dataset, provenance
+from miakit.contracts.dataset import find_segment, normalized_keypoints, validate_dataset
 from miakit.errors import InputError
+from miakit.layout import MIRROR_MUSCLE
+from miakit.learn.features import mirror_permutation, mirrored_dataset
+from miakit.learn.inference import load_checkpoint, predict
+from miakit.learn.windows import context_frames, run_bounds
 
 if TYPE_CHECKING:
     import torch
@@ -65,7 +71,6 @@ def load(checkpoint: str | Path | Checkpoint, *, device: str = "cpu") -> Checkpo
     """A :class:`Checkpoint` from a path (loaded once), or the one given."""
     if isinstance(checkpoint, Checkpoint):
         return checkpoint
-    from miakit.learn.inference import load_checkpoint
 
     model, config, meta = load_checkpoint(checkpoint, device=device)
     return Checkpoint(path=Path(checkpoint), model=model, config=config, meta=meta)
@@ -74,7 +79,6 @@ def load(checkpoint: str | Path | Checkpoint, *, device: str = "cpu") -> Checkpo
 def segment_inputs(ds, frames: slice, *, image_width: int, image_height: int) -> np.ndarray:
     """Model inputs (frames, 2 * keypoints) of ``ds``'s ``frames``, normalized exactly as
     :func:`miakit.learn.windows.load_frames` does, without reading the other segments."""
-    from miakit.contracts.dataset import normalized_keypoints
 
     kp = normalized_keypoints(ds["keypoints"][frames].values, image_width, image_height)
     kp = np.nan_to_num(kp, nan=0.0, posinf=0.0, neginf=0.0)
@@ -128,9 +132,6 @@ def predict_segment(
     context frames are held at the run's edges as in training). None: such runs get NaN.
 
     ``ds`` must carry the keypoints the checkpoint was trained on (names and number)."""
-    from miakit.contracts.dataset import find_segment
-    from miakit.learn.inference import predict
-    from miakit.learn.windows import context_frames, run_bounds
 
     ckpt = load(checkpoint, device=device)
     seg = find_segment(ds, segment_id)
@@ -189,9 +190,6 @@ def predict_symmetric(
     prediction is this one with its sides swapped: exactly, for any model, up to how exactly the
     mirrored video's pixels mirror these."""
     import warnings
-
-    from miakit.layout import MIRROR_MUSCLE
-    from miakit.learn.features import mirror_permutation, mirrored_dataset
 
     ckpt = load(checkpoint, device=device)
     swap = mirror_permutation(ckpt.muscles, MIRROR_MUSCLE, what="muscle")
@@ -253,8 +251,6 @@ def video_dataset(pose, *, muscles: list[str], video: str | Path, segment_id: st
     keypoints on their 10 Hz grid, no EMG (NaN), valid where a person was found."""
     import hashlib
 
-    from miakit.contracts.build import Segment, make_dataset, provenance
-
     keypoints = np.asarray(pose["keypoints"].values, dtype=np.float32)
     score = np.asarray(pose["keypoint_score"].values, dtype=np.float32)
     n = keypoints.shape[0]
@@ -298,7 +294,6 @@ def predicted_dataset(ds, predicted: np.ndarray, checkpoint: Checkpoint, *, symm
     finite, marked as predicted in attrs and in ``segment_source``; validated (contract 2).
     ``attrs['prediction']`` names the checkpoint and says whether the prediction is
     ``symmetric`` (:func:`predict_symmetric`)."""
-    from miakit.contracts.dataset import validate_dataset
 
     out = ds.copy(deep=True)
     out["emg"] = (("frame", "muscle"), np.asarray(predicted, dtype=np.float32))
