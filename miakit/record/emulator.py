@@ -42,6 +42,7 @@ import numpy as np
 
 from miakit.devices.decoders import ENCODERS
 from miakit.devices.profiles import Profile
+from miakit.devices.signals import synthetic_signals, uci_signals
 from miakit.errors import DeviceError
 from miakit.layout import EXERCISES, MUSCLES
 from miakit.record.ble import BleBackend, BleSetup
@@ -365,7 +366,6 @@ def emulated_signals(
     """What the emulated sensors ``names`` stream: the UCI EMG file ``source``, else miakit's
     synthetic EMG of ``exercise`` (the first exercise where None) for ``duration_s`` (60 s where
     None) and 10 s more."""
-    from miakit.devices.signals import synthetic_signals, uci_signals
 
     if source is not None:
         return uci_signals(source, names, muscles=list(MUSCLES[: len(names)]), rate_hz=rate_hz)
