@@ -37,7 +37,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from miakit.layout import RATE_HZ
+from miakit.learn.predict import predicted_dataset
+from miakit.live.predictor import LivePredictor, load_checkpoint, window_dataset
 from miakit.live.source import Frame, FrameSource, SourceSpec
+from miakit.store import write_dataset
+from miakit.viz.plots import activation_figure, save_figure
+from miakit.viz.predict_video import write_activation_csv
+from miakit.viz.render import VideoSource, draw_body, emg_scale, render_segment
 
 if TYPE_CHECKING:
     import cv2
@@ -165,7 +171,6 @@ class LiveSession:
         background: bool = False,
         pipeline: bool = False,
     ) -> None:
-        from miakit.live.predictor import load_checkpoint
 
         self.ckpt = load_checkpoint(checkpoint)  # a checkpoint that does not fit: refused before any camera opens
         self.spec = spec
@@ -207,7 +212,6 @@ class LiveSession:
         start the pose and model threads. ``background``: the pose and the model run at the lowest CPU
         priority (this thread and the two, and the threads MediaPipe starts from them), so a
         recording beside them keeps the processor first."""
-        from miakit.live.predictor import LivePredictor
 
         if self.background:
             lower_priority()
@@ -384,8 +388,6 @@ class LiveSession:
         relaxed to flexed (each muscle's 1st to 99th percentile of the predictions so far), as JPEG."""
         import cv2
 
-        from miakit.viz.render import draw_body, emg_scale
-
         h, w = bgr.shape[:2]
         image = cv2.resize(bgr, (round(w * VIEW_HEIGHT / h), VIEW_HEIGHT), interpolation=cv2.INTER_AREA)
         scale = VIEW_HEIGHT / self.size[1]  # keypoints are in pixels of the full frame
@@ -481,12 +483,6 @@ class LiveSession:
 
     def _write_out(self) -> None:
         """``miakit predict``'s files of what was seen (see the module's description)."""
-        from miakit.learn.predict import predicted_dataset
-        from miakit.live.predictor import window_dataset
-        from miakit.store import write_dataset
-        from miakit.viz.plots import activation_figure, save_figure
-        from miakit.viz.predict_video import write_activation_csv
-        from miakit.viz.render import VideoSource, emg_scale, render_segment
 
         out = self._out_folder()
         n_muscles = len(self.ckpt.muscles)
