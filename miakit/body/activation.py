@@ -85,7 +85,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from miakit.body.motion import Kinematics, Motion
+from miakit.body.motion import FOOT_LIFT_M, Kinematics, Motion
 from miakit.body.subjects import Subject
 from miakit.layout import KP, MUSCLES
 
@@ -207,7 +207,6 @@ def _ground(J: np.ndarray) -> np.ndarray:
 
 def _on_floor(J: np.ndarray, side: str) -> np.ndarray:
     """(T,) 1 for a foot on the floor, 0 for one lifted above it: only a foot down carries weight."""
-    from miakit.body.motion import FOOT_LIFT_M
 
     lift = J[:, [KP[f"{side}Heel"], KP[f"{side}BigToe"]], 1].min(axis=1) - _ground(J)
     lo, hi = FOOT_LIFT_M

@@ -47,7 +47,7 @@ from functools import cached_property
 import numpy as np
 
 from miakit.body.exercises import Exercise, load_exercises
-from miakit.body.subjects import Subject
+from miakit.body.subjects import Subject, make_subject
 from miakit.layout import ALL_EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, KP
 
 PARAMS: tuple[str, ...] = (
@@ -596,8 +596,6 @@ def kinematics_from_points(
     (medians), its mass ``mass_kg`` (or a given ``subject``'s).
     """
     from dataclasses import replace
-
-    from miakit.body.subjects import make_subject
 
     t = np.asarray(t, dtype=np.float64)
     rate = 1.0 / float(np.median(np.diff(t)))
