@@ -33,12 +33,17 @@ from typing import Literal
 import numpy as np
 
 from miakit.body.activation import add_sensor_noise, emg_curve, sample_curve
-from miakit.body.motion import SYNTH_EXERCISES, Camera, Motion, estimate_keypoints, project, random_camera
+from miakit.body.motion import GOLDEN, SYNTH_EXERCISES, Camera, Motion, estimate_keypoints, project, random_camera
 from miakit.body.signal import BLE, DROP, KEYPOINTS, NOISE, TIMING, VIEWS, rng
 from miakit.body.subjects import Subject, make_subject
 from miakit.contracts.session import KeypointsInfo, TruthInfo, VideoInfo
+from miakit.devices.decoders import encode_m40_envelope_v1
+from miakit.devices.profiles import find_profile_file, load_profile
 from miakit.errors import InputError
-from miakit.layout import EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES
+from miakit.layout import EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, KP, MUSCLES
+from miakit.progress import progress_bar
+from miakit.record.session_writer import SessionWriter
+from miakit.stages.openpose import frame_filename, write_frame
 
 SENSORS: dict[str, str] = {f"M40-{i + 1:02d}": m for i, m in enumerate(MUSCLES)}
 """Sensor id -> muscle, in MUSCLES order."""
@@ -155,7 +160,6 @@ def clap_activation(times: np.ndarray, clap_s: float, emd_s: float) -> np.ndarra
 
 def clap_keypoints(keypoints: np.ndarray, times: np.ndarray, clap_s: float) -> np.ndarray:
     """Keypoints with the wrists (and, half as far, the elbows) swung together in front of the chest."""
-    from miakit.layout import KP
 
     out = keypoints.copy()
     weight = np.exp(-(((np.asarray(times) - clap_s) / 0.12) ** 2))[:, None]
@@ -257,7 +261,6 @@ def view_camera(seed: int, subject: int, exercise: str, view: int) -> Camera | N
     view) * GOLDEN`` mod 1, the offset drawn per exercise; 7: distinct places for up to 7 views a
     subject), so that even 3 subjects with 2 views see each exercise from 3 well-separated
     directions (random draws often leave the side or the back out)."""
-    from miakit.body.motion import GOLDEN
 
     if view < 0:
         raise ValueError(f"view must be 0 or more, found {view}")
@@ -271,10 +274,6 @@ def view_camera(seed: int, subject: int, exercise: str, view: int) -> Camera | N
 
 def write_session(folder: str | Path, sim: Simulation, *, seed: int = 0, video: bool = False) -> Path:
     """Write a simulated session as a raw session folder; returns the folder."""
-    from miakit.devices.decoders import encode_m40_envelope_v1
-    from miakit.devices.profiles import find_profile_file, load_profile
-    from miakit.record.session_writer import SessionWriter
-    from miakit.stages.openpose import frame_filename, write_frame
 
     folder = Path(folder)
     profile = load_profile("m40")
@@ -394,7 +393,6 @@ def generate_sessions(
     link would). Returns the folders, sorted. Folders are written once: an existing session
     raises :class:`~miakit.errors.SessionError`.
     """
-    from miakit.progress import progress_bar
 
     if video not in ("none", "first", "all"):
         raise ValueError(f"video must be 'none', 'first' or 'all', found {video!r}")
