@@ -49,8 +49,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from miakit._version import __version__
+from miakit.contracts.build import Event, Segment, make_dataset
+from miakit.contracts.dataset import provenance_of
 from miakit.errors import InputError
+from miakit.importers.common import ImportReport, check_outputs, provenance, write_and_register
+from miakit.importers.lab import MIN_KEYPOINTS, LabTrial, emg_envelopes
 from miakit.layout import BODY_25, BODY_25_EDGES, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES, RATE_HZ
+from miakit.stages.emg import RawEmgParams
 
 if TYPE_CHECKING:
     from miakit.contracts.build import Segment
@@ -126,7 +132,6 @@ def export_nwb(ds, out: str | Path, *, session_start: str | None = None, where: 
     """Write each session of contract-2 dataset ``ds`` as an NWB file (see the module docstring);
     returns the files written. ``session_start``: ISO 8601 date and time for every file (a time
     without a zone is UTC) [default: the dataset's build time]."""
-    from miakit.contracts.dataset import provenance_of
 
     _need_pynwb()
     sessions = list(dict.fromkeys(str(s) for s in ds["segment_session"].values))
@@ -179,9 +184,6 @@ def _write_session(ds, rows: list[int], session: str, path: Path, *, start, star
     from ndx_pose import PoseEstimation, PoseEstimationSeries, Skeleton, Skeletons
     from pynwb import NWBHDF5IO, NWBFile, TimeSeries
     from pynwb.file import Subject
-
-    from miakit._version import __version__
-    from miakit.contracts.dataset import provenance_of
 
     rate = float(ds.attrs["rate_hz"])
     frames, src, dst = _frames(ds, rows)
@@ -408,9 +410,6 @@ def import_nwb(
     :class:`~miakit.importers.common.ImportReport`."""
     import hashlib
 
-    from miakit.contracts.build import make_dataset
-    from miakit.importers.common import ImportReport, check_outputs, provenance, write_and_register
-
     _need_pynwb()
     files = [Path(p) for p in paths]
     for p in files:
@@ -532,7 +531,6 @@ def _series_frames(series) -> tuple[np.ndarray | None, float, int]:
 
 
 def _read_miakit(nwb, notes: dict, path: Path, info: dict) -> _Read:
-    from miakit.contracts.build import Event, Segment
 
     attrs = notes["attrs"]
     rate = float(attrs["rate_hz"])
@@ -659,9 +657,6 @@ def _scale_to_uv(unit: str, conversion: float) -> float:
 
 
 def _read_foreign(nwb, path: Path, info: dict, *, exercise, side, channels, emg_kind) -> _Read:
-    from miakit.contracts.build import Segment
-    from miakit.importers.lab import MIN_KEYPOINTS, LabTrial, emg_envelopes
-    from miakit.stages.emg import RawEmgParams
 
     emg_series = [s for s in _all_series(nwb) if _is_emg(s)]
     if not emg_series:

@@ -20,12 +20,12 @@ import numpy as np
 
 from miakit.contracts.build import Segment
 from miakit.stages.quality import QualityReport
+from miakit.store import local_path
 
 
 def parts_dir_for(out: str | Path) -> Path:
     """Where per-session results wait for the store: ``STORE.zarr.parts`` beside a local store,
     a folder in the user's cache for a store at a URL."""
-    from miakit.store import local_path
 
     local = local_path(out)
     if local is not None:

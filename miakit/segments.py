@@ -16,6 +16,7 @@ import numpy as np
 
 from miakit.contracts.build import Segment
 from miakit.contracts.dataset import UNKNOWN_EXERCISE
+from miakit.contracts.session import read_events
 
 if TYPE_CHECKING:
     from miakit.contracts.session import SessionMeta
@@ -36,7 +37,6 @@ def exercise_intervals(folder: Path, meta: SessionMeta) -> list[tuple[str, float
     """
     if meta.exercise:
         return [(meta.exercise, -np.inf, np.inf)]
-    from miakit.contracts.session import read_events
 
     events = read_events(folder)
     markers = events[events["kind"] == "marker"].sort_values("host_time", kind="stable")
