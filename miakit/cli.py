@@ -15,7 +15,9 @@ from typing import Literal
 import typer
 
 from miakit._version import __version__
-from miakit.catalog import DEFAULT_CATALOG_HELP
+from miakit.catalog import DEFAULT_CATALOG_HELP, check_writable, default_catalog_path, register_store
+from miakit.errors import MiakitError
+from miakit.layout import ALL_EXERCISES, EXERCISES, LOCOMOTION
 
 app = typer.Typer(
     name="miakit",
@@ -90,7 +92,6 @@ def synth(
     Real motion as training motion: miakit synth --out sessions --views 3 --from-mocap captures/ (then
     build-dataset sessions, with the choreography's sessions in the same folder)
     """
-    from miakit.layout import ALL_EXERCISES, EXERCISES, LOCOMOTION
     from miakit.synth import generate_sessions
 
     if video not in ("none", "first", "all"):
@@ -167,7 +168,6 @@ def build_dataset_cmd(
     Example: miakit build-dataset sessions --out data/mine.zarr --name mine
     (a decoder of your own: --decoder-plugin mylab.decoders:emg_v2)
     """
-    from miakit.catalog import check_writable, default_catalog_path, register_store
     from miakit.devices.decoders import allow_import_paths
     from miakit.pipeline import build_dataset, plan_build
     from miakit.report_tables import print_build_plan, print_build_summary
@@ -457,7 +457,6 @@ def demo(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the app; a MiakitError becomes one line on stderr and exit status 2."""
-    from miakit.errors import MiakitError
 
     try:
         app(args=argv, standalone_mode=True)

@@ -14,8 +14,29 @@ from pathlib import Path
 
 import numpy as np
 
+from miakit.bench import report as rep
+from miakit.bench.indist import compared_predictions, run_in_distribution, scored_targets
+from miakit.bench.report import markdown_table
+from miakit.catalog import check_writable, default_catalog_path, register_store
+from miakit.contracts.dataset import UNKNOWN_EXERCISE
+from miakit.contracts.session import find_sessions, read_meta
 from miakit.errors import InputError
+from miakit.learn import metrics
+from miakit.learn.config import TrainConfig
+from miakit.learn.features import prepare_inputs
+from miakit.learn.inference import load_checkpoint, predict
+from miakit.learn.predict import load, predict_segment
+from miakit.learn.recipes import MIAKIT, MIAKIT_STEPS
+from miakit.learn.train import config_splits, train
+from miakit.learn.windows import load_frames
+from miakit.pipeline import build_dataset
 from miakit.progress import console
+from miakit.report_tables import print_build_summary
+from miakit.store import check_output, is_miakit_store, open_store
+from miakit.synth import generate_sessions
+from miakit.viz import plots
+from miakit.viz.plots import SYNC_WINDOW_S
+from miakit.viz.render import render_segment
 
 
 def run_demo(
@@ -36,15 +57,6 @@ def run_demo(
     caps each model's training time: a run cut by it says so on the terminal and in the report.
     """
     from dataclasses import replace
-
-    from miakit.bench.indist import run_in_distribution
-    from miakit.catalog import default_catalog_path, register_store
-    from miakit.learn.config import TrainConfig
-    from miakit.learn.recipes import MIAKIT, MIAKIT_STEPS
-    from miakit.pipeline import build_dataset
-    from miakit.report_tables import print_build_summary
-    from miakit.store import open_store
-    from miakit.synth import generate_sessions
 
     out = Path(out)
     check_demo_output(out, catalog or default_catalog_path())
@@ -150,12 +162,6 @@ def show_every_model(ds, bench, mine: dict) -> None:
 
     import pandas as pd
 
-    from miakit.bench import report as rep
-    from miakit.bench.indist import compared_predictions
-    from miakit.learn.inference import load_checkpoint
-    from miakit.learn.train import config_splits
-    from miakit.learn.windows import load_frames
-
     folder = Path(bench.report).parent
     units = str(ds.attrs.get("emg_units") or rep.UNITS)
     table = bench.table.copy()
@@ -223,8 +229,6 @@ def every_model_tables(text: str, bench, mine: dict, overall: dict, *, same_wind
     benchmark wrote them before the miakit model was trained)."""
     import pandas as pd
 
-    from miakit.bench.report import markdown_table
-
     per_exercise = bench.table.copy()
     swaps = [
         (
@@ -255,8 +259,6 @@ def check_demo_output(out: Path, catalog: str | Path) -> None:
     """Before any work: OUT is new, empty or a folder an earlier demo made (its sessions or its
     store are there), OUT/demo.zarr may be replaced (:func:`miakit.store.check_output`) and the
     catalog can be updated. The demo never writes into a folder of other files (``--out .``)."""
-    from miakit.catalog import check_writable
-    from miakit.store import check_output, is_miakit_store
 
     check_output(out / "demo.zarr")
     if (
@@ -312,14 +314,6 @@ def compare_miakit(ds, bench, out: Path, config, *, sessions: str | Path | None 
     'per_muscle', 'overall', 'pearson', 'note', 'checkpoint', 'pred', 'y'}."""
     import pandas as pd
 
-    from miakit.bench.indist import scored_targets
-    from miakit.contracts.dataset import UNKNOWN_EXERCISE
-    from miakit.learn import metrics
-    from miakit.learn.features import prepare_inputs
-    from miakit.learn.inference import load_checkpoint, predict
-    from miakit.learn.train import config_splits, train
-    from miakit.learn.windows import load_frames
-
     splits = config_splits(ds, config)
     frames = load_frames(ds)
     result = train(ds, config, out, splits=splits, frames=frames)
@@ -348,8 +342,6 @@ def compare_miakit(ds, bench, out: Path, config, *, sessions: str | Path | None 
 
 def append_comparison(report: Path, bench, mine: dict, notes: list[str]) -> None:
     """Add a section to the report: the miakit model beside the paper's Transformer, per exercise."""
-    from miakit.bench.report import markdown_table
-    from miakit.learn.recipes import MIAKIT, MIAKIT_STEPS
 
     table = bench.table.drop(columns=["windows"], errors="ignore").copy()
     table.loc[mine["table"].index, "miakit"] = mine["table"]
@@ -407,11 +399,6 @@ def make_figures(
     every stage into ``folder``; returns {file name: path} in the order of :data:`FIGURES` (a plot
     that cannot be made, such as an alignment for a session without a sync event, is left out with
     a note)."""
-    from miakit.contracts.session import find_sessions, read_meta
-    from miakit.learn.predict import load, predict_segment
-    from miakit.learn.train import config_splits
-    from miakit.viz import plots
-    from miakit.viz.render import render_segment
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -460,7 +447,6 @@ def representative_frame(activity: np.ndarray, time: np.ndarray, syncs: list[flo
     """A frame that shows the exercise: the one whose mean activity is nearest the segment's
     ``quantile`` (busy, not an outlier), among the frames more than
     :data:`miakit.viz.plots.SYNC_WINDOW_S` from every sync event (all frames where none is that far)."""
-    from miakit.viz.plots import SYNC_WINDOW_S
 
     activity = np.asarray(activity, dtype=np.float64)
     away = np.ones(len(time), dtype=bool)

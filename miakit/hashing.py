@@ -11,10 +11,11 @@ import hashlib
 import os
 from pathlib import Path
 
+from miakit.store import filesystem, is_url
+
 
 def session_sha256(folder: str | Path) -> str:
     """A hash over every file of a session folder (relative names and bytes), in sorted order."""
-    from miakit.store import filesystem, is_url
 
     digest = hashlib.sha256()
     if is_url(folder):

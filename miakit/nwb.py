@@ -42,13 +42,25 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from miakit._version import __version__
+from miakit.contracts.build import Event, Segment, make_dataset
+from miakit.contracts.dataset import provenance_of
 from miakit.errors import InputError
+from miakit.importers.common import ImportReport, check_outputs, provenance, write_and_register
+from miakit.importers.lab import MIN_KEYPOINTS, LabTrial, emg_envelopes
 from miakit.layout import BODY_25, BODY_25_EDGES, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES, RATE_HZ
+from miakit.stages.emg import RawEmgParams
+
+if TYPE_CHECKING:
+    from miakit.contracts.build import Segment
+
 
 NOTES_KEY = "miakit_export"
 """The key of the JSON object in an exported file's ``notes``."""
@@ -120,7 +132,6 @@ def export_nwb(ds, out: str | Path, *, session_start: str | None = None, where: 
     """Write each session of contract-2 dataset ``ds`` as an NWB file (see the module docstring);
     returns the files written. ``session_start``: ISO 8601 date and time for every file (a time
     without a zone is UTC) [default: the dataset's build time]."""
-    from miakit.contracts.dataset import provenance_of
 
     _need_pynwb()
     sessions = list(dict.fromkeys(str(s) for s in ds["segment_session"].values))
@@ -173,9 +184,6 @@ def _write_session(ds, rows: list[int], session: str, path: Path, *, start, star
     from ndx_pose import PoseEstimation, PoseEstimationSeries, Skeleton, Skeletons
     from pynwb import NWBHDF5IO, NWBFile, TimeSeries
     from pynwb.file import Subject
-
-    from miakit._version import __version__
-    from miakit.contracts.dataset import provenance_of
 
     rate = float(ds.attrs["rate_hz"])
     frames, src, dst = _frames(ds, rows)
@@ -273,7 +281,7 @@ def _write_session(ds, rows: list[int], session: str, path: Path, *, start, star
         )
         behavior = nwb.create_processing_module("behavior", "BODY_25 keypoints on the miakit grid (ndx-pose)")
         behavior.add(Skeletons(skeletons=[skeleton]))
-        series = []
+        series: list[Any] = []
         for k, name in enumerate(names):
             series.append(
                 PoseEstimationSeries(
@@ -388,7 +396,7 @@ class _Read:
 
 
 def import_nwb(
-    paths: list[str | Path],
+    paths: Sequence[str | Path],
     out: str | Path,
     *,
     exercise: str | None = None,
@@ -402,29 +410,27 @@ def import_nwb(
     :class:`~miakit.importers.common.ImportReport`."""
     import hashlib
 
-    from miakit.contracts.build import make_dataset
-    from miakit.importers.common import ImportReport, check_outputs, provenance, write_and_register
-
     _need_pynwb()
-    paths = [Path(p) for p in paths]
-    for p in paths:
+    files = [Path(p) for p in paths]
+    for p in files:
         if not p.is_file():
             raise InputError(p, "no such NWB file")
-    check_outputs(paths[0].parent, out, catalog)
-    if any(Path(os.path.realpath(out)) == Path(os.path.realpath(p)) for p in paths):
+    check_outputs(files[0].parent, out, catalog)
+    if any(Path(os.path.realpath(out)) == Path(os.path.realpath(p)) for p in files):
         raise InputError("--out", "the output is one of the inputs", found=str(out))
     report = ImportReport(store="")
     reads = []
     digest = hashlib.sha256()
-    for path in paths:
+    for path in files:
         reads.append(_read_file(path, exercise=exercise, side=side, channels=channels, emg_kind=emg_kind))
         digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     muscles = reads[0].muscles
-    for path, r in zip(paths, reads):
+    for path, r in zip(files, reads):
         if r.muscles != muscles:
             raise InputError(path, "muscles differ from the first file's", expected=muscles, found=r.muscles)
-    segments, events, times = [], [], []
-    for path, r in zip(paths, reads):
+    segments: list[Segment] = []
+    events, times = [], []
+    for path, r in zip(files, reads):
         seen = {s.id for s in segments}
         for seg in r.segments:
             if seg.id in seen:
@@ -452,13 +458,13 @@ def import_nwb(
         modalities=first.get("modalities") if first else (["emg", "pose"] if any(r.pose for r in reads) else ["emg"]),
         rate_hz=float(first.get("rate_hz", RATE_HZ)),
         events=events,
-        where=str(paths[0]),
+        where=str(files[0]),
         provenance=provenance(
             pipeline="import-nwb",
             parameters={"exercise": exercise, "side": side, "channels": channels, "emg_kind": emg_kind},
             inputs_sha256=digest.hexdigest(),
             inputs_hashed="file name and SHA-256 of the bytes of every imported file, in order",
-            files=[{"file": p.name, **r.info} for p, r in zip(paths, reads)],
+            files=[{"file": p.name, **r.info} for p, r in zip(files, reads)],
         ),
         **extra,
     )
@@ -471,7 +477,7 @@ def import_nwb(
         ds["time"] = ("frame", np.concatenate(exact), {"units": "s"})
     report.n_segments = len(segments)
     report.n_frames = int(sum(s.length for s in segments))
-    report.n_valid = int(sum(int(s.valid.sum()) for s in segments))
+    report.n_valid = int(sum(s.n_valid for s in segments))
     write_and_register(
         ds, out, report, catalog=catalog, name=name, description=f"imported from {len(paths)} NWB file(s)"
     )
@@ -525,7 +531,6 @@ def _series_frames(series) -> tuple[np.ndarray | None, float, int]:
 
 
 def _read_miakit(nwb, notes: dict, path: Path, info: dict) -> _Read:
-    from miakit.contracts.build import Event, Segment
 
     attrs = notes["attrs"]
     rate = float(attrs["rate_hz"])
@@ -652,15 +657,16 @@ def _scale_to_uv(unit: str, conversion: float) -> float:
 
 
 def _read_foreign(nwb, path: Path, info: dict, *, exercise, side, channels, emg_kind) -> _Read:
-    from miakit.contracts.build import Segment
-    from miakit.importers.lab import EMG_DEFAULTS, MIN_KEYPOINTS, LabTrial, emg_envelopes
 
     emg_series = [s for s in _all_series(nwb) if _is_emg(s)]
     if not emg_series:
         raise InputError(
             path, "no EMG in the file", expected="a TimeSeries or ElectricalSeries whose name or description says EMG"
         )
-    rates = {s.name: (s.rate if s.rate else 1.0 / float(np.median(np.diff(_series_frames(s)[0])))) for s in emg_series}
+    rates = {
+        s.name: (s.rate if s.rate else 1.0 / float(np.median(np.diff(np.asarray(_series_frames(s)[0])))))
+        for s in emg_series
+    }
     if len({round(r, 6) for r in rates.values()}) != 1:
         raise InputError(path, "EMG series at different rates", found=rates)
     rate = next(iter(rates.values()))
@@ -682,9 +688,7 @@ def _read_foreign(nwb, path: Path, info: dict, *, exercise, side, channels, emg_
         emg_scale_to_uv=_scale_to_uv(unit, first.conversion),
     )
     n_frames = int(np.floor(n_samples / rate * RATE_HZ))
-    emg, emg_info = emg_envelopes(
-        trial, n_frames, side=side, params=dict(EMG_DEFAULTS), channels=channels, kind=emg_kind
-    )
+    emg, emg_info = emg_envelopes(trial, n_frames, side=side, params=RawEmgParams(), channels=channels, kind=emg_kind)
     grid = t0 + np.arange(n_frames) / RATE_HZ
     keypoints = np.full((n_frames, len(BODY_25), 2), np.nan, dtype=np.float32)
     score = np.zeros((n_frames, len(BODY_25)), dtype=np.float32)

@@ -10,6 +10,8 @@ from pathlib import Path
 import typer
 
 from miakit.catalog import DEFAULT_CATALOG_HELP
+from miakit.errors import InputError
+from miakit.importers.cli import _print_report
 
 export_app = typer.Typer(help="Export datasets to the formats other tools read (NWB).", no_args_is_help=True)
 
@@ -74,8 +76,6 @@ def import_nwb_cmd(
 
     Example: miakit import nwb sub-01_ses-01.nwb --out lab.zarr --channel EMG0=RightQuad
     """
-    from miakit.errors import InputError
-    from miakit.importers.cli import _print_report
     from miakit.importers.emg_channels import parse_channel_map
     from miakit.importers.lab import EMG_KINDS
     from miakit.nwb import import_nwb

@@ -24,7 +24,9 @@ from contextlib import contextmanager
 from fnmatch import fnmatch
 from pathlib import Path
 
+from miakit._version import __version__
 from miakit.errors import InputError
+from miakit.store import check_writable_folder, is_miakit_store, store_lock
 
 MARK_FILE = ".miakit-output.json"
 """The file in every output folder miakit makes: ``{"kind": ..., "miakit_version": ...}``."""
@@ -56,7 +58,6 @@ def read_mark(folder: str | Path) -> dict | None:
 
 def write_mark(folder: str | Path, kind: str) -> None:
     """Mark ``folder`` (made if needed) as miakit's output of ``kind``."""
-    from miakit._version import __version__
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -73,7 +74,6 @@ def kind_of(folder: Path) -> str | None:
     mark = read_mark(folder)
     if mark is not None:
         return mark["kind"]
-    from miakit.store import is_miakit_store
 
     names = [p.name for p in folder.iterdir()]
     for kind, (may, must) in UNMARKED.items():
@@ -99,7 +99,6 @@ def check_folder(
     """Refuse, in one line and before any work, an output folder miakit must not write ``kind`` into;
     return it as a Path. ``existing(folder)`` decides about a folder of this kind that holds files
     (default: it may be replaced, file by file)."""
-    from miakit.store import check_writable_folder
 
     text = str(out)
     if not text.strip():
@@ -188,7 +187,6 @@ def check_run_folder(out: str | Path, *, resume: bool, force: bool, inputs: tupl
 def run_lock(out: str | Path) -> Iterator[None]:
     """Hold ``out``'s lock while training (re-entrant in one thread): a second training into the
     same folder is refused at once, in one line."""
-    from miakit.store import store_lock
 
     with store_lock(out, what="another miakit train is writing this run folder"):
         yield
@@ -200,7 +198,6 @@ def run_lock(out: str | Path) -> Iterator[None]:
 def check_file(out: str | Path, *, ours: Callable[[Path], bool], force: bool, inputs: tuple | list = ()) -> Path:
     """Before any work: a single-file output ``out`` is new, or a file miakit wrote (``ours``), or
     ``force`` is given; never a folder or one of ``inputs``."""
-    from miakit.store import check_writable_folder
 
     out = Path(out)
     real = Path(os.path.realpath(out))

@@ -16,9 +16,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 from miakit.errors import MiakitError
+from miakit.progress import progress_bar, track
 
 # Diagnostics a build does not need. Their timers wake every process every few milliseconds (the
 # statistical profiler every 10 ms, the event-loop check every 20 ms, the GIL monitor every 1 ms):
@@ -75,7 +76,7 @@ class SessionPool:
         self._client = Client(self._cluster)
         return self
 
-    def __exit__(self, *exc: object) -> bool:
+    def __exit__(self, *exc: object) -> Literal[False]:
         if self._client is not None:
             self._client.close()
         if self._cluster is not None:
@@ -88,7 +89,6 @@ class SessionPool:
     ) -> list[Any]:
         """``[fn(*args, **kwargs) for args in zip(*iterables)]``, in order, on the workers where the
         pool has them. A worker's error is raised here, as it would be in this process."""
-        from miakit.progress import progress_bar, track
 
         calls = list(zip(*iterables))
         if self._client is None:

@@ -20,12 +20,12 @@ import numpy as np
 
 from miakit.contracts.build import Segment
 from miakit.stages.quality import QualityReport
+from miakit.store import local_path
 
 
 def parts_dir_for(out: str | Path) -> Path:
     """Where per-session results wait for the store: ``STORE.zarr.parts`` beside a local store,
     a folder in the user's cache for a store at a URL."""
-    from miakit.store import local_path
 
     local = local_path(out)
     if local is not None:
@@ -51,7 +51,7 @@ def write_part(part: str | Path, report: QualityReport, segments: list[Segment])
     for i, segment in enumerate(segments):
         seg = asdict(segment)
         arrays = {k: v for k, v in seg.items() if isinstance(v, np.ndarray)}
-        np.savez(tmp / f"segment{i:03d}.npz", **arrays)
+        np.savez(tmp / f"segment{i:03d}.npz", **arrays)  # type: ignore[arg-type]  # numpy's stubs: **kwds as allow_pickle
         (tmp / f"segment{i:03d}.json").write_text(
             json.dumps({k: v for k, v in seg.items() if k not in arrays and v is not None})
         )

@@ -29,12 +29,22 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from miakit.contracts.build import Segment
-from miakit.contracts.session import find_sessions
+from miakit.contracts.build import Segment, make_dataset, provenance
+from miakit.contracts.session import SESSION_FILE, find_sessions, read_meta
+from miakit.devices.decoders import allowed_import_paths
+from miakit.devices.profiles import is_path
 from miakit.errors import InputError, MiakitError, PipelineError
 from miakit.hashing import session_sha256
 from miakit.layout import MUSCLES
+from miakit.parallel import SessionPool
+from miakit.parts import is_done, parts_dir_for, read_part, write_part
+from miakit.progress import track
+from miakit.resources import shipped_folder
+from miakit.safe_yaml import load_yaml, read_capped
+from miakit.segments import split_session
 from miakit.stages.quality import QualityReport
+from miakit.stages.session import LeftOut, configure, stage_params, stage_states, unexpected
+from miakit.store import check_output, exists, filesystem, is_url, open_store, store_lock, write_dataset, write_error
 
 if TYPE_CHECKING:
     from miakit.parallel import SessionPool
@@ -58,7 +68,6 @@ class PipelineSpec(BaseModel):
     @field_validator("stages")
     @classmethod
     def _stages(cls, stages: list[dict[str, dict[str, Any]]]) -> list[dict[str, dict[str, Any]]]:
-        from miakit.stages.session import stage_params
 
         for i, stage in enumerate(stages):
             if not isinstance(stage, dict) or len(stage) != 1:
@@ -76,14 +85,12 @@ class PipelineSpec(BaseModel):
     def configured(self) -> list[tuple[str, Any]]:
         """The stages to run: ``(name, parameters object)``, the stage's defaults overridden by the
         file (:func:`miakit.stages.session.configure`)."""
-        from miakit.stages.session import configure
 
         return configure(self.steps())
 
 
 def pipeline_search_path() -> list[Path]:
     """Folders searched for a pipeline name: $MIAKIT_PIPELINES, ./pipelines, miakit's own pipelines/."""
-    from miakit.resources import shipped_folder
 
     paths = [Path(p) for p in os.environ.get("MIAKIT_PIPELINES", "").split(os.pathsep) if p]
     return paths + [Path.cwd() / "pipelines", shipped_folder("pipelines")]
@@ -96,8 +103,6 @@ def load_pipeline(name_or_path: str | Path = "mia") -> PipelineSpec:
     ``.yml`` or holds a path separator (so a folder named ``mia`` in the working directory does not
     hide the built-in pipeline). A name found in ``$MIAKIT_PIPELINES`` or ``./pipelines`` that
     shadows one of miakit's own pipelines says so on standard error."""
-    from miakit.devices.profiles import is_path
-    from miakit.safe_yaml import load_yaml, read_capped
 
     if is_path(name_or_path):
         candidate = Path(name_or_path)
@@ -138,8 +143,6 @@ unless ``--pipeline`` names one."""
 def _names_pose(folder: str) -> bool | None:
     """Whether a session's session.yaml names a video or keypoints; None where it cannot be read
     (the build then reports that session's reason)."""
-    from miakit.contracts.session import SESSION_FILE, read_meta
-    from miakit.store import filesystem, is_url
 
     try:
         if not is_url(folder):
@@ -200,9 +203,6 @@ def process_session(folder: str | Path, spec: PipelineSpec) -> SessionResult:
     report then holds what the stages had found and the reason."""
     from dataclasses import replace
 
-    from miakit.segments import split_session
-    from miakit.stages.session import LeftOut, stage_states
-
     folder = Path(folder)
     report = QualityReport(session=_printable(folder.name))
     try:  # one bad session never stops the build
@@ -225,7 +225,6 @@ def _printable(text: str) -> str:
 def session_reason(folder: Path, exc: BaseException) -> str:
     """One line saying why a session was left out. A MiakitError says it itself; anything else
     is named with the session folder."""
-    from miakit.stages.session import unexpected
 
     text = str(exc) if isinstance(exc, MiakitError) else f"{folder}: {unexpected(exc)}"
     return _printable(" ".join(text.split()))
@@ -242,7 +241,6 @@ def session_reason(folder: Path, exc: BaseException) -> str:
 
 def list_sessions(root: str | Path) -> list[str]:
     """Session folders under ``root`` (a local path or an fsspec URL), sorted."""
-    from miakit.store import filesystem, is_url
 
     if not is_url(root):
         return [str(p) for p in find_sessions(root)]
@@ -284,8 +282,6 @@ def plan_build(
 ) -> BuildPlan:
     """What a build would do, without doing it. Hashing the inputs (the slow part) runs on ``pool``
     when one is given. ``pipeline="auto"`` picks one from the sessions (:func:`choose_pipeline`)."""
-    from miakit.parts import is_done, parts_dir_for
-    from miakit.store import exists
 
     if "://" not in str(sessions_dir) and not Path(sessions_dir).is_dir():  # a URL: listed below
         found = "a file" if Path(sessions_dir).exists() else "nothing there"
@@ -307,7 +303,6 @@ def plan_build(
     hashes = pool.map(session_sha256, folders, label="hashing inputs", progress=progress)
     # decoder import paths the user allowed (--decoder-plugin) change what a session gives: they are
     # part of the parts' names and the inputs' hash (nothing changes where none is allowed)
-    from miakit.devices.decoders import allowed_import_paths
 
     allowed = sorted(allowed_import_paths())
     salt = "-" + hashlib.sha256("\0".join(allowed).encode()).hexdigest()[:8] if allowed else ""
@@ -315,7 +310,7 @@ def plan_build(
         key = folder[len(root) :].strip("/") or folder.rstrip("/").rsplit("/", 1)[-1]
         part = parts_dir / f"{key.replace('/', '__')}-{sha[:16]}-{spec.sha256[:16]}{salt}"
         sessions.append(SessionPlan(folder=folder, key=key, sha256=sha, part=part, done=is_done(part)))
-    inputs = {s.key: s.sha256 for s in sessions}
+    inputs: dict[str, object] = {s.key: s.sha256 for s in sessions}
     if allowed:
         inputs = {**inputs, "decoder plugins allowed": allowed}
     inputs_sha = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
@@ -332,7 +327,6 @@ def plan_build(
 
 
 def _store_matches(out: str | Path, pipeline_sha: str, inputs_sha: str) -> bool:
-    from miakit.store import open_store
 
     try:
         from miakit.contracts.dataset import provenance_of
@@ -347,9 +341,6 @@ def run_part(folder: str, part: str | Path, spec: PipelineSpec) -> dict[str, Any
     """Process one session and save its result as a part (:func:`miakit.parts.write_part`). Runs
     on a worker; returns the report."""
     import tempfile
-
-    from miakit.parts import write_part
-    from miakit.store import filesystem, is_url
 
     with tempfile.TemporaryDirectory(prefix="miakit-session-") as staging:
         local = folder
@@ -407,8 +398,6 @@ def build_dataset(
       beside the old one and swapped in: readers see the old store or the new one, and a build
       that fails or is killed leaves the old one.
     """
-    from miakit.parallel import SessionPool
-    from miakit.store import check_output, store_lock, write_dataset, write_error
 
     check_output(out, inputs=(sessions_dir,))
     with SessionPool(workers, scheduler) as pool:
@@ -460,9 +449,6 @@ def _disk_error(exc: BaseException) -> bool:
 def _assemble_parts(plan: BuildPlan, sessions_dir: str | Path, *, progress: bool) -> tuple[Any, list[QualityReport]]:
     """Every session's part -> one dataset in memory (:func:`miakit.contracts.build.make_dataset`),
     and the sessions' reports."""
-    from miakit.contracts.build import make_dataset
-    from miakit.parts import read_part
-    from miakit.progress import track
 
     loaded = [
         read_part(s.part) for s in track(plan.sessions, "reading parts", enabled=progress and len(plan.sessions) > 50)
@@ -486,7 +472,6 @@ def _assemble_parts(plan: BuildPlan, sessions_dir: str | Path, *, progress: bool
 
 
 def _existing(plan: BuildPlan) -> BuildResult:
-    from miakit.store import open_store
 
     ds = open_store(plan.out)
     return BuildResult(
@@ -501,7 +486,6 @@ def _existing(plan: BuildPlan) -> BuildResult:
 
 
 def _provenance(plan: BuildPlan) -> dict[str, Any]:
-    from miakit.contracts.build import provenance
 
     return provenance(
         pipeline=plan.spec.name,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -58,9 +58,11 @@ def track(items: Iterable[T], description: str, *, enabled: bool = True, total: 
     if not enabled:
         yield from items
         return
-    items = list(items) if total is None and not hasattr(items, "__len__") else items
+    if total is None:
+        items = items if isinstance(items, Sized) else list(items)
+        total = len(items)
     with progress_bar() as bar:
-        task = bar.add_task(description, total=total if total is not None else len(items))
+        task = bar.add_task(description, total=total)
         for item in items:
             yield item
             bar.advance(task)

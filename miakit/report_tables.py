@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from miakit.contracts.dataset import provenance_of
+
 
 def _console():
     from rich.console import Console
@@ -198,7 +200,6 @@ def print_dataset_info(ds) -> None:
         f"({ds.sizes['frame'] / float(ds.attrs['rate_hz']) / 60:.1f} min), {ds.sizes['segment']} segments, "
         f"{valid.mean():.0%} valid"
     )
-    from miakit.contracts.dataset import provenance_of
 
     prov = provenance_of(ds)
     c.print(

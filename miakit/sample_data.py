@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from miakit.errors import InputError
+from miakit.progress import track
 
 # Where a clone keeps a copy of the originals (the repository's parent folder, shared/data).
 SHARED_COPY = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -297,7 +298,6 @@ def fetch(name: str, *, base: str | None = None) -> Path:
 def fetch_all(names: list[str] | None = None, *, base: str | None = None, progress: bool = False) -> Path:
     """Every file (or those whose names start with one of ``names``); the cache folder, which holds
     them under their registry names (``root / "mocap/gaitalytics-walk.c3d"``)."""
-    from miakit.progress import track
 
     chosen = select(names)
     for name in track(chosen, "sample data", enabled=progress):

@@ -16,6 +16,7 @@ import numpy as np
 
 from miakit.contracts.build import Segment
 from miakit.contracts.dataset import UNKNOWN_EXERCISE
+from miakit.contracts.session import read_events
 
 if TYPE_CHECKING:
     from miakit.contracts.session import SessionMeta
@@ -36,7 +37,6 @@ def exercise_intervals(folder: Path, meta: SessionMeta) -> list[tuple[str, float
     """
     if meta.exercise:
         return [(meta.exercise, -np.inf, np.inf)]
-    from miakit.contracts.session import read_events
 
     events = read_events(folder)
     markers = events[events["kind"] == "marker"].sort_values("host_time", kind="stable")
@@ -64,10 +64,10 @@ def state_segment(state: SessionState, rows: slice = slice(None), *, id: str, ex
         exercise=exercise,
         split="",
         source=source,
-        emg=state.emg[rows].astype(np.float32),
-        keypoints=state.keypoints[rows].astype(np.float32),
-        keypoint_score=state.score[rows].astype(np.float32),
-        valid=state.valid[rows],
+        emg=state.require("emg")[rows].astype(np.float32),
+        keypoints=state.require("keypoints")[rows].astype(np.float32),
+        keypoint_score=state.require("score")[rows].astype(np.float32),
+        valid=state.require("valid")[rows],
         image_width=state.camera.width if state.camera else 0,
         image_height=state.camera.height if state.camera else 0,
         flags=("truncated",) if meta.truncated else (),
@@ -91,7 +91,8 @@ def split_session(state: SessionState) -> tuple[SessionState, list[Segment]]:
     )
     segments = []
     for k, (exercise, start, stop) in enumerate(intervals):
-        rows = np.flatnonzero((state.grid >= start) & (state.grid <= stop))
+        grid = state.require("grid")
+        rows = np.flatnonzero((grid >= start) & (grid <= stop))
         if len(rows) < MIN_SEGMENT_S * state.rate_hz:
             state = state.reported(f"{exercise}: marked for too short a time on the grid, left out")
             continue

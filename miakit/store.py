@@ -57,8 +57,18 @@ from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
-from miakit.contracts.dataset import DEFAULT_CHUNK_FRAMES, SCHEMA, ZARR_OPTIONS, validate_dataset
+from miakit._version import __version__
+from miakit.contracts.dataset import (
+    DEFAULT_CHUNK_FRAMES,
+    SCHEMA,
+    ZARR_OPTIONS,
+    provenance_of,
+    validate_dataset,
+    with_frame_coords,
+    without_frame_coords,
+)
 from miakit.errors import DatasetError, InputError, MiakitError
+from miakit.progress import track
 
 MARKER = "miakit_store"
 """The root attribute every store miakit writes carries (JSON text of a mapping; see the module docstring)."""
@@ -157,7 +167,6 @@ def read_marker(location: str | Path, storage_options: dict | None = None) -> di
 
 def marker(kind: str) -> str:
     """The mark a store of ``kind`` (``dataset`` or ``keypoints``) carries in its root attrs (JSON text)."""
-    from miakit._version import __version__
 
     return json.dumps({"kind": kind, "chunks": "all", "miakit_version": __version__}, sort_keys=True)
 
@@ -417,7 +426,6 @@ def write_frames(
 ) -> None:
     """Fill every frame variable region by region (chunk-aligned); ``valid`` last. Every chunk is
     written, also one that holds only fill values, so a missing chunk file means damage."""
-    from miakit.progress import track
 
     frame_vars = [n for n, v in ds.data_vars.items() if "frame" in v.dims]
     ordered = [n for n in frame_vars if n != "valid"] + ["valid"]
@@ -451,7 +459,6 @@ def for_storage(ds):
     ``subject``, ``exercise``, ``split``) made again from the segment table, so that plain xarray can
     group and select by them; strings as variable-length UTF-8 (object dtype: Zarr's ``vlen-utf8``);
     provenance as JSON text."""
-    from miakit.contracts.dataset import provenance_of, with_frame_coords, without_frame_coords
 
     ds = with_frame_coords(without_frame_coords(ds))
     strings = {name: var.astype(object) for name, var in ds.variables.items() if var.dtype.kind in "UT"}
@@ -837,8 +844,6 @@ def as_read(ds):
     (:func:`miakit.contracts.dataset.with_frame_coords`; they replace the stored ones, which a
     deep check compares with them)."""
     import numpy as np
-
-    from miakit.contracts.dataset import with_frame_coords
 
     small = {name: var for name, var in ds.variables.items() if var.dtype.kind == "T" and "frame" not in var.dims}
     fixed = {

@@ -22,6 +22,7 @@ import json
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,10 +30,16 @@ from miakit.contracts.dataset import UNKNOWN_EXERCISE
 from miakit.errors import InputError
 from miakit.learn import metrics
 from miakit.learn.config import TrainConfig
+from miakit.learn.features import frame_features, prepare_inputs
 from miakit.learn.inference import load_checkpoint, predict
+from miakit.learn.models import build_model, count_parameters
 from miakit.learn.recipes import MIAKIT, MIAKIT_STEPS
 from miakit.learn.train import train
-from miakit.learn.windows import Splits, load_frames, split_holdout, split_in_distribution
+from miakit.learn.windows import Splits, known_exercises, load_frames, split_holdout, split_in_distribution
+from miakit.progress import progress_bar
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,9 @@ class Variant:
 
     def config(self, base: TrainConfig) -> TrainConfig:
         """``base`` with this variant's settings."""
-        schedule = {k: v for k, v in (("lr", self.lr), ("warmup_steps", self.warmup_steps)) if v is not None}
+        schedule: dict[str, Any] = {
+            k: v for k, v in (("lr", self.lr), ("warmup_steps", self.warmup_steps)) if v is not None
+        }
         return replace(
             base,
             model=self.model,
@@ -81,53 +90,42 @@ def _augment(drop: str) -> str:
     return "+".join(a for a in MIAKIT["augment"].split("+") if a != drop) or "none"
 
 
+_MIAKIT = Variant("miakit (all ideas)", **MIAKIT, steps=MIAKIT_STEPS)
+"""The miakit model with every idea on, for :data:`MIAKIT_STEPS` times the profile's steps."""
+
+
+def _miakit(name: str, **changes: Any) -> Variant:
+    """:data:`_MIAKIT` named ``name`` with ``changes``."""
+    return replace(_MIAKIT, name=name, **changes)
+
+
 VARIANTS: tuple[Variant, ...] = (
     Variant("paper Transformer", "transformer", "paper", "none"),
-    Variant("miakit (all ideas)", **MIAKIT, steps=MIAKIT_STEPS),
-    Variant("- depth from foreshortening", **{**MIAKIT, "features": _features(drop="depth")}, steps=MIAKIT_STEPS),
-    Variant("- seconds held still per hinge", **{**MIAKIT, "features": _features(drop="hold")}, steps=MIAKIT_STEPS),
-    Variant(
-        "- limb directions and hinge angles", **{**MIAKIT, "features": _features(drop="angles")}, steps=MIAKIT_STEPS
+    _MIAKIT,
+    _miakit("- depth from foreshortening", features=_features(drop="depth")),
+    _miakit("- seconds held still per hinge", features=_features(drop="hold")),
+    _miakit("- limb directions and hinge angles", features=_features(drop="angles")),
+    _miakit("- hip-centred, torso-scaled keypoints", features="paper+" + MIAKIT["features"].split("+", 1)[1]),
+    _miakit("- velocities", features=_features(drop="vel")),
+    _miakit("- mirror augmentation (in training and at test)", augment=_augment(drop="mirror")),
+    _miakit("- mirror at test", predict_mirrored=False),
+    _miakit("- softplus read-out (linear: can go negative)", readout="linear"),
+    _miakit("- pose-estimator augmentation", augment=_augment(drop="pose")),
+    _miakit("- limb mixing", augment=_augment(drop="limbs")),
+    _miakit("- missing-point mask", features=_features(drop="mask")),
+    _miakit("- context frames", context=0),
+    _miakit("- context frames and seconds held still", features=_features(drop="hold"), context=0),
+    _miakit("- pre-norm (post-norm layers)", model="miakit-postnorm"),
+    _miakit(
+        "- batch 32 (batch 96: three times the windows a step, half the steps)", batch_size=96, steps=MIAKIT_STEPS / 2
     ),
-    Variant(
-        "- hip-centred, torso-scaled keypoints",
-        **{**MIAKIT, "features": "paper+" + MIAKIT["features"].split("+", 1)[1]},
-        steps=MIAKIT_STEPS,
-    ),
-    Variant("- velocities", **{**MIAKIT, "features": _features(drop="vel")}, steps=MIAKIT_STEPS),
-    Variant(
-        "- mirror augmentation (in training and at test)",
-        **{**MIAKIT, "augment": _augment(drop="mirror")},
-        steps=MIAKIT_STEPS,
-    ),
-    Variant("- mirror at test", **MIAKIT, steps=MIAKIT_STEPS, predict_mirrored=False),
-    Variant("- softplus read-out (linear: can go negative)", **{**MIAKIT, "readout": "linear"}, steps=MIAKIT_STEPS),
-    Variant("- pose-estimator augmentation", **{**MIAKIT, "augment": _augment(drop="pose")}, steps=MIAKIT_STEPS),
-    Variant("- limb mixing", **{**MIAKIT, "augment": _augment(drop="limbs")}, steps=MIAKIT_STEPS),
-    Variant("- missing-point mask", **{**MIAKIT, "features": _features(drop="mask")}, steps=MIAKIT_STEPS),
-    Variant("- context frames", **{**MIAKIT, "context": 0}, steps=MIAKIT_STEPS),
-    Variant(
-        "- context frames and seconds held still",
-        **{**MIAKIT, "features": _features(drop="hold"), "context": 0},
-        steps=MIAKIT_STEPS,
-    ),
-    Variant("- pre-norm (post-norm layers)", **{**MIAKIT, "model": "miakit-postnorm"}, steps=MIAKIT_STEPS),
-    Variant(
-        "- batch 32 (batch 96: three times the windows a step, half the steps)",
-        **{**MIAKIT, "batch_size": 96},
-        steps=MIAKIT_STEPS / 2,
-    ),
-    Variant(
-        "- its schedule (the profile's: peak lr 2e-3, warm-up 50 steps)",
-        **{**MIAKIT, "lr": None, "warmup_steps": None},
-        steps=MIAKIT_STEPS,
-    ),
-    Variant("- equal training time (the paper's step count)", **MIAKIT),
+    _miakit("- its schedule (the profile's: peak lr 2e-3, warm-up 50 steps)", lr=None, warmup_steps=None),
+    _miakit("- equal training time (the paper's step count)", steps=1.0),
     Variant("miakit architecture only (paper inputs)", "miakit", "paper", "none"),
-    Variant("+ per-subject calibration", **{**MIAKIT, "features": _features(add="subject")}, steps=MIAKIT_STEPS),
-    Variant("+ seconds into the set", **{**MIAKIT, "features": _features(add="elapsed")}, steps=MIAKIT_STEPS),
-    Variant("+ accelerations", **{**MIAKIT, "features": _features(add="acc")}, steps=MIAKIT_STEPS),
-    Variant("+ exponential read-out", **{**MIAKIT, "readout": "exp"}, steps=MIAKIT_STEPS),
+    _miakit("+ per-subject calibration", features=_features(add="subject")),
+    _miakit("+ seconds into the set", features=_features(add="elapsed")),
+    _miakit("+ accelerations", features=_features(add="acc")),
+    _miakit("+ exponential read-out", readout="exp"),
 )
 """The paper's Transformer, the full miakit model, each idea removed one at a time, the miakit
 architecture with none of the other ideas, then ideas that were tried and left out of the model
@@ -159,7 +157,7 @@ the Transformer gave 20.2, 21.2 and 20.5), scored LOEO -15.7% (seed by seed -12.
 
 @dataclass
 class AblationResult:
-    table: object  # DataFrame: one row per variant
+    table: pd.DataFrame  # DataFrame: one row per variant
     csv: Path
     markdown: Path
 
@@ -178,7 +176,6 @@ def profile_config(profile: str) -> tuple[TrainConfig, int, tuple[Variant, ...]]
 
 def held_out_exercises(ds, n: int) -> list[str]:
     """``n`` exercises spread evenly over the dataset's sorted exercise names."""
-    from miakit.learn.windows import known_exercises
 
     names = known_exercises(ds)  # an unknown exercise is never held out
     if n > len(names) - 1:
@@ -238,8 +235,6 @@ def run_ablation(
     ``if __name__ == "__main__":`` (each worker imports the script); the CLI does.
     """
     import pandas as pd
-
-    from miakit.learn.models import build_model, count_parameters
 
     if jobs < 1:
         raise InputError("ablation", "must be at least 1", field="jobs", found=jobs)
@@ -344,8 +339,6 @@ def _train_runs(ds, frames, runs: dict, *, resume: bool, progress: bool, jobs: i
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    from miakit.progress import progress_bar
-
     done: dict = {}
     with (
         ProcessPoolExecutor(
@@ -403,7 +396,6 @@ def _train_and_score(
 
 def _test_rmse(ds, frames, splits: Splits, checkpoint: Path) -> float:
     """Mean over exercises of the test RMSE of ``checkpoint`` (inputs built as its config says)."""
-    from miakit.learn.features import prepare_inputs
 
     model, config, _ = load_checkpoint(checkpoint)
     inputs, _ = prepare_inputs(ds, frames, splits, features=config.features)
@@ -414,7 +406,6 @@ def _test_rmse(ds, frames, splits: Splits, checkpoint: Path) -> float:
 
 
 def _n_features(ds, frames, config: TrainConfig) -> int:
-    from miakit.learn.features import frame_features
 
     return frame_features(ds, config.features).shape[1]
 

@@ -59,7 +59,8 @@ def paper(
         check_real_emg(real_ds, str(real))  # measured EMG, before an hour of training
     prepare_folder(out, "bench-paper")
     result = run_paper(miakit.open_dataset(dataset, catalog=catalog), out, profile=chosen, real=real_ds)
-    typer.echo(f"{len(result.experiments)} runs in {result.wall_s:.0f} s")
+    runs = len(result.experiments) if result.experiments is not None else 0
+    typer.echo(f"{runs} runs in {result.wall_s:.0f} s")
     typer.echo(str(result.report))
 
 

@@ -26,10 +26,20 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from miakit.bench import report as rep
+from miakit.bench.real import score_segments, summarize
 from miakit.errors import DatasetError
+from miakit.learn.predict import load
+from miakit.learn.train import train
+from miakit.learn.windows import load_frames, split_holdout
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 METHODS = ("as_is", "finetuned", "scratch")
 
@@ -37,8 +47,8 @@ METHODS = ("as_is", "finetuned", "scratch")
 @dataclass
 class FinetuneResult:
     report: Path
-    table: object  # rows (held-out trial or 'pooled', method); columns of bench real's summary
-    units: object  # every unit of every run, with 'held_out' and 'method'
+    table: pd.DataFrame  # rows (held-out trial or 'pooled', method); columns of bench real's summary
+    units: pd.DataFrame  # every unit of every run, with 'held_out' and 'method'
     wall_s: float
 
 
@@ -55,11 +65,6 @@ def run_finetune(
 ) -> FinetuneResult:
     """Leave one trial out on ``ds``: the checkpoint as is, fine-tuned, and trained from scratch (see the module)."""
     import pandas as pd
-
-    from miakit.bench.real import summarize
-    from miakit.learn.predict import load
-    from miakit.learn.train import train
-    from miakit.learn.windows import load_frames
 
     t0 = time.perf_counter()
     out = Path(out)
@@ -145,7 +150,6 @@ def run_finetune(
 def leave_one_trial_out(ds, *, window: int, stride: int = 1):
     """(trial, its segments as a bool mask, splits) per trial (``segment_session``, sorted): test
     on every segment of the trial (all its views), train on every segment of the others, no validation."""
-    from miakit.learn.windows import split_holdout
 
     trials = np.asarray(ds["segment_session"].values).astype(str)
     for held_out in sorted(set(trials.tolist())):
@@ -180,14 +184,12 @@ def normalized_emg(ds, *, level: float = REFERENCE_LEVEL):
 
 
 def _score(ds, checkpoint, segments, *, surrogates: int, seed: int):
-    from miakit.bench.real import score_segments
 
     units, cycles, _ = score_segments(ds, checkpoint, segments=segments, surrogates=surrogates, seed=seed)
     return units, cycles
 
 
 def _write_report(path: Path, ds, base, config, table, runs, names: list[str], wall_s: float) -> Path:
-    from miakit.bench import report as rep
 
     shown = table[
         ["units", "median_r", "own_beats_other_side", "side_units", "quad_cycles", "quad_peak_0_20_predicted"]

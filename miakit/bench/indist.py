@@ -11,17 +11,24 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from miakit.bench import report as rep
 from miakit.contracts.dataset import UNKNOWN_EXERCISE, provenance_of
 from miakit.errors import InputError
 from miakit.learn import metrics
 from miakit.learn.config import TrainConfig
 from miakit.learn.inference import load_checkpoint, predict, resolve_device
-from miakit.learn.models import NearestNeighbour, RandomBaseline
+from miakit.learn.models import NearestNeighbour, RandomBaseline, build_model, count_parameters
 from miakit.learn.train import config_splits, train
 from miakit.learn.windows import load_frames, unknown_segments
+from miakit.viz.plots import near_sync, sync_note
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 MODELS = ("random", "nn", "transformer")
 
@@ -31,8 +38,8 @@ class BenchResult:
     """Where the report is and the numbers in it."""
 
     report: Path
-    table: object  # DataFrame: rows exercises + 'mean'; columns random, nn, transformer, noise_floor, windows
-    per_muscle: object  # DataFrame: rows muscles; columns random, nn, transformer, noise_floor
+    table: pd.DataFrame  # DataFrame: rows exercises + 'mean'; columns random, nn, transformer, noise_floor, windows
+    per_muscle: pd.DataFrame  # DataFrame: rows muscles; columns random, nn, transformer, noise_floor
     pearson: dict[str, float]
     checkpoint: Path
     train_wall_s: float | None  # None when the transformer came from a given checkpoint
@@ -163,7 +170,6 @@ def scored_targets(ds, index, y: np.ndarray, sessions: str | Path | None = None)
     :data:`miakit.viz.plots.SYNC_WINDOW_S` of a sync event (the clap before an exercise is no part
     of it; :func:`miakit.viz.plots.near_sync`), so every score leaves them out; and the note that
     says how many (for the report's caption). The models still see those frames as input."""
-    from miakit.viz.plots import near_sync, sync_note
 
     frames = index.frames()
     near = near_sync(ds, sessions)[frames] if len(index) else np.zeros((0, index.window), dtype=bool)
@@ -188,9 +194,6 @@ def _write_report(
     sync_note="",
 ) -> Path:
     import pandas as pd
-
-    from miakit.bench import report as rep
-    from miakit.learn.models import build_model, count_parameters
 
     path = out / "report.md"
     bars = rep.plot_per_exercise(

@@ -29,12 +29,37 @@ import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from miakit.contracts.dataset import UNKNOWN_EXERCISE
+from miakit.bench import report as rep
+from miakit.bench.report import COLORS, UNITS, save_plot
+from miakit.contracts.dataset import UNKNOWN_EXERCISE, segment_of_frame
 from miakit.errors import DatasetError, InputError
 from miakit.learn import metrics
+from miakit.learn.config import TrainConfig
+from miakit.learn.inference import load_checkpoint, predict, resolve_device
+from miakit.learn.models import NearestNeighbour, RandomBaseline, build_model, count_parameters
+from miakit.learn.train import train
+from miakit.learn.windows import (
+    has_release_split,
+    known_exercises,
+    load_frames,
+    segment_table,
+    split_in_distribution,
+    split_leave_one_exercise_out,
+    split_release,
+    split_subject_transfer,
+    unknown_segments,
+)
+from miakit.viz.plots import new_figure, predicted_vs_measured, save_figure
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from miakit.bench.real import RealResult
+
 
 METHODS = ("random", "nn", "cnn", "transformer")
 NEURAL_METHODS = ("cnn", "transformer")
@@ -74,7 +99,6 @@ class PaperProfile:
 
     def train_config(self, model: str, *, window: int | None = None, steps: int | None = None):
         """The :class:`~miakit.learn.config.TrainConfig` of one neural run of this profile."""
-        from miakit.learn.config import TrainConfig
 
         steps, window = steps or self.max_steps, window or self.window
         return TrainConfig(
@@ -149,13 +173,15 @@ class PaperResult:
     report: Path
     profile: PaperProfile
     table1: dict  # experiment -> DataFrame (rows exercises + 'mean'; columns METHODS, noise_floor, windows)
-    summary: object  # rows (experiment, method); columns rmse, pearson
-    table2: object | None  # rows window length; columns per method RMSE and Pearson r
-    transfer: object | None  # rows k; columns finetuned, scratch (RMSE and r)
+    summary: pd.DataFrame  # rows (experiment, method); columns rmse, pearson
+    table2: pd.DataFrame | None  # rows window length; columns per method RMSE and Pearson r
+    transfer: pd.DataFrame | None  # rows k; columns finetuned, scratch (RMSE and r)
     retrieval: dict = field(default_factory=dict)  # 'pose' / 'learned' -> DataFrame (exercise x exercise)
-    experiments: object = None  # one row per training or fit: experiment, method, windows, batch, steps, wall_s
+    experiments: pd.DataFrame | None = (
+        None  # one row per training or fit: experiment, method, windows, batch, steps, wall_s
+    )
     wall_s: float = 0.0
-    real: object = (
+    real: RealResult | None = (
         None  # miakit.bench.real.RealResult of the in-distribution Transformer on a real dataset, where given
     )
 
@@ -203,8 +229,6 @@ def run_paper(
     is also scored on it (:func:`miakit.bench.real.run_real`, in ``out/real``) and the report gets
     a "Real EMG" section."""
     import pandas as pd
-
-    from miakit.learn.windows import has_release_split, load_frames, unknown_segments
 
     t0 = time.perf_counter()
     profile = get_profile(profile)
@@ -269,7 +293,7 @@ def run_paper(
 
 @dataclass
 class _Evaluation:
-    table: object  # DataFrame per exercise + mean
+    table: pd.DataFrame  # DataFrame per exercise + mean
     scores: dict  # method -> {"rmse": overall, "pearson": r}
     preds: dict  # method -> (N, M, T)
     y_test: np.ndarray
@@ -277,7 +301,6 @@ class _Evaluation:
 
 
 def _indist_splits(ds, profile: PaperProfile, window: int):
-    from miakit.learn.windows import has_release_split, split_in_distribution, split_release
 
     if has_release_split(ds):
         return split_release(ds, window=window, stride=profile.stride, val_fraction=profile.val_fraction)
@@ -300,8 +323,6 @@ def _fit_neural(
     label: str | None = None,
 ):
     """Train ``method`` on ``splits`` and return (model in eval mode, checkpoint path)."""
-    from miakit.learn.inference import load_checkpoint, resolve_device
-    from miakit.learn.train import train
 
     config = profile.train_config(method, window=splits.train.window, steps=steps)
     result = train(ds, config, run_dir, progress=progress, splits=splits, frames=frames, init=init)
@@ -319,7 +340,6 @@ def _fit_neural(
 
 
 def _baselines(frames, splits, profile: PaperProfile, methods: tuple[str, ...]) -> dict[str, np.ndarray]:
-    from miakit.learn.models import NearestNeighbour, RandomBaseline
 
     x_train, y_train, _ = frames.gather(splits.train)
     x_test, _, _ = frames.gather(splits.test)
@@ -351,7 +371,6 @@ def _evaluate_all(
     progress: bool,
     methods: tuple[str, ...] = METHODS,
 ) -> _Evaluation:
-    from miakit.learn.inference import predict
 
     t = time.perf_counter()
     preds = _baselines(frames, splits, profile, methods)
@@ -402,7 +421,6 @@ def _scores(preds: dict, y_test: np.ndarray) -> dict:
 
 
 def _loeo_exercises(ds, profile: PaperProfile) -> list[str]:
-    from miakit.learn.windows import known_exercises
 
     names = known_exercises(ds)
     if len(names) < 2:
@@ -417,9 +435,8 @@ def _leave_one_exercise_out(ds, frames, profile, left_out: list[str], out: Path,
     """One model per left-out exercise; the tested windows of all of them pooled for the overall scores."""
     import pandas as pd
 
-    from miakit.learn.windows import split_leave_one_exercise_out
-
-    tables, preds, truths = [], {m: [] for m in METHODS}, []
+    preds: dict[str, list[np.ndarray]] = {m: [] for m in METHODS}
+    tables, truths = [], []
     for exercise in left_out:
         splits = split_leave_one_exercise_out(
             ds, exercise, window=profile.window, stride=profile.stride, val_fraction=profile.val_fraction
@@ -470,8 +487,6 @@ def _window_lengths(ds, frames, profile, indist: _Evaluation, out: Path, log: _L
 
 def _transfer_subjects(ds) -> tuple[str, str] | None:
     """Source and target for Figure 7: the two subjects with the most valid frames (ties by name)."""
-    from miakit.contracts.dataset import segment_of_frame
-    from miakit.learn.windows import segment_table
 
     subjects, exercises, _ = segment_table(ds)
     valid = np.asarray(ds["valid"].values, bool)
@@ -489,9 +504,6 @@ def _transfer_subjects(ds) -> tuple[str, str] | None:
 
 def _subject_transfer(ds, frames, profile, out: Path, log: _Log, progress: bool, notes: list[str]):
     import pandas as pd
-
-    from miakit.learn.inference import predict
-    from miakit.learn.windows import split_subject_transfer
 
     pair = _transfer_subjects(ds)
     if pair is None:
@@ -629,8 +641,6 @@ def _nearest(
 def _write_outputs(
     result: PaperResult, ds, frames, splits, indist: _Evaluation, notes: list[str], release: bool
 ) -> None:
-    from miakit.bench import report as rep
-    from miakit.learn.models import build_model, count_parameters
 
     out = result.report.parent
     files = {}
@@ -652,6 +662,7 @@ def _write_outputs(
     if result.retrieval:
         _plot_retrieval(result.retrieval, out / "figure8_retrieval.png")
     examples = _plot_examples(ds, frames, splits, indist, result.profile, out)
+    assert result.experiments is not None
     result.experiments.to_csv(out / "experiments.csv", index=False)
     (out / "summary.json").write_text(json.dumps(_summary_json(result), indent=2, default=_json_default))
     parameters = {
@@ -705,8 +716,6 @@ def _diagonal(matrix) -> float:
 
 
 def _plot_transfer(table, path: Path) -> Path:
-    from miakit.bench.report import COLORS, UNITS, save_plot
-    from miakit.viz.plots import new_figure
 
     fig = new_figure(6, 3.6)
     ax = fig.subplots()
@@ -728,8 +737,6 @@ def _plot_transfer(table, path: Path) -> Path:
 
 
 def _plot_retrieval(matrices: dict, path: Path) -> Path:
-    from miakit.bench.report import save_plot
-    from miakit.viz.plots import new_figure
 
     n = len(next(iter(matrices.values())))
     size = min(4 + 0.3 * n, 12)
@@ -749,7 +756,6 @@ def _plot_retrieval(matrices: dict, path: Path) -> Path:
 
 def _plot_examples(ds, frames, splits, indist: _Evaluation, profile: PaperProfile, out: Path) -> list[tuple[Path, str]]:
     """Figure 6: test windows at the 10th, 50th and 90th percentile of the Transformer's error."""
-    from miakit.viz.plots import predicted_vs_measured, save_figure
 
     pred, true = indist.preds["transformer"], indist.y_test
     if len(true) == 0 or profile.example_windows < 1:

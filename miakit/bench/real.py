@@ -32,14 +32,25 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from miakit.bench import report as rep
 from miakit.bench.report import goal_lines
 from miakit.errors import DatasetError
 from miakit.layout import MIRROR_MUSCLE
 from miakit.learn import metrics
-from miakit.synth.mocap import read_lab_trial  # noqa: F401  (where the benchmarks and tests find it)
+from miakit.learn.predict import load, predict_segment
+from miakit.synth.mocap import (  # read_lab_trial: where benchmarks find it
+    modelled_activation,
+    read_motion,
+)
+from miakit.viz.plots import new_figure, save_figure
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 GOAL_MEDIAN_R = 0.5
 GOAL_OWN_BEATS_OTHER_SIDE = 0.75
@@ -54,9 +65,9 @@ class RealResult:
     """What :func:`run_real` found (pandas DataFrames) and where it wrote it."""
 
     report: Path
-    units: object  # one row per segment x muscle present
-    cycles: object  # one row per gait cycle x muscle present
-    summary: object  # one row per view, and 'all'
+    units: pd.DataFrame  # one row per segment x muscle present
+    cycles: pd.DataFrame  # one row per gait cycle x muscle present
+    summary: pd.DataFrame  # one row per view, and 'all'
     goals: list  # dicts: goal, value, target, met (None: not measurable here)
     figures: list
 
@@ -210,8 +221,6 @@ def score_segments(
     length, as ``miakit predict`` does with a short clip."""
     import pandas as pd
 
-    from miakit.learn.predict import load, predict_segment
-
     rate = float(ds.attrs.get("rate_hz", 10.0))
     max_lag = int(round(max_lag_s * rate))
     ckpt = load(checkpoint) if checkpoint is not None else None
@@ -238,6 +247,7 @@ def score_segments(
     units, cycles = [], []
     for s in segments:
         if s not in predictions:
+            assert ckpt is not None, "a segment without a prediction needs the checkpoint"
             predictions[s] = predict_segment(
                 ckpt, ds, s, stride=stride, min_window=1
             )  # a trial shorter than the window gets a window of its length
@@ -253,7 +263,7 @@ def score_segments(
             lag, r_lag = best_lag(own, meas, max_lag=max_lag)
             others = {m: pearson(pred[:, k], meas) for k, m in enumerate(ck_muscles) if m != muscle}
             mirror = MIRROR_MUSCLE.get(muscle)
-            r_side = others.get(mirror, float("nan"))
+            r_side = others.get(mirror, float("nan")) if mirror is not None else float("nan")
             finite = [v for v in others.values() if np.isfinite(v)]
             units.append(
                 {
@@ -401,7 +411,6 @@ def muscle_model_predictions(ds, files, *, emd_s: float = 0.075) -> dict[int, np
     muscle whose joints the markers do not give. The same for every view (it reads 3D motion).
     Scored by :func:`score_segments` (``predictions=``) it is the ceiling of a model that imitates
     the synthetic muscles perfectly."""
-    from miakit.synth.mocap import modelled_activation, read_motion
 
     by_stem = {Path(f[0] if isinstance(f, tuple | list) else f).stem: f for f in files}
     sessions = np.asarray(ds["segment_session"].values).astype(str)
@@ -466,7 +475,6 @@ def run_real(
     constant) was made on; the report names them and gives the goals on the other trials apart,
     the only numbers that say how the checkpoint holds on motion nothing was chosen on. A dataset that
     is not measured EMG is refused first (:func:`check_real_emg`)."""
-    from miakit.learn.predict import load
 
     check_real_emg(ds, name)
     out = Path(out)
@@ -529,7 +537,6 @@ def plot_segment(ds, segment: int, predicted: np.ndarray, muscles: list[str], pa
     """Predicted (red, right axis: model units) against measured (black, left axis: the store's
     units) per muscle, one row each; heel strikes (solid) and toe offs (dashed) as vertical lines,
     blue for the left foot, green for the right."""
-    from miakit.viz.plots import new_figure, save_figure
 
     start, length = int(ds["segment_start"].values[segment]), int(ds["segment_length"].values[segment])
     time_s = np.asarray(ds["time"].values[start : start + length], dtype=np.float64)
@@ -605,7 +612,6 @@ def _write_report(
     tuned_on: list[str] | None = None,
     held_out: list[dict] | None = None,
 ) -> Path:
-    from miakit.bench import report as rep
 
     sections = [("Goals (issue 20), all units together", "\n".join(goal_lines(found)))]
     if tuned_on:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from miakit.learn.windows import segment_table
 from miakit.viz.plots import UNITS, new_figure, save_figure
 
 DPI = 110
@@ -269,8 +270,6 @@ def paper_report(
     ``parameters``: each neural method's parameter count; ``retrieval_top1``: Figure 8's
     same-exercise retrieval per kind; ``rate``: the dataset's frames per second."""
     import pandas as pd
-
-    from miakit.learn.windows import segment_table
 
     path = result.report
     p = result.profile

@@ -41,8 +41,18 @@ import platform
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from miakit.importers.mia_release import find_clips, import_mia_release
+from miakit.learn.config import TrainConfig
+from miakit.learn.inference import resolve_device
+from miakit.learn.models import build_model
+from miakit.learn.train import pinned_threads, train
+from miakit.learn.windows import load_frames, split_in_distribution, windows_where
+from miakit.progress import step
+from miakit.store import open_store
 
 CLIP_FILES = ("emgvalues", "joints2d", "joints3d", "predcam", "origcam", "bboxes", "pose", "betas", "verts")
 """The files of a release clip that the authors' dataset loads per item (their ``joints2dsmpl`` aside)."""
@@ -69,8 +79,6 @@ def run_speed(
     check of the ratio: ``steps=10, repeats=3``, about a minute); ``threads``: torch's CPU threads
     for the training benchmark (see :func:`bench_training`).
     """
-    from miakit.importers.mia_release import import_mia_release
-    from miakit.progress import step
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -91,7 +99,7 @@ def run_speed(
                 model="cnn" if quick else "transformer",
                 threads=threads,
             )
-    results = {
+    results: dict[str, Any] = {
         "quick": quick,
         "machine": machine(),
         "loading": loading,
@@ -130,7 +138,7 @@ def write_release(root: Path, *, subjects: int, exercises: int, clips: int, seed
                 folder = root / "train" / f"Subject{s}" / names[e % len(names)] / str(100 + clip_id)
                 folder.mkdir(parents=True, exist_ok=True)
                 xy = rng.uniform([200, 300], [880, 1700], size=(FRAMES, 49, 2)).astype(f32)
-                arrays = {
+                arrays: dict[str, np.ndarray] = {
                     "emgvalues": rng.integers(0, 300, size=(FRAMES, 8)).astype(np.float64),
                     "joints2d": xy,
                     "joints3d": rng.normal(size=(FRAMES, 49, 3)).astype(f32),
@@ -152,7 +160,6 @@ def write_release(root: Path, *, subjects: int, exercises: int, clips: int, seed
 
 def clip_folders(release: Path) -> list[Path]:
     """The release's clip folders in the importer's order (so clip ``k`` is the store's window ``k``)."""
-    from miakit.importers.mia_release import find_clips
 
     return [clip.path for clip in find_clips(release)]
 
@@ -192,8 +199,6 @@ class StoreWindows:
     """
 
     def __init__(self, store: str | Path, *, window: int = FRAMES, stride: int | None = None):
-        from miakit.learn.windows import load_frames, windows_where
-        from miakit.store import open_store
 
         ds = open_store(store)
         self.frames = load_frames(ds)
@@ -220,7 +225,8 @@ def store_loader(dataset: StoreWindows, *, batch_size: int = BATCH, seed: int = 
     sampler = BatchSampler(
         RandomSampler(dataset, generator=torch.Generator().manual_seed(seed)), batch_size, drop_last=False
     )
-    return DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=0)
+    # a Dataset by duck typing (__getitem__, __len__): torch's stubs want the class
+    return DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=0)  # type: ignore[arg-type]
 
 
 def clip_loader(dataset: ClipFiles, *, batch_size: int = BATCH, seed: int = 0):
@@ -228,9 +234,9 @@ def clip_loader(dataset: ClipFiles, *, batch_size: int = BATCH, seed: int = 0):
     import torch
     from torch.utils.data import DataLoader
 
-    return DataLoader(
-        dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed), num_workers=0
-    )
+    generator = torch.Generator().manual_seed(seed)
+    # a Dataset by duck typing (__getitem__, __len__): torch's stubs want the class
+    return DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=generator, num_workers=0)  # type: ignore[arg-type]
 
 
 # -- benchmarks ------------------------------------------------------------------------------------
@@ -299,11 +305,6 @@ def bench_training(
     2-core machine at load 12); on one thread the CPU time is the work.
     """
 
-    from miakit.learn.inference import resolve_device
-    from miakit.learn.train import pinned_threads
-    from miakit.learn.windows import load_frames
-    from miakit.store import open_store
-
     ds = open_store(store)
     frames = load_frames(ds)
     device = resolve_device(device)
@@ -313,10 +314,6 @@ def bench_training(
 
 def _bench_training(ds, frames, *, steps: int, repeats: int, model: str, device: str) -> dict:
     import torch
-
-    from miakit.learn.config import TrainConfig
-    from miakit.learn.train import train
-    from miakit.learn.windows import split_in_distribution
 
     config = TrainConfig(
         model=model, batch_size=BATCH, max_steps=steps, eval_every=steps, warmup_steps=min(10, steps), device=device
@@ -374,8 +371,6 @@ def _bare_loop(frames, splits, config, device: str) -> tuple[float, float]:
     memory (on ``device``)."""
     import torch
     import torch.nn.functional as F
-
-    from miakit.learn.models import build_model
 
     torch.manual_seed(config.seed)
     model = build_model(config.model, n_features=frames.n_features, n_muscles=frames.n_muscles).to(device)

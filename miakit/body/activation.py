@@ -85,7 +85,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from miakit.body.motion import Kinematics, Motion
+from miakit.body.motion import FOOT_LIFT_M, Kinematics, Motion
 from miakit.body.subjects import Subject
 from miakit.layout import KP, MUSCLES
 
@@ -161,7 +161,7 @@ def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _gravity_moment(points: list[tuple[np.ndarray, float]], joint: np.ndarray, axis: np.ndarray) -> np.ndarray:
     """Moment of the weights ``(centre, mass)`` about ``joint``, projected on ``axis`` (N m)."""
     weight = np.array([0.0, -G, 0.0])
-    return sum(_dot(np.cross(c - joint, m * weight), axis) for c, m in points)
+    return sum((_dot(np.cross(c - joint, m * weight), axis) for c, m in points), np.zeros(()))
 
 
 def _spin(direction: np.ndarray, axis: np.ndarray, dt: float) -> np.ndarray:
@@ -207,7 +207,6 @@ def _ground(J: np.ndarray) -> np.ndarray:
 
 def _on_floor(J: np.ndarray, side: str) -> np.ndarray:
     """(T,) 1 for a foot on the floor, 0 for one lifted above it: only a foot down carries weight."""
-    from miakit.body.motion import FOOT_LIFT_M
 
     lift = J[:, [KP[f"{side}Heel"], KP[f"{side}BigToe"]], 1].min(axis=1) - _ground(J)
     lo, hi = FOOT_LIFT_M
@@ -263,7 +262,7 @@ def joint_demands(kin: Kinematics) -> dict[str, Hinge]:
         c_fa = el + COM["forearm"] * seg["forearm"] * f
         bent = _bent(angle)
         spin = _spin(f, axis, dt) * bent
-        inertia = m_fa * seg["forearm"] ** 2 * (COM["forearm"] ** 2 + 0.09)
+        inertia: float | np.ndarray = m_fa * seg["forearm"] ** 2 * (COM["forearm"] ** 2 + 0.09)
         torque = (inertia * np.gradient(spin, dt) - _gravity_moment([(c_fa, m_fa)], el, axis)) * bent
         out[f"{side}_elbow"] = Hinge(torque, np.gradient(angle, dt), spin)
         # shoulder flexion
@@ -399,7 +398,7 @@ def add_sensor_noise(truth: np.ndarray, subject: Subject, muscle: int, rng: np.r
     """
     n = truth.shape[0]
     s = subject.noise_mult
-    eps = rng.standard_normal(n)
+    eps = np.asarray(rng.standard_normal(n))
     z = np.empty(n)
     level = eps[0] * s
     rho = 0.5

@@ -47,7 +47,7 @@ from functools import cached_property
 import numpy as np
 
 from miakit.body.exercises import Exercise, load_exercises
-from miakit.body.subjects import Subject
+from miakit.body.subjects import Subject, make_subject
 from miakit.layout import ALL_EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, KP
 
 PARAMS: tuple[str, ...] = (
@@ -340,7 +340,9 @@ class Motion:
         """Pose values of a continuous-cycle exercise (walking, stairs) at ``phase`` of each ``cycle``."""
         neutral = self._neutral
         out = np.tile(neutral, (len(phase), 1))
-        for name, value in self.definition.cycle(np.where(before, 0.0, phase)).items():
+        cycle_of = self.definition.cycle
+        assert cycle_of is not None, "a continuous-cycle exercise has a cycle"
+        for name, value in cycle_of(np.where(before, 0.0, phase)).items():
             out[:, P[name]] = value
         # each cycle has its own range of motion, blended smoothly into the next one's
         blend = phase * phase * (3 - 2 * phase)
@@ -594,8 +596,6 @@ def kinematics_from_points(
     (medians), its mass ``mass_kg`` (or a given ``subject``'s).
     """
     from dataclasses import replace
-
-    from miakit.body.subjects import make_subject
 
     t = np.asarray(t, dtype=np.float64)
     rate = 1.0 / float(np.median(np.diff(t)))

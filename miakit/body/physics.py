@@ -44,8 +44,10 @@ from pathlib import Path
 
 import numpy as np
 
+from miakit.body.activation import _gaussian_smooth, joint_demands
 from miakit.errors import InputError
 from miakit.layout import KP, MUSCLES
+from miakit.sample_data import fetch
 
 ARM_MODEL, LEG_MODEL = "arm26.osim", "subject_walk_scaled.osim"
 ARM_COORDS = ("r_shoulder_elev", "r_elbow_flex")
@@ -107,7 +109,6 @@ def _bilinear(tab: np.ndarray, g0: np.ndarray, g1: np.ndarray, q0: np.ndarray, q
 def model_path(name: str) -> Path:
     """One of the shared OpenSim models (``models/`` of :mod:`miakit.sample_data`: ../shared/data
     where it is beside the repository, else the public original, SHA-256 checked)."""
-    from miakit.sample_data import fetch
 
     return fetch(f"models/{name}")
 
@@ -212,7 +213,6 @@ def joint_angles(kin) -> dict[str, np.ndarray]:
 def muscle_activations(kin, *, models: str | Path | None = None) -> dict[str, np.ndarray]:
     """Per side and limb (``L_arm``, ``R_leg``, ...): (T, muscles) activations of the model's
     muscles (names: :func:`load_limb` ``.names``), by static optimization."""
-    from miakit.body.activation import joint_demands
 
     demands = joint_demands(kin)
     angles = joint_angles(kin)
@@ -229,7 +229,6 @@ def muscle_activations(kin, *, models: str | Path | None = None) -> dict[str, np
 def physics_activation(kin, *, models: str | Path | None = None) -> np.ndarray:
     """(T, 8) activation in [0, 1], MUSCLES order, at the kinematics' own times (no delay): what
     :func:`miakit.body.activation.activation` gives, from the musculoskeletal model instead."""
-    from miakit.body.activation import _gaussian_smooth
 
     acts = muscle_activations(kin, models=models)
     names = {kind: load_limb(kind, None if models is None else str(models)).names for kind in ("arm", "leg")}

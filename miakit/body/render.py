@@ -39,7 +39,8 @@ def video_fourcc() -> str:
     for code in FOURCCS:
         with tempfile.TemporaryDirectory() as tmp:
             path = str(Path(tmp) / "probe.mp4")
-            writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*code), 15.0, (64, 64))
+            fourcc = cv2.VideoWriter_fourcc(*code)  # type: ignore[attr-defined]  # missing from cv2's stubs
+            writer = cv2.VideoWriter(path, fourcc, 15.0, (64, 64))
             if not writer.isOpened():
                 continue
             for _ in range(2):
@@ -76,7 +77,8 @@ def render_skeleton_video(
         raise ValueError(f"keypoint_fps / fps must be a whole number >= 1, found {step}")
     frames = keypoints[:: int(round(step))]
     size = (int(round(width * scale)), int(round(height * scale)))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*video_fourcc()), fps, size)
+    fourcc = cv2.VideoWriter_fourcc(*video_fourcc())  # type: ignore[attr-defined]  # missing from cv2's stubs
+    writer = cv2.VideoWriter(str(path), fourcc, fps, size)
     if not writer.isOpened():
         raise RuntimeError(f"{path}: cv2 could not open a video writer")
     colours = [_colour(i, j) for i, j in BODY_25_EDGES]

@@ -24,7 +24,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from miakit.contracts.dataset import SCHEMA
+from miakit._version import __version__
+from miakit.contracts.dataset import SCHEMA, validate_dataset
 from miakit.layout import BODY_25, RATE_HZ
 
 
@@ -56,6 +57,11 @@ class Segment:
     def length(self) -> int:
         return int(self.emg.shape[0])
 
+    @property
+    def n_valid(self) -> int:
+        """Frames whose EMG is valid (every frame where ``valid`` is None)."""
+        return self.length if self.valid is None else int(self.valid.sum())
+
 
 class Event(NamedTuple):
     """A moment in a segment (a gait event of the lab importers): a row of the ``event_*`` table."""
@@ -73,8 +79,6 @@ def provenance(*, pipeline: str, pipeline_sha256: str, inputs_sha256: str, **det
     build time; ``details`` are what the producer adds (the pipeline's definition, the inputs by
     name, an importer's parameters)."""
     from datetime import datetime
-
-    from miakit._version import __version__
 
     return {
         "pipeline": pipeline,
@@ -132,7 +136,6 @@ def make_dataset(
     """``segments`` concatenated into one contract-2 dataset with its attrs (:func:`dataset_attrs`),
     validated (cheap checks: :func:`~miakit.contracts.dataset.validate_dataset`, errors naming
     ``where``). ``emg_units``: None takes them from the segments (:func:`emg_units_of`)."""
-    from miakit.contracts.dataset import validate_dataset
 
     units = emg_units_of(segments) if emg_units is None else emg_units
     attrs = dataset_attrs(

@@ -27,8 +27,12 @@ import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 
 class DecodeError(ValueError):
@@ -172,7 +176,7 @@ def allow_import_paths(paths: list[str] | tuple[str, ...]) -> None:
     os.environ[PLUGIN_ENV] = ",".join(merged)
 
 
-def _plugins() -> dict[str, object]:
+def _plugins() -> dict[str, EntryPoint]:
     from importlib.metadata import entry_points
 
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
@@ -208,4 +212,4 @@ def get_decoder(name: str, *, trusted: bool = False) -> Decoder:
 def _callable(name: str, func: object) -> Decoder:
     if not callable(func):
         raise TypeError(f"{name} is not callable")
-    return func  # type: ignore[return-value]
+    return func

@@ -30,8 +30,10 @@ from pydantic import (
     model_validator,
 )
 
+from miakit.contracts.session import MAX_META_BYTES
 from miakit.devices.decoders import Decoded, DecodeError, UnknownDecoder, get_decoder
 from miakit.errors import ProfileError
+from miakit.resources import shipped_folder
 from miakit.safe_yaml import load_yaml, read_capped
 
 __all__ = ["Profile", "load_profile", "profile_search_path", "DecodeError"]
@@ -166,7 +168,6 @@ def _check_uuid(value: str) -> str:
 
 def profile_search_path() -> list[Path]:
     """Folders searched for a profile name: $MIAKIT_RECORDERS, ./recorders, miakit's own recorders/."""
-    from miakit.resources import shipped_folder
 
     paths = [Path(p) for p in os.environ.get("MIAKIT_RECORDERS", "").split(os.pathsep) if p]
     paths += [Path.cwd() / "recorders", shipped_folder("recorders")]
@@ -209,7 +210,6 @@ def load_profile(name_or_path: str | Path) -> Profile:
 
 def read_profile_bytes(path: Path, *, follow_symlinks: bool = True) -> bytes:
     """A profile file's bytes, refused (one line) where it is too large or not a regular file."""
-    from miakit.contracts.session import MAX_META_BYTES
 
     return read_capped(path, error=ProfileError, max_bytes=MAX_META_BYTES, follow_symlinks=follow_symlinks)
 
@@ -217,7 +217,6 @@ def read_profile_bytes(path: Path, *, follow_symlinks: bool = True) -> bytes:
 def parse_profile(content: bytes, where: str | Path = "<profile>", *, trusted: bool = False) -> Profile:
     """Check a profile's bytes. ``trusted``: the user pointed at this profile themselves, so its
     decoder may be an import path; otherwise only registered decoders and installed plugins."""
-    from miakit.contracts.session import MAX_META_BYTES
 
     data = load_yaml(content, where=where, error=ProfileError, max_bytes=MAX_META_BYTES)
     if not isinstance(data, dict):

@@ -41,6 +41,7 @@ Everything after reading (joint centres, virtual cameras, EMG conditioning, even
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +49,10 @@ import numpy as np
 
 from miakit.errors import InputError
 from miakit.files import check_file
-from miakit.importers.lab import LabTrial
+from miakit.importers.common import write_and_register
+from miakit.importers.emg_channels import match_channel
+from miakit.importers.gait_events import event_kind
+from miakit.importers.lab import LabTrial, load_trials
 
 PIPELINE = "import-c3d"
 _MODEL_GROUPS = ("ANGLES", "FORCES", "MOMENTS", "POWERS", "SCALARS", "REACTIONS")
@@ -374,7 +378,6 @@ wrong, and the import says so (the data is kept: a conversion may still make it 
 
 def _amplitude_notes(analogs: dict[str, np.ndarray], units: dict[str, str]) -> list[str]:
     """A note for each EMG-named channel whose amplitude no EMG in its stated unit could have."""
-    from miakit.importers.emg_channels import match_channel
 
     notes = []
     lo, hi = EMG_VOLTS
@@ -397,7 +400,6 @@ def _unique_labels(path: Path, labels: list[str]) -> list[str]:
     """The analog labels, each once. Two channels that share a label naming a muscle are refused
     (which records which side or muscle cannot be told); other repeats (force plates, spares) are
     kept apart as ``LABEL~2``."""
-    from miakit.importers.emg_channels import match_channel
 
     seen: dict[str, int] = {}
     out = []
@@ -464,7 +466,6 @@ frame numbers; :func:`_events` takes the first reading that puts every event ins
 
 def _events(p: dict, first_frame: int, rate: float, n_frames: int) -> tuple[list[tuple[float, str, str]], str]:
     """The file's events as (s from the first marker frame, kind, side), and how their times counted."""
-    from miakit.importers.gait_events import event_kind
 
     times = _value(p, "EVENT", "TIMES")
     labels = list(_value(p, "EVENT", "LABELS", []) or [])
@@ -499,7 +500,7 @@ def _subject(p: dict, labels: list[str]) -> str:
 
 
 def import_c3d(
-    paths: list[str | Path],
+    paths: Sequence[str | Path],
     out: str | Path,
     *,
     catalog: str | Path | None = None,
@@ -508,8 +509,6 @@ def import_c3d(
     **options,
 ):
     """Import C3D files into a new store at ``out`` (options: :func:`miakit.importers.lab.load_trials`)."""
-    from miakit.importers.common import write_and_register
-    from miakit.importers.lab import load_trials
 
     ds, report = load_trials(paths, read_c3d, pipeline=PIPELINE, show_progress=show_progress, **options)
     write_and_register(

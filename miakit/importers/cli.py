@@ -13,6 +13,7 @@ from typing import Literal
 
 import typer
 
+from miakit.errors import InputError, MiakitError
 from miakit.record.uci_file import RAW_RATE_HZ
 from miakit.stages.emg import RawEmgParams
 
@@ -80,16 +81,14 @@ def uci_emg_cmd(
     from miakit.ranges import in_range
 
     in_range("--raw-rate-hz", raw_rate_hz, 0, 1e6, above=True)
+    emg = RawEmgParams(
+        low_hz=low_hz, high_hz=high_hz, notch_hz=notch_hz, envelope=envelope, window_s=window_s, cutoff_hz=cutoff_hz
+    )
     report = import_uci(
         directory,
         out,
         raw_rate_hz=raw_rate_hz,
-        low_hz=low_hz,
-        high_hz=high_hz,
-        notch_hz=notch_hz,
-        envelope=envelope,
-        window_s=window_s,
-        cutoff_hz=cutoff_hz,
+        emg=emg,
         catalog=catalog,
         name=name,
         show_progress=progress,
@@ -120,7 +119,6 @@ def _lab_options(
     channel: list[str] | None = None,
     emg_kind: str | None = None,
 ) -> dict:
-    from miakit.errors import InputError
     from miakit.importers.emg_channels import parse_channel_map
     from miakit.importers.lab import EMG_KINDS, parse_views
     from miakit.importers.markerset import load_mapping
@@ -285,9 +283,7 @@ def _inspect(paths: list[Path], read, options: dict) -> None:
     """``--inspect``: each file read and inspected (:mod:`miakit.importers.inspect`); nothing is written."""
     from rich.console import Console
 
-    from miakit.errors import InputError
     from miakit.importers.inspect import inspect_trial, render
-    from miakit.importers.lab import EMG_DEFAULTS
 
     console = Console()
     for path in paths:
@@ -296,7 +292,7 @@ def _inspect(paths: list[Path], read, options: dict) -> None:
         except InputError as exc:
             console.print(f"[red]cannot read[/] {exc}", highlight=False, soft_wrap=True)
             continue
-        render(inspect_trial(trial, emg_params=dict(EMG_DEFAULTS), **options), console)
+        render(inspect_trial(trial, emg_params=RawEmgParams(), **options), console)
     console.print("inspected only: nothing written", highlight=False)
 
 
@@ -332,7 +328,6 @@ def xdf_cmd(
     """
     from rich.console import Console
 
-    from miakit.errors import MiakitError
     from miakit.importers.xdf import import_xdf
 
     report = import_xdf(files, out, subject=subject, exercise=exercise, sensors=sensors, stream=stream, video=video)

@@ -10,7 +10,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from miakit.contracts.build import provenance as contract_provenance
 from miakit.errors import InputError
+from miakit.store import check_output, write_dataset
 
 
 @dataclass
@@ -35,7 +37,6 @@ def sha256_json(value) -> str:
 def provenance(*, pipeline: str, parameters: dict, inputs_sha256: str, inputs_hashed: str, **details) -> dict:
     """An import's provenance (:func:`miakit.contracts.build.provenance`): its "pipeline" is the
     importer, hashed with its parameters; the parameters and what the input hash covers are kept."""
-    from miakit.contracts.build import provenance as contract_provenance
 
     return contract_provenance(
         pipeline=pipeline,
@@ -50,7 +51,6 @@ def provenance(*, pipeline: str, parameters: dict, inputs_sha256: str, inputs_ha
 def check_outputs(root: str | Path, out: str | Path, catalog: str | Path | None) -> None:
     """Before any work: ``out`` may be replaced (never the release itself, a folder holding it, or
     a folder of other files; :func:`miakit.store.check_output`) and ``catalog`` can be updated."""
-    from miakit.store import check_output
 
     check_output(out, inputs=(root,))
     if catalog is not None:
@@ -64,7 +64,6 @@ def write_and_register(
 ) -> None:
     """Write ``ds`` with :func:`miakit.store.write_dataset`; register it if ``catalog`` is given
     (:func:`miakit.catalog.register_store`: named ``name``, default the store's name without ``.zarr``)."""
-    from miakit.store import write_dataset
 
     write_dataset(ds, out)
     report.store = str(out)

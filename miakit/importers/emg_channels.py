@@ -14,6 +14,10 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from miakit.errors import InputError
+from miakit.layout import MUSCLES
+from miakit.safe_yaml import load_yaml
+
 
 @dataclass(frozen=True)
 class ChannelMatch:
@@ -30,8 +34,6 @@ class ChannelMatch:
 def channel_table() -> dict:
     """The shipped table, parsed (:func:`miakit.safe_yaml.load_yaml`)."""
     from importlib.resources import files
-
-    from miakit.safe_yaml import load_yaml
 
     return load_yaml((files("miakit.importers") / "emg-channels.yaml").read_bytes(), where="emg-channels.yaml")
 
@@ -62,10 +64,10 @@ def match_channel(label: str, *, side: str | None = None) -> ChannelMatch:
     if not tokens:
         return ChannelMatch(label, reason="names no muscle (only the hardware)")
     best: tuple[int, str | None, str] | None = None  # (words, group or None for ignore, phrase)
-    for group, spec in table["groups"].items():
+    for name_group, spec in table["groups"].items():
         for name in spec["names"]:
             if _find(_plain(name), tokens) >= 0 and (best is None or len(_plain(name).split()) > best[0]):
-                best = (len(_plain(name).split()), group, _plain(name))
+                best = (len(_plain(name).split()), name_group, _plain(name))
     for name in table.get("ignore", []):
         if _find(_plain(name), tokens) >= 0 and (best is None or len(_plain(name).split()) >= best[0]):
             best = (len(_plain(name).split()), None, _plain(name))
@@ -120,9 +122,6 @@ def parse_channel_map(values: list[str]) -> dict[str, str | None]:
     reads with its side (``right vastus lateralis``), or ``-`` to leave the channel out."""
     from pathlib import Path
 
-    from miakit.errors import InputError
-    from miakit.layout import MUSCLES
-
     pairs: list[tuple[str, str, str]] = []  # (label, muscle text, where)
     for value in values:
         text = str(value).strip()
@@ -169,7 +168,6 @@ def parse_channel_map(values: list[str]) -> dict[str, str | None]:
 def resolve_channel_map(user: dict[str, str | None], labels: list[str], where) -> dict[str, str | None]:
     """The user's map with each key matched to one of a file's channel ``labels``: the label itself,
     else the label in any case, else the part after its last ``.`` (``EMG1`` for ``Voltage.EMG1``)."""
-    from miakit.errors import InputError
 
     out: dict[str, str | None] = {}
     for key, muscle in user.items():

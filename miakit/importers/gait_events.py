@@ -12,13 +12,13 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from miakit.safe_yaml import load_yaml
+
 
 @lru_cache(maxsize=1)
 def event_table() -> dict:
     """The shipped table, parsed (:func:`miakit.safe_yaml.load_yaml`)."""
     from importlib.resources import files
-
-    from miakit.safe_yaml import load_yaml
 
     return load_yaml((files("miakit.importers") / "gait-events.yaml").read_bytes(), where="gait-events.yaml")
 

@@ -20,8 +20,11 @@ from dataclasses import replace
 import numpy as np
 
 from miakit.errors import InputError
-from miakit.importers.lab import LabTrial
+from miakit.importers.emg_channels import match_channel, resolve_channel_map
+from miakit.importers.lab import LabTrial, emg_signal_kind, normalized_markers, trial_joints, trial_segments
+from miakit.importers.markerset import missing_markers, normalize_label
 from miakit.layout import BODY_25, RATE_HZ
+from miakit.stages.emg import RawEmgParams
 
 AXES = ("X", "Y", "Z")
 
@@ -48,7 +51,6 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 def _missing_joint_reason(mapping, joint: str, markers: dict) -> str:
     """Why ``mapping`` gives no ``joint``: the markers its first rule needs that the file lacks."""
-    from miakit.importers.markerset import missing_markers, normalize_label
 
     if mapping is None or joint not in mapping.joints:
         return f"the mapping {getattr(mapping, 'name', '')!r} has no rule for it".replace(" ''", "")
@@ -61,8 +63,6 @@ def _missing_joint_reason(mapping, joint: str, markers: dict) -> str:
 
 def _channels(trial: LabTrial, side, channels, info: dict) -> list[dict]:
     """Each analog channel: its muscle (the user's map, else the channel table) and kind, or why none."""
-    from miakit.importers.emg_channels import match_channel, resolve_channel_map
-    from miakit.importers.lab import emg_signal_kind
 
     user = resolve_channel_map(channels, list(trial.analogs), trial.path) if channels else {}
     kinds = info.get("emg_kind", {})
@@ -89,13 +89,12 @@ def inspect_trial(
     side: str | None = None,
     exercise: str | None = None,
     max_gap_s: float,
-    emg_params: dict,
+    emg_params: RawEmgParams,
     channels: dict[str, str | None] | None = None,
     emg_kind: str | None = None,
 ) -> dict:
     """What importing ``trial`` with these options would do (the options of
     :func:`miakit.importers.lab.trial_segments`), as a JSON-able dict; nothing is written."""
-    from miakit.importers.lab import normalized_markers, trial_joints, trial_segments
 
     n_frames = len(next(iter(trial.markers.values()), []))
     report: dict = {

@@ -37,7 +37,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from miakit.importers.landmarks import Landmarks, read_landmarks
+from miakit.importers.landmarks import Landmarks, parse_label, read_landmarks, vocabulary
+from miakit.importers.markerset import chord as _c
+from miakit.importers.markerset import harrington as _h
 from miakit.layout import BODY_25
 
 RULE_ERROR_MM = {
@@ -186,13 +188,11 @@ def functional_centre(a: list[np.ndarray], b: list[np.ndarray], max_frames: int 
 
 
 def harrington(rasi: np.ndarray, lasi: np.ndarray, back: np.ndarray, *, side: str) -> np.ndarray:
-    from miakit.importers.markerset import harrington as _h
 
     return _h(rasi, lasi, back, side=side)
 
 
 def chord(lateral, proximal, plane, distance):
-    from miakit.importers.markerset import chord as _c
 
     return _c(lateral, proximal, plane, distance, away=True)
 
@@ -263,7 +263,6 @@ def resolve_sides(lm: Landmarks) -> None:
     landmarks that come in pairs, the midline from their midpoints), the median over frames; an
     epicondyle that does not say its bone is the knee's or the elbow's, whichever has more of its
     limb's landmarks on that side (ties: the nearer of the ankle and the wrist)."""
-    from miakit.importers.landmarks import vocabulary
 
     entries = vocabulary().entries
     axis, centre = [], []
@@ -331,7 +330,6 @@ def split_repeated(markers: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray
     apart: the copy nearer the other side's point of that name is the model's joint centre, relabelled
     ``RKNE_JC_FROM_MODEL`` with the joint its landmark belongs to; returns the markers and
     {label: what the copy was taken as}."""
-    from miakit.importers.landmarks import parse_label
 
     out = dict(markers)
     taken: dict[str, str] = {}

@@ -27,6 +27,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from miakit.safe_yaml import load_yaml
+
 SIDES = {"r": "R", "right": "R", "rt": "R", "rgt": "R", "l": "L", "left": "L", "lt": "L", "lft": "L"}
 """Words that are a side (lower case)."""
 SEGMENT_WORDS = ("thigh", "shank", "arm", "forearm", "foot", "pelvis", "hand")
@@ -58,8 +60,6 @@ class Vocabulary:
 def vocabulary() -> Vocabulary:
     """The shipped vocabulary (``landmarks.yaml``)."""
     from importlib.resources import files
-
-    from miakit.safe_yaml import load_yaml
 
     entry = files("miakit.importers") / "landmarks.yaml"
     doc = load_yaml(entry.read_text(encoding="utf-8"), where="shipped:landmarks.yaml")

@@ -78,6 +78,7 @@ import numpy as np
 
 from miakit.errors import InputError
 from miakit.layout import BODY_25
+from miakit.safe_yaml import load_yaml, read_capped
 
 FORMULAS = ("marker", "midpoint", "weighted", "offset", "normal", "chord", "harrington")
 """The formula vocabulary a mapping may use."""
@@ -184,8 +185,6 @@ def _shipped_text(name: str, where: str) -> tuple[str, str]:
     """The text and source of the shipped mapping called ``name`` (for ``extends``)."""
     from importlib.resources import files
 
-    from miakit.safe_yaml import load_yaml
-
     folder = files("miakit.importers") / "markersets"
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if entry.name.endswith((".yaml", ".yml")):
@@ -204,7 +203,6 @@ def _shipped_text(name: str, where: str) -> tuple[str, str]:
 
 def load_mapping(path: str | Path) -> Mapping:
     """A user's own mapping file (same format as the shipped ones)."""
-    from miakit.safe_yaml import read_capped
 
     path = Path(path)
     return _parse(read_capped(path), str(path))
@@ -212,8 +210,6 @@ def load_mapping(path: str | Path) -> Mapping:
 
 def _parse(text: str | bytes, where: str, _seen: tuple = ()) -> Mapping:
     import hashlib
-
-    from miakit.safe_yaml import load_yaml
 
     doc = load_yaml(text, where=where)
     base = None

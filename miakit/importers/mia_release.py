@@ -42,11 +42,12 @@ from pathlib import Path
 
 import numpy as np
 
-from miakit.contracts.build import Segment
+from miakit.contracts.build import Segment, make_dataset
 from miakit.errors import InputError
 from miakit.files import check_file, read_capped
 from miakit.importers.common import ImportReport, check_outputs, nothing_imported, provenance, write_and_register
 from miakit.layout import IMAGE_HEIGHT, IMAGE_WIDTH, RATE_HZ
+from miakit.progress import track
 
 RELEASE_MUSCLES: tuple[str, ...] = (
     "LeftQuad",
@@ -137,8 +138,6 @@ def load_mia_release(
     Returns ``(dataset, report)``: a contract-2 :class:`xarray.Dataset` (validated) and an
     :class:`ImportReport` (its ``store`` empty) with a row per split and subject and the skipped clips.
     """
-    from miakit.contracts.build import make_dataset
-    from miakit.progress import track
 
     root = _release_root(Path(root))
     clips = find_clips(root)
@@ -183,7 +182,7 @@ def load_mia_release(
         split, subject = seg.session.split("/")[:2]
         rows[(split, subject)]["segments"] += 1
         rows[(split, subject)]["frames"] += seg.length
-        rows[(split, subject)]["valid"] += int(seg.valid.sum())
+        rows[(split, subject)]["valid"] += seg.n_valid
 
     if not segments:
         raise nothing_imported(root, report)
@@ -206,7 +205,7 @@ def load_mia_release(
     report.rows = [rows[k] for k in sorted(rows, key=lambda k: (SPLITS.index(k[0]), _natural(k[1])))]
     report.n_segments = len(segments)
     report.n_frames = sum(s.length for s in segments)
-    report.n_valid = sum(int(s.valid.sum()) for s in segments)
+    report.n_valid = sum(s.n_valid for s in segments)
     return ds, report
 
 

@@ -35,13 +35,15 @@ write the version-1 forms (an export, used by the tests).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from miakit.errors import InputError
 from miakit.files import read_text_capped
-from miakit.importers.lab import LabTrial
+from miakit.importers.common import write_and_register
+from miakit.importers.lab import LabTrial, load_trials
 
 PIPELINE = "import-trc"
 EMG_SUFFIXES = (".sto", ".mot", "_emg.sto", "_emg.mot")
@@ -401,7 +403,7 @@ def write_sto(
 
 
 def import_trc(
-    paths: list[str | Path],
+    paths: Sequence[str | Path],
     out: str | Path,
     *,
     emg: str | Path | None = None,
@@ -411,8 +413,6 @@ def import_trc(
     **options,
 ):
     """Import ``.trc`` trials (each with its ``.sto``/``.mot`` EMG) into a new store at ``out``."""
-    from miakit.importers.common import write_and_register
-    from miakit.importers.lab import load_trials
 
     if emg is not None and len(paths) != 1:
         raise InputError(

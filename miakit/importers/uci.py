@@ -35,17 +35,19 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from miakit.contracts.build import Segment
+from miakit.contracts.build import Segment, make_dataset
 from miakit.errors import InputError
 from miakit.files import read_capped
 from miakit.importers.common import ImportReport, check_outputs, nothing_imported, provenance, write_and_register
 from miakit.layout import MUSCLES, RATE_HZ
+from miakit.progress import track
 from miakit.record.uci_file import RAW_RATE_HZ, UCI_CHANNELS, UCI_TO_MUSCLE, read_uci_file
-from miakit.stages.emg import RawEmgParams
+from miakit.stages.emg import RawEmgParams, condition_raw
 
 MAX_UCI_BYTES = 256 << 20
 """Cap on one UCI EMG text file (the dataset's are about 1 MB)."""
@@ -73,25 +75,11 @@ def find_uci_files(root: str | Path) -> list[Path]:
     return sorted(files)
 
 
-def condition_parameters(
-    *,
-    raw_rate_hz: float = RAW_RATE_HZ,
-    low_hz: float = RawEmgParams.low_hz,
-    high_hz: float = RawEmgParams.high_hz,
-    notch_hz: float | None = RawEmgParams.notch_hz,
-    envelope: str = RawEmgParams.envelope,
-    window_s: float = RawEmgParams.window_s,
-    cutoff_hz: float = RawEmgParams.cutoff_hz,
-) -> dict:
+def condition_parameters(*, raw_rate_hz: float = RAW_RATE_HZ, emg: RawEmgParams = RawEmgParams()) -> dict:
     """The importer's parameters as one JSON-able dict (what ``pipeline_sha256`` hashes)."""
     return {
         "raw_rate_hz": raw_rate_hz,
-        "low_hz": low_hz,
-        "high_hz": high_hz,
-        "notch_hz": notch_hz,
-        "envelope": envelope,
-        "window_s": window_s,
-        "cutoff_hz": cutoff_hz,
+        **asdict(emg),
         "rate_hz": RATE_HZ,
         "clip_level": CLIP_LEVEL,
     }
@@ -101,34 +89,18 @@ def load_uci(
     root: str | Path,
     *,
     raw_rate_hz: float = RAW_RATE_HZ,
-    low_hz: float = RawEmgParams.low_hz,
-    high_hz: float = RawEmgParams.high_hz,
-    notch_hz: float | None = RawEmgParams.notch_hz,
-    envelope: str = RawEmgParams.envelope,
-    window_s: float = RawEmgParams.window_s,
-    cutoff_hz: float = RawEmgParams.cutoff_hz,
+    emg: RawEmgParams = RawEmgParams(),
     show_progress: bool = False,
 ):
-    """Read and condition every action file under ``root``.
+    """Read and condition every action file under ``root`` (raw at ``raw_rate_hz``; ``emg``: the
+    conditioning).
 
     Returns ``(dataset, report)``: a contract-2 :class:`xarray.Dataset` (validated) and an
     :class:`ImportReport` (its ``store`` empty) with per-subject rows and the skipped files.
     """
     import xarray as xr
 
-    from miakit.contracts.build import make_dataset
-    from miakit.progress import track
-    from miakit.stages.emg import condition_raw
-
-    params = condition_parameters(
-        raw_rate_hz=raw_rate_hz,
-        low_hz=low_hz,
-        high_hz=high_hz,
-        notch_hz=notch_hz,
-        envelope=envelope,
-        window_s=window_s,
-        cutoff_hz=cutoff_hz,
-    )
+    params = condition_parameters(raw_rate_hz=raw_rate_hz, emg=emg)
     root = Path(root)
     files = find_uci_files(root)
     report = ImportReport(store="")
@@ -154,16 +126,7 @@ def load_uci(
         da = xr.DataArray(
             samples[:, order], dims=("time", "muscle"), coords={"muscle": list(MUSCLES)}, attrs={"rate_hz": raw_rate_hz}
         )
-        env = condition_raw(
-            da,
-            low_hz=low_hz,
-            high_hz=high_hz,
-            notch_hz=notch_hz,
-            envelope=envelope,
-            window_s=window_s,
-            cutoff_hz=cutoff_hz,
-            rate_hz=RATE_HZ,
-        )
+        env = condition_raw(da, emg, rate_hz=RATE_HZ)
         log = env.attrs["log"]
         subject, category, action = path.parents[2].name, path.parents[1].name, path.stem
         segments.append(
@@ -183,7 +146,7 @@ def load_uci(
     ds = make_dataset(
         segments,
         muscles=MUSCLES,
-        emg_units=EMG_UNITS if envelope == "rms" else "microvolts (low-pass envelope)",
+        emg_units=EMG_UNITS if emg.envelope == "rms" else "microvolts (low-pass envelope)",
         modalities=["emg"],
         where=str(root),
         raw_rate_hz=raw_rate_hz,
@@ -207,14 +170,15 @@ def import_uci(
     catalog: str | Path | None = None,
     name: str | None = None,
     show_progress: bool = False,
-    **params,
+    raw_rate_hz: float = RAW_RATE_HZ,
+    emg: RawEmgParams = RawEmgParams(),
 ) -> ImportReport:
     """Import the UCI set under ``root`` into a new store at ``out``; register it in ``catalog`` if given.
 
-    ``params`` are :func:`load_uci`'s conditioning parameters.
+    ``raw_rate_hz`` and ``emg`` are :func:`load_uci`'s.
     """
     check_outputs(root, out, catalog)
-    ds, report = load_uci(root, show_progress=show_progress, **params)
+    ds, report = load_uci(root, raw_rate_hz=raw_rate_hz, emg=emg, show_progress=show_progress)
     write_and_register(
         ds,
         out,

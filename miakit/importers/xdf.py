@@ -34,8 +34,17 @@ from pathlib import Path
 
 import numpy as np
 
+from miakit._version import __version__
+from miakit.contracts.session import validate_session
+from miakit.devices.decoders import encode_lsl_float32_v1
+from miakit.devices.profiles import load_profile
 from miakit.errors import DeviceError, InputError, SessionError
 from miakit.files import check_file
+from miakit.layout import EXERCISES
+from miakit.outputs import is_zarr_store
+from miakit.record.lsl import channel_map, session_profile
+from miakit.record.recorder import load_sensor_map
+from miakit.record.session_writer import SessionWriter
 
 __all__ = ["XdfReport", "import_xdf", "import_xdf_file"]
 
@@ -153,7 +162,6 @@ _MARKER = re.compile(r"^\s*(?:(start|stop)[\s:_-]+(\w+)|(\w+)[\s:_-]+(start|stop
 def parse_marker(text: str) -> tuple[str, str]:
     """A marker's text -> (event kind, detail): ``("marker", "start:squat")``, ``("sync", "clap")``
     or ``("note", text)``."""
-    from miakit.layout import EXERCISES
 
     m = _MARKER.match(text)
     if m:
@@ -205,7 +213,6 @@ def check_xdf_output(files: list[Path], out: Path) -> None:
     """Before any work: ``out`` is a folder (new or not) outside any session folder and Zarr store,
     and no file's session folder under it is a folder of the user's other files (a session folder
     already there is reported per file: sessions are written once)."""
-    from miakit.outputs import is_zarr_store
 
     real = Path(os.path.realpath(out))
     if real.exists() and not real.is_dir():
@@ -247,14 +254,6 @@ def import_xdf_file(
         import pyxdf
     except ImportError:
         raise SessionError(path, "reading XDF needs pyxdf; install it with: pip install 'miakit[lsl]'") from None
-
-    from miakit._version import __version__
-    from miakit.contracts.session import validate_session
-    from miakit.devices.decoders import encode_lsl_float32_v1
-    from miakit.devices.profiles import load_profile
-    from miakit.record.lsl import channel_map, session_profile
-    from miakit.record.recorder import load_sensor_map
-    from miakit.record.session_writer import SessionWriter
 
     check_file(path, max_bytes=MAX_XDF_BYTES, error=SessionError)
     if video is not None:  # copied in whole: a FIFO or device would never end

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 import typing
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from miakit.errors import InputError
+from miakit.learn.features import check_augment, parse_features
 from miakit.learn.models import NEURAL, READOUTS
 from miakit.ranges import in_range
 
@@ -104,7 +106,6 @@ class TrainConfig:
                 expected=f"model one of {list(CONTEXT_MODELS)}",
                 found=self.model,
             )
-        from miakit.learn.features import check_augment, parse_features
 
         parse_features(self.features)
         check_augment(self.augment)
@@ -169,7 +170,7 @@ def apply_overrides(config: TrainConfig, overrides: list[str] | tuple[str, ...])
     """A copy of ``config`` with ``key=value`` overrides applied, values parsed by field type."""
     hints = typing.get_type_hints(TrainConfig)
     names = [f.name for f in fields(TrainConfig)]
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     for item in overrides:
         key, sep, value = item.partition("=")
         key, value = key.strip(), value.strip()

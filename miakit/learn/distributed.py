@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from miakit.errors import InputError
+from miakit.learn.inference import predict, resolve_device, rmse_of
 
 TORCHRUN_VARIABLES = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
@@ -125,7 +126,6 @@ class Context:
 
     def rmse(self, model, x: np.ndarray, y: np.ndarray, *, emg_scale: float, amp: bool) -> float:
         """Validation RMSE on the raw scale over all ranks' shares of ``x``/``y``; NaN when empty."""
-        from miakit.learn.inference import predict, rmse_of
 
         if not self.active:
             return rmse_of(model, x, y, emg_scale=emg_scale, device=self.device, amp=amp)
@@ -166,8 +166,6 @@ def from_environment(device: str) -> Context:
     """
     import torch
     import torch.distributed as dist
-
-    from miakit.learn.inference import resolve_device
 
     resolved = resolve_device(device)
     joined = dist.is_available() and dist.is_initialized()

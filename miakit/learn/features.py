@@ -146,12 +146,13 @@ def frame_features(
     else:
         pos = _body_relative(kp, seg, names)
     angles = _angles(kp, names) if extra & {"angles", "hold"} else None
-    shape = [pos.reshape(len(pos), -1)]
+    columns = [pos.reshape(len(pos), -1)]
     if "angles" in extra:
-        shape.append(angles)
+        assert angles is not None
+        columns.append(angles)
     if "depth" in extra:
-        shape.append(_depth(kp, seg, names, np.asarray(ds["segment_subject"].values).astype(str)[seg]))
-    shape = np.concatenate(shape, axis=1)
+        columns.append(_depth(kp, seg, names, np.asarray(ds["segment_subject"].values).astype(str)[seg]))
+    shape = np.concatenate(columns, axis=1)
     rate = float(ds.attrs.get("rate_hz", 10.0))
     parts = [shape]
     if "vel" in extra or "acc" in extra:
@@ -162,6 +163,7 @@ def frame_features(
             acc[1:][_segment_starts(seg)[:-1]] = 0.0  # a segment's second frame has no velocity before it
             parts.append(acc)
     if "hold" in extra:
+        assert angles is not None
         parts.append(_hold_seconds(angles[:, 2 * len(SEGMENTS) :], seg, rate_hz=rate))
     if "elapsed" in extra:
         index = np.arange(len(seg))
@@ -169,7 +171,7 @@ def frame_features(
         parts.append(((index - first) / rate).astype(np.float32)[:, None])
     if "mask" in extra:  # missing stays NaN: the model's input scaling makes it 0 after centring
         parts = [np.where(np.isinf(p), np.nan, p) for p in parts]
-        parts.append((~np.isfinite(kp).all(axis=-1)).astype(np.float32))
+        parts.append(np.asarray(~np.isfinite(kp).all(axis=-1), dtype=np.float32))
     else:
         parts = [np.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0) for p in parts]
     if "subject" in extra:
@@ -319,7 +321,7 @@ def prepare_inputs(
         emg=np.concatenate([emg[:, p] for (_, _, emg, _), p in zip(copies, perms)]),
         emg_clean=None
         if frames.emg_clean is None
-        else np.concatenate([clean[:, p] for (_, _, _, clean), p in zip(copies, perms)]),
+        else np.concatenate([np.asarray(clean)[:, p] for (_, _, _, clean), p in zip(copies, perms)]),
         run_first=None
         if frames.run_first is None
         else np.concatenate([frames.run_first + k * n for k in range(len(copies))]),

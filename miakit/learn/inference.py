@@ -15,6 +15,7 @@ import numpy as np
 from miakit.errors import InputError
 from miakit.files import check_file
 from miakit.learn.config import TrainConfig, model_options
+from miakit.learn.metrics import rmse
 from miakit.learn.models import build_model
 
 
@@ -62,7 +63,6 @@ def predict(
 
 def rmse_of(model, x: np.ndarray, y: np.ndarray, *, emg_scale: float, device: str, amp: bool = True) -> float:
     """Validation RMSE on the raw scale; NaN when there are no windows."""
-    from miakit.learn.metrics import rmse
 
     if len(x) == 0:
         return float("nan")

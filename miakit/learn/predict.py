@@ -26,11 +26,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from miakit.arrays import true_runs
+from miakit.contracts.build import Segment, make_dataset, provenance
+from miakit.contracts.dataset import find_segment, normalized_keypoints, validate_dataset
 from miakit.errors import InputError
+from miakit.layout import MIRROR_MUSCLE
+from miakit.learn.features import mirror_permutation, mirrored_dataset
+from miakit.learn.inference import load_checkpoint, predict
+from miakit.learn.windows import context_frames, run_bounds
+
+if TYPE_CHECKING:
+    import torch
+
+    from miakit.learn.config import TrainConfig
+
 
 PREDICTED_SOURCE = "predicted"
 """``segment_source`` and ``attrs['emg_source']`` of a store whose EMG is a model's prediction."""
@@ -41,8 +54,8 @@ class Checkpoint:
     """A loaded checkpoint: the model (eval mode), its config and its meta (see ``load_checkpoint``)."""
 
     path: Path
-    model: object
-    config: object
+    model: torch.nn.Module
+    config: TrainConfig
     meta: dict
 
     @property
@@ -58,7 +71,6 @@ def load(checkpoint: str | Path | Checkpoint, *, device: str = "cpu") -> Checkpo
     """A :class:`Checkpoint` from a path (loaded once), or the one given."""
     if isinstance(checkpoint, Checkpoint):
         return checkpoint
-    from miakit.learn.inference import load_checkpoint
 
     model, config, meta = load_checkpoint(checkpoint, device=device)
     return Checkpoint(path=Path(checkpoint), model=model, config=config, meta=meta)
@@ -67,7 +79,6 @@ def load(checkpoint: str | Path | Checkpoint, *, device: str = "cpu") -> Checkpo
 def segment_inputs(ds, frames: slice, *, image_width: int, image_height: int) -> np.ndarray:
     """Model inputs (frames, 2 * keypoints) of ``ds``'s ``frames``, normalized exactly as
     :func:`miakit.learn.windows.load_frames` does, without reading the other segments."""
-    from miakit.contracts.dataset import normalized_keypoints
 
     kp = normalized_keypoints(ds["keypoints"][frames].values, image_width, image_height)
     kp = np.nan_to_num(kp, nan=0.0, posinf=0.0, neginf=0.0)
@@ -121,9 +132,6 @@ def predict_segment(
     context frames are held at the run's edges as in training). None: such runs get NaN.
 
     ``ds`` must carry the keypoints the checkpoint was trained on (names and number)."""
-    from miakit.contracts.dataset import find_segment
-    from miakit.learn.inference import predict
-    from miakit.learn.windows import context_frames, run_bounds
 
     ckpt = load(checkpoint, device=device)
     seg = find_segment(ds, segment_id)
@@ -182,9 +190,6 @@ def predict_symmetric(
     prediction is this one with its sides swapped: exactly, for any model, up to how exactly the
     mirrored video's pixels mirror these."""
     import warnings
-
-    from miakit.layout import MIRROR_MUSCLE
-    from miakit.learn.features import mirror_permutation, mirrored_dataset
 
     ckpt = load(checkpoint, device=device)
     swap = mirror_permutation(ckpt.muscles, MIRROR_MUSCLE, what="muscle")
@@ -246,8 +251,6 @@ def video_dataset(pose, *, muscles: list[str], video: str | Path, segment_id: st
     keypoints on their 10 Hz grid, no EMG (NaN), valid where a person was found."""
     import hashlib
 
-    from miakit.contracts.build import Segment, make_dataset, provenance
-
     keypoints = np.asarray(pose["keypoints"].values, dtype=np.float32)
     score = np.asarray(pose["keypoint_score"].values, dtype=np.float32)
     n = keypoints.shape[0]
@@ -261,7 +264,7 @@ def video_dataset(pose, *, muscles: list[str], video: str | Path, segment_id: st
         emg=np.full((n, len(muscles)), np.nan, np.float32),
         keypoints=keypoints,
         keypoint_score=score,
-        valid=(score > 0).any(axis=1),
+        valid=np.asarray((score > 0).any(axis=1)),
         image_width=int(pose.attrs["width"]),
         image_height=int(pose.attrs["height"]),
         rate_hz=float(pose.attrs["rate_hz"]),
@@ -291,7 +294,6 @@ def predicted_dataset(ds, predicted: np.ndarray, checkpoint: Checkpoint, *, symm
     finite, marked as predicted in attrs and in ``segment_source``; validated (contract 2).
     ``attrs['prediction']`` names the checkpoint and says whether the prediction is
     ``symmetric`` (:func:`predict_symmetric`)."""
-    from miakit.contracts.dataset import validate_dataset
 
     out = ds.copy(deep=True)
     out["emg"] = (("frame", "muscle"), np.asarray(predicted, dtype=np.float32))

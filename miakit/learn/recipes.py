@@ -10,12 +10,26 @@ measurements that chose each idea and the ideas tried and left out, is in ``docs
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from miakit.errors import InputError
 from miakit.learn.config import TrainConfig
 
-MIAKIT = dict(
+
+class Recipe(TypedDict):
+    """A recipe: the fields of a :class:`TrainConfig` it sets, with their types."""
+
+    model: str
+    features: str
+    augment: str
+    batch_size: int
+    lr: float
+    warmup_steps: int
+    context: int
+    readout: str
+
+
+MIAKIT = Recipe(
     model="miakit",
     features="body+angles+depth+vel+hold+mask",
     augment="mirror+pose+limbs",
@@ -45,7 +59,7 @@ MIAKIT_STEPS = 3.0
 the Transformer's, so on a 2-core CPU that takes about as long as the paper's Transformer takes for
 the profile's steps (``train_s`` in the table): the two are compared at the same training time."""
 
-RECIPES: dict[str, dict[str, Any]] = {"miakit": MIAKIT}
+RECIPES: dict[str, Recipe] = {"miakit": MIAKIT}
 """Every recipe by name."""
 
 

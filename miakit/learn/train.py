@@ -29,15 +29,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from miakit.errors import InputError
+from miakit.layout import MIRROR_MUSCLE
 from miakit.learn.config import TrainConfig, model_options
 from miakit.learn.distributed import from_environment, is_main_process
+from miakit.learn.features import mirror_map, mirror_permutation, parse_features, subject_names
 from miakit.learn.inference import load_checkpoint
 from miakit.learn.models import build_model
 from miakit.learn.windows import FrameArrays, Splits, load_frames, split_in_distribution
+from miakit.outputs import run_lock, write_mark
+from miakit.progress import progress_bar
 
 
 @dataclass
@@ -113,7 +118,6 @@ def train(
     is refused) and marked as a run folder (``.miakit-output.json``). Torch's thread count is
     chosen from the cores free now (:func:`choose_threads`) unless set explicitly.
     """
-    from miakit.outputs import run_lock
 
     if os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 holds the folder's lock for the job
         return _train(ds, config, Path(out), progress, resume, splits, frames, until_step, init)
@@ -125,8 +129,6 @@ def _train(ds, config, out: Path, progress, resume, splits, frames, until_step, 
     import pandas as pd
     import torch
     import torch.nn.functional as F
-
-    from miakit.outputs import write_mark
 
     if resume and not (out / "last.pt").is_file():
         raise InputError(
@@ -176,7 +178,14 @@ def _train(ds, config, out: Path, progress, resume, splits, frames, until_step, 
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sampler = torch.Generator().manual_seed(config.seed)
     meta = _meta(ds, frames, config)
-    state = {"step": 0, "best_val_rmse": math.inf, "bad_evals": 0, "history": [], "elapsed_s": 0.0, "cpu_s": 0.0}
+    state: dict[str, Any] = {
+        "step": 0,
+        "best_val_rmse": math.inf,
+        "bad_evals": 0,
+        "history": [],
+        "elapsed_s": 0.0,
+        "cpu_s": 0.0,
+    }
     if resume and (out / "last.pt").exists():
         state = _restore(out / "last.pt", model, opt, sampler, config)
 
@@ -457,8 +466,6 @@ def _set_dropout(model, p: float) -> None:
 
 def _mirror_predictions(model, config: TrainConfig, frames: FrameArrays) -> None:
     """Turn on the model's test-time mirroring where its features have a mirror map."""
-    from miakit.layout import MIRROR_MUSCLE
-    from miakit.learn.features import mirror_map, mirror_permutation
 
     inputs = mirror_map(config.features, frames.keypoints, frames.n_features)
     if inputs is not None:
@@ -493,11 +500,13 @@ def _start_at_the_mean(model, mean: np.ndarray) -> None:
         getattr(model, "head", None)
         or [m for m in model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv1d))][-1]
     )
+    bias = last.bias
+    assert bias is not None, "the last layer has a bias"
     with torch.no_grad():
         last.weight.zero_()
-        last.bias.copy_(torch.as_tensor(mean, dtype=last.bias.dtype))
+        bias.copy_(torch.as_tensor(mean, dtype=bias.dtype))
     readout = getattr(model, "readout", None)
-    if hasattr(readout, "set"):  # ExpReadout, SoftplusReadout: their m is the same mean
+    if readout is not None and hasattr(readout, "set"):  # ExpReadout, SoftplusReadout: their m is the same mean
         readout.set(mean)
 
 
@@ -513,7 +522,6 @@ def seed_everything(seed: int) -> None:
 def _meta(ds, frames: FrameArrays, config: TrainConfig) -> dict:
     """What a checkpoint must know of its training data to make inputs the same way again; with
     ``+subject``, the subjects in the order of their columns (the prediction's data may hold others)."""
-    from miakit.learn.features import parse_features, subject_names
 
     subjects = subject_names(ds) if "subject" in parse_features(config.features)[1] else []
     return {
@@ -535,7 +543,9 @@ def _save(paths: list[Path], model, opt, sampler, config: TrainConfig, state: di
         return
     import torch
 
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    numpy_state = np.random.get_state()
+    assert isinstance(numpy_state, tuple), "the legacy form: (kind, keys, pos, has_gauss, cached)"
+    kind, keys, pos, has_gauss, cached = numpy_state
     rng = {
         "torch": torch.get_rng_state(),
         "sampler": sampler.get_state(),
@@ -610,7 +620,6 @@ class _progress:
     def __enter__(self):
         if not self.enabled:
             return lambda step, best, losses: None
-        from miakit.progress import progress_bar
 
         self.bar = progress_bar()
         self.bar.__enter__()

@@ -22,6 +22,7 @@ the targets stay the window's own frames.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -206,8 +207,8 @@ def in_distribution_labels(ds, *, window: int, test_fraction: float = 0.2, val_f
     groups: dict[tuple[str, str], list[int]] = {}
     for i, pair in enumerate(zip(subjects.tolist(), exercises.tolist())):
         groups.setdefault(pair, []).append(i)
-    for frames in groups.values():
-        frames = np.asarray(frames)
+    for members in groups.values():
+        frames = np.asarray(members)
         n = len(frames)
         cut_test = int(round(n * (1 - test_fraction)))
         train_end = max(cut_test - window, 0)
@@ -471,7 +472,7 @@ def split_subject_transfer(
             found=len(order),
         )
     test = (subjects == target) & np.isin(exercises, order[max(ks) :])
-    common = dict(window=window, stride=stride, eval_stride=eval_stride, val_fraction=val_fraction)
+    common: dict[str, Any] = dict(window=window, stride=stride, eval_stride=eval_stride, val_fraction=val_fraction)
     pretrain = split_holdout(ds, subjects == source, test, **common)
     by_k = {k: split_holdout(ds, (subjects == target) & np.isin(exercises, order[:k]), test, **common) for k in ks}
     return TransferSplits(source, target, pretrain, by_k, tuple(order[: max(ks)]), tuple(order[max(ks) :]))

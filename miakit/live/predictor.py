@@ -24,8 +24,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from miakit.contracts.build import Segment, make_dataset, provenance
 from miakit.errors import InputError
 from miakit.layout import BODY_25, RATE_HZ
+from miakit.learn.predict import load, predict_segment
+from miakit.stages.pose import TRACK_OK, Follower, MediaPipeBackend, inference_image, keypoints_dataset
 
 STATS_HISTORY_S = 30.0
 """Seconds of frames kept for inputs with whole-segment statistics (any ``features`` but ``paper``)."""
@@ -65,9 +68,6 @@ class LivePredictor:
         self, checkpoint, *, width: int, height: int, person: str = "start", inference_height: int = 640
     ) -> None:
         import torch
-
-        from miakit.learn.predict import load
-        from miakit.stages.pose import Follower, MediaPipeBackend
 
         self.ckpt = load(checkpoint)
         check_checkpoint(self.ckpt)
@@ -113,7 +113,6 @@ class LivePredictor:
 
     def pose(self, index: int, time_s: float, bgr: np.ndarray) -> Step:
         """The pose part of :meth:`step` (the activation left NaN); steps in order, one at a time."""
-        from miakit.stages.pose import TRACK_OK, inference_image
 
         rgb = inference_image(bgr, height=self.backend.inference_height)
         found, flag = self._follow(rgb, float(time_s))
@@ -128,7 +127,6 @@ class LivePredictor:
         return self._predict()
 
     def _predict(self) -> np.ndarray:
-        from miakit.learn.predict import predict_segment
 
         ds = window_dataset(np.stack(self._points), muscles=self.muscles, width=self.width, height=self.height)
         if not bool(ds["valid"].values[-1]):
@@ -144,8 +142,6 @@ def window_dataset(points: np.ndarray, *, muscles: list[str], width: int, height
     """A one-segment contract-2 dataset of pose points (frames, 25, 3) on the 10 Hz grid, no EMG,
     valid where a person was found: what :func:`miakit.learn.predict.video_dataset` makes of a
     video's pose, for frames that have no file behind them."""
-    from miakit.contracts.build import Segment, make_dataset, provenance
-    from miakit.stages.pose import keypoints_dataset
 
     grid = np.arange(len(points), dtype=np.float64) / RATE_HZ
     pose = keypoints_dataset(
@@ -172,7 +168,7 @@ def window_dataset(points: np.ndarray, *, muscles: list[str], width: int, height
         emg=np.full((len(points), len(muscles)), np.nan, np.float32),
         keypoints=keypoints,
         keypoint_score=score,
-        valid=(score > 0).any(axis=1),
+        valid=np.asarray((score > 0).any(axis=1)),
         image_width=int(width),
         image_height=int(height),
         rate_hz=RATE_HZ,
@@ -195,7 +191,6 @@ def window_dataset(points: np.ndarray, *, muscles: list[str], width: int, height
 
 def load_checkpoint(path: str | Path):
     """The checkpoint (:func:`miakit.learn.predict.load`), refused in one line where it does not fit."""
-    from miakit.learn.predict import load
 
     ckpt = load(path)
     check_checkpoint(ckpt)

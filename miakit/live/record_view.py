@@ -18,10 +18,15 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from miakit.layout import RATE_HZ
+
+if TYPE_CHECKING:
+    from miakit.live.server import Server
+    from miakit.live.source import GridPicker
 
 
 def _preload() -> None:
@@ -48,9 +53,9 @@ class RecordView:
         self.session.measured = self._measured
         self.host, self.port = host, port
         self.say = say or (lambda text: None)
-        self.page = None
+        self.page: Server | None = None
         self._stats: Callable[[], list] = list
-        self._picker = None
+        self._picker: GridPicker | None = None
         self._began = 0.0
         self._started = False
         self._ready = threading.Event()
@@ -75,8 +80,8 @@ class RecordView:
             self.session.hello(),
             source="the recording's video" if video else "no live video (give --video camera:N, a stream or live:FILE)",
         )
-        self.page = serve(self.session, host=self.host, port=self.port)
-        self.say(f"live page: {self.page.url}")
+        self.page = page = serve(self.session, host=self.host, port=self.port)
+        self.say(f"live page: {page.url}")
         if not video:
             self._ticker = threading.Thread(target=self._measured_only, name="miakit-live-emg", daemon=True)
             self._ticker.start()

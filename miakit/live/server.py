@@ -18,8 +18,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from miakit.errors import InputError
+
+if TYPE_CHECKING:
+    import uvicorn
+
 
 STATIC = Path(__file__).resolve().parent
 PAGE_FILES = {"index.html": "text/html", "live.js": "text/javascript", "live.css": "text/css"}
@@ -102,7 +107,7 @@ class Server:
     """A running page server: ``url``; :meth:`stop` ends it."""
 
     url: str
-    server: object
+    server: uvicorn.Server
     thread: threading.Thread
 
     def stop(self) -> None:

@@ -32,11 +32,23 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from miakit.layout import RATE_HZ
+from miakit.learn.predict import predicted_dataset
+from miakit.live.predictor import LivePredictor, load_checkpoint, window_dataset
 from miakit.live.source import Frame, FrameSource, SourceSpec
+from miakit.store import write_dataset
+from miakit.viz.plots import activation_figure, save_figure
+from miakit.viz.predict_video import write_activation_csv
+from miakit.viz.render import VideoSource, draw_body, emg_scale, render_segment
+
+if TYPE_CHECKING:
+    import cv2
+
+    from miakit.live.predictor import LivePredictor
 
 VIEW_HEIGHT = 480
 """Pixels high of the video on the page."""
@@ -141,6 +153,8 @@ class LiveSession:
     ``measured``: where given (a recording), a function giving the sensors' latest EMG per muscle,
     sent with each step beside the prediction."""
 
+    _last_frame: np.ndarray  # the last frame kept for --out, repeated for a dropped step
+
     def __init__(
         self,
         checkpoint,
@@ -151,13 +165,12 @@ class LiveSession:
         out: Path | None = None,
         loop: bool = False,
         speed: float = 1.0,
-        measured: Callable[[], dict[str, float]] | None = None,
+        measured: Callable[[], dict[str, float | None]] | None = None,
         reconnect_s: float = 30.0,
         open_timeout_s: float = 10.0,
         background: bool = False,
         pipeline: bool = False,
     ) -> None:
-        from miakit.live.predictor import load_checkpoint
 
         self.ckpt = load_checkpoint(checkpoint)  # a checkpoint that does not fit: refused before any camera opens
         self.spec = spec
@@ -169,7 +182,7 @@ class LiveSession:
         self.pipeline = pipeline
         self.stats = LiveStats()
         self.error: Exception | None = None
-        self.predictor = None
+        self.predictor: LivePredictor | None = None
         self.source: FrameSource | None = None
         if spec is not None:
             self.source = FrameSource(
@@ -189,7 +202,7 @@ class LiveSession:
         self._page_stats: dict = {}
         self._summarised_at = -1e9
         self._kept: list = []  # (index, time, points, activation) for --out
-        self._video = None
+        self._video: cv2.VideoWriter | None = None
         self.started_at = time.monotonic()
 
     # -- start and stop ---------------------------------------------------------------------------
@@ -199,7 +212,6 @@ class LiveSession:
         start the pose and model threads. ``background``: the pose and the model run at the lowest CPU
         priority (this thread and the two, and the threads MediaPipe starts from them), so a
         recording beside them keeps the processor first."""
-        from miakit.live.predictor import LivePredictor
 
         if self.background:
             lower_priority()
@@ -323,8 +335,9 @@ class LiveSession:
         """The pose of one step (on the pose thread): (index, frame, (shrunk frame, Step without
         activation), marks)."""
         marks = {"captured": frame.captured, "grid": settled or frame.captured, "wait": time.monotonic()}
-        small = self.predictor.shrink(frame.image)  # once, for the pose and the page
-        step = self.predictor.pose(index, index / RATE_HZ, small)
+        predictor = self._started()
+        small = predictor.shrink(frame.image)  # once, for the pose and the page
+        step = predictor.pose(index, index / RATE_HZ, small)
         marks["pose"] = time.monotonic()
         return index, frame, (small, step), marks
 
@@ -336,9 +349,9 @@ class LiveSession:
         small, step = found
         marks["handoff"] = time.monotonic()
         for _ in range(max(0, index - self._last_index - 1)):  # dropped steps and gaps: no pose
-            self.predictor.missed()
+            self._started().missed()
         self._last_index = index
-        step.activation = self.predictor.predict(step.points)
+        step.activation = self._started().predict(step.points)
         marks["model"] = time.monotonic()
         self._history.append(step.activation)
         image = "data:image/jpeg;base64," + base64.b64encode(self._draw(small, step)).decode("ascii")
@@ -362,7 +375,7 @@ class LiveSession:
                 "image": image,
                 "predicted": {m: _num(v) for m, v in zip(self.ckpt.muscles, step.activation)},
                 "measured": measured,
-                "person": self.predictor.person,
+                "person": self._started().person,
                 "tracked": int(step.flag),
                 "stats": self._page_summary(),
             }
@@ -374,8 +387,6 @@ class LiveSession:
         """The frame shrunk to :data:`VIEW_HEIGHT`, the skeleton and the muscles coloured from
         relaxed to flexed (each muscle's 1st to 99th percentile of the predictions so far), as JPEG."""
         import cv2
-
-        from miakit.viz.render import draw_body, emg_scale
 
         h, w = bgr.shape[:2]
         image = cv2.resize(bgr, (round(w * VIEW_HEIGHT / h), VIEW_HEIGHT), interpolation=cv2.INTER_AREA)
@@ -440,54 +451,62 @@ class LiveSession:
         )
         return out
 
+    def _started(self) -> LivePredictor:
+        """The predictor, which :meth:`start` makes."""
+        assert self.predictor is not None, "the session has not started"
+        return self.predictor
+
+    def _out_folder(self) -> Path:
+        """The ``--out`` folder (the steps are kept only where there is one)."""
+        assert self.out is not None, "no --out folder"
+        return self.out
+
     # -- --out --------------------------------------------------------------------------------------
 
     def _keep(self, step, bgr: np.ndarray) -> None:
         import cv2
 
-        if self._video is None:
-            self.out.mkdir(parents=True, exist_ok=True)
+        video = self._video
+        if video is None:
+            out = self._out_folder()
+            out.mkdir(parents=True, exist_ok=True)
             h, w = bgr.shape[:2]
-            self._video = cv2.VideoWriter(str(self.out / "video.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), RATE_HZ, (w, h))
+            fourcc = cv2.VideoWriter_fourcc(*"mp4v")  # type: ignore[attr-defined]  # missing from cv2's stubs
+            video = self._video = cv2.VideoWriter(str(out / "video.mp4"), fourcc, RATE_HZ, (w, h))
             self._first_index = step.index
         while self._kept and self._kept[-1][0] < step.index - 1:  # a dropped step: the video repeats the last frame
             self._kept.append((self._kept[-1][0] + 1, None))
-            self._video.write(self._last_frame)
+            video.write(self._last_frame)
         self._kept.append((step.index, step))
-        self._video.write(bgr)
+        video.write(bgr)
         self._last_frame = bgr
 
     def _write_out(self) -> None:
         """``miakit predict``'s files of what was seen (see the module's description)."""
-        from miakit.learn.predict import predicted_dataset
-        from miakit.live.predictor import window_dataset
-        from miakit.store import write_dataset
-        from miakit.viz.plots import activation_figure, save_figure
-        from miakit.viz.predict_video import write_activation_csv
-        from miakit.viz.render import VideoSource, emg_scale, render_segment
 
+        out = self._out_folder()
         n_muscles = len(self.ckpt.muscles)
         points = np.stack([s.points if s is not None else np.full((25, 3), np.nan) for _, s in self._kept])
         predicted = np.stack([s.activation if s is not None else np.full(n_muscles, np.nan) for _, s in self._kept])
         time_s = (self._first_index + np.arange(len(self._kept))) / RATE_HZ  # the steps' own times
         w, h = self.size
         ds = window_dataset(points, muscles=self.ckpt.muscles, width=w, height=h, source=self.spec_text())
-        write_activation_csv(self.out / "activation.csv", time_s, predicted, self.ckpt.muscles)
+        write_activation_csv(out / "activation.csv", time_s, predicted, self.ckpt.muscles)
         result = predicted_dataset(ds, predicted, self.ckpt)
-        write_dataset(result, self.out / "activation.zarr")
+        write_dataset(result, out / "activation.zarr")
         save_figure(
             activation_figure(
                 time_s, predicted, self.ckpt.muscles, title=f"live: {self.spec_text()}", units=result.attrs["emg_units"]
             ),
-            self.out / "activation.png",
+            out / "activation.png",
         )
         render_segment(
             ds,
             0,
-            self.out / "overlay.mp4",
+            out / "overlay.mp4",
             predicted=predicted,
             scale=emg_scale(predicted, source="the live predictions"),
-            video=VideoSource(path=self.out / "video.mp4", times=time_s),
+            video=VideoSource(path=out / "video.mp4", times=time_s),
             progress=False,
             title=f"live: {self.spec_text()} ({self.ckpt.config.model} model {self.ckpt.path.name})",
         )

@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from miakit.devices.decoders import DecodeError
 from miakit.devices.profiles import Profile
@@ -38,6 +38,10 @@ from miakit.errors import DeviceError
 from miakit.layout import MUSCLES
 from miakit.record.session_writer import SessionWriter
 from miakit.record.source import unless_stopped
+
+if TYPE_CHECKING:
+    from bleak import BleakClient
+
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +182,7 @@ class _Link:
     def __init__(self, sensor: str, muscle: str, device):
         self.sensor = sensor
         self.device = device
-        self.client = None
+        self.client: BleakClient | None = None
         self.stats = SensorStats(sensor, muscle)
         self.lost = asyncio.Event()
         self.lost_at: float | None = None
@@ -250,12 +254,14 @@ class BleRecorder:
         from bleak import BleakClient
         from bleak_retry_connector import establish_connection
 
+        uuid = self.profile.characteristic_uuid
+        assert uuid is not None, "a BLE profile names its characteristic"
         link.stats.state = "connecting"
         client = await establish_connection(
             BleakClient,
             link.device,
             link.sensor,
-            disconnected_callback=lambda c, link=link: self._on_disconnect(link),
+            disconnected_callback=lambda _client: self._on_disconnect(link),
             max_attempts=self.connect_attempts,
             timeout=self.connect_timeout_s,
             **self.backend.client_kwargs(),
@@ -264,9 +270,7 @@ class BleRecorder:
             if self.profile.start_command:
                 cmd = self.profile.start_command
                 await client.write_gatt_char(cmd.characteristic_uuid, bytes.fromhex(cmd.hex), response=True)
-            await client.start_notify(
-                self.profile.characteristic_uuid, lambda _c, data, link=link: self._on_notify(link, data)
-            )
+            await client.start_notify(uuid, lambda _c, data: self._on_notify(link, data))
         except Exception:
             await client.disconnect()
             raise
@@ -279,8 +283,9 @@ class BleRecorder:
         stats = link.stats
         if stats.last_time is not None and t - stats.last_time > self.stall_s and link.lost_at is None:
             self.writer.add_event(t, "gap", link.sensor, f"stalled start={stats.last_time:.6f} end={t:.6f}")
-        self.writer.add_packet(t, link.sensor, data)
-        stats.received(t, data, self.profile)
+        payload = bytes(data)
+        self.writer.add_packet(t, link.sensor, payload)
+        stats.received(t, payload, self.profile)
 
     def _on_disconnect(self, link: _Link) -> None:
         t = self.now()
@@ -362,7 +367,9 @@ class BleRecorder:
             if client is None:
                 continue
             try:
-                await client.stop_notify(self.profile.characteristic_uuid)
+                uuid = self.profile.characteristic_uuid
+                assert uuid is not None, "a BLE profile names its characteristic"
+                await client.stop_notify(uuid)
                 if self.profile.stop_command:
                     cmd = self.profile.stop_command
                     await client.write_gatt_char(cmd.characteristic_uuid, bytes.fromhex(cmd.hex), response=True)

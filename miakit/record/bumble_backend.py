@@ -235,7 +235,12 @@ class BumbleClient(BaseBleakClient):
                 await char.discover_descriptors()
                 props = [name for flag, name in _PROPERTY_NAMES.items() if char.properties & flag]
                 bleak_char = BleakGATTCharacteristic(
-                    char, char.handle, uuid_str(char.uuid), props, lambda: self.mtu_size - 3, bleak_service
+                    char,
+                    char.handle,
+                    uuid_str(char.uuid),
+                    props,  # type: ignore[arg-type]  # bleak's own property names, which its stubs type as Literals
+                    lambda: self.mtu_size - 3,
+                    bleak_service,
                 )
                 collection.add_characteristic(bleak_char)
                 for desc in char.descriptors:

@@ -6,11 +6,16 @@ Only typer and the standard library at module level; the rest is imported inside
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
-LIVE_PAGE = None
+from miakit.errors import SessionError
+from miakit.layout import ALL_EXERCISES
+
+LIVE_PAGE: Callable[..., Any] | None = None
 """Makes ``--live-predict``'s page: ``LIVE_PAGE(checkpoint, port=..., say=...)``. The page is
 :class:`miakit.live.record_view.RecordView`, a layer above record: :mod:`miakit.cli` sets this."""
 
@@ -158,8 +163,6 @@ def record(
     While recording on a terminal: m marks the exercise's start/stop, c the sync clap, q stops.
     Ctrl-C and SIGTERM stop cleanly too.
     """
-    from miakit.errors import SessionError
-    from miakit.layout import ALL_EXERCISES
     from miakit.record.monitor import interactive
     from miakit.record.recorder import RecordPlan, check_plan, parse_protocol, record_session
 

@@ -45,6 +45,7 @@ from miakit.devices.profiles import Profile
 from miakit.errors import DeviceError
 from miakit.layout import EXERCISES, MUSCLES
 from miakit.record.ble import BleBackend, BleSetup
+from miakit.record.signals import synthetic_signals, uci_signals
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +158,8 @@ class EmulatedSensor:
 
         controller = Controller(f"emu-{name}", link=link, public_address=address)
         self.device = Device(name=name, address=Address(address), host=Host(controller, AsyncPipeSink(controller)))
+        if profile.characteristic_uuid is None or profile.service_uuid is None:
+            raise ValueError(f"profile {profile.name} names no BLE service and characteristic to emulate")
         self.characteristic = Characteristic(
             UUID(profile.characteristic_uuid),
             Characteristic.Properties.READ | Characteristic.Properties.NOTIFY,
@@ -171,7 +174,7 @@ class EmulatedSensor:
                     UUID(uuid),
                     Characteristic.Properties.WRITE | Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
                     Characteristic.WRITEABLE,
-                    CommandValue(self.commands),
+                    CommandValue(self.commands),  # type: ignore[arg-type]  # bumble calls its read and write
                 )
             )
         self.device.add_service(Service(UUID(profile.service_uuid), characteristics))
@@ -294,7 +297,8 @@ class Emulator:
         self.link = link or LocalLink()
         self.rate_hz = rate_hz or profile.rate_hz or 10.0
         self.faults = faults or Faults()
-        unknown = {f.sensor for f in [*self.faults.disconnects, *self.faults.stalls]} | set(self.faults.missing)
+        unknown = {f.sensor for f in self.faults.disconnects} | {f.sensor for f in self.faults.stalls}
+        unknown |= set(self.faults.missing)
         unknown -= set(signals)
         if unknown:
             raise ValueError(f"faults name sensors the emulator does not have: {sorted(unknown)}")
@@ -362,7 +366,6 @@ def emulated_signals(
     """What the emulated sensors ``names`` stream: the UCI EMG file ``source``, else miakit's
     synthetic EMG of ``exercise`` (the first exercise where None) for ``duration_s`` (60 s where
     None) and 10 s more."""
-    from miakit.record.signals import synthetic_signals, uci_signals
 
     if source is not None:
         return uci_signals(source, names, muscles=list(MUSCLES[: len(names)]), rate_hz=rate_hz)

@@ -43,9 +43,11 @@ import yaml
 from miakit.devices.decoders import encode_lsl_float32_v1
 from miakit.devices.profiles import Profile, parse_profile
 from miakit.errors import DeviceError, SessionError
-from miakit.layout import MUSCLES
+from miakit.layout import EXERCISES, MUSCLES
 from miakit.record.ble import SensorStats, first_completed
+from miakit.record.emulator import LslOutlet
 from miakit.record.session_writer import SessionWriter
+from miakit.record.signals import lsl_signals
 from miakit.record.source import unless_stopped
 
 __all__ = [
@@ -644,10 +646,6 @@ def start_emulator(
     """An emulated LSL EMG device (:class:`~miakit.record.emulator.LslOutlet`) for ``--emulate``,
     kept on this machine (:func:`use_loopback`) unless LSLAPICFG says otherwise."""
     import os
-
-    from miakit.layout import EXERCISES
-    from miakit.record.emulator import LslOutlet
-    from miakit.record.signals import lsl_signals
 
     use_loopback(f"miakit-emulated-{os.getpid()}")
     signal, labels, rate = lsl_signals(

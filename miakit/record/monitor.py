@@ -15,6 +15,7 @@ import math
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from miakit.record.ble import SensorStats
 
@@ -64,8 +65,8 @@ class KeyReader:
         self.on_key = on_key
         self.stream = stream if stream is not None else sys.stdin
         self._fd: int | None = None
-        self._saved = None
-        self._loop = None
+        self._saved: list[Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop, *, force: bool = False) -> bool:
         """Start reading on ``loop``; False (nothing done) where standard input is no terminal
@@ -88,6 +89,7 @@ class KeyReader:
         return True
 
     def _read(self) -> None:
+        assert self._fd is not None and self._loop is not None, "start() registers the reader"
         try:
             data = os.read(self._fd, 64)
         except OSError:
@@ -101,6 +103,7 @@ class KeyReader:
     def close(self) -> None:
         if self._fd is None:
             return
+        assert self._loop is not None  # set with _fd
         self._loop.remove_reader(self._fd)
         if self._saved is not None:
             import termios

@@ -39,10 +39,15 @@ from miakit.contracts.dataset import UNKNOWN_EXERCISE
 from miakit.devices.profiles import load_profile
 from miakit.errors import SessionError
 from miakit.layout import ALL_EXERCISES, MUSCLES
+from miakit.record.emulator import Disconnect, Faults, Stall, prepare_emulated_ble
+from miakit.record.lsl import parse_source
+from miakit.record.monitor import KeyReader, keys_line, run_monitor
 from miakit.record.session_writer import SessionWriter
 from miakit.record.source import PreparedSource, unless_stopped
+from miakit.record.video import LiveCapture, import_video, mark_sync, parse_video_source
 
 if TYPE_CHECKING:
+    from miakit.record.emulator import Faults
     from miakit.record.monitor import KeyReader
     from miakit.record.video import LiveCapture
 
@@ -85,7 +90,7 @@ class RecordPlan:
     video: str | None = None
     emulate_source: Path | None = None
     """A UCI EMG file streamed by the emulated sensors instead of synthetic EMG."""
-    faults: object | None = None
+    faults: Faults | None = None
     """An :class:`~miakit.record.emulator.Faults` for the emulated sensors."""
     emulate_rate_hz: float | None = None
     emulate_kind: str = "raw"
@@ -183,7 +188,6 @@ def parse_faults(
 ):
     """The ``--emulate-*`` flags -> an emulator :class:`~miakit.record.emulator.Faults` (None where
     there is no fault). ``names``: the emulated sensors (M40-01, ...)."""
-    from miakit.record.emulator import Disconnect, Faults, Stall
 
     for flag, rate in (("--emulate-drop", drop), ("--emulate-duplicate", duplicate)):
         if not (math.isfinite(rate) and 0.0 <= rate < 1.0):
@@ -192,10 +196,11 @@ def parse_faults(
         Disconnect(s, at, down if down is not None else 1.0)
         for s, at, down in (_fault_spec(t, "--emulate-disconnect", names, needs_length=False) for t in disconnect)
     ]
-    stalls = [
-        Stall(s, at, length)
-        for s, at, length in (_fault_spec(t, "--emulate-stall", names, needs_length=True) for t in stall)
-    ]
+    stalls = []
+    for t in stall:
+        s, at, length = _fault_spec(t, "--emulate-stall", names, needs_length=True)
+        assert length is not None  # needs_length
+        stalls.append(Stall(s, at, length))
     for sensor in missing:
         if sensor not in names:
             raise SessionError("--emulate-missing", "no such emulated sensor", expected=f"one of {names}", found=sensor)
@@ -257,7 +262,6 @@ def check_plan(plan: RecordPlan, *, fault_flags: dict[str, Any] | None = None) -
     ``fault_flags``: the ``--emulate-*`` flags (:func:`parse_faults`'s keywords); where any is set,
     they are checked and become ``plan.faults``.
     """
-    from miakit.record.lsl import parse_source
 
     check_duration(plan.duration_s)
     if plan.emulate_kind not in ("raw", "envelope"):
@@ -334,7 +338,6 @@ def prepare_source(plan: RecordPlan, say: Callable[[str], None] = lambda text: N
         replay = prepare_replay(plan.replay, speed=plan.replay_speed, duration_s=plan.duration_s)
         say(f"replaying {replay.meta.session_id} at {replay.speed:g}x")
         return replay
-    from miakit.record.lsl import parse_source
 
     kind, stream_name = parse_source(plan.source)
     profile = load_profile(_profile_name(plan))
@@ -367,7 +370,6 @@ def prepare_source(plan: RecordPlan, say: Callable[[str], None] = lambda text: N
         from miakit.record.ble import prepare_ble
 
         return prepare_ble(profile, sensors, scan_timeout_s=plan.scan_timeout_s)
-    from miakit.record.emulator import Faults, prepare_emulated_ble
 
     assert plan.faults is None or isinstance(plan.faults, Faults)
     return prepare_emulated_ble(
@@ -384,11 +386,10 @@ def prepare_source(plan: RecordPlan, say: Callable[[str], None] = lambda text: N
 
 def _check_video(text: str | None) -> tuple[str, str | int, bool] | None:
     """``--video``: (kind, path or camera, live); a file to import must exist."""
-    from miakit.record.video import parse_video_source
 
     video = parse_video_source(text) if text else None
-    if video and not video[2] and not Path(video[1]).is_file():
-        raise SessionError(video[1], "no such video file")
+    if video and not video[2] and not Path(str(video[1])).is_file():
+        raise SessionError(str(video[1]), "no such video file")
     return video
 
 
@@ -532,8 +533,6 @@ class _Session:
     async def start(self) -> None:
         """Connect the sensors or streams, start the live page and the video, mark the exercise's start,
         listen to the marker keys; nothing streams yet."""
-        from miakit.record.monitor import KeyReader, keys_line
-        from miakit.record.video import LiveCapture, import_video
 
         plan, writer, recorder, video = self.plan, self.writer, self.recorder, self.video
         self.say(f"recording into {writer.folder}")
@@ -542,7 +541,7 @@ class _Session:
         if page is not None:
             page.start(lambda: recorder.stats, video=bool(video and video[2]))
         if video and not video[2]:
-            import_video(writer, video[1])
+            import_video(writer, str(video[1]))
         elif video:
             self.capture = LiveCapture(writer, video[1], kind=video[0], on_frame=page.frame if page else None)
             self.capture.start()
@@ -556,7 +555,6 @@ class _Session:
             self.say(self.help_line)
 
     def _on_key(self, key: str) -> None:
-        from miakit.record.video import mark_sync
 
         writer, recorder = self.writer, self.recorder
         if key == "m" and not self.plan.protocol:  # a protocol marks its exercises itself
@@ -575,8 +573,6 @@ class _Session:
     async def run(self) -> None:
         """Stream, with the monitor, the sync step and a protocol's markers, until the stop (the
         duration, a key, a signal, or a source that runs out); then mark the exercise's stop."""
-        from miakit.record.monitor import run_monitor
-        from miakit.record.video import mark_sync
 
         plan, writer, recorder, stop, say = self.plan, self.writer, self.recorder, self.stop, self.say
         loop = asyncio.get_running_loop()
@@ -605,12 +601,15 @@ class _Session:
         duration_s = plan.duration_s
         if plan.protocol:
             schedule = protocol_schedule(plan.protocol, begin_s=(plan.sync_after_s or 0.0) + 2.0, rest_s=plan.rest_s)
+
+            def _marker(detail: str, words: str) -> None:
+                say(words)
+                writer.add_event(recorder.now(), "marker", "", detail)
+
             for at, detail in schedule:
                 action, _, exercise = detail.partition(":")
                 words = f"NOW: {exercise}" if action == "start" else f"stop {exercise}, rest"
-                loop.call_later(
-                    at, lambda d=detail, w=words: (say(w), writer.add_event(recorder.now(), "marker", "", d))
-                )
+                loop.call_later(at, _marker, detail, words)
             if duration_s is None:
                 duration_s = schedule[-1][0] + 1.0
         if duration_s is not None and self.source.live:  # a replay ends at duration_s of its own clock

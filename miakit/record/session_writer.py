@@ -13,6 +13,7 @@ import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from miakit._version import __version__
 from miakit.contracts.session import (
@@ -34,6 +35,9 @@ from miakit.contracts.session import (
 )
 from miakit.devices.profiles import Profile
 from miakit.errors import SessionError
+
+if TYPE_CHECKING:
+    from _csv import Writer
 
 
 class SessionWriter:
@@ -66,7 +70,7 @@ class SessionWriter:
             raise SessionError(self.folder, "a session already exists here; sessions are written once")
         if not os.access(self.folder, os.W_OK):
             raise SessionError(self.folder, "the session folder is not writable")
-        self.meta = SessionMeta(
+        self.meta = SessionMeta(  # type: ignore[call-arg]  # the mypy plugin misses the alias "schema"
             schema="miakit-session/1",
             session_id=session_id,
             subject=subject,
@@ -93,8 +97,8 @@ class SessionWriter:
         self._events = csv.writer(self._events_fh, lineterminator="\n")
         self._emg.writerow(EMG_COLUMNS)
         self._events.writerow(EVENT_COLUMNS)
-        self._offsets_fh = None
-        self._offsets = None
+        self._offsets_fh: TextIO | None = None
+        self._offsets: Writer | None = None
         self._seq: dict[str, int] = {}
         self.flush_interval_s = flush_interval_s
         self._last_flush = time.monotonic()
@@ -121,13 +125,15 @@ class SessionWriter:
         clock, measured at ``local_time`` on the local LSL clock); starts clock_offsets.csv."""
         if self._offsets is None:
             self._offsets_fh = (self.folder / OFFSETS_FILE).open("w", newline="", buffering=1 << 12)
-            self._offsets = csv.writer(self._offsets_fh, lineterminator="\n")
-            self._offsets.writerow(OFFSET_COLUMNS)
+            self._offsets = offsets = csv.writer(self._offsets_fh, lineterminator="\n")
+            offsets.writerow(OFFSET_COLUMNS)
+        else:
+            offsets = self._offsets
             self.meta = self.meta.model_copy(
                 update={"clock": self.meta.clock.model_copy(update={"offsets": OFFSETS_FILE})}
             )
             self._write_meta()
-        self._offsets.writerow((f"{host_time:.6f}", stream, f"{local_time:.9f}", f"{offset:.9f}"))
+        offsets.writerow((f"{host_time:.6f}", stream, f"{local_time:.9f}", f"{offset:.9f}"))
         self.flush_if_due()
 
     def set_video(self, video: VideoInfo) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from miakit.body.signal import emg_signal
 from miakit.errors import InputError
 from miakit.layout import MUSCLES
 from miakit.record.uci_file import RAW_RATE_HZ, UCI_MUSCLES, read_uci_file
@@ -29,7 +30,6 @@ def synthetic_signals(
     names: list[str], *, exercise: str, duration_s: float, rate_hz: float = 10.0, seed: int = 0, subject: int = 0
 ) -> dict[str, np.ndarray]:
     """Synthetic EMG (``miakit.body.signal.emg_signal``), one muscle per sensor in MUSCLES order."""
-    from miakit.body.signal import emg_signal
 
     emg = np.asarray(emg_signal(exercise, duration_s=duration_s, rate_hz=rate_hz, seed=seed, subject=subject))
     return {name: emg[:, i % emg.shape[1]] for i, name in enumerate(names)}
@@ -84,7 +84,6 @@ def lsl_signals(
     if source is not None:
         raw = _read_uci(source)
         return raw - raw.mean(axis=0), labels, rate
-    from miakit.body.signal import emg_signal
 
     if kind == "envelope":
         return (

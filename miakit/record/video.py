@@ -153,7 +153,8 @@ class LiveCapture:
                 if out is None:
                     h, w = frame.shape[:2]
                     self._size = (w, h)
-                    out = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+                    fourcc = cv2.VideoWriter_fourcc(*"mp4v")  # type: ignore[attr-defined]  # missing from cv2's stubs
+                    out = cv2.VideoWriter(str(out_path), fourcc, fps, (w, h))
                     self._first = host_time
                 out.write(frame)
                 times.writerow((self.frames, f"{host_time:.6f}"))

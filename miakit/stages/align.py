@@ -28,7 +28,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from miakit.contracts.session import read_events
 from miakit.layout import KP
+from miakit.stages.grid import make_grid, sample_times, to_grid
+from miakit.stages.openpose import read_folder
 
 if TYPE_CHECKING:
     from miakit.contracts.session import SessionMeta
@@ -204,9 +207,6 @@ def refine_by_sync(
     The subject moves within ``window_s`` of the cue; the stated clock may be off by
     ``max_offset_s``. The EMG of the muscles the movement uses is put on a 100 Hz grid, never
     bridging a gap longer than ``max_gap_s``."""
-    from miakit.contracts.session import read_events
-    from miakit.stages.grid import make_grid, sample_times, to_grid
-    from miakit.stages.openpose import read_folder
 
     if meta.keypoints is None:
         return SyncResult(match=None, note="no keypoints to match: clock alignment kept")

@@ -17,9 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from miakit.contracts.session import EMG_FILE, PROFILE_FILE, SessionMeta
+from miakit.contracts.session import EMG_FILE, MAX_META_BYTES, OFFSETS_FILE, PROFILE_FILE, SESSION_FILE, SessionMeta
 from miakit.devices.profiles import DecodeError, Profile, parse_profile
-from miakit.errors import SessionError
+from miakit.errors import ProfileError, SessionError
+from miakit.safe_yaml import read_capped
+from miakit.stages.grid import unwrap_counter
+from miakit.stages.quality import duplicate_packets
 
 
 @dataclass
@@ -61,9 +64,6 @@ def session_profile(folder: str | Path, meta: SessionMeta | None = None) -> Prof
     Never trusted: its decoder must be one of miakit's or an installed plugin's, or an import path
     the user allowed on the command line (see :mod:`miakit.devices.decoders`). With ``meta``, the
     copy must hash to ``recorder.profile_sha256`` (a profile edited after recording is refused)."""
-    from miakit.contracts.session import MAX_META_BYTES, SESSION_FILE
-    from miakit.errors import ProfileError
-    from miakit.safe_yaml import read_capped
 
     path = Path(folder) / PROFILE_FILE
     content = read_capped(path, error=ProfileError, max_bytes=MAX_META_BYTES, follow_symlinks=False)
@@ -120,8 +120,6 @@ def read_packets(folder: str | Path) -> pd.DataFrame:
 
 def decode_emg(folder: str | Path, meta: SessionMeta, *, profile: Profile | None = None) -> DecodedEMG:
     """Decode every notification of every mapped sensor."""
-    from miakit.stages.grid import unwrap_counter
-    from miakit.stages.quality import duplicate_packets
 
     profile = profile or session_profile(folder, meta)
     packets = read_packets(folder)
@@ -192,7 +190,6 @@ def lsl_to_host(stamps: np.ndarray, folder: str | Path, meta: SessionMeta, strea
     the stamp's host time is ``stamp + a + b * stamp - lsl_clock_at_start``. No offsets: offset 0
     (the stamps are on the local clock already, as in an imported XDF file).
     """
-    from miakit.contracts.session import OFFSETS_FILE
 
     stamps = np.asarray(stamps, dtype=np.float64)
     start = meta.clock.lsl_clock_at_start

@@ -250,35 +250,28 @@ def resample(da: xr.DataArray, *, rate_hz: float = 10.0, dim: str = "time") -> x
 
 def condition_raw(
     da: xr.DataArray,
+    params: RawEmgParams = RawEmgParams(),
     *,
-    low_hz: float = RawEmgParams.low_hz,
-    high_hz: float = RawEmgParams.high_hz,
-    notch_hz: float | None = RawEmgParams.notch_hz,
-    envelope: str = RawEmgParams.envelope,
-    window_s: float = RawEmgParams.window_s,
-    cutoff_hz: float = RawEmgParams.cutoff_hz,
     max_gap_s: float = 0.0,
     rate_hz: float = 10.0,
     dim: str = "time",
 ) -> xr.DataArray:
     """Raw sEMG to an activation envelope on a ``rate_hz`` grid.
 
-    ``band_pass -> notch (if notch_hz) -> rectify -> envelope -> fill_gaps (if max_gap_s) -> resample``.
-    ``envelope`` is ``"rms"`` (over ``window_s``) or ``"lowpass"`` (at ``cutoff_hz``). Gaps up to
+    ``band_pass -> notch (if notch_hz) -> rectify -> envelope -> fill_gaps (if max_gap_s) -> resample``,
+    with ``params`` (:class:`RawEmgParams`): the envelope is ``"rms"`` (over ``window_s``) or
+    ``"lowpass"`` (at ``cutoff_hz``). Gaps up to
     ``max_gap_s`` in the envelope are bridged by straight lines (default 0: none are); longer ones stay
     NaN on the output grid.
     """
-    out = band_pass(da, low_hz=low_hz, high_hz=high_hz, dim=dim)
-    if notch_hz:
-        out = notch(out, freq_hz=notch_hz, dim=dim)
+    out = band_pass(da, low_hz=params.low_hz, high_hz=params.high_hz, dim=dim)
+    if params.notch_hz:
+        out = notch(out, freq_hz=params.notch_hz, dim=dim)
     out = rectify(out)
-    out = _envelope_stage(out, method=envelope, window_s=window_s, cutoff_hz=cutoff_hz, dim=dim)
+    out = envelope(out, method=params.envelope, window_s=params.window_s, cutoff_hz=params.cutoff_hz, dim=dim)
     if max_gap_s > 0:
         out = fill_gaps(out, max_gap_s=max_gap_s, dim=dim)
     return resample(out, rate_hz=rate_hz, dim=dim)
-
-
-_envelope_stage = envelope  # condition_raw's parameter ``envelope`` shadows the stage's name
 
 
 # --------------------------------------------------------------------------------------------

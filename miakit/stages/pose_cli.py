@@ -13,6 +13,9 @@ from pathlib import Path
 
 import typer
 
+from miakit.errors import InputError
+from miakit.layout import BODY_25
+
 OUTPUT_SUFFIXES = (".zarr", ".csv")
 MAX_RATE_HZ = 240.0
 
@@ -55,7 +58,6 @@ def pose(
 
     Example: miakit pose squat.mp4 --out squat.csv --person left
     """
-    from miakit.errors import InputError
     from miakit.ranges import in_range
     from miakit.stages.pose import estimate_pose
 
@@ -96,7 +98,6 @@ def check_keypoints_output(out: Path, video: Path, *, force: bool = False) -> No
 
 def is_keypoints_csv(path: Path) -> bool:
     """Whether ``path`` is a keypoints table ``miakit pose`` wrote: its first line is the header it writes."""
-    from miakit.layout import BODY_25
 
     header = ",".join(["time", "frame_time"] + [f"{k}_{c}" for k in BODY_25 for c in ("x", "y", "score")])
     try:

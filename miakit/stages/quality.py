@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from miakit.stages.grid import unwrap_counter
+
 
 @dataclass
 class QualityReport:
@@ -46,7 +48,6 @@ def frame_validity(emg: np.ndarray, score: np.ndarray, *, min_score: float, min_
 
 def dropped_samples(counter: np.ndarray | None) -> int:
     """Samples missing from a device counter sequence (gaps in the unwrapped counter)."""
-    from miakit.stages.grid import unwrap_counter
 
     if counter is None or len(counter) < 2:
         return 0

@@ -29,9 +29,16 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
+from miakit.contracts.session import validate_session
 from miakit.errors import MiakitError, PipelineError, SessionError
 from miakit.layout import BODY_25, MUSCLES
-from miakit.stages.emg import RawEmgParams
+from miakit.stages.align import SyncResult, refine_by_sync
+from miakit.stages.decode import decode_emg as decode
+from miakit.stages.emg import RawEmgParams, condition_raw
+from miakit.stages.grid import make_grid, nearest_frames, regular_samples, sample_times, to_grid
+from miakit.stages.openpose import list_frames, read_folder
+from miakit.stages.pose import estimate_pose
+from miakit.stages.quality import QualityReport, dropped_samples, frame_validity
 
 if TYPE_CHECKING:
     from miakit.contracts.session import SessionMeta
@@ -182,8 +189,6 @@ class DecodeParams:
 def decode_emg(state: SessionState, params: DecodeParams) -> SessionState:
     """Decode every mapped sensor's payloads; count packets, bad, dropped and duplicated ones. A
     sensor that gave nothing stays missing (its muscle NaN); with none at all the session is left out."""
-    from miakit.stages.decode import decode_emg as decode
-    from miakit.stages.quality import dropped_samples
 
     decoded = decode(state.folder, state.meta)
     state = state.reported(
@@ -207,9 +212,6 @@ def raw_emg_envelope(state: SessionState, params: RawEmgParams) -> SessionState:
     :class:`miakit.stages.emg.RawEmgParams`). Envelope devices pass through untouched."""
     import xarray as xr
 
-    from miakit.stages.emg import condition_raw
-    from miakit.stages.grid import regular_samples, sample_times
-
     decoded = state.require("decoded")
     profile = decoded.profile
     if profile.kind != "raw":
@@ -228,16 +230,7 @@ def raw_emg_envelope(state: SessionState, params: RawEmgParams) -> SessionState:
                 samples.values[:, 0],
             )
         raw = xr.DataArray(x, dims="time", coords={"time": times}, attrs={"rate_hz": profile.rate_hz})
-        env = condition_raw(
-            raw,
-            low_hz=params.low_hz,
-            high_hz=params.high_hz,
-            notch_hz=params.notch_hz,
-            envelope=params.envelope,
-            window_s=params.window_s,
-            cutoff_hz=params.cutoff_hz,
-            rate_hz=state.rate_hz,
-        )
+        env = condition_raw(raw, params, rate_hz=state.rate_hz)
         sensors[sensor] = replace(samples, arrival=env["time"].values, values=env.values[:, None], device_seq=None)
     envelopes = profile.model_copy(update={"rate_hz": state.rate_hz, "kind": "envelope"})
     return replace(state, decoded=replace(decoded, profile=envelopes, sensors=sensors))
@@ -266,7 +259,6 @@ def align(state: SessionState, params: AlignParams) -> SessionState:
     (:func:`miakit.stages.align.refine_by_sync`); kept only when the match is confident, else the
     clock stands and the report says why.
     """
-    from miakit.stages.align import SyncResult, refine_by_sync
 
     kp, video = state.meta.keypoints, state.meta.video
     if kp is None and video is not None:  # keypoints come from the video (keypoints_to_grid)
@@ -291,7 +283,6 @@ def align(state: SessionState, params: AlignParams) -> SessionState:
         return state
     if kp is None:
         return state  # an EMG-only build
-    from miakit.stages.openpose import list_frames
 
     camera = Camera(
         start=kp.start_host_time,
@@ -336,7 +327,6 @@ class GridParams:
 @stage("grid", GridParams)
 def grid(state: SessionState, params: GridParams) -> SessionState:
     """The grid over the span where EMG and keypoints overlap, in phase with the camera's frame 0."""
-    from miakit.stages.grid import make_grid
 
     sensors = state.require("decoded").sensors
     emg_start = max(float(s.arrival.min()) for s in sensors.values())
@@ -367,7 +357,6 @@ class EmgToGridParams:
 @stage("emg_to_grid", EmgToGridParams)
 def emg_to_grid(state: SessionState, params: EmgToGridParams) -> SessionState:
     """Each muscle's EMG (and the noise-free truth, where the session carries it) onto the grid."""
-    from miakit.stages.grid import sample_times, to_grid
 
     decoded, points = state.require("decoded"), state.require("grid")
     rate = decoded.profile.rate_hz
@@ -407,8 +396,6 @@ class KeypointsParams:
 def keypoints_to_grid(state: SessionState, params: KeypointsParams) -> SessionState:
     """Each grid point takes the nearest keypoint frame within half a frame period (no
     interpolation of poses), from the session's keypoints or from pose estimated on its video."""
-    from miakit.stages.grid import nearest_frames
-    from miakit.stages.openpose import read_folder
 
     times = state.require("grid")
     keypoints = np.full((len(times), len(BODY_25), 2), np.nan, dtype=np.float32)
@@ -438,7 +425,6 @@ def keypoints_to_grid(state: SessionState, params: KeypointsParams) -> SessionSt
 
 
 def _pose_from_video(state: SessionState, keypoints: np.ndarray, score: np.ndarray, *, estimator: str) -> SessionState:
-    from miakit.stages.pose import estimate_pose
 
     if state.meta.video is None:
         raise SessionError(state.folder / "session.yaml", "no video to estimate keypoints from", field="video")
@@ -475,7 +461,6 @@ class QualityParams:
 @stage("quality", QualityParams)
 def quality(state: SessionState, params: QualityParams) -> SessionState:
     """Which frames are valid; the coverage figures; the reason to leave the session out, if any."""
-    from miakit.stages.quality import frame_validity
 
     live = [m for s, m in state.meta.sensors.items() if state.decoded is None or s in state.decoded.sensors]
     recorded = state.require("emg")[:, [MUSCLES.index(m) for m in live]]
@@ -509,8 +494,6 @@ def stage_states(
     """Validate one session folder, then run ``stages`` (:func:`configure`'s) on it in order:
     yields ``("", the first state)``, then each stage's name and the state it returned. Bad input
     raises a MiakitError (one line naming the file); anything else is named with its stage."""
-    from miakit.contracts.session import validate_session
-    from miakit.stages.quality import QualityReport
 
     folder = Path(folder)
     try:

@@ -54,8 +54,25 @@ from typing import Literal
 
 import numpy as np
 
+from miakit.arrays import true_runs
+from miakit.body.activation import DEFAULT, activation, device_units
+from miakit.body.motion import Kinematics, estimate_keypoints, kinematics_from_points, project
+from miakit.body.subjects import make_subject
 from miakit.errors import InputError
+from miakit.importers.c3d import read_c3d
+from miakit.importers.lab import PAN_WINDOW_S, smooth, world_joints
+from miakit.importers.opensim import read_trial
 from miakit.layout import BODY_25, IMAGE_HEIGHT, IMAGE_WIDTH, KP, MUSCLES
+from miakit.progress import progress_bar
+from miakit.synth.sessions import (
+    EMG_RATE_HZ,
+    KEYPOINT_FPS,
+    Simulation,
+    sensor_clocks,
+    sensor_packets,
+    spread_camera,
+    write_session,
+)
 
 MIN_MOTION_S = 3.0
 """The shortest stretch of a capture made into a session: one 3 s training window (30 frames)."""
@@ -94,14 +111,9 @@ def read_lab_trial(file):
     """A C3D file, a ``.trc`` file, or a ``(markers.trc, emg.sto)`` pair, as the importers read it
     (a LabTrial)."""
     if isinstance(file, tuple | list):
-        from miakit.importers.opensim import read_trial
-
         return read_trial(file[0], file[1])
     if Path(file).suffix.lower() == ".trc":
-        from miakit.importers.opensim import read_trial
-
         return read_trial(file)
-    from miakit.importers.c3d import read_c3d
 
     return read_c3d(file)
 
@@ -109,7 +121,6 @@ def read_lab_trial(file):
 def read_motion(file) -> tuple[np.ndarray, np.ndarray]:
     """``(times s, joints (frames, 25, 3) m)`` of a capture in miakit's world frame (x to the
     subject's left, y up, z the way the subject faces), NaN where a joint is unknown."""
-    from miakit.importers.lab import world_joints
 
     return world_joints(read_lab_trial(file))
 
@@ -118,8 +129,6 @@ def modelled_activation(t: np.ndarray, joints: np.ndarray) -> np.ndarray:
     """(frames, 8) activation in [0, 1], MUSCLES order, that the muscle model gives for measured
     joints (:func:`read_motion`) at their own times, no delay applied; NaN where the joints it needs
     are missing."""
-    from miakit.body.activation import activation
-    from miakit.body.motion import kinematics_from_points
 
     with np.errstate(all="ignore"), warnings.catch_warnings():  # joints a marker set lacks stay NaN
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -151,7 +160,6 @@ def load_capture(file) -> Capture:
     """Read ``file`` (:func:`read_motion`), run the muscle model on it (:func:`modelled_activation`)
     and keep the longest stretch where all 8 muscles are defined; InputError (one line) where there
     is none of :data:`MIN_MOTION_S`."""
-    from miakit.arrays import true_runs
 
     path = Path(file)
     t, joints = read_motion(path)
@@ -198,7 +206,6 @@ def panned(joints: np.ndarray, rate_hz: float, x_m: float) -> np.ndarray:
     """The joints with the pelvis' smoothed horizontal path taken out (a camera that follows the
     subject, as ``miakit import c3d``'s does), the body put ``x_m`` to the side as a synthetic subject
     stands; heights kept."""
-    from miakit.importers.lab import PAN_WINDOW_S, smooth
 
     hips = joints[:, [KP["LHip"], KP["RHip"]]].mean(axis=1)
     path = smooth(hips, int(round(PAN_WINDOW_S * rate_hz)), order=2)
@@ -210,17 +217,6 @@ def panned(joints: np.ndarray, rate_hz: float, x_m: float) -> np.ndarray:
 
 def simulate_capture(capture: Capture, *, seed: int = 0, view: int = 0, drop_fraction: float = 0.0):
     """One session of a capture, filmed by view ``view`` (a :class:`miakit.synth.sessions.Simulation`)."""
-    from miakit.body.activation import DEFAULT, device_units
-    from miakit.body.motion import Kinematics, estimate_keypoints, kinematics_from_points, project
-    from miakit.body.subjects import make_subject
-    from miakit.synth.sessions import (
-        EMG_RATE_HZ,
-        KEYPOINT_FPS,
-        Simulation,
-        sensor_clocks,
-        sensor_packets,
-        spread_camera,
-    )
 
     number = capture_number(capture.name)
 
@@ -328,8 +324,6 @@ def generate_mocap_sessions(
     module's docstring). A capture the muscle model cannot read whole is skipped with its reason;
     none readable is an InputError (a single file's: its own reason). ``video``: a skeleton
     preview for the first view of the first capture (``first``), every session (``all``) or none."""
-    from miakit.progress import progress_bar
-    from miakit.synth.sessions import write_session
 
     if video not in ("none", "first", "all"):
         raise ValueError(f"video must be 'none', 'first' or 'all', found {video!r}")

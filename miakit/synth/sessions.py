@@ -33,12 +33,17 @@ from typing import Literal
 import numpy as np
 
 from miakit.body.activation import add_sensor_noise, emg_curve, sample_curve
-from miakit.body.motion import SYNTH_EXERCISES, Camera, Motion, estimate_keypoints, project, random_camera
+from miakit.body.motion import GOLDEN, SYNTH_EXERCISES, Camera, Motion, estimate_keypoints, project, random_camera
 from miakit.body.signal import BLE, DROP, KEYPOINTS, NOISE, TIMING, VIEWS, rng
 from miakit.body.subjects import Subject, make_subject
 from miakit.contracts.session import KeypointsInfo, TruthInfo, VideoInfo
+from miakit.devices.decoders import encode_m40_envelope_v1
+from miakit.devices.profiles import find_profile_file, load_profile
 from miakit.errors import InputError
-from miakit.layout import EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES
+from miakit.layout import EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, KP, MUSCLES
+from miakit.progress import progress_bar
+from miakit.record.session_writer import SessionWriter
+from miakit.stages.openpose import frame_filename, write_frame
 
 SENSORS: dict[str, str] = {f"M40-{i + 1:02d}": m for i, m in enumerate(MUSCLES)}
 """Sensor id -> muscle, in MUSCLES order."""
@@ -164,7 +169,6 @@ def clap_activation(times: np.ndarray, clap_s: float, emd_s: float) -> np.ndarra
 
 def clap_keypoints(keypoints: np.ndarray, times: np.ndarray, clap_s: float) -> np.ndarray:
     """Keypoints with the wrists (and, half as far, the elbows) swung together in front of the chest."""
-    from miakit.layout import KP
 
     out = keypoints.copy()
     weight = np.exp(-(((np.asarray(times) - clap_s) / 0.12) ** 2))[:, None]
@@ -203,7 +207,7 @@ def simulate(
     kp_start = float(timing.uniform(0.2, min(1.5, duration_s / 4)))
     kp_end = duration_s - float(timing.uniform(0.2, 0.6))
     clap_s = kp_start + SYNC_CLAP_AFTER_S if sync_clap else None
-    first_move = clap_s + 1.5 if sync_clap else kp_start + 0.3  # a pause after the clap, as instructed
+    first_move = clap_s + 1.5 if clap_s is not None else kp_start + 0.3  # a pause after the clap, as instructed
     motion = Motion(exercise, subject, seed, start_s=first_move + float(timing.uniform(0.0, 0.7)))
 
     n_frames = int(np.floor((kp_end - kp_start) * KEYPOINT_FPS))
@@ -295,7 +299,6 @@ def view_camera(seed: int, subject: int, exercise: str, view: int) -> Camera | N
 def spread_camera(seed: int, subject: int, index: int, view: int) -> Camera | None:
     """:func:`view_camera` for the motion numbered ``index`` (an exercise's place in
     SYNTH_EXERCISES; a motion capture's own number, :mod:`miakit.synth.mocap`)."""
-    from miakit.body.motion import GOLDEN
 
     if view < 0:
         raise ValueError(f"view must be 0 or more, found {view}")
@@ -308,10 +311,6 @@ def spread_camera(seed: int, subject: int, index: int, view: int) -> Camera | No
 
 def write_session(folder: str | Path, sim: Simulation, *, seed: int = 0, video: bool = False) -> Path:
     """Write a simulated session as a raw session folder; returns the folder."""
-    from miakit.devices.decoders import encode_m40_envelope_v1
-    from miakit.devices.profiles import find_profile_file, load_profile
-    from miakit.record.session_writer import SessionWriter
-    from miakit.stages.openpose import frame_filename, write_frame
 
     folder = Path(folder)
     profile = load_profile("m40")
@@ -434,7 +433,6 @@ def generate_sessions(
     link would). Returns the folders, sorted. Folders are written once: an existing session
     raises :class:`~miakit.errors.SessionError`.
     """
-    from miakit.progress import progress_bar
 
     if video not in ("none", "first", "all"):
         raise ValueError(f"video must be 'none', 'first' or 'all', found {video!r}")

@@ -162,6 +162,7 @@ def render(
         from miakit.viz.common import as_dataset
         from miakit.viz.render import dataset_emg_scale, render_segment
 
+        assert dataset is not None and segment is not None  # checked above
         ds, video = as_dataset(dataset, catalog=catalog), None
         seg_id, scale = find_segment(ds, segment, where=dataset).id, dataset_emg_scale(ds)
     predicted = predict_segment(checkpoint, ds, seg_id) if checkpoint is not None else None

@@ -8,7 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from miakit.contracts.dataset import provenance_of
 from miakit.errors import InputError
+from miakit.learn.predict import predict_segment as predict
+from miakit.pipeline import load_pipeline
+from miakit.stages.session import run_stages
 
 
 def session_state(folder: str | Path, *, pipeline: str | Path = "mia", until: str | None = None):
@@ -17,8 +21,6 @@ def session_state(folder: str | Path, *, pipeline: str | Path = "mia", until: st
 
     Unlike a build, bad input raises (one line naming the file) instead of being reported.
     """
-    from miakit.pipeline import load_pipeline
-    from miakit.stages.session import run_stages
 
     spec = load_pipeline(pipeline)
     names = [name for name, _ in spec.steps()]
@@ -47,7 +49,6 @@ def where_of(dataset: Any) -> str:
 
 def dataset_label(ds) -> str:
     """A short name for titles: the pipeline (or importer) that built the dataset."""
-    from miakit.contracts.dataset import provenance_of
 
     return str(provenance_of(ds).get("pipeline", "dataset")) if ds.attrs.get("provenance") else "dataset"
 
@@ -55,6 +56,5 @@ def dataset_label(ds) -> str:
 def predict_segment(checkpoint: str | Path, ds, segment_id: str) -> np.ndarray:
     """Predicted EMG (frames of the segment, muscles) from a trained checkpoint
     (:func:`miakit.learn.predict.predict_segment`)."""
-    from miakit.learn.predict import predict_segment as predict
 
     return np.asarray(predict(checkpoint, ds, segment_id))

@@ -22,8 +22,16 @@ from typing import Any
 import numpy as np
 
 from miakit.arrays import true_runs
+from miakit.contracts.dataset import find_segment, segment_of_frame
+from miakit.contracts.session import EVENTS_FILE, find_sessions, read_events, read_meta, validate_session
 from miakit.errors import InputError
 from miakit.layout import BODY_25, MUSCLES
+from miakit.pipeline import load_pipeline
+from miakit.segments import exercise_intervals
+from miakit.stages.decode import decode_emg
+from miakit.stages.grid import sample_times
+from miakit.stages.session import EmgToGridParams
+from miakit.viz.common import as_dataset, dataset_label, session_state, where_of
 
 DPI = 100
 UNITS = "device units"
@@ -86,11 +94,6 @@ def session_emg(session_dir: str | Path, *, max_gap_s: float | None = None, kind
     label's width share one label.
     """
     import pandas as pd
-
-    from miakit.contracts.session import EVENTS_FILE, validate_session
-    from miakit.stages.decode import decode_emg
-    from miakit.stages.grid import sample_times
-    from miakit.stages.session import EmgToGridParams
 
     if max_gap_s is None:
         max_gap_s = EmgToGridParams().max_gap_s
@@ -195,8 +198,6 @@ def alignment(session_dir: str | Path, *, pipeline: str | Path = "mia"):
     bottom panel the two peaks coincide where the match is right. Each trace is scaled to [0, 1]
     over what is shown.
     """
-    from miakit.pipeline import load_pipeline
-    from miakit.viz.common import session_state
 
     folder = Path(session_dir)
     method = next((params.method for name, params in load_pipeline(pipeline).configured() if name == "align"), "clock")
@@ -305,8 +306,6 @@ def pose_confidence(dataset: Any, segment: str | int, *, min_score: float = 0.3,
     """Keypoint scores of one dataset segment over time: a heat map (keypoints x time, 0 to 1) and,
     below, the mean score and the fraction of keypoints scored at least ``min_score``; frames the
     dataset marks invalid are shaded grey."""
-    from miakit.contracts.dataset import find_segment
-    from miakit.viz.common import as_dataset, where_of
 
     ds = as_dataset(dataset, catalog=catalog)
     seg = find_segment(ds, segment, where=where_of(dataset))
@@ -378,8 +377,6 @@ def sync_times(ds, sessions: str | Path | None = None) -> dict[int, list[float]]
 
 
 def _session_sync_times(ds, sessions: Path) -> dict[int, list[float]]:
-    from miakit.contracts.session import find_sessions, read_events, read_meta
-    from miakit.segments import exercise_intervals
 
     folders: dict[str, Path] = {}
     for found in find_sessions(sessions):
@@ -436,7 +433,6 @@ def sync_note(left_out: int, total: int, *, what: str = "") -> str:
 
 def valid_minutes(ds) -> tuple[list[str], list[str], np.ndarray]:
     """Minutes of valid frames per subject and exercise: (subjects, exercises, minutes[subject, exercise])."""
-    from miakit.contracts.dataset import segment_of_frame
 
     subjects_of = np.asarray(ds["segment_subject"].values).astype(str)
     exercises_of = np.asarray(ds["segment_exercise"].values).astype(str)
@@ -456,7 +452,6 @@ def dataset_summary(dataset: Any, *, catalog: str | Path | None = None, sessions
     median, quartiles, whiskers at the 5th and 95th percentiles, no outliers), frames near a sync
     event left out (:func:`near_sync`; ``sessions``: the session folders the dataset was built
     from, where its sync events are), as the box plots' title says."""
-    from miakit.viz.common import as_dataset, dataset_label
 
     ds = as_dataset(dataset, catalog=catalog)
     subjects, exercises, minutes = valid_minutes(ds)
@@ -600,8 +595,6 @@ def segment_emg(
 ):
     """:func:`predicted_vs_measured` for one dataset segment (``predicted``: (frames, muscles) or None,
     by ``model``; ``test_from``: where its test stretch starts, seconds into the segment)."""
-    from miakit.contracts.dataset import find_segment
-    from miakit.viz.common import as_dataset, where_of
 
     ds = as_dataset(dataset, catalog=catalog)
     seg = find_segment(ds, segment, where=where_of(dataset))

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from miakit.errors import InputError
+from miakit.layout import RATE_HZ
 from miakit.learn.predict import (
     Checkpoint,
     load,
@@ -30,7 +31,11 @@ from miakit.learn.predict import (
     short_runs,
     video_dataset,
 )
-from miakit.stages.pose import MediaPipeBackend
+from miakit.stages.pose import MediaPipeBackend, estimate_pose, identity_summary
+from miakit.stages.video import probe_video
+from miakit.store import check_output, write_dataset
+from miakit.viz.plots import activation_figure, save_figure
+from miakit.viz.render import VideoSource, emg_scale, render_segment
 
 __all__ = ["predict_video", "PredictResult", "write_activation_csv", "mirror_pose", "MirroredMediaPipe"]
 
@@ -163,17 +168,9 @@ def predict_video(
     """
     import time
 
-    from miakit.layout import RATE_HZ
-    from miakit.stages.pose import estimate_pose, identity_summary
-    from miakit.stages.video import probe_video
-    from miakit.store import write_dataset
-    from miakit.viz.plots import activation_figure, save_figure
-    from miakit.viz.render import VideoSource, emg_scale, render_segment
-
     video, out = Path(video), Path(out)
-    from miakit.store import check_output
 
-    check_output(out / "activation.zarr", inputs=(video, checkpoint if isinstance(checkpoint, (str, Path)) else None))
+    check_output(out / "activation.zarr", inputs=[video, checkpoint if isinstance(checkpoint, (str, Path)) else None])
     meta = probe_video(video)  # unreadable, no video stream, no frames: refused here, in well under a second
     if meta.duration_s < 1.0 / RATE_HZ - 1e-9:
         raise InputError(

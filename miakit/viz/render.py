@@ -29,12 +29,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from miakit.contracts.build import make_dataset, provenance
+from miakit.contracts.dataset import find_segment
 from miakit.errors import InputError
 from miakit.layout import BODY_25_EDGES, IMAGE_HEIGHT, IMAGE_WIDTH, KP, MUSCLES
+from miakit.pipeline import load_pipeline
+from miakit.progress import track
+from miakit.segments import state_segment
+from miakit.stages.video import frames_at
+from miakit.viz.common import as_dataset, session_state, where_of
+
+if TYPE_CHECKING:
+    import cv2
+    from av.container import OutputContainer
+    from av.video.stream import VideoStream
 
 RELAXED_TO_FLEXED = np.array([(59, 76, 192), (221, 221, 221), (180, 4, 38)], dtype=np.float64)
 """RGB colours at levels 0 (relaxed), 0.5 and 1 (flexed): the ends and middle of 'coolwarm'."""
@@ -469,7 +481,9 @@ class Mp4Writer:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.size = (width, height)
-        self._container = self._stream = self._cv = None
+        self._container: OutputContainer | None = None
+        self._stream: VideoStream | None = None
+        self._cv: cv2.VideoWriter | None = None
         try:
             self._open_av(fps, crf)
             self.codec = "h264"
@@ -484,11 +498,11 @@ class Mp4Writer:
         import av
 
         av.codec.Codec("libx264", "w")
-        self._container = av.open(str(self.path), mode="w", options={"movflags": "+faststart"})
-        self._stream = self._container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-        self._stream.width, self._stream.height = self.size
-        self._stream.pix_fmt = "yuv420p"
-        self._stream.options = {"crf": str(crf), "preset": "veryfast"}
+        self._container = container = av.open(str(self.path), mode="w", options={"movflags": "+faststart"})
+        self._stream = stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        stream.width, stream.height = self.size
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf), "preset": "veryfast"}
 
     def _close_av(self) -> None:
         if self._container is not None:
@@ -498,8 +512,9 @@ class Mp4Writer:
     def _open_cv(self, fps: float, why: Exception) -> None:
         import cv2
 
-        self._cv = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), self.size)
-        if not self._cv.isOpened():
+        fourcc = cv2.VideoWriter_fourcc(*"mp4v")  # type: ignore[attr-defined]  # missing from cv2's stubs
+        self._cv = writer = cv2.VideoWriter(str(self.path), fourcc, float(fps), self.size)
+        if not writer.isOpened():
             raise InputError(self.path, f"no video writer available (PyAV: {why}; OpenCV could not open 'mp4v')")
 
     def write(self, bgr: np.ndarray) -> None:
@@ -510,6 +525,7 @@ class Mp4Writer:
             return
         import av
 
+        assert self._container is not None and self._stream is not None, "the writer is closed"
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(bgr), format="bgr24")
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
@@ -519,6 +535,7 @@ class Mp4Writer:
             self._cv.release()
             self._cv = None
         if self._container is not None:
+            assert self._stream is not None
             for packet in self._stream.encode(None):
                 self._container.mux(packet)
             self._close_av()
@@ -609,9 +626,6 @@ def render_segment(
     each muscle's name and its colour at that frame, and the scale. Text scales with the panel
     height (:class:`Layout`).
     """
-    from miakit.contracts.dataset import find_segment
-    from miakit.progress import track
-    from miakit.viz.common import as_dataset, where_of
 
     out = check_video_output(out)
     ds = as_dataset(dataset, catalog=catalog)
@@ -725,7 +739,6 @@ def _video_frames(video: VideoSource | None, n: int) -> Iterator[np.ndarray | No
     if video is None:
         yield from (None for _ in range(n))
         return
-    from miakit.stages.video import frames_at
 
     times = np.asarray(video.times, dtype=np.float64)
     if len(times) != n:
@@ -750,10 +763,6 @@ def session_dataset(session_dir: str | Path, *, pipeline: str | Path = "mia"):
     The video is placed where the alignment put the keypoints: its stated start, moved by the
     offset the sync stage found (the keypoints come from the same camera).
     """
-    from miakit.contracts.build import make_dataset, provenance
-    from miakit.pipeline import load_pipeline
-    from miakit.segments import state_segment
-    from miakit.viz.common import session_state
 
     folder = Path(session_dir)
     spec = load_pipeline(pipeline)

@@ -38,7 +38,6 @@ from miakit.importers.lab.cameras import (
 )
 from miakit.importers.lab.emg import (
     CLIP_RUN,
-    EMG_DEFAULTS,
     EMG_KINDS,
     ENVELOPE_HF_FRACTION,
     RECTIFIED_ASYMMETRY,
@@ -82,7 +81,6 @@ from miakit.importers.lab.trial import (
 __all__ = [
     "BODY_SPAN_MM",
     "CLIP_RUN",
-    "EMG_DEFAULTS",
     "EMG_KINDS",
     "EMG_UNITS",
     "ENVELOPE_HF_FRACTION",

@@ -4,14 +4,15 @@ clipping counted, and why a trial imports as keypoints only (:func:`no_emg_note`
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import replace
 
 import numpy as np
 
+from miakit.importers.emg_channels import match_channel, resolve_channel_map
 from miakit.importers.lab.body_frame import _quiet
 from miakit.importers.lab.lab_trial import LabTrial
 from miakit.layout import MUSCLES, RATE_HZ
-from miakit.stages.emg import RawEmgParams
+from miakit.stages.emg import RawEmgParams, condition_raw, envelope, resample
 
 CLIP_RUN = 3
 """Without a stated ADC rail: this many equal samples at a channel's extreme count as clipped."""
@@ -79,7 +80,7 @@ def emg_envelopes(
     n_frames: int,
     *,
     side: str | None,
-    params: dict,
+    params: RawEmgParams,
     channels: dict[str, str | None] | None = None,
     kind: str | None = None,
 ) -> tuple[np.ndarray, dict]:
@@ -90,16 +91,14 @@ def emg_envelopes(
     what every channel holds (:data:`EMG_KINDS`), else told apart per channel."""
     import xarray as xr
 
-    from miakit.importers.emg_channels import match_channel, resolve_channel_map
-    from miakit.stages.emg import condition_raw, envelope, resample
-
     user = resolve_channel_map(channels, list(trial.analogs), trial.path) if channels else {}
     mapped: dict[str, list[str]] = {}
     refused: dict[str, str] = {}
     for label in trial.analogs:
         if label in user:
-            if user[label] is not None:
-                mapped.setdefault(user[label], []).append(label)
+            muscle = user[label]
+            if muscle is not None:
+                mapped.setdefault(muscle, []).append(label)
             continue
         m = match_channel(label, side=side)
         if m.muscle:
@@ -123,7 +122,7 @@ def emg_envelopes(
     clipped: dict[str, int] = {}
     kinds: dict[str, str] = {}
     log: list[str] = []
-    high = min(params["high_hz"], 0.9 * rate / 2)
+    raw_params = replace(params, high_hz=min(params.high_hz, 0.9 * rate / 2))  # held below 0.9 Nyquist
     for muscle, labels in mapped.items():
         columns = []
         for lab in labels:
@@ -137,23 +136,14 @@ def emg_envelopes(
                 attrs={"rate_hz": rate},
             )
             if kinds[lab] == "raw":
-                env = condition_raw(
-                    da,
-                    low_hz=params["low_hz"],
-                    high_hz=high,
-                    notch_hz=params["notch_hz"],
-                    envelope=params["envelope"],
-                    window_s=params["window_s"],
-                    cutoff_hz=params["cutoff_hz"],
-                    rate_hz=RATE_HZ,
-                )
+                env = condition_raw(da, raw_params, rate_hz=RATE_HZ)
             elif kinds[lab] == "rectified":  # band-passed and rectified already: only the envelope
                 env = resample(
                     envelope(
-                        np.abs(da),
-                        method=params["envelope"],
-                        window_s=params["window_s"],
-                        cutoff_hz=params["cutoff_hz"],
+                        np.abs(da),  # type: ignore[arg-type]  # numpy's stubs: a ufunc of a DataArray is one
+                        method=params.envelope,
+                        window_s=params.window_s,
+                        cutoff_hz=params.cutoff_hz,
                     ),
                     rate_hz=RATE_HZ,
                 )
@@ -185,7 +175,6 @@ def no_emg_note(
     """Why a trial imports as keypoints only (no channel maps to one of the 8 muscles), and what names
     them; ``refused``: channels that name one of our muscles but that the table could not place
     (no side: ``--side`` maps them)."""
-    from miakit.importers.emg_channels import match_channel
 
     user = user or {}
     if refused:
@@ -206,8 +195,3 @@ def no_emg_note(
             shown = ", ".join(unnamed[:8]) + (f" and {len(unnamed) - 8} more" if len(unnamed) > 8 else "")
             why += f"; named only by the hardware: {shown} (--channel {unnamed[0]}=RightQuad names one)"
     return f"keypoints only, no EMG: {why}"
-
-
-EMG_DEFAULTS = asdict(RawEmgParams())
-"""Raw EMG conditioning as a dict (:class:`miakit.stages.emg.RawEmgParams`' defaults, as for the UCI set
-and the mia pipeline; the high edge is held below 0.9 Nyquist)."""

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from miakit.arrays import true_runs
 from miakit.errors import InputError
+from miakit.importers.joint_centres import anatomy_joints
 from miakit.importers.lab.body_frame import _quiet
 from miakit.importers.lab.lab_trial import LabTrial
 from miakit.importers.lab.markers import (
@@ -108,8 +110,6 @@ def anatomy_trial_joints(trial: LabTrial, *, max_gap_s: float = MAX_GAP_S, use_m
     mapping (its facing markers), markers by normalized label, repeated labels)``."""
     import hashlib
     from importlib.resources import files
-
-    from miakit.importers.joint_centres import anatomy_joints
 
     markers = {k: _clean(v) for k, v in trial.markers.items()}
     markers = {k: v for k, v in markers.items() if np.isfinite(v).any()}
@@ -239,7 +239,6 @@ def body_stretches(xyz: np.ndarray) -> list[tuple[int, int]]:
     (at least :data:`MIN_KEYPOINTS` joints, or half the joints the trial has where that is fewer,
     and at least 3), gaps up to :data:`MAX_BRIDGED_S` bridged, stretches shorter than
     :data:`MIN_STRETCH_S` left out."""
-    from miakit.arrays import true_runs
 
     known = np.isfinite(xyz).all(axis=2)
     need = min(MIN_KEYPOINTS, max(3, int(np.ceil(0.5 * known.any(axis=0).sum()))))

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from miakit.importers.joint_centres import SEGMENTS
 from miakit.importers.lab.lab_trial import LabTrial
+from miakit.importers.landmarks import parse_label
 from miakit.importers.markerset import normalize_label
+from miakit.stages.emg import fill_gaps
 
 MAX_GAP_S = 0.2
 """Marker gaps up to this long are filled by straight lines; longer ones stay missing."""
@@ -36,8 +39,6 @@ def fill_marker_gaps(markers: dict[str, np.ndarray], rate_hz: float, max_gap_s: 
     """Interior gaps up to ``max_gap_s`` filled by straight lines (:func:`miakit.stages.emg.fill_gaps`)."""
     import xarray as xr
 
-    from miakit.stages.emg import fill_gaps
-
     if not markers or max_gap_s <= 0:
         return markers
     names = list(markers)
@@ -49,7 +50,7 @@ def fill_marker_gaps(markers: dict[str, np.ndarray], rate_hz: float, max_gap_s: 
 
 
 def fill_from_clusters(
-    markers: dict[str, np.ndarray], clusters, rate_hz: float, max_gap_s: float = None
+    markers: dict[str, np.ndarray], clusters, rate_hz: float, max_gap_s: float | None = None
 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Gaps of a marker (up to ``max_gap_s``, default :data:`RIGID_MAX_GAP_S`) filled from the other
     markers of its rigid cluster: in each frame of the gap, the marker where it was (in the last
@@ -124,8 +125,6 @@ def _clean(xyz) -> np.ndarray:
 def segment_clusters(markers: dict[str, np.ndarray]) -> list[list[str]]:
     """The file's labels grouped by the rigid segment their landmark moves with (both sides and the
     midline together for the pelvis, thorax and head; :data:`miakit.importers.joint_centres.SEGMENTS`)."""
-    from miakit.importers.joint_centres import SEGMENTS
-    from miakit.importers.landmarks import parse_label
 
     groups: dict[tuple[str, str], list[str]] = {}
     for label in markers:

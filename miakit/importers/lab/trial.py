@@ -71,22 +71,26 @@ A reader (:mod:`miakit.importers.c3d`, :mod:`miakit.importers.opensim`) fills a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from miakit.contracts.build import Event, Segment
+from miakit.contracts.build import Event, Segment, make_dataset
 from miakit.errors import InputError
+from miakit.importers.common import ImportReport, nothing_imported, provenance
 from miakit.importers.lab.body_frame import _mean_direction, facing_direction, facing_path, find_vertical, vertical_axis
 from miakit.importers.lab.cameras import FILL, PAN_WINDOW_S, VERTICAL_FOV_DEG, project_views
-from miakit.importers.lab.emg import EMG_DEFAULTS, emg_envelopes
+from miakit.importers.lab.emg import emg_envelopes
 from miakit.importers.lab.gait import zeni_events
 from miakit.importers.lab.joints import MIN_KEYPOINTS, MIN_STRETCH_S, body_parts, body_stretches, trial_joints
 from miakit.importers.lab.lab_trial import LabTrial
 from miakit.importers.lab.markers import MAX_GAP_S
 from miakit.importers.markerset import Mapping
 from miakit.layout import BODY_25, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES, RATE_HZ
+from miakit.progress import track
+from miakit.stages.emg import RawEmgParams
 from miakit.stages.grid import grid_times, sample_at
 
 EMG_UNITS = "microvolts (RMS envelope)"
@@ -124,7 +128,7 @@ def trial_segments(
     side: str | None = None,
     exercise: str | None = None,
     max_gap_s: float = MAX_GAP_S,
-    emg_params: dict,
+    emg_params: RawEmgParams,
     channels: dict[str, str | None] | None = None,
     emg_kind: str | None = None,
 ) -> TrialResult:
@@ -236,7 +240,7 @@ def trial_segments(
 
 
 def load_trials(
-    paths: list[str | Path],
+    paths: Sequence[str | Path],
     read,
     *,
     pipeline: str,
@@ -245,7 +249,7 @@ def load_trials(
     side: str | None = None,
     exercise: str | None = None,
     max_gap_s: float = MAX_GAP_S,
-    emg_params: dict | None = None,
+    emg_params: RawEmgParams | None = None,
     channels: dict[str, str | None] | None = None,
     emg_kind: str | None = None,
     show_progress: bool = False,
@@ -258,11 +262,7 @@ def load_trials(
     """
     import hashlib
 
-    from miakit.contracts.build import make_dataset
-    from miakit.importers.common import ImportReport, nothing_imported, provenance
-    from miakit.progress import track
-
-    params = {**EMG_DEFAULTS, **(emg_params or {})}
+    params = emg_params or RawEmgParams()
     report = ImportReport(store="")
     segments: list[Segment] = []
     events: list[Event] = []
@@ -316,7 +316,7 @@ def load_trials(
                 + (" (no EMG)" if result.info["emg_note"] else ""),
                 "views": len(result.segments),
                 "frames": first.length,
-                "valid": int(first.valid.sum()),
+                "valid": first.n_valid,
                 "events": f"{sum(1 for e in result.events if e.segment == 0)} ({result.info['events']})",
             }
         )
@@ -325,7 +325,7 @@ def load_trials(
             raise last_error
         raise nothing_imported(Path(paths[0]).parent, report)
     parameters = {
-        **params,
+        **asdict(params),
         "views": [list(v) for v in views],
         "max_gap_s": max_gap_s,
         "side": side,
@@ -356,5 +356,5 @@ def load_trials(
     )
     report.n_segments = len(segments)
     report.n_frames = int(sum(s.length for s in segments))
-    report.n_valid = int(sum(int(s.valid.sum()) for s in segments))
+    report.n_valid = sum(s.n_valid for s in segments)
     return ds, report

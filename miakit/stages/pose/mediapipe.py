@@ -18,10 +18,12 @@ import xarray as xr
 
 from miakit.errors import InputError
 from miakit.layout import RATE_HZ
+from miakit.progress import progress_bar
 from miakit.stages.grid import time_grid
 from miakit.stages.pose.following import PERSON_CHOICES, TRACK_LOST, TRACK_UNCERTAIN, Follower
 from miakit.stages.pose.layout import empty_points, keypoints_dataset
 from miakit.stages.pose.quiet import quiet_mediapipe
+from miakit.stages.video import probe_video, sampled_frames
 
 
 @dataclass
@@ -90,7 +92,6 @@ class MediaPipeBackend:
             )
 
     def keypoints(self, source: Path, *, rate_hz: float = RATE_HZ, progress: bool = True) -> xr.Dataset:
-        from miakit.stages.video import probe_video
 
         self.timings = PoseTimings()
         started = time.perf_counter()
@@ -178,7 +179,6 @@ def _decoded(
     """Frames for the grid, shrunk and in RGB (:func:`miakit.stages.video.sampled_frames`), decoded
     in a second thread ahead of inference (FFmpeg and MediaPipe both release the GIL, so decoding
     overlaps inference). Errors in the thread are raised here."""
-    from miakit.stages.video import sampled_frames
 
     out: queue.Queue = queue.Queue(maxsize=8)
     stop = threading.Event()
@@ -225,7 +225,6 @@ def _progress(items: Iterable, *, total: int, show: bool, label: str) -> Iterabl
     if not show:
         yield from items
         return
-    from miakit.progress import progress_bar
 
     with progress_bar(transient=True) as bar:  # on standard error (standard output is for results)
         task = bar.add_task(label, total=total)

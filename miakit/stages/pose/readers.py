@@ -16,6 +16,7 @@ import xarray as xr
 from miakit.errors import InputError
 from miakit.files import check_file
 from miakit.layout import IMAGE_HEIGHT, IMAGE_WIDTH, RATE_HZ
+from miakit.stages import openpose
 from miakit.stages.grid import nearest_frames, time_grid
 from miakit.stages.pose.layout import N_KEYPOINTS, empty_points, keypoints_dataset
 
@@ -37,7 +38,6 @@ class OpenPoseJsonBackend:
     name: str = "openpose_json"
 
     def keypoints(self, source: Path, *, rate_hz: float = RATE_HZ, progress: bool = False) -> xr.Dataset:
-        from miakit.stages import openpose
 
         fps = _need_fps(self.fps, source, "an OpenPose folder")
         numbers = np.array(sorted(openpose.frame_index(p) for p in openpose.list_frames(source)), dtype=np.int64)

@@ -14,7 +14,6 @@ from miakit.contracts.dataset import provenance_of
 from miakit.errors import InputError
 from miakit.importers.c3d import read_c3d
 from miakit.importers.lab import (
-    EMG_DEFAULTS,
     facing_direction,
     load_trials,
     parse_views,
@@ -24,6 +23,7 @@ from miakit.importers.lab import (
     zeni_events,
 )
 from miakit.layout import BODY_25, IMAGE_HEIGHT, IMAGE_WIDTH, MUSCLES
+from miakit.stages.emg import RawEmgParams
 
 pytest.importorskip("ezc3d")
 
@@ -318,7 +318,7 @@ def test_gaps_filled_up_to_the_limit_and_missing_beyond(shared_data):
     trial.markers["Subject:RKNE"] = trial.markers["RKNE"][:].copy() * np.nan  # a repeated label, worse: dropped
     for output in ("RFEO", "LFEO"):  # the model's knee centres: the knees from the markers
         del trial.markers[output]
-    result = trial_segments(trial, views=parse_views("front"), emg_params=EMG_DEFAULTS)
+    result = trial_segments(trial, views=parse_views("front"), emg_params=RawEmgParams())
     seg = result.segments[0]
     assert result.info["repeated_labels"] == ["Subject:RKNE"]
     rk, lk = BODY_25.index("RKnee"), BODY_25.index("LKnee")
@@ -330,19 +330,19 @@ def test_gaps_filled_up_to_the_limit_and_missing_beyond(shared_data):
 
 def test_clipping_is_counted_and_flagged(shared_data):
     trial = read_c3d(shared_data / WALK)
-    clean = trial_segments(trial, views=parse_views("front"), emg_params=EMG_DEFAULTS)
+    clean = trial_segments(trial, views=parse_views("front"), emg_params=RawEmgParams())
     assert clean.info["clipped_samples"] == {} and clean.segments[0].flags == ()
     raw = trial.analogs["Voltage.RVL"]
     rail = 0.4 * np.abs(raw).max()
     trial.analogs["Voltage.RVL"] = np.clip(raw, -rail, rail)  # an amplifier saturating at +-rail
     at_rail = int((np.abs(raw) >= rail).sum())
     flat = trial_segments(
-        trial, views=parse_views("front"), emg_params=EMG_DEFAULTS
+        trial, views=parse_views("front"), emg_params=RawEmgParams()
     )  # no rail stated: flat runs at the extremes
     assert 0.5 * at_rail <= flat.info["clipped_samples"]["Voltage.RVL"] <= at_rail
     assert flat.segments[0].flags == ("clipped",)
     trial.analog_rails = {"Voltage.RVL": (-rail, rail)}  # the ADC's rail, as ANALOG:BITS and SCALE state it
-    stated = trial_segments(trial, views=parse_views("front"), emg_params=EMG_DEFAULTS)
+    stated = trial_segments(trial, views=parse_views("front"), emg_params=RawEmgParams())
     near = int((np.abs(raw) >= rail - 1e-3 * 2 * rail).sum())  # within 0.1 % of the ADC's range of the rail
     assert stated.info["clipped_samples"] == {"Voltage.RVL": near} and near >= at_rail
 
@@ -376,12 +376,12 @@ def test_help_has_an_example():
 def test_zeni_fills_in_for_walking_only(shared_data):
     trial = read_c3d(shared_data / WALK)
     trial.events = []  # as if the file had none
-    walking = trial_segments(trial, views=parse_views("front"), emg_params=EMG_DEFAULTS)
+    walking = trial_segments(trial, views=parse_views("front"), emg_params=RawEmgParams())
     assert walking.info["events"] == "zeni"
     assert sum(1 for e in walking.events if e[2] == "foot_strike") == 6
     for left, right in (("LHEE", "RHEE"), ("LTOE", "RTOE")):  # both feet moving together: no gait
         trial.markers[left] = trial.markers[right] - [0.0, 200.0, 0.0]
-    together = trial_segments(trial, views=parse_views("front"), emg_params=EMG_DEFAULTS)
+    together = trial_segments(trial, views=parse_views("front"), emg_params=RawEmgParams())
     assert together.info["events"] == "none" and together.events == []
 
 

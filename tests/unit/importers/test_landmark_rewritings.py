@@ -199,9 +199,9 @@ def test_a_repeated_label_holding_the_models_joint_centre_is_used_as_it(shared_d
 
 
 def _emg():
-    from miakit.importers.lab import EMG_DEFAULTS
+    from miakit.stages.emg import RawEmgParams
 
-    return EMG_DEFAULTS
+    return RawEmgParams()
 
 
 def test_the_vertical_from_what_is_there(walk):

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 
 from miakit.errors import InputError
-from miakit.importers.lab import EMG_DEFAULTS, emg_envelopes, load_trials, parse_views
+from miakit.importers.lab import emg_envelopes, load_trials, parse_views
 from miakit.importers.opensim import read_sto, read_sto_header, read_trc, read_trial
 from miakit.layout import MUSCLES
+from miakit.stages.emg import RawEmgParams
 
 TRC = "mocap/opensim-walk-markers.trc"
 STO = "mocap/opensim-walk-emg.sto"
@@ -169,7 +170,7 @@ def test_the_shared_walk_reads_with_its_right_leg_emg(walk, shared_data):
     trc, sto, (markers, _, _), _ = walk
     trial = read_trial(trc, sto)
     assert trial.analog_rate_hz == 2000.0 and len(trial.analogs) == 10
-    emg, info = emg_envelopes(trial, 24, side="right", params=EMG_DEFAULTS)
+    emg, info = emg_envelopes(trial, 24, side="right", params=RawEmgParams())
     assert info["channels"] == {
         "RightQuad": ["vastus_lateralis", "vastus_medius", "rectus_femoris"],
         "RightHamstring": ["medial_hamstrings", "biceps_femoris"],
@@ -178,7 +179,7 @@ def test_the_shared_walk_reads_with_its_right_leg_emg(walk, shared_data):
     right = [MUSCLES.index("RightQuad"), MUSCLES.index("RightHamstring")]
     assert np.isfinite(emg[:, right]).all() and np.isnan(np.delete(emg, right, axis=1)).all()
     # the side is not in these labels: without --side, keypoints only, the note naming --side
-    emg, info = emg_envelopes(trial, 24, side=None, params=EMG_DEFAULTS)
+    emg, info = emg_envelopes(trial, 24, side=None, params=RawEmgParams())
     assert np.isnan(emg).all() and not info["channels"]
     assert "does not say the side (pass --side right" in info["emg_note"]
 
@@ -186,7 +187,7 @@ def test_the_shared_walk_reads_with_its_right_leg_emg(walk, shared_data):
 def test_the_old_mot_with_side_suffixes_needs_no_side(walk, tmp_path):
     forms = _sto_forms(walk[1], tmp_path)
     trial = read_trial(walk[0], forms["old.mot"])
-    _, info = emg_envelopes(trial, 24, side=None, params=EMG_DEFAULTS)
+    _, info = emg_envelopes(trial, 24, side=None, params=RawEmgParams())
     assert info["channels"] == {
         "RightQuad": ["vaslat_r", "vasmed_r", "recfem_r"],
         "RightHamstring": ["semiten_r", "bflh_r"],

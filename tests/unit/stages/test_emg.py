@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 from miakit.errors import InputError
-from miakit.stages.emg import band_pass, condition_raw, envelope, fill_gaps, notch, rectify, resample
+from miakit.stages.emg import RawEmgParams, band_pass, condition_raw, envelope, fill_gaps, notch, rectify, resample
 
 FS = 1000.0
 
@@ -129,7 +129,7 @@ def test_stages_log_and_never_mutate_their_input():
     da = signal(tone(100, 2.0), tone(60, 2.0))
     da.attrs["log"] = ["decode()"]
     before = da.values.copy()
-    out = condition_raw(da, notch_hz=50, envelope="lowpass", cutoff_hz=4)
+    out = condition_raw(da, RawEmgParams(notch_hz=50, envelope="lowpass", cutoff_hz=4))
     assert out.attrs["log"] == [
         "decode()",
         "band_pass(low_hz=20, high_hz=450, order=4)",
