@@ -44,9 +44,9 @@ WEIGHTS = np.round(np.arange(0.0, 1.01, 0.1), 2)
 def model_predictions(ds, files, fn) -> dict[int, np.ndarray]:
     """Segment -> (frames, 8) of ``fn(kinematics)`` (MUSCLES order), as
     :func:`miakit.bench.real.muscle_model_predictions` does for the hand model."""
-    from miakit.bench.real import read_lab_trial
     from miakit.body.motion import kinematics_from_points
     from miakit.importers.lab import world_joints
+    from miakit.synth.mocap import read_lab_trial
 
     t, joints = world_joints(read_lab_trial(files))
     with np.errstate(all="ignore"), warnings.catch_warnings():

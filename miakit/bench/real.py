@@ -42,7 +42,7 @@ from miakit.errors import DatasetError
 from miakit.layout import MIRROR_MUSCLE
 from miakit.learn import metrics
 from miakit.learn.predict import load, predict_segment
-from miakit.synth.mocap import (  # read_lab_trial: where benchmarks find it
+from miakit.synth.mocap import (
     modelled_activation,
     read_motion,
 )

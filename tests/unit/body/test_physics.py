@@ -56,9 +56,9 @@ def test_labels_of_synthetic_motion_are_finite_and_in_unit_range(arm):
 
 
 def test_the_real_box_lift_works_the_biceps_while_the_arm_reaches_up(arm, shared_data):
-    from miakit.bench.real import read_lab_trial
     from miakit.body.motion import kinematics_from_points
     from miakit.importers.lab import world_joints
+    from miakit.synth.mocap import read_lab_trial
 
     t, joints = world_joints(read_lab_trial(shared_data / "mocap" / "pyomeca-box-lift.c3d"))
     with np.errstate(all="ignore"), warnings.catch_warnings():
