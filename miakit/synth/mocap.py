@@ -63,7 +63,7 @@ from miakit.importers.c3d import read_c3d
 from miakit.importers.lab import PAN_WINDOW_S, smooth, world_joints
 from miakit.importers.opensim import read_trial
 from miakit.layout import BODY_25, IMAGE_HEIGHT, IMAGE_WIDTH, KP, MUSCLES
-from miakit.progress import progress_bar
+from miakit.progress import track
 from miakit.synth.sessions import (
     EMG_RATE_HZ,
     KEYPOINT_FPS,
@@ -356,19 +356,9 @@ def generate_mocap_sessions(
         )
     folders: list[Path] = []
     jobs = [(c, v) for c in captures for v in range(views)]
-
-    def run(advance=lambda: None) -> None:
-        for k, (capture, view) in enumerate(jobs):
-            sim = simulate_capture(capture, seed=seed, view=view)
-            with_video = video == "all" or (video == "first" and k == 0)
-            name = capture.name + (f"-view{view}" if view else "")
-            folders.append(write_session(out / sim.subject.name / name, sim, seed=seed, video=with_video))
-            advance()
-
-    if progress:
-        with progress_bar() as bar:
-            task = bar.add_task("sessions from motion capture", total=len(jobs))
-            run(lambda: bar.advance(task))
-    else:
-        run()
+    for k, (capture, view) in enumerate(track(jobs, "sessions from motion capture", enabled=progress)):
+        sim = simulate_capture(capture, seed=seed, view=view)
+        with_video = video == "all" or (video == "first" and k == 0)
+        name = capture.name + (f"-view{view}" if view else "")
+        folders.append(write_session(out / sim.subject.name / name, sim, seed=seed, video=with_video))
     return MocapSessions(sorted(folders), skipped)

@@ -41,7 +41,7 @@ from miakit.devices.decoders import encode_m40_envelope_v1
 from miakit.devices.profiles import find_profile_file, load_profile
 from miakit.errors import InputError
 from miakit.layout import EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, KP, MUSCLES
-from miakit.progress import progress_bar
+from miakit.progress import track
 from miakit.record.session_writer import SessionWriter
 from miakit.stages.openpose import frame_filename, write_frame
 
@@ -459,18 +459,8 @@ def generate_sessions(
         for v in range(views)
     ]
     folders: list[Path] = []
-
-    def run(advance=lambda: None) -> None:
-        for subject, exercise, with_video, view in jobs:
-            sim = simulate(subject, exercise, seed=seed, duration_s=duration_s, drop_fraction=drop_fraction, view=view)
-            name = exercise + (f"-view{view}" if view else "")
-            folders.append(write_session(out / subject.name / name, sim, seed=seed, video=with_video))
-            advance()
-
-    if progress:
-        with progress_bar() as bar:
-            task = bar.add_task("synthesize sessions", total=len(jobs))
-            run(lambda: bar.advance(task))
-    else:
-        run()
+    for subject, exercise, with_video, view in track(jobs, "synthesize sessions", enabled=progress):
+        sim = simulate(subject, exercise, seed=seed, duration_s=duration_s, drop_fraction=drop_fraction, view=view)
+        name = exercise + (f"-view{view}" if view else "")
+        folders.append(write_session(out / subject.name / name, sim, seed=seed, video=with_video))
     return sorted(folders)

@@ -112,15 +112,7 @@ def anatomy_trial_joints(trial: LabTrial, *, max_gap_s: float = MAX_GAP_S, use_m
     from importlib.resources import files
 
     markers = {k: _clean(v) for k, v in trial.markers.items()}
-    markers = {k: v for k, v in markers.items() if np.isfinite(v).any()}
-    if not markers:
-        raise InputError(
-            trial.path,
-            "no usable markers",
-            field="POINT",
-            expected="marker trajectories with samples",
-            found="none (all gaps)",
-        )
+    markers = _with_samples(markers, trial)
     filled: dict[str, int] = {}
     if max_gap_s > 0:  # short gaps from the marker's segment (even two others), as a mapping's clusters
         markers, filled = fill_from_clusters(markers, segment_clusters(markers), trial.marker_rate_hz)
@@ -177,10 +169,8 @@ def anatomy_trial_joints(trial: LabTrial, *, max_gap_s: float = MAX_GAP_S, use_m
     return joints, anatomy, named, repeated
 
 
-def _mapping_joints(trial: LabTrial, mapping: Mapping | None, max_gap_s: float):
-    """The mapping path: labels normalized, gaps filled, the mapping (the user's, else the shipped
-    one that fits best) applied."""
-    markers, repeated = normalized_markers(trial)
+def _with_samples(markers: dict[str, np.ndarray], trial: LabTrial) -> dict[str, np.ndarray]:
+    """The markers with any finite sample; a trial with none is refused in one line."""
     markers = {k: v for k, v in markers.items() if np.isfinite(v).any()}
     if not markers:
         raise InputError(
@@ -190,6 +180,14 @@ def _mapping_joints(trial: LabTrial, mapping: Mapping | None, max_gap_s: float):
             expected="marker trajectories with samples",
             found="none (all gaps)",
         )
+    return markers
+
+
+def _mapping_joints(trial: LabTrial, mapping: Mapping | None, max_gap_s: float):
+    """The mapping path: labels normalized, gaps filled, the mapping (the user's, else the shipped
+    one that fits best) applied."""
+    markers, repeated = normalized_markers(trial)
+    markers = _with_samples(markers, trial)
     used_mapping, markers, aliases = choose_mapping(trial, markers, mapping)
     filled: dict[str, int] = {}
     if max_gap_s > 0:
