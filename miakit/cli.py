@@ -81,8 +81,8 @@ def synth(
         "--from-mocap",
         help="Instead of the choreography, sessions of this motion capture's motion (a .c3d or .trc file, or "
         "a folder of them; repeatable): its joints filmed by the same cameras (--views), its EMG modelled by "
-        "the muscle model, never the file's own; out/mocap-<file>/. --subjects, --duration and --exercise "
-        "do not apply.",
+        "the muscle model, never the file's own; a lower-body marker set labels the legs alone (no arm "
+        "sensors worn); out/mocap-<file>/. --subjects, --duration and --exercise do not apply.",
     ),
 ) -> None:
     """Synthesize raw recording sessions (contract 1): M40 EMG packets, OpenPose keypoints, truth.

@@ -46,6 +46,7 @@ from functools import cached_property
 
 import numpy as np
 
+from miakit.arrays import true_runs
 from miakit.body.exercises import Exercise, load_exercises
 from miakit.body.subjects import Subject, make_subject
 from miakit.layout import ALL_EXERCISES, IMAGE_HEIGHT, IMAGE_WIDTH, KP
@@ -547,12 +548,24 @@ moment can carry weight, more than the second cannot (a foot held still in the a
 
 
 def lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float = 6.0) -> np.ndarray:
-    """Zero-phase 4th-order Butterworth low-pass along axis 0 (Winter's 6 Hz for gait markers)."""
+    """Zero-phase 4th-order Butterworth low-pass along axis 0 (Winter's 6 Hz for gait markers).
+
+    A gap (NaN: a marker out of sight) stays a gap: each run of finite samples of a column is
+    filtered on its own, a run under 16 samples (too short for the filter's padding) left as it is."""
     from scipy.signal import butter, sosfiltfilt
 
     if cutoff_hz >= 0.45 * rate_hz or len(x) < 16:
         return x
-    return sosfiltfilt(butter(4, cutoff_hz, fs=rate_hz, output="sos"), x, axis=0)
+    sos = butter(4, cutoff_hz, fs=rate_hz, output="sos")
+    if np.isfinite(x).all():
+        return sosfiltfilt(sos, x, axis=0)
+    flat = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    out = flat.copy()
+    for k in range(flat.shape[1]):
+        for start, stop in true_runs(np.isfinite(flat[:, k])):
+            if stop - start >= 16:
+                out[start:stop, k] = sosfiltfilt(sos, flat[start:stop, k])
+    return out.reshape(np.shape(x))
 
 
 def foot_support(t: np.ndarray, joints: np.ndarray) -> np.ndarray:
@@ -605,17 +618,18 @@ def kinematics_from_points(
     lat = _unit(lat)
     forward = np.cross(lat, np.array([0.0, 1.0, 0.0]))
     if subject is None:
-
-        def length(a: str, b: str) -> float:
-            return float(np.nanmedian(np.linalg.norm(J[:, KP[a]] - J[:, KP[b]], axis=-1)))
-
         base = make_subject(0)
         seg = dict(base.segments_m)
+
+        def length(name: str, a: str, b: str) -> float:  # the drawn subject's where the markers lack it
+            d = np.linalg.norm(J[:, KP[a]] - J[:, KP[b]], axis=-1)
+            return float(np.nanmedian(d)) if np.isfinite(d).any() else seg[name]
+
         seg.update(
-            upper_arm=length("RShoulder", "RElbow"),
-            forearm=length("RElbow", "RWrist"),
-            thigh=length("RHip", "RKnee"),
-            shank=length("RKnee", "RAnkle"),
+            upper_arm=length("upper_arm", "RShoulder", "RElbow"),
+            forearm=length("forearm", "RElbow", "RWrist"),
+            thigh=length("thigh", "RHip", "RKnee"),
+            shank=length("shank", "RKnee", "RAnkle"),
         )
         subject = replace(
             base, mass_kg=mass_kg, segments_m=seg, height_m=round((seg["thigh"] + seg["shank"]) / 0.53, 3)

@@ -453,26 +453,34 @@ def _finite_points(keypoints: np.ndarray, score: np.ndarray) -> tuple[np.ndarray
 @dataclass(frozen=True)
 class QualityParams:
     min_score: float = 0.3  # a keypoint scored below this counts as missing
-    min_keypoints: int = 12  # a valid frame has at least this many keypoints present
+    min_keypoints: int = 12  # a valid frame has at least this many of the 25 keypoints present (see quality)
     min_valid_fraction: float = 0.5  # a session with fewer valid frames is reported and left out
     require_pose: bool = True  # false for EMG-only builds: a frame is valid when its EMG is
 
 
 @stage("quality", QualityParams)
 def quality(state: SessionState, params: QualityParams) -> SessionState:
-    """Which frames are valid; the coverage figures; the reason to leave the session out, if any."""
+    """Which frames are valid; the coverage figures; the reason to leave the session out, if any.
+
+    A valid frame has EMG for every muscle recorded and ``min_keypoints`` of the 25 keypoints
+    present; in a session that never shows some keypoints at all (a motion capture's lower-body
+    marker set filmed by ``miakit synth --from-mocap``: no arms, no head) the same share of those it
+    shows (12 of 25: 6 of 13)."""
 
     live = [m for s, m in state.meta.sensors.items() if state.decoded is None or s in state.decoded.sensors]
     recorded = state.require("emg")[:, [MUSCLES.index(m) for m in live]]
     score, n_frames = state.require("score"), len(state.require("grid"))
-    min_keypoints = params.min_keypoints if params.require_pose else 0
-    valid = frame_validity(recorded, score, min_score=params.min_score, min_keypoints=min_keypoints)
     present = score >= params.min_score
+    shown = int(present.any(axis=0).sum())
+    needed = max(1, min(params.min_keypoints, int(np.ceil(params.min_keypoints * shown / score.shape[1]))))
+    valid = frame_validity(
+        recorded, score, min_score=params.min_score, min_keypoints=needed if params.require_pose else 0
+    )
     state = state.reported(
         frames=n_frames,
         valid_frames=int(valid.sum()),
         emg_coverage=float(np.isfinite(recorded).all(axis=1).mean()),
-        pose_coverage=float((present.sum(axis=1) >= params.min_keypoints).mean()),
+        pose_coverage=float((present.sum(axis=1) >= needed).mean()),
         mean_pose_score=float(score[present].mean()) if present.any() else 0.0,
     )
     r = state.report

@@ -33,9 +33,15 @@ smoothed over :data:`miakit.importers.lab.PAN_WINDOW_S` (a walk across a lab), i
 body stays where the synthetic subjects stand; its height above the floor is kept. The muscle model
 reads the motion as captured.
 
-A capture the muscle model cannot read whole (it needs the trunk, both arms and both legs: a
-lower-body marker set gives no centre of mass) or shorter than :data:`MIN_MOTION_S` where it can
-is skipped with a one-line reason; the longest stretch where every muscle is defined is kept.
+Which muscles a capture labels (:data:`MUSCLE_GROUPS`): all 8 where the markers give the trunk,
+both arms and both legs; else the legs' four where they give the pelvis and both legs to the feet
+(a lower-body marker set, as most gait labs use), the arms' sensors then not worn: the session lists
+the leg sensors alone, so the built store has no arm EMG (NaN) and ``miakit train`` leaves the arms
+out of the loss on those frames (their keypoints are missed ones, score 0). A marker set with no
+trunk at all has it upright over the pelvis (:func:`upright_trunk`), which a walk or a stair
+descent holds to a few degrees and a squat does not: say so where such a capture is used. The
+longest stretch where the labelled muscles are defined is kept; a capture with no such stretch of
+:data:`MIN_MOTION_S` is skipped with a one-line reason.
 Each capture is one subject and exercise to ``miakit train``'s in-distribution split (the last 20%
 tests, a window's gap either side of validation), so a capture gives training windows from about
 10 s on over its views.
@@ -67,6 +73,7 @@ from miakit.progress import track
 from miakit.synth.sessions import (
     EMG_RATE_HZ,
     KEYPOINT_FPS,
+    SENSORS,
     Simulation,
     sensor_clocks,
     sensor_packets,
@@ -80,8 +87,20 @@ LEAD_S = (0.2, 0.6)
 """The camera and the capture start this long (drawn) after the session starts."""
 TAIL_S = (0.2, 0.6)
 """The session goes on this long (drawn) after the capture's last frame."""
-FACE = ("Nose", "REye", "LEye", "REar", "LEar")
+MUSCLE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("whole body", MUSCLES),
+    ("legs", tuple(m for m in MUSCLES if m.endswith(("Quad", "Hamstring")))),
+)
+"""The muscles a capture may label, in the order they are tried (:func:`load_capture`)."""
+TRUNK_PER_LEG = 0.288 / 0.530
+"""Hip-to-neck height over hip-to-ankle length (Winter's segment table: 0.288 and 0.530 of stature),
+for :func:`upright_trunk`."""
+OPTIONAL_JOINTS = ("Nose", "REye", "LEye", "REar", "LEar", "LSmallToe", "RSmallToe")
 """Joints the muscle model does without (a missing one is only a keypoint the estimator misses)."""
+GROUP_JOINTS = {
+    "legs": ("MidHip", "LHip", "RHip", "LKnee", "RKnee", "LAnkle", "RAnkle", "LHeel", "RHeel", "LBigToe", "RBigToe")
+}
+"""The joints a group of :data:`MUSCLE_GROUPS` needs, where not the whole body's (named in a skip's reason)."""
 
 # random streams of a capture's session (apart from the choreography's, miakit.body.signal)
 TIMING, KEYPOINTS, NOISE, BLE, DROP, SUBJECT = 1, 2, 3, 4, 5, 7
@@ -135,6 +154,23 @@ def modelled_activation(t: np.ndarray, joints: np.ndarray) -> np.ndarray:
         return activation(kinematics_from_points(t, joints))
 
 
+def upright_trunk(joints: np.ndarray) -> np.ndarray:
+    """``joints`` with a neck where the capture has none in any frame (a lower-body marker set): above
+    the mid-hip, straight up, :data:`TRUNK_PER_LEG` of the median leg length (hip to ankle) higher,
+    so the muscle model has a trunk's weight and direction. A capture with a neck is returned as is."""
+
+    if np.isfinite(joints[:, KP["Neck"]]).any():
+        return joints
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a leg missing in every frame: the neck stays NaN
+        leg = np.nanmedian(
+            [np.linalg.norm(joints[:, KP[f"{s}Hip"]] - joints[:, KP[f"{s}Ankle"]], axis=-1) for s in "LR"]
+        )
+    out = joints.copy()
+    out[:, KP["Neck"]] = joints[:, KP["MidHip"]] + np.array([0.0, TRUNK_PER_LEG * leg, 0.0])
+    return out
+
+
 @dataclass
 class Capture:
     """A capture's motion ready for sessions: the stretch where every muscle is defined."""
@@ -148,7 +184,9 @@ class Capture:
     joints: np.ndarray
     """(frames, 25, 3) m, world frame"""
     activation: np.ndarray
-    """(frames, 8) the muscle model's activation at ``t``"""
+    """(frames, 8) the muscle model's activation at ``t``; NaN for a muscle not in ``muscles``"""
+    muscles: tuple[str, ...] = MUSCLES
+    """the muscles the capture labels (:data:`MUSCLE_GROUPS`): the sessions wear only their sensors"""
 
 
 def safe_name(stem: str) -> str:
@@ -158,32 +196,38 @@ def safe_name(stem: str) -> str:
 
 def load_capture(file) -> Capture:
     """Read ``file`` (:func:`read_motion`), run the muscle model on it (:func:`modelled_activation`)
-    and keep the longest stretch where all 8 muscles are defined; InputError (one line) where there
-    is none of :data:`MIN_MOTION_S`."""
+    and keep the longest stretch where the muscles of the first of :data:`MUSCLE_GROUPS` that has
+    one of :data:`MIN_MOTION_S` are defined; InputError (one line) where none has."""
 
     path = Path(file)
     t, joints = read_motion(path)
-    act = modelled_activation(t, joints)
-    runs = true_runs(np.isfinite(act).all(axis=1))
-    start, stop = max(runs, key=lambda r: r[1] - r[0]) if runs else (0, 0)
-    if stop - start < 2 or t[stop - 1] - t[start] < MIN_MOTION_S:
-        with np.errstate(invalid="ignore"):
-            present = np.isfinite(joints).all(axis=-1).mean(axis=0)
-        missing = [
-            BODY_25[j] for j in range(25) if present[j] < 0.5 and BODY_25[j] not in FACE + ("LSmallToe", "RSmallToe")
-        ]
-        found = (
-            f"no {', '.join(missing)}"
+    act = modelled_activation(t, upright_trunk(joints))
+    with np.errstate(invalid="ignore"):
+        present = np.isfinite(joints).all(axis=-1).mean(axis=0) >= 0.5
+    reasons = []
+    for group, muscles in MUSCLE_GROUPS:
+        columns = [MUSCLES.index(m) for m in muscles]
+        runs = true_runs(np.isfinite(act[:, columns]).all(axis=1))
+        start, stop = max(runs, key=lambda r: r[1] - r[0]) if runs else (0, 0)
+        if stop - start >= 2 and t[stop - 1] - t[start] >= MIN_MOTION_S:
+            break
+        needed = GROUP_JOINTS[group] if group in GROUP_JOINTS else BODY_25
+        missing = [j for j in needed if not present[KP[j]] and j not in OPTIONAL_JOINTS]
+        reasons.append(
+            f"{group}: no {', '.join(missing)}"
             if missing and not runs
-            else f"{(t[stop - 1] - t[start]) if stop > start else 0:.1f} s where every muscle is defined"
+            else f"{group}: {(t[stop - 1] - t[start]) if stop > start else 0:.1f} s"
         )
+    else:
         raise InputError(
             path,
-            "the muscle model cannot read this motion whole",
+            "the muscle model cannot read this motion",
             field="joints",
-            expected=f"trunk, both arms and both legs for at least {MIN_MOTION_S:g} s",
-            found=found,
+            expected=f"the trunk, arms and legs, or the pelvis and both legs to the feet, for {MIN_MOTION_S:g} s",
+            found="; ".join(reversed(reasons)),  # the group nearest to readable first
         )
+    labelled = act[start:stop].copy()
+    labelled[:, [j for j, m in enumerate(MUSCLES) if m not in muscles]] = np.nan
     with path.open("rb") as fh:  # the reader has checked it is a regular file within its size cap
         sha = hashlib.file_digest(fh, "sha256").hexdigest()
     return Capture(
@@ -192,7 +236,8 @@ def load_capture(file) -> Capture:
         sha256=sha,
         t=t[start:stop] - t[start],
         joints=joints[start:stop],
-        activation=act[start:stop],
+        activation=labelled,
+        muscles=muscles,
     )
 
 
@@ -278,10 +323,15 @@ def simulate_capture(capture: Capture, *, seed: int = 0, view: int = 0, drop_fra
     packets = sensor_packets(
         curve, drawn, duration, clocks, ble=ble, noise=stream(NOISE), drop=stream(DROP), drop_fraction=drop_fraction
     )
+    packets = [p for p in packets if SENSORS[p.sensor] in capture.muscles]  # the sensors worn
     origin = (
         f"motion from the capture {capture.file.name} (sha256 {capture.sha256}); EMG modelled by the muscle "
         "model (miakit.body.activation), not measured; the file's own EMG, if any, is not used"
     )
+    if capture.muscles != MUSCLES:
+        origin += f"; only the {', '.join(capture.muscles)} sensors worn (the markers give no more)"
+        if not np.isfinite(capture.joints[:, KP["Neck"]]).any():
+            origin += "; no trunk markers: the muscle model took the trunk upright over the pelvis"
     return Simulation(
         subject,
         capture.name,

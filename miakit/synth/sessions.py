@@ -136,6 +136,8 @@ class Simulation:
     truth: np.ndarray
     """(samples, 8) noise-free EMG in device units at ``truth_times`` (host clock)."""
     packets: list[Packets]
+    """one per sensor worn: all 8 for the choreography, fewer for a capture that models only some
+    muscles (:mod:`miakit.synth.mocap`); a muscle without one is missing from the session"""
     clap_s: float | None = None
     """host time of the sync clap (the subject claps once before the exercise), where there is one"""
     clock_error_s: float = 0.0
@@ -316,6 +318,7 @@ def write_session(folder: str | Path, sim: Simulation, *, seed: int = 0, video: 
     profile = load_profile("m40")
     profile_bytes = find_profile_file("m40").read_bytes()
     subject, exercise = sim.subject, sim.exercise
+    worn = {p.sensor: SENSORS[p.sensor] for p in sim.packets}  # the sensors the session lists
     kp_end = float(sim.keypoint_times[-1]) if sim.keypoint_times.size else sim.keypoint_start_s
     with SessionWriter(
         folder,
@@ -325,7 +328,7 @@ def write_session(folder: str | Path, sim: Simulation, *, seed: int = 0, video: 
         exercise=exercise,
         profile=profile,
         profile_bytes=profile_bytes,
-        sensors=SENSORS,
+        sensors=worn,
         start_time=start_time(seed, subject.index, exercise),
         host_monotonic_at_start=0.0,
         emulated=True,
@@ -334,7 +337,7 @@ def write_session(folder: str | Path, sim: Simulation, *, seed: int = 0, video: 
     ) as writer:
         events = [(0.0, "start", "", f"synthetic seed={seed}" + (f"; {sim.origin}" if sim.origin else ""))]
         clocks = sim.clocks or sensor_clocks(rng(seed, subject.index, exercise, BLE))
-        events += [(c.connect_s, "connect", s, "") for s, c in zip(SENSORS, clocks)]
+        events += [(c.connect_s, "connect", s, "") for s, c in zip(SENSORS, clocks) if s in worn]
         events += [
             (sim.keypoint_start_s, "marker", "", f"start:{exercise}"),
             (kp_end, "marker", "", f"stop:{exercise}"),
@@ -391,16 +394,18 @@ def write_session(folder: str | Path, sim: Simulation, *, seed: int = 0, video: 
                     frames=frames,
                 )
             )
-        _write_truth(folder / TruthInfo().file, sim.truth_times, sim.truth)
+        _write_truth(folder / TruthInfo().file, sim.truth_times, sim.truth, list(worn.values()))
         writer.set_truth(
             TruthInfo(description=f"{TruthInfo().description}: {sim.origin}") if sim.origin else TruthInfo()
         )
     return folder
 
 
-def _write_truth(path: Path, times: np.ndarray, truth: np.ndarray) -> None:
-    lines = ["time," + ",".join(SENSORS.values())]
-    lines += [f"{t:.3f}," + ",".join(f"{v:.3f}" for v in row) for t, row in zip(times, truth)]
+def _write_truth(path: Path, times: np.ndarray, truth: np.ndarray, muscles: list[str]) -> None:
+    """The noise-free EMG of ``muscles`` (columns of ``truth``, MUSCLES order) as CSV."""
+    columns = [MUSCLES.index(m) for m in muscles]
+    lines = ["time," + ",".join(muscles)]
+    lines += [f"{t:.3f}," + ",".join(f"{row[j]:.3f}" for j in columns) for t, row in zip(times, truth)]
     path.write_text("\n".join(lines) + "\n")
 
 

@@ -106,3 +106,27 @@ def test_emg_leads_the_motion_by_the_electromechanical_delay():
     assert lags[int(np.argmax(corr))] * 0.01 == pytest.approx(subject.emd_s, abs=0.011)
     assert 0.05 <= subject.emd_s <= 0.1
     np.testing.assert_allclose(sample_curve((grid, emg), grid[:5]), emg[:5])
+
+
+def test_a_marker_gap_stays_a_gap_and_the_rest_is_filtered():
+    """Motion capture loses markers: the low-pass filters each run of a column on its own, so one
+    gap does not take the whole column (the muscle model then has the frames around it)."""
+    from scipy.signal import butter, sosfiltfilt
+
+    from miakit.body.motion import lowpass
+
+    rng = np.random.default_rng(0)
+    x = np.cumsum(rng.normal(size=(400, 2)), axis=0)
+    sos = butter(4, 6.0, fs=100.0, output="sos")
+    assert np.allclose(lowpass(x, 100.0), sosfiltfilt(sos, x, axis=0))  # no gap: as before
+    gapped = x.copy()
+    gapped[150:170, 0] = np.nan  # a marker out of sight for 0.2 s
+    gapped[390:, 0] = np.nan  # and a run too short to filter before it: 380..389 stays as it is
+    gapped[380:390, 0] = x[380:390, 0]
+    gapped[370:380, 0] = np.nan
+    out = lowpass(gapped, 100.0)
+    assert np.isnan(out[150:170, 0]).all() and np.isnan(out[370:380, 0]).all()
+    assert np.allclose(out[:150, 0], sosfiltfilt(sos, x[:150, 0]))
+    assert np.allclose(out[170:370, 0], sosfiltfilt(sos, x[170:370, 0]))
+    assert np.array_equal(out[380:390, 0], x[380:390, 0])
+    assert np.allclose(out[:, 1], sosfiltfilt(sos, x[:, 1]))  # the other column untouched by the gap

@@ -21,16 +21,17 @@ from cli_helpers import assert_refused, run
 from miakit.layout import MUSCLES
 
 TENNIS = "mocap/variety/vicon-tennis-serve-full-body.c3d"
-LOWER_BODY = "mocap/variety/qualisys-walking-clusters.c3d"  # no trunk or arms: no centre of mass
+SHORT = "mocap/variety/qualisys-walking-clusters.c3d"  # legs only, 1.9 s of them: too short
+LOWER_BODY = "mocap/variety/vicon-cgm24-walking01.c3d"  # a gait lab's lower-body marker set (CGM 2.4), 4.9 s
 
 
 @pytest.fixture(scope="module")
 def made(shared_data, tmp_path_factory):
-    """(sessions folder, result of synth) for the tennis serve, 2 views (and a lower-body capture, skipped)."""
+    """(sessions folder, result of synth) for the tennis serve, 2 views (and a short capture, skipped)."""
     work = tmp_path_factory.mktemp("from-mocap")
     env = {"MIAKIT_CATALOG": str(work / "catalog.yaml")}
     synth = run(
-        "synth", "--out", work / "s", "--from-mocap", shared_data / LOWER_BODY, "--from-mocap", shared_data / TENNIS,
+        "synth", "--out", work / "s", "--from-mocap", shared_data / SHORT, "--from-mocap", shared_data / TENNIS,
         "--views", "2", "--video", "none", env=env,
     )  # fmt: skip
     assert synth.returncode == 0, synth.stderr[-2000:]
@@ -158,14 +159,68 @@ def test_store_holds_the_models_emg_and_keypoints_in_frame(store, shared_data):
         assert (kp[seen][:, 0] >= 0).all() and (kp[seen][:, 0] <= 1080).all() and (kp[seen][:, 1] <= 1920).all()
 
 
-def test_a_capture_the_model_cannot_read_whole_is_refused(shared_data, tmp_path):
+def test_a_capture_the_model_cannot_read_is_refused(shared_data, tmp_path):
     env = {"MIAKIT_CATALOG": str(tmp_path / "catalog.yaml")}
-    refused = run("synth", "--out", tmp_path / "s", "--from-mocap", shared_data / LOWER_BODY, env=env)
+    refused = run("synth", "--out", tmp_path / "s", "--from-mocap", shared_data / SHORT, env=env)
     assert_refused(
-        refused, "qualisys-walking-clusters.c3d", "the muscle model cannot read this motion whole", "RShoulder"
+        refused, "qualisys-walking-clusters.c3d", "the muscle model cannot read this motion", "legs: 1.9 s", "RShoulder"
     )
     assert not (tmp_path / "s").exists()
     mixed = run("synth", "--out", tmp_path / "u", "--from-mocap", shared_data / TENNIS, "--exercise", "squat", env=env)
     assert_refused(mixed, "--exercise")
     empty = run("synth", "--out", tmp_path / "v", "--from-mocap", tmp_path, env=env)
     assert_refused(empty, "no motion capture in this folder")
+
+
+def test_a_lower_body_capture_labels_the_legs_and_wears_no_arm_sensors(shared_data, tmp_path):
+    """A gait lab's lower-body marker set (no trunk, no arms): sessions with the four leg sensors
+    alone, their EMG the muscle model's with the trunk upright over the pelvis (computed here
+    from the joints, not by miakit.synth.mocap); built, the arms are missing and the frames valid."""
+    import zlib
+
+    import yaml
+
+    from miakit.body.activation import activation, device_units
+    from miakit.body.motion import kinematics_from_points
+    from miakit.body.subjects import make_subject
+    from miakit.importers.c3d import read_c3d
+    from miakit.importers.lab import world_joints
+    from miakit.layout import KP
+
+    env = {"MIAKIT_CATALOG": str(tmp_path / "catalog.yaml")}
+    synth = run("synth", "--out", tmp_path / "s", "--from-mocap", shared_data / LOWER_BODY, "--video", "none", env=env)
+    assert synth.returncode == 0, synth.stderr[-2000:]
+    (folder,) = (p.parent for p in (tmp_path / "s").rglob("session.yaml"))
+    meta = yaml.safe_load((folder / "session.yaml").read_text())
+    legs = ["LeftQuad", "RightQuad", "LeftHamstring", "RightHamstring"]
+    assert sorted(meta["sensors"].values()) == sorted(legs)
+    assert "trunk upright over the pelvis" in meta["truth"]["description"]
+
+    t, joints = world_joints(read_c3d(shared_data / LOWER_BODY))
+    assert not np.isfinite(joints[:, KP["Neck"]]).any() and not np.isfinite(joints[:, KP["LWrist"]]).any()
+    leg = np.nanmedian([np.linalg.norm(joints[:, KP[f"{s}Hip"]] - joints[:, KP[f"{s}Ankle"]], axis=-1) for s in "LR"])
+    joints[:, KP["Neck"]] = joints[:, KP["MidHip"]] + [0.0, 0.288 / 0.530 * leg, 0.0]  # Winter's trunk, upright
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        act = activation(kinematics_from_points(t, joints))
+    columns = [MUSCLES.index(m) for m in legs]
+    assert np.isfinite(act[:, columns]).all() and not np.isfinite(act[:, :4]).any()
+    with (folder / "truth.csv").open() as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["time", *legs]
+    times, truth = np.array(rows[1:], dtype=np.float64)[:, 0], np.array(rows[1:], dtype=np.float64)[:, 1:]
+    subject = make_subject(zlib.crc32(b"vicon-cgm24-walking01") % 100_000, seed=0)
+    at = np.clip(times + subject.emd_s - meta["keypoints"]["start_host_time"], 0.0, t[-1] - t[0])
+    expected = device_units(np.stack([np.interp(at, t - t[0], act[:, k]) for k in range(8)], axis=-1), subject)
+    assert np.abs(truth - expected[:, columns]).max() < 2e-3
+
+    build = run("build-dataset", tmp_path / "s", "--out", tmp_path / "d.zarr", env=env)
+    assert build.returncode == 0, build.stderr[-2000:]
+    import miakit
+
+    ds = miakit.open_dataset(tmp_path / "d.zarr")
+    emg = np.asarray(ds["emg"].values, dtype=np.float64)
+    assert ds.sizes["frame"] >= 40 and float(ds["valid"].mean()) > 0.9  # 4.9 s at 10 Hz, no arms needed
+    assert np.isnan(emg[:, :4]).all() and np.isfinite(emg[:, 4:]).all()
+    score = np.asarray(ds["keypoint_score"].values)
+    assert (score[:, [KP[j] for j in ("LWrist", "RElbow", "Neck", "Nose")]] == 0).all()  # arms and head missed
