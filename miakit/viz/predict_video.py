@@ -97,9 +97,6 @@ class MirroredGraph:
             )
         )
 
-    def reset(self) -> None:
-        self.graph.reset()
-
     def close(self) -> None:
         self.graph.close()
 

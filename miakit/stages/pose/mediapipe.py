@@ -66,9 +66,9 @@ class MediaPipeBackend:
     One identity (:class:`IdentityGate`): MediaPipe's tracker follows one person from frame to frame
     but may move to another when it loses the first. ``person`` (:data:`PERSON_CHOICES`) says whom to
     follow. A frame whose detection jumps beyond the gate is re-detected with the image outside the
-    tracked person's last box greyed out (the tracker is reset, so it starts again from that person);
-    found there, it is kept and flagged uncertain, else the frame is lost (no keypoints): two people
-    are never joined in one track. ``track_flag(time)`` and attrs ``frames_uncertain``,
+    tracked person's last box greyed out (the tracker made to forget its person first, so it starts
+    again from that person: ``Follower._reset``); found there, it is kept and flagged uncertain, else
+    the frame is lost (no keypoints): two people are never joined in one track. ``track_flag(time)`` and attrs ``frames_uncertain``,
     ``frames_lost``, ``person``, ``people_at_start`` say what happened.
     """
 
