@@ -85,11 +85,26 @@ REPO = Path(__file__).resolve().parents[1]
 VIDEO = REPO.parent / "shared" / "data" / "video" / "mmhuman3d-single-person.mp4"
 
 
-def mjpeg_camera(video: Path, *, fps: float, height: int) -> tuple[ThreadingHTTPServer, str]:
-    """An MJPEG camera on 127.0.0.1 looping ``video``: (server, URL)."""
+def clip_frame(k: int, *, fps: float, clip_fps: float, frames: int, playback: str) -> int:
+    """Which of the clip's ``frames`` the camera's ``k``-th frame (at ``fps``) shows: the clip at its
+    own speed (``clip_fps``), played forward and back (``pingpong``: the person moves on without a
+    jump, as before a camera) or from the start again at its end (``loop``: the person jumps back
+    at each end, which the person following takes for someone else)."""
+    i = int(k / fps * clip_fps)
+    if playback == "loop" or frames < 2:
+        return i % frames
+    i %= 2 * (frames - 1)
+    return i if i < frames else 2 * (frames - 1) - i
+
+
+def mjpeg_camera(
+    video: Path, *, fps: float, height: int, playback: str = "pingpong"
+) -> tuple[ThreadingHTTPServer, str]:
+    """An MJPEG camera on 127.0.0.1 filming ``video`` at ``fps`` (see :func:`clip_frame`): (server, URL)."""
     import cv2
 
     cap, jpegs = cv2.VideoCapture(str(video)), []
+    clip_fps = cap.get(cv2.CAP_PROP_FPS) or fps
     while True:
         ok, frame = cap.read()
         if not ok:
@@ -109,7 +124,7 @@ def mjpeg_camera(video: Path, *, fps: float, height: int) -> tuple[ThreadingHTTP
             start, k = time.monotonic(), 0
             try:
                 while True:
-                    jpeg = jpegs[k % len(jpegs)]
+                    jpeg = jpegs[clip_frame(k, fps=fps, clip_fps=clip_fps, frames=len(jpegs), playback=playback)]
                     head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
                     self.wfile.write(head.encode() + jpeg + b"\r\n")
                     k += 1
@@ -210,6 +225,12 @@ def main() -> None:
     )
     parser.add_argument("--fps", type=float, default=30.0, help="the camera's frame rate")
     parser.add_argument("--height", type=int, default=1280, help="the camera's frame height (portrait 720x1280)")
+    parser.add_argument(
+        "--playback",
+        choices=("pingpong", "loop"),
+        default="pingpong",
+        help="the clip forward and back (default: no jump) or from the start at its end (a jump at each end)",
+    )
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
@@ -237,7 +258,7 @@ def main() -> None:
         print(f"load_average_1min_start_end: [{round(load, 2)}, {round(os.getloadavg()[0], 2)}]")
         shutil.rmtree(tmp, ignore_errors=True)
         return
-    camera, url = mjpeg_camera(VIDEO, fps=args.fps, height=args.height)
+    camera, url = mjpeg_camera(VIDEO, fps=args.fps, height=args.height, playback=args.playback)
     session = LiveSession(checkpoint, parse_source(url), pipeline=args.pipeline)
     page_server = serve(session, port=0)
     stop = threading.Event()
@@ -268,7 +289,8 @@ def main() -> None:
     tenths = [float(np.median(part)) for part in np.array_split(latencies, 10) if part.size]
     report = {
         "duration_s": round(elapsed, 1),
-        "camera": f"MJPEG over HTTP on 127.0.0.1, {args.fps:g} fps, {session.size[0]}x{session.size[1]}",
+        "camera": f"MJPEG over HTTP on 127.0.0.1, {args.fps:g} fps, {session.size[0]}x{session.size[1]}, "
+        f"the clip at its own speed, {args.playback}",
         "page": client,
         "checkpoint": str(checkpoint) if args.checkpoint else "the paper's Transformer, 2 training steps",
         "window_steps": session.ckpt.window,

@@ -68,8 +68,8 @@ class MediaPipeBackend:
     follow. A frame whose detection jumps beyond the gate is re-detected with the image outside the
     tracked person's last box greyed out (the tracker made to forget its person first, so it starts
     again from that person: ``Follower._reset``); found there, it is kept and flagged uncertain, else
-    the frame is lost (no keypoints): two people are never joined in one track. ``track_flag(time)`` and attrs ``frames_uncertain``,
-    ``frames_lost``, ``person``, ``people_at_start`` say what happened.
+    the frame is lost (no keypoints): two people are never joined in one track. ``track_flag(time)``
+    and attrs ``frames_uncertain``, ``frames_lost``, ``person``, ``people_at_start`` say what happened.
     """
 
     inference_height: int = 640
