@@ -401,7 +401,7 @@ def generate_mocap_sessions(
         raise InputError(
             "--from-mocap",
             "no capture the muscle model can read whole",
-            expected="motion capture with trunk, arms and legs",
+            expected="motion capture with the trunk, arms and legs, or the pelvis and both legs",
             found="; ".join(reason for _, reason in skipped) or "no file",
         )
     folders: list[Path] = []
