@@ -4,7 +4,9 @@
                                       [--checkpoint CKPT] [--json FILE] [--pipeline] [--model-threads]
 
 A phone-style IP camera is served on 127.0.0.1 (MJPEG over HTTP, frames of the real clip
-../shared/data/video/mmhuman3d-single-person.mp4 looped, ``--height`` pixels high, ``--fps``), and a
+../shared/data/video/mmhuman3d-single-person.mp4 at its own speed, forward and back
+(``--playback loop``: from the start again at its end, the person jumping back), ``--height``
+pixels high, ``--fps``), and a
 :class:`miakit.live.session.LiveSession` reads it as ``miakit live --source http://...`` does, with
 its page served by :func:`miakit.live.server.serve`. A real headless Chromium (Selenium, Debian's
 chromium and chromium-driver) opens the page; where there is none, a websocket client in this
@@ -65,6 +67,18 @@ thread and 70.2 ms on 2 (10.4 against 101 ms for ``predict_segment`` alone, at l
 code's torch took both cores' threads beside MediaPipe and the browser; live now sets 1.
 ``--pipeline`` (the next step's pose beside this step's model) in rounds 1 and 2: 4.45 and 4.0 Hz,
 median 416 and 495 ms: beside MediaPipe the model took 121 to 156 ms, so it is not the default.
+
+The goal's run after the person following stopped restarting MediaPipe's graph to forget a person
+(one grey frame instead: the first frame after a restart took 170 ms) and the camera played the clip
+at its own speed, forward and back (before, the 12 fps clip went out at 30 fps from the start again,
+the person 2.5 times too fast and jumping back every 1.3 s, a gate miss each time), on the same
+machine with nothing else running (2026-12-07 22:32, load 0.2 at the start, 1.3 at the end;
+``OMP_NUM_THREADS=1 python benchmarks/live_latency.py --minutes 10``): 6000 steps in 600 s (10.0
+Hz), 3 dropped, latency median 87.5 ms, 95th percentile 101 ms, the median per tenth 85 to 94 ms;
+medians grid 30.3 (by where the camera's frames fall against the grid: 0 to 33 ms, fixed in a run),
+wait 0.1, pose 36.2 (p95 44.1), model 10.7, draw 3.9, send 1.8, network 1.1, page 2.8. The goal is
+met. ``--playback loop --duration 180`` right after: 9.78 Hz, 40 dropped, median 70.9 ms, p95 185 ms
+(pose p95 159 ms: the jumps), grid 13.3.
 """
 
 from __future__ import annotations
