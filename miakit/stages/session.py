@@ -465,7 +465,7 @@ def quality(state: SessionState, params: QualityParams) -> SessionState:
     A valid frame has EMG for every muscle recorded and ``min_keypoints`` of the 25 keypoints
     present; in a session that never shows some keypoints at all (a motion capture's lower-body
     marker set filmed by ``miakit synth --from-mocap``: no arms, no head) the same share of those it
-    shows (12 of 25: 6 of 13)."""
+    shows (12 of 25: 7 of 13)."""
 
     live = [m for s, m in state.meta.sensors.items() if state.decoded is None or s in state.decoded.sensors]
     recorded = state.require("emg")[:, [MUSCLES.index(m) for m in live]]

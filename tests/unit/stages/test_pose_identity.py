@@ -113,3 +113,37 @@ def test_the_person_choices_are_shown_as_choices_with_an_example():
     for command in ("pose", "predict"):
         text = " ".join(CliRunner().invoke(app, [command, "--help"], terminal_width=200).output.split())
         assert "start|left|right|center|largest" in text and "Example: miakit " + command in text
+
+
+def test_a_grey_frame_makes_the_tracker_forget_as_a_restart_does():
+    """The follower forgets its person with one grey frame instead of restarting MediaPipe's graph
+    (whose first frame after a restart costs several tracked frames): on a real clip, the person
+    moved between, the landmarks after a grey frame are those after a restart."""
+    import cv2
+
+    from miakit.stages.pose import MediaPipeBackend, inference_image
+
+    video = sample_path("video") / "mmhuman3d-single-person.mp4"
+    if not video.is_file():
+        pytest.skip(f"shared real data not found at {video}")
+    cap, frames = cv2.VideoCapture(str(video)), []
+    while len(frames) < 26 and (read := cap.read())[0]:
+        frames.append(inference_image(read[1], height=640))
+    cap.release()
+    moved = [np.roll(f, f.shape[1] // 6, axis=1) for f in frames[20:26]]  # somewhere the tracker did not expect
+    after = {}
+    for how in ("restart", "grey"):
+        model = MediaPipeBackend().open_model()
+        try:
+            for f in frames[:20]:
+                model.process(f)
+            if how == "restart":
+                model.reset()
+            else:
+                model.process(np.full_like(frames[0], 128))
+            found = [model.process(f).pose_landmarks for f in moved]
+            assert all(r is not None for r in found)
+            after[how] = np.array([[(p.x, p.y) for p in r.landmark] for r in found])
+        finally:
+            model.close()
+    assert np.abs(after["restart"] - after["grey"]).max() < 1e-4
