@@ -5,7 +5,8 @@ corpus: a Vicon full-body capture from another lab, 22 s), then built into a rea
 labels must be what the muscle model gives on that motion (computed here along the path ``miakit
 bench real`` takes: :func:`miakit.importers.lab.world_joints`, then
 :func:`miakit.body.activation.activation` of :func:`miakit.body.motion.kinematics_from_points`),
-and every record of the session must say the EMG is modelled, not measured.
+and every record of the session must say the EMG is modelled, not measured. A gait lab's
+lower-body capture (the CGM 2.4 walk of the same corpus) labels the legs alone.
 """
 
 from __future__ import annotations
