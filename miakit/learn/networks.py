@@ -64,7 +64,22 @@ class InputScaling(nn.Module):
         return torch.nan_to_num((x - self.mean) / self.std, nan=0.0).clamp(-10.0, 10.0)
 
 
-class ExpReadout(nn.Module):
+class MeanReadout(nn.Module):
+    """A read-out scaled by each muscle's training mean ``mean`` (scaled; the trainer sets it with
+    the output bias, at least 0.05, so 5 on the raw scale). Its buffer is carried by a checkpoint."""
+
+    mean: torch.Tensor
+
+    def __init__(self, n_muscles: int):
+        super().__init__()
+        self.register_buffer("mean", torch.ones(n_muscles))
+
+    def set(self, mean) -> None:
+        with torch.no_grad():
+            self.mean.copy_(torch.as_tensor(mean, dtype=self.mean.dtype).clamp_min(0.05))
+
+
+class ExpReadout(MeanReadout):
     """``m exp((y - m) / m)`` per muscle: the read-out of a model with ``readout="exp"``.
 
     ``m`` is the muscle's training mean (scaled; the trainer sets it with the output bias,
@@ -75,23 +90,13 @@ class ExpReadout(nn.Module):
     capped at 5 (148 m). Its buffer is carried by a checkpoint.
     """
 
-    mean: torch.Tensor
-
-    def __init__(self, n_muscles: int):
-        super().__init__()
-        self.register_buffer("mean", torch.ones(n_muscles))
-
-    def set(self, mean) -> None:
-        with torch.no_grad():
-            self.mean.copy_(torch.as_tensor(mean, dtype=self.mean.dtype).clamp_min(0.05))
-
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """(B, M, T) -> (B, M, T)."""
         m = self.mean[:, None]
         return m * torch.exp(((y - m) / m).clamp(max=5.0))
 
 
-class SoftplusReadout(nn.Module):
+class SoftplusReadout(MeanReadout):
     """``s softplus(y / s)`` per muscle, ``s = m / 4``: the read-out of a model with ``readout="softplus"``.
 
     ``m`` is the muscle's training mean (scaled; set by the trainer with the output bias, at
@@ -102,16 +107,6 @@ class SoftplusReadout(nn.Module):
     Unlike :class:`ExpReadout` it does not stretch large values. Its buffer is carried by a
     checkpoint.
     """
-
-    mean: torch.Tensor
-
-    def __init__(self, n_muscles: int):
-        super().__init__()
-        self.register_buffer("mean", torch.ones(n_muscles))
-
-    def set(self, mean) -> None:
-        with torch.no_grad():
-            self.mean.copy_(torch.as_tensor(mean, dtype=self.mean.dtype).clamp_min(0.05))
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """(B, M, T) -> (B, M, T), every value >= 0."""
